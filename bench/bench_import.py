@@ -1,0 +1,143 @@
+"""Benchmark: ``syndication articles import`` throughput and memory, SQLite and PostgreSQL.
+
+Generates a JSON Lines file of N synthetic articles, then runs the real command in a
+subprocess on a fresh database: once to insert everything, once more on the same file
+(every line unchanged). Reports articles per second and the child's peak RSS; running two
+sizes shows whether memory stays flat as the file grows.
+
+    .venv/bin/python bench/bench_import.py [--lines 100000 1000000] [--pg URL]
+
+PostgreSQL runs when ``--pg`` (or ``SYNDICATION_BENCH_PG_URL``) names a server; the
+benchmark creates and drops its own database there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+TOPICS = ["international-relations", "environment", "transport", "culture", "welfare"]
+
+
+def write_articles(path: Path, count: int) -> None:
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(count):
+            published = start + timedelta(minutes=7 * i)
+            article = {
+                "id": f"bench-{i}",
+                "title": f"Seoul opens community centre number {i} 서울",
+                "url": f"https://english.seoul.example/news/bench-{i}",
+                "published_at": published.isoformat(),
+                "summary": "A new neighbourhood centre opens its doors to residents.",
+                "body_html": "<p>"
+                + "The centre offers classes, care and meeting rooms. " * 6
+                + "</p>",
+                "author": "Community Division",
+                "image_url": f"https://english.seoul.example/images/bench-{i}.jpg",
+                "topics": [TOPICS[i % len(TOPICS)]],
+            }
+            out.write(json.dumps(article, ensure_ascii=False) + "\n")
+
+
+def run_import(database_url: str, path: Path, workdir: Path) -> tuple[float, int, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATION_")}
+    env["SYNDICATION_DATABASE_URL"] = database_url
+    command = [sys.executable, "-m", "syndication"]
+    subprocess.run([*command, "init"], env=env, cwd=workdir, check=True, capture_output=True)
+    timings = []
+    summary = ""
+    for _ in range(2):
+        before = time.perf_counter()
+        result = subprocess.run(
+            [*command, "articles", "import", str(path)],
+            env=env,
+            cwd=workdir,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        timings.append(time.perf_counter() - before)
+        summary += result.stdout.strip().split(": ", 1)[1] + " | "
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return timings[0], peak_kib, f"{summary} second run {timings[1]:.2f}s"
+
+
+def pg_database(admin_url: str) -> tuple[str, str]:
+    url = make_url(admin_url).set(drivername="postgresql+psycopg")
+    name = f"syndication_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False), name
+
+
+def drop_pg(admin_url: str, name: str) -> None:
+    url = make_url(admin_url).set(drivername="postgresql+psycopg")
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--lines", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--pg", default=os.environ.get("SYNDICATION_BENCH_PG_URL", ""))
+    args = parser.parse_args()
+    backends = ["sqlite"] + (["postgresql"] if args.pg else [])
+    print(f"{'backend':<11} {'lines':>9} {'seconds':>8} {'articles/s':>11}  notes")
+    for count in args.lines:
+        with tempfile.TemporaryDirectory() as tmp:
+            workdir = Path(tmp)
+            path = workdir / "articles.jsonl"
+            write_articles(path, count)
+            for backend in backends:
+                # Each measurement in its own child so RUSAGE_CHILDREN's peak is its own.
+                code = (
+                    "import sys, json; sys.path.insert(0, 'bench');"
+                    "import bench_import as b; from pathlib import Path;"
+                    f"print(json.dumps(b.measure({backend!r}, Path({str(path)!r}),"
+                    f" Path({tmp!r}), {args.pg!r})))"
+                )
+                out = subprocess.run(
+                    [sys.executable, "-c", code],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    cwd=Path(__file__).parent.parent,
+                ).stdout
+                seconds, peak_kib, notes = json.loads(out)
+                print(
+                    f"{backend:<11} {count:>9,} {seconds:>8.2f} {count / seconds:>11,.0f}"
+                    f"  peak RSS {peak_kib / 1024:.0f} MiB; {notes}",
+                    flush=True,
+                )
+
+
+def measure(backend: str, path: Path, workdir: Path, pg_url: str) -> tuple[float, int, str]:
+    if backend == "sqlite":
+        database = workdir / f"bench-{uuid.uuid4().hex[:6]}.db"
+        return run_import(f"sqlite:///{database}", path, workdir)
+    url, name = pg_database(pg_url)
+    try:
+        return run_import(url, path, workdir)
+    finally:
+        drop_pg(pg_url, name)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect
+
+from syndication import db, jobs
+from syndication.errors import SyndicationError
+from syndication.settings import DatabaseSettings, Settings
+
+TABLES = {"alembic_version", "counters", "topics", "articles", "article_topics"}
+
+
+def test_upgrade_from_empty_then_downgrade_to_base_and_back(empty_database_url: str) -> None:
+    engine = db.make_engine(empty_database_url)
+    try:
+        assert db.current_revision(engine) is None
+        db.upgrade(engine)
+        assert db.current_revision(engine) == db.head_revision()
+        assert TABLES <= set(inspect(engine).get_table_names())
+        db.downgrade(engine, "base")
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+        db.upgrade(engine)
+        assert TABLES <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_init_is_safe_to_repeat(empty_database_url: str) -> None:
+    settings = Settings(database=DatabaseSettings(url=empty_database_url))
+    engine = jobs.open_engine(settings)
+    try:
+        assert jobs.init_store(settings, engine) == len(settings.topics)
+        assert jobs.init_store(settings, engine) == 0
+        summary = jobs.store_status(engine)
+        assert [t.slug for t in summary.topics] == sorted(t.slug for t in settings.topics)
+    finally:
+        engine.dispose()
+
+
+def test_commands_on_an_uninitialised_database_say_what_to_do(empty_database_url: str) -> None:
+    engine = db.make_engine(empty_database_url)
+    try:
+        with pytest.raises(SyndicationError, match="run 'syndication init' first"):
+            jobs.store_status(engine)
+    finally:
+        engine.dispose()

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from syndication.errors import ConfigError
+from syndication.settings import (
+    DEMO_LISTS,
+    DEMO_TOPICS,
+    load_settings,
+    resolve_config_path,
+)
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "syndication.toml"
+
+
+def write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "syndication.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def test_defaults_describe_the_demo_newsroom() -> None:
+    settings = load_settings(None, {})
+    assert settings.topics == DEMO_TOPICS
+    assert settings.lists == DEMO_LISTS
+    assert settings.site.timezone == "Asia/Seoul"
+    assert settings.site.domain == "news.example.org"
+    assert settings.database.url == "sqlite:///syndication.db"
+    assert settings.mail.transport == "file"
+    assert settings.scheduler.max_digest_delay == timedelta(hours=24)
+
+
+def test_example_file_loads_and_matches_the_documented_keys() -> None:
+    settings = load_settings(EXAMPLE, {})
+    assert settings.source == str(EXAMPLE)
+    assert settings.site.feeds_url == "https://news.example.org/feeds"
+    assert [ml.slug for ml in settings.lists] == ["weekly-international", "weekly-city"]
+    assert settings.mail.smtp.security == "none"
+
+
+def test_environment_supplies_secrets_and_database_url(tmp_path: Path) -> None:
+    path = write(tmp_path, '[mail.smtp]\npassword_env = "MY_SMTP_PASSWORD"\n')
+    settings = load_settings(
+        path,
+        {
+            "MY_SMTP_PASSWORD": "hunter2",
+            "SYNDICATION_SECRET_KEY": "k",
+            "SYNDICATION_DATABASE_URL": "postgresql://postgres@127.0.0.1/test",
+        },
+    )
+    assert settings.mail.smtp.password == "hunter2"
+    assert "hunter2" not in repr(settings)
+    assert settings.secret_key == "k"
+    assert settings.database.url == "postgresql+psycopg://postgres@127.0.0.1/test"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[sitee]\n", "sitee: unknown key"),
+        ("[site]\ntitel = 'x'\n", "site.titel: unknown key"),
+        ("[site]\ntimezone = 'Asia/Seol'\n", "site.timezone: unknown timezone 'Asia/Seol'"),
+        ("[site]\nbase_url = 'news.example.org'\n", "site.base_url: 'news.example.org' is not"),
+        ("[site]\nfeeds_url = 'ftp://x.org/f'\n", "site.feeds_url:"),
+        ("[feeds]\nentries = '50'\n", "feeds.entries: must be an integer"),
+        ("[feeds]\nentries = 0\n", "feeds.entries: must be between 1 and 1000"),
+        ("[feeds]\nwebsub_hub = 'hub'\n", "feeds.websub_hub:"),
+        ("[mail]\ntransport = 'pigeon'\n", "mail.transport: 'pigeon' is not one of file, smtp"),
+        ("[mail.smtp]\nport = 70000\n", "mail.smtp.port: must be a TCP port"),
+        ("[mail.smtp]\nsecurity = 'ssl'\n", "mail.smtp.security:"),
+        ("[database]\nurl = 'mysql://x/y'\n", "database.url: only sqlite"),
+        ("[database]\nurl = 'not a url'\n", "database.url: not a database URL"),
+        ("[scheduler]\nmax_digest_delay = 'a day'\n", "scheduler.max_digest_delay:"),
+        ("[[topics]]\nslug = 'Bad Slug'\nname = 'x'\n", "topics[0].slug: 'Bad Slug' is not a slug"),
+        ("[[topics]]\nslug = 'all'\nname = 'x'\n", "topics[0].slug: 'all' is reserved"),
+        (
+            "[[topics]]\nslug = 'a'\nname = 'A'\n[[lists]]\nslug = 'l'\nname = 'L'\n"
+            "topics = ['b']\n",
+            "lists[0].topics: unknown topic 'b'",
+        ),
+        (
+            "[[lists]]\nslug = 'l'\nname = 'L'\ntopics = ['culture']\nschedule = '0 25 * * *'\n",
+            "lists[0].schedule: invalid cron expression '0 25 * * *'",
+        ),
+        ("site = [", "not valid TOML"),
+    ],
+)
+def test_bad_values_name_the_file_and_the_key(tmp_path: Path, body: str, message: str) -> None:
+    path = write(tmp_path, body)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, {})
+    assert str(info.value).startswith(f"{path}: ")
+    assert message in str(info.value)
+
+
+def test_config_path_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert resolve_config_path(None, {}) is None
+    with pytest.raises(ConfigError, match="given by --config"):
+        resolve_config_path(tmp_path / "missing.toml", {})
+    with pytest.raises(ConfigError, match="SYNDICATION_CONFIG"):
+        resolve_config_path(None, {"SYNDICATION_CONFIG": "elsewhere.toml"})
+    (tmp_path / "syndication.toml").write_text("")
+    assert resolve_config_path(None, {}) == Path("syndication.toml")
+
+
+def test_default_lists_drop_out_when_their_topics_are_not_configured(tmp_path: Path) -> None:
+    path = write(tmp_path, "[[topics]]\nslug = 'culture'\nname = 'Culture'\n")
+    settings = load_settings(path, {})
+    assert [t.slug for t in settings.topics] == ["culture"]
+    assert settings.lists == ()
