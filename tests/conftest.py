@@ -13,7 +13,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -196,3 +196,73 @@ JsonFactory = Callable[..., dict[str, Any]]
 @pytest.fixture
 def make_article_json() -> JsonFactory:
     return article_json
+
+
+# -- a real SMTP server on loopback ---------------------------------------------------------
+
+
+class SmtpHandler:
+    """aiosmtpd handler that records messages and answers per recipient as told.
+
+    ``rcpt_replies[address]`` is the reply to RCPT TO for that address (e.g. ``"550 5.1.1
+    no such user"`` or ``"451 4.3.0 try later"``); ``drop`` is a set of addresses whose DATA
+    makes the server drop the connection without answering.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        self.rcpt_replies: dict[str, str] = {}
+        self.drop: set[str] = set()
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:
+        reply = self.rcpt_replies.get(address)
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self.drop.intersection(envelope.rcpt_tos):
+            server.transport.close()
+            return "421 gone"
+        with self.lock:
+            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 Message accepted"
+
+    def recipients(self) -> list[str]:
+        with self.lock:
+            return [rcpt for _, rcpts, _ in self.messages for rcpt in rcpts]
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    host: str
+    port: int
+    handler: SmtpHandler
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real aiosmtpd server on 127.0.0.1 and a free port, stopped after the test."""
+    from aiosmtpd.controller import Controller
+
+    handler = SmtpHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield SmtpServer("127.0.0.1", controller.port, handler)
+    finally:
+        controller.stop()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

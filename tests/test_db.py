@@ -44,3 +44,19 @@ def test_commands_on_an_uninitialised_database_say_what_to_do(empty_database_url
             jobs.store_status(engine)
     finally:
         engine.dispose()
+
+
+def test_migrations_create_exactly_the_models(empty_database_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from syndication.models import Base
+
+    engine = db.make_engine(empty_database_url)
+    try:
+        db.upgrade(engine)
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == []
+    finally:
+        engine.dispose()
