@@ -30,9 +30,9 @@ LAYOUT_BYTES = 9_000
 BUDGET = HTML_LIMIT - LAYOUT_BYTES
 # Inlined markup around one article, besides its escaped text and URLs (measured, with
 # margin, from templates/email/digest.html).
-FULL_ITEM_OVERHEAD = 1_500
-TITLE_ITEM_OVERHEAD = 700
-SECTION_OVERHEAD = 900
+FULL_ITEM_OVERHEAD = 800
+TITLE_ITEM_OVERHEAD = 320
+SECTION_OVERHEAD = 600
 # What a digest shows of long fields; the website has the rest.
 MAX_TITLE = 200
 MAX_SUMMARY = 320
