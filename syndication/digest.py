@@ -39,6 +39,7 @@ MAX_SUMMARY = 320
 # At most this many articles are shown in full; the rest are title-only links.
 MAX_FULL_ITEMS = 40
 
+_MARKER = "%%SYNDICATION"  # how rendering.py marks per-recipient values
 _LOOKBACK_START = timedelta(minutes=1)
 _LOOKBACK_MAX = timedelta(days=366 * 8)
 
@@ -227,10 +228,10 @@ def _item(article: StoredArticle, topic: str, tz: ZoneInfo, *, full: bool) -> Di
     local = article.published_at.astimezone(tz)
     return DigestItem(
         source_id=article.source_id,
-        title=_shorten(article.title, MAX_TITLE),
-        url=article.url,
-        summary=_shorten(article.summary, MAX_SUMMARY) if full else "",
-        image_url=article.image_url if full else "",
+        title=_defuse(_shorten(article.title, MAX_TITLE)),
+        url=_defuse_url(article.url),
+        summary=_defuse(_shorten(article.summary, MAX_SUMMARY)) if full else "",
+        image_url=_defuse_url(article.image_url) if full else "",
         topic=topic,
         published_at=article.published_at,
         date_label=f"{local:%a} {local.day} {local:%b}",
@@ -258,6 +259,20 @@ def _url_bytes(url: str) -> int:
     # The HTML serialiser percent-encodes non-ASCII bytes in URLs: one byte becomes three.
     raw = html.escape(url).encode()
     return len(raw) + 2 * sum(1 for byte in raw if byte > 127)
+
+
+def _defuse(text: str) -> str:
+    """Article text that cannot pass for a per-recipient placeholder of the renderer.
+
+    A word joiner (U+2060, invisible) goes between ``%%`` and ``SYNDICATION``, so a title
+    quoting the marker is shown as written but never substituted.
+    """
+    return text.replace(_MARKER, "%%\u2060SYNDICATION")
+
+
+def _defuse_url(url: str) -> str:
+    # ``%%`` is no valid escape in a URL anyway; as ``%25%25`` it means what it says.
+    return url.replace("%%", "%25%25")
 
 
 def _shorten(text: str, limit: int) -> str:
