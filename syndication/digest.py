@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -96,6 +96,13 @@ def period_containing(schedule_cron: str, tz: ZoneInfo, moment: datetime) -> Per
             return Period(start.astimezone(UTC), end.astimezone(UTC))
         lookback *= 2
     raise ValueError(f"schedule {schedule_cron!r} did not fire in the eight years before {moment}")
+
+
+def period_for_date(schedule_cron: str, tz: ZoneInfo, day: date) -> Period:
+    """The period named by a calendar date: the one containing the end of ``day`` in site
+    time, so that a period's own key (its start date) names it."""
+    end_of_day = datetime.combine(day + timedelta(days=1), time(), tz)
+    return period_containing(schedule_cron, tz, end_of_day - timedelta(microseconds=1))
 
 
 def latest_complete_period(schedule_cron: str, tz: ZoneInfo, now: datetime) -> Period:

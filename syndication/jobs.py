@@ -7,11 +7,15 @@ the CLI or in ``scheduler.py``: they call these.
 
 from __future__ import annotations
 
+import csv
+import itertools
+import os
+import secrets
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import parseaddr
@@ -20,12 +24,23 @@ from typing import IO
 
 from sqlalchemy import Engine
 
-from syndication import db, digest, mail, rendering, store
+from syndication import db, digest, mail, outbox, rendering, store, subscribers
 from syndication.console import progress
+from syndication.delivery import (
+    CompileReport,
+    compile_digest,
+    mailing_list,
+    send_confirmation,
+    send_digests,
+)
 from syndication.digest import Period
-from syndication.errors import EmptyDigestError, InputError, NotFoundError
+from syndication.errors import EmptyDigestError, InputError, RecordError
 from syndication.importer import ImportReport, Rejection, import_articles
 from syndication.settings import Settings
+
+# Units of work that live in their own modules, re-exported so that the CLI, the scheduler
+# and the web app reach every one of them through this module.
+__all__ = ["CompileReport", "compile_digest", "send_confirmation", "send_digests"]
 
 
 def utc_now() -> datetime:
@@ -106,10 +121,23 @@ def retract_article(settings: Settings, engine: Engine, source_id: str, reason: 
         return store.retract_article(session, source_id, reason, utc_now())
 
 
-def store_status(engine: Engine) -> store.StoreSummary:
+@dataclass(frozen=True)
+class StatusReport:
+    """What ``syndication status`` shows: the store, the lists and the outbox."""
+
+    store: store.StoreSummary
+    lists: dict[str, dict[str, int]]
+    digests: list[outbox.DigestCounts]
+
+
+def store_status(engine: Engine) -> StatusReport:
     db.require_current_schema(engine)
     with db.read_session(engine) as session:
-        return store.store_summary(session)
+        return StatusReport(
+            store.store_summary(session),
+            subscribers.list_counts(session),
+            outbox.digest_counts(session),
+        )
 
 
 # -- digests ------------------------------------------------------------------------------
@@ -153,25 +181,19 @@ def preview_digest(
     period has no articles.
     """
     db.require_current_schema(engine)
-    try:
-        mailing_list = settings.mailing_list(list_slug)
-    except KeyError:
-        known = ", ".join(ml.slug for ml in settings.lists) or "none"
-        raise NotFoundError(f"list {list_slug!r}: not in the settings (known: {known})") from None
+    the_list = mailing_list(settings, list_slug)
     to = to or SAMPLE_RECIPIENT
     recipient = _sample_recipient(settings, to)
     tz = settings.site.tz
     if period_date is None:
-        period = digest.latest_complete_period(mailing_list.schedule, tz, now())
+        period = digest.latest_complete_period(the_list.schedule, tz, now())
     else:
-        end_of_day = datetime.combine(period_date + timedelta(days=1), time(), tz)
-        moment = end_of_day - timedelta(microseconds=1)
-        period = digest.period_containing(mailing_list.schedule, tz, moment)
+        period = digest.period_for_date(the_list.schedule, tz, period_date)
     with db.read_session(engine) as session:
         articles = store.load_articles_published_between(
-            session, mailing_list.topics, period.start, period.end
+            session, the_list.topics, period.start, period.end
         )
-    content = digest.build_digest(settings, mailing_list, period, articles)
+    content = digest.build_digest(settings, the_list, period, articles)
     if content is None:
         start, end = period.start.astimezone(tz), period.end.astimezone(tz)
         raise EmptyDigestError(
@@ -179,7 +201,7 @@ def preview_digest(
             f"{end:%Y-%m-%d %H:%M} {end:%Z} (period {period.key(tz)}); nothing to preview"
         )
     rendered = rendering.render_digest(settings, content)
-    template = mail.digest_template(settings, mailing_list, content.period_key, rendered, now())
+    template = mail.digest_template(settings, the_list, content.period_key, rendered, now())
     try:
         data = mail.personalise(template, recipient)
     except mail.MailError as exc:
@@ -219,3 +241,188 @@ def _sample_recipient(settings: Settings, to: str) -> mail.Recipient:
         unsubscribe_url=f"{base}/unsubscribe/{SAMPLE_TOKEN}",
         preferences_url=f"{base}/preferences/{SAMPLE_TOKEN}",
     )
+
+
+# -- subscribers ----------------------------------------------------------------------------
+
+SECRET_KEY_FILE = Path(".secret_key")
+
+
+def with_secret_key(settings: Settings, key_file: Path = SECRET_KEY_FILE) -> tuple[Settings, str]:
+    """Settings with a signing key: ``$SYNDICATION_SECRET_KEY``, else a local key file.
+
+    Without either, a new random key is written to ``key_file`` (mode 0600) so the demo
+    works out of the box; the second value is a warning for the operator in that case.
+    Links signed with one key stop working under another, so production sets the variable.
+    """
+    if settings.secret_key:
+        return settings, ""
+    try:
+        key = key_file.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        key = ""
+    except OSError as exc:
+        raise InputError(f"{key_file}: cannot read the secret key: {exc.strerror}") from exc
+    warning = ""
+    if not key:
+        key = secrets.token_urlsafe(32)
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(key + "\n")
+        warning = f"generated a signing key in {key_file}; set SYNDICATION_SECRET_KEY in production"
+    return replace(settings, secret_key=key), warning
+
+
+@dataclass
+class SubscriberImportReport:
+    added: int = 0
+    updated: int = 0
+    rejected: int = 0
+    confirmations: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"{self.added} added, {self.updated} updated, {self.rejected} rejected, "
+            f"{self.confirmations} confirmation mails sent"
+        )
+
+
+def import_subscribers_file(
+    settings: Settings,
+    engine: Engine,
+    path: str,
+    *,
+    confirmed: bool,
+    on_rejection: Callable[[Rejection], None],
+    batch_size: int = 500,
+) -> SubscriberImportReport:
+    """Import ``email,name,lists`` CSV rows; bad rows are reported and skipped.
+
+    New addresses are ``pending`` and are sent the confirmation mail (after their batch
+    is committed), unless ``confirmed`` says the operator holds their consent already.
+    """
+    db.require_current_schema(engine)
+    known = {ml.slug for ml in settings.lists}
+    report = SubscriberImportReport()
+    source = Path(path)
+    try:
+        handle = source.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+
+    def reject(line: int, error: RecordError) -> None:
+        rejection = Rejection(path, line, error.field, error.reason)
+        report.rejected += 1
+        report.rejections.append(rejection)
+        on_rejection(rejection)
+
+    with handle:
+        rows = subscribers.read_subscriber_csv(handle, known)
+        try:
+            while True:
+                batch = list(itertools.islice(rows, batch_size))
+                if not batch:
+                    break
+                to_confirm: list[int] = []
+                now = utc_now()
+                with db.write_session(engine) as session:
+                    for line, row in batch:
+                        if isinstance(row, RecordError):
+                            reject(line, row)
+                            continue
+                        try:
+                            result = subscribers.add_subscriber(
+                                session,
+                                row.email,
+                                row.name,
+                                row.lists,
+                                confirmed=confirmed,
+                                now=now,
+                            )
+                        except RecordError as exc:
+                            reject(line, exc)
+                            continue
+                        if result.created:
+                            report.added += 1
+                        else:
+                            report.updated += 1
+                        if result.needs_confirmation:
+                            to_confirm.append(result.subscriber_id)
+                for subscriber_id in to_confirm:
+                    send_confirmation(settings, engine, subscriber_id, now)
+                    report.confirmations += 1
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+    return report
+
+
+def add_subscriber(
+    settings: Settings,
+    engine: Engine,
+    email: str,
+    lists: list[str],
+    name: str,
+    *,
+    confirmed: bool,
+) -> subscribers.AddResult:
+    """Add one address to ``lists`` (see :func:`subscribers.add_subscriber`)."""
+    db.require_current_schema(engine)
+    known = {ml.slug for ml in settings.lists}
+    unknown = [slug for slug in lists if slug not in known]
+    if unknown or not lists:
+        choices = ", ".join(sorted(known))
+        raise InputError(
+            f"--list: unknown list {unknown[0]!r} (lists: {choices})"
+            if unknown
+            else f"--list: name at least one list ({choices})"
+        )
+    now = utc_now()
+    try:
+        with db.write_session(engine) as session:
+            result = subscribers.add_subscriber(
+                session, email, name, lists, confirmed=confirmed, now=now
+            )
+    except RecordError as exc:
+        raise InputError(f"{email}: {exc.reason}") from exc
+    if result.needs_confirmation:
+        send_confirmation(settings, engine, result.subscriber_id, now)
+    return result
+
+
+def remove_subscriber(engine: Engine, email: str) -> None:
+    """Unsubscribe an address from every list at once (the row is kept, for the record)."""
+    db.require_current_schema(engine)
+    with db.write_session(engine) as session:
+        subscriber = subscribers.find_subscriber(session, email)
+        subscribers.unsubscribe(session, subscriber.id, utc_now())
+
+
+def export_subscribers(engine: Engine, out: IO[str]) -> int:
+    """Write every subscriber as CSV ``email,name,lists,status``; returns how many."""
+    db.require_current_schema(engine)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*subscribers.CSV_HEADER, "status"])
+    count = 0
+    with db.read_session(engine) as session:
+        for row in subscribers.export_rows(session):
+            writer.writerow(row)
+            count += 1
+    return count
+
+
+def compile_digests(
+    settings: Settings, engine: Engine, list_slug: str | None, period_date: date | None
+) -> list[CompileReport]:
+    """Compile one list's digest, or every list's, for the given or latest complete period."""
+    slugs = [list_slug] if list_slug else [ml.slug for ml in settings.lists]
+    now = utc_now()
+    return [compile_digest(settings, engine, slug, period_date, now) for slug in slugs]
+
+
+def outbox_backlog(engine: Engine) -> int:
+    """Deliveries still to be sent (queued, or claimed by a sender)."""
+    db.require_current_schema(engine)
+    with db.read_session(engine) as session:
+        return outbox.pending_count(session)
