@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -23,7 +24,7 @@ from syndication.mail import (
     personalise,
 )
 from syndication.rendering import render_confirmation, render_digest
-from syndication.settings import Settings
+from syndication.settings import MailSettings, Settings
 
 COMPILED = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 REQUIRED_HEADERS = (
@@ -256,3 +257,14 @@ def test_confirmation_message() -> None:
     assert url in text and f'href="{url}"' in html
     with pytest.raises(MailError):
         personalise(tpl, Recipient("new@example.com", ""))
+
+
+def test_non_ascii_sender_name_is_encoded() -> None:
+    settings = replace(Settings(), mail=MailSettings(from_address="서울시 뉴스 <news@example.org>"))
+    content = small_digest()
+    rendered = render_digest(settings, content)
+    tpl = digest_template(settings, CITY, content.period_key, rendered, COMPILED)
+    data = personalise(tpl, recipient())
+    assert data.split(b"\r\n\r\n", 1)[0].isascii()
+    (sender,) = parse(data)["From"].addresses
+    assert (sender.display_name, sender.addr_spec) == ("서울시 뉴스", "news@example.org")

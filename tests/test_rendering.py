@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from syndication.digest import HTML_LIMIT, DigestContent, build_digest
 from syndication.rendering import (
     PLACEHOLDER_RE,
     RenderedDigest,
+    TemplateMissingError,
     placeholder,
     render_confirmation,
     render_digest,
@@ -190,3 +192,9 @@ def test_confirmation_mail() -> None:
     assert all(rule.type == rule.MEDIA_RULE for rule in remaining_style_rules(result.html))
     with pytest.raises(ValueError):
         render_confirmation(Settings(), ())
+
+
+def test_a_missing_list_template_is_an_operator_error() -> None:
+    settings = Settings(lists=(replace(CITY, template="weekly-fancy"),))
+    with pytest.raises(TemplateMissingError, match="'weekly-fancy.html' not found"):
+        render_digest(settings, small_digest())
