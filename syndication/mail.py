@@ -137,8 +137,8 @@ def _build(
     sender_name, sender_address = parseaddr(settings.mail.from_address)
     sender = _address_header(sender_name, _checked_address(sender_address), "From")
     subject = _encode_header(_one_line(rendered.subject), "Subject")
-    text = _qp_part(rendered.text, "T", escape=False)
-    html_part = _qp_part(rendered.html, "H", escape=True)
+    text = _qp_part(rendered.text, "T")
+    html_part = _qp_part(rendered.html, "H")
     boundary = "=_" + hashlib.sha256(text + html_part).hexdigest()[:32]
     headers = [
         (b"From", sender.encode("ascii")),
@@ -150,6 +150,10 @@ def _build(
         *extra,
         (b"Content-Type", f'multipart/alternative; boundary="{boundary}"'.encode()),
     ]
+    for name, value in headers:
+        # Quoted-printable bodies cannot hold "=%"; headers from the settings could.
+        if b"=%" in value and not TOKEN_RE.fullmatch(value.strip(b"<>")):
+            raise MailError(f"{name.decode()} header {value!r} contains '=%', which is reserved")
     out = [name + b": " + value + CRLF for name, value in headers]
     for content_type, body in (("text/plain", text), ("text/html", html_part)):
         out += [
@@ -170,7 +174,7 @@ def _build(
     )
 
 
-def _qp_part(content: str, context: str, *, escape: bool) -> bytes:
+def _qp_part(content: str, context: str) -> bytes:
     """Quoted-printable of ``content`` with each placeholder as a token on its own line.
 
     Every token is preceded and followed by a soft line break, so the value put in its
@@ -208,9 +212,13 @@ def _qp(text: str) -> bytes:
     return encoded.replace(b"\n", CRLF)
 
 
-def message_id(template: MessageTemplate, address: str) -> str:
-    """The Message-ID of ``template`` sent to ``address``: the same on every retry."""
-    key = f"{template.id_seed}\0{address.strip().lower()}".encode()
+def message_id(template: MessageTemplate, address: str, confirm_url: str = "") -> str:
+    """The Message-ID of ``template`` sent to ``address``: the same on every retry.
+
+    A confirmation mail also depends on its confirmation URL, so a new confirmation
+    (new token) to the same address is a new message, not a duplicate of the old one.
+    """
+    key = f"{template.id_seed}\0{address.strip().lower()}\0{confirm_url}".encode()
     return f"<{template.id_seed}.{hashlib.sha256(key).hexdigest()[:24]}@{template.domain}>"
 
 
@@ -230,7 +238,7 @@ def personalise(
     values: dict[bytes, bytes] = {
         b"X:TO": _address_header(name, address, "To").encode("ascii"),
         b"X:DATE": (format_datetime(date) if date else template.date).encode("ascii"),
-        b"X:MESSAGE_ID": message_id(template, address).encode("ascii"),
+        b"X:MESSAGE_ID": message_id(template, address, recipient.confirm_url).encode("ascii"),
         b"T:NAME": _qp(greeting),
         b"H:NAME": _qp(html.escape(greeting)),
         b"T:ADDRESS": _qp(address),

@@ -257,6 +257,16 @@ def test_confirmation_message() -> None:
     assert url in text and f'href="{url}"' in html
     with pytest.raises(MailError):
         personalise(tpl, Recipient("new@example.com", ""))
+    renewed = Recipient("new@example.com", "", confirm_url=url + "2")
+    assert parse(personalise(tpl, renewed))["Message-ID"] != message["Message-ID"]
+
+
+def test_settings_cannot_smuggle_a_token_into_a_header() -> None:
+    content = small_digest()
+    rendered = render_digest(Settings(), content)
+    forged = replace(CITY, name="City =%%SYNDICATION:X:TO%%=")
+    with pytest.raises(MailError, match="reserved"):
+        digest_template(Settings(), forged, content.period_key, rendered, COMPILED)
 
 
 def test_non_ascii_sender_name_is_encoded() -> None:
