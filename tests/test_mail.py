@@ -278,3 +278,19 @@ def test_non_ascii_sender_name_is_encoded() -> None:
     assert data.split(b"\r\n\r\n", 1)[0].isascii()
     (sender,) = parse(data)["From"].addresses
     assert (sender.display_name, sender.addr_spec) == ("서울시 뉴스", "news@example.org")
+
+
+@pytest.mark.parametrize("length", [1, 74, 75, 76, 77, 150])
+def test_values_of_any_length_keep_quoted_printable_lines_short(
+    template: MessageTemplate, length: int
+) -> None:
+    name = ("Jo " * 60)[: length - 1] + "x"
+    url = "https://news.example.org/u/" + "a" * (length + 20)
+    data = personalise(template, recipient(name=name, unsubscribe_url=url))
+    body = data.split(b"\r\n\r\n", 1)[1]
+    assert max(len(line) for line in body.split(b"\r\n")) <= 76
+    message = parse(data)
+    text, html = parts(message)
+    assert f"Hello {name}," in text and f"Hello {name}," in html
+    assert f"Unsubscribe: {url}\n" in text
+    assert message["List-Unsubscribe"] == f"<{url}>"
