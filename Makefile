@@ -26,9 +26,12 @@ demo: install
 	$(BIN)/syndication init
 	$(BIN)/syndication articles import examples/news.jsonl
 	$(BIN)/syndication status
+	$(BIN)/syndication digest preview weekly-city --period 2026-11-18 --out preview
+	@echo "digest preview: open preview/digest.html, preview/digest.txt or preview/message.eml"
 
 bench: install
 	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/bench_digest.py
 
 clean:
-	rm -rf $(VENV) feeds outbox syndication.db syndication.db-* .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) feeds outbox preview syndication.db syndication.db-* .mypy_cache .ruff_cache .pytest_cache

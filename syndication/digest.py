@@ -13,6 +13,7 @@ fires the digest job: the two can never disagree, across DST changes included.
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -162,7 +163,7 @@ def build_digest(
     settings: Settings,
     mailing_list: MailingList,
     period: Period,
-    articles: list[StoredArticle] | tuple[StoredArticle, ...],
+    articles: Iterable[StoredArticle],
 ) -> DigestContent | None:
     """The digest of ``mailing_list`` for ``period``, or ``None`` when it has no articles.
 
@@ -186,7 +187,8 @@ def build_digest(
     if total == 0:
         return None
 
-    budget = BUDGET
+    # Every non-empty topic gets its heading (and its "N more" line) whatever happens.
+    budget = BUDGET - SECTION_OVERHEAD * sum(1 for group in chosen.values() if group)
     full_left = MAX_FULL_ITEMS
     sections: list[DigestSection] = []
     more_total = 0
@@ -194,7 +196,6 @@ def build_digest(
         group = sorted(chosen[slug], key=lambda a: (a.published_at, a.source_id), reverse=True)
         if not group:
             continue
-        budget -= SECTION_OVERHEAD
         items: list[DigestItem] = []
         for article in group:
             item = _item(article, slug, tz, full=True)
