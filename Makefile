@@ -25,10 +25,13 @@ test: lint
 demo: install
 	$(BIN)/syndication init
 	$(BIN)/syndication articles import examples/news.jsonl
+	$(BIN)/syndication feeds build
 	$(BIN)/syndication status
+	@echo "feeds are in $(CURDIR)/feeds (open feeds/index.opml for the list)"
 
 bench: install
 	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/bench_feeds.py
 
 clean:
 	rm -rf $(VENV) feeds outbox syndication.db syndication.db-* .mypy_cache .ruff_cache .pytest_cache
