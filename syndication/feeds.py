@@ -64,10 +64,13 @@ _ALLOWED_ATTRIBUTES = {
     "blockquote": {"cite"},
 }
 _URL_ATTRIBUTES = {"href", "src", "cite"}
+_TAG_CHAR = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?]")
 
 
 @dataclass(frozen=True)
 class Link:
+    """A feed-level link: ``self``, ``alternate``, ``current``, ``prev-archive``…"""
+
     href: str
     rel: str
     type: str = ""
@@ -76,6 +79,8 @@ class Link:
 
 @dataclass(frozen=True)
 class Category:
+    """A topic of an entry: slug as term, name as label."""
+
     term: str
     label: str
     scheme: str
@@ -83,6 +88,8 @@ class Category:
 
 @dataclass(frozen=True)
 class Image:
+    """The article's image, written as an enclosure; ``type`` is guessed from the URL."""
+
     url: str
     type: str
 
@@ -185,15 +192,16 @@ def entry_id(settings: Settings, article: StoredArticle) -> str:
 
 
 def _tag_specific(source_id: str) -> str:
-    # RFC 4151 section 2.1: the specific part is pchar-ish; percent-encode anything else.
-    allowed = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?]")
+    # RFC 4151 section 2.1: the specific part is made of pchar, "/" and "?"; anything else
+    # (spaces, Hangul) is percent-encoded as UTF-8 so the id stays a valid URI.
     return "".join(
-        ch if allowed.fullmatch(ch) else "".join(f"%{b:02X}" for b in ch.encode())
+        ch if _TAG_CHAR.fullmatch(ch) else "".join(f"%{b:02X}" for b in ch.encode())
         for ch in xml_safe(source_id)
     )
 
 
 def feed_id(settings: Settings, key: str, suffix: str = "") -> str:
+    """The tag URI of feed ``key`` (``suffix`` names an archive month): never changes."""
     return f"tag:{settings.site.domain},{FEED_ID_DATE}:feeds/{key}{suffix}"
 
 
@@ -216,22 +224,26 @@ def feed_keys(settings: Settings) -> list[str]:
 
 
 def document_path(key: str, kind: str, month: str = "") -> str:
+    """Where a document lives under ``feeds.dir``, e.g. ``culture/archive/2026-11.atom``."""
     if kind == ARCHIVE:
         return f"{key}/archive/{month}.atom"
     return f"{key}/{FILE_NAMES[kind]}"
 
 
 def document_url(settings: Settings, key: str, kind: str, month: str = "") -> str:
+    """The public URL of a document: ``site.feeds_url`` joined with its path."""
     return f"{settings.site.feeds_url}/{document_path(key, kind, month)}"
 
 
 def feed_title(settings: Settings, key: str) -> str:
+    """The site's title, followed by the topic's name for a topic feed."""
     if key == ALL:
         return _plain(settings.site.title)
     return _plain(f"{settings.site.title}: {settings.topic(key).name}")
 
 
 def feed_description(settings: Settings, key: str) -> str:
+    """The site's or the topic's description, or the title when that is empty."""
     if key == ALL:
         return _plain(settings.site.description) or feed_title(settings, key)
     return _plain(settings.topic(key).description) or feed_title(settings, key)
