@@ -25,12 +25,19 @@ test: lint
 demo: install
 	$(BIN)/syndication init
 	$(BIN)/syndication articles import examples/news.jsonl
+	$(BIN)/syndication feeds build
 	$(BIN)/syndication status
+	@echo "feeds are in $(CURDIR)/feeds (open feeds/index.opml for the list)"
 	$(BIN)/syndication digest preview weekly-city --period 2026-11-18 --out preview
 	@echo "digest preview: open preview/digest.html, preview/digest.txt or preview/message.eml"
+	$(BIN)/syndication subscribers import examples/subscribers.csv --confirmed
+	$(BIN)/syndication digest compile --period 2026-11-18
+	$(BIN)/syndication send
+	@echo "delivered digests are in $(CURDIR)/outbox/<list>/<period>/*.eml"
 
 bench: install
 	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/bench_feeds.py
 	$(BIN)/python bench/bench_digest.py
 
 clean:
