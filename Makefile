@@ -39,6 +39,7 @@ bench: install
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_feeds.py
 	$(BIN)/python bench/bench_digest.py
+	$(BIN)/python bench/bench_send.py
 
 clean:
 	rm -rf $(VENV) feeds outbox preview syndication.db syndication.db-* .mypy_cache .ruff_cache .pytest_cache
