@@ -130,6 +130,10 @@ def status(ctx: typer.Context) -> None:
         out.print(f"  {digest.list_slug:<28} {digest.period_key}  {shown or 'no recipients'}")
 
 
+def _print_rejection(rejection: Rejection) -> None:
+    print(rejection, file=sys.stderr)
+
+
 @articles_app.command("import")
 def articles_import(
     ctx: typer.Context,
@@ -137,11 +141,7 @@ def articles_import(
 ) -> None:
     """Import articles from JSON Lines (upsert by id). Exit 1 if any line was rejected."""
     c = _context(ctx)
-
-    def report(rejection: Rejection) -> None:
-        print(rejection, file=sys.stderr)
-
-    result = jobs.import_articles_file(c.settings, c.engine, path, report)
+    result = jobs.import_articles_file(c.settings, c.engine, path, _print_rejection)
     out.print(f"{path}: {result.summary}")
     if result.rejected:
         raise typer.Exit(1)
@@ -293,10 +293,6 @@ def install_stop_handlers() -> threading.Event:
 
 
 # -- subscribers --------------------------------------------------------------------------
-
-
-def _print_rejection(rejection: Rejection) -> None:
-    print(rejection, file=sys.stderr)
 
 
 @subscribers_app.command("import")

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import stored_article
 
 from syndication.articles import StoredArticle
 from syndication.digest import (
@@ -27,27 +28,13 @@ WEEK = Period(datetime(2026, 11, 15, 23, 0, tzinfo=UTC), datetime(2026, 11, 22, 
 
 
 def stored(source_id: str = "smg-1", **fields: Any) -> StoredArticle:
-    """A published StoredArticle inside WEEK; keyword arguments override any field."""
-    published = fields.pop("published_at", datetime(2026, 11, 18, 1, 0, tzinfo=UTC))
-    values: dict[str, Any] = {
-        "source_id": source_id,
-        "title": f"Article {source_id}",
-        "url": f"https://news.example.org/articles/{source_id}",
-        "published_at": published,
-        "updated_at": published,
-        "topics": ("environment",),
-        "summary": "A summary.",
-        "body_html": "<p>Body.</p>",
-        "author": "Climate Division",
-        "image_url": "",
-        "language": "en",
-        "status": "published",
-        "retracted_at": None,
-        "retraction_reason": "",
-        "change_seq": 1,
-    }
-    values.update(fields)
-    return StoredArticle(**values)
+    """A published StoredArticle inside WEEK in `environment`; keywords override any field."""
+    fields.setdefault("published_at", datetime(2026, 11, 18, 1, 0, tzinfo=UTC))
+    fields.setdefault("topics", ("environment",))
+    fields.setdefault("summary", "A summary.")
+    fields.setdefault("body_html", "<p>Body.</p>")
+    fields.setdefault("author", "Climate Division")
+    return stored_article(source_id, **fields)
 
 
 # -- periods ------------------------------------------------------------------------------
