@@ -1,0 +1,64 @@
+"""Three real ``syndication send`` processes on one outbox: every recipient exactly once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+from conftest import SmtpServer
+from sqlalchemy import Engine, func, select
+from test_delivery import AFTER_WEEK, EXAMPLES
+from test_send_kill import sender
+
+from syndication import db, delivery, subscribers
+from syndication.importer import import_articles
+from syndication.models import Delivery
+from syndication.settings import Settings
+
+RECIPIENTS = 600
+
+
+def test_three_senders_share_the_outbox(
+    settings: Settings, engine: Engine, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    with (EXAMPLES / "news.jsonl").open("rb") as lines:
+        import_articles(
+            engine,
+            lines,
+            source="news.jsonl",
+            known_topics={t.slug for t in settings.topics},
+            now=lambda: AFTER_WEEK,
+        )
+    with db.write_session(engine) as session:
+        for i in range(RECIPIENTS):
+            subscribers.add_subscriber(
+                session,
+                f"s{i:04d}@example.org",
+                "",
+                ["weekly-international"],
+                confirmed=True,
+                now=AFTER_WEEK,
+            )
+    delivery.compile_digest(
+        settings, engine, "weekly-international", date(2026, 11, 18), AFTER_WEEK
+    )
+
+    log_path = tmp_path / "send.log"
+    with log_path.open("wb") as log:
+        processes = [sender(tmp_path, settings, smtp_server, log) for _ in range(3)]
+        for process in processes:
+            process.wait(timeout=300)
+    assert [p.returncode for p in processes] == [0, 0, 0], log_path.read_text()
+
+    received = Counter(smtp_server.handler.recipients())
+    assert set(received) == {f"s{i:04d}@example.org" for i in range(RECIPIENTS)}
+    assert max(received.values()) == 1, "someone got the digest twice"
+    with db.read_session(engine) as session:
+        statuses = {
+            status: count
+            for status, count in session.execute(
+                select(Delivery.status, func.count()).group_by(Delivery.status)
+            )
+        }
+    assert statuses == {"sent": RECIPIENTS}
