@@ -361,7 +361,7 @@ class Web:
             return {
                 "email": subscriber.email,
                 "name": subscriber.name,
-                "status": subscriber.status,
+                "subscriber_status": subscriber.status,
                 "chosen": subscribers.subscriber_lists(session, subscriber_id),
             }
 
@@ -489,7 +489,7 @@ def send_confirmation(
     """Mail the double opt-in link to a pending subscriber through the configured transport.
 
     A plain-text message built here with :class:`email.message.EmailMessage`; the file
-    transport writes it as ``<outbox>/confirmations/<id>-<time>.eml``. Does nothing for a
+    transport writes it as ``<outbox>/confirmations/<id>-<UTC time>.eml``. Does nothing for a
     subscriber who is gone or no longer pending. Raises
     :class:`~syndication.transport.TemporaryFailure` when the transport cannot send.
     """
@@ -523,7 +523,7 @@ def send_confirmation(
         recipient=email,
         message=message.as_bytes(),
         folder=("confirmations",),
-        name=f"{subscriber_id}-{int(now.timestamp())}",
+        name=f"{subscriber_id}-{now:%Y%m%dT%H%M%S%f}",
     )
     transport = make_transport(settings.mail)
     try:
