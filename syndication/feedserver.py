@@ -250,7 +250,7 @@ class FeedServer:
         except (OSError, ValueError):
             info = None
         if path is None or info is None or not stat.S_ISREG(info.st_mode):
-            await _plain(send, 404, b"No such feed.\n")
+            await _not_found(scope, send)
             return
         key = str(path)
         feed = self.cache.get(key, info.st_mtime_ns, info.st_size)
@@ -259,7 +259,7 @@ class FeedServer:
             try:
                 feed = await run_in_threadpool(load_feed_file, path, mtime)
             except OSError:
-                await _plain(send, 404, b"No such feed.\n")
+                await _not_found(scope, send)
                 return
             self.cache.put(key, info.st_mtime_ns, info.st_size, feed)
         await respond(feed, scope, send)
@@ -308,11 +308,12 @@ def _not_modified(feed: FeedFile, last_modified: datetime, scope: Scope) -> bool
     return since is not None and last_modified <= since
 
 
-async def _plain(send: Send, status: int, body: bytes) -> None:
+async def _not_found(scope: Scope, send: Send) -> None:
+    body = b"No such feed.\n"
     await send(
         {
             "type": "http.response.start",
-            "status": status,
+            "status": 404,
             "headers": [
                 (b"content-type", b"text/plain; charset=utf-8"),
                 (b"content-length", str(len(body)).encode()),
@@ -320,4 +321,4 @@ async def _plain(send: Send, status: int, body: bytes) -> None:
             ],
         }
     )
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})

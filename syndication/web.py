@@ -18,19 +18,19 @@ sent after the answer, in the background, which also keeps the timing alike.
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -40,11 +40,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from syndication import db, outbox, store, subscribers
+from syndication import db, subscribers, webstore
 from syndication.errors import ConfigError, NotFoundError, RecordError
 from syndication.feedserver import FeedServer
 from syndication.jobs import utc_now
-from syndication.models import Digest, Subscriber
+from syndication.models import Subscriber
 from syndication.settings import Settings
 from syndication.tokens import (
     CONFIRM,
@@ -74,7 +74,6 @@ FEED_FORMATS = (
     ("atom.xml", "Atom", "application/atom+xml"),
     ("feed.json", "JSON Feed", "application/feed+json"),
 )
-FEEDS_COUNTER = "feeds_built"
 FORM_LIMIT = 16 * 1024
 NO_STORE = {"cache-control": "no-store"}
 
@@ -85,7 +84,8 @@ DIGEST_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
     "form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
 )
-PLACEHOLDER_RE = re.compile(r"%%SYNDICATION:([A-Z_]+)%%")
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class Web:
@@ -116,6 +116,16 @@ class Web:
         self.stylesheet = (TEMPLATE_DIR / "site.css").read_bytes()
 
     # -- helpers --------------------------------------------------------------------------
+
+    def write(self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kw: P.kwargs) -> T:
+        """Run ``work(session, …)`` in one write transaction (call it in a thread)."""
+        with db.write_session(self.engine) as session:
+            return work(session, *args, **kw)
+
+    def read(self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kw: P.kwargs) -> T:
+        """Run ``work(session, …)`` in a read-only session (call it in a thread)."""
+        with db.read_session(self.engine) as session:
+            return work(session, *args, **kw)
 
     def page(
         self,
@@ -228,7 +238,9 @@ class Web:
         if not chosen:
             return self.home_page(str(cookie), 400, "Choose at least one list.", values)
         now = utc_now()
-        to_mail = await run_in_threadpool(self._store_subscription, email, name, chosen, now)
+        to_mail = await run_in_threadpool(
+            self.write, webstore.record_signup, email, name, chosen, now
+        )
         task = None
         if to_mail is not None and self.confirm_limit.allow(email):
             task = BackgroundTask(self._mail_confirmation, to_mail, now)
@@ -242,30 +254,6 @@ class Web:
             background=task,
         )
 
-    def _store_subscription(
-        self, email: str, name: str, lists: Sequence[str], now: datetime
-    ) -> int | None:
-        """Record a sign-up; the id to send a confirmation to, or ``None``.
-
-        An address that is already active keeps its lists and name as they are (a stranger
-        must not change them; the owner uses the preferences link in every digest); one that
-        bounced, complained or is suppressed is left alone. Either way the visitor sees the
-        same answer.
-        """
-        with db.write_session(self.engine) as session:
-            status = session.execute(
-                select(Subscriber.status).where(Subscriber.email == email)
-            ).scalar_one_or_none()
-            if status is not None and status not in ("pending", "unsubscribed"):
-                return None
-            try:
-                result = subscribers.add_subscriber(
-                    session, email, name, lists, confirmed=False, now=now
-                )
-            except RecordError:
-                return None
-            return result.subscriber_id if result.status == "pending" else None
-
     def _mail_confirmation(self, subscriber_id: int, now: datetime) -> None:
         try:
             send_confirmation(self.settings, self.engine, subscriber_id, now)
@@ -277,10 +265,12 @@ class Web:
         now = utc_now()
         try:
             claims = read_token(self.settings.secret_key, CONFIRM, token, now, CONFIRM_MAX_AGE)
-            status = await run_in_threadpool(self._confirm, claims.subscriber_id, now)
+            subscriber = await run_in_threadpool(
+                self.write, subscribers.confirm_subscriber, claims.subscriber_id, now
+            )
         except (TokenError, NotFoundError) as exc:
             return self.bad_link(exc)
-        if status != "active":
+        if subscriber.status != "active":
             return self.message(
                 409,
                 "This subscription cannot be confirmed",
@@ -293,10 +283,6 @@ class Web:
             "Thank you. Your first digest arrives with the next issue.",
             home_link=True,
         )
-
-    def _confirm(self, subscriber_id: int, now: datetime) -> str:
-        with db.write_session(self.engine) as session:
-            return subscribers.confirm_subscriber(session, subscriber_id, now).status
 
     async def unsubscribe(self, request: Request) -> Response:
         token = str(request.path_params["token"])
@@ -313,13 +299,11 @@ class Web:
         # POST: a click on our button or an RFC 8058 one-click request
         # ("List-Unsubscribe=One-Click", no cookie, no CSRF token). Both are honoured at
         # once and answer 200, also when repeated or when the subscriber is gone.
-        await run_in_threadpool(self._unsubscribe, claims.subscriber_id, claims.list_slug, now)
+        await run_in_threadpool(
+            self.write, subscribers.unsubscribe, claims.subscriber_id, now, claims.list_slug
+        )
         preferences = make_token(self.settings.secret_key, PREFERENCES, claims.subscriber_id, now)
         return self.page("unsubscribed.html", what=what, preferences=f"/preferences/{preferences}")
-
-    def _unsubscribe(self, subscriber_id: int, list_slug: str, now: datetime) -> None:
-        with db.write_session(self.engine) as session:
-            subscribers.unsubscribe(session, subscriber_id, now, list_slug)
 
     def list_name(self, slug: str) -> str:
         if not slug:
@@ -340,9 +324,18 @@ class Web:
                 chosen = [str(v) for v in form.getlist("lists")]
                 name = str(form.get("name", ""))
                 await run_in_threadpool(
-                    self._save_preferences, claims.subscriber_id, leave, chosen, name, now
+                    self.write,
+                    webstore.save_preferences,
+                    claims.subscriber_id,
+                    leave=leave,
+                    chosen=chosen,
+                    known=[ml.slug for ml in self.settings.lists],
+                    name=name,
+                    now=now,
                 )
-            current = await run_in_threadpool(self._load_preferences, claims.subscriber_id)
+            current = await run_in_threadpool(
+                self.read, webstore.load_preferences, claims.subscriber_id
+            )
         except (TokenError, NotFoundError) as exc:
             return self.bad_link(exc)
         return self.page(
@@ -350,47 +343,14 @@ class Web:
             lists=self.settings.lists,
             action=request.url.path,
             saved=request.method == "POST",
-            **current,
+            email=current.email,
+            name=current.name,
+            subscriber_status=current.status,
+            chosen=current.lists,
         )
 
-    def _load_preferences(self, subscriber_id: int) -> dict[str, Any]:
-        with db.read_session(self.engine) as session:
-            subscriber = session.get(Subscriber, subscriber_id)
-            if subscriber is None:
-                raise NotFoundError("this subscription no longer exists")
-            return {
-                "email": subscriber.email,
-                "name": subscriber.name,
-                "subscriber_status": subscriber.status,
-                "chosen": subscribers.subscriber_lists(session, subscriber_id),
-            }
-
-    def _save_preferences(
-        self, subscriber_id: int, leave: bool, chosen: list[str], name: str, now: datetime
-    ) -> None:
-        """Apply the preferences form. Choosing no list is the same as leaving everything.
-
-        An unsubscribed subscriber who picks lists again is active again: the preferences
-        link came to their mailbox, which is the consent double opt-in asks for. Bounced or
-        complained addresses stay as they are.
-        """
-        known = {ml.slug for ml in self.settings.lists}
-        lists = [slug for slug in dict.fromkeys(chosen) if slug in known]
-        with db.write_session(self.engine) as session:
-            subscriber = session.get(Subscriber, subscriber_id, with_for_update=True)
-            if subscriber is None:
-                raise NotFoundError("this subscription no longer exists")
-            if leave or not lists:
-                subscribers.unsubscribe(session, subscriber_id, now)
-                return
-            subscriber.name = subscribers.clean_name(name)
-            subscribers.set_lists(session, subscriber_id, lists, now)
-            if subscriber.status == "unsubscribed":
-                subscriber.status, subscriber.confirmed_at = "active", now
-            subscriber.updated_at = now
-
     async def digest_index(self, request: Request) -> Response:
-        rows = await run_in_threadpool(self._digest_rows)
+        rows = await run_in_threadpool(self.read, webstore.digest_index)
         digests = [
             {
                 "list": self.list_name(slug),
@@ -404,54 +364,27 @@ class Web:
             "digests.html", headers={"cache-control": "public, max-age=300"}, digests=digests
         )
 
-    def _digest_rows(self) -> list[tuple[str, str, str]]:
-        with db.read_session(self.engine) as session:
-            rows = session.execute(
-                select(Digest.list_slug, Digest.period_key, Digest.subject).order_by(
-                    Digest.period_key.desc(), Digest.list_slug
-                )
-            )
-            return [(slug, period, subject) for slug, period, subject in rows]
-
     async def digest(self, request: Request) -> Response:
         slug = str(request.path_params["list_slug"])
         period = str(request.path_params["period"])
-        html = await run_in_threadpool(self._digest_html, slug, period)
+        html = await run_in_threadpool(self.read, webstore.digest_html, slug, period)
         if html is None:
             return self.message(404, "No such digest", "There is no digest for that list and date.")
         return HTMLResponse(
-            public_copy(html, self.settings.site.base_url),
+            webstore.public_copy(html, self.settings.site.base_url),
             headers={
                 "cache-control": "public, max-age=3600",
                 "content-security-policy": DIGEST_CSP,
             },
         )
 
-    def _digest_html(self, slug: str, period: str) -> str | None:
-        with db.read_session(self.engine) as session:
-            return session.execute(
-                select(Digest.html).where(Digest.list_slug == slug, Digest.period_key == period)
-            ).scalar_one_or_none()
-
     async def healthz(self, request: Request) -> Response:
         try:
-            report = await run_in_threadpool(self._health)
+            report = await run_in_threadpool(self.read, webstore.health)
         except SQLAlchemyError as exc:
             log.warning("health check: database unreachable: %s", exc)
             return JSONResponse({"status": "error", "database": "unreachable"}, 503, NO_STORE)
         return JSONResponse({"status": "ok", "database": "ok", **report}, headers=NO_STORE)
-
-    def _health(self) -> dict[str, Any]:
-        with db.read_session(self.engine) as session:
-            session.execute(text("SELECT 1"))
-            built = store.read_counter(session, FEEDS_COUNTER)
-            return {
-                # The feed job records when it last polled the store as Unix seconds.
-                "last_poll": (
-                    datetime.fromtimestamp(built, UTC).isoformat() if built > 0 else None
-                ),
-                "outbox_backlog": outbox.pending_count(session),
-            }
 
     async def stylesheet_file(self, request: Request) -> Response:
         return Response(
@@ -462,25 +395,14 @@ class Web:
 
     async def not_found(self, request: Request, exc: Exception) -> Response:
         if isinstance(exc, HTTPException) and exc.status_code == 405:
-            return self.message(405, "Not allowed", "This address does not accept that method.")
+            # RFC 9110 §15.5.6: a 405 names the methods that are allowed.
+            return self.message(
+                405,
+                "Not allowed",
+                "This address does not accept that method.",
+                headers=dict(exc.headers or {}),
+            )
         return self.message(404, "Page not found", "There is nothing at this address.")
-
-
-def public_copy(html: str, base_url: str) -> str:
-    """A stored digest as the public archive shows it: per-recipient placeholders neutral.
-
-    The rendering step leaves ``%%SYNDICATION:NAME%%`` and friends for the sender to fill
-    per recipient; on the web there is no recipient, so the greeting reads "reader" and the
-    unsubscribe and preferences links lead to the home page.
-    """
-    neutral = {
-        "NAME": "reader",
-        "ADDRESS": "you",
-        "UNSUBSCRIBE_URL": f"{base_url}/",
-        "PREFERENCES_URL": f"{base_url}/",
-        "CONFIRM_URL": f"{base_url}/",
-    }
-    return PLACEHOLDER_RE.sub(lambda m: neutral.get(m.group(1), ""), html)
 
 
 def send_confirmation(

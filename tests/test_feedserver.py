@@ -289,3 +289,8 @@ def test_newest_date_ignores_what_it_cannot_read() -> None:
     assert newest_date(b"<rss><pubDate>not a date</pubDate></rss>", RSS) is None
     assert newest_date(b"{not json", JSON_FEED) is None
     assert newest_date(ATOM_BODY.encode(), ATOM) == datetime(2026, 11, 25, 12, 30, tzinfo=UTC)
+
+
+def test_head_of_a_missing_feed_is_a_bodiless_404(client: TestClient) -> None:
+    response = client.head("/feeds/transport/missing.xml")
+    assert (response.status_code, response.content) == (404, b"")
