@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +19,8 @@ from sqlalchemy import Engine
 
 from syndication import jobs
 from syndication.console import configure_logging
-from syndication.errors import SyndicationError
+from syndication.digest import HTML_LIMIT
+from syndication.errors import InputError, SyndicationError
 from syndication.importer import Rejection
 from syndication.settings import Settings, load_settings, resolve_config_path
 
@@ -30,6 +32,8 @@ app = typer.Typer(
 )
 articles_app = typer.Typer(help="Put articles into the news store.", no_args_is_help=True)
 app.add_typer(articles_app, name="articles")
+digest_app = typer.Typer(help="Digest e-mails: preview them.", no_args_is_help=True)
+app.add_typer(digest_app, name="digest")
 
 out = Console(highlight=False, soft_wrap=True)
 
@@ -132,6 +136,47 @@ def articles_retract(
         out.print(f"article {source_id} retracted")
     else:
         out.print(f"article {source_id} was already retracted")
+
+
+# -- digest -------------------------------------------------------------------------------
+
+
+@digest_app.command("preview")
+def digest_preview(
+    ctx: typer.Context,
+    list_slug: Annotated[str, typer.Argument(metavar="LIST", help="The list's slug")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the preview files")],
+    period: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DATE",
+            help="The period containing DATE (YYYY-MM-DD) [default: latest complete period]",
+        ),
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option(help='Sample recipient, "Name <address>"', show_default=False)
+    ] = None,
+) -> None:
+    """Write digest.html, digest.txt and message.eml of one digest for a sample recipient."""
+    c = _context(ctx)
+    period_date = None
+    if period is not None:
+        try:
+            period_date = date.fromisoformat(period)
+        except ValueError:
+            raise InputError(f"--period {period!r}: not a date such as 2026-11-18") from None
+    report = jobs.preview_digest(c.settings, c.engine, list_slug, period_date, to, out_dir)
+    out.print(f"subject: {report.subject}")
+    more = report.article_count - report.shown
+    out.print(
+        f"articles: {report.article_count}"
+        + (f" ({report.shown} in the e-mail, {more} more on the website)" if more else "")
+    )
+    out.print(f"HTML: {report.html_bytes:,} bytes (limit {HTML_LIMIT:,})")
+    out.print(
+        f"preview of {report.list_slug} {report.period_key} written to {out_dir}/: "
+        + ", ".join(path.name for path in report.files)
+    )
 
 
 # -- the web app -------------------------------------------------------------------------

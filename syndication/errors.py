@@ -41,3 +41,7 @@ class RecordError(SyndicationError):
         super().__init__(f"{field}: {reason}" if field else reason)
         self.field = field
         self.reason = reason
+
+
+class EmptyDigestError(SyndicationError):
+    """A list has no articles in the asked-for period, so there is no digest to make."""

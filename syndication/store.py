@@ -323,6 +323,31 @@ def load_articles(
     return [_stored(a, slugs.get(a.id, ())) for a in articles]
 
 
+def load_articles_published_between(
+    session: Session, topics: Sequence[str], start: datetime, end: datetime
+) -> list[StoredArticle]:
+    """Articles of any of ``topics`` with ``start <= published_at < end`` (a digest's input).
+
+    Retracted ones included (the caller decides); same order as :func:`load_articles`.
+    """
+    stmt = (
+        select(Article)
+        .where(
+            Article.published_at >= start,
+            Article.published_at < end,
+            Article.id.in_(
+                select(article_topics.c.article_id)
+                .join(Topic, Topic.id == article_topics.c.topic_id)
+                .where(Topic.slug.in_(list(topics)))
+            ),
+        )
+        .order_by(Article.published_at, Article.source_id)
+    )
+    articles = list(session.scalars(stmt))
+    slugs = _topic_slugs(session, [a.id for a in articles])
+    return [_stored(a, slugs.get(a.id, ())) for a in articles]
+
+
 def _topic_slugs(session: Session, article_ids: list[int]) -> dict[int, tuple[str, ...]]:
     result: dict[int, list[str]] = {}
     # Chunked: SQLite limits the number of bound parameters in one statement.
