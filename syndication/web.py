@@ -20,10 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -40,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from syndication import db, subscribers, webstore
+from syndication import db, mail, rendering, subscribers, webstore
 from syndication.errors import ConfigError, NotFoundError, RecordError
 from syndication.feedserver import FeedServer
 from syndication.jobs import utc_now
@@ -55,7 +52,7 @@ from syndication.tokens import (
     make_token,
     read_token,
 )
-from syndication.transport import Envelope, TemporaryFailure, make_transport
+from syndication.transport import Envelope, PermanentFailure, TemporaryFailure, make_transport
 from syndication.websecurity import (
     CSRF_COOKIE,
     CSRF_FIELD,
@@ -257,7 +254,8 @@ class Web:
     def _mail_confirmation(self, subscriber_id: int, now: datetime) -> None:
         try:
             send_confirmation(self.settings, self.engine, subscriber_id, now)
-        except TemporaryFailure as exc:
+        except (TemporaryFailure, PermanentFailure, mail.MailError) as exc:
+            # After the answer page went out: the visitor can send the form again.
             log.warning("confirmation mail to subscriber %s not sent: %s", subscriber_id, exc)
 
     async def confirm(self, request: Request) -> Response:
@@ -410,40 +408,33 @@ def send_confirmation(
 ) -> None:
     """Mail the double opt-in link to a pending subscriber through the configured transport.
 
-    A plain-text message built here with :class:`email.message.EmailMessage`; the file
-    transport writes it as ``<outbox>/confirmations/<id>-<UTC time>.eml``. Does nothing for a
-    subscriber who is gone or no longer pending. Raises
+    The message is the ``templates/email/confirm.*`` mail (:func:`rendering.render_confirmation`
+    for the subscriber's lists, personalised by :mod:`syndication.mail` with a signed
+    confirmation URL); the file transport writes it as
+    ``<outbox>/confirmations/<id>-<UTC time>.eml``. Does nothing for a subscriber who is
+    gone, no longer pending or on no list. Raises
     :class:`~syndication.transport.TemporaryFailure` when the transport cannot send.
     """
     with db.read_session(engine) as session:
         subscriber = session.get(Subscriber, subscriber_id)
         if subscriber is None or subscriber.status != "pending":
             return
-        email, name = subscriber.email, subscriber.name
+        address, name = subscriber.email, subscriber.name
+        slugs = subscribers.subscriber_lists(session, subscriber_id)
+    lists = [ml for ml in settings.lists if ml.slug in slugs]
+    if not lists:
+        return
+    template = mail.confirmation_template(
+        settings, rendering.render_confirmation(settings, lists), now
+    )
     token = make_token(settings.secret_key, CONFIRM, subscriber_id, now)
-    link = f"{settings.site.base_url}/confirm/{token}"
-    message = EmailMessage(policy=SMTP)
-    message["From"] = settings.mail.from_address
-    local, _, domain = email.partition("@")
-    message["To"] = Address(display_name=name, username=local, domain=domain)
-    message["Subject"] = f"Confirm your subscription to {settings.site.title}"
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid("confirm", domain=settings.site.domain)
-    message["Auto-Submitted"] = "auto-generated"
-    days = CONFIRM_MAX_AGE.days
-    message.set_content(
-        f"Hello{' ' + name if name else ''},\n\n"
-        f"Someone, probably you, asked to receive {settings.site.title} digests at this "
-        "address. To confirm, open this link:\n\n"
-        f"{link}\n\n"
-        f"The link works for {days} days. If you did not ask for this, ignore this message: "
-        "you will get nothing more from us.\n\n"
-        f"{settings.site.contact}\n"
+    recipient = mail.Recipient(
+        address=address, name=name, confirm_url=f"{settings.site.base_url}/confirm/{token}"
     )
     envelope = Envelope(
         sender=parseaddr(settings.mail.from_address)[1],
-        recipient=email,
-        message=message.as_bytes(),
+        recipient=address,
+        message=mail.personalise(template, recipient, now),
         folder=("confirmations",),
         name=f"{subscriber_id}-{now:%Y%m%dT%H%M%S%f}",
     )

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from syndication import outbox, store, subscribers
 from syndication.errors import NotFoundError, RecordError
+from syndication.mail import NAME_FALLBACK
 from syndication.models import Digest, Subscriber
+from syndication.rendering import PLACEHOLDER_RE
 
 FEEDS_COUNTER = "feeds_built"
-PLACEHOLDER_RE = re.compile(r"%%SYNDICATION:([A-Z_]+)%%")
 
 
 def record_signup(
@@ -112,11 +112,12 @@ def public_copy(html: str, base_url: str) -> str:
     """A stored digest as the public archive shows it: per-recipient placeholders neutral.
 
     The renderer leaves ``%%SYNDICATION:NAME%%`` and friends for the sender to fill per
-    recipient; on the web there is no recipient, so the greeting reads "reader" and the
-    unsubscribe and preferences links lead to the home page.
+    recipient; on the web there is no recipient, so the greeting is the mail's own
+    fallback ("Hello there,") and the unsubscribe and preferences links lead to the home
+    page.
     """
     neutral = {
-        "NAME": "reader",
+        "NAME": NAME_FALLBACK,
         "ADDRESS": "you",
         "UNSUBSCRIBE_URL": f"{base_url}/",
         "PREFERENCES_URL": f"{base_url}/",

@@ -217,7 +217,7 @@ def test_archive_page_renders_the_digest(site: Site, browser: Browser, now: date
     page.goto(site.url + "/digests/")
     page.get_by_role("link", name="City Life Weekly: 16 November").click()
     page.wait_for_load_state()
-    assert page.get_by_text("Hello reader,").is_visible()
+    assert page.get_by_text("Hello there,").is_visible()
     assert errors == []
 
 

@@ -423,7 +423,7 @@ def test_digest_archive(client: TestClient, engine: Engine, now: datetime) -> No
     page = client.get("/digests/weekly-city/2026-11-16")
     assert page.status_code == 200
     assert "%%SYNDICATION" not in page.text
-    assert "Hello reader," in page.text
+    assert "Hello there," in page.text
     assert f'href="{BASE}/"' in page.text
     csp = page.headers["content-security-policy"]
     assert "script" not in csp and "frame-ancestors 'none'" in csp

@@ -48,5 +48,5 @@ def test_public_copy_leaves_no_placeholder() -> None:
     html = "Hi %%SYNDICATION:NAME%% <a href='%%SYNDICATION:PREFERENCES_URL%%'>p</a> "
     html += "%%SYNDICATION:NEW%%"
     assert webstore.public_copy(html, "https://n.example.org") == (
-        "Hi reader <a href='https://n.example.org/'>p</a> "
+        "Hi there <a href='https://n.example.org/'>p</a> "
     )
