@@ -12,9 +12,9 @@ import email
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.policy import default
 from pathlib import Path
 
@@ -24,12 +24,14 @@ from conftest import free_port
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 from sqlalchemy import Engine, select
 
-from syndication import db
+from syndication import db, digest, mail, rendering, store
+from syndication.articles import ArticleRecord
 from syndication.models import Digest, Subscriber
 from syndication.settings import Settings
 from syndication.tokens import PREFERENCES, UNSUBSCRIBE, make_token
 from syndication.web import create_app
 
+ArticleFactory = Callable[..., ArticleRecord]
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -122,33 +124,58 @@ def wait_for_confirmation(settings: Settings, timeout: float = 10) -> str:
         time.sleep(0.05)
 
 
-def digest_email(site: Site, subscriber_id: int, now: datetime) -> str:
-    """A stored digest's HTML personalised as the sender does for one recipient."""
+def digest_email(site: Site, subscriber_id: int, make_article: ArticleFactory) -> str:
+    """A real digest: articles stored, rendered, kept in ``digests`` and personalised for
+    one subscriber exactly as the sender does; returns the HTML part of that message."""
+    settings, tz = site.settings, site.settings.site.tz
+    mailing_list = settings.mailing_list("weekly-city")
+    period = digest.period_containing(mailing_list.schedule, tz, datetime(2026, 11, 20, tzinfo=UTC))
+    records = [
+        make_article(
+            f"smg-{n}",
+            title=title,
+            topics=(topic,),
+            summary=summary,
+            published_at=period.start + timedelta(hours=20 * n + 3),
+        )
+        for n, (title, topic, summary) in enumerate(ARTICLES)
+    ]
     with db.write_session(site.engine) as session:
+        store.write_articles(session, records, period.end)
+        articles = store.load_articles_published_between(
+            session, mailing_list.topics, period.start, period.end
+        )
+        content = digest.build_digest(settings, mailing_list, period, articles)
+        assert content is not None
+        rendered = rendering.render_digest(settings, content)
         session.add(
             Digest(
-                list_slug="weekly-city",
-                period_key="2026-11-16",
-                period_start=now - timedelta(days=12),
-                period_end=now - timedelta(days=5),
-                subject="City Life Weekly: 16 November",
-                preheader="Bus lanes, a new park and the lantern festival",
-                html=SAMPLE_DIGEST,
-                text="",
-                article_count=2,
-                created_at=now,
+                list_slug=mailing_list.slug,
+                period_key=content.period_key,
+                period_start=period.start,
+                period_end=period.end,
+                subject=rendered.subject,
+                preheader=rendered.preheader,
+                html=rendered.html,
+                text=rendered.text,
+                article_count=content.article_count,
+                created_at=period.end,
             )
         )
-    secret = site.settings.secret_key
-    values = {
-        "NAME": "Min-ji",
-        "ADDRESS": "min-ji@example.org",
-        "UNSUBSCRIBE_URL": f"{site.url}/unsubscribe/"
-        + make_token(secret, UNSUBSCRIBE, subscriber_id, now, "weekly-city"),
-        "PREFERENCES_URL": f"{site.url}/preferences/"
+    secret, now = settings.secret_key, period.end
+    recipient = mail.Recipient(
+        address="min-ji@example.org",
+        name="김민지",
+        unsubscribe_url=f"{site.url}/unsubscribe/"
+        + make_token(secret, UNSUBSCRIBE, subscriber_id, now, mailing_list.slug),
+        preferences_url=f"{site.url}/preferences/"
         + make_token(secret, PREFERENCES, subscriber_id, now),
-    }
-    return re.sub(r"%%SYNDICATION:([A-Z_]+)%%", lambda m: values[m.group(1)], SAMPLE_DIGEST)
+    )
+    template = mail.digest_template(settings, mailing_list, content.period_key, rendered, now)
+    message = email.message_from_bytes(mail.personalise(template, recipient), policy=default)
+    part = message.get_body(preferencelist=("html",))
+    assert part is not None
+    return str(part.get_content())
 
 
 def status_of(engine: Engine, address: str) -> str:
@@ -159,7 +186,7 @@ def status_of(engine: Engine, address: str) -> str:
 
 
 def test_subscribe_confirm_and_unsubscribe_in_a_browser(
-    site: Site, browser: Browser, now: datetime
+    site: Site, browser: Browser, make_article: ArticleFactory
 ) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     for width in (600, 375):
@@ -189,17 +216,17 @@ def test_subscribe_confirm_and_unsubscribe_in_a_browser(
         subscriber_id = session.execute(
             select(Subscriber.id).where(Subscriber.email == "min-ji@example.org")
         ).scalar_one()
-    mail = digest_email(site, subscriber_id, now)
+    message = digest_email(site, subscriber_id, make_article)
     for width in (600, 375):
         view, _ = new_page(browser, width)
-        view.set_content(mail)
+        view.set_content(message)
         view.screenshot(path=str(ARTIFACTS / f"digest-email-{width}.png"), full_page=True)
         view.close()
 
     page.close()
     # A fresh page stands for the mail client: the mail is not one of our pages.
     page, errors = new_page(browser, 375)
-    page.set_content(mail)
+    page.set_content(message)
     page.get_by_role("link", name="Unsubscribe").click()
     page.wait_for_load_state()
     assert page.get_by_role("heading", name="Unsubscribe").is_visible()
@@ -211,40 +238,40 @@ def test_subscribe_confirm_and_unsubscribe_in_a_browser(
     assert errors == []
 
 
-def test_archive_page_renders_the_digest(site: Site, browser: Browser, now: datetime) -> None:
-    digest_email(site, 1, now)
-    page, errors = new_page(browser, 600)
-    page.goto(site.url + "/digests/")
-    page.get_by_role("link", name="City Life Weekly: 16 November").click()
+def test_view_in_browser_leads_to_the_archive(
+    site: Site, browser: Browser, make_article: ArticleFactory
+) -> None:
+    message = digest_email(site, 1, make_article)
+    page, _ = new_page(browser, 600)
+    page.set_content(message)
+    page.get_by_role("link", name="View in your browser").first.click()
     page.wait_for_load_state()
+    assert page.url == site.url + "/digests/weekly-city/2026-11-16"
     assert page.get_by_text("Hello there,").is_visible()
+    assert "김민지" not in page.content()
+
+    index, errors = new_page(browser, 600)
+    index.goto(site.url + "/digests/")
+    index.locator("ul.digests a").first.click()
+    index.wait_for_load_state()
+    assert index.url == site.url + "/digests/weekly-city/2026-11-16"
     assert errors == []
 
 
-# A digest e-mail as the renderer stores it: table layout, styles inlined, placeholders
-# where each recipient's values go.
-SAMPLE_DIGEST = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>City Life Weekly: 16 November</title></head>
-<body style="margin:0; padding:0; background:#eef1f5">
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#eef1f5">
-<tr><td align="center" style="padding:16px 8px">
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0"
- style="max-width:600px; background:#ffffff; font-family:Arial, sans-serif; color:#1d2430">
-<tr><td style="padding:20px 24px; background:#0b5cad; color:#ffffff; font-size:22px;
- font-weight:bold">City Life Weekly</td></tr>
-<tr><td style="padding:16px 24px 0 24px; font-size:16px">Hello %%SYNDICATION:NAME%%,</td></tr>
-<tr><td style="padding:16px 24px">
-<h2 style="margin:0 0 6px 0; font-size:19px">More bus lanes on Jong-ro from December</h2>
-<p style="margin:0 0 16px 0; font-size:15px; line-height:1.5">Buses will run every four
-minutes at rush hour on the central corridor.</p>
-<h2 style="margin:0 0 6px 0; font-size:19px">서울 빛초롱 축제 opens at Cheonggyecheon</h2>
-<p style="margin:0; font-size:15px; line-height:1.5">Lanterns along the stream every evening
-until the end of the year.</p></td></tr>
-<tr><td style="padding:16px 24px; font-size:13px; color:#5b6470; border-top:1px solid #d5dae1">
-You get this e-mail because %%SYNDICATION:ADDRESS%% subscribed to City Life Weekly.<br>
-<a href="%%SYNDICATION:UNSUBSCRIBE_URL%%" style="color:#5b6470">Unsubscribe</a> ·
-<a href="%%SYNDICATION:PREFERENCES_URL%%" style="color:#5b6470">Manage your preferences</a>
-</td></tr></table></td></tr></table></body></html>
-"""
+ARTICLES = [
+    (
+        "More bus lanes on Jong-ro from December",
+        "transport",
+        "Buses will run every four minutes at rush hour on the central corridor.",
+    ),
+    (
+        "서울 빛초롱 축제 opens at Cheonggyecheon",
+        "culture",
+        "Lanterns along the stream every evening until the end of the year.",
+    ),
+    (
+        "Fine-dust alerts now reach phones in English",
+        "environment",
+        "Residents can choose English or Korean for the city's air-quality warnings.",
+    ),
+]
