@@ -36,4 +36,4 @@ bench: install
 	$(BIN)/python bench/bench_web.py
 
 clean:
-	rm -rf $(VENV) feeds outbox syndication.db syndication.db-* .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) feeds outbox syndication.db syndication.db-* .mypy_cache .ruff_cache .pytest_cache test-artifacts

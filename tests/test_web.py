@@ -4,7 +4,13 @@ digest archive, health check, and the protections around them."""
 from __future__ import annotations
 
 import email
+import json
+import os
 import re
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -14,6 +20,7 @@ from email.utils import parseaddr
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
@@ -451,3 +458,53 @@ def test_healthz_when_the_database_is_away(web_settings: Settings, tmp_path: Pat
         response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["database"] == "unreachable"
+
+
+# -- the serve command ----------------------------------------------------------------------
+
+
+def serve_env(database_url: str, secret: str = "") -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATION_")}
+    env["SYNDICATION_DATABASE_URL"] = database_url
+    if secret:
+        env["SYNDICATION_SECRET_KEY"] = secret
+    return env
+
+
+def test_serve_runs_the_app(tmp_path: Path, database_url: str) -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "syndication", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=serve_env(database_url, "serve-test-secret"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as response:
+                    assert json.loads(response.read())["database"] == "ok"
+                    break
+            except OSError:
+                assert server.poll() is None, server.communicate()[1]
+                assert time.monotonic() < deadline, "syndication serve did not answer"
+                time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.communicate(timeout=10)
+
+
+def test_serve_refuses_to_start_without_a_secret_key(tmp_path: Path, database_url: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "syndication", "serve", "--port", str(free_port())],
+        cwd=tmp_path,
+        env=serve_env(database_url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "error: the web app signs its links: set SYNDICATION_SECRET_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
