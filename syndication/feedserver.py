@@ -55,6 +55,9 @@ ATOM = "application/atom+xml; charset=utf-8"
 OPML = "text/x-opml; charset=utf-8"
 JSON_FEED = "application/feed+json"
 XML = "application/xml; charset=utf-8"
+# What the feed builder writes: rss.xml, atom.xml, feed.json, index.opml and the RFC 5005
+# archives as <topic>/archive/<month>.atom.
+FEED_SUFFIXES = (".xml", ".atom", ".json", ".opml")
 
 _ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(rss|feed|opml)[\s>/]")
 _RSS_DATES = re.compile(r"<(?:lastBuildDate|pubDate)>\s*([^<]+?)\s*</")
@@ -107,6 +110,8 @@ def media_type_for(name: str, body: bytes) -> str:
         return JSON_FEED
     if name.endswith(".opml"):
         return OPML
+    if name.endswith(".atom"):
+        return ATOM
     match = _ROOT.search(body[:4096])
     root = match.group(1) if match else b""
     return {b"rss": RSS, b"feed": ATOM, b"opml": OPML}.get(root, XML)
@@ -199,7 +204,7 @@ def safe_relative(path: str) -> str | None:
     parts = path.split("/")
     if any(not part or part.startswith(".") for part in parts):
         return None
-    if not parts[-1].endswith((".xml", ".json", ".opml")):
+    if not parts[-1].endswith(FEED_SUFFIXES):
         return None
     return path
 

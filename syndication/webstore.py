@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -127,11 +127,17 @@ def public_copy(html: str, base_url: str) -> str:
 
 
 def health(session: Session) -> dict[str, object]:
-    """What ``/healthz`` reports beyond "the database answered"."""
+    """What ``/healthz`` reports beyond "the database answered".
+
+    ``feeds``: the change number the feed files reflect (the feed job's ``feeds_built``
+    watermark), the store's newest change number, and how many changes the feeds are
+    behind; a number that keeps growing means the feed job is not running.
+    ``outbox_backlog``: deliveries queued or in flight.
+    """
     session.execute(text("SELECT 1"))
     built = store.read_counter(session, FEEDS_COUNTER)
+    current = store.current_change_seq(session)
     return {
-        # The feed job records when it last polled the store, as Unix seconds.
-        "last_poll": datetime.fromtimestamp(built, UTC).isoformat() if built > 0 else None,
+        "feeds": {"built_to": built, "store_at": current, "behind": max(0, current - built)},
         "outbox_backlog": outbox.pending_count(session),
     }

@@ -58,6 +58,8 @@ def feeds_dir(settings: Settings) -> Path:
     (root / "transport" / "atom.xml").write_text(ATOM_BODY, encoding="utf-8")
     (root / "transport" / "feed.json").write_text(JSON_BODY, encoding="utf-8")
     (root / "index.opml").write_text(OPML_BODY, encoding="utf-8")
+    (root / "transport" / "archive").mkdir()
+    (root / "transport" / "archive" / "2026-11.atom").write_text(ATOM_BODY, encoding="utf-8")
     return root
 
 
@@ -74,6 +76,7 @@ def client(settings: Settings, engine: Engine, feeds_dir: Path) -> Iterator[Test
         ("transport/atom.xml", ATOM, "Wed, 25 Nov 2026 12:30:00 GMT"),
         ("transport/feed.json", JSON_FEED, "Sun, 22 Nov 2026 01:00:00 GMT"),
         ("index.opml", OPML, "Fri, 27 Nov 2026 00:00:00 GMT"),
+        ("transport/archive/2026-11.atom", ATOM, "Wed, 25 Nov 2026 12:30:00 GMT"),
     ],
 )
 def test_media_type_and_last_modified_from_the_feed(

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -25,6 +25,7 @@ from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
 from syndication import db, store, subscribers
+from syndication.articles import ArticleRecord
 from syndication.models import Delivery, Digest, Subscriber
 from syndication.settings import Settings
 from syndication.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, make_token
@@ -437,18 +438,26 @@ def test_digest_archive(client: TestClient, engine: Engine, now: datetime) -> No
     assert client.get("/digests/weekly-city/2026-11-23").status_code == 404
 
 
-def test_healthz(client: TestClient, engine: Engine, now: datetime) -> None:
+def test_healthz(
+    client: TestClient, engine: Engine, now: datetime, make_article: Callable[..., ArticleRecord]
+) -> None:
     body = client.get("/healthz").json()
-    assert body == {"status": "ok", "database": "ok", "last_poll": None, "outbox_backlog": 0}
+    assert body == {
+        "status": "ok",
+        "database": "ok",
+        "feeds": {"built_to": 0, "store_at": 0, "behind": 0},
+        "outbox_backlog": 0,
+    }
     store_digest(engine, now, "<p>x</p>")
     sid = add_active(engine, "reader@example.org", ("weekly-city",), now)
     with db.write_session(engine) as session:
         digest_id = session.execute(select(Digest.id)).scalar_one()
         session.add(Delivery(digest_id=digest_id, subscriber_id=sid, next_attempt_at=now))
-        store.write_counter(session, "feeds_built", int(now.timestamp()))
+        store.write_articles(session, [make_article("smg-1"), make_article("smg-2")], now)
+        store.write_counter(session, "feeds_built", 1)
     body = client.get("/healthz").json()
     assert body["outbox_backlog"] == 1
-    assert body["last_poll"] == now.isoformat()
+    assert body["feeds"] == {"built_to": 1, "store_at": 2, "behind": 1}
 
 
 def test_healthz_when_the_database_is_away(web_settings: Settings, tmp_path: Path) -> None:
