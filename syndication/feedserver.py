@@ -3,9 +3,9 @@
 :class:`FeedServer` is a bare ASGI app (no request objects, no middleware of its own) that
 serves the files the feed builder wrote under ``feeds.dir``. Feed readers poll every few
 minutes and almost always get ``304``, so that path is the one kept short: a ``stat`` and
-a dictionary look-up. File bytes and their validators are cached under
-``(path, st_mtime_ns, st_size)``; a feed rewritten by ``os.replace`` gets a new key and is
-read once, a feed left alone is never read again.
+a dictionary look-up. File bytes and their validators are cached under the path and
+``(st_mtime_ns, st_size, st_ino)``; a feed rewritten by ``os.replace`` gets a new version
+and is read once, a feed left alone is never read again.
 
 Validators (RFC 9110 §8.8):
 
@@ -210,22 +210,27 @@ def safe_relative(path: str) -> str | None:
 
 
 class FeedCache:
-    """File bytes and validators keyed by ``(path, mtime_ns, size)``; thread-safe, bounded."""
+    """File bytes and validators keyed by path and version; thread-safe, bounded.
+
+    A version is ``(st_mtime_ns, st_size, st_ino)``: the builder replaces a feed with
+    ``os.replace``, which gives it a new inode, so even a rewrite within the file system's
+    timestamp granularity and of the same size is noticed.
+    """
 
     def __init__(self, entries: int = CACHE_ENTRIES) -> None:
-        self._entries: OrderedDict[str, tuple[int, int, FeedFile]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[tuple[int, int, int], FeedFile]] = OrderedDict()
         self._size = entries
         self._lock = threading.Lock()
 
-    def get(self, path: str, mtime_ns: int, size: int) -> FeedFile | None:
+    def get(self, path: str, version: tuple[int, int, int]) -> FeedFile | None:
         cached = self._entries.get(path)
-        if cached is None or cached[0] != mtime_ns or cached[1] != size:
+        if cached is None or cached[0] != version:
             return None
-        return cached[2]
+        return cached[1]
 
-    def put(self, path: str, mtime_ns: int, size: int, feed: FeedFile) -> None:
+    def put(self, path: str, version: tuple[int, int, int], feed: FeedFile) -> None:
         with self._lock:
-            self._entries[path] = (mtime_ns, size, feed)
+            self._entries[path] = (version, feed)
             self._entries.move_to_end(path)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
@@ -257,8 +262,8 @@ class FeedServer:
         if path is None or info is None or not stat.S_ISREG(info.st_mode):
             await _not_found(scope, send)
             return
-        key = str(path)
-        feed = self.cache.get(key, info.st_mtime_ns, info.st_size)
+        key, version = str(path), (info.st_mtime_ns, info.st_size, info.st_ino)
+        feed = self.cache.get(key, version)
         if feed is None:
             mtime = datetime.fromtimestamp(info.st_mtime, UTC)
             try:
@@ -266,7 +271,7 @@ class FeedServer:
             except OSError:
                 await _not_found(scope, send)
                 return
-            self.cache.put(key, info.st_mtime_ns, info.st_size, feed)
+            self.cache.put(key, version, feed)
         await respond(feed, scope, send)
 
 

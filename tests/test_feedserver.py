@@ -297,3 +297,19 @@ def test_newest_date_ignores_what_it_cannot_read() -> None:
 def test_head_of_a_missing_feed_is_a_bodiless_404(client: TestClient) -> None:
     response = client.head("/feeds/transport/missing.xml")
     assert (response.status_code, response.content) == (404, b"")
+
+
+def test_a_replaced_file_of_the_same_size_and_time_is_read_again(
+    client: TestClient, feeds_dir: Path
+) -> None:
+    path = feeds_dir / "transport" / "rss.xml"
+    first = client.get("/feeds/transport/rss.xml", headers={"accept-encoding": "identity"})
+    stat = path.stat()
+    replacement = feeds_dir / "transport" / ".tmp-new"
+    replacement.write_text(RSS_BODY.replace("서울 버스", "서울 지하"), encoding="utf-8")
+    os.utime(replacement, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    os.replace(replacement, path)
+    assert path.stat().st_size == stat.st_size and path.stat().st_mtime_ns == stat.st_mtime_ns
+    second = client.get("/feeds/transport/rss.xml", headers={"accept-encoding": "identity"})
+    assert second.headers["etag"] != first.headers["etag"]
+    assert "서울 지하" in second.text
