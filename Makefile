@@ -25,15 +25,25 @@ test: lint
 demo: install
 	$(BIN)/syndication init
 	$(BIN)/syndication articles import examples/news.jsonl
+	$(BIN)/syndication feeds build
 	$(BIN)/syndication status
-	@test -s .secret_key || $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > .secret_key
+	@echo "feeds are in $(CURDIR)/feeds (open feeds/index.opml for the list)"
+	$(BIN)/syndication digest preview weekly-city --period 2026-11-18 --out preview
+	@echo "digest preview: open preview/digest.html, preview/digest.txt or preview/message.eml"
+	$(BIN)/syndication subscribers import examples/subscribers.csv --confirmed
+	$(BIN)/syndication digest compile --period 2026-11-18
+	$(BIN)/syndication send
+	@echo "delivered digests are in $(CURDIR)/outbox/<list>/<period>/*.eml"
 	@echo
-	@echo "Open the site: SYNDICATION_SECRET_KEY=\$$(cat .secret_key) $(BIN)/syndication serve"
+	@echo "Open the site: $(BIN)/syndication serve"
 	@echo "then visit http://127.0.0.1:8000/ (feeds under /feeds/, digests under /digests/)"
 
 bench: install
 	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/bench_feeds.py
+	$(BIN)/python bench/bench_digest.py
+	$(BIN)/python bench/bench_send.py
 	$(BIN)/python bench/bench_web.py
 
 clean:
-	rm -rf $(VENV) feeds outbox syndication.db syndication.db-* .mypy_cache .ruff_cache .pytest_cache test-artifacts
+	rm -rf $(VENV) feeds outbox preview syndication.db syndication.db-* .mypy_cache .ruff_cache .pytest_cache test-artifacts

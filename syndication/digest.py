@@ -13,8 +13,9 @@ fires the digest job: the two can never disagree, across DST changes included.
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -98,6 +99,13 @@ def period_containing(schedule_cron: str, tz: ZoneInfo, moment: datetime) -> Per
     raise ValueError(f"schedule {schedule_cron!r} did not fire in the eight years before {moment}")
 
 
+def period_for_date(schedule_cron: str, tz: ZoneInfo, day: date) -> Period:
+    """The period named by a calendar date: the one containing the end of ``day`` in site
+    time, so that a period's own key (its start date) names it."""
+    end_of_day = datetime.combine(day + timedelta(days=1), time(), tz)
+    return period_containing(schedule_cron, tz, end_of_day - timedelta(microseconds=1))
+
+
 def latest_complete_period(schedule_cron: str, tz: ZoneInfo, now: datetime) -> Period:
     """The most recent period that ended at or before ``now``."""
     current = period_containing(schedule_cron, tz, now)
@@ -155,7 +163,7 @@ def build_digest(
     settings: Settings,
     mailing_list: MailingList,
     period: Period,
-    articles: list[StoredArticle] | tuple[StoredArticle, ...],
+    articles: Iterable[StoredArticle],
 ) -> DigestContent | None:
     """The digest of ``mailing_list`` for ``period``, or ``None`` when it has no articles.
 
@@ -179,7 +187,8 @@ def build_digest(
     if total == 0:
         return None
 
-    budget = BUDGET
+    # Every non-empty topic gets its heading (and its "N more" line) whatever happens.
+    budget = BUDGET - SECTION_OVERHEAD * sum(1 for group in chosen.values() if group)
     full_left = MAX_FULL_ITEMS
     sections: list[DigestSection] = []
     more_total = 0
@@ -187,7 +196,6 @@ def build_digest(
         group = sorted(chosen[slug], key=lambda a: (a.published_at, a.source_id), reverse=True)
         if not group:
             continue
-        budget -= SECTION_OVERHEAD
         items: list[DigestItem] = []
         for article in group:
             item = _item(article, slug, tz, full=True)

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, literal, or_, select, update
+from sqlalchemy import Table, and_, bindparam, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -137,22 +137,40 @@ def claim_batch(
 
 
 def settle(session: Session, worker: str, outcomes: Sequence[Outcome], now: datetime) -> None:
-    """Record outcomes for rows ``worker`` still holds; rows it lost to another are left."""
+    """Record outcomes for rows ``worker`` still holds; rows it lost to another are left.
+
+    Successes, the bulk of the work, go in one executemany; the rarer outcomes one by one.
+    """
+    sent = [o for o in outcomes if o.kind == "sent"]
+    if sent:
+        table: Table = Delivery.__table__  # type: ignore[assignment]
+        session.connection().execute(
+            update(table)
+            .where(
+                table.c.id == bindparam("delivery_id"),
+                table.c.status == "sending",
+                table.c.claimed_by == worker,
+            )
+            .values(
+                status="sent",
+                sent_at=now,
+                message_id=bindparam("mid"),
+                last_error="",
+                lease_until=None,
+                claimed_by="",
+            ),
+            [{"delivery_id": o.delivery_id, "mid": o.message_id} for o in sent],
+        )
     for outcome in outcomes:
+        if outcome.kind == "sent":
+            continue
         held = and_(
             Delivery.id == outcome.delivery_id,
             Delivery.status == "sending",
             Delivery.claimed_by == worker,
         )
         values: dict[str, object]
-        if outcome.kind == "sent":
-            values = {
-                "status": "sent",
-                "sent_at": now,
-                "message_id": outcome.message_id,
-                "last_error": "",
-            }
-        elif outcome.kind == "released":
+        if outcome.kind == "released":
             # Nothing was attempted (no connection): the attempt does not count.
             values = {"status": "queued", "attempts": Delivery.attempts - 1}
         elif outcome.kind == "retry" and outcome.attempts < MAX_ATTEMPTS:

@@ -19,10 +19,18 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateNotFound,
+    select_autoescape,
+)
 from premailer import Premailer
 
 from syndication.digest import HTML_LIMIT, DigestContent
+from syndication.errors import SyndicationError
 from syndication.settings import MailingList, Settings
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -50,6 +58,12 @@ class RenderedDigest:
     preheader: str
     html: str
     text: str
+
+
+class TemplateMissingError(SyndicationError):
+    """A list names a template that is not in ``templates/email/``."""
+
+    exit_code = 2
 
 
 class RenderError(Exception):
@@ -122,14 +136,14 @@ def render_digest(settings: Settings, content: DigestContent) -> RenderedDigest:
         "digest": content,
         "p": PLACEHOLDERS,
     }
-    env = environment()
-    html = inline_css(env.get_template(f"{mailing_list.template}.html").render(context))
+    html_template, text_template = _templates(mailing_list)
+    html = inline_css(html_template.render(context))
     if len(html.encode()) > HTML_LIMIT:
         raise RenderError(
             f"digest {content.list_slug}/{content.period_key}: inlined HTML is "
             f"{len(html.encode()):,} bytes, over the {HTML_LIMIT:,} byte budget"
         )
-    text = env.get_template(f"{mailing_list.template}.txt").render(context)
+    text = text_template.render(context)
     return RenderedDigest(content.subject, content.preheader, html, _normalise_text(text))
 
 
@@ -159,6 +173,21 @@ def render_confirmation(
     html = inline_css(env.get_template("confirm.html").render(context))
     text = env.get_template("confirm.txt").render(context)
     return RenderedDigest(subject, context["preheader"], html, _normalise_text(text))
+
+
+def _templates(mailing_list: MailingList) -> tuple[Template, Template]:
+    """The list's HTML and text templates; a missing one is the operator's to fix."""
+    env = environment()
+    try:
+        return (
+            env.get_template(f"{mailing_list.template}.html"),
+            env.get_template(f"{mailing_list.template}.txt"),
+        )
+    except TemplateNotFound as exc:
+        raise TemplateMissingError(
+            f"list {mailing_list.slug!r}: template {exc.name!r} not found in "
+            f"{TEMPLATE_DIR / 'email'} (lists[].template needs a .html and a .txt file)"
+        ) from None
 
 
 def _list(settings: Settings, slug: str) -> MailingList:

@@ -36,8 +36,8 @@ from syndication.transport import (
     Transport,
 )
 
-SETTLE_EVERY = 25
-SETTLE_SECONDS = 0.25
+SETTLE_EVERY = 50
+SETTLE_SECONDS = 0.5
 
 
 class MessageSource(Protocol):

@@ -384,6 +384,80 @@ def _stored(article: Article, topics: tuple[str, ...]) -> StoredArticle:
     )
 
 
+# -- feeds --------------------------------------------------------------------------------
+# The queries a feed build needs. ``topic`` is a topic slug, or None for the whole site.
+# Each is bounded by a LIMIT or by one calendar month, so an incremental build costs time
+# in proportion to what changed, not to the size of the store.
+
+
+def read_counters(session: Session, names: Sequence[str]) -> dict[str, int]:
+    """Several counters in one query; a counter never written reads 0."""
+    rows = session.execute(select(Counter.name, Counter.value).where(Counter.name.in_(names)))
+    values = {name: int(value) for name, value in rows}
+    return {name: values.get(name, 0) for name in names}
+
+
+def _of_topic(stmt: Any, topic: str | None) -> Any:
+    if topic is None:
+        return stmt
+    return stmt.where(
+        Article.id.in_(
+            select(article_topics.c.article_id)
+            .join(Topic, Topic.id == article_topics.c.topic_id)
+            .where(Topic.slug == topic)
+        )
+    )
+
+
+def _with_topics(session: Session, articles: list[Article]) -> list[StoredArticle]:
+    slugs = _topic_slugs(session, [a.id for a in articles])
+    return [_stored(a, slugs.get(a.id, ())) for a in articles]
+
+
+def newest_published_articles(
+    session: Session, topic: str | None, limit: int
+) -> list[StoredArticle]:
+    """The ``limit`` newest published (not retracted) articles, newest first."""
+    stmt = _of_topic(select(Article).where(Article.status == "published"), topic)
+    stmt = stmt.order_by(Article.published_at.desc(), Article.source_id).limit(limit)
+    return _with_topics(session, list(session.scalars(stmt)))
+
+
+def newest_updated_articles(session: Session, topic: str | None, limit: int) -> list[StoredArticle]:
+    """The ``limit`` most recently updated articles, retracted ones included, newest first."""
+    stmt = _of_topic(select(Article), topic).order_by(
+        Article.updated_at.desc(), Article.published_at.desc(), Article.source_id
+    )
+    return _with_topics(session, list(session.scalars(stmt.limit(limit))))
+
+
+def articles_published_between(
+    session: Session, topic: str | None, start: datetime, end: datetime
+) -> list[StoredArticle]:
+    """Every article (retracted too) published in ``[start, end)``, oldest first."""
+    stmt = _of_topic(
+        select(Article).where(Article.published_at >= start, Article.published_at < end), topic
+    )
+    stmt = stmt.order_by(Article.published_at, Article.source_id)
+    return _with_topics(session, list(session.scalars(stmt)))
+
+
+def last_published_before(
+    session: Session, topic: str | None, moment: datetime | None = None
+) -> datetime | None:
+    """The newest ``published_at`` before ``moment`` (or at all), or None."""
+    stmt = _of_topic(select(Article.published_at), topic)
+    if moment is not None:
+        stmt = stmt.where(Article.published_at < moment)
+    return session.scalars(stmt.order_by(Article.published_at.desc()).limit(1)).first()
+
+
+def first_published_from(session: Session, topic: str | None, moment: datetime) -> datetime | None:
+    """The oldest ``published_at`` at or after ``moment``, or None."""
+    stmt = _of_topic(select(Article.published_at), topic).where(Article.published_at >= moment)
+    return session.scalars(stmt.order_by(Article.published_at).limit(1)).first()
+
+
 # -- summary ------------------------------------------------------------------------------
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -37,11 +36,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from syndication import db, mail, rendering, subscribers, webstore
-from syndication.errors import ConfigError, NotFoundError, RecordError
+from syndication import db, delivery, subscribers, webstore
+from syndication.errors import ConfigError, NotFoundError, RecordError, SyndicationError
 from syndication.feedserver import FeedServer
 from syndication.jobs import utc_now
-from syndication.models import Subscriber
 from syndication.settings import Settings
 from syndication.tokens import (
     CONFIRM,
@@ -52,7 +50,6 @@ from syndication.tokens import (
     make_token,
     read_token,
 )
-from syndication.transport import Envelope, PermanentFailure, TemporaryFailure, make_transport
 from syndication.websecurity import (
     CSRF_COOKIE,
     CSRF_FIELD,
@@ -253,8 +250,8 @@ class Web:
 
     def _mail_confirmation(self, subscriber_id: int, now: datetime) -> None:
         try:
-            send_confirmation(self.settings, self.engine, subscriber_id, now)
-        except (TemporaryFailure, PermanentFailure, mail.MailError) as exc:
+            delivery.send_confirmation(self.settings, self.engine, subscriber_id, now)
+        except SyndicationError as exc:
             # After the answer page went out: the visitor can send the form again.
             log.warning("confirmation mail to subscriber %s not sent: %s", subscriber_id, exc)
 
@@ -401,48 +398,6 @@ class Web:
                 headers=dict(exc.headers or {}),
             )
         return self.message(404, "Page not found", "There is nothing at this address.")
-
-
-def send_confirmation(
-    settings: Settings, engine: Engine, subscriber_id: int, now: datetime
-) -> None:
-    """Mail the double opt-in link to a pending subscriber through the configured transport.
-
-    The message is the ``templates/email/confirm.*`` mail (:func:`rendering.render_confirmation`
-    for the subscriber's lists, personalised by :mod:`syndication.mail` with a signed
-    confirmation URL); the file transport writes it as
-    ``<outbox>/confirmations/<id>-<UTC time>.eml``. Does nothing for a subscriber who is
-    gone, no longer pending or on no list. Raises
-    :class:`~syndication.transport.TemporaryFailure` when the transport cannot send.
-    """
-    with db.read_session(engine) as session:
-        subscriber = session.get(Subscriber, subscriber_id)
-        if subscriber is None or subscriber.status != "pending":
-            return
-        address, name = subscriber.email, subscriber.name
-        slugs = subscribers.subscriber_lists(session, subscriber_id)
-    lists = [ml for ml in settings.lists if ml.slug in slugs]
-    if not lists:
-        return
-    template = mail.confirmation_template(
-        settings, rendering.render_confirmation(settings, lists), now
-    )
-    token = make_token(settings.secret_key, CONFIRM, subscriber_id, now)
-    recipient = mail.Recipient(
-        address=address, name=name, confirm_url=f"{settings.site.base_url}/confirm/{token}"
-    )
-    envelope = Envelope(
-        sender=parseaddr(settings.mail.from_address)[1],
-        recipient=address,
-        message=mail.personalise(template, recipient, now),
-        folder=("confirmations",),
-        name=f"{subscriber_id}-{now:%Y%m%dT%H%M%S%f}",
-    )
-    transport = make_transport(settings.mail)
-    try:
-        transport.send(envelope)
-    finally:
-        transport.close()
 
 
 def create_app(

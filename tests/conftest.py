@@ -23,7 +23,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from syndication import db
-from syndication.articles import ArticleRecord
+from syndication.articles import ArticleRecord, StoredArticle
 from syndication.settings import DatabaseSettings, FeedSettings, MailSettings, Settings
 
 PG_ENV = "SYNDICATION_TEST_DATABASE_URL"
@@ -266,3 +266,30 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+# -- feeds (issue 3) ----------------------------------------------------------------------
+
+
+def stored_article(source_id: str = "smg-1", **fields: Any) -> StoredArticle:
+    """A StoredArticle for the pure feed tests; keyword arguments override any field."""
+    published = fields.pop("published_at", datetime(2026, 11, 20, 1, 0, tzinfo=UTC))
+    values: dict[str, Any] = {
+        "source_id": source_id,
+        "title": f"Article {source_id}",
+        "url": f"https://news.example.org/articles/{source_id}",
+        "published_at": published,
+        "updated_at": fields.pop("updated_at", published),
+        "topics": ("culture",),
+        "summary": f"Summary of {source_id}.",
+        "body_html": f"<p>Body of {source_id}.</p>",
+        "author": "Culture Division",
+        "image_url": "",
+        "language": "en",
+        "status": "published",
+        "retracted_at": None,
+        "retraction_reason": "",
+        "change_seq": 1,
+    }
+    values.update(fields)
+    return StoredArticle(**values)

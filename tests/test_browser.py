@@ -112,7 +112,7 @@ def wait_for_confirmation(settings: Settings, timeout: float = 10) -> str:
     folder = settings.mail.outbox_dir / "confirmations"
     deadline = time.monotonic() + timeout
     while True:
-        files = sorted(folder.glob("*.eml")) if folder.is_dir() else []
+        files = sorted(folder.rglob("*.eml")) if folder.is_dir() else []
         if files:
             message = email.message_from_bytes(files[0].read_bytes(), policy=default)
             body = message.get_body(preferencelist=("plain",))

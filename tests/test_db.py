@@ -32,7 +32,7 @@ def test_init_is_safe_to_repeat(empty_database_url: str) -> None:
         assert jobs.init_store(settings, engine) == len(settings.topics)
         assert jobs.init_store(settings, engine) == 0
         summary = jobs.store_status(engine)
-        assert [t.slug for t in summary.topics] == sorted(t.slug for t in settings.topics)
+        assert [t.slug for t in summary.store.topics] == sorted(t.slug for t in settings.topics)
     finally:
         engine.dispose()
 

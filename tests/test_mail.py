@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -23,7 +24,7 @@ from syndication.mail import (
     personalise,
 )
 from syndication.rendering import render_confirmation, render_digest
-from syndication.settings import Settings
+from syndication.settings import MailSettings, Settings
 
 COMPILED = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 REQUIRED_HEADERS = (
@@ -256,3 +257,40 @@ def test_confirmation_message() -> None:
     assert url in text and f'href="{url}"' in html
     with pytest.raises(MailError):
         personalise(tpl, Recipient("new@example.com", ""))
+    renewed = Recipient("new@example.com", "", confirm_url=url + "2")
+    assert parse(personalise(tpl, renewed))["Message-ID"] != message["Message-ID"]
+
+
+def test_settings_cannot_smuggle_a_token_into_a_header() -> None:
+    content = small_digest()
+    rendered = render_digest(Settings(), content)
+    forged = replace(CITY, name="City =%%SYNDICATION:X:TO%%=")
+    with pytest.raises(MailError, match="reserved"):
+        digest_template(Settings(), forged, content.period_key, rendered, COMPILED)
+
+
+def test_non_ascii_sender_name_is_encoded() -> None:
+    settings = replace(Settings(), mail=MailSettings(from_address="서울시 뉴스 <news@example.org>"))
+    content = small_digest()
+    rendered = render_digest(settings, content)
+    tpl = digest_template(settings, CITY, content.period_key, rendered, COMPILED)
+    data = personalise(tpl, recipient())
+    assert data.split(b"\r\n\r\n", 1)[0].isascii()
+    (sender,) = parse(data)["From"].addresses
+    assert (sender.display_name, sender.addr_spec) == ("서울시 뉴스", "news@example.org")
+
+
+@pytest.mark.parametrize("length", [1, 74, 75, 76, 77, 150])
+def test_values_of_any_length_keep_quoted_printable_lines_short(
+    template: MessageTemplate, length: int
+) -> None:
+    name = ("Jo " * 60)[: length - 1] + "x"
+    url = "https://news.example.org/u/" + "a" * (length + 20)
+    data = personalise(template, recipient(name=name, unsubscribe_url=url))
+    body = data.split(b"\r\n\r\n", 1)[1]
+    assert max(len(line) for line in body.split(b"\r\n")) <= 76
+    message = parse(data)
+    text, html = parts(message)
+    assert f"Hello {name}," in text and f"Hello {name}," in html
+    assert f"Unsubscribe: {url}\n" in text
+    assert message["List-Unsubscribe"] == f"<{url}>"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,11 +18,12 @@ from syndication.digest import HTML_LIMIT, DigestContent, build_digest
 from syndication.rendering import (
     PLACEHOLDER_RE,
     RenderedDigest,
+    TemplateMissingError,
     placeholder,
     render_confirmation,
     render_digest,
 )
-from syndication.settings import Settings
+from syndication.settings import MailingList, Settings, Topic
 
 GOLDEN = Path(__file__).parent / "golden"
 # Set to rewrite the golden files after a deliberate template change; review the diff.
@@ -190,3 +192,29 @@ def test_confirmation_mail() -> None:
     assert all(rule.type == rule.MEDIA_RULE for rule in remaining_style_rules(result.html))
     with pytest.raises(ValueError):
         render_confirmation(Settings(), ())
+
+
+def test_a_missing_list_template_is_an_operator_error() -> None:
+    settings = Settings(lists=(replace(CITY, template="weekly-fancy"),))
+    with pytest.raises(TemplateMissingError, match="'weekly-fancy.html' not found"):
+        render_digest(settings, small_digest())
+
+
+def test_many_topics_stay_under_the_limit() -> None:
+    topics = tuple(Topic(f"topic-{n}", f"Topic number {n}") for n in range(30))
+    wide = MailingList("wide", "Everything", tuple(t.slug for t in topics))
+    settings = Settings(topics=topics, lists=(wide,))
+    articles = [
+        stored(
+            f"a{i}",
+            title=f"Seoul expands programme number {i} across all twenty-five districts",
+            summary="The city said the programme would reach every district by spring. " * 6,
+            topics=(topics[i % len(topics)].slug,),
+            published_at=WEEK.start + timedelta(minutes=30 * i),
+        )
+        for i in range(300)
+    ]
+    content = build_digest(settings, wide, WEEK, articles)
+    assert content is not None
+    assert len(content.sections) == 30
+    assert len(render_digest(settings, content).html.encode()) < HTML_LIMIT

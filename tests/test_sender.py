@@ -113,7 +113,7 @@ def test_a_server_that_is_down_loses_and_counts_nothing(engine: Engine, now: dat
 
 
 def test_stop_gives_back_unsent_rows(engine: Engine, now: datetime, tmp_path: Path) -> None:
-    queue(engine, now, 50)
+    queue(engine, now, 200)
     stop = threading.Event()
     sent: list[int] = []
 
@@ -125,12 +125,13 @@ def test_stop_gives_back_unsent_rows(engine: Engine, now: datetime, tmp_path: Pa
         engine,
         PlainSource(),
         lambda: FileTransport(tmp_path / "outbox"),
-        SendOptions(rate_per_second=10_000, batch_size=50),
+        SendOptions(rate_per_second=10_000, batch_size=100),
         lambda: now,
         stop=stop,
         on_progress=progress,
     )
     counts = statuses(engine)
     assert counts.get("sending", 0) == 0
-    assert counts["sent"] == report.sent and counts["queued"] == 50 - report.sent
+    assert counts["sent"] == report.sent and counts["queued"] == 200 - report.sent
+    assert report.released > 0, "the rest of the claimed batch was given back"
     assert len(list((tmp_path / "outbox" / "weekly-city").glob("*.eml"))) == report.sent

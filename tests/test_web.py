@@ -24,8 +24,9 @@ from conftest import free_port
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
-from syndication import db, store, subscribers
+from syndication import db, delivery, store, subscribers
 from syndication.articles import ArticleRecord
+from syndication.errors import ConfigError
 from syndication.models import Delivery, Digest, Subscriber
 from syndication.settings import Settings
 from syndication.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, make_token
@@ -67,7 +68,7 @@ def subscribe(
 
 def confirmation_mails(settings: Settings) -> list[EmailMessage]:
     folder = settings.mail.outbox_dir / "confirmations"
-    files = sorted(folder.glob("*.eml")) if folder.is_dir() else []
+    files = sorted(folder.rglob("*.eml")) if folder.is_dir() else []
     return [email.message_from_bytes(path.read_bytes(), policy=default) for path in files]
 
 
@@ -252,13 +253,22 @@ def test_subscribe_is_rate_limited_per_client(web_settings: Settings, engine: En
 
 
 def test_confirmation_mails_to_one_address_are_limited(
-    web_settings: Settings, engine: Engine
+    web_settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    sent: list[int] = []
+    real = delivery.send_confirmation
+
+    def counting(settings: Settings, engine: Engine, subscriber_id: int, now: datetime) -> None:
+        sent.append(subscriber_id)
+        real(settings, engine, subscriber_id, now)
+
+    monkeypatch.setattr(delivery, "send_confirmation", counting)
     app = create_app(web_settings, engine, confirm_limit=RateLimiter(2, 86400))
     with TestClient(app) as client:
         for _ in range(4):
             subscribe(client, "bombed@example.org")
-    assert len(confirmation_mails(web_settings)) == 2
+    assert len(sent) == 2
+    assert len(confirmation_mails(web_settings)) == 1  # one file per address, rewritten
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "purpose", "expired", "empty"])
@@ -472,20 +482,19 @@ def test_healthz_when_the_database_is_away(web_settings: Settings, tmp_path: Pat
 # -- the serve command ----------------------------------------------------------------------
 
 
-def serve_env(database_url: str, secret: str = "") -> dict[str, str]:
+def serve_env(database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATION_")}
     env["SYNDICATION_DATABASE_URL"] = database_url
-    if secret:
-        env["SYNDICATION_SECRET_KEY"] = secret
     return env
 
 
 def test_serve_runs_the_app(tmp_path: Path, database_url: str) -> None:
+    # No SYNDICATION_SECRET_KEY: like every command, serve makes the demo's key file.
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "syndication", "serve", "--port", str(port)],
         cwd=tmp_path,
-        env=serve_env(database_url, "serve-test-secret"),
+        env=serve_env(database_url),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -502,18 +511,11 @@ def test_serve_runs_the_app(tmp_path: Path, database_url: str) -> None:
                 time.sleep(0.1)
     finally:
         server.terminate()
-        server.communicate(timeout=10)
+        _, stderr = server.communicate(timeout=10)
+    assert (tmp_path / ".secret_key").is_file()
+    assert b"generated a signing key" in stderr
 
 
-def test_serve_refuses_to_start_without_a_secret_key(tmp_path: Path, database_url: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "syndication", "serve", "--port", str(free_port())],
-        cwd=tmp_path,
-        env=serve_env(database_url),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 2
-    assert "error: the web app signs its links: set SYNDICATION_SECRET_KEY" in result.stderr
-    assert "Traceback" not in result.stderr
+def test_the_app_needs_a_secret_key(settings: Settings, engine: Engine) -> None:
+    with pytest.raises(ConfigError, match="SYNDICATION_SECRET_KEY"):
+        create_app(replace(settings, secret_key=""), engine)

@@ -1,0 +1,224 @@
+"""Benchmark: ``syndication send`` to a local SMTP sink, next to a bare smtplib loop.
+
+A counting aiosmtpd sink runs in its own process on loopback. For each recipient count, a
+fresh SQLite store gets the demo articles, that many active subscribers and the digest of
+the week of 2026-11-16 compiled into the outbox; then the real ``syndication send`` runs
+in a child process with 1 and then 4 connections. In the same run a bare loop sends the
+same message bytes with ``smtplib.sendmail`` over 1 and 4 connections to the same sink:
+that is the sink's own limit, and the ratio of the two rates is the figure (the command's
+start-up, measured by running it again with nothing queued, is taken off). The child's
+peak RSS shows whether memory stays flat as the outbox grows.
+
+    .venv/bin/python bench/bench_send.py [--recipients 1000 10000 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SINK = """
+import asyncio, sys
+from aiosmtpd.controller import Controller
+class Count:
+    n = 0
+    async def handle_DATA(self, server, session, envelope):
+        Count.n += 1
+        return "250 OK"
+c = Controller(Count(), hostname="127.0.0.1", port=int(sys.argv[1]))
+c.start()
+print("ready", flush=True)
+sys.stdin.read()
+c.stop()
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def prepare(workdir: Path, recipients: int) -> tuple[str, bytes]:
+    """A store with the digest queued for ``recipients``; returns its URL and one message."""
+    from sqlalchemy import insert
+
+    from syndication import db, delivery, store
+    from syndication.importer import import_articles
+    from syndication.models import Subscriber, Subscription
+    from syndication.settings import DatabaseSettings, Settings
+
+    url = f"sqlite:///{workdir / 'bench.db'}"
+    settings = Settings(database=DatabaseSettings(url=url), secret_key="bench-key")
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    with db.write_session(engine) as session:
+        store.sync_topics(session, settings.topics)
+    now = datetime(2026, 11, 24, tzinfo=UTC)
+    with (ROOT / "examples" / "news.jsonl").open("rb") as lines:
+        import_articles(
+            engine,
+            lines,
+            source="news",
+            known_topics={t.slug for t in settings.topics},
+            now=lambda: now,
+        )
+    with db.write_session(engine) as session:
+        for start in range(0, recipients, 5000):
+            chunk = range(start, min(recipients, start + 5000))
+            session.execute(
+                insert(Subscriber),
+                [
+                    {
+                        "id": i + 1,
+                        "email": f"reader{i}@example.org",
+                        "name": f"Reader {i}",
+                        "locale": "en",
+                        "status": "active",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for i in chunk
+                ],
+            )
+            session.execute(
+                insert(Subscription),
+                [
+                    {"subscriber_id": i + 1, "list_slug": "weekly-city", "created_at": now}
+                    for i in chunk
+                ],
+            )
+    report = delivery.compile_digest(settings, engine, "weekly-city", date(2026, 11, 18), now)
+    assert report.queued == recipients, report
+    messages = delivery.DigestMessages(settings, engine)
+    from syndication.outbox import Claimed
+
+    _, envelope = messages.envelope(Claimed(1, 1, 1, "reader0@example.org", "Reader 0", 1))
+    engine.dispose()
+    return url, envelope.message
+
+
+def run_send(workdir: Path, url: str, port: int, connections: int) -> tuple[float, int]:
+    config = workdir / "syndication.toml"
+    config.write_text(
+        "[mail]\ntransport = 'smtp'\n[mail.smtp]\n"
+        f"host = '127.0.0.1'\nport = {port}\nconnections = {connections}\n"
+        "rate_per_second = 1000000\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATION_")}
+    env.update(SYNDICATION_DATABASE_URL=url, SYNDICATION_SECRET_KEY="bench-key")
+    code = (
+        "import resource, subprocess, sys, time;"
+        "t = time.perf_counter();"
+        "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL,"
+        " stderr=subprocess.DEVNULL);"
+        "print(time.perf_counter() - t,"
+        " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            sys.executable,
+            "-m",
+            "syndication",
+            "--config",
+            str(config),
+            "send",
+        ],
+        cwd=workdir,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    seconds, peak = result.stdout.split()
+    return float(seconds), int(peak)
+
+
+def requeue(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE deliveries SET status = 'queued', attempts = 0, sent_at = NULL,"
+                " message_id = ''"
+            )
+        )
+    engine.dispose()
+
+
+def bare_loop(port: int, message: bytes, count: int, connections: int) -> float:
+    per = count // connections
+
+    def worker() -> None:
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            for i in range(per):
+                smtp.sendmail("news@example.org", [f"reader{i}@example.org"], message)
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return per * connections / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--recipients", type=int, nargs="+", default=[1000, 10000])
+    args = parser.parse_args()
+    port = free_port()
+    sink = subprocess.Popen(
+        [sys.executable, "-c", SINK, str(port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
+    print(
+        f"{'recipients':>10} {'conn':>4} {'send msg/s':>10} {'bare msg/s':>10} {'ratio':>6}"
+        "  peak RSS"
+    )
+    try:
+        for count in args.recipients:
+            with tempfile.TemporaryDirectory() as tmp:
+                workdir = Path(tmp)
+                url, message = prepare(workdir, count)
+                for connections in (1, 4):
+                    requeue(url)
+                    seconds, peak_kib = run_send(workdir, url, port, connections)
+                    # The same command with nothing queued: start-up (imports, settings,
+                    # engine), which is not sending, is taken off.
+                    idle, _ = run_send(workdir, url, port, connections)
+                    rate = count / (seconds - idle)
+                    bare = bare_loop(port, message, min(count, 4000), connections)
+                    print(
+                        f"{count:>10,} {connections:>4} {rate:>10,.0f} {bare:>10,.0f} "
+                        f"{rate / bare:>6.2f}  {peak_kib / 1024:.0f} MiB "
+                        f"(message {len(message):,} bytes)",
+                        flush=True,
+                    )
+    finally:
+        assert sink.stdin is not None
+        sink.stdin.close()
+        sink.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
