@@ -34,12 +34,16 @@ demo: install
 	$(BIN)/syndication digest compile --period 2026-11-18
 	$(BIN)/syndication send
 	@echo "delivered digests are in $(CURDIR)/outbox/<list>/<period>/*.eml"
+	@echo
+	@echo "Open the site: $(BIN)/syndication serve"
+	@echo "then visit http://127.0.0.1:8000/ (feeds under /feeds/, digests under /digests/)"
 
 bench: install
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_feeds.py
 	$(BIN)/python bench/bench_digest.py
 	$(BIN)/python bench/bench_send.py
+	$(BIN)/python bench/bench_web.py
 
 clean:
-	rm -rf $(VENV) feeds outbox preview syndication.db syndication.db-* .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) feeds outbox preview syndication.db syndication.db-* .mypy_cache .ruff_cache .pytest_cache test-artifacts
