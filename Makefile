@@ -34,6 +34,9 @@ demo: install
 	$(BIN)/syndication digest compile --period 2026-11-18
 	$(BIN)/syndication send
 	@echo "delivered digests are in $(CURDIR)/outbox/<list>/<period>/*.eml"
+	@echo "the scheduler, once (what cron runs): the demo week is already done, so nothing new"
+	$(BIN)/python scheduler.py --once
+	$(BIN)/syndication status
 
 bench: install
 	$(BIN)/python bench/bench_import.py
@@ -41,4 +44,4 @@ bench: install
 	$(BIN)/python bench/bench_digest.py
 
 clean:
-	rm -rf $(VENV) feeds outbox preview syndication.db syndication.db-* .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) feeds outbox preview syndication.db syndication.db-* syndication.db.scheduler.lock .mypy_cache .ruff_cache .pytest_cache
