@@ -92,6 +92,29 @@ def test_standby_takes_over_after_the_active_scheduler_is_killed(
                 process.wait()
 
 
+def test_sigterm_stops_a_standby_and_the_active_scheduler(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    active_log, standby_log = tmp_path / "active.log", tmp_path / "standby.log"
+    active = scheduler(tmp_path, settings, FAST, active_log)
+    standby = None
+    try:
+        wait_for(says(active_log, "scheduler started"), 60, "the scheduler to start")
+        standby = scheduler(tmp_path, settings, FAST, standby_log)
+        wait_for(says(standby_log, "standing by"), 60, "the second one to stand by")
+        standby.send_signal(signal.SIGTERM)
+        assert standby.wait(timeout=30) == 0, standby_log.read_text(encoding="utf-8")
+        assert not says(standby_log, ACTIVE)()
+        active.send_signal(signal.SIGINT)
+        assert active.wait(timeout=30) == 0, active_log.read_text(encoding="utf-8")
+        assert says(active_log, "scheduler stopped")()
+    finally:
+        for process in (active, standby):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+
+
 def test_sigterm_during_a_send_exits_0_with_leases_released(
     settings: Settings, engine: Engine, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
