@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 
 from syndication import db, digest, jobs
 from syndication.models import Digest, JobRun
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 POLL = "poll"
 DELIVER = "deliver"
 DIGEST_PREFIX = "digest:"
+HISTORY = timedelta(days=14)  # how long job_runs rows are kept
 
 
 def digest_job_id(list_slug: str) -> str:
@@ -117,6 +118,11 @@ def _run(job_id: str, work: Callable[[_Runtime], Outcome]) -> Outcome | None:
                     summary="" if outcome is None else outcome.summary,
                     error=error,
                 )
+            )
+            # Poll and deliver run every minute: keep a fortnight of history, not years.
+            # The row just added is never older than that, so status always has it.
+            session.execute(
+                delete(JobRun).where(JobRun.job_id == job_id, JobRun.started_at < started - HISTORY)
             )
     except Exception:  # noqa: BLE001 - the database may be away; the log line stands
         log.warning("job %s: could not record the run", job_id, exc_info=True)

@@ -256,3 +256,15 @@ def test_status_lists_next_runs_and_last_results(
     assert "next " in lines["digest:weekly-city"] and "Mon" not in lines["digest:weekly-city"]
     assert "SKIPPED" in lines["digest:weekly-city"]
     assert "past max_digest_delay (1 h)" in lines["digest:weekly-city"]
+
+
+def test_job_history_is_kept_for_a_fortnight_per_job(
+    settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(monkeypatch, settings, engine, WEEK.end)
+    scheduled.poll()
+    scheduled.deliver()
+    configure(monkeypatch, settings, engine, WEEK.end + scheduled.HISTORY + DAY)
+    scheduled.poll()
+    assert [r.started_at for r in runs(engine, "poll")] == [WEEK.end + scheduled.HISTORY + DAY]
+    assert len(runs(engine, "deliver")) == 1  # another job's history is its own
