@@ -34,6 +34,9 @@ demo: install
 	$(BIN)/syndication digest compile --period 2026-11-18
 	$(BIN)/syndication send
 	@echo "delivered digests are in $(CURDIR)/outbox/<list>/<period>/*.eml"
+	@echo "the scheduler, once (what cron runs): the demo week is already done, so nothing new"
+	$(BIN)/python scheduler.py --once
+	$(BIN)/syndication status
 	@echo
 	@echo "Open the site: $(BIN)/syndication serve"
 	@echo "then visit http://127.0.0.1:8000/ (feeds under /feeds/, digests under /digests/)"
@@ -46,4 +49,4 @@ bench: install
 	$(BIN)/python bench/bench_web.py
 
 clean:
-	rm -rf $(VENV) feeds outbox preview syndication.db syndication.db-* .mypy_cache .ruff_cache .pytest_cache test-artifacts
+	rm -rf $(VENV) feeds outbox preview syndication.db syndication.db-* syndication.db.scheduler.lock .mypy_cache .ruff_cache .pytest_cache test-artifacts

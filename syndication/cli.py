@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from sqlalchemy import Engine
 
-from syndication import jobs
+from syndication import jobs, scheduled, scheduling
 from syndication.console import configure_logging, progress
 from syndication.digest import HTML_LIMIT
 from syndication.errors import InputError, SyndicationError
@@ -128,6 +128,35 @@ def status(ctx: typer.Context) -> None:
     for digest in report.digests:
         shown = ", ".join(f"{n} {status}" for status, n in sorted(digest.counts.items()))
         out.print(f"  {digest.list_slug:<28} {digest.period_key}  {shown or 'no recipients'}")
+    _print_jobs(c)
+
+
+def _print_jobs(c: Context) -> None:
+    """Each scheduled job's next run (from the job store) and its last recorded result."""
+    tz = c.settings.site.tz
+    planned = {job.job_id: job.next_run for job in scheduling.stored_jobs(c.engine)}
+    runs = scheduled.last_runs(c.engine)
+    if not planned and not runs:
+        out.print("scheduler: never ran on this database")
+        return
+    out.print("scheduler jobs:")
+    for job_id in sorted(set(planned) | set(runs)):
+        when = planned.get(job_id)
+        next_run = (
+            "not scheduled" if when is None else f"next {when.astimezone(tz):%Y-%m-%d %H:%M %Z}"
+        )
+        run = runs.get(job_id)
+        if run is None:
+            last = "never ran"
+        else:
+            at = f"{run.finished_at.astimezone(tz):%Y-%m-%d %H:%M %Z}"
+            if not run.ok:
+                last = f"FAILED at {at}: {run.error}"
+            elif run.skipped:
+                last = f"SKIPPED at {at}: {run.summary}"
+            else:
+                last = f"last {at}: {run.summary}"
+        out.print(f"  {job_id:<28} {next_run}; {last}")
 
 
 def _print_rejection(rejection: Rejection) -> None:
@@ -290,6 +319,20 @@ def install_stop_handlers() -> threading.Event:
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
     return stop
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    once: Annotated[
+        bool, typer.Option("--once", help="Run poll, the due digests and deliver, then exit")
+    ] = False,
+) -> None:
+    """Run the scheduler (as python scheduler.py does): feeds, digests, delivery."""
+    c = _context(ctx)
+    code = scheduling.run_once(c.settings) if once else scheduling.run(c.settings)
+    if code:
+        raise typer.Exit(code)
 
 
 # -- subscribers --------------------------------------------------------------------------
