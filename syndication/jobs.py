@@ -445,8 +445,6 @@ def outbox_backlog(engine: Engine) -> int:
     with db.read_session(engine) as session:
         return outbox.pending_count(session)
 
-        return store.store_summary(session)
-
 
 # -- feeds (issue 3) ----------------------------------------------------------------------
 # A build reads the store's change sequence against its watermark (counter
@@ -484,9 +482,11 @@ def build_feeds(settings: Settings, engine: Engine, *, force_all: bool) -> FeedB
     names = [ARTICLE_CHANGES, FEEDS_BUILT, WEBSUB_ANNOUNCED]
     try:
         with db.read_session(engine) as session:
-            counters = store.read_counters(session, names)
-            current, built = counters[ARTICLE_CHANGES], counters[FEEDS_BUILT]
-            if force_all or built == 0:
+            # A watermark never written reads -1: "never built" differs from "built when
+            # the store was empty", so an empty store is not rebuilt in full every poll.
+            counters = store.read_counters(session, names, missing=-1)
+            current, built = max(0, counters[ARTICLE_CHANGES]), counters[FEEDS_BUILT]
+            if force_all or built < 0:
                 outputs, keys = _full_outputs(settings, session)
             elif current == built:
                 outputs, keys = [], []
@@ -500,14 +500,14 @@ def build_feeds(settings: Settings, engine: Engine, *, force_all: bool) -> FeedB
         with db.write_session(engine) as session:
             store.write_counter(session, FEEDS_BUILT, current)
     report = FeedBuildReport(
-        full=force_all or built == 0,
+        full=force_all or built < 0,
         feeds=tuple(keys),
         changed=tuple(changed),
         removed=tuple(removed),
         watermark=current,
     )
     if settings.feeds.websub_hub:
-        report = _announce(settings, engine, report, counters[WEBSUB_ANNOUNCED])
+        report = _announce(settings, engine, report, max(0, counters[WEBSUB_ANNOUNCED]))
     return report
 
 

@@ -263,3 +263,10 @@ def test_websub_hub_down_then_retried_at_the_next_build(
         assert len(changed.announced) == 6
     finally:
         hub.close()
+
+
+def test_an_empty_store_is_built_once_then_idle(settings: Settings, engine: Engine) -> None:
+    first = jobs.build_feeds(settings, engine, force_all=False)
+    assert first.full and first.changed
+    second = jobs.build_feeds(settings, engine, force_all=False)
+    assert not second.full and not second.changed and not second.feeds
