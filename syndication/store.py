@@ -390,9 +390,7 @@ def _stored(article: Article, topics: tuple[str, ...]) -> StoredArticle:
 # in proportion to what changed, not to the size of the store.
 
 
-def read_counters(
-    session: Session, names: Sequence[str], *, missing: int = 0
-) -> dict[str, int]:
+def read_counters(session: Session, names: Sequence[str], *, missing: int = 0) -> dict[str, int]:
     """Several counters in one query; a counter never written reads ``missing``."""
     rows = session.execute(select(Counter.name, Counter.value).where(Counter.name.in_(names)))
     values = {name: int(value) for name, value in rows}

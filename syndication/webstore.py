@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from syndication import outbox, store, subscribers
 from syndication.errors import NotFoundError, RecordError
 from syndication.mail import NAME_FALLBACK
-from syndication.models import Digest, Subscriber
+from syndication.models import Digest, JobRun, Subscriber
 from syndication.rendering import PLACEHOLDER_RE
 
 FEEDS_COUNTER = "feeds_built"
@@ -132,12 +132,20 @@ def health(session: Session) -> dict[str, object]:
     ``feeds``: the change number the feed files reflect (the feed job's ``feeds_built``
     watermark), the store's newest change number, and how many changes the feeds are
     behind; a number that keeps growing means the feed job is not running.
+    ``last_poll``: when the scheduler's poll job last finished (ISO 8601, UTC), whether
+    it succeeded, or ``None`` when no scheduler has run yet.
     ``outbox_backlog``: deliveries queued or in flight.
     """
     session.execute(text("SELECT 1"))
     built = store.read_counter(session, FEEDS_COUNTER)
     current = store.current_change_seq(session)
+    poll = session.scalars(
+        select(JobRun).where(JobRun.job_id == "poll").order_by(JobRun.id.desc()).limit(1)
+    ).first()
     return {
         "feeds": {"built_to": built, "store_at": current, "behind": max(0, current - built)},
+        "last_poll": None
+        if poll is None
+        else {"finished_at": poll.finished_at.isoformat(), "ok": poll.ok},
         "outbox_backlog": outbox.pending_count(session),
     }

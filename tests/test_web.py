@@ -27,7 +27,7 @@ from starlette.testclient import TestClient
 from syndication import db, delivery, store, subscribers
 from syndication.articles import ArticleRecord
 from syndication.errors import ConfigError
-from syndication.models import Delivery, Digest, Subscriber
+from syndication.models import Delivery, Digest, JobRun, Subscriber
 from syndication.settings import Settings
 from syndication.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, make_token
 from syndication.web import create_app
@@ -456,6 +456,7 @@ def test_healthz(
         "status": "ok",
         "database": "ok",
         "feeds": {"built_to": 0, "store_at": 0, "behind": 0},
+        "last_poll": None,
         "outbox_backlog": 0,
     }
     store_digest(engine, now, "<p>x</p>")
@@ -465,9 +466,13 @@ def test_healthz(
         session.add(Delivery(digest_id=digest_id, subscriber_id=sid, next_attempt_at=now))
         store.write_articles(session, [make_article("smg-1"), make_article("smg-2")], now)
         store.write_counter(session, "feeds_built", 1)
+        session.add(
+            JobRun(job_id="poll", started_at=now, finished_at=now, ok=True, summary="", error="")
+        )
     body = client.get("/healthz").json()
     assert body["outbox_backlog"] == 1
     assert body["feeds"] == {"built_to": 1, "store_at": 2, "behind": 1}
+    assert body["last_poll"] == {"finished_at": now.isoformat(), "ok": True}
 
 
 def test_healthz_when_the_database_is_away(web_settings: Settings, tmp_path: Path) -> None:
