@@ -26,6 +26,12 @@ AFTER_WEEK = datetime(2026, 11, 24, tzinfo=UTC)  # the week of 2026-11-16 has en
 
 @pytest.fixture
 def demo_store(settings: Settings, engine: Engine) -> Engine:
+    import_demo_articles(settings, engine)
+    return engine
+
+
+def import_demo_articles(settings: Settings, engine: Engine) -> None:
+    """The demo newsroom's 40 articles, as of just after the week of 2026-11-16."""
     with (EXAMPLES / "news.jsonl").open("rb") as lines:
         report = import_articles(
             engine,
@@ -35,7 +41,21 @@ def demo_store(settings: Settings, engine: Engine) -> Engine:
             now=lambda: AFTER_WEEK,
         )
     assert report.rejected == 0
-    return engine
+
+
+def queue_demo_digest(
+    settings: Settings, engine: Engine, addresses: list[str], list_slug: str
+) -> None:
+    """Demo articles, ``addresses`` active on ``list_slug``, and the week of 2026-11-16
+    compiled into the outbox for them."""
+    import_demo_articles(settings, engine)
+    with db.write_session(engine) as session:
+        for address in addresses:
+            subscribers.add_subscriber(
+                session, address, "", [list_slug], confirmed=True, now=AFTER_WEEK
+            )
+    report = delivery.compile_digest(settings, engine, list_slug, date(2026, 11, 18), AFTER_WEEK)
+    assert report.queued == len(addresses)
 
 
 def add_readers(engine: Engine, count: int, list_slug: str = "weekly-city") -> None:

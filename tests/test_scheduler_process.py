@@ -12,18 +12,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from conftest import SmtpServer
 from sqlalchemy import Engine, func, select, text
 from test_cli import syndication
-from test_delivery import AFTER_WEEK, EXAMPLES
+from test_delivery import queue_demo_digest
 
-from syndication import db, delivery, digest, jobs, store, subscribers
+from syndication import db, digest, jobs, store, subscribers
 from syndication.articles import ArticleRecord
-from syndication.importer import import_articles
 from syndication.models import Delivery
 from syndication.settings import Settings
 
@@ -118,29 +117,10 @@ def test_sigterm_stops_a_standby_and_the_active_scheduler(
 def test_sigterm_during_a_send_exits_0_with_leases_released(
     settings: Settings, engine: Engine, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
-    with (EXAMPLES / "news.jsonl").open("rb") as lines:
-        import_articles(
-            engine,
-            lines,
-            source="news.jsonl",
-            known_topics={t.slug for t in settings.topics},
-            now=lambda: AFTER_WEEK,
-        )
     recipients = 300
-    with db.write_session(engine) as session:
-        for i in range(recipients):
-            subscribers.add_subscriber(
-                session,
-                f"r{i:03d}@example.org",
-                "",
-                ["weekly-city"],
-                confirmed=True,
-                now=AFTER_WEEK,
-            )
-    report = delivery.compile_digest(
-        settings, engine, "weekly-city", date(2026, 11, 18), AFTER_WEEK
+    queue_demo_digest(
+        settings, engine, [f"r{i:03d}@example.org" for i in range(recipients)], "weekly-city"
     )
-    assert report.queued == recipients
     config = (
         FAST + "[mail]\ntransport = 'smtp'\n"
         f"[mail.smtp]\nhost = '{smtp_server.host}'\nport = {smtp_server.port}\n"

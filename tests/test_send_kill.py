@@ -16,17 +16,15 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import date
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import IO
 
 from conftest import SmtpServer
 from sqlalchemy import Engine, func, select
-from test_delivery import AFTER_WEEK, EXAMPLES
+from test_delivery import queue_demo_digest
 
-from syndication import db, delivery, subscribers
-from syndication.importer import import_articles
+from syndication import db
 from syndication.models import Delivery
 from syndication.settings import Settings
 
@@ -68,28 +66,9 @@ def sender(
 def test_sigkill_mid_send_loses_nothing(
     settings: Settings, engine: Engine, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
-    with (EXAMPLES / "news.jsonl").open("rb") as lines:
-        import_articles(
-            engine,
-            lines,
-            source="news.jsonl",
-            known_topics={t.slug for t in settings.topics},
-            now=lambda: AFTER_WEEK,
-        )
-    with db.write_session(engine) as session:
-        for i in range(RECIPIENTS):
-            subscribers.add_subscriber(
-                session,
-                f"r{i:04d}@example.org",
-                f"Reader {i}",
-                ["weekly-city"],
-                confirmed=True,
-                now=AFTER_WEEK,
-            )
-    report = delivery.compile_digest(
-        settings, engine, "weekly-city", date(2026, 11, 18), AFTER_WEEK
+    queue_demo_digest(
+        settings, engine, [f"r{i:04d}@example.org" for i in range(RECIPIENTS)], "weekly-city"
     )
-    assert report.queued == RECIPIENTS
 
     handler = smtp_server.handler
     log_path = tmp_path / "send.log"

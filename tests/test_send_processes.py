@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
 from pathlib import Path
 
 from conftest import SmtpServer
 from sqlalchemy import Engine, func, select
-from test_delivery import AFTER_WEEK, EXAMPLES
+from test_delivery import queue_demo_digest
 from test_send_kill import sender
 
-from syndication import db, delivery, subscribers
-from syndication.importer import import_articles
+from syndication import db
 from syndication.models import Delivery
 from syndication.settings import Settings
 
@@ -22,26 +20,11 @@ RECIPIENTS = 600
 def test_three_senders_share_the_outbox(
     settings: Settings, engine: Engine, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
-    with (EXAMPLES / "news.jsonl").open("rb") as lines:
-        import_articles(
-            engine,
-            lines,
-            source="news.jsonl",
-            known_topics={t.slug for t in settings.topics},
-            now=lambda: AFTER_WEEK,
-        )
-    with db.write_session(engine) as session:
-        for i in range(RECIPIENTS):
-            subscribers.add_subscriber(
-                session,
-                f"s{i:04d}@example.org",
-                "",
-                ["weekly-international"],
-                confirmed=True,
-                now=AFTER_WEEK,
-            )
-    delivery.compile_digest(
-        settings, engine, "weekly-international", date(2026, 11, 18), AFTER_WEEK
+    queue_demo_digest(
+        settings,
+        engine,
+        [f"s{i:04d}@example.org" for i in range(RECIPIENTS)],
+        "weekly-international",
     )
 
     log_path = tmp_path / "send.log"
