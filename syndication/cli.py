@@ -7,9 +7,7 @@ and end the command with a non-zero status; anything else is a bug and keeps its
 from __future__ import annotations
 
 import os
-import signal
 import sys
-import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -280,7 +278,7 @@ def send(
     if workers is None:
         workers = settings.mail.smtp.connections if settings.mail.transport == "smtp" else 1
     total = jobs.outbox_backlog(c.engine)
-    stop = install_stop_handlers()
+    stop = scheduling.install_stop_handlers(lambda: None)
     with progress("sending", total) as bar:
 
         def show(report: SendReport) -> None:
@@ -307,18 +305,6 @@ def send(
         print(f"error: {report.unavailable}", file=sys.stderr)
     if report.errors or report.unavailable:
         raise typer.Exit(1)
-
-
-def install_stop_handlers() -> threading.Event:
-    """SIGTERM and SIGINT set the returned event: finish the message in flight, then stop."""
-    stop = threading.Event()
-
-    def handle(signum: int, _frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, handle)
-    signal.signal(signal.SIGINT, handle)
-    return stop
 
 
 @app.command()
