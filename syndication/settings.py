@@ -23,9 +23,6 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from syndication.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("syndication.toml")
@@ -157,6 +154,8 @@ class Settings:
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     secret_key: str = field(default="", repr=False)
     source: str = "built-in defaults"
+    # A folder whose files override the packaged templates by name ([templates] dir).
+    templates_dir: Path | None = None
 
     def topic(self, slug: str) -> Topic:
         for topic in self.topics:
@@ -250,7 +249,11 @@ class _Reader:
         return value
 
     def settings(self, data: dict[str, Any], environ: Mapping[str, str]) -> Settings:
-        self.known(data, "", {"site", "database", "feeds", "topics", "lists", "mail", "scheduler"})
+        self.known(
+            data,
+            "",
+            {"site", "database", "feeds", "topics", "lists", "mail", "scheduler", "templates"},
+        )
         site = self.site(data)
         topics = self.topics(data)
         return Settings(
@@ -263,7 +266,18 @@ class _Reader:
             scheduler=self.scheduler(data),
             secret_key=environ.get(SECRET_KEY_ENV, ""),
             source=self.source,
+            templates_dir=self.templates_dir(data),
         )
+
+    def templates_dir(self, data: Mapping[str, Any]) -> Path | None:
+        table = self.table(data, "templates", {"dir"})
+        directory = self.get(table, "templates", "dir", str, "")
+        if not directory:
+            return None
+        path = Path(directory)
+        if not path.is_dir():
+            raise self.fail("templates.dir", f"{directory!r} is not a folder")
+        return path
 
     def site(self, data: Mapping[str, Any]) -> SiteSettings:
         d = SiteSettings()
@@ -301,6 +315,10 @@ class _Reader:
         key = "database.url"
         if environ.get(DATABASE_URL_ENV):
             url, key = environ[DATABASE_URL_ENV], f"${DATABASE_URL_ENV}"
+        # SQLAlchemy is imported here, not at the top: the CLI's --help must not load it.
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
         try:
             parsed = make_url(url)
         except ArgumentError as exc:

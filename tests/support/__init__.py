@@ -1,0 +1,1 @@
+"""Code the tests share: builders, real servers on loopback. Not tests themselves."""
