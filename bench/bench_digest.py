@@ -28,7 +28,8 @@ from email.utils import format_datetime, formataddr
 from syndication.core.articles import StoredArticle
 from syndication.core.digests import Period, build_digest
 from syndication.core.mime import Recipient, digest_template, message_id, personalise
-from syndication.render.email import RenderedDigest, placeholder, render_digest
+from syndication.core.placeholders import RenderedDigest, placeholder
+from syndication.render.email import render_digest
 from syndication.settings import Settings
 
 SETTINGS = Settings()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -72,14 +73,20 @@ def subscribers_export(
     path: Annotated[Path | None, typer.Argument(help="CSV file to write [default: stdout]")] = None,
 ) -> None:
     """Write every subscriber as CSV: email,name,lists,status."""
+    from syndication.edges.files import atomic_file
+    from syndication.errors import InputError
     from syndication.services import subscriptions
 
     c = context(ctx)
     if path is None:
         subscriptions.export_subscribers(c.engine, sys.stdout)
         return
-    temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("w", encoding="utf-8", newline="") as handle:
-        count = subscriptions.export_subscribers(c.engine, handle)
-    temporary.replace(path)
+    try:
+        with atomic_file(path, mode=0o600) as raw:
+            handle = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+            count = subscriptions.export_subscribers(c.engine, handle)
+            handle.flush()
+            handle.detach()  # the atomic file closes the raw handle itself
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror}") from exc
     out.print(f"{path}: {count} subscribers")

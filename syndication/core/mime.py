@@ -1,6 +1,6 @@
 """MIME messages built once per digest, personalised per recipient by substituting bytes.
 
-:func:`digest_template` turns a :class:`~syndication.rendering.RenderedDigest` into the
+:func:`digest_template` turns a :class:`~syndication.core.placeholders.RenderedDigest` into the
 complete message (headers, ``multipart/alternative`` with the text part first and the HTML
 part second, as RFC 2046 §5.1.4 asks: the last part is the preferred one) in which each
 per-recipient value is a token. One compiled regex splits those bytes, once per digest,
@@ -42,8 +42,9 @@ from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
 from urllib.parse import quote, urlsplit
 
+from syndication.core.addresses import header_safe
+from syndication.core.placeholders import PLACEHOLDER_RE, RenderedDigest
 from syndication.errors import SyndicationError
-from syndication.render.email import PLACEHOLDER_RE, RenderedDigest
 from syndication.settings import MailingList, Settings
 
 CRLF = b"\r\n"
@@ -53,7 +54,6 @@ MAX_NAME = 200
 MAX_URL = 900
 # Shown where the body greets a recipient whose name we do not know ("Hello there,").
 NAME_FALLBACK = "there"
-_ADDRESS_RE = re.compile(r"[^\s@<>()\[\],;:\"\\]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+")
 _STRAY_PERCENT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
 # An http(s) URL made only of characters it may keep as they are (RFC 3986 §2).
@@ -281,7 +281,7 @@ def personalise(
 
 def _checked_address(address: str) -> str:
     address = address.strip()
-    if not address.isascii() or not _ADDRESS_RE.fullmatch(address):
+    if not header_safe(address):
         raise MailError(f"{address!r} is not an e-mail address we can send to")
     return address
 

@@ -13,13 +13,13 @@ working), nor do preferences tokens.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from syndication.core.signing import b64, sign, signature_matches, unb64
 from syndication.errors import SyndicationError
+
+SIGNATURE_BYTES = 20
 
 CONFIRM = "confirm"
 UNSUBSCRIBE = "unsubscribe"
@@ -50,8 +50,8 @@ def make_token(
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose {purpose!r}")
     payload = f"{purpose}:{subscriber_id}:{list_slug}:{int(issued_at.timestamp())}"
-    encoded = _b64(payload.encode())
-    return f"{encoded}.{_b64(_sign(secret, encoded))}"
+    encoded = b64(payload.encode())
+    return f"{encoded}.{b64(sign(secret, encoded, SIGNATURE_BYTES))}"
 
 
 def read_token(
@@ -64,11 +64,11 @@ def read_token(
     if not dot or not encoded or not signature:
         raise TokenError("this link is incomplete")
     try:
-        given = _unb64(signature)
-        payload = _unb64(encoded).decode()
+        given = unb64(signature)
+        payload = unb64(encoded).decode()
     except (ValueError, UnicodeDecodeError) as exc:
         raise TokenError("this link is damaged") from exc
-    if not hmac.compare_digest(given, _sign(secret, encoded)):
+    if len(given) != SIGNATURE_BYTES or not signature_matches(secret, encoded, given):
         raise TokenError("this link is not one of ours")
     try:
         kind, subscriber, list_slug, issued = payload.split(":")
@@ -82,20 +82,3 @@ def read_token(
     if max_age is not None and now - claims.issued_at > max_age:
         raise TokenError("this link has expired; ask for a new one")
     return claims
-
-
-def _sign(secret: str, encoded_payload: str) -> bytes:
-    return hmac.new(secret.encode(), encoded_payload.encode(), hashlib.sha256).digest()[:20]
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    # Only the canonical spelling: the last character's spare bits must not let two
-    # different strings stand for the same token.
-    if _b64(data) != text:
-        raise ValueError("non-canonical base64")
-    return data

@@ -1,4 +1,4 @@
-"""The file edge of the feeds job: write a file atomically, and only when it changed.
+"""The one atomic file write, and the feeds job's use of it: write only what changed.
 
 A feed reader's ``If-Modified-Since`` and a mirror's ``rsync`` both look at the file's
 mtime, so an unchanged feed must keep it: :func:`publish` compares bytes first and leaves
@@ -11,9 +11,34 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from syndication.errors import SyndicationError
+
+
+@contextmanager
+def atomic_file(path: Path, *, mode: int = 0o644) -> Iterator[BinaryIO]:
+    """A binary handle whose bytes replace ``path`` only if the block ends without error.
+
+    The bytes go to a temporary file in the same folder (created if missing), are flushed
+    to disk, and the file is renamed over ``path``: a reader sees the old file or the new
+    one, never half of one, and a crash leaves no partial file behind. Raises ``OSError``.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)  # mkstemp creates the file 0600
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 class PublishError(SyndicationError):
@@ -34,20 +59,9 @@ def publish(path: Path, data: bytes) -> bool:
     except OSError as exc:
         raise PublishError(f"{path}: cannot read: {exc.strerror}") from exc
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise PublishError(f"{path.parent}: cannot write feeds here: {exc.strerror}") from exc
-    try:
-        with os.fdopen(fd, "wb") as handle:
+        with atomic_file(path, mode=0o644) as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # mkstemp creates the file 0600; a feed is public.
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
     except OSError as exc:
-        Path(temporary).unlink(missing_ok=True)
         raise PublishError(f"{path}: cannot write: {exc.strerror}") from exc
     return True
 

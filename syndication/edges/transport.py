@@ -13,17 +13,16 @@ thread-safe; the sender gives each worker thread its own.
 
 from __future__ import annotations
 
-import os
 import re
 import smtplib
 import ssl
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from syndication.edges.files import atomic_file
 from syndication.settings import MailSettings
 
 
@@ -174,15 +173,8 @@ class FileTransport:
     def send(self, envelope: Envelope) -> None:
         path = self.path_for(envelope)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".eml")
-            try:
-                with os.fdopen(handle, "wb") as out:
-                    out.write(envelope.message)
-                os.replace(temp, path)
-            except BaseException:
-                Path(temp).unlink(missing_ok=True)
-                raise
+            with atomic_file(path, mode=0o600) as out:
+                out.write(envelope.message)
         except OSError as exc:
             raise TemporaryFailure(f"cannot write {path}: {exc.strerror}") from exc
 

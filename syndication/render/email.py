@@ -13,8 +13,6 @@ in a template fails the render instead of mailing an empty string to everyone.
 from __future__ import annotations
 
 import logging
-import re
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -29,33 +27,10 @@ from jinja2 import (
 from premailer import Premailer
 
 from syndication.core.digests import HTML_LIMIT, DigestContent
+from syndication.core.placeholders import PLACEHOLDERS, RenderedDigest
 from syndication.errors import SyndicationError
 from syndication.render.templates import search_path
 from syndication.settings import MailingList, Settings
-
-# The per-recipient values, each as it appears in rendered output. The pattern is
-# deliberately unlike anything in HTML, text, URLs or MIME (``%%`` is not a valid
-# percent-escape), so it cannot occur by accident.
-PLACEHOLDER_NAMES = ("NAME", "ADDRESS", "UNSUBSCRIBE_URL", "PREFERENCES_URL", "CONFIRM_URL")
-PLACEHOLDER_RE = re.compile(r"%%SYNDICATION:([A-Z_]+)%%")
-
-
-def placeholder(name: str) -> str:
-    """The marker for per-recipient value ``name`` (one of :data:`PLACEHOLDER_NAMES`)."""
-    return f"%%SYNDICATION:{name}%%"
-
-
-PLACEHOLDERS = {name.lower(): placeholder(name) for name in PLACEHOLDER_NAMES}
-
-
-@dataclass(frozen=True)
-class RenderedDigest:
-    """A rendered e-mail: subject, preheader, inlined HTML and plain text, with placeholders."""
-
-    subject: str
-    preheader: str
-    html: str
-    text: str
 
 
 class TemplateMissingError(SyndicationError):

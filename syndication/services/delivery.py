@@ -21,6 +21,7 @@ from syndication.core import digests as digest
 from syndication.core import mime as mail
 from syndication.core import tokens
 from syndication.core.digests import Period
+from syndication.core.placeholders import RenderedDigest
 from syndication.edges.transport import Envelope, TemporaryFailure, Transport, make_transport
 from syndication.errors import NotFoundError, SyndicationError
 from syndication.render import email as rendering
@@ -168,7 +169,7 @@ class DigestMessages:
                     row = session.get(Digest, digest_id)
                 if row is None:
                     raise NotFoundError(f"digest {digest_id}: gone from the store")
-                rendered = rendering.RenderedDigest(row.subject, row.preheader, row.html, row.text)
+                rendered = RenderedDigest(row.subject, row.preheader, row.html, row.text)
                 ml = mailing_list(self.settings, row.list_slug)
                 template = mail.digest_template(
                     self.settings, ml, row.period_key, rendered, row.created_at

@@ -11,8 +11,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from syndication.core.mime import NAME_FALLBACK
+from syndication.core.placeholders import PLACEHOLDER_RE
 from syndication.errors import NotFoundError, RecordError
-from syndication.render.email import PLACEHOLDER_RE
 from syndication.store import articles as store
 from syndication.store import outbox, subscribers
 from syndication.store.models import Digest, JobRun, Subscriber

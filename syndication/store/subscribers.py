@@ -11,7 +11,6 @@ address on the suppression list (hard bounce, complaint) is never added again.
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,26 +18,20 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from syndication.core.addresses import AddressError, normalise_address
 from syndication.errors import NotFoundError, RecordError
 from syndication.store.articles import upsert
 from syndication.store.models import Subscriber, Subscription, Suppression
 
-# Deliberately plain: what mail servers accept in practice, ASCII only, no quoted local
-# parts or IP literals. Anything fancier is more likely a typo than a real address.
-_LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-_DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
-_ADDRESS = re.compile(rf"{_LOCAL}@{_DOMAIN}")
 CSV_HEADER = ["email", "name", "lists"]
 
 
 def normalise_email(raw: str) -> str:
     """The canonical form of an address (trimmed, lower-case) or :class:`RecordError`."""
-    address = raw.strip().lower()
-    if not address:
-        raise RecordError("email", "missing")
-    if len(address) > 254 or not _ADDRESS.fullmatch(address):
-        raise RecordError("email", f"{raw.strip()!r} is not a valid e-mail address")
-    return address
+    try:
+        return normalise_address(raw)
+    except AddressError as exc:
+        raise RecordError("email", str(exc)) from None
 
 
 def clean_name(raw: str) -> str:

@@ -48,7 +48,6 @@ from syndication.core.tokens import (
 )
 from syndication.errors import ConfigError, NotFoundError, RecordError, SyndicationError
 from syndication.render.templates import search_path
-from syndication.services import delivery
 from syndication.settings import Settings
 from syndication.store import database as db
 from syndication.store import site as webstore
@@ -253,6 +252,9 @@ class Web:
 
     def _mail_confirmation(self, subscriber_id: int, now: datetime) -> None:
         try:
+            # Imported here: the renderers it needs are not loaded to serve a feed.
+            from syndication.services import delivery
+
             delivery.send_confirmation(self.settings, self.engine, subscriber_id, now)
         except SyndicationError as exc:
             # After the answer page went out: the visitor can send the form again.

@@ -5,8 +5,6 @@ Nothing here knows about routes or the database; :mod:`syndication.web.app` wire
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import secrets
 import threading
@@ -15,6 +13,8 @@ from collections import deque
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from syndication.core.signing import b64, sign, signature_matches, unb64
 
 # No script at all, styles only from our own stylesheet, forms only to ourselves, never in
 # a frame (clickjacking; CSP Level 3 ``frame-ancestors`` with X-Frame-Options for older
@@ -69,9 +69,11 @@ CSRF_COOKIE = "syndication_csrf"
 CSRF_FIELD = "csrf"
 
 
+CSRF_SIGNATURE_BYTES = 18
+
+
 def _csrf_signature(secret: str, nonce: str) -> str:
-    mac = hmac.new(secret.encode(), f"csrf:{nonce}".encode(), hashlib.sha256).digest()[:18]
-    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+    return b64(sign(secret, f"csrf:{nonce}", CSRF_SIGNATURE_BYTES))
 
 
 def new_csrf_token(secret: str) -> str:
@@ -85,14 +87,20 @@ def csrf_token_valid(secret: str, token: str) -> bool:
     nonce, dot, signature = token.partition(".")
     if not dot or not nonce:
         return False
-    return hmac.compare_digest(signature, _csrf_signature(secret, nonce))
+    try:
+        given = unb64(signature)
+    except ValueError:  # not base64 at all, non-ASCII included
+        return False
+    return len(given) == CSRF_SIGNATURE_BYTES and signature_matches(secret, f"csrf:{nonce}", given)
 
 
 def csrf_ok(secret: str, cookie: str | None, submitted: str | None) -> bool:
     """The double-submit check: form value equals the cookie, and we signed it."""
     if not cookie or not submitted:
         return False
-    return hmac.compare_digest(cookie, submitted) and csrf_token_valid(secret, cookie)
+    # As bytes: compare_digest refuses non-ASCII str, and a cookie is the client's to send.
+    same = hmac.compare_digest(cookie.encode(), submitted.encode())
+    return same and csrf_token_valid(secret, cookie)
 
 
 # -- rate limits --------------------------------------------------------------------------

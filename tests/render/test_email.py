@@ -14,14 +14,8 @@ import lxml.html
 import pytest
 
 from syndication.core.digests import HTML_LIMIT, build_digest
-from syndication.render.email import (
-    PLACEHOLDER_RE,
-    RenderedDigest,
-    TemplateMissingError,
-    placeholder,
-    render_confirmation,
-    render_digest,
-)
+from syndication.core.placeholders import PLACEHOLDER_RE, RenderedDigest, placeholder
+from syndication.render.email import TemplateMissingError, render_confirmation, render_digest
 from syndication.settings import MailingList, Settings, Topic
 from tests.support.builders import CITY, WEEK, small_digest, stored
 

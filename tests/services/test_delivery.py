@@ -182,7 +182,8 @@ def test_bad_subscriber_rows_are_reported_and_the_rest_kept(
     )
     assert report.summary == "1 added, 0 updated, 2 rejected, 0 confirmation mails sent"
     assert seen == [
-        f"{csv_file}:3: email: 'broken' is not a valid e-mail address",
+        f"{csv_file}:3: email: 'broken' is not a valid e-mail address: "
+        "An email address must have an @-sign.",
         f"{csv_file}:4: lists: unknown list 'weekly-sport'",
     ]
     out = tmp_path / "export.csv"

@@ -66,7 +66,11 @@ def test_csv_rows_are_checked_one_by_one() -> None:
         (10, SubscriberRow("kim@example.com", "김민지", ("weekly-city",))),
     ]
     assert bad == [
-        (3, "email: 'not-an-address' is not a valid e-mail address"),
+        (
+            3,
+            "email: 'not-an-address' is not a valid e-mail address: "
+            "An email address must have an @-sign.",
+        ),
         (5, "lists: unknown list 'weekly-sports'"),
         (6, "expected 3 columns, found 2"),
         (8, "lists: at least one list is required"),
