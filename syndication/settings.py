@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from syndication.errors import ConfigError
+from syndication.errors import ConfigError, NotFoundError
 
 DEFAULT_CONFIG_PATH = Path("syndication.toml")
 CONFIG_ENV = "SYNDICATION_CONFIG"
@@ -164,10 +164,15 @@ class Settings:
         raise KeyError(slug)
 
     def mailing_list(self, slug: str) -> MailingList:
+        """The configured list ``slug``; the one lookup every caller uses.
+
+        Raises :class:`NotFoundError` naming the known lists.
+        """
         for mailing_list in self.lists:
             if mailing_list.slug == slug:
                 return mailing_list
-        raise KeyError(slug)
+        known = ", ".join(ml.slug for ml in self.lists) or "none"
+        raise NotFoundError(f"list {slug!r}: not in the settings (known: {known})")
 
 
 def resolve_config_path(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:

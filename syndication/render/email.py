@@ -90,7 +90,7 @@ def render_digest(settings: Settings, content: DigestContent) -> RenderedDigest:
     :data:`~syndication.digest.HTML_LIMIT` bytes: :func:`~syndication.digest.build_digest`
     budgets for that, so reaching it means the budget's constants need measuring again.
     """
-    mailing_list = _list(settings, content.list_slug)
+    mailing_list = settings.mailing_list(content.list_slug)
     shown = content.shown
     plural = "s" if content.article_count != 1 else ""
     lead = f"This issue has {content.article_count} article{plural}."
@@ -162,13 +162,6 @@ def _templates(settings: Settings, mailing_list: MailingList) -> tuple[Template,
             f"{' or '.join(str(d) for d in search_path(settings, 'email'))} "
             "(lists[].template needs a .html and a .txt file)"
         ) from None
-
-
-def _list(settings: Settings, slug: str) -> MailingList:
-    try:
-        return settings.mailing_list(slug)
-    except KeyError:
-        raise ValueError(f"list {slug!r} is not in the settings") from None
 
 
 def _normalise_text(text: str) -> str:

@@ -26,20 +26,11 @@ from syndication.edges.transport import Envelope, TemporaryFailure, Transport, m
 from syndication.errors import NotFoundError, SyndicationError
 from syndication.render import email as rendering
 from syndication.services.sending import SendOptions, SendReport, send_outbox
-from syndication.settings import MailingList, Settings
+from syndication.settings import Settings
 from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.store import outbox, subscribers
 from syndication.store.models import Digest, Subscriber
-
-
-def mailing_list(settings: Settings, slug: str) -> MailingList:
-    """The configured list ``slug`` or a :class:`NotFoundError` naming the known ones."""
-    try:
-        return settings.mailing_list(slug)
-    except KeyError:
-        known = ", ".join(ml.slug for ml in settings.lists) or "none"
-        raise NotFoundError(f"list {slug!r}: not in the settings (known: {known})") from None
 
 
 def sender_address(settings: Settings) -> str:
@@ -98,7 +89,7 @@ def compile_digest(
     Running it again for the same period adds nothing.
     """
     db.require_current_schema(engine)
-    ml = mailing_list(settings, list_slug)
+    ml = settings.mailing_list(list_slug)
     tz = settings.site.tz
     if period_date is None:
         period = digest.latest_complete_period(ml.schedule, tz, now)
@@ -119,9 +110,7 @@ def compile_digest(
         ).one_or_none()
         if existing is not None:
             return CompileReport(list_slug, key, period, existing.article_count, False, 0, False)
-        articles = store.load_articles_published_between(
-            session, ml.topics, period.start, period.end
-        )
+        articles = store.articles_published_between(session, ml.topics, period.start, period.end)
     content = digest.build_digest(settings, ml, period, articles)
     if content is None:
         return CompileReport(list_slug, key, period, 0, False, 0, True)
@@ -170,7 +159,7 @@ class DigestMessages:
                 if row is None:
                     raise NotFoundError(f"digest {digest_id}: gone from the store")
                 rendered = RenderedDigest(row.subject, row.preheader, row.html, row.text)
-                ml = mailing_list(self.settings, row.list_slug)
+                ml = self.settings.mailing_list(row.list_slug)
                 template = mail.digest_template(
                     self.settings, ml, row.period_key, rendered, row.created_at
                 )

@@ -22,7 +22,6 @@ from syndication.render import email as rendering
 from syndication.services.delivery import (
     CompileReport,
     compile_digest,
-    mailing_list,
 )
 from syndication.settings import Settings
 from syndication.store import articles as store
@@ -72,7 +71,7 @@ def preview_digest(
     period has no articles.
     """
     db.require_current_schema(engine)
-    the_list = mailing_list(settings, list_slug)
+    the_list = settings.mailing_list(list_slug)
     to = to or SAMPLE_RECIPIENT
     recipient = _sample_recipient(settings, to)
     tz = settings.site.tz
@@ -81,7 +80,7 @@ def preview_digest(
     else:
         period = digest.period_for_date(the_list.schedule, tz, period_date)
     with db.read_session(engine) as session:
-        articles = store.load_articles_published_between(
+        articles = store.articles_published_between(
             session, the_list.topics, period.start, period.end
         )
     content = digest.build_digest(settings, the_list, period, articles)

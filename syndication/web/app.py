@@ -310,7 +310,7 @@ class Web:
             return "all our mailing lists"
         try:
             return self.settings.mailing_list(slug).name
-        except KeyError:
+        except NotFoundError:
             return slug
 
     async def preferences(self, request: Request) -> Response:

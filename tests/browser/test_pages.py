@@ -146,7 +146,7 @@ def digest_email(site: Site, subscriber_id: int, make_article: ArticleFactory) -
     ]
     with db.write_session(site.engine) as session:
         store.write_articles(session, records, period.end)
-        articles = store.load_articles_published_between(
+        articles = store.articles_published_between(
             session, mailing_list.topics, period.start, period.end
         )
         content = digest.build_digest(settings, mailing_list, period, articles)

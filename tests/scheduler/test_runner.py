@@ -25,7 +25,7 @@ from syndication.services import feed_builds
 from syndication.settings import SchedulerSettings, Settings
 from syndication.store import articles as store
 from syndication.store import database as db
-from syndication.store import subscribers
+from syndication.store import job_runs, subscribers
 from syndication.store.models import Delivery, Digest, JobRun
 from tests.support.processes import syndication
 
@@ -144,7 +144,7 @@ def test_catch_up_skips_a_period_past_max_digest_delay_and_says_so(
     assert run.summary == (
         "2026-11-16: skipped; the period ended 7.0 h ago, past max_digest_delay (6 h)"
     )
-    assert scheduled.last_runs(filled)["digest:weekly-city"].skipped
+    assert job_runs.last_runs(filled)["digest:weekly-city"].skipped
 
 
 def test_many_missed_periods_give_at_most_the_latest_digest(
@@ -232,7 +232,7 @@ def test_jobs_are_stored_rescheduled_and_removed_with_their_list(
     settings: Settings, engine: Engine, tmp_path: Path
 ) -> None:
     start_and_stop(settings)
-    stored = {job.job_id: job.next_run for job in scheduling.stored_jobs(engine)}
+    stored = {job.job_id: job.next_run for job in job_runs.stored_jobs(engine)}
     assert set(stored) == {"poll", "deliver", "digest:weekly-city", "digest:weekly-international"}
     monday = stored["digest:weekly-city"]
     assert monday is not None and monday.astimezone(SEOUL).strftime("%a %H:%M") == "Mon 08:00"
@@ -241,7 +241,7 @@ def test_jobs_are_stored_rescheduled_and_removed_with_their_list(
     changed = replace(settings, lists=(replace(city, schedule="30 17 * * fri"),))
     assert scheduling.remove_stale_jobs(changed, engine) == ["digest:weekly-international"]
     start_and_stop(changed)
-    stored = {job.job_id: job.next_run for job in scheduling.stored_jobs(engine)}
+    stored = {job.job_id: job.next_run for job in job_runs.stored_jobs(engine)}
     assert set(stored) == {"poll", "deliver", "digest:weekly-city"}
     friday = stored["digest:weekly-city"]
     assert friday is not None and friday.astimezone(SEOUL).strftime("%a %H:%M") == "Fri 17:30"

@@ -61,3 +61,20 @@ def test_migrations_create_exactly_the_models(empty_database_url: str) -> None:
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
+
+
+def test_the_head_revision_read_from_the_files_is_alembics() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(db.MIGRATIONS_DIR))
+    assert db.head_revision() == ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_current_revision_is_alembics_after_an_upgrade(empty_database_url: str) -> None:
+    engine = db.make_engine(empty_database_url)
+    assert db.current_revision(engine) is None
+    db.upgrade(engine)
+    assert db.current_revision(engine) == db.head_revision()
+    engine.dispose()
