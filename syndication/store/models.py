@@ -91,7 +91,9 @@ class Counter(Base):
     value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class Topic(Base):
+class TopicRow(Base):
+    """A topic as stored (the configured one is :class:`syndication.settings.Topic`)."""
+
     __tablename__ = "topics"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -126,7 +128,7 @@ class Article(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
 
-    topics: Mapped[list[Topic]] = relationship(secondary=article_topics, lazy="raise")
+    topics: Mapped[list[TopicRow]] = relationship(secondary=article_topics, lazy="raise")
 
 
 # -- subscribers and the outbox ---------------------------------------------------------
