@@ -15,6 +15,7 @@ exponentially (``sources_seconds`` doubled per failure in a row, capped at
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,8 +24,8 @@ import httpx
 from sqlalchemy import Engine
 
 from syndication.core.source_items import ItemRejection, TopicRules
-from syndication.edges.http_client import FetchError, HttpClient, RetryLater
-from syndication.errors import NotFoundError, SyndicationError
+from syndication.edges.http_client import HttpClient, RetryLater
+from syndication.errors import ConfigError, NotFoundError, SyndicationError
 from syndication.settings import Settings, SourceSettings
 from syndication.sources import feed, jsonl, wordpress
 from syndication.sources.base import Batch, PollContext, PollFunction, PollState
@@ -36,6 +37,8 @@ BACKOFF_CAP = timedelta(hours=1)
 RETRY_AFTER_CAP = timedelta(hours=24)
 RECONCILE_EVERY = timedelta(days=1)
 REMOVED_REASON = "removed from {name}"
+
+log = logging.getLogger(__name__)
 
 KINDS: dict[str, PollFunction] = {
     "wordpress": wordpress.poll,
@@ -160,9 +163,9 @@ def poll_source(
         full=full,
         reconcile=reconcile,
     )
-    auth = (source.username, source.password) if source.username else None
     retry_after: float | None = None
     try:
+        auth = _credentials(source)
         with HttpClient(timeout=source.timeout_seconds, auth=auth, transport=transport) as client:
             try:
                 for batch in KINDS[source.kind](context, client):
@@ -173,10 +176,25 @@ def poll_source(
         report.error, retry_after = f"{source.name}: {exc}", exc.retry_after
     except SyndicationError as exc:
         report.error = f"{source.name}: {exc}"
-    except (FetchError, OSError, ValueError) as exc:  # pragma: no cover - defensive
-        report.error = f"{source.name}: {type(exc).__name__}: {exc}"
+    except Exception as exc:  # noqa: BLE001 - one source's surprise must not stop the others
+        log.exception("source %s: unexpected error", source.name)
+        report.error = f"{source.name}: unexpected {type(exc).__name__}: {exc} (see the log)"
     _record(settings, engine, source, report, started, retry_after, reconcile)
     return report
+
+
+def _credentials(source: SourceSettings) -> tuple[str, str] | None:
+    """HTTP basic credentials from the environment variables the settings name."""
+    if not (source.username_env or source.password_env):
+        return None
+    pairs = (
+        ("username_env", source.username_env, source.username),
+        ("password_env", source.password_env, source.password),
+    )
+    for key, variable, value in pairs:
+        if variable and not value:
+            raise ConfigError(f"${variable} is not set; export it or remove the {key} setting")
+    return source.username, source.password
 
 
 def _write(

@@ -288,3 +288,56 @@ def test_scheduler_once_polls_the_sources_before_the_feeds(
     assert [r.job_id for r in runs][:2] == ["sources", "poll"]
     assert runs[0].ok and "250 inserted" in runs[0].summary
     assert (settings.feeds.dir / "all" / "atom.xml").exists()
+
+
+def test_a_post_saved_in_the_cursors_second_is_not_skipped(
+    settings: Settings, engine: Engine, wordpress: tuple[FakeWordPress, Server]
+) -> None:
+    site, server = wordpress
+    settings = with_sources(settings, wp_source(server.url))
+    poll_sources(settings, engine, now=clock)
+    # Same second as the newest post already read: modified_after alone would miss it.
+    site.add_post(500, date=T0 + timedelta(minutes=250), modified=T0 + timedelta(minutes=250))
+    [report] = poll_sources(settings, engine, now=clock)
+    assert report.inserted == 1
+    assert article(engine, "cms:500").title == "Seoul\u2019s news number 500"
+
+
+def test_an_edit_while_paging_makes_the_next_poll_read_the_range_again(
+    settings: Settings, engine: Engine, wordpress: tuple[FakeWordPress, Server]
+) -> None:
+    site, server = wordpress
+    settings = with_sources(settings, wp_source(server.url))
+    poll_sources(settings, engine, now=clock)
+    for post_id in range(1, 151):
+        site.edit(post_id, T0 + timedelta(days=1, minutes=post_id), title=f"Edited {post_id}")
+
+    def edit_during_paging(request: Request) -> Answer:
+        if request.query.get("page") == "2" and request.query.get("orderby") == "modified":
+            # WordPress stamps an edit with its own clock: the edited post jumps to the end
+            # and the first post of page 2 slides onto page 1, which was already read.
+            site.edit(1, datetime.now(UTC).replace(microsecond=0), title="Edited again")
+        return site(request)
+
+    server.answer_with(edit_during_paging)
+    [first] = poll_sources(settings, engine, now=clock)
+    assert first.error == ""
+    assert article(engine, "cms:96").title != "Edited 96"  # skipped by the shift
+    with db.read_session(engine) as session:
+        state = source_store.load_source(session, "cms")
+    assert state is not None and state.cursor == (T0 + timedelta(minutes=250)).isoformat()
+    server.answer_with(site)
+    poll_sources(settings, engine, now=clock)
+    assert article(engine, "cms:96").title == "Edited 96"
+    assert article(engine, "cms:1").title == "Edited again"
+
+
+def test_credentials_named_but_unset_fail_that_source_only(
+    settings: Settings, engine: Engine, wordpress: tuple[FakeWordPress, Server]
+) -> None:
+    _site, server = wordpress
+    locked = wp_source(server.url, name="locked", username_env="WP_USER")
+    settings = with_sources(settings, locked, wp_source(server.url))
+    failed, ok = poll_sources(settings, engine, now=clock)
+    assert "$WP_USER is not set" in failed.error
+    assert ok.inserted == 250
