@@ -22,7 +22,7 @@ import httpx
 from syndication import __version__
 from syndication.errors import SyndicationError
 
-USER_AGENT = f"syndication/{__version__} (newsroom feeds and digests; issue 11 sources job)"
+USER_AGENT = f"syndication/{__version__}"
 MAX_BODY = 64 * 1024 * 1024  # an upstream answer larger than this is refused, not read
 
 
@@ -91,6 +91,10 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
 class HttpClient:
     """GETs for one source: ``timeout`` seconds per request in total, optional basic auth.
 
+    ``user_agent`` should name us and where to reach us (the sources service passes
+    ``syndication/<version> (+<site base URL>)``), so an upstream's operator can tell who
+    is polling.
+
     ``transport`` lets tests and benchmarks put an ``httpx`` transport underneath;
     ``requests`` counts the requests sent (the benchmark reports it).
     """
@@ -100,6 +104,7 @@ class HttpClient:
         *,
         timeout: float,
         auth: tuple[str, str] | None = None,
+        user_agent: str = USER_AGENT,
         transport: httpx.BaseTransport | None = None,
         max_body: int = MAX_BODY,
     ) -> None:
@@ -107,7 +112,7 @@ class HttpClient:
         self.max_body = max_body
         self.requests = 0
         self._client = httpx.Client(
-            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
+            headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
             timeout=httpx.Timeout(timeout),
             auth=httpx.BasicAuth(*auth) if auth else None,
             follow_redirects=True,

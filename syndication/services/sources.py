@@ -24,7 +24,7 @@ import httpx
 from sqlalchemy import Engine
 
 from syndication.core.source_items import ItemRejection, TopicRules
-from syndication.edges.http_client import HttpClient, RetryLater
+from syndication.edges.http_client import USER_AGENT, HttpClient, RetryLater
 from syndication.errors import ConfigError, NotFoundError, SyndicationError
 from syndication.settings import Settings, SourceSettings
 from syndication.sources import feed, jsonl, wordpress
@@ -166,7 +166,12 @@ def poll_source(
     retry_after: float | None = None
     try:
         auth = _credentials(source)
-        with HttpClient(timeout=source.timeout_seconds, auth=auth, transport=transport) as client:
+        with HttpClient(
+            timeout=source.timeout_seconds,
+            auth=auth,
+            user_agent=f"{USER_AGENT} (+{settings.site.base_url})",
+            transport=transport,
+        ) as client:
             try:
                 for batch in KINDS[source.kind](context, client):
                     _write(engine, source, batch, report, now(), on_rejection)

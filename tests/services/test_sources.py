@@ -80,7 +80,7 @@ def test_first_poll_reads_every_page_as_wordpress_pages(
     assert all(r.query["per_page"] == "100" for r in posts)
     assert posts[0].query["order"] == "asc"
     assert "modified_after" not in posts[0].query
-    assert server.requests[0].headers["user-agent"].startswith("syndication/")
+    assert server.requests[0].headers["user-agent"].endswith(f"(+{settings.site.base_url})")
     stored = article(engine, "cms:1")
     assert stored.title == "Seoul\u2019s news number 1"
     assert stored.summary == "Summary 1 \u2026"

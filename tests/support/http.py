@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -83,4 +82,3 @@ def serve(handler: Handler) -> Iterator[Server]:
         stopping.set()
         server.shutdown()
         server.server_close()
-        time.sleep(0)
