@@ -109,12 +109,15 @@ def api_keys_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument()]) 
 
 def print_source_status(settings: Settings, engine: Engine) -> None:
     """``syndication status``'s lines per source: last poll, result, cursor, back-off."""
-    from syndication.services.sources import source_statuses
-
     if not settings.sources:
         return
+    # The store module, not the service: status must not load the HTTP client or parsers.
+    from syndication.store import database as db
+    from syndication.store import sources as source_store
+
     tz = settings.site.tz
-    stored = {s.name: s for s in source_statuses(engine)}
+    with db.read_session(engine) as session:
+        stored = {s.name: s for s in source_store.load_sources(session)}
     out.print("sources:")
     for source in settings.sources:
         state = stored.get(source.name)

@@ -280,10 +280,3 @@ def backoff(interval_seconds: int, failures: int, retry_after: float | None) -> 
     if retry_after is not None:
         delay = max(delay, min(timedelta(seconds=retry_after), RETRY_AFTER_CAP))
     return delay
-
-
-def source_statuses(engine: Engine) -> list[source_store.SourceStatus]:
-    """Every source's stored state, for ``syndication status``."""
-    db.require_current_schema(engine)
-    with db.read_session(engine) as session:
-        return source_store.load_sources(session)
