@@ -166,7 +166,7 @@ def sources() -> None:
     _run(SOURCES, _sources)
 
 
-def _sources(runtime: _Runtime) -> Outcome:
+def _sources(runtime: _Runtime) -> JobOutcome:
     from syndication.services.sources import poll_sources
 
     reports = poll_sources(
@@ -179,7 +179,7 @@ def _sources(runtime: _Runtime) -> Outcome:
     if counts["failed"]:
         # Every source was polled; the run is recorded as failed so status shows it.
         raise RuntimeError(summary)
-    return Outcome(summary, counts)
+    return JobOutcome(summary, counts)
 
 
 def compile_due(list_slug: str) -> None:
