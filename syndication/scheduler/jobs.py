@@ -36,6 +36,7 @@ from syndication.store.models import Digest, JobRun
 log = logging.getLogger(__name__)
 
 POLL = "poll"
+SOURCES = "sources"
 DELIVER = "deliver"
 DIGEST_PREFIX = "digest:"
 HISTORY = timedelta(days=14)  # how long job_runs rows are kept
@@ -157,6 +158,27 @@ def _poll(runtime: _Runtime) -> JobOutcome:
         )
     if report.websub_error:
         summary += f"; WebSub will retry: {report.websub_error}"
+    return JobOutcome(summary, counts)
+
+
+def sources() -> None:
+    """Poll every source that is not backing off (issue 11); runs before the feeds."""
+    _run(SOURCES, _sources)
+
+
+def _sources(runtime: _Runtime) -> JobOutcome:
+    from syndication.services.sources import poll_sources
+
+    reports = poll_sources(
+        runtime.settings, runtime.engine, scheduled=True, now=runtime.now, on_rejection=log.warning
+    )
+    counts = {"sources": len(reports), "failed": sum(1 for r in reports if r.error)}
+    for name in ("inserted", "updated", "rejected", "retracted"):
+        counts[name] = sum(getattr(r, name) for r in reports)
+    summary = "; ".join(r.summary for r in reports) or "no sources configured"
+    if counts["failed"]:
+        # Every source was polled; the run is recorded as failed so status shows it.
+        raise RuntimeError(summary)
     return JobOutcome(summary, counts)
 
 

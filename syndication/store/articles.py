@@ -271,6 +271,23 @@ def write_articles(
     return counts
 
 
+def changed_records(session: Session, records: Sequence[ArticleRecord]) -> list[ArticleRecord]:
+    """The records that differ from what the store holds (new ones included).
+
+    Lets a poller skip the write transaction (and its lock) when nothing changed.
+    """
+    by_source = {r.source_id: r for r in records}
+    stored = {
+        source_id: digest
+        for source_id, digest in session.execute(
+            select(Article.source_id, Article.content_hash).where(
+                Article.source_id.in_(list(by_source))
+            )
+        )
+    }
+    return [r for r in by_source.values() if stored.get(r.source_id) != r.content_hash()]
+
+
 def mark_topics_changed(session: Session, ids: Iterable[int], seq: int) -> None:
     id_list = sorted(set(ids))
     if id_list:
