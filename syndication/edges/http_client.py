@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-import httpx
+import httpx2 as httpx
 
 from syndication import __version__
 from syndication.errors import SyndicationError

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import httpx
+import httpx2 as httpx
 from sqlalchemy import Engine
 
 from syndication.core.source_items import ItemRejection, TopicRules

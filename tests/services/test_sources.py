@@ -216,7 +216,7 @@ def test_backoff_doubles_and_is_capped() -> None:
 
 
 def test_wordpress_refuses_per_page_101(wordpress: tuple[FakeWordPress, Server]) -> None:
-    import httpx
+    import httpx2 as httpx
 
     _site, server = wordpress
     answer = httpx.get(f"{server.url}/wp-json/wp/v2/posts", params={"per_page": 101})
