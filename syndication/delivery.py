@@ -55,8 +55,13 @@ def preferences_url(settings: Settings, subscriber_id: int, issued: datetime) ->
     return f"{settings.site.base_url}/preferences/{token}"
 
 
-def confirm_url(settings: Settings, subscriber_id: int, issued: datetime) -> str:
-    token = tokens.make_token(settings.secret_key, tokens.CONFIRM, subscriber_id, issued)
+def confirm_url(
+    settings: Settings, subscriber_id: int, issued: datetime, request: str | None
+) -> str:
+    """The confirmation link for the sign-up request named ``request``."""
+    token = tokens.make_token(
+        settings.secret_key, tokens.CONFIRM, subscriber_id, issued, request=request or ""
+    )
     return f"{settings.site.base_url}/confirm/{token}"
 
 
@@ -247,6 +252,8 @@ def send_confirmation(
         if subscriber is None:
             raise NotFoundError(f"subscriber {subscriber_id}: no such subscriber")
         slugs = subscribers.subscriber_lists(session, subscriber_id)
+        # Read with the lists: the link confirms the request this mail describes.
+        request = subscriber.request_nonce
     lists = [ml for ml in settings.lists if ml.slug in slugs]
     if not lists:
         raise SyndicationError(f"{subscriber.email}: subscribed to no configured list")
@@ -255,7 +262,7 @@ def send_confirmation(
     recipient = mail.Recipient(
         address=subscriber.email,
         name=subscriber.name,
-        confirm_url=confirm_url(settings, subscriber_id, now),
+        confirm_url=confirm_url(settings, subscriber_id, now, request),
         preferences_url=preferences_url(settings, subscriber_id, now),
     )
     data = mail.personalise(template, recipient)

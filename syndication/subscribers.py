@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import re
+import secrets
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -157,14 +158,28 @@ def add_subscriber(
         session.flush()
     elif subscriber.status in ("bounced", "complained"):
         raise RecordError("email", f"{email} is {subscriber.status} and is not re-added")
+    # What the pending request was before this call, to tell whether it changed.
+    before = (subscriber.name, set(subscriber_lists(session, subscriber.id)))
     if name.strip():
         subscriber.name = clean_name(name)
     needs_confirmation = False
     if subscriber.status in ("pending", "unsubscribed"):
         if confirmed:
             subscriber.status, subscriber.confirmed_at = "active", now
+            subscriber.request_nonce = None
         else:
-            needs_confirmation = created or subscriber.status == "unsubscribed"
+            changed = (
+                created
+                or subscriber.status == "unsubscribed"
+                or subscriber.request_nonce is None
+                or subscriber.name != before[0]
+                or not set(lists) <= before[1]
+            )
+            if changed:
+                # A new request: links mailed for the previous one stop working, and the
+                # owner gets a mail naming what this one asks for.
+                subscriber.request_nonce = new_request_nonce()
+                needs_confirmation = True
             subscriber.status = "pending"
     subscriber.updated_at = now
     upsert(
@@ -197,14 +212,29 @@ def subscriber_lists(session: Session, subscriber_id: int) -> list[str]:
     )
 
 
-def confirm_subscriber(session: Session, subscriber_id: int, now: datetime) -> Subscriber:
-    """Activate a pending subscriber (idempotent for an active one)."""
+def new_request_nonce() -> str:
+    """A fresh name for one sign-up request (what a confirmation link is bound to)."""
+    return secrets.token_urlsafe(16)
+
+
+def confirm_subscriber(session: Session, subscriber_id: int, request: str, now: datetime) -> bool:
+    """Activate a pending subscriber if ``request`` is its current sign-up request.
+
+    True when the subscriber is now active through that request (also when the same link
+    is followed again). False when the link belongs to a request that has since been
+    replaced (someone re-submitted the address with other lists or another name), or the
+    subscriber has left, bounced or complained: such a link changes nothing.
+    Links from before requests were named (``request == ""``) still confirm a pending
+    record nobody has changed since.
+    """
     subscriber = session.get(Subscriber, subscriber_id, with_for_update=True)
     if subscriber is None:
         raise NotFoundError("this subscription no longer exists")
+    if request != (subscriber.request_nonce or ""):
+        return False
     if subscriber.status == "pending":
         subscriber.status, subscriber.confirmed_at, subscriber.updated_at = "active", now, now
-    return subscriber
+    return subscriber.status == "active"
 
 
 def unsubscribe(
@@ -224,6 +254,8 @@ def unsubscribe(
     session.execute(stmt)
     if not subscriber_lists(session, subscriber_id) and subscriber.status in ("pending", "active"):
         subscriber.status = "unsubscribed"
+    # Any confirmation link mailed before is dead from now on.
+    subscriber.request_nonce = None
     subscriber.updated_at = now
     return subscriber
 
@@ -255,6 +287,7 @@ def suppress(session: Session, email: str, reason: str, now: datetime, status: s
     ).scalar_one_or_none()
     if subscriber is not None:
         subscriber.status, subscriber.updated_at = status, now
+        subscriber.request_nonce = None
 
 
 def export_rows(session: Session) -> Iterator[tuple[str, str, str, str]]:

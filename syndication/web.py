@@ -260,17 +260,27 @@ class Web:
         now = utc_now()
         try:
             claims = read_token(self.settings.secret_key, CONFIRM, token, now, CONFIRM_MAX_AGE)
-            subscriber = await run_in_threadpool(
-                self.write, subscribers.confirm_subscriber, claims.subscriber_id, now
+            if request.method != "POST":
+                # GET and HEAD only show the button: mail scanners (Safe Links and the
+                # like) fetch every link in a message, and must not complete a double
+                # opt-in that only the mailbox's owner may complete.
+                return self.page("confirm.html", action=request.url.path)
+            confirmed = await run_in_threadpool(
+                self.write,
+                subscribers.confirm_subscriber,
+                claims.subscriber_id,
+                claims.request,
+                now,
             )
         except (TokenError, NotFoundError) as exc:
             return self.bad_link(exc)
-        if subscriber.status != "active":
+        if not confirmed:
             return self.message(
                 409,
                 "This subscription cannot be confirmed",
-                "The address was unsubscribed or can no longer receive our mail. "
-                "Subscribe again from the home page if you like.",
+                "This link belongs to a request that was replaced by a newer one, or the "
+                "address was unsubscribed or can no longer receive our mail. Use the link "
+                "in the newest confirmation mail, or subscribe again from the home page.",
             )
         return self.message(
             200,
@@ -287,9 +297,10 @@ class Web:
         except TokenError as exc:
             return self.bad_link(exc)
         what = self.list_name(claims.list_slug)
-        if request.method == "GET":
-            # A GET only shows the button: mail scanners and link previews fetch links, and
-            # must not unsubscribe anyone (the reason RFC 8058 asks for a POST).
+        if request.method != "POST":
+            # A GET (or HEAD, which Starlette routes here too) only shows the button: mail
+            # scanners and link previews fetch links, and must not unsubscribe anyone (the
+            # reason RFC 8058 asks for a POST).
             return self.page("unsubscribe.html", what=what, action=request.url.path)
         # POST: a click on our button or an RFC 8058 one-click request
         # ("List-Unsubscribe=One-Click", no cookie, no CSRF token). Both are honoured at
@@ -420,7 +431,7 @@ def create_app(
     routes = [
         Route("/", web.home, methods=["GET"]),
         Route("/subscribe", web.subscribe, methods=["POST"], max_body_size=FORM_LIMIT),
-        Route("/confirm/{token}", web.confirm, methods=["GET"]),
+        Route("/confirm/{token}", web.confirm, methods=token_methods, max_body_size=FORM_LIMIT),
         Route(
             "/unsubscribe/{token}", web.unsubscribe, methods=token_methods, max_body_size=FORM_LIMIT
         ),

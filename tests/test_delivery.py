@@ -191,8 +191,9 @@ def test_subscriber_import_sends_confirmations_that_activate(
     )
     with db.write_session(engine) as session:
         assert subscribers.confirm_subscriber(
-            session, claims.subscriber_id, datetime.now(UTC)
-        ).email == ("minji.kim@example.com")
+            session, claims.subscriber_id, claims.request, datetime.now(UTC)
+        )
+        assert subscribers.find_subscriber(session, "minji.kim@example.com").status == "active"
 
 
 def test_bad_subscriber_rows_are_reported_and_the_rest_kept(

@@ -163,12 +163,60 @@ def test_subscribe_mails_a_link_that_confirms(
     assert mail["Message-ID"]
     link = link_in(mail, "/confirm/")
 
-    confirmed = client.get(link)
+    button = client.get(link)
+    assert button.status_code == 200
+    assert f'<form method="post" action="{link}">' in button.text
+    confirmed = client.post(link)
     assert confirmed.status_code == 200
     assert "You are subscribed" in confirmed.text
     status, name, lists = subscriber(engine, "min-ji.kim@example.org")
     assert (status, name, lists) == ("active", "김민지", ["weekly-city", "weekly-international"])
-    assert client.get(link).status_code == 200  # following it twice is fine
+    assert client.post(link).status_code == 200  # following it twice is fine
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_fetching_a_confirmation_link_confirms_nothing(
+    client: TestClient, web_settings: Settings, engine: Engine, method: str
+) -> None:
+    # Mail scanners (Safe Links and the like) fetch every link in a message: only the
+    # button's POST may complete the double opt-in (issue 15 item 2).
+    subscribe(client, "reader@example.org")
+    link = link_in(confirmation_mails(web_settings)[0], "/confirm/")
+    assert client.request(method, link).status_code == 200
+    assert subscriber(engine, "reader@example.org")[0] == "pending"
+
+
+def test_a_confirmation_link_confirms_only_the_request_it_was_sent_for(
+    web_settings: Settings, engine: Engine
+) -> None:
+    # A stranger re-submits a pending address with other lists and another name: the
+    # owner's link must not activate the stranger's choices (issue 15 item 3).
+    with TestClient(create_app(web_settings, engine)) as client:
+        subscribe(client, "owner@example.org", ("weekly-city",), "Owner")
+        owners = link_in(confirmation_mails(web_settings)[0], "/confirm/")
+        subscribe(client, "owner@example.org", ("weekly-international",), "Stranger")
+        refused = client.post(owners)
+        assert refused.status_code == 409
+        assert subscriber(engine, "owner@example.org")[0] == "pending"
+        # The newest mail names the newest request, and its link works.
+        newest = link_in(confirmation_mails(web_settings)[0], "/confirm/")
+        assert newest != owners
+        assert client.post(newest).status_code == 200
+        assert subscriber(engine, "owner@example.org")[0] == "active"
+
+
+def test_an_old_confirmation_link_dies_when_the_address_is_removed_and_resubmitted(
+    client: TestClient, web_settings: Settings, engine: Engine, now: datetime
+) -> None:
+    subscribe(client, "reader@example.org")
+    old = link_in(confirmation_mails(web_settings)[0], "/confirm/")
+    assert client.post(old).status_code == 200
+    with db.write_session(engine) as session:
+        sid = subscribers.find_subscriber(session, "reader@example.org").id
+        subscribers.unsubscribe(session, sid, now)
+    subscribe(client, "reader@example.org", ("weekly-international",))
+    assert client.post(old).status_code == 409
+    assert subscriber(engine, "reader@example.org")[0] == "pending"
 
 
 def test_the_answer_is_the_same_for_new_pending_active_and_suppressed_addresses(
@@ -287,7 +335,7 @@ def test_bad_confirmation_links_get_a_clear_4xx_page(
         "expired": make_token(secret, CONFIRM, sid, datetime.now(UTC) - timedelta(days=8)),
         "empty": "x.",
     }[damage]
-    response = client.get(f"/confirm/{bad}")
+    response = client.post(f"/confirm/{bad}")
     assert response.status_code == 400
     assert "This link does not work" in response.text
     assert subscriber(engine, "reader@example.org")[0] == "pending"
@@ -297,7 +345,7 @@ def test_a_link_for_a_subscriber_who_is_gone_is_a_404(
     client: TestClient, web_settings: Settings
 ) -> None:
     token = make_token(web_settings.secret_key, CONFIRM, 999_999, datetime.now(UTC))
-    assert client.get(f"/confirm/{token}").status_code == 404
+    assert client.post(f"/confirm/{token}").status_code == 404
 
 
 # -- unsubscribe --------------------------------------------------------------------------
@@ -313,6 +361,17 @@ def test_get_shows_one_button_and_changes_nothing(
     assert page.text.count("<button") == 1
     assert "City Life Weekly" in page.text
     assert subscriber(engine, "reader@example.org")[0] == "active"
+
+
+def test_head_on_an_unsubscribe_link_changes_nothing(
+    client: TestClient, web_settings: Settings, engine: Engine, now: datetime
+) -> None:
+    # Link scanners and mail gateways send HEAD; Starlette routes it to the GET handler,
+    # which must not take it for the POST (issue 15 item 1).
+    sid = add_active(engine, "reader@example.org", ("weekly-city",), now)
+    token = make_token(web_settings.secret_key, UNSUBSCRIBE, sid, now, "weekly-city")
+    assert client.head(f"/unsubscribe/{token}").status_code == 200
+    assert subscriber(engine, "reader@example.org") == ("active", "", ["weekly-city"])
 
 
 def test_one_click_post_unsubscribes_at_once_without_cookies(
