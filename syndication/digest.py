@@ -22,6 +22,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from syndication.articles import StoredArticle
 from syndication.settings import MailingList, Settings
+from syndication.urlpolicy import IMAGE_SCHEMES, safe_url
 
 # Gmail clips HTML over about 102 KB and hides what follows: the unsubscribe link. The
 # whole inlined HTML must stay under HTML_LIMIT; BUDGET is what the articles may take
@@ -279,8 +280,9 @@ def _defuse(text: str) -> str:
 
 
 def _defuse_url(url: str) -> str:
-    # ``%%`` is no valid escape in a URL anyway; as ``%25%25`` it means what it says.
-    return url.replace("%%", "%25%25")
+    # Only http(s) links reach a digest (the URL policy, issue 15); an unsafe one is left
+    # out. ``%%`` is no valid escape in a URL anyway; as ``%25%25`` it means what it says.
+    return (safe_url(url, "", IMAGE_SCHEMES) or "").replace("%%", "%25%25")
 
 
 def _shorten(text: str, limit: int) -> str:

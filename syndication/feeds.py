@@ -20,13 +20,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape, unescape
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import nh3
 
 from syndication.articles import StoredArticle
 from syndication.settings import Settings
+from syndication.urlpolicy import IMAGE_SCHEMES, LINK_SCHEMES, safe_url
 
 ALL = "all"
 """The feed key of the whole-site feeds."""
@@ -157,13 +158,16 @@ def xml_safe(text: str) -> str:
 def sanitise_html(html: str, base_url: str) -> str:
     """Clean article HTML for a feed reader, with every ``href``/``src`` made absolute.
 
-    Relative URLs are resolved against ``base_url`` (the article's own URL); schemes other
-    than http(s) and mailto are dropped, as are scripts, styles and event handlers.
+    Relative URLs are resolved against ``base_url`` (the article's own URL); a URL that is
+    not then http(s) or mailto (an image: http(s)) is dropped, as are scripts, styles and
+    event handlers. nh3 checks schemes on the raw value, which a leading U+00A0 fools, so
+    the check that counts is :func:`~syndication.urlpolicy.safe_url` on the final URL.
     """
 
     def absolute(tag: str, attribute: str, value: str) -> str | None:
         if attribute in _URL_ATTRIBUTES:
-            return urljoin(base_url, value.strip())
+            schemes = IMAGE_SCHEMES if (tag, attribute) == ("img", "src") else LINK_SCHEMES
+            return safe_url(value, base_url, schemes)
         return value
 
     return nh3.clean(
@@ -261,18 +265,24 @@ def entry_for(settings: Settings, article: StoredArticle) -> Entry:
         if slug in names
     )
     image = None
-    if article.image_url:
-        guessed = mimetypes.guess_type(urlsplit(article.image_url).path)[0]
+    # The import checks these URLs too; checking the value as written keeps every URL in a
+    # feed under one rule, whatever path the article took into the store.
+    image_url = safe_url(xml_safe(article.image_url), "", IMAGE_SCHEMES)
+    if image_url:
+        guessed = mimetypes.guess_type(urlsplit(image_url).path)[0]
         kind = guessed if guessed and guessed.startswith("image/") else "image/jpeg"
-        image = Image(url=xml_safe(article.image_url), type=kind)
+        image = Image(url=image_url, type=kind)
     title = _plain(article.title) or xml_safe(article.source_id)
     summary = _plain(article.summary)
     # Atom content and content:encoded must not be empty: fall back to the summary.
-    content = sanitise_html(article.body_html, article.url) or f"<p>{escape(summary or title)}</p>"
+    content = (
+        sanitise_html(article.body_html, _link(settings, article))
+        or f"<p>{escape(summary or title)}</p>"
+    )
     return Entry(
         id=entry_id(settings, article),
         title=title,
-        url=xml_safe(article.url),
+        url=_link(settings, article),
         summary=summary,
         content_html=content,
         author=_plain(article.author) or _plain(settings.site.author),
@@ -291,8 +301,13 @@ def tombstone_for(settings: Settings, article: StoredArticle) -> Tombstone:
         ref=entry_id(settings, article),
         when=when,
         comment=_plain(article.retraction_reason) or "Retracted.",
-        url=xml_safe(article.url),
+        url=_link(settings, article),
     )
+
+
+def _link(settings: Settings, article: StoredArticle) -> str:
+    # An article whose canonical URL is not a safe http(s) link points at the site instead.
+    return safe_url(xml_safe(article.url), "", IMAGE_SCHEMES) or settings.site.base_url
 
 
 def by_published(articles: Iterable[StoredArticle]) -> list[StoredArticle]:

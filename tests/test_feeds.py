@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from conftest import stored_article
 
 from syndication import feeds
@@ -45,6 +47,35 @@ def test_sanitise_removes_scripts_handlers_and_javascript_urls() -> None:
     assert "script" not in clean and "alert" not in clean and "style" not in clean
     assert "onclick" not in clean and "javascript" not in clean and "iframe" not in clean
     assert clean.startswith("<p>Hi")
+
+
+@pytest.mark.parametrize("space", ["\u00a0", "\u3000", "\u2028", "\u00a0\u3000 "])
+@pytest.mark.parametrize("scheme", ["javascript:alert(1)", "data:text/html,x", "vbscript:x"])
+def test_white_space_before_a_scheme_does_not_smuggle_it_past_the_sanitiser(
+    space: str, scheme: str
+) -> None:
+    # nh3 checks the raw value, which looks relative with a U+00A0 in front; trimming and
+    # joining then made it a live javascript: link (issue 15 item 7).
+    html = (
+        f'<a href="{space}{scheme}">x</a><img src="{space}{scheme}"><q cite="{space}{scheme}">q</q>'
+    )
+    article = stored_article(body_html=html)
+    content = feeds.entry_for(SETTINGS, article).content_html
+    for url in re.findall(r'(?:href|src|cite)="([^"]*)"', content):
+        assert url.startswith("https://"), url
+    assert 'href="javascript' not in content.lower()
+
+
+def test_images_in_content_are_http_only() -> None:
+    clean = feeds.sanitise_html('<img src="mailto:a@example.org">', "https://n.example.org/a")
+    assert "mailto" not in clean
+
+
+def test_unsafe_article_and_image_urls_never_reach_an_entry() -> None:
+    article = stored_article(url="\u00a0javascript:alert(1)", image_url="data:image/png,x")
+    entry = feeds.entry_for(SETTINGS, article)
+    assert entry.url == SETTINGS.site.base_url
+    assert entry.image is None
 
 
 def test_sanitise_makes_relative_links_and_images_absolute() -> None:
