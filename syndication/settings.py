@@ -17,7 +17,7 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -196,14 +196,31 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
         source = "built-in defaults"
     else:
         try:
-            with path.open("rb") as handle:
-                data = tomllib.load(handle)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+            raw = path.read_bytes()
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+        data = _parse_toml(path, raw)
         source = str(path)
     return _Reader(source).settings(data, environ)
+
+
+def _parse_toml(path: Path, raw: bytes) -> dict[str, Any]:
+    # TOML is UTF-8 without a byte-order mark (TOML 1.0 "Spec"); editors on Windows often
+    # save UTF-16 or a BOM, which tomllib reports as a decoding error deep inside.
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(f"{path}: saved as UTF-16; save it as UTF-8 (without a BOM)")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise ConfigError(f"{path}: starts with a byte-order mark; save it as UTF-8 without BOM")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 without BOM"
+        ) from exc
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
 
 
 T = TypeVar("T")
@@ -509,9 +526,20 @@ class _Reader:
         from apscheduler.triggers.cron import CronTrigger
 
         try:
-            CronTrigger.from_crontab(expression, timezone=tz)
+            trigger = CronTrigger.from_crontab(expression, timezone=tz)
         except ValueError as exc:
             raise self.fail(key, f"invalid cron expression {expression!r}: {exc}") from exc
+        # A valid expression may still never fire ("0 8 31 2 *": 31 February); a digest
+        # period runs from one firing to the next, so it must fire at least twice. The
+        # start is a fixed date, not the clock: the answer must not depend on the day.
+        first = trigger.get_next_fire_time(None, datetime(2000, 1, 1, tzinfo=tz))
+        second = (
+            None
+            if first is None
+            else trigger.get_next_fire_time(first, first + timedelta(seconds=1))
+        )
+        if first is None or second is None:
+            raise self.fail(key, f"cron expression {expression!r} never fires (no such date)")
 
     def duration(self, key: str, value: str) -> timedelta:
         match = re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", value)

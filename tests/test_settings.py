@@ -85,6 +85,10 @@ def test_environment_supplies_secrets_and_database_url(tmp_path: Path) -> None:
             "[[lists]]\nslug = 'l'\nname = 'L'\ntopics = ['culture']\nschedule = '0 25 * * *'\n",
             "lists[0].schedule: invalid cron expression '0 25 * * *'",
         ),
+        (
+            "[[lists]]\nslug = 'l'\nname = 'L'\ntopics = ['culture']\nschedule = '0 8 31 2 *'\n",
+            "lists[0].schedule: cron expression '0 8 31 2 *' never fires",
+        ),
         ("site = [", "not valid TOML"),
     ],
 )
@@ -94,6 +98,23 @@ def test_bad_values_name_the_file_and_the_key(tmp_path: Path, body: str, message
         load_settings(path, {})
     assert str(info.value).startswith(f"{path}: ")
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("[site]\ntitle = 'x'\n".encode("utf-16"), "saved as UTF-16"),
+        (b"\xef\xbb\xbf[site]\ntitle = 'x'\n", "byte-order mark"),
+        (b"[site]\ntitle = '\xff'\n", "not UTF-8 text"),
+    ],
+)
+def test_a_file_in_another_encoding_is_one_clear_error(
+    tmp_path: Path, data: bytes, message: str
+) -> None:
+    path = tmp_path / "syndication.toml"
+    path.write_bytes(data)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(path, {})
 
 
 def test_config_path_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
