@@ -18,7 +18,7 @@ import mimetypes
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import MAXYEAR, MINYEAR, UTC, datetime
 from html import escape, unescape
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -210,16 +210,35 @@ def feed_id(settings: Settings, key: str, suffix: str = "") -> str:
 
 
 def month_of(moment: datetime, tz: ZoneInfo) -> str:
-    """The calendar month (``YYYY-MM``) of ``moment`` in the site's timezone."""
-    return moment.astimezone(tz).strftime("%Y-%m")
+    """The calendar month (``YYYY-MM``) of ``moment`` in the site's timezone.
+
+    Total: the year is always four digits (``strftime("%Y")`` writes year 1 as ``1``), and
+    a moment whose site time falls past year 9999 belongs to December 9999.
+    """
+    try:
+        local = moment.astimezone(tz)
+    except OverflowError:
+        local = datetime.max if moment.year == MAXYEAR else datetime.min
+    return f"{local.year:04d}-{local.month:02d}"
 
 
 def month_bounds(month: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """The UTC instants where ``month`` (site time) starts and where the next one starts."""
+    """The UTC instants where ``month`` (site time) starts and where the next one starts.
+
+    Total over every month :func:`month_of` can return: at the ends of the calendar the
+    bounds are the first and last instants ``datetime`` can hold.
+    """
     year, number = int(month[:4]), int(month[5:7])
-    start = datetime(year, number, 1, tzinfo=tz)
-    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=tz)
-    return start.astimezone(UTC), end.astimezone(UTC)
+    return _month_start(year, number, tz), _month_start(year + number // 12, number % 12 + 1, tz)
+
+
+def _month_start(year: int, month: int, tz: ZoneInfo) -> datetime:
+    if year > MAXYEAR:
+        return datetime.max.replace(tzinfo=UTC)
+    try:
+        return datetime(year, month, 1, tzinfo=tz).astimezone(UTC)
+    except OverflowError:
+        return (datetime.min if year == MINYEAR else datetime.max).replace(tzinfo=UTC)
 
 
 def feed_keys(settings: Settings) -> list[str]:

@@ -100,6 +100,7 @@ def import_articles_file(
                 known_topics=known,
                 now=utc_now,
                 on_rejection=on_rejection,
+                limits=settings.imports,
                 on_progress=lambda n: bar.advance_to(counter.bytes, status=f"{n:,} lines"),
             )
 

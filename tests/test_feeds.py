@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import stored_article
@@ -193,3 +194,15 @@ def test_every_date_comes_from_the_data() -> None:
     empty = feeds.subscription_documents(SETTINGS, "culture", [], [], None)
     assert {d.updated for d in empty} == {feeds.EMPTY_UPDATED}
     assert all(d.entries == () for d in empty)
+
+
+def test_month_arithmetic_is_total_at_the_ends_of_the_calendar() -> None:
+    # Dates the importer once accepted stopped every feed build (issue 15 item 10).
+    seoul, honolulu = ZoneInfo("Asia/Seoul"), ZoneInfo("Pacific/Honolulu")
+    assert feeds.month_of(datetime(9999, 12, 31, 23, tzinfo=UTC), seoul) == "9999-12"
+    assert feeds.month_of(datetime(1, 1, 1, 1, tzinfo=UTC), honolulu) == "0001-01"
+    assert feeds.month_of(datetime(5, 3, 1, tzinfo=UTC), ZoneInfo("UTC")) == "0005-03"
+    start, end = feeds.month_bounds("9999-12", seoul)
+    assert start < end
+    start, end = feeds.month_bounds("0001-01", honolulu)
+    assert start < end
