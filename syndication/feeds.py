@@ -14,8 +14,10 @@ retractions become RFC 6721 tombstones in Atom and leave RSS and JSON Feed.
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import MAXYEAR, MINYEAR, UTC, datetime
@@ -155,6 +157,38 @@ def xml_safe(text: str) -> str:
     return _XML_ILLEGAL.sub("", text)
 
 
+class _SanitiseCache:
+    """Results of :func:`sanitise_html` by input, bounded by the bytes they hold.
+
+    One article appears in up to a dozen documents of a build (its topics' RSS, Atom,
+    JSON Feed and archive, and the same for ``all``); sanitising is the costly part, so it
+    is done once per article version (issue 15 item 11). Keys are a SHA-256 of the HTML,
+    so the cache holds only results, and at most ``limit`` bytes of them.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.items: OrderedDict[tuple[bytes, str], str] = OrderedDict()
+
+    def get(self, html: str, base_url: str) -> str:
+        key = (hashlib.sha256(html.encode("utf-8", "surrogatepass")).digest(), base_url)
+        found = self.items.get(key)
+        if found is not None:
+            self.items.move_to_end(key)
+            return found
+        result = _sanitise(html, base_url)
+        self.items[key] = result
+        self.size += len(result)
+        while self.size > self.limit and self.items:
+            _, dropped = self.items.popitem(last=False)
+            self.size -= len(dropped)
+        return result
+
+
+_SANITISED = _SanitiseCache(64 * 1024 * 1024)
+
+
 def sanitise_html(html: str, base_url: str) -> str:
     """Clean article HTML for a feed reader, with every ``href``/``src`` made absolute.
 
@@ -162,8 +196,12 @@ def sanitise_html(html: str, base_url: str) -> str:
     not then http(s) or mailto (an image: http(s)) is dropped, as are scripts, styles and
     event handlers. nh3 checks schemes on the raw value, which a leading U+00A0 fools, so
     the check that counts is :func:`~syndication.urlpolicy.safe_url` on the final URL.
+    The same input gives the same output, computed once (:class:`_SanitiseCache`).
     """
+    return _SANITISED.get(html, base_url)
 
+
+def _sanitise(html: str, base_url: str) -> str:
     def absolute(tag: str, attribute: str, value: str) -> str | None:
         if attribute in _URL_ATTRIBUTES:
             schemes = IMAGE_SCHEMES if (tag, attribute) == ("img", "src") else LINK_SCHEMES

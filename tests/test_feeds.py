@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import nh3
 import pytest
 from conftest import stored_article
 
@@ -206,3 +208,22 @@ def test_month_arithmetic_is_total_at_the_ends_of_the_calendar() -> None:
     assert start < end
     start, end = feeds.month_bounds("0001-01", honolulu)
     assert start < end
+
+
+def test_an_article_is_sanitised_once_for_all_its_documents(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Sanitising was repeated for every document an article appears in (issue 15 item 11).
+    calls: list[str] = []
+    real = nh3.clean
+
+    def counting(html: str, **kwargs: Any) -> str:
+        calls.append(html)
+        return real(html, **kwargs)
+
+    monkeypatch.setattr(nh3, "clean", counting)
+    body = "<p>Counted once, a body nobody else has: 7f3a9c.</p>"
+    article = stored_article(topics=("culture", "economy"), body_html=body)
+    for key in ("all", "culture", "economy"):
+        feeds.all_documents(SETTINGS, key, [article])
+    assert calls == [body]
