@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from syndication.errors import NotFoundError, RecordError
@@ -154,9 +155,17 @@ def add_subscriber(
             created_at=now,
             updated_at=now,
         )
-        session.add(subscriber)
-        session.flush()
-    elif subscriber.status in ("bounced", "complained"):
+        try:
+            # A savepoint: two sign-ups of one new address at once (PostgreSQL) must not
+            # end in a unique violation; the second waits for the first, then updates it.
+            with session.begin_nested():
+                session.add(subscriber)
+        except IntegrityError:
+            subscriber = session.execute(
+                select(Subscriber).where(Subscriber.email == email).with_for_update()
+            ).scalar_one()
+            created = False
+    if subscriber.status in ("bounced", "complained"):
         raise RecordError("email", f"{email} is {subscriber.status} and is not re-added")
     # What the pending request was before this call, to tell whether it changed.
     before = (subscriber.name, set(subscriber_lists(session, subscriber.id)))

@@ -18,6 +18,7 @@ sent after the answer, in the background, which also keeps the timing alike.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -40,7 +41,7 @@ from syndication import db, delivery, subscribers, webstore
 from syndication.errors import ConfigError, NotFoundError, RecordError, SyndicationError
 from syndication.feedserver import FeedServer
 from syndication.jobs import utc_now
-from syndication.settings import Settings
+from syndication.settings import SLUG_RE, Settings
 from syndication.tokens import (
     CONFIRM,
     CONFIRM_MAX_AGE,
@@ -53,6 +54,7 @@ from syndication.tokens import (
 from syndication.websecurity import (
     CSRF_COOKIE,
     CSRF_FIELD,
+    SECURITY_HEADERS,
     RateLimiter,
     SecurityHeaders,
     csrf_ok,
@@ -70,6 +72,7 @@ FEED_FORMATS = (
 )
 FORM_LIMIT = 16 * 1024
 NO_STORE = {"cache-control": "no-store"}
+PERIOD_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # The digest archive shows the stored e-mail itself. Its CSS is inlined into style
 # attributes for mail clients, which needs 'unsafe-inline' for styles; scripts, forms and
@@ -373,6 +376,10 @@ class Web:
     async def digest(self, request: Request) -> Response:
         slug = str(request.path_params["list_slug"])
         period = str(request.path_params["period"])
+        if not SLUG_RE.fullmatch(slug) or not PERIOD_RE.fullmatch(period):
+            # Checked before the query: PostgreSQL refuses a NUL ("%00") in a parameter
+            # with an error, which must be a 404 like any other name we do not have.
+            return self.message(404, "No such digest", "There is no digest for that list and date.")
         html = await run_in_threadpool(self.read, webstore.digest_html, slug, period)
         if html is None:
             return self.message(404, "No such digest", "There is no digest for that list and date.")
@@ -398,6 +405,16 @@ class Web:
             media_type="text/css; charset=utf-8",
             headers={"cache-control": "public, max-age=86400"},
         )
+
+    async def server_error(self, request: Request, exc: Exception) -> Response:
+        # Starlette answers unhandled errors outside every middleware, so this page sets
+        # the security headers itself (issue 15 item 5: every response carries them).
+        response = self.message(
+            500, "Something went wrong", "Please try again in a moment.", home_link=True
+        )
+        for name, value in SECURITY_HEADERS:
+            response.headers[name.decode()] = value.decode()
+        return response
 
     async def not_found(self, request: Request, exc: Exception) -> Response:
         if isinstance(exc, HTTPException) and exc.status_code == 405:
@@ -447,5 +464,5 @@ def create_app(
     return Starlette(
         routes=routes,
         middleware=[Middleware(SecurityHeaders)],
-        exception_handlers={404: web.not_found, 405: web.not_found},
+        exception_handlers={404: web.not_found, 405: web.not_found, 500: web.server_error},
     )

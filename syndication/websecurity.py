@@ -81,7 +81,10 @@ def new_csrf_token(secret: str) -> str:
 
 
 def csrf_token_valid(secret: str, token: str) -> bool:
-    """Whether ``token`` is one we signed."""
+    """Whether ``token`` is one we signed (any other string, non-ASCII included: False)."""
+    if not token.isascii():
+        # hmac.compare_digest raises TypeError on non-ASCII str; ours never are.
+        return False
     nonce, dot, signature = token.partition(".")
     if not dot or not nonce:
         return False
@@ -92,7 +95,9 @@ def csrf_ok(secret: str, cookie: str | None, submitted: str | None) -> bool:
     """The double-submit check: form value equals the cookie, and we signed it."""
     if not cookie or not submitted:
         return False
-    return hmac.compare_digest(cookie, submitted) and csrf_token_valid(secret, cookie)
+    return hmac.compare_digest(
+        cookie.encode("utf-8", "replace"), submitted.encode("utf-8", "replace")
+    ) and csrf_token_valid(secret, cookie)
 
 
 # -- rate limits --------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -24,7 +25,7 @@ from conftest import free_port
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
-from syndication import db, delivery, store, subscribers
+from syndication import db, delivery, store, subscribers, webstore
 from syndication.articles import ArticleRecord
 from syndication.errors import ConfigError
 from syndication.models import Delivery, Digest, JobRun, Subscriber
@@ -132,6 +133,76 @@ def test_security_headers_on_every_kind_of_response(client: TestClient) -> None:
         assert response.headers["referrer-policy"] == "no-referrer"
     stylesheet = client.get("/static/site.css")
     assert stylesheet.headers["content-type"] == "text/css; charset=utf-8"
+
+
+def test_a_non_ascii_csrf_cookie_or_field_is_a_4xx_not_a_500(client: TestClient) -> None:
+    # hmac.compare_digest raised TypeError on non-ASCII strings (issue 15 item 5).
+    cookie = "syndication_csrf=é.é".encode()
+    home = client.get("/", headers={b"cookie": cookie})
+    assert home.status_code == 200
+    assert "syndication_csrf" in home.headers["set-cookie"]  # a fresh, good one
+    token = csrf_token(client)
+    for value in ("é", token + "é"):
+        response = client.post(
+            "/subscribe",
+            data={"csrf": value, "email": "a@example.org", "lists": "weekly-city"},
+        )
+        assert response.status_code == 403
+    client.cookies.clear()
+    response = client.post(
+        "/subscribe",
+        data={"csrf": "é.é", "email": "a@example.org", "lists": "weekly-city"},
+        headers={b"cookie": cookie},
+    )
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/digests/weekly-city/2026-11-16%00", "/digests/we%00ek/x"])
+def test_a_nul_in_a_digest_address_is_a_404(client: TestClient, path: str) -> None:
+    # PostgreSQL refuses NUL in a parameter: that was a 500 (issue 15 item 5).
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_500_carries_the_security_headers_too(
+    web_settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(session: object) -> object:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(webstore, "digest_index", broken)
+    with TestClient(create_app(web_settings, engine), raise_server_exceptions=False) as client:
+        response = client.get("/digests/")
+    assert response.status_code == 500
+    assert "content-security-policy" in response.headers
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "a bug" not in response.text
+
+
+def test_two_sign_ups_of_one_new_address_at_once_do_not_fail(engine: Engine, now: datetime) -> None:
+    # On PostgreSQL the second insert was a unique violation and a 500 (issue 15 item 5).
+    done: list[int | None] = []
+    failed: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with db.write_session(engine) as session:
+                done.append(
+                    webstore.record_signup(session, "same@example.org", "", ["weekly-city"], now)
+                )
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            failed.append(exc)
+
+    with db.write_session(engine) as session:
+        first = webstore.record_signup(session, "same@example.org", "", ["weekly-city"], now)
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.5)  # the second one is now waiting on the first's row
+    thread.join(30)
+    assert not failed, failed
+    assert done == [first]
+    assert subscriber(engine, "same@example.org")[0] == "pending"
 
 
 def test_unknown_page_is_a_404_page(client: TestClient) -> None:
