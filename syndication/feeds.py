@@ -43,6 +43,7 @@ EMPTY_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
 
 RSS, ATOM, JSON, ARCHIVE = "rss", "atom", "json", "archive"
 FILE_NAMES = {RSS: "rss.xml", ATOM: "atom.xml", JSON: "feed.json"}
+OPML_PATH = "index.opml"
 
 # XML 1.0 section 2.2 "Char": anything else (most C0 controls, lone surrogates, U+FFFE,
 # U+FFFF) makes lxml raise "ValueError: All strings must be XML compatible" inside feedgen
@@ -282,6 +283,13 @@ def _month_start(year: int, month: int, tz: ZoneInfo) -> datetime:
 def feed_keys(settings: Settings) -> list[str]:
     """Every feed the site publishes: ``all`` first, then the topics in settings order."""
     return [ALL] + [t.slug for t in settings.topics]
+
+
+def expected_paths(settings: Settings) -> list[str]:
+    """The files every build leaves in ``feeds.dir`` whatever the store holds (archives
+    depend on the articles): each feed in each format and the OPML index."""
+    paths = [document_path(key, kind) for key in feed_keys(settings) for kind in FILE_NAMES]
+    return [*paths, OPML_PATH]
 
 
 def document_path(key: str, kind: str, month: str = "") -> str:

@@ -487,7 +487,10 @@ def build_feeds(settings: Settings, engine: Engine, *, force_all: bool) -> FeedB
             # the store was empty", so an empty store is not rebuilt in full every poll.
             counters = store.read_counters(session, names, missing=-1)
             current, built = max(0, counters[ARTICLE_CHANGES]), counters[FEEDS_BUILT]
-            if force_all or built < 0:
+            # Files lost since the last build (a deleted folder, a restore) are not in the
+            # change sequence: without this, only the topics changed since would come back.
+            lost = built >= 0 and bool(missing_feed_files(settings))
+            if force_all or built < 0 or lost:
                 outputs, keys = _full_outputs(settings, session)
             elif current == built:
                 outputs, keys = [], []
@@ -501,7 +504,7 @@ def build_feeds(settings: Settings, engine: Engine, *, force_all: bool) -> FeedB
         with db.write_session(engine) as session:
             store.write_counter(session, FEEDS_BUILT, current)
     report = FeedBuildReport(
-        full=force_all or built < 0,
+        full=force_all or built < 0 or lost,
         feeds=tuple(keys),
         changed=tuple(changed),
         removed=tuple(removed),
@@ -510,6 +513,11 @@ def build_feeds(settings: Settings, engine: Engine, *, force_all: bool) -> FeedB
     if settings.feeds.websub_hub:
         report = _announce(settings, engine, report, max(0, counters[WEBSUB_ANNOUNCED]))
     return report
+
+
+def missing_feed_files(settings: Settings) -> list[str]:
+    """The files a build always writes that are not in ``feeds.dir`` (paths relative to it)."""
+    return [p for p in feeds.expected_paths(settings) if not (settings.feeds.dir / p).is_file()]
 
 
 # A rendered file (path under feeds.dir, bytes), or None for an archive month to remove.
@@ -534,7 +542,7 @@ def _full_outputs(settings: Settings, session: Session) -> tuple[list[_Output], 
                     if relative not in kept:
                         outputs.append((relative, None))
             bar.advance_to(done, status=key)
-    outputs.append(("index.opml", feedwriter.render_opml(settings, keys)))
+    outputs.append((feeds.OPML_PATH, feedwriter.render_opml(settings, keys)))
     return outputs, keys
 
 

@@ -40,7 +40,7 @@ from starlette.routing import Route
 from syndication import db, delivery, subscribers, webstore
 from syndication.errors import ConfigError, NotFoundError, RecordError, SyndicationError
 from syndication.feedserver import FeedServer
-from syndication.jobs import utc_now
+from syndication.jobs import missing_feed_files, utc_now
 from syndication.settings import SLUG_RE, Settings
 from syndication.tokens import (
     CONFIRM,
@@ -393,7 +393,8 @@ class Web:
 
     async def healthz(self, request: Request) -> Response:
         try:
-            report = await run_in_threadpool(self.read, webstore.health)
+            missing = await run_in_threadpool(missing_feed_files, self.settings)
+            report = await run_in_threadpool(self.read, webstore.health, len(missing))
         except SQLAlchemyError as exc:
             log.warning("health check: database unreachable: %s", exc)
             return JSONResponse({"status": "error", "database": "unreachable"}, 503, NO_STORE)

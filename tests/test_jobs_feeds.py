@@ -27,6 +27,26 @@ def write(engine: Engine, *records: ArticleRecord, now: datetime | None = None) 
         store.write_articles(session, list(records), now or datetime(2026, 11, 28, tzinfo=UTC))
 
 
+def test_lost_feed_files_are_written_again_by_the_next_build(
+    settings: Settings, engine: Engine, make_article: Make
+) -> None:
+    # Deleting feeds/ left every topic but the changed ones 404 (issue 15 item 13).
+    seed(engine, make_article)
+    jobs.build_feeds(settings, engine, force_all=False)
+    everything = mtimes(settings.feeds.dir).keys()
+    (settings.feeds.dir / "index.opml").unlink()
+    (settings.feeds.dir / "economy" / "rss.xml").unlink()
+    assert jobs.missing_feed_files(settings) == ["economy/rss.xml", "index.opml"]
+    report = jobs.build_feeds(settings, engine, force_all=False)
+    assert {"economy/rss.xml", "index.opml"} <= set(report.changed)
+    assert jobs.missing_feed_files(settings) == []
+    for path in sorted(settings.feeds.dir.rglob("*")):
+        if path.is_file():
+            path.unlink()
+    jobs.build_feeds(settings, engine, force_all=False)
+    assert mtimes(settings.feeds.dir).keys() == everything
+
+
 def seed(engine: Engine, make_article: Make) -> list[ArticleRecord]:
     """Twelve articles over three months in two topics (one in both)."""
     records = [

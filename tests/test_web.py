@@ -25,7 +25,7 @@ from conftest import free_port
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
-from syndication import db, delivery, store, subscribers, webstore
+from syndication import db, delivery, feeds, jobs, store, subscribers, webstore
 from syndication.articles import ArticleRecord
 from syndication.errors import ConfigError
 from syndication.models import Delivery, Digest, JobRun, Subscriber
@@ -579,16 +579,26 @@ def test_digest_archive(client: TestClient, engine: Engine, now: datetime) -> No
 
 
 def test_healthz(
-    client: TestClient, engine: Engine, now: datetime, make_article: Callable[..., ArticleRecord]
+    client: TestClient,
+    web_settings: Settings,
+    engine: Engine,
+    now: datetime,
+    make_article: Callable[..., ArticleRecord],
 ) -> None:
     body = client.get("/healthz").json()
+    # No feeds built yet: every file a build writes is missing, and that is being behind.
+    missing = len(feeds.expected_paths(web_settings))
     assert body == {
         "status": "ok",
         "database": "ok",
-        "feeds": {"built_to": 0, "store_at": 0, "behind": 0},
+        "feeds": {"built_to": 0, "store_at": 0, "behind": missing, "missing_files": missing},
         "last_poll": None,
         "outbox_backlog": 0,
     }
+    jobs.build_feeds(web_settings, engine, force_all=True)
+    assert client.get("/healthz").json()["feeds"]["behind"] == 0
+    (web_settings.feeds.dir / "index.opml").unlink()
+    assert client.get("/healthz").json()["feeds"]["missing_files"] == 1
     store_digest(engine, now, "<p>x</p>")
     sid = add_active(engine, "reader@example.org", ("weekly-city",), now)
     with db.write_session(engine) as session:
@@ -601,7 +611,7 @@ def test_healthz(
         )
     body = client.get("/healthz").json()
     assert body["outbox_backlog"] == 1
-    assert body["feeds"] == {"built_to": 1, "store_at": 2, "behind": 1}
+    assert body["feeds"] == {"built_to": 1, "store_at": 2, "behind": 2, "missing_files": 1}
     assert body["last_poll"] == {"finished_at": now.isoformat(), "ok": True}
 
 
