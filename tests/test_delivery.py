@@ -120,7 +120,7 @@ def test_file_transport_writes_one_parseable_message_per_recipient(
     assert report.sent == 4
     folder = settings.mail.outbox_dir / "weekly-city" / "2026-11-16"
     files = sorted(folder.glob("*.eml"))
-    assert [f.name for f in files] == [f"reader{i}_example.org.eml" for i in range(4)]
+    assert [f.name for f in files] == [f"reader{i}@example.org.eml" for i in range(4)]
     with db.read_session(demo_store) as session:
         recorded = {r.message_id for r in session.scalars(select(Delivery))}
     for path in files:
