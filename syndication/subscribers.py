@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import re
 import secrets
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -48,6 +48,24 @@ def clean_name(raw: str) -> str:
     return " ".join("".join(ch if ch.isprintable() else " " for ch in raw).split())[:200]
 
 
+# Cells a spreadsheet takes for a formula (OWASP "CSV Injection"): a name from the public
+# form such as =HYPERLINK(...) must reach the operator's spreadsheet as text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """``cell`` for a CSV export: a leading ``'`` before a formula character, so that
+    spreadsheets show it as text (and :func:`from_spreadsheet` takes it off again)."""
+    return f"'{cell}" if cell.startswith(_FORMULA_START) else cell
+
+
+def from_spreadsheet(cell: str) -> str:
+    """The value :func:`spreadsheet_safe` protected, so an export imports back unchanged."""
+    if cell.startswith("'") and cell[1:].startswith(_FORMULA_START):
+        return cell[1:]
+    return cell
+
+
 @dataclass(frozen=True)
 class SubscriberRow:
     """One valid CSV row."""
@@ -67,28 +85,62 @@ def parse_lists(raw: str, known_lists: Collection[str]) -> tuple[str, ...]:
     return lists
 
 
+class DecodedLines:
+    """UTF-8 lines from raw ones, decoded one at a time (a leading BOM dropped).
+
+    A line that is not UTF-8 is passed on with replacement characters and its number is
+    remembered in ``bad``, so the CSV row it belongs to is rejected with its line number
+    while the rows around it are kept; decoding the whole file at once stopped an import
+    part-way at the first bad byte (issue 15 item 15).
+    """
+
+    def __init__(self, raw: Iterable[bytes]) -> None:
+        self.raw = raw
+        self.bad: dict[int, str] = {}
+
+    def __iter__(self) -> Iterator[str]:
+        for number, line in enumerate(self.raw, start=1):
+            if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]
+            try:
+                yield line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                self.bad[number] = f"not UTF-8 text ({exc.reason} at byte {exc.start + 1})"
+                yield line.decode("utf-8", "replace")
+
+
 def read_subscriber_csv(
-    lines: Iterable[str], known_lists: Collection[str]
+    lines: Iterable[str], known_lists: Collection[str], bad_lines: Mapping[int, str] | None = None
 ) -> Iterator[tuple[int, SubscriberRow | RecordError]]:
     """Yield ``(line number, row or error)`` for each data row of an ``email,name,lists`` CSV.
 
     The header must be exactly ``email,name,lists``; a file without it is refused as a
-    whole (a row error at line 1), since its columns cannot be trusted.
+    whole (a row error at line 1), since its columns cannot be trusted. ``bad_lines``
+    (line number to reason, see :class:`DecodedLines`) rejects the rows spanning them.
     """
+    bad = bad_lines if bad_lines is not None else {}
     reader = csv.reader(lines)
     header = next(reader, None)
     if header is None:
+        return
+    if 1 in bad:
+        yield 1, RecordError("", bad[1])
         return
     if [h.strip().lower() for h in header] != CSV_HEADER:
         yield reader.line_num, RecordError("", f"the header must be {','.join(CSV_HEADER)}")
         return
     while True:
+        first = reader.line_num + 1
         try:
             fields = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
             yield reader.line_num, RecordError("", f"malformed CSV: {exc}")
+            continue
+        broken = [bad[n] for n in range(first, reader.line_num + 1) if n in bad]
+        if broken:
+            yield reader.line_num, RecordError("", broken[0])
             continue
         if not fields or all(not f.strip() for f in fields):
             continue
@@ -97,8 +149,8 @@ def read_subscriber_csv(
             continue
         try:
             row = SubscriberRow(
-                normalise_email(fields[0]),
-                clean_name(fields[1]),
+                normalise_email(from_spreadsheet(fields[0].strip())),
+                clean_name(from_spreadsheet(fields[1])),
                 parse_lists(fields[2], known_lists),
             )
         except RecordError as exc:
