@@ -13,6 +13,7 @@ Nothing else in the package reads ``os.environ``; the CLI passes the environment
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -88,6 +89,22 @@ class FeedSettings:
     dir: Path = Path("feeds")
     entries: int = 50
     websub_hub: str = ""
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """``serve``: whom to believe about the client's address, and how long and how many
+    connections a client may hold.
+
+    ``trusted_proxies`` lists the addresses or networks (CIDR) of reverse proxies whose
+    ``X-Forwarded-For`` names the client; empty (the default) believes no one, since any
+    local process could otherwise pick its own address past the sign-up limit.
+    """
+
+    trusted_proxies: tuple[str, ...] = ()
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    max_connections: int = 500
 
 
 @dataclass(frozen=True)
@@ -170,6 +187,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     feeds: FeedSettings = field(default_factory=FeedSettings)
     imports: ImportSettings = field(default_factory=ImportSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     topics: tuple[Topic, ...] = DEMO_TOPICS
     lists: tuple[MailingList, ...] = DEMO_LISTS
     mail: MailSettings = field(default_factory=MailSettings)
@@ -289,7 +307,7 @@ class _Reader:
         self.known(
             data,
             "",
-            {"site", "database", "feeds", "import", "topics", "lists", "mail", "scheduler"},
+            {"site", "database", "feeds", "import", "web", "topics", "lists", "mail", "scheduler"},
         )
         site = self.site(data)
         topics = self.topics(data)
@@ -298,6 +316,7 @@ class _Reader:
             database=self.database(data, environ),
             feeds=self.feeds(data),
             imports=self.imports(data),
+            web=self.web(data),
             topics=topics,
             lists=self.lists(data, topics, site.tz),
             mail=self.mail(data, environ),
@@ -381,6 +400,43 @@ class _Reader:
             for name in names
         }
         return ImportSettings(**values)
+
+    def web(self, data: Mapping[str, Any]) -> WebSettings:
+        d = WebSettings()
+        names = {
+            "trusted_proxies",
+            "header_timeout_seconds",
+            "body_timeout_seconds",
+            "max_connections",
+        }
+        table = self.table(data, "web", names)
+        proxies = self.get(table, "web", "trusted_proxies", list, list(d.trusted_proxies))
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except (TypeError, ValueError) as exc:
+                raise self.fail(
+                    "web.trusted_proxies", f"{proxy!r} is not an IP address or network"
+                ) from exc
+        seconds: dict[str, float] = {
+            name: self.checked(
+                f"web.{name}",
+                self.get(table, "web", name, float, getattr(d, name)),
+                lambda v: 0 < v <= 3600,
+                "must be a number of seconds above 0 (at most 3600)",
+            )
+            for name in ("header_timeout_seconds", "body_timeout_seconds")
+        }
+        return WebSettings(
+            trusted_proxies=tuple(proxies),
+            max_connections=self.checked(
+                "web.max_connections",
+                self.get(table, "web", "max_connections", int, d.max_connections),
+                lambda v: v > 0,
+                "must be a whole number above 0",
+            ),
+            **seconds,
+        )
 
     def topics(self, data: Mapping[str, Any]) -> tuple[Topic, ...]:
         if "topics" not in data:

@@ -55,6 +55,8 @@ from syndication.websecurity import (
     CSRF_COOKIE,
     CSRF_FIELD,
     SECURITY_HEADERS,
+    BodyDeadline,
+    ForwardedClient,
     RateLimiter,
     SecurityHeaders,
     csrf_ok,
@@ -464,6 +466,10 @@ def create_app(
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(ForwardedClient, trusted=settings.web.trusted_proxies),
+            Middleware(BodyDeadline, seconds=settings.web.body_timeout_seconds),
+        ],
         exception_handlers={404: web.not_found, 405: web.not_found, 500: web.server_error},
     )
