@@ -66,6 +66,28 @@ def from_spreadsheet(cell: str) -> str:
     return cell
 
 
+PUBLIC_NAME_LIMIT = 60
+# What makes a "name" an advert: a scheme, www., an address, markup, or a host name
+# (letters, a dot, two or more letters, no space: "evil.example", "bit.ly/x").
+_LINK_IN_NAME = re.compile(r"(?i)://|www\.|@|[<>]|[a-z0-9-]\.[a-z]{2,}\b")
+
+
+def public_name(raw: str) -> str:
+    """A display name typed into a public form: short, plain, no links.
+
+    The name goes into mail to whatever address was typed next to it (the confirmation),
+    so a stranger could use the form to mail a link to anyone. Names are limited to
+    :data:`PUBLIC_NAME_LIMIT` characters and may not hold a URL, host name, address or
+    markup; :class:`RecordError` says so.
+    """
+    name = clean_name(raw)
+    if len(name) > PUBLIC_NAME_LIMIT:
+        raise RecordError("name", f"at most {PUBLIC_NAME_LIMIT} characters, please")
+    if _LINK_IN_NAME.search(name):
+        raise RecordError("name", "a name cannot contain a web or e-mail address")
+    return name
+
+
 @dataclass(frozen=True)
 class SubscriberRow:
     """One valid CSV row."""

@@ -232,6 +232,7 @@ class Web:
         chosen = [slug for slug in dict.fromkeys(requested) if slug in known]
         try:
             email = subscribers.normalise_email(raw_email)
+            name = subscribers.public_name(name)
         except RecordError as exc:
             return self.home_page(str(cookie), 400, exc.reason, values)
         if not chosen:

@@ -327,6 +327,33 @@ def test_a_bad_address_is_shown_again_escaped(client: TestClient) -> None:
     assert "&lt;b&gt;Kim&lt;/b&gt;" in response.text
 
 
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("Win a prize at https://evil.example/x", "cannot contain a web or e-mail address"),
+        ("visit www.evil.example", "cannot contain a web or e-mail address"),
+        ("bit.ly/free", "cannot contain a web or e-mail address"),
+        ("write to me@evil.example", "cannot contain a web or e-mail address"),
+        ("x" * 61, "at most 60 characters"),
+    ],
+)
+def test_a_sign_up_name_is_short_and_plain(
+    client: TestClient, web_settings: Settings, engine: Engine, name: str, reason: str
+) -> None:
+    # The name goes into a mail to whatever address is typed next to it: no adverts
+    # (issue 15 item 6).
+    token = csrf_token(client)
+    response = client.post(
+        "/subscribe",
+        data={"csrf": token, "email": "victim@example.org", "name": name, "lists": "weekly-city"},
+    )
+    assert response.status_code == 400
+    assert reason in response.text
+    assert confirmation_mails(web_settings) == []
+    for fine in ("김민지", "Kim Min-ji", "Dr. J. R. Smith"):
+        subscribe(client, "reader@example.org", name=fine)
+
+
 def test_at_least_one_known_list_is_needed(client: TestClient) -> None:
     token = csrf_token(client)
     response = client.post(
