@@ -16,8 +16,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from syndication import jobs, scheduled, scheduling
+from syndication.articles import EARLIEST, LATEST
 from syndication.console import configure_logging, progress
 from syndication.digest import HTML_LIMIT
 from syndication.errors import InputError, SyndicationError
@@ -227,9 +229,14 @@ def _period(period: str | None) -> date | None:
     if period is None:
         return None
     try:
-        return date.fromisoformat(period)
+        day = date.fromisoformat(period)
     except ValueError:
         raise InputError(f"--period {period!r}: not a date such as 2026-11-18") from None
+    # The same bounds as article dates: a period near year 1 or 9999 cannot be computed
+    # (its neighbours fall off the calendar), and no article can be in one.
+    if not EARLIEST.date() <= day < LATEST.date():
+        raise SyndicationError(f"--period {period}: choose a date between 1900 and 2199")
+    return day
 
 
 @digest_app.command("compile")
@@ -450,3 +457,25 @@ def main() -> None:
     except SyndicationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
+    except Exception as exc:
+        message = _database_trouble(exc)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(1)
+
+
+def _database_trouble(exc: Exception) -> str | None:
+    """One line for an operator when the database refused to work at all, else ``None``."""
+    if not isinstance(exc, DBAPIError):
+        return None
+    reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+    if "readonly" in reason.replace("-", "").replace(" ", "").lower():
+        return (
+            f"the database is read-only ({reason}); this command writes to it: give the "
+            "service's user write access to the database file and its folder (SQLite) or "
+            "the right to write (PostgreSQL)"
+        )
+    if isinstance(exc, OperationalError):
+        return f"the database failed: {reason}; check database.url and that it is up"
+    return None

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
 from syndication.articles import ArticleRecord, parse_article_line
 from syndication.db import write_session
@@ -90,6 +90,8 @@ def import_articles(
             try:
                 with write_session(engine) as session:
                     report.counts.add(write_articles(session, records, now()))
+            except OperationalError:
+                raise  # the database itself is unwell (read-only, gone): not one line's fault
             except (DBAPIError, StatementError, UnicodeError):
                 # Validation should have caught anything the database refuses; if it did
                 # not, one bad line must not cost the batch: write them one by one and

@@ -49,7 +49,7 @@ from syndication.delivery import (
     send_digests,
 )
 from syndication.digest import Period
-from syndication.errors import EmptyDigestError, InputError, RecordError
+from syndication.errors import EmptyDigestError, InputError, RecordError, SyndicationError
 from syndication.importer import ImportReport, Rejection, import_articles
 from syndication.models import ARTICLE_CHANGES
 from syndication.settings import Settings
@@ -228,7 +228,14 @@ def preview_digest(
     message = message_from_bytes(data, policy=policy.default)
     assert isinstance(message, EmailMessage)
     files = []
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise SyndicationError(
+            f"--out {out_dir}: is a file, not a folder; name a folder for the preview"
+        ) from None
+    except OSError as exc:
+        raise SyndicationError(f"--out {out_dir}: cannot create it: {exc.strerror}") from None
     for name, subtype in (("digest.html", "html"), ("digest.txt", "plain")):
         part = message.get_body((subtype,))
         assert part is not None
