@@ -23,6 +23,7 @@ from syndication.errors import NotFoundError, SyndicationError
 from syndication.models import Digest, Subscriber
 from syndication.sender import SendOptions, SendReport, send_outbox
 from syndication.settings import MailingList, Settings
+from syndication.sharedrate import SharedRateLimiter
 from syndication.transport import Envelope, TemporaryFailure, Transport, make_transport
 
 
@@ -221,6 +222,12 @@ def send_digests(
         else 1_000_000.0,
     )
     factory = transport_factory or (lambda: make_transport(settings.mail))
+    # The SMTP rate is one for the whole service, however many senders share the outbox.
+    limiter = (
+        SharedRateLimiter(engine, options.rate_per_second)
+        if settings.mail.transport == "smtp"
+        else None
+    )
     return send_outbox(
         engine,
         DigestMessages(settings, engine),
@@ -229,6 +236,7 @@ def send_digests(
         now,
         stop=stop,
         on_progress=on_progress,
+        limiter=limiter,
     )
 
 
