@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -484,8 +485,24 @@ class FeedBuildReport:
     websub_error: str = ""
 
 
-def build_feeds(settings: Settings, engine: Engine, *, force_all: bool) -> FeedBuildReport:
-    """Bring ``feeds.dir`` up to date with the store; see the block comment above."""
+class BuildInterrupted(SyndicationError):
+    """A shutdown was asked for in the middle of a feed build; nothing was published."""
+
+
+def build_feeds(
+    settings: Settings,
+    engine: Engine,
+    *,
+    force_all: bool,
+    stop: threading.Event | None = None,
+) -> FeedBuildReport:
+    """Bring ``feeds.dir`` up to date with the store; see the block comment above.
+
+    ``stop`` (the scheduler's shutdown event) is looked at between feeds: when it is set
+    the build ends with :class:`BuildInterrupted`, before publishing anything and without
+    moving the watermark, so the next build does the work again.
+    """
+    stopped = stop or threading.Event()
     names = [ARTICLE_CHANGES, FEEDS_BUILT, WEBSUB_ANNOUNCED]
     try:
         with db.read_session(engine) as session:
@@ -497,11 +514,11 @@ def build_feeds(settings: Settings, engine: Engine, *, force_all: bool) -> FeedB
             # change sequence: without this, only the topics changed since would come back.
             lost = built >= 0 and bool(missing_feed_files(settings))
             if force_all or built < 0 or lost:
-                outputs, keys = _full_outputs(settings, session)
+                outputs, keys = _full_outputs(settings, session, stopped)
             elif current == built:
                 outputs, keys = [], []
             else:
-                outputs, keys = _incremental_outputs(settings, session, built)
+                outputs, keys = _incremental_outputs(settings, session, built, stopped)
     except (OperationalError, ProgrammingError):
         db.require_current_schema(engine)  # a clear message when the schema is missing
         raise
@@ -530,12 +547,20 @@ def missing_feed_files(settings: Settings) -> list[str]:
 _Output = tuple[str, bytes | None]
 
 
-def _full_outputs(settings: Settings, session: Session) -> tuple[list[_Output], list[str]]:
+def _check(stop: threading.Event) -> None:
+    if stop.is_set():
+        raise BuildInterrupted("feed build interrupted by a shutdown; the next build redoes it")
+
+
+def _full_outputs(
+    settings: Settings, session: Session, stop: threading.Event
+) -> tuple[list[_Output], list[str]]:
     articles = store.load_articles(session)
     keys = feeds.feed_keys(settings)
     outputs: list[_Output] = []
     with progress("building feeds", len(keys)) as bar:
         for done, key in enumerate(keys, 1):
+            _check(stop)
             mine = articles if key == feeds.ALL else [a for a in articles if key in a.topics]
             documents = feeds.all_documents(settings, key, mine)
             outputs += [(d.path, feedwriter.render(d)) for d in documents]
@@ -553,7 +578,7 @@ def _full_outputs(settings: Settings, session: Session) -> tuple[list[_Output], 
 
 
 def _incremental_outputs(
-    settings: Settings, session: Session, built: int
+    settings: Settings, session: Session, built: int, stop: threading.Event
 ) -> tuple[list[_Output], list[str]]:
     touched = store.topics_changed_since(session, built)
     if not touched:
@@ -564,6 +589,7 @@ def _incremental_outputs(
     months = feeds.months_of(store.load_articles(session, changed_since=built), tz)
     outputs: list[_Output] = []
     for key in keys:
+        _check(stop)
         topic = None if key == feeds.ALL else key
         limit = settings.feeds.entries
         newest = store.last_published_before(session, topic)

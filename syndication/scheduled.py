@@ -142,7 +142,7 @@ def poll() -> None:
 
 
 def _poll(runtime: _Runtime) -> Outcome:
-    report = jobs.build_feeds(runtime.settings, runtime.engine, force_all=False)
+    report = jobs.build_feeds(runtime.settings, runtime.engine, force_all=False, stop=runtime.stop)
     counts = {"feeds": len(report.feeds), "changed": len(report.changed)}
     counts["removed"] = len(report.removed)
     if not report.feeds:

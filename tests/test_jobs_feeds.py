@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -290,3 +291,27 @@ def test_an_empty_store_is_built_once_then_idle(settings: Settings, engine: Engi
     assert first.full and first.changed
     second = jobs.build_feeds(settings, engine, force_all=False)
     assert not second.full and not second.changed and not second.feeds
+
+
+class StopAfter(threading.Event):
+    """A stop event that turns itself on after ``checks`` looks, as a SIGTERM mid-build."""
+
+    def __init__(self, checks: int) -> None:
+        super().__init__()
+        self.checks = checks
+
+    def is_set(self) -> bool:
+        self.checks -= 1
+        return self.checks < 0
+
+
+def test_a_shutdown_interrupts_a_build_and_the_next_build_redoes_it(
+    settings: Settings, engine: Engine, make_article: Make
+) -> None:
+    # The poll job ignored SIGTERM for 90 s in a long build (issue 15 item 11).
+    seed(engine, make_article)
+    with pytest.raises(jobs.BuildInterrupted, match="interrupted by a shutdown"):
+        jobs.build_feeds(settings, engine, force_all=False, stop=StopAfter(3))
+    assert not settings.feeds.dir.exists() or not any(settings.feeds.dir.rglob("*.xml"))
+    report = jobs.build_feeds(settings, engine, force_all=False)
+    assert report.full and jobs.missing_feed_files(settings) == []
