@@ -9,6 +9,8 @@ from syndication.errors import ConfigError
 from syndication.settings import (
     DEMO_LISTS,
     DEMO_TOPICS,
+    ImportSettings,
+    WebSettings,
     load_settings,
     resolve_config_path,
 )
@@ -39,6 +41,8 @@ def test_example_file_loads_and_matches_the_documented_keys() -> None:
     assert settings.site.feeds_url == "https://news.example.org/feeds"
     assert [ml.slug for ml in settings.lists] == ["weekly-international", "weekly-city"]
     assert settings.mail.smtp.security == "none"
+    assert settings.imports == ImportSettings()
+    assert settings.web == WebSettings()
 
 
 def test_environment_supplies_secrets_and_database_url(tmp_path: Path) -> None:
