@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from syndication.core.articles import StoredArticle
+from syndication.core.urls import IMAGE_SCHEMES, safe_url
 from syndication.settings import MailingList, Settings
 
 # Gmail clips HTML over about 102 KB and hides what follows: the unsubscribe link. The
@@ -279,8 +280,9 @@ def _defuse(text: str) -> str:
 
 
 def _defuse_url(url: str) -> str:
-    # ``%%`` is no valid escape in a URL anyway; as ``%25%25`` it means what it says.
-    return url.replace("%%", "%25%25")
+    # Only http(s) links reach a digest (the URL policy, issue 15); an unsafe one is left
+    # out. ``%%`` is no valid escape in a URL anyway; as ``%25%25`` it means what it says.
+    return (safe_url(url, "", IMAGE_SCHEMES) or "").replace("%%", "%25%25")
 
 
 def _shorten(text: str, limit: int) -> str:

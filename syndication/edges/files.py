@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -75,3 +75,8 @@ def unpublish(path: Path) -> bool:
     except OSError as exc:
         raise PublishError(f"{path}: cannot remove: {exc.strerror}") from exc
     return True
+
+
+def missing_files(root: Path, relative_paths: Iterable[str]) -> list[str]:
+    """Those of ``relative_paths`` that are not files under ``root``."""
+    return [path for path in relative_paths if not (root / path).is_file()]

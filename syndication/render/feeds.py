@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from html import escape
 from typing import Any
 from xml.etree import ElementTree
 
@@ -144,10 +145,14 @@ def _generator(document: FeedDocument, *, rss: bool) -> FeedGenerator:
     fg.register_extension(EXTENSION, _FeedExtension, _EntryExtension, atom=not rss, rss=rss)
     extension: _FeedExtension = getattr(fg, EXTENSION)
     extension.document, extension.rss = document, rss
+    # RSS 2.0 readers render <title> and <description> as HTML, so plain text is escaped
+    # once more for RSS: "<script>" in a summary stays text (issue 15 item 8). Atom says
+    # type="text" and JSON Feed's title and summary are plain text: they need nothing.
+    text = _rss_text if rss else _same
     fg.id(document.id)
-    fg.title(document.title)
+    fg.title(text(document.title))
     fg.subtitle(document.description)
-    fg.description(document.description)
+    fg.description(text(document.description))
     fg.language(document.language)
     fg.author({"name": document.author})
     fg.generator(GENERATOR)
@@ -164,10 +169,10 @@ def _generator(document: FeedDocument, *, rss: bool) -> FeedGenerator:
         fe: FeedEntry = fg.add_entry(order="append")
         getattr(fe, EXTENSION).entry = entry
         fe.id(entry.id)  # RSS: <guid isPermaLink="false">, a tag URI that never changes
-        fe.title(entry.title)
+        fe.title(text(entry.title))
         fe.content(entry.content_html, type="html")
         if rss:
-            fe.summary(entry.summary or entry.title)
+            fe.summary(text(entry.summary or entry.title))
         elif entry.summary:
             fe.summary(entry.summary)
         if not rss:
@@ -177,6 +182,14 @@ def _generator(document: FeedDocument, *, rss: bool) -> FeedGenerator:
         for category in entry.categories:
             fe.category(term=category.term, label=category.label, scheme=category.scheme)
     return fg
+
+
+def _rss_text(plain: str) -> str:
+    return escape(plain, quote=False)
+
+
+def _same(plain: str) -> str:
+    return plain
 
 
 def _sub(parent: Any, tag: str, **attributes: str) -> Any:

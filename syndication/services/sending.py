@@ -40,6 +40,15 @@ SETTLE_EVERY = 50
 SETTLE_SECONDS = 0.5
 
 
+class Limiter(Protocol):
+    """Paces sending: ``acquire`` blocks until the next message may go; ``slow_down`` is
+    called when the server asks us to back off (421)."""
+
+    def acquire(self) -> None: ...
+
+    def slow_down(self) -> None: ...
+
+
 class MessageSource(Protocol):
     """Builds the final bytes of a claimed delivery (thread-safe)."""
 
@@ -88,11 +97,16 @@ def send_outbox(
     *,
     stop: threading.Event | None = None,
     on_progress: Callable[[SendReport], None] = lambda _r: None,
+    limiter: Limiter | None = None,
 ) -> SendReport:
-    """Send every due delivery; return when none is left, on ``stop``, or after max_wait."""
+    """Send every due delivery; return when none is left, on ``stop``, or after max_wait.
+
+    ``limiter`` paces the messages (default: ``options.rate_per_second`` in this process;
+    the service passes one shared by every sender through the database).
+    """
     stop = stop or threading.Event()
     report = SendReport()
-    limiter = RateLimiter(options.rate_per_second)
+    limiter = limiter or RateLimiter(options.rate_per_second)
     prefix = f"{os.uname().nodename[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     threads = [
         threading.Thread(
@@ -129,7 +143,7 @@ def _worker(
     options: SendOptions,
     now: Callable[[], datetime],
     stop: threading.Event,
-    limiter: RateLimiter,
+    limiter: Limiter,
     report: SendReport,
     on_progress: Callable[[SendReport], None],
 ) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -158,6 +159,11 @@ class Subscriber(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The pending sign-up request a confirmation link is for: a random nonce, renewed
+    # whenever the request changes (new lists, new name, re-subscribed) and cleared when
+    # the subscriber leaves. Confirmation tokens carry it, so a link confirms exactly the
+    # request it was mailed for (issue 15 item 3).
+    request_nonce: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class Subscription(Base):
@@ -283,3 +289,14 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class RateLimit(Base):
+    """A rate shared by every process on the database: the earliest time (epoch seconds)
+    the next event may happen. ``mail.smtp.rate_per_second`` is a limit of the service,
+    not of one sender, so senders on several machines take their slots from this row."""
+
+    __tablename__ = "rate_limits"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float)

@@ -24,7 +24,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from syndication.store.articles import upsert
 from syndication.store.models import (
     Delivery,
     Digest,
@@ -34,6 +33,7 @@ from syndication.store.models import (
     UTCDateTime,
 )
 from syndication.store.subscribers import suppress
+from syndication.store.upsert import upsert
 
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(minutes=5)

@@ -149,19 +149,21 @@ def _json_feed_dates(text: str) -> Iterable[str]:
 
 
 def _rfc822(value: str) -> datetime | None:
+    # A client's If-Modified-Since may name any date with any offset: one that datetime
+    # cannot hold in UTC (year 9999 at -23:59) is as unusable as one that does not parse.
     try:
         parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return parsed.astimezone(UTC) if parsed.tzinfo else None
+    except (TypeError, ValueError, OverflowError):
         return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else None
 
 
 def _iso(value: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        return parsed.astimezone(UTC) if parsed.tzinfo else None
+    except (ValueError, OverflowError):
         return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else None
 
 
 def _split_tags(header: str) -> Iterable[str]:
@@ -249,7 +251,8 @@ class FeedServer:
             return None
         try:
             resolved = (self.root / relative).resolve()
-        except (OSError, ValueError):
+        except (OSError, ValueError, RuntimeError):
+            # RuntimeError: a symbolic link loop (pathlib before Python 3.13).
             return None
         return resolved if resolved.is_relative_to(self.root) else None
 

@@ -215,6 +215,27 @@ def test_bad_input_still_gives_valid_feeds_and_leaves_other_entries_intact() -> 
         assert "An ordinary article" in titles
 
 
+def test_rss_title_and_description_are_escaped_plain_text() -> None:
+    # RSS readers render <title> and <description> as HTML: markup in plain-text fields
+    # must arrive as text (issue 15 item 8).
+    article = stored_article(
+        title="<b>Bold</b> & <img src=x onerror=alert(1)>",
+        summary="<script>alert(1)</script> Q&A",
+        body_html="<p>Body</p>",
+    )
+    [rss] = [d for d in feeds.all_documents(SETTINGS, "culture", [article]) if d.kind == "rss"]
+    item = ElementTree.fromstring(feedwriter.render(rss)).find("channel/item")
+    assert item is not None
+    assert (
+        item.findtext("title") == "&lt;b&gt;Bold&lt;/b&gt; &amp; &lt;img src=x onerror=alert(1)&gt;"
+    )
+    assert item.findtext("description") == "&lt;script&gt;alert(1)&lt;/script&gt; Q&amp;A"
+    entry = feedparser.parse(feedwriter.render(rss)).entries[0]
+    # feedparser, like readers, takes RSS titles as HTML: what it shows is the text.
+    assert entry.title_detail.type == "text/html"
+    assert "<" not in entry.title and "<" not in entry.summary
+
+
 def test_opml_lists_every_feed_with_its_public_url() -> None:
     root = ElementTree.fromstring(feedwriter.render_opml(SETTINGS, feeds.feed_keys(SETTINGS)))
     urls = [o.get("xmlUrl") for o in root.iter("outline") if o.get("xmlUrl")]

@@ -24,6 +24,9 @@ from syndication.store import database as db
 from syndication.store import outbox, subscribers
 from syndication.store.models import Delivery
 
+# The tests' "now": fixed, so no test depends on the date it runs on.
+FIXED_NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+
 
 def article_json(source_id: str = "smg-1", **fields: Any) -> dict[str, Any]:
     """A valid import line as a dict; used by import and CLI tests."""

@@ -246,6 +246,24 @@ def test_a_symlink_out_of_the_folder_is_refused(client: TestClient, feeds_dir: P
     assert client.get("/feeds/escape.xml").status_code == 404
 
 
+def test_a_symlink_loop_is_a_404_not_a_500(client: TestClient, feeds_dir: Path) -> None:
+    # pathlib's resolve() raises RuntimeError on a loop (issue 15 item 5).
+    (feeds_dir / "loop-a").symlink_to(feeds_dir / "loop-b")
+    (feeds_dir / "loop-b").symlink_to(feeds_dir / "loop-a")
+    assert client.get("/feeds/loop-a/rss.xml").status_code == 404
+    assert client.get("/feeds/loop-a.xml").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "since",
+    ["Fri, 31 Dec 9999 23:59:59 -2359", "Mon, 01 Jan 0001 00:00:00 +2359", "Mon, 1 Jan 2026 +9999"],
+)
+def test_an_absurd_if_modified_since_is_ignored(client: TestClient, since: str) -> None:
+    # An offset that overflows datetime was a 500 (issue 15 item 5).
+    response = client.get("/feeds/transport/atom.xml", headers={"if-modified-since": since})
+    assert response.status_code == 200
+
+
 def test_feed_responses_carry_the_security_headers(client: TestClient) -> None:
     response = client.get("/feeds/transport/rss.xml")
     assert response.headers["x-content-type-options"] == "nosniff"
