@@ -13,10 +13,12 @@ Validators (RFC 9110 §8.8):
   (the builder writes byte-identical output when nothing changed). The gzip-coded variant
   has its own tag (``"…-gz"``), as RFC 9110 §8.8.3 asks of different content codings;
   ``If-None-Match`` with either tag matches the current file.
-- ``Last-Modified``: the feed's own newest date (RSS ``lastBuildDate``/``pubDate``, Atom
-  ``updated`` and tombstone ``when``, JSON Feed ``date_modified``/``date_published``, OPML
-  ``dateModified``), falling back to the file's mtime; never later than the moment it is
-  sent (RFC 9110 §8.8.2.1).
+- ``Last-Modified``: when the file's bytes last changed, as the publisher recorded it
+  (:func:`syndication.publish.recorded_modified`), falling back to the file's mtime (which
+  the publisher also only moves on a change); never later than the moment it is sent
+  (RFC 9110 §8.8.2.1). Not a date read from the feed: a retraction or an article leaving
+  a topic changes the bytes without a newer entry date, and a client that only sends
+  ``If-Modified-Since`` must still see it (issue 14).
 
 ``If-None-Match`` wins over ``If-Modified-Since`` when both are sent (RFC 9110 §13.2.2).
 Paths are checked twice: lexically (no ``..``, no hidden files, known suffixes only) and
@@ -27,7 +29,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 import os
 import re
 import stat
@@ -38,12 +39,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from syndication.jobs import utc_now
+from syndication.publish import recorded_modified
 
 # Short enough that a reader sees a new article within minutes even through a shared
 # cache, long enough to absorb bursts of polls (RFC 9111 §5.2.2.1).
@@ -60,12 +61,6 @@ XML = "application/xml; charset=utf-8"
 FEED_SUFFIXES = (".xml", ".atom", ".json", ".opml")
 
 _ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(rss|feed|opml)[\s>/]")
-_RSS_DATES = re.compile(r"<(?:lastBuildDate|pubDate)>\s*([^<]+?)\s*</")
-_ATOM_DATES = re.compile(
-    r"<(?:[A-Za-z_][\w.-]*:)?updated>\s*([^<]+?)\s*</"
-    r"|<(?:[A-Za-z_][\w.-]*:)?deleted-entry\b[^>]*?\bwhen=\"([^\"]+)\""
-)
-_OPML_DATES = re.compile(r"<dateModified>\s*([^<]+?)\s*</dateModified>")
 
 
 @dataclass(frozen=True)
@@ -92,7 +87,7 @@ def load_feed_file(path: Path, mtime: datetime) -> FeedFile:
     body = path.read_bytes()
     media_type = media_type_for(path.name, body)
     digest = hashlib.sha256(body).hexdigest()[:32]
-    newest = newest_date(body, media_type) or mtime
+    newest = recorded_modified(path, body) or mtime
     return FeedFile(
         body=body,
         # mtime=0 keeps the gzip bytes (and so their ETag) a function of the file alone.
@@ -117,51 +112,25 @@ def media_type_for(name: str, body: bytes) -> str:
     return {b"rss": RSS, b"feed": ATOM, b"opml": OPML}.get(root, XML)
 
 
-def newest_date(body: bytes, media_type: str) -> datetime | None:
-    """The newest date a feed carries about its own content, or ``None`` if it has none."""
-    text = body.decode("utf-8", "replace")
-    found: list[datetime | None] = []
-    if media_type == RSS:
-        found = [_rfc822(value) for value in _RSS_DATES.findall(text)]
-    elif media_type == ATOM:
-        found = [_iso(updated or when) for updated, when in _ATOM_DATES.findall(text)]
-    elif media_type == OPML:
-        found = [_rfc822(value) for value in _OPML_DATES.findall(text)]
-    elif media_type == JSON_FEED:
-        found = [_iso(value) for value in _json_feed_dates(text)]
-    dates = [d for d in found if d is not None]
-    return max(dates) if dates else None
+_ASCTIME = re.compile(r"[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}")
 
 
-def _json_feed_dates(text: str) -> Iterable[str]:
-    try:
-        feed: Any = json.loads(text)
-    except ValueError:
-        return []
-    items = feed.get("items", []) if isinstance(feed, dict) else []
-    return [
-        item[key]
-        for item in items
-        if isinstance(item, dict)
-        for key in ("date_modified", "date_published")
-        if isinstance(item.get(key), str)
-    ]
+def parse_http_date(value: str) -> datetime | None:
+    """An HTTP-date in any of the three forms RFC 9110 §5.6.7 says a recipient must accept.
 
-
-def _rfc822(value: str) -> datetime | None:
+    IMF-fixdate (``Sun, 06 Nov 1994 08:49:37 GMT``), the obsolete RFC 850 form
+    (``Sunday, 06-Nov-94 08:49:37 GMT``) and ANSI C's asctime (``Sun Nov  6 08:49:37
+    1994``), which carries no zone and is UTC by definition. ``None`` when it is none of them.
+    """
+    value = value.strip()
     try:
         parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else None
-
-
-def _iso(value: str) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else None
+    if parsed.tzinfo is None:
+        # Only asctime may omit the zone; "-0000" and other zone-less text are refused.
+        return parsed.replace(tzinfo=UTC) if _ASCTIME.fullmatch(value) else None
+    return parsed.astimezone(UTC)
 
 
 def _split_tags(header: str) -> Iterable[str]:
@@ -314,7 +283,7 @@ def _not_modified(feed: FeedFile, last_modified: datetime, scope: Scope) -> bool
     if_modified_since = _header(scope, b"if-modified-since")
     if if_modified_since is None:
         return False
-    since = _rfc822(if_modified_since)
+    since = parse_http_date(if_modified_since)
     return since is not None and last_modified <= since
 
 

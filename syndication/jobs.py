@@ -477,8 +477,17 @@ class FeedBuildReport:
     websub_error: str = ""
 
 
-def build_feeds(settings: Settings, engine: Engine, *, force_all: bool) -> FeedBuildReport:
-    """Bring ``feeds.dir`` up to date with the store; see the block comment above."""
+def build_feeds(
+    settings: Settings,
+    engine: Engine,
+    *,
+    force_all: bool,
+    now: Callable[[], datetime] = utc_now,
+) -> FeedBuildReport:
+    """Bring ``feeds.dir`` up to date with the store; see the block comment above.
+
+    ``now`` is when a changed file's bytes are recorded as modified (its Last-Modified).
+    """
     names = [ARTICLE_CHANGES, FEEDS_BUILT, WEBSUB_ANNOUNCED]
     try:
         with db.read_session(engine) as session:
@@ -495,7 +504,7 @@ def build_feeds(settings: Settings, engine: Engine, *, force_all: bool) -> FeedB
     except (OperationalError, ProgrammingError):
         db.require_current_schema(engine)  # a clear message when the schema is missing
         raise
-    changed, removed = _publish_all(settings, outputs)
+    changed, removed = _publish_all(settings, outputs, now())
     if current != built:
         with db.write_session(engine) as session:
             store.write_counter(session, FEEDS_BUILT, current)
@@ -592,7 +601,9 @@ def _archive_output(
     return (path, feedwriter.render(document)), not existed, around
 
 
-def _publish_all(settings: Settings, outputs: list[_Output]) -> tuple[list[str], list[str]]:
+def _publish_all(
+    settings: Settings, outputs: list[_Output], now: datetime
+) -> tuple[list[str], list[str]]:
     changed: list[str] = []
     removed: list[str] = []
     for relative, data in outputs:
@@ -600,7 +611,7 @@ def _publish_all(settings: Settings, outputs: list[_Output]) -> tuple[list[str],
         if data is None:
             if publish.unpublish(path):
                 removed.append(relative)
-        elif publish.publish(path, data):
+        elif publish.publish(path, data, now):
             changed.append(relative)
     return changed, removed
 
