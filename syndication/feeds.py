@@ -118,7 +118,6 @@ class Tombstone:
     ref: str
     when: datetime
     comment: str
-    url: str
 
 
 @dataclass(frozen=True)
@@ -291,7 +290,6 @@ def tombstone_for(settings: Settings, article: StoredArticle) -> Tombstone:
         ref=entry_id(settings, article),
         when=when,
         comment=_plain(article.retraction_reason) or "Retracted.",
-        url=xml_safe(article.url),
     )
 
 

@@ -11,9 +11,11 @@ feedgen 1.0 has pitfalls this module works around, each proven in tests/test_fee
 * An entry's ``<link>`` keeps only ``href`` in Atom, losing ``rel`` and ``type``
   (lkiesow/python-feedgen#135), which would turn an image enclosure into a second
   ``alternate`` link: entry links are written by our entry extension instead.
-* The RSS channel ``<link>`` is the last link added (``FeedGenerator.link``), so the
-  site's ``alternate`` link is always added last; RSS gets only the first ``self`` link as
-  ``atom:link``, so the WebSub ``hub`` link is added by our feed extension.
+* The RSS channel ``<link>`` is the last link added (``FeedGenerator.link``), so in RSS the
+  site's ``alternate`` link is added last; RSS gets only the first ``self`` link as
+  ``atom:link``, so the WebSub ``hub`` link is added by our feed extension. In Atom the
+  ``alternate`` link comes first, before ``self``: feed-extractor and other readers take
+  the first ``<link>`` as the site (issue 14).
 * Strings with characters XML cannot carry raise ``ValueError`` in lxml:
   :mod:`syndication.feeds` strips them before anything reaches feedgen.
 * ``lastBuildDate`` defaults to the clock: it is always set from the document.
@@ -98,7 +100,9 @@ class _FeedExtension(BaseExtension):  # type: ignore[misc]
                 ref=tombstone.ref,
                 when=_rfc3339(tombstone.when),
             )
-            _sub(deleted, "link", href=tombstone.url)
+            # No <link> in the tombstone (RFC 6721 makes it optional): feedparser and the
+            # readers built on it (lemon24/reader) do not know at:deleted-entry and took
+            # its link for the feed's own, pointing "the site" at a retracted article.
             comment = _sub(deleted, f"{{{TOMBSTONES_NS}}}comment")
             comment.text = tombstone.comment
         return feed
@@ -153,13 +157,17 @@ def _generator(document: FeedDocument, *, rss: bool) -> FeedGenerator:
     fg.generator(GENERATOR)
     fg.updated(document.updated)  # also lastBuildDate, which would default to the clock
     alternates = [link for link in document.links if link.rel == "alternate"]
+    if not rss:
+        for link in alternates:
+            fg.link(href=link.href, rel="alternate", type=link.type or None)
     for link in [link for link in document.links if link.rel != "alternate"]:
         fg.link(href=link.href, rel=link.rel, type=link.type or None)
     if document.hub and not rss:
         fg.link(href=document.hub, rel="hub")
-    # Last, because feedgen makes the last link added the RSS channel <link>.
-    for link in alternates:
-        fg.link(href=link.href, rel="alternate", type=link.type or None)
+    if rss:
+        # Last, because feedgen makes the last link added the RSS channel <link>.
+        for link in alternates:
+            fg.link(href=link.href, rel="alternate", type=link.type or None)
     for entry in document.entries:
         fe: FeedEntry = fg.add_entry(order="append")
         getattr(fe, EXTENSION).entry = entry

@@ -170,6 +170,22 @@ def test_retraction_is_an_rfc6721_tombstone_with_the_same_id() -> None:
     assert "smg-3960" not in files["culture/feed.json"].decode()
 
 
+def test_parsers_take_the_site_for_the_feed_link_even_next_to_a_tombstone() -> None:
+    """Issue 14: feedparser (and reader on top of it) took a tombstone's <link> for the
+    feed's link; feed-extractor takes the first <link>, which must be the alternate."""
+    files = rendered()
+    for path in ("culture/atom.xml", "culture/archive/2026-11.atom"):
+        parsed = parse(files[path])
+        assert parsed.feed.link == "https://news.example.org", path
+        assert [link.rel for link in parsed.feed.links][0] == "alternate", path
+        assert parsed.feed.subtitle == "Festivals, museums and the arts.", path
+        assert all("smg-3960" not in link.href for link in parsed.feed.links), path
+        root = ElementTree.fromstring(files[path])
+        assert root.find(f"{ATOM}link") is not None
+        assert root.find(f"{ATOM}link").get("rel") == "alternate"  # type: ignore[union-attr]
+        assert root.find(f"{AT}deleted-entry/{ATOM}link") is None
+
+
 def test_archive_documents_are_marked_fh_archive() -> None:
     root = ElementTree.fromstring(rendered()["culture/archive/2026-10.atom"])
     assert root.find("{http://purl.org/syndication/history/1.0}archive") is not None
