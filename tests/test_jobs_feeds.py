@@ -270,3 +270,28 @@ def test_an_empty_store_is_built_once_then_idle(settings: Settings, engine: Engi
     assert first.full and first.changed
     second = jobs.build_feeds(settings, engine, force_all=False)
     assert not second.full and not second.changed and not second.feeds
+
+
+def test_correcting_published_at_keeps_the_id_the_article_was_minted_with(
+    settings: Settings, engine: Engine, make_article: Make
+) -> None:
+    """Issue 14: the tag URI's date is minted once; a corrected publication time moves
+    the article's dates, never its id, so no reader or partner sees a new article."""
+    first = make_article("smg-moved", published_at=datetime(2026, 11, 19, 23, 30, tzinfo=UTC))
+    write(engine, first)
+    jobs.build_feeds(settings, engine, force_all=False)
+    minted = "tag:news.example.org,2026-11-19:smg-moved"
+    assert [e.id for e in parse_file(settings.feeds.dir / "all" / "atom.xml").entries] == [minted]
+    corrected = replace(
+        first,
+        published_at=datetime(2026, 11, 21, 2, 0, tzinfo=UTC),
+        updated_at=datetime(2026, 11, 21, 2, 0, tzinfo=UTC),
+    )
+    write(engine, corrected, now=datetime(2026, 11, 29, tzinfo=UTC))
+    jobs.build_feeds(settings, engine, force_all=True)
+    for name in ("atom.xml", "rss.xml"):
+        entries = parse_file(settings.feeds.dir / "all" / name).entries
+        assert [e.id for e in entries] == [minted], name
+    items = json.loads((settings.feeds.dir / "all" / "feed.json").read_bytes())["items"]
+    assert [i["id"] for i in items] == [minted]
+    assert items[0]["date_published"] == "2026-11-21T02:00:00Z"
