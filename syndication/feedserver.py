@@ -21,6 +21,12 @@ Validators (RFC 9110 §8.8):
   ``If-Modified-Since`` must still see it (issue 14).
 
 ``If-None-Match`` wins over ``If-Modified-Since`` when both are sent (RFC 9110 §13.2.2).
+
+Feeds are public documents that browser-based readers and widgets fetch from other
+origins, so every feed response says ``Access-Control-Allow-Origin: *`` (Fetch standard,
+CORS protocol) and exposes ``ETag`` for their conditional requests; ``OPTIONS`` answers a
+preflight (a reader sending ``If-None-Match`` needs one) with the methods and request
+headers allowed. Pages and the API are not covered: only this app's responses carry it.
 Paths are checked twice: lexically (no ``..``, no hidden files, known suffixes only) and
 after resolving symbolic links (the result must lie inside ``feeds.dir``).
 """
@@ -59,6 +65,18 @@ XML = "application/xml; charset=utf-8"
 # What the feed builder writes: rss.xml, atom.xml, feed.json, index.opml and the RFC 5005
 # archives as <topic>/archive/<month>.atom.
 FEED_SUFFIXES = (".xml", ".atom", ".json", ".opml")
+
+ALLOWED_METHODS = "GET, HEAD, OPTIONS"
+CORS_HEADERS = (
+    (b"access-control-allow-origin", b"*"),
+    # ETag is not a CORS-safelisted response header; Last-Modified is.
+    (b"access-control-expose-headers", b"ETag"),
+)
+PREFLIGHT_HEADERS = (
+    (b"access-control-allow-methods", b"GET, HEAD"),
+    (b"access-control-allow-headers", b"If-None-Match, If-Modified-Since, Cache-Control"),
+    (b"access-control-max-age", b"86400"),
+)
 
 _ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(rss|feed|opml)[\s>/]")
 
@@ -223,6 +241,9 @@ class FeedServer:
         return resolved if resolved.is_relative_to(self.root) else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] == "OPTIONS":
+            await _options(send)
+            return
         path = self.locate(str(scope.get("path_params", {}).get("path", "")))
         try:
             info = os.stat(path) if path is not None else None
@@ -261,6 +282,7 @@ async def respond(feed: FeedFile, scope: Scope, send: Send) -> None:
         (b"last-modified", format_datetime(last_modified, usegmt=True).encode()),
         (b"cache-control", f"public, max-age={MAX_AGE_SECONDS}".encode()),
         (b"vary", b"Accept-Encoding"),
+        *CORS_HEADERS,
     ]
     if _not_modified(feed, last_modified, scope):
         await send({"type": "http.response.start", "status": 304, "headers": headers})
@@ -287,6 +309,18 @@ def _not_modified(feed: FeedFile, last_modified: datetime, scope: Scope) -> bool
     return since is not None and last_modified <= since
 
 
+async def _options(send: Send) -> None:
+    """``OPTIONS``: what may be asked of a feed (RFC 9110 §9.3.7), and a CORS preflight."""
+    headers = [
+        (b"allow", ALLOWED_METHODS.encode()),
+        (b"content-length", b"0"),
+        *CORS_HEADERS,
+        *PREFLIGHT_HEADERS,
+    ]
+    await send({"type": "http.response.start", "status": 204, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
+
+
 async def _not_found(scope: Scope, send: Send) -> None:
     body = b"No such feed.\n"
     await send(
@@ -297,6 +331,7 @@ async def _not_found(scope: Scope, send: Send) -> None:
                 (b"content-type", b"text/plain; charset=utf-8"),
                 (b"content-length", str(len(body)).encode()),
                 (b"cache-control", b"no-store"),
+                *CORS_HEADERS,
             ],
         }
     )

@@ -370,3 +370,33 @@ def test_a_retraction_moves_last_modified_and_a_rebuild_without_change_does_not(
         )
         assert again.status_code == 304
         assert again.headers["last-modified"] == after.headers["last-modified"]
+
+
+def test_feed_files_are_readable_from_any_origin_and_pages_are_not(client: TestClient) -> None:
+    """Issue 14: browser-based readers fetch feeds cross-origin (CORS), pages stay closed."""
+    origin = {"origin": "https://reader.example.net"}
+    for path in ("transport/rss.xml", "transport/feed.json", "index.opml", "transport/no.xml"):
+        response = client.get(f"/feeds/{path}", headers=origin)
+        assert response.headers["access-control-allow-origin"] == "*", path
+    ok = client.get("/feeds/transport/rss.xml", headers=origin)
+    assert ok.headers["access-control-expose-headers"] == "ETag"
+    cached = client.get(
+        "/feeds/transport/rss.xml", headers={**origin, "if-none-match": ok.headers["etag"]}
+    )
+    assert cached.status_code == 304
+    assert cached.headers["access-control-allow-origin"] == "*"
+    preflight = client.options(
+        "/feeds/transport/rss.xml",
+        headers={
+            **origin,
+            "access-control-request-method": "GET",
+            "access-control-request-headers": "if-none-match",
+        },
+    )
+    assert preflight.status_code == 204 and preflight.content == b""
+    assert preflight.headers["allow"] == "GET, HEAD, OPTIONS"
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "GET" in preflight.headers["access-control-allow-methods"]
+    assert "If-None-Match" in preflight.headers["access-control-allow-headers"]
+    for page in ("/", "/digests/", "/healthz"):
+        assert "access-control-allow-origin" not in client.get(page, headers=origin).headers
