@@ -233,20 +233,26 @@ def _json_item(entry: Entry) -> dict[str, Any]:
 
 
 def render_opml(settings: Settings, keys: list[str]) -> bytes:
-    """OPML 2.0 listing every feed of ``keys`` in every format, titled, by public URL."""
+    """OPML 2.0 listing every feed of ``keys`` in every format, titled, by public URL.
+
+    Every subscription is ``type="rss"``, whatever its format: OPML 2.0 defines that type
+    for "a feed" and readers import nothing else (``atom``/``json`` are not OPML types).
+    A feed's three formats sit in a grouping outline that carries only ``text``, as the
+    spec has it for outlines without a type (the W3C validator warns otherwise).
+    """
     root = ElementTree.Element("opml", version="2.0")
     head = ElementTree.SubElement(root, "head")
     ElementTree.SubElement(head, "title").text = f"{feed_title(settings, 'all')}: feeds"
     body = ElementTree.SubElement(root, "body")
-    formats = ((RSS, "RSS 2.0", "rss"), (ATOM, "Atom", "atom"), (JSON, "JSON Feed", "json"))
+    formats = ((RSS, "RSS 2.0"), (ATOM, "Atom"), (JSON, "JSON Feed"))
     for key in keys:
         title = feed_title(settings, key)
-        group = ElementTree.SubElement(body, "outline", text=title, title=title)
-        for kind, label, opml_type in formats:
+        group = ElementTree.SubElement(body, "outline", text=title)
+        for kind, label in formats:
             ElementTree.SubElement(
                 group,
                 "outline",
-                type=opml_type,
+                type="rss",
                 text=f"{title} ({label})",
                 title=f"{title} ({label})",
                 xmlUrl=document_url(settings, key, kind),

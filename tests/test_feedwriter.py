@@ -236,3 +236,14 @@ def test_opml_lists_every_feed_with_its_public_url() -> None:
     assert len(urls) == 3 * (len(SETTINGS.topics) + 1)
     assert "https://news.example.org/feeds/all/atom.xml" in urls
     assert "https://news.example.org/feeds/culture/feed.json" in urls
+
+
+def test_opml_subscriptions_are_type_rss_and_groups_carry_only_text() -> None:
+    """Issue 14: OPML 2.0 knows type="rss" for every feed; untyped outlines carry only
+    text (the W3C validator warned on each group)."""
+    root = ElementTree.fromstring(feedwriter.render_opml(SETTINGS, feeds.feed_keys(SETTINGS)))
+    body = root.find("body")
+    assert body is not None
+    for group in body.findall("outline"):
+        assert set(group.attrib) == {"text"}
+        assert {o.get("type") for o in group.findall("outline")} == {"rss"}
