@@ -515,7 +515,7 @@ class _Reader:
         return value
 
     def logo_url(self, value: str) -> str:
-        """"" or an absolute https URL: a mail client fetches it from anywhere, and an
+        """ "" or an absolute https URL: a mail client fetches it from anywhere, and an
         http image is blocked or flagged by clients that load the message over https."""
         if value and (urlsplit(value).scheme != "https" or not urlsplit(value).hostname):
             raise self.fail("site.logo_url", f"{value!r} is not an absolute https URL")
