@@ -65,6 +65,10 @@ class SiteSettings:
     author: str = "Seoul Metropolitan Government"
     description: str = "News from the city government's English-language news office."
     contact: str = "Seoul Metropolitan Government, 110 Sejong-daero, Jung-gu, Seoul 04524"
+    # The digest masthead: a logo image (absolute https URL, or none) and the colour of
+    # headings' rules, links and buttons (#rrggbb, legible on white: WCAG 2 AA, 4.5:1).
+    logo_url: str = ""
+    brand_color: str = "#0b5cad"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -376,7 +380,9 @@ class _Reader:
     def site(self, data: Mapping[str, Any]) -> SiteSettings:
         d = SiteSettings()
         names = {"title", "base_url", "feeds_url", "language", "timezone", "author"}
-        table = self.table(data, "site", names | {"description", "contact"})
+        table = self.table(
+            data, "site", names | {"description", "contact", "logo_url", "brand_color"}
+        )
         timezone = self.get(table, "site", "timezone", str, d.timezone)
         try:
             ZoneInfo(timezone)
@@ -401,6 +407,10 @@ class _Reader:
             author=self.get(table, "site", "author", str, d.author),
             description=self.get(table, "site", "description", str, d.description),
             contact=self.get(table, "site", "contact", str, d.contact),
+            logo_url=self.logo_url(self.get(table, "site", "logo_url", str, d.logo_url)),
+            brand_color=self.brand_color(
+                self.get(table, "site", "brand_color", str, d.brand_color)
+            ),
         )
 
     def database(self, data: Mapping[str, Any], environ: Mapping[str, str]) -> DatabaseSettings:
@@ -734,6 +744,27 @@ class _Reader:
             raise self.fail(key, f"{value!r} is not an absolute http(s) URL")
         return value
 
+    def logo_url(self, value: str) -> str:
+        """ "" or an absolute https URL: a mail client fetches it from anywhere, and an
+        http image is blocked or flagged by clients that load the message over https."""
+        if value and (urlsplit(value).scheme != "https" or not urlsplit(value).hostname):
+            raise self.fail("site.logo_url", f"{value!r} is not an absolute https URL")
+        return value
+
+    def brand_color(self, value: str) -> str:
+        """A ``#rrggbb`` colour with at least 4.5:1 contrast on white (WCAG 2 AA for text):
+        it colours links and the topic headings' text in the digest."""
+        if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+            raise self.fail("site.brand_color", f"{value!r} is not a colour such as '#0b5cad'")
+        ratio = 1.05 / (relative_luminance(value) + 0.05)
+        if ratio < 4.5:
+            raise self.fail(
+                "site.brand_color",
+                f"{value!r} is too light to read on white ({ratio:.1f}:1, needs 4.5:1);"
+                " choose a darker shade",
+            )
+        return value.lower()
+
     def cron(self, key: str, expression: str, tz: ZoneInfo) -> None:
         # APScheduler is the one that will fire it, so it is the one that judges it.
         from apscheduler.triggers.cron import CronTrigger
@@ -760,6 +791,17 @@ class _Reader:
             raise self.fail(key, f"{value!r} is not a duration such as '90m', '24h' or '2d'")
         unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
         return timedelta(**{unit: int(match.group(1))})
+
+
+def relative_luminance(color: str) -> float:
+    """WCAG 2 relative luminance of a ``#rrggbb`` colour (0 black … 1 white)."""
+
+    def channel(hex_pair: str) -> float:
+        c = int(hex_pair, 16) / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(color[i : i + 2]) for i in (1, 3, 5))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
 def _kind_name(kind: type) -> str:

@@ -69,6 +69,9 @@ def test_environment_supplies_secrets_and_database_url(tmp_path: Path) -> None:
         ("[site]\ntimezone = 'Asia/Seol'\n", "site.timezone: unknown timezone 'Asia/Seol'"),
         ("[site]\nbase_url = 'news.example.org'\n", "site.base_url: 'news.example.org' is not"),
         ("[site]\nfeeds_url = 'ftp://x.org/f'\n", "site.feeds_url:"),
+        ("[site]\nlogo_url = 'http://x.org/l.png'\n", "site.logo_url: 'http://x.org/l.png'"),
+        ("[site]\nbrand_color = 'blue'\n", "site.brand_color: 'blue' is not a colour"),
+        ("[site]\nbrand_color = '#7fb3e6'\n", "site.brand_color: '#7fb3e6' is too light"),
         ("[feeds]\nentries = '50'\n", "feeds.entries: must be an integer"),
         ("[feeds]\nentries = 0\n", "feeds.entries: must be between 1 and 1000"),
         ("[feeds]\nwebsub_hub = 'hub'\n", "feeds.websub_hub:"),
@@ -140,3 +143,12 @@ def test_default_lists_drop_out_when_their_topics_are_not_configured(tmp_path: P
     settings = load_settings(path, {})
     assert [t.slug for t in settings.topics] == ["culture"]
     assert settings.lists == ()
+
+
+def test_logo_and_brand_colour_from_the_site_table(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "[site]\nlogo_url = 'https://news.example.org/logo.png'\nbrand_color = '#8A1538'\n",
+    )
+    site = load_settings(path, {}).site
+    assert (site.logo_url, site.brand_color) == ("https://news.example.org/logo.png", "#8a1538")

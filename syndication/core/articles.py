@@ -86,6 +86,10 @@ class StoredArticle:
 
     ``topics`` are slugs in a stable order. ``retracted_at`` is set when ``status`` is
     ``retracted``; ``change_seq`` is the store's number for the article's latest write.
+    ``id_date`` (``YYYY-MM-DD``) is the UTC date the store minted the article's id with,
+    when it first arrived; it outlives any later correction of ``published_at``. Empty
+    means "not minted yet" (an article that never went through the store), and the id
+    then takes the date of ``published_at``.
     """
 
     source_id: str
@@ -103,6 +107,7 @@ class StoredArticle:
     retracted_at: datetime | None
     retraction_reason: str
     change_seq: int
+    id_date: str = ""
 
     @property
     def is_retracted(self) -> bool:

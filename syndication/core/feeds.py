@@ -122,7 +122,6 @@ class Tombstone:
     ref: str
     when: datetime
     comment: str
-    url: str
 
 
 @dataclass(frozen=True)
@@ -229,8 +228,13 @@ def _plain(text: str) -> str:
 
 
 def entry_id(settings: Settings, article: StoredArticle) -> str:
-    """The article's tag URI: ``tag:<domain>,<first published, UTC date>:<source id>``."""
-    day = article.published_at.astimezone(UTC).date().isoformat()
+    """The article's tag URI: ``tag:<domain>,<first published, UTC date>:<source id>``.
+
+    The date is the one the store minted when the article arrived (``id_date``), so a
+    later correction of ``published_at`` does not change the id (RFC 4151 section 2.4:
+    a tag is minted once and must never be reassigned).
+    """
+    day = article.id_date or article.published_at.astimezone(UTC).date().isoformat()
     return f"tag:{settings.site.domain},{day}:{_tag_specific(article.source_id)}"
 
 
@@ -366,7 +370,6 @@ def tombstone_for(settings: Settings, article: StoredArticle) -> Tombstone:
         ref=entry_id(settings, article),
         when=when,
         comment=_plain(article.retraction_reason) or "Retracted.",
-        url=_link(settings, article),
     )
 
 

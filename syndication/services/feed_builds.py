@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from datetime import datetime
 from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
+from syndication.clock import utc_now
 from syndication.core import feeds
 from syndication.edges import files as publish
 from syndication.edges import websub
@@ -65,8 +68,11 @@ def build_feeds(
     *,
     force_all: bool,
     stop: threading.Event | None = None,
+    now: Callable[[], datetime] = utc_now,
 ) -> FeedBuildReport:
     """Bring ``feeds.dir`` up to date with the store; see the block comment above.
+
+    ``now`` is when a changed file's bytes are recorded as modified (its Last-Modified).
 
     ``stop`` (the scheduler's shutdown event) is looked at between feeds: when it is set
     the build ends with :class:`BuildInterrupted`, before publishing anything and without
@@ -92,7 +98,7 @@ def build_feeds(
     except (OperationalError, ProgrammingError):
         db.require_current_schema(engine)  # a clear message when the schema is missing
         raise
-    changed, removed = _publish_all(settings, outputs)
+    changed, removed = _publish_all(settings, outputs, now())
     if current != built:
         with db.write_session(engine) as session:
             store.write_counter(session, FEEDS_BUILT, current)
@@ -203,7 +209,9 @@ def _archive_output(
     return (path, feedwriter.render(document)), not existed, around
 
 
-def _publish_all(settings: Settings, outputs: list[_Output]) -> tuple[list[str], list[str]]:
+def _publish_all(
+    settings: Settings, outputs: list[_Output], now: datetime
+) -> tuple[list[str], list[str]]:
     changed: list[str] = []
     removed: list[str] = []
     for relative, data in outputs:
@@ -211,7 +219,7 @@ def _publish_all(settings: Settings, outputs: list[_Output]) -> tuple[list[str],
         if data is None:
             if publish.unpublish(path):
                 removed.append(relative)
-        elif publish.publish(path, data):
+        elif publish.publish(path, data, now):
             changed.append(relative)
     return changed, removed
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, delete, func, insert, select, update
@@ -202,6 +202,9 @@ def write_articles(
                 "retraction_reason": record.retraction_reason,
                 "content_hash": digest,
                 "change_seq": first + offset,
+                # Only ever inserted: not in _ARTICLE_COLUMNS, so an update keeps the date
+                # the id was minted with (issue 14: a corrected published_at made a new id).
+                "id_date": record.published_at.astimezone(UTC).date().isoformat(),
             }
         )
     table: Table = Article.__table__  # type: ignore[assignment]
@@ -334,6 +337,7 @@ def _stored(article: Article, topics: tuple[str, ...]) -> StoredArticle:
         retracted_at=article.retracted_at,
         retraction_reason=article.retraction_reason,
         change_seq=article.change_seq,
+        id_date=article.id_date,
     )
 
 

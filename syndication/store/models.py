@@ -122,6 +122,9 @@ class Article(Base):
     image_url: Mapped[str] = mapped_column(Text, default="")
     language: Mapped[str] = mapped_column(String(20), default="en")
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The UTC date (YYYY-MM-DD) in the article's tag URI, set on first insert from
+    # published_at and never updated: correcting published_at must not change the id.
+    id_date: Mapped[str] = mapped_column(String(10), server_default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default="published")
     retracted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -226,6 +229,8 @@ class Delivery(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     claimed_by: Mapped[str] = mapped_column(String(100), default="")
+    # Unique per claim: renew, send and settle touch only rows whose token is still ours.
+    claim_token: Mapped[str] = mapped_column(String(64), server_default="", index=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
     message_id: Mapped[str] = mapped_column(String(300), default="")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -476,7 +476,7 @@ def create_app(
         Route("/digests/{list_slug}/{period}", web.digest, methods=["GET"]),
         Route("/healthz", web.healthz, methods=["GET"]),
         Route("/static/site.css", web.stylesheet_file, methods=["GET"]),
-        Route("/feeds/{path:path}", feeds, methods=["GET", "HEAD"]),
+        Route("/feeds/{path:path}", feeds, methods=["GET", "HEAD", "OPTIONS"]),
         *api.routes(settings, engine, api_limit),  # the push API (issue 11)
     ]
     return Starlette(

@@ -152,7 +152,6 @@ def test_retracted_article_leaves_rss_and_json_and_becomes_an_atom_tombstone() -
             ref=feeds.entry_id(SETTINGS, retracted),
             when=NOV + timedelta(days=1),
             comment="Published in error.",
-            url=retracted.url,
         ),
     )
 

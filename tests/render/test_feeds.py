@@ -171,6 +171,22 @@ def test_retraction_is_an_rfc6721_tombstone_with_the_same_id() -> None:
     assert "smg-3960" not in files["culture/feed.json"].decode()
 
 
+def test_parsers_take_the_site_for_the_feed_link_even_next_to_a_tombstone() -> None:
+    """Issue 14: feedparser (and reader on top of it) took a tombstone's <link> for the
+    feed's link; feed-extractor takes the first <link>, which must be the alternate."""
+    files = rendered()
+    for path in ("culture/atom.xml", "culture/archive/2026-11.atom"):
+        parsed = parse(files[path])
+        assert parsed.feed.link == "https://news.example.org", path
+        assert [link.rel for link in parsed.feed.links][0] == "alternate", path
+        assert parsed.feed.subtitle == "Festivals, museums and the arts.", path
+        assert all("smg-3960" not in link.href for link in parsed.feed.links), path
+        root = ElementTree.fromstring(files[path])
+        assert root.find(f"{ATOM}link") is not None
+        assert root.find(f"{ATOM}link").get("rel") == "alternate"  # type: ignore[union-attr]
+        assert root.find(f"{AT}deleted-entry/{ATOM}link") is None
+
+
 def test_archive_documents_are_marked_fh_archive() -> None:
     root = ElementTree.fromstring(rendered()["culture/archive/2026-10.atom"])
     assert root.find("{http://purl.org/syndication/history/1.0}archive") is not None
@@ -242,3 +258,14 @@ def test_opml_lists_every_feed_with_its_public_url() -> None:
     assert len(urls) == 3 * (len(SETTINGS.topics) + 1)
     assert "https://news.example.org/feeds/all/atom.xml" in urls
     assert "https://news.example.org/feeds/culture/feed.json" in urls
+
+
+def test_opml_subscriptions_are_type_rss_and_groups_carry_only_text() -> None:
+    """Issue 14: OPML 2.0 knows type="rss" for every feed; untyped outlines carry only
+    text (the W3C validator warned on each group)."""
+    root = ElementTree.fromstring(feedwriter.render_opml(SETTINGS, feeds.feed_keys(SETTINGS)))
+    body = root.find("body")
+    assert body is not None
+    for group in body.findall("outline"):
+        assert set(group.attrib) == {"text"}
+        assert {o.get("type") for o in group.findall("outline")} == {"rss"}

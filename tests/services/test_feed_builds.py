@@ -96,7 +96,7 @@ def test_full_build_writes_the_layout_and_every_feed_parses(
     for key in feeds.feed_keys(settings):
         for name in ("rss.xml", "atom.xml", "feed.json"):
             assert (root / key / name).is_file(), (key, name)
-    assert sorted(p.name for p in (root / "culture" / "archive").iterdir()) == [
+    assert sorted(p.name for p in (root / "culture" / "archive").glob("[!.]*")) == [
         "2026-09.atom",
         "2026-10.atom",
         "2026-11.atom",
@@ -318,3 +318,26 @@ def test_a_shutdown_interrupts_a_build_and_the_next_build_redoes_it(
     assert not settings.feeds.dir.exists() or not any(settings.feeds.dir.rglob("*.xml"))
     report = feed_builds.build_feeds(settings, engine, force_all=False)
     assert report.full and feed_builds.missing_feed_files(settings) == []
+def test_correcting_published_at_keeps_the_id_the_article_was_minted_with(
+    settings: Settings, engine: Engine, make_article: Make
+) -> None:
+    """Issue 14: the tag URI's date is minted once; a corrected publication time moves
+    the article's dates, never its id, so no reader or partner sees a new article."""
+    first = make_article("smg-moved", published_at=datetime(2026, 11, 19, 23, 30, tzinfo=UTC))
+    write(engine, first)
+    feed_builds.build_feeds(settings, engine, force_all=False)
+    minted = "tag:news.example.org,2026-11-19:smg-moved"
+    assert [e.id for e in parse_file(settings.feeds.dir / "all" / "atom.xml").entries] == [minted]
+    corrected = replace(
+        first,
+        published_at=datetime(2026, 11, 21, 2, 0, tzinfo=UTC),
+        updated_at=datetime(2026, 11, 21, 2, 0, tzinfo=UTC),
+    )
+    write(engine, corrected, now=datetime(2026, 11, 29, tzinfo=UTC))
+    feed_builds.build_feeds(settings, engine, force_all=True)
+    for name in ("atom.xml", "rss.xml"):
+        entries = parse_file(settings.feeds.dir / "all" / name).entries
+        assert [e.id for e in entries] == [minted], name
+    items = json.loads((settings.feeds.dir / "all" / "feed.json").read_bytes())["items"]
+    assert [i["id"] for i in items] == [minted]
+    assert items[0]["date_published"] == "2026-11-21T02:00:00Z"

@@ -99,6 +99,8 @@ def small_digest() -> DigestContent:
             "smg-subway",
             title="서울 지하철 9호선 연장 개통",
             summary="Line 9 now reaches Gangdong; trains run every four minutes.",
+            image_url="https://news.example.org/images/line-9.jpg",
+            language="ko",
             topics=("transport",),
             published_at=WEEK.start + timedelta(hours=5),
         ),
