@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Engine, select
 
 from syndication import db, digest, mail, outbox, rendering, store, subscribers, tokens
+from syndication.core import verp
 from syndication.digest import Period
 from syndication.errors import NotFoundError, SyndicationError
 from syndication.models import Digest, Subscriber
@@ -35,9 +36,13 @@ def mailing_list(settings: Settings, slug: str) -> MailingList:
         raise NotFoundError(f"list {slug!r}: not in the settings (known: {known})") from None
 
 
-def sender_address(settings: Settings) -> str:
+def sender_address(settings: Settings, kind: str = "", ident: int = 0) -> str:
+    """The envelope sender: with ``bounces.address`` set, a signed VERP return path naming
+    this copy (``kind``/``ident``, see :mod:`syndication.core.verp`), else the From address."""
     from email.utils import parseaddr
 
+    if settings.bounces.address and kind:
+        return verp.make_return_path(settings.secret_key, settings.bounces.address, kind, ident)
     return parseaddr(settings.mail.from_address)[1]
 
 
@@ -184,7 +189,7 @@ class DigestMessages:
         data = mail.personalise(template, recipient)
         message_id = mail.message_id(template, claimed.email)
         envelope = Envelope(
-            self.sender,
+            sender_address(self.settings, verp.DELIVERY, claimed.delivery_id),
             claimed.email,
             data,
             folder=(row.list_slug, row.period_key),
@@ -214,6 +219,7 @@ def send_digests(
         rate_per_second=settings.mail.smtp.rate_per_second
         if settings.mail.transport == "smtp"
         else 1_000_000.0,
+        soft_limit=settings.bounces.soft_limit,
     )
     factory = transport_factory or (lambda: make_transport(settings.mail))
     return send_outbox(
@@ -260,7 +266,7 @@ def send_confirmation(
     )
     data = mail.personalise(template, recipient)
     envelope = Envelope(
-        sender_address(settings),
+        sender_address(settings, verp.SUBSCRIBER, subscriber_id),
         subscriber.email,
         data,
         folder=("confirmations", now.astimezone(settings.site.tz).date().isoformat()),

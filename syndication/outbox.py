@@ -33,7 +33,6 @@ from syndication.models import (
     UTCDateTime,
 )
 from syndication.store import upsert
-from syndication.subscribers import suppress
 
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(minutes=5)
@@ -136,8 +135,18 @@ def claim_batch(
     ]
 
 
-def settle(session: Session, worker: str, outcomes: Sequence[Outcome], now: datetime) -> None:
+def settle(
+    session: Session,
+    worker: str,
+    outcomes: Sequence[Outcome],
+    now: datetime,
+    soft_limit: int = 3,
+) -> None:
     """Record outcomes for rows ``worker`` still holds; rows it lost to another are left.
+
+    A refusal (5xx at RCPT or DATA) becomes a bounce event and follows the same rules as
+    a DSN (:func:`bounce_store.record_refusal`): a 5.7.x is not the reader's fault and
+    no longer suppresses them.
 
     Successes, the bulk of the work, go in one executemany; the rarer outcomes one by one.
     """
@@ -193,7 +202,9 @@ def settle(session: Session, worker: str, outcomes: Sequence[Outcome], now: date
             update(Delivery).where(held).values(lease_until=None, claimed_by="", **values)
         )
         if outcome.kind == "bounced" and result.rowcount:  # type: ignore[attr-defined]
-            suppress(session, outcome.email, f"bounced: {outcome.error}", now, "bounced")
+            from syndication.bounce_store import record_refusal
+
+            record_refusal(session, outcome.delivery_id, outcome.error, soft_limit, now)
 
 
 def release_worker(session: Session, worker: str) -> int:

@@ -77,6 +77,7 @@ class SendOptions:
     lease: timedelta = timedelta(minutes=2)
     max_wait: float = 300.0
     rate_per_second: float = 50.0
+    soft_limit: int = 3
 
 
 def send_outbox(
@@ -142,7 +143,7 @@ def _worker(
         nonlocal last_settle
         if pending:
             with write_session(engine) as session:
-                outbox.settle(session, worker, pending, now())
+                outbox.settle(session, worker, pending, now(), options.soft_limit)
             for outcome in pending:
                 report.count(outcome.kind)
             pending.clear()
