@@ -386,6 +386,84 @@ def subscribers_export(
     out.print(f"{path}: {count} subscribers")
 
 
+@subscribers_app.command("restore")
+def subscribers_restore(
+    ctx: typer.Context, email: Annotated[str, typer.Argument(help="The address")]
+) -> None:
+    """Undo a bounce or complaint (a false positive): unsuppress, forget soft bounces."""
+    from syndication.services import bounces
+
+    status = bounces.restore_subscriber(_context(ctx).engine, email, jobs.utc_now())
+    out.print(f"{email}: restored, now {status}")
+
+
+# -- bounces (issue 10) -------------------------------------------------------------------
+
+bounces_app = typer.Typer(help="Bounces and complaints: the intake.", no_args_is_help=True)
+app.add_typer(bounces_app, name="bounces")
+
+
+@bounces_app.command("serve")
+def bounces_serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 2525,
+    lmtp: Annotated[bool, typer.Option("--lmtp", help="Speak LMTP instead of SMTP")] = False,
+) -> None:
+    """Receive bounces from the MTA over SMTP (or LMTP) and process them."""
+    import threading
+
+    from syndication import db
+    from syndication.services import bounces
+
+    c = _context(ctx)
+    db.require_current_schema(c.engine)
+    settings = c.signing()
+    stop = threading.Event()
+
+    def ready(bound_host: str, bound_port: int) -> None:
+        kind = "LMTP" if lmtp else "SMTP"
+        out.print(
+            f"bounce intake ({kind}) for {settings.bounces.address} on {bound_host}:{bound_port}"
+        )
+
+    bounces.serve(
+        settings,
+        c.engine,
+        host=host,
+        port=port,
+        lmtp=lmtp,
+        now=jobs.utc_now,
+        stop=stop,
+        on_ready=ready,
+    )
+
+
+@bounces_app.command("fetch")
+def bounces_fetch(ctx: typer.Context) -> None:
+    """Fetch bounces from the [bounces.imap] mailbox, process them, move them away."""
+    from syndication.services import bounces
+
+    c = _context(ctx)
+    report = bounces.fetch_imap(c.signing(), c.engine, jobs.utc_now)
+    out.print(f"fetched {report.fetched}; {report.processed.summary}")
+
+
+@bounces_app.command("import")
+def bounces_import(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help=".eml files, mbox files, Maildir folders")],
+) -> None:
+    """Process bounces saved as files. Anything that is not mail: error, nothing changed."""
+    from syndication.services import bounces
+
+    c = _context(ctx)
+    report = bounces.import_paths(c.signing(), c.engine, paths, jobs.utc_now)
+    for effect in report.effects:
+        out.print(effect)
+    out.print(report.summary)
+
+
 # -- feeds (issue 3) ----------------------------------------------------------------------
 
 feeds_app = typer.Typer(help="Build the RSS, Atom and JSON feeds.", no_args_is_help=True)
