@@ -64,8 +64,9 @@ def start_intake(directory: Path, settings: Settings, *, lmtp: bool = False) -> 
         )
     try:
         wait_for_banner("127.0.0.1", port, b"220")
-    except TimeoutError:
+    except TimeoutError as exc:
         process.kill()
         process.wait()
-        raise RuntimeError(f"bounces serve did not start:\n{log.read_text(errors='replace')}")
+        output = log.read_text(errors="replace")
+        raise RuntimeError(f"bounces serve did not start:\n{output}") from exc
     return Intake(process, port, log)
