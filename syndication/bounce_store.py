@@ -288,21 +288,21 @@ def restore(session: Session, email: str, now: datetime) -> Subscriber:
 # -- what status shows -------------------------------------------------------------------
 
 
-def digest_event_counts(session: Session) -> dict[int, dict[str, int]]:
-    """Per digest, events by kind (each subscriber counted once per kind)."""
-    result: dict[int, dict[str, int]] = {}
+def digest_event_counts(session: Session) -> dict[tuple[str, str], dict[str, int]]:
+    """Per digest ``(list, period)``, events by kind (a subscriber counted once per kind)."""
+    result: dict[tuple[str, str], dict[str, int]] = {}
     rows = session.execute(
         select(
-            BounceEvent.digest_id,
+            Digest.list_slug,
+            Digest.period_key,
             BounceEvent.kind,
             func.count(func.distinct(BounceEvent.subscriber_id)),
         )
-        .where(BounceEvent.digest_id.is_not(None))
-        .group_by(BounceEvent.digest_id, BounceEvent.kind)
+        .join(Digest, Digest.id == BounceEvent.digest_id)
+        .group_by(Digest.list_slug, Digest.period_key, BounceEvent.kind)
     )
-    for digest_id, kind, count in rows:
-        if digest_id is not None:
-            result.setdefault(int(digest_id), {})[kind] = int(count)
+    for list_slug, period_key, kind, count in rows:
+        result.setdefault((list_slug, period_key), {})[kind] = int(count)
     return result
 
 

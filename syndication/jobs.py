@@ -146,15 +146,22 @@ class StatusReport:
     store: store.StoreSummary
     lists: dict[str, dict[str, int]]
     digests: list[outbox.DigestCounts]
+    # Bounce events per (list, period) and kind; reports stored but not processed.
+    bounces: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    intake_backlog: int = 0
 
 
 def store_status(engine: Engine) -> StatusReport:
+    from syndication import bounce_store
+
     db.require_current_schema(engine)
     with db.read_session(engine) as session:
         return StatusReport(
             store.store_summary(session),
             subscribers.list_counts(session),
             outbox.digest_counts(session),
+            bounce_store.digest_event_counts(session),
+            bounce_store.backlog(session),
         )
 
 

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 POLL = "poll"
 DELIVER = "deliver"
+BOUNCES = "bounces"
 DIGEST_PREFIX = "digest:"
 HISTORY = timedelta(days=14)  # how long job_runs rows are kept
 
@@ -240,6 +241,20 @@ def _deliver(runtime: _Runtime) -> Outcome:
     if report.unavailable:
         raise RuntimeError(f"{summary}; {report.unavailable}")
     return Outcome(summary, counts)
+
+
+def fetch_bounces() -> None:
+    """Fetch the ``[bounces.imap]`` mailbox and process what it holds (issue 10)."""
+    _run(BOUNCES, _fetch_bounces)
+
+
+def _fetch_bounces(runtime: _Runtime) -> Outcome:
+    from syndication.services import bounces
+
+    report = bounces.fetch_imap(runtime.settings, runtime.engine, runtime.now)
+    done = report.processed
+    counts = {"fetched": report.fetched, "applied": done.applied, "ignored": done.ignored}
+    return Outcome(f"fetched {report.fetched}; {done.summary}", counts)
 
 
 # -- what status shows --------------------------------------------------------------------

@@ -100,6 +100,14 @@ def register_jobs(scheduler: BlockingScheduler, settings: Settings) -> None:
         name="deliver queued digests",
         replace_existing=True,
     )
+    if settings.bounces.imap is not None:
+        scheduler.add_job(
+            "syndication.scheduled:fetch_bounces",
+            IntervalTrigger(seconds=settings.scheduler.deliver_seconds, timezone=tz),
+            id=scheduled.BOUNCES,
+            name="fetch bounces from the IMAP mailbox",
+            replace_existing=True,
+        )
 
 
 def remove_stale_jobs(settings: Settings, engine: Engine) -> list[str]:
@@ -112,6 +120,8 @@ def remove_stale_jobs(settings: Settings, engine: Engine) -> list[str]:
     try:
         store.jobs_t.create(store.engine, checkfirst=True)
         wanted = {scheduled.POLL, scheduled.DELIVER}
+        if settings.bounces.imap is not None:
+            wanted.add(scheduled.BOUNCES)
         wanted |= {scheduled.digest_job_id(ml.slug) for ml in settings.lists}
         with store.engine.begin() as connection:
             stored = connection.execute(select(store.jobs_t.c.id)).scalars().all()
@@ -206,6 +216,8 @@ def run_once(settings: Settings, now: Callable[[], datetime] = jobs.utc_now) -> 
             catch_up(settings)
         if not stop.is_set():
             scheduled.deliver()
+        if not stop.is_set() and settings.bounces.imap is not None:
+            scheduled.fetch_bounces()
         return 0
     finally:
         lock.release()

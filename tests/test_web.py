@@ -458,6 +458,7 @@ def test_healthz(
         "feeds": {"built_to": 0, "store_at": 0, "behind": 0},
         "last_poll": None,
         "outbox_backlog": 0,
+        "bounce_intake_backlog": 0,
     }
     store_digest(engine, now, "<p>x</p>")
     sid = add_active(engine, "reader@example.org", ("weekly-city",), now)

@@ -85,3 +85,23 @@ def restored_status(confirmed: bool) -> str:
     """The status an operator's ``subscribers restore`` gives back: active if they had
     confirmed their address, else pending (consent is never invented)."""
     return "active" if confirmed else "pending"
+
+
+COMPLAINT_ALARM = 0.001  # 0.1 %: Gmail's and Yahoo's 2024 sender rules want less
+BLOCKED_ALARM = 0.02  # 2 % of a digest refused by policy: look at SPF/DKIM/DMARC, lists
+
+
+def digest_alarms(sent: int, complaints: int, blocked: int) -> list[str]:
+    """Warnings about one digest's reception, for ``syndication status``."""
+    alarms: list[str] = []
+    if sent and complaints / sent > COMPLAINT_ALARM:
+        alarms.append(
+            f"complaint rate {complaints / sent:.2%} is above 0.1 %: mailbox providers start"
+            " refusing mail from senders above 0.3 %"
+        )
+    if sent and blocked / sent > BLOCKED_ALARM:
+        alarms.append(
+            f"{blocked / sent:.1%} blocked by receivers' policy (5.7.x): check SPF, DKIM, DMARC"
+            " and block lists for the sending domain"
+        )
+    return alarms
