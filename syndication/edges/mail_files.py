@@ -10,7 +10,11 @@ import mailbox
 import re
 from pathlib import Path
 
-from syndication.errors import InputError
+from syndication.errors import InputError, SyndicationError
+
+
+class NotMailError(SyndicationError):
+    """A file given as mail is not mail: rejected input (exit 1), nothing stored."""
 
 # A message starts with a header field (RFC 5322 §2.2: printable ASCII name, colon).
 _HEADER_RE = re.compile(rb"^[!-9;-~]+:")
@@ -18,7 +22,7 @@ _HEADER_RE = re.compile(rb"^[!-9;-~]+:")
 
 def _check(data: bytes, where: str) -> bytes:
     if not data.strip() or not _HEADER_RE.match(data.lstrip(b"\r\n")):
-        raise InputError(f"{where}: not an e-mail message (no header field at the top)")
+        raise NotMailError(f"{where}: not an e-mail message (no header field at the top)")
     return data
 
 
@@ -26,7 +30,7 @@ def read_messages(path: Path) -> list[bytes]:
     """Every message in ``path`` (a Maildir folder, an mbox file or one message)."""
     if path.is_dir():
         if not all((path / sub).is_dir() for sub in ("cur", "new", "tmp")):
-            raise InputError(f"{path}: a folder that is not a Maildir (no cur/, new/, tmp/)")
+            raise NotMailError(f"{path}: a folder that is not a Maildir (no cur/, new/, tmp/)")
         box = mailbox.Maildir(str(path), factory=None, create=False)
         return [_check(box.get_bytes(key), f"{path}/{key}") for key in sorted(box.keys())]
     try:

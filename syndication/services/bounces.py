@@ -200,8 +200,8 @@ def import_paths(
 ) -> ProcessReport:
     """``.eml`` files, mbox files and Maildir folders: read all, store all, process.
 
-    Anything that is not mail stops the import before anything is stored
-    (:class:`InputError` naming the file).
+    Anything that is not mail stops the import before anything is stored (an error naming
+    the file: ``NotMailError``, exit 1; an unreadable path: :class:`InputError`, exit 2).
     """
     from syndication.edges.mail_files import read_messages
 

@@ -179,3 +179,24 @@ def test_killed_right_after_250_nothing_is_lost(
     with db.read_session(engine) as session:
         states = set(session.scalars(select(BounceIntake.state)))
     assert states == {"done"}
+
+
+def test_lmtp_answers_once_per_recipient_and_stores_once(
+    bounce_settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    intake = start_intake(tmp_path / "intake", bounce_settings, lmtp=True)
+    try:
+        with smtplib.LMTP("127.0.0.1", intake.port) as client:
+            assert client.ehlo()[0] == 250  # smtplib sends LHLO for LMTP
+            assert client.mail("")[0] == 250
+            assert client.rcpt("bounces+a@news.example.org")[0] == 250
+            assert client.rcpt("bounces+b@news.example.org")[0] == 250
+            # RFC 2033 §4.2: one reply per accepted recipient after the data.
+            assert client.data(b"Subject: x\r\n\r\nnot a report\r\n")[0] == 250
+            assert client.getreply()[0] == 250
+    finally:
+        intake.process.send_signal(signal.SIGTERM)
+        intake.process.wait(timeout=30)
+    with db.read_session(engine) as session:
+        rows = session.execute(select(BounceIntake.source, BounceIntake.state)).all()
+    assert [tuple(r) for r in rows] == [("lmtp", "ignored")]

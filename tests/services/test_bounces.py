@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select
 
 from syndication import db, subscribers
 from syndication.core import verp
-from syndication.errors import InputError
+from syndication.edges.mail_files import NotMailError
 from syndication.models import BounceEvent, BounceIntake, Suppression
 from syndication.services import bounces
 from syndication.settings import Settings
@@ -297,7 +297,7 @@ def test_import_reads_eml_mbox_and_maildir_and_refuses_garbage(
     )
     garbage = tmp_path / "notes.txt"
     garbage.write_bytes(b"\x00\x01 this is not mail")
-    with pytest.raises(InputError, match="notes.txt: not an e-mail message"):
+    with pytest.raises(NotMailError, match="notes.txt: not an e-mail message"):
         bounces.import_paths(bounce_settings, engine, [eml, garbage], lambda: AFTER_WEEK)
     assert event_count(engine) == 0 and bounces.intake_backlog(engine) == 0
     report = bounces.import_paths(

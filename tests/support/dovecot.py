@@ -127,9 +127,7 @@ def start_dovecot(directory: Path, user: str = "bounces", password: str = "s3cre
     )
     # The daemon keeps the standard streams it was given: a file, never a pipe we wait on.
     with (directory / "start.log").open("wb") as output:
-        code = subprocess.call(
-            [DOVECOT, "-c", str(instance.config)], stdout=output, stderr=output
-        )
+        code = subprocess.call([DOVECOT, "-c", str(instance.config)], stdout=output, stderr=output)
     if code != 0:
         started = (directory / "start.log").read_text(errors="replace")
         raise RuntimeError(f"dovecot did not start: {started}\n{instance.log()}")
