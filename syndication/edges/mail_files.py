@@ -16,6 +16,7 @@ from syndication.errors import InputError, SyndicationError
 class NotMailError(SyndicationError):
     """A file given as mail is not mail: rejected input (exit 1), nothing stored."""
 
+
 # A message starts with a header field (RFC 5322 §2.2: printable ASCII name, colon).
 _HEADER_RE = re.compile(rb"^[!-9;-~]+:")
 
