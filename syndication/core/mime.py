@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import binascii
 import hashlib
+import hmac
 import html
 import re
 from dataclasses import dataclass
@@ -93,6 +94,9 @@ class MessageTemplate:
     domain: str
     date: str
     required: frozenset[str]
+    # The service key: Message-IDs are keyed so nobody can compute another reader's
+    # (a forged bounce report must not be able to name it, issue 10).
+    id_key: str
     # ``data`` split by TOKEN_RE: literal, slot, literal, slot, …, literal.
     pieces: tuple[bytes, ...]
 
@@ -122,6 +126,8 @@ def digest_template(
         (b"List-Id", list_id.encode("ascii")),
         (b"List-Unsubscribe", b"<" + _token("X", "UNSUBSCRIBE_URL") + b">"),
         (b"List-Unsubscribe-Post", b"List-Unsubscribe=One-Click"),
+        # Gmail's Postmaster Tools aggregate complaints by this header's fields.
+        (b"Feedback-ID", f"{period_key}:{mailing_list.slug}:digest:{domain}".encode("ascii")),
     ]
     return _build(
         settings,
@@ -187,6 +193,7 @@ def _build(
         date=format_datetime(date),
         required=required & used,
         pieces=pieces,
+        id_key=settings.secret_key,
     )
 
 
@@ -237,7 +244,8 @@ def message_id(template: MessageTemplate, address: str, confirm_url: str = "") -
     (new token) to the same address is a new message, not a duplicate of the old one.
     """
     key = f"{template.id_seed}\0{address.strip().lower()}\0{confirm_url}".encode()
-    return f"<{template.id_seed}.{hashlib.sha256(key).hexdigest()[:24]}@{template.domain}>"
+    digest = hmac.new(template.id_key.encode(), key, hashlib.sha256).hexdigest()[:24]
+    return f"<{template.id_seed}.{digest}@{template.domain}>"
 
 
 def personalise(
