@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import binascii
 import hashlib
-import hmac
 import html
 import re
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from urllib.parse import quote, urlsplit
 
 from syndication.core.addresses import header_safe
 from syndication.core.placeholders import PLACEHOLDER_RE, RenderedDigest
+from syndication.core.signing import sign
 from syndication.errors import SyndicationError
 from syndication.settings import MailingList, Settings
 
@@ -243,8 +243,8 @@ def message_id(template: MessageTemplate, address: str, confirm_url: str = "") -
     A confirmation mail also depends on its confirmation URL, so a new confirmation
     (new token) to the same address is a new message, not a duplicate of the old one.
     """
-    key = f"{template.id_seed}\0{address.strip().lower()}\0{confirm_url}".encode()
-    digest = hmac.new(template.id_key.encode(), key, hashlib.sha256).hexdigest()[:24]
+    key = f"{template.id_seed}\0{address.strip().lower()}\0{confirm_url}"
+    digest = sign(template.id_key, key, 12).hex()
     return f"<{template.id_seed}.{digest}@{template.domain}>"
 
 

@@ -14,10 +14,11 @@ whole local part stays under 64 octets (RFC 5321 §4.5.3.1.1).
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+
+from syndication.core.signing import sign
 
 DELIVERY = "d"  # a digest delivery row
 SUBSCRIBER = "s"  # a mail to a subscriber that has no delivery row (confirmation)
@@ -48,8 +49,9 @@ def split_address(address: str) -> tuple[str, str]:
 
 
 def _sign(secret: str, payload: str) -> str:
-    digest = hmac.new(secret.encode(), f"verp:{payload}".encode(), hashlib.sha256).digest()
-    return base64.b32encode(digest[:_SIGNATURE_BYTES]).decode().lower()
+    # Base32, lower case: a local part's letters may be case-folded on the way back.
+    digest = sign(secret, f"verp:{payload}", _SIGNATURE_BYTES)
+    return base64.b32encode(digest).decode().lower()
 
 
 def _base36(number: int) -> str:
@@ -110,7 +112,7 @@ def read_token(secret: str, token: str) -> VerpRef | None:
     if match is None or not secret:
         return None
     kind, number, signature = match.groups()
-    if not hmac.compare_digest(signature, _sign(secret, kind + number)):
+    if not hmac.compare_digest(signature.encode(), _sign(secret, kind + number).encode()):
         return None
     return VerpRef(kind, int(number, 36))
 
