@@ -62,7 +62,7 @@ from syndication.websecurity import (
 
 log = logging.getLogger(__name__)
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "web"
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "web"
 FEED_FORMATS = (
     ("rss.xml", "RSS", "application/rss+xml"),
     ("atom.xml", "Atom", "application/atom+xml"),

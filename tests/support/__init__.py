@@ -1,0 +1,1 @@
+"""Builders and helpers shared by test modules (imported as ``tests.support.x``)."""
