@@ -23,6 +23,7 @@ from syndication.errors import NotFoundError, SyndicationError
 from syndication.models import Digest, Subscriber
 from syndication.sender import SendOptions, SendReport, send_outbox
 from syndication.settings import MailingList, Settings
+from syndication.store import approval
 from syndication.transport import Envelope, TemporaryFailure, Transport, make_transport
 
 
@@ -134,6 +135,9 @@ def compile_digest(
             now=now,
         )
         queued = outbox.enqueue(session, digest_id, list_slug, now) if created else 0
+        if created and ml.approval == "manual":
+            # Compiled held: nothing goes out until an operator approves (issue 12).
+            approval.set_state(session, digest_id, "held", now, "awaiting approval")
     return CompileReport(list_slug, key, period, content.article_count, created, queued, False)
 
 
