@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from sqlalchemy import Engine
 
-from syndication import jobs, scheduled, scheduling
+from syndication import cli_console, jobs, scheduled, scheduling
 from syndication.console import configure_logging, progress
 from syndication.digest import HTML_LIMIT
 from syndication.errors import InputError, SyndicationError
@@ -33,7 +33,9 @@ app = typer.Typer(
 )
 articles_app = typer.Typer(help="Put articles into the news store.", no_args_is_help=True)
 app.add_typer(articles_app, name="articles")
-digest_app = typer.Typer(help="Digest e-mails: preview them.", no_args_is_help=True)
+digest_app = typer.Typer(
+    help="Digest e-mails: preview, compile, approve, hold, resume, cancel.", no_args_is_help=True
+)
 app.add_typer(digest_app, name="digest")
 subscribers_app = typer.Typer(help="Manage mailing-list subscribers.", no_args_is_help=True)
 app.add_typer(subscribers_app, name="subscribers")
@@ -443,6 +445,9 @@ def serve(
     # One worker: rate limits and the feed cache live in this process. Behind a reverse
     # proxy on the same host, X-Forwarded-For from 127.0.0.1 names the real client.
     uvicorn.run(web_app, host=host, port=port, proxy_headers=True, log_level="warning")
+
+
+cli_console.register(app, digest_app)
 
 
 def main() -> None:
