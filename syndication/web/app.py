@@ -34,7 +34,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from syndication import db, delivery, subscribers, webstore
 from syndication.errors import ConfigError, NotFoundError, RecordError, SyndicationError
@@ -50,6 +50,8 @@ from syndication.tokens import (
     make_token,
     read_token,
 )
+from syndication.web.admin import admin_routes
+from syndication.web.metrics import MetricsEndpoint
 from syndication.websecurity import (
     CSRF_COOKIE,
     CSRF_FIELD,
@@ -406,9 +408,11 @@ def create_app(
     *,
     subscribe_limit: RateLimiter | None = None,
     confirm_limit: RateLimiter | None = None,
+    now: Callable[[], datetime] = utc_now,
 ) -> Starlette:
     """The ASGI app. Limits default to 10 sign-ups per client per 10 minutes and 3
-    confirmation mails per address per day; tests pass their own."""
+    confirmation mails per address per day; tests pass their own, and their own clock
+    for the console and metrics (``now``)."""
     web = Web(
         settings,
         engine,
@@ -417,7 +421,7 @@ def create_app(
     )
     feeds = FeedServer(settings.feeds.dir)
     token_methods = ["GET", "POST"]
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/", web.home, methods=["GET"]),
         Route("/subscribe", web.subscribe, methods=["POST"], max_body_size=FORM_LIMIT),
         Route("/confirm/{token}", web.confirm, methods=["GET"]),
@@ -433,6 +437,17 @@ def create_app(
         Route("/static/site.css", web.stylesheet_file, methods=["GET"]),
         Route("/feeds/{path:path}", feeds, methods=["GET", "HEAD"]),
     ]
+    # The operator console and Prometheus metrics (issue 12).
+    routes += admin_routes(settings, engine, now)
+    routes.append(
+        Route(
+            "/metrics",
+            MetricsEndpoint(
+                engine, [ml.slug for ml in settings.lists], settings.metrics_token, now
+            ),
+            methods=["GET"],
+        )
+    )
     return Starlette(
         routes=routes,
         middleware=[Middleware(SecurityHeaders)],
