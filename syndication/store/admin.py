@@ -143,13 +143,14 @@ def job_statuses(session: Session) -> list[JobStatus]:
     """Each job's last run and last success (from ``job_runs``)."""
     last = select(JobRun.job_id, func.max(JobRun.id).label("id")).group_by(JobRun.job_id).subquery()
     runs = {r.job_id: r for r in session.scalars(select(JobRun).join(last, JobRun.id == last.c.id))}
-    successes = dict(
-        session.execute(
+    successes: dict[str, datetime | None] = {
+        str(job_id): at
+        for job_id, at in session.execute(
             select(JobRun.job_id, func.max(JobRun.finished_at))
             .where(JobRun.ok.is_(True))
             .group_by(JobRun.job_id)
-        ).tuples()
-    )
+        )
+    }
     return [
         JobStatus(
             job_id=job_id,
@@ -193,13 +194,14 @@ def recent_digests(session: Session, limit: int, list_slug: str | None = None) -
             .group_by(Delivery.digest_id)
         ):
             complained[digest_id] = int(count)
-        states = dict(
-            session.execute(
+        states = {
+            int(digest_id): str(state)
+            for digest_id, state in session.execute(
                 select(DigestState.digest_id, DigestState.state).where(
                     DigestState.digest_id.in_(ids)
                 )
-            ).tuples()
-        )
+            )
+        }
     return [
         DigestRow(
             d.id,
