@@ -51,7 +51,7 @@ from syndication.tokens import (
     read_token,
 )
 from syndication.web.admin import admin_routes
-from syndication.web.metrics import MetricsEndpoint
+from syndication.web.metrics import metrics_route
 from syndication.websecurity import (
     CSRF_COOKIE,
     CSRF_FIELD,
@@ -440,13 +440,7 @@ def create_app(
     # The operator console and Prometheus metrics (issue 12).
     routes += admin_routes(settings, engine, now)
     routes.append(
-        Route(
-            "/metrics",
-            MetricsEndpoint(
-                engine, [ml.slug for ml in settings.lists], settings.metrics_token, now
-            ),
-            methods=["GET"],
-        )
+        metrics_route(engine, [ml.slug for ml in settings.lists], settings.metrics_token, now)
     )
     return Starlette(
         routes=routes,

@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 
 from syndication import db
 from syndication.models import DELIVERY_STATUSES, DIGEST_STATES, SUBSCRIBER_STATUSES
@@ -165,7 +166,7 @@ class MetricsEndpoint:
             return False
         return hmac.compare_digest(given.strip().encode(), self.token.encode())
 
-    async def __call__(self, request: Request) -> Response:
+    async def endpoint(self, request: Request) -> Response:
         if not self.allowed(request):
             return PlainTextResponse(
                 "metrics are served to loopback, or with Authorization: Bearer "
@@ -177,3 +178,10 @@ class MetricsEndpoint:
         return Response(
             body, headers={"content-type": CONTENT_TYPE_LATEST, "cache-control": "no-store"}
         )
+
+
+def metrics_route(
+    engine: Engine, lists: Iterable[str], token: str, now: Callable[[], datetime]
+) -> Route:
+    """``GET /metrics`` for the site's app."""
+    return Route("/metrics", MetricsEndpoint(engine, lists, token, now).endpoint, methods=["GET"])
