@@ -34,13 +34,17 @@ class LineChart:
 
 
 def line_chart(
-    series: Mapping[str, Sequence[tuple[datetime, int]]], width: int = 640, height: int = 200
+    series: Mapping[str, Sequence[tuple[datetime, int]]],
+    end: datetime,
+    width: int = 640,
+    height: int = 200,
 ) -> LineChart:
-    """Step lines of cumulative counts over time, one per series, on a shared scale."""
+    """Step lines of cumulative counts over time, one per series, on a shared scale,
+    from the first point to ``end`` (now), where each line holds its last value."""
     moments = [t for points in series.values() for t, _ in points]
     if not moments:
         return LineChart(width, height, (), 0, None, None)
-    start, end = min(moments), max(moments)
+    start, end = min(moments), max(moments + [end])
     span = max((end - start).total_seconds(), 1.0)
     y_max = max(n for points in series.values() for _, n in points)
     pad = 8

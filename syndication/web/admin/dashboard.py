@@ -59,7 +59,7 @@ async def dashboard(admin: Admin, request: Request, viewer: Viewer) -> Response:
         view=view,
         lists=lists,
         statuses=("active", "pending", "bounced", "complained", "unsubscribed"),
-        growth=line_chart(data.growth),
+        growth=line_chart(data.growth, admin.now()),
         funnel=funnel,
         funnel_keys=FUNNEL,
         jobs=[(job_id, jobs.get(job_id), planned.get(job_id)) for job_id in job_ids],

@@ -92,7 +92,7 @@ def _load(admin: Admin, list_slug: str, period_key: str) -> DigestView:
         status=status,
         list_name=the_list.name,
         approval=the_list.approval,
-        text=digest.text,
+        text=webstore.public_copy(digest.text, admin.settings.site.base_url),
         headers=[(k, str(v)) for k, v in message.items()],
         html_bytes=len(digest.html.encode()),
         message_bytes=len(data),
