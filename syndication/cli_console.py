@@ -69,7 +69,7 @@ def users_list(ctx: typer.Context) -> None:
     if not found:
         out.print("no users yet; add one with 'syndication users add EMAIL --role operator'")
     for user in found:
-        out.print(f"{user.email}\t{user.role}\tsince {user.created_at:%Y-%m-%d}")
+        out.print(f"{user.email:<40} {user.role:<9} since {user.created_at:%Y-%m-%d}")
 
 
 @users_app.command("remove")
