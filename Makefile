@@ -18,6 +18,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/pytest
@@ -47,6 +48,7 @@ bench: install
 	$(BIN)/python bench/bench_digest.py
 	$(BIN)/python bench/bench_send.py
 	$(BIN)/python bench/bench_web.py
+	$(BIN)/python bench/bench_startup.py
 
 clean:
-	rm -rf $(VENV) feeds outbox preview syndication.db syndication.db-* syndication.db.scheduler.lock .mypy_cache .ruff_cache .pytest_cache test-artifacts
+	rm -rf $(VENV) feeds/*/ feeds/index.opml outbox preview syndication.db syndication.db-* syndication.db.scheduler.lock .mypy_cache .ruff_cache .pytest_cache test-artifacts

@@ -1,6 +1,6 @@
 """Run the syndication scheduler: ``python scheduler.py [--config FILE] [--once]``.
 
-Thin by design: it reads the settings and hands over to :mod:`syndication.scheduling`,
+Thin by design: it reads the settings and hands over to :mod:`syndication.scheduler.runner`,
 the same function ``syndication run`` calls.
 """
 
@@ -11,10 +11,10 @@ import os
 import sys
 from pathlib import Path
 
-from syndication.console import configure_logging
 from syndication.errors import SyndicationError
-from syndication.scheduling import run, run_once
+from syndication.scheduler.runner import run, run_once
 from syndication.settings import load_settings, resolve_config_path
+from syndication.terminal import configure_logging
 
 
 def main(argv: list[str] | None = None) -> int:

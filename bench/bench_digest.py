@@ -25,10 +25,11 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
-from syndication.articles import StoredArticle
-from syndication.digest import Period, build_digest
-from syndication.mail import Recipient, digest_template, message_id, personalise
-from syndication.rendering import RenderedDigest, placeholder, render_digest
+from syndication.core.articles import StoredArticle
+from syndication.core.digests import Period, build_digest
+from syndication.core.mime import Recipient, digest_template, message_id, personalise
+from syndication.core.placeholders import RenderedDigest, placeholder
+from syndication.render.email import render_digest
 from syndication.settings import Settings
 
 SETTINGS = Settings()

@@ -53,10 +53,12 @@ def prepare(workdir: Path, recipients: int) -> tuple[str, bytes]:
     """A store with the digest queued for ``recipients``; returns its URL and one message."""
     from sqlalchemy import insert
 
-    from syndication import db, delivery, store
-    from syndication.importer import import_articles
-    from syndication.models import Subscriber, Subscription
+    from syndication.services import delivery
+    from syndication.services.articles import import_articles
     from syndication.settings import DatabaseSettings, Settings
+    from syndication.store import articles as store
+    from syndication.store import database as db
+    from syndication.store.models import Subscriber, Subscription
 
     url = f"sqlite:///{workdir / 'bench.db'}"
     settings = Settings(database=DatabaseSettings(url=url), secret_key="bench-key")
@@ -101,7 +103,7 @@ def prepare(workdir: Path, recipients: int) -> tuple[str, bytes]:
     report = delivery.compile_digest(settings, engine, "weekly-city", date(2026, 11, 18), now)
     assert report.queued == recipients, report
     messages = delivery.DigestMessages(settings, engine)
-    from syndication.outbox import Claimed
+    from syndication.store.outbox import Claimed
 
     _, envelope = messages.envelope(Claimed(1, 1, 1, "reader0@example.org", "Reader 0", 1))
     engine.dispose()

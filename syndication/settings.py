@@ -23,10 +23,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
-from syndication.errors import ConfigError
+from syndication.errors import ConfigError, NotFoundError
 
 DEFAULT_CONFIG_PATH = Path("syndication.toml")
 CONFIG_ENV = "SYNDICATION_CONFIG"
@@ -162,6 +159,8 @@ class Settings:
     # Lets /metrics be scraped from off the machine (Authorization: Bearer …).
     metrics_token: str = field(default="", repr=False)
     source: str = "built-in defaults"
+    # A folder whose files override the packaged templates by name ([templates] dir).
+    templates_dir: Path | None = None
 
     def topic(self, slug: str) -> Topic:
         for topic in self.topics:
@@ -170,10 +169,15 @@ class Settings:
         raise KeyError(slug)
 
     def mailing_list(self, slug: str) -> MailingList:
+        """The configured list ``slug``; the one lookup every caller uses.
+
+        Raises :class:`NotFoundError` naming the known lists.
+        """
         for mailing_list in self.lists:
             if mailing_list.slug == slug:
                 return mailing_list
-        raise KeyError(slug)
+        known = ", ".join(ml.slug for ml in self.lists) or "none"
+        raise NotFoundError(f"list {slug!r}: not in the settings (known: {known})")
 
 
 def resolve_config_path(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
@@ -255,7 +259,11 @@ class _Reader:
         return value
 
     def settings(self, data: dict[str, Any], environ: Mapping[str, str]) -> Settings:
-        self.known(data, "", {"site", "database", "feeds", "topics", "lists", "mail", "scheduler"})
+        self.known(
+            data,
+            "",
+            {"site", "database", "feeds", "topics", "lists", "mail", "scheduler", "templates"},
+        )
         site = self.site(data)
         topics = self.topics(data)
         return Settings(
@@ -269,7 +277,18 @@ class _Reader:
             secret_key=environ.get(SECRET_KEY_ENV, ""),
             metrics_token=environ.get(METRICS_TOKEN_ENV, ""),
             source=self.source,
+            templates_dir=self.templates_dir(data),
         )
+
+    def templates_dir(self, data: Mapping[str, Any]) -> Path | None:
+        table = self.table(data, "templates", {"dir"})
+        directory = self.get(table, "templates", "dir", str, "")
+        if not directory:
+            return None
+        path = Path(directory)
+        if not path.is_dir():
+            raise self.fail("templates.dir", f"{directory!r} is not a folder")
+        return path
 
     def site(self, data: Mapping[str, Any]) -> SiteSettings:
         d = SiteSettings()
@@ -307,6 +326,10 @@ class _Reader:
         key = "database.url"
         if environ.get(DATABASE_URL_ENV):
             url, key = environ[DATABASE_URL_ENV], f"${DATABASE_URL_ENV}"
+        # SQLAlchemy is imported here, not at the top: the CLI's --help must not load it.
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
         try:
             parsed = make_url(url)
         except ArgumentError as exc:

@@ -13,7 +13,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,9 +22,12 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from syndication import db
-from syndication.articles import ArticleRecord, StoredArticle
+from syndication.core.articles import ArticleRecord
 from syndication.settings import DatabaseSettings, FeedSettings, MailSettings, Settings
+from syndication.store import database as db
+from tests.support.builders import JsonFactory, article_json
+from tests.support.net import free_port
+from tests.support.smtp import SmtpHandler, SmtpServer
 
 PG_ENV = "SYNDICATION_TEST_DATABASE_URL"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get(PG_ENV) else [])
@@ -137,7 +140,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 def engine(settings: Settings) -> Iterator[Engine]:
     engine = db.make_engine(settings.database.url)
     with db.write_session(engine) as session:
-        from syndication import store
+        from syndication.store import articles as store
 
         store.sync_topics(session, settings.topics)
     yield engine
@@ -175,75 +178,12 @@ def make_article() -> Callable[..., ArticleRecord]:
     return build
 
 
-def article_json(source_id: str = "smg-1", **fields: Any) -> dict[str, Any]:
-    """A valid import line as a dict; used by import and CLI tests."""
-    data: dict[str, Any] = {
-        "id": source_id,
-        "title": f"Article {source_id}",
-        "url": f"https://news.example.org/articles/{source_id}",
-        "published_at": "2026-11-20T10:00:00+09:00",
-        "topics": ["international-relations"],
-        "summary": "A summary.",
-        "body_html": "<p>Body.</p>",
-    }
-    data.update(fields)
-    return data
-
-
-JsonFactory = Callable[..., dict[str, Any]]
-
-
 @pytest.fixture
 def make_article_json() -> JsonFactory:
     return article_json
 
 
 # -- a real SMTP server on loopback ---------------------------------------------------------
-
-
-class SmtpHandler:
-    """aiosmtpd handler that records messages and answers per recipient as told.
-
-    ``rcpt_replies[address]`` is the reply to RCPT TO for that address (e.g. ``"550 5.1.1
-    no such user"`` or ``"451 4.3.0 try later"``); ``drop`` is a set of addresses whose DATA
-    makes the server drop the connection without answering.
-    """
-
-    def __init__(self) -> None:
-        import threading
-
-        self.messages: list[tuple[str, list[str], bytes]] = []
-        self.rcpt_replies: dict[str, str] = {}
-        self.drop: set[str] = set()
-        self.lock = threading.Lock()
-
-    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
-        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
-    ) -> str:
-        reply = self.rcpt_replies.get(address)
-        if reply:
-            return reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        if self.drop.intersection(envelope.rcpt_tos):
-            server.transport.close()
-            return "421 gone"
-        with self.lock:
-            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 Message accepted"
-
-    def recipients(self) -> list[str]:
-        with self.lock:
-            return [rcpt for _, rcpts, _ in self.messages for rcpt in rcpts]
-
-
-@dataclass(frozen=True)
-class SmtpServer:
-    host: str
-    port: int
-    handler: SmtpHandler
 
 
 @pytest.fixture
@@ -260,36 +200,4 @@ def smtp_server() -> Iterator[SmtpServer]:
         controller.stop()
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # -- feeds (issue 3) ----------------------------------------------------------------------
-
-
-def stored_article(source_id: str = "smg-1", **fields: Any) -> StoredArticle:
-    """A StoredArticle for the pure feed tests; keyword arguments override any field."""
-    published = fields.pop("published_at", datetime(2026, 11, 20, 1, 0, tzinfo=UTC))
-    values: dict[str, Any] = {
-        "source_id": source_id,
-        "title": f"Article {source_id}",
-        "url": f"https://news.example.org/articles/{source_id}",
-        "published_at": published,
-        "updated_at": fields.pop("updated_at", published),
-        "topics": ("culture",),
-        "summary": f"Summary of {source_id}.",
-        "body_html": f"<p>Body of {source_id}.</p>",
-        "author": "Culture Division",
-        "image_url": "",
-        "language": "en",
-        "status": "published",
-        "retracted_at": None,
-        "retraction_reason": "",
-        "change_seq": 1,
-    }
-    values.update(fields)
-    return StoredArticle(**values)

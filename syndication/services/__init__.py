@@ -1,1 +1,0 @@
-"""Units of work that the CLI, the scheduler and the web app all call."""

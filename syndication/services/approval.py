@@ -23,15 +23,17 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
 
-from syndication import db, mail, rendering
-from syndication.delivery import mailing_list, sender_address
+from syndication.core import mime as mail
+from syndication.core.placeholders import RenderedDigest
+from syndication.edges.transport import Envelope, Transport, make_transport
 from syndication.errors import InputError, NotFoundError, SyndicationError
-from syndication.jobs import SAMPLE_TOKEN
-from syndication.models import Digest
+from syndication.services.delivery import sender_address
+from syndication.services.digests import SAMPLE_TOKEN
 from syndication.settings import Settings
 from syndication.store import approval as store
+from syndication.store import database as db
 from syndication.store.approval import DigestStatus
-from syndication.transport import Envelope, Transport, make_transport
+from syndication.store.models import Digest
 
 TEST_PREFIX = "[TEST] "
 
@@ -66,7 +68,7 @@ def _transition(
     now: datetime,
 ) -> Transition:
     db.require_current_schema(engine)
-    the_list = mailing_list(settings, list_slug)
+    the_list = settings.mailing_list(list_slug)
     name = f"{list_slug} {period_key}"
     with db.write_session(engine) as session:
         status = store.digest_status(session, list_slug, period_key)
@@ -163,8 +165,8 @@ def test_send(
         )
     if digest is None:
         raise NotFoundError(f"{list_slug} {period_key}: no such digest")
-    the_list = mailing_list(settings, list_slug)
-    rendered = rendering.RenderedDigest(
+    the_list = settings.mailing_list(list_slug)
+    rendered = RenderedDigest(
         TEST_PREFIX + digest.subject, digest.preheader, digest.html, digest.text
     )
     template = mail.digest_template(settings, the_list, period_key, rendered, now)

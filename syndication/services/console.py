@@ -14,11 +14,12 @@ from io import StringIO
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
-from syndication import db, subscribers
 from syndication.errors import InputError, NotFoundError
-from syndication.models import Subscriber, Suppression
 from syndication.store import admin as queries
+from syndication.store import database as db
+from syndication.store import subscribers
 from syndication.store.articles import retract_article
+from syndication.store.models import Subscriber, Suppression
 
 
 def _subscriber(session: Session, subscriber_id: int) -> Subscriber:

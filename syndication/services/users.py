@@ -13,13 +13,13 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from syndication import db
 from syndication.core.passwords import (
     check_new_password,
     hash_password,
     needs_rehash,
     verify_password,
 )
+from syndication.store import database as db
 from syndication.store import users as store
 from syndication.store.users import SignedIn, UserInfo
 

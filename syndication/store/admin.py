@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from syndication.models import (
+from syndication.store.articles import current_change_seq, read_counter
+from syndication.store.models import (
     SENDABLE_DIGEST_STATES,
     Article,
     Delivery,
@@ -25,7 +26,6 @@ from syndication.models import (
     Subscription,
     Suppression,
 )
-from syndication.store.articles import current_change_seq, read_counter
 
 FEEDS_COUNTER = "feeds_built"  # the feed build's watermark (see jobs.FEEDS_BUILT)
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from syndication.errors import NotFoundError
-from syndication.models import Delivery, Digest, DigestState
+from syndication.store.models import Delivery, Digest, DigestState
 
 
 @dataclass(frozen=True)

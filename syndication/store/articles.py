@@ -19,9 +19,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from syndication import settings
-from syndication.articles import ArticleRecord, StoredArticle
+from syndication.core.articles import ArticleRecord, StoredArticle
 from syndication.errors import NotFoundError
-from syndication.models import ARTICLE_CHANGES, Article, Counter, Topic, article_topics
+from syndication.store.models import ARTICLE_CHANGES, Article, Counter, Topic, article_topics
 
 
 def upsert(
@@ -306,46 +306,11 @@ def load_articles(
     Ordered by publication time, oldest first, then source id, so callers get a stable
     order to build from.
     """
-    stmt = select(Article)
-    if topic is not None:
-        stmt = stmt.where(
-            Article.id.in_(
-                select(article_topics.c.article_id)
-                .join(Topic, Topic.id == article_topics.c.topic_id)
-                .where(Topic.slug == topic)
-            )
-        )
+    stmt = _of_topic(select(Article), topic)
     if changed_since is not None:
         stmt = stmt.where(Article.change_seq > changed_since)
     stmt = stmt.order_by(Article.published_at, Article.source_id)
-    articles = list(session.scalars(stmt))
-    slugs = _topic_slugs(session, [a.id for a in articles])
-    return [_stored(a, slugs.get(a.id, ())) for a in articles]
-
-
-def load_articles_published_between(
-    session: Session, topics: Sequence[str], start: datetime, end: datetime
-) -> list[StoredArticle]:
-    """Articles of any of ``topics`` with ``start <= published_at < end`` (a digest's input).
-
-    Retracted ones included (the caller decides); same order as :func:`load_articles`.
-    """
-    stmt = (
-        select(Article)
-        .where(
-            Article.published_at >= start,
-            Article.published_at < end,
-            Article.id.in_(
-                select(article_topics.c.article_id)
-                .join(Topic, Topic.id == article_topics.c.topic_id)
-                .where(Topic.slug.in_(list(topics)))
-            ),
-        )
-        .order_by(Article.published_at, Article.source_id)
-    )
-    articles = list(session.scalars(stmt))
-    slugs = _topic_slugs(session, [a.id for a in articles])
-    return [_stored(a, slugs.get(a.id, ())) for a in articles]
+    return _with_topics(session, list(session.scalars(stmt)))
 
 
 def _topic_slugs(session: Session, article_ids: list[int]) -> dict[int, tuple[str, ...]]:
@@ -397,14 +362,16 @@ def read_counters(session: Session, names: Sequence[str], *, missing: int = 0) -
     return {name: values.get(name, missing) for name in names}
 
 
-def _of_topic(stmt: Any, topic: str | None) -> Any:
+def _of_topic(stmt: Any, topic: str | Sequence[str] | None) -> Any:
+    """``stmt`` narrowed to one topic, to any of several, or (None) left whole."""
     if topic is None:
         return stmt
+    slugs = [topic] if isinstance(topic, str) else list(topic)
     return stmt.where(
         Article.id.in_(
             select(article_topics.c.article_id)
             .join(Topic, Topic.id == article_topics.c.topic_id)
-            .where(Topic.slug == topic)
+            .where(Topic.slug.in_(slugs))
         )
     )
 
@@ -432,9 +399,10 @@ def newest_updated_articles(session: Session, topic: str | None, limit: int) -> 
 
 
 def articles_published_between(
-    session: Session, topic: str | None, start: datetime, end: datetime
+    session: Session, topic: str | Sequence[str] | None, start: datetime, end: datetime
 ) -> list[StoredArticle]:
-    """Every article (retracted too) published in ``[start, end)``, oldest first."""
+    """Every article (retracted too) of ``topic`` (a slug, several, or None for all)
+    published in ``[start, end)``, oldest first: a month's archive, a digest's period."""
     stmt = _of_topic(
         select(Article).where(Article.published_at >= start, Article.published_at < end), topic
     )

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from syndication.errors import InputError, NotFoundError
-from syndication.models import USER_ROLES, LoginFailure, User, UserSession
+from syndication.store.models import USER_ROLES, LoginFailure, User, UserSession
 
 SESSION_IDLE = timedelta(hours=12)
 # Refresh ``last_seen_at`` at most this often, so a page view is not always a write.

@@ -5,7 +5,7 @@ Pages are Jinja2 templates from ``templates/web/`` with autoescaping on, so ever
 visitor or the newsroom supplied is escaped. They use no JavaScript and one stylesheet of
 our own, which lets the Content-Security-Policy forbid scripts outright.
 
-Links in our mail carry signed tokens (:mod:`syndication.tokens`): the token itself is the
+Links in our mail carry signed tokens (:mod:`syndication.core.tokens`): the token itself is the
 proof that the visitor reads that mailbox, so the unsubscribe and preferences forms need no
 CSRF token (a forging site cannot know it), and RFC 8058 one-click unsubscribe works with no
 cookie at all. Only the public subscribe form has a CSRF token and a rate limit.
@@ -36,12 +36,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from syndication import db, delivery, subscribers, webstore
-from syndication.errors import ConfigError, NotFoundError, RecordError, SyndicationError
-from syndication.feedserver import FeedServer
-from syndication.jobs import utc_now
-from syndication.settings import Settings
-from syndication.tokens import (
+from syndication.clock import utc_now
+from syndication.core.tokens import (
     CONFIRM,
     CONFIRM_MAX_AGE,
     PREFERENCES,
@@ -50,9 +46,16 @@ from syndication.tokens import (
     make_token,
     read_token,
 )
+from syndication.errors import ConfigError, NotFoundError, RecordError, SyndicationError
+from syndication.render.templates import search_path
+from syndication.settings import Settings
+from syndication.store import database as db
+from syndication.store import site as webstore
+from syndication.store import subscribers
 from syndication.web.admin import admin_routes
+from syndication.web.feeds import FeedServer
 from syndication.web.metrics import metrics_route
-from syndication.websecurity import (
+from syndication.web.security import (
     CSRF_COOKIE,
     CSRF_FIELD,
     RateLimiter,
@@ -64,7 +67,6 @@ from syndication.websecurity import (
 
 log = logging.getLogger(__name__)
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "web"
 FEED_FORMATS = (
     ("rss.xml", "RSS", "application/rss+xml"),
     ("atom.xml", "Atom", "application/atom+xml"),
@@ -103,13 +105,13 @@ class Web:
         self.subscribe_limit = subscribe_limit
         self.confirm_limit = confirm_limit
         self.templates = Environment(
-            loader=FileSystemLoader(TEMPLATE_DIR),
+            loader=FileSystemLoader(search_path(settings, "web")),
             autoescape=True,
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.stylesheet = (TEMPLATE_DIR / "site.css").read_bytes()
+        self.stylesheet = _find(search_path(settings, "web"), "site.css").read_bytes()
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -252,6 +254,9 @@ class Web:
 
     def _mail_confirmation(self, subscriber_id: int, now: datetime) -> None:
         try:
+            # Imported here: the renderers it needs are not loaded to serve a feed.
+            from syndication.services import delivery
+
             delivery.send_confirmation(self.settings, self.engine, subscriber_id, now)
         except SyndicationError as exc:
             # After the answer page went out: the visitor can send the form again.
@@ -307,7 +312,7 @@ class Web:
             return "all our mailing lists"
         try:
             return self.settings.mailing_list(slug).name
-        except KeyError:
+        except NotFoundError:
             return slug
 
     async def preferences(self, request: Request) -> Response:
@@ -439,11 +444,18 @@ def create_app(
     ]
     # The operator console and Prometheus metrics (issue 12).
     routes += admin_routes(settings, engine, now)
-    routes.append(
-        metrics_route(engine, [ml.slug for ml in settings.lists], settings.metrics_token, now)
-    )
+    lists = [ml.slug for ml in settings.lists]
+    routes.append(metrics_route(engine, lists, settings.metrics_token, now))
     return Starlette(
         routes=routes,
         middleware=[Middleware(SecurityHeaders)],
         exception_handlers={404: web.not_found, 405: web.not_found},
     )
+
+
+def _find(folders: list[Path], name: str) -> Path:
+    """The first ``name`` in ``folders`` (the operator's folder before ours)."""
+    for folder in folders:
+        if (folder / name).is_file():
+            return folder / name
+    return folders[-1] / name

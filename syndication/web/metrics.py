@@ -31,9 +31,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from syndication import db
-from syndication.models import DELIVERY_STATUSES, DIGEST_STATES, SUBSCRIBER_STATUSES
+from syndication.store import database as db
 from syndication.store.admin import Overview, overview
+from syndication.store.models import DELIVERY_STATUSES, DIGEST_STATES, SUBSCRIBER_STATUSES
 
 log = logging.getLogger(__name__)
 

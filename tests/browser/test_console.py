@@ -16,10 +16,10 @@ import uvicorn
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 from sqlalchemy import Engine
 
-from syndication.jobs import utc_now
+from syndication.clock import utc_now
 from syndication.services import approval
 from syndication.settings import Settings
-from syndication.web import create_app
+from syndication.web.app import create_app
 from tests.support.console import PASSWORD, add_users, free_port
 from tests.support.outbox import PERIOD, queue_demo_digest
 

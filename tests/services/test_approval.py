@@ -10,12 +10,13 @@ from email import policy
 import pytest
 from sqlalchemy import Engine, func, select
 
-from syndication import db, delivery, outbox
-from syndication.models import Delivery
-from syndication.services import approval
+from syndication.edges.transport import MemoryTransport
+from syndication.services import approval, delivery
 from syndication.services.approval import ApprovalError
 from syndication.settings import Settings
-from syndication.transport import MemoryTransport
+from syndication.store import database as db
+from syndication.store import outbox
+from syndication.store.models import Delivery
 from tests.support.outbox import AFTER_WEEK, PERIOD, queue_demo_digest
 
 LIST = "weekly-city"

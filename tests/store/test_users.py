@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select
 
-from syndication import db
 from syndication.errors import InputError
-from syndication.models import UserSession
 from syndication.services import users as service
+from syndication.store import database as db
 from syndication.store import users
+from syndication.store.models import UserSession
 
 
 def test_sessions_are_stored_hashed_and_end_when_idle_for_12_hours(

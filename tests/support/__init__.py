@@ -1,1 +1,1 @@
-"""Builders and helpers shared by test modules (imported as ``tests.support.x``)."""
+"""Code the tests share: builders, real servers on loopback. Not tests themselves."""

@@ -7,9 +7,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from syndication import db, delivery, subscribers
-from syndication.importer import import_articles
+from syndication.services import delivery
+from syndication.services.articles import import_articles
 from syndication.settings import Settings
+from syndication.store import database as db
+from syndication.store import subscribers
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 AFTER_WEEK = datetime(2026, 11, 24, tzinfo=UTC)  # the week of 2026-11-16 has ended

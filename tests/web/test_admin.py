@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import Engine, func, select
 from starlette.testclient import TestClient
 
-from syndication import db, delivery
-from syndication.models import Article, Delivery, Subscriber, Suppression
-from syndication.services import approval, users
+from syndication.edges.transport import MemoryTransport
+from syndication.services import approval, delivery, users
 from syndication.settings import Settings
-from syndication.transport import MemoryTransport
-from syndication.web import create_app
+from syndication.store import database as db
+from syndication.store.models import Article, Delivery, Subscriber, Suppression
+from syndication.web.app import create_app
 from tests.support.console import PASSWORD, Clock, add_users, post_login, sign_in
 from tests.support.outbox import AFTER_WEEK, PERIOD, queue_demo_digest
 

@@ -9,11 +9,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
-from syndication import db
-from syndication.models import JobRun
 from syndication.services import approval
 from syndication.settings import Settings
-from syndication.web import create_app
+from syndication.store import database as db
+from syndication.store.models import JobRun
+from syndication.web.app import create_app
 from tests.support.console import Clock
 from tests.support.outbox import AFTER_WEEK, PERIOD, queue_demo_digest
 

@@ -23,7 +23,7 @@ from syndication.web.admin.common import (
     Viewer,
     read_form,
 )
-from syndication.websecurity import CSRF_COOKIE, csrf_ok, csrf_token_valid, new_csrf_token
+from syndication.web.security import CSRF_COOKIE, csrf_ok, csrf_token_valid, new_csrf_token
 
 WRONG = "That address and password do not match an account. Check both and try again."
 

@@ -16,7 +16,6 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,11 +27,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from syndication.errors import InputError, NotFoundError, SyndicationError
+from syndication.render.templates import search_path
 from syndication.services import users
 from syndication.settings import SLUG_RE, Settings
 from syndication.store.users import SignedIn
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[3] / "templates" / "admin"
 SESSION_COOKIE = "syndication_admin"
 CSRF_FIELD = "csrf"
 FORM_LIMIT = 16 * 1024
@@ -60,8 +59,10 @@ class Admin:
         self.settings = settings
         self.engine = engine
         self.now = now
+        # Ours, or the operator's of the same name from [templates] dir (render/templates).
+        folders = search_path(settings, "admin")
         self.templates = Environment(
-            loader=FileSystemLoader(TEMPLATE_DIR),
+            loader=FileSystemLoader(folders),
             autoescape=True,
             undefined=StrictUndefined,
             trim_blocks=True,
@@ -69,7 +70,9 @@ class Admin:
         )
         self.templates.filters["when"] = self.when
         self.templates.filters["count"] = lambda n: f"{int(n):,}"
-        self.stylesheet = (TEMPLATE_DIR / "admin.css").read_bytes()
+        self.stylesheet = next(
+            f / "admin.css" for f in folders if (f / "admin.css").is_file()
+        ).read_bytes()
 
     def when(self, value: datetime | None) -> str:
         """A time as the newsroom reads it: site time zone, to the minute."""

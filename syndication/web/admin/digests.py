@@ -14,16 +14,18 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from syndication import db, mail, rendering, webstore
-from syndication.delivery import mailing_list
-from syndication.digest import HTML_LIMIT
+from syndication.core import mime as mail
+from syndication.core.digests import HTML_LIMIT
+from syndication.core.placeholders import RenderedDigest
 from syndication.errors import InputError, NotFoundError
-from syndication.jobs import SAMPLE_TOKEN
-from syndication.models import Digest
 from syndication.services import approval
+from syndication.services.digests import SAMPLE_TOKEN
 from syndication.store import admin as queries
 from syndication.store import approval as approval_store
+from syndication.store import database as db
+from syndication.store import site as webstore
 from syndication.store.approval import DigestStatus
+from syndication.store.models import Digest
 from syndication.web.admin.common import (
     NO_STORE,
     ActionHandler,
@@ -65,7 +67,7 @@ class DigestView:
 
 
 def _load(admin: Admin, list_slug: str, period_key: str) -> DigestView:
-    the_list = mailing_list(admin.settings, list_slug)
+    the_list = admin.settings.mailing_list(list_slug)
     with db.read_session(admin.engine) as session:
         digest = session.scalar(
             select(Digest).where(Digest.list_slug == list_slug, Digest.period_key == period_key)
@@ -74,7 +76,7 @@ def _load(admin: Admin, list_slug: str, period_key: str) -> DigestView:
             raise NotFoundError(f"{list_slug} {period_key}: no such digest")
         status = approval_store.digest_status(session, list_slug, period_key)
         not_sent = queries.digest_deliveries(session, digest.id, SHOWN_STATES)
-    rendered = rendering.RenderedDigest(digest.subject, digest.preheader, digest.html, digest.text)
+    rendered = RenderedDigest(digest.subject, digest.preheader, digest.html, digest.text)
     template = mail.digest_template(
         admin.settings, the_list, period_key, rendered, digest.created_at
     )

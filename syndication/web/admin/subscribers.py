@@ -7,10 +7,10 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from syndication import db
 from syndication.errors import NotFoundError
 from syndication.services import console
 from syndication.store import admin as queries
+from syndication.store import database as db
 from syndication.web.admin.common import (
     NO_STORE,
     ActionHandler,

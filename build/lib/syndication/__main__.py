@@ -1,0 +1,5 @@
+"""``python -m syndication`` is the ``syndication`` command."""
+
+from syndication.cli import main
+
+main()

@@ -1,0 +1,67 @@
+"""``send``: deliver the queued digests."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from syndication.cli.base import app, context, out
+
+
+@app.command()
+def send(
+    ctx: typer.Context,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Parallel connections [default: mail.smtp.connections, 1 for files]"),
+    ] = None,
+    lease_seconds: Annotated[
+        float, typer.Option(help="How long a claimed message is reserved for this sender")
+    ] = 120.0,
+    max_wait: Annotated[
+        float, typer.Option(help="Seconds to keep retrying while the server is unreachable")
+    ] = 300.0,
+) -> None:
+    """Deliver queued digests with the configured transport; exit 1 if any remain."""
+    from datetime import timedelta
+
+    from syndication import clock
+    from syndication.scheduler import runner as scheduling
+    from syndication.services import delivery, store_admin
+    from syndication.services.sending import SendReport
+    from syndication.terminal import progress
+
+    c = context(ctx)
+    settings = c.signing()
+    if workers is None:
+        workers = settings.mail.smtp.connections if settings.mail.transport == "smtp" else 1
+    total = store_admin.outbox_backlog(c.engine)
+    stop = scheduling.install_stop_handlers(lambda: None)
+    with progress("sending", total) as bar:
+
+        def show(report: SendReport) -> None:
+            done = report.sent + report.bounced + report.retried
+            status = f"sent {report.sent}, failed {report.retried + report.bounced}"
+            bar.advance_to(done, status=status)
+
+        report = delivery.send_digests(
+            settings,
+            c.engine,
+            workers=max(1, workers),
+            now=clock.utc_now,
+            stop=stop,
+            lease=timedelta(seconds=lease_seconds),
+            max_wait=max_wait,
+            on_progress=show,
+        )
+    left = store_admin.outbox_backlog(c.engine)
+    out.print(
+        f"sent {report.sent}, retry later {report.retried}, bounced {report.bounced}; "
+        f"{left} still queued"
+    )
+    if report.unavailable:
+        print(f"error: {report.unavailable}", file=sys.stderr)
+    if report.errors or report.unavailable:
+        raise typer.Exit(1)

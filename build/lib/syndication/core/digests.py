@@ -1,0 +1,308 @@
+"""What a digest contains: periods from a list's schedule and the articles in one period.
+
+Pure: no database, no files, no clock. Callers pass ``now`` (or a moment) and the articles;
+everything here is computed from frozen dataclasses, so a digest is byte-stable and cheap
+to test.
+
+A period is the interval between two consecutive firings of the list's cron schedule in
+the site's timezone (``0 8 * * mon`` in Seoul: Monday 08:00 to the next Monday 08:00).
+APScheduler's :class:`CronTrigger` computes the firings, because APScheduler is also what
+fires the digest job: the two can never disagree, across DST changes included.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+from syndication.core.articles import StoredArticle
+from syndication.settings import MailingList, Settings
+
+# Gmail clips HTML over about 102 KB and hides what follows: the unsubscribe link. The
+# whole inlined HTML must stay under HTML_LIMIT; BUDGET is what the articles may take
+# after the layout (header, footer, inlined styles), measured with the real templates.
+HTML_LIMIT = 90_000
+LAYOUT_BYTES = 9_000
+BUDGET = HTML_LIMIT - LAYOUT_BYTES
+# Inlined markup around one article, besides its escaped text and URLs (measured, with
+# margin, from templates/email/digest.html).
+FULL_ITEM_OVERHEAD = 800
+TITLE_ITEM_OVERHEAD = 320
+SECTION_OVERHEAD = 600
+# What a digest shows of long fields; the website has the rest.
+MAX_TITLE = 200
+MAX_SUMMARY = 320
+# At most this many articles are shown in full; the rest are title-only links.
+MAX_FULL_ITEMS = 40
+
+_MARKER = "%%SYNDICATION"  # how rendering.py marks per-recipient values
+_LOOKBACK_START = timedelta(minutes=1)
+_LOOKBACK_MAX = timedelta(days=366 * 8)
+
+
+@dataclass(frozen=True)
+class Period:
+    """``[start, end)`` between two consecutive firings of a schedule; aware, in UTC."""
+
+    start: datetime
+    end: datetime
+
+    def key(self, tz: ZoneInfo) -> str:
+        """The period's name in URLs and the outbox: its start date in site time."""
+        return self.start.astimezone(tz).date().isoformat()
+
+    def __contains__(self, moment: object) -> bool:
+        return isinstance(moment, datetime) and self.start <= moment < self.end
+
+
+def _trigger(schedule_cron: str, tz: ZoneInfo) -> CronTrigger:
+    return CronTrigger.from_crontab(schedule_cron, timezone=tz)
+
+
+def _next_firing(trigger: CronTrigger, after: datetime) -> datetime:
+    """The first firing strictly after ``after``."""
+    fire: datetime | None = trigger.get_next_fire_time(None, after + timedelta(microseconds=1))
+    if fire is None:  # pragma: no cover - a crontab trigger has no end date
+        raise ValueError("schedule never fires again")
+    return fire
+
+
+def period_containing(schedule_cron: str, tz: ZoneInfo, moment: datetime) -> Period:
+    """The period of ``schedule_cron`` (site time ``tz``) that contains ``moment``.
+
+    ``start`` is the last firing at or before ``moment``, ``end`` the first one after it.
+    A naive ``moment`` is refused.
+    """
+    if moment.tzinfo is None:
+        raise ValueError("moment must be timezone-aware")
+    trigger = _trigger(schedule_cron, tz)
+    end = _next_firing(trigger, moment)
+    # CronTrigger only walks forward: look back over a doubling window until it holds a
+    # firing, then walk forward to the last one that is not after ``moment``.
+    lookback = _LOOKBACK_START
+    while lookback <= _LOOKBACK_MAX:
+        fire: datetime | None = trigger.get_next_fire_time(None, moment - lookback)
+        if fire is not None and fire <= moment:
+            start = fire
+            following = _next_firing(trigger, start)
+            while following <= moment:
+                start, following = following, _next_firing(trigger, following)
+            # Stored in UTC: arithmetic on two datetimes sharing a ZoneInfo is wall-clock
+            # arithmetic, which is an hour off across a DST change.
+            return Period(start.astimezone(UTC), end.astimezone(UTC))
+        lookback *= 2
+    raise ValueError(f"schedule {schedule_cron!r} did not fire in the eight years before {moment}")
+
+
+def period_for_date(schedule_cron: str, tz: ZoneInfo, day: date) -> Period:
+    """The period named by a calendar date: the one containing the end of ``day`` in site
+    time, so that a period's own key (its start date) names it."""
+    end_of_day = datetime.combine(day + timedelta(days=1), time(), tz)
+    return period_containing(schedule_cron, tz, end_of_day - timedelta(microseconds=1))
+
+
+def latest_complete_period(schedule_cron: str, tz: ZoneInfo, now: datetime) -> Period:
+    """The most recent period that ended at or before ``now``."""
+    current = period_containing(schedule_cron, tz, now)
+    return period_containing(schedule_cron, tz, current.start - timedelta(microseconds=1))
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    """One article as a digest shows it. ``full`` items show summary and image too."""
+
+    source_id: str
+    title: str
+    url: str
+    summary: str
+    image_url: str
+    topic: str
+    published_at: datetime
+    date_label: str
+    full: bool
+
+
+@dataclass(frozen=True)
+class DigestSection:
+    """A topic's articles, newest first; ``more`` of them did not fit and are only counted."""
+
+    topic: str
+    name: str
+    items: tuple[DigestItem, ...]
+    more: int
+
+
+@dataclass(frozen=True)
+class DigestContent:
+    """Everything the templates need for one list and period; per-recipient values excluded."""
+
+    list_slug: str
+    list_name: str
+    list_description: str
+    period: Period
+    period_key: str
+    period_label: str
+    subject: str
+    preheader: str
+    web_url: str
+    sections: tuple[DigestSection, ...]
+    article_count: int
+    more: int
+
+    @property
+    def shown(self) -> int:
+        return self.article_count - self.more
+
+
+def build_digest(
+    settings: Settings,
+    mailing_list: MailingList,
+    period: Period,
+    articles: Iterable[StoredArticle],
+) -> DigestContent | None:
+    """The digest of ``mailing_list`` for ``period``, or ``None`` when it has no articles.
+
+    Holds the published (not retracted) articles carrying one of the list's topics whose
+    ``published_at`` is in ``[period.start, period.end)``, grouped by topic in the list's
+    order (an article with several of the list's topics appears once, under the first),
+    newest first inside a topic. The first articles are shown in full, then title-only,
+    then only counted ("and N more on the website"), so that the rendered HTML stays
+    under :data:`HTML_LIMIT`.
+    """
+    tz = settings.site.tz
+    order = {slug: index for index, slug in enumerate(mailing_list.topics)}
+    chosen: dict[str, list[StoredArticle]] = {slug: [] for slug in mailing_list.topics}
+    for article in articles:
+        if article.is_retracted or article.published_at not in period:
+            continue
+        ranked = [slug for slug in article.topics if slug in order]
+        if ranked:
+            chosen[min(ranked, key=order.__getitem__)].append(article)
+    total = sum(len(group) for group in chosen.values())
+    if total == 0:
+        return None
+
+    # Every non-empty topic gets its heading (and its "N more" line) whatever happens.
+    budget = BUDGET - SECTION_OVERHEAD * sum(1 for group in chosen.values() if group)
+    full_left = MAX_FULL_ITEMS
+    sections: list[DigestSection] = []
+    more_total = 0
+    for slug in mailing_list.topics:
+        group = sorted(chosen[slug], key=lambda a: (a.published_at, a.source_id), reverse=True)
+        if not group:
+            continue
+        items: list[DigestItem] = []
+        for article in group:
+            item = _item(article, slug, tz, full=True)
+            cost = _cost(item)
+            if full_left <= 0 or cost > budget:
+                item = _item(article, slug, tz, full=False)
+                cost = _cost(item)
+            if cost > budget:
+                break
+            budget -= cost
+            full_left -= item.full
+            items.append(item)
+        more = len(group) - len(items)
+        more_total += more
+        sections.append(DigestSection(slug, settings.topic(slug).name, tuple(items), more))
+
+    key = period.key(tz)
+    label = _period_label(period, tz)
+    titles = [item.title for section in sections for item in section.items]
+    count = f"{total} article{'s' if total != 1 else ''}"
+    return DigestContent(
+        list_slug=mailing_list.slug,
+        list_name=mailing_list.name,
+        list_description=mailing_list.description,
+        period=period,
+        period_key=key,
+        period_label=label,
+        subject=f"{mailing_list.name}: {label}",
+        preheader=_shorten(f"{count}: " + "; ".join(titles[:3]), 140),
+        web_url=f"{settings.site.base_url}/digests/{mailing_list.slug}/{key}",
+        sections=tuple(sections),
+        article_count=total,
+        more=more_total,
+    )
+
+
+def _item(article: StoredArticle, topic: str, tz: ZoneInfo, *, full: bool) -> DigestItem:
+    local = article.published_at.astimezone(tz)
+    return DigestItem(
+        source_id=article.source_id,
+        title=_defuse(_shorten(article.title, MAX_TITLE)),
+        url=_defuse_url(article.url),
+        summary=_defuse(_shorten(article.summary, MAX_SUMMARY)) if full else "",
+        image_url=_defuse_url(article.image_url) if full else "",
+        topic=topic,
+        published_at=article.published_at,
+        date_label=f"{local:%a} {local.day} {local:%b}",
+        full=full,
+    )
+
+
+def _cost(item: DigestItem) -> int:
+    """Bytes the item adds to the inlined HTML: markup plus its escaped text and URLs.
+
+    The title appears twice in a full item (link text and image ``alt``), the article URL
+    up to three times (title, image, "read more").
+    """
+    text = _html_bytes(item.title) * (2 if item.full else 1) + _html_bytes(item.summary)
+    urls = _url_bytes(item.url) * (3 if item.full else 1) + _url_bytes(item.image_url)
+    overhead = FULL_ITEM_OVERHEAD if item.full else TITLE_ITEM_OVERHEAD
+    return overhead + text + urls
+
+
+def _html_bytes(text: str) -> int:
+    return len(html.escape(text).encode())
+
+
+def _url_bytes(url: str) -> int:
+    # The HTML serialiser percent-encodes non-ASCII bytes in URLs: one byte becomes three.
+    raw = html.escape(url).encode()
+    return len(raw) + 2 * sum(1 for byte in raw if byte > 127)
+
+
+def _defuse(text: str) -> str:
+    """Article text that cannot pass for a per-recipient placeholder of the renderer.
+
+    A word joiner (U+2060, invisible) goes between ``%%`` and ``SYNDICATION``, so a title
+    quoting the marker is shown as written but never substituted.
+    """
+    return text.replace(_MARKER, "%%\u2060SYNDICATION")
+
+
+def _defuse_url(url: str) -> str:
+    # ``%%`` is no valid escape in a URL anyway; as ``%25%25`` it means what it says.
+    return url.replace("%%", "%25%25")
+
+
+def _shorten(text: str, limit: int) -> str:
+    """``text`` on one line, cut at a word boundary to at most ``limit`` characters."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:.") + "…"
+
+
+def _period_label(period: Period, tz: ZoneInfo) -> str:
+    """``16–23 November 2026``: the local dates the period touches."""
+    first: date = period.start.astimezone(tz).date()
+    last_moment = period.end.astimezone(tz)
+    last: date = (last_moment - timedelta(microseconds=1)).date()
+    if first == last:
+        return f"{first.day} {first:%B %Y}"
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}–{last.day} {last:%B %Y}"
+    if first.year == last.year:
+        return f"{first.day} {first:%B} – {last.day} {last:%B %Y}"
+    return f"{first.day} {first:%B %Y} – {last.day} {last:%B %Y}"

@@ -1,0 +1,448 @@
+"""What a feed contains, computed from plain data (pure: no I/O, no clock, no feedgen).
+
+From the settings, a feed key (a topic slug or ``all``) and lists of
+:class:`~syndication.articles.StoredArticle`, the functions here describe every document
+the feeds job publishes as frozen dataclasses; :mod:`syndication.render.feeds` turns them
+into bytes. Every date in a document comes from its articles, never from a clock, so the
+same store always yields the same bytes.
+
+Ids are tag URIs (RFC 4151) minted from the site's domain, the UTC date the article was
+first published and its source id; editing a title, a slug or a URL never changes them.
+Archives follow RFC 5005 (one document per calendar month of publication, site time);
+retractions become RFC 6721 tombstones in Atom and leave RSS and JSON Feed.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html import escape, unescape
+from urllib.parse import urljoin, urlsplit
+from zoneinfo import ZoneInfo
+
+import nh3
+
+from syndication.core.articles import StoredArticle
+from syndication.settings import Settings
+
+ALL = "all"
+"""The feed key of the whole-site feeds."""
+
+# The date in a feed's own tag URI: when this service began minting ids for the domain
+# (RFC 4151 section 2.1 asks for a date on which the authority owned the name).
+FEED_ID_DATE = "2026"
+
+# A feed with no entries still needs an `updated`; it must not come from the clock.
+EMPTY_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
+
+RSS, ATOM, JSON, ARCHIVE = "rss", "atom", "json", "archive"
+FILE_NAMES = {RSS: "rss.xml", ATOM: "atom.xml", JSON: "feed.json"}
+
+# XML 1.0 section 2.2 "Char": anything else (most C0 controls, lone surrogates, U+FFFE,
+# U+FFFF) makes lxml raise "ValueError: All strings must be XML compatible" inside feedgen
+# (the failure ckan/ckan#6378 fixed the same way) or leaves the document ill-formed, so it
+# is removed from every string before feedgen sees it.
+_XML_ILLEGAL = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+# Tags and attributes a feed reader may show; nh3 drops everything else, including
+# script/style (with their content), event handlers and javascript: URLs.
+_ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "div",
+    "dl", "dt", "em", "figcaption", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i",
+    "img", "ins", "li", "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub",
+    "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+}  # fmt: skip
+_ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "q": {"cite"},
+    "blockquote": {"cite"},
+}
+_URL_ATTRIBUTES = {"href", "src", "cite"}
+_TAG_CHAR = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?]")
+
+
+@dataclass(frozen=True)
+class Link:
+    """A feed-level link: ``self``, ``alternate``, ``current``, ``prev-archive``…"""
+
+    href: str
+    rel: str
+    type: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Category:
+    """A topic of an entry: slug as term, name as label."""
+
+    term: str
+    label: str
+    scheme: str
+
+
+@dataclass(frozen=True)
+class Image:
+    """The article's image, written as an enclosure; ``type`` is guessed from the URL."""
+
+    url: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One article as every format shows it; all strings are XML-safe."""
+
+    id: str
+    title: str
+    url: str
+    summary: str
+    content_html: str
+    author: str
+    categories: tuple[Category, ...]
+    image: Image | None
+    published: datetime
+    updated: datetime
+    language: str
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """An RFC 6721 ``at:deleted-entry``: the retracted article's id, when, and why."""
+
+    ref: str
+    when: datetime
+    comment: str
+    url: str
+
+
+@dataclass(frozen=True)
+class FeedDocument:
+    """One file to publish: ``path`` is relative to ``feeds.dir``, ``url`` is public.
+
+    ``kind`` is ``rss``, ``atom``, ``json`` or ``archive`` (an RFC 5005 Atom archive).
+    ``entries`` are in the order they are written.
+    """
+
+    kind: str
+    key: str
+    path: str
+    url: str
+    id: str
+    title: str
+    description: str
+    home_url: str
+    language: str
+    author: str
+    updated: datetime
+    links: tuple[Link, ...]
+    entries: tuple[Entry, ...]
+    tombstones: tuple[Tombstone, ...] = ()
+    hub: str = ""
+
+
+# -- strings ------------------------------------------------------------------------------
+
+
+def xml_safe(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot carry."""
+    return _XML_ILLEGAL.sub("", text)
+
+
+def sanitise_html(html: str, base_url: str) -> str:
+    """Clean article HTML for a feed reader, with every ``href``/``src`` made absolute.
+
+    Relative URLs are resolved against ``base_url`` (the article's own URL); schemes other
+    than http(s) and mailto are dropped, as are scripts, styles and event handlers.
+    """
+
+    def absolute(tag: str, attribute: str, value: str) -> str | None:
+        if attribute in _URL_ATTRIBUTES:
+            return urljoin(base_url, value.strip())
+        return value
+
+    return nh3.clean(
+        xml_safe(html),
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        attribute_filter=absolute,
+        link_rel="noopener",
+    )
+
+
+def _plain(text: str) -> str:
+    # Titles and summaries are plain text, but newsroom systems often hand them over
+    # HTML-escaped (``&nbsp;``, ``&amp;``): decode entities so readers do not show them raw.
+    return xml_safe(unescape(text)).strip()
+
+
+# -- ids, months, URLs --------------------------------------------------------------------
+
+
+def entry_id(settings: Settings, article: StoredArticle) -> str:
+    """The article's tag URI: ``tag:<domain>,<first published, UTC date>:<source id>``."""
+    day = article.published_at.astimezone(UTC).date().isoformat()
+    return f"tag:{settings.site.domain},{day}:{_tag_specific(article.source_id)}"
+
+
+def _tag_specific(source_id: str) -> str:
+    # RFC 4151 section 2.1: the specific part is made of pchar, "/" and "?"; anything else
+    # (spaces, Hangul) is percent-encoded as UTF-8 so the id stays a valid URI.
+    return "".join(
+        ch if _TAG_CHAR.fullmatch(ch) else "".join(f"%{b:02X}" for b in ch.encode())
+        for ch in xml_safe(source_id)
+    )
+
+
+def feed_id(settings: Settings, key: str, suffix: str = "") -> str:
+    """The tag URI of feed ``key`` (``suffix`` names an archive month): never changes."""
+    return f"tag:{settings.site.domain},{FEED_ID_DATE}:feeds/{key}{suffix}"
+
+
+def month_of(moment: datetime, tz: ZoneInfo) -> str:
+    """The calendar month (``YYYY-MM``) of ``moment`` in the site's timezone."""
+    return moment.astimezone(tz).strftime("%Y-%m")
+
+
+def month_bounds(month: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The UTC instants where ``month`` (site time) starts and where the next one starts."""
+    year, number = int(month[:4]), int(month[5:7])
+    start = datetime(year, number, 1, tzinfo=tz)
+    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def feed_keys(settings: Settings) -> list[str]:
+    """Every feed the site publishes: ``all`` first, then the topics in settings order."""
+    return [ALL] + [t.slug for t in settings.topics]
+
+
+def document_path(key: str, kind: str, month: str = "") -> str:
+    """Where a document lives under ``feeds.dir``, e.g. ``culture/archive/2026-11.atom``."""
+    if kind == ARCHIVE:
+        return f"{key}/archive/{month}.atom"
+    return f"{key}/{FILE_NAMES[kind]}"
+
+
+def document_url(settings: Settings, key: str, kind: str, month: str = "") -> str:
+    """The public URL of a document: ``site.feeds_url`` joined with its path."""
+    return f"{settings.site.feeds_url}/{document_path(key, kind, month)}"
+
+
+def feed_title(settings: Settings, key: str) -> str:
+    """The site's title, followed by the topic's name for a topic feed."""
+    if key == ALL:
+        return _plain(settings.site.title)
+    return _plain(f"{settings.site.title}: {settings.topic(key).name}")
+
+
+def feed_description(settings: Settings, key: str) -> str:
+    """The site's or the topic's description, or the title when that is empty."""
+    if key == ALL:
+        return _plain(settings.site.description) or feed_title(settings, key)
+    return _plain(settings.topic(key).description) or feed_title(settings, key)
+
+
+# -- entries ------------------------------------------------------------------------------
+
+
+def entry_for(settings: Settings, article: StoredArticle) -> Entry:
+    """How ``article`` appears in every format (see the module docstring for ids)."""
+    names = {t.slug: t.name for t in settings.topics}
+    categories = tuple(
+        Category(term=slug, label=_plain(names[slug]), scheme=f"{settings.site.feeds_url}/")
+        for slug in article.topics
+        if slug in names
+    )
+    image = None
+    if article.image_url:
+        guessed = mimetypes.guess_type(urlsplit(article.image_url).path)[0]
+        kind = guessed if guessed and guessed.startswith("image/") else "image/jpeg"
+        image = Image(url=xml_safe(article.image_url), type=kind)
+    title = _plain(article.title) or xml_safe(article.source_id)
+    summary = _plain(article.summary)
+    # Atom content and content:encoded must not be empty: fall back to the summary.
+    content = sanitise_html(article.body_html, article.url) or f"<p>{escape(summary or title)}</p>"
+    return Entry(
+        id=entry_id(settings, article),
+        title=title,
+        url=xml_safe(article.url),
+        summary=summary,
+        content_html=content,
+        author=_plain(article.author) or _plain(settings.site.author),
+        categories=categories,
+        image=image,
+        published=article.published_at,
+        updated=max(article.updated_at, article.published_at),
+        language=_plain(article.language) or settings.site.language,
+    )
+
+
+def tombstone_for(settings: Settings, article: StoredArticle) -> Tombstone:
+    """The RFC 6721 tombstone of a retracted article (``ref`` is its unchanged id)."""
+    when = article.retracted_at or article.updated_at
+    return Tombstone(
+        ref=entry_id(settings, article),
+        when=when,
+        comment=_plain(article.retraction_reason) or "Retracted.",
+        url=xml_safe(article.url),
+    )
+
+
+def by_published(articles: Iterable[StoredArticle]) -> list[StoredArticle]:
+    """Newest publication first; ties broken by source id so the order is total."""
+    ordered = sorted(articles, key=lambda a: a.source_id)
+    return sorted(ordered, key=lambda a: a.published_at, reverse=True)
+
+
+def by_updated(articles: Iterable[StoredArticle]) -> list[StoredArticle]:
+    """Newest change first (``updated``, then publication, then source id)."""
+    ordered = sorted(articles, key=lambda a: a.source_id)
+    return sorted(ordered, key=lambda a: (a.updated_at, a.published_at), reverse=True)
+
+
+# -- documents ----------------------------------------------------------------------------
+
+
+def _newest(entries: Sequence[Entry], tombstones: Sequence[Tombstone] = ()) -> datetime:
+    moments = [e.updated for e in entries] + [t.when for t in tombstones]
+    return max(moments, default=EMPTY_UPDATED)
+
+
+def _document(
+    settings: Settings,
+    key: str,
+    kind: str,
+    links: list[Link],
+    entries: list[Entry],
+    tombstones: Sequence[Tombstone] = (),
+    month: str = "",
+) -> FeedDocument:
+    hub = settings.feeds.websub_hub
+    url = document_url(settings, key, kind, month)
+    title = feed_title(settings, key)
+    if month:
+        title = f"{title} ({month})"
+    return FeedDocument(
+        kind=kind,
+        key=key,
+        path=document_path(key, kind, month),
+        url=url,
+        id=feed_id(settings, key, f"/archive/{month}" if month else ""),
+        title=title,
+        description=feed_description(settings, key),
+        home_url=settings.site.base_url,
+        language=settings.site.language,
+        author=_plain(settings.site.author) or title,
+        updated=_newest(entries, tombstones),
+        links=tuple(links),
+        entries=tuple(entries),
+        tombstones=tuple(tombstones),
+        hub=hub,
+    )
+
+
+def subscription_documents(
+    settings: Settings,
+    key: str,
+    recent_published: Iterable[StoredArticle],
+    recent_updated: Iterable[StoredArticle],
+    newest_month: str | None,
+) -> list[FeedDocument]:
+    """The RSS, Atom and JSON Feed documents a reader subscribes to.
+
+    ``recent_published`` should hold at least the newest ``feeds.entries`` published
+    articles of the feed, ``recent_updated`` the newest ``feeds.entries`` by ``updated``
+    (retracted ones included: they become tombstones); extra articles are cut here.
+    ``newest_month`` is the newest archive month, which the Atom document links to as
+    ``prev-archive`` (RFC 5005 section 4).
+    """
+    limit = settings.feeds.entries
+    published = [a for a in by_published(recent_published) if not a.is_retracted][:limit]
+    entries = [entry_for(settings, a) for a in published]
+    changed = by_updated(recent_updated)[:limit]
+    atom_entries = [entry_for(settings, a) for a in changed if not a.is_retracted]
+    tombstones = [tombstone_for(settings, a) for a in changed if a.is_retracted]
+    alternate = Link(settings.site.base_url, "alternate", "text/html")
+    atom_links = [Link(document_url(settings, key, ATOM), "self", "application/atom+xml")]
+    if newest_month is not None:
+        archive = document_url(settings, key, ARCHIVE, newest_month)
+        atom_links.append(Link(archive, "prev-archive", "application/atom+xml"))
+    return [
+        _document(
+            settings,
+            key,
+            RSS,
+            [Link(document_url(settings, key, RSS), "self", "application/rss+xml"), alternate],
+            entries,
+        ),
+        _document(settings, key, ATOM, [*atom_links, alternate], atom_entries, tombstones),
+        _document(
+            settings,
+            key,
+            JSON,
+            [Link(document_url(settings, key, JSON), "self", "application/feed+json"), alternate],
+            entries,
+        ),
+    ]
+
+
+def archive_document(
+    settings: Settings,
+    key: str,
+    month: str,
+    articles: Iterable[StoredArticle],
+    prev_month: str | None,
+    next_month: str | None,
+) -> FeedDocument:
+    """The RFC 5005 archive of ``month``: every article published in it, oldest first.
+
+    Links: ``self``, ``current`` (the Atom subscription document) and ``prev-archive`` /
+    ``next-archive`` to the neighbouring months that have articles (RFC 5005 section 4).
+    """
+    ordered = list(reversed(by_published(articles)))
+    entries = [entry_for(settings, a) for a in ordered if not a.is_retracted]
+    tombstones = [tombstone_for(settings, a) for a in ordered if a.is_retracted]
+    kind = "application/atom+xml"
+    links = [
+        Link(document_url(settings, key, ARCHIVE, month), "self", kind),
+        Link(document_url(settings, key, ATOM), "current", kind),
+    ]
+    if prev_month is not None:
+        links.append(Link(document_url(settings, key, ARCHIVE, prev_month), "prev-archive", kind))
+    if next_month is not None:
+        links.append(Link(document_url(settings, key, ARCHIVE, next_month), "next-archive", kind))
+    links.append(Link(settings.site.base_url, "alternate", "text/html"))
+    return _document(settings, key, ARCHIVE, links, entries, tombstones, month)
+
+
+def months_of(articles: Iterable[StoredArticle], tz: ZoneInfo) -> list[str]:
+    """The distinct publication months of ``articles`` (site time), oldest first."""
+    return sorted({month_of(a.published_at, tz) for a in articles})
+
+
+def all_documents(
+    settings: Settings, key: str, articles: Sequence[StoredArticle]
+) -> list[FeedDocument]:
+    """Every document of feed ``key`` from its complete list of articles (a full build)."""
+    tz = settings.site.tz
+    by_month: dict[str, list[StoredArticle]] = {}
+    for article in articles:
+        by_month.setdefault(month_of(article.published_at, tz), []).append(article)
+    months = sorted(by_month)
+    documents = subscription_documents(
+        settings, key, articles, articles, months[-1] if months else None
+    )
+    for index, month in enumerate(months):
+        prev_month = months[index - 1] if index > 0 else None
+        next_month = months[index + 1] if index + 1 < len(months) else None
+        documents.append(
+            archive_document(settings, key, month, by_month[month], prev_month, next_month)
+        )
+    return documents

@@ -1,0 +1,325 @@
+"""MIME messages built once per digest, personalised per recipient by substituting bytes.
+
+:func:`digest_template` turns a :class:`~syndication.core.placeholders.RenderedDigest` into the
+complete message (headers, ``multipart/alternative`` with the text part first and the HTML
+part second, as RFC 2046 §5.1.4 asks: the last part is the preferred one) in which each
+per-recipient value is a token. One compiled regex splits those bytes, once per digest,
+into literal pieces and token slots; :func:`personalise` then produces one recipient's
+bytes in a single pass that fills each slot with a value escaped for where it sits:
+
+* header tokens get header-safe text: a display name that is not ASCII is RFC 2047
+  encoded and folded, URLs are percent-encoded; CR and LF never reach a header (names
+  lose them, addresses and URLs containing them are refused);
+* tokens in the HTML part get HTML-escaped values, tokens in the text part the plain
+  value; both then in quoted-printable, the parts' transfer encoding.
+
+Why quoted-printable: it keeps every line under 78 bytes whatever the article text (SMTP
+refuses lines over 998, RFC 5321 §4.5.3.1.6), needs no 8BITMIME, and, unlike base64, it
+can be encoded piece by piece. Each token sits on a line of its own between soft line
+breaks, so an encoded value of any length can be dropped in without re-encoding the
+part. A token starts with ``=%`` which quoted-printable output never contains (``=`` is
+always followed by a line break or two hex digits), so no article text can forge one;
+and since the slots are filled in one pass and never scanned again, a value that looks
+like a token stays as it is.
+
+Why split once instead of running the regex per recipient: the scan over a 100 KB message
+was most of the per-recipient cost (about 65 µs of 80); joining the pieces is a copy
+(about 6 µs). The substitution is the same, it is only done where it is cheapest.
+
+No ``EmailMessage`` is built per recipient: sending to 100,000 people costs little more
+than copying the bytes 100,000 times. Nothing here does I/O; transports live elsewhere.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email.header import Header
+from email.utils import format_datetime, formataddr, parseaddr
+from urllib.parse import quote, urlsplit
+
+from syndication.core.addresses import header_safe
+from syndication.core.placeholders import PLACEHOLDER_RE, RenderedDigest
+from syndication.errors import SyndicationError
+from syndication.settings import MailingList, Settings
+
+CRLF = b"\r\n"
+SOFT_BREAK = b"=\r\n"  # quoted-printable: a line break that is not in the text
+TOKEN_RE = re.compile(rb"=%%SYNDICATION:([HTX]:[A-Z_]+)%%=")
+MAX_NAME = 200
+MAX_URL = 900
+# Shown where the body greets a recipient whose name we do not know ("Hello there,").
+NAME_FALLBACK = "there"
+_STRAY_PERCENT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
+# An http(s) URL made only of characters it may keep as they are (RFC 3986 §2).
+_PLAIN_URL_RE = re.compile(
+    r"https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:[/?#][A-Za-z0-9:/?#@!$&'()*+,;=~._-]*)?"
+)
+# Text that is its own quoted-printable: printable ASCII without "=", short enough to
+# sit on a line with a soft break after it, not ending in white space (RFC 2045 §6.7).
+_QP_AS_IS_RE = re.compile(r"[ -<>-~]{0,74}[!-<>-~]")
+# Characters a URL may keep; anything else (non-ASCII, spaces, quotes, <>) is escaped.
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
+
+
+class MailError(SyndicationError):
+    """A value cannot go into a message: a malformed address, a URL with a line break."""
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who one copy goes to. URLs carry the recipient's signed token; they are made by
+    the subscribers code and taken here as they are (only escaped for where they land).
+    ``confirm_url`` is used by the double opt-in mail only."""
+
+    address: str
+    name: str
+    unsubscribe_url: str = ""
+    preferences_url: str = ""
+    confirm_url: str = ""
+
+
+@dataclass(frozen=True)
+class MessageTemplate:
+    """A whole message with tokens where per-recipient values go; build it once."""
+
+    data: bytes
+    id_seed: str
+    domain: str
+    date: str
+    required: frozenset[str]
+    # ``data`` split by TOKEN_RE: literal, slot, literal, slot, …, literal.
+    pieces: tuple[bytes, ...]
+
+
+def _token(context: str, name: str) -> bytes:
+    return b"=%%SYNDICATION:" + f"{context}:{name}".encode() + b"%%="
+
+
+def digest_template(
+    settings: Settings,
+    mailing_list: MailingList,
+    period_key: str,
+    rendered: RenderedDigest,
+    date: datetime,
+) -> MessageTemplate:
+    """The message template for one list's digest of one period.
+
+    ``date`` is the default ``Date`` (the time the digest was compiled); a sender may
+    pass the actual send time to :func:`personalise`. Headers: From, To, Subject, Date,
+    Message-ID, MIME-Version, List-Id (RFC 2919), List-Unsubscribe and
+    List-Unsubscribe-Post (RFC 8058 one-click).
+    """
+    domain = settings.site.domain
+    # RFC 2919 §3: the list identifier is a dot-atom ending in a domain we control.
+    list_id = f"{_phrase(mailing_list.name, 'List-Id')} <{mailing_list.slug}.{domain}>"
+    headers = [
+        (b"List-Id", list_id.encode("ascii")),
+        (b"List-Unsubscribe", b"<" + _token("X", "UNSUBSCRIBE_URL") + b">"),
+        (b"List-Unsubscribe-Post", b"List-Unsubscribe=One-Click"),
+    ]
+    return _build(
+        settings,
+        rendered,
+        f"digest.{mailing_list.slug}.{period_key}",
+        date,
+        headers,
+        frozenset({"UNSUBSCRIBE_URL", "PREFERENCES_URL"}),
+    )
+
+
+def confirmation_template(
+    settings: Settings, rendered: RenderedDigest, date: datetime
+) -> MessageTemplate:
+    """The message template for the double opt-in mail (see ``render_confirmation``)."""
+    return _build(settings, rendered, "confirm", date, [], frozenset({"CONFIRM_URL"}))
+
+
+def _build(
+    settings: Settings,
+    rendered: RenderedDigest,
+    id_seed: str,
+    date: datetime,
+    extra: list[tuple[bytes, bytes]],
+    required: frozenset[str],
+) -> MessageTemplate:
+    sender_name, sender_address = parseaddr(settings.mail.from_address)
+    sender = _address_header(sender_name, _checked_address(sender_address), "From")
+    subject = _encode_header(_one_line(rendered.subject), "Subject")
+    text = _qp_part(rendered.text, "T")
+    html_part = _qp_part(rendered.html, "H")
+    boundary = "=_" + hashlib.sha256(text + html_part).hexdigest()[:32]
+    headers = [
+        (b"From", sender.encode("ascii")),
+        (b"To", _token("X", "TO")),
+        (b"Subject", subject.encode("ascii")),
+        (b"Date", _token("X", "DATE")),
+        (b"Message-ID", _token("X", "MESSAGE_ID")),
+        (b"MIME-Version", b"1.0"),
+        *extra,
+        (b"Content-Type", f'multipart/alternative; boundary="{boundary}"'.encode()),
+    ]
+    for name, value in headers:
+        # Quoted-printable bodies cannot hold "=%"; headers from the settings could.
+        if b"=%" in value and not TOKEN_RE.fullmatch(value.strip(b"<>")):
+            raise MailError(f"{name.decode()} header {value!r} contains '=%', which is reserved")
+    out = [name + b": " + value + CRLF for name, value in headers]
+    for content_type, body in (("text/plain", text), ("text/html", html_part)):
+        out += [
+            CRLF + b"--" + boundary.encode() + CRLF,
+            f'Content-Type: {content_type}; charset="utf-8"'.encode() + CRLF,
+            b"Content-Transfer-Encoding: quoted-printable" + CRLF + CRLF,
+            body,
+        ]
+    out.append(CRLF + b"--" + boundary.encode() + b"--" + CRLF)
+    data = b"".join(out)
+    pieces = tuple(TOKEN_RE.split(data))
+    used = {slot.split(b":")[1].decode() for slot in pieces[1::2]}
+    return MessageTemplate(
+        data=data,
+        id_seed=id_seed,
+        domain=settings.site.domain,
+        date=format_datetime(date),
+        required=required & used,
+        pieces=pieces,
+    )
+
+
+def _qp_part(content: str, context: str) -> bytes:
+    """Quoted-printable of ``content`` with each placeholder as a token on its own line.
+
+    Every token is preceded and followed by a soft line break, so the value put in its
+    place (quoted-printable itself) joins the text around it without a line break.
+    """
+    pieces = PLACEHOLDER_RE.split(content.replace("\r\n", "\n"))
+    out: list[bytes] = []
+    for index, piece in enumerate(pieces):
+        if index % 2:
+            out.append(_token(context, piece) + SOFT_BREAK)
+        elif piece:
+            encoded = _qp(piece)
+            out.append(encoded)
+            if index + 1 < len(pieces) and not encoded.endswith(CRLF):
+                out.append(SOFT_BREAK)
+    return b"".join(out)
+
+
+def _qp(text: str) -> bytes:
+    """Quoted-printable (RFC 2045 §6.7) of UTF-8 ``text``, CRLF line ends, lines <= 76.
+
+    The last line is kept to 75 characters so that a soft line break (``=``) can follow.
+    """
+    if _QP_AS_IS_RE.fullmatch(text):
+        return text.encode("ascii")
+    # b2a_qp is C and keeps lines within 76 characters; in LF mode its output has a bare
+    # LF only at line ends (a CR in the data is escaped), so the replace below is exact.
+    encoded = binascii.b2a_qp(text.encode("utf-8"), istext=True)
+    head, newline, last = encoded.rpartition(b"\n")
+    if len(last) > 75:
+        cut = 73
+        if last[cut - 1 : cut] == b"=":  # never split an =XX escape
+            cut -= 1
+        elif last[cut - 2 : cut - 1] == b"=":
+            cut -= 2
+        encoded = head + newline + last[:cut] + b"=\n" + last[cut:]
+    return encoded.replace(b"\n", CRLF)
+
+
+def message_id(template: MessageTemplate, address: str, confirm_url: str = "") -> str:
+    """The Message-ID of ``template`` sent to ``address``: the same on every retry.
+
+    A confirmation mail also depends on its confirmation URL, so a new confirmation
+    (new token) to the same address is a new message, not a duplicate of the old one.
+    """
+    key = f"{template.id_seed}\0{address.strip().lower()}\0{confirm_url}".encode()
+    return f"<{template.id_seed}.{hashlib.sha256(key).hexdigest()[:24]}@{template.domain}>"
+
+
+def personalise(
+    template: MessageTemplate, recipient: Recipient, date: datetime | None = None
+) -> bytes:
+    """The bytes of ``template`` for ``recipient``, ready for SMTP or an ``.eml`` file.
+
+    One pass over the template's slots: a value is inserted once and never scanned again, so
+    a name that looks like a token stays literal. ``date`` defaults to the template's.
+    Raises :class:`MailError` for an address that is not a plain ASCII address, or a URL
+    the template needs that is missing, not http(s) or contains a line break.
+    """
+    address = _checked_address(recipient.address)
+    name = _one_line(recipient.name)[:MAX_NAME].strip()
+    greeting = name or NAME_FALLBACK
+    values: dict[bytes, bytes] = {
+        b"X:TO": _address_header(name, address, "To").encode("ascii"),
+        b"X:DATE": (format_datetime(date) if date else template.date).encode("ascii"),
+        b"X:MESSAGE_ID": message_id(template, address, recipient.confirm_url).encode("ascii"),
+        b"T:NAME": _qp(greeting),
+        b"H:NAME": _qp(html.escape(greeting)),
+        b"T:ADDRESS": _qp(address),
+        b"H:ADDRESS": _qp(html.escape(address)),
+    }
+    for field in ("UNSUBSCRIBE_URL", "PREFERENCES_URL", "CONFIRM_URL"):
+        raw = getattr(recipient, field.lower())
+        if not raw:
+            if field in template.required:
+                raise MailError(f"{address}: no {field.lower().replace('_', ' ')} given")
+            continue
+        url = _checked_url(raw, field.lower())
+        values[b"X:" + field.encode()] = url.encode("ascii")
+        values[b"T:" + field.encode()] = _qp(url)
+        values[b"H:" + field.encode()] = _qp(html.escape(url))
+    pieces = template.pieces
+    out = list(pieces)
+    for index in range(1, len(pieces), 2):
+        out[index] = values[pieces[index]]
+    return b"".join(out)
+
+
+def _checked_address(address: str) -> str:
+    address = address.strip()
+    if not header_safe(address):
+        raise MailError(f"{address!r} is not an e-mail address we can send to")
+    return address
+
+
+def _checked_url(url: str, what: str) -> str:
+    if len(url) <= MAX_URL and _PLAIN_URL_RE.fullmatch(url) and "%" not in url:
+        return url  # the common case: nothing to check further, nothing to escape
+    if _CONTROL_RE.search(url):
+        # A line break here would end the List-Unsubscribe header: header injection.
+        raise MailError(f"{what} {url!r} contains a control character")
+    if urlsplit(url).scheme not in ("http", "https") or len(url) > MAX_URL:
+        raise MailError(f"{what} {url!r} is not an http(s) URL of at most {MAX_URL} characters")
+    # A % that does not start an escape is a literal percent sign: escape it too, so
+    # that the URL in the header, the text and the HTML is one valid URL (RFC 3986 §2.1).
+    return quote(_STRAY_PERCENT_RE.sub("%25", url), safe=_URL_SAFE)
+
+
+def _one_line(value: str) -> str:
+    """``value`` without CR, LF or other control characters (each run becomes a space)."""
+    return " ".join(_CONTROL_RE.sub(" ", value).split())
+
+
+def _encode_header(value: str, name: str) -> str:
+    """A header value, RFC 2047-encoded when not ASCII, folded to lines within 78 bytes."""
+    charset = "us-ascii" if value.isascii() else "utf-8"
+    return Header(value, charset, header_name=name).encode(linesep="\r\n")
+
+
+def _phrase(value: str, header: str) -> str:
+    """A display name for an address-like header: atoms as they are, else quoted/encoded."""
+    value = _one_line(value)
+    if value.isascii():
+        # formataddr quotes a name holding specials (RFC 5322 §3.2.3).
+        return formataddr((value, "x@x")).rsplit(" <", 1)[0]
+    return _encode_header(value, header)
+
+
+def _address_header(name: str, address: str, header: str) -> str:
+    if not name:
+        return address
+    return f"{_phrase(name, header)} <{address}>"

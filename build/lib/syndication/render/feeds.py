@@ -1,0 +1,248 @@
+"""Feed documents to bytes: the one module that imports feedgen.
+
+:func:`render` turns a :class:`~syndication.feeds.FeedDocument` into the bytes of its file
+(RSS 2.0, Atom 1.0, an RFC 5005 Atom archive, or JSON Feed 1.1); :func:`render_opml` writes
+the index of every feed. The same document always gives the same bytes.
+
+feedgen 1.0 has pitfalls this module works around, each proven in tests/test_feedwriter.py:
+
+* ``add_entry`` prepends by default (lkiesow/python-feedgen#55, option added in #70):
+  entries are added with ``order="append"`` in the order the document lists them.
+* An entry's ``<link>`` keeps only ``href`` in Atom, losing ``rel`` and ``type``
+  (lkiesow/python-feedgen#135), which would turn an image enclosure into a second
+  ``alternate`` link: entry links are written by our entry extension instead.
+* The RSS channel ``<link>`` is the last link added (``FeedGenerator.link``), so the
+  site's ``alternate`` link is always added last; RSS gets only the first ``self`` link as
+  ``atom:link``, so the WebSub ``hub`` link is added by our feed extension.
+* Strings with characters XML cannot carry raise ``ValueError`` in lxml:
+  :mod:`syndication.core.feeds` strips them before anything reaches feedgen.
+* ``lastBuildDate`` defaults to the clock: it is always set from the document.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from xml.etree import ElementTree
+
+from feedgen.entry import FeedEntry
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.feed import FeedGenerator
+from feedgen.util import xml_elem
+
+from syndication.core.feeds import (
+    ARCHIVE,
+    ATOM,
+    JSON,
+    RSS,
+    Entry,
+    FeedDocument,
+    document_url,
+    feed_title,
+)
+from syndication.settings import Settings
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+HISTORY_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
+TOMBSTONES_NS = "http://purl.org/atompub/tombstones/1.0"  # RFC 6721
+DC_NS = "http://purl.org/dc/elements/1.1/"
+EXTENSION = "synd"
+GENERATOR = "syndication"
+
+
+def render(document: FeedDocument) -> bytes:
+    """The bytes of ``document``'s file, by its ``kind``."""
+    if document.kind == JSON:
+        return render_json(document)
+    if document.kind == RSS:
+        return _generator(document, rss=True).rss_str(pretty=True)  # type: ignore[no-any-return]
+    if document.kind in (ATOM, ARCHIVE):
+        return _generator(document, rss=False).atom_str(pretty=True)  # type: ignore[no-any-return]
+    raise ValueError(f"unknown feed document kind {document.kind!r}")
+
+
+class _FeedExtension(BaseExtension):  # type: ignore[misc]
+    """Feed-level XML feedgen lacks: hub link in RSS, fh:archive, at:deleted-entry."""
+
+    document: FeedDocument | None = None
+    rss = False
+
+    def extend_ns(self) -> dict[str, str]:
+        if self.rss:
+            return {"dc": DC_NS}
+        namespaces = {}
+        if self.document is not None and self.document.kind == ARCHIVE:
+            namespaces["fh"] = HISTORY_NS
+        if self.document is not None and self.document.tombstones:
+            namespaces["at"] = TOMBSTONES_NS
+        return namespaces
+
+    def extend_rss(self, feed: Any) -> Any:
+        assert self.document is not None
+        if self.document.hub:
+            channel = feed.find("channel")
+            _sub(channel, f"{{{ATOM_NS}}}link", href=self.document.hub, rel="hub")
+        return feed
+
+    def extend_atom(self, feed: Any) -> Any:
+        assert self.document is not None
+        if self.document.kind == ARCHIVE:
+            # RFC 5005 section 4: an archive document says so with an empty fh:archive.
+            _sub(feed, f"{{{HISTORY_NS}}}archive")
+        for tombstone in self.document.tombstones:
+            # RFC 6721 section 2: ref is the deleted entry's atom:id, when is required.
+            deleted = _sub(
+                feed,
+                f"{{{TOMBSTONES_NS}}}deleted-entry",
+                ref=tombstone.ref,
+                when=_rfc3339(tombstone.when),
+            )
+            _sub(deleted, "link", href=tombstone.url)
+            comment = _sub(deleted, f"{{{TOMBSTONES_NS}}}comment")
+            comment.text = tombstone.comment
+        return feed
+
+
+class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
+    """Entry links (with rel/type: lkiesow/python-feedgen#135), enclosure, dc:creator."""
+
+    entry: Entry | None = None
+
+    def extend_atom(self, element: Any) -> Any:
+        assert self.entry is not None
+        # feedgen writes Atom elements unqualified under a default xmlns, so ours are too.
+        _sub(element, "link", href=self.entry.url, rel="alternate", type="text/html")
+        if self.entry.image is not None:
+            _sub(
+                element,
+                "link",
+                href=self.entry.image.url,
+                rel="enclosure",
+                type=self.entry.image.type,
+            )
+        return element
+
+    def extend_rss(self, element: Any) -> Any:
+        assert self.entry is not None
+        _sub(element, "link").text = self.entry.url
+        _sub(element, f"{{{DC_NS}}}creator").text = self.entry.author
+        if self.entry.image is not None:
+            # RSS 2.0 requires a length; 0 is the convention for "not known".
+            _sub(
+                element,
+                "enclosure",
+                url=self.entry.image.url,
+                length="0",
+                type=self.entry.image.type,
+            )
+        return element
+
+
+def _generator(document: FeedDocument, *, rss: bool) -> FeedGenerator:
+    fg = FeedGenerator()
+    fg.register_extension(EXTENSION, _FeedExtension, _EntryExtension, atom=not rss, rss=rss)
+    extension: _FeedExtension = getattr(fg, EXTENSION)
+    extension.document, extension.rss = document, rss
+    fg.id(document.id)
+    fg.title(document.title)
+    fg.subtitle(document.description)
+    fg.description(document.description)
+    fg.language(document.language)
+    fg.author({"name": document.author})
+    fg.generator(GENERATOR)
+    fg.updated(document.updated)  # also lastBuildDate, which would default to the clock
+    alternates = [link for link in document.links if link.rel == "alternate"]
+    for link in [link for link in document.links if link.rel != "alternate"]:
+        fg.link(href=link.href, rel=link.rel, type=link.type or None)
+    if document.hub and not rss:
+        fg.link(href=document.hub, rel="hub")
+    # Last, because feedgen makes the last link added the RSS channel <link>.
+    for link in alternates:
+        fg.link(href=link.href, rel="alternate", type=link.type or None)
+    for entry in document.entries:
+        fe: FeedEntry = fg.add_entry(order="append")
+        getattr(fe, EXTENSION).entry = entry
+        fe.id(entry.id)  # RSS: <guid isPermaLink="false">, a tag URI that never changes
+        fe.title(entry.title)
+        fe.content(entry.content_html, type="html")
+        if rss:
+            fe.summary(entry.summary or entry.title)
+        elif entry.summary:
+            fe.summary(entry.summary)
+        if not rss:
+            fe.author({"name": entry.author})
+        fe.published(entry.published)
+        fe.updated(entry.updated)
+        for category in entry.categories:
+            fe.category(term=category.term, label=category.label, scheme=category.scheme)
+    return fg
+
+
+def _sub(parent: Any, tag: str, **attributes: str) -> Any:
+    """A child element (lxml, through feedgen's own helper: no direct lxml dependency)."""
+    return xml_elem(tag, parent, **attributes)
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def render_json(document: FeedDocument) -> bytes:
+    """A JSON Feed 1.1 document (https://www.jsonfeed.org/version/1.1/)."""
+    feed: dict[str, Any] = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": document.title,
+        "home_page_url": document.home_url,
+        "feed_url": document.url,
+        "description": document.description,
+        "language": document.language,
+        "authors": [{"name": document.author}],
+    }
+    if document.hub:
+        feed["hubs"] = [{"type": "WebSub", "url": document.hub}]
+    feed["items"] = [_json_item(entry) for entry in document.entries]
+    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def _json_item(entry: Entry) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": entry.id,
+        "url": entry.url,
+        "title": entry.title,
+        "content_html": entry.content_html,
+    }
+    if entry.summary:
+        item["summary"] = entry.summary
+    if entry.image is not None:
+        item["image"] = entry.image.url
+    item["date_published"] = _rfc3339(entry.published)
+    item["date_modified"] = _rfc3339(entry.updated)
+    item["authors"] = [{"name": entry.author}]
+    item["tags"] = [category.label for category in entry.categories]
+    item["language"] = entry.language
+    return item
+
+
+def render_opml(settings: Settings, keys: list[str]) -> bytes:
+    """OPML 2.0 listing every feed of ``keys`` in every format, titled, by public URL."""
+    root = ElementTree.Element("opml", version="2.0")
+    head = ElementTree.SubElement(root, "head")
+    ElementTree.SubElement(head, "title").text = f"{feed_title(settings, 'all')}: feeds"
+    body = ElementTree.SubElement(root, "body")
+    formats = ((RSS, "RSS 2.0", "rss"), (ATOM, "Atom", "atom"), (JSON, "JSON Feed", "json"))
+    for key in keys:
+        title = feed_title(settings, key)
+        group = ElementTree.SubElement(body, "outline", text=title, title=title)
+        for kind, label, opml_type in formats:
+            ElementTree.SubElement(
+                group,
+                "outline",
+                type=opml_type,
+                text=f"{title} ({label})",
+                title=f"{title} ({label})",
+                xmlUrl=document_url(settings, key, kind),
+                htmlUrl=settings.site.base_url,
+            )
+    ElementTree.indent(root)
+    return bytes(ElementTree.tostring(root, encoding="UTF-8", xml_declaration=True)) + b"\n"

@@ -1,0 +1,184 @@
+"""Streaming article import: JSON Lines in, batched upserts out, constant memory.
+
+Lines are parsed one at a time and written in batches, each batch one transaction, so a
+million-line file costs the memory of one batch and a crash loses at most the batch in
+flight (the import is an upsert: running it again is safe). A bad line is reported with its
+file and line number and skipped; the lines around it are kept.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import Engine
+
+from syndication.clock import utc_now
+from syndication.core.articles import ArticleRecord, parse_article_line
+from syndication.errors import InputError, RecordError
+from syndication.settings import Settings
+from syndication.store import articles as store
+from syndication.store import database as db
+from syndication.store.articles import WriteCounts, write_articles
+from syndication.store.database import write_session
+from syndication.terminal import progress
+
+BATCH_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One rejected line: ``PATH:LINE: field: reason``."""
+
+    source: str
+    line: int
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}"
+        return f"{where}: {self.field}: {self.reason}" if self.field else f"{where}: {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    counts: WriteCounts = field(default_factory=WriteCounts)
+    rejections: list[Rejection] = field(default_factory=list)
+    rejected: int = 0
+
+    @property
+    def summary(self) -> str:
+        c = self.counts
+        return (
+            f"{c.inserted} inserted, {c.updated} updated, {c.unchanged} unchanged, "
+            f"{self.rejected} rejected"
+        )
+
+
+def import_articles(
+    engine: Engine,
+    lines: Iterable[str | bytes],
+    *,
+    source: str,
+    known_topics: Collection[str],
+    now: Callable[[], datetime],
+    on_rejection: Callable[[Rejection], None] = lambda _r: None,
+    on_progress: Callable[[int], None] = lambda _n: None,
+    batch_size: int = BATCH_SIZE,
+    keep_rejections: int = 1000,
+) -> ImportReport:
+    """Import JSON Lines from ``lines`` (numbered from 1) into the store.
+
+    Each rejection goes to ``on_rejection`` as it happens; the report keeps the first
+    ``keep_rejections`` of them and the total. ``on_progress`` gets the number of lines
+    handled after each batch. Blank lines are skipped silently.
+    """
+    report = ImportReport()
+    batch: dict[str, ArticleRecord] = {}
+    handled = 0
+
+    def flush() -> None:
+        if batch:
+            with write_session(engine) as session:
+                report.counts.add(write_articles(session, list(batch.values()), now()))
+            batch.clear()
+        on_progress(handled)
+
+    for number, line in enumerate(lines, start=1):
+        handled = number
+        try:
+            record = _parse(line, known_topics)
+        except RecordError as exc:
+            rejection = Rejection(source, number, exc.field, exc.reason)
+            report.rejected += 1
+            if len(report.rejections) < keep_rejections:
+                report.rejections.append(rejection)
+            on_rejection(rejection)
+            continue
+        if record is None:
+            continue
+        if record.source_id in batch:
+            # The same article twice in one batch: the later line is an update of the
+            # earlier one, so the earlier one must be written first.
+            flush()
+        batch[record.source_id] = record
+        if len(batch) >= batch_size:
+            flush()
+    flush()
+    return report
+
+
+def _parse(line: str | bytes, known_topics: Collection[str]) -> ArticleRecord | None:
+    """One line to a record; ``None`` for a blank line. Undecodable bytes are a bad line."""
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise RecordError("", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    if not line.strip():
+        return None
+    return parse_article_line(line, known_topics)
+
+
+def import_articles_file(
+    settings: Settings,
+    engine: Engine,
+    path: str,
+    on_rejection: Callable[[Rejection], None],
+    stdin: IO[bytes] | None = None,
+) -> ImportReport:
+    """Import a JSON Lines file (``-`` for standard input) with progress on a terminal."""
+    db.require_current_schema(engine)
+    known = {t.slug for t in settings.topics}
+    with _open_lines(path, stdin) as (lines, total_bytes):
+        with progress(f"importing {path}", total_bytes, unit="bytes") as bar:
+            counter = _ByteCounter(lines)
+            return import_articles(
+                engine,
+                counter,
+                source="<stdin>" if path == "-" else path,
+                known_topics=known,
+                now=utc_now,
+                on_rejection=on_rejection,
+                on_progress=lambda n: bar.advance_to(counter.bytes, status=f"{n:,} lines"),
+            )
+
+
+class _ByteCounter:
+    """Iterates raw lines while counting their size, for a byte-based progress bar."""
+
+    def __init__(self, lines: IO[bytes]) -> None:
+        self._lines = lines
+        self.bytes = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for line in self._lines:
+            self.bytes += len(line)
+            yield line
+
+
+@contextmanager
+def _open_lines(path: str, stdin: IO[bytes] | None) -> Iterator[tuple[IO[bytes], int | None]]:
+    # Bytes, not text: a line that is not UTF-8 is one rejected line, not a failed import.
+    if path == "-":
+        yield (stdin or sys.stdin.buffer), None
+        return
+    file = Path(path)
+    try:
+        handle = file.open("rb")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+    with handle:
+        yield handle, file.stat().st_size
+
+
+def retract_article(settings: Settings, engine: Engine, source_id: str, reason: str) -> bool:
+    """Retract one article; False when it was already retracted for the same reason."""
+    db.require_current_schema(engine)
+    with db.write_session(engine) as session:
+        return store.retract_article(session, source_id, reason, utc_now())

@@ -1,0 +1,278 @@
+"""Digests into the outbox, and out of it: compile, personalise, send.
+
+``compile_digest`` renders a list's digest for a period **once** and, in one transaction,
+stores it and queues one delivery per active subscriber. ``send_digests`` drains the
+outbox through the configured transport (see :mod:`syndication.services.sending` for the loop and
+:mod:`syndication.store.outbox` for why a crash loses nothing). Each recipient's bytes come from
+the digest's message template by one substitution pass, so a message costs little more
+than copying its bytes. ``send_confirmation`` mails the double opt-in link.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Engine, select
+
+from syndication.core import digests as digest
+from syndication.core import mime as mail
+from syndication.core import tokens
+from syndication.core.digests import Period
+from syndication.core.placeholders import RenderedDigest
+from syndication.edges.transport import Envelope, TemporaryFailure, Transport, make_transport
+from syndication.errors import NotFoundError, SyndicationError
+from syndication.render import email as rendering
+from syndication.services.sending import SendOptions, SendReport, send_outbox
+from syndication.settings import Settings
+from syndication.store import articles as store
+from syndication.store import database as db
+from syndication.store import outbox, subscribers
+from syndication.store.models import Digest, Subscriber
+
+
+def sender_address(settings: Settings) -> str:
+    from email.utils import parseaddr
+
+    return parseaddr(settings.mail.from_address)[1]
+
+
+def unsubscribe_url(
+    settings: Settings, subscriber_id: int, list_slug: str, issued: datetime
+) -> str:
+    token = tokens.make_token(
+        settings.secret_key, tokens.UNSUBSCRIBE, subscriber_id, issued, list_slug
+    )
+    return f"{settings.site.base_url}/unsubscribe/{token}"
+
+
+def preferences_url(settings: Settings, subscriber_id: int, issued: datetime) -> str:
+    token = tokens.make_token(settings.secret_key, tokens.PREFERENCES, subscriber_id, issued)
+    return f"{settings.site.base_url}/preferences/{token}"
+
+
+def confirm_url(settings: Settings, subscriber_id: int, issued: datetime) -> str:
+    token = tokens.make_token(settings.secret_key, tokens.CONFIRM, subscriber_id, issued)
+    return f"{settings.site.base_url}/confirm/{token}"
+
+
+# -- compile ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompileReport:
+    """What compiling did. ``created`` is False when the period already had its digest."""
+
+    list_slug: str
+    period_key: str
+    period: Period
+    articles: int
+    created: bool
+    queued: int
+    empty: bool
+
+
+def compile_digest(
+    settings: Settings,
+    engine: Engine,
+    list_slug: str,
+    period_date: date | None,
+    now: datetime,
+) -> CompileReport:
+    """Render and store ``list_slug``'s digest for a period and queue its deliveries.
+
+    The period is the one named by ``period_date`` (see :func:`digest.period_for_date`), or
+    the most recent complete one. A period that has not ended yet is refused (its digest
+    would miss what is still to come). An empty period stores nothing and says so.
+    Running it again for the same period adds nothing.
+    """
+    db.require_current_schema(engine)
+    ml = settings.mailing_list(list_slug)
+    tz = settings.site.tz
+    if period_date is None:
+        period = digest.latest_complete_period(ml.schedule, tz, now)
+    else:
+        period = digest.period_for_date(ml.schedule, tz, period_date)
+    key = period.key(tz)
+    if period.end > now:
+        ends = period.end.astimezone(tz)
+        raise SyndicationError(
+            f"{list_slug}: the period {key} runs until {ends:%Y-%m-%d %H:%M %Z};"
+            " compile it after it has ended"
+        )
+    with db.read_session(engine) as session:
+        existing = session.execute(
+            select(Digest.id, Digest.article_count).where(
+                Digest.list_slug == list_slug, Digest.period_key == key
+            )
+        ).one_or_none()
+        if existing is not None:
+            return CompileReport(list_slug, key, period, existing.article_count, False, 0, False)
+        articles = store.articles_published_between(session, ml.topics, period.start, period.end)
+    content = digest.build_digest(settings, ml, period, articles)
+    if content is None:
+        return CompileReport(list_slug, key, period, 0, False, 0, True)
+    rendered = rendering.render_digest(settings, content)
+    with db.write_session(engine) as session:
+        digest_id, created = outbox.store_digest(
+            session,
+            list_slug=list_slug,
+            period_key=key,
+            period_start=period.start,
+            period_end=period.end,
+            subject=rendered.subject,
+            preheader=rendered.preheader,
+            html=rendered.html,
+            text=rendered.text,
+            article_count=content.article_count,
+            now=now,
+        )
+        queued = outbox.enqueue(session, digest_id, list_slug, now) if created else 0
+    return CompileReport(list_slug, key, period, content.article_count, created, queued, False)
+
+
+# -- send ---------------------------------------------------------------------------------
+
+
+class DigestMessages:
+    """Builds each claimed delivery's bytes from its digest's template (thread-safe).
+
+    A digest's template is built once per process, on first use, from the stored render.
+    Tokens are issued at the digest's compile time, so a retried message is byte-for-byte
+    the one sent before, Message-ID included.
+    """
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.sender = sender_address(settings)
+        self._templates: dict[int, tuple[Digest, mail.MessageTemplate]] = {}
+        self._lock = threading.Lock()
+
+    def _template(self, digest_id: int) -> tuple[Digest, mail.MessageTemplate]:
+        with self._lock:
+            if digest_id not in self._templates:
+                with db.read_session(self.engine) as session:
+                    row = session.get(Digest, digest_id)
+                if row is None:
+                    raise NotFoundError(f"digest {digest_id}: gone from the store")
+                rendered = RenderedDigest(row.subject, row.preheader, row.html, row.text)
+                ml = self.settings.mailing_list(row.list_slug)
+                template = mail.digest_template(
+                    self.settings, ml, row.period_key, rendered, row.created_at
+                )
+                self._templates[digest_id] = (row, template)
+            return self._templates[digest_id]
+
+    def envelope(self, claimed: outbox.Claimed) -> tuple[str, Envelope]:
+        row, template = self._template(claimed.digest_id)
+        issued = row.created_at
+        recipient = mail.Recipient(
+            address=claimed.email,
+            name=claimed.name,
+            unsubscribe_url=unsubscribe_url(
+                self.settings, claimed.subscriber_id, row.list_slug, issued
+            ),
+            preferences_url=preferences_url(self.settings, claimed.subscriber_id, issued),
+        )
+        data = mail.personalise(template, recipient)
+        message_id = mail.message_id(template, claimed.email)
+        envelope = Envelope(
+            self.sender,
+            claimed.email,
+            data,
+            folder=(row.list_slug, row.period_key),
+            name=claimed.email,
+        )
+        return message_id, envelope
+
+
+def send_digests(
+    settings: Settings,
+    engine: Engine,
+    *,
+    workers: int,
+    now: Callable[[], datetime],
+    stop: threading.Event | None = None,
+    lease: timedelta = timedelta(minutes=2),
+    max_wait: float = 300.0,
+    on_progress: Callable[[SendReport], None] = lambda _r: None,
+    transport_factory: Callable[[], Transport] | None = None,
+) -> SendReport:
+    """Deliver every due outbox row with the configured transport (see module docstring)."""
+    db.require_current_schema(engine)
+    options = SendOptions(
+        workers=workers,
+        lease=lease,
+        max_wait=max_wait,
+        rate_per_second=settings.mail.smtp.rate_per_second
+        if settings.mail.transport == "smtp"
+        else 1_000_000.0,
+    )
+    factory = transport_factory or (lambda: make_transport(settings.mail))
+    return send_outbox(
+        engine,
+        DigestMessages(settings, engine),
+        factory,
+        options,
+        now,
+        stop=stop,
+        on_progress=on_progress,
+    )
+
+
+# -- confirmation -------------------------------------------------------------------------
+
+
+def send_confirmation(
+    settings: Settings,
+    engine: Engine,
+    subscriber_id: int,
+    now: datetime,
+    transport: Transport | None = None,
+) -> None:
+    """Mail the double opt-in link to a pending subscriber, for the lists it asked for.
+
+    With the file transport the message lands in ``<outbox>/confirmations/<date>/``.
+    Raises :class:`SyndicationError` when the mail cannot be handed over.
+    """
+    with db.read_session(engine) as session:
+        subscriber = session.get(Subscriber, subscriber_id)
+        if subscriber is None:
+            raise NotFoundError(f"subscriber {subscriber_id}: no such subscriber")
+        slugs = subscribers.subscriber_lists(session, subscriber_id)
+    lists = [ml for ml in settings.lists if ml.slug in slugs]
+    if not lists:
+        raise SyndicationError(f"{subscriber.email}: subscribed to no configured list")
+    rendered = rendering.render_confirmation(settings, lists)
+    template = mail.confirmation_template(settings, rendered, now)
+    recipient = mail.Recipient(
+        address=subscriber.email,
+        name=subscriber.name,
+        confirm_url=confirm_url(settings, subscriber_id, now),
+        preferences_url=preferences_url(settings, subscriber_id, now),
+    )
+    data = mail.personalise(template, recipient)
+    envelope = Envelope(
+        sender_address(settings),
+        subscriber.email,
+        data,
+        folder=("confirmations", now.astimezone(settings.site.tz).date().isoformat()),
+        name=subscriber.email,
+    )
+    transport = transport or make_transport(settings.mail)
+    try:
+        transport.send(envelope)
+    except TemporaryFailure as exc:
+        raise SyndicationError(
+            f"{subscriber.email}: confirmation mail not sent ({exc}); add the address again "
+            "later to resend it"
+        ) from exc
+    except Exception as exc:
+        if isinstance(exc, SyndicationError):
+            raise
+        raise SyndicationError(f"{subscriber.email}: confirmation mail refused: {exc}") from exc
+    finally:
+        transport.close()

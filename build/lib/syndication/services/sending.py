@@ -1,0 +1,222 @@
+"""The sending loop: worker threads that drain the outbox through a transport.
+
+Each worker owns one transport (one SMTP connection, reused for many messages) and loops:
+claim a batch, send each message (paced by a rate limiter shared by all workers), settle
+the outcomes in small transactions. Outcomes are settled every few messages or a fraction
+of a second, whichever comes first, which keeps the database out of the hot path while
+leaving only a handful of sent-but-unsettled messages to resend after a crash.
+
+When the server cannot be reached at all, nothing is counted against the messages: the
+worker gives its batch back and waits (1 s, 2 s, 4 s … 30 s) before trying again, up to
+``max_wait`` in total. On a stop request (SIGTERM) workers finish the message in flight,
+settle what they sent and give back what they had not.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import Engine
+
+from syndication.edges.transport import (
+    Envelope,
+    PermanentFailure,
+    RateLimiter,
+    ServerUnavailable,
+    TemporaryFailure,
+    Transport,
+)
+from syndication.store import outbox
+from syndication.store.database import write_session
+
+SETTLE_EVERY = 50
+SETTLE_SECONDS = 0.5
+
+
+class MessageSource(Protocol):
+    """Builds the final bytes of a claimed delivery (thread-safe)."""
+
+    def envelope(self, claimed: outbox.Claimed) -> tuple[str, Envelope]:
+        """``(Message-ID, envelope)`` for one claimed delivery."""
+        ...
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    retried: int = 0
+    bounced: int = 0
+    released: int = 0
+    unavailable: str = ""
+    errors: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, kind: str) -> None:
+        with self._lock:
+            if kind == "sent":
+                self.sent += 1
+            elif kind == "retry":
+                self.retried += 1
+            elif kind == "bounced":
+                self.bounced += 1
+            elif kind == "released":
+                self.released += 1
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    workers: int = 1
+    batch_size: int = 100
+    lease: timedelta = timedelta(minutes=2)
+    max_wait: float = 300.0
+    rate_per_second: float = 50.0
+
+
+def send_outbox(
+    engine: Engine,
+    source: MessageSource,
+    make_transport: Callable[[], Transport],
+    options: SendOptions,
+    now: Callable[[], datetime],
+    *,
+    stop: threading.Event | None = None,
+    on_progress: Callable[[SendReport], None] = lambda _r: None,
+) -> SendReport:
+    """Send every due delivery; return when none is left, on ``stop``, or after max_wait."""
+    stop = stop or threading.Event()
+    report = SendReport()
+    limiter = RateLimiter(options.rate_per_second)
+    prefix = f"{os.uname().nodename[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    threads = [
+        threading.Thread(
+            target=_worker,
+            args=(
+                f"{prefix}:{n}",
+                engine,
+                source,
+                make_transport,
+                options,
+                now,
+                stop,
+                limiter,
+                report,
+                on_progress,
+            ),
+            name=f"sender-{n}",
+            daemon=True,
+        )
+        for n in range(max(1, options.workers))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return report
+
+
+def _worker(
+    worker: str,
+    engine: Engine,
+    source: MessageSource,
+    make_transport: Callable[[], Transport],
+    options: SendOptions,
+    now: Callable[[], datetime],
+    stop: threading.Event,
+    limiter: RateLimiter,
+    report: SendReport,
+    on_progress: Callable[[SendReport], None],
+) -> None:
+    transport = make_transport()
+    waited, backoff = 0.0, 1.0
+    pending: list[outbox.Outcome] = []
+    last_settle = time.monotonic()
+
+    def settle() -> None:
+        nonlocal last_settle
+        if pending:
+            with write_session(engine) as session:
+                outbox.settle(session, worker, pending, now())
+            for outcome in pending:
+                report.count(outcome.kind)
+            pending.clear()
+            on_progress(report)
+        last_settle = time.monotonic()
+
+    try:
+        while not stop.is_set():
+            with write_session(engine) as session:
+                batch = outbox.claim_batch(
+                    session, worker, now(), options.lease, options.batch_size
+                )
+            if not batch:
+                break
+            unavailable = False
+            for claimed in batch:
+                if stop.is_set() or unavailable:
+                    pending.append(outbox.Outcome(claimed.delivery_id, "released"))
+                    continue
+                message_id, envelope = source.envelope(claimed)
+                limiter.acquire()
+                try:
+                    transport.send(envelope)
+                except ServerUnavailable as exc:
+                    unavailable = True
+                    report.unavailable = str(exc)
+                    pending.append(outbox.Outcome(claimed.delivery_id, "released"))
+                    continue
+                except TemporaryFailure as exc:
+                    if exc.slow_down:
+                        limiter.slow_down()
+                    pending.append(
+                        outbox.Outcome(
+                            claimed.delivery_id,
+                            "retry",
+                            claimed.email,
+                            message_id,
+                            str(exc),
+                            claimed.attempts,
+                        )
+                    )
+                except PermanentFailure as exc:
+                    pending.append(
+                        outbox.Outcome(
+                            claimed.delivery_id,
+                            "bounced",
+                            claimed.email,
+                            message_id,
+                            str(exc),
+                            claimed.attempts,
+                        )
+                    )
+                else:
+                    pending.append(
+                        outbox.Outcome(claimed.delivery_id, "sent", claimed.email, message_id)
+                    )
+                if len(pending) >= SETTLE_EVERY or time.monotonic() - last_settle > SETTLE_SECONDS:
+                    settle()
+            settle()
+            if unavailable:
+                if waited >= options.max_wait:
+                    break
+                pause = min(backoff, 30.0, options.max_wait - waited)
+                stop.wait(pause)
+                waited, backoff = waited + pause, backoff * 2
+            else:
+                waited, backoff, report.unavailable = 0.0, 1.0, ""
+    except Exception as exc:  # noqa: BLE001 - a worker must give back what it holds
+        report.errors.append(f"{worker}: {exc!r}")
+        raise
+    finally:
+        try:
+            settle()
+        finally:
+            with write_session(engine) as session:
+                outbox.release_worker(session, worker)
+            transport.close()

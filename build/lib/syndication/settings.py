@@ -1,0 +1,555 @@
+"""Settings: ``syndication.toml`` plus a few environment variables, read once, frozen.
+
+The file is optional: every key has a default, and the defaults describe the demo newsroom
+(a city government's English news office), so ``make demo`` runs with no file at all. A key
+the service does not know, a value of the wrong type, an unknown timezone, a cron expression
+that does not parse or a URL that is not absolute http(s) is a :class:`ConfigError` naming
+the file and the key, raised before anything runs.
+
+Secrets never live in the file: the SMTP password comes from the environment variable the
+file names (``mail.smtp.password_env``), the signing key from ``SYNDICATION_SECRET_KEY``.
+Nothing else in the package reads ``os.environ``; the CLI passes the environment in.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from syndication.errors import ConfigError, NotFoundError
+
+DEFAULT_CONFIG_PATH = Path("syndication.toml")
+CONFIG_ENV = "SYNDICATION_CONFIG"
+DATABASE_URL_ENV = "SYNDICATION_DATABASE_URL"
+SECRET_KEY_ENV = "SYNDICATION_SECRET_KEY"
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A subject the newsroom files articles under; each topic gets its own feeds."""
+
+    slug: str
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class MailingList:
+    """A digest list: the topics it carries and when its digest goes out (cron, site time)."""
+
+    slug: str
+    name: str
+    topics: tuple[str, ...]
+    schedule: str = "0 8 * * mon"
+    description: str = ""
+    template: str = "digest"
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    title: str = "Seoul Metropolitan Government News"
+    base_url: str = "https://news.example.org"
+    feeds_url: str = "https://news.example.org/feeds"
+    language: str = "en"
+    timezone: str = "Asia/Seoul"
+    author: str = "Seoul Metropolitan Government"
+    description: str = "News from the city government's English-language news office."
+    contact: str = "Seoul Metropolitan Government, 110 Sejong-daero, Jung-gu, Seoul 04524"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def domain(self) -> str:
+        """The site's host name: the authority of tag URIs, Message-IDs and List-Ids."""
+        return urlsplit(self.base_url).hostname or "localhost"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite:///syndication.db"
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    dir: Path = Path("feeds")
+    entries: int = 50
+    websub_hub: str = ""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "127.0.0.1"
+    port: int = 25
+    security: str = "none"
+    username: str = ""
+    password_env: str = "SYNDICATION_SMTP_PASSWORD"
+    password: str = field(default="", repr=False)
+    connections: int = 4
+    rate_per_second: float = 50.0
+    timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    from_address: str = "City News <news@example.org>"
+    transport: str = "file"
+    outbox_dir: Path = Path("outbox")
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    poll_seconds: int = 60
+    deliver_seconds: int = 60
+    max_digest_delay: timedelta = timedelta(hours=24)
+
+
+DEMO_TOPICS: tuple[Topic, ...] = (
+    Topic("international-relations", "International Relations", "Seoul and the world."),
+    Topic("environment", "Environment", "Air, water, parks and climate."),
+    Topic("transport", "Transport", "Subway, buses, roads and cycling."),
+    Topic("culture", "Culture", "Festivals, museums and the arts."),
+    Topic("welfare", "Welfare", "Care, housing and support for residents."),
+    Topic("economy", "Economy", "Jobs, start-ups and business."),
+    Topic("safety", "Safety", "Disaster preparedness and public safety."),
+)
+
+DEMO_LISTS: tuple[MailingList, ...] = (
+    MailingList(
+        "weekly-international",
+        "International Relations Weekly",
+        ("international-relations",),
+        description="The week's news on Seoul's partnerships with cities abroad.",
+    ),
+    MailingList(
+        "weekly-city",
+        "City Life Weekly",
+        ("environment", "transport", "culture", "welfare", "economy", "safety"),
+        description="Everything the city did this week, in one e-mail.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service is configured with; build it directly in tests."""
+
+    site: SiteSettings = field(default_factory=SiteSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    feeds: FeedSettings = field(default_factory=FeedSettings)
+    topics: tuple[Topic, ...] = DEMO_TOPICS
+    lists: tuple[MailingList, ...] = DEMO_LISTS
+    mail: MailSettings = field(default_factory=MailSettings)
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    secret_key: str = field(default="", repr=False)
+    source: str = "built-in defaults"
+    # A folder whose files override the packaged templates by name ([templates] dir).
+    templates_dir: Path | None = None
+
+    def topic(self, slug: str) -> Topic:
+        for topic in self.topics:
+            if topic.slug == slug:
+                return topic
+        raise KeyError(slug)
+
+    def mailing_list(self, slug: str) -> MailingList:
+        """The configured list ``slug``; the one lookup every caller uses.
+
+        Raises :class:`NotFoundError` naming the known lists.
+        """
+        for mailing_list in self.lists:
+            if mailing_list.slug == slug:
+                return mailing_list
+        known = ", ".join(ml.slug for ml in self.lists) or "none"
+        raise NotFoundError(f"list {slug!r}: not in the settings (known: {known})")
+
+
+def resolve_config_path(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
+    """The file to read: ``--config``, else ``$SYNDICATION_CONFIG``, else ``./syndication.toml``.
+
+    An explicitly named file must exist; the default one may be absent (defaults apply).
+    """
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"{explicit}: configuration file not found (given by --config)")
+        return explicit
+    from_env = environ.get(CONFIG_ENV, "")
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise ConfigError(f"{path}: configuration file not found (given by ${CONFIG_ENV})")
+        return path
+    return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.is_file() else None
+
+
+def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
+    """Read and validate ``path`` (or the defaults when ``None``) and the environment."""
+    if path is None:
+        data: dict[str, Any] = {}
+        source = "built-in defaults"
+    else:
+        try:
+            with path.open("rb") as handle:
+                data = tomllib.load(handle)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+        source = str(path)
+    return _Reader(source).settings(data, environ)
+
+
+T = TypeVar("T")
+
+
+class _Reader:
+    """Walks the parsed TOML, checking each key; errors name the file and the key."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, reason: str) -> ConfigError:
+        return ConfigError(f"{self.source}: {key}: {reason}")
+
+    def table(self, data: Mapping[str, Any], key: str, allowed: set[str]) -> dict[str, Any]:
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            raise self.fail(key, "must be a table")
+        self.known(value, key, allowed)
+        return value
+
+    def known(self, table: Mapping[str, Any], where: str, allowed: set[str]) -> None:
+        for name in table:
+            if name not in allowed:
+                choices = ", ".join(sorted(allowed))
+                raise self.fail(
+                    f"{where}.{name}" if where else name, f"unknown key (known: {choices})"
+                )
+
+    def get(self, table: Mapping[str, Any], where: str, name: str, kind: type[T], default: T) -> T:
+        if name not in table:
+            return default
+        value = table[name]
+        ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            raise self.fail(f"{where}.{name}", f"must be {_kind_name(kind)}, not {value!r}")
+        return value  # type: ignore[no-any-return]
+
+    def checked(self, key: str, value: T, check: Callable[[T], bool], reason: str) -> T:
+        if not check(value):
+            raise self.fail(key, reason)
+        return value
+
+    def settings(self, data: dict[str, Any], environ: Mapping[str, str]) -> Settings:
+        self.known(
+            data,
+            "",
+            {"site", "database", "feeds", "topics", "lists", "mail", "scheduler", "templates"},
+        )
+        site = self.site(data)
+        topics = self.topics(data)
+        return Settings(
+            site=site,
+            database=self.database(data, environ),
+            feeds=self.feeds(data),
+            topics=topics,
+            lists=self.lists(data, topics, site.tz),
+            mail=self.mail(data, environ),
+            scheduler=self.scheduler(data),
+            secret_key=environ.get(SECRET_KEY_ENV, ""),
+            source=self.source,
+            templates_dir=self.templates_dir(data),
+        )
+
+    def templates_dir(self, data: Mapping[str, Any]) -> Path | None:
+        table = self.table(data, "templates", {"dir"})
+        directory = self.get(table, "templates", "dir", str, "")
+        if not directory:
+            return None
+        path = Path(directory)
+        if not path.is_dir():
+            raise self.fail("templates.dir", f"{directory!r} is not a folder")
+        return path
+
+    def site(self, data: Mapping[str, Any]) -> SiteSettings:
+        d = SiteSettings()
+        names = {"title", "base_url", "feeds_url", "language", "timezone", "author"}
+        table = self.table(data, "site", names | {"description", "contact"})
+        timezone = self.get(table, "site", "timezone", str, d.timezone)
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise self.fail("site.timezone", f"unknown timezone {timezone!r}") from exc
+        base_url = self.url("site.base_url", self.get(table, "site", "base_url", str, d.base_url))
+        feeds_url = self.url(
+            "site.feeds_url", self.get(table, "site", "feeds_url", str, d.feeds_url)
+        )
+        language = self.checked(
+            "site.language",
+            self.get(table, "site", "language", str, d.language),
+            lambda v: bool(re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", v)),
+            "must be a language tag such as 'en' or 'ko-KR'",
+        )
+        return SiteSettings(
+            title=self.nonempty("site.title", self.get(table, "site", "title", str, d.title)),
+            base_url=base_url.rstrip("/"),
+            feeds_url=feeds_url.rstrip("/"),
+            language=language,
+            timezone=timezone,
+            author=self.get(table, "site", "author", str, d.author),
+            description=self.get(table, "site", "description", str, d.description),
+            contact=self.get(table, "site", "contact", str, d.contact),
+        )
+
+    def database(self, data: Mapping[str, Any], environ: Mapping[str, str]) -> DatabaseSettings:
+        table = self.table(data, "database", {"url"})
+        url = self.get(table, "database", "url", str, DatabaseSettings().url)
+        key = "database.url"
+        if environ.get(DATABASE_URL_ENV):
+            url, key = environ[DATABASE_URL_ENV], f"${DATABASE_URL_ENV}"
+        # SQLAlchemy is imported here, not at the top: the CLI's --help must not load it.
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise self.fail(key, f"not a database URL: {url!r}") from exc
+        if parsed.get_backend_name() not in {"sqlite", "postgresql"}:
+            raise self.fail(key, "only sqlite:/// and postgresql+psycopg:// URLs are supported")
+        if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+            url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        return DatabaseSettings(url=url)
+
+    def feeds(self, data: Mapping[str, Any]) -> FeedSettings:
+        d = FeedSettings()
+        table = self.table(data, "feeds", {"dir", "entries", "websub_hub"})
+        entries = self.checked(
+            "feeds.entries",
+            self.get(table, "feeds", "entries", int, d.entries),
+            lambda v: 1 <= v <= 1000,
+            "must be between 1 and 1000",
+        )
+        hub = self.get(table, "feeds", "websub_hub", str, d.websub_hub)
+        if hub:
+            self.url("feeds.websub_hub", hub)
+        directory = self.nonempty("feeds.dir", self.get(table, "feeds", "dir", str, str(d.dir)))
+        return FeedSettings(dir=Path(directory), entries=entries, websub_hub=hub)
+
+    def topics(self, data: Mapping[str, Any]) -> tuple[Topic, ...]:
+        if "topics" not in data:
+            return DEMO_TOPICS
+        items = data["topics"]
+        if not isinstance(items, list) or not items:
+            raise self.fail("topics", "must be a non-empty array of tables ([[topics]])")
+        topics: list[Topic] = []
+        for index, item in enumerate(items):
+            where = f"topics[{index}]"
+            if not isinstance(item, dict):
+                raise self.fail(where, "must be a table")
+            self.known(item, where, {"slug", "name", "description"})
+            slug = self.slug(item, where)
+            if any(t.slug == slug for t in topics):
+                raise self.fail(f"{where}.slug", f"duplicate topic {slug!r}")
+            if slug == "all":
+                raise self.fail(f"{where}.slug", "'all' is reserved for the whole-site feed")
+            name = self.nonempty(f"{where}.name", self.get(item, where, "name", str, ""))
+            topics.append(Topic(slug, name, self.get(item, where, "description", str, "")))
+        return tuple(topics)
+
+    def lists(
+        self, data: Mapping[str, Any], topics: tuple[Topic, ...], tz: ZoneInfo
+    ) -> tuple[MailingList, ...]:
+        known_topics = {t.slug for t in topics}
+        if "lists" not in data:
+            return tuple(ml for ml in DEMO_LISTS if all(slug in known_topics for slug in ml.topics))
+        items = data["lists"]
+        if not isinstance(items, list):
+            raise self.fail("lists", "must be an array of tables ([[lists]])")
+        result: list[MailingList] = []
+        allowed = {"slug", "name", "topics", "schedule", "description", "template"}
+        for index, item in enumerate(items):
+            where = f"lists[{index}]"
+            if not isinstance(item, dict):
+                raise self.fail(where, "must be a table")
+            self.known(item, where, allowed)
+            slug = self.slug(item, where)
+            if any(ml.slug == slug for ml in result):
+                raise self.fail(f"{where}.slug", f"duplicate list {slug!r}")
+            list_topics = self.get(item, where, "topics", list, [])
+            if not list_topics or not all(isinstance(t, str) for t in list_topics):
+                raise self.fail(f"{where}.topics", "must be a non-empty array of topic slugs")
+            for topic in list_topics:
+                if topic not in known_topics:
+                    raise self.fail(f"{where}.topics", f"unknown topic {topic!r}")
+            schedule = self.get(item, where, "schedule", str, "0 8 * * mon")
+            self.cron(f"{where}.schedule", schedule, tz)
+            template = self.get(item, where, "template", str, "digest")
+            if not SLUG_RE.match(template):
+                raise self.fail(f"{where}.template", "must be a template name such as 'digest'")
+            result.append(
+                MailingList(
+                    slug=slug,
+                    name=self.nonempty(f"{where}.name", self.get(item, where, "name", str, "")),
+                    topics=tuple(list_topics),
+                    schedule=schedule,
+                    description=self.get(item, where, "description", str, ""),
+                    template=template,
+                )
+            )
+        return tuple(result)
+
+    def mail(self, data: Mapping[str, Any], environ: Mapping[str, str]) -> MailSettings:
+        d = MailSettings()
+        table = self.table(data, "mail", {"from", "transport", "outbox_dir", "smtp"})
+        sender = self.nonempty("mail.from", self.get(table, "mail", "from", str, d.from_address))
+        if "\r" in sender or "\n" in sender or "@" not in sender:
+            raise self.fail(
+                "mail.from", "must be an address such as 'City News <news@example.org>'"
+            )
+        transport = self.choice(
+            "mail.transport", self.get(table, "mail", "transport", str, "file"), {"file", "smtp"}
+        )
+        outbox = self.nonempty(
+            "mail.outbox_dir", self.get(table, "mail", "outbox_dir", str, str(d.outbox_dir))
+        )
+        return MailSettings(
+            from_address=sender,
+            transport=transport,
+            outbox_dir=Path(outbox),
+            smtp=self.smtp(table, environ),
+        )
+
+    def smtp(self, mail: Mapping[str, Any], environ: Mapping[str, str]) -> SmtpSettings:
+        d = SmtpSettings()
+        where = "mail.smtp"
+        names = {"host", "port", "security", "username", "password_env", "connections"}
+        table = self.table(mail, "smtp", names | {"rate_per_second", "timeout_seconds"})
+        port = self.checked(
+            f"{where}.port",
+            self.get(table, where, "port", int, d.port),
+            lambda v: 0 < v < 65536,
+            "must be a TCP port (1-65535)",
+        )
+        connections = self.checked(
+            f"{where}.connections",
+            self.get(table, where, "connections", int, d.connections),
+            lambda v: 1 <= v <= 64,
+            "must be between 1 and 64",
+        )
+        rate = self.checked(
+            f"{where}.rate_per_second",
+            self.get(table, where, "rate_per_second", float, d.rate_per_second),
+            lambda v: v > 0,
+            "must be greater than 0",
+        )
+        timeout = self.checked(
+            f"{where}.timeout_seconds",
+            self.get(table, where, "timeout_seconds", float, d.timeout_seconds),
+            lambda v: v > 0,
+            "must be greater than 0",
+        )
+        password_env = self.get(table, where, "password_env", str, d.password_env)
+        return SmtpSettings(
+            host=self.nonempty(f"{where}.host", self.get(table, where, "host", str, d.host)),
+            port=port,
+            security=self.choice(
+                f"{where}.security",
+                self.get(table, where, "security", str, d.security),
+                {"none", "starttls", "tls"},
+            ),
+            username=self.get(table, where, "username", str, d.username),
+            password_env=password_env,
+            password=environ.get(password_env, "") if password_env else "",
+            connections=connections,
+            rate_per_second=rate,
+            timeout_seconds=timeout,
+        )
+
+    def scheduler(self, data: Mapping[str, Any]) -> SchedulerSettings:
+        d = SchedulerSettings()
+        names = {"poll_seconds", "deliver_seconds", "max_digest_delay"}
+        table = self.table(data, "scheduler", names)
+        positive: Callable[[int], bool] = lambda v: v > 0  # noqa: E731
+        delay = self.get(table, "scheduler", "max_digest_delay", str, "24h")
+        return SchedulerSettings(
+            poll_seconds=self.checked(
+                "scheduler.poll_seconds",
+                self.get(table, "scheduler", "poll_seconds", int, d.poll_seconds),
+                positive,
+                "must be a whole number of seconds above 0",
+            ),
+            deliver_seconds=self.checked(
+                "scheduler.deliver_seconds",
+                self.get(table, "scheduler", "deliver_seconds", int, d.deliver_seconds),
+                positive,
+                "must be a whole number of seconds above 0",
+            ),
+            max_digest_delay=self.duration("scheduler.max_digest_delay", delay),
+        )
+
+    # -- value checks ------------------------------------------------------------------
+
+    def nonempty(self, key: str, value: str) -> str:
+        if not value.strip():
+            raise self.fail(key, "must not be empty")
+        return value
+
+    def slug(self, item: Mapping[str, Any], where: str) -> str:
+        slug = self.get(item, where, "slug", str, "")
+        if not SLUG_RE.match(slug):
+            raise self.fail(
+                f"{where}.slug", f"{slug!r} is not a slug (lower-case letters, digits, hyphens)"
+            )
+        return slug
+
+    def choice(self, key: str, value: str, choices: set[str]) -> str:
+        if value not in choices:
+            raise self.fail(key, f"{value!r} is not one of {', '.join(sorted(choices))}")
+        return value
+
+    def url(self, key: str, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise self.fail(key, f"{value!r} is not an absolute http(s) URL")
+        return value
+
+    def cron(self, key: str, expression: str, tz: ZoneInfo) -> None:
+        # APScheduler is the one that will fire it, so it is the one that judges it.
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(expression, timezone=tz)
+        except ValueError as exc:
+            raise self.fail(key, f"invalid cron expression {expression!r}: {exc}") from exc
+
+    def duration(self, key: str, value: str) -> timedelta:
+        match = re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", value)
+        if not match:
+            raise self.fail(key, f"{value!r} is not a duration such as '90m', '24h' or '2d'")
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+        return timedelta(**{unit: int(match.group(1))})
+
+
+def _kind_name(kind: type) -> str:
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        list: "an array",
+        bool: "true or false",
+        dict: "a table",
+    }.get(kind, kind.__name__)

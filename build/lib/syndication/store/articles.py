@@ -1,0 +1,497 @@
+"""Queries on the news store. Every function takes a Session; callers own transactions.
+
+The article change sequence: each write of an article takes the next number(s) from the
+``article_changes`` counter with an ``UPDATE``. That row lock serialises writers on
+PostgreSQL until they commit (SQLite has one writer anyway), so numbers become visible in
+the order they were handed out and a poller reading "changed since N" never skips a
+transaction that committed late with a smaller number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from syndication import settings
+from syndication.core.articles import ArticleRecord, StoredArticle
+from syndication.errors import NotFoundError
+from syndication.store.models import ARTICLE_CHANGES, Article, Counter, Topic, article_topics
+
+
+def upsert(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    key: Sequence[str],
+    update_columns: Sequence[str],
+) -> None:
+    """Insert ``rows`` into ``table``; where ``key`` already exists, update ``update_columns``.
+
+    ``INSERT … ON CONFLICT`` on both SQLite and PostgreSQL, sent as one executemany. With
+    no ``update_columns`` the conflicting rows are left as they are.
+    """
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    stmt: Any
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table)
+    else:  # pragma: no cover - settings refuse other backends
+        raise RuntimeError(f"no upsert for {dialect}")
+    if update_columns:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(key),
+            set_={name: stmt.excluded[name] for name in update_columns},
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
+    session.execute(stmt, list(rows))
+
+
+# -- counters -----------------------------------------------------------------------------
+
+
+def take_change_numbers(session: Session, count: int = 1) -> int:
+    """Reserve ``count`` consecutive change numbers; returns the first of them."""
+    session.execute(
+        update(Counter).where(Counter.name == ARTICLE_CHANGES).values(value=Counter.value + count)
+    )
+    last = session.execute(
+        select(Counter.value).where(Counter.name == ARTICLE_CHANGES)
+    ).scalar_one()
+    return int(last) - count + 1
+
+
+def current_change_seq(session: Session) -> int:
+    """The newest change number handed out (0 for an empty store)."""
+    value = session.execute(
+        select(Counter.value).where(Counter.name == ARTICLE_CHANGES)
+    ).scalar_one_or_none()
+    return int(value or 0)
+
+
+def read_counter(session: Session, name: str) -> int:
+    """A consumer's watermark (0 when it has none yet)."""
+    value = session.execute(select(Counter.value).where(Counter.name == name)).scalar_one_or_none()
+    return int(value or 0)
+
+
+def write_counter(session: Session, name: str, value: int) -> None:
+    upsert(session, Counter.__table__, [{"name": name, "value": value}], ["name"], ["value"])  # type: ignore[arg-type]
+
+
+# -- topics -------------------------------------------------------------------------------
+
+
+def sync_topics(session: Session, topics: Iterable[settings.Topic]) -> int:
+    """Make the topics table match the configuration; returns how many rows changed.
+
+    Topics that left the configuration stay in the store (articles still point at them);
+    they simply get no feeds.
+    """
+    existing = {t.slug: t for t in session.scalars(select(Topic))}
+    changed = 0
+    for topic in topics:
+        row = existing.get(topic.slug)
+        if row is None:
+            session.add(
+                Topic(slug=topic.slug, name=topic.name, description=topic.description, change_seq=0)
+            )
+            changed += 1
+        elif (row.name, row.description) != (topic.name, topic.description):
+            row.name, row.description = topic.name, topic.description
+            # A renamed topic changes its feeds' titles: mark it for the next build.
+            row.change_seq = take_change_numbers(session)
+            changed += 1
+    session.flush()
+    return changed
+
+
+def topic_ids(session: Session) -> dict[str, int]:
+    return {slug: id_ for slug, id_ in session.execute(select(Topic.slug, Topic.id))}
+
+
+def topics_changed_since(session: Session, seq: int) -> list[str]:
+    """Slugs of topics touched by an article write numbered above ``seq``."""
+    return list(
+        session.scalars(select(Topic.slug).where(Topic.change_seq > seq).order_by(Topic.slug))
+    )
+
+
+# -- articles -----------------------------------------------------------------------------
+
+
+@dataclass
+class WriteCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, other: WriteCounts) -> None:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+
+_ARTICLE_COLUMNS = (
+    "source_id",
+    "title",
+    "summary",
+    "body_html",
+    "url",
+    "author",
+    "image_url",
+    "language",
+    "published_at",
+    "updated_at",
+    "status",
+    "retracted_at",
+    "retraction_reason",
+    "content_hash",
+    "change_seq",
+)
+
+
+def write_articles(
+    session: Session, records: Sequence[ArticleRecord], now: datetime
+) -> WriteCounts:
+    """Upsert a batch of articles with distinct source ids; unchanged ones are not touched.
+
+    A changed article whose ``updated_at`` did not move forward gets ``now`` instead, so
+    that every consumer comparing ``updated`` (feed readers, mirroring partners) sees the
+    change. Topics the article joins or leaves are marked changed.
+    """
+    counts = WriteCounts()
+    if not records:
+        return counts
+    ids = topic_ids(session)
+    by_source = {r.source_id: r for r in records}
+    existing = {
+        row.source_id: row
+        for row in session.execute(
+            select(
+                Article.id,
+                Article.source_id,
+                Article.content_hash,
+                Article.updated_at,
+                Article.retracted_at,
+            ).where(Article.source_id.in_(list(by_source)))
+        )
+    }
+    changed: list[tuple[ArticleRecord, str]] = []
+    for record in records:
+        digest = record.content_hash()
+        old = existing.get(record.source_id)
+        if old is not None and old.content_hash == digest:
+            counts.unchanged += 1
+        else:
+            changed.append((record, digest))
+    if not changed:
+        return counts
+
+    first = take_change_numbers(session, len(changed))
+    rows = []
+    for offset, (record, digest) in enumerate(changed):
+        old = existing.get(record.source_id)
+        updated_at = record.updated_at
+        retracted_at = None
+        if old is not None:
+            counts.updated += 1
+            if updated_at <= old.updated_at:
+                updated_at = max(now, old.updated_at)
+            retracted_at = old.retracted_at
+        else:
+            counts.inserted += 1
+        if record.status == "retracted":
+            retracted_at = retracted_at or updated_at
+        else:
+            retracted_at = None
+        rows.append(
+            {
+                "source_id": record.source_id,
+                "title": record.title,
+                "summary": record.summary,
+                "body_html": record.body_html,
+                "url": record.url,
+                "author": record.author,
+                "image_url": record.image_url,
+                "language": record.language,
+                "published_at": record.published_at,
+                "updated_at": updated_at,
+                "status": record.status,
+                "retracted_at": retracted_at,
+                "retraction_reason": record.retraction_reason,
+                "content_hash": digest,
+                "change_seq": first + offset,
+            }
+        )
+    table: Table = Article.__table__  # type: ignore[assignment]
+    upsert(session, table, rows, ["source_id"], [c for c in _ARTICLE_COLUMNS if c != "source_id"])
+
+    # Ids of the rows just inserted; updated rows already had theirs. Only updated rows
+    # can have old topic links to find (the topics they may be leaving) and replace.
+    article_ids = {source: row.id for source, row in existing.items()}
+    inserted = [r.source_id for r, _ in changed if r.source_id not in existing]
+    if inserted:
+        rows_inserted = session.execute(
+            select(Article.source_id, Article.id).where(Article.source_id.in_(inserted))
+        )
+        article_ids.update({source: id_ for source, id_ in rows_inserted})
+    updated_ids = [article_ids[r.source_id] for r, _ in changed if r.source_id in existing]
+    touched: set[int] = set()
+    if updated_ids:
+        touched.update(
+            session.scalars(
+                select(article_topics.c.topic_id).where(
+                    article_topics.c.article_id.in_(updated_ids)
+                )
+            )
+        )
+        session.execute(delete(article_topics).where(article_topics.c.article_id.in_(updated_ids)))
+    links = [
+        {"article_id": article_ids[record.source_id], "topic_id": ids[slug]}
+        for record, _ in changed
+        for slug in record.topics
+    ]
+    session.execute(insert(article_topics), links)
+    touched.update(link["topic_id"] for link in links)
+    mark_topics_changed(session, touched, first + len(changed) - 1)
+    return counts
+
+
+def mark_topics_changed(session: Session, ids: Iterable[int], seq: int) -> None:
+    id_list = sorted(set(ids))
+    if id_list:
+        session.execute(update(Topic).where(Topic.id.in_(id_list)).values(change_seq=seq))
+
+
+def retract_article(session: Session, source_id: str, reason: str, now: datetime) -> bool:
+    """Mark an article retracted (it stays in the store). False if it already was."""
+    article = session.execute(
+        select(Article).where(Article.source_id == source_id).with_for_update()
+    ).scalar_one_or_none()
+    if article is None:
+        raise NotFoundError(f"article {source_id!r}: no such article in the store")
+    if article.status == "retracted" and article.retraction_reason == reason:
+        return False
+    seq = take_change_numbers(session)
+    article.status = "retracted"
+    article.retracted_at = article.retracted_at or now
+    article.retraction_reason = reason
+    article.updated_at = max(now, article.updated_at)
+    article.change_seq = seq
+    # content_hash is left alone on purpose: re-importing the same (published) record
+    # from an old dump is "unchanged" and does not resurrect a retracted article; only a
+    # changed record from the newsroom does.
+    linked = session.scalars(
+        select(article_topics.c.topic_id).where(article_topics.c.article_id == article.id)
+    )
+    mark_topics_changed(session, linked, seq)
+    return True
+
+
+def load_articles(
+    session: Session, topic: str | None = None, *, changed_since: int | None = None
+) -> list[StoredArticle]:
+    """Articles (with their topic slugs), optionally of one topic or changed since a number.
+
+    Ordered by publication time, oldest first, then source id, so callers get a stable
+    order to build from.
+    """
+    stmt = _of_topic(select(Article), topic)
+    if changed_since is not None:
+        stmt = stmt.where(Article.change_seq > changed_since)
+    stmt = stmt.order_by(Article.published_at, Article.source_id)
+    return _with_topics(session, list(session.scalars(stmt)))
+
+
+def _topic_slugs(session: Session, article_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    result: dict[int, list[str]] = {}
+    # Chunked: SQLite limits the number of bound parameters in one statement.
+    for start in range(0, len(article_ids), 5000):
+        chunk = article_ids[start : start + 5000]
+        rows = session.execute(
+            select(article_topics.c.article_id, Topic.slug)
+            .join(Topic, Topic.id == article_topics.c.topic_id)
+            .where(article_topics.c.article_id.in_(chunk))
+            .order_by(article_topics.c.article_id, Topic.slug)
+        )
+        for article_id, slug in rows:
+            result.setdefault(article_id, []).append(slug)
+    return {k: tuple(v) for k, v in result.items()}
+
+
+def _stored(article: Article, topics: tuple[str, ...]) -> StoredArticle:
+    return StoredArticle(
+        source_id=article.source_id,
+        title=article.title,
+        url=article.url,
+        published_at=article.published_at,
+        updated_at=article.updated_at,
+        topics=topics,
+        summary=article.summary,
+        body_html=article.body_html,
+        author=article.author,
+        image_url=article.image_url,
+        language=article.language,
+        status=article.status,
+        retracted_at=article.retracted_at,
+        retraction_reason=article.retraction_reason,
+        change_seq=article.change_seq,
+    )
+
+
+# -- feeds --------------------------------------------------------------------------------
+# The queries a feed build needs. ``topic`` is a topic slug, or None for the whole site.
+# Each is bounded by a LIMIT or by one calendar month, so an incremental build costs time
+# in proportion to what changed, not to the size of the store.
+
+
+def read_counters(session: Session, names: Sequence[str], *, missing: int = 0) -> dict[str, int]:
+    """Several counters in one query; a counter never written reads ``missing``."""
+    rows = session.execute(select(Counter.name, Counter.value).where(Counter.name.in_(names)))
+    values = {name: int(value) for name, value in rows}
+    return {name: values.get(name, missing) for name in names}
+
+
+def _of_topic(stmt: Any, topic: str | Sequence[str] | None) -> Any:
+    """``stmt`` narrowed to one topic, to any of several, or (None) left whole."""
+    if topic is None:
+        return stmt
+    slugs = [topic] if isinstance(topic, str) else list(topic)
+    return stmt.where(
+        Article.id.in_(
+            select(article_topics.c.article_id)
+            .join(Topic, Topic.id == article_topics.c.topic_id)
+            .where(Topic.slug.in_(slugs))
+        )
+    )
+
+
+def _with_topics(session: Session, articles: list[Article]) -> list[StoredArticle]:
+    slugs = _topic_slugs(session, [a.id for a in articles])
+    return [_stored(a, slugs.get(a.id, ())) for a in articles]
+
+
+def newest_published_articles(
+    session: Session, topic: str | None, limit: int
+) -> list[StoredArticle]:
+    """The ``limit`` newest published (not retracted) articles, newest first."""
+    stmt = _of_topic(select(Article).where(Article.status == "published"), topic)
+    stmt = stmt.order_by(Article.published_at.desc(), Article.source_id).limit(limit)
+    return _with_topics(session, list(session.scalars(stmt)))
+
+
+def newest_updated_articles(session: Session, topic: str | None, limit: int) -> list[StoredArticle]:
+    """The ``limit`` most recently updated articles, retracted ones included, newest first."""
+    stmt = _of_topic(select(Article), topic).order_by(
+        Article.updated_at.desc(), Article.published_at.desc(), Article.source_id
+    )
+    return _with_topics(session, list(session.scalars(stmt.limit(limit))))
+
+
+def articles_published_between(
+    session: Session, topic: str | Sequence[str] | None, start: datetime, end: datetime
+) -> list[StoredArticle]:
+    """Every article (retracted too) of ``topic`` (a slug, several, or None for all)
+    published in ``[start, end)``, oldest first: a month's archive, a digest's period."""
+    stmt = _of_topic(
+        select(Article).where(Article.published_at >= start, Article.published_at < end), topic
+    )
+    stmt = stmt.order_by(Article.published_at, Article.source_id)
+    return _with_topics(session, list(session.scalars(stmt)))
+
+
+def last_published_before(
+    session: Session, topic: str | None, moment: datetime | None = None
+) -> datetime | None:
+    """The newest ``published_at`` before ``moment`` (or at all), or None."""
+    stmt = _of_topic(select(Article.published_at), topic)
+    if moment is not None:
+        stmt = stmt.where(Article.published_at < moment)
+    return session.scalars(stmt.order_by(Article.published_at.desc()).limit(1)).first()
+
+
+def first_published_from(session: Session, topic: str | None, moment: datetime) -> datetime | None:
+    """The oldest ``published_at`` at or after ``moment``, or None."""
+    stmt = _of_topic(select(Article.published_at), topic).where(Article.published_at >= moment)
+    return session.scalars(stmt.order_by(Article.published_at).limit(1)).first()
+
+
+# -- summary ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TopicCount:
+    slug: str
+    name: str
+    published: int
+    retracted: int
+
+
+@dataclass(frozen=True)
+class StoreSummary:
+    articles: int
+    published: int
+    retracted: int
+    change_seq: int
+    newest_published: datetime | None
+    newest_updated: datetime | None
+    topics: tuple[TopicCount, ...]
+
+
+def store_summary(session: Session) -> StoreSummary:
+    """Counts for ``syndication status``: articles by status, per topic, newest times."""
+    by_status = {
+        status: count
+        for status, count in session.execute(
+            select(Article.status, func.count()).group_by(Article.status)
+        )
+    }
+    newest_published, newest_updated = session.execute(
+        select(func.max(Article.published_at), func.max(Article.updated_at))
+    ).one()
+    per_topic = session.execute(
+        select(Topic.slug, Topic.name, Article.status, func.count(article_topics.c.article_id))
+        .select_from(Topic)
+        .outerjoin(article_topics, article_topics.c.topic_id == Topic.id)
+        .outerjoin(Article, Article.id == article_topics.c.article_id)
+        .group_by(Topic.slug, Topic.name, Article.status)
+        .order_by(Topic.slug)
+    )
+    topics: dict[str, dict[str, Any]] = {}
+    for slug, name, status, count in per_topic:
+        entry = topics.setdefault(slug, {"name": name, "published": 0, "retracted": 0})
+        if status is not None:
+            entry[status] = count
+    # max() over a TypeDecorator column comes back raw on SQLite: normalise it.
+    to_utc = Article.__table__.c.published_at.type.process_result_value  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect
+    published = int(by_status.get("published", 0))
+    retracted = int(by_status.get("retracted", 0))
+    return StoreSummary(
+        articles=published + retracted,
+        published=published,
+        retracted=retracted,
+        change_seq=current_change_seq(session),
+        newest_published=to_utc(_as_datetime(newest_published), dialect),
+        newest_updated=to_utc(_as_datetime(newest_updated), dialect),
+        topics=tuple(
+            TopicCount(slug, e["name"], e["published"], e["retracted"])
+            for slug, e in topics.items()
+        ),
+    )
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))

@@ -1,0 +1,243 @@
+"""The database schema, as typed SQLAlchemy 2 models. Alembic owns its evolution.
+
+Times are stored as UTC and come back timezone-aware (:class:`UTCDateTime`), whatever the
+backend: SQLite has no timezone type, so it keeps naive UTC; PostgreSQL keeps timestamptz.
+
+Every article write takes a number from the ``article_changes`` counter (its
+``change_seq``). Pollers ask "what changed since N" with that number rather than with
+``updated_at``, which belongs to the newsroom and may lie in the past (a backdated article
+or correction would otherwise be missed). Topics carry the number of the last change that
+touched them, so a build can find the feeds to rewrite with one query on a small table,
+including a topic an article just left.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ARTICLE_CHANGES = "article_changes"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime in, an aware UTC datetime out; naive values are refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r} reached the database; give it a zone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+article_topics = Table(
+    "article_topics",
+    Base.metadata,
+    Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic_id", ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_article_topics_topic_id", "topic_id"),
+)
+
+
+class Counter(Base):
+    """Named monotonic numbers: the article change sequence and consumers' watermarks."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Topic(Base):
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    change_seq: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
+
+
+class Article(Base):
+    __tablename__ = "articles"
+    __table_args__ = (
+        CheckConstraint("status IN ('published', 'retracted')", name="status"),
+        Index("ix_articles_published_at", "published_at"),
+        Index("ix_articles_updated_at", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(300), default="")
+    image_url: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(20), default="en")
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="published")
+    retracted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    retraction_reason: Mapped[str] = mapped_column(Text, default="")
+    content_hash: Mapped[str] = mapped_column(String(64))
+    change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
+
+    topics: Mapped[list[Topic]] = relationship(secondary=article_topics, lazy="raise")
+
+
+# -- subscribers and the outbox ---------------------------------------------------------
+#
+# Mailing lists live in the settings, so rows refer to them by slug. A digest is unique per
+# (list, period) and a delivery per (digest, subscriber): compiling twice adds nothing, and
+# no subscriber can be queued twice for one digest.
+
+SUBSCRIBER_STATUSES = ("pending", "active", "unsubscribed", "bounced", "complained")
+DELIVERY_STATUSES = ("queued", "sending", "sent", "failed", "bounced", "skipped")
+
+
+class Subscriber(Base):
+    __tablename__ = "subscribers"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'active', 'unsubscribed', 'bounced', 'complained')",
+            name="status",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    locale: Mapped[str] = mapped_column(String(20), default="en")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    )
+    list_slug: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Suppression(Base):
+    """Addresses that must never be mailed again (hard bounce, complaint, operator)."""
+
+    __tablename__ = "suppressions"
+
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Digest(Base):
+    """One list's digest for one period, rendered and CSS-inlined once."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("list_slug", "period_key", name="uq_digests_list_period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_slug: Mapped[str] = mapped_column(String(100))
+    period_key: Mapped[str] = mapped_column(String(10))
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    subject: Mapped[str] = mapped_column(Text)
+    preheader: Mapped[str] = mapped_column(Text, default="")
+    html: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    article_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Delivery(Base):
+    """One digest to one subscriber: the outbox row that senders claim with a lease."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("digest_id", "subscriber_id", name="uq_deliveries_digest_subscriber"),
+        CheckConstraint(
+            "status IN ('queued', 'sending', 'sent', 'failed', 'bounced', 'skipped')",
+            name="status",
+        ),
+        Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claimed_by: Mapped[str] = mapped_column(String(100), default="")
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str] = mapped_column(String(300), default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class JobRun(Base):
+    """One run of a scheduled job and what came of it; ``syndication status`` shows the last.
+
+    A catch-up digest the scheduler decided not to send (too late) is recorded here too,
+    with ``skipped`` set, so that an operator sees it rather than wondering.
+    """
+
+    __tablename__ = "job_runs"
+    __table_args__ = (Index("ix_job_runs_job_id_started_at", "job_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,334 @@
+"""Feed files over HTTP: media types, validators, ``304 Not Modified``, gzip, no escapes.
+
+:class:`FeedServer` is a bare ASGI app (no request objects, no middleware of its own) that
+serves the files the feed builder wrote under ``feeds.dir``. Feed readers poll every few
+minutes and almost always get ``304``, so that path is the one kept short: a ``stat`` and
+a dictionary look-up. File bytes and their validators are cached under the path and
+``(st_mtime_ns, st_size, st_ino)``; a feed rewritten by ``os.replace`` gets a new version
+and is read once, a feed left alone is never read again.
+
+Validators (RFC 9110 §8.8):
+
+- ``ETag``: strong, from a SHA-256 of the bytes, so it changes exactly when the bytes do
+  (the builder writes byte-identical output when nothing changed). The gzip-coded variant
+  has its own tag (``"…-gz"``), as RFC 9110 §8.8.3 asks of different content codings;
+  ``If-None-Match`` with either tag matches the current file.
+- ``Last-Modified``: the feed's own newest date (RSS ``lastBuildDate``/``pubDate``, Atom
+  ``updated`` and tombstone ``when``, JSON Feed ``date_modified``/``date_published``, OPML
+  ``dateModified``), falling back to the file's mtime; never later than the moment it is
+  sent (RFC 9110 §8.8.2.1).
+
+``If-None-Match`` wins over ``If-Modified-Since`` when both are sent (RFC 9110 §13.2.2).
+Paths are checked twice: lexically (no ``..``, no hidden files, known suffixes only) and
+after resolving symbolic links (the result must lie inside ``feeds.dir``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import re
+import stat
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
+
+from syndication.clock import utc_now
+
+# Short enough that a reader sees a new article within minutes even through a shared
+# cache, long enough to absorb bursts of polls (RFC 9111 §5.2.2.1).
+MAX_AGE_SECONDS = 300
+CACHE_ENTRIES = 4096
+
+RSS = "application/rss+xml; charset=utf-8"
+ATOM = "application/atom+xml; charset=utf-8"
+OPML = "text/x-opml; charset=utf-8"
+JSON_FEED = "application/feed+json"
+XML = "application/xml; charset=utf-8"
+# What the feed builder writes: rss.xml, atom.xml, feed.json, index.opml and the RFC 5005
+# archives as <topic>/archive/<month>.atom.
+FEED_SUFFIXES = (".xml", ".atom", ".json", ".opml")
+
+_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(rss|feed|opml)[\s>/]")
+_RSS_DATES = re.compile(r"<(?:lastBuildDate|pubDate)>\s*([^<]+?)\s*</")
+_ATOM_DATES = re.compile(
+    r"<(?:[A-Za-z_][\w.-]*:)?updated>\s*([^<]+?)\s*</"
+    r"|<(?:[A-Za-z_][\w.-]*:)?deleted-entry\b[^>]*?\bwhen=\"([^\"]+)\""
+)
+_OPML_DATES = re.compile(r"<dateModified>\s*([^<]+?)\s*</dateModified>")
+
+
+@dataclass(frozen=True)
+class FeedFile:
+    """One feed file as served: bytes (plain and gzip) with their validators."""
+
+    body: bytes
+    gzipped: bytes
+    media_type: str
+    etag: str
+    gzip_etag: str
+    last_modified: datetime
+
+    def matches(self, if_none_match: str) -> bool:
+        """Whether an ``If-None-Match`` value names this file (weak comparison, §13.1.2)."""
+        for tag in _split_tags(if_none_match):
+            if tag == "*" or tag in (self.etag, self.gzip_etag):
+                return True
+        return False
+
+
+def load_feed_file(path: Path, mtime: datetime) -> FeedFile:
+    """Read ``path`` and compute what serving it needs; ``mtime`` is the fallback date."""
+    body = path.read_bytes()
+    media_type = media_type_for(path.name, body)
+    digest = hashlib.sha256(body).hexdigest()[:32]
+    newest = newest_date(body, media_type) or mtime
+    return FeedFile(
+        body=body,
+        # mtime=0 keeps the gzip bytes (and so their ETag) a function of the file alone.
+        gzipped=gzip.compress(body, compresslevel=6, mtime=0),
+        media_type=media_type,
+        etag=f'"{digest}"',
+        gzip_etag=f'"{digest}-gz"',
+        last_modified=newest.replace(microsecond=0),
+    )
+
+
+def media_type_for(name: str, body: bytes) -> str:
+    """The media type of a feed file: by suffix, and for ``.xml`` by its root element."""
+    if name.endswith(".json"):
+        return JSON_FEED
+    if name.endswith(".opml"):
+        return OPML
+    if name.endswith(".atom"):
+        return ATOM
+    match = _ROOT.search(body[:4096])
+    root = match.group(1) if match else b""
+    return {b"rss": RSS, b"feed": ATOM, b"opml": OPML}.get(root, XML)
+
+
+def newest_date(body: bytes, media_type: str) -> datetime | None:
+    """The newest date a feed carries about its own content, or ``None`` if it has none."""
+    text = body.decode("utf-8", "replace")
+    found: list[datetime | None] = []
+    if media_type == RSS:
+        found = [_rfc822(value) for value in _RSS_DATES.findall(text)]
+    elif media_type == ATOM:
+        found = [_iso(updated or when) for updated, when in _ATOM_DATES.findall(text)]
+    elif media_type == OPML:
+        found = [_rfc822(value) for value in _OPML_DATES.findall(text)]
+    elif media_type == JSON_FEED:
+        found = [_iso(value) for value in _json_feed_dates(text)]
+    dates = [d for d in found if d is not None]
+    return max(dates) if dates else None
+
+
+def _json_feed_dates(text: str) -> Iterable[str]:
+    try:
+        feed: Any = json.loads(text)
+    except ValueError:
+        return []
+    items = feed.get("items", []) if isinstance(feed, dict) else []
+    return [
+        item[key]
+        for item in items
+        if isinstance(item, dict)
+        for key in ("date_modified", "date_published")
+        if isinstance(item.get(key), str)
+    ]
+
+
+def _rfc822(value: str) -> datetime | None:
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else None
+
+
+def _iso(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else None
+
+
+def _split_tags(header: str) -> Iterable[str]:
+    # Weak comparison: W/"x" and "x" name the same thing for If-None-Match (RFC 9110 §13.1.2).
+    for part in header.split(","):
+        tag = part.strip()
+        yield tag[2:] if tag.startswith("W/") else tag
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether ``Accept-Encoding`` allows gzip (RFC 9110 §12.5.3: ``q=0`` means "not")."""
+    star: bool | None = None
+    for part in accept_encoding.lower().split(","):
+        coding, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        coding = coding.strip()
+        if coding in ("gzip", "x-gzip"):
+            return quality > 0
+        if coding == "*":
+            star = quality > 0
+    return bool(star)
+
+
+def safe_relative(path: str) -> str | None:
+    """``path`` if it may name a feed file, else ``None``: the lexical half of the check.
+
+    Refused: empty paths, ``.`` and ``..`` segments, hidden names (the builder's temporary
+    files start with a dot), backslashes, NUL and other control characters, and suffixes
+    that are not feeds.
+    """
+    if not path or "\\" in path or any(ord(ch) < 32 for ch in path):
+        return None
+    parts = path.split("/")
+    if any(not part or part.startswith(".") for part in parts):
+        return None
+    if not parts[-1].endswith(FEED_SUFFIXES):
+        return None
+    return path
+
+
+class FeedCache:
+    """File bytes and validators keyed by path and version; thread-safe, bounded.
+
+    A version is ``(st_mtime_ns, st_size, st_ino)``: the builder replaces a feed with
+    ``os.replace``, which gives it a new inode, so even a rewrite within the file system's
+    timestamp granularity and of the same size is noticed.
+    """
+
+    def __init__(self, entries: int = CACHE_ENTRIES) -> None:
+        self._entries: OrderedDict[str, tuple[tuple[int, int, int], FeedFile]] = OrderedDict()
+        self._size = entries
+        self._lock = threading.Lock()
+
+    def get(self, path: str, version: tuple[int, int, int]) -> FeedFile | None:
+        cached = self._entries.get(path)
+        if cached is None or cached[0] != version:
+            return None
+        return cached[1]
+
+    def put(self, path: str, version: tuple[int, int, int], feed: FeedFile) -> None:
+        with self._lock:
+            self._entries[path] = (version, feed)
+            self._entries.move_to_end(path)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
+class FeedServer:
+    """ASGI app for ``GET``/``HEAD /feeds/{path}``; the route supplies ``path``."""
+
+    def __init__(self, feeds_dir: Path) -> None:
+        self.root = feeds_dir.resolve()
+        self.cache = FeedCache()
+
+    def locate(self, relative: str) -> Path | None:
+        """The file ``relative`` names inside the feeds folder, or ``None``."""
+        if safe_relative(relative) is None:
+            return None
+        try:
+            resolved = (self.root / relative).resolve()
+        except (OSError, ValueError):
+            return None
+        return resolved if resolved.is_relative_to(self.root) else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = self.locate(str(scope.get("path_params", {}).get("path", "")))
+        try:
+            info = os.stat(path) if path is not None else None
+        except (OSError, ValueError):
+            info = None
+        if path is None or info is None or not stat.S_ISREG(info.st_mode):
+            await _not_found(scope, send)
+            return
+        key, version = str(path), (info.st_mtime_ns, info.st_size, info.st_ino)
+        feed = self.cache.get(key, version)
+        if feed is None:
+            mtime = datetime.fromtimestamp(info.st_mtime, UTC)
+            try:
+                feed = await run_in_threadpool(load_feed_file, path, mtime)
+            except OSError:
+                await _not_found(scope, send)
+                return
+            self.cache.put(key, version, feed)
+        await respond(feed, scope, send)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+async def respond(feed: FeedFile, scope: Scope, send: Send) -> None:
+    """Answer one request for ``feed``: 304 when a validator matches, else 200 (gzip if asked)."""
+    use_gzip = accepts_gzip(_header(scope, b"accept-encoding") or "")
+    etag = feed.gzip_etag if use_gzip else feed.etag
+    last_modified = min(feed.last_modified, utc_now().replace(microsecond=0))
+    headers = [
+        (b"etag", etag.encode()),
+        (b"last-modified", format_datetime(last_modified, usegmt=True).encode()),
+        (b"cache-control", f"public, max-age={MAX_AGE_SECONDS}".encode()),
+        (b"vary", b"Accept-Encoding"),
+    ]
+    if _not_modified(feed, last_modified, scope):
+        await send({"type": "http.response.start", "status": 304, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    body = feed.gzipped if use_gzip else feed.body
+    headers.append((b"content-type", feed.media_type.encode()))
+    headers.append((b"content-length", str(len(body)).encode()))
+    if use_gzip:
+        headers.append((b"content-encoding", b"gzip"))
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    # HEAD: the same headers, Content-Length included, and no body (RFC 9110 §9.3.2).
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+
+
+def _not_modified(feed: FeedFile, last_modified: datetime, scope: Scope) -> bool:
+    if_none_match = _header(scope, b"if-none-match")
+    if if_none_match is not None:
+        return feed.matches(if_none_match)
+    if_modified_since = _header(scope, b"if-modified-since")
+    if if_modified_since is None:
+        return False
+    since = _rfc822(if_modified_since)
+    return since is not None and last_modified <= since
+
+
+async def _not_found(scope: Scope, send: Send) -> None:
+    body = b"No such feed.\n"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 404,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})

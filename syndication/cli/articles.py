@@ -1,0 +1,42 @@
+"""``articles import|retract``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from syndication.cli.base import context, group, out, print_rejection
+
+articles_app = group("articles", "Put articles into the news store.")
+
+
+@articles_app.command("import")
+def articles_import(
+    ctx: typer.Context,
+    path: Annotated[str, typer.Argument(help="JSON Lines file, or - for standard input")],
+) -> None:
+    """Import articles from JSON Lines (upsert by id). Exit 1 if any line was rejected."""
+    from syndication.services import articles as articles_service
+
+    c = context(ctx)
+    result = articles_service.import_articles_file(c.settings, c.engine, path, print_rejection)
+    out.print(f"{path}: {result.summary}")
+    if result.rejected:
+        raise typer.Exit(1)
+
+
+@articles_app.command("retract")
+def articles_retract(
+    ctx: typer.Context,
+    source_id: Annotated[str, typer.Argument(metavar="ID", help="The article's source id")],
+    reason: Annotated[str, typer.Option(help="Why, shown to partners in the tombstone")] = "",
+) -> None:
+    """Retract an article: it stays in the store and feeds carry a tombstone for it."""
+    from syndication.services import articles as articles_service
+
+    c = context(ctx)
+    if articles_service.retract_article(c.settings, c.engine, source_id, reason):
+        out.print(f"article {source_id} retracted")
+    else:
+        out.print(f"article {source_id} was already retracted")

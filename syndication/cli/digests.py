@@ -1,0 +1,133 @@
+"""``digest preview|compile``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from syndication.cli.base import context, group, out, parse_period
+
+digest_app = group("digest", "Digest e-mails: preview, compile, approve, hold, resume, cancel.")
+
+
+@digest_app.command("preview")
+def digest_preview(
+    ctx: typer.Context,
+    list_slug: Annotated[str, typer.Argument(metavar="LIST", help="The list's slug")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the preview files")],
+    period: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DATE",
+            help="The period containing DATE (YYYY-MM-DD) [default: latest complete period]",
+        ),
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option(help='Sample recipient, "Name <address>"', show_default=False)
+    ] = None,
+) -> None:
+    """Write digest.html, digest.txt and message.eml of one digest for a sample recipient."""
+    from syndication.core.digests import HTML_LIMIT
+    from syndication.services import digests as digest_service
+
+    c = context(ctx)
+    report = digest_service.preview_digest(
+        c.settings, c.engine, list_slug, parse_period(period), to, out_dir
+    )
+    out.print(f"subject: {report.subject}")
+    more = report.article_count - report.shown
+    out.print(
+        f"articles: {report.article_count}"
+        + (f" ({report.shown} in the e-mail, {more} more on the website)" if more else "")
+    )
+    out.print(f"HTML: {report.html_bytes:,} bytes (limit {HTML_LIMIT:,})")
+    out.print(
+        f"preview of {report.list_slug} {report.period_key} written to {out_dir}/: "
+        + ", ".join(path.name for path in report.files)
+    )
+
+
+@digest_app.command("compile")
+def digest_compile(
+    ctx: typer.Context,
+    list_slug: Annotated[
+        str | None, typer.Argument(metavar="[LIST]", help="The list's slug [default: every list]")
+    ] = None,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DATE",
+            help="The period containing DATE (YYYY-MM-DD) [default: latest complete period]",
+        ),
+    ] = None,
+) -> None:
+    """Render a digest once, store it and queue one delivery per active subscriber."""
+    from syndication.services import digests as digest_service
+
+    c = context(ctx)
+    for report in digest_service.compile_digests(
+        c.signing(), c.engine, list_slug, parse_period(period)
+    ):
+        where = f"{report.list_slug} {report.period_key}"
+        if report.empty:
+            out.print(f"{where}: no articles in this period; no digest")
+        elif report.created:
+            out.print(f"{where}: {report.articles} articles; {report.queued} deliveries queued")
+        else:
+            out.print(f"{where}: already compiled; nothing added")
+
+
+# -- approval (issue 12) ----------------------------------------------------------------
+
+ListArg = Annotated[str, typer.Argument(metavar="LIST", help="The list's slug")]
+PeriodArg = Annotated[
+    str, typer.Argument(metavar="PERIOD", help="The digest's period key (YYYY-MM-DD)")
+]
+
+
+def _act(ctx: typer.Context, action: str, list_slug: str, period: str) -> None:
+    import getpass
+
+    from syndication.clock import utc_now
+    from syndication.services import approval
+
+    c = context(ctx)
+    work = {
+        "approve": approval.approve,
+        "hold": approval.hold,
+        "resume": approval.resume,
+        "cancel": approval.cancel,
+    }[action]
+    by = f"{getpass.getuser()} (command line)"
+    result = work(c.settings, c.engine, list_slug, period, by, utc_now())
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(result.deliveries.items())) or "none"
+    extra = f"; {result.skipped} unsent deliveries cancelled" if result.skipped else ""
+    out.print(
+        f"{list_slug} {period}: {result.before} -> {result.after}{extra} (deliveries: {counts})"
+    )
+
+
+@digest_app.command("approve")
+def digest_approve(ctx: typer.Context, list_slug: ListArg, period: PeriodArg) -> None:
+    """Approve a held digest of a manual-approval list; it goes out with the next send."""
+    _act(ctx, "approve", list_slug, period)
+
+
+@digest_app.command("hold")
+def digest_hold(ctx: typer.Context, list_slug: ListArg, period: PeriodArg) -> None:
+    """Stop a digest: nothing more of it is sent until it is resumed."""
+    _act(ctx, "hold", list_slug, period)
+
+
+@digest_app.command("resume")
+def digest_resume(ctx: typer.Context, list_slug: ListArg, period: PeriodArg) -> None:
+    """Let a held digest go on: exactly its unsent deliveries are sent."""
+    _act(ctx, "resume", list_slug, period)
+
+
+@digest_app.command("cancel")
+def digest_cancel(ctx: typer.Context, list_slug: ListArg, period: PeriodArg) -> None:
+    """Cancel a digest: nothing more of it is ever sent."""
+    _act(ctx, "cancel", list_slug, period)

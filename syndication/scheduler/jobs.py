@@ -1,0 +1,248 @@
+"""The scheduler's jobs: top-level functions that APScheduler finds by import string.
+
+A persistent job store pickles each job's function *reference* and arguments, so the jobs
+take nothing but a list slug; the settings, engine and stop event they need are set once
+per process by :func:`configure`. Each job calls one unit of work in :mod:`syndication.jobs`,
+records what came of it in ``job_runs`` and logs one structured line (job, duration_ms,
+counts). A job that raises is logged with its traceback and recorded as failed; it does not
+propagate, so the scheduler runs it again at its next time.
+
+Digests follow one rule, at start-up (the catch-up) and at every firing alike: the latest
+complete period is compiled if it ended no more than ``max_digest_delay`` ago; older than
+that it is skipped, and the skip is recorded, never sent late. Compiling is unique per
+(list, period), so a second attempt is a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, delete, func, select
+
+from syndication import clock
+from syndication.core import digests as digest
+from syndication.services import delivery, feed_builds
+from syndication.settings import Settings
+from syndication.store import database as db
+from syndication.store.models import Digest, JobRun
+
+log = logging.getLogger(__name__)
+
+POLL = "poll"
+DELIVER = "deliver"
+DIGEST_PREFIX = "digest:"
+HISTORY = timedelta(days=14)  # how long job_runs rows are kept
+
+
+def digest_job_id(list_slug: str) -> str:
+    return f"{DIGEST_PREFIX}{list_slug}"
+
+
+@dataclass
+class _Runtime:
+    settings: Settings
+    engine: Engine
+    stop: threading.Event
+    now: Callable[[], datetime]
+
+
+_runtime: _Runtime | None = None
+
+
+def configure(
+    settings: Settings,
+    engine: Engine,
+    stop: threading.Event,
+    now: Callable[[], datetime] = clock.utc_now,
+) -> None:
+    """Give this process's jobs their settings (with a signing key), engine and stop event."""
+    global _runtime
+    _runtime = _Runtime(settings, engine, stop, now)
+
+
+def _current() -> _Runtime:
+    if _runtime is None:
+        raise RuntimeError("scheduled jobs run only after syndication.scheduled.configure()")
+    return _runtime
+
+
+# -- what a run produced ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one job run did: a line for people, counts for the log, and a skip flag."""
+
+    summary: str
+    counts: dict[str, int]
+    skipped: bool = False
+
+
+def _run(job_id: str, work: Callable[[_Runtime], Outcome]) -> Outcome | None:
+    """Run ``work``, log one line and record it; None when it raised (already logged)."""
+    runtime = _current()
+    started = runtime.now()
+    clock = time.monotonic()
+    outcome: Outcome | None = None
+    error = ""
+    try:
+        outcome = work(runtime)
+    except Exception as exc:  # noqa: BLE001 - a failed run is recorded; the next one retries
+        error = "".join(traceback.format_exception_only(exc)).strip()
+        log.exception(
+            "job %s failed: %s",
+            job_id,
+            error,
+            extra={"job": job_id, "duration_ms": _ms(clock), "ok": False},
+        )
+    else:
+        log.info(
+            "job %s: %s",
+            job_id,
+            outcome.summary,
+            extra={"job": job_id, "duration_ms": _ms(clock), "ok": True, **outcome.counts},
+        )
+    try:
+        with db.write_session(runtime.engine) as session:
+            session.add(
+                JobRun(
+                    job_id=job_id,
+                    started_at=started,
+                    finished_at=runtime.now(),
+                    ok=outcome is not None,
+                    skipped=outcome is not None and outcome.skipped,
+                    summary="" if outcome is None else outcome.summary,
+                    error=error,
+                )
+            )
+            # Poll and deliver run every minute: keep a fortnight of history, not years.
+            # The row just added is never older than that, so status always has it.
+            session.execute(
+                delete(JobRun).where(JobRun.job_id == job_id, JobRun.started_at < started - HISTORY)
+            )
+    except Exception:  # noqa: BLE001 - the database may be away; the log line stands
+        log.warning("job %s: could not record the run", job_id, exc_info=True)
+    return outcome
+
+
+def _ms(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
+
+
+# -- the jobs -----------------------------------------------------------------------------
+
+
+def poll() -> None:
+    """Rebuild the feeds the store changed since the last build (one query when idle)."""
+    _run(POLL, _poll)
+
+
+def _poll(runtime: _Runtime) -> Outcome:
+    report = feed_builds.build_feeds(runtime.settings, runtime.engine, force_all=False)
+    counts = {"feeds": len(report.feeds), "changed": len(report.changed)}
+    counts["removed"] = len(report.removed)
+    if not report.feeds:
+        summary = f"feeds up to date (change {report.watermark})"
+    else:
+        summary = (
+            f"rebuilt {', '.join(report.feeds)}: {len(report.changed)} files written, "
+            f"{len(report.removed)} removed (change {report.watermark})"
+        )
+    if report.websub_error:
+        summary += f"; WebSub will retry: {report.websub_error}"
+    return Outcome(summary, counts)
+
+
+def compile_due(list_slug: str) -> None:
+    """Compile ``list_slug``'s latest complete period, if it is not too late (module doc)."""
+    _run(digest_job_id(list_slug), lambda runtime: _compile_due(runtime, list_slug))
+
+
+@dataclass(frozen=True)
+class DigestDecision:
+    """The latest complete period of a schedule at ``now`` and whether it may still go out."""
+
+    period: digest.Period
+    late_by: timedelta
+    due: bool
+
+
+def decide(schedule: str, tz: ZoneInfo, now: datetime, max_delay: timedelta) -> DigestDecision:
+    """Pure: the period that ended last before ``now`` and whether it is within ``max_delay``.
+
+    ``late_by`` is how long ago the period ended; a period is due when that is at most
+    ``max_delay``. Periods and ``now`` are aware; arithmetic is in UTC, so a period across
+    a DST change is its true length.
+    """
+    period = digest.latest_complete_period(schedule, tz, now)
+    late_by = now - period.end
+    return DigestDecision(period, late_by, late_by <= max_delay)
+
+
+def _compile_due(runtime: _Runtime, list_slug: str) -> Outcome:
+    settings = runtime.settings
+    now = runtime.now()
+    the_list = settings.mailing_list(list_slug)
+    tz = settings.site.tz
+    decision = decide(the_list.schedule, tz, now, settings.scheduler.max_digest_delay)
+    key = decision.period.key(tz)
+    if not decision.due:
+        with db.read_session(runtime.engine) as session:
+            exists = session.scalar(
+                select(func.count())
+                .select_from(Digest)
+                .where(Digest.list_slug == list_slug, Digest.period_key == key)
+            )
+        if exists:
+            return Outcome(f"{key}: already compiled", {"queued": 0})
+        hours = decision.late_by / timedelta(hours=1)
+        limit = settings.scheduler.max_digest_delay / timedelta(hours=1)
+        return Outcome(
+            f"{key}: skipped; the period ended {hours:.1f} h ago, past max_digest_delay "
+            f"({limit:g} h)",
+            {"queued": 0},
+            skipped=True,
+        )
+    report = delivery.compile_digest(settings, runtime.engine, list_slug, None, now)
+    if report.empty:
+        return Outcome(f"{key}: no articles in this period; no digest", {"queued": 0})
+    if not report.created:
+        return Outcome(f"{key}: already compiled", {"queued": 0})
+    return Outcome(
+        f"{key}: compiled, {report.articles} articles, {report.queued} deliveries queued",
+        {"articles": report.articles, "queued": report.queued},
+    )
+
+
+def deliver() -> None:
+    """Drain the outbox; on the stop event, finish the message in flight and give back leases."""
+    _run(DELIVER, _deliver)
+
+
+def _deliver(runtime: _Runtime) -> Outcome:
+    settings = runtime.settings
+    smtp = settings.mail.transport == "smtp"
+    report = delivery.send_digests(
+        settings,
+        runtime.engine,
+        workers=max(1, settings.mail.smtp.connections) if smtp else 1,
+        now=runtime.now,
+        stop=runtime.stop,
+        lease=timedelta(minutes=2),
+        max_wait=60.0,
+    )
+    counts = {"sent": report.sent, "retried": report.retried, "bounced": report.bounced}
+    summary = f"sent {report.sent}, retry later {report.retried}, bounced {report.bounced}"
+    if report.unavailable:
+        raise RuntimeError(f"{summary}; {report.unavailable}")
+    return Outcome(summary, counts)
+
+
+# -- what status shows --------------------------------------------------------------------

@@ -1,0 +1,356 @@
+"""The outbox: delivery rows that senders claim with a lease, send, and settle.
+
+Crash safety comes from the order of events. A sender *claims* a batch of due rows in one
+transaction (status ``sending``, a lease until a deadline, its own worker id), then sends,
+then *settles* each row (``sent`` with its Message-ID, or back to ``queued`` for a retry,
+or ``failed``/``bounced``) in small transactions. A process killed at any instant leaves
+at worst rows in ``sending`` whose lease runs out; the next sender claims them again. So
+no row is ever lost, each row ends ``sent`` at most once (the settle only touches rows the
+worker still holds), and the only duplicates on the wire are messages that were sent but
+not yet settled at the kill: they carry the same deterministic Message-ID.
+
+PostgreSQL senders on several machines share the outbox with ``FOR UPDATE SKIP LOCKED``;
+SQLite has one writer at a time anyway (claims take ``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Table, and_, bindparam, exists, func, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from syndication.store.articles import upsert
+from syndication.store.models import (
+    SENDABLE_DIGEST_STATES,
+    Delivery,
+    Digest,
+    DigestState,
+    Subscriber,
+    Subscription,
+    Suppression,
+    UTCDateTime,
+)
+from syndication.store.subscribers import suppress
+
+MAX_ATTEMPTS = 8
+FIRST_RETRY = timedelta(minutes=5)
+LONGEST_RETRY = timedelta(hours=6)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff: 5 min, 10 min, 20 min … capped at 6 h."""
+    return min(LONGEST_RETRY, FIRST_RETRY * (1 << max(0, attempts - 1)))
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery this worker now holds, with what is needed to build its message."""
+
+    delivery_id: int
+    digest_id: int
+    subscriber_id: int
+    email: str
+    name: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one claimed delivery went. ``kind``: sent, retry, bounced or released."""
+
+    delivery_id: int
+    kind: str
+    email: str = ""
+    message_id: str = ""
+    error: str = ""
+    attempts: int = 0
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    # A digest that is held (awaiting approval, or stopped by an operator) or cancelled
+    # keeps its rows as they are; they are due again only once it may go out (issue 12).
+    # A digest with no state row is ready: that is every digest of an automatic list.
+    stopped = exists().where(
+        DigestState.digest_id == Delivery.digest_id,
+        DigestState.state.not_in(SENDABLE_DIGEST_STATES),
+    )
+    return and_(
+        or_(
+            and_(Delivery.status == "queued", Delivery.next_attempt_at <= now),
+            and_(Delivery.status == "sending", Delivery.lease_until < now),
+        ),
+        ~stopped,
+    )
+
+
+def claim_batch(
+    session: Session, worker: str, now: datetime, lease: timedelta, limit: int
+) -> list[Claimed]:
+    """Take up to ``limit`` due deliveries for ``worker`` until ``now + lease``.
+
+    Rows whose subscriber is no longer active, has left the digest's list or is
+    suppressed are settled as ``skipped`` here: an unsubscribe between compile and send
+    is honoured. Rows of a held or cancelled digest are not due (see ``_due``).
+    """
+    pick = select(Delivery.id).where(_due(now)).order_by(Delivery.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    ids = list(session.scalars(pick))
+    if not ids:
+        return []
+    still_subscribed = exists().where(
+        Subscription.subscriber_id == Delivery.subscriber_id,
+        Subscription.list_slug == Digest.list_slug,
+    )
+    suppressed = exists().where(Suppression.email == Subscriber.email)
+    rows = session.execute(
+        select(
+            Delivery.id,
+            Delivery.digest_id,
+            Delivery.subscriber_id,
+            Delivery.attempts,
+            Subscriber.email,
+            Subscriber.name,
+            and_(Subscriber.status == "active", still_subscribed, ~suppressed).label("ok"),
+        )
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+        .join(Digest, Digest.id == Delivery.digest_id)
+        .where(Delivery.id.in_(ids))
+        .order_by(Delivery.id)
+    ).all()
+    eligible = [r for r in rows if r.ok]
+    gone = [r.id for r in rows if not r.ok]
+    if gone:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(gone))
+            .values(status="skipped", lease_until=None, last_error="subscriber no longer active")
+        )
+    if eligible:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_([r.id for r in eligible]))
+            .values(
+                status="sending",
+                lease_until=now + lease,
+                claimed_by=worker,
+                attempts=Delivery.attempts + 1,
+            )
+        )
+    return [
+        Claimed(r.id, r.digest_id, r.subscriber_id, r.email, r.name, r.attempts + 1)
+        for r in eligible
+    ]
+
+
+def settle(session: Session, worker: str, outcomes: Sequence[Outcome], now: datetime) -> None:
+    """Record outcomes for rows ``worker`` still holds; rows it lost to another are left.
+
+    Successes, the bulk of the work, go in one executemany; the rarer outcomes one by one.
+    """
+    sent = [o for o in outcomes if o.kind == "sent"]
+    if sent:
+        table: Table = Delivery.__table__  # type: ignore[assignment]
+        session.connection().execute(
+            update(table)
+            .where(
+                table.c.id == bindparam("delivery_id"),
+                table.c.status == "sending",
+                table.c.claimed_by == worker,
+            )
+            .values(
+                status="sent",
+                sent_at=now,
+                message_id=bindparam("mid"),
+                last_error="",
+                lease_until=None,
+                claimed_by="",
+            ),
+            [{"delivery_id": o.delivery_id, "mid": o.message_id} for o in sent],
+        )
+    for outcome in outcomes:
+        if outcome.kind == "sent":
+            continue
+        held = and_(
+            Delivery.id == outcome.delivery_id,
+            Delivery.status == "sending",
+            Delivery.claimed_by == worker,
+        )
+        values: dict[str, object]
+        if outcome.kind == "released":
+            # Nothing was attempted (no connection): the attempt does not count.
+            values = {"status": "queued", "attempts": Delivery.attempts - 1}
+        elif outcome.kind == "retry" and outcome.attempts < MAX_ATTEMPTS:
+            values = {
+                "status": "queued",
+                "last_error": outcome.error[:2000],
+                "next_attempt_at": now + retry_delay(outcome.attempts),
+            }
+        elif outcome.kind == "retry":
+            values = {"status": "failed", "last_error": outcome.error[:2000]}
+        elif outcome.kind == "bounced":
+            values = {
+                "status": "bounced",
+                "last_error": outcome.error[:2000],
+                "message_id": outcome.message_id,
+            }
+        else:
+            raise ValueError(f"unknown outcome {outcome.kind!r}")
+        result = session.execute(
+            update(Delivery).where(held).values(lease_until=None, claimed_by="", **values)
+        )
+        if outcome.kind == "bounced" and result.rowcount:  # type: ignore[attr-defined]
+            suppress(session, outcome.email, f"bounced: {outcome.error}", now, "bounced")
+
+
+def release_worker(session: Session, worker: str) -> int:
+    """Give back every row ``worker`` holds (a clean shutdown); returns how many."""
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.status == "sending", Delivery.claimed_by == worker)
+        .values(status="queued", lease_until=None, claimed_by="", attempts=Delivery.attempts - 1)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def pending_count(session: Session, now: datetime | None = None) -> int:
+    """Rows still to be sent (queued or in flight); only those due by ``now`` if given."""
+    stmt = select(func.count()).select_from(Delivery)
+    if now is None:
+        stmt = stmt.where(Delivery.status.in_(("queued", "sending")))
+    else:
+        stmt = stmt.where(_due(now))
+    return int(session.execute(stmt).scalar_one())
+
+
+def store_digest(
+    session: Session,
+    *,
+    list_slug: str,
+    period_key: str,
+    period_start: datetime,
+    period_end: datetime,
+    subject: str,
+    preheader: str,
+    html: str,
+    text: str,
+    article_count: int,
+    now: datetime,
+) -> tuple[int, bool]:
+    """Store a rendered digest unless (list, period) already has one: ``(id, created)``."""
+    upsert(
+        session,
+        Digest.__table__,  # type: ignore[arg-type]
+        [
+            {
+                "list_slug": list_slug,
+                "period_key": period_key,
+                "period_start": period_start,
+                "period_end": period_end,
+                "subject": subject,
+                "preheader": preheader,
+                "html": html,
+                "text": text,
+                "article_count": article_count,
+                "created_at": now,
+            }
+        ],
+        ["list_slug", "period_key"],
+        [],
+    )
+    digest_id, created_at = session.execute(
+        select(Digest.id, Digest.created_at).where(
+            Digest.list_slug == list_slug, Digest.period_key == period_key
+        )
+    ).one()
+    return int(digest_id), created_at == now
+
+
+def enqueue(session: Session, digest_id: int, list_slug: str, now: datetime) -> int:
+    """One queued delivery per active, unsuppressed subscriber of the list; returns how many.
+
+    ``INSERT … SELECT … ON CONFLICT DO NOTHING`` on (digest, subscriber): running it twice
+    queues nobody twice.
+    """
+    before = _delivery_count(session, digest_id)
+    recipients = (
+        select(
+            literal(digest_id),
+            Subscriber.id,
+            literal("queued"),
+            literal(0),
+            literal(now, UTCDateTime()),
+            literal(""),
+            literal(""),
+            literal(""),
+        )
+        .join(Subscription, Subscription.subscriber_id == Subscriber.id)
+        .where(
+            Subscription.list_slug == list_slug,
+            Subscriber.status == "active",
+            ~exists().where(Suppression.email == Subscriber.email),
+        )
+    )
+    dialect = session.get_bind().dialect.name
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert_(Delivery)
+        .from_select(
+            [
+                "digest_id",
+                "subscriber_id",
+                "status",
+                "attempts",
+                "next_attempt_at",
+                "claimed_by",
+                "last_error",
+                "message_id",
+            ],
+            recipients,
+        )
+        .on_conflict_do_nothing(index_elements=["digest_id", "subscriber_id"])
+    )
+    session.execute(stmt)
+    return _delivery_count(session, digest_id) - before
+
+
+def _delivery_count(session: Session, digest_id: int) -> int:
+    return int(
+        session.execute(
+            select(func.count()).select_from(Delivery).where(Delivery.digest_id == digest_id)
+        ).scalar_one()
+    )
+
+
+@dataclass(frozen=True)
+class DigestCounts:
+    list_slug: str
+    period_key: str
+    subject: str
+    counts: dict[str, int]
+
+
+def digest_counts(session: Session) -> list[DigestCounts]:
+    """Per digest, how many deliveries are in each status (for ``syndication status``)."""
+    digests = list(
+        session.execute(
+            select(Digest.id, Digest.list_slug, Digest.period_key, Digest.subject).order_by(
+                Digest.period_key.desc(), Digest.list_slug
+            )
+        )
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for digest_id, status, count in session.execute(
+        select(Delivery.digest_id, Delivery.status, func.count()).group_by(
+            Delivery.digest_id, Delivery.status
+        )
+    ):
+        counts.setdefault(digest_id, {})[status] = int(count)
+    return [
+        DigestCounts(d.list_slug, d.period_key, d.subject, counts.get(d.id, {})) for d in digests
+    ]

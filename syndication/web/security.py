@@ -1,0 +1,158 @@
+"""What keeps the web pages safe: security headers, CSRF tokens, per-client rate limits.
+
+Nothing here knows about routes or the database; :mod:`syndication.web.app` wires it in.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from syndication.core.signing import b64, sign, signature_matches, unb64
+
+# No script at all, styles only from our own stylesheet, forms only to ourselves, never in
+# a frame (clickjacking; CSP Level 3 ``frame-ancestors`` with X-Frame-Options for older
+# browsers). Referrer-Policy ``no-referrer``: our URLs carry unsubscribe and preferences
+# tokens, which must not leak to the sites our pages link to.
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' https: data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"content-security-policy", PAGE_CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+
+
+class SecurityHeaders:
+    """ASGI middleware adding :data:`SECURITY_HEADERS` to every HTTP response.
+
+    A response that already sets one of them (the digest archive sets its own CSP) keeps
+    its own value.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {bytes(name).lower() for name, _ in headers}
+                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+# -- CSRF: a signed double-submit token -------------------------------------------------
+#
+# The subscribe form carries the same value as a cookie, and the value is signed with the
+# secret key, so a forging site can neither read the cookie nor mint a value of its own
+# (OWASP "signed double-submit cookie"). The cookie is SameSite=Strict as well.
+
+CSRF_COOKIE = "syndication_csrf"
+CSRF_FIELD = "csrf"
+
+
+CSRF_SIGNATURE_BYTES = 18
+
+
+def _csrf_signature(secret: str, nonce: str) -> str:
+    return b64(sign(secret, f"csrf:{nonce}", CSRF_SIGNATURE_BYTES))
+
+
+def new_csrf_token(secret: str) -> str:
+    """A fresh token: a random nonce and its signature."""
+    nonce = secrets.token_urlsafe(18)
+    return f"{nonce}.{_csrf_signature(secret, nonce)}"
+
+
+def csrf_token_valid(secret: str, token: str) -> bool:
+    """Whether ``token`` is one we signed."""
+    nonce, dot, signature = token.partition(".")
+    if not dot or not nonce:
+        return False
+    try:
+        given = unb64(signature)
+    except ValueError:  # not base64 at all, non-ASCII included
+        return False
+    return len(given) == CSRF_SIGNATURE_BYTES and signature_matches(secret, f"csrf:{nonce}", given)
+
+
+def csrf_ok(secret: str, cookie: str | None, submitted: str | None) -> bool:
+    """The double-submit check: form value equals the cookie, and we signed it."""
+    if not cookie or not submitted:
+        return False
+    # As bytes: compare_digest refuses non-ASCII str, and a cookie is the client's to send.
+    same = hmac.compare_digest(cookie.encode(), submitted.encode())
+    return same and csrf_token_valid(secret, cookie)
+
+
+# -- rate limits --------------------------------------------------------------------------
+
+
+class RateLimiter:
+    """At most ``limit`` events per ``window`` seconds per key (a sliding window), in memory.
+
+    One process's memory: with several workers each counts on its own, which still bounds
+    what one client can do. Keys idle for a whole window are forgotten, so memory stays
+    proportional to the clients seen in the last window.
+    """
+
+    def __init__(
+        self, limit: int, window: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._events: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+        self._next_sweep = 0.0
+
+    def allow(self, key: str) -> bool:
+        """Record an event for ``key`` if it is within the limit; False when it is not."""
+        now = self._clock()
+        with self._lock:
+            if now >= self._next_sweep:
+                self._sweep(now)
+            events = self._events.setdefault(key, deque())
+            while events and events[0] <= now - self.window:
+                events.popleft()
+            if len(events) >= self.limit:
+                return False
+            events.append(now)
+            return True
+
+    def retry_after(self, key: str) -> int:
+        """Seconds until ``key`` may try again (at least 1)."""
+        now = self._clock()
+        with self._lock:
+            events = self._events.get(key)
+            if not events:
+                return 1
+            return max(1, int(events[0] + self.window - now) + 1)
+
+    def _sweep(self, now: float) -> None:
+        idle = [
+            key
+            for key, events in self._events.items()
+            if not events or events[-1] <= now - self.window
+        ]
+        for key in idle:
+            del self._events[key]
+        self._next_sweep = now + self.window

@@ -1,0 +1,223 @@
+"""Feed documents to bytes: feedparser reads them back, golden files, feedgen workarounds."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import feedparser
+import pytest
+
+from syndication.core import feeds
+from syndication.core.articles import StoredArticle
+from syndication.render import feeds as feedwriter
+from syndication.settings import FeedSettings, Settings
+from tests.support.builders import stored_article
+
+GOLDEN = Path(__file__).parent.parent / "golden" / "feeds"
+UPDATE_GOLDEN = os.environ.get("SYNDICATION_UPDATE_GOLDEN") == "1"
+SETTINGS = Settings()
+HUB_SETTINGS = replace(SETTINGS, feeds=FeedSettings(websub_hub="https://hub.example.org/"))
+NOV = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+ATOM = "{http://www.w3.org/2005/Atom}"
+AT = "{http://purl.org/atompub/tombstones/1.0}"
+
+
+def culture_articles() -> list[StoredArticle]:
+    """A small topic: two months, an image, a relative link, a Korean title, a retraction."""
+    return [
+        stored_article(
+            "smg-3901",
+            title="Seoul Lantern Festival returns to Cheonggyecheon",
+            published_at=datetime(2026, 10, 30, 9, 0, tzinfo=UTC),
+            body_html='<p>Lanterns <a href="/festival">all month</a>.</p><img src="l.jpg" alt="">',
+            image_url="https://news.example.org/images/lanterns.jpg",
+        ),
+        stored_article(
+            "smg-3950",
+            title="서울 책보고: 헌책방 축제 열려",
+            published_at=datetime(2026, 11, 18, 2, 0, tzinfo=UTC),
+            updated_at=datetime(2026, 11, 19, 4, 30, tzinfo=UTC),
+            topics=("culture", "economy"),
+        ),
+        stored_article(
+            "smg-3960",
+            published_at=datetime(2026, 11, 21, 0, 0, tzinfo=UTC),
+            updated_at=datetime(2026, 11, 22, 0, 0, tzinfo=UTC),
+            status="retracted",
+            retracted_at=datetime(2026, 11, 22, 0, 0, tzinfo=UTC),
+            retraction_reason="Published before the embargo ended.",
+        ),
+    ]
+
+
+def rendered(settings: Settings = SETTINGS) -> dict[str, bytes]:
+    documents = feeds.all_documents(settings, "culture", culture_articles())
+    return {d.path: feedwriter.render(d) for d in documents}
+
+
+def parse(data: bytes) -> Any:
+    parsed = feedparser.parse(data)
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    return parsed
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "culture/rss.xml",
+        "culture/atom.xml",
+        "culture/feed.json",
+        "culture/archive/2026-10.atom",
+        "culture/archive/2026-11.atom",
+    ],
+)
+def test_golden_files(path: str) -> None:
+    data = rendered()[path]
+    golden = GOLDEN / path
+    if UPDATE_GOLDEN:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_bytes(data)
+    assert data == golden.read_bytes(), f"{path} differs from {golden}"
+
+
+def test_feedparser_reads_every_document_back_with_exactly_the_expected_entries() -> None:
+    files = rendered()
+    ids = {a.source_id: feeds.entry_id(SETTINGS, a) for a in culture_articles()}
+    expected = {
+        "culture/rss.xml": [ids["smg-3950"], ids["smg-3901"]],
+        "culture/atom.xml": [ids["smg-3950"], ids["smg-3901"]],
+        "culture/archive/2026-10.atom": [ids["smg-3901"]],
+        "culture/archive/2026-11.atom": [ids["smg-3950"]],
+    }
+    for path, entry_ids in expected.items():
+        assert [e.id for e in parse(files[path]).entries] == entry_ids, path
+    items = json.loads(files["culture/feed.json"])["items"]
+    assert [i["id"] for i in items] == [ids["smg-3950"], ids["smg-3901"]]
+
+
+def test_rss_item_has_a_non_permalink_tag_guid_full_body_and_enclosure() -> None:
+    parsed = parse(rendered()["culture/rss.xml"])
+    lanterns = parsed.entries[1]
+    assert lanterns.guidislink is False
+    assert lanterns.id.startswith("tag:news.example.org,2026-10-30:")
+    assert 'href="https://news.example.org/festival"' in lanterns.content[0].value
+    assert lanterns.enclosures[0].href == "https://news.example.org/images/lanterns.jpg"
+    assert lanterns.link == "https://news.example.org/articles/smg-3901"
+    assert lanterns.author == "Culture Division"
+
+
+def test_entry_links_keep_rel_and_type_in_atom() -> None:
+    """feedgen drops rel/type of entry links (lkiesow/python-feedgen#135): ours keep them."""
+    parsed = parse(rendered()["culture/atom.xml"])
+    links = {(ln.rel, ln.get("type"), ln.href) for ln in parsed.entries[1].links}
+    assert links == {
+        ("alternate", "text/html", "https://news.example.org/articles/smg-3901"),
+        ("enclosure", "image/jpeg", "https://news.example.org/images/lanterns.jpg"),
+    }
+
+
+def test_entries_keep_the_documents_order_not_feedgens_prepend() -> None:
+    """feedgen's add_entry prepends by default (python-feedgen#55): we append in order."""
+    articles = [stored_article(f"smg-{i}", published_at=NOV + timedelta(hours=i)) for i in range(4)]
+    rss = feeds.subscription_documents(SETTINGS, "all", articles, articles, None)[0]
+    parsed = parse(feedwriter.render(rss))
+    assert [e.id for e in parsed.entries] == [e.id for e in rss.entries]
+    assert parsed.entries[0].id.endswith("smg-3")
+
+
+def test_rss_channel_link_is_the_site_not_the_last_link_added() -> None:
+    """feedgen makes the last link added the RSS channel <link>: ours is the site's."""
+    rss = ElementTree.fromstring(rendered(HUB_SETTINGS)["culture/rss.xml"])
+    channel = rss.find("channel")
+    assert channel is not None
+    assert channel.findtext("link") == "https://news.example.org"
+    atom_links = {(ln.get("rel"), ln.get("href")) for ln in channel.iter(f"{ATOM}link")}
+    assert atom_links == {
+        ("self", "https://news.example.org/feeds/culture/rss.xml"),
+        ("hub", "https://hub.example.org/"),
+    }
+
+
+def test_every_feed_carries_self_and_hub_links_when_a_hub_is_set() -> None:
+    files = rendered(HUB_SETTINGS)
+    for path in ("culture/atom.xml", "culture/archive/2026-11.atom"):
+        links = {(ln.rel, ln.href) for ln in parse(files[path]).feed.links}
+        assert ("hub", "https://hub.example.org/") in links
+        assert ("self", f"https://news.example.org/feeds/{path}") in links
+    feed = json.loads(files["culture/feed.json"])
+    assert feed["hubs"] == [{"type": "WebSub", "url": "https://hub.example.org/"}]
+    assert feed["feed_url"] == "https://news.example.org/feeds/culture/feed.json"
+
+
+def test_retraction_is_an_rfc6721_tombstone_with_the_same_id() -> None:
+    files = rendered()
+    retracted = culture_articles()[2]
+    for path in ("culture/atom.xml", "culture/archive/2026-11.atom"):
+        root = ElementTree.fromstring(files[path])
+        tombstones = root.findall(f"{AT}deleted-entry")
+        assert len(tombstones) == 1, path
+        assert tombstones[0].get("ref") == feeds.entry_id(SETTINGS, retracted)
+        assert tombstones[0].get("when") == "2026-11-22T00:00:00Z"
+        assert tombstones[0].findtext(f"{AT}comment") == "Published before the embargo ended."
+        ids = [e.findtext(f"{ATOM}id") for e in root.findall(f"{ATOM}entry")]
+        assert feeds.entry_id(SETTINGS, retracted) not in ids
+    assert "smg-3960" not in files["culture/rss.xml"].decode()
+    assert "smg-3960" not in files["culture/feed.json"].decode()
+
+
+def test_archive_documents_are_marked_fh_archive() -> None:
+    root = ElementTree.fromstring(rendered()["culture/archive/2026-10.atom"])
+    assert root.find("{http://purl.org/syndication/history/1.0}archive") is not None
+    assert (
+        ElementTree.fromstring(rendered()["culture/atom.xml"]).find(
+            "{http://purl.org/syndication/history/1.0}archive"
+        )
+        is None
+    )
+
+
+def test_bytes_are_stable_and_dates_come_from_the_data() -> None:
+    first, second = rendered(), rendered()
+    assert first == second
+    assert (
+        b"<lastBuildDate>Thu, 19 Nov 2026 04:30:00 +0000</lastBuildDate>"
+        in first["culture/rss.xml"]
+    )
+
+
+def test_bad_input_still_gives_valid_feeds_and_leaves_other_entries_intact() -> None:
+    bad = [
+        stored_article("smg-ctl", title="Control\x00\x01\x1b chars", summary="a\x0cb"),
+        stored_article("smg-html", body_html="<p><b>unclosed <div><table><td>cell</p></i>"),
+        stored_article("smg-nbsp", title="Fine&nbsp;dust", body_html="<p>a&nbsp;b &copy;</p>"),
+        stored_article("smg-big", body_html="<p>" + "가나다 and more text. " * 30_000 + "</p>"),
+        stored_article("smg-emoji", title="Festival 🎆🏮 night", summary="🎉"),
+        stored_article("smg-ok", title="An ordinary article"),
+    ]
+    assert len(bad[3].body_html.encode()) > 500_000
+    articles = [replace(a, published_at=NOV + timedelta(minutes=i)) for i, a in enumerate(bad)]
+    for document in feeds.all_documents(SETTINGS, "culture", articles):
+        data = feedwriter.render(document)
+        if document.kind == feeds.JSON:
+            items = json.loads(data)["items"]
+            assert len(items) == len(articles)
+            continue
+        parsed = parse(data)
+        assert len(parsed.entries) == len(articles), document.path
+        titles = {e.title for e in parsed.entries}
+        assert {"Control chars", "Fine\xa0dust", "Festival 🎆🏮 night"} <= titles
+        assert "An ordinary article" in titles
+
+
+def test_opml_lists_every_feed_with_its_public_url() -> None:
+    root = ElementTree.fromstring(feedwriter.render_opml(SETTINGS, feeds.feed_keys(SETTINGS)))
+    urls = [o.get("xmlUrl") for o in root.iter("outline") if o.get("xmlUrl")]
+    assert len(urls) == 3 * (len(SETTINGS.topics) + 1)
+    assert "https://news.example.org/feeds/all/atom.xml" in urls
+    assert "https://news.example.org/feeds/culture/feed.json" in urls

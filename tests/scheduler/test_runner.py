@@ -1,0 +1,276 @@
+"""The scheduler's logic in-process: period arithmetic, catch-up, jobs, the job store.
+
+Time is injected here; the real processes and the real clock are in
+``test_scheduler_process.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from syndication.core import digests as digest
+from syndication.core.articles import ArticleRecord
+from syndication.scheduler import jobs as scheduled
+from syndication.scheduler import runner as scheduling
+from syndication.services import feed_builds
+from syndication.settings import SchedulerSettings, Settings
+from syndication.store import articles as store
+from syndication.store import database as db
+from syndication.store import job_runs, subscribers
+from syndication.store.models import Delivery, Digest, JobRun
+from tests.support.processes import syndication
+
+ArticleFactory = Callable[..., ArticleRecord]
+WEEKLY = "0 8 * * mon"
+NEW_YORK = ZoneInfo("America/New_York")
+SEOUL = ZoneInfo("Asia/Seoul")
+DAY = timedelta(days=1)
+
+
+# -- pure arithmetic ----------------------------------------------------------------------
+
+
+def test_weekly_period_across_the_end_of_daylight_saving_in_new_york() -> None:
+    # DST ended on Sunday 2026-11-01: the week is 7 days and 1 hour long in real time.
+    now = datetime(2026, 11, 2, 13, 30, tzinfo=UTC)  # Monday 08:30 EST
+    decision = scheduled.decide(WEEKLY, NEW_YORK, now, timedelta(hours=24))
+    assert decision.period.start == datetime(2026, 10, 26, 12, 0, tzinfo=UTC)  # 08:00 EDT
+    assert decision.period.end == datetime(2026, 11, 2, 13, 0, tzinfo=UTC)  # 08:00 EST
+    assert decision.period.end - decision.period.start == timedelta(days=7, hours=1)
+    assert decision.late_by == timedelta(minutes=30)
+    assert decision.due
+    assert decision.period.key(NEW_YORK) == "2026-10-26"
+
+
+def test_weekly_period_across_the_start_of_daylight_saving_in_new_york() -> None:
+    # DST began on Sunday 2026-03-08: that week is an hour short.
+    now = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)  # Monday 08:00 EDT, the very end
+    decision = scheduled.decide(WEEKLY, NEW_YORK, now, timedelta(hours=24))
+    assert decision.period.start == datetime(2026, 3, 2, 13, 0, tzinfo=UTC)
+    assert decision.period.end == now
+    assert decision.period.end - decision.period.start == timedelta(days=6, hours=23)
+    assert decision.late_by == timedelta(0) and decision.due
+
+
+def test_weekly_period_in_seoul_and_the_max_delay_boundary() -> None:
+    end = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)  # Monday 2026-11-23 08:00 KST
+    limit = timedelta(hours=24)
+    at_limit = scheduled.decide(WEEKLY, SEOUL, end + limit, limit)
+    assert at_limit.period.key(SEOUL) == "2026-11-16"
+    assert at_limit.period.end == end and at_limit.due
+    past = scheduled.decide(WEEKLY, SEOUL, end + limit + timedelta(seconds=1), limit)
+    assert past.period == at_limit.period and not past.due
+
+
+# -- jobs against a database --------------------------------------------------------------
+
+WEEK = digest.period_for_date(WEEKLY, SEOUL, date(2026, 11, 18))  # 2026-11-16 .. 2026-11-23
+
+
+@pytest.fixture
+def filled(engine: Engine, make_article: ArticleFactory) -> Engine:
+    """Two articles in the week of 2026-11-16 and one subscriber on each list."""
+    records = [
+        make_article("smg-env", topics=("environment",), published_at=WEEK.start + DAY),
+        make_article("smg-intl", published_at=WEEK.start + 2 * DAY),
+    ]
+    with db.write_session(engine) as session:
+        store.write_articles(session, records, WEEK.start)
+        subscribers.add_subscriber(
+            session,
+            "reader@example.org",
+            "Reader",
+            ["weekly-city", "weekly-international"],
+            confirmed=True,
+            now=WEEK.start,
+        )
+    return engine
+
+
+def configure(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, engine: Engine, now: datetime
+) -> threading.Event:
+    """Set the jobs' runtime for this test; it is put back afterwards."""
+    monkeypatch.setattr(scheduled, "_runtime", None)
+    stop = threading.Event()
+    scheduled.configure(settings, engine, stop, lambda: now)
+    return stop
+
+
+def runs(engine: Engine, job_id: str) -> list[JobRun]:
+    with db.read_session(engine) as session:
+        return list(session.scalars(select(JobRun).where(JobRun.job_id == job_id)))
+
+
+def test_catch_up_compiles_a_period_that_ended_during_downtime_once(
+    settings: Settings, filled: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(monkeypatch, settings, filled, WEEK.end + timedelta(hours=5))
+    scheduling.catch_up(settings)
+    scheduling.catch_up(settings)
+    with db.read_session(filled) as session:
+        digests = session.execute(select(Digest.list_slug, Digest.period_key)).all()
+        queued = session.scalar(select(func.count()).select_from(Delivery))
+    assert sorted(digests) == [
+        ("weekly-city", "2026-11-16"),
+        ("weekly-international", "2026-11-16"),
+    ]
+    assert queued == 2
+    city = runs(filled, "digest:weekly-city")
+    assert [r.ok for r in city] == [True, True]
+    assert city[0].summary == "2026-11-16: compiled, 1 articles, 1 deliveries queued"
+    assert city[1].summary == "2026-11-16: already compiled"
+
+
+def test_catch_up_skips_a_period_past_max_digest_delay_and_says_so(
+    settings: Settings, filled: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = replace(settings, scheduler=SchedulerSettings(max_digest_delay=timedelta(hours=6)))
+    configure(monkeypatch, settings, filled, WEEK.end + timedelta(hours=7))
+    scheduling.catch_up(settings)
+    with db.read_session(filled) as session:
+        assert session.scalar(select(func.count()).select_from(Digest)) == 0
+    (run,) = runs(filled, "digest:weekly-city")
+    assert run.ok and run.skipped
+    assert run.summary == (
+        "2026-11-16: skipped; the period ended 7.0 h ago, past max_digest_delay (6 h)"
+    )
+    assert job_runs.last_runs(filled)["digest:weekly-city"].skipped
+
+
+def test_many_missed_periods_give_at_most_the_latest_digest(
+    settings: Settings, filled: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Down for three weeks: the one period that just ended may go out, never the backlog.
+    settings = replace(settings, scheduler=SchedulerSettings(max_digest_delay=timedelta(days=30)))
+    configure(monkeypatch, settings, filled, WEEK.end + 21 * DAY + timedelta(hours=1))
+    scheduling.catch_up(settings)
+    with db.read_session(filled) as session:
+        assert session.scalar(select(func.count()).select_from(Digest)) == 0
+    assert runs(filled, "digest:weekly-city")[0].summary.endswith("no digest")
+
+
+def test_poll_sees_a_backdated_article(
+    settings: Settings,
+    engine: Engine,
+    make_article: ArticleFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    configure(monkeypatch, settings, engine, WEEK.end)
+    with db.write_session(engine) as session:
+        store.write_articles(session, [make_article("smg-1")], WEEK.start)
+    scheduled.poll()
+    scheduled.poll()
+    backdated = make_article("smg-old", published_at=datetime(2019, 5, 2, 3, tzinfo=UTC))
+    with db.write_session(engine) as session:
+        store.write_articles(session, [backdated], WEEK.end)
+    scheduled.poll()
+    first, idle, after = runs(engine, "poll")
+    assert first.summary.startswith("rebuilt all, ")
+    assert idle.summary.startswith("feeds up to date")
+    assert after.summary.startswith("rebuilt all, international-relations:")
+    archive = settings.feeds.dir / "international-relations" / "archive" / "2019-05.atom"
+    assert "smg-old" in archive.read_text(encoding="utf-8")
+
+
+def test_a_job_that_raises_is_recorded_and_runs_again(
+    settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(monkeypatch, settings, engine, WEEK.end)
+    real = feed_builds.build_feeds
+
+    def broken(*args: object, **kwargs: object) -> feed_builds.FeedBuildReport:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(feed_builds, "build_feeds", broken)
+    scheduled.poll()  # logged and recorded, not raised
+    monkeypatch.setattr(feed_builds, "build_feeds", real)
+    scheduled.poll()
+    failed, ok = runs(engine, "poll")
+    assert not failed.ok and failed.error == "OSError: disk full"
+    assert ok.ok and ok.summary.startswith("rebuilt all")
+
+
+def test_deliver_sends_what_the_digest_queued(
+    settings: Settings, filled: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(monkeypatch, settings, filled, WEEK.end + timedelta(hours=1))
+    scheduling.catch_up(settings)
+    scheduled.deliver()
+    scheduled.deliver()
+    first, second = runs(filled, "deliver")
+    assert first.summary == "sent 2, retry later 0, bounced 0"
+    assert second.summary == "sent 0, retry later 0, bounced 0"
+    assert len(list(settings.mail.outbox_dir.rglob("*.eml"))) == 2
+
+
+# -- the persistent job store -------------------------------------------------------------
+
+
+def start_and_stop(settings: Settings) -> None:
+    """Start a real scheduler, paused, so that its jobs are written to the store."""
+    scheduler = scheduling.build_scheduler(settings)
+    thread = threading.Thread(target=scheduler.start, kwargs={"paused": True})
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not scheduler.running and time.monotonic() < deadline:
+        time.sleep(0.01)
+    scheduler.shutdown(wait=True)
+    thread.join(timeout=10)
+
+
+def test_jobs_are_stored_rescheduled_and_removed_with_their_list(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    start_and_stop(settings)
+    stored = {job.job_id: job.next_run for job in job_runs.stored_jobs(engine)}
+    assert set(stored) == {"poll", "deliver", "digest:weekly-city", "digest:weekly-international"}
+    monday = stored["digest:weekly-city"]
+    assert monday is not None and monday.astimezone(SEOUL).strftime("%a %H:%M") == "Mon 08:00"
+
+    city = settings.mailing_list("weekly-city")
+    changed = replace(settings, lists=(replace(city, schedule="30 17 * * fri"),))
+    assert scheduling.remove_stale_jobs(changed, engine) == ["digest:weekly-international"]
+    start_and_stop(changed)
+    stored = {job.job_id: job.next_run for job in job_runs.stored_jobs(engine)}
+    assert set(stored) == {"poll", "deliver", "digest:weekly-city"}
+    friday = stored["digest:weekly-city"]
+    assert friday is not None and friday.astimezone(SEOUL).strftime("%a %H:%M") == "Fri 17:30"
+
+
+def test_status_lists_next_runs_and_last_results(
+    settings: Settings, filled: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    settings = replace(settings, scheduler=SchedulerSettings(max_digest_delay=timedelta(hours=1)))
+    configure(monkeypatch, settings, filled, WEEK.end + timedelta(hours=2))
+    start_and_stop(settings)
+    scheduling.catch_up(settings)
+    result = syndication("status", cwd=tmp_path, database_url=settings.database.url)
+    assert result.returncode == 0, result.stderr
+    output = result.stdout
+    lines = {line.split()[0]: line for line in output.splitlines() if line.startswith("  ")}
+    assert "next 2026-" in lines["poll"] and "never ran" in lines["poll"]
+    assert "next " in lines["digest:weekly-city"] and "Mon" not in lines["digest:weekly-city"]
+    assert "SKIPPED" in lines["digest:weekly-city"]
+    assert "past max_digest_delay (1 h)" in lines["digest:weekly-city"]
+
+
+def test_job_history_is_kept_for_a_fortnight_per_job(
+    settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(monkeypatch, settings, engine, WEEK.end)
+    scheduled.poll()
+    scheduled.deliver()
+    configure(monkeypatch, settings, engine, WEEK.end + scheduled.HISTORY + DAY)
+    scheduled.poll()
+    assert [r.started_at for r in runs(engine, "poll")] == [WEEK.end + scheduled.HISTORY + DAY]
+    assert len(runs(engine, "deliver")) == 1  # another job's history is its own

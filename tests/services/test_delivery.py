@@ -1,0 +1,192 @@
+"""Digests into the outbox and out: compile, personalise, send; confirmation mail."""
+
+from __future__ import annotations
+
+import email
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from syndication.core import tokens
+from syndication.edges.transport import SmtpTransport
+from syndication.errors import NotFoundError, SyndicationError
+from syndication.services import delivery, subscriptions
+from syndication.settings import MailSettings, Settings, SmtpSettings
+from syndication.store import database as db
+from syndication.store import subscribers
+from syndication.store.models import Delivery
+from tests.support.builders import AFTER_WEEK, EXAMPLES, import_demo_articles
+from tests.support.smtp import SmtpServer
+
+
+@pytest.fixture
+def demo_store(settings: Settings, engine: Engine) -> Engine:
+    import_demo_articles(settings, engine)
+    return engine
+
+
+def add_readers(engine: Engine, count: int, list_slug: str = "weekly-city") -> None:
+    with db.write_session(engine) as session:
+        for i in range(count):
+            subscribers.add_subscriber(
+                session,
+                f"reader{i}@example.org",
+                f"독자 {i}",
+                [list_slug],
+                confirmed=True,
+                now=AFTER_WEEK,
+            )
+
+
+def parse(data: bytes) -> EmailMessage:
+    message = email.message_from_bytes(data, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    assert not message.defects
+    return message
+
+
+def test_compile_stores_once_and_queues_active_subscribers(
+    settings: Settings, demo_store: Engine
+) -> None:
+    add_readers(demo_store, 3)
+    with db.write_session(demo_store) as session:
+        subscribers.add_subscriber(
+            session, "pending@example.org", "", ["weekly-city"], confirmed=False, now=AFTER_WEEK
+        )
+    report = delivery.compile_digest(
+        settings, demo_store, "weekly-city", date(2026, 11, 18), AFTER_WEEK
+    )
+    assert (report.period_key, report.articles, report.created, report.queued) == (
+        "2026-11-16",
+        12,
+        True,
+        3,
+    )
+    again = delivery.compile_digest(
+        settings, demo_store, "weekly-city", date(2026, 11, 18), AFTER_WEEK
+    )
+    assert (again.created, again.queued) == (False, 0)
+    empty = delivery.compile_digest(
+        settings, demo_store, "weekly-city", date(2025, 1, 8), AFTER_WEEK
+    )
+    assert empty.empty and not empty.created
+    with pytest.raises(SyndicationError, match="compile it after it has ended"):
+        delivery.compile_digest(settings, demo_store, "weekly-city", date(2026, 11, 25), AFTER_WEEK)
+    with pytest.raises(NotFoundError, match="list 'weekly-sport'"):
+        delivery.compile_digest(settings, demo_store, "weekly-sport", None, AFTER_WEEK)
+    latest = delivery.compile_digest(settings, demo_store, "weekly-city", None, AFTER_WEEK)
+    assert latest.period_key == "2026-11-16" and not latest.created
+
+
+def test_file_transport_writes_one_parseable_message_per_recipient(
+    settings: Settings, demo_store: Engine
+) -> None:
+    add_readers(demo_store, 4)
+    delivery.compile_digest(settings, demo_store, "weekly-city", date(2026, 11, 18), AFTER_WEEK)
+    report = delivery.send_digests(settings, demo_store, workers=2, now=lambda: AFTER_WEEK)
+    assert report.sent == 4
+    folder = settings.mail.outbox_dir / "weekly-city" / "2026-11-16"
+    files = sorted(folder.glob("*.eml"))
+    assert [f.name for f in files] == [f"reader{i}_example.org.eml" for i in range(4)]
+    with db.read_session(demo_store) as session:
+        recorded = {r.message_id for r in session.scalars(select(Delivery))}
+    for path in files:
+        message = parse(path.read_bytes())
+        assert message["Message-ID"] in recorded
+        assert str(message["To"]).startswith("독자 ")
+        header_url = str(message["List-Unsubscribe"]).strip("<>")
+        token = header_url.rsplit("/", 1)[1]
+        claims = tokens.read_token(settings.secret_key, tokens.UNSUBSCRIBE, token, AFTER_WEEK)
+        assert claims.list_slug == "weekly-city"
+        body = message.get_body(("html",))
+        assert body is not None and header_url in body.get_content()
+    # Sending again finds nothing to do.
+    assert delivery.send_digests(settings, demo_store, workers=1, now=lambda: AFTER_WEEK).sent == 0
+
+
+def test_smtp_delivery_carries_the_recorded_message_id(
+    settings: Settings, demo_store: Engine, smtp_server: SmtpServer
+) -> None:
+    add_readers(demo_store, 6, "weekly-international")
+    delivery.compile_digest(
+        settings, demo_store, "weekly-international", date(2026, 11, 18), AFTER_WEEK
+    )
+    mail = MailSettings(
+        transport="smtp",
+        smtp=SmtpSettings(host=smtp_server.host, port=smtp_server.port, rate_per_second=1000),
+    )
+    smtp = replace(settings, mail=mail)
+    report = delivery.send_digests(
+        smtp,
+        demo_store,
+        workers=2,
+        now=lambda: AFTER_WEEK,
+        transport_factory=lambda: SmtpTransport(mail),
+    )
+    assert report.sent == 6
+    received = {parse(data)["Message-ID"]: rcpts for _, rcpts, data in smtp_server.handler.messages}
+    with db.read_session(demo_store) as session:
+        recorded = {r.message_id for r in session.scalars(select(Delivery))}
+    assert set(received) == recorded
+
+
+def test_subscriber_import_sends_confirmations_that_activate(
+    settings: Settings, engine: Engine
+) -> None:
+    rejected: list[str] = []
+    report = subscriptions.import_subscribers_file(
+        settings,
+        engine,
+        str(EXAMPLES / "subscribers.csv"),
+        confirmed=False,
+        on_rejection=lambda r: rejected.append(str(r)),
+    )
+    assert (report.added, report.rejected, report.confirmations) == (12, 0, 12)
+    mails = sorted((settings.mail.outbox_dir / "confirmations").glob("*/*.eml"))
+    assert len(mails) == 12
+    message = parse(next(p for p in mails if p.name.startswith("minji")).read_bytes())
+    assert str(message["To"]) == "김민지 <minji.kim@example.com>"
+    text = message.get_body(("plain",))
+    assert text is not None
+    url = next(w for w in text.get_content().split() if "/confirm/" in w)
+    claims = tokens.read_token(
+        settings.secret_key,
+        tokens.CONFIRM,
+        url.rsplit("/", 1)[1],
+        datetime.now(UTC),
+        tokens.CONFIRM_MAX_AGE,
+    )
+    with db.write_session(engine) as session:
+        assert subscribers.confirm_subscriber(
+            session, claims.subscriber_id, datetime.now(UTC)
+        ).email == ("minji.kim@example.com")
+
+
+def test_bad_subscriber_rows_are_reported_and_the_rest_kept(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    csv_file = tmp_path / "people.csv"
+    csv_file.write_text(
+        "email,name,lists\nok@example.org,OK,weekly-city\nbroken,X,weekly-city\n"
+        "who@example.org,Who,weekly-sport\n",
+        encoding="utf-8",
+    )
+    seen: list[str] = []
+    report = subscriptions.import_subscribers_file(
+        settings, engine, str(csv_file), confirmed=True, on_rejection=lambda r: seen.append(str(r))
+    )
+    assert report.summary == "1 added, 0 updated, 2 rejected, 0 confirmation mails sent"
+    assert seen == [
+        f"{csv_file}:3: email: 'broken' is not a valid e-mail address: "
+        "An email address must have an @-sign.",
+        f"{csv_file}:4: lists: unknown list 'weekly-sport'",
+    ]
+    out = tmp_path / "export.csv"
+    with out.open("w", encoding="utf-8") as handle:
+        assert subscriptions.export_subscribers(engine, handle) == 1
+    assert out.read_text() == "email,name,lists,status\nok@example.org,OK,weekly-city,active\n"

@@ -1,0 +1,275 @@
+"""The feeds job against a real store (SQLite, and PostgreSQL when asked)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+from sqlalchemy import Engine
+
+from syndication.core import feeds
+from syndication.core.articles import ArticleRecord
+from syndication.services import feed_builds
+from syndication.settings import FeedSettings, Settings
+from syndication.store import articles as store
+from syndication.store import database as db
+from tests.support.net import Hub, free_port
+
+Make = Callable[..., ArticleRecord]
+T0 = datetime(2026, 9, 3, 1, 0, tzinfo=UTC)
+
+
+def write(engine: Engine, *records: ArticleRecord, now: datetime | None = None) -> None:
+    with db.write_session(engine) as session:
+        store.write_articles(session, list(records), now or datetime(2026, 11, 28, tzinfo=UTC))
+
+
+def seed(engine: Engine, make_article: Make) -> list[ArticleRecord]:
+    """Twelve articles over three months in two topics (one in both)."""
+    records = [
+        make_article(
+            f"smg-{i:02}",
+            published_at=T0 + timedelta(days=7 * i),
+            topics=("culture",) if i % 3 else ("culture", "economy"),
+        )
+        for i in range(12)
+    ]
+    write(engine, *records)
+    return records
+
+
+def mtimes(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+
+
+def parse_file(path: Path) -> Any:
+    parsed = feedparser.parse(path.read_bytes())
+    assert parsed.bozo == 0, (path, parsed.get("bozo_exception"))
+    return parsed
+
+
+def tag(record: ArticleRecord) -> str:
+    return f"tag:news.example.org,{record.published_at.date()}:{record.source_id}"
+
+
+def url_to_path(settings: Settings, url: str) -> Path:
+    prefix = settings.site.feeds_url + "/"
+    assert url.startswith(prefix)
+    return settings.feeds.dir / url[len(prefix) :]
+
+
+def test_full_build_writes_the_layout_and_every_feed_parses(
+    settings: Settings, engine: Engine, make_article: Make
+) -> None:
+    records = seed(engine, make_article)
+    report = feed_builds.build_feeds(settings, engine, force_all=False)
+    root = settings.feeds.dir
+    assert report.full and report.watermark == 12
+    assert report.feeds == tuple(feeds.feed_keys(settings))
+    for key in feeds.feed_keys(settings):
+        for name in ("rss.xml", "atom.xml", "feed.json"):
+            assert (root / key / name).is_file(), (key, name)
+    assert sorted(p.name for p in (root / "culture" / "archive").iterdir()) == [
+        "2026-09.atom",
+        "2026-10.atom",
+        "2026-11.atom",
+    ]
+    assert (root / "index.opml").is_file()
+    for path in root.rglob("*"):
+        if path.suffix in (".xml", ".atom"):
+            parse_file(path)
+    rss = parse_file(root / "culture" / "rss.xml")
+    assert len(rss.entries) == 12
+    economy = json.loads((root / "economy" / "feed.json").read_bytes())
+    assert {item["id"] for item in economy["items"]} == {
+        tag(r) for r in records if "economy" in r.topics
+    }
+
+
+def test_idle_rebuild_writes_nothing(
+    settings: Settings, engine: Engine, make_article: Make
+) -> None:
+    seed(engine, make_article)
+    feed_builds.build_feeds(settings, engine, force_all=False)
+    before = mtimes(settings.feeds.dir)
+    report = feed_builds.build_feeds(settings, engine, force_all=False)
+    assert report.changed == () and report.removed == () and report.feeds == ()
+    forced = feed_builds.build_feeds(settings, engine, force_all=True)
+    assert forced.changed == ()  # byte-identical output: nothing rewritten even with --all
+    assert mtimes(settings.feeds.dir) == before
+
+
+def test_one_changed_article_rewrites_only_its_topics_and_all(
+    settings: Settings, engine: Engine, make_article: Make
+) -> None:
+    records = seed(engine, make_article)
+    feed_builds.build_feeds(settings, engine, force_all=False)
+    edited = replace(records[4], title="A corrected title")  # culture only, October
+    write(engine, edited)
+    report = feed_builds.build_feeds(settings, engine, force_all=False)
+    assert report.feeds == ("all", "culture")
+    assert set(report.changed) == {
+        "all/rss.xml",
+        "all/atom.xml",
+        "all/feed.json",
+        "all/archive/2026-10.atom",
+        "culture/rss.xml",
+        "culture/atom.xml",
+        "culture/feed.json",
+        "culture/archive/2026-10.atom",
+    }
+    # The edited article tops the Atom change log, with the same id.
+    atom = parse_file(settings.feeds.dir / "culture" / "atom.xml")
+    assert atom.entries[0].title == "A corrected title"
+    assert atom.entries[0].id == f"tag:news.example.org,2026-10-01:{records[4].source_id}"
+
+
+def test_incremental_builds_agree_with_a_full_build(
+    settings: Settings, engine: Engine, make_article: Make
+) -> None:
+    """A new month, a topic change and an emptied month: --all afterwards changes nothing."""
+    records = seed(engine, make_article)
+    feed_builds.build_feeds(settings, engine, force_all=False)
+    write(engine, make_article("smg-dec", published_at=datetime(2026, 12, 5, tzinfo=UTC)))
+    write(engine, replace(records[0], topics=("economy",)))  # culture loses September's first
+    report = feed_builds.build_feeds(settings, engine, force_all=False)
+    assert "international-relations/archive/2026-12.atom" in report.changed
+    assert "international-relations/archive/2026-11.atom" not in report.changed  # none there
+    assert "all/archive/2026-11.atom" in report.changed  # its next-archive link moved
+    full = feed_builds.build_feeds(settings, engine, force_all=True)
+    assert full.changed == () and full.removed == ()
+
+
+def test_an_emptied_month_is_removed_and_its_neighbours_relinked(
+    settings: Settings, engine: Engine, make_article: Make
+) -> None:
+    write(
+        engine,
+        make_article("a", published_at=datetime(2026, 9, 10, tzinfo=UTC), topics=("culture",)),
+        make_article("b", published_at=datetime(2026, 10, 10, tzinfo=UTC), topics=("culture",)),
+        make_article("c", published_at=datetime(2026, 11, 10, tzinfo=UTC), topics=("culture",)),
+    )
+    feed_builds.build_feeds(settings, engine, force_all=False)
+    write(engine, make_article("b", published_at=datetime(2026, 10, 10, tzinfo=UTC)))
+    report = feed_builds.build_feeds(settings, engine, force_all=False)
+    assert "culture/archive/2026-10.atom" in report.removed
+    assert {"culture/archive/2026-09.atom", "culture/archive/2026-11.atom"} <= set(report.changed)
+    assert feed_builds.build_feeds(settings, engine, force_all=True).changed == ()
+
+
+def test_following_prev_archive_from_atom_reaches_every_article(
+    settings: Settings, engine: Engine, make_article: Make
+) -> None:
+    settings = replace(settings, feeds=replace(settings.feeds, entries=2))
+    records = seed(engine, make_article)
+    feed_builds.build_feeds(settings, engine, force_all=False)
+    for key in ("culture", "all"):
+        seen: set[str] = set()
+        document = parse_file(settings.feeds.dir / key / "atom.xml")
+        visited = 0
+        while True:
+            seen.update(e.id for e in document.entries)
+            prev = [ln.href for ln in document.feed.links if ln.rel == "prev-archive"]
+            if not prev:
+                break
+            document = parse_file(url_to_path(settings, prev[0]))
+            visited += 1
+        expected = {tag(r) for r in records if key == "all" or key in r.topics}
+        assert seen == expected
+        assert visited == 3
+
+
+def test_a_retraction_becomes_a_tombstone_and_leaves_rss_and_json(
+    settings: Settings, engine: Engine, make_article: Make
+) -> None:
+    records = seed(engine, make_article)
+    feed_builds.build_feeds(settings, engine, force_all=False)
+    with db.write_session(engine) as session:
+        store.retract_article(session, records[5].source_id, "Wrong figures.", T0 + timedelta(90))
+    feed_builds.build_feeds(settings, engine, force_all=False)
+    ref = tag(records[5])
+    root = settings.feeds.dir / "culture"
+    for path in (root / "atom.xml", root / "archive" / "2026-10.atom"):
+        text = path.read_text()
+        assert f'<at:deleted-entry ref="{ref}"' in text, path
+        assert "<at:comment>Wrong figures.</at:comment>" in text
+        assert ref not in {e.id for e in parse_file(path).entries}
+    assert ref not in {e.id for e in parse_file(root / "rss.xml").entries}
+    assert ref not in (root / "feed.json").read_text()
+
+
+def test_ids_stay_the_same_across_title_url_and_https_edits(
+    settings: Settings, engine: Engine, make_article: Make
+) -> None:
+    original = make_article("smg-1", url="http://news.example.org/articles/old-slug")
+    write(engine, original)
+    feed_builds.build_feeds(settings, engine, force_all=False)
+    first = parse_file(settings.feeds.dir / "all" / "atom.xml").entries[0]
+    edits = [
+        replace(original, title="New title"),
+        replace(original, url="http://news.example.org/articles/new-slug"),
+        replace(original, url="https://news.example.org/articles/new-slug"),
+    ]
+    for number, edit in enumerate(edits, 1):
+        write(engine, edit, now=datetime(2026, 11, 28, number, tzinfo=UTC))
+        feed_builds.build_feeds(settings, engine, force_all=False)
+        for name in ("atom.xml", "rss.xml"):
+            entries = parse_file(settings.feeds.dir / "all" / name).entries
+            assert [e.id for e in entries] == [first.id], (edit, name)
+    assert parse_file(settings.feeds.dir / "all" / "atom.xml").entries[0].updated > first.updated
+
+
+@pytest.fixture
+def hub_port() -> Iterator[int]:
+    yield free_port()
+
+
+def test_websub_hub_down_then_retried_at_the_next_build(
+    settings: Settings, engine: Engine, make_article: Make, hub_port: int
+) -> None:
+    hub_url = f"http://127.0.0.1:{hub_port}/"
+    settings = replace(settings, feeds=FeedSettings(dir=settings.feeds.dir, websub_hub=hub_url))
+    write(engine, make_article("smg-1", topics=("culture",)))
+    down = feed_builds.build_feeds(settings, engine, force_all=False)
+    assert down.changed and "hub unreachable" in down.websub_error and down.announced == ()
+    rss = parse_file(settings.feeds.dir / "culture" / "rss.xml")
+    assert {(ln.rel, ln.href) for ln in rss.feed.links} >= {("hub", hub_url)}
+
+    hub = Hub(hub_port)
+    try:
+        retried = feed_builds.build_feeds(settings, engine, force_all=False)  # idle, but pending
+        assert retried.changed == () and retried.websub_error == ""
+        announced = {q["hub.url"][0] for q in hub.requests}
+        base = settings.site.feeds_url
+        assert announced == {
+            f"{base}/{key}/{name}"
+            for key in feeds.feed_keys(settings)
+            for name in ("rss.xml", "atom.xml", "feed.json")
+        }
+        hub.requests.clear()
+        assert feed_builds.build_feeds(settings, engine, force_all=False).announced == ()
+        assert hub.requests == []
+
+        write(engine, make_article("smg-2", topics=("economy",)))
+        changed = feed_builds.build_feeds(settings, engine, force_all=False)
+        assert {q["hub.url"][0] for q in hub.requests} == {
+            f"{base}/{key}/{name}"
+            for key in ("all", "economy")
+            for name in ("rss.xml", "atom.xml", "feed.json")
+        }
+        assert len(changed.announced) == 6
+    finally:
+        hub.close()
+
+
+def test_an_empty_store_is_built_once_then_idle(settings: Settings, engine: Engine) -> None:
+    first = feed_builds.build_feeds(settings, engine, force_all=False)
+    assert first.full and first.changed
+    second = feed_builds.build_feeds(settings, engine, force_all=False)
+    assert not second.full and not second.changed and not second.feeds

@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, select
+
+from syndication.core.articles import ArticleRecord
+from syndication.errors import NotFoundError
+from syndication.store import articles as store
+from syndication.store import database as db
+from syndication.store.models import Article
+
+MakeArticle = Callable[..., ArticleRecord]
+
+
+def write(engine: Engine, records: list[ArticleRecord], now: datetime) -> store.WriteCounts:
+    with db.write_session(engine) as session:
+        return store.write_articles(session, records, now)
+
+
+def seq_of(engine: Engine, source_id: str) -> int:
+    with db.read_session(engine) as session:
+        return session.execute(
+            select(Article.change_seq).where(Article.source_id == source_id)
+        ).scalar_one()
+
+
+def test_insert_then_unchanged_then_updated(
+    engine: Engine, make_article: MakeArticle, now: datetime
+) -> None:
+    a, b = make_article("a"), make_article("b")
+    counts = write(engine, [a, b], now)
+    assert (counts.inserted, counts.updated, counts.unchanged) == (2, 0, 0)
+    first_seq = seq_of(engine, "b")
+
+    counts = write(engine, [a, b], now)
+    assert (counts.inserted, counts.updated, counts.unchanged) == (0, 0, 2)
+    assert seq_of(engine, "b") == first_seq, "an unchanged article takes no change number"
+
+    edited = make_article(
+        "b", title="A better title", updated_at=a.published_at + timedelta(hours=1)
+    )
+    counts = write(engine, [a, edited], now)
+    assert (counts.inserted, counts.updated, counts.unchanged) == (0, 1, 1)
+    assert seq_of(engine, "b") > first_seq
+    with db.read_session(engine) as session:
+        (stored,) = [x for x in store.load_articles(session) if x.source_id == "b"]
+    assert stored.title == "A better title"
+    assert stored.updated_at == edited.updated_at
+
+
+def test_a_change_without_a_newer_updated_at_still_moves_updated(
+    engine: Engine, make_article: MakeArticle, now: datetime
+) -> None:
+    write(engine, [make_article("a")], now)
+    write(engine, [make_article("a", summary="corrected")], now)
+    with db.read_session(engine) as session:
+        (stored,) = store.load_articles(session)
+    assert stored.updated_at == now
+
+
+def test_a_backdated_article_is_seen_by_a_poller(
+    engine: Engine, make_article: MakeArticle, now: datetime
+) -> None:
+    write(engine, [make_article("new", published_at=datetime(2026, 11, 27, tzinfo=UTC))], now)
+    with db.read_session(engine) as session:
+        watermark = store.current_change_seq(session)
+    old = make_article("old", published_at=datetime(2019, 1, 1, tzinfo=UTC))
+    write(engine, [old], now)
+    with db.read_session(engine) as session:
+        changed = store.load_articles(session, changed_since=watermark)
+        assert [a.source_id for a in changed] == ["old"]
+        assert store.topics_changed_since(session, watermark) == ["international-relations"]
+
+
+def test_moving_an_article_marks_the_topic_it_left(
+    engine: Engine, make_article: MakeArticle, now: datetime
+) -> None:
+    write(engine, [make_article("a", topics=("culture",))], now)
+    with db.read_session(engine) as session:
+        watermark = store.current_change_seq(session)
+    write(engine, [make_article("a", topics=("transport",), summary="moved")], now)
+    with db.read_session(engine) as session:
+        assert store.topics_changed_since(session, watermark) == ["culture", "transport"]
+        assert [a.topics for a in store.load_articles(session)] == [("transport",)]
+        assert store.load_articles(session, "culture") == []
+
+
+def test_retract_keeps_the_article_and_marks_its_topics(
+    engine: Engine, make_article: MakeArticle, now: datetime
+) -> None:
+    write(engine, [make_article("a", topics=("culture", "economy"))], now)
+    with db.read_session(engine) as session:
+        watermark = store.current_change_seq(session)
+    later = now + timedelta(hours=2)
+    with db.write_session(engine) as session:
+        assert store.retract_article(session, "a", "Wrong date", later) is True
+    with db.write_session(engine) as session:
+        assert store.retract_article(session, "a", "Wrong date", later) is False
+    with db.read_session(engine) as session:
+        (stored,) = store.load_articles(session)
+        assert stored.is_retracted
+        assert stored.retracted_at == later
+        assert stored.retraction_reason == "Wrong date"
+        assert stored.updated_at == later
+        assert store.topics_changed_since(session, watermark) == ["culture", "economy"]
+    # Re-importing the old published record from a dump does not resurrect it.
+    assert write(engine, [make_article("a", topics=("culture", "economy"))], now).unchanged == 1
+    with pytest.raises(NotFoundError, match="'nope'"):
+        with db.write_session(engine) as session:
+            store.retract_article(session, "nope", "", now)
+
+
+def test_imported_retraction_records_when(
+    engine: Engine, make_article: MakeArticle, now: datetime
+) -> None:
+    published = datetime(2026, 11, 20, tzinfo=UTC)
+    retracted = make_article(
+        "a",
+        status="retracted",
+        retraction_reason="Duplicate",
+        published_at=published,
+        updated_at=published + timedelta(days=1),
+    )
+    write(engine, [retracted], now)
+    with db.read_session(engine) as session:
+        (stored,) = store.load_articles(session)
+    assert stored.retracted_at == published + timedelta(days=1)
+    assert stored.retraction_reason == "Duplicate"
+
+
+def test_times_round_trip_as_aware_utc(
+    engine: Engine, make_article: MakeArticle, now: datetime
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    seoul = datetime(2026, 11, 26, 18, 30, tzinfo=ZoneInfo("Asia/Seoul"))
+    write(engine, [make_article("a", published_at=seoul)], now)
+    with db.read_session(engine) as session:
+        (stored,) = store.load_articles(session)
+    assert stored.published_at == seoul
+    assert stored.published_at.tzinfo == UTC
+
+
+def test_summary_counts(engine: Engine, make_article: MakeArticle, now: datetime) -> None:
+    write(
+        engine,
+        [
+            make_article("a", topics=("culture",)),
+            make_article("b", topics=("culture", "economy")),
+            make_article("c", status="retracted", topics=("economy",)),
+        ],
+        now,
+    )
+    with db.read_session(engine) as session:
+        summary = store.store_summary(session)
+    assert (summary.articles, summary.published, summary.retracted) == (3, 2, 1)
+    assert summary.change_seq == 3
+    counts = {t.slug: (t.published, t.retracted) for t in summary.topics}
+    assert counts["culture"] == (2, 0)
+    assert counts["economy"] == (1, 1)
+    assert counts["transport"] == (0, 0)
+    assert summary.newest_published == datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+
+
+def test_sync_topics_is_idempotent_and_renames_mark_the_topic(engine: Engine) -> None:
+    from dataclasses import replace
+
+    from syndication.settings import DEMO_TOPICS
+
+    with db.write_session(engine) as session:
+        assert store.sync_topics(session, DEMO_TOPICS) == 0
+    renamed = (replace(DEMO_TOPICS[0], name="Global Seoul"), *DEMO_TOPICS[1:])
+    with db.write_session(engine) as session:
+        assert store.sync_topics(session, renamed) == 1
+        assert store.topics_changed_since(session, 0) == [DEMO_TOPICS[0].slug]
+
+
+def test_upsert_helper_inserts_and_updates(engine: Engine) -> None:
+    from syndication.store.models import Counter
+
+    with db.write_session(engine) as session:
+        store.write_counter(session, "feeds", 5)
+        store.write_counter(session, "feeds", 9)
+        assert store.read_counter(session, "feeds") == 9
+        assert store.read_counter(session, "never") == 0
+        table = Counter.__table__
+        store.upsert(session, table, [{"name": "feeds", "value": 1}], ["name"], [])  # type: ignore[arg-type]
+        assert store.read_counter(session, "feeds") == 9

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect
+
+from syndication.errors import SyndicationError
+from syndication.services import store_admin
+from syndication.settings import DatabaseSettings, Settings
+from syndication.store import database as db
+
+TABLES = {"alembic_version", "counters", "topics", "articles", "article_topics"}
+
+
+def test_upgrade_from_empty_then_downgrade_to_base_and_back(empty_database_url: str) -> None:
+    engine = db.make_engine(empty_database_url)
+    try:
+        assert db.current_revision(engine) is None
+        db.upgrade(engine)
+        assert db.current_revision(engine) == db.head_revision()
+        assert TABLES <= set(inspect(engine).get_table_names())
+        db.downgrade(engine, "base")
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+        db.upgrade(engine)
+        assert TABLES <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_init_is_safe_to_repeat(empty_database_url: str) -> None:
+    settings = Settings(database=DatabaseSettings(url=empty_database_url))
+    engine = store_admin.open_engine(settings)
+    try:
+        assert store_admin.init_store(settings, engine) == len(settings.topics)
+        assert store_admin.init_store(settings, engine) == 0
+        summary = store_admin.store_status(engine)
+        assert [t.slug for t in summary.store.topics] == sorted(t.slug for t in settings.topics)
+    finally:
+        engine.dispose()
+
+
+def test_commands_on_an_uninitialised_database_say_what_to_do(empty_database_url: str) -> None:
+    engine = db.make_engine(empty_database_url)
+    try:
+        with pytest.raises(SyndicationError, match="run 'syndication init' first"):
+            store_admin.store_status(engine)
+    finally:
+        engine.dispose()
+
+
+def test_migrations_create_exactly_the_models(empty_database_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from syndication.store.models import Base
+
+    engine = db.make_engine(empty_database_url)
+    try:
+        db.upgrade(engine)
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_the_head_revision_read_from_the_files_is_alembics() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(db.MIGRATIONS_DIR))
+    assert db.head_revision() == ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_current_revision_is_alembics_after_an_upgrade(empty_database_url: str) -> None:
+    engine = db.make_engine(empty_database_url)
+    assert db.current_revision(engine) is None
+    db.upgrade(engine)
+    assert db.current_revision(engine) == db.head_revision()
+    engine.dispose()

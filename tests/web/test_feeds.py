@@ -1,0 +1,315 @@
+"""Feeds over HTTP: media types, validators, 304s, gzip, HEAD and no way out of feeds.dir."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+from sqlalchemy import Engine
+from starlette.testclient import TestClient
+from starlette.types import ASGIApp, Message, Scope
+
+from syndication.settings import Settings
+from syndication.web.app import create_app
+from syndication.web.feeds import (
+    ATOM,
+    JSON_FEED,
+    OPML,
+    RSS,
+    accepts_gzip,
+    newest_date,
+    safe_relative,
+)
+
+RSS_BODY = """<?xml version='1.0' encoding='UTF-8'?>
+<rss version="2.0"><channel><title>Transport</title>
+<lastBuildDate>Thu, 26 Nov 2026 07:00:00 +0000</lastBuildDate>
+<item><title>서울 버스</title><pubDate>Wed, 25 Nov 2026 01:00:00 +0000</pubDate></item>
+</channel></rss>
+"""
+ATOM_BODY = """<?xml version='1.0' encoding='UTF-8'?>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:at="http://purl.org/atompub/tombstones/1.0">
+<title>Transport</title><updated>2026-11-24T10:00:00+09:00</updated>
+<entry><title>Old</title><updated>2026-11-20T10:00:00+09:00</updated></entry>
+<at:deleted-entry ref="tag:x,2026:1" when="2026-11-25T12:30:00Z"/>
+</feed>
+"""
+JSON_BODY = """{"version": "https://jsonfeed.org/version/1.1", "title": "Transport", "items": [
+{"id": "1", "date_published": "2026-11-20T01:00:00Z", "date_modified": "2026-11-22T01:00:00Z"},
+{"id": "2", "date_published": "2026-11-21T01:00:00Z"}]}
+"""
+OPML_BODY = """<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0"><head><title>Feeds</title>
+<dateModified>Fri, 27 Nov 2026 00:00:00 GMT</dateModified></head><body/></opml>
+"""
+
+
+@pytest.fixture
+def feeds_dir(settings: Settings) -> Path:
+    root = settings.feeds.dir
+    (root / "transport").mkdir(parents=True)
+    (root / "transport" / "rss.xml").write_text(RSS_BODY, encoding="utf-8")
+    (root / "transport" / "atom.xml").write_text(ATOM_BODY, encoding="utf-8")
+    (root / "transport" / "feed.json").write_text(JSON_BODY, encoding="utf-8")
+    (root / "index.opml").write_text(OPML_BODY, encoding="utf-8")
+    (root / "transport" / "archive").mkdir()
+    (root / "transport" / "archive" / "2026-11.atom").write_text(ATOM_BODY, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def client(settings: Settings, engine: Engine, feeds_dir: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, engine)) as test_client:
+        yield test_client
+
+
+@pytest.mark.parametrize(
+    ("path", "media_type", "last_modified"),
+    [
+        ("transport/rss.xml", RSS, "Thu, 26 Nov 2026 07:00:00 GMT"),
+        ("transport/atom.xml", ATOM, "Wed, 25 Nov 2026 12:30:00 GMT"),
+        ("transport/feed.json", JSON_FEED, "Sun, 22 Nov 2026 01:00:00 GMT"),
+        ("index.opml", OPML, "Fri, 27 Nov 2026 00:00:00 GMT"),
+        ("transport/archive/2026-11.atom", ATOM, "Wed, 25 Nov 2026 12:30:00 GMT"),
+    ],
+)
+def test_media_type_and_last_modified_from_the_feed(
+    client: TestClient, path: str, media_type: str, last_modified: str
+) -> None:
+    response = client.get(f"/feeds/{path}", headers={"accept-encoding": "identity"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == media_type
+    assert response.headers["last-modified"] == last_modified
+    assert response.headers["cache-control"] == "public, max-age=300"
+    assert response.headers["vary"] == "Accept-Encoding"
+    assert response.headers["etag"].startswith('"') and not response.headers["etag"].startswith(
+        "W/"
+    )
+    assert "content-encoding" not in response.headers
+
+
+def test_if_none_match_gives_304_then_200_after_a_change(
+    client: TestClient, feeds_dir: Path
+) -> None:
+    plain = {"accept-encoding": "identity"}
+    first = client.get("/feeds/transport/rss.xml", headers=plain)
+    etag = first.headers["etag"]
+    again = client.get("/feeds/transport/rss.xml", headers={**plain, "if-none-match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == etag
+    assert again.headers["cache-control"] == "public, max-age=300"
+    weak = client.get("/feeds/transport/rss.xml", headers={**plain, "if-none-match": f"W/{etag}"})
+    assert weak.status_code == 304
+    listed = client.get(
+        "/feeds/transport/rss.xml", headers={**plain, "if-none-match": f'"other", {etag}'}
+    )
+    assert listed.status_code == 304
+
+    path = feeds_dir / "transport" / "rss.xml"
+    path.write_text(RSS_BODY.replace("서울 버스", "Seoul buses"), encoding="utf-8")
+    os.utime(path, ns=(path.stat().st_mtime_ns + 10**9, path.stat().st_mtime_ns + 10**9))
+    changed = client.get("/feeds/transport/rss.xml", headers={**plain, "if-none-match": etag})
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != etag
+    assert b"Seoul buses" in changed.content
+
+
+def test_if_modified_since_gives_304_for_the_same_or_a_later_date(client: TestClient) -> None:
+    url = "/feeds/transport/atom.xml"
+    same = client.get(url, headers={"if-modified-since": "Wed, 25 Nov 2026 12:30:00 GMT"})
+    later = client.get(url, headers={"if-modified-since": "Sat, 28 Nov 2026 00:00:00 GMT"})
+    earlier = client.get(url, headers={"if-modified-since": "Wed, 25 Nov 2026 12:29:59 GMT"})
+    garbage = client.get(url, headers={"if-modified-since": "yesterday"})
+    assert (same.status_code, later.status_code) == (304, 304)
+    assert (earlier.status_code, garbage.status_code) == (200, 200)
+
+
+def test_if_none_match_wins_over_if_modified_since(client: TestClient) -> None:
+    # RFC 9110 §13.2.2: a non-matching tag means 200 whatever the date says.
+    response = client.get(
+        "/feeds/transport/atom.xml",
+        headers={"if-none-match": '"stale"', "if-modified-since": "Sat, 28 Nov 2026 00:00:00 GMT"},
+    )
+    assert response.status_code == 200
+
+
+def test_gzip_when_asked_with_its_own_etag(client: TestClient, feeds_dir: Path) -> None:
+    response = client.get("/feeds/transport/rss.xml", headers={"accept-encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.headers["etag"].endswith('-gz"')
+    assert response.content == (feeds_dir / "transport" / "rss.xml").read_bytes()
+    raw = client.get("/feeds/transport/rss.xml", headers={"accept-encoding": "gzip"})
+    assert int(raw.headers["content-length"]) < len(RSS_BODY.encode())
+    # Either tag revalidates: both name the current file.
+    for tag in (response.headers["etag"], response.headers["etag"].replace("-gz", "")):
+        again = client.get(
+            "/feeds/transport/rss.xml",
+            headers={"accept-encoding": "gzip", "if-none-match": tag},
+        )
+        assert again.status_code == 304
+    refused = client.get("/feeds/transport/rss.xml", headers={"accept-encoding": "gzip;q=0"})
+    assert "content-encoding" not in refused.headers
+
+
+def test_gzip_bytes_are_stable() -> None:
+    body = RSS_BODY.encode()
+    assert gzip.compress(body, mtime=0) == gzip.compress(body, mtime=0)
+
+
+def test_head_has_the_headers_and_no_body(client: TestClient) -> None:
+    get = client.get("/feeds/transport/feed.json", headers={"accept-encoding": "identity"})
+    head = client.head("/feeds/transport/feed.json", headers={"accept-encoding": "identity"})
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == get.headers["content-length"]
+    assert head.headers["etag"] == get.headers["etag"]
+
+
+def test_other_methods_are_refused(client: TestClient) -> None:
+    assert client.post("/feeds/transport/rss.xml").status_code == 405
+
+
+@pytest.mark.parametrize(
+    "raw_path",
+    [
+        "/feeds/../syndication.db",
+        "/feeds/%2e%2e/syndication.db",
+        "/feeds/%2E%2E%2Fsyndication.db",
+        "/feeds/transport/..%2f..%2fsyndication.db",
+        "/feeds/..%5csyndication.db",
+        "/feeds//etc/passwd",
+        "/feeds/%2fetc%2fpasswd",
+        "/feeds/transport/.tmp-123.xml",
+        "/feeds/transport/rss.xml%00.json",
+        "/feeds/transport/",
+        "/feeds/transport",
+        "/feeds/missing.xml",
+    ],
+)
+def test_no_path_escapes_the_feeds_folder(
+    settings: Settings, engine: Engine, feeds_dir: Path, raw_path: str
+) -> None:
+    (feeds_dir.parent / "syndication.db").write_bytes(b"secret")
+    (feeds_dir / "transport" / ".tmp-123.xml").write_text(RSS_BODY, encoding="utf-8")
+    # Straight into the ASGI app, decoded as a server would: an HTTP client would tidy
+    # the dot segments away before the app ever saw them.
+    status, body = asgi_get(create_app(settings, engine), unquote(raw_path))
+    assert (status, body) == (404, b"No such feed.\n")  # refused by the feed server itself
+    assert asgi_get(create_app(settings, engine), "/feeds/transport/rss.xml")[0] == 200
+
+
+def asgi_get(app: ASGIApp, path: str) -> tuple[int, bytes]:
+    """One GET for exactly ``path`` through the ASGI interface; (status, body)."""
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope: Scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode("utf-8", "surrogateescape"),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+    }
+
+    async def call() -> None:
+        await app(scope, receive, send)
+
+    asyncio.run(call())
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return int(status), body
+
+
+def test_a_symlink_out_of_the_folder_is_refused(client: TestClient, feeds_dir: Path) -> None:
+    outside = feeds_dir.parent / "private.xml"
+    outside.write_text(RSS_BODY, encoding="utf-8")
+    (feeds_dir / "escape.xml").symlink_to(outside)
+    assert client.get("/feeds/escape.xml").status_code == 404
+
+
+def test_feed_responses_carry_the_security_headers(client: TestClient) -> None:
+    response = client.get("/feeds/transport/rss.xml")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+def test_a_304_does_not_read_the_file(client: TestClient, feeds_dir: Path) -> None:
+    first = client.get("/feeds/transport/rss.xml", headers={"accept-encoding": "identity"})
+    path = feeds_dir / "transport" / "rss.xml"
+    stat = path.stat()
+    path.chmod(0)
+    try:
+        again = client.get(
+            "/feeds/transport/rss.xml",
+            headers={"accept-encoding": "identity", "if-none-match": first.headers["etag"]},
+        )
+    finally:
+        path.chmod(0o644)
+    assert again.status_code == 304
+    assert path.stat().st_mtime_ns == stat.st_mtime_ns
+
+
+# -- the pure helpers ---------------------------------------------------------------------
+
+
+def test_accepts_gzip() -> None:
+    assert accepts_gzip("gzip, deflate, br")
+    assert accepts_gzip("br;q=1.0, gzip;q=0.8")
+    assert accepts_gzip("*")
+    assert not accepts_gzip("")
+    assert not accepts_gzip("identity")
+    assert not accepts_gzip("gzip;q=0, *")
+    assert not accepts_gzip("*;q=0")
+
+
+def test_safe_relative() -> None:
+    assert safe_relative("transport/rss.xml") == "transport/rss.xml"
+    for bad in ("", "../x.xml", "a/../x.xml", "/etc/x.xml", "a//x.xml", ".x.xml", "a\\x.xml"):
+        assert safe_relative(bad) is None
+    assert safe_relative("syndication.db") is None
+
+
+def test_newest_date_ignores_what_it_cannot_read() -> None:
+    assert newest_date(b"<rss><pubDate>not a date</pubDate></rss>", RSS) is None
+    assert newest_date(b"{not json", JSON_FEED) is None
+    assert newest_date(ATOM_BODY.encode(), ATOM) == datetime(2026, 11, 25, 12, 30, tzinfo=UTC)
+
+
+def test_head_of_a_missing_feed_is_a_bodiless_404(client: TestClient) -> None:
+    response = client.head("/feeds/transport/missing.xml")
+    assert (response.status_code, response.content) == (404, b"")
+
+
+def test_a_replaced_file_of_the_same_size_and_time_is_read_again(
+    client: TestClient, feeds_dir: Path
+) -> None:
+    path = feeds_dir / "transport" / "rss.xml"
+    first = client.get("/feeds/transport/rss.xml", headers={"accept-encoding": "identity"})
+    stat = path.stat()
+    replacement = feeds_dir / "transport" / ".tmp-new"
+    replacement.write_text(RSS_BODY.replace("서울 버스", "서울 지하"), encoding="utf-8")
+    os.utime(replacement, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    os.replace(replacement, path)
+    assert path.stat().st_size == stat.st_size and path.stat().st_mtime_ns == stat.st_mtime_ns
+    second = client.get("/feeds/transport/rss.xml", headers={"accept-encoding": "identity"})
+    assert second.headers["etag"] != first.headers["etag"]
+    assert "서울 지하" in second.text
