@@ -29,6 +29,7 @@ DEFAULT_CONFIG_PATH = Path("syndication.toml")
 CONFIG_ENV = "SYNDICATION_CONFIG"
 DATABASE_URL_ENV = "SYNDICATION_DATABASE_URL"
 SECRET_KEY_ENV = "SYNDICATION_SECRET_KEY"
+METRICS_TOKEN_ENV = "SYNDICATION_METRICS_TOKEN"
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -52,6 +53,8 @@ class MailingList:
     schedule: str = "0 8 * * mon"
     description: str = ""
     template: str = "digest"
+    # "manual": a compiled digest waits, held, until an operator approves it (issue 12).
+    approval: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,8 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     secret_key: str = field(default="", repr=False)
+    # Lets /metrics be scraped from off the machine (Authorization: Bearer …).
+    metrics_token: str = field(default="", repr=False)
     source: str = "built-in defaults"
     # A folder whose files override the packaged templates by name ([templates] dir).
     templates_dir: Path | None = None
@@ -270,6 +275,7 @@ class _Reader:
             mail=self.mail(data, environ),
             scheduler=self.scheduler(data),
             secret_key=environ.get(SECRET_KEY_ENV, ""),
+            metrics_token=environ.get(METRICS_TOKEN_ENV, ""),
             source=self.source,
             templates_dir=self.templates_dir(data),
         )
@@ -380,7 +386,7 @@ class _Reader:
         if not isinstance(items, list):
             raise self.fail("lists", "must be an array of tables ([[lists]])")
         result: list[MailingList] = []
-        allowed = {"slug", "name", "topics", "schedule", "description", "template"}
+        allowed = {"slug", "name", "topics", "schedule", "description", "template", "approval"}
         for index, item in enumerate(items):
             where = f"lists[{index}]"
             if not isinstance(item, dict):
@@ -408,6 +414,11 @@ class _Reader:
                     schedule=schedule,
                     description=self.get(item, where, "description", str, ""),
                     template=template,
+                    approval=self.choice(
+                        f"{where}.approval",
+                        self.get(item, where, "approval", str, "auto"),
+                        {"auto", "manual"},
+                    ),
                 )
             )
         return tuple(result)

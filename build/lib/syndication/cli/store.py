@@ -59,12 +59,11 @@ def status(ctx: typer.Context) -> None:
 
 def _print_jobs(c: Context) -> None:
     """Each scheduled job's next run (from the job store) and its last recorded result."""
-    from syndication.scheduler import jobs as scheduled
-    from syndication.scheduler import runner as scheduling
+    from syndication.store import job_runs
 
     tz = c.settings.site.tz
-    planned = {job.job_id: job.next_run for job in scheduling.stored_jobs(c.engine)}
-    runs = scheduled.last_runs(c.engine)
+    planned = {job.job_id: job.next_run for job in job_runs.stored_jobs(c.engine)}
+    runs = job_runs.last_runs(c.engine)
     if not planned and not runs:
         out.print("scheduler: never ran on this database")
         return

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import re
 
-from email_validator import EmailNotValidError, validate_email
-
 MAX_ADDRESS = 254  # RFC 5321 4.5.3.1.3 (path 256, less the angle brackets)
 
 _HEADER_SAFE = re.compile(r"[^\s@<>()\[\],;:\"\\]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+")
@@ -28,6 +26,9 @@ class AddressError(ValueError):
 
 def normalise_address(raw: str) -> str:
     """The canonical form of ``raw`` (trimmed, lower-case, ASCII domain) or AddressError."""
+    # Imported here: reading the store (status, serve) never validates an address.
+    from email_validator import EmailNotValidError, validate_email
+
     address = raw.strip()
     if not address:
         raise AddressError("missing")

@@ -246,13 +246,3 @@ def _deliver(runtime: _Runtime) -> Outcome:
 
 
 # -- what status shows --------------------------------------------------------------------
-
-
-def last_runs(engine: Engine) -> dict[str, JobRun]:
-    """The latest recorded run of every job id."""
-    with db.read_session(engine) as session:
-        latest = (
-            select(JobRun.job_id, func.max(JobRun.id).label("id")).group_by(JobRun.job_id)
-        ).subquery()
-        rows = session.scalars(select(JobRun).join(latest, JobRun.id == latest.c.id))
-        return {row.job_id: row for row in rows}

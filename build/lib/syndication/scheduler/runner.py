@@ -19,8 +19,7 @@ import signal
 import threading
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -28,7 +27,7 @@ from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Column, Engine, Float, MetaData, String, Table, inspect, select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
@@ -39,10 +38,10 @@ from syndication.scheduler import jobs as scheduled
 from syndication.services import store_admin
 from syndication.settings import Settings
 from syndication.store import database as db
+from syndication.store.job_runs import JOBS_TABLE
 
 log = logging.getLogger(__name__)
 
-JOBS_TABLE = "apscheduler_jobs"
 # A job that could not start on time may still start this late (a busy machine, a pause);
 # later than that it waits for its next time. Digests are covered by the catch-up rule.
 MISFIRE_GRACE_SECONDS = 15 * 60
@@ -134,35 +133,6 @@ def catch_up(settings: Settings) -> None:
     too late (see :mod:`syndication.scheduler.jobs`); a repeat is a no-op."""
     for the_list in settings.lists:
         scheduled.compile_due(the_list.slug)
-
-
-@dataclass(frozen=True)
-class JobSchedule:
-    """A stored job's id and its next run time (None when paused)."""
-
-    job_id: str
-    next_run: datetime | None
-
-
-def stored_jobs(engine: Engine) -> list[JobSchedule]:
-    """The jobs in the persistent store with their next run times, read from the table.
-
-    Empty when no scheduler has ever started on this database.
-    """
-    if not inspect(engine).has_table(JOBS_TABLE):
-        return []
-    table = Table(
-        JOBS_TABLE,
-        MetaData(),
-        Column("id", String(191), primary_key=True),
-        Column("next_run_time", Float(25)),
-    )
-    with engine.connect() as connection:
-        rows = connection.execute(select(table.c.id, table.c.next_run_time).order_by(table.c.id))
-        return [
-            JobSchedule(job_id, None if when is None else datetime.fromtimestamp(when, UTC))
-            for job_id, when in rows
-        ]
 
 
 def install_stop_handlers(on_stop: Callable[[], None]) -> threading.Event:

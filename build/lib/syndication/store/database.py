@@ -7,23 +7,27 @@ and enforced foreign keys. PostgreSQL needs nothing special here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from syndication.errors import SyndicationError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+VERSION_TABLE = "alembic_version"
+_REVISION_RE = re.compile(r'^revision(?:: str)? = "([^"]+)"', re.M)
+_DOWN_REVISION_RE = re.compile(r'^down_revision(?:: [^=]+)? = (None|"([^"]+)")', re.M)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -83,7 +87,13 @@ def read_session(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+# Alembic is imported inside these functions: commands that only read the store (status,
+# serve) check the revision with one query instead of loading Alembic and every migration.
+
+
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["engine"] = engine
@@ -92,6 +102,8 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Create or upgrade the schema to ``revision`` (Alembic ``upgrade``)."""
+    from alembic import command
+
     try:
         command.upgrade(alembic_config(engine), revision)
     except OperationalError as exc:
@@ -101,18 +113,38 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
     command.downgrade(alembic_config(engine), revision)
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (Alembic's version table), None when never made."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table(VERSION_TABLE):
+            return None
+        return connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
 
 
+@cache
 def head_revision() -> str | None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return ScriptDirectory.from_config(config).get_current_head()
+    """The newest migration: the one revision no other names as its ``down_revision``.
+
+    Read from the migration files' text rather than by importing them through Alembic
+    (``tests/store/test_database.py`` checks both agree).
+    """
+    revisions: dict[str, str | None] = {}
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        revision = _REVISION_RE.search(source)
+        down = _DOWN_REVISION_RE.search(source)
+        if revision is None or down is None:
+            raise SyndicationError(f"{path}: not an Alembic migration (no revision ids)")
+        revisions[revision.group(1)] = down.group(2)
+    heads = set(revisions) - {down for down in revisions.values() if down}
+    if len(heads) > 1:
+        raise SyndicationError(f"{MIGRATIONS_DIR}: several migration heads {sorted(heads)}")
+    return heads.pop() if heads else None
 
 
 def require_current_schema(engine: Engine) -> None:

@@ -1,0 +1,56 @@
+"""What the scheduler did and will do: recorded job runs, and the stored schedule.
+
+Read by ``status``, ``/healthz`` and the scheduler itself. The schedule is read straight
+from APScheduler's job table, so looking at it needs no scheduler (and no APScheduler).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, Engine, Float, MetaData, String, Table, func, inspect, select
+
+from syndication.store import database as db
+from syndication.store.models import JobRun
+
+JOBS_TABLE = "apscheduler_jobs"
+
+
+@dataclass(frozen=True)
+class JobSchedule:
+    """A stored job's id and its next run time (None when paused)."""
+
+    job_id: str
+    next_run: datetime | None
+
+
+def stored_jobs(engine: Engine) -> list[JobSchedule]:
+    """The jobs in the persistent store with their next run times, read from the table.
+
+    Empty when no scheduler has ever started on this database.
+    """
+    if not inspect(engine).has_table(JOBS_TABLE):
+        return []
+    table = Table(
+        JOBS_TABLE,
+        MetaData(),
+        Column("id", String(191), primary_key=True),
+        Column("next_run_time", Float(25)),
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(select(table.c.id, table.c.next_run_time).order_by(table.c.id))
+        return [
+            JobSchedule(job_id, None if when is None else datetime.fromtimestamp(when, UTC))
+            for job_id, when in rows
+        ]
+
+
+def last_runs(engine: Engine) -> dict[str, JobRun]:
+    """The latest recorded run of every job id."""
+    with db.read_session(engine) as session:
+        latest = (
+            select(JobRun.job_id, func.max(JobRun.id).label("id")).group_by(JobRun.job_id)
+        ).subquery()
+        rows = session.scalars(select(JobRun).join(latest, JobRun.id == latest.c.id))
+        return {row.job_id: row for row in rows}
