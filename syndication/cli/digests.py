@@ -74,7 +74,12 @@ def digest_compile(
         if report.empty:
             out.print(f"{where}: no articles in this period; no digest")
         elif report.created:
-            out.print(f"{where}: {report.articles} articles; {report.queued} deliveries queued")
+            held = ""
+            if c.settings.mailing_list(report.list_slug).approval == "manual":
+                held = f"; held until approved ('syndication digest approve {where}')"
+            out.print(
+                f"{where}: {report.articles} articles; {report.queued} deliveries queued{held}"
+            )
         else:
             out.print(f"{where}: already compiled; nothing added")
 

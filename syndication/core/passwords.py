@@ -7,6 +7,8 @@ The parameters are argon2-cffi's defaults, RFC 9106's "second recommended option
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -16,9 +18,14 @@ MIN_LENGTH = 12
 MAX_LENGTH = 1024  # Argon2 takes any length; a cap keeps a hostile form from costing much
 
 _hasher = PasswordHasher()
-# Checked when the address is unknown, so that a wrong address takes as long as a wrong
-# password and the answer's timing does not tell which addresses have accounts.
-_DECOY = _hasher.hash("decoy password that never matches")
+
+
+@cache
+def _decoy() -> str:
+    # Checked when the address is unknown, so that a wrong address takes as long as a
+    # wrong password and the answer's timing does not tell which addresses have accounts.
+    # Made on first use: hashing costs a good fraction of a second on purpose.
+    return _hasher.hash("decoy password that never matches")
 
 
 def check_new_password(password: str) -> str:
@@ -42,7 +49,7 @@ def verify_password(stored: str | None, password: str) -> bool:
     if len(password) > MAX_LENGTH:
         return False
     try:
-        return _hasher.verify(stored or _DECOY, password) and stored is not None
+        return _hasher.verify(stored or _decoy(), password) and stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

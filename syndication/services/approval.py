@@ -139,6 +139,12 @@ def cancel(
     return _transition(settings, engine, list_slug, period_key, "cancel", by, now)
 
 
+def held_backlog(engine: Engine) -> int:
+    """Deliveries that wait on a held or cancelled digest; ``send`` leaves them."""
+    with db.read_session(engine) as session:
+        return store.held_backlog(session)
+
+
 def digest_status(engine: Engine, list_slug: str, period_key: str) -> DigestStatus:
     db.require_current_schema(engine)
     with db.read_session(engine) as session:

@@ -84,6 +84,9 @@ def test_digest_hold_resume_cancel_commands(
     assert held.returncode == 0, held.stderr
     assert f"weekly-city {PERIOD}: ready -> held (deliveries: 2 queued)" in held.stdout
     assert approval.digest_status(engine, "weekly-city", PERIOD).state == "held"
+    sent = syndication("send", cwd=tmp_path, database_url=database_url)
+    assert sent.returncode == 0, sent.stderr
+    assert "sent 0, " in sent.stdout and "2 still queued (2 of them held" in sent.stdout
     assert run("resume", "weekly-city", PERIOD).returncode == 0
     # The demo period ended long before the real clock's now: approval is refused.
     stale = run("approve", "weekly-city", PERIOD)
