@@ -1,5 +1,0 @@
-"""``python -m syndication`` is the ``syndication`` command."""
-
-from syndication.cli import main
-
-main()
