@@ -111,10 +111,40 @@ class MailSettings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
 
 
+SOURCE_KINDS = ("wordpress", "feed", "jsonl")
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """One upstream the ``sources`` job polls (issue 11); ``name`` prefixes its article ids.
+
+    ``url`` is the site root (wordpress), the feed URL (feed), or an http(s) URL or a
+    local path (jsonl). ``categories`` maps upstream category slugs (or feed category
+    terms) to topics; items mapping to none get ``default_topics`` or are rejected.
+    Credentials come from the environment variables the file names, never the file.
+    """
+
+    name: str
+    kind: str
+    url: str
+    categories: tuple[tuple[str, str], ...] = ()
+    default_topics: tuple[str, ...] = ()
+    timeout_seconds: float = 30.0
+    username_env: str = ""
+    password_env: str = ""
+    username: str = field(default="", repr=False)
+    password: str = field(default="", repr=False)
+
+    @property
+    def category_map(self) -> dict[str, str]:
+        return dict(self.categories)
+
+
 @dataclass(frozen=True)
 class SchedulerSettings:
     poll_seconds: int = 60
     deliver_seconds: int = 60
+    sources_seconds: int = 300
     max_digest_delay: timedelta = timedelta(hours=24)
 
 
@@ -161,6 +191,7 @@ class Settings:
     source: str = "built-in defaults"
     # A folder whose files override the packaged templates by name ([templates] dir).
     templates_dir: Path | None = None
+    sources: tuple[SourceSettings, ...] = ()
 
     def topic(self, slug: str) -> Topic:
         for topic in self.topics:
@@ -262,7 +293,8 @@ class _Reader:
         self.known(
             data,
             "",
-            {"site", "database", "feeds", "topics", "lists", "mail", "scheduler", "templates"},
+            {"site", "database", "feeds", "topics", "lists", "mail", "scheduler", "templates"}
+            | {"sources"},
         )
         site = self.site(data)
         topics = self.topics(data)
@@ -278,6 +310,7 @@ class _Reader:
             metrics_token=environ.get(METRICS_TOKEN_ENV, ""),
             source=self.source,
             templates_dir=self.templates_dir(data),
+            sources=self.sources(data, topics, environ),
         )
 
     def templates_dir(self, data: Mapping[str, Any]) -> Path | None:
@@ -492,7 +525,7 @@ class _Reader:
 
     def scheduler(self, data: Mapping[str, Any]) -> SchedulerSettings:
         d = SchedulerSettings()
-        names = {"poll_seconds", "deliver_seconds", "max_digest_delay"}
+        names = {"poll_seconds", "deliver_seconds", "sources_seconds", "max_digest_delay"}
         table = self.table(data, "scheduler", names)
         positive: Callable[[int], bool] = lambda v: v > 0  # noqa: E731
         delay = self.get(table, "scheduler", "max_digest_delay", str, "24h")
@@ -509,8 +542,74 @@ class _Reader:
                 positive,
                 "must be a whole number of seconds above 0",
             ),
+            sources_seconds=self.checked(
+                "scheduler.sources_seconds",
+                self.get(table, "scheduler", "sources_seconds", int, d.sources_seconds),
+                positive,
+                "must be a whole number of seconds above 0",
+            ),
             max_digest_delay=self.duration("scheduler.max_digest_delay", delay),
         )
+
+    def sources(
+        self, data: Mapping[str, Any], topics: tuple[Topic, ...], environ: Mapping[str, str]
+    ) -> tuple[SourceSettings, ...]:
+        items = data.get("sources", [])
+        if not isinstance(items, list):
+            raise self.fail("sources", "must be an array of tables ([[sources]])")
+        known_topics = {t.slug for t in topics}
+        allowed = {"name", "kind", "url", "categories", "default_topics", "timeout_seconds"}
+        allowed |= {"username_env", "password_env"}
+        result: list[SourceSettings] = []
+        for index, item in enumerate(items):
+            where = f"sources[{index}]"
+            if not isinstance(item, dict):
+                raise self.fail(where, "must be a table")
+            self.known(item, where, allowed)
+            name = self.get(item, where, "name", str, "")
+            if not SLUG_RE.match(name):
+                raise self.fail(
+                    f"{where}.name", f"{name!r} is not a slug (lower-case letters, digits, hyphens)"
+                )
+            if any(s.name == name for s in result):
+                raise self.fail(f"{where}.name", f"duplicate source {name!r}")
+            kind = self.choice(
+                f"{where}.kind", self.get(item, where, "kind", str, ""), set(SOURCE_KINDS)
+            )
+            url = self.nonempty(f"{where}.url", self.get(item, where, "url", str, ""))
+            if kind != "jsonl" or "://" in url:
+                self.url(f"{where}.url", url)
+            categories = self.get(item, where, "categories", dict, {})
+            for upstream, topic in categories.items():
+                if not isinstance(topic, str) or topic not in known_topics:
+                    raise self.fail(f"{where}.categories.{upstream}", f"unknown topic {topic!r}")
+            default_topics = self.get(item, where, "default_topics", list, [])
+            for topic in default_topics:
+                if not isinstance(topic, str) or topic not in known_topics:
+                    raise self.fail(f"{where}.default_topics", f"unknown topic {topic!r}")
+            timeout = self.checked(
+                f"{where}.timeout_seconds",
+                self.get(item, where, "timeout_seconds", float, 30.0),
+                lambda v: 0 < v <= 3600,
+                "must be a number of seconds above 0 (at most 3600)",
+            )
+            username_env = self.get(item, where, "username_env", str, "")
+            password_env = self.get(item, where, "password_env", str, "")
+            result.append(
+                SourceSettings(
+                    name=name,
+                    kind=kind,
+                    url=url.rstrip("/") if kind == "wordpress" else url,
+                    categories=tuple(sorted(categories.items())),
+                    default_topics=tuple(dict.fromkeys(default_topics)),
+                    timeout_seconds=timeout,
+                    username_env=username_env,
+                    password_env=password_env,
+                    username=environ.get(username_env, "") if username_env else "",
+                    password=environ.get(password_env, "") if password_env else "",
+                )
+            )
+        return tuple(result)
 
     # -- value checks ------------------------------------------------------------------
 

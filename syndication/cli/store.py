@@ -54,6 +54,9 @@ def status(ctx: typer.Context) -> None:
     for digest in report.digests:
         shown = ", ".join(f"{n} {status}" for status, n in sorted(digest.counts.items()))
         out.print(f"  {digest.list_slug:<28} {digest.period_key}  {shown or 'no recipients'}")
+    from syndication.cli.sources import print_source_status
+
+    print_source_status(c.settings, c.engine)
     _print_jobs(c)
 
 

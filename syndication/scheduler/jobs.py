@@ -36,6 +36,7 @@ from syndication.store.models import Digest, JobRun
 log = logging.getLogger(__name__)
 
 POLL = "poll"
+SOURCES = "sources"
 DELIVER = "deliver"
 DIGEST_PREFIX = "digest:"
 HISTORY = timedelta(days=14)  # how long job_runs rows are kept
@@ -77,7 +78,7 @@ def _current() -> _Runtime:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class JobOutcome:
     """What one job run did: a line for people, counts for the log, and a skip flag."""
 
     summary: str
@@ -85,12 +86,12 @@ class Outcome:
     skipped: bool = False
 
 
-def _run(job_id: str, work: Callable[[_Runtime], Outcome]) -> Outcome | None:
+def _run(job_id: str, work: Callable[[_Runtime], JobOutcome]) -> JobOutcome | None:
     """Run ``work``, log one line and record it; None when it raised (already logged)."""
     runtime = _current()
     started = runtime.now()
     clock = time.monotonic()
-    outcome: Outcome | None = None
+    outcome: JobOutcome | None = None
     error = ""
     try:
         outcome = work(runtime)
@@ -144,7 +145,7 @@ def poll() -> None:
     _run(POLL, _poll)
 
 
-def _poll(runtime: _Runtime) -> Outcome:
+def _poll(runtime: _Runtime) -> JobOutcome:
     report = feed_builds.build_feeds(runtime.settings, runtime.engine, force_all=False)
     counts = {"feeds": len(report.feeds), "changed": len(report.changed)}
     counts["removed"] = len(report.removed)
@@ -157,7 +158,28 @@ def _poll(runtime: _Runtime) -> Outcome:
         )
     if report.websub_error:
         summary += f"; WebSub will retry: {report.websub_error}"
-    return Outcome(summary, counts)
+    return JobOutcome(summary, counts)
+
+
+def sources() -> None:
+    """Poll every source that is not backing off (issue 11); runs before the feeds."""
+    _run(SOURCES, _sources)
+
+
+def _sources(runtime: _Runtime) -> JobOutcome:
+    from syndication.services.sources import poll_sources
+
+    reports = poll_sources(
+        runtime.settings, runtime.engine, scheduled=True, now=runtime.now, on_rejection=log.warning
+    )
+    counts = {"sources": len(reports), "failed": sum(1 for r in reports if r.error)}
+    for name in ("inserted", "updated", "rejected", "retracted"):
+        counts[name] = sum(getattr(r, name) for r in reports)
+    summary = "; ".join(r.summary for r in reports) or "no sources configured"
+    if counts["failed"]:
+        # Every source was polled; the run is recorded as failed so status shows it.
+        raise RuntimeError(summary)
+    return JobOutcome(summary, counts)
 
 
 def compile_due(list_slug: str) -> None:
@@ -186,7 +208,7 @@ def decide(schedule: str, tz: ZoneInfo, now: datetime, max_delay: timedelta) -> 
     return DigestDecision(period, late_by, late_by <= max_delay)
 
 
-def _compile_due(runtime: _Runtime, list_slug: str) -> Outcome:
+def _compile_due(runtime: _Runtime, list_slug: str) -> JobOutcome:
     settings = runtime.settings
     now = runtime.now()
     the_list = settings.mailing_list(list_slug)
@@ -201,10 +223,10 @@ def _compile_due(runtime: _Runtime, list_slug: str) -> Outcome:
                 .where(Digest.list_slug == list_slug, Digest.period_key == key)
             )
         if exists:
-            return Outcome(f"{key}: already compiled", {"queued": 0})
+            return JobOutcome(f"{key}: already compiled", {"queued": 0})
         hours = decision.late_by / timedelta(hours=1)
         limit = settings.scheduler.max_digest_delay / timedelta(hours=1)
-        return Outcome(
+        return JobOutcome(
             f"{key}: skipped; the period ended {hours:.1f} h ago, past max_digest_delay "
             f"({limit:g} h)",
             {"queued": 0},
@@ -212,10 +234,10 @@ def _compile_due(runtime: _Runtime, list_slug: str) -> Outcome:
         )
     report = delivery.compile_digest(settings, runtime.engine, list_slug, None, now)
     if report.empty:
-        return Outcome(f"{key}: no articles in this period; no digest", {"queued": 0})
+        return JobOutcome(f"{key}: no articles in this period; no digest", {"queued": 0})
     if not report.created:
-        return Outcome(f"{key}: already compiled", {"queued": 0})
-    return Outcome(
+        return JobOutcome(f"{key}: already compiled", {"queued": 0})
+    return JobOutcome(
         f"{key}: compiled, {report.articles} articles, {report.queued} deliveries queued",
         {"articles": report.articles, "queued": report.queued},
     )
@@ -226,7 +248,7 @@ def deliver() -> None:
     _run(DELIVER, _deliver)
 
 
-def _deliver(runtime: _Runtime) -> Outcome:
+def _deliver(runtime: _Runtime) -> JobOutcome:
     settings = runtime.settings
     smtp = settings.mail.transport == "smtp"
     report = delivery.send_digests(
@@ -242,7 +264,7 @@ def _deliver(runtime: _Runtime) -> Outcome:
     summary = f"sent {report.sent}, retry later {report.retried}, bounced {report.bounced}"
     if report.unavailable:
         raise RuntimeError(f"{summary}; {report.unavailable}")
-    return Outcome(summary, counts)
+    return JobOutcome(summary, counts)
 
 
 # -- what status shows --------------------------------------------------------------------

@@ -80,6 +80,14 @@ def build_scheduler(settings: Settings) -> BlockingScheduler:
 def register_jobs(scheduler: BlockingScheduler, settings: Settings) -> None:
     """Add poll, one digest job per list and deliver (ids fixed, replacing stored ones)."""
     tz = settings.site.tz
+    if settings.sources:
+        scheduler.add_job(
+            "syndication.scheduler.jobs:sources",
+            IntervalTrigger(seconds=settings.scheduler.sources_seconds, timezone=tz),
+            id=scheduled.SOURCES,
+            name="poll the sources",
+            replace_existing=True,
+        )
     scheduler.add_job(
         "syndication.scheduler.jobs:poll",
         IntervalTrigger(seconds=settings.scheduler.poll_seconds, timezone=tz),
@@ -115,6 +123,7 @@ def remove_stale_jobs(settings: Settings, engine: Engine) -> list[str]:
     try:
         store.jobs_t.create(store.engine, checkfirst=True)
         wanted = {scheduled.POLL, scheduled.DELIVER}
+        wanted |= {scheduled.SOURCES} if settings.sources else set()
         wanted |= {scheduled.digest_job_id(ml.slug) for ml in settings.lists}
         with store.engine.begin() as connection:
             stored = connection.execute(select(store.jobs_t.c.id)).scalars().all()
@@ -175,6 +184,8 @@ def run_once(settings: Settings, now: Callable[[], datetime] = clock.utc_now) ->
             return 0
         stop = install_stop_handlers(lambda: None)
         scheduled.configure(settings, engine, stop, now)
+        if settings.sources:
+            scheduled.sources()  # before the feeds, so they carry what it brought in
         scheduled.poll()
         if not stop.is_set():
             catch_up(settings)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from syndication import settings
 from syndication.core.articles import ArticleRecord, StoredArticle
 from syndication.errors import NotFoundError
-from syndication.store.models import ARTICLE_CHANGES, Article, Counter, Topic, article_topics
+from syndication.store.models import ARTICLE_CHANGES, Article, Counter, TopicRow, article_topics
 
 
 def upsert(
@@ -97,13 +97,15 @@ def sync_topics(session: Session, topics: Iterable[settings.Topic]) -> int:
     Topics that left the configuration stay in the store (articles still point at them);
     they simply get no feeds.
     """
-    existing = {t.slug: t for t in session.scalars(select(Topic))}
+    existing = {t.slug: t for t in session.scalars(select(TopicRow))}
     changed = 0
     for topic in topics:
         row = existing.get(topic.slug)
         if row is None:
             session.add(
-                Topic(slug=topic.slug, name=topic.name, description=topic.description, change_seq=0)
+                TopicRow(
+                    slug=topic.slug, name=topic.name, description=topic.description, change_seq=0
+                )
             )
             changed += 1
         elif (row.name, row.description) != (topic.name, topic.description):
@@ -116,13 +118,15 @@ def sync_topics(session: Session, topics: Iterable[settings.Topic]) -> int:
 
 
 def topic_ids(session: Session) -> dict[str, int]:
-    return {slug: id_ for slug, id_ in session.execute(select(Topic.slug, Topic.id))}
+    return {slug: id_ for slug, id_ in session.execute(select(TopicRow.slug, TopicRow.id))}
 
 
 def topics_changed_since(session: Session, seq: int) -> list[str]:
     """Slugs of topics touched by an article write numbered above ``seq``."""
     return list(
-        session.scalars(select(Topic.slug).where(Topic.change_seq > seq).order_by(Topic.slug))
+        session.scalars(
+            select(TopicRow.slug).where(TopicRow.change_seq > seq).order_by(TopicRow.slug)
+        )
     )
 
 
@@ -267,10 +271,27 @@ def write_articles(
     return counts
 
 
+def changed_records(session: Session, records: Sequence[ArticleRecord]) -> list[ArticleRecord]:
+    """The records that differ from what the store holds (new ones included).
+
+    Lets a poller skip the write transaction (and its lock) when nothing changed.
+    """
+    by_source = {r.source_id: r for r in records}
+    stored = {
+        source_id: digest
+        for source_id, digest in session.execute(
+            select(Article.source_id, Article.content_hash).where(
+                Article.source_id.in_(list(by_source))
+            )
+        )
+    }
+    return [r for r in by_source.values() if stored.get(r.source_id) != r.content_hash()]
+
+
 def mark_topics_changed(session: Session, ids: Iterable[int], seq: int) -> None:
     id_list = sorted(set(ids))
     if id_list:
-        session.execute(update(Topic).where(Topic.id.in_(id_list)).values(change_seq=seq))
+        session.execute(update(TopicRow).where(TopicRow.id.in_(id_list)).values(change_seq=seq))
 
 
 def retract_article(session: Session, source_id: str, reason: str, now: datetime) -> bool:
@@ -319,10 +340,10 @@ def _topic_slugs(session: Session, article_ids: list[int]) -> dict[int, tuple[st
     for start in range(0, len(article_ids), 5000):
         chunk = article_ids[start : start + 5000]
         rows = session.execute(
-            select(article_topics.c.article_id, Topic.slug)
-            .join(Topic, Topic.id == article_topics.c.topic_id)
+            select(article_topics.c.article_id, TopicRow.slug)
+            .join(TopicRow, TopicRow.id == article_topics.c.topic_id)
             .where(article_topics.c.article_id.in_(chunk))
-            .order_by(article_topics.c.article_id, Topic.slug)
+            .order_by(article_topics.c.article_id, TopicRow.slug)
         )
         for article_id, slug in rows:
             result.setdefault(article_id, []).append(slug)
@@ -370,8 +391,8 @@ def _of_topic(stmt: Any, topic: str | Sequence[str] | None) -> Any:
     return stmt.where(
         Article.id.in_(
             select(article_topics.c.article_id)
-            .join(Topic, Topic.id == article_topics.c.topic_id)
-            .where(Topic.slug.in_(slugs))
+            .join(TopicRow, TopicRow.id == article_topics.c.topic_id)
+            .where(TopicRow.slug.in_(slugs))
         )
     )
 
@@ -460,12 +481,14 @@ def store_summary(session: Session) -> StoreSummary:
         select(func.max(Article.published_at), func.max(Article.updated_at))
     ).one()
     per_topic = session.execute(
-        select(Topic.slug, Topic.name, Article.status, func.count(article_topics.c.article_id))
-        .select_from(Topic)
-        .outerjoin(article_topics, article_topics.c.topic_id == Topic.id)
+        select(
+            TopicRow.slug, TopicRow.name, Article.status, func.count(article_topics.c.article_id)
+        )
+        .select_from(TopicRow)
+        .outerjoin(article_topics, article_topics.c.topic_id == TopicRow.id)
         .outerjoin(Article, Article.id == article_topics.c.article_id)
-        .group_by(Topic.slug, Topic.name, Article.status)
-        .order_by(Topic.slug)
+        .group_by(TopicRow.slug, TopicRow.name, Article.status)
+        .order_by(TopicRow.slug)
     )
     topics: dict[str, dict[str, Any]] = {}
     for slug, name, status, count in per_topic:

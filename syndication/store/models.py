@@ -91,7 +91,9 @@ class Counter(Base):
     value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class Topic(Base):
+class TopicRow(Base):
+    """A topic as stored (the configured one is :class:`syndication.settings.Topic`)."""
+
     __tablename__ = "topics"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -126,7 +128,7 @@ class Article(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
 
-    topics: Mapped[list[Topic]] = relationship(secondary=article_topics, lazy="raise")
+    topics: Mapped[list[TopicRow]] = relationship(secondary=article_topics, lazy="raise")
 
 
 # -- subscribers and the outbox ---------------------------------------------------------
@@ -241,6 +243,46 @@ class JobRun(Base):
     skipped: Mapped[bool] = mapped_column(Boolean, default=False)
     summary: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str] = mapped_column(Text, default="")
+
+
+# -- sources and the push API (issue 11) --------------------------------------------------
+
+
+class SourceState(Base):
+    """What the ``sources`` job remembers of one upstream between polls.
+
+    ``cursor`` is the kind's own position (WordPress: the newest ``modified_gmt`` stored)
+    and ``memo`` (JSON) the ETag/Last-Modified of the last answers and what the kind caches
+    (WordPress: category slugs); both are
+    written in the transaction that stored the articles they cover. ``failures`` and
+    ``next_attempt_at`` are the scheduler's back-off.
+    """
+
+    __tablename__ = "source_states"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    cursor: Mapped[str] = mapped_column(Text, default="")
+    memo: Mapped[str] = mapped_column(Text, default="{}")
+    last_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_full_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_result: Mapped[str] = mapped_column(Text, default="")
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ApiKey(Base):
+    """A key a CMS pushes articles with; only its SHA-256 is stored (see store/api_keys.py)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 # -- the operator console (issue 12) ------------------------------------------------------

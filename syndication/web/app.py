@@ -52,6 +52,7 @@ from syndication.settings import Settings
 from syndication.store import database as db
 from syndication.store import site as webstore
 from syndication.store import subscribers
+from syndication.web import api
 from syndication.web.admin import admin_routes
 from syndication.web.feeds import FeedServer
 from syndication.web.metrics import metrics_route
@@ -413,6 +414,7 @@ def create_app(
     *,
     subscribe_limit: RateLimiter | None = None,
     confirm_limit: RateLimiter | None = None,
+    api_limit: RateLimiter | None = None,
     now: Callable[[], datetime] = utc_now,
 ) -> Starlette:
     """The ASGI app. Limits default to 10 sign-ups per client per 10 minutes and 3
@@ -441,6 +443,7 @@ def create_app(
         Route("/healthz", web.healthz, methods=["GET"]),
         Route("/static/site.css", web.stylesheet_file, methods=["GET"]),
         Route("/feeds/{path:path}", feeds, methods=["GET", "HEAD"]),
+        *api.routes(settings, engine, api_limit),  # the push API (issue 11)
     ]
     # The operator console and Prometheus metrics (issue 12).
     routes += admin_routes(settings, engine, now)

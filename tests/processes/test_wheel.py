@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,8 +31,27 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A virtualenv with the wheel of this tree installed; returns its bin folder."""
     work = tmp_path_factory.mktemp("wheel")
+    # Built from a copy: setuptools leaves a build/ folder beside the sources it builds.
+    source = work / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", "build", "*.egg-info", "feeds", "outbox", "test-artifacts", "*.db"
+        ),
+    )
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(work), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "-w",
+            str(work),
+            str(source),
+        ],
         check=True,
         capture_output=True,
     )

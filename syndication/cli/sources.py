@@ -1,0 +1,135 @@
+"""``syndication sources …`` and ``syndication api-keys …`` (issue 11).
+
+Imports its units of work inside the commands, so ``syndication --help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from syndication.cli.base import context, group, out
+from syndication.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+sources_app = group("sources", "Poll the newsroom's systems (WordPress, feeds, JSON Lines).")
+api_keys_app = group("api-keys", "Keys for the push API (POST /api/articles).")
+
+
+@sources_app.command("poll")
+def sources_poll(
+    ctx: typer.Context,
+    names: Annotated[
+        list[str] | None, typer.Argument(metavar="[NAME]...", help="Sources [default: all]")
+    ] = None,
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Re-read everything and retract what vanished upstream"),
+    ] = False,
+) -> None:
+    """Poll sources now (even one that is backing off). Exit 1 on a rejection or failure."""
+    from syndication.clock import utc_now
+    from syndication.services.sources import poll_sources
+
+    c = context(ctx)
+    if not c.settings.sources and not names:
+        out.print("no sources configured; add [[sources]] tables to the settings")
+        return
+    reports = poll_sources(
+        c.settings,
+        c.engine,
+        names or (),
+        full=full,
+        now=utc_now,
+        on_rejection=lambda r: print(r, file=sys.stderr),
+    )
+    for report in reports:
+        out.print(report.summary)
+    if any(r.error or r.rejected for r in reports):
+        raise typer.Exit(1)
+
+
+@api_keys_app.command("create")
+def api_keys_create(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="Who uses it, e.g. cms")]
+) -> None:
+    """Make a key and print it once; only its hash is kept."""
+    from syndication.clock import utc_now
+    from syndication.store import api_keys
+    from syndication.store import database as db
+
+    c = context(ctx)
+    db.require_current_schema(c.engine)
+    with db.write_session(c.engine) as session:
+        key = api_keys.create_key(session, name, utc_now())
+    out.print(key)
+    print(f"API key {name!r} created; it is shown only this once", file=sys.stderr)
+
+
+@api_keys_app.command("list")
+def api_keys_list(ctx: typer.Context) -> None:
+    """List keys by name with when they were made and revoked."""
+    from syndication.store import api_keys
+    from syndication.store import database as db
+
+    c = context(ctx)
+    db.require_current_schema(c.engine)
+    tz = c.settings.site.tz
+    with db.read_session(c.engine) as session:
+        keys = api_keys.list_keys(session)
+    if not keys:
+        out.print("no API keys")
+    for key in keys:
+        made = f"created {key.created_at.astimezone(tz):%Y-%m-%d %H:%M %Z}"
+        state = (
+            f"revoked {key.revoked_at.astimezone(tz):%Y-%m-%d %H:%M %Z}"
+            if key.revoked_at
+            else "active"
+        )
+        out.print(f"  {key.name:<28} {made}; {state}")
+
+
+@api_keys_app.command("revoke")
+def api_keys_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
+    """Revoke a key at once."""
+    from syndication.clock import utc_now
+    from syndication.store import api_keys
+    from syndication.store import database as db
+
+    c = context(ctx)
+    db.require_current_schema(c.engine)
+    with db.write_session(c.engine) as session:
+        changed = api_keys.revoke_key(session, name, utc_now())
+    out.print(f"API key {name!r} {'revoked' if changed else 'was already revoked'}")
+
+
+def print_source_status(settings: Settings, engine: Engine) -> None:
+    """``syndication status``'s lines per source: last poll, result, cursor, back-off."""
+    if not settings.sources:
+        return
+    # The store module, not the service: status must not load the HTTP client or parsers.
+    from syndication.store import database as db
+    from syndication.store import sources as source_store
+
+    tz = settings.site.tz
+    with db.read_session(engine) as session:
+        stored = {s.name: s for s in source_store.load_sources(session)}
+    out.print("sources:")
+    for source in settings.sources:
+        state = stored.get(source.name)
+        if state is None or state.last_poll_at is None:
+            out.print(f"  {source.name:<28} {source.kind}; never polled")
+            continue
+        at = f"{state.last_poll_at.astimezone(tz):%Y-%m-%d %H:%M %Z}"
+        line = f"  {source.name:<28} {source.kind}; last poll {at}: "
+        line += "OK" if not state.last_error else "FAILED"
+        line += f"; cursor {state.cursor or '-'}"
+        if state.next_attempt_at:
+            wait = f"{state.next_attempt_at.astimezone(tz):%Y-%m-%d %H:%M %Z}"
+            line += f"; backing off after {state.failures} failures until {wait}"
+        out.print(line)
+        out.print(f"    {state.last_error or state.last_result}")

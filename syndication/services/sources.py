@@ -1,0 +1,282 @@
+"""The unit of work of the sources job: poll one source, or all, into the store.
+
+Each source is polled on its own: its batches are written one transaction each, with the
+cursor and memo that cover them, so a crash mid-poll loses nothing already stored and
+never moves the cursor past what was written. A batch in which nothing changed is not
+written at all, so an idle poll leaves the articles and the store's change sequence
+alone; only the source's own row records when it was polled and how it went.
+
+A source that fails (network, TLS, timeout, 5xx, bad JSON) is recorded and reported and
+the next source is polled all the same. In the scheduler a failing source backs off
+exponentially (``sources_seconds`` doubled per failure in a row, capped at
+:data:`BACKOFF_CAP`, or longer when ``Retry-After`` says so); an explicit
+``syndication sources poll`` always asks, and any success ends the back-off.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import httpx2 as httpx
+from sqlalchemy import Engine
+
+from syndication.core.source_items import ItemRejection, TopicRules
+from syndication.edges.http_client import USER_AGENT, HttpClient, RetryLater
+from syndication.errors import ConfigError, NotFoundError, SyndicationError
+from syndication.settings import Settings, SourceSettings
+from syndication.sources import feed, jsonl, wordpress
+from syndication.sources.base import Batch, PollContext, PollFunction, PollState
+from syndication.store import articles as store
+from syndication.store import database as db
+from syndication.store import sources as source_store
+
+BACKOFF_CAP = timedelta(hours=1)
+RETRY_AFTER_CAP = timedelta(hours=24)
+RECONCILE_EVERY = timedelta(days=1)
+REMOVED_REASON = "removed from {name}"
+
+log = logging.getLogger(__name__)
+
+KINDS: dict[str, PollFunction] = {
+    "wordpress": wordpress.poll,
+    "feed": feed.poll,
+    "jsonl": jsonl.poll,
+}
+
+
+@dataclass
+class SourceReport:
+    """What one source's poll did; ``error`` is set when it failed, ``waiting`` when the
+    scheduler left it alone because it is backing off."""
+
+    name: str
+    kind: str
+    fetched: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    retracted: int = 0
+    requests: int = 0
+    error: str = ""
+    waiting: str = ""
+    rejections: list[ItemRejection] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+    @property
+    def summary(self) -> str:
+        if self.waiting:
+            return f"{self.name}: backing off until {self.waiting}"
+        counts = (
+            f"{self.fetched} fetched, {self.inserted} inserted, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {self.rejected} rejected, {self.retracted} retracted"
+        )
+        return f"{self.name}: {counts}" + (f"; FAILED: {self.error}" if self.error else "")
+
+
+def poll_sources(
+    settings: Settings,
+    engine: Engine,
+    names: Sequence[str] = (),
+    *,
+    full: bool = False,
+    scheduled: bool = False,
+    now: Callable[[], datetime],
+    on_rejection: Callable[[ItemRejection], None] = lambda _r: None,
+    transport: httpx.BaseTransport | None = None,
+) -> list[SourceReport]:
+    """Poll the named sources (all when none are named); one report each, in order.
+
+    ``scheduled`` polls skip a source that is backing off; explicit ones always ask.
+    ``full`` re-reads everything and runs the reconciliation pass (WordPress).
+    """
+    db.require_current_schema(engine)
+    chosen = _choose(settings, names)
+    reports = []
+    for source in chosen:
+        reports.append(
+            poll_source(
+                settings,
+                engine,
+                source,
+                full=full,
+                scheduled=scheduled,
+                now=now,
+                on_rejection=on_rejection,
+                transport=transport,
+            )
+        )
+    return reports
+
+
+def _choose(settings: Settings, names: Sequence[str]) -> list[SourceSettings]:
+    if not names:
+        return list(settings.sources)
+    by_name = {s.name: s for s in settings.sources}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        known = ", ".join(by_name) or "none configured; add [[sources]] to the settings"
+        raise NotFoundError(f"source {unknown[0]!r}: no such source (sources: {known})")
+    return [by_name[n] for n in dict.fromkeys(names)]
+
+
+def poll_source(
+    settings: Settings,
+    engine: Engine,
+    source: SourceSettings,
+    *,
+    full: bool,
+    scheduled: bool,
+    now: Callable[[], datetime],
+    on_rejection: Callable[[ItemRejection], None] = lambda _r: None,
+    transport: httpx.BaseTransport | None = None,
+) -> SourceReport:
+    """Poll one source (see the module docstring); never raises for the source's failure."""
+    report = SourceReport(source.name, source.kind)
+    started = now()
+    with db.read_session(engine) as session:
+        status = source_store.load_source(session, source.name)
+    if scheduled and status and status.next_attempt_at and status.next_attempt_at > started:
+        report.waiting = status.next_attempt_at.isoformat(timespec="seconds")
+        return report
+    reconcile = full or (
+        source.kind == "wordpress"
+        and (
+            status is None
+            or not status.last_full_at
+            or started - status.last_full_at >= RECONCILE_EVERY
+        )
+    )
+    context = PollContext(
+        source=source,
+        state=PollState(status.cursor, status.memo) if status else PollState(),
+        rules=TopicRules(
+            source.category_map, source.default_topics, {t.slug for t in settings.topics}
+        ),
+        language=settings.site.language,
+        full=full,
+        reconcile=reconcile,
+    )
+    retry_after: float | None = None
+    try:
+        auth = _credentials(source)
+        with HttpClient(
+            timeout=source.timeout_seconds,
+            auth=auth,
+            user_agent=f"{USER_AGENT} (+{settings.site.base_url})",
+            transport=transport,
+        ) as client:
+            try:
+                for batch in KINDS[source.kind](context, client):
+                    _write(engine, source, batch, report, now(), on_rejection)
+            finally:
+                report.requests = client.requests
+    except RetryLater as exc:
+        report.error, retry_after = f"{source.name}: {exc}", exc.retry_after
+    except SyndicationError as exc:
+        report.error = f"{source.name}: {exc}"
+    except Exception as exc:  # noqa: BLE001 - one source's surprise must not stop the others
+        log.exception("source %s: unexpected error", source.name)
+        report.error = f"{source.name}: unexpected {type(exc).__name__}: {exc} (see the log)"
+    _record(settings, engine, source, report, started, retry_after, reconcile)
+    return report
+
+
+def _credentials(source: SourceSettings) -> tuple[str, str] | None:
+    """HTTP basic credentials from the environment variables the settings name."""
+    if not (source.username_env or source.password_env):
+        return None
+    pairs = (
+        ("username_env", source.username_env, source.username),
+        ("password_env", source.password_env, source.password),
+    )
+    for key, variable, value in pairs:
+        if variable and not value:
+            raise ConfigError(f"${variable} is not set; export it or remove the {key} setting")
+    return source.username, source.password
+
+
+def _write(
+    engine: Engine,
+    source: SourceSettings,
+    batch: Batch,
+    report: SourceReport,
+    now: datetime,
+    on_rejection: Callable[[ItemRejection], None],
+) -> None:
+    report.fetched += batch.fetched
+    for rejection in batch.rejections:
+        report.rejected += 1
+        if len(report.rejections) < 1000:
+            report.rejections.append(rejection)
+        on_rejection(rejection)
+    with db.read_session(engine) as session:
+        status = source_store.load_source(session, source.name)
+        # Which records would change, and which articles a reconciliation retracts, are
+        # decided before taking the write lock, so an idle batch takes none.
+        changed = store.changed_records(session, batch.records) if batch.records else []
+        gone: set[str] = set()
+        if batch.live_ids is not None:
+            gone = source_store.published_ids(session, f"{source.name}:") - batch.live_ids
+    report.unchanged += len(batch.records) - len(changed)
+    cursor_moves = batch.cursor is not None and (status is None or batch.cursor != status.cursor)
+    memo_moves = batch.memo is not None and (status is None or batch.memo != status.memo)
+    if not (changed or gone or cursor_moves or memo_moves):
+        return
+    with db.write_session(engine) as session:
+        counts = store.write_articles(session, changed, now)
+        report.inserted += counts.inserted
+        report.updated += counts.updated
+        report.unchanged += counts.unchanged
+        for source_id in sorted(gone):
+            reason = REMOVED_REASON.format(name=source.name)
+            if store.retract_article(session, source_id, reason, now):
+                report.retracted += 1
+        source_store.save_progress(
+            session, source.name, source.kind, batch.cursor, batch.memo if memo_moves else None
+        )
+
+
+def _record(
+    settings: Settings,
+    engine: Engine,
+    source: SourceSettings,
+    report: SourceReport,
+    started: datetime,
+    retry_after: float | None,
+    reconciled: bool,
+) -> None:
+    with db.write_session(engine) as session:
+        previous = source_store.load_source(session, source.name)
+        failures = (previous.failures if previous else 0) + 1
+        delay = backoff(settings.scheduler.sources_seconds, failures, retry_after)
+        source_store.record_poll(
+            session,
+            source.name,
+            source.kind,
+            now=started,
+            ok=report.ok,
+            result=report.summary,
+            error=report.error,
+            next_attempt_at=None if report.ok else started + delay,
+            full=reconciled,
+        )
+
+
+def backoff(interval_seconds: int, failures: int, retry_after: float | None) -> timedelta:
+    """Pure: how long the scheduler waits after ``failures`` failures in a row.
+
+    ``interval_seconds`` doubled per failure beyond the first, capped at
+    :data:`BACKOFF_CAP`; a longer ``Retry-After`` wins (capped at a day).
+    """
+    exponent = min(max(failures - 1, 0), 20)
+    delay = min(timedelta(seconds=interval_seconds * 2**exponent), BACKOFF_CAP)
+    if retry_after is not None:
+        delay = max(delay, min(timedelta(seconds=retry_after), RETRY_AFTER_CAP))
+    return delay

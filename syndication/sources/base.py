@@ -1,0 +1,69 @@
+"""What every kind of source hands the sources service: batches, and the state it needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from syndication.core.articles import ArticleRecord
+from syndication.core.source_items import ItemRejection, TopicRules
+from syndication.edges.http_client import HttpClient, Validators
+from syndication.settings import SourceSettings
+
+
+@dataclass(frozen=True)
+class PollState:
+    """What the last successful poll left: the kind's cursor and its memo (JSON-able)."""
+
+    cursor: str = ""
+    memo: dict[str, Any] = field(default_factory=dict)
+
+    def validators(self, key: str) -> Validators:
+        etag, last_modified = (self.memo.get("validators", {}).get(key) or ["", ""])[:2]
+        return Validators(str(etag), str(last_modified))
+
+
+def with_validators(
+    memo: dict[str, Any], key: str, validators: Validators | None
+) -> dict[str, Any]:
+    """``memo`` with ``key``'s validators replaced (removed when ``None`` or empty)."""
+    stored = dict(memo.get("validators", {}))
+    if validators:
+        stored[key] = [validators.etag, validators.last_modified]
+    else:
+        stored.pop(key, None)
+    return {**memo, "validators": stored}
+
+
+@dataclass
+class Batch:
+    """Items to write in one transaction, with the state that covers them.
+
+    ``cursor``/``memo`` (when not ``None``) are stored in the same transaction as
+    ``records``, so the cursor never runs ahead of what was written. ``live_ids``, from a
+    reconciliation pass, is every id the upstream still publishes: the service retracts
+    this source's published articles that are not in it.
+    """
+
+    records: list[ArticleRecord] = field(default_factory=list)
+    rejections: list[ItemRejection] = field(default_factory=list)
+    fetched: int = 0
+    cursor: str | None = None
+    memo: dict[str, Any] | None = None
+    live_ids: set[str] | None = None
+
+
+@dataclass(frozen=True)
+class PollContext:
+    """Everything a kind's ``poll`` gets besides the HTTP client."""
+
+    source: SourceSettings
+    state: PollState
+    rules: TopicRules
+    language: str
+    full: bool
+    reconcile: bool
+
+
+PollFunction = Callable[[PollContext, HttpClient], Iterator[Batch]]

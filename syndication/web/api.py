@@ -1,0 +1,153 @@
+"""The push API: a CMS sends articles to ``POST /api/articles`` instead of being polled.
+
+The body is the import format (JSON Lines, ``Content-Type: application/x-ndjson``) and
+goes through the same importer as ``syndication articles import``, so the same rules,
+the same upsert and the same answer: a repeated request changes nothing. Callers
+authenticate with ``Authorization: Bearer <key>`` (RFC 6750 §2.1); keys are made with
+``syndication api-keys create`` and stored as hashes. Each key is rate-limited.
+
+Answers are JSON: ``200`` with the counts and the rejected lines whenever the body was
+read (a bad line is the caller's to fix, not a failed request), ``401`` without a valid
+key (with ``WWW-Authenticate``, RFC 6750 §3), ``413`` over :data:`MAX_BODY`, ``415`` for
+another media type, ``429`` with ``Retry-After`` past the rate limit.
+``DELETE /api/articles/<id>`` retracts (a tombstone in the feeds); ``404`` if unknown.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from syndication.clock import utc_now
+from syndication.errors import NotFoundError
+from syndication.settings import Settings
+from syndication.store import api_keys
+from syndication.store import articles as store
+from syndication.store import database as db
+from syndication.web.security import RateLimiter
+
+MAX_BODY = 10 * 1024 * 1024
+MEDIA_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-lines")
+NO_STORE = {"cache-control": "no-store"}
+
+
+class ArticlesApi:
+    """``/api/articles`` endpoints for one app."""
+
+    def __init__(
+        self, settings: Settings, engine: Engine, limiter: RateLimiter, max_body: int = MAX_BODY
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.limiter = limiter
+        self.max_body = max_body
+        self.known_topics = frozenset(t.slug for t in settings.topics)
+
+    async def authenticate(self, request: Request) -> str | Response:
+        """The key's name, or the 401/429 answer to send."""
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        key = key.strip()
+        if scheme.lower() != "bearer" or not key:
+            return _error(
+                401,
+                "send Authorization: Bearer <key> (syndication api-keys create)",
+                {"www-authenticate": 'Bearer realm="syndication"'},
+            )
+        name = await run_in_threadpool(self._key_name, key)
+        if name is None:
+            return _error(
+                401,
+                "unknown or revoked API key",
+                {"www-authenticate": 'Bearer realm="syndication", error="invalid_token"'},
+            )
+        if not self.limiter.allow(name):
+            retry = str(self.limiter.retry_after(name))
+            return _error(429, f"too many requests for key {name!r}", {"retry-after": retry})
+        return name
+
+    def _key_name(self, key: str) -> str | None:
+        with db.read_session(self.engine) as session:
+            return api_keys.key_name(session, key)
+
+    async def post(self, request: Request) -> Response:
+        who = await self.authenticate(request)
+        if isinstance(who, Response):
+            return who
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type not in MEDIA_TYPES:
+            return _error(415, "send JSON Lines with Content-Type: application/x-ndjson")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            return _too_large(self.max_body)
+        body = bytearray()
+        try:
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > self.max_body:
+                    return _too_large(self.max_body)
+        except ClientDisconnect:
+            return Response(status_code=400)
+        # Imported here: the importer brings the terminal's progress display with it, which
+        # serving feeds does not need.
+        from syndication.services.articles import import_articles
+
+        report = await run_in_threadpool(
+            import_articles,
+            self.engine,
+            bytes(body).split(b"\n"),
+            source=f"api:{who}",
+            known_topics=self.known_topics,
+            now=utc_now,
+            keep_rejections=10_000,
+        )
+        counts = report.counts
+        return JSONResponse(
+            {
+                "inserted": counts.inserted,
+                "updated": counts.updated,
+                "unchanged": counts.unchanged,
+                "rejected": [
+                    {"line": r.line, "field": r.field, "reason": r.reason}
+                    for r in report.rejections
+                ],
+            },
+            headers=NO_STORE,
+        )
+
+    async def delete(self, request: Request) -> Response:
+        who = await self.authenticate(request)
+        if isinstance(who, Response):
+            return who
+        source_id = request.path_params["source_id"]
+        reason = request.query_params.get("reason", "")
+        try:
+            changed = await run_in_threadpool(self._retract, source_id, reason)
+        except NotFoundError:
+            return _error(404, f"article {source_id!r}: no such article in the store")
+        return JSONResponse(
+            {"id": source_id, "retracted": True, "changed": changed}, headers=NO_STORE
+        )
+
+    def _retract(self, source_id: str, reason: str) -> bool:
+        with db.write_session(self.engine) as session:
+            return store.retract_article(session, source_id, reason, utc_now())
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status, {**NO_STORE, **(headers or {})})
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return _error(413, f"the body is larger than {limit:,} bytes; send it in several requests")
+
+
+def routes(settings: Settings, engine: Engine, limiter: RateLimiter | None = None) -> list[Route]:
+    """The API's routes; 120 requests a minute per key unless ``limiter`` says otherwise."""
+    api = ArticlesApi(settings, engine, limiter or RateLimiter(120, 60))
+    return [
+        Route("/api/articles", api.post, methods=["POST"]),
+        Route("/api/articles/{source_id:path}", api.delete, methods=["DELETE"]),
+    ]

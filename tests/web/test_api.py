@@ -1,0 +1,103 @@
+"""The push API (POST/DELETE /api/articles) through the real app, on every backend."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from starlette.testclient import TestClient
+
+from syndication.settings import Settings
+from syndication.store import api_keys
+from syndication.store import articles as store
+from syndication.store import database as db
+from syndication.store.models import ApiKey, Article
+from syndication.web.app import create_app
+from syndication.web.security import RateLimiter
+from tests.conftest import FIXED_NOW
+from tests.support.builders import article_json
+
+NDJSON = {"content-type": "application/x-ndjson"}
+
+
+@pytest.fixture
+def key(engine: Engine) -> str:
+    with db.write_session(engine) as session:
+        return api_keys.create_key(session, "cms", FIXED_NOW)
+
+
+@pytest.fixture
+def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
+    app = create_app(settings, engine, api_limit=RateLimiter(5, 60))
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def body(*articles: dict[str, Any]) -> bytes:
+    return "".join(json.dumps(a) + "\n" for a in articles).encode()
+
+
+def auth(key: str) -> dict[str, str]:
+    return {**NDJSON, "authorization": f"Bearer {key}"}
+
+
+def test_push_inserts_then_is_idempotent(client: TestClient, key: str, engine: Engine) -> None:
+    payload = body(article_json("cms-1"), {"id": "cms-2"}, article_json("cms-3"))
+    first = client.post("/api/articles", content=payload, headers=auth(key))
+    assert first.status_code == 200
+    assert first.json() == {
+        "inserted": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": [{"line": 2, "field": "title", "reason": "missing"}],
+    }
+    with db.read_session(engine) as session:
+        seq = store.current_change_seq(session)
+    again = client.post("/api/articles", content=payload, headers=auth(key))
+    assert again.json()["unchanged"] == 2 and again.json()["inserted"] == 0
+    with db.read_session(engine) as session:
+        assert store.current_change_seq(session) == seq
+
+
+def test_missing_and_bad_keys_are_401(client: TestClient, key: str, engine: Engine) -> None:
+    payload = body(article_json("cms-1"))
+    missing = client.post("/api/articles", content=payload, headers=NDJSON)
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"].startswith("Bearer")
+    wrong = client.post("/api/articles", content=payload, headers=auth(key + "x"))
+    assert wrong.status_code == 401 and "invalid_token" in wrong.headers["www-authenticate"]
+    with db.write_session(engine) as session:
+        api_keys.revoke_key(session, "cms", FIXED_NOW)
+    revoked = client.post("/api/articles", content=payload, headers=auth(key))
+    assert revoked.status_code == 401
+    with db.read_session(engine) as session:
+        assert session.scalars(select(Article)).first() is None
+        stored = session.scalars(select(ApiKey.key_hash)).one()
+    assert key not in stored and stored == api_keys.hash_key(key)
+
+
+def test_too_large_wrong_type_and_rate_limit(client: TestClient, key: str) -> None:
+    big = b"x" * (10 * 1024 * 1024 + 1)
+    assert client.post("/api/articles", content=big, headers=auth(key)).status_code == 413
+    typed = {"authorization": f"Bearer {key}", "content-type": "text/plain"}
+    assert client.post("/api/articles", content=b"{}", headers=typed).status_code == 415
+    answers = [
+        client.post("/api/articles", content=b"", headers=auth(key)).status_code for _ in range(5)
+    ]
+    assert answers[-1] == 429  # five per minute in this test, two used above
+    limited = client.post("/api/articles", content=b"", headers=auth(key))
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+
+
+def test_delete_retracts_and_404s(client: TestClient, key: str, engine: Engine) -> None:
+    client.post("/api/articles", content=body(article_json("cms:42")), headers=auth(key))
+    gone = client.delete("/api/articles/cms:42", headers=auth(key))
+    assert gone.status_code == 200 and gone.json()["retracted"] is True
+    with db.read_session(engine) as session:
+        row = session.scalars(select(Article).where(Article.source_id == "cms:42")).one()
+    assert row.status == "retracted"
+    assert client.delete("/api/articles/nope", headers=auth(key)).status_code == 404
+    assert client.delete("/api/articles/cms:42").status_code == 401
