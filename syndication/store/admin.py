@@ -26,6 +26,7 @@ from syndication.store.models import (
     Subscription,
     Suppression,
 )
+from syndication.store.sources import SourceStatus, load_sources
 
 FEEDS_COUNTER = "feeds_built"  # the feed build's watermark (see jobs.FEEDS_BUILT)
 
@@ -68,6 +69,7 @@ class Overview:
     jobs: list[JobStatus]
     digests: list[DigestRow]
     digest_states: dict[str, int]
+    sources: list[SourceStatus]
 
     @property
     def feeds_behind(self) -> int:
@@ -136,6 +138,7 @@ def overview(session: Session, digest_limit: int = 10) -> Overview:
         jobs=job_statuses(session),
         digests=recent_digests(session, digest_limit),
         digest_states=states,
+        sources=load_sources(session),
     )
 
 

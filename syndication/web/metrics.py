@@ -77,6 +77,16 @@ def families(view: Overview | None, now: datetime, lists: Iterable[str]) -> list
         "When each scheduled job last finished successfully (Unix time)",
         labels=["job"],
     )
+    source_success = GaugeMetricFamily(
+        "syndication_source_last_success_timestamp_seconds",
+        "When each source was last polled successfully (Unix time)",
+        labels=["source"],
+    )
+    source_failures = GaugeMetricFamily(
+        "syndication_source_failures",
+        "Failed polls of each source in a row (0 after a success)",
+        labels=["source"],
+    )
     result: list[Metric] = [
         up,
         articles,
@@ -89,6 +99,8 @@ def families(view: Overview | None, now: datetime, lists: Iterable[str]) -> list
         subscribers,
         digests,
         jobs,
+        source_success,
+        source_failures,
     ]
     if view is None:
         return result
@@ -111,6 +123,10 @@ def families(view: Overview | None, now: datetime, lists: Iterable[str]) -> list
     for job in view.jobs:
         if job.last_success_at is not None:
             jobs.add_metric([job.job_id], job.last_success_at.timestamp())
+    for source in view.sources:
+        source_failures.add_metric([source.name], float(source.failures))
+        if source.last_success_at is not None:
+            source_success.add_metric([source.name], source.last_success_at.timestamp())
     return result
 
 

@@ -17,9 +17,10 @@ from starlette.testclient import TestClient
 
 from syndication.edges.transport import MemoryTransport
 from syndication.services import approval, delivery, users
-from syndication.settings import Settings
+from syndication.settings import Settings, SourceSettings
 from syndication.store import database as db
 from syndication.store.models import Article, Delivery, Subscriber, Suppression
+from syndication.store.sources import record_poll
 from syndication.web.app import create_app
 from tests.support.console import PASSWORD, Clock, add_users, post_login, sign_in
 from tests.support.outbox import AFTER_WEEK, PERIOD, queue_demo_digest
@@ -360,3 +361,22 @@ def test_retract_an_article_with_a_reason(
         stored = session.get(Article, article.id)
         assert stored is not None
         assert (stored.status, stored.retraction_reason) == ("retracted", "Wrong figures")
+
+
+def test_the_dashboard_shows_each_configured_source_and_its_last_poll(
+    web_settings: Settings, app_engine: Engine, clock: Clock
+) -> None:
+    sources = (
+        SourceSettings(name="city-wp", kind="wordpress", url="https://cms.example.org"),
+        SourceSettings(name="agency", kind="feed", url="https://agency.example.org/feed"),
+    )
+    with db.write_session(app_engine) as session:
+        record_poll(
+            session, "city-wp", "wordpress", now=clock.now(), ok=False, result="", error="HTTP 503"
+        )
+    with client_for(replace(web_settings, sources=sources), app_engine, clock) as client:
+        sign_in(client, "viewer@example.org")
+        page = client.get("/admin/").text
+    table = page[page.index("<h2>Sources</h2>") : page.index("<h2>Lists</h2>")]
+    assert "city-wp" in table and "HTTP 503" in table and "agency" in table
+    assert "never polled" in table

@@ -13,6 +13,7 @@ from syndication.services import approval
 from syndication.settings import Settings
 from syndication.store import database as db
 from syndication.store.models import JobRun
+from syndication.store.sources import record_poll
 from syndication.web.app import create_app
 from tests.support.console import Clock
 from tests.support.outbox import AFTER_WEEK, PERIOD, queue_demo_digest
@@ -29,6 +30,8 @@ FAMILIES = {
     "syndication_subscribers": "gauge",
     "syndication_digests": "gauge",
     "syndication_job_last_success_timestamp_seconds": "gauge",
+    "syndication_source_last_success_timestamp_seconds": "gauge",
+    "syndication_source_failures": "gauge",
 }
 
 
@@ -75,7 +78,16 @@ def test_values_come_from_the_database_at_scrape_time(settings: Settings, engine
                 error="",
             )
         )
+        record_poll(session, "city-wp", "wordpress", now=AFTER_WEEK, ok=True, result="3 new")
+        record_poll(session, "agency", "feed", now=AFTER_WEEK, ok=False, result="", error="503")
     values = parse(scrape(settings, engine)[1])
+    assert values["syndication_source_failures"] == {
+        (("source", "agency"),): 1.0,
+        (("source", "city-wp"),): 0.0,
+    }
+    assert values["syndication_source_last_success_timestamp_seconds"] == {
+        (("source", "city-wp"),): AFTER_WEEK.timestamp()
+    }
     assert values["syndication_outbox_queued"] == {(): 3.0}
     assert values["syndication_deliveries_total"][(("status", "queued"),)] == 3.0
     assert values["syndication_subscribers"][(("list", "weekly-city"), ("status", "active"))] == 3.0

@@ -54,11 +54,15 @@ async def dashboard(admin: Admin, request: Request, viewer: Viewer) -> Response:
     job_ids = sorted({j.job_id for j in view.jobs} | set(planned))
     jobs = {j.job_id: j for j in view.jobs}
     lists = [(ml, view.subscribers.get(ml.slug, {})) for ml in admin.settings.lists]
+    # Configured sources, with what the last polls left (none yet: never polled).
+    polled = {source.name: source for source in view.sources}
+    sources = [(s.name, s.kind, polled.get(s.name)) for s in admin.settings.sources]
     return admin.page(
         "dashboard.html",
         viewer,
         view=view,
         lists=lists,
+        sources=sources,
         statuses=("active", "pending", "bounced", "complained", "unsubscribed"),
         growth=line_chart(data.growth, admin.now()),
         funnel=funnel,
