@@ -35,7 +35,10 @@ demo: install
 	$(BIN)/syndication digest compile --period 2026-11-18
 	$(BIN)/syndication send
 	@echo "delivered digests are in $(CURDIR)/outbox/<list>/<period>/*.eml"
-	@echo "the scheduler, once (what cron runs): the demo week is already done, so nothing new"
+	@echo "the scheduler, once (what cron runs): it rebuilds changed feeds, compiles each list's"
+	@echo "latest complete week if that week ended less than scheduler.max_digest_delay (24h) ago,"
+	@echo "has articles and is not compiled yet, then sends what is queued. Whether that happens"
+	@echo "depends on today's date: its log lines and the status below say what it did."
 	$(BIN)/python scheduler.py --once
 	$(BIN)/syndication status
 	@echo

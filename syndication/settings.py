@@ -13,11 +13,12 @@ Nothing else in the package reads ``os.environ``; the CLI passes the environment
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -67,6 +68,10 @@ class SiteSettings:
     author: str = "Seoul Metropolitan Government"
     description: str = "News from the city government's English-language news office."
     contact: str = "Seoul Metropolitan Government, 110 Sejong-daero, Jung-gu, Seoul 04524"
+    # The digest masthead: a logo image (absolute https URL, or none) and the colour of
+    # headings' rules, links and buttons (#rrggbb, legible on white: WCAG 2 AA, 4.5:1).
+    logo_url: str = ""
+    brand_color: str = "#0b5cad"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -88,6 +93,40 @@ class FeedSettings:
     dir: Path = Path("feeds")
     entries: int = 50
     websub_hub: str = ""
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """``serve``: whom to believe about the client's address, and how long and how many
+    connections a client may hold.
+
+    ``trusted_proxies`` lists the addresses or networks (CIDR) of reverse proxies whose
+    ``X-Forwarded-For`` names the client; empty (the default) believes no one, since any
+    local process could otherwise pick its own address past the sign-up limit.
+    """
+
+    trusted_proxies: tuple[str, ...] = ()
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    max_connections: int = 500
+
+
+@dataclass(frozen=True)
+class ImportSettings:
+    """Limits on what one article may hold, enforced wherever articles enter (issue 15).
+
+    One 50 MB article made 400 MB of feeds; 50,000 nested elements made a build take
+    minutes (sanitising is quadratic in depth). An article over a limit is a rejection with
+    the field and the reason, never a truncation nobody notices.
+    """
+
+    max_title_chars: int = 1_000
+    max_summary_bytes: int = 10 * 1024
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_html_depth: int = 100
+
+
+DEFAULT_IMPORT_LIMITS = ImportSettings()
 
 
 @dataclass(frozen=True)
@@ -181,6 +220,8 @@ class Settings:
     site: SiteSettings = field(default_factory=SiteSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     feeds: FeedSettings = field(default_factory=FeedSettings)
+    imports: ImportSettings = field(default_factory=ImportSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     topics: tuple[Topic, ...] = DEMO_TOPICS
     lists: tuple[MailingList, ...] = DEMO_LISTS
     mail: MailSettings = field(default_factory=MailSettings)
@@ -236,14 +277,31 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
         source = "built-in defaults"
     else:
         try:
-            with path.open("rb") as handle:
-                data = tomllib.load(handle)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+            raw = path.read_bytes()
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+        data = _parse_toml(path, raw)
         source = str(path)
     return _Reader(source).settings(data, environ)
+
+
+def _parse_toml(path: Path, raw: bytes) -> dict[str, Any]:
+    # TOML is UTF-8 without a byte-order mark (TOML 1.0 "Spec"); editors on Windows often
+    # save UTF-16 or a BOM, which tomllib reports as a decoding error deep inside.
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(f"{path}: saved as UTF-16; save it as UTF-8 (without a BOM)")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise ConfigError(f"{path}: starts with a byte-order mark; save it as UTF-8 without BOM")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 without BOM"
+        ) from exc
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
 
 
 T = TypeVar("T")
@@ -293,8 +351,8 @@ class _Reader:
         self.known(
             data,
             "",
-            {"site", "database", "feeds", "topics", "lists", "mail", "scheduler", "templates"}
-            | {"sources"},
+            {"site", "database", "feeds", "import", "web", "topics", "lists", "mail", "scheduler"}
+            | {"templates", "sources"},
         )
         site = self.site(data)
         topics = self.topics(data)
@@ -302,6 +360,8 @@ class _Reader:
             site=site,
             database=self.database(data, environ),
             feeds=self.feeds(data),
+            imports=self.imports(data),
+            web=self.web(data),
             topics=topics,
             lists=self.lists(data, topics, site.tz),
             mail=self.mail(data, environ),
@@ -326,7 +386,9 @@ class _Reader:
     def site(self, data: Mapping[str, Any]) -> SiteSettings:
         d = SiteSettings()
         names = {"title", "base_url", "feeds_url", "language", "timezone", "author"}
-        table = self.table(data, "site", names | {"description", "contact"})
+        table = self.table(
+            data, "site", names | {"description", "contact", "logo_url", "brand_color"}
+        )
         timezone = self.get(table, "site", "timezone", str, d.timezone)
         try:
             ZoneInfo(timezone)
@@ -351,6 +413,10 @@ class _Reader:
             author=self.get(table, "site", "author", str, d.author),
             description=self.get(table, "site", "description", str, d.description),
             contact=self.get(table, "site", "contact", str, d.contact),
+            logo_url=self.logo_url(self.get(table, "site", "logo_url", str, d.logo_url)),
+            brand_color=self.brand_color(
+                self.get(table, "site", "brand_color", str, d.brand_color)
+            ),
         )
 
     def database(self, data: Mapping[str, Any], environ: Mapping[str, str]) -> DatabaseSettings:
@@ -387,6 +453,58 @@ class _Reader:
             self.url("feeds.websub_hub", hub)
         directory = self.nonempty("feeds.dir", self.get(table, "feeds", "dir", str, str(d.dir)))
         return FeedSettings(dir=Path(directory), entries=entries, websub_hub=hub)
+
+    def imports(self, data: Mapping[str, Any]) -> ImportSettings:
+        d = ImportSettings()
+        names = ("max_title_chars", "max_summary_bytes", "max_body_bytes", "max_html_depth")
+        table = self.table(data, "import", set(names))
+        values = {
+            name: self.checked(
+                f"import.{name}",
+                self.get(table, "import", name, int, getattr(d, name)),
+                lambda v: v > 0,
+                "must be a whole number above 0",
+            )
+            for name in names
+        }
+        return ImportSettings(**values)
+
+    def web(self, data: Mapping[str, Any]) -> WebSettings:
+        d = WebSettings()
+        names = {
+            "trusted_proxies",
+            "header_timeout_seconds",
+            "body_timeout_seconds",
+            "max_connections",
+        }
+        table = self.table(data, "web", names)
+        proxies = self.get(table, "web", "trusted_proxies", list, list(d.trusted_proxies))
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except (TypeError, ValueError) as exc:
+                raise self.fail(
+                    "web.trusted_proxies", f"{proxy!r} is not an IP address or network"
+                ) from exc
+        seconds: dict[str, float] = {
+            name: self.checked(
+                f"web.{name}",
+                self.get(table, "web", name, float, getattr(d, name)),
+                lambda v: 0 < v <= 3600,
+                "must be a number of seconds above 0 (at most 3600)",
+            )
+            for name in ("header_timeout_seconds", "body_timeout_seconds")
+        }
+        return WebSettings(
+            trusted_proxies=tuple(proxies),
+            max_connections=self.checked(
+                "web.max_connections",
+                self.get(table, "web", "max_connections", int, d.max_connections),
+                lambda v: v > 0,
+                "must be a whole number above 0",
+            ),
+            **seconds,
+        )
 
     def topics(self, data: Mapping[str, Any]) -> tuple[Topic, ...]:
         if "topics" not in data:
@@ -637,14 +755,46 @@ class _Reader:
             raise self.fail(key, f"{value!r} is not an absolute http(s) URL")
         return value
 
+    def logo_url(self, value: str) -> str:
+        """ "" or an absolute https URL: a mail client fetches it from anywhere, and an
+        http image is blocked or flagged by clients that load the message over https."""
+        if value and (urlsplit(value).scheme != "https" or not urlsplit(value).hostname):
+            raise self.fail("site.logo_url", f"{value!r} is not an absolute https URL")
+        return value
+
+    def brand_color(self, value: str) -> str:
+        """A ``#rrggbb`` colour with at least 4.5:1 contrast on white (WCAG 2 AA for text):
+        it colours links and the topic headings' text in the digest."""
+        if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+            raise self.fail("site.brand_color", f"{value!r} is not a colour such as '#0b5cad'")
+        ratio = 1.05 / (relative_luminance(value) + 0.05)
+        if ratio < 4.5:
+            raise self.fail(
+                "site.brand_color",
+                f"{value!r} is too light to read on white ({ratio:.1f}:1, needs 4.5:1);"
+                " choose a darker shade",
+            )
+        return value.lower()
+
     def cron(self, key: str, expression: str, tz: ZoneInfo) -> None:
         # APScheduler is the one that will fire it, so it is the one that judges it.
         from apscheduler.triggers.cron import CronTrigger
 
         try:
-            CronTrigger.from_crontab(expression, timezone=tz)
+            trigger = CronTrigger.from_crontab(expression, timezone=tz)
         except ValueError as exc:
             raise self.fail(key, f"invalid cron expression {expression!r}: {exc}") from exc
+        # A valid expression may still never fire ("0 8 31 2 *": 31 February); a digest
+        # period runs from one firing to the next, so it must fire at least twice. The
+        # start is a fixed date, not the clock: the answer must not depend on the day.
+        first = trigger.get_next_fire_time(None, datetime(2000, 1, 1, tzinfo=tz))
+        second = (
+            None
+            if first is None
+            else trigger.get_next_fire_time(first, first + timedelta(seconds=1))
+        )
+        if first is None or second is None:
+            raise self.fail(key, f"cron expression {expression!r} never fires (no such date)")
 
     def duration(self, key: str, value: str) -> timedelta:
         match = re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", value)
@@ -652,6 +802,17 @@ class _Reader:
             raise self.fail(key, f"{value!r} is not a duration such as '90m', '24h' or '2d'")
         unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
         return timedelta(**{unit: int(match.group(1))})
+
+
+def relative_luminance(color: str) -> float:
+    """WCAG 2 relative luminance of a ``#rrggbb`` colour (0 black … 1 white)."""
+
+    def channel(hex_pair: str) -> float:
+        c = int(hex_pair, 16) / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(color[i : i + 2]) for i in (1, 3, 5))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
 def _kind_name(kind: type) -> str:

@@ -25,14 +25,12 @@ from sqlalchemy.engine import make_url
 from syndication.core.articles import ArticleRecord
 from syndication.settings import DatabaseSettings, FeedSettings, MailSettings, Settings
 from syndication.store import database as db
-from tests.support.builders import JsonFactory, article_json
+from tests.support.builders import FIXED_NOW, JsonFactory, article_json
 from tests.support.net import free_port
 from tests.support.smtp import SmtpHandler, SmtpServer
 
 PG_ENV = "SYNDICATION_TEST_DATABASE_URL"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get(PG_ENV) else [])
-
-FIXED_NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 
 
 def _pg_admin() -> Engine:

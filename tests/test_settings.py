@@ -9,6 +9,8 @@ from syndication.errors import ConfigError
 from syndication.settings import (
     DEMO_LISTS,
     DEMO_TOPICS,
+    ImportSettings,
+    WebSettings,
     load_settings,
     resolve_config_path,
 )
@@ -39,6 +41,8 @@ def test_example_file_loads_and_matches_the_documented_keys() -> None:
     assert settings.site.feeds_url == "https://news.example.org/feeds"
     assert [ml.slug for ml in settings.lists] == ["weekly-international", "weekly-city"]
     assert settings.mail.smtp.security == "none"
+    assert settings.imports == ImportSettings()
+    assert settings.web == WebSettings()
 
 
 def test_environment_supplies_secrets_and_database_url(tmp_path: Path) -> None:
@@ -65,6 +69,9 @@ def test_environment_supplies_secrets_and_database_url(tmp_path: Path) -> None:
         ("[site]\ntimezone = 'Asia/Seol'\n", "site.timezone: unknown timezone 'Asia/Seol'"),
         ("[site]\nbase_url = 'news.example.org'\n", "site.base_url: 'news.example.org' is not"),
         ("[site]\nfeeds_url = 'ftp://x.org/f'\n", "site.feeds_url:"),
+        ("[site]\nlogo_url = 'http://x.org/l.png'\n", "site.logo_url: 'http://x.org/l.png'"),
+        ("[site]\nbrand_color = 'blue'\n", "site.brand_color: 'blue' is not a colour"),
+        ("[site]\nbrand_color = '#7fb3e6'\n", "site.brand_color: '#7fb3e6' is too light"),
         ("[feeds]\nentries = '50'\n", "feeds.entries: must be an integer"),
         ("[feeds]\nentries = 0\n", "feeds.entries: must be between 1 and 1000"),
         ("[feeds]\nwebsub_hub = 'hub'\n", "feeds.websub_hub:"),
@@ -85,6 +92,13 @@ def test_environment_supplies_secrets_and_database_url(tmp_path: Path) -> None:
             "[[lists]]\nslug = 'l'\nname = 'L'\ntopics = ['culture']\nschedule = '0 25 * * *'\n",
             "lists[0].schedule: invalid cron expression '0 25 * * *'",
         ),
+        (
+            "[[lists]]\nslug = 'l'\nname = 'L'\ntopics = ['culture']\nschedule = '0 8 31 2 *'\n",
+            "lists[0].schedule: cron expression '0 8 31 2 *' never fires",
+        ),
+        ("[web]\ntrusted_proxies = ['nope']\n", "web.trusted_proxies: 'nope' is not an IP"),
+        ("[web]\nheader_timeout_seconds = 0\n", "web.header_timeout_seconds: must be"),
+        ("[import]\nmax_body_bytes = -1\n", "import.max_body_bytes: must be a whole number"),
         ("site = [", "not valid TOML"),
     ],
 )
@@ -94,6 +108,23 @@ def test_bad_values_name_the_file_and_the_key(tmp_path: Path, body: str, message
         load_settings(path, {})
     assert str(info.value).startswith(f"{path}: ")
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("[site]\ntitle = 'x'\n".encode("utf-16"), "saved as UTF-16"),
+        (b"\xef\xbb\xbf[site]\ntitle = 'x'\n", "byte-order mark"),
+        (b"[site]\ntitle = '\xff'\n", "not UTF-8 text"),
+    ],
+)
+def test_a_file_in_another_encoding_is_one_clear_error(
+    tmp_path: Path, data: bytes, message: str
+) -> None:
+    path = tmp_path / "syndication.toml"
+    path.write_bytes(data)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(path, {})
 
 
 def test_config_path_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -130,3 +161,12 @@ def test_a_list_may_ask_for_manual_approval_and_the_metrics_token_comes_from_the
     )
     with pytest.raises(ConfigError, match=r"lists\[0\]\.approval: 'later' is not one of auto"):
         load_settings(write(tmp_path, body.format("later")), {})
+
+
+def test_logo_and_brand_colour_from_the_site_table(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "[site]\nlogo_url = 'https://news.example.org/logo.png'\nbrand_color = '#8A1538'\n",
+    )
+    site = load_settings(path, {}).site
+    assert (site.logo_url, site.brand_color) == ("https://news.example.org/logo.png", "#8a1538")

@@ -26,3 +26,27 @@ def main() -> None:
     except SyndicationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
+    except Exception as exc:
+        message = _database_trouble(exc)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(1)
+
+
+def _database_trouble(exc: Exception) -> str | None:
+    """One line for an operator when the database refused to work at all, else ``None``."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if not isinstance(exc, DBAPIError):
+        return None
+    reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+    if "readonly" in reason.replace("-", "").replace(" ", "").lower():
+        return (
+            f"the database is read-only ({reason}); this command writes to it: give the "
+            "service's user write access to the database file and its folder (SQLite) or "
+            "the right to write (PostgreSQL)"
+        )
+    if isinstance(exc, OperationalError):
+        return f"the database failed: {reason}; check database.url and that it is up"
+    return None

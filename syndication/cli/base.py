@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from syndication.errors import InputError
+from syndication.errors import InputError, SyndicationError
 from syndication.settings import Settings, load_settings, resolve_config_path
 
 if TYPE_CHECKING:
@@ -96,7 +96,14 @@ def print_rejection(rejection: Rejection) -> None:
 def parse_period(period: str | None) -> date | None:
     if period is None:
         return None
+    from syndication.core.articles import EARLIEST, LATEST
+
     try:
-        return date.fromisoformat(period)
+        day = date.fromisoformat(period)
     except ValueError:
         raise InputError(f"--period {period!r}: not a date such as 2026-11-18") from None
+    # The same bounds as article dates: a period near year 1 or 9999 cannot be computed
+    # (its neighbours fall off the calendar), and no article can be in one.
+    if not EARLIEST.date() <= day < LATEST.date():
+        raise SyndicationError(f"--period {period}: choose a date between 1900 and 2199")
+    return day

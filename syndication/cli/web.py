@@ -16,15 +16,14 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
 ) -> None:
     """Serve the feeds, the subscription pages and the digest archive over HTTP."""
-    import uvicorn
-
     from syndication.store import database as db
+    from syndication.web import server
     from syndication.web.app import create_app
 
     c = context(ctx)
     db.require_current_schema(c.engine)
     web_app = create_app(c.signing(), c.engine)
     out.print(f"serving {c.settings.site.title} on http://{host}:{port}/ (Ctrl-C stops)")
-    # One worker: rate limits and the feed cache live in this process. Behind a reverse
-    # proxy on the same host, X-Forwarded-For from 127.0.0.1 names the real client.
-    uvicorn.run(web_app, host=host, port=port, proxy_headers=True, log_level="warning")
+    # One worker: rate limits and the feed cache live in this process. X-Forwarded-For
+    # counts only from the proxies in [web] trusted_proxies (see the README).
+    server.run(web_app, host, port, c.settings.web)

@@ -17,13 +17,28 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from syndication.errors import RecordError
+from syndication.settings import DEFAULT_IMPORT_LIMITS, ImportSettings
 
 STATUSES = ("published", "retracted")
 REQUIRED = ("id", "title", "url", "published_at", "topics")
 OPTIONAL = ("updated_at", "summary", "body_html", "author", "image_url", "language", "status")
 OPTIONAL_EXTRA = ("retraction_reason",)
 MAX_SOURCE_ID = 200
+MAX_URL = 2048
+MAX_SHORT_TEXT = 1_000  # author, language, retraction reason
+# Publication dates a newsroom can mean. Outside them, site-time month arithmetic runs off
+# the end of the calendar (year 10000, year 1 written "1-01") and stops every feed build.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 _WHITESPACE = re.compile(r"\s")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Elements a parser closes by itself when a sibling opens (HTML "optional end tags") and
+# void elements: neither can nest by being repeated, so neither counts towards the depth.
+_NO_NESTING = frozenset(
+    "area base br col embed hr img input link meta source track wbr p li dt dd tr td th "
+    "thead tbody tfoot option optgroup rb rt rp colgroup caption".split()
+)
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^>]*?(/?)>")
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,10 @@ class StoredArticle:
 
     ``topics`` are slugs in a stable order. ``retracted_at`` is set when ``status`` is
     ``retracted``; ``change_seq`` is the store's number for the article's latest write.
+    ``id_date`` (``YYYY-MM-DD``) is the UTC date the store minted the article's id with,
+    when it first arrived; it outlives any later correction of ``published_at``. Empty
+    means "not minted yet" (an article that never went through the store), and the id
+    then takes the date of ``published_at``.
     """
 
     source_id: str
@@ -88,29 +107,43 @@ class StoredArticle:
     retracted_at: datetime | None
     retraction_reason: str
     change_seq: int
+    id_date: str = ""
 
     @property
     def is_retracted(self) -> bool:
         return self.status == "retracted"
 
 
-def parse_article_line(line: str, known_topics: Collection[str]) -> ArticleRecord:
+def parse_article_line(
+    line: str, known_topics: Collection[str], limits: ImportSettings = DEFAULT_IMPORT_LIMITS
+) -> ArticleRecord:
     """Parse one JSON Lines record into an :class:`ArticleRecord`.
 
     Raises :class:`RecordError` naming the first offending field: malformed JSON, a missing
     or mistyped field, a naive or unparsable datetime, ``updated_at`` before
-    ``published_at``, a non-http(s) URL, an unknown topic or status.
+    ``published_at``, a non-http(s) URL, an unknown topic or status, a field over its
+    size limit (``limits``), a NUL or an unpaired surrogate in any string, a date outside
+    1900-2200.
     """
     try:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
         raise RecordError("", f"malformed JSON: {exc.msg} at column {exc.colno}") from exc
+    except RecursionError as exc:
+        raise RecordError("", "malformed JSON: nested too deeply") from exc
+    except ValueError as exc:
+        # Python refuses integers over 4,300 digits (CVE-2020-10735) with a ValueError.
+        raise RecordError("", f"malformed JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise RecordError("", "a line must hold one JSON object")
-    return article_from_mapping(data, known_topics)
+    return article_from_mapping(data, known_topics, limits)
 
 
-def article_from_mapping(data: dict[str, Any], known_topics: Collection[str]) -> ArticleRecord:
+def article_from_mapping(
+    data: dict[str, Any],
+    known_topics: Collection[str],
+    limits: ImportSettings = DEFAULT_IMPORT_LIMITS,
+) -> ArticleRecord:
     """Validate an already-decoded article object (see :func:`parse_article_line`)."""
     unknown = sorted(set(data) - set(REQUIRED) - set(OPTIONAL) - set(OPTIONAL_EXTRA))
     if unknown:
@@ -127,6 +160,19 @@ def article_from_mapping(data: dict[str, Any], known_topics: Collection[str]) ->
     title = _text(data, "title").strip()
     if not title:
         raise RecordError("title", "must not be empty")
+    _limit_chars("title", title, limits.max_title_chars)
+    summary = _text(data, "summary")
+    _limit_bytes("summary", summary, limits.max_summary_bytes)
+    body_html = _text(data, "body_html")
+    _limit_bytes("body_html", body_html, limits.max_body_bytes)
+    depth = html_depth(body_html)
+    if depth > limits.max_html_depth:
+        raise RecordError(
+            "body_html",
+            f"elements nested {depth} deep; at most {limits.max_html_depth} are accepted",
+        )
+    for name in ("author", "language", "retraction_reason"):
+        _limit_chars(name, _text(data, name), MAX_SHORT_TEXT)
     published_at = _datetime(data, "published_at")
     updated_at = _datetime(data, "updated_at") if data.get("updated_at") else published_at
     if updated_at < published_at:
@@ -152,8 +198,8 @@ def article_from_mapping(data: dict[str, Any], known_topics: Collection[str]) ->
         published_at=published_at,
         updated_at=updated_at,
         topics=tuple(dict.fromkeys(topics)),
-        summary=_text(data, "summary"),
-        body_html=_text(data, "body_html"),
+        summary=summary,
+        body_html=body_html,
         author=_text(data, "author").strip(),
         image_url=_absolute_url(image_url, "image_url") if image_url else "",
         language=language,
@@ -170,7 +216,14 @@ def parse_aware_datetime(value: str, field: str) -> datetime:
         raise RecordError(field, f"{value!r} is not an ISO 8601 date and time") from exc
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise RecordError(field, f"{value!r} has no UTC offset (write e.g. +09:00 or Z)")
-    return parsed.astimezone(UTC)
+    try:
+        moment = parsed.astimezone(UTC)
+    except OverflowError:
+        # 9999-12-31T23:59:59-14:00 is in year 10000 in UTC, which datetime cannot hold.
+        moment = LATEST
+    if not EARLIEST <= moment < LATEST:
+        raise RecordError(field, f"{value!r} is not between 1900 and 2200")
+    return moment
 
 
 def _text(data: dict[str, Any], field: str) -> str:
@@ -179,7 +232,56 @@ def _text(data: dict[str, Any], field: str) -> str:
         return ""
     if not isinstance(value, str):
         raise RecordError(field, f"must be a string, not {type(value).__name__}")
+    # JSON can spell both (\u0000, \ud800), but no database text column takes a NUL
+    # (PostgreSQL) and no UTF-8 encoder an unpaired surrogate: refused here, as one bad
+    # line, instead of failing the batch's transaction later.
+    if "\x00" in value:
+        raise RecordError(field, "contains a NUL character (\\u0000)")
+    match = _SURROGATE.search(value)
+    if match:
+        raise RecordError(
+            field, f"contains an unpaired surrogate (\\u{ord(match.group()):04x}), not text"
+        )
     return value
+
+
+def _limit_chars(field: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        raise RecordError(field, f"{len(value):,} characters; at most {limit:,} are accepted")
+
+
+def _limit_bytes(field: str, value: str, limit: int) -> None:
+    # Cheap first: a string of n characters is at least n bytes of UTF-8.
+    if len(value) > limit or len(value.encode()) > limit:
+        size = len(value.encode())
+        raise RecordError(field, f"{size:,} bytes; at most {limit:,} are accepted")
+
+
+def html_depth(html: str) -> int:
+    """How deep elements nest in ``html``, in one linear pass (no tree is built).
+
+    Void elements and those whose end tag is optional are not counted: a parser closes
+    them itself, so repeating them does not nest. An end tag closes the innermost open
+    element of its name and whatever is open inside it, as a parser would.
+    """
+    stack: list[str] = []
+    open_count: dict[str, int] = {}
+    deepest = 0
+    for match in _TAG.finditer(html):
+        closing, name, self_closing = match.group(1), match.group(2).lower(), match.group(3)
+        if name in _NO_NESTING or self_closing:
+            continue
+        if not closing:
+            stack.append(name)
+            open_count[name] = open_count.get(name, 0) + 1
+            deepest = max(deepest, len(stack))
+        elif open_count.get(name):
+            while stack:
+                inner = stack.pop()
+                open_count[inner] -= 1
+                if inner == name:
+                    break
+    return deepest
 
 
 def _datetime(data: dict[str, Any], field: str) -> datetime:
@@ -187,8 +289,14 @@ def _datetime(data: dict[str, Any], field: str) -> datetime:
 
 
 def _absolute_url(value: str, field: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if len(value) > MAX_URL:
+        raise RecordError(field, f"longer than {MAX_URL} characters")
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError as exc:
+        raise RecordError(field, f"{value!r} is not a URL: {exc}") from exc
+    if parts.scheme not in ("http", "https") or not host:
         raise RecordError(field, f"{value!r} is not an absolute http(s) URL")
     if _WHITESPACE.search(value):
         raise RecordError(field, "must not contain white space")

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from syndication.core.articles import StoredArticle
+from syndication.core.urls import IMAGE_SCHEMES, safe_url
 from syndication.settings import MailingList, Settings
 
 # Gmail clips HTML over about 102 KB and hides what follows: the unsubscribe link. The
@@ -30,8 +31,8 @@ HTML_LIMIT = 90_000
 LAYOUT_BYTES = 9_000
 BUDGET = HTML_LIMIT - LAYOUT_BYTES
 # Inlined markup around one article, besides its escaped text and URLs (measured, with
-# margin, from templates/email/digest.html).
-FULL_ITEM_OVERHEAD = 800
+# margin, from templates/email/digest.html: 946 bytes for an article with a thumbnail).
+FULL_ITEM_OVERHEAD = 1000
 TITLE_ITEM_OVERHEAD = 320
 SECTION_OVERHEAD = 600
 # What a digest shows of long fields; the website has the rest.
@@ -125,6 +126,7 @@ class DigestItem:
     published_at: datetime
     date_label: str
     full: bool
+    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -244,17 +246,18 @@ def _item(article: StoredArticle, topic: str, tz: ZoneInfo, *, full: bool) -> Di
         published_at=article.published_at,
         date_label=f"{local:%a} {local.day} {local:%b}",
         full=full,
+        language=article.language,
     )
 
 
 def _cost(item: DigestItem) -> int:
     """Bytes the item adds to the inlined HTML: markup plus its escaped text and URLs.
 
-    The title appears twice in a full item (link text and image ``alt``), the article URL
-    up to three times (title, image, "read more").
+    The title appears once (the image's ``alt`` is empty: it would repeat the title with
+    images off), the article URL up to twice in a full item (title, "read more").
     """
-    text = _html_bytes(item.title) * (2 if item.full else 1) + _html_bytes(item.summary)
-    urls = _url_bytes(item.url) * (3 if item.full else 1) + _url_bytes(item.image_url)
+    text = _html_bytes(item.title) + _html_bytes(item.summary)
+    urls = _url_bytes(item.url) * (2 if item.full else 1) + _url_bytes(item.image_url)
     overhead = FULL_ITEM_OVERHEAD if item.full else TITLE_ITEM_OVERHEAD
     return overhead + text + urls
 
@@ -279,8 +282,9 @@ def _defuse(text: str) -> str:
 
 
 def _defuse_url(url: str) -> str:
-    # ``%%`` is no valid escape in a URL anyway; as ``%25%25`` it means what it says.
-    return url.replace("%%", "%25%25")
+    # Only http(s) links reach a digest (the URL policy, issue 15); an unsafe one is left
+    # out. ``%%`` is no valid escape in a URL anyway; as ``%25%25`` it means what it says.
+    return (safe_url(url, "", IMAGE_SCHEMES) or "").replace("%%", "%25%25")
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -14,18 +14,21 @@ retractions become RFC 6721 tombstones in Atom and leave RSS and JSON Feed.
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import MAXYEAR, MINYEAR, UTC, datetime
 from html import escape, unescape
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import nh3
 
 from syndication.core.articles import StoredArticle
+from syndication.core.urls import IMAGE_SCHEMES, LINK_SCHEMES, safe_url
 from syndication.settings import Settings
 
 ALL = "all"
@@ -40,6 +43,7 @@ EMPTY_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
 
 RSS, ATOM, JSON, ARCHIVE = "rss", "atom", "json", "archive"
 FILE_NAMES = {RSS: "rss.xml", ATOM: "atom.xml", JSON: "feed.json"}
+OPML_PATH = "index.opml"
 
 # XML 1.0 section 2.2 "Char": anything else (most C0 controls, lone surrogates, U+FFFE,
 # U+FFFF) makes lxml raise "ValueError: All strings must be XML compatible" inside feedgen
@@ -118,7 +122,6 @@ class Tombstone:
     ref: str
     when: datetime
     comment: str
-    url: str
 
 
 @dataclass(frozen=True)
@@ -154,16 +157,55 @@ def xml_safe(text: str) -> str:
     return _XML_ILLEGAL.sub("", text)
 
 
+class _SanitiseCache:
+    """Results of :func:`sanitise_html` by input, bounded by the bytes they hold.
+
+    One article appears in up to a dozen documents of a build (its topics' RSS, Atom,
+    JSON Feed and archive, and the same for ``all``); sanitising is the costly part, so it
+    is done once per article version (issue 15 item 11). Keys are a SHA-256 of the HTML,
+    so the cache holds only results, and at most ``limit`` bytes of them.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.items: OrderedDict[tuple[bytes, str], str] = OrderedDict()
+
+    def get(self, html: str, base_url: str) -> str:
+        key = (hashlib.sha256(html.encode("utf-8", "surrogatepass")).digest(), base_url)
+        found = self.items.get(key)
+        if found is not None:
+            self.items.move_to_end(key)
+            return found
+        result = _sanitise(html, base_url)
+        self.items[key] = result
+        self.size += len(result)
+        while self.size > self.limit and self.items:
+            _, dropped = self.items.popitem(last=False)
+            self.size -= len(dropped)
+        return result
+
+
+_SANITISED = _SanitiseCache(64 * 1024 * 1024)
+
+
 def sanitise_html(html: str, base_url: str) -> str:
     """Clean article HTML for a feed reader, with every ``href``/``src`` made absolute.
 
-    Relative URLs are resolved against ``base_url`` (the article's own URL); schemes other
-    than http(s) and mailto are dropped, as are scripts, styles and event handlers.
+    Relative URLs are resolved against ``base_url`` (the article's own URL); a URL that is
+    not then http(s) or mailto (an image: http(s)) is dropped, as are scripts, styles and
+    event handlers. nh3 checks schemes on the raw value, which a leading U+00A0 fools, so
+    the check that counts is :func:`~syndication.core.urls.safe_url` on the final URL.
+    The same input gives the same output, computed once (:class:`_SanitiseCache`).
     """
+    return _SANITISED.get(html, base_url)
 
+
+def _sanitise(html: str, base_url: str) -> str:
     def absolute(tag: str, attribute: str, value: str) -> str | None:
         if attribute in _URL_ATTRIBUTES:
-            return urljoin(base_url, value.strip())
+            schemes = IMAGE_SCHEMES if (tag, attribute) == ("img", "src") else LINK_SCHEMES
+            return safe_url(value, base_url, schemes)
         return value
 
     return nh3.clean(
@@ -186,8 +228,13 @@ def _plain(text: str) -> str:
 
 
 def entry_id(settings: Settings, article: StoredArticle) -> str:
-    """The article's tag URI: ``tag:<domain>,<first published, UTC date>:<source id>``."""
-    day = article.published_at.astimezone(UTC).date().isoformat()
+    """The article's tag URI: ``tag:<domain>,<first published, UTC date>:<source id>``.
+
+    The date is the one the store minted when the article arrived (``id_date``), so a
+    later correction of ``published_at`` does not change the id (RFC 4151 section 2.4:
+    a tag is minted once and must never be reassigned).
+    """
+    day = article.id_date or article.published_at.astimezone(UTC).date().isoformat()
     return f"tag:{settings.site.domain},{day}:{_tag_specific(article.source_id)}"
 
 
@@ -206,21 +253,47 @@ def feed_id(settings: Settings, key: str, suffix: str = "") -> str:
 
 
 def month_of(moment: datetime, tz: ZoneInfo) -> str:
-    """The calendar month (``YYYY-MM``) of ``moment`` in the site's timezone."""
-    return moment.astimezone(tz).strftime("%Y-%m")
+    """The calendar month (``YYYY-MM``) of ``moment`` in the site's timezone.
+
+    Total: the year is always four digits (``strftime("%Y")`` writes year 1 as ``1``), and
+    a moment whose site time falls past year 9999 belongs to December 9999.
+    """
+    try:
+        local = moment.astimezone(tz)
+    except OverflowError:
+        local = datetime.max if moment.year == MAXYEAR else datetime.min
+    return f"{local.year:04d}-{local.month:02d}"
 
 
 def month_bounds(month: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """The UTC instants where ``month`` (site time) starts and where the next one starts."""
+    """The UTC instants where ``month`` (site time) starts and where the next one starts.
+
+    Total over every month :func:`month_of` can return: at the ends of the calendar the
+    bounds are the first and last instants ``datetime`` can hold.
+    """
     year, number = int(month[:4]), int(month[5:7])
-    start = datetime(year, number, 1, tzinfo=tz)
-    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=tz)
-    return start.astimezone(UTC), end.astimezone(UTC)
+    return _month_start(year, number, tz), _month_start(year + number // 12, number % 12 + 1, tz)
+
+
+def _month_start(year: int, month: int, tz: ZoneInfo) -> datetime:
+    if year > MAXYEAR:
+        return datetime.max.replace(tzinfo=UTC)
+    try:
+        return datetime(year, month, 1, tzinfo=tz).astimezone(UTC)
+    except OverflowError:
+        return (datetime.min if year == MINYEAR else datetime.max).replace(tzinfo=UTC)
 
 
 def feed_keys(settings: Settings) -> list[str]:
     """Every feed the site publishes: ``all`` first, then the topics in settings order."""
     return [ALL] + [t.slug for t in settings.topics]
+
+
+def expected_paths(settings: Settings) -> list[str]:
+    """The files every build leaves in ``feeds.dir`` whatever the store holds (archives
+    depend on the articles): each feed in each format and the OPML index."""
+    paths = [document_path(key, kind) for key in feed_keys(settings) for kind in FILE_NAMES]
+    return [*paths, OPML_PATH]
 
 
 def document_path(key: str, kind: str, month: str = "") -> str:
@@ -261,18 +334,24 @@ def entry_for(settings: Settings, article: StoredArticle) -> Entry:
         if slug in names
     )
     image = None
-    if article.image_url:
-        guessed = mimetypes.guess_type(urlsplit(article.image_url).path)[0]
+    # The import checks these URLs too; checking the value as written keeps every URL in a
+    # feed under one rule, whatever path the article took into the store.
+    image_url = safe_url(xml_safe(article.image_url), "", IMAGE_SCHEMES)
+    if image_url:
+        guessed = mimetypes.guess_type(urlsplit(image_url).path)[0]
         kind = guessed if guessed and guessed.startswith("image/") else "image/jpeg"
-        image = Image(url=xml_safe(article.image_url), type=kind)
+        image = Image(url=image_url, type=kind)
     title = _plain(article.title) or xml_safe(article.source_id)
     summary = _plain(article.summary)
     # Atom content and content:encoded must not be empty: fall back to the summary.
-    content = sanitise_html(article.body_html, article.url) or f"<p>{escape(summary or title)}</p>"
+    content = (
+        sanitise_html(article.body_html, _link(settings, article))
+        or f"<p>{escape(summary or title)}</p>"
+    )
     return Entry(
         id=entry_id(settings, article),
         title=title,
-        url=xml_safe(article.url),
+        url=_link(settings, article),
         summary=summary,
         content_html=content,
         author=_plain(article.author) or _plain(settings.site.author),
@@ -291,8 +370,12 @@ def tombstone_for(settings: Settings, article: StoredArticle) -> Tombstone:
         ref=entry_id(settings, article),
         when=when,
         comment=_plain(article.retraction_reason) or "Retracted.",
-        url=xml_safe(article.url),
     )
+
+
+def _link(settings: Settings, article: StoredArticle) -> str:
+    # An article whose canonical URL is not a safe http(s) link points at the site instead.
+    return safe_url(xml_safe(article.url), "", IMAGE_SCHEMES) or settings.site.base_url
 
 
 def by_published(articles: Iterable[StoredArticle]) -> list[StoredArticle]:

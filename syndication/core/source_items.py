@@ -20,6 +20,7 @@ from typing import Any
 
 from syndication.core.articles import ArticleRecord, article_from_mapping
 from syndication.errors import RecordError
+from syndication.settings import DEFAULT_IMPORT_LIMITS, ImportSettings
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class TopicRules:
     categories: Mapping[str, str]
     default_topics: Sequence[str]
     known_topics: Collection[str]
+    # The same size and nesting limits as an imported file ([import] in the settings).
+    limits: ImportSettings = DEFAULT_IMPORT_LIMITS
 
     def topics_for(self, upstream: Sequence[str]) -> list[str]:
         """The topics of an item filed under ``upstream`` categories (may be empty)."""
@@ -132,7 +135,7 @@ def wordpress_post(
     image = post.get("jetpack_featured_media_url")
     if isinstance(image, str) and image:
         data["image_url"] = image
-    return article_from_mapping(data, rules.known_topics)
+    return article_from_mapping(data, rules.known_topics, rules.limits)
 
 
 def _rendered(post: Mapping[str, Any], field: str) -> str:
@@ -218,7 +221,7 @@ def feed_entry(
     image = _image(entry)
     if image:
         data["image_url"] = image
-    return article_from_mapping(data, rules.known_topics)
+    return article_from_mapping(data, rules.known_topics, rules.limits)
 
 
 def _parsed_time(value: Any) -> datetime | None:

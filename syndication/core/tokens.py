@@ -39,17 +39,29 @@ class TokenClaims:
     subscriber_id: int
     list_slug: str
     issued_at: datetime
+    # Confirmation tokens: the nonce of the sign-up request they were mailed for.
+    request: str = ""
 
 
 def make_token(
-    secret: str, purpose: str, subscriber_id: int, issued_at: datetime, list_slug: str = ""
+    secret: str,
+    purpose: str,
+    subscriber_id: int,
+    issued_at: datetime,
+    list_slug: str = "",
+    request: str = "",
 ) -> str:
-    """A token for ``purpose`` concerning one subscriber (and, for unsubscribe, one list)."""
+    """A token for ``purpose`` concerning one subscriber (and, for unsubscribe, one list;
+    for confirm, the sign-up request ``request`` names)."""
     if not secret:
         raise TokenError("no secret key: set SYNDICATION_SECRET_KEY")
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose {purpose!r}")
+    if ":" in request:
+        raise ValueError("a request nonce cannot contain ':'")
     payload = f"{purpose}:{subscriber_id}:{list_slug}:{int(issued_at.timestamp())}"
+    if request:
+        payload += f":{request}"
     encoded = b64(payload.encode())
     return f"{encoded}.{b64(sign(secret, encoded, SIGNATURE_BYTES))}"
 
@@ -71,11 +83,17 @@ def read_token(
     if len(given) != SIGNATURE_BYTES or not signature_matches(secret, encoded, given):
         raise TokenError("this link is not one of ours")
     try:
-        kind, subscriber, list_slug, issued = payload.split(":")
+        kind, subscriber, list_slug, issued, *rest = payload.split(":")
+        if len(rest) > 1:
+            raise ValueError("too many fields")
         claims = TokenClaims(
-            kind, int(subscriber), list_slug, datetime.fromtimestamp(int(issued), UTC)
+            kind,
+            int(subscriber),
+            list_slug,
+            datetime.fromtimestamp(int(issued), UTC),
+            rest[0] if rest else "",
         )
-    except ValueError as exc:
+    except (ValueError, OverflowError, OSError) as exc:
         raise TokenError("this link is damaged") from exc
     if claims.purpose != purpose:
         raise TokenError(f"this link is for {claims.purpose}, not {purpose}")

@@ -5,14 +5,25 @@ mtime, so an unchanged feed must keep it: :func:`publish` compares bytes first a
 an identical file alone. A changed file is written to a temporary name in the same folder
 and renamed over the old one (``os.replace`` is atomic on POSIX and Windows), so a web
 server never serves half a feed.
+
+Next to each file, a hidden sidecar ``.<name>.modified`` records when its bytes last
+changed, with the SHA-256 of those bytes: that moment is the file's ``Last-Modified``
+(RFC 9110 §8.8.2). It moves whenever the bytes move, including a retraction that leaves
+the newest entry's date alone (issue 14: a date taken from the feed's content made
+``If-Modified-Since`` clients miss such changes), and stays put across byte-identical
+rebuilds or a copy of the folder. The hash ties the record to the bytes, so a sidecar
+left stale by a crash between the two renames (or by someone editing the file) is
+ignored and the file's mtime used instead.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -45,33 +56,78 @@ class PublishError(SyndicationError):
     """A feed file could not be written (permissions, full disk, a file where a folder is)."""
 
 
-def publish(path: Path, data: bytes) -> bool:
+def sidecar(path: Path) -> Path:
+    """Where the moment ``path``'s bytes last changed is recorded (hidden: never served)."""
+    return path.with_name(f".{path.name}.modified")
+
+
+def recorded_modified(path: Path, data: bytes) -> datetime | None:
+    """When ``data`` (the bytes of ``path``) was published, or None if nothing says so."""
+    try:
+        digest, _, stamp = sidecar(path).read_text(encoding="ascii").strip().partition(" ")
+        moment = datetime.fromisoformat(stamp)
+    except (OSError, ValueError):
+        return None
+    if digest != hashlib.sha256(data).hexdigest() or moment.tzinfo is None:
+        return None
+    return moment.astimezone(UTC)
+
+
+def publish(path: Path, data: bytes, now: datetime) -> bool:
     """Make ``path`` hold ``data``; True if it was written, False if it already did.
 
-    Missing folders are created. Raises :class:`PublishError` naming the path when the
-    file cannot be written.
+    A write records ``now`` (to the second, and always later than the moment recorded
+    before, so that a second change within one second still moves ``Last-Modified``) in
+    the file's sidecar. Missing folders are created. Raises :class:`PublishError` naming
+    the path when the file cannot be written.
     """
     try:
-        if path.read_bytes() == data:
-            return False
+        old = path.read_bytes()
     except FileNotFoundError:
-        pass
+        old = None
     except OSError as exc:
         raise PublishError(f"{path}: cannot read: {exc.strerror}") from exc
+    if old == data:
+        if recorded_modified(path, data) is None:
+            # A file from before sidecars, or a stale sidecar: its mtime is when the
+            # bytes last changed, so record that rather than "now".
+            mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            _write(sidecar(path), _stamp(data, mtime))
+        return False
+    moment = now.astimezone(UTC).replace(microsecond=0)
+    previous = recorded_modified(path, old) if old is not None else None
+    if previous is not None and moment <= previous:
+        moment = previous + timedelta(seconds=1)
+    _write(path, data)
+    _write(sidecar(path), _stamp(data, moment))
+    return True
+
+
+def _stamp(data: bytes, moment: datetime) -> bytes:
+    return f"{hashlib.sha256(data).hexdigest()} {moment.isoformat()}\n".encode("ascii")
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file next to ``path`` and rename it over ``path``."""
     try:
         with atomic_file(path, mode=0o644) as handle:
             handle.write(data)
     except OSError as exc:
         raise PublishError(f"{path}: cannot write: {exc.strerror}") from exc
-    return True
 
 
 def unpublish(path: Path) -> bool:
-    """Remove ``path`` if it exists (an archive month left empty); True if it did."""
+    """Remove ``path`` (an archive month left empty) and its sidecar; True if it existed."""
     try:
+        sidecar(path).unlink(missing_ok=True)
         path.unlink()
     except FileNotFoundError:
         return False
     except OSError as exc:
         raise PublishError(f"{path}: cannot remove: {exc.strerror}") from exc
     return True
+
+
+def missing_files(root: Path, relative_paths: Iterable[str]) -> list[str]:
+    """Those of ``relative_paths`` that are not files under ``root``."""
+    return [path for path in relative_paths if not (root / path).is_file()]

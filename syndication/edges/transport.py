@@ -13,6 +13,7 @@ thread-safe; the sender gives each worker thread its own.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import smtplib
 import ssl
@@ -149,11 +150,30 @@ def _failure(code: int, reply: bytes | str) -> TemporaryFailure | PermanentFailu
     return TemporaryFailure(message, code)
 
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_KEPT = re.compile(r"[A-Za-z0-9.@-]")
+_NAME_LIMIT = 150
 
 
 def safe_file_name(text: str) -> str:
-    return _UNSAFE.sub("_", text).strip("._")[:150] or "message"
+    """A file name for ``text`` that no other text maps to (an injective encoding).
+
+    Letters, digits, ``.``, ``@`` and ``-`` stay; every other character becomes ``_``
+    and two hex digits per UTF-8 byte (``a+b@x`` is ``a_2Bb@x``, ``a_b@x`` is ``a_5Fb@x``),
+    and so does a leading dot (no hidden files, no ``..``). Folding them all into ``_``
+    made ``a+b@``, ``a_b@`` and ``a=b@`` one file, so one message overwrote the others
+    (issue 15 item 14). A name too long for file systems keeps its start and ends with a
+    SHA-256 of the text after ``~``, which no short name contains.
+    """
+    encoded = "".join(
+        ch
+        if _KEPT.fullmatch(ch) and not (index == 0 and ch == ".")
+        else "".join(f"_{byte:02X}" for byte in ch.encode("utf-8", "surrogatepass"))
+        for index, ch in enumerate(text)
+    )
+    if len(encoded) > _NAME_LIMIT:
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        encoded = f"{encoded[: _NAME_LIMIT - 65]}~{digest}"
+    return encoded or "_"
 
 
 class FileTransport:

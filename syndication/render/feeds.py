@@ -11,9 +11,11 @@ feedgen 1.0 has pitfalls this module works around, each proven in tests/test_fee
 * An entry's ``<link>`` keeps only ``href`` in Atom, losing ``rel`` and ``type``
   (lkiesow/python-feedgen#135), which would turn an image enclosure into a second
   ``alternate`` link: entry links are written by our entry extension instead.
-* The RSS channel ``<link>`` is the last link added (``FeedGenerator.link``), so the
-  site's ``alternate`` link is always added last; RSS gets only the first ``self`` link as
-  ``atom:link``, so the WebSub ``hub`` link is added by our feed extension.
+* The RSS channel ``<link>`` is the last link added (``FeedGenerator.link``), so in RSS the
+  site's ``alternate`` link is added last; RSS gets only the first ``self`` link as
+  ``atom:link``, so the WebSub ``hub`` link is added by our feed extension. In Atom the
+  ``alternate`` link comes first, before ``self``: feed-extractor and other readers take
+  the first ``<link>`` as the site (issue 14).
 * Strings with characters XML cannot carry raise ``ValueError`` in lxml:
   :mod:`syndication.core.feeds` strips them before anything reaches feedgen.
 * ``lastBuildDate`` defaults to the clock: it is always set from the document.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from html import escape
 from typing import Any
 from xml.etree import ElementTree
 
@@ -98,7 +101,9 @@ class _FeedExtension(BaseExtension):  # type: ignore[misc]
                 ref=tombstone.ref,
                 when=_rfc3339(tombstone.when),
             )
-            _sub(deleted, "link", href=tombstone.url)
+            # No <link> in the tombstone (RFC 6721 makes it optional): feedparser and the
+            # readers built on it (lemon24/reader) do not know at:deleted-entry and took
+            # its link for the feed's own, pointing "the site" at a retracted article.
             comment = _sub(deleted, f"{{{TOMBSTONES_NS}}}comment")
             comment.text = tombstone.comment
         return feed
@@ -144,30 +149,38 @@ def _generator(document: FeedDocument, *, rss: bool) -> FeedGenerator:
     fg.register_extension(EXTENSION, _FeedExtension, _EntryExtension, atom=not rss, rss=rss)
     extension: _FeedExtension = getattr(fg, EXTENSION)
     extension.document, extension.rss = document, rss
+    # RSS 2.0 readers render <title> and <description> as HTML, so plain text is escaped
+    # once more for RSS: "<script>" in a summary stays text (issue 15 item 8). Atom says
+    # type="text" and JSON Feed's title and summary are plain text: they need nothing.
+    text = _rss_text if rss else _same
     fg.id(document.id)
-    fg.title(document.title)
+    fg.title(text(document.title))
     fg.subtitle(document.description)
-    fg.description(document.description)
+    fg.description(text(document.description))
     fg.language(document.language)
     fg.author({"name": document.author})
     fg.generator(GENERATOR)
     fg.updated(document.updated)  # also lastBuildDate, which would default to the clock
     alternates = [link for link in document.links if link.rel == "alternate"]
+    if not rss:
+        for link in alternates:
+            fg.link(href=link.href, rel="alternate", type=link.type or None)
     for link in [link for link in document.links if link.rel != "alternate"]:
         fg.link(href=link.href, rel=link.rel, type=link.type or None)
     if document.hub and not rss:
         fg.link(href=document.hub, rel="hub")
-    # Last, because feedgen makes the last link added the RSS channel <link>.
-    for link in alternates:
-        fg.link(href=link.href, rel="alternate", type=link.type or None)
+    if rss:
+        # Last, because feedgen makes the last link added the RSS channel <link>.
+        for link in alternates:
+            fg.link(href=link.href, rel="alternate", type=link.type or None)
     for entry in document.entries:
         fe: FeedEntry = fg.add_entry(order="append")
         getattr(fe, EXTENSION).entry = entry
         fe.id(entry.id)  # RSS: <guid isPermaLink="false">, a tag URI that never changes
-        fe.title(entry.title)
+        fe.title(text(entry.title))
         fe.content(entry.content_html, type="html")
         if rss:
-            fe.summary(entry.summary or entry.title)
+            fe.summary(text(entry.summary or entry.title))
         elif entry.summary:
             fe.summary(entry.summary)
         if not rss:
@@ -177,6 +190,14 @@ def _generator(document: FeedDocument, *, rss: bool) -> FeedGenerator:
         for category in entry.categories:
             fe.category(term=category.term, label=category.label, scheme=category.scheme)
     return fg
+
+
+def _rss_text(plain: str) -> str:
+    return escape(plain, quote=False)
+
+
+def _same(plain: str) -> str:
+    return plain
 
 
 def _sub(parent: Any, tag: str, **attributes: str) -> Any:
@@ -225,20 +246,26 @@ def _json_item(entry: Entry) -> dict[str, Any]:
 
 
 def render_opml(settings: Settings, keys: list[str]) -> bytes:
-    """OPML 2.0 listing every feed of ``keys`` in every format, titled, by public URL."""
+    """OPML 2.0 listing every feed of ``keys`` in every format, titled, by public URL.
+
+    Every subscription is ``type="rss"``, whatever its format: OPML 2.0 defines that type
+    for "a feed" and readers import nothing else (``atom``/``json`` are not OPML types).
+    A feed's three formats sit in a grouping outline that carries only ``text``, as the
+    spec has it for outlines without a type (the W3C validator warns otherwise).
+    """
     root = ElementTree.Element("opml", version="2.0")
     head = ElementTree.SubElement(root, "head")
     ElementTree.SubElement(head, "title").text = f"{feed_title(settings, 'all')}: feeds"
     body = ElementTree.SubElement(root, "body")
-    formats = ((RSS, "RSS 2.0", "rss"), (ATOM, "Atom", "atom"), (JSON, "JSON Feed", "json"))
+    formats = ((RSS, "RSS 2.0"), (ATOM, "Atom"), (JSON, "JSON Feed"))
     for key in keys:
         title = feed_title(settings, key)
-        group = ElementTree.SubElement(body, "outline", text=title, title=title)
-        for kind, label, opml_type in formats:
+        group = ElementTree.SubElement(body, "outline", text=title)
+        for kind, label in formats:
             ElementTree.SubElement(
                 group,
                 "outline",
-                type=opml_type,
+                type="rss",
                 text=f"{title} ({label})",
                 title=f"{title} ({label})",
                 xmlUrl=document_url(settings, key, kind),

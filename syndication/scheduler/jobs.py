@@ -146,7 +146,9 @@ def poll() -> None:
 
 
 def _poll(runtime: _Runtime) -> JobOutcome:
-    report = feed_builds.build_feeds(runtime.settings, runtime.engine, force_all=False)
+    report = feed_builds.build_feeds(
+        runtime.settings, runtime.engine, force_all=False, stop=runtime.stop
+    )
     counts = {"feeds": len(report.feeds), "changed": len(report.changed)}
     counts["removed"] = len(report.removed)
     if not report.feeds:

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import IO
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
 from syndication.clock import utc_now
 from syndication.core.articles import ArticleRecord, parse_article_line
 from syndication.errors import InputError, RecordError
-from syndication.settings import Settings
+from syndication.settings import DEFAULT_IMPORT_LIMITS, ImportSettings, Settings
 from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.store.articles import WriteCounts, write_articles
@@ -71,34 +72,54 @@ def import_articles(
     on_progress: Callable[[int], None] = lambda _n: None,
     batch_size: int = BATCH_SIZE,
     keep_rejections: int = 1000,
+    limits: ImportSettings = DEFAULT_IMPORT_LIMITS,
 ) -> ImportReport:
     """Import JSON Lines from ``lines`` (numbered from 1) into the store.
 
     Each rejection goes to ``on_rejection`` as it happens; the report keeps the first
     ``keep_rejections`` of them and the total. ``on_progress`` gets the number of lines
-    handled after each batch. Blank lines are skipped silently.
+    handled after each batch. Blank lines are skipped silently. ``limits`` bounds the
+    size of each field.
     """
     report = ImportReport()
-    batch: dict[str, ArticleRecord] = {}
+    batch: dict[str, tuple[int, ArticleRecord]] = {}
     handled = 0
+
+    def reject(number: int, exc: RecordError) -> None:
+        rejection = Rejection(source, number, exc.field, exc.reason)
+        report.rejected += 1
+        if len(report.rejections) < keep_rejections:
+            report.rejections.append(rejection)
+        on_rejection(rejection)
 
     def flush() -> None:
         if batch:
-            with write_session(engine) as session:
-                report.counts.add(write_articles(session, list(batch.values()), now()))
+            records = [record for _, record in batch.values()]
+            try:
+                with write_session(engine) as session:
+                    report.counts.add(write_articles(session, records, now()))
+            except OperationalError:
+                raise  # the database itself is unwell (read-only, gone): not one line's fault
+            except (DBAPIError, StatementError, UnicodeError):
+                # Validation should have caught anything the database refuses; if it did
+                # not, one bad line must not cost the batch: write them one by one and
+                # reject only those the database refuses.
+                for number, record in sorted(batch.values(), key=lambda item: item[0]):
+                    try:
+                        with write_session(engine) as session:
+                            report.counts.add(write_articles(session, [record], now()))
+                    except (DBAPIError, StatementError, UnicodeError) as exc:
+                        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+                        reject(number, RecordError("", f"the database refused it: {reason}"))
             batch.clear()
         on_progress(handled)
 
     for number, line in enumerate(lines, start=1):
         handled = number
         try:
-            record = _parse(line, known_topics)
+            record = _parse(line, known_topics, limits)
         except RecordError as exc:
-            rejection = Rejection(source, number, exc.field, exc.reason)
-            report.rejected += 1
-            if len(report.rejections) < keep_rejections:
-                report.rejections.append(rejection)
-            on_rejection(rejection)
+            reject(number, exc)
             continue
         if record is None:
             continue
@@ -106,14 +127,16 @@ def import_articles(
             # The same article twice in one batch: the later line is an update of the
             # earlier one, so the earlier one must be written first.
             flush()
-        batch[record.source_id] = record
+        batch[record.source_id] = (number, record)
         if len(batch) >= batch_size:
             flush()
     flush()
     return report
 
 
-def _parse(line: str | bytes, known_topics: Collection[str]) -> ArticleRecord | None:
+def _parse(
+    line: str | bytes, known_topics: Collection[str], limits: ImportSettings
+) -> ArticleRecord | None:
     """One line to a record; ``None`` for a blank line. Undecodable bytes are a bad line."""
     if isinstance(line, bytes):
         try:
@@ -122,7 +145,7 @@ def _parse(line: str | bytes, known_topics: Collection[str]) -> ArticleRecord | 
             raise RecordError("", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     if not line.strip():
         return None
-    return parse_article_line(line, known_topics)
+    return parse_article_line(line, known_topics, limits)
 
 
 def import_articles_file(
@@ -145,6 +168,7 @@ def import_articles_file(
                 known_topics=known,
                 now=utc_now,
                 on_rejection=on_rejection,
+                limits=settings.imports,
                 on_progress=lambda n: bar.advance_to(counter.bytes, status=f"{n:,} lines"),
             )
 

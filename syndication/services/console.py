@@ -79,20 +79,16 @@ def retract(engine: Engine, article_id: int, reason: str, now: datetime) -> str:
         return source_id
 
 
-def _cell(value: str) -> str:
-    # A cell starting with = + - @ (or a tab/CR) is a formula to a spreadsheet: names come
-    # from the public sign-up form, so they are made inert (OWASP "CSV injection").
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def export_csv(engine: Engine) -> Iterator[str]:
-    """Every subscriber as CSV (``email,name,lists,status``), a chunk at a time."""
+    """Every subscriber as CSV (``email,name,lists,status``), a chunk at a time, as
+    ``syndication subscribers export`` writes it."""
     buffer = StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["email", "name", "lists", "status"])
+    writer.writerow([*subscribers.CSV_HEADER, "status"])
     with db.read_session(engine) as session:
         for row in subscribers.export_rows(session):
-            writer.writerow([_cell(v) for v in row])
+            # The same protection as `subscribers export` (formula cells made inert).
+            writer.writerow([subscribers.spreadsheet_safe(v) for v in row])
             if buffer.tell() > 64 * 1024:
                 yield buffer.getvalue()
                 buffer.seek(0)

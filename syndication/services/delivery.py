@@ -31,6 +31,7 @@ from syndication.store import approval, outbox, subscribers
 from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.store.models import Digest, Subscriber
+from syndication.store.rate_limits import SharedRateLimiter
 
 
 def sender_address(settings: Settings) -> str:
@@ -53,8 +54,13 @@ def preferences_url(settings: Settings, subscriber_id: int, issued: datetime) ->
     return f"{settings.site.base_url}/preferences/{token}"
 
 
-def confirm_url(settings: Settings, subscriber_id: int, issued: datetime) -> str:
-    token = tokens.make_token(settings.secret_key, tokens.CONFIRM, subscriber_id, issued)
+def confirm_url(
+    settings: Settings, subscriber_id: int, issued: datetime, request: str | None
+) -> str:
+    """The confirmation link for the sign-up request named ``request``."""
+    token = tokens.make_token(
+        settings.secret_key, tokens.CONFIRM, subscriber_id, issued, request=request or ""
+    )
     return f"{settings.site.base_url}/confirm/{token}"
 
 
@@ -215,6 +221,12 @@ def send_digests(
         else 1_000_000.0,
     )
     factory = transport_factory or (lambda: make_transport(settings.mail))
+    # The SMTP rate is one for the whole service, however many senders share the outbox.
+    limiter = (
+        SharedRateLimiter(engine, options.rate_per_second)
+        if settings.mail.transport == "smtp"
+        else None
+    )
     return send_outbox(
         engine,
         DigestMessages(settings, engine),
@@ -223,6 +235,7 @@ def send_digests(
         now,
         stop=stop,
         on_progress=on_progress,
+        limiter=limiter,
     )
 
 
@@ -246,6 +259,8 @@ def send_confirmation(
         if subscriber is None:
             raise NotFoundError(f"subscriber {subscriber_id}: no such subscriber")
         slugs = subscribers.subscriber_lists(session, subscriber_id)
+        # Read with the lists: the link confirms the request this mail describes.
+        request = subscriber.request_nonce
     lists = [ml for ml in settings.lists if ml.slug in slugs]
     if not lists:
         raise SyndicationError(f"{subscriber.email}: subscribed to no configured list")
@@ -254,7 +269,7 @@ def send_confirmation(
     recipient = mail.Recipient(
         address=subscriber.email,
         name=subscriber.name,
-        confirm_url=confirm_url(settings, subscriber_id, now),
+        confirm_url=confirm_url(settings, subscriber_id, now, request),
         preferences_url=preferences_url(settings, subscriber_id, now),
     )
     data = mail.personalise(template, recipient)

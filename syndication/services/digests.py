@@ -17,7 +17,7 @@ from syndication.clock import utc_now
 from syndication.core import digests as digest
 from syndication.core import mime as mail
 from syndication.core.digests import Period
-from syndication.errors import EmptyDigestError, InputError
+from syndication.errors import EmptyDigestError, InputError, SyndicationError
 from syndication.render import email as rendering
 from syndication.services.delivery import (
     CompileReport,
@@ -99,7 +99,14 @@ def preview_digest(
     message = message_from_bytes(data, policy=policy.default)
     assert isinstance(message, EmailMessage)
     files = []
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise SyndicationError(
+            f"--out {out_dir}: is a file, not a folder; name a folder for the preview"
+        ) from None
+    except OSError as exc:
+        raise SyndicationError(f"--out {out_dir}: cannot create it: {exc.strerror}") from None
     for name, subtype in (("digest.html", "html"), ("digest.txt", "plain")):
         part = message.get_body((subtype,))
         assert part is not None

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
+from syndication.clock import utc_now
 from syndication.core import feeds
 from syndication.edges import files as publish
 from syndication.edges import websub
+from syndication.errors import SyndicationError
 from syndication.render import feeds as feedwriter
 from syndication.settings import Settings
 from syndication.store import articles as store
@@ -53,8 +58,27 @@ class FeedBuildReport:
     websub_error: str = ""
 
 
-def build_feeds(settings: Settings, engine: Engine, *, force_all: bool) -> FeedBuildReport:
-    """Bring ``feeds.dir`` up to date with the store; see the block comment above."""
+class BuildInterrupted(SyndicationError):
+    """A shutdown was asked for in the middle of a feed build; nothing was published."""
+
+
+def build_feeds(
+    settings: Settings,
+    engine: Engine,
+    *,
+    force_all: bool,
+    stop: threading.Event | None = None,
+    now: Callable[[], datetime] = utc_now,
+) -> FeedBuildReport:
+    """Bring ``feeds.dir`` up to date with the store; see the block comment above.
+
+    ``now`` is when a changed file's bytes are recorded as modified (its Last-Modified).
+
+    ``stop`` (the scheduler's shutdown event) is looked at between feeds: when it is set
+    the build ends with :class:`BuildInterrupted`, before publishing anything and without
+    moving the watermark, so the next build does the work again.
+    """
+    stopped = stop or threading.Event()
     names = [ARTICLE_CHANGES, FEEDS_BUILT, WEBSUB_ANNOUNCED]
     try:
         with db.read_session(engine) as session:
@@ -62,21 +86,24 @@ def build_feeds(settings: Settings, engine: Engine, *, force_all: bool) -> FeedB
             # the store was empty", so an empty store is not rebuilt in full every poll.
             counters = store.read_counters(session, names, missing=-1)
             current, built = max(0, counters[ARTICLE_CHANGES]), counters[FEEDS_BUILT]
-            if force_all or built < 0:
-                outputs, keys = _full_outputs(settings, session)
+            # Files lost since the last build (a deleted folder, a restore) are not in the
+            # change sequence: without this, only the topics changed since would come back.
+            lost = built >= 0 and bool(missing_feed_files(settings))
+            if force_all or built < 0 or lost:
+                outputs, keys = _full_outputs(settings, session, stopped)
             elif current == built:
                 outputs, keys = [], []
             else:
-                outputs, keys = _incremental_outputs(settings, session, built)
+                outputs, keys = _incremental_outputs(settings, session, built, stopped)
     except (OperationalError, ProgrammingError):
         db.require_current_schema(engine)  # a clear message when the schema is missing
         raise
-    changed, removed = _publish_all(settings, outputs)
+    changed, removed = _publish_all(settings, outputs, now())
     if current != built:
         with db.write_session(engine) as session:
             store.write_counter(session, FEEDS_BUILT, current)
     report = FeedBuildReport(
-        full=force_all or built < 0,
+        full=force_all or built < 0 or lost,
         feeds=tuple(keys),
         changed=tuple(changed),
         removed=tuple(removed),
@@ -87,16 +114,29 @@ def build_feeds(settings: Settings, engine: Engine, *, force_all: bool) -> FeedB
     return report
 
 
+def missing_feed_files(settings: Settings) -> list[str]:
+    """The files a build always writes that are not in ``feeds.dir`` (paths relative to it)."""
+    return publish.missing_files(settings.feeds.dir, feeds.expected_paths(settings))
+
+
 # A rendered file (path under feeds.dir, bytes), or None for an archive month to remove.
 _Output = tuple[str, bytes | None]
 
 
-def _full_outputs(settings: Settings, session: Session) -> tuple[list[_Output], list[str]]:
+def _check(stop: threading.Event) -> None:
+    if stop.is_set():
+        raise BuildInterrupted("feed build interrupted by a shutdown; the next build redoes it")
+
+
+def _full_outputs(
+    settings: Settings, session: Session, stop: threading.Event
+) -> tuple[list[_Output], list[str]]:
     articles = store.load_articles(session)
     keys = feeds.feed_keys(settings)
     outputs: list[_Output] = []
     with progress("building feeds", len(keys)) as bar:
         for done, key in enumerate(keys, 1):
+            _check(stop)
             mine = articles if key == feeds.ALL else [a for a in articles if key in a.topics]
             documents = feeds.all_documents(settings, key, mine)
             outputs += [(d.path, feedwriter.render(d)) for d in documents]
@@ -109,12 +149,12 @@ def _full_outputs(settings: Settings, session: Session) -> tuple[list[_Output], 
                     if relative not in kept:
                         outputs.append((relative, None))
             bar.advance_to(done, status=key)
-    outputs.append(("index.opml", feedwriter.render_opml(settings, keys)))
+    outputs.append((feeds.OPML_PATH, feedwriter.render_opml(settings, keys)))
     return outputs, keys
 
 
 def _incremental_outputs(
-    settings: Settings, session: Session, built: int
+    settings: Settings, session: Session, built: int, stop: threading.Event
 ) -> tuple[list[_Output], list[str]]:
     touched = store.topics_changed_since(session, built)
     if not touched:
@@ -125,6 +165,7 @@ def _incremental_outputs(
     months = feeds.months_of(store.load_articles(session, changed_since=built), tz)
     outputs: list[_Output] = []
     for key in keys:
+        _check(stop)
         topic = None if key == feeds.ALL else key
         limit = settings.feeds.entries
         newest = store.last_published_before(session, topic)
@@ -168,7 +209,9 @@ def _archive_output(
     return (path, feedwriter.render(document)), not existed, around
 
 
-def _publish_all(settings: Settings, outputs: list[_Output]) -> tuple[list[str], list[str]]:
+def _publish_all(
+    settings: Settings, outputs: list[_Output], now: datetime
+) -> tuple[list[str], list[str]]:
     changed: list[str] = []
     removed: list[str] = []
     for relative, data in outputs:
@@ -176,7 +219,7 @@ def _publish_all(settings: Settings, outputs: list[_Output]) -> tuple[list[str],
         if data is None:
             if publish.unpublish(path):
                 removed.append(relative)
-        elif publish.publish(path, data):
+        elif publish.publish(path, data, now):
             changed.append(relative)
     return changed, removed
 

@@ -6,6 +6,12 @@ the outcomes in small transactions. Outcomes are settled every few messages or a
 of a second, whichever comes first, which keeps the database out of the hot path while
 leaving only a handful of sent-but-unsettled messages to resend after a crash.
 
+A batch may take longer than the lease (a slow server, a large batch): the worker renews
+its lease whenever half of it has gone, and sends only the rows the renewal says it still
+holds (:func:`outbox.renew`). So a second sender that starts late finds nothing to claim
+while the first is alive, and a row whose lease did run out (a stalled worker) goes to
+whoever claimed it last, never to both. Keep the lease well above the SMTP timeout.
+
 When the server cannot be reached at all, nothing is counted against the messages: the
 worker gives its batch back and waits (1 s, 2 s, 4 s … 30 s) before trying again, up to
 ``max_wait`` in total. On a stop request (SIGTERM) workers finish the message in flight,
@@ -40,6 +46,15 @@ SETTLE_EVERY = 50
 SETTLE_SECONDS = 0.5
 
 
+class Limiter(Protocol):
+    """Paces sending: ``acquire`` blocks until the next message may go; ``slow_down`` is
+    called when the server asks us to back off (421)."""
+
+    def acquire(self) -> None: ...
+
+    def slow_down(self) -> None: ...
+
+
 class MessageSource(Protocol):
     """Builds the final bytes of a claimed delivery (thread-safe)."""
 
@@ -54,6 +69,7 @@ class SendReport:
     retried: int = 0
     bounced: int = 0
     released: int = 0
+    lost: int = 0
     unavailable: str = ""
     errors: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -68,6 +84,8 @@ class SendReport:
                 self.bounced += 1
             elif kind == "released":
                 self.released += 1
+            elif kind == "lost":
+                self.lost += 1
 
 
 @dataclass(frozen=True)
@@ -88,11 +106,16 @@ def send_outbox(
     *,
     stop: threading.Event | None = None,
     on_progress: Callable[[SendReport], None] = lambda _r: None,
+    limiter: Limiter | None = None,
 ) -> SendReport:
-    """Send every due delivery; return when none is left, on ``stop``, or after max_wait."""
+    """Send every due delivery; return when none is left, on ``stop``, or after max_wait.
+
+    ``limiter`` paces the messages (default: ``options.rate_per_second`` in this process;
+    the service passes one shared by every sender through the database).
+    """
     stop = stop or threading.Event()
     report = SendReport()
-    limiter = RateLimiter(options.rate_per_second)
+    limiter = limiter or RateLimiter(options.rate_per_second)
     prefix = f"{os.uname().nodename[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     threads = [
         threading.Thread(
@@ -129,7 +152,7 @@ def _worker(
     options: SendOptions,
     now: Callable[[], datetime],
     stop: threading.Event,
-    limiter: RateLimiter,
+    limiter: Limiter,
     report: SendReport,
     on_progress: Callable[[SendReport], None],
 ) -> None:
@@ -142,25 +165,46 @@ def _worker(
         nonlocal last_settle
         if pending:
             with write_session(engine) as session:
-                outbox.settle(session, worker, pending, now())
+                outbox.settle(session, token, pending, now())
             for outcome in pending:
                 report.count(outcome.kind)
             pending.clear()
             on_progress(report)
         last_settle = time.monotonic()
 
+    lease = options.lease.total_seconds()
+    token = ""
+    held: set[int] = set()
+    renew_at = 0.0
+
+    def still_held(delivery_id: int) -> bool:
+        """Renew the lease once half of it has gone; is ``delivery_id`` still ours?"""
+        nonlocal held, renew_at
+        if time.monotonic() >= renew_at:
+            # The deadline is measured from before the renewal, so it errs early.
+            renew_at = time.monotonic() + lease / 2
+            with write_session(engine) as session:
+                held = outbox.renew(session, token, now(), options.lease)
+        return delivery_id in held
+
     try:
         while not stop.is_set():
+            token = uuid.uuid4().hex
+            renew_at = time.monotonic() + lease / 2
             with write_session(engine) as session:
                 batch = outbox.claim_batch(
-                    session, worker, now(), options.lease, options.batch_size
+                    session, worker, now(), options.lease, options.batch_size, token
                 )
             if not batch:
                 break
+            held = {claimed.delivery_id for claimed in batch}
             unavailable = False
             for claimed in batch:
                 if stop.is_set() or unavailable:
                     pending.append(outbox.Outcome(claimed.delivery_id, "released"))
+                    continue
+                if not still_held(claimed.delivery_id):
+                    report.count("lost")
                     continue
                 message_id, envelope = source.envelope(claimed)
                 limiter.acquire()

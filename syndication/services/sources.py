@@ -157,7 +157,10 @@ def poll_source(
         source=source,
         state=PollState(status.cursor, status.memo) if status else PollState(),
         rules=TopicRules(
-            source.category_map, source.default_topics, {t.slug for t in settings.topics}
+            source.category_map,
+            source.default_topics,
+            {t.slug for t in settings.topics},
+            settings.imports,
         ),
         language=settings.site.language,
         full=full,

@@ -60,7 +60,7 @@ def import_subscribers_file(
     report = SubscriberImportReport()
     source = Path(path)
     try:
-        handle = source.open(encoding="utf-8-sig", newline="")
+        handle = source.open("rb")
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
 
@@ -71,42 +71,41 @@ def import_subscribers_file(
         on_rejection(rejection)
 
     with handle:
-        rows = subscribers.read_subscriber_csv(handle, known)
-        try:
-            while True:
-                batch = list(itertools.islice(rows, batch_size))
-                if not batch:
-                    break
-                to_confirm: list[int] = []
-                now = utc_now()
-                with db.write_session(engine) as session:
-                    for line, row in batch:
-                        if isinstance(row, RecordError):
-                            reject(line, row)
-                            continue
-                        try:
-                            result = subscribers.add_subscriber(
-                                session,
-                                row.email,
-                                row.name,
-                                row.lists,
-                                confirmed=confirmed,
-                                now=now,
-                            )
-                        except RecordError as exc:
-                            reject(line, exc)
-                            continue
-                        if result.created:
-                            report.added += 1
-                        else:
-                            report.updated += 1
-                        if result.needs_confirmation:
-                            to_confirm.append(result.subscriber_id)
-                for subscriber_id in to_confirm:
-                    send_confirmation(settings, engine, subscriber_id, now)
-                    report.confirmations += 1
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+        # Bytes decoded line by line: one bad byte costs its row, not the rest of the file.
+        lines = subscribers.DecodedLines(handle)
+        rows = subscribers.read_subscriber_csv(lines, known, lines.bad)
+        while True:
+            batch = list(itertools.islice(rows, batch_size))
+            if not batch:
+                break
+            to_confirm: list[int] = []
+            now = utc_now()
+            with db.write_session(engine) as session:
+                for line, row in batch:
+                    if isinstance(row, RecordError):
+                        reject(line, row)
+                        continue
+                    try:
+                        result = subscribers.add_subscriber(
+                            session,
+                            row.email,
+                            row.name,
+                            row.lists,
+                            confirmed=confirmed,
+                            now=now,
+                        )
+                    except RecordError as exc:
+                        reject(line, exc)
+                        continue
+                    if result.created:
+                        report.added += 1
+                    else:
+                        report.updated += 1
+                    if result.needs_confirmation:
+                        to_confirm.append(result.subscriber_id)
+            for subscriber_id in to_confirm:
+                send_confirmation(settings, engine, subscriber_id, now)
+                report.confirmations += 1
     return report
 
 
@@ -159,6 +158,6 @@ def export_subscribers(engine: Engine, out: IO[str]) -> int:
     count = 0
     with db.read_session(engine) as session:
         for row in subscribers.export_rows(session):
-            writer.writerow(row)
+            writer.writerow([subscribers.spreadsheet_safe(cell) for cell in row])
             count += 1
     return count

@@ -16,6 +16,7 @@ from syndication.core.articles import ArticleRecord, parse_article_line
 from syndication.core.source_items import ItemRejection
 from syndication.edges.http_client import FetchError, HttpClient
 from syndication.errors import RecordError
+from syndication.settings import ImportSettings
 from syndication.sources.base import Batch, PollContext, with_validators
 
 BATCH_LINES = 2000
@@ -49,7 +50,7 @@ def poll(context: PollContext, client: HttpClient) -> Iterator[Batch]:
     for number, line in enumerate(lines, start=1):
         batch.fetched += 1 if line.strip() else 0
         try:
-            record = _parse(line, known)
+            record = _parse(line, known, context.rules.limits)
         except RecordError as exc:
             batch.rejections.append(
                 ItemRejection(source.name, f"line {number}", exc.field, exc.reason)
@@ -72,7 +73,9 @@ def poll(context: PollContext, client: HttpClient) -> Iterator[Batch]:
     yield batch
 
 
-def _parse(line: bytes, known_topics: Collection[str]) -> ArticleRecord | None:
+def _parse(
+    line: bytes, known_topics: Collection[str], limits: ImportSettings
+) -> ArticleRecord | None:
     """One line as ``articles import`` reads it; ``None`` for a blank line."""
     try:
         text = line.decode("utf-8")
@@ -80,4 +83,4 @@ def _parse(line: bytes, known_topics: Collection[str]) -> ArticleRecord | None:
         raise RecordError("", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     if not text.strip():
         return None
-    return parse_article_line(text, known_topics)
+    return parse_article_line(text, known_topics, limits)

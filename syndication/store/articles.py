@@ -9,52 +9,19 @@ transaction that committed late with a smaller number.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from syndication import settings
 from syndication.core.articles import ArticleRecord, StoredArticle
 from syndication.errors import NotFoundError
 from syndication.store.models import ARTICLE_CHANGES, Article, Counter, TopicRow, article_topics
-
-
-def upsert(
-    session: Session,
-    table: Table,
-    rows: Sequence[Mapping[str, Any]],
-    key: Sequence[str],
-    update_columns: Sequence[str],
-) -> None:
-    """Insert ``rows`` into ``table``; where ``key`` already exists, update ``update_columns``.
-
-    ``INSERT … ON CONFLICT`` on both SQLite and PostgreSQL, sent as one executemany. With
-    no ``update_columns`` the conflicting rows are left as they are.
-    """
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    stmt: Any
-    if dialect == "postgresql":
-        stmt = postgresql.insert(table)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table)
-    else:  # pragma: no cover - settings refuse other backends
-        raise RuntimeError(f"no upsert for {dialect}")
-    if update_columns:
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(key),
-            set_={name: stmt.excluded[name] for name in update_columns},
-        )
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
-    session.execute(stmt, list(rows))
-
+from syndication.store.upsert import upsert
 
 # -- counters -----------------------------------------------------------------------------
 
@@ -235,6 +202,9 @@ def write_articles(
                 "retraction_reason": record.retraction_reason,
                 "content_hash": digest,
                 "change_seq": first + offset,
+                # Only ever inserted: not in _ARTICLE_COLUMNS, so an update keeps the date
+                # the id was minted with (issue 14: a corrected published_at made a new id).
+                "id_date": record.published_at.astimezone(UTC).date().isoformat(),
             }
         )
     table: Table = Article.__table__  # type: ignore[assignment]
@@ -367,6 +337,7 @@ def _stored(article: Article, topics: tuple[str, ...]) -> StoredArticle:
         retracted_at=article.retracted_at,
         retraction_reason=article.retraction_reason,
         change_seq=article.change_seq,
+        id_date=article.id_date,
     )
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -121,6 +122,9 @@ class Article(Base):
     image_url: Mapped[str] = mapped_column(Text, default="")
     language: Mapped[str] = mapped_column(String(20), default="en")
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The UTC date (YYYY-MM-DD) in the article's tag URI, set on first insert from
+    # published_at and never updated: correcting published_at must not change the id.
+    id_date: Mapped[str] = mapped_column(String(10), server_default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default="published")
     retracted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -158,6 +162,11 @@ class Subscriber(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The pending sign-up request a confirmation link is for: a random nonce, renewed
+    # whenever the request changes (new lists, new name, re-subscribed) and cleared when
+    # the subscriber leaves. Confirmation tokens carry it, so a link confirms exactly the
+    # request it was mailed for (issue 15 item 3).
+    request_nonce: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class Subscription(Base):
@@ -220,6 +229,8 @@ class Delivery(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     claimed_by: Mapped[str] = mapped_column(String(100), default="")
+    # Unique per claim: renew, send and settle touch only rows whose token is still ours.
+    claim_token: Mapped[str] = mapped_column(String(64), server_default="", index=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
     message_id: Mapped[str] = mapped_column(String(300), default="")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -283,6 +294,17 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class RateLimit(Base):
+    """A rate shared by every process on the database: the earliest time (epoch seconds)
+    the next event may happen. ``mail.smtp.rate_per_second`` is a limit of the service,
+    not of one sender, so senders on several machines take their slots from this row."""
+
+    __tablename__ = "rate_limits"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float)
 
 
 # -- the operator console (issue 12) ------------------------------------------------------

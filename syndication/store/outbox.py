@@ -1,13 +1,19 @@
 """The outbox: delivery rows that senders claim with a lease, send, and settle.
 
 Crash safety comes from the order of events. A sender *claims* a batch of due rows in one
-transaction (status ``sending``, a lease until a deadline, its own worker id), then sends,
-then *settles* each row (``sent`` with its Message-ID, or back to ``queued`` for a retry,
-or ``failed``/``bounced``) in small transactions. A process killed at any instant leaves
-at worst rows in ``sending`` whose lease runs out; the next sender claims them again. So
-no row is ever lost, each row ends ``sent`` at most once (the settle only touches rows the
-worker still holds), and the only duplicates on the wire are messages that were sent but
-not yet settled at the kill: they carry the same deterministic Message-ID.
+transaction (status ``sending``, a lease until a deadline, its own worker id and a claim
+token unique to this claim), then sends, then *settles* each row (``sent`` with its
+Message-ID, or back to ``queued`` for a retry, or ``failed``/``bounced``) in small
+transactions. A process killed at any instant leaves at worst rows in ``sending`` whose
+lease runs out; the next sender claims them again. So no row is ever lost, each row ends
+``sent`` at most once (the settle only touches rows whose claim token is still the
+worker's), and the only duplicates on the wire are messages that were sent but not yet
+settled at the kill: they carry the same deterministic Message-ID.
+
+A live sender whose batch takes longer than its lease (a slow server) *renews* the lease
+while it works, and sends only rows the renewal says it still holds: a row whose lease ran
+out and that another sender claimed carries that sender's token, so the first one neither
+sends nor settles it (issue 14: without this, 10 of 24 readers got a digest twice).
 
 PostgreSQL senders on several machines share the outbox with ``FOR UPDATE SKIP LOCKED``;
 SQLite has one writer at a time anyway (claims take ``BEGIN IMMEDIATE``).
@@ -24,7 +30,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from syndication.store.articles import upsert
 from syndication.store.models import (
     SENDABLE_DIGEST_STATES,
     Delivery,
@@ -36,6 +41,7 @@ from syndication.store.models import (
     UTCDateTime,
 )
 from syndication.store.subscribers import suppress
+from syndication.store.upsert import upsert
 
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(minutes=5)
@@ -57,6 +63,7 @@ class Claimed:
     email: str
     name: str
     attempts: int
+    token: str = ""
 
 
 @dataclass(frozen=True)
@@ -89,13 +96,15 @@ def _due(now: datetime) -> ColumnElement[bool]:
 
 
 def claim_batch(
-    session: Session, worker: str, now: datetime, lease: timedelta, limit: int
+    session: Session, worker: str, now: datetime, lease: timedelta, limit: int, token: str
 ) -> list[Claimed]:
     """Take up to ``limit`` due deliveries for ``worker`` until ``now + lease``.
 
-    Rows whose subscriber is no longer active, has left the digest's list or is
-    suppressed are settled as ``skipped`` here: an unsubscribe between compile and send
-    is honoured. Rows of a held or cancelled digest are not due (see ``_due``).
+    ``token`` must be unique to this claim (a fresh UUID): :func:`renew` and :func:`settle`
+    act only on rows that still carry it. Rows whose subscriber is no longer active, has
+    left the digest's list or is suppressed are settled as ``skipped`` here: an
+    unsubscribe between compile and send is honoured. Rows of a held or cancelled digest
+    are not due (see ``_due``).
     """
     pick = select(Delivery.id).where(_due(now)).order_by(Delivery.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
@@ -139,17 +148,32 @@ def claim_batch(
                 status="sending",
                 lease_until=now + lease,
                 claimed_by=worker,
+                claim_token=token,
                 attempts=Delivery.attempts + 1,
             )
         )
     return [
-        Claimed(r.id, r.digest_id, r.subscriber_id, r.email, r.name, r.attempts + 1)
+        Claimed(r.id, r.digest_id, r.subscriber_id, r.email, r.name, r.attempts + 1, token)
         for r in eligible
     ]
 
 
-def settle(session: Session, worker: str, outcomes: Sequence[Outcome], now: datetime) -> None:
-    """Record outcomes for rows ``worker`` still holds; rows it lost to another are left.
+def _held(token: str) -> ColumnElement[bool]:
+    return and_(Delivery.status == "sending", Delivery.claim_token == token)
+
+
+def renew(session: Session, token: str, now: datetime, lease: timedelta) -> set[int]:
+    """Extend the lease of the rows claim ``token`` still holds to ``now + lease``.
+
+    Returns their ids: a row missing from the answer was lost (its lease ran out and
+    another sender claimed it, or it was settled), and must be neither sent nor settled.
+    """
+    session.execute(update(Delivery).where(_held(token)).values(lease_until=now + lease))
+    return set(session.scalars(select(Delivery.id).where(_held(token))))
+
+
+def settle(session: Session, token: str, outcomes: Sequence[Outcome], now: datetime) -> None:
+    """Record outcomes for rows claim ``token`` still holds; rows lost to another are left.
 
     Successes, the bulk of the work, go in one executemany; the rarer outcomes one by one.
     """
@@ -161,7 +185,7 @@ def settle(session: Session, worker: str, outcomes: Sequence[Outcome], now: date
             .where(
                 table.c.id == bindparam("delivery_id"),
                 table.c.status == "sending",
-                table.c.claimed_by == worker,
+                table.c.claim_token == token,
             )
             .values(
                 status="sent",
@@ -170,17 +194,14 @@ def settle(session: Session, worker: str, outcomes: Sequence[Outcome], now: date
                 last_error="",
                 lease_until=None,
                 claimed_by="",
+                claim_token="",
             ),
             [{"delivery_id": o.delivery_id, "mid": o.message_id} for o in sent],
         )
     for outcome in outcomes:
         if outcome.kind == "sent":
             continue
-        held = and_(
-            Delivery.id == outcome.delivery_id,
-            Delivery.status == "sending",
-            Delivery.claimed_by == worker,
-        )
+        held = and_(Delivery.id == outcome.delivery_id, _held(token))
         values: dict[str, object]
         if outcome.kind == "released":
             # Nothing was attempted (no connection): the attempt does not count.
@@ -202,7 +223,9 @@ def settle(session: Session, worker: str, outcomes: Sequence[Outcome], now: date
         else:
             raise ValueError(f"unknown outcome {outcome.kind!r}")
         result = session.execute(
-            update(Delivery).where(held).values(lease_until=None, claimed_by="", **values)
+            update(Delivery)
+            .where(held)
+            .values(lease_until=None, claimed_by="", claim_token="", **values)
         )
         if outcome.kind == "bounced" and result.rowcount:  # type: ignore[attr-defined]
             suppress(session, outcome.email, f"bounced: {outcome.error}", now, "bounced")
@@ -213,7 +236,13 @@ def release_worker(session: Session, worker: str) -> int:
     result = session.execute(
         update(Delivery)
         .where(Delivery.status == "sending", Delivery.claimed_by == worker)
-        .values(status="queued", lease_until=None, claimed_by="", attempts=Delivery.attempts - 1)
+        .values(
+            status="queued",
+            lease_until=None,
+            claimed_by="",
+            claim_token="",
+            attempts=Delivery.attempts - 1,
+        )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 

@@ -127,12 +127,14 @@ def public_copy(html: str, base_url: str) -> str:
     return PLACEHOLDER_RE.sub(lambda m: neutral.get(m.group(1), ""), html)
 
 
-def health(session: Session) -> dict[str, object]:
+def health(session: Session, missing_files: int = 0) -> dict[str, object]:
     """What ``/healthz`` reports beyond "the database answered".
 
     ``feeds``: the change number the feed files reflect (the feed job's ``feeds_built``
     watermark), the store's newest change number, and how many changes the feeds are
     behind; a number that keeps growing means the feed job is not running.
+    ``missing_files`` (the feed files a build always writes that are absent, counted by
+    the caller, which owns the file system) counts as behind too: readers get 404s.
     ``last_poll``: when the scheduler's poll job last finished (ISO 8601, UTC), whether
     it succeeded, or ``None`` when no scheduler has run yet.
     ``outbox_backlog``: deliveries queued or in flight.
@@ -144,7 +146,12 @@ def health(session: Session) -> dict[str, object]:
         select(JobRun).where(JobRun.job_id == "poll").order_by(JobRun.id.desc()).limit(1)
     ).first()
     return {
-        "feeds": {"built_to": built, "store_at": current, "behind": max(0, current - built)},
+        "feeds": {
+            "built_to": built,
+            "store_at": current,
+            "behind": max(0, current - built) + missing_files,
+            "missing_files": missing_files,
+        },
         "last_poll": None
         if poll is None
         else {"finished_at": poll.finished_at.isoformat(), "ok": poll.ok},

@@ -11,17 +11,20 @@ address on the suppression list (hard bounce, complaint) is never added again.
 from __future__ import annotations
 
 import csv
-from collections.abc import Collection, Iterable, Iterator, Sequence
+import re
+import secrets
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from syndication.core.addresses import AddressError, normalise_address
 from syndication.errors import NotFoundError, RecordError
-from syndication.store.articles import upsert
 from syndication.store.models import Subscriber, Subscription, Suppression
+from syndication.store.upsert import upsert
 
 CSV_HEADER = ["email", "name", "lists"]
 
@@ -37,6 +40,46 @@ def normalise_email(raw: str) -> str:
 def clean_name(raw: str) -> str:
     """A display name safe to put in a header: control characters and CR/LF removed."""
     return " ".join("".join(ch if ch.isprintable() else " " for ch in raw).split())[:200]
+
+
+# Cells a spreadsheet takes for a formula (OWASP "CSV Injection"): a name from the public
+# form such as =HYPERLINK(...) must reach the operator's spreadsheet as text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """``cell`` for a CSV export: a leading ``'`` before a formula character, so that
+    spreadsheets show it as text (and :func:`from_spreadsheet` takes it off again)."""
+    return f"'{cell}" if cell.startswith(_FORMULA_START) else cell
+
+
+def from_spreadsheet(cell: str) -> str:
+    """The value :func:`spreadsheet_safe` protected, so an export imports back unchanged."""
+    if cell.startswith("'") and cell[1:].startswith(_FORMULA_START):
+        return cell[1:]
+    return cell
+
+
+PUBLIC_NAME_LIMIT = 60
+# What makes a "name" an advert: a scheme, www., an address, markup, or a host name
+# (letters, a dot, two or more letters, no space: "evil.example", "bit.ly/x").
+_LINK_IN_NAME = re.compile(r"(?i)://|www\.|@|[<>]|[a-z0-9-]\.[a-z]{2,}\b")
+
+
+def public_name(raw: str) -> str:
+    """A display name typed into a public form: short, plain, no links.
+
+    The name goes into mail to whatever address was typed next to it (the confirmation),
+    so a stranger could use the form to mail a link to anyone. Names are limited to
+    :data:`PUBLIC_NAME_LIMIT` characters and may not hold a URL, host name, address or
+    markup; :class:`RecordError` says so.
+    """
+    name = clean_name(raw)
+    if len(name) > PUBLIC_NAME_LIMIT:
+        raise RecordError("name", f"at most {PUBLIC_NAME_LIMIT} characters, please")
+    if _LINK_IN_NAME.search(name):
+        raise RecordError("name", "a name cannot contain a web or e-mail address")
+    return name
 
 
 @dataclass(frozen=True)
@@ -58,28 +101,62 @@ def parse_lists(raw: str, known_lists: Collection[str]) -> tuple[str, ...]:
     return lists
 
 
+class DecodedLines:
+    """UTF-8 lines from raw ones, decoded one at a time (a leading BOM dropped).
+
+    A line that is not UTF-8 is passed on with replacement characters and its number is
+    remembered in ``bad``, so the CSV row it belongs to is rejected with its line number
+    while the rows around it are kept; decoding the whole file at once stopped an import
+    part-way at the first bad byte (issue 15 item 15).
+    """
+
+    def __init__(self, raw: Iterable[bytes]) -> None:
+        self.raw = raw
+        self.bad: dict[int, str] = {}
+
+    def __iter__(self) -> Iterator[str]:
+        for number, line in enumerate(self.raw, start=1):
+            if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]
+            try:
+                yield line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                self.bad[number] = f"not UTF-8 text ({exc.reason} at byte {exc.start + 1})"
+                yield line.decode("utf-8", "replace")
+
+
 def read_subscriber_csv(
-    lines: Iterable[str], known_lists: Collection[str]
+    lines: Iterable[str], known_lists: Collection[str], bad_lines: Mapping[int, str] | None = None
 ) -> Iterator[tuple[int, SubscriberRow | RecordError]]:
     """Yield ``(line number, row or error)`` for each data row of an ``email,name,lists`` CSV.
 
     The header must be exactly ``email,name,lists``; a file without it is refused as a
-    whole (a row error at line 1), since its columns cannot be trusted.
+    whole (a row error at line 1), since its columns cannot be trusted. ``bad_lines``
+    (line number to reason, see :class:`DecodedLines`) rejects the rows spanning them.
     """
+    bad = bad_lines if bad_lines is not None else {}
     reader = csv.reader(lines)
     header = next(reader, None)
     if header is None:
+        return
+    if 1 in bad:
+        yield 1, RecordError("", bad[1])
         return
     if [h.strip().lower() for h in header] != CSV_HEADER:
         yield reader.line_num, RecordError("", f"the header must be {','.join(CSV_HEADER)}")
         return
     while True:
+        first = reader.line_num + 1
         try:
             fields = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
             yield reader.line_num, RecordError("", f"malformed CSV: {exc}")
+            continue
+        broken = [bad[n] for n in range(first, reader.line_num + 1) if n in bad]
+        if broken:
+            yield reader.line_num, RecordError("", broken[0])
             continue
         if not fields or all(not f.strip() for f in fields):
             continue
@@ -88,8 +165,8 @@ def read_subscriber_csv(
             continue
         try:
             row = SubscriberRow(
-                normalise_email(fields[0]),
-                clean_name(fields[1]),
+                normalise_email(from_spreadsheet(fields[0].strip())),
+                clean_name(from_spreadsheet(fields[1])),
                 parse_lists(fields[2], known_lists),
             )
         except RecordError as exc:
@@ -146,18 +223,40 @@ def add_subscriber(
             created_at=now,
             updated_at=now,
         )
-        session.add(subscriber)
-        session.flush()
-    elif subscriber.status in ("bounced", "complained"):
+        try:
+            # A savepoint: two sign-ups of one new address at once (PostgreSQL) must not
+            # end in a unique violation; the second waits for the first, then updates it.
+            with session.begin_nested():
+                session.add(subscriber)
+        except IntegrityError:
+            subscriber = session.execute(
+                select(Subscriber).where(Subscriber.email == email).with_for_update()
+            ).scalar_one()
+            created = False
+    if subscriber.status in ("bounced", "complained"):
         raise RecordError("email", f"{email} is {subscriber.status} and is not re-added")
+    # What the pending request was before this call, to tell whether it changed.
+    before = (subscriber.name, set(subscriber_lists(session, subscriber.id)))
     if name.strip():
         subscriber.name = clean_name(name)
     needs_confirmation = False
     if subscriber.status in ("pending", "unsubscribed"):
         if confirmed:
             subscriber.status, subscriber.confirmed_at = "active", now
+            subscriber.request_nonce = None
         else:
-            needs_confirmation = created or subscriber.status == "unsubscribed"
+            changed = (
+                created
+                or subscriber.status == "unsubscribed"
+                or subscriber.request_nonce is None
+                or subscriber.name != before[0]
+                or not set(lists) <= before[1]
+            )
+            if changed:
+                # A new request: links mailed for the previous one stop working, and the
+                # owner gets a mail naming what this one asks for.
+                subscriber.request_nonce = new_request_nonce()
+                needs_confirmation = True
             subscriber.status = "pending"
     subscriber.updated_at = now
     upsert(
@@ -190,14 +289,29 @@ def subscriber_lists(session: Session, subscriber_id: int) -> list[str]:
     )
 
 
-def confirm_subscriber(session: Session, subscriber_id: int, now: datetime) -> Subscriber:
-    """Activate a pending subscriber (idempotent for an active one)."""
+def new_request_nonce() -> str:
+    """A fresh name for one sign-up request (what a confirmation link is bound to)."""
+    return secrets.token_urlsafe(16)
+
+
+def confirm_subscriber(session: Session, subscriber_id: int, request: str, now: datetime) -> bool:
+    """Activate a pending subscriber if ``request`` is its current sign-up request.
+
+    True when the subscriber is now active through that request (also when the same link
+    is followed again). False when the link belongs to a request that has since been
+    replaced (someone re-submitted the address with other lists or another name), or the
+    subscriber has left, bounced or complained: such a link changes nothing.
+    Links from before requests were named (``request == ""``) still confirm a pending
+    record nobody has changed since.
+    """
     subscriber = session.get(Subscriber, subscriber_id, with_for_update=True)
     if subscriber is None:
         raise NotFoundError("this subscription no longer exists")
+    if request != (subscriber.request_nonce or ""):
+        return False
     if subscriber.status == "pending":
         subscriber.status, subscriber.confirmed_at, subscriber.updated_at = "active", now, now
-    return subscriber
+    return subscriber.status == "active"
 
 
 def unsubscribe(
@@ -217,6 +331,8 @@ def unsubscribe(
     session.execute(stmt)
     if not subscriber_lists(session, subscriber_id) and subscriber.status in ("pending", "active"):
         subscriber.status = "unsubscribed"
+    # Any confirmation link mailed before is dead from now on.
+    subscriber.request_nonce = None
     subscriber.updated_at = now
     return subscriber
 
@@ -248,6 +364,7 @@ def suppress(session: Session, email: str, reason: str, now: datetime, status: s
     ).scalar_one_or_none()
     if subscriber is not None:
         subscriber.status, subscriber.updated_at = status, now
+        subscriber.request_nonce = None
 
 
 def export_rows(session: Session) -> Iterator[tuple[str, str, str, str]]:

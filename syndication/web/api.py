@@ -102,6 +102,7 @@ class ArticlesApi:
             known_topics=self.known_topics,
             now=utc_now,
             keep_rejections=10_000,
+            limits=self.settings.imports,
         )
         counts = report.counts
         return JSONResponse(

@@ -18,6 +18,7 @@ sent after the answer, in the background, which also keeps the timing alike.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +38,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from syndication.clock import utc_now
+from syndication.core.feeds import expected_paths
 from syndication.core.tokens import (
     CONFIRM,
     CONFIRM_MAX_AGE,
@@ -46,9 +48,10 @@ from syndication.core.tokens import (
     make_token,
     read_token,
 )
+from syndication.edges.files import missing_files
 from syndication.errors import ConfigError, NotFoundError, RecordError, SyndicationError
 from syndication.render.templates import search_path
-from syndication.settings import Settings
+from syndication.settings import SLUG_RE, Settings
 from syndication.store import database as db
 from syndication.store import site as webstore
 from syndication.store import subscribers
@@ -59,6 +62,9 @@ from syndication.web.metrics import metrics_route
 from syndication.web.security import (
     CSRF_COOKIE,
     CSRF_FIELD,
+    SECURITY_HEADERS,
+    BodyDeadline,
+    ForwardedClient,
     RateLimiter,
     SecurityHeaders,
     csrf_ok,
@@ -75,6 +81,7 @@ FEED_FORMATS = (
 )
 FORM_LIMIT = 16 * 1024
 NO_STORE = {"cache-control": "no-store"}
+PERIOD_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # The digest archive shows the stored e-mail itself. Its CSS is inlined into style
 # attributes for mail clients, which needs 'unsafe-inline' for styles; scripts, forms and
@@ -232,6 +239,7 @@ class Web:
         chosen = [slug for slug in dict.fromkeys(requested) if slug in known]
         try:
             email = subscribers.normalise_email(raw_email)
+            name = subscribers.public_name(name)
         except RecordError as exc:
             return self.home_page(str(cookie), 400, exc.reason, values)
         if not chosen:
@@ -268,17 +276,27 @@ class Web:
         now = utc_now()
         try:
             claims = read_token(self.settings.secret_key, CONFIRM, token, now, CONFIRM_MAX_AGE)
-            subscriber = await run_in_threadpool(
-                self.write, subscribers.confirm_subscriber, claims.subscriber_id, now
+            if request.method != "POST":
+                # GET and HEAD only show the button: mail scanners (Safe Links and the
+                # like) fetch every link in a message, and must not complete a double
+                # opt-in that only the mailbox's owner may complete.
+                return self.page("confirm.html", action=request.url.path)
+            confirmed = await run_in_threadpool(
+                self.write,
+                subscribers.confirm_subscriber,
+                claims.subscriber_id,
+                claims.request,
+                now,
             )
         except (TokenError, NotFoundError) as exc:
             return self.bad_link(exc)
-        if subscriber.status != "active":
+        if not confirmed:
             return self.message(
                 409,
                 "This subscription cannot be confirmed",
-                "The address was unsubscribed or can no longer receive our mail. "
-                "Subscribe again from the home page if you like.",
+                "This link belongs to a request that was replaced by a newer one, or the "
+                "address was unsubscribed or can no longer receive our mail. Use the link "
+                "in the newest confirmation mail, or subscribe again from the home page.",
             )
         return self.message(
             200,
@@ -295,9 +313,10 @@ class Web:
         except TokenError as exc:
             return self.bad_link(exc)
         what = self.list_name(claims.list_slug)
-        if request.method == "GET":
-            # A GET only shows the button: mail scanners and link previews fetch links, and
-            # must not unsubscribe anyone (the reason RFC 8058 asks for a POST).
+        if request.method != "POST":
+            # A GET (or HEAD, which Starlette routes here too) only shows the button: mail
+            # scanners and link previews fetch links, and must not unsubscribe anyone (the
+            # reason RFC 8058 asks for a POST).
             return self.page("unsubscribe.html", what=what, action=request.url.path)
         # POST: a click on our button or an RFC 8058 one-click request
         # ("List-Unsubscribe=One-Click", no cookie, no CSRF token). Both are honoured at
@@ -307,6 +326,10 @@ class Web:
         )
         preferences = make_token(self.settings.secret_key, PREFERENCES, claims.subscriber_id, now)
         return self.page("unsubscribed.html", what=what, preferences=f"/preferences/{preferences}")
+
+    def missing_feed_files(self) -> list[str]:
+        """Feed files a build always writes that are not on disk (lost, not yet built)."""
+        return missing_files(self.settings.feeds.dir, expected_paths(self.settings))
 
     def list_name(self, slug: str) -> str:
         if not slug:
@@ -370,6 +393,10 @@ class Web:
     async def digest(self, request: Request) -> Response:
         slug = str(request.path_params["list_slug"])
         period = str(request.path_params["period"])
+        if not SLUG_RE.fullmatch(slug) or not PERIOD_RE.fullmatch(period):
+            # Checked before the query: PostgreSQL refuses a NUL ("%00") in a parameter
+            # with an error, which must be a 404 like any other name we do not have.
+            return self.message(404, "No such digest", "There is no digest for that list and date.")
         html = await run_in_threadpool(self.read, webstore.digest_html, slug, period)
         if html is None:
             return self.message(404, "No such digest", "There is no digest for that list and date.")
@@ -383,7 +410,8 @@ class Web:
 
     async def healthz(self, request: Request) -> Response:
         try:
-            report = await run_in_threadpool(self.read, webstore.health)
+            missing = await run_in_threadpool(self.missing_feed_files)
+            report = await run_in_threadpool(self.read, webstore.health, len(missing))
         except SQLAlchemyError as exc:
             log.warning("health check: database unreachable: %s", exc)
             return JSONResponse({"status": "error", "database": "unreachable"}, 503, NO_STORE)
@@ -395,6 +423,16 @@ class Web:
             media_type="text/css; charset=utf-8",
             headers={"cache-control": "public, max-age=86400"},
         )
+
+    async def server_error(self, request: Request, exc: Exception) -> Response:
+        # Starlette answers unhandled errors outside every middleware, so this page sets
+        # the security headers itself (issue 15 item 5: every response carries them).
+        response = self.message(
+            500, "Something went wrong", "Please try again in a moment.", home_link=True
+        )
+        for name, value in SECURITY_HEADERS:
+            response.headers[name.decode()] = value.decode()
+        return response
 
     async def not_found(self, request: Request, exc: Exception) -> Response:
         if isinstance(exc, HTTPException) and exc.status_code == 405:
@@ -431,7 +469,7 @@ def create_app(
     routes: list[BaseRoute] = [
         Route("/", web.home, methods=["GET"]),
         Route("/subscribe", web.subscribe, methods=["POST"], max_body_size=FORM_LIMIT),
-        Route("/confirm/{token}", web.confirm, methods=["GET"]),
+        Route("/confirm/{token}", web.confirm, methods=token_methods, max_body_size=FORM_LIMIT),
         Route(
             "/unsubscribe/{token}", web.unsubscribe, methods=token_methods, max_body_size=FORM_LIMIT
         ),
@@ -442,7 +480,7 @@ def create_app(
         Route("/digests/{list_slug}/{period}", web.digest, methods=["GET"]),
         Route("/healthz", web.healthz, methods=["GET"]),
         Route("/static/site.css", web.stylesheet_file, methods=["GET"]),
-        Route("/feeds/{path:path}", feeds, methods=["GET", "HEAD"]),
+        Route("/feeds/{path:path}", feeds, methods=["GET", "HEAD", "OPTIONS"]),
         *api.routes(settings, engine, api_limit),  # the push API (issue 11)
     ]
     # The operator console and Prometheus metrics (issue 12).
@@ -451,8 +489,12 @@ def create_app(
     routes.append(metrics_route(engine, lists, settings.metrics_token, now))
     return Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeaders)],
-        exception_handlers={404: web.not_found, 405: web.not_found},
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(ForwardedClient, trusted=settings.web.trusted_proxies),
+            Middleware(BodyDeadline, seconds=settings.web.body_timeout_seconds),
+        ],
+        exception_handlers={404: web.not_found, 405: web.not_found, 500: web.server_error},
     )
 
 

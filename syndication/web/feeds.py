@@ -13,12 +13,20 @@ Validators (RFC 9110 §8.8):
   (the builder writes byte-identical output when nothing changed). The gzip-coded variant
   has its own tag (``"…-gz"``), as RFC 9110 §8.8.3 asks of different content codings;
   ``If-None-Match`` with either tag matches the current file.
-- ``Last-Modified``: the feed's own newest date (RSS ``lastBuildDate``/``pubDate``, Atom
-  ``updated`` and tombstone ``when``, JSON Feed ``date_modified``/``date_published``, OPML
-  ``dateModified``), falling back to the file's mtime; never later than the moment it is
-  sent (RFC 9110 §8.8.2.1).
+- ``Last-Modified``: when the file's bytes last changed, as the publisher recorded it
+  (:func:`syndication.publish.recorded_modified`), falling back to the file's mtime (which
+  the publisher also only moves on a change); never later than the moment it is sent
+  (RFC 9110 §8.8.2.1). Not a date read from the feed: a retraction or an article leaving
+  a topic changes the bytes without a newer entry date, and a client that only sends
+  ``If-Modified-Since`` must still see it (issue 14).
 
 ``If-None-Match`` wins over ``If-Modified-Since`` when both are sent (RFC 9110 §13.2.2).
+
+Feeds are public documents that browser-based readers and widgets fetch from other
+origins, so every feed response says ``Access-Control-Allow-Origin: *`` (Fetch standard,
+CORS protocol) and exposes ``ETag`` for their conditional requests; ``OPTIONS`` answers a
+preflight (a reader sending ``If-None-Match`` needs one) with the methods and request
+headers allowed. Pages and the API are not covered: only this app's responses carry it.
 Paths are checked twice: lexically (no ``..``, no hidden files, known suffixes only) and
 after resolving symbolic links (the result must lie inside ``feeds.dir``).
 """
@@ -27,7 +35,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 import os
 import re
 import stat
@@ -38,12 +45,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from syndication.clock import utc_now
+from syndication.edges.files import recorded_modified
 
 # Short enough that a reader sees a new article within minutes even through a shared
 # cache, long enough to absorb bursts of polls (RFC 9111 §5.2.2.1).
@@ -59,13 +66,19 @@ XML = "application/xml; charset=utf-8"
 # archives as <topic>/archive/<month>.atom.
 FEED_SUFFIXES = (".xml", ".atom", ".json", ".opml")
 
-_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(rss|feed|opml)[\s>/]")
-_RSS_DATES = re.compile(r"<(?:lastBuildDate|pubDate)>\s*([^<]+?)\s*</")
-_ATOM_DATES = re.compile(
-    r"<(?:[A-Za-z_][\w.-]*:)?updated>\s*([^<]+?)\s*</"
-    r"|<(?:[A-Za-z_][\w.-]*:)?deleted-entry\b[^>]*?\bwhen=\"([^\"]+)\""
+ALLOWED_METHODS = "GET, HEAD, OPTIONS"
+CORS_HEADERS = (
+    (b"access-control-allow-origin", b"*"),
+    # ETag is not a CORS-safelisted response header; Last-Modified is.
+    (b"access-control-expose-headers", b"ETag"),
 )
-_OPML_DATES = re.compile(r"<dateModified>\s*([^<]+?)\s*</dateModified>")
+PREFLIGHT_HEADERS = (
+    (b"access-control-allow-methods", b"GET, HEAD"),
+    (b"access-control-allow-headers", b"If-None-Match, If-Modified-Since, Cache-Control"),
+    (b"access-control-max-age", b"86400"),
+)
+
+_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(rss|feed|opml)[\s>/]")
 
 
 @dataclass(frozen=True)
@@ -92,7 +105,7 @@ def load_feed_file(path: Path, mtime: datetime) -> FeedFile:
     body = path.read_bytes()
     media_type = media_type_for(path.name, body)
     digest = hashlib.sha256(body).hexdigest()[:32]
-    newest = newest_date(body, media_type) or mtime
+    newest = recorded_modified(path, body) or mtime
     return FeedFile(
         body=body,
         # mtime=0 keeps the gzip bytes (and so their ETag) a function of the file alone.
@@ -117,51 +130,27 @@ def media_type_for(name: str, body: bytes) -> str:
     return {b"rss": RSS, b"feed": ATOM, b"opml": OPML}.get(root, XML)
 
 
-def newest_date(body: bytes, media_type: str) -> datetime | None:
-    """The newest date a feed carries about its own content, or ``None`` if it has none."""
-    text = body.decode("utf-8", "replace")
-    found: list[datetime | None] = []
-    if media_type == RSS:
-        found = [_rfc822(value) for value in _RSS_DATES.findall(text)]
-    elif media_type == ATOM:
-        found = [_iso(updated or when) for updated, when in _ATOM_DATES.findall(text)]
-    elif media_type == OPML:
-        found = [_rfc822(value) for value in _OPML_DATES.findall(text)]
-    elif media_type == JSON_FEED:
-        found = [_iso(value) for value in _json_feed_dates(text)]
-    dates = [d for d in found if d is not None]
-    return max(dates) if dates else None
+_ASCTIME = re.compile(r"[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}")
 
 
-def _json_feed_dates(text: str) -> Iterable[str]:
-    try:
-        feed: Any = json.loads(text)
-    except ValueError:
-        return []
-    items = feed.get("items", []) if isinstance(feed, dict) else []
-    return [
-        item[key]
-        for item in items
-        if isinstance(item, dict)
-        for key in ("date_modified", "date_published")
-        if isinstance(item.get(key), str)
-    ]
+def parse_http_date(value: str) -> datetime | None:
+    """An HTTP-date in any of the three forms RFC 9110 §5.6.7 says a recipient must accept.
 
-
-def _rfc822(value: str) -> datetime | None:
+    IMF-fixdate (``Sun, 06 Nov 1994 08:49:37 GMT``), the obsolete RFC 850 form
+    (``Sunday, 06-Nov-94 08:49:37 GMT``) and ANSI C's asctime (``Sun Nov  6 08:49:37
+    1994``), which carries no zone and is UTC by definition. ``None`` when it is none of them.
+    """
+    value = value.strip()
     try:
         parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        if parsed.tzinfo is None:
+            # Only asctime may omit the zone; "-0000" and other zone-less text are refused.
+            return parsed.replace(tzinfo=UTC) if _ASCTIME.fullmatch(value) else None
+        # A client may name any offset: one that datetime cannot hold in UTC (year 9999
+        # at -23:59) is as unusable as a date that does not parse.
+        return parsed.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else None
-
-
-def _iso(value: str) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else None
 
 
 def _split_tags(header: str) -> Iterable[str]:
@@ -249,11 +238,15 @@ class FeedServer:
             return None
         try:
             resolved = (self.root / relative).resolve()
-        except (OSError, ValueError):
+        except (OSError, ValueError, RuntimeError):
+            # RuntimeError: a symbolic link loop (pathlib before Python 3.13).
             return None
         return resolved if resolved.is_relative_to(self.root) else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] == "OPTIONS":
+            await _options(send)
+            return
         path = self.locate(str(scope.get("path_params", {}).get("path", "")))
         try:
             info = os.stat(path) if path is not None else None
@@ -292,6 +285,7 @@ async def respond(feed: FeedFile, scope: Scope, send: Send) -> None:
         (b"last-modified", format_datetime(last_modified, usegmt=True).encode()),
         (b"cache-control", f"public, max-age={MAX_AGE_SECONDS}".encode()),
         (b"vary", b"Accept-Encoding"),
+        *CORS_HEADERS,
     ]
     if _not_modified(feed, last_modified, scope):
         await send({"type": "http.response.start", "status": 304, "headers": headers})
@@ -314,8 +308,20 @@ def _not_modified(feed: FeedFile, last_modified: datetime, scope: Scope) -> bool
     if_modified_since = _header(scope, b"if-modified-since")
     if if_modified_since is None:
         return False
-    since = _rfc822(if_modified_since)
+    since = parse_http_date(if_modified_since)
     return since is not None and last_modified <= since
+
+
+async def _options(send: Send) -> None:
+    """``OPTIONS``: what may be asked of a feed (RFC 9110 §9.3.7), and a CORS preflight."""
+    headers = [
+        (b"allow", ALLOWED_METHODS.encode()),
+        (b"content-length", b"0"),
+        *CORS_HEADERS,
+        *PREFLIGHT_HEADERS,
+    ]
+    await send({"type": "http.response.start", "status": 204, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
 async def _not_found(scope: Scope, send: Send) -> None:
@@ -328,6 +334,7 @@ async def _not_found(scope: Scope, send: Send) -> None:
                 (b"content-type", b"text/plain; charset=utf-8"),
                 (b"content-length", str(len(body)).encode()),
                 (b"cache-control", b"no-store"),
+                *CORS_HEADERS,
             ],
         }
     )

@@ -5,12 +5,14 @@ Nothing here knows about routes or the database; :mod:`syndication.web.app` wire
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import ipaddress
 import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -59,6 +61,114 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+# -- the client's address ------------------------------------------------------------------
+
+
+class ForwardedClient:
+    """ASGI middleware: the client is the address ``X-Forwarded-For`` names, but only when
+    the connection comes from a proxy listed in ``trusted`` (``[web] trusted_proxies``).
+
+    The header is a list each proxy appends to, so it is read from the right: trusted
+    proxies are skipped and the first other address is the client. From anyone else the
+    header is ignored: a process on the same host (or a visitor, behind a proxy that
+    passes the header on unchanged) could otherwise name any address and step past the
+    sign-up limit.
+    """
+
+    def __init__(self, app: ASGIApp, trusted: Iterable[str] = ()) -> None:
+        self.app = app
+        self.trusted = [ipaddress.ip_network(t, strict=False) for t in trusted]
+
+    def is_trusted(self, host: str) -> bool:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self.trusted)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if scope["type"] == "http" and self.trusted and client and self.is_trusted(client[0]):
+            forwarded = [
+                value.decode("latin-1")
+                for name, value in scope.get("headers", [])
+                if name.lower() == b"x-forwarded-for"
+            ]
+            hops = [hop.strip() for hop in ",".join(forwarded).split(",") if hop.strip()]
+            for hop in reversed(hops):
+                if not self.is_trusted(hop):
+                    try:
+                        ipaddress.ip_address(hop)
+                    except ValueError:
+                        break  # garbage: keep the proxy's own address
+                    scope = {**scope, "client": (hop, 0)}
+                    break
+        await self.app(scope, receive, send)
+
+
+class BodyDeadline:
+    """ASGI middleware: a request body must arrive whole within ``seconds`` and be at most
+    ``limit`` bytes, else 408 or 413 before the app sees it.
+
+    Every body this app takes is a small form, so it is read here in full and handed on;
+    a client dripping a byte at a time cannot hold a worker for longer than the deadline.
+    """
+
+    def __init__(self, app: ASGIApp, seconds: float = 30.0, limit: int = 64 * 1024) -> None:
+        self.app = app
+        self.seconds = seconds
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async with asyncio.timeout(self.seconds):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return
+                    body = message.get("body", b"")
+                    size += len(body)
+                    if size > self.limit:
+                        await _plain(send, 413, b"Request body too large.\n")
+                        return
+                    chunks.append(body)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            await _plain(send, 408, b"The request body did not arrive in time.\n")
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _plain(send: Send, status: int, text: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(text)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": text})
+
+
 # -- CSRF: a signed double-submit token -------------------------------------------------
 #
 # The subscribe form carries the same value as a cookie, and the value is signed with the
@@ -83,7 +193,10 @@ def new_csrf_token(secret: str) -> str:
 
 
 def csrf_token_valid(secret: str, token: str) -> bool:
-    """Whether ``token`` is one we signed."""
+    """Whether ``token`` is one we signed (any other string, non-ASCII included: False)."""
+    if not token.isascii():
+        # hmac.compare_digest raises TypeError on non-ASCII str; ours never are.
+        return False
     nonce, dot, signature = token.partition(".")
     if not dot or not nonce:
         return False
@@ -99,7 +212,9 @@ def csrf_ok(secret: str, cookie: str | None, submitted: str | None) -> bool:
     if not cookie or not submitted:
         return False
     # As bytes: compare_digest refuses non-ASCII str, and a cookie is the client's to send.
-    same = hmac.compare_digest(cookie.encode(), submitted.encode())
+    same = hmac.compare_digest(
+        cookie.encode("utf-8", "replace"), submitted.encode("utf-8", "replace")
+    )
     return same and csrf_token_valid(secret, cookie)
 
 

@@ -4,14 +4,24 @@ served by uvicorn on loopback. Screenshots go to ``test-artifacts/`` (git-ignore
 Playwright's own browser download cannot work here, so the browser is Debian's
 ``chromium`` package; ``.ci/run`` installs it, and without it these tests are skipped
 with a message saying so.
+
+The accessibility checks run axe-core (Deque's engine, the one browser extensions and
+Lighthouse use) inside the page. It is not committed: the first run installs the pinned
+version with ``npm`` into ``test-artifacts/npm`` (git-ignored) and later runs reuse it;
+``SYNDICATION_AXE_JS`` may name an ``axe.min.js`` to use instead (an offline CI cache).
 """
 
 from __future__ import annotations
 
 import email
+import os
 import re
+import shutil
+import struct
+import subprocess
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -27,6 +37,7 @@ from syndication.core import digests as digest
 from syndication.core import mime as mail
 from syndication.core.articles import ArticleRecord
 from syndication.core.tokens import PREFERENCES, UNSUBSCRIBE, make_token
+from syndication.edges.files import publish
 from syndication.render import email as rendering
 from syndication.settings import Settings
 from syndication.store import articles as store
@@ -47,6 +58,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+AXE_VERSION = "4.14.1"
+AXE_DIR = ARTIFACTS / "npm"
+# A picture for every image URL of the test digests (they point at images.example.org).
+IMAGES = "https://images.example.org/**"
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -97,9 +113,14 @@ def browser() -> Iterator[Browser]:
             launched.close()
 
 
-def new_page(browser: Browser, width: int) -> tuple[Page, list[str]]:
-    """A page ``width`` pixels wide and the list its console errors are collected in."""
-    page = browser.new_page(viewport={"width": width, "height": 900})
+def new_page(browser: Browser, width: int, *, bypass_csp: bool = False) -> tuple[Page, list[str]]:
+    """A page ``width`` pixels wide and the list its console errors are collected in.
+
+    ``bypass_csp`` lets a test inject a checker (axe-core) into our own CSP-guarded pages.
+    """
+    page = browser.new_page(viewport={"width": width, "height": 900}, bypass_csp=bypass_csp)
+    picture = png(1200, 800)
+    page.route(IMAGES, lambda route: route.fulfill(body=picture, content_type="image/png"))
     errors: list[str] = []
 
     def console(message: ConsoleMessage) -> None:
@@ -140,6 +161,8 @@ def digest_email(site: Site, subscriber_id: int, make_article: ArticleFactory) -
             title=title,
             topics=(topic,),
             summary=summary,
+            image_url=f"https://images.example.org/{n}.png",
+            language="ko" if n == 1 else "en",
             published_at=period.start + timedelta(hours=20 * n + 3),
         )
         for n, (title, topic, summary) in enumerate(ARTICLES)
@@ -213,6 +236,11 @@ def test_subscribe_confirm_and_unsubscribe_in_a_browser(
     assert status_of(site.engine, "min-ji@example.org") == "pending"
 
     page.goto(wait_for_confirmation(site.settings))
+    # Opening the link only shows the button (mail scanners open links too).
+    assert page.get_by_role("heading", name="Confirm your subscription").is_visible()
+    assert status_of(site.engine, "min-ji@example.org") == "pending"
+    page.get_by_role("button", name="Confirm").click()
+    page.wait_for_load_state()
     assert page.get_by_role("heading", name="You are subscribed").is_visible()
     assert status_of(site.engine, "min-ji@example.org") == "active"
 
@@ -279,3 +307,145 @@ ARTICLES = [
         "Residents can choose English or Korean for the city's air-quality warnings.",
     ),
 ]
+
+
+# -- accessibility (axe-core) and layout, issue 14 ------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def axe_js() -> str:
+    """The source of axe-core, installed with npm on first use (see the module docstring)."""
+    given = os.environ.get("SYNDICATION_AXE_JS")
+    path = Path(given) if given else AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+    if not path.exists() and not given:
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.skip("the accessibility checks need npm (apt-get install npm) to fetch axe-core")
+        AXE_DIR.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                npm,
+                "install",
+                "--prefix",
+                str(AXE_DIR),
+                "--no-save",
+                "--no-audit",
+                "--no-fund",
+                f"axe-core@{AXE_VERSION}",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    return path.read_text(encoding="utf-8")
+
+
+def png(width: int, height: int) -> bytes:
+    """A plain grey PNG of the given size (enough for layout; no imaging library needed)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    row = b"\x00" + b"\x99\x99\x99" * width
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
+
+
+def axe_violations(page: Page, axe: str) -> list[str]:
+    """Every axe-core violation on ``page`` as "rule: target" lines (WCAG 2 A/AA + best
+    practice, axe's defaults)."""
+    page.add_script_tag(content=axe)
+    result = page.evaluate("async () => await axe.run(document)")
+    return [
+        f"{v['id']}: {node['target']} {v['help']}"
+        for v in result["violations"]
+        for node in v["nodes"]
+    ]
+
+
+def mail_page(browser: Browser, message: str, width: int) -> Page:
+    page, _ = new_page(browser, width)
+    page.set_content(message)
+    page.wait_for_load_state("load")
+    return page
+
+
+def test_the_digest_and_the_archive_have_no_axe_violations(
+    site: Site, browser: Browser, make_article: ArticleFactory, axe_js: str
+) -> None:
+    """Issue 14: headings, landmarks, presentation tables, lang, alt, contrast."""
+    message = digest_email(site, 1, make_article)
+    for width in (600, 375):
+        page = mail_page(browser, message, width)
+        assert axe_violations(page, axe_js) == [], f"digest at {width} px"
+        page.close()
+    for path in ("/digests/", "/digests/weekly-city/2026-11-16"):
+        page, errors = new_page(browser, 600, bypass_csp=True)
+        page.goto(site.url + path)
+        assert axe_violations(page, axe_js) == [], path
+        assert errors == []
+        page.close()
+
+
+def box(page: Page, selector: str) -> dict[str, float]:
+    found = page.locator(selector).first.bounding_box()
+    assert found is not None, selector
+    return {"x": found["x"], "y": found["y"], "width": found["width"], "height": found["height"]}
+
+
+def test_pictures_keep_to_the_column_and_thumbnails_stack_on_phones(
+    site: Site, browser: Browser, make_article: ArticleFactory
+) -> None:
+    """Issue 14: the lead picture fills the text column at every width (it fell short
+    between 569 and 620 px); later articles have a thumbnail beside the text, under it
+    on a phone; the preheader never shows."""
+    message = digest_email(site, 1, make_article)
+    ARTIFACTS.mkdir(exist_ok=True)
+    for width in (320, 375, 414, 480, 540, 568, 569, 600, 619, 620, 700, 900):
+        page = mail_page(browser, message, width)
+        column = box(page, "div[role=main]")
+        lead = box(page, "img.lead-image")
+        assert abs(lead["width"] - column["width"]) < 1, (width, lead, column)
+        assert abs(lead["x"] - column["x"]) < 1, width
+        thumb, text = box(page, ".thumb-cell"), box(page, ".text-cell")
+        if width <= 480:
+            assert text["y"] >= thumb["y"] + thumb["height"] - 1, f"not stacked at {width}"
+        else:
+            assert abs(text["y"] - thumb["y"]) < 1 and text["x"] > thumb["x"], width
+        assert box(page, "img.thumb")["width"] <= 116
+        preheader = page.locator("body > div").first
+        assert not preheader.is_visible()
+        if width in (375, 600):
+            page.screenshot(path=str(ARTIFACTS / f"digest-layout-{width}.png"), full_page=True)
+        page.close()
+
+
+def test_a_page_on_another_origin_can_read_a_feed(site: Site, browser: Browser) -> None:
+    """Issue 14: browser-based readers fetch feeds cross-origin, conditionally."""
+    publish(
+        site.settings.feeds.dir / "all" / "rss.xml",
+        b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title></channel></rss>",
+        datetime(2026, 11, 20, tzinfo=UTC),
+    )
+    other_origin = site.url.replace("127.0.0.1", "localhost")
+    # The page stands for a reader's site on another origin: our own pages' CSP (which
+    # allows no fetch at all) is not what is being tested, CORS on the feed is.
+    page, _ = new_page(browser, 600, bypass_csp=True)
+    page.goto(other_origin + "/")
+    result = page.evaluate(
+        """async (url) => {
+            const first = await fetch(url);
+            const etag = first.headers.get("ETag");
+            const again = await fetch(url, {headers: {"If-None-Match": etag}, cache: "no-store"});
+            return [first.status, (await first.text()).includes("<rss"), etag, again.status];
+        }""",
+        site.url + "/feeds/all/rss.xml",
+    )
+    assert result[0] == 200 and result[1] and result[2]
+    assert result[3] == 304

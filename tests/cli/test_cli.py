@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from tests.support.builders import JsonFactory
@@ -73,3 +74,67 @@ def test_commands_before_init_say_what_to_do(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "run 'syndication init' first" in result.stderr
     assert not (tmp_path / "feeds").exists()
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_operator_mistakes_are_one_line_errors(
+    tmp_path: Path, empty_database_url: str, make_article_json: JsonFactory, backend: str
+) -> None:
+    # Each of these printed a traceback (issue 15 item 18).
+    assert syndication("init", cwd=tmp_path, database_url=empty_database_url).returncode == 0
+    line = json.dumps(
+        make_article_json("smg-1", topics=["environment"], published_at="2026-11-17T10:00:00+09:00")
+    )
+    (tmp_path / "news.jsonl").write_text(line + "\n", encoding="utf-8")
+    imported = syndication(
+        "articles", "import", "news.jsonl", cwd=tmp_path, database_url=empty_database_url
+    )
+    assert imported.returncode == 0, imported.stderr
+
+    def run(*args: str, url: str = empty_database_url) -> subprocess.CompletedProcess[str]:
+        return syndication(*args, cwd=tmp_path, database_url=url)
+
+    preview = ("digest", "preview", "weekly-city")
+    far = run(*preview, "--period", "0001-01-01", "--out", "p")
+    assert far.returncode == 1
+    assert "--period 0001-01-01: choose a date between 1900 and 2199" in one_line_error(far)
+    (tmp_path / "taken").write_text("mine", encoding="utf-8")
+    taken = run(*preview, "--period", "2026-11-18", "--out", "taken")
+    assert taken.returncode == 1
+    assert "--out taken: is a file, not a folder" in one_line_error(taken)
+    assert (tmp_path / "taken").read_text(encoding="utf-8") == "mine"
+
+    config = tmp_path / "utf16.toml"
+    config.write_bytes("[site]\ntitle = 'x'\n".encode("utf-16"))
+    settings = syndication("--config", str(config), "status", cwd=tmp_path)
+    assert settings.returncode == 2
+    assert "saved as UTF-16" in one_line_error(settings)
+
+    if backend == "sqlite":
+        path = empty_database_url.removeprefix("sqlite:///")
+        read_only = f"sqlite:///file:{path}?mode=ro&uri=true"
+    else:
+        read_only = empty_database_url + "?options=-c%20default_transaction_read_only%3Don"
+    refused = run("subscribers", "add", "a@example.org", "--list", "weekly-city", url=read_only)
+    assert refused.returncode == 1
+    assert "the database is read-only" in one_line_error(refused)
+
+
+def test_make_demo_does_not_promise_what_the_date_decides() -> None:
+    """Issue 14: ``make demo`` said the scheduler would find "nothing new", but on the days
+    after a week that holds demo articles it compiles and sends that week. The words must
+    state the rule (and point at what the scheduler reports), not a date-bound outcome."""
+    root = Path(__file__).parent.parent
+    plan = subprocess.run(
+        ["make", "-n", "demo"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    run = next(i for i, line in enumerate(plan) if "scheduler.py --once" in line)
+    said = " ".join(line for line in plan[max(0, run - 6) : run] if line.startswith("echo"))
+    assert "nothing new" not in said
+    assert "max_digest_delay" in said and "depends on today's date" in said

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import nh3
+import pytest
 
 from syndication.core import feeds
 from syndication.settings import FeedSettings, Settings
@@ -44,6 +50,35 @@ def test_sanitise_removes_scripts_handlers_and_javascript_urls() -> None:
     assert "script" not in clean and "alert" not in clean and "style" not in clean
     assert "onclick" not in clean and "javascript" not in clean and "iframe" not in clean
     assert clean.startswith("<p>Hi")
+
+
+@pytest.mark.parametrize("space", ["\u00a0", "\u3000", "\u2028", "\u00a0\u3000 "])
+@pytest.mark.parametrize("scheme", ["javascript:alert(1)", "data:text/html,x", "vbscript:x"])
+def test_white_space_before_a_scheme_does_not_smuggle_it_past_the_sanitiser(
+    space: str, scheme: str
+) -> None:
+    # nh3 checks the raw value, which looks relative with a U+00A0 in front; trimming and
+    # joining then made it a live javascript: link (issue 15 item 7).
+    html = (
+        f'<a href="{space}{scheme}">x</a><img src="{space}{scheme}"><q cite="{space}{scheme}">q</q>'
+    )
+    article = stored_article(body_html=html)
+    content = feeds.entry_for(SETTINGS, article).content_html
+    for url in re.findall(r'(?:href|src|cite)="([^"]*)"', content):
+        assert url.startswith("https://"), url
+    assert 'href="javascript' not in content.lower()
+
+
+def test_images_in_content_are_http_only() -> None:
+    clean = feeds.sanitise_html('<img src="mailto:a@example.org">', "https://n.example.org/a")
+    assert "mailto" not in clean
+
+
+def test_unsafe_article_and_image_urls_never_reach_an_entry() -> None:
+    article = stored_article(url="\u00a0javascript:alert(1)", image_url="data:image/png,x")
+    entry = feeds.entry_for(SETTINGS, article)
+    assert entry.url == SETTINGS.site.base_url
+    assert entry.image is None
 
 
 def test_sanitise_makes_relative_links_and_images_absolute() -> None:
@@ -117,7 +152,6 @@ def test_retracted_article_leaves_rss_and_json_and_becomes_an_atom_tombstone() -
             ref=feeds.entry_id(SETTINGS, retracted),
             when=NOV + timedelta(days=1),
             comment="Published in error.",
-            url=retracted.url,
         ),
     )
 
@@ -161,3 +195,34 @@ def test_every_date_comes_from_the_data() -> None:
     empty = feeds.subscription_documents(SETTINGS, "culture", [], [], None)
     assert {d.updated for d in empty} == {feeds.EMPTY_UPDATED}
     assert all(d.entries == () for d in empty)
+
+
+def test_month_arithmetic_is_total_at_the_ends_of_the_calendar() -> None:
+    # Dates the importer once accepted stopped every feed build (issue 15 item 10).
+    seoul, honolulu = ZoneInfo("Asia/Seoul"), ZoneInfo("Pacific/Honolulu")
+    assert feeds.month_of(datetime(9999, 12, 31, 23, tzinfo=UTC), seoul) == "9999-12"
+    assert feeds.month_of(datetime(1, 1, 1, 1, tzinfo=UTC), honolulu) == "0001-01"
+    assert feeds.month_of(datetime(5, 3, 1, tzinfo=UTC), ZoneInfo("UTC")) == "0005-03"
+    start, end = feeds.month_bounds("9999-12", seoul)
+    assert start < end
+    start, end = feeds.month_bounds("0001-01", honolulu)
+    assert start < end
+
+
+def test_an_article_is_sanitised_once_for_all_its_documents(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Sanitising was repeated for every document an article appears in (issue 15 item 11).
+    calls: list[str] = []
+    real = nh3.clean
+
+    def counting(html: str, **kwargs: Any) -> str:
+        calls.append(html)
+        return real(html, **kwargs)
+
+    monkeypatch.setattr(nh3, "clean", counting)
+    body = "<p>Counted once, a body nobody else has: 7f3a9c.</p>"
+    article = stored_article(topics=("culture", "economy"), body_html=body)
+    for key in ("all", "culture", "economy"):
+        feeds.all_documents(SETTINGS, key, [article])
+    assert calls == [body]

@@ -16,6 +16,7 @@ from syndication.core.source_items import (
     wordpress_post,
 )
 from syndication.errors import RecordError
+from syndication.settings import ImportSettings
 
 RULES = TopicRules(
     {"international-relations-news": "international-relations"},
@@ -87,6 +88,15 @@ def test_bad_posts_are_rejected_with_the_field(changes: dict[str, Any], field: s
 def test_default_topics_catch_unmapped_categories() -> None:
     rules = TopicRules(RULES.categories, ("culture",), RULES.known_topics)
     assert map_post(post(categories=[9]), rules).topics == ("culture",)
+
+
+def test_polled_items_keep_to_the_import_limits() -> None:
+    # Issue 15 item 12: the [import] limits hold for polled sources too.
+    rules = TopicRules(RULES.categories, (), RULES.known_topics, ImportSettings(max_html_depth=3))
+    deep = "<div>" * 10 + "text" + "</div>" * 10
+    with pytest.raises(RecordError) as caught:
+        map_post(post(content={"rendered": deep}), rules)
+    assert caught.value.field == "body_html"
 
 
 def test_feed_entry_maps_ids_dates_and_terms() -> None:

@@ -14,7 +14,7 @@ from syndication.edges.http_client import (
     Validators,
     retry_after_seconds,
 )
-from tests.conftest import FIXED_NOW
+from tests.support.builders import FIXED_NOW
 from tests.support.http import Answer, Request, serve
 
 

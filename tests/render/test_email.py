@@ -78,13 +78,66 @@ def test_css_is_inlined_except_media_queries(rendered: RenderedDigest) -> None:
             assert element.get("style"), f"<{element.tag} class={element.get('class')}> not inlined"
 
 
-def test_images_have_alt_width_and_absolute_src(rendered: RenderedDigest) -> None:
+def test_one_large_lead_picture_then_thumbnails_with_empty_alt(rendered: RenderedDigest) -> None:
+    """Issue 14: alt text repeated the title (shown twice with images off); every article
+    had a full-width picture. Now the first picture leads, later ones are thumbnails."""
     images = list(lxml.html.fromstring(rendered.html).iter("img"))
-    assert images
+    assert [(i.get("class"), i.get("width")) for i in images] == [
+        ("lead-image", "536"),
+        ("thumb", "116"),
+    ]
     for image in images:
-        assert image.get("alt")
-        assert image.get("width") == "536"
+        assert image.get("alt") == ""  # decorative: the title is printed beside it
         assert image.get("src", "").startswith("https://")
+        assert image.getparent().tag != "a"  # a link around alt="" would have no name
+    thumb_row = images[1].getparent().getparent()
+    assert [td.get("class") for td in thumb_row.iter("td")] == ["thumb-cell", "text-cell"]
+    media = " ".join(r.cssText for r in remaining_style_rules(rendered.html))
+    assert ".thumb-cell, .text-cell" in media and "display: block !important" in media
+    assert ".lead-image" in media and "max-width: 100% !important" in media
+
+
+def test_headings_landmarks_presentation_tables_and_lang(rendered: RenderedDigest) -> None:
+    """Issue 14: headings a screen reader can jump between, layout tables marked as such,
+    and the Korean article marked lang="ko" in an English digest."""
+    tree = lxml.html.fromstring(rendered.html)
+    assert [h.text_content() for h in tree.iter("h1")] == ["City Life Weekly"]
+    assert [h.text_content() for h in tree.iter("h2")] == ["Environment", "Transport"]
+    assert len(list(tree.iter("h3"))) == 2
+    assert all(t.get("role") == "presentation" for t in tree.iter("table"))
+    assert {e.get("role") for e in tree.iter("div") if e.get("role")} == {
+        "banner",
+        "main",
+        "contentinfo",
+    }
+    korean = [e for e in tree.iter() if e.get("lang") == "ko"]
+    assert len(korean) == 1 and "서울 지하철" in korean[0].text_content()
+    assert tree.get("lang") == "en"
+
+
+def test_preheader_hidden_for_every_client_and_dark_mode(rendered: RenderedDigest) -> None:
+    tree = lxml.html.fromstring(rendered.html)
+    preheader = tree.body[0]
+    assert preheader.text_content() == rendered.preheader
+    style = preheader.get("style", "")
+    for rule in ("display: none", "max-height: 0", "opacity: 0", "overflow: hidden", "mso-hide"):
+        assert rule in style
+    metas = {m.get("name"): m.get("content") for m in tree.iter("meta")}
+    assert metas["color-scheme"] == "light dark"
+    assert metas["supported-color-schemes"] == "light dark"
+    assert "prefers-color-scheme: dark" in rendered.html
+
+
+def test_logo_and_brand_colour_come_from_the_settings() -> None:
+    site = replace(
+        Settings().site, logo_url="https://news.example.org/logo.png", brand_color="#8a1538"
+    )
+    html = render_digest(replace(Settings(), site=site), small_digest()).html
+    tree = lxml.html.fromstring(html)
+    logo = tree.xpath("//div[@role='banner']//img")[0]
+    assert logo.get("src") == "https://news.example.org/logo.png"
+    assert logo.get("alt") == site.title  # the logo names the site: it is not decorative
+    assert "#0b5cad" not in html and "#8a1538" in html
 
 
 def test_layout_for_outlook_and_footer(rendered: RenderedDigest) -> None:

@@ -171,6 +171,22 @@ def test_retraction_is_an_rfc6721_tombstone_with_the_same_id() -> None:
     assert "smg-3960" not in files["culture/feed.json"].decode()
 
 
+def test_parsers_take_the_site_for_the_feed_link_even_next_to_a_tombstone() -> None:
+    """Issue 14: feedparser (and reader on top of it) took a tombstone's <link> for the
+    feed's link; feed-extractor takes the first <link>, which must be the alternate."""
+    files = rendered()
+    for path in ("culture/atom.xml", "culture/archive/2026-11.atom"):
+        parsed = parse(files[path])
+        assert parsed.feed.link == "https://news.example.org", path
+        assert [link.rel for link in parsed.feed.links][0] == "alternate", path
+        assert parsed.feed.subtitle == "Festivals, museums and the arts.", path
+        assert all("smg-3960" not in link.href for link in parsed.feed.links), path
+        root = ElementTree.fromstring(files[path])
+        assert root.find(f"{ATOM}link") is not None
+        assert root.find(f"{ATOM}link").get("rel") == "alternate"  # type: ignore[union-attr]
+        assert root.find(f"{AT}deleted-entry/{ATOM}link") is None
+
+
 def test_archive_documents_are_marked_fh_archive() -> None:
     root = ElementTree.fromstring(rendered()["culture/archive/2026-10.atom"])
     assert root.find("{http://purl.org/syndication/history/1.0}archive") is not None
@@ -215,9 +231,41 @@ def test_bad_input_still_gives_valid_feeds_and_leaves_other_entries_intact() -> 
         assert "An ordinary article" in titles
 
 
+def test_rss_title_and_description_are_escaped_plain_text() -> None:
+    # RSS readers render <title> and <description> as HTML: markup in plain-text fields
+    # must arrive as text (issue 15 item 8).
+    article = stored_article(
+        title="<b>Bold</b> & <img src=x onerror=alert(1)>",
+        summary="<script>alert(1)</script> Q&A",
+        body_html="<p>Body</p>",
+    )
+    [rss] = [d for d in feeds.all_documents(SETTINGS, "culture", [article]) if d.kind == "rss"]
+    item = ElementTree.fromstring(feedwriter.render(rss)).find("channel/item")
+    assert item is not None
+    assert (
+        item.findtext("title") == "&lt;b&gt;Bold&lt;/b&gt; &amp; &lt;img src=x onerror=alert(1)&gt;"
+    )
+    assert item.findtext("description") == "&lt;script&gt;alert(1)&lt;/script&gt; Q&amp;A"
+    entry = feedparser.parse(feedwriter.render(rss)).entries[0]
+    # feedparser, like readers, takes RSS titles as HTML: what it shows is the text.
+    assert entry.title_detail.type == "text/html"
+    assert "<" not in entry.title and "<" not in entry.summary
+
+
 def test_opml_lists_every_feed_with_its_public_url() -> None:
     root = ElementTree.fromstring(feedwriter.render_opml(SETTINGS, feeds.feed_keys(SETTINGS)))
     urls = [o.get("xmlUrl") for o in root.iter("outline") if o.get("xmlUrl")]
     assert len(urls) == 3 * (len(SETTINGS.topics) + 1)
     assert "https://news.example.org/feeds/all/atom.xml" in urls
     assert "https://news.example.org/feeds/culture/feed.json" in urls
+
+
+def test_opml_subscriptions_are_type_rss_and_groups_carry_only_text() -> None:
+    """Issue 14: OPML 2.0 knows type="rss" for every feed; untyped outlines carry only
+    text (the W3C validator warned on each group)."""
+    root = ElementTree.fromstring(feedwriter.render_opml(SETTINGS, feeds.feed_keys(SETTINGS)))
+    body = root.find("body")
+    assert body is not None
+    for group in body.findall("outline"):
+        assert set(group.attrib) == {"text"}
+        assert {o.get("type") for o in group.findall("outline")} == {"rss"}

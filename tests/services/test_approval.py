@@ -40,10 +40,12 @@ def statuses(engine: Engine) -> dict[str, int]:
 def send_some(engine: Engine, count: int) -> list[str]:
     """Settle ``count`` rows as sent, as a sender stopped half-way would have."""
     with db.write_session(engine) as session:
-        claimed = outbox.claim_batch(session, "w1", AFTER_WEEK, timedelta(minutes=2), count)
+        claimed = outbox.claim_batch(
+            session, "w1", AFTER_WEEK, timedelta(minutes=2), count, "claim-1"
+        )
         outbox.settle(
             session,
-            "w1",
+            "claim-1",
             [outbox.Outcome(c.delivery_id, "sent", c.email, "<m@x>") for c in claimed],
             AFTER_WEEK,
         )
@@ -74,7 +76,8 @@ def test_a_held_digest_is_not_taken_even_when_its_lease_runs_out(
 ) -> None:
     queue_demo_digest(settings, engine, 2)
     with db.write_session(engine) as session:
-        assert len(outbox.claim_batch(session, "w1", AFTER_WEEK, timedelta(minutes=2), 10)) == 2
+        claimed = outbox.claim_batch(session, "w1", AFTER_WEEK, timedelta(minutes=2), 10, "c")
+        assert len(claimed) == 2
     approval.hold(settings, engine, LIST, PERIOD, "op", AFTER_WEEK)
     # The first sender died; its leases have long run out, yet nobody takes the rows.
     assert send_all(settings, engine, AFTER_WEEK + timedelta(hours=1)) == []

@@ -4,9 +4,12 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 
+from syndication.core.articles import html_depth
 from syndication.services.articles import Rejection, import_articles
+from syndication.settings import ImportSettings
 from syndication.store import articles as store
 from syndication.store import database as db
 from tests.support.builders import JsonFactory
@@ -73,3 +76,106 @@ def test_batches_and_repeated_ids_within_a_batch(
         titles = {a.source_id: a.title for a in store.load_articles(session)}
         assert titles["x1"] == "Second version"
         assert store.current_change_seq(session) == 8
+
+
+def test_each_hostile_line_is_one_rejection_and_the_batch_is_kept(
+    engine: Engine, make_article_json: JsonFactory
+) -> None:
+    # Each of these used to abort the import and lose the open batch (issue 15 item 9).
+    good = [json.dumps(make_article_json(f"g{i}")) for i in range(3)]
+    surrogate = json.dumps(make_article_json("s1")).replace('"title": "', '"title": "\\ud800')
+    nul_id = json.dumps(make_article_json("n\u0000ul"))
+    nul_body = json.dumps(make_article_json("n2", body_html="<p>a\u0000b</p>"))
+    lines: list[str | bytes] = [
+        good[0],
+        surrogate,
+        "[" * 100_000 + "]" * 100_000,
+        '{"id": ' + "9" * 5000 + "}",
+        json.dumps(make_article_json("d1", published_at="9999-12-31T23:59:59-14:00")),
+        good[1],
+        nul_id,
+        nul_body,
+        good[2],
+    ]
+    report = run(engine, lines)
+    assert report.summary == "3 inserted, 0 updated, 0 unchanged, 6 rejected"
+    reasons = [str(r) for r in report.rejections]
+    assert reasons[0] == "news.jsonl:2: title: contains an unpaired surrogate (\\ud800), not text"
+    assert reasons[1] == "news.jsonl:3: malformed JSON: nested too deeply"
+    assert reasons[2].startswith("news.jsonl:4: malformed JSON: Exceeds the limit")
+    assert reasons[3] == (
+        "news.jsonl:5: published_at: '9999-12-31T23:59:59-14:00' is not between 1900 and 2200"
+    )
+    assert reasons[4] == "news.jsonl:7: id: contains a NUL character (\\u0000)"
+    assert reasons[5] == "news.jsonl:8: body_html: contains a NUL character (\\u0000)"
+    with db.read_session(engine) as session:
+        ids = sorted(a.source_id for a in store.load_articles(session))
+    assert ids == ["g0", "g1", "g2"]
+
+
+@pytest.mark.parametrize(
+    ("published_at", "accepted"),
+    [
+        ("0999-06-01T00:00:00Z", False),
+        ("1899-12-31T23:59:59Z", False),
+        ("1900-01-01T00:00:00Z", True),
+        ("2199-12-31T12:00:00+09:00", True),
+        ("2200-01-01T08:00:00+09:00", True),  # still 2199 in UTC
+        ("9999-12-15T00:00:00Z", False),
+    ],
+)
+def test_publication_dates_are_bounded(
+    engine: Engine, make_article_json: JsonFactory, published_at: str, accepted: bool
+) -> None:
+    # Years below 1000 or near 9999 stopped every feed build (issue 15 item 10).
+    report = run(engine, [json.dumps(make_article_json("d", published_at=published_at))])
+    assert report.rejected == (0 if accepted else 1)
+
+
+def test_field_sizes_and_nesting_are_limited_at_import(
+    engine: Engine, make_article_json: JsonFactory
+) -> None:
+    # One 50 MB article made 400 MB of feeds; 50,000 nested divs a minute-long build
+    # (issue 15 items 11, 12). Limits are settings; these are small ones.
+    limits = ImportSettings(
+        max_title_chars=10, max_summary_bytes=20, max_body_bytes=100, max_html_depth=5
+    )
+    lines: list[str | bytes] = [
+        json.dumps(make_article_json("t", title="x" * 11)),
+        json.dumps(make_article_json("s", summary="가" * 7)),  # 21 bytes
+        json.dumps(make_article_json("b", body_html="<p>" + "x" * 100 + "</p>")),
+        json.dumps(make_article_json("d", body_html="<div>" * 6 + "x" + "</div>" * 6)),
+        json.dumps(make_article_json("ok", body_html="<div>" * 5 + "<p>x<br>" * 5 + "</div>" * 5)),
+    ]
+    report = run(engine, lines, limits=limits)
+    assert [str(r) for r in report.rejections] == [
+        "news.jsonl:1: title: 11 characters; at most 10 are accepted",
+        "news.jsonl:2: summary: 21 bytes; at most 20 are accepted",
+        "news.jsonl:3: body_html: 107 bytes; at most 100 are accepted",
+        "news.jsonl:4: body_html: elements nested 6 deep; at most 5 are accepted",
+    ]
+    assert report.counts.inserted == 1
+
+
+def test_default_limits_take_a_large_ordinary_article_and_refuse_deep_nesting(
+    engine: Engine, make_article_json: JsonFactory
+) -> None:
+    body = "<p>" + "가나다 and more text. " * 30_000 + "</p>"  # about 800 KB
+    deep = "<div>" * 50_000 + "x" + "</div>" * 50_000
+    report = run(
+        engine,
+        [
+            json.dumps(make_article_json("big", body_html=body)),
+            json.dumps(make_article_json("deep", body_html=deep)),
+            json.dumps(make_article_json("huge", body_html="x" * (2 * 1024 * 1024 + 1))),
+        ],
+    )
+    assert report.counts.inserted == 1
+    assert [r.field for r in report.rejections] == ["body_html", "body_html"]
+
+
+def test_html_depth_counts_like_a_parser() -> None:
+    assert html_depth("<div><p>a<p>b<ul><li>x<li>y</ul></div>") == 2
+    assert html_depth("<div><span><b>x</div><div>y</div>") == 3
+    assert html_depth("<br><img src=x><hr/>") == 0
+    assert html_depth("</div></div><div>") == 1

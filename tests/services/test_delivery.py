@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import email
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -92,7 +93,7 @@ def test_file_transport_writes_one_parseable_message_per_recipient(
     assert report.sent == 4
     folder = settings.mail.outbox_dir / "weekly-city" / "2026-11-16"
     files = sorted(folder.glob("*.eml"))
-    assert [f.name for f in files] == [f"reader{i}_example.org.eml" for i in range(4)]
+    assert [f.name for f in files] == [f"reader{i}@example.org.eml" for i in range(4)]
     with db.read_session(demo_store) as session:
         recorded = {r.message_id for r in session.scalars(select(Delivery))}
     for path in files:
@@ -163,8 +164,9 @@ def test_subscriber_import_sends_confirmations_that_activate(
     )
     with db.write_session(engine) as session:
         assert subscribers.confirm_subscriber(
-            session, claims.subscriber_id, datetime.now(UTC)
-        ).email == ("minji.kim@example.com")
+            session, claims.subscriber_id, claims.request, datetime.now(UTC)
+        )
+        assert subscribers.find_subscriber(session, "minji.kim@example.com").status == "active"
 
 
 def test_bad_subscriber_rows_are_reported_and_the_rest_kept(
@@ -190,3 +192,49 @@ def test_bad_subscriber_rows_are_reported_and_the_rest_kept(
     with out.open("w", encoding="utf-8") as handle:
         assert subscriptions.export_subscribers(engine, handle) == 1
     assert out.read_text() == "email,name,lists,status\nok@example.org,OK,weekly-city,active\n"
+
+
+def test_a_subscriber_csv_with_a_bad_byte_loses_only_that_row(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    # The first 500 rows were committed and the rest dropped, with no line number
+    # (issue 15 item 15).
+    rows = [f"r{i}@example.org,R{i},weekly-city\n".encode() for i in range(1200)]
+    rows[700] = b"bad@example.org,Caf\xe9,weekly-city\n"  # Latin-1, not UTF-8
+    csv_file = tmp_path / "people.csv"
+    csv_file.write_bytes(b"\xef\xbb\xbfemail,name,lists\n" + b"".join(rows))
+    seen: list[str] = []
+    report = subscriptions.import_subscribers_file(
+        settings, engine, str(csv_file), confirmed=True, on_rejection=lambda r: seen.append(str(r))
+    )
+    assert seen == [f"{csv_file}:702: not UTF-8 text (invalid continuation byte at byte 20)"]
+    assert report.added == 1199
+
+
+def test_formulas_from_the_public_form_are_exported_as_text(
+    settings: Settings, engine: Engine, tmp_path: Path, now: datetime
+) -> None:
+    # Names typed into the public form came out as live spreadsheet formulas (item 16).
+    names = ['=HYPERLINK("https://evil.example","x")', "+1", "-2", "@SUM(A1)", "\tx", "Kim"]
+    with db.write_session(engine) as session:
+        for n, name in enumerate(names):
+            subscribers.add_subscriber(
+                session, f"p{n}@example.org", name, ["weekly-city"], confirmed=True, now=now
+            )
+        subscribers.add_subscriber(
+            session, "-dash@example.org", "", ["weekly-city"], confirmed=True, now=now
+        )
+    out = tmp_path / "export.csv"
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        subscriptions.export_subscribers(engine, handle)
+    with out.open(encoding="utf-8", newline="") as handle:
+        cells = [cell for row in csv.reader(handle) for cell in row]
+    assert not [cell for cell in cells if cell.startswith(("=", "+", "-", "@", "\t"))]
+    assert "'=HYPERLINK(" in out.read_text()
+    # The protection comes off when a file in that form is imported again.
+    for name in names:
+        assert subscribers.from_spreadsheet(subscribers.spreadsheet_safe(name)) == name
+    [(_, row)] = subscribers.read_subscriber_csv(
+        ["email,name,lists\n", "'-dash@example.org,'=x,weekly-city\n"], {"weekly-city"}
+    )
+    assert row == subscribers.SubscriberRow("-dash@example.org", "=x", ("weekly-city",))

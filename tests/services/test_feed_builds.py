@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,26 @@ T0 = datetime(2026, 9, 3, 1, 0, tzinfo=UTC)
 def write(engine: Engine, *records: ArticleRecord, now: datetime | None = None) -> None:
     with db.write_session(engine) as session:
         store.write_articles(session, list(records), now or datetime(2026, 11, 28, tzinfo=UTC))
+
+
+def test_lost_feed_files_are_written_again_by_the_next_build(
+    settings: Settings, engine: Engine, make_article: Make
+) -> None:
+    # Deleting feeds/ left every topic but the changed ones 404 (issue 15 item 13).
+    seed(engine, make_article)
+    feed_builds.build_feeds(settings, engine, force_all=False)
+    everything = mtimes(settings.feeds.dir).keys()
+    (settings.feeds.dir / "index.opml").unlink()
+    (settings.feeds.dir / "economy" / "rss.xml").unlink()
+    assert feed_builds.missing_feed_files(settings) == ["economy/rss.xml", "index.opml"]
+    report = feed_builds.build_feeds(settings, engine, force_all=False)
+    assert {"economy/rss.xml", "index.opml"} <= set(report.changed)
+    assert feed_builds.missing_feed_files(settings) == []
+    for path in sorted(settings.feeds.dir.rglob("*")):
+        if path.is_file():
+            path.unlink()
+    feed_builds.build_feeds(settings, engine, force_all=False)
+    assert mtimes(settings.feeds.dir).keys() == everything
 
 
 def seed(engine: Engine, make_article: Make) -> list[ArticleRecord]:
@@ -75,7 +96,7 @@ def test_full_build_writes_the_layout_and_every_feed_parses(
     for key in feeds.feed_keys(settings):
         for name in ("rss.xml", "atom.xml", "feed.json"):
             assert (root / key / name).is_file(), (key, name)
-    assert sorted(p.name for p in (root / "culture" / "archive").iterdir()) == [
+    assert sorted(p.name for p in (root / "culture" / "archive").glob("[!.]*")) == [
         "2026-09.atom",
         "2026-10.atom",
         "2026-11.atom",
@@ -273,3 +294,52 @@ def test_an_empty_store_is_built_once_then_idle(settings: Settings, engine: Engi
     assert first.full and first.changed
     second = feed_builds.build_feeds(settings, engine, force_all=False)
     assert not second.full and not second.changed and not second.feeds
+
+
+class StopAfter(threading.Event):
+    """A stop event that turns itself on after ``checks`` looks, as a SIGTERM mid-build."""
+
+    def __init__(self, checks: int) -> None:
+        super().__init__()
+        self.checks = checks
+
+    def is_set(self) -> bool:
+        self.checks -= 1
+        return self.checks < 0
+
+
+def test_a_shutdown_interrupts_a_build_and_the_next_build_redoes_it(
+    settings: Settings, engine: Engine, make_article: Make
+) -> None:
+    # The poll job ignored SIGTERM for 90 s in a long build (issue 15 item 11).
+    seed(engine, make_article)
+    with pytest.raises(feed_builds.BuildInterrupted, match="interrupted by a shutdown"):
+        feed_builds.build_feeds(settings, engine, force_all=False, stop=StopAfter(3))
+    assert not settings.feeds.dir.exists() or not any(settings.feeds.dir.rglob("*.xml"))
+    report = feed_builds.build_feeds(settings, engine, force_all=False)
+    assert report.full and feed_builds.missing_feed_files(settings) == []
+
+
+def test_correcting_published_at_keeps_the_id_the_article_was_minted_with(
+    settings: Settings, engine: Engine, make_article: Make
+) -> None:
+    """Issue 14: the tag URI's date is minted once; a corrected publication time moves
+    the article's dates, never its id, so no reader or partner sees a new article."""
+    first = make_article("smg-moved", published_at=datetime(2026, 11, 19, 23, 30, tzinfo=UTC))
+    write(engine, first)
+    feed_builds.build_feeds(settings, engine, force_all=False)
+    minted = "tag:news.example.org,2026-11-19:smg-moved"
+    assert [e.id for e in parse_file(settings.feeds.dir / "all" / "atom.xml").entries] == [minted]
+    corrected = replace(
+        first,
+        published_at=datetime(2026, 11, 21, 2, 0, tzinfo=UTC),
+        updated_at=datetime(2026, 11, 21, 2, 0, tzinfo=UTC),
+    )
+    write(engine, corrected, now=datetime(2026, 11, 29, tzinfo=UTC))
+    feed_builds.build_feeds(settings, engine, force_all=True)
+    for name in ("atom.xml", "rss.xml"):
+        entries = parse_file(settings.feeds.dir / "all" / name).entries
+        assert [e.id for e in entries] == [minted], name
+    items = json.loads((settings.feeds.dir / "all" / "feed.json").read_bytes())["items"]
+    assert [i["id"] for i in items] == [minted]
+    assert items[0]["date_published"] == "2026-11-21T02:00:00Z"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -136,3 +138,38 @@ def test_stop_gives_back_unsent_rows(engine: Engine, now: datetime, tmp_path: Pa
     assert counts["sent"] == report.sent and counts["queued"] == 200 - report.sent
     assert report.released > 0, "the rest of the claimed batch was given back"
     assert len(list((tmp_path / "outbox" / "weekly-city").glob("*.eml"))) == report.sent
+
+
+def test_a_batch_that_outlives_its_lease_is_renewed_and_nobody_gets_it_twice(
+    engine: Engine, now: datetime, smtp_server: SmtpServer
+) -> None:
+    """Issue 14: a slow server (0.4 s a message), a 1 s lease and a second sender started
+    after that lease would have run out. The first renews its lease, so the second finds
+    nothing due (or only what the first no longer holds) and no reader gets two copies."""
+    from syndication.clock import utc_now
+
+    queue(engine, now, 12)
+    smtp_server.handler.delay = 0.4
+    settings = smtp_settings(smtp_server)
+    # The lease runs on the real clock here (it is what expires); queued rows are due
+    # since the fixed ``now``, so no calendar date matters.
+    options = SendOptions(rate_per_second=10_000, max_wait=2, lease=timedelta(seconds=1))
+    reports: list[SendReport] = []
+
+    def sender() -> None:
+        reports.append(
+            send_outbox(engine, PlainSource(), lambda: SmtpTransport(settings), options, utc_now)
+        )
+
+    first = threading.Thread(target=sender)
+    first.start()
+    time.sleep(1.6)
+    second = threading.Thread(target=sender)
+    second.start()
+    first.join(timeout=60)
+    second.join(timeout=60)
+    received = Counter(smtp_server.handler.recipients())
+    assert set(received) == {f"reader{i}@example.org" for i in range(12)}
+    assert max(received.values()) == 1, f"sent twice: {received.most_common(3)}"
+    assert statuses(engine) == {"sent": 12}
+    assert sum(r.sent for r in reports) == 12

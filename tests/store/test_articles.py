@@ -11,6 +11,7 @@ from syndication.errors import NotFoundError
 from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.store.models import Article
+from syndication.store.upsert import upsert
 
 MakeArticle = Callable[..., ArticleRecord]
 
@@ -187,5 +188,5 @@ def test_upsert_helper_inserts_and_updates(engine: Engine) -> None:
         assert store.read_counter(session, "feeds") == 9
         assert store.read_counter(session, "never") == 0
         table = Counter.__table__
-        store.upsert(session, table, [{"name": "feeds", "value": 1}], ["name"], [])  # type: ignore[arg-type]
+        upsert(session, table, [{"name": "feeds", "value": 1}], ["name"], [])  # type: ignore[arg-type]
         assert store.read_counter(session, "feeds") == 9

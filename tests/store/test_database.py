@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import inspect
 
@@ -78,3 +80,30 @@ def test_current_revision_is_alembics_after_an_upgrade(empty_database_url: str) 
     db.upgrade(engine)
     assert db.current_revision(engine) == db.head_revision()
     engine.dispose()
+
+
+def test_migration_0005_backfills_the_id_date_from_published_at(empty_database_url: str) -> None:
+    """Ids minted before 0005 were made of published_at's UTC date: the backfill keeps them."""
+    from sqlalchemy import text
+
+    engine = db.make_engine(empty_database_url)
+    try:
+        db.upgrade(engine, "0004")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO articles (source_id, title, summary, body_html, url, author,"
+                    " image_url, language, published_at, updated_at, status,"
+                    " retraction_reason, content_hash, change_seq) VALUES ('smg-1', 't', '',"
+                    " '', 'https://news.example.org/1', '', '', 'en', :at, :at, 'published',"
+                    " '', 'x', 1)"
+                ),
+                # 23:30 UTC on the 19th is the 20th in Seoul: the id takes the UTC date.
+                {"at": datetime(2026, 11, 19, 23, 30, tzinfo=UTC)},
+            )
+        db.upgrade(engine)
+        with engine.connect() as connection:
+            id_date = connection.execute(text("SELECT id_date FROM articles")).scalar_one()
+        assert id_date == "2026-11-19"
+    finally:
+        engine.dispose()

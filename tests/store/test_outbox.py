@@ -53,15 +53,15 @@ def test_claim_leases_and_expired_leases_are_claimed_again(engine: Engine, now: 
         outbox.enqueue(session, digest_id, "weekly-city", now)
     lease = timedelta(seconds=30)
     with db.write_session(engine) as session:
-        first = outbox.claim_batch(session, "w1", now, lease, 3)
+        first = outbox.claim_batch(session, "w1", now, lease, 3, "w1")
     with db.write_session(engine) as session:
-        second = outbox.claim_batch(session, "w2", now, lease, 10)
+        second = outbox.claim_batch(session, "w2", now, lease, 10, "w2")
     assert len(first) == 3 and len(second) == 1
     assert {c.attempts for c in first + second} == {1}
     # w1 dies; after its lease runs out, w3 takes its rows and w1's late settle is ignored.
     later = now + lease + timedelta(seconds=1)
     with db.write_session(engine) as session:
-        third = outbox.claim_batch(session, "w3", later, lease, 3)
+        third = outbox.claim_batch(session, "w3", later, lease, 3, "w3")
     assert sorted(c.delivery_id for c in third) == sorted(c.delivery_id for c in first)
     with db.write_session(engine) as session:
         outbox.settle(
@@ -87,6 +87,34 @@ def test_claim_leases_and_expired_leases_are_claimed_again(engine: Engine, now: 
     assert statuses(engine) == {"sent": 4}
 
 
+def test_renew_keeps_what_the_claim_still_holds_and_reports_what_it_lost(
+    engine: Engine, now: datetime
+) -> None:
+    add(engine, now, 3)
+    digest_id = make_digest(engine, now)
+    with db.write_session(engine) as session:
+        outbox.enqueue(session, digest_id, "weekly-city", now)
+    lease = timedelta(seconds=30)
+    with db.write_session(engine) as session:
+        first = outbox.claim_batch(session, "w1", now, lease, 2, "claim-a")
+        rest = outbox.claim_batch(session, "w1", now, lease, 5, "claim-b")
+    assert {c.token for c in first} == {"claim-a"} and len(rest) == 1
+    # Renewed in time, claim-a keeps its rows: nobody can take them at the old deadline.
+    renewed_at = now + timedelta(seconds=20)
+    with db.write_session(engine) as session:
+        assert outbox.renew(session, "claim-a", renewed_at, lease) == {c.delivery_id for c in first}
+    expired = now + lease + timedelta(seconds=1)
+    with db.write_session(engine) as session:
+        taken = outbox.claim_batch(session, "w2", expired, lease, 5, "claim-c")
+    assert [c.delivery_id for c in taken] == [rest[0].delivery_id]
+    # claim-b was not renewed: w2 ("c") took its row, so claim-b holds nothing any more and
+    # its late settle changes nothing, even though the same worker made both claims.
+    with db.write_session(engine) as session:
+        assert outbox.renew(session, "claim-b", renewed_at, lease) == set()
+        outbox.settle(session, "claim-b", [outbox.Outcome(rest[0].delivery_id, "sent")], now)
+    assert statuses(engine) == {"sending": 3}
+
+
 def test_unsubscribe_between_compile_and_send_is_honoured(engine: Engine, now: datetime) -> None:
     add(engine, now, 3)
     digest_id = make_digest(engine, now)
@@ -95,7 +123,7 @@ def test_unsubscribe_between_compile_and_send_is_honoured(engine: Engine, now: d
         reader = subscribers.find_subscriber(session, "reader1@example.org")
         subscribers.unsubscribe(session, reader.id, now, "weekly-city")
     with db.write_session(engine) as session:
-        claimed = outbox.claim_batch(session, "w", now, timedelta(minutes=1), 10)
+        claimed = outbox.claim_batch(session, "w", now, timedelta(minutes=1), 10, "w")
     assert sorted(c.email for c in claimed) == ["reader0@example.org", "reader2@example.org"]
     assert statuses(engine) == {"sending": 2, "skipped": 1}
 
@@ -108,7 +136,7 @@ def test_retries_back_off_then_fail_and_bounces_suppress(engine: Engine, now: da
     moment = now
     for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
         with db.write_session(engine) as session:
-            claimed = outbox.claim_batch(session, "w", moment, timedelta(minutes=1), 10)
+            claimed = outbox.claim_batch(session, "w", moment, timedelta(minutes=1), 10, "w")
             assert len(claimed) == (2 if attempt == 1 else 1)
             outcomes = []
             for c in claimed:
@@ -151,7 +179,7 @@ def test_released_rows_do_not_count_an_attempt(engine: Engine, now: datetime) ->
     with db.write_session(engine) as session:
         outbox.enqueue(session, digest_id, "weekly-city", now)
     with db.write_session(engine) as session:
-        claimed = outbox.claim_batch(session, "w", now, timedelta(minutes=1), 10)
+        claimed = outbox.claim_batch(session, "w", now, timedelta(minutes=1), 10, "w")
         outbox.settle(session, "w", [outbox.Outcome(claimed[0].delivery_id, "released")], now)
         assert outbox.release_worker(session, "w") == 1
     with db.read_session(engine) as session:
@@ -170,7 +198,7 @@ def test_concurrent_claimers_never_share_a_row(engine: Engine, now: datetime, ba
         ids: list[int] = []
         while True:
             with db.write_session(engine) as session:
-                batch = outbox.claim_batch(session, name, now, timedelta(minutes=1), 7)
+                batch = outbox.claim_batch(session, name, now, timedelta(minutes=1), 7, name)
             if not batch:
                 break
             ids.extend(c.delivery_id for c in batch)

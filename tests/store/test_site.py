@@ -16,7 +16,9 @@ def test_record_signup_by_status(engine: Engine, now: datetime) -> None:
         first = webstore.record_signup(session, "new@example.org", "Kim", ["weekly-city"], now)
         again = webstore.record_signup(session, "new@example.org", "", ["weekly-city"], now)
         assert first is not None and again == first
-        subscribers.confirm_subscriber(session, first, now)
+        nonce = subscribers.find_subscriber(session, "new@example.org").request_nonce
+        assert nonce is not None
+        assert subscribers.confirm_subscriber(session, first, nonce, now)
         assert (
             webstore.record_signup(session, "new@example.org", "X", ["weekly-international"], now)
             is None

@@ -93,13 +93,21 @@ def test_double_opt_in_lifecycle(engine: Engine, now: datetime) -> None:
         again = subscribers.add_subscriber(
             session, "anna@example.org", "", ["weekly-international"], confirmed=False, now=now
         )
-        assert (again.created, again.status, again.needs_confirmation) == (False, "pending", False)
+        # A new list makes a new request: it is mailed, and the first link stops working.
+        assert (again.created, again.status, again.needs_confirmation) == (False, "pending", True)
         assert subscribers.subscriber_lists(session, added.subscriber_id) == [
             "weekly-city",
             "weekly-international",
         ]
     with db.write_session(engine) as session:
-        assert subscribers.confirm_subscriber(session, added.subscriber_id, now).status == "active"
+        record = subscribers.find_subscriber(session, "anna@example.org")
+        assert record.request_nonce
+        assert not subscribers.confirm_subscriber(session, added.subscriber_id, "stale", now)
+        assert record.status == "pending"
+        assert subscribers.confirm_subscriber(
+            session, added.subscriber_id, record.request_nonce, now
+        )
+        assert record.status == "active"
         subscribers.unsubscribe(session, added.subscriber_id, now, "weekly-city")
         assert subscribers.find_subscriber(session, "anna@example.org").status == "active"
         subscribers.unsubscribe(session, added.subscriber_id, now, "weekly-international")

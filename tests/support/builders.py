@@ -24,6 +24,9 @@ from syndication.store import database as db
 from syndication.store import outbox, subscribers
 from syndication.store.models import Delivery
 
+# The tests' "now": fixed, so no test depends on the date it runs on.
+FIXED_NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+
 
 def article_json(source_id: str = "smg-1", **fields: Any) -> dict[str, Any]:
     """A valid import line as a dict; used by import and CLI tests."""
@@ -96,6 +99,8 @@ def small_digest() -> DigestContent:
             "smg-subway",
             title="서울 지하철 9호선 연장 개통",
             summary="Line 9 now reaches Gangdong; trains run every four minutes.",
+            image_url="https://news.example.org/images/line-9.jpg",
+            language="ko",
             topics=("transport",),
             published_at=WEEK.start + timedelta(hours=5),
         ),

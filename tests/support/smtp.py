@@ -11,7 +11,8 @@ class SmtpHandler:
 
     ``rcpt_replies[address]`` is the reply to RCPT TO for that address (e.g. ``"550 5.1.1
     no such user"`` or ``"451 4.3.0 try later"``); ``drop`` is a set of addresses whose DATA
-    makes the server drop the connection without answering.
+    makes the server drop the connection without answering; ``delay`` seconds pass before
+    each DATA is answered (a slow server).
     """
 
     def __init__(self) -> None:
@@ -20,6 +21,7 @@ class SmtpHandler:
         self.messages: list[tuple[str, list[str], bytes]] = []
         self.rcpt_replies: dict[str, str] = {}
         self.drop: set[str] = set()
+        self.delay = 0.0
         self.lock = threading.Lock()
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
@@ -32,6 +34,10 @@ class SmtpHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self.delay:
+            import asyncio
+
+            await asyncio.sleep(self.delay)
         if self.drop.intersection(envelope.rcpt_tos):
             server.transport.close()
             return "421 gone"

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
-from syndication.settings import Settings
+from syndication.settings import ImportSettings, Settings
 from syndication.store import api_keys
 from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.store.models import ApiKey, Article
 from syndication.web.app import create_app
 from syndication.web.security import RateLimiter
-from tests.conftest import FIXED_NOW
-from tests.support.builders import article_json
+from tests.support.builders import FIXED_NOW, article_json
 
 NDJSON = {"content-type": "application/x-ndjson"}
 
@@ -101,3 +101,21 @@ def test_delete_retracts_and_404s(client: TestClient, key: str, engine: Engine) 
     assert row.status == "retracted"
     assert client.delete("/api/articles/nope", headers=auth(key)).status_code == 404
     assert client.delete("/api/articles/cms:42").status_code == 401
+
+
+def test_pushed_articles_keep_to_the_import_limits(
+    settings: Settings, engine: Engine, key: str
+) -> None:
+    # Issue 15 item 12: limits hold wherever articles enter, the push API included.
+    limited = replace(settings, imports=ImportSettings(max_title_chars=20))
+    with TestClient(create_app(limited, engine)) as client:
+        answer = client.post(
+            "/api/articles",
+            content=body(article_json("cms-1", title="A title far longer than twenty")),
+            headers=auth(key),
+        )
+    assert answer.status_code == 200
+    (rejected,) = answer.json()["rejected"]
+    assert rejected["field"] == "title" and "20" in rejected["reason"]
+    with db.read_session(engine) as session:
+        assert session.scalars(select(Article)).first() is None

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -23,13 +24,15 @@ import pytest
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
+from syndication.core import feeds
 from syndication.core.articles import ArticleRecord
 from syndication.core.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, make_token
 from syndication.errors import ConfigError
-from syndication.services import delivery
+from syndication.services import delivery, feed_builds
 from syndication.settings import Settings
 from syndication.store import articles as store
 from syndication.store import database as db
+from syndication.store import site as webstore
 from syndication.store import subscribers
 from syndication.store.models import Delivery, Digest, JobRun, Subscriber
 from syndication.web.app import create_app
@@ -137,6 +140,76 @@ def test_security_headers_on_every_kind_of_response(client: TestClient) -> None:
     assert stylesheet.headers["content-type"] == "text/css; charset=utf-8"
 
 
+def test_a_non_ascii_csrf_cookie_or_field_is_a_4xx_not_a_500(client: TestClient) -> None:
+    # hmac.compare_digest raised TypeError on non-ASCII strings (issue 15 item 5).
+    cookie = "syndication_csrf=é.é".encode()
+    home = client.get("/", headers={b"cookie": cookie})
+    assert home.status_code == 200
+    assert "syndication_csrf" in home.headers["set-cookie"]  # a fresh, good one
+    token = csrf_token(client)
+    for value in ("é", token + "é"):
+        response = client.post(
+            "/subscribe",
+            data={"csrf": value, "email": "a@example.org", "lists": "weekly-city"},
+        )
+        assert response.status_code == 403
+    client.cookies.clear()
+    response = client.post(
+        "/subscribe",
+        data={"csrf": "é.é", "email": "a@example.org", "lists": "weekly-city"},
+        headers={b"cookie": cookie},
+    )
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/digests/weekly-city/2026-11-16%00", "/digests/we%00ek/x"])
+def test_a_nul_in_a_digest_address_is_a_404(client: TestClient, path: str) -> None:
+    # PostgreSQL refuses NUL in a parameter: that was a 500 (issue 15 item 5).
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_500_carries_the_security_headers_too(
+    web_settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(session: object) -> object:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(webstore, "digest_index", broken)
+    with TestClient(create_app(web_settings, engine), raise_server_exceptions=False) as client:
+        response = client.get("/digests/")
+    assert response.status_code == 500
+    assert "content-security-policy" in response.headers
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "a bug" not in response.text
+
+
+def test_two_sign_ups_of_one_new_address_at_once_do_not_fail(engine: Engine, now: datetime) -> None:
+    # On PostgreSQL the second insert was a unique violation and a 500 (issue 15 item 5).
+    done: list[int | None] = []
+    failed: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with db.write_session(engine) as session:
+                done.append(
+                    webstore.record_signup(session, "same@example.org", "", ["weekly-city"], now)
+                )
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            failed.append(exc)
+
+    with db.write_session(engine) as session:
+        first = webstore.record_signup(session, "same@example.org", "", ["weekly-city"], now)
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.5)  # the second one is now waiting on the first's row
+    thread.join(30)
+    assert not failed, failed
+    assert done == [first]
+    assert subscriber(engine, "same@example.org")[0] == "pending"
+
+
 def test_unknown_page_is_a_404_page(client: TestClient) -> None:
     response = client.get("/no-such-page")
     assert response.status_code == 404
@@ -166,12 +239,60 @@ def test_subscribe_mails_a_link_that_confirms(
     assert mail["Message-ID"]
     link = link_in(mail, "/confirm/")
 
-    confirmed = client.get(link)
+    button = client.get(link)
+    assert button.status_code == 200
+    assert f'<form method="post" action="{link}">' in button.text
+    confirmed = client.post(link)
     assert confirmed.status_code == 200
     assert "You are subscribed" in confirmed.text
     status, name, lists = subscriber(engine, "min-ji.kim@example.org")
     assert (status, name, lists) == ("active", "김민지", ["weekly-city", "weekly-international"])
-    assert client.get(link).status_code == 200  # following it twice is fine
+    assert client.post(link).status_code == 200  # following it twice is fine
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_fetching_a_confirmation_link_confirms_nothing(
+    client: TestClient, web_settings: Settings, engine: Engine, method: str
+) -> None:
+    # Mail scanners (Safe Links and the like) fetch every link in a message: only the
+    # button's POST may complete the double opt-in (issue 15 item 2).
+    subscribe(client, "reader@example.org")
+    link = link_in(confirmation_mails(web_settings)[0], "/confirm/")
+    assert client.request(method, link).status_code == 200
+    assert subscriber(engine, "reader@example.org")[0] == "pending"
+
+
+def test_a_confirmation_link_confirms_only_the_request_it_was_sent_for(
+    web_settings: Settings, engine: Engine
+) -> None:
+    # A stranger re-submits a pending address with other lists and another name: the
+    # owner's link must not activate the stranger's choices (issue 15 item 3).
+    with TestClient(create_app(web_settings, engine)) as client:
+        subscribe(client, "owner@example.org", ("weekly-city",), "Owner")
+        owners = link_in(confirmation_mails(web_settings)[0], "/confirm/")
+        subscribe(client, "owner@example.org", ("weekly-international",), "Stranger")
+        refused = client.post(owners)
+        assert refused.status_code == 409
+        assert subscriber(engine, "owner@example.org")[0] == "pending"
+        # The newest mail names the newest request, and its link works.
+        newest = link_in(confirmation_mails(web_settings)[0], "/confirm/")
+        assert newest != owners
+        assert client.post(newest).status_code == 200
+        assert subscriber(engine, "owner@example.org")[0] == "active"
+
+
+def test_an_old_confirmation_link_dies_when_the_address_is_removed_and_resubmitted(
+    client: TestClient, web_settings: Settings, engine: Engine, now: datetime
+) -> None:
+    subscribe(client, "reader@example.org")
+    old = link_in(confirmation_mails(web_settings)[0], "/confirm/")
+    assert client.post(old).status_code == 200
+    with db.write_session(engine) as session:
+        sid = subscribers.find_subscriber(session, "reader@example.org").id
+        subscribers.unsubscribe(session, sid, now)
+    subscribe(client, "reader@example.org", ("weekly-international",))
+    assert client.post(old).status_code == 409
+    assert subscriber(engine, "reader@example.org")[0] == "pending"
 
 
 def test_the_answer_is_the_same_for_new_pending_active_and_suppressed_addresses(
@@ -209,6 +330,33 @@ def test_a_bad_address_is_shown_again_escaped(client: TestClient) -> None:
     assert "is not a valid e-mail address" in response.text
     assert "<script>x</script>" not in response.text
     assert "&lt;b&gt;Kim&lt;/b&gt;" in response.text
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("Win a prize at https://evil.example/x", "cannot contain a web or e-mail address"),
+        ("visit www.evil.example", "cannot contain a web or e-mail address"),
+        ("bit.ly/free", "cannot contain a web or e-mail address"),
+        ("write to me@evil.example", "cannot contain a web or e-mail address"),
+        ("x" * 61, "at most 60 characters"),
+    ],
+)
+def test_a_sign_up_name_is_short_and_plain(
+    client: TestClient, web_settings: Settings, engine: Engine, name: str, reason: str
+) -> None:
+    # The name goes into a mail to whatever address is typed next to it: no adverts
+    # (issue 15 item 6).
+    token = csrf_token(client)
+    response = client.post(
+        "/subscribe",
+        data={"csrf": token, "email": "victim@example.org", "name": name, "lists": "weekly-city"},
+    )
+    assert response.status_code == 400
+    assert reason in response.text
+    assert confirmation_mails(web_settings) == []
+    for fine in ("김민지", "Kim Min-ji", "Dr. J. R. Smith"):
+        subscribe(client, "reader@example.org", name=fine)
 
 
 def test_at_least_one_known_list_is_needed(client: TestClient) -> None:
@@ -290,7 +438,7 @@ def test_bad_confirmation_links_get_a_clear_4xx_page(
         "expired": make_token(secret, CONFIRM, sid, datetime.now(UTC) - timedelta(days=8)),
         "empty": "x.",
     }[damage]
-    response = client.get(f"/confirm/{bad}")
+    response = client.post(f"/confirm/{bad}")
     assert response.status_code == 400
     assert "This link does not work" in response.text
     assert subscriber(engine, "reader@example.org")[0] == "pending"
@@ -300,7 +448,7 @@ def test_a_link_for_a_subscriber_who_is_gone_is_a_404(
     client: TestClient, web_settings: Settings
 ) -> None:
     token = make_token(web_settings.secret_key, CONFIRM, 999_999, datetime.now(UTC))
-    assert client.get(f"/confirm/{token}").status_code == 404
+    assert client.post(f"/confirm/{token}").status_code == 404
 
 
 # -- unsubscribe --------------------------------------------------------------------------
@@ -316,6 +464,17 @@ def test_get_shows_one_button_and_changes_nothing(
     assert page.text.count("<button") == 1
     assert "City Life Weekly" in page.text
     assert subscriber(engine, "reader@example.org")[0] == "active"
+
+
+def test_head_on_an_unsubscribe_link_changes_nothing(
+    client: TestClient, web_settings: Settings, engine: Engine, now: datetime
+) -> None:
+    # Link scanners and mail gateways send HEAD; Starlette routes it to the GET handler,
+    # which must not take it for the POST (issue 15 item 1).
+    sid = add_active(engine, "reader@example.org", ("weekly-city",), now)
+    token = make_token(web_settings.secret_key, UNSUBSCRIBE, sid, now, "weekly-city")
+    assert client.head(f"/unsubscribe/{token}").status_code == 200
+    assert subscriber(engine, "reader@example.org") == ("active", "", ["weekly-city"])
 
 
 def test_one_click_post_unsubscribes_at_once_without_cookies(
@@ -452,16 +611,26 @@ def test_digest_archive(client: TestClient, engine: Engine, now: datetime) -> No
 
 
 def test_healthz(
-    client: TestClient, engine: Engine, now: datetime, make_article: Callable[..., ArticleRecord]
+    client: TestClient,
+    web_settings: Settings,
+    engine: Engine,
+    now: datetime,
+    make_article: Callable[..., ArticleRecord],
 ) -> None:
     body = client.get("/healthz").json()
+    # No feeds built yet: every file a build writes is missing, and that is being behind.
+    missing = len(feeds.expected_paths(web_settings))
     assert body == {
         "status": "ok",
         "database": "ok",
-        "feeds": {"built_to": 0, "store_at": 0, "behind": 0},
+        "feeds": {"built_to": 0, "store_at": 0, "behind": missing, "missing_files": missing},
         "last_poll": None,
         "outbox_backlog": 0,
     }
+    feed_builds.build_feeds(web_settings, engine, force_all=True)
+    assert client.get("/healthz").json()["feeds"]["behind"] == 0
+    (web_settings.feeds.dir / "index.opml").unlink()
+    assert client.get("/healthz").json()["feeds"]["missing_files"] == 1
     store_digest(engine, now, "<p>x</p>")
     sid = add_active(engine, "reader@example.org", ("weekly-city",), now)
     with db.write_session(engine) as session:
@@ -474,7 +643,7 @@ def test_healthz(
         )
     body = client.get("/healthz").json()
     assert body["outbox_backlog"] == 1
-    assert body["feeds"] == {"built_to": 1, "store_at": 2, "behind": 1}
+    assert body["feeds"] == {"built_to": 1, "store_at": 2, "behind": 2, "missing_files": 1}
     assert body["last_poll"] == {"finished_at": now.isoformat(), "ok": True}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote
@@ -15,7 +15,12 @@ from sqlalchemy import Engine
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message, Scope
 
+from syndication.core.articles import ArticleRecord
+from syndication.edges.files import publish
+from syndication.services import feed_builds
 from syndication.settings import Settings
+from syndication.store import articles as store
+from syndication.store import database as db
 from syndication.web.app import create_app
 from syndication.web.feeds import (
     ATOM,
@@ -23,7 +28,7 @@ from syndication.web.feeds import (
     OPML,
     RSS,
     accepts_gzip,
-    newest_date,
+    parse_http_date,
     safe_relative,
 )
 
@@ -50,16 +55,19 @@ OPML_BODY = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
+
+
 @pytest.fixture
 def feeds_dir(settings: Settings) -> Path:
+    """The feeds as the builder publishes them, each at its own (fixed) moment."""
     root = settings.feeds.dir
-    (root / "transport").mkdir(parents=True)
-    (root / "transport" / "rss.xml").write_text(RSS_BODY, encoding="utf-8")
-    (root / "transport" / "atom.xml").write_text(ATOM_BODY, encoding="utf-8")
-    (root / "transport" / "feed.json").write_text(JSON_BODY, encoding="utf-8")
-    (root / "index.opml").write_text(OPML_BODY, encoding="utf-8")
-    (root / "transport" / "archive").mkdir()
-    (root / "transport" / "archive" / "2026-11.atom").write_text(ATOM_BODY, encoding="utf-8")
+    publish(root / "transport" / "rss.xml", RSS_BODY.encode(), at(26, 7))
+    publish(root / "transport" / "atom.xml", ATOM_BODY.encode(), at(25, 12, 30))
+    publish(root / "transport" / "feed.json", JSON_BODY.encode(), at(22, 1))
+    publish(root / "index.opml", OPML_BODY.encode(), at(27, 0))
+    publish(root / "transport" / "archive" / "2026-11.atom", ATOM_BODY.encode(), at(25, 12, 30))
     return root
 
 
@@ -79,7 +87,7 @@ def client(settings: Settings, engine: Engine, feeds_dir: Path) -> Iterator[Test
         ("transport/archive/2026-11.atom", ATOM, "Wed, 25 Nov 2026 12:30:00 GMT"),
     ],
 )
-def test_media_type_and_last_modified_from_the_feed(
+def test_media_type_and_last_modified_from_the_publisher(
     client: TestClient, path: str, media_type: str, last_modified: str
 ) -> None:
     response = client.get(f"/feeds/{path}", headers={"accept-encoding": "identity"})
@@ -246,6 +254,24 @@ def test_a_symlink_out_of_the_folder_is_refused(client: TestClient, feeds_dir: P
     assert client.get("/feeds/escape.xml").status_code == 404
 
 
+def test_a_symlink_loop_is_a_404_not_a_500(client: TestClient, feeds_dir: Path) -> None:
+    # pathlib's resolve() raises RuntimeError on a loop (issue 15 item 5).
+    (feeds_dir / "loop-a").symlink_to(feeds_dir / "loop-b")
+    (feeds_dir / "loop-b").symlink_to(feeds_dir / "loop-a")
+    assert client.get("/feeds/loop-a/rss.xml").status_code == 404
+    assert client.get("/feeds/loop-a.xml").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "since",
+    ["Fri, 31 Dec 9999 23:59:59 -2359", "Mon, 01 Jan 0001 00:00:00 +2359", "Mon, 1 Jan 2026 +9999"],
+)
+def test_an_absurd_if_modified_since_is_ignored(client: TestClient, since: str) -> None:
+    # An offset that overflows datetime was a 500 (issue 15 item 5).
+    response = client.get("/feeds/transport/atom.xml", headers={"if-modified-since": since})
+    assert response.status_code == 200
+
+
 def test_feed_responses_carry_the_security_headers(client: TestClient) -> None:
     response = client.get("/feeds/transport/rss.xml")
     assert response.headers["x-content-type-options"] == "nosniff"
@@ -288,10 +314,31 @@ def test_safe_relative() -> None:
     assert safe_relative("syndication.db") is None
 
 
-def test_newest_date_ignores_what_it_cannot_read() -> None:
-    assert newest_date(b"<rss><pubDate>not a date</pubDate></rss>", RSS) is None
-    assert newest_date(b"{not json", JSON_FEED) is None
-    assert newest_date(ATOM_BODY.encode(), ATOM) == datetime(2026, 11, 25, 12, 30, tzinfo=UTC)
+def test_if_modified_since_in_every_http_date_form(client: TestClient) -> None:
+    """RFC 9110 §5.6.7: IMF-fixdate, RFC 850 and asctime must all be understood."""
+    url = "/feeds/transport/atom.xml"
+    for same in (
+        "Wed, 25 Nov 2026 12:30:00 GMT",
+        "Wednesday, 25-Nov-26 12:30:00 GMT",
+        "Wed Nov 25 12:30:00 2026",
+    ):
+        assert client.get(url, headers={"if-modified-since": same}).status_code == 304, same
+    for earlier in ("Wed Nov 25 12:29:59 2026", "Sun Nov  1 00:00:00 2026"):
+        assert client.get(url, headers={"if-modified-since": earlier}).status_code == 200
+    asctime = parse_http_date("Sun Nov  6 08:49:37 1994")
+    assert asctime == datetime(1994, 11, 6, 8, 49, 37, tzinfo=UTC)
+    assert parse_http_date("Sun, 06 Nov 1994 08:49:37 -0000") is None
+    assert parse_http_date("yesterday") is None
+
+
+def test_a_file_written_by_hand_falls_back_to_its_mtime(
+    client: TestClient, feeds_dir: Path
+) -> None:
+    path = feeds_dir / "transport" / "rss.xml"
+    path.write_text(RSS_BODY.replace("Transport", "Buses"), encoding="utf-8")
+    os.utime(path, (1_790_000_000, 1_790_000_000))
+    response = client.get("/feeds/transport/rss.xml")
+    assert response.headers["last-modified"] == "Mon, 21 Sep 2026 14:13:20 GMT"
 
 
 def test_head_of_a_missing_feed_is_a_bodiless_404(client: TestClient) -> None:
@@ -313,3 +360,63 @@ def test_a_replaced_file_of_the_same_size_and_time_is_read_again(
     second = client.get("/feeds/transport/rss.xml", headers={"accept-encoding": "identity"})
     assert second.headers["etag"] != first.headers["etag"]
     assert "서울 지하" in second.text
+
+
+def test_a_retraction_moves_last_modified_and_a_rebuild_without_change_does_not(
+    settings: Settings, engine: Engine, make_article: Callable[..., ArticleRecord]
+) -> None:
+    """Issue 14: the retraction of an old article changes the bytes of ``all/rss.xml``
+    but not its newest entry date; a client that sends only If-Modified-Since must get
+    the new bytes, and a byte-identical rebuild must not move the date."""
+    old = make_article("smg-old", published_at=at(2, 1))
+    new = make_article("smg-new", published_at=at(20, 1))
+    with db.write_session(engine) as session:
+        store.write_articles(session, [old, new], at(21, 0))
+    feed_builds.build_feeds(settings, engine, force_all=False, now=lambda: at(21, 0))
+    with TestClient(create_app(settings, engine)) as client:
+        first = client.get("/feeds/all/rss.xml")
+        assert first.headers["last-modified"] == "Sat, 21 Nov 2026 00:00:00 GMT"
+        with db.write_session(engine) as session:
+            store.retract_article(session, "smg-old", "published in error", at(22, 0))
+        feed_builds.build_feeds(settings, engine, force_all=False, now=lambda: at(22, 0))
+        since = {"if-modified-since": first.headers["last-modified"]}
+        after = client.get("/feeds/all/rss.xml", headers=since)
+        assert after.status_code == 200 and b"smg-old" not in after.content
+        assert after.headers["etag"] != first.headers["etag"]
+        assert after.headers["last-modified"] == "Sun, 22 Nov 2026 00:00:00 GMT"
+        feed_builds.build_feeds(settings, engine, force_all=True, now=lambda: at(23, 0))
+        again = client.get(
+            "/feeds/all/rss.xml", headers={"if-modified-since": after.headers["last-modified"]}
+        )
+        assert again.status_code == 304
+        assert again.headers["last-modified"] == after.headers["last-modified"]
+
+
+def test_feed_files_are_readable_from_any_origin_and_pages_are_not(client: TestClient) -> None:
+    """Issue 14: browser-based readers fetch feeds cross-origin (CORS), pages stay closed."""
+    origin = {"origin": "https://reader.example.net"}
+    for path in ("transport/rss.xml", "transport/feed.json", "index.opml", "transport/no.xml"):
+        response = client.get(f"/feeds/{path}", headers=origin)
+        assert response.headers["access-control-allow-origin"] == "*", path
+    ok = client.get("/feeds/transport/rss.xml", headers=origin)
+    assert ok.headers["access-control-expose-headers"] == "ETag"
+    cached = client.get(
+        "/feeds/transport/rss.xml", headers={**origin, "if-none-match": ok.headers["etag"]}
+    )
+    assert cached.status_code == 304
+    assert cached.headers["access-control-allow-origin"] == "*"
+    preflight = client.options(
+        "/feeds/transport/rss.xml",
+        headers={
+            **origin,
+            "access-control-request-method": "GET",
+            "access-control-request-headers": "if-none-match",
+        },
+    )
+    assert preflight.status_code == 204 and preflight.content == b""
+    assert preflight.headers["allow"] == "GET, HEAD, OPTIONS"
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "GET" in preflight.headers["access-control-allow-methods"]
+    assert "If-None-Match" in preflight.headers["access-control-allow-headers"]
+    for page in ("/", "/digests/", "/healthz"):
+        assert "access-control-allow-origin" not in client.get(page, headers=origin).headers
