@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select
 
 from syndication.core import digests as digest
 from syndication.core import mime as mail
-from syndication.core import tokens
+from syndication.core import tokens, verp
 from syndication.core.digests import Period
 from syndication.core.placeholders import RenderedDigest
 from syndication.edges.transport import Envelope, TemporaryFailure, Transport, make_transport
@@ -34,9 +34,13 @@ from syndication.store.models import Digest, Subscriber
 from syndication.store.rate_limits import SharedRateLimiter
 
 
-def sender_address(settings: Settings) -> str:
+def sender_address(settings: Settings, kind: str = "", ident: int = 0) -> str:
+    """The envelope sender: with ``bounces.address`` set, a signed VERP return path naming
+    this copy (``kind``/``ident``, see :mod:`syndication.core.verp`), else the From address."""
     from email.utils import parseaddr
 
+    if settings.bounces.address and kind:
+        return verp.make_return_path(settings.secret_key, settings.bounces.address, kind, ident)
     return parseaddr(settings.mail.from_address)[1]
 
 
@@ -189,7 +193,7 @@ class DigestMessages:
         data = mail.personalise(template, recipient)
         message_id = mail.message_id(template, claimed.email)
         envelope = Envelope(
-            self.sender,
+            sender_address(self.settings, verp.DELIVERY, claimed.delivery_id),
             claimed.email,
             data,
             folder=(row.list_slug, row.period_key),
@@ -219,6 +223,7 @@ def send_digests(
         rate_per_second=settings.mail.smtp.rate_per_second
         if settings.mail.transport == "smtp"
         else 1_000_000.0,
+        soft_limit=settings.bounces.soft_limit,
     )
     factory = transport_factory or (lambda: make_transport(settings.mail))
     # The SMTP rate is one for the whole service, however many senders share the outbox.
@@ -274,7 +279,7 @@ def send_confirmation(
     )
     data = mail.personalise(template, recipient)
     envelope = Envelope(
-        sender_address(settings),
+        sender_address(settings, verp.SUBSCRIBER, subscriber_id),
         subscriber.email,
         data,
         folder=("confirmations", now.astimezone(settings.site.tz).date().isoformat()),

@@ -95,6 +95,7 @@ class SendOptions:
     lease: timedelta = timedelta(minutes=2)
     max_wait: float = 300.0
     rate_per_second: float = 50.0
+    soft_limit: int = 3
 
 
 def send_outbox(
@@ -165,7 +166,7 @@ def _worker(
         nonlocal last_settle
         if pending:
             with write_session(engine) as session:
-                outbox.settle(session, token, pending, now())
+                outbox.settle(session, token, pending, now(), options.soft_limit)
             for outcome in pending:
                 report.count(outcome.kind)
             pending.clear()

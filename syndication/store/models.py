@@ -27,6 +27,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -305,6 +306,91 @@ class RateLimit(Base):
 
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     next_at: Mapped[float] = mapped_column(Float)
+
+
+# -- bounces and complaints (issue 10) ---------------------------------------------------
+#
+# Every report that arrives is first written to ``bounce_intake`` (before the SMTP server
+# answers 250, or before an IMAP message is moved), then processed. What processing
+# decided is a ``bounce_events`` row, unique per report, with its evidence.
+
+BOUNCE_KINDS = (
+    "hard",
+    "soft",
+    "blocked",
+    "complaint",
+    "delayed",
+    "relayed",
+    "delivered",
+    "unknown",
+    "restored",
+)
+
+
+class BounceIntake(Base):
+    """A report as it arrived (compressed), until processed: the intake's durable queue."""
+
+    __tablename__ = "bounce_intake"
+    __table_args__ = (
+        CheckConstraint("state IN ('queued', 'done', 'ignored')", name="state"),
+        Index("ix_bounce_intake_state_id", "state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(20))
+    envelope_sender: Mapped[str] = mapped_column(String(300), default="")
+    envelope_recipients: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class BounceEvent(Base):
+    """One decision about one report (or one synchronous SMTP refusal), with its evidence."""
+
+    __tablename__ = "bounce_events"
+    __table_args__ = (
+        UniqueConstraint("report_key", name="uq_bounce_events_report_key"),
+        Index("ix_bounce_events_digest_id_kind", "digest_id", "kind"),
+        Index("ix_bounce_events_subscriber_id", "subscriber_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_key: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(16))
+    status_code: Mapped[str] = mapped_column(String(16), default="")
+    action: Mapped[str] = mapped_column(String(20), default="")
+    diagnostic: Mapped[str] = mapped_column(Text, default="")
+    recipient: Mapped[str] = mapped_column(String(254), default="")
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="SET NULL"), nullable=True
+    )
+    delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="SET NULL"), nullable=True
+    )
+    digest_id: Mapped[int | None] = mapped_column(
+        ForeignKey("digests.id", ondelete="SET NULL"), nullable=True
+    )
+    effect: Mapped[str] = mapped_column(Text, default="")
+    report: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+
+
+class SoftBounce(Base):
+    """A digest that soft-bounced for a subscriber: counted once per (subscriber, digest)."""
+
+    __tablename__ = "soft_bounces"
+
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    )
+    digest_id: Mapped[int] = mapped_column(
+        ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 # -- the operator console (issue 12) ------------------------------------------------------

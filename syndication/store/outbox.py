@@ -40,7 +40,6 @@ from syndication.store.models import (
     Suppression,
     UTCDateTime,
 )
-from syndication.store.subscribers import suppress
 from syndication.store.upsert import upsert
 
 MAX_ATTEMPTS = 8
@@ -172,8 +171,18 @@ def renew(session: Session, token: str, now: datetime, lease: timedelta) -> set[
     return set(session.scalars(select(Delivery.id).where(_held(token))))
 
 
-def settle(session: Session, token: str, outcomes: Sequence[Outcome], now: datetime) -> None:
+def settle(
+    session: Session,
+    token: str,
+    outcomes: Sequence[Outcome],
+    now: datetime,
+    soft_limit: int = 3,
+) -> None:
     """Record outcomes for rows claim ``token`` still holds; rows lost to another are left.
+
+    A refusal (5xx at RCPT or DATA) becomes a bounce event and follows the same rules as
+    a DSN (:func:`bounce_store.record_refusal`): a 5.7.x is not the reader's fault and
+    no longer suppresses them.
 
     Successes, the bulk of the work, go in one executemany; the rarer outcomes one by one.
     """
@@ -228,7 +237,9 @@ def settle(session: Session, token: str, outcomes: Sequence[Outcome], now: datet
             .values(lease_until=None, claimed_by="", claim_token="", **values)
         )
         if outcome.kind == "bounced" and result.rowcount:  # type: ignore[attr-defined]
-            suppress(session, outcome.email, f"bounced: {outcome.error}", now, "bounced")
+            from syndication.store.bounces import record_refusal
+
+            record_refusal(session, outcome.delivery_id, outcome.error, soft_limit, now)
 
 
 def release_worker(session: Session, worker: str) -> int:
