@@ -11,15 +11,15 @@ from collections.abc import Iterator
 from datetime import datetime
 from io import StringIO
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from syndication.errors import InputError, NotFoundError
 from syndication.store import admin as queries
+from syndication.store import bounces, subscribers
 from syndication.store import database as db
-from syndication.store import subscribers
 from syndication.store.articles import retract_article
-from syndication.store.models import Subscriber, Suppression
+from syndication.store.models import Subscriber
 
 
 def _subscriber(session: Session, subscriber_id: int) -> Subscriber:
@@ -47,22 +47,11 @@ def suppress(engine: Engine, subscriber_id: int, by: str, now: datetime) -> str:
 
 
 def restore(engine: Engine, subscriber_id: int, now: datetime) -> str:
-    """Undo a bounce or a suppression: the address may be mailed again.
-
-    A subscriber who still has lists becomes active again; one with none stays
-    unsubscribed. A complaint is not undone here: the reader asked us to stop.
-    """
+    """Undo a bounce, complaint or suppression, as ``syndication subscribers restore``
+    does (one implementation: :func:`syndication.store.bounces.restore`)."""
     with db.write_session(engine) as session:
         found = _subscriber(session, subscriber_id)
-        if found.status == "complained":
-            raise InputError(
-                f"{found.email}: complained about our mail; only they can subscribe again"
-            )
-        session.execute(delete(Suppression).where(Suppression.email == found.email))
-        if found.status == "bounced":
-            lists = subscribers.subscriber_lists(session, subscriber_id)
-            found.status = "active" if lists else "unsubscribed"
-        found.updated_at = now
+        bounces.restore(session, found.email, now)
         return found.email
 
 

@@ -18,6 +18,7 @@ from syndication.store.articles import current_change_seq, read_counter
 from syndication.store.models import (
     SENDABLE_DIGEST_STATES,
     Article,
+    BounceEvent,
     Delivery,
     Digest,
     DigestState,
@@ -70,6 +71,7 @@ class Overview:
     digests: list[DigestRow]
     digest_states: dict[str, int]
     sources: list[SourceStatus]
+    bounce_events: dict[str, int]
 
     @property
     def feeds_behind(self) -> int:
@@ -139,6 +141,12 @@ def overview(session: Session, digest_limit: int = 10) -> Overview:
         digests=recent_digests(session, digest_limit),
         digest_states=states,
         sources=load_sources(session),
+        bounce_events={
+            str(kind): int(n)
+            for kind, n in session.execute(
+                select(BounceEvent.kind, func.count()).group_by(BounceEvent.kind)
+            )
+        },
     )
 
 
@@ -190,13 +198,14 @@ def recent_digests(session: Session, limit: int, list_slug: str | None = None) -
             .group_by(Delivery.digest_id, Delivery.status)
         ):
             counts.setdefault(digest_id, {})[status] = int(count)
-        for digest_id, count in session.execute(
-            select(Delivery.digest_id, func.count())
-            .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
-            .where(Delivery.digest_id.in_(ids), Subscriber.status == "complained")
-            .group_by(Delivery.digest_id)
+        # Complaints (RFC 5965 reports) about each digest, from the bounce intake.
+        for complained_id, count in session.execute(
+            select(BounceEvent.digest_id, func.count(func.distinct(BounceEvent.subscriber_id)))
+            .where(BounceEvent.digest_id.in_(ids), BounceEvent.kind == "complaint")
+            .group_by(BounceEvent.digest_id)
         ):
-            complained[digest_id] = int(count)
+            if complained_id is not None:
+                complained[int(complained_id)] = int(count)
         states = {
             int(digest_id): str(state)
             for digest_id, state in session.execute(
@@ -263,11 +272,24 @@ class DeliveryEvent:
 
 
 @dataclass(frozen=True)
+class BounceRow:
+    """A bounce, complaint or restore about a subscriber, with its evidence."""
+
+    at: datetime
+    kind: str
+    source: str
+    status_code: str
+    diagnostic: str
+    effect: str
+
+
+@dataclass(frozen=True)
 class SubscriberHistory:
     subscriber: SubscriberRow
     deliveries: list[DeliveryEvent]
     suppression_reason: str
     suppressed_at: datetime | None
+    bounces: list[BounceRow]
 
 
 def search_subscribers(session: Session, query: str, limit: int = 50) -> list[SubscriberRow]:
@@ -328,11 +350,20 @@ def subscriber_history(session: Session, subscriber_id: int) -> SubscriberHistor
         )
     ]
     suppression = session.get(Suppression, subscriber.email)
+    bounces = [
+        BounceRow(e.created_at, e.kind, e.source, e.status_code, e.diagnostic, e.effect)
+        for e in session.scalars(
+            select(BounceEvent)
+            .where(BounceEvent.subscriber_id == subscriber_id)
+            .order_by(BounceEvent.created_at.desc(), BounceEvent.id.desc())
+        )
+    ]
     return SubscriberHistory(
         _row(session, subscriber),
         deliveries,
         suppression.reason if suppression else "",
         suppression.created_at if suppression else None,
+        bounces,
     )
 
 

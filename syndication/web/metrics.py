@@ -87,6 +87,11 @@ def families(view: Overview | None, now: datetime, lists: Iterable[str]) -> list
         "Failed polls of each source in a row (0 after a success)",
         labels=["source"],
     )
+    bounces = GaugeMetricFamily(
+        "syndication_bounce_events",
+        "Bounces, complaints and restores recorded, by kind",
+        labels=["kind"],
+    )
     result: list[Metric] = [
         up,
         articles,
@@ -101,6 +106,7 @@ def families(view: Overview | None, now: datetime, lists: Iterable[str]) -> list
         jobs,
         source_success,
         source_failures,
+        bounces,
     ]
     if view is None:
         return result
@@ -123,6 +129,8 @@ def families(view: Overview | None, now: datetime, lists: Iterable[str]) -> list
     for job in view.jobs:
         if job.last_success_at is not None:
             jobs.add_metric([job.job_id], job.last_success_at.timestamp())
+    for kind, count in sorted(view.bounce_events.items()):
+        bounces.add_metric([kind], float(count))
     for source in view.sources:
         source_failures.add_metric([source.name], float(source.failures))
         if source.last_success_at is not None:

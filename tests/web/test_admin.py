@@ -19,7 +19,7 @@ from syndication.edges.transport import MemoryTransport
 from syndication.services import approval, delivery, users
 from syndication.settings import Settings, SourceSettings
 from syndication.store import database as db
-from syndication.store.models import Article, Delivery, Subscriber, Suppression
+from syndication.store.models import Article, BounceEvent, Delivery, Subscriber, Suppression
 from syndication.store.sources import record_poll
 from syndication.web.app import create_app
 from tests.support.console import PASSWORD, Clock, add_users, post_login, sign_in
@@ -329,7 +329,21 @@ def test_subscriber_actions_and_export(
     assert send_all(web_settings, app_engine) == 1  # reader1 only
     with db.write_session(app_engine) as session:
         session.get(Subscriber, reader_id).status = "bounced"  # type: ignore[union-attr]
+        session.add(
+            BounceEvent(
+                report_key="dsn-1",
+                created_at=AFTER_WEEK,
+                source="smtp",
+                kind="hard",
+                status_code="5.1.1",
+                diagnostic="550 5.1.1 user unknown",
+                subscriber_id=reader_id,
+                report=b"",
+            )
+        )
+    assert "550 5.1.1 user unknown" in client.get(base).text
     assert client.post(f"{base}/restore", data={"csrf": token}).status_code == 200
+    assert "restored by an operator: bounced -&gt; active" in client.get(base).text
     with db.read_session(app_engine) as session:
         assert session.get(Suppression, "reader0@example.org") is None
         assert session.get(Subscriber, reader_id).status == "active"  # type: ignore[union-attr]

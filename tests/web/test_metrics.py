@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from syndication.services import approval
 from syndication.settings import Settings
 from syndication.store import database as db
-from syndication.store.models import JobRun
+from syndication.store.models import BounceEvent, JobRun
 from syndication.store.sources import record_poll
 from syndication.web.app import create_app
 from tests.support.console import Clock
@@ -32,6 +32,7 @@ FAMILIES = {
     "syndication_job_last_success_timestamp_seconds": "gauge",
     "syndication_source_last_success_timestamp_seconds": "gauge",
     "syndication_source_failures": "gauge",
+    "syndication_bounce_events": "gauge",
 }
 
 
@@ -78,6 +79,11 @@ def test_values_come_from_the_database_at_scrape_time(settings: Settings, engine
                 error="",
             )
         )
+        session.add(
+            BounceEvent(
+                report_key="r1", created_at=AFTER_WEEK, source="smtp", kind="hard", report=b""
+            )
+        )
         record_poll(session, "city-wp", "wordpress", now=AFTER_WEEK, ok=True, result="3 new")
         record_poll(session, "agency", "feed", now=AFTER_WEEK, ok=False, result="", error="503")
     values = parse(scrape(settings, engine)[1])
@@ -88,6 +94,7 @@ def test_values_come_from_the_database_at_scrape_time(settings: Settings, engine
     assert values["syndication_source_last_success_timestamp_seconds"] == {
         (("source", "city-wp"),): AFTER_WEEK.timestamp()
     }
+    assert values["syndication_bounce_events"] == {(("kind", "hard"),): 1.0}
     assert values["syndication_outbox_queued"] == {(): 3.0}
     assert values["syndication_deliveries_total"][(("status", "queued"),)] == 3.0
     assert values["syndication_subscribers"][(("list", "weekly-city"), ("status", "active"))] == 3.0
