@@ -30,6 +30,7 @@ DEFAULT_CONFIG_PATH = Path("syndication.toml")
 CONFIG_ENV = "SYNDICATION_CONFIG"
 DATABASE_URL_ENV = "SYNDICATION_DATABASE_URL"
 SECRET_KEY_ENV = "SYNDICATION_SECRET_KEY"
+METRICS_TOKEN_ENV = "SYNDICATION_METRICS_TOKEN"
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -53,6 +54,8 @@ class MailingList:
     schedule: str = "0 8 * * mon"
     description: str = ""
     template: str = "digest"
+    # "manual": a compiled digest waits, held, until an operator approves it (issue 12).
+    approval: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -251,6 +254,8 @@ class Settings:
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     bounces: BounceSettings = field(default_factory=BounceSettings)
     secret_key: str = field(default="", repr=False)
+    # Lets /metrics be scraped from off the machine (Authorization: Bearer …).
+    metrics_token: str = field(default="", repr=False)
     source: str = "built-in defaults"
     # A folder whose files override the packaged templates by name ([templates] dir).
     templates_dir: Path | None = None
@@ -390,6 +395,7 @@ class _Reader:
             scheduler=self.scheduler(data),
             bounces=self.bounces(data, environ),
             secret_key=environ.get(SECRET_KEY_ENV, ""),
+            metrics_token=environ.get(METRICS_TOKEN_ENV, ""),
             source=self.source,
             templates_dir=self.templates_dir(data),
             sources=self.sources(data, topics, environ),
@@ -559,7 +565,7 @@ class _Reader:
         if not isinstance(items, list):
             raise self.fail("lists", "must be an array of tables ([[lists]])")
         result: list[MailingList] = []
-        allowed = {"slug", "name", "topics", "schedule", "description", "template"}
+        allowed = {"slug", "name", "topics", "schedule", "description", "template", "approval"}
         for index, item in enumerate(items):
             where = f"lists[{index}]"
             if not isinstance(item, dict):
@@ -587,6 +593,11 @@ class _Reader:
                     schedule=schedule,
                     description=self.get(item, where, "description", str, ""),
                     template=template,
+                    approval=self.choice(
+                        f"{where}.approval",
+                        self.get(item, where, "approval", str, "auto"),
+                        {"auto", "manual"},
+                    ),
                 )
             )
         return tuple(result)

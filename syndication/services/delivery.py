@@ -27,9 +27,9 @@ from syndication.errors import NotFoundError, SyndicationError
 from syndication.render import email as rendering
 from syndication.services.sending import SendOptions, SendReport, send_outbox
 from syndication.settings import Settings
+from syndication.store import approval, outbox, subscribers
 from syndication.store import articles as store
 from syndication.store import database as db
-from syndication.store import outbox, subscribers
 from syndication.store.models import Digest, Subscriber
 from syndication.store.rate_limits import SharedRateLimiter
 
@@ -140,6 +140,9 @@ def compile_digest(
             now=now,
         )
         queued = outbox.enqueue(session, digest_id, list_slug, now) if created else 0
+        if created and ml.approval == "manual":
+            # Compiled held: nothing goes out until an operator approves (issue 12).
+            approval.set_state(session, digest_id, "held", now, "awaiting approval")
     return CompileReport(list_slug, key, period, content.article_count, created, queued, False)
 
 

@@ -31,8 +31,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from syndication.store.models import (
+    SENDABLE_DIGEST_STATES,
     Delivery,
     Digest,
+    DigestState,
     Subscriber,
     Subscription,
     Suppression,
@@ -76,9 +78,19 @@ class Outcome:
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
-    return or_(
-        and_(Delivery.status == "queued", Delivery.next_attempt_at <= now),
-        and_(Delivery.status == "sending", Delivery.lease_until < now),
+    # A digest that is held (awaiting approval, or stopped by an operator) or cancelled
+    # keeps its rows as they are; they are due again only once it may go out (issue 12).
+    # A digest with no state row is ready: that is every digest of an automatic list.
+    stopped = exists().where(
+        DigestState.digest_id == Delivery.digest_id,
+        DigestState.state.not_in(SENDABLE_DIGEST_STATES),
+    )
+    return and_(
+        or_(
+            and_(Delivery.status == "queued", Delivery.next_attempt_at <= now),
+            and_(Delivery.status == "sending", Delivery.lease_until < now),
+        ),
+        ~stopped,
     )
 
 
@@ -90,7 +102,8 @@ def claim_batch(
     ``token`` must be unique to this claim (a fresh UUID): :func:`renew` and :func:`settle`
     act only on rows that still carry it. Rows whose subscriber is no longer active, has
     left the digest's list or is suppressed are settled as ``skipped`` here: an
-    unsubscribe between compile and send is honoured.
+    unsubscribe between compile and send is honoured. Rows of a held or cancelled digest
+    are not due (see ``_due``).
     """
     pick = select(Delivery.id).where(_due(now)).order_by(Delivery.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
