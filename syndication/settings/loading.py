@@ -1,0 +1,345 @@
+"""Loading the settings: find the file, parse it, read every table into one Settings."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from syndication.errors import ConfigError
+from syndication.settings.integrations import IntegrationTables
+from syndication.settings.model import (
+    CONFIG_ENV,
+    DATABASE_URL_ENV,
+    DEFAULT_CONFIG_PATH,
+    DEMO_LISTS,
+    DEMO_TOPICS,
+    METRICS_TOKEN_ENV,
+    SECRET_KEY_ENV,
+    SLUG_RE,
+    DatabaseSettings,
+    FeedSettings,
+    ImportSettings,
+    MailingList,
+    SchedulerSettings,
+    Settings,
+    SiteSettings,
+    Topic,
+    WebSettings,
+)
+
+
+def resolve_config_path(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
+    """The file to read: ``--config``, else ``$SYNDICATION_CONFIG``, else ``./syndication.toml``.
+
+    An explicitly named file must exist; the default one may be absent (defaults apply).
+    """
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"{explicit}: configuration file not found (given by --config)")
+        return explicit
+    from_env = environ.get(CONFIG_ENV, "")
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise ConfigError(f"{path}: configuration file not found (given by ${CONFIG_ENV})")
+        return path
+    return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.is_file() else None
+
+
+def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
+    """Read and validate ``path`` (or the defaults when ``None``) and the environment."""
+    if path is None:
+        data: dict[str, Any] = {}
+        source = "built-in defaults"
+    else:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+        data = _parse_toml(path, raw)
+        source = str(path)
+    return _Reader(source).settings(data, environ)
+
+
+def _parse_toml(path: Path, raw: bytes) -> dict[str, Any]:
+    # TOML is UTF-8 without a byte-order mark (TOML 1.0 "Spec"); editors on Windows often
+    # save UTF-16 or a BOM, which tomllib reports as a decoding error deep inside.
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(f"{path}: saved as UTF-16; save it as UTF-8 (without a BOM)")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise ConfigError(f"{path}: starts with a byte-order mark; save it as UTF-8 without BOM")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 without BOM"
+        ) from exc
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
+class _Reader(IntegrationTables):
+    """The whole file: the site, store, feeds, web, topics, lists and scheduler tables."""
+
+    def settings(self, data: dict[str, Any], environ: Mapping[str, str]) -> Settings:
+        self.known(
+            data,
+            "",
+            {"site", "database", "feeds", "import", "web", "topics", "lists", "mail", "scheduler"}
+            | {"templates", "sources", "bounces"},
+        )
+        site = self.site(data)
+        topics = self.topics(data)
+        return Settings(
+            site=site,
+            database=self.database(data, environ),
+            feeds=self.feeds(data),
+            imports=self.imports(data),
+            web=self.web(data),
+            topics=topics,
+            lists=self.lists(data, topics, site.tz),
+            mail=self.mail(data, environ),
+            scheduler=self.scheduler(data),
+            bounces=self.bounces(data, environ),
+            secret_key=environ.get(SECRET_KEY_ENV, ""),
+            metrics_token=environ.get(METRICS_TOKEN_ENV, ""),
+            source=self.source,
+            templates_dir=self.templates_dir(data),
+            sources=self.sources(data, topics, environ),
+        )
+
+    def templates_dir(self, data: Mapping[str, Any]) -> Path | None:
+        table = self.table(data, "templates", {"dir"})
+        directory = self.get(table, "templates", "dir", str, "")
+        if not directory:
+            return None
+        path = Path(directory)
+        if not path.is_dir():
+            raise self.fail("templates.dir", f"{directory!r} is not a folder")
+        return path
+
+    def site(self, data: Mapping[str, Any]) -> SiteSettings:
+        d = SiteSettings()
+        names = {"title", "base_url", "feeds_url", "language", "timezone", "author"}
+        table = self.table(
+            data, "site", names | {"description", "contact", "logo_url", "brand_color"}
+        )
+        timezone = self.get(table, "site", "timezone", str, d.timezone)
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise self.fail("site.timezone", f"unknown timezone {timezone!r}") from exc
+        base_url = self.url("site.base_url", self.get(table, "site", "base_url", str, d.base_url))
+        feeds_url = self.url(
+            "site.feeds_url", self.get(table, "site", "feeds_url", str, d.feeds_url)
+        )
+        language = self.checked(
+            "site.language",
+            self.get(table, "site", "language", str, d.language),
+            lambda v: bool(re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", v)),
+            "must be a language tag such as 'en' or 'ko-KR'",
+        )
+        return SiteSettings(
+            title=self.nonempty("site.title", self.get(table, "site", "title", str, d.title)),
+            base_url=base_url.rstrip("/"),
+            feeds_url=feeds_url.rstrip("/"),
+            language=language,
+            timezone=timezone,
+            author=self.get(table, "site", "author", str, d.author),
+            description=self.get(table, "site", "description", str, d.description),
+            contact=self.get(table, "site", "contact", str, d.contact),
+            logo_url=self.logo_url(self.get(table, "site", "logo_url", str, d.logo_url)),
+            brand_color=self.brand_color(
+                self.get(table, "site", "brand_color", str, d.brand_color)
+            ),
+        )
+
+    def database(self, data: Mapping[str, Any], environ: Mapping[str, str]) -> DatabaseSettings:
+        table = self.table(data, "database", {"url"})
+        url = self.get(table, "database", "url", str, DatabaseSettings().url)
+        key = "database.url"
+        if environ.get(DATABASE_URL_ENV):
+            url, key = environ[DATABASE_URL_ENV], f"${DATABASE_URL_ENV}"
+        # SQLAlchemy is imported here, not at the top: the CLI's --help must not load it.
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise self.fail(key, f"not a database URL: {url!r}") from exc
+        if parsed.get_backend_name() not in {"sqlite", "postgresql"}:
+            raise self.fail(key, "only sqlite:/// and postgresql+psycopg:// URLs are supported")
+        if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+            url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        return DatabaseSettings(url=url)
+
+    def feeds(self, data: Mapping[str, Any]) -> FeedSettings:
+        d = FeedSettings()
+        table = self.table(data, "feeds", {"dir", "entries", "websub_hub"})
+        entries = self.checked(
+            "feeds.entries",
+            self.get(table, "feeds", "entries", int, d.entries),
+            lambda v: 1 <= v <= 1000,
+            "must be between 1 and 1000",
+        )
+        hub = self.get(table, "feeds", "websub_hub", str, d.websub_hub)
+        if hub:
+            self.url("feeds.websub_hub", hub)
+        directory = self.nonempty("feeds.dir", self.get(table, "feeds", "dir", str, str(d.dir)))
+        return FeedSettings(dir=Path(directory), entries=entries, websub_hub=hub)
+
+    def imports(self, data: Mapping[str, Any]) -> ImportSettings:
+        d = ImportSettings()
+        names = ("max_title_chars", "max_summary_bytes", "max_body_bytes", "max_html_depth")
+        table = self.table(data, "import", set(names))
+        values = {
+            name: self.checked(
+                f"import.{name}",
+                self.get(table, "import", name, int, getattr(d, name)),
+                lambda v: v > 0,
+                "must be a whole number above 0",
+            )
+            for name in names
+        }
+        return ImportSettings(**values)
+
+    def web(self, data: Mapping[str, Any]) -> WebSettings:
+        d = WebSettings()
+        names = {
+            "trusted_proxies",
+            "header_timeout_seconds",
+            "body_timeout_seconds",
+            "max_connections",
+        }
+        table = self.table(data, "web", names)
+        proxies = self.get(table, "web", "trusted_proxies", list, list(d.trusted_proxies))
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except (TypeError, ValueError) as exc:
+                raise self.fail(
+                    "web.trusted_proxies", f"{proxy!r} is not an IP address or network"
+                ) from exc
+        seconds: dict[str, float] = {
+            name: self.checked(
+                f"web.{name}",
+                self.get(table, "web", name, float, getattr(d, name)),
+                lambda v: 0 < v <= 3600,
+                "must be a number of seconds above 0 (at most 3600)",
+            )
+            for name in ("header_timeout_seconds", "body_timeout_seconds")
+        }
+        return WebSettings(
+            trusted_proxies=tuple(proxies),
+            max_connections=self.checked(
+                "web.max_connections",
+                self.get(table, "web", "max_connections", int, d.max_connections),
+                lambda v: v > 0,
+                "must be a whole number above 0",
+            ),
+            **seconds,
+        )
+
+    def topics(self, data: Mapping[str, Any]) -> tuple[Topic, ...]:
+        if "topics" not in data:
+            return DEMO_TOPICS
+        items = data["topics"]
+        if not isinstance(items, list) or not items:
+            raise self.fail("topics", "must be a non-empty array of tables ([[topics]])")
+        topics: list[Topic] = []
+        for index, item in enumerate(items):
+            where = f"topics[{index}]"
+            if not isinstance(item, dict):
+                raise self.fail(where, "must be a table")
+            self.known(item, where, {"slug", "name", "description"})
+            slug = self.slug(item, where)
+            if any(t.slug == slug for t in topics):
+                raise self.fail(f"{where}.slug", f"duplicate topic {slug!r}")
+            if slug == "all":
+                raise self.fail(f"{where}.slug", "'all' is reserved for the whole-site feed")
+            name = self.nonempty(f"{where}.name", self.get(item, where, "name", str, ""))
+            topics.append(Topic(slug, name, self.get(item, where, "description", str, "")))
+        return tuple(topics)
+
+    def lists(
+        self, data: Mapping[str, Any], topics: tuple[Topic, ...], tz: ZoneInfo
+    ) -> tuple[MailingList, ...]:
+        known_topics = {t.slug for t in topics}
+        if "lists" not in data:
+            return tuple(ml for ml in DEMO_LISTS if all(slug in known_topics for slug in ml.topics))
+        items = data["lists"]
+        if not isinstance(items, list):
+            raise self.fail("lists", "must be an array of tables ([[lists]])")
+        result: list[MailingList] = []
+        allowed = {"slug", "name", "topics", "schedule", "description", "template", "approval"}
+        for index, item in enumerate(items):
+            where = f"lists[{index}]"
+            if not isinstance(item, dict):
+                raise self.fail(where, "must be a table")
+            self.known(item, where, allowed)
+            slug = self.slug(item, where)
+            if any(ml.slug == slug for ml in result):
+                raise self.fail(f"{where}.slug", f"duplicate list {slug!r}")
+            list_topics = self.get(item, where, "topics", list, [])
+            if not list_topics or not all(isinstance(t, str) for t in list_topics):
+                raise self.fail(f"{where}.topics", "must be a non-empty array of topic slugs")
+            for topic in list_topics:
+                if topic not in known_topics:
+                    raise self.fail(f"{where}.topics", f"unknown topic {topic!r}")
+            schedule = self.get(item, where, "schedule", str, "0 8 * * mon")
+            self.cron(f"{where}.schedule", schedule, tz)
+            template = self.get(item, where, "template", str, "digest")
+            if not SLUG_RE.match(template):
+                raise self.fail(f"{where}.template", "must be a template name such as 'digest'")
+            result.append(
+                MailingList(
+                    slug=slug,
+                    name=self.nonempty(f"{where}.name", self.get(item, where, "name", str, "")),
+                    topics=tuple(list_topics),
+                    schedule=schedule,
+                    description=self.get(item, where, "description", str, ""),
+                    template=template,
+                    approval=self.choice(
+                        f"{where}.approval",
+                        self.get(item, where, "approval", str, "auto"),
+                        {"auto", "manual"},
+                    ),
+                )
+            )
+        return tuple(result)
+
+    def scheduler(self, data: Mapping[str, Any]) -> SchedulerSettings:
+        d = SchedulerSettings()
+        names = {"poll_seconds", "deliver_seconds", "sources_seconds", "max_digest_delay"}
+        table = self.table(data, "scheduler", names)
+        positive: Callable[[int], bool] = lambda v: v > 0  # noqa: E731
+        delay = self.get(table, "scheduler", "max_digest_delay", str, "24h")
+        return SchedulerSettings(
+            poll_seconds=self.checked(
+                "scheduler.poll_seconds",
+                self.get(table, "scheduler", "poll_seconds", int, d.poll_seconds),
+                positive,
+                "must be a whole number of seconds above 0",
+            ),
+            deliver_seconds=self.checked(
+                "scheduler.deliver_seconds",
+                self.get(table, "scheduler", "deliver_seconds", int, d.deliver_seconds),
+                positive,
+                "must be a whole number of seconds above 0",
+            ),
+            sources_seconds=self.checked(
+                "scheduler.sources_seconds",
+                self.get(table, "scheduler", "sources_seconds", int, d.sources_seconds),
+                positive,
+                "must be a whole number of seconds above 0",
+            ),
+            max_digest_delay=self.duration("scheduler.max_digest_delay", delay),
+        )
