@@ -27,7 +27,9 @@ DC_NS = "http://purl.org/dc/elements/1.1/"
 _RSS_NSMAP = {"atom": ATOM_NS, "content": CONTENT_NS, "dc": DC_NS}
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-ENTRY_FORMATS = (ATOM, RSS, JSON)
+# Part of every fragment's cache key: change it whenever the bytes an entry renders to
+# change (layout here, sanitising rules in core.feeds), so no old fragment is reused.
+VERSION = "entries-1"
 
 
 def fragment(entry: Entry, kind: str) -> bytes:
@@ -82,7 +84,7 @@ def _atom(entry: Entry) -> bytes:
 
 
 def _rss(entry: Entry) -> bytes:
-    root = etree.Element("rss", nsmap=_RSS_NSMAP)  # type: ignore[arg-type]
+    root = etree.Element("rss", nsmap=_RSS_NSMAP)
     channel = etree.SubElement(root, "channel")
     element = etree.SubElement(channel, "item")
     sub = etree.SubElement

@@ -9,7 +9,7 @@ transaction that committed late with a smaller number.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -302,6 +302,18 @@ def load_articles(
         stmt = stmt.where(Article.change_seq > changed_since)
     stmt = stmt.order_by(Article.published_at, Article.source_id)
     return _with_topics(session, list(session.scalars(stmt)))
+
+
+def iter_articles(
+    session: Session, topic: str | None = None, *, batch: int = 500
+) -> Iterator[StoredArticle]:
+    """Every article of ``topic`` (None: all), oldest publication first, then source id,
+    streamed: rows arrive ``batch`` at a time (a server-side cursor on PostgreSQL,
+    ``yield_per``), so a full feed build holds one batch, not the store (issue 16)."""
+    stmt = _of_topic(select(Article), topic).order_by(Article.published_at, Article.source_id)
+    result = session.scalars(stmt.execution_options(yield_per=batch))
+    for chunk in result.partitions():
+        yield from _with_topics(session, list(chunk))
 
 
 def _topic_slugs(session: Session, article_ids: list[int]) -> dict[int, tuple[str, ...]]:
