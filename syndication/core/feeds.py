@@ -197,7 +197,10 @@ class _SanitiseCache:
         return result
 
 
-_SANITISED = _SanitiseCache(64 * 1024 * 1024)
+# Small: feed builds keep rendered entries in the fragment cache across builds (issue 16),
+# so this only spares the second format of an article within one build; a large one would
+# make a full build's memory follow the store until it filled.
+_SANITISED = _SanitiseCache(8 * 1024 * 1024)
 
 
 def sanitise_html(html: str, base_url: str) -> str:

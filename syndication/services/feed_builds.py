@@ -18,7 +18,7 @@ from syndication.core import feeds
 from syndication.core.articles import StoredArticle
 from syndication.edges import files as publish
 from syndication.edges import websub
-from syndication.edges.fragments import FOLDER as FRAGMENTS
+from syndication.edges.fragments import FILE_NAME as FRAGMENTS
 from syndication.edges.fragments import FragmentCache
 from syndication.errors import SyndicationError
 from syndication.render import entries
@@ -95,13 +95,10 @@ def build_feeds(
             # Files lost since the last build (a deleted folder, a restore) are not in the
             # change sequence: without this, only the topics changed since would come back.
             lost = built >= 0 and bool(missing_feed_files(settings))
-            builder = _Builder(settings, session, stage, stopped)
-            if force_all or built < 0 or lost:
-                keys = builder.full()
-            elif current == built:
-                keys = []
-            else:
-                keys = builder.incremental(built)
+            cache = FragmentCache(settings.feeds.dir / FRAGMENTS)
+            builder = _Builder(settings, session, stage, cache, stopped)
+            with cache:
+                keys = builder.build(force_all or built < 0 or lost, built, current)
         changed, removed = stage.commit(now())
     except (OperationalError, ProgrammingError):
         db.require_current_schema(engine)  # a clear message when the schema is missing
@@ -144,13 +141,27 @@ class _Builder:
     """
 
     def __init__(
-        self, settings: Settings, session: Session, stage: publish.Staging, stop: threading.Event
+        self,
+        settings: Settings,
+        session: Session,
+        stage: publish.Staging,
+        cache: FragmentCache,
+        stop: threading.Event,
     ) -> None:
         self.settings, self.session, self.stage, self.stop = settings, session, stage, stop
-        self.cache = FragmentCache(settings.feeds.dir / FRAGMENTS)
+        self.cache = cache
         self.context = feeds.entry_context(settings, f"{entries.VERSION} {__version__}")
         self.rendered = 0  # entries rendered into documents (the benchmark reads it)
         self.misses = 0  # fragments rendered because the cache had none
+
+    def build(self, full: bool, built: int, current: int) -> list[str]:
+        """A full build, an incremental one from change ``built``, or (when nothing
+        changed since) none; returns the feed keys rebuilt."""
+        if full:
+            return self.full()
+        if current == built:
+            return []
+        return self.incremental(built)
 
     def fragments(self, articles: Sequence[StoredArticle], kind: str) -> Iterator[bytes]:
         for article in articles:

@@ -297,11 +297,11 @@ def load_articles(
     Ordered by publication time, oldest first, then source id, so callers get a stable
     order to build from.
     """
-    stmt = _of_topic(select(Article), topic)
+    stmt = _of_topic(select(*_STORED_COLUMNS), topic)
     if changed_since is not None:
         stmt = stmt.where(Article.change_seq > changed_since)
     stmt = stmt.order_by(Article.published_at, Article.source_id)
-    return _with_topics(session, list(session.scalars(stmt)))
+    return _stored_rows(session, stmt)
 
 
 def iter_articles(
@@ -310,10 +310,11 @@ def iter_articles(
     """Every article of ``topic`` (None: all), oldest publication first, then source id,
     streamed: rows arrive ``batch`` at a time (a server-side cursor on PostgreSQL,
     ``yield_per``), so a full feed build holds one batch, not the store (issue 16)."""
-    stmt = _of_topic(select(Article), topic).order_by(Article.published_at, Article.source_id)
-    result = session.scalars(stmt.execution_options(yield_per=batch))
+    stmt = _of_topic(select(*_STORED_COLUMNS), topic)
+    stmt = stmt.order_by(Article.published_at, Article.source_id)
+    result = session.execute(stmt.execution_options(yield_per=batch))
     for chunk in result.partitions():
-        yield from _with_topics(session, list(chunk))
+        yield from _with_topics(session, chunk)
 
 
 def _topic_slugs(session: Session, article_ids: list[int]) -> dict[int, tuple[str, ...]]:
@@ -332,7 +333,7 @@ def _topic_slugs(session: Session, article_ids: list[int]) -> dict[int, tuple[st
     return {k: tuple(v) for k, v in result.items()}
 
 
-def _stored(article: Article, topics: tuple[str, ...]) -> StoredArticle:
+def _stored(article: Any, topics: tuple[str, ...]) -> StoredArticle:
     return StoredArticle(
         source_id=article.source_id,
         title=article.title,
@@ -380,26 +381,52 @@ def _of_topic(stmt: Any, topic: str | Sequence[str] | None) -> Any:
     )
 
 
-def _with_topics(session: Session, articles: list[Article]) -> list[StoredArticle]:
+def _with_topics(session: Session, articles: Sequence[Any]) -> list[StoredArticle]:
     slugs = _topic_slugs(session, [a.id for a in articles])
     return [_stored(a, slugs.get(a.id, ())) for a in articles]
+
+
+# The columns a StoredArticle is made of. Feed and digest queries select these as plain
+# rows rather than ORM objects: no identity map, a third of the time per row (issue 16).
+_STORED_COLUMNS = (
+    Article.id,
+    Article.source_id,
+    Article.title,
+    Article.url,
+    Article.published_at,
+    Article.updated_at,
+    Article.summary,
+    Article.body_html,
+    Article.author,
+    Article.image_url,
+    Article.language,
+    Article.status,
+    Article.retracted_at,
+    Article.retraction_reason,
+    Article.change_seq,
+    Article.id_date,
+)
+
+
+def _stored_rows(session: Session, stmt: Any) -> list[StoredArticle]:
+    return _with_topics(session, session.execute(stmt).all())
 
 
 def newest_published_articles(
     session: Session, topic: str | None, limit: int
 ) -> list[StoredArticle]:
     """The ``limit`` newest published (not retracted) articles, newest first."""
-    stmt = _of_topic(select(Article).where(Article.status == "published"), topic)
+    stmt = _of_topic(select(*_STORED_COLUMNS).where(Article.status == "published"), topic)
     stmt = stmt.order_by(Article.published_at.desc(), Article.source_id).limit(limit)
-    return _with_topics(session, list(session.scalars(stmt)))
+    return _stored_rows(session, stmt)
 
 
 def newest_updated_articles(session: Session, topic: str | None, limit: int) -> list[StoredArticle]:
     """The ``limit`` most recently updated articles, retracted ones included, newest first."""
-    stmt = _of_topic(select(Article), topic).order_by(
+    stmt = _of_topic(select(*_STORED_COLUMNS), topic).order_by(
         Article.updated_at.desc(), Article.published_at.desc(), Article.source_id
     )
-    return _with_topics(session, list(session.scalars(stmt.limit(limit))))
+    return _stored_rows(session, stmt.limit(limit))
 
 
 def articles_published_between(
@@ -408,10 +435,11 @@ def articles_published_between(
     """Every article (retracted too) of ``topic`` (a slug, several, or None for all)
     published in ``[start, end)``, oldest first: a month's archive, a digest's period."""
     stmt = _of_topic(
-        select(Article).where(Article.published_at >= start, Article.published_at < end), topic
+        select(*_STORED_COLUMNS).where(Article.published_at >= start, Article.published_at < end),
+        topic,
     )
     stmt = stmt.order_by(Article.published_at, Article.source_id)
-    return _with_topics(session, list(session.scalars(stmt)))
+    return _stored_rows(session, stmt)
 
 
 def last_published_before(
