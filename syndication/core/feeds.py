@@ -393,6 +393,15 @@ def entry_key(context: str, article: StoredArticle, kind: str) -> str:
     input of the fragment (``context`` from :func:`entry_context`, then each field
     :func:`entry_for` reads). Content-addressed, so a key can never name stale bytes:
     an edit, a retopicked article or a changed setting simply makes a new key."""
+    if article.content_hash:
+        # The store's SHA-256 of the whole record (title, body, topics…, see
+        # ArticleRecord.content_hash) stands for those fields, so a build can address the
+        # fragments of a month without reading its bodies; ``updated_at`` is not always the
+        # record's (the store moves it forward on an edit that did not) and the id date
+        # is the store's own, so both are named too.
+        stored = (context, kind, article.content_hash, article.updated_at.isoformat())
+        material = repr((*stored, article.id_date, article.source_id))
+        return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
     material = repr(
         (
             context,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -163,22 +163,34 @@ class _Builder:
             return []
         return self.incremental(built)
 
-    def fragments(self, articles: Sequence[StoredArticle], kind: str) -> Iterator[bytes]:
-        for article in articles:
-            key = feeds.entry_key(self.context, article, kind)
-            fragment = self.cache.get(key)
+    def fragments(
+        self, articles: Sequence[StoredArticle], kind: str, *, stamps: bool = False
+    ) -> list[bytes]:
+        """The fragments of ``articles``, from the cache or rendered (and cached).
+
+        ``stamps``: the articles are :func:`store.stamps_published_between` rows, without
+        their text; those not in the cache are read whole from the store to be rendered.
+        """
+        keys = [feeds.entry_key(self.context, article, kind) for article in articles]
+        found = [self.cache.get(key) for key in keys]
+        missing = [a.source_id for a, f in zip(articles, found, strict=True) if f is None]
+        whole = store.articles_by_source_id(self.session, missing) if stamps and missing else {}
+        result: list[bytes] = []
+        for article, key, fragment in zip(articles, keys, found, strict=True):
             if fragment is None:
-                fragment = entries.fragment(feeds.entry_for(self.settings, article), kind)
+                source = whole.get(article.source_id, article) if stamps else article
+                fragment = entries.fragment(feeds.entry_for(self.settings, source), kind)
                 self.cache.put(key, fragment)
                 self.misses += 1
-            yield fragment
+            result.append(fragment)
         self.rendered += len(articles)
+        return result
 
-    def write(self, plan: feeds.DocumentPlan) -> None:
+    def write(self, plan: feeds.DocumentPlan, *, stamps: bool = False) -> None:
         document = plan.document
         kind = feeds.ATOM if document.kind == feeds.ARCHIVE else document.kind
-        data = feedwriter.assemble(document, self.fragments(plan.articles, kind))
-        self.stage.add(document.path, data)
+        fragments = self.fragments(plan.articles, kind, stamps=stamps)
+        self.stage.add(document.path, feedwriter.assemble(document, fragments))
 
     def subscriptions(self, key: str) -> None:
         topic = None if key == feeds.ALL else key
@@ -271,7 +283,9 @@ class _Builder:
         session, tz = self.session, self.settings.site.tz
         topic = None if key == feeds.ALL else key
         start, end = feeds.month_bounds(month, tz)
-        articles = store.articles_published_between(session, topic, start, end)
+        # Light rows: the month's unchanged entries come from the cache by content hash,
+        # so an edit reads one body, not a month of them (issue 16).
+        articles = store.stamps_published_between(session, topic, start, end)
         before = store.last_published_before(session, topic, start)
         after = store.first_published_from(session, topic, end)
         prev_month = None if before is None else feeds.month_of(before, tz)
@@ -282,7 +296,8 @@ class _Builder:
         if not articles:
             self.stage.add(path, None)
             return existed, around
-        self.write(feeds.archive_plan(self.settings, key, month, articles, prev_month, next_month))
+        plan = feeds.archive_plan(self.settings, key, month, articles, prev_month, next_month)
+        self.write(plan, stamps=True)
         return not existed, around
 
 

@@ -317,20 +317,28 @@ def iter_articles(
         yield from _with_topics(session, chunk)
 
 
-def _topic_slugs(session: Session, article_ids: list[int]) -> dict[int, tuple[str, ...]]:
+def _topic_slugs(
+    session: Session, article_ids: list[int], of: Any = None
+) -> dict[int, tuple[str, ...]]:
+    """Topic slugs by article id; ``of``, a query selecting exactly those ids, spares a
+    long ``IN`` list (a month of ``all`` has thousands: compiling them cost more than
+    the query)."""
     result: dict[int, list[str]] = {}
-    # Chunked: SQLite limits the number of bound parameters in one statement.
-    for start in range(0, len(article_ids), 5000):
-        chunk = article_ids[start : start + 5000]
-        rows = session.execute(
-            select(article_topics.c.article_id, TopicRow.slug)
-            .join(TopicRow, TopicRow.id == article_topics.c.topic_id)
-            .where(article_topics.c.article_id.in_(chunk))
-            .order_by(article_topics.c.article_id, TopicRow.slug)
-        )
-        for article_id, slug in rows:
+    links = select(article_topics.c.article_id, TopicRow.slug).join(
+        TopicRow, TopicRow.id == article_topics.c.topic_id
+    )
+    if of is not None:
+        chunks = [links.where(article_topics.c.article_id.in_(of))]
+    else:
+        # Chunked: SQLite limits the number of bound parameters in one statement.
+        chunks = [
+            links.where(article_topics.c.article_id.in_(article_ids[start : start + 5000]))
+            for start in range(0, len(article_ids), 5000)
+        ]
+    for stmt in chunks:
+        for article_id, slug in session.execute(stmt):
             result.setdefault(article_id, []).append(slug)
-    return {k: tuple(v) for k, v in result.items()}
+    return {k: tuple(sorted(v)) for k, v in result.items()}
 
 
 def _stored(article: Any, topics: tuple[str, ...]) -> StoredArticle:
@@ -351,6 +359,7 @@ def _stored(article: Any, topics: tuple[str, ...]) -> StoredArticle:
         retraction_reason=article.retraction_reason,
         change_seq=article.change_seq,
         id_date=article.id_date,
+        content_hash=article.content_hash,
     )
 
 
@@ -381,8 +390,8 @@ def _of_topic(stmt: Any, topic: str | Sequence[str] | None) -> Any:
     )
 
 
-def _with_topics(session: Session, articles: Sequence[Any]) -> list[StoredArticle]:
-    slugs = _topic_slugs(session, [a.id for a in articles])
+def _with_topics(session: Session, articles: Sequence[Any], of: Any = None) -> list[StoredArticle]:
+    slugs = _topic_slugs(session, [a.id for a in articles], of)
     return [_stored(a, slugs.get(a.id, ())) for a in articles]
 
 
@@ -405,11 +414,15 @@ _STORED_COLUMNS = (
     Article.retraction_reason,
     Article.change_seq,
     Article.id_date,
+    Article.content_hash,
 )
 
 
-def _stored_rows(session: Session, stmt: Any) -> list[StoredArticle]:
-    return _with_topics(session, session.execute(stmt).all())
+def _stored_rows(session: Session, stmt: Any, *, unlimited: bool = False) -> list[StoredArticle]:
+    """The articles ``stmt`` selects; ``unlimited`` when it has no LIMIT, so the same
+    condition can select their topic links."""
+    ids = stmt.with_only_columns(Article.id).order_by(None) if unlimited else None
+    return _with_topics(session, session.execute(stmt).all(), ids)
 
 
 def newest_published_articles(
@@ -439,7 +452,63 @@ def articles_published_between(
         topic,
     )
     stmt = stmt.order_by(Article.published_at, Article.source_id)
-    return _stored_rows(session, stmt)
+    return _stored_rows(session, stmt, unlimited=True)
+
+
+def stamps_published_between(
+    session: Session, topic: str | None, start: datetime, end: datetime
+) -> list[StoredArticle]:
+    """:func:`articles_published_between` without the text: title, URL, summary, body,
+    author, image, language and topics are left empty. Enough to order a month, date it,
+    write its tombstones and address its cached entry fragments (by ``content_hash``);
+    :func:`articles_by_source_id` fetches the whole of those that must be rendered."""
+    light = (
+        Article.id,
+        Article.source_id,
+        Article.published_at,
+        Article.updated_at,
+        Article.status,
+        Article.retracted_at,
+        Article.retraction_reason,
+        Article.change_seq,
+        Article.id_date,
+        Article.content_hash,
+    )
+    stmt = _of_topic(
+        select(*light).where(Article.published_at >= start, Article.published_at < end), topic
+    ).order_by(Article.published_at, Article.source_id)
+    return [
+        StoredArticle(
+            source_id=row.source_id,
+            title="",
+            url="",
+            published_at=row.published_at,
+            updated_at=row.updated_at,
+            topics=(),
+            summary="",
+            body_html="",
+            author="",
+            image_url="",
+            language="",
+            status=row.status,
+            retracted_at=row.retracted_at,
+            retraction_reason=row.retraction_reason,
+            change_seq=row.change_seq,
+            id_date=row.id_date,
+            content_hash=row.content_hash,
+        )
+        for row in session.execute(stmt)
+    ]
+
+
+def articles_by_source_id(session: Session, source_ids: Sequence[str]) -> dict[str, StoredArticle]:
+    """The whole articles of ``source_ids``, by source id."""
+    found: dict[str, StoredArticle] = {}
+    for start in range(0, len(source_ids), 5000):
+        chunk = list(source_ids[start : start + 5000])
+        stmt = select(*_STORED_COLUMNS).where(Article.source_id.in_(chunk))
+        found.update((a.source_id, a) for a in _stored_rows(session, stmt))
+    return found
 
 
 def last_published_before(
