@@ -17,6 +17,7 @@ For each size, a fresh SQLite store is filled with the synthetic articles of
 * **idle**: nothing changed, median of 5. The goal: incremental − idle ≤ 0.3 s at 30,000.
 
     .venv/bin/python bench/bench_scale.py [--articles 5000 30000 100000]
+    .venv/bin/python bench/bench_scale.py --full-only --articles 1000000
 
 No figure here is asserted anywhere; bench/README.md keeps them with the machine's load.
 """
@@ -199,10 +200,28 @@ def run(count: int, workdir: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, nargs="+", default=[5_000, 30_000, 100_000])
+    parser.add_argument(
+        "--full-only",
+        action="store_true",
+        help="only the full build's time and peak RSS (for a million articles)",
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child)
+        return
+    if args.full_only:
+        for count in args.articles:
+            with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+                settings = settings_for(Path(tmp))
+                fill(settings, count)
+                entries = rendered_entries(settings, count)
+                cold = full_build(Path(tmp))
+                print(
+                    f"{count:,} articles, {entries:,} entries: full build {cold['seconds']:.1f} s, "
+                    f"{cold['seconds'] / entries * 1e6:.0f} µs/entry, "
+                    f"peak RSS {cold['rss_mib']:.0f} MiB (load {os.getloadavg()[0]:.2f})"
+                )
         return
     load = os.getloadavg()
     rows = []

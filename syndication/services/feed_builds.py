@@ -151,8 +151,6 @@ class _Builder:
         self.settings, self.session, self.stage, self.stop = settings, session, stage, stop
         self.cache = cache
         self.context = feeds.entry_context(settings, f"{entries.VERSION} {__version__}")
-        self.rendered = 0  # entries rendered into documents (the benchmark reads it)
-        self.misses = 0  # fragments rendered because the cache had none
 
     def build(self, full: bool, built: int, current: int) -> list[str]:
         """A full build, an incremental one from change ``built``, or (when nothing
@@ -181,9 +179,7 @@ class _Builder:
                 source = whole.get(article.source_id, article) if stamps else article
                 fragment = entries.fragment(feeds.entry_for(self.settings, source), kind)
                 self.cache.put(key, fragment)
-                self.misses += 1
             result.append(fragment)
-        self.rendered += len(articles)
         return result
 
     def write(self, plan: feeds.DocumentPlan, *, stamps: bool = False) -> None:
