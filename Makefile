@@ -58,4 +58,4 @@ bench-scale: install
 	$(BIN)/python bench/bench_scale.py
 
 clean:
-	rm -rf $(VENV) feeds/*/ feeds/index.opml outbox preview syndication.db syndication.db-* syndication.db.scheduler.lock .mypy_cache .ruff_cache .pytest_cache test-artifacts
+	rm -rf $(VENV) feeds/*/ feeds/index.opml feeds/.fragments.sqlite* feeds/.build-* outbox preview syndication.db syndication.db-* syndication.db.scheduler.lock .mypy_cache .ruff_cache .pytest_cache test-artifacts
