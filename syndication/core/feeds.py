@@ -358,14 +358,12 @@ def entry_for(settings: Settings, article: StoredArticle) -> Entry:
     title = _plain(article.title) or xml_safe(article.source_id)
     summary = _plain(article.summary)
     # Atom content and content:encoded must not be empty: fall back to the summary.
-    content = (
-        sanitise_html(article.body_html, _link(settings, article))
-        or f"<p>{escape(summary or title)}</p>"
-    )
+    link = _link(settings, article)
+    content = sanitise_html(article.body_html, link) or f"<p>{escape(summary or title)}</p>"
     return Entry(
         id=entry_id(settings, article),
         title=title,
-        url=_link(settings, article),
+        url=link,
         summary=summary,
         content_html=content,
         author=_plain(article.author) or _plain(settings.site.author),
