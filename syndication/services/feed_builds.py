@@ -170,7 +170,7 @@ class _Builder:
         their text; those not in the cache are read whole from the store to be rendered.
         """
         keys = [feeds.entry_key(self.context, article, kind) for article in articles]
-        found = [self.cache.get(key) for key in keys]
+        found = self.cache.get_many(keys)
         missing = [a.source_id for a, f in zip(articles, found, strict=True) if f is None]
         whole = store.articles_by_source_id(self.session, missing) if stamps and missing else {}
         result: list[bytes] = []

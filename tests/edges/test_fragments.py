@@ -48,3 +48,19 @@ def test_a_cache_that_cannot_be_opened_only_misses(tmp_path: Path) -> None:
     with FragmentCache(tmp_path / "file" / ".fragments.sqlite") as cache:
         cache.put("k", b"bytes")
         assert cache.get("k") is None
+
+
+def test_many_fragments_are_looked_up_at_once_with_the_same_checks(tmp_path: Path) -> None:
+    path = tmp_path / ".fragments.sqlite"
+    keys = [f"{n:064x}" for n in range(1200)]
+    with FragmentCache(path) as cache:
+        for key in keys[:1000]:
+            cache.put(key, key.encode())
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE fragments SET data = ? WHERE key = ?", (b"damaged", keys[3]))
+    with FragmentCache(path) as cache:
+        cache.put(keys[1100], b"pending")
+        found = cache.get_many(keys)
+    assert found[3] is None and found[1100] == b"pending"
+    assert found[:3] + found[4:1000] == [k.encode() for k in keys[:3] + keys[4:1000]]
+    assert found[1000:1100] == [None] * 100
