@@ -397,8 +397,8 @@ def entry_key(context: str, article: StoredArticle, kind: str) -> str:
         # fragments of a month without reading its bodies; ``updated_at`` is not always the
         # record's (the store moves it forward on an edit that did not) and the id date
         # is the store's own, so both are named too.
-        # NUL cannot occur in any of these (hashes, ISO dates, XML-safe ids), so joining
-        # with it is unambiguous.
+        # Joined with NUL, which no field but the last (the source id) can hold: a repr
+        # has none, nor do hashes and ISO dates. So the joining is unambiguous.
         stored = (context, kind, article.content_hash, article.updated_at.isoformat())
         material = "\0".join((*stored, article.id_date, article.source_id))
         return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
