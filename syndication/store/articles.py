@@ -324,8 +324,10 @@ def _topic_slugs(
     long ``IN`` list (a month of ``all`` has thousands: compiling them cost more than
     the query)."""
     result: dict[int, list[str]] = {}
-    links = select(article_topics.c.article_id, TopicRow.slug).join(
-        TopicRow, TopicRow.id == article_topics.c.topic_id
+    links = (
+        select(article_topics.c.article_id, TopicRow.slug)
+        .join(TopicRow, TopicRow.id == article_topics.c.topic_id)
+        .order_by(article_topics.c.article_id, TopicRow.slug)
     )
     if of is not None:
         chunks = [links.where(article_topics.c.article_id.in_(of))]
@@ -338,7 +340,7 @@ def _topic_slugs(
     for stmt in chunks:
         for article_id, slug in session.execute(stmt):
             result.setdefault(article_id, []).append(slug)
-    return {k: tuple(sorted(v)) for k, v in result.items()}
+    return {k: tuple(v) for k, v in result.items()}
 
 
 def _stored(article: Any, topics: tuple[str, ...]) -> StoredArticle:
