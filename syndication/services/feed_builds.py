@@ -215,8 +215,14 @@ class _Builder:
                 previous: str | None = None
                 month: str | None = None
                 held: list[StoredArticle] = []
-                topic = None if key == feeds.ALL else key
-                for article in store.iter_articles(self.session, topic):
+                # ``all`` comes first and holds every article: its pass renders what the
+                # cache lacks, so the topics' passes read only stamps (no text) and find
+                # their entries cached (a topic's own misses are read whole then).
+                if key == feeds.ALL:
+                    rows = store.iter_articles(self.session)
+                else:
+                    rows = store.iter_stamps(self.session, key)
+                for article in rows:
                     this = feeds.month_of(article.published_at, tz)
                     if this != month:
                         if month is not None:
@@ -247,7 +253,7 @@ class _Builder:
     ) -> None:
         plan = feeds.archive_plan(self.settings, key, month, articles, prev_month, next_month)
         kept.add(plan.document.path)
-        self.write(plan)
+        self.write(plan, stamps=key != feeds.ALL)
 
     def incremental(self, built: int) -> list[str]:
         """The feeds touched since change ``built``: their subscription documents and the

@@ -457,6 +457,43 @@ def articles_published_between(
     return _stored_rows(session, stmt, unlimited=True)
 
 
+# What orders, dates and addresses an article's entry, without its text (see stamps).
+_STAMP_COLUMNS = (
+    Article.id,
+    Article.source_id,
+    Article.published_at,
+    Article.updated_at,
+    Article.status,
+    Article.retracted_at,
+    Article.retraction_reason,
+    Article.change_seq,
+    Article.id_date,
+    Article.content_hash,
+)
+
+
+def _stamp(row: Any) -> StoredArticle:
+    return StoredArticle(
+        source_id=row.source_id,
+        title="",
+        url="",
+        published_at=row.published_at,
+        updated_at=row.updated_at,
+        topics=(),
+        summary="",
+        body_html="",
+        author="",
+        image_url="",
+        language="",
+        status=row.status,
+        retracted_at=row.retracted_at,
+        retraction_reason=row.retraction_reason,
+        change_seq=row.change_seq,
+        id_date=row.id_date,
+        content_hash=row.content_hash,
+    )
+
+
 def stamps_published_between(
     session: Session, topic: str | None, start: datetime, end: datetime
 ) -> list[StoredArticle]:
@@ -464,43 +501,21 @@ def stamps_published_between(
     author, image, language and topics are left empty. Enough to order a month, date it,
     write its tombstones and address its cached entry fragments (by ``content_hash``);
     :func:`articles_by_source_id` fetches the whole of those that must be rendered."""
-    light = (
-        Article.id,
-        Article.source_id,
-        Article.published_at,
-        Article.updated_at,
-        Article.status,
-        Article.retracted_at,
-        Article.retraction_reason,
-        Article.change_seq,
-        Article.id_date,
-        Article.content_hash,
-    )
     stmt = _of_topic(
-        select(*light).where(Article.published_at >= start, Article.published_at < end), topic
+        select(*_STAMP_COLUMNS).where(Article.published_at >= start, Article.published_at < end),
+        topic,
     ).order_by(Article.published_at, Article.source_id)
-    return [
-        StoredArticle(
-            source_id=row.source_id,
-            title="",
-            url="",
-            published_at=row.published_at,
-            updated_at=row.updated_at,
-            topics=(),
-            summary="",
-            body_html="",
-            author="",
-            image_url="",
-            language="",
-            status=row.status,
-            retracted_at=row.retracted_at,
-            retraction_reason=row.retraction_reason,
-            change_seq=row.change_seq,
-            id_date=row.id_date,
-            content_hash=row.content_hash,
-        )
-        for row in session.execute(stmt)
-    ]
+    return [_stamp(row) for row in session.execute(stmt)]
+
+
+def iter_stamps(
+    session: Session, topic: str | None = None, *, batch: int = 2000
+) -> Iterator[StoredArticle]:
+    """:func:`iter_articles` without the text, as :func:`stamps_published_between`."""
+    stmt = _of_topic(select(*_STAMP_COLUMNS), topic)
+    stmt = stmt.order_by(Article.published_at, Article.source_id)
+    for chunk in session.execute(stmt.execution_options(yield_per=batch)).partitions():
+        yield from (_stamp(row) for row in chunk)
 
 
 def articles_by_source_id(session: Session, source_ids: Sequence[str]) -> dict[str, StoredArticle]:

@@ -440,27 +440,41 @@ def test_a_damaged_or_missing_fragment_is_rendered_again_never_served(
 
 
 def test_a_full_build_streams_the_store_instead_of_loading_it(
-    settings: Settings, engine: Engine, make_article: Make, monkeypatch: pytest.MonkeyPatch
+    settings: Settings,
+    engine: Engine,
+    make_article: Make,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     seed(engine, make_article)
-    batches: list[int] = []
-    streamed = store.iter_articles
+    batches: list[str | None] = []
+    streamed, stamped = store.iter_articles, store.iter_stamps
 
     def small_batches(session: Any, topic: str | None = None, *, batch: int = 500) -> Any:
-        batches.append(batch)
+        batches.append(topic)
         return streamed(session, topic, batch=2)
+
+    def small_stamps(session: Any, topic: str | None = None, *, batch: int = 500) -> Any:
+        batches.append(topic)
+        return stamped(session, topic, batch=3)
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a full build loaded every article at once")
 
     monkeypatch.setattr(store, "iter_articles", small_batches)
+    monkeypatch.setattr(store, "iter_stamps", small_stamps)
     monkeypatch.setattr(store, "load_articles", refuse)
     report = feed_builds.build_feeds(settings, engine, force_all=True)
-    assert len(batches) == len(feeds.feed_keys(settings))
+    assert batches == [None] + [t.slug for t in settings.topics]
     assert "all/archive/2026-11.atom" in report.changed
+    assert published_files(settings.feeds.dir) == fresh_build(settings, engine, tmp_path / "b")
     monkeypatch.undo()
     with db.read_session(engine) as session:
         everything = store.load_articles(session)
         assert list(store.iter_articles(session, batch=2)) == everything
         culture = store.load_articles(session, "culture")
         assert list(store.iter_articles(session, "culture", batch=3)) == culture
+        stamps = list(store.iter_stamps(session, "culture", batch=3))
+        assert [(a.source_id, a.content_hash) for a in stamps] == [
+            (a.source_id, a.content_hash) for a in culture
+        ]
