@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install lint test demo bench clean
+.PHONY: install lint test demo bench bench-scale clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,5 +53,9 @@ bench: install
 	$(BIN)/python bench/bench_web.py
 	$(BIN)/python bench/bench_startup.py
 
+# Feed builds at 5,000 / 30,000 / 100,000 articles next to a plain lxml writer (issue 16).
+bench-scale: install
+	$(BIN)/python bench/bench_scale.py
+
 clean:
-	rm -rf $(VENV) feeds/*/ feeds/index.opml outbox preview syndication.db syndication.db-* syndication.db.scheduler.lock .mypy_cache .ruff_cache .pytest_cache test-artifacts
+	rm -rf $(VENV) feeds/*/ feeds/index.opml feeds/.fragments.sqlite* feeds/.build-* outbox preview syndication.db syndication.db-* syndication.db.scheduler.lock .mypy_cache .ruff_cache .pytest_cache test-artifacts

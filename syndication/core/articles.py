@@ -89,7 +89,8 @@ class StoredArticle:
     ``id_date`` (``YYYY-MM-DD``) is the UTC date the store minted the article's id with,
     when it first arrived; it outlives any later correction of ``published_at``. Empty
     means "not minted yet" (an article that never went through the store), and the id
-    then takes the date of ``published_at``.
+    then takes the date of ``published_at``. ``content_hash`` is the store's
+    :meth:`ArticleRecord.content_hash` of the version it holds ("" outside the store).
     """
 
     source_id: str
@@ -108,6 +109,7 @@ class StoredArticle:
     retraction_reason: str
     change_seq: int
     id_date: str = ""
+    content_hash: str = ""
 
     @property
     def is_retracted(self) -> bool:

@@ -19,7 +19,7 @@ import mimetypes
 import re
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import MAXYEAR, MINYEAR, UTC, datetime
 from html import escape, unescape
 from urllib.parse import urlsplit
@@ -149,6 +149,17 @@ class FeedDocument:
     hub: str = ""
 
 
+@dataclass(frozen=True)
+class DocumentPlan:
+    """A document whose entries are not rendered yet: ``document`` has every feed-level
+    field (``updated`` included) and no ``entries``; ``articles`` are the articles whose
+    entries go in, in order. Lets a build assemble the document from cached entry
+    fragments instead of building an :class:`Entry` per article (issue 16)."""
+
+    document: FeedDocument
+    articles: tuple[StoredArticle, ...]
+
+
 # -- strings ------------------------------------------------------------------------------
 
 
@@ -186,7 +197,10 @@ class _SanitiseCache:
         return result
 
 
-_SANITISED = _SanitiseCache(64 * 1024 * 1024)
+# Small: feed builds keep rendered entries in the fragment cache across builds (issue 16),
+# so this only spares the second format of an article within one build; a large one would
+# make a full build's memory follow the store until it filled.
+_SANITISED = _SanitiseCache(8 * 1024 * 1024)
 
 
 def sanitise_html(html: str, base_url: str) -> str:
@@ -344,14 +358,12 @@ def entry_for(settings: Settings, article: StoredArticle) -> Entry:
     title = _plain(article.title) or xml_safe(article.source_id)
     summary = _plain(article.summary)
     # Atom content and content:encoded must not be empty: fall back to the summary.
-    content = (
-        sanitise_html(article.body_html, _link(settings, article))
-        or f"<p>{escape(summary or title)}</p>"
-    )
+    link = _link(settings, article)
+    content = sanitise_html(article.body_html, link) or f"<p>{escape(summary or title)}</p>"
     return Entry(
         id=entry_id(settings, article),
         title=title,
-        url=_link(settings, article),
+        url=link,
         summary=summary,
         content_html=content,
         author=_plain(article.author) or _plain(settings.site.author),
@@ -361,6 +373,54 @@ def entry_for(settings: Settings, article: StoredArticle) -> Entry:
         updated=max(article.updated_at, article.published_at),
         language=_plain(article.language) or settings.site.language,
     )
+
+
+def entry_context(settings: Settings, version: str) -> str:
+    """Everything besides the article that goes into its entries: the settings
+    :func:`entry_for` reads and ``version``, the renderer's own (a new sanitiser or a new
+    entry layout must not reuse fragments of the old). Part of every :func:`entry_key`."""
+    topics = [(t.slug, t.name) for t in settings.topics]
+    site = settings.site
+    return repr(
+        (version, site.domain, site.feeds_url, site.base_url, site.author, site.language, topics)
+    )
+
+
+def entry_key(context: str, article: StoredArticle, kind: str) -> str:
+    """The address of ``article``'s entry fragment in format ``kind``: a SHA-256 of every
+    input of the fragment (``context`` from :func:`entry_context`, then each field
+    :func:`entry_for` reads). Content-addressed, so a key can never name stale bytes:
+    an edit, a retopicked article or a changed setting simply makes a new key."""
+    if article.content_hash:
+        # The store's SHA-256 of the whole record (title, body, topics…, see
+        # ArticleRecord.content_hash) stands for those fields, so a build can address the
+        # fragments of a month without reading its bodies; ``updated_at`` is not always the
+        # record's (the store moves it forward on an edit that did not) and the id date
+        # is the store's own, so both are named too.
+        # Joined with NUL, which no field but the last (the source id) can hold: a repr
+        # has none, nor do hashes and ISO dates. So the joining is unambiguous.
+        stored = (context, kind, article.content_hash, article.updated_at.isoformat())
+        material = "\0".join((*stored, article.id_date, article.source_id))
+        return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
+    material = repr(
+        (
+            context,
+            kind,
+            article.source_id,
+            article.id_date,
+            article.title,
+            article.url,
+            article.published_at.isoformat(),
+            article.updated_at.isoformat(),
+            article.topics,
+            article.summary,
+            article.body_html,
+            article.author,
+            article.image_url,
+            article.language,
+        )
+    )
+    return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def tombstone_for(settings: Settings, article: StoredArticle) -> Tombstone:
@@ -393,9 +453,20 @@ def by_updated(articles: Iterable[StoredArticle]) -> list[StoredArticle]:
 # -- documents ----------------------------------------------------------------------------
 
 
-def _newest(entries: Sequence[Entry], tombstones: Sequence[Tombstone] = ()) -> datetime:
-    moments = [e.updated for e in entries] + [t.when for t in tombstones]
+def entry_updated(article: StoredArticle) -> datetime:
+    """The ``updated`` of ``article``'s entry (never before its publication)."""
+    return max(article.updated_at, article.published_at)
+
+
+def _newest(articles: Sequence[StoredArticle], tombstones: Sequence[Tombstone] = ()) -> datetime:
+    moments = [entry_updated(a) for a in articles] + [t.when for t in tombstones]
     return max(moments, default=EMPTY_UPDATED)
+
+
+def with_entries(settings: Settings, plan: DocumentPlan) -> FeedDocument:
+    """The planned document with its entries (what :func:`render.feeds.render` takes)."""
+    entries = tuple(entry_for(settings, a) for a in plan.articles)
+    return replace(plan.document, entries=entries)
 
 
 def _document(
@@ -403,16 +474,16 @@ def _document(
     key: str,
     kind: str,
     links: list[Link],
-    entries: list[Entry],
+    articles: list[StoredArticle],
     tombstones: Sequence[Tombstone] = (),
     month: str = "",
-) -> FeedDocument:
+) -> DocumentPlan:
     hub = settings.feeds.websub_hub
     url = document_url(settings, key, kind, month)
     title = feed_title(settings, key)
     if month:
         title = f"{title} ({month})"
-    return FeedDocument(
+    document = FeedDocument(
         kind=kind,
         key=key,
         path=document_path(key, kind, month),
@@ -423,12 +494,13 @@ def _document(
         home_url=settings.site.base_url,
         language=settings.site.language,
         author=_plain(settings.site.author) or title,
-        updated=_newest(entries, tombstones),
+        updated=_newest(articles, tombstones),
         links=tuple(links),
-        entries=tuple(entries),
+        entries=(),
         tombstones=tuple(tombstones),
         hub=hub,
     )
+    return DocumentPlan(document, tuple(articles))
 
 
 def subscription_documents(
@@ -438,6 +510,18 @@ def subscription_documents(
     recent_updated: Iterable[StoredArticle],
     newest_month: str | None,
 ) -> list[FeedDocument]:
+    """:func:`subscription_plans` with their entries."""
+    plans = subscription_plans(settings, key, recent_published, recent_updated, newest_month)
+    return [with_entries(settings, plan) for plan in plans]
+
+
+def subscription_plans(
+    settings: Settings,
+    key: str,
+    recent_published: Iterable[StoredArticle],
+    recent_updated: Iterable[StoredArticle],
+    newest_month: str | None,
+) -> list[DocumentPlan]:
     """The RSS, Atom and JSON Feed documents a reader subscribes to.
 
     ``recent_published`` should hold at least the newest ``feeds.entries`` published
@@ -447,10 +531,9 @@ def subscription_documents(
     ``prev-archive`` (RFC 5005 section 4).
     """
     limit = settings.feeds.entries
-    published = [a for a in by_published(recent_published) if not a.is_retracted][:limit]
-    entries = [entry_for(settings, a) for a in published]
+    entries = [a for a in by_published(recent_published) if not a.is_retracted][:limit]
     changed = by_updated(recent_updated)[:limit]
-    atom_entries = [entry_for(settings, a) for a in changed if not a.is_retracted]
+    atom_entries = [a for a in changed if not a.is_retracted]
     tombstones = [tombstone_for(settings, a) for a in changed if a.is_retracted]
     alternate = Link(settings.site.base_url, "alternate", "text/html")
     atom_links = [Link(document_url(settings, key, ATOM), "self", "application/atom+xml")]
@@ -484,13 +567,26 @@ def archive_document(
     prev_month: str | None,
     next_month: str | None,
 ) -> FeedDocument:
+    """:func:`archive_plan` with its entries."""
+    plan = archive_plan(settings, key, month, articles, prev_month, next_month)
+    return with_entries(settings, plan)
+
+
+def archive_plan(
+    settings: Settings,
+    key: str,
+    month: str,
+    articles: Iterable[StoredArticle],
+    prev_month: str | None,
+    next_month: str | None,
+) -> DocumentPlan:
     """The RFC 5005 archive of ``month``: every article published in it, oldest first.
 
     Links: ``self``, ``current`` (the Atom subscription document) and ``prev-archive`` /
     ``next-archive`` to the neighbouring months that have articles (RFC 5005 section 4).
     """
     ordered = list(reversed(by_published(articles)))
-    entries = [entry_for(settings, a) for a in ordered if not a.is_retracted]
+    entries = [a for a in ordered if not a.is_retracted]
     tombstones = [tombstone_for(settings, a) for a in ordered if a.is_retracted]
     kind = "application/atom+xml"
     links = [

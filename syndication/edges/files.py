@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -88,11 +89,7 @@ def publish(path: Path, data: bytes, now: datetime) -> bool:
     except OSError as exc:
         raise PublishError(f"{path}: cannot read: {exc.strerror}") from exc
     if old == data:
-        if recorded_modified(path, data) is None:
-            # A file from before sidecars, or a stale sidecar: its mtime is when the
-            # bytes last changed, so record that rather than "now".
-            mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-            _write(sidecar(path), _stamp(data, mtime))
+        _keep(path, data)
         return False
     moment = now.astimezone(UTC).replace(microsecond=0)
     previous = recorded_modified(path, old) if old is not None else None
@@ -101,6 +98,78 @@ def publish(path: Path, data: bytes, now: datetime) -> bool:
     _write(path, data)
     _write(sidecar(path), _stamp(data, moment))
     return True
+
+
+def _keep(path: Path, data: bytes) -> None:
+    """``path`` already holds ``data``: make sure its sidecar says since when."""
+    if recorded_modified(path, data) is None:
+        # A file from before sidecars, or a stale sidecar: its mtime is when the
+        # bytes last changed, so record that rather than "now".
+        mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        _write(sidecar(path), _stamp(data, mtime))
+
+
+class Staging:
+    """The files of one build, published together by :meth:`commit` at its end.
+
+    A build that streams (issue 16) produces its documents one by one but must publish
+    none of them when it is interrupted (issue 15 item 11), and must not hold them all in
+    memory: :meth:`add` compares a document with the published file at once, keeps an
+    identical one as it is, and writes a changed one to a hidden folder under ``root``;
+    :meth:`commit` then publishes those with :func:`publish`, in the order added.
+    :meth:`discard` (always call it, e.g. in ``finally``) removes what was not published.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.folder: Path | None = None
+        self.items: list[tuple[str, Path | None]] = []  # None: remove the file
+
+    def add(self, relative: str, data: bytes | None) -> None:
+        """Stage ``data`` for ``root/relative``, or (None) the removal of that file."""
+        if data is None:
+            self.items.append((relative, None))
+            return
+        path = self.root / relative
+        try:
+            old = path.read_bytes()
+        except FileNotFoundError:
+            old = None
+        except OSError as exc:
+            raise PublishError(f"{path}: cannot read: {exc.strerror}") from exc
+        if old == data:
+            _keep(path, data)
+            return
+        try:
+            if self.folder is None:
+                self.root.mkdir(parents=True, exist_ok=True)
+                self.folder = Path(tempfile.mkdtemp(dir=self.root, prefix=".build-"))
+            staged = self.folder / str(len(self.items))
+            staged.write_bytes(data)
+        except OSError as exc:
+            raise PublishError(f"{self.root}: cannot stage {relative}: {exc.strerror}") from exc
+        self.items.append((relative, staged))
+
+    def commit(self, now: datetime) -> tuple[list[str], list[str]]:
+        """Publish what was staged; returns the paths written and the paths removed."""
+        changed: list[str] = []
+        removed: list[str] = []
+        for relative, staged in self.items:
+            path = self.root / relative
+            if staged is None:
+                if unpublish(path):
+                    removed.append(relative)
+            elif publish(path, staged.read_bytes(), now):
+                changed.append(relative)
+        self.discard()
+        return changed, removed
+
+    def discard(self) -> None:
+        """Forget what is staged and remove the staging folder."""
+        self.items = []
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
 
 
 def _stamp(data: bytes, moment: datetime) -> bytes:

@@ -24,7 +24,8 @@ feedgen 1.0 has pitfalls this module works around, each proven in tests/test_fee
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from dataclasses import replace
 from html import escape
 from typing import Any
 from xml.etree import ElementTree
@@ -44,6 +45,7 @@ from syndication.core.feeds import (
     document_url,
     feed_title,
 )
+from syndication.render.entries import json_item, rfc3339
 from syndication.settings import Settings
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -63,6 +65,56 @@ def render(document: FeedDocument) -> bytes:
     if document.kind in (ATOM, ARCHIVE):
         return _generator(document, rss=False).atom_str(pretty=True)  # type: ignore[no-any-return]
     raise ValueError(f"unknown feed document kind {document.kind!r}")
+
+
+# The id of the one entry a document's skeleton is rendered with: its lines are where the
+# fragments go. A URN no article can have (ids are tag URIs).
+_PLACEHOLDER = "urn:x-syndication:entries"
+
+
+def assemble(document: FeedDocument, fragments: Iterable[bytes]) -> bytes:
+    """The bytes of ``document`` (whose ``entries`` are left empty) with the entry
+    fragments of :func:`syndication.render.entries.fragment` in order.
+
+    feedgen renders only the feed-level part, once per document, with one placeholder
+    entry whose lines are then replaced by the fragments: the same bytes as
+    :func:`render` gives for the document with its entries, at the cost of joining bytes
+    (issue 16). Where feedgen puts entries (after the tombstones, before ``fh:archive``)
+    stays feedgen's business.
+    """
+    parts = list(fragments)
+    if not parts:
+        return render(document)
+    if document.kind == JSON:
+        skeleton = render_json(replace(document, entries=(_placeholder(document),)))
+        marker = json.dumps(_PLACEHOLDER).encode()
+        head, _, tail = skeleton.partition(b'{\n      "id": ' + marker)
+        # The placeholder item runs to the first line closing an item.
+        _, _, tail = tail.partition(b"\n    }")
+        return head + b",\n    ".join(parts) + tail
+    skeleton = render(replace(document, entries=(_placeholder(document),)))
+    rss = document.kind == RSS
+    found = skeleton.index(_PLACEHOLDER.encode())
+    start = skeleton.rindex(b"\n", 0, skeleton.rindex(b"<item>" if rss else b"<entry>", 0, found))
+    close = b"</item>\n" if rss else b"</entry>\n"
+    end = skeleton.index(close, found) + len(close)
+    return skeleton[: start + 1] + b"".join(parts) + skeleton[end:]
+
+
+def _placeholder(document: FeedDocument) -> Entry:
+    return Entry(
+        id=_PLACEHOLDER,
+        title="-",
+        url=document.home_url,
+        summary="",
+        content_html="-",
+        author="",
+        categories=(),
+        image=None,
+        published=document.updated,
+        updated=document.updated,
+        language=document.language,
+    )
 
 
 class _FeedExtension(BaseExtension):  # type: ignore[misc]
@@ -99,7 +151,7 @@ class _FeedExtension(BaseExtension):  # type: ignore[misc]
                 feed,
                 f"{{{TOMBSTONES_NS}}}deleted-entry",
                 ref=tombstone.ref,
-                when=_rfc3339(tombstone.when),
+                when=rfc3339(tombstone.when),
             )
             # No <link> in the tombstone (RFC 6721 makes it optional): feedparser and the
             # readers built on it (lemon24/reader) do not know at:deleted-entry and took
@@ -205,10 +257,6 @@ def _sub(parent: Any, tag: str, **attributes: str) -> Any:
     return xml_elem(tag, parent, **attributes)
 
 
-def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def render_json(document: FeedDocument) -> bytes:
     """A JSON Feed 1.1 document (https://www.jsonfeed.org/version/1.1/)."""
     feed: dict[str, Any] = {
@@ -222,27 +270,8 @@ def render_json(document: FeedDocument) -> bytes:
     }
     if document.hub:
         feed["hubs"] = [{"type": "WebSub", "url": document.hub}]
-    feed["items"] = [_json_item(entry) for entry in document.entries]
+    feed["items"] = [json_item(entry) for entry in document.entries]
     return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode()
-
-
-def _json_item(entry: Entry) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "id": entry.id,
-        "url": entry.url,
-        "title": entry.title,
-        "content_html": entry.content_html,
-    }
-    if entry.summary:
-        item["summary"] = entry.summary
-    if entry.image is not None:
-        item["image"] = entry.image.url
-    item["date_published"] = _rfc3339(entry.published)
-    item["date_modified"] = _rfc3339(entry.updated)
-    item["authors"] = [{"name": entry.author}]
-    item["tags"] = [category.label for category in entry.categories]
-    item["language"] = entry.language
-    return item
 
 
 def render_opml(settings: Settings, keys: list[str]) -> bytes:

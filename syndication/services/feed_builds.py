@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -12,11 +12,16 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
+from syndication import __version__
 from syndication.clock import utc_now
 from syndication.core import feeds
+from syndication.core.articles import StoredArticle
 from syndication.edges import files as publish
 from syndication.edges import websub
+from syndication.edges.fragments import FILE_NAME as FRAGMENTS
+from syndication.edges.fragments import FragmentCache
 from syndication.errors import SyndicationError
+from syndication.render import entries
 from syndication.render import feeds as feedwriter
 from syndication.settings import Settings
 from syndication.store import articles as store
@@ -80,6 +85,7 @@ def build_feeds(
     """
     stopped = stop or threading.Event()
     names = [ARTICLE_CHANGES, FEEDS_BUILT, WEBSUB_ANNOUNCED]
+    stage = publish.Staging(settings.feeds.dir)
     try:
         with db.read_session(engine) as session:
             # A watermark never written reads -1: "never built" differs from "built when
@@ -89,16 +95,16 @@ def build_feeds(
             # Files lost since the last build (a deleted folder, a restore) are not in the
             # change sequence: without this, only the topics changed since would come back.
             lost = built >= 0 and bool(missing_feed_files(settings))
-            if force_all or built < 0 or lost:
-                outputs, keys = _full_outputs(settings, session, stopped)
-            elif current == built:
-                outputs, keys = [], []
-            else:
-                outputs, keys = _incremental_outputs(settings, session, built, stopped)
+            cache = FragmentCache(settings.feeds.dir / FRAGMENTS)
+            builder = _Builder(settings, session, stage, cache, stopped)
+            with cache:
+                keys = builder.build(force_all or built < 0 or lost, built, current)
+        changed, removed = stage.commit(now())
     except (OperationalError, ProgrammingError):
         db.require_current_schema(engine)  # a clear message when the schema is missing
         raise
-    changed, removed = _publish_all(settings, outputs, now())
+    finally:
+        stage.discard()
     if current != built:
         with db.write_session(engine) as session:
             store.write_counter(session, FEEDS_BUILT, current)
@@ -119,109 +125,182 @@ def missing_feed_files(settings: Settings) -> list[str]:
     return publish.missing_files(settings.feeds.dir, feeds.expected_paths(settings))
 
 
-# A rendered file (path under feeds.dir, bytes), or None for an archive month to remove.
-_Output = tuple[str, bytes | None]
-
-
 def _check(stop: threading.Event) -> None:
     if stop.is_set():
         raise BuildInterrupted("feed build interrupted by a shutdown; the next build redoes it")
 
 
-def _full_outputs(
-    settings: Settings, session: Session, stop: threading.Event
-) -> tuple[list[_Output], list[str]]:
-    articles = store.load_articles(session)
-    keys = feeds.feed_keys(settings)
-    outputs: list[_Output] = []
-    with progress("building feeds", len(keys)) as bar:
-        for done, key in enumerate(keys, 1):
-            _check(stop)
-            mine = articles if key == feeds.ALL else [a for a in articles if key in a.topics]
-            documents = feeds.all_documents(settings, key, mine)
-            outputs += [(d.path, feedwriter.render(d)) for d in documents]
-            # Archive files of months that no longer hold any article of this feed.
-            kept = {d.path for d in documents}
-            archive = settings.feeds.dir / key / "archive"
-            if archive.is_dir():
-                for path in sorted(archive.glob("*.atom")):
-                    relative = f"{key}/archive/{path.name}"
-                    if relative not in kept:
-                        outputs.append((relative, None))
-            bar.advance_to(done, status=key)
-    outputs.append((feeds.OPML_PATH, feedwriter.render_opml(settings, keys)))
-    return outputs, keys
+class _Builder:
+    """Renders documents from entry fragments and hands each to the staging as produced.
 
+    Memory (issue 16): a full build streams each feed's articles from the store oldest
+    first and holds one month of them at a time; a document is assembled from fragments
+    (:mod:`syndication.edges.fragments`) and staged before the next is made. Time: an
+    entry is sanitised and serialised once per article version and format, whichever
+    documents (topic, ``all``, archive, subscription) and builds it appears in.
+    """
 
-def _incremental_outputs(
-    settings: Settings, session: Session, built: int, stop: threading.Event
-) -> tuple[list[_Output], list[str]]:
-    touched = store.topics_changed_since(session, built)
-    if not touched:
-        return [], []
-    configured = [t.slug for t in settings.topics]
-    keys = [feeds.ALL] + [slug for slug in configured if slug in touched]
-    tz = settings.site.tz
-    months = feeds.months_of(store.load_articles(session, changed_since=built), tz)
-    outputs: list[_Output] = []
-    for key in keys:
-        _check(stop)
+    def __init__(
+        self,
+        settings: Settings,
+        session: Session,
+        stage: publish.Staging,
+        cache: FragmentCache,
+        stop: threading.Event,
+    ) -> None:
+        self.settings, self.session, self.stage, self.stop = settings, session, stage, stop
+        self.cache = cache
+        self.context = feeds.entry_context(settings, f"{entries.VERSION} {__version__}")
+
+    def build(self, full: bool, built: int, current: int) -> list[str]:
+        """A full build, an incremental one from change ``built``, or (when nothing
+        changed since) none; returns the feed keys rebuilt."""
+        if full:
+            return self.full()
+        if current == built:
+            return []
+        return self.incremental(built)
+
+    def fragments(
+        self, articles: Sequence[StoredArticle], kind: str, *, stamps: bool = False
+    ) -> list[bytes]:
+        """The fragments of ``articles``, from the cache or rendered (and cached).
+
+        ``stamps``: the articles are :func:`store.stamps_published_between` rows, without
+        their text; those not in the cache are read whole from the store to be rendered.
+        """
+        keys = [feeds.entry_key(self.context, article, kind) for article in articles]
+        found = self.cache.get_many(keys)
+        missing = [a.source_id for a, f in zip(articles, found, strict=True) if f is None]
+        whole = store.articles_by_source_id(self.session, missing) if stamps and missing else {}
+        result: list[bytes] = []
+        for article, key, fragment in zip(articles, keys, found, strict=True):
+            if fragment is None:
+                source = whole.get(article.source_id, article) if stamps else article
+                fragment = entries.fragment(feeds.entry_for(self.settings, source), kind)
+                self.cache.put(key, fragment)
+            result.append(fragment)
+        return result
+
+    def write(self, plan: feeds.DocumentPlan, *, stamps: bool = False) -> None:
+        document = plan.document
+        kind = feeds.ATOM if document.kind == feeds.ARCHIVE else document.kind
+        fragments = self.fragments(plan.articles, kind, stamps=stamps)
+        self.stage.add(document.path, feedwriter.assemble(document, fragments))
+
+    def subscriptions(self, key: str) -> None:
         topic = None if key == feeds.ALL else key
-        limit = settings.feeds.entries
-        newest = store.last_published_before(session, topic)
-        documents = feeds.subscription_documents(
-            settings,
+        limit, tz = self.settings.feeds.entries, self.settings.site.tz
+        newest = store.last_published_before(self.session, topic)
+        for plan in feeds.subscription_plans(
+            self.settings,
             key,
-            store.newest_published_articles(session, topic, limit),
-            store.newest_updated_articles(session, topic, limit),
+            store.newest_published_articles(self.session, topic, limit),
+            store.newest_updated_articles(self.session, topic, limit),
             None if newest is None else feeds.month_of(newest, tz),
+        ):
+            self.write(plan)
+
+    def full(self) -> list[str]:
+        """Every document of every feed, and the OPML index; returns the feed keys."""
+        settings, tz = self.settings, self.settings.site.tz
+        keys = feeds.feed_keys(settings)
+        with progress("building feeds", len(keys)) as bar:
+            for done, key in enumerate(keys, 1):
+                _check(self.stop)
+                self.subscriptions(key)
+                kept: set[str] = set()
+                # One month in hand: it is written when the next month's first article
+                # arrives (its next-archive) or the stream ends.
+                previous: str | None = None
+                month: str | None = None
+                held: list[StoredArticle] = []
+                # ``all`` comes first and holds every article: its pass renders what the
+                # cache lacks, so the topics' passes read only stamps (no text) and find
+                # their entries cached (a topic's own misses are read whole then).
+                if key == feeds.ALL:
+                    rows = store.iter_articles(self.session)
+                else:
+                    rows = store.iter_stamps(self.session, key)
+                for article in rows:
+                    this = feeds.month_of(article.published_at, tz)
+                    if this != month:
+                        if month is not None:
+                            self._archive(key, month, held, previous, this, kept)
+                        previous, month, held = month, this, []
+                    held.append(article)
+                if month is not None:
+                    self._archive(key, month, held, previous, None, kept)
+                # Archive files of months that no longer hold any article of this feed.
+                archive = settings.feeds.dir / key / "archive"
+                if archive.is_dir():
+                    for path in sorted(archive.glob("*.atom")):
+                        relative = f"{key}/archive/{path.name}"
+                        if relative not in kept:
+                            self.stage.add(relative, None)
+                bar.advance_to(done, status=key)
+        self.stage.add(feeds.OPML_PATH, feedwriter.render_opml(settings, keys))
+        return keys
+
+    def _archive(
+        self,
+        key: str,
+        month: str,
+        articles: list[StoredArticle],
+        prev_month: str | None,
+        next_month: str | None,
+        kept: set[str],
+    ) -> None:
+        plan = feeds.archive_plan(self.settings, key, month, articles, prev_month, next_month)
+        kept.add(plan.document.path)
+        self.write(plan, stamps=key != feeds.ALL)
+
+    def incremental(self, built: int) -> list[str]:
+        """The feeds touched since change ``built``: their subscription documents and the
+        archive months of the changed articles (and neighbours whose links move)."""
+        settings, session = self.settings, self.session
+        touched = store.topics_changed_since(session, built)
+        if not touched:
+            return []
+        configured = [t.slug for t in settings.topics]
+        keys = [feeds.ALL] + [slug for slug in configured if slug in touched]
+        months = feeds.months_of(
+            store.load_articles(session, changed_since=built), settings.site.tz
         )
-        outputs += [(d.path, feedwriter.render(d)) for d in documents]
-        neighbours: set[str] = set()
-        for month in months:
-            output, appeared_or_emptied, around = _archive_output(settings, session, key, month)
-            outputs.append(output)
-            if appeared_or_emptied:
-                neighbours.update(around)
-        for month in sorted(neighbours - set(months)):
-            outputs.append(_archive_output(settings, session, key, month)[0])
-    return outputs, keys
+        for key in keys:
+            _check(self.stop)
+            self.subscriptions(key)
+            neighbours: set[str] = set()
+            for month in months:
+                appeared_or_emptied, around = self._archive_month(key, month)
+                if appeared_or_emptied:
+                    neighbours.update(around)
+            for month in sorted(neighbours - set(months)):
+                self._archive_month(key, month)
+        return keys
 
-
-def _archive_output(
-    settings: Settings, session: Session, key: str, month: str
-) -> tuple[_Output, bool, list[str]]:
-    """One month's archive of ``key``; whether the month appeared or emptied; neighbours."""
-    tz = settings.site.tz
-    topic = None if key == feeds.ALL else key
-    start, end = feeds.month_bounds(month, tz)
-    articles = store.articles_published_between(session, topic, start, end)
-    before = store.last_published_before(session, topic, start)
-    after = store.first_published_from(session, topic, end)
-    prev_month = None if before is None else feeds.month_of(before, tz)
-    next_month = None if after is None else feeds.month_of(after, tz)
-    around = [m for m in (prev_month, next_month) if m is not None]
-    path = feeds.document_path(key, feeds.ARCHIVE, month)
-    existed = (settings.feeds.dir / path).exists()
-    if not articles:
-        return (path, None), existed, around
-    document = feeds.archive_document(settings, key, month, articles, prev_month, next_month)
-    return (path, feedwriter.render(document)), not existed, around
-
-
-def _publish_all(
-    settings: Settings, outputs: list[_Output], now: datetime
-) -> tuple[list[str], list[str]]:
-    changed: list[str] = []
-    removed: list[str] = []
-    for relative, data in outputs:
-        path = settings.feeds.dir / relative
-        if data is None:
-            if publish.unpublish(path):
-                removed.append(relative)
-        elif publish.publish(path, data, now):
-            changed.append(relative)
-    return changed, removed
+    def _archive_month(self, key: str, month: str) -> tuple[bool, list[str]]:
+        """Stage one month's archive of ``key``; whether it appeared or emptied; its
+        neighbouring months."""
+        session, tz = self.session, self.settings.site.tz
+        topic = None if key == feeds.ALL else key
+        start, end = feeds.month_bounds(month, tz)
+        # Light rows: the month's unchanged entries come from the cache by content hash,
+        # so an edit reads one body, not a month of them (issue 16).
+        articles = store.stamps_published_between(session, topic, start, end)
+        before = store.last_published_before(session, topic, start)
+        after = store.first_published_from(session, topic, end)
+        prev_month = None if before is None else feeds.month_of(before, tz)
+        next_month = None if after is None else feeds.month_of(after, tz)
+        around = [m for m in (prev_month, next_month) if m is not None]
+        path = feeds.document_path(key, feeds.ARCHIVE, month)
+        existed = (self.settings.feeds.dir / path).exists()
+        if not articles:
+            self.stage.add(path, None)
+            return existed, around
+        plan = feeds.archive_plan(self.settings, key, month, articles, prev_month, next_month)
+        self.write(plan, stamps=True)
+        return not existed, around
 
 
 def _announce(

@@ -9,7 +9,7 @@ transaction that committed late with a smaller number.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -297,30 +297,53 @@ def load_articles(
     Ordered by publication time, oldest first, then source id, so callers get a stable
     order to build from.
     """
-    stmt = _of_topic(select(Article), topic)
+    stmt = _of_topic(select(*_STORED_COLUMNS), topic)
     if changed_since is not None:
         stmt = stmt.where(Article.change_seq > changed_since)
     stmt = stmt.order_by(Article.published_at, Article.source_id)
-    return _with_topics(session, list(session.scalars(stmt)))
+    return _stored_rows(session, stmt)
 
 
-def _topic_slugs(session: Session, article_ids: list[int]) -> dict[int, tuple[str, ...]]:
+def iter_articles(
+    session: Session, topic: str | None = None, *, batch: int = 500
+) -> Iterator[StoredArticle]:
+    """Every article of ``topic`` (None: all), oldest publication first, then source id,
+    streamed: rows arrive ``batch`` at a time (a server-side cursor on PostgreSQL,
+    ``yield_per``), so a full feed build holds one batch, not the store (issue 16)."""
+    stmt = _of_topic(select(*_STORED_COLUMNS), topic)
+    stmt = stmt.order_by(Article.published_at, Article.source_id)
+    result = session.execute(stmt.execution_options(yield_per=batch))
+    for chunk in result.partitions():
+        yield from _with_topics(session, chunk)
+
+
+def _topic_slugs(
+    session: Session, article_ids: list[int], of: Any = None
+) -> dict[int, tuple[str, ...]]:
+    """Topic slugs by article id; ``of``, a query selecting exactly those ids, spares a
+    long ``IN`` list (a month of ``all`` has thousands: compiling them cost more than
+    the query)."""
     result: dict[int, list[str]] = {}
-    # Chunked: SQLite limits the number of bound parameters in one statement.
-    for start in range(0, len(article_ids), 5000):
-        chunk = article_ids[start : start + 5000]
-        rows = session.execute(
-            select(article_topics.c.article_id, TopicRow.slug)
-            .join(TopicRow, TopicRow.id == article_topics.c.topic_id)
-            .where(article_topics.c.article_id.in_(chunk))
-            .order_by(article_topics.c.article_id, TopicRow.slug)
-        )
-        for article_id, slug in rows:
+    links = (
+        select(article_topics.c.article_id, TopicRow.slug)
+        .join(TopicRow, TopicRow.id == article_topics.c.topic_id)
+        .order_by(article_topics.c.article_id, TopicRow.slug)
+    )
+    if of is not None:
+        chunks = [links.where(article_topics.c.article_id.in_(of))]
+    else:
+        # Chunked: SQLite limits the number of bound parameters in one statement.
+        chunks = [
+            links.where(article_topics.c.article_id.in_(article_ids[start : start + 5000]))
+            for start in range(0, len(article_ids), 5000)
+        ]
+    for stmt in chunks:
+        for article_id, slug in session.execute(stmt):
             result.setdefault(article_id, []).append(slug)
     return {k: tuple(v) for k, v in result.items()}
 
 
-def _stored(article: Article, topics: tuple[str, ...]) -> StoredArticle:
+def _stored(article: Any, topics: tuple[str, ...]) -> StoredArticle:
     return StoredArticle(
         source_id=article.source_id,
         title=article.title,
@@ -338,6 +361,7 @@ def _stored(article: Article, topics: tuple[str, ...]) -> StoredArticle:
         retraction_reason=article.retraction_reason,
         change_seq=article.change_seq,
         id_date=article.id_date,
+        content_hash=article.content_hash,
     )
 
 
@@ -368,26 +392,56 @@ def _of_topic(stmt: Any, topic: str | Sequence[str] | None) -> Any:
     )
 
 
-def _with_topics(session: Session, articles: list[Article]) -> list[StoredArticle]:
-    slugs = _topic_slugs(session, [a.id for a in articles])
+def _with_topics(session: Session, articles: Sequence[Any], of: Any = None) -> list[StoredArticle]:
+    slugs = _topic_slugs(session, [a.id for a in articles], of)
     return [_stored(a, slugs.get(a.id, ())) for a in articles]
+
+
+# The columns a StoredArticle is made of. Feed and digest queries select these as plain
+# rows rather than ORM objects: no identity map, a third of the time per row (issue 16).
+_STORED_COLUMNS = (
+    Article.id,
+    Article.source_id,
+    Article.title,
+    Article.url,
+    Article.published_at,
+    Article.updated_at,
+    Article.summary,
+    Article.body_html,
+    Article.author,
+    Article.image_url,
+    Article.language,
+    Article.status,
+    Article.retracted_at,
+    Article.retraction_reason,
+    Article.change_seq,
+    Article.id_date,
+    Article.content_hash,
+)
+
+
+def _stored_rows(session: Session, stmt: Any, *, unlimited: bool = False) -> list[StoredArticle]:
+    """The articles ``stmt`` selects; ``unlimited`` when it has no LIMIT, so the same
+    condition can select their topic links."""
+    ids = stmt.with_only_columns(Article.id).order_by(None) if unlimited else None
+    return _with_topics(session, session.execute(stmt).all(), ids)
 
 
 def newest_published_articles(
     session: Session, topic: str | None, limit: int
 ) -> list[StoredArticle]:
     """The ``limit`` newest published (not retracted) articles, newest first."""
-    stmt = _of_topic(select(Article).where(Article.status == "published"), topic)
+    stmt = _of_topic(select(*_STORED_COLUMNS).where(Article.status == "published"), topic)
     stmt = stmt.order_by(Article.published_at.desc(), Article.source_id).limit(limit)
-    return _with_topics(session, list(session.scalars(stmt)))
+    return _stored_rows(session, stmt)
 
 
 def newest_updated_articles(session: Session, topic: str | None, limit: int) -> list[StoredArticle]:
     """The ``limit`` most recently updated articles, retracted ones included, newest first."""
-    stmt = _of_topic(select(Article), topic).order_by(
+    stmt = _of_topic(select(*_STORED_COLUMNS), topic).order_by(
         Article.updated_at.desc(), Article.published_at.desc(), Article.source_id
     )
-    return _with_topics(session, list(session.scalars(stmt.limit(limit))))
+    return _stored_rows(session, stmt.limit(limit))
 
 
 def articles_published_between(
@@ -396,10 +450,82 @@ def articles_published_between(
     """Every article (retracted too) of ``topic`` (a slug, several, or None for all)
     published in ``[start, end)``, oldest first: a month's archive, a digest's period."""
     stmt = _of_topic(
-        select(Article).where(Article.published_at >= start, Article.published_at < end), topic
+        select(*_STORED_COLUMNS).where(Article.published_at >= start, Article.published_at < end),
+        topic,
     )
     stmt = stmt.order_by(Article.published_at, Article.source_id)
-    return _with_topics(session, list(session.scalars(stmt)))
+    return _stored_rows(session, stmt, unlimited=True)
+
+
+# What orders, dates and addresses an article's entry, without its text (see stamps).
+_STAMP_COLUMNS = (
+    Article.id,
+    Article.source_id,
+    Article.published_at,
+    Article.updated_at,
+    Article.status,
+    Article.retracted_at,
+    Article.retraction_reason,
+    Article.change_seq,
+    Article.id_date,
+    Article.content_hash,
+)
+
+
+def _stamp(row: Any) -> StoredArticle:
+    return StoredArticle(
+        source_id=row.source_id,
+        title="",
+        url="",
+        published_at=row.published_at,
+        updated_at=row.updated_at,
+        topics=(),
+        summary="",
+        body_html="",
+        author="",
+        image_url="",
+        language="",
+        status=row.status,
+        retracted_at=row.retracted_at,
+        retraction_reason=row.retraction_reason,
+        change_seq=row.change_seq,
+        id_date=row.id_date,
+        content_hash=row.content_hash,
+    )
+
+
+def stamps_published_between(
+    session: Session, topic: str | None, start: datetime, end: datetime
+) -> list[StoredArticle]:
+    """:func:`articles_published_between` without the text: title, URL, summary, body,
+    author, image, language and topics are left empty. Enough to order a month, date it,
+    write its tombstones and address its cached entry fragments (by ``content_hash``);
+    :func:`articles_by_source_id` fetches the whole of those that must be rendered."""
+    stmt = _of_topic(
+        select(*_STAMP_COLUMNS).where(Article.published_at >= start, Article.published_at < end),
+        topic,
+    ).order_by(Article.published_at, Article.source_id)
+    return [_stamp(row) for row in session.execute(stmt)]
+
+
+def iter_stamps(
+    session: Session, topic: str | None = None, *, batch: int = 2000
+) -> Iterator[StoredArticle]:
+    """:func:`iter_articles` without the text, as :func:`stamps_published_between`."""
+    stmt = _of_topic(select(*_STAMP_COLUMNS), topic)
+    stmt = stmt.order_by(Article.published_at, Article.source_id)
+    for chunk in session.execute(stmt.execution_options(yield_per=batch)).partitions():
+        yield from (_stamp(row) for row in chunk)
+
+
+def articles_by_source_id(session: Session, source_ids: Sequence[str]) -> dict[str, StoredArticle]:
+    """The whole articles of ``source_ids``, by source id."""
+    found: dict[str, StoredArticle] = {}
+    for start in range(0, len(source_ids), 5000):
+        chunk = list(source_ids[start : start + 5000])
+        stmt = select(*_STORED_COLUMNS).where(Article.source_id.in_(chunk))
+        found.update((a.source_id, a) for a in _stored_rows(session, stmt))
+    return found
 
 
 def last_published_before(

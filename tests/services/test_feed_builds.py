@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -14,8 +15,11 @@ import feedparser
 import pytest
 from sqlalchemy import Engine
 
+from syndication import __version__
 from syndication.core import feeds
 from syndication.core.articles import ArticleRecord
+from syndication.edges.fragments import FILE_NAME as FRAGMENTS
+from syndication.render import entries
 from syndication.services import feed_builds
 from syndication.settings import FeedSettings, Settings
 from syndication.store import articles as store
@@ -343,3 +347,134 @@ def test_correcting_published_at_keeps_the_id_the_article_was_minted_with(
     items = json.loads((settings.feeds.dir / "all" / "feed.json").read_bytes())["items"]
     assert [i["id"] for i in items] == [minted]
     assert items[0]["date_published"] == "2026-11-21T02:00:00Z"
+
+
+# -- entry fragments and streaming (issue 16) ---------------------------------------------
+
+
+def published_files(root: Path) -> dict[str, bytes]:
+    """Every published file under ``root`` (hidden files: sidecars, the cache, are not)."""
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    }
+
+
+def cache_keys(settings: Settings) -> set[str]:
+    with sqlite3.connect(settings.feeds.dir / FRAGMENTS) as cache:
+        return {key for (key,) in cache.execute("SELECT key FROM fragments")}
+
+
+def fresh_build(settings: Settings, engine: Engine, folder: Path) -> dict[str, bytes]:
+    """What a full build writes into an empty folder (so with an empty cache)."""
+    elsewhere = replace(settings, feeds=replace(settings.feeds, dir=folder))
+    feed_builds.build_feeds(elsewhere, engine, force_all=True)
+    return published_files(folder)
+
+
+def test_an_edit_renders_only_that_articles_fragments(
+    settings: Settings, engine: Engine, make_article: Make
+) -> None:
+    records = seed(engine, make_article)
+    feed_builds.build_feeds(settings, engine, force_all=False)
+    before = cache_keys(settings)
+    write(engine, replace(records[4], title="A corrected title"))
+    feed_builds.build_feeds(settings, engine, force_all=False)
+    added = cache_keys(settings) - before
+    with db.read_session(engine) as session:
+        (edited,) = [a for a in store.load_articles(session) if a.source_id == "smg-04"]
+    context = feeds.entry_context(settings, f"{entries.VERSION} {__version__}")
+    # Its Atom entry (archives, atom.xml), and RSS/JSON: it is among the newest entries.
+    assert added == {feeds.entry_key(context, edited, kind) for kind in ("atom", "rss", "json")}
+
+
+def test_incremental_output_equals_a_full_rebuild_byte_for_byte(
+    settings: Settings, engine: Engine, make_article: Make, tmp_path: Path
+) -> None:
+    records = seed(engine, make_article)
+    feed_builds.build_feeds(settings, engine, force_all=False)
+    write(engine, replace(records[2], title="Edited <b>title</b>", body_html="<p>New.</p>"))
+    write(engine, replace(records[5], topics=("economy",)))
+    write(engine, make_article("smg-new", published_at=datetime(2027, 1, 2, tzinfo=UTC)))
+    with db.write_session(engine) as session:
+        store.retract_article(session, records[7].source_id, "Wrong date.", T0 + timedelta(99))
+    feed_builds.build_feeds(settings, engine, force_all=False)
+    assert published_files(settings.feeds.dir) == fresh_build(settings, engine, tmp_path / "b")
+
+
+def test_a_setting_that_shows_in_entries_invalidates_their_fragments(
+    settings: Settings, engine: Engine, make_article: Make, tmp_path: Path
+) -> None:
+    seed(engine, make_article)
+    feed_builds.build_feeds(settings, engine, force_all=False)
+    before = cache_keys(settings)
+    renamed = tuple(replace(t, name=f"{t.name} (renamed)") for t in settings.topics)
+    moved = replace(settings, topics=renamed, site=replace(settings.site, author="Press Office"))
+    feed_builds.build_feeds(moved, engine, force_all=True)
+    assert not (cache_keys(settings) - before) & before  # new keys only
+    assert len(cache_keys(settings)) > len(before)
+    built = published_files(settings.feeds.dir)
+    assert b"Culture (renamed)" in built["all/archive/2026-09.atom"]
+    assert built == fresh_build(moved, engine, tmp_path / "b")
+
+
+def test_a_damaged_or_missing_fragment_is_rendered_again_never_served(
+    settings: Settings, engine: Engine, make_article: Make, tmp_path: Path
+) -> None:
+    seed(engine, make_article)
+    feed_builds.build_feeds(settings, engine, force_all=False)
+    expected = published_files(settings.feeds.dir)
+    cache = settings.feeds.dir / FRAGMENTS
+    with sqlite3.connect(cache) as db_file:
+        db_file.execute("UPDATE fragments SET data = CAST('<entry>bad</entry>' AS BLOB)")
+    feed_builds.build_feeds(settings, engine, force_all=True)
+    assert published_files(settings.feeds.dir) == expected
+    with sqlite3.connect(cache) as db_file:
+        db_file.execute("DELETE FROM fragments")
+    feed_builds.build_feeds(settings, engine, force_all=True)
+    assert published_files(settings.feeds.dir) == expected
+    cache.write_bytes(b"garbage")
+    report = feed_builds.build_feeds(settings, engine, force_all=True)
+    assert report.changed == () and published_files(settings.feeds.dir) == expected
+
+
+def test_a_full_build_streams_the_store_instead_of_loading_it(
+    settings: Settings,
+    engine: Engine,
+    make_article: Make,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    seed(engine, make_article)
+    batches: list[str | None] = []
+    streamed, stamped = store.iter_articles, store.iter_stamps
+
+    def small_batches(session: Any, topic: str | None = None, *, batch: int = 500) -> Any:
+        batches.append(topic)
+        return streamed(session, topic, batch=2)
+
+    def small_stamps(session: Any, topic: str | None = None, *, batch: int = 500) -> Any:
+        batches.append(topic)
+        return stamped(session, topic, batch=3)
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a full build loaded every article at once")
+
+    monkeypatch.setattr(store, "iter_articles", small_batches)
+    monkeypatch.setattr(store, "iter_stamps", small_stamps)
+    monkeypatch.setattr(store, "load_articles", refuse)
+    report = feed_builds.build_feeds(settings, engine, force_all=True)
+    assert batches == [None] + [t.slug for t in settings.topics]
+    assert "all/archive/2026-11.atom" in report.changed
+    assert published_files(settings.feeds.dir) == fresh_build(settings, engine, tmp_path / "b")
+    monkeypatch.undo()
+    with db.read_session(engine) as session:
+        everything = store.load_articles(session)
+        assert list(store.iter_articles(session, batch=2)) == everything
+        culture = store.load_articles(session, "culture")
+        assert list(store.iter_articles(session, "culture", batch=3)) == culture
+        stamps = list(store.iter_stamps(session, "culture", batch=3))
+        assert [(a.source_id, a.content_hash) for a in stamps] == [
+            (a.source_id, a.content_hash) for a in culture
+        ]

@@ -1,0 +1,81 @@
+"""Entry fragments: documents assembled from them are the bytes feedgen writes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from feedgen.util import formatRFC2822
+
+from syndication.core import feeds
+from syndication.core.articles import StoredArticle
+from syndication.render import entries
+from syndication.render import feeds as feedwriter
+from syndication.settings import FeedSettings, Settings, Topic
+from tests.support.builders import stored_article
+
+SETTINGS = Settings()
+HUB = replace(SETTINGS, feeds=FeedSettings(websub_hub="https://hub.example.org/"))
+NOV = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+
+
+def varied() -> list[StoredArticle]:
+    """Markup in plain text, control characters, newlines in the body, no author, an
+    image, Korean, two topics, a topic without a name, a retraction."""
+    odd = [
+        stored_article("smg-ctl", title='Control\x00\x1b <b>chars</b> & "q"', summary="a\x0cb"),
+        stored_article("smg-html", body_html="<p><b>unclosed <div><td>cell</p>\n\n  more</i>"),
+        stored_article("smg-nbsp", title="Fine&nbsp;dust", body_html="<p>a&nbsp;b</p>", author=""),
+        stored_article("smg-img", title="축제 🎆", summary="🎉", image_url="https://x.org/a.png"),
+        stored_article("smg-two", topics=("culture", "transport", "unnamed")),
+        stored_article(
+            "smg-gone",
+            status="retracted",
+            retracted_at=NOV + timedelta(days=90),
+            retraction_reason="Wrong figures.",
+        ),
+    ]
+    return [replace(a, published_at=NOV + timedelta(days=20 * i)) for i, a in enumerate(odd)]
+
+
+def settings_with_unnamed_topic(settings: Settings) -> Settings:
+    return replace(settings, topics=(*settings.topics, Topic("unnamed", "", "")))
+
+
+@pytest.mark.parametrize("settings", [SETTINGS, HUB], ids=["plain", "hub"])
+@pytest.mark.parametrize("key", ["all", "culture"])
+def test_assembled_documents_are_the_bytes_feedgen_writes(settings: Settings, key: str) -> None:
+    settings = settings_with_unnamed_topic(settings)
+    articles = [a for a in varied() if key == feeds.ALL or key in a.topics]
+    documents = feeds.all_documents(settings, key, articles)
+    assert {d.kind for d in documents} == {feeds.RSS, feeds.ATOM, feeds.JSON, feeds.ARCHIVE}
+    for document in documents:
+        kind = feeds.ATOM if document.kind == feeds.ARCHIVE else document.kind
+        fragments = [entries.fragment(entry, kind) for entry in document.entries]
+        assembled = feedwriter.assemble(replace(document, entries=()), fragments)
+        assert assembled == feedwriter.render(document), document.path
+
+
+def test_a_document_without_entries_is_rendered_whole() -> None:
+    (rss, atom, json_feed) = feeds.subscription_documents(SETTINGS, "culture", [], [], None)
+    for document in (rss, atom, json_feed):
+        assert feedwriter.assemble(document, []) == feedwriter.render(document)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 1, 4, 9, 5, 7, tzinfo=UTC),
+        datetime(2026, 11, 30, 23, 59, 59, tzinfo=timezone(timedelta(hours=9))),
+        datetime(1999, 12, 31, 0, 0, tzinfo=timezone(timedelta(hours=-5, minutes=-30))),
+    ],
+)
+def test_rfc2822_dates_match_feedgen_without_touching_the_locale(moment: datetime) -> None:
+    assert entries.rfc2822(moment) == formatRFC2822(moment)
+
+
+def test_an_unknown_format_is_refused() -> None:
+    entry = feeds.entry_for(SETTINGS, stored_article())
+    with pytest.raises(ValueError, match="unknown entry format"):
+        entries.fragment(entry, feeds.ARCHIVE)
