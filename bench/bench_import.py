@@ -96,7 +96,8 @@ def plain_copy(database_url: str, path: Path, workdir: Path) -> float:
     libpq = make_url(database_url).set(drivername="postgresql").render_as_string(False)
     engine = create_engine(database_url)
     with engine.connect() as connection:
-        topic_ids = dict(connection.execute(text("SELECT slug, id FROM topics")).tuples().all())
+        rows = connection.execute(text("SELECT slug, id FROM topics"))
+        topic_ids: dict[str, int] = {slug: id_ for slug, id_ in rows}
     engine.dispose()
     articles_csv, links_csv = workdir / "copy-articles.csv", workdir / "copy-links.csv"
     with (

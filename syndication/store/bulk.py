@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
+import psycopg
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
 from syndication.store.models import Article
@@ -50,7 +52,6 @@ def copy_articles(
     # The psycopg connection under the session's own: same transaction, same snapshot.
     raw = cast(Any, session.connection().connection.driver_connection)
     columns = list(rows[0])
-    names = ", ".join(columns)
     dialect = session.get_bind().dialect
     # Through the column types' own bind processing, so that a naive datetime is refused
     # here exactly as on the statement path.
@@ -60,6 +61,27 @@ def copy_articles(
         if name in columns and processor is not None:
             binders[name] = processor
     updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in update_columns)
+    try:
+        return _copy(raw, rows, columns, binders, updates, links, replace_links_of)
+    except psycopg.Error as exc:
+        # Raised as SQLAlchemy raises it on the statement path (IntegrityError, DataError,
+        # OperationalError, …), so the import's "write one by one and reject only the line
+        # the database refuses" and "the database is unwell" handling works unchanged.
+        raise DBAPIError.instance("COPY articles", None, exc, psycopg.Error) from exc
+    except ValueError as exc:  # a naive datetime, refused by UTCDateTime
+        raise StatementError(str(exc), "COPY articles", None, exc) from exc
+
+
+def _copy(
+    raw: Any,
+    rows: Sequence[Mapping[str, Any]],
+    columns: list[str],
+    binders: Mapping[str, Callable[[Any], Any]],
+    updates: str,
+    links: Mapping[str, Sequence[int]],
+    replace_links_of: Sequence[int],
+) -> tuple[dict[str, int], set[int]]:
+    names = ", ".join(columns)
     with raw.cursor() as cursor:
         # CREATE TABLE … AS copies the columns' types but not their NOT NULL constraints
         # or the id sequence: the stage holds exactly the columns the batch carries.
