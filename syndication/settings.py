@@ -30,6 +30,7 @@ DEFAULT_CONFIG_PATH = Path("syndication.toml")
 CONFIG_ENV = "SYNDICATION_CONFIG"
 DATABASE_URL_ENV = "SYNDICATION_DATABASE_URL"
 SECRET_KEY_ENV = "SYNDICATION_SECRET_KEY"
+METRICS_TOKEN_ENV = "SYNDICATION_METRICS_TOKEN"
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -53,6 +54,8 @@ class MailingList:
     schedule: str = "0 8 * * mon"
     description: str = ""
     template: str = "digest"
+    # "manual": a compiled digest waits, held, until an operator approves it (issue 12).
+    approval: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,32 @@ class SourceSettings:
 
 
 @dataclass(frozen=True)
+class ImapSettings:
+    """A mailbox that bounces land in (``[bounces.imap]``); ``bounces fetch`` reads it."""
+
+    host: str
+    port: int = 993
+    security: str = "tls"
+    username: str = ""
+    password_env: str = "SYNDICATION_IMAP_PASSWORD"
+    password: str = field(default="", repr=False)
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    timeout_seconds: float = 30.0
+    ca_file: str = ""  # a private CA's certificates (PEM); empty: the system's
+
+
+@dataclass(frozen=True)
+class BounceSettings:
+    """``[bounces]``: the VERP base address (unset: plain envelope sender, no intake)."""
+
+    address: str = ""
+    soft_limit: int = 3
+    max_message_bytes: int = 10_000_000
+    imap: ImapSettings | None = None
+
+
+@dataclass(frozen=True)
 class SchedulerSettings:
     poll_seconds: int = 60
     deliver_seconds: int = 60
@@ -223,7 +252,10 @@ class Settings:
     lists: tuple[MailingList, ...] = DEMO_LISTS
     mail: MailSettings = field(default_factory=MailSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    bounces: BounceSettings = field(default_factory=BounceSettings)
     secret_key: str = field(default="", repr=False)
+    # Lets /metrics be scraped from off the machine (Authorization: Bearer …).
+    metrics_token: str = field(default="", repr=False)
     source: str = "built-in defaults"
     # A folder whose files override the packaged templates by name ([templates] dir).
     templates_dir: Path | None = None
@@ -347,7 +379,7 @@ class _Reader:
             data,
             "",
             {"site", "database", "feeds", "import", "web", "topics", "lists", "mail", "scheduler"}
-            | {"templates", "sources"},
+            | {"templates", "sources", "bounces"},
         )
         site = self.site(data)
         topics = self.topics(data)
@@ -361,7 +393,9 @@ class _Reader:
             lists=self.lists(data, topics, site.tz),
             mail=self.mail(data, environ),
             scheduler=self.scheduler(data),
+            bounces=self.bounces(data, environ),
             secret_key=environ.get(SECRET_KEY_ENV, ""),
+            metrics_token=environ.get(METRICS_TOKEN_ENV, ""),
             source=self.source,
             templates_dir=self.templates_dir(data),
             sources=self.sources(data, topics, environ),
@@ -531,7 +565,7 @@ class _Reader:
         if not isinstance(items, list):
             raise self.fail("lists", "must be an array of tables ([[lists]])")
         result: list[MailingList] = []
-        allowed = {"slug", "name", "topics", "schedule", "description", "template"}
+        allowed = {"slug", "name", "topics", "schedule", "description", "template", "approval"}
         for index, item in enumerate(items):
             where = f"lists[{index}]"
             if not isinstance(item, dict):
@@ -559,6 +593,11 @@ class _Reader:
                     schedule=schedule,
                     description=self.get(item, where, "description", str, ""),
                     template=template,
+                    approval=self.choice(
+                        f"{where}.approval",
+                        self.get(item, where, "approval", str, "auto"),
+                        {"auto", "manual"},
+                    ),
                 )
             )
         return tuple(result)
@@ -717,6 +756,81 @@ class _Reader:
                 )
             )
         return tuple(result)
+
+    def bounces(self, data: Mapping[str, Any], environ: Mapping[str, str]) -> BounceSettings:
+        d = BounceSettings()
+        table = self.table(data, "bounces", {"address", "soft_limit", "max_message_bytes", "imap"})
+        address = self.get(table, "bounces", "address", str, d.address).strip()
+        if address and not re.fullmatch(
+            r"[A-Za-z0-9._-]{1,31}@[A-Za-z0-9.-]+\.[A-Za-z]{2,63}", address
+        ):
+            raise self.fail(
+                "bounces.address",
+                f"{address!r} is not a plain address such as 'bounces@news.example.org'"
+                " (at most 31 characters before the @, no '+': the VERP token goes there)",
+            )
+        soft_limit = self.checked(
+            "bounces.soft_limit",
+            self.get(table, "bounces", "soft_limit", int, d.soft_limit),
+            lambda v: 1 <= v <= 100,
+            "must be between 1 and 100",
+        )
+        size = self.checked(
+            "bounces.max_message_bytes",
+            self.get(table, "bounces", "max_message_bytes", int, d.max_message_bytes),
+            lambda v: 10_000 <= v <= 100_000_000,
+            "must be between 10000 and 100000000",
+        )
+        imap = self.imap(table, environ) if "imap" in table else None
+        return BounceSettings(
+            address=address.lower(), soft_limit=soft_limit, max_message_bytes=size, imap=imap
+        )
+
+    def imap(self, bounces: Mapping[str, Any], environ: Mapping[str, str]) -> ImapSettings:
+        where = "bounces.imap"
+        names = {"host", "port", "security", "username", "password_env", "folder"}
+        more = {"processed_folder", "timeout_seconds", "ca_file"}
+        table = self.table(bounces, "imap", names | more)
+        host = self.nonempty(f"{where}.host", self.get(table, where, "host", str, ""))
+        security = self.choice(
+            f"{where}.security",
+            self.get(table, where, "security", str, "tls"),
+            {"tls", "starttls", "none"},
+        )
+        d = ImapSettings(host)
+        port = self.checked(
+            f"{where}.port",
+            self.get(table, where, "port", int, 993 if security == "tls" else 143),
+            lambda v: 0 < v < 65536,
+            "must be a TCP port (1-65535)",
+        )
+        password_env = self.get(table, where, "password_env", str, d.password_env)
+        folder = self.nonempty(f"{where}.folder", self.get(table, where, "folder", str, d.folder))
+        processed = self.nonempty(
+            f"{where}.processed_folder",
+            self.get(table, where, "processed_folder", str, d.processed_folder),
+        )
+        if processed == folder:
+            raise self.fail(f"{where}.processed_folder", "must differ from bounces.imap.folder")
+        return ImapSettings(
+            host=host,
+            port=port,
+            security=security,
+            username=self.nonempty(
+                f"{where}.username", self.get(table, where, "username", str, "")
+            ),
+            password_env=password_env,
+            password=environ.get(password_env, "") if password_env else "",
+            folder=folder,
+            processed_folder=processed,
+            timeout_seconds=self.checked(
+                f"{where}.timeout_seconds",
+                self.get(table, where, "timeout_seconds", float, d.timeout_seconds),
+                lambda v: v > 0,
+                "must be greater than 0",
+            ),
+            ca_file=self.get(table, where, "ca_file", str, ""),
+        )
 
     # -- value checks ------------------------------------------------------------------
 

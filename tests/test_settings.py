@@ -145,6 +145,24 @@ def test_default_lists_drop_out_when_their_topics_are_not_configured(tmp_path: P
     assert settings.lists == ()
 
 
+def test_a_list_may_ask_for_manual_approval_and_the_metrics_token_comes_from_the_env(
+    tmp_path: Path,
+) -> None:
+    body = "[[topics]]\nslug = 'culture'\nname = 'Culture'\n[[lists]]\nslug = 'w'\nname = 'W'\n"
+    body += "topics = ['culture']\napproval = '{}'\n"
+    settings = load_settings(
+        write(tmp_path, body.format("manual")), {"SYNDICATION_METRICS_TOKEN": "t0ken"}
+    )
+    assert settings.lists[0].approval == "manual" and settings.metrics_token == "t0ken"
+    assert "t0ken" not in repr(settings)
+    assert (
+        load_settings(write(tmp_path, body.replace("approval = '{}'\n", "")), {}).lists[0].approval
+        == "auto"
+    )
+    with pytest.raises(ConfigError, match=r"lists\[0\]\.approval: 'later' is not one of auto"):
+        load_settings(write(tmp_path, body.format("later")), {})
+
+
 def test_logo_and_brand_colour_from_the_site_table(tmp_path: Path) -> None:
     path = write(
         tmp_path,

@@ -29,7 +29,7 @@ def send(
 
     from syndication import clock
     from syndication.scheduler import runner as scheduling
-    from syndication.services import delivery, store_admin
+    from syndication.services import approval, delivery, store_admin
     from syndication.services.sending import SendReport
     from syndication.terminal import progress
 
@@ -37,7 +37,8 @@ def send(
     settings = c.signing()
     if workers is None:
         workers = settings.mail.smtp.connections if settings.mail.transport == "smtp" else 1
-    total = store_admin.outbox_backlog(c.engine)
+    held = approval.held_backlog(c.engine)
+    total = store_admin.outbox_backlog(c.engine) - held
     stop = scheduling.install_stop_handlers(lambda: None)
     with progress("sending", total) as bar:
 
@@ -57,9 +58,10 @@ def send(
             on_progress=show,
         )
     left = store_admin.outbox_backlog(c.engine)
+    held = approval.held_backlog(c.engine)
     out.print(
         f"sent {report.sent}, retry later {report.retried}, bounced {report.bounced}; "
-        f"{left} still queued"
+        f"{left} still queued" + (f" ({held} of them held: see 'digest resume')" if held else "")
     )
     if report.unavailable:
         print(f"error: {report.unavailable}", file=sys.stderr)

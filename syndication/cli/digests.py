@@ -9,7 +9,7 @@ import typer
 
 from syndication.cli.base import context, group, out, parse_period
 
-digest_app = group("digest", "Digest e-mails: preview, compile.")
+digest_app = group("digest", "Digest e-mails: preview, compile, approve, hold, resume, cancel.")
 
 
 @digest_app.command("preview")
@@ -74,6 +74,65 @@ def digest_compile(
         if report.empty:
             out.print(f"{where}: no articles in this period; no digest")
         elif report.created:
-            out.print(f"{where}: {report.articles} articles; {report.queued} deliveries queued")
+            held = ""
+            if c.settings.mailing_list(report.list_slug).approval == "manual":
+                held = f"; held until approved ('syndication digest approve {where}')"
+            out.print(
+                f"{where}: {report.articles} articles; {report.queued} deliveries queued{held}"
+            )
         else:
             out.print(f"{where}: already compiled; nothing added")
+
+
+# -- approval (issue 12) ----------------------------------------------------------------
+
+ListArg = Annotated[str, typer.Argument(metavar="LIST", help="The list's slug")]
+PeriodArg = Annotated[
+    str, typer.Argument(metavar="PERIOD", help="The digest's period key (YYYY-MM-DD)")
+]
+
+
+def _act(ctx: typer.Context, action: str, list_slug: str, period: str) -> None:
+    import getpass
+
+    from syndication.clock import utc_now
+    from syndication.services import approval
+
+    c = context(ctx)
+    work = {
+        "approve": approval.approve,
+        "hold": approval.hold,
+        "resume": approval.resume,
+        "cancel": approval.cancel,
+    }[action]
+    by = f"{getpass.getuser()} (command line)"
+    result = work(c.settings, c.engine, list_slug, period, by, utc_now())
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(result.deliveries.items())) or "none"
+    extra = f"; {result.skipped} unsent deliveries cancelled" if result.skipped else ""
+    out.print(
+        f"{list_slug} {period}: {result.before} -> {result.after}{extra} (deliveries: {counts})"
+    )
+
+
+@digest_app.command("approve")
+def digest_approve(ctx: typer.Context, list_slug: ListArg, period: PeriodArg) -> None:
+    """Approve a held digest of a manual-approval list; it goes out with the next send."""
+    _act(ctx, "approve", list_slug, period)
+
+
+@digest_app.command("hold")
+def digest_hold(ctx: typer.Context, list_slug: ListArg, period: PeriodArg) -> None:
+    """Stop a digest: nothing more of it is sent until it is resumed."""
+    _act(ctx, "hold", list_slug, period)
+
+
+@digest_app.command("resume")
+def digest_resume(ctx: typer.Context, list_slug: ListArg, period: PeriodArg) -> None:
+    """Let a held digest go on: exactly its unsent deliveries are sent."""
+    _act(ctx, "resume", list_slug, period)
+
+
+@digest_app.command("cancel")
+def digest_cancel(ctx: typer.Context, list_slug: ListArg, period: PeriodArg) -> None:
+    """Cancel a digest: nothing more of it is ever sent."""
+    _act(ctx, "cancel", list_slug, period)

@@ -54,10 +54,31 @@ def status(ctx: typer.Context) -> None:
     for digest in report.digests:
         shown = ", ".join(f"{n} {status}" for status, n in sorted(digest.counts.items()))
         out.print(f"  {digest.list_slug:<28} {digest.period_key}  {shown or 'no recipients'}")
+        _print_bounces(digest.counts, report.bounces.get((digest.list_slug, digest.period_key)))
+    if report.intake_backlog:
+        out.print(f"bounce intake: {report.intake_backlog} reports stored, not yet processed")
     from syndication.cli.sources import print_source_status
 
     print_source_status(c.settings, c.engine)
     _print_jobs(c)
+
+
+def _print_bounces(counts: dict[str, int], events: dict[str, int] | None) -> None:
+    """Per digest: bounced (hard/soft/blocked), complained, the complaint rate, alarms."""
+    from syndication.core.bounce_rules import digest_alarms
+
+    if not events:
+        return
+    sent = counts.get("sent", 0) + counts.get("bounced", 0)
+    hard, soft, blocked = (events.get(k, 0) for k in ("hard", "soft", "blocked"))
+    complaints = events.get("complaint", 0)
+    rate = f"{complaints / sent:.2%}" if sent else "n/a"
+    out.print(
+        f"  {'':<28} bounced {hard + soft + blocked} (hard {hard}, soft {soft}, "
+        f"blocked {blocked}); complained {complaints} (complaint rate {rate})"
+    )
+    for alarm in digest_alarms(sent, complaints, blocked):
+        out.print(f"  {'':<28} [bold red]warning:[/bold red] {alarm}")
 
 
 def _print_jobs(c: Context) -> None:

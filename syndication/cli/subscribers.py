@@ -90,3 +90,15 @@ def subscribers_export(
     except OSError as exc:
         raise InputError(f"{path}: cannot write: {exc.strerror}") from exc
     out.print(f"{path}: {count} subscribers")
+
+
+@subscribers_app.command("restore")
+def subscribers_restore(
+    ctx: typer.Context, email: Annotated[str, typer.Argument(help="The address")]
+) -> None:
+    """Undo a bounce or complaint (a false positive): unsuppress, forget soft bounces."""
+    from syndication.clock import utc_now
+    from syndication.services import bounces
+
+    status = bounces.restore_subscriber(context(ctx).engine, email, utc_now())
+    out.print(f"{email}: restored, now {status}")

@@ -44,6 +44,7 @@ from urllib.parse import quote, urlsplit
 
 from syndication.core.addresses import header_safe
 from syndication.core.placeholders import PLACEHOLDER_RE, RenderedDigest
+from syndication.core.signing import sign
 from syndication.errors import SyndicationError
 from syndication.settings import MailingList, Settings
 
@@ -93,6 +94,9 @@ class MessageTemplate:
     domain: str
     date: str
     required: frozenset[str]
+    # The service key: Message-IDs are keyed so nobody can compute another reader's
+    # (a forged bounce report must not be able to name it, issue 10).
+    id_key: str
     # ``data`` split by TOKEN_RE: literal, slot, literal, slot, …, literal.
     pieces: tuple[bytes, ...]
 
@@ -122,6 +126,8 @@ def digest_template(
         (b"List-Id", list_id.encode("ascii")),
         (b"List-Unsubscribe", b"<" + _token("X", "UNSUBSCRIBE_URL") + b">"),
         (b"List-Unsubscribe-Post", b"List-Unsubscribe=One-Click"),
+        # Gmail's Postmaster Tools aggregate complaints by this header's fields.
+        (b"Feedback-ID", f"{period_key}:{mailing_list.slug}:digest:{domain}".encode("ascii")),
     ]
     return _build(
         settings,
@@ -187,6 +193,7 @@ def _build(
         date=format_datetime(date),
         required=required & used,
         pieces=pieces,
+        id_key=settings.secret_key,
     )
 
 
@@ -236,8 +243,9 @@ def message_id(template: MessageTemplate, address: str, confirm_url: str = "") -
     A confirmation mail also depends on its confirmation URL, so a new confirmation
     (new token) to the same address is a new message, not a duplicate of the old one.
     """
-    key = f"{template.id_seed}\0{address.strip().lower()}\0{confirm_url}".encode()
-    return f"<{template.id_seed}.{hashlib.sha256(key).hexdigest()[:24]}@{template.domain}>"
+    key = f"{template.id_seed}\0{address.strip().lower()}\0{confirm_url}"
+    digest = sign(template.id_key, key, 12).hex()
+    return f"<{template.id_seed}.{digest}@{template.domain}>"
 
 
 def personalise(

@@ -1,0 +1,1 @@
+"""The I/O edges: servers, clients and files, each behind a small interface."""

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 POLL = "poll"
 SOURCES = "sources"
 DELIVER = "deliver"
+BOUNCES = "bounces"
 DIGEST_PREFIX = "digest:"
 HISTORY = timedelta(days=14)  # how long job_runs rows are kept
 
@@ -267,6 +268,20 @@ def _deliver(runtime: _Runtime) -> JobOutcome:
     if report.unavailable:
         raise RuntimeError(f"{summary}; {report.unavailable}")
     return JobOutcome(summary, counts)
+
+
+def fetch_bounces() -> None:
+    """Fetch the ``[bounces.imap]`` mailbox and process what it holds (issue 10)."""
+    _run(BOUNCES, _fetch_bounces)
+
+
+def _fetch_bounces(runtime: _Runtime) -> JobOutcome:
+    from syndication.services import bounces
+
+    report = bounces.fetch_imap(runtime.settings, runtime.engine, runtime.now)
+    done = report.processed
+    counts = {"fetched": report.fetched, "applied": done.applied, "ignored": done.ignored}
+    return JobOutcome(f"fetched {report.fetched}; {done.summary}", counts)
 
 
 # -- what status shows --------------------------------------------------------------------

@@ -111,6 +111,14 @@ def register_jobs(scheduler: BlockingScheduler, settings: Settings) -> None:
         name="deliver queued digests",
         replace_existing=True,
     )
+    if settings.bounces.imap is not None:
+        scheduler.add_job(
+            "syndication.scheduled:fetch_bounces",
+            IntervalTrigger(seconds=settings.scheduler.deliver_seconds, timezone=tz),
+            id=scheduled.BOUNCES,
+            name="fetch bounces from the IMAP mailbox",
+            replace_existing=True,
+        )
 
 
 def remove_stale_jobs(settings: Settings, engine: Engine) -> list[str]:
@@ -124,6 +132,8 @@ def remove_stale_jobs(settings: Settings, engine: Engine) -> list[str]:
         store.jobs_t.create(store.engine, checkfirst=True)
         wanted = {scheduled.POLL, scheduled.DELIVER}
         wanted |= {scheduled.SOURCES} if settings.sources else set()
+        if settings.bounces.imap is not None:
+            wanted.add(scheduled.BOUNCES)
         wanted |= {scheduled.digest_job_id(ml.slug) for ml in settings.lists}
         with store.engine.begin() as connection:
             stored = connection.execute(select(store.jobs_t.c.id)).scalars().all()
@@ -191,6 +201,8 @@ def run_once(settings: Settings, now: Callable[[], datetime] = clock.utc_now) ->
             catch_up(settings)
         if not stop.is_set():
             scheduled.deliver()
+        if not stop.is_set() and settings.bounces.imap is not None:
+            scheduled.fetch_bounces()
         return 0
     finally:
         lock.release()

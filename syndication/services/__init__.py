@@ -1,0 +1,1 @@
+"""Units of work that the CLI, the scheduler and the web app all call."""

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select
 
 from syndication.core import digests as digest
 from syndication.core import mime as mail
-from syndication.core import tokens
+from syndication.core import tokens, verp
 from syndication.core.digests import Period
 from syndication.core.placeholders import RenderedDigest
 from syndication.edges.transport import Envelope, TemporaryFailure, Transport, make_transport
@@ -27,16 +27,20 @@ from syndication.errors import NotFoundError, SyndicationError
 from syndication.render import email as rendering
 from syndication.services.sending import SendOptions, SendReport, send_outbox
 from syndication.settings import Settings
+from syndication.store import approval, outbox, subscribers
 from syndication.store import articles as store
 from syndication.store import database as db
-from syndication.store import outbox, subscribers
 from syndication.store.models import Digest, Subscriber
 from syndication.store.rate_limits import SharedRateLimiter
 
 
-def sender_address(settings: Settings) -> str:
+def sender_address(settings: Settings, kind: str = "", ident: int = 0) -> str:
+    """The envelope sender: with ``bounces.address`` set, a signed VERP return path naming
+    this copy (``kind``/``ident``, see :mod:`syndication.core.verp`), else the From address."""
     from email.utils import parseaddr
 
+    if settings.bounces.address and kind:
+        return verp.make_return_path(settings.secret_key, settings.bounces.address, kind, ident)
     return parseaddr(settings.mail.from_address)[1]
 
 
@@ -136,6 +140,9 @@ def compile_digest(
             now=now,
         )
         queued = outbox.enqueue(session, digest_id, list_slug, now) if created else 0
+        if created and ml.approval == "manual":
+            # Compiled held: nothing goes out until an operator approves (issue 12).
+            approval.set_state(session, digest_id, "held", now, "awaiting approval")
     return CompileReport(list_slug, key, period, content.article_count, created, queued, False)
 
 
@@ -186,7 +193,7 @@ class DigestMessages:
         data = mail.personalise(template, recipient)
         message_id = mail.message_id(template, claimed.email)
         envelope = Envelope(
-            self.sender,
+            sender_address(self.settings, verp.DELIVERY, claimed.delivery_id),
             claimed.email,
             data,
             folder=(row.list_slug, row.period_key),
@@ -216,6 +223,7 @@ def send_digests(
         rate_per_second=settings.mail.smtp.rate_per_second
         if settings.mail.transport == "smtp"
         else 1_000_000.0,
+        soft_limit=settings.bounces.soft_limit,
     )
     factory = transport_factory or (lambda: make_transport(settings.mail))
     # The SMTP rate is one for the whole service, however many senders share the outbox.
@@ -271,7 +279,7 @@ def send_confirmation(
     )
     data = mail.personalise(template, recipient)
     envelope = Envelope(
-        sender_address(settings),
+        sender_address(settings, verp.SUBSCRIBER, subscriber_id),
         subscriber.email,
         data,
         folder=("confirmations", now.astimezone(settings.site.tz).date().isoformat()),

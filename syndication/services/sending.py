@@ -96,6 +96,7 @@ class SendOptions:
     lease: timedelta = timedelta(minutes=2)
     max_wait: float = 300.0
     rate_per_second: float = 50.0
+    soft_limit: int = 3
 
 
 def send_outbox(
@@ -171,7 +172,7 @@ def _worker(
 
     def commit(claim: str, outcomes: list[outbox.Outcome]) -> None:
         with write_session(engine) as session:
-            outbox.settle(session, claim, outcomes, now())
+            outbox.settle(session, claim, outcomes, now(), options.soft_limit)
         for outcome in outcomes:
             report.count(outcome.kind)
         on_progress(report)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
 from syndication.settings import Settings
 from syndication.store import articles as store
+from syndication.store import bounces, outbox, subscribers
 from syndication.store import database as db
-from syndication.store import outbox, subscribers
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,9 @@ class StatusReport:
     store: store.StoreSummary
     lists: dict[str, dict[str, int]]
     digests: list[outbox.DigestCounts]
+    # Bounce events per (list, period) and kind; reports stored but not processed.
+    bounces: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    intake_backlog: int = 0
 
 
 def store_status(engine: Engine) -> StatusReport:
@@ -45,6 +48,8 @@ def store_status(engine: Engine) -> StatusReport:
             store.store_summary(session),
             subscribers.list_counts(session),
             outbox.digest_counts(session),
+            bounces.digest_event_counts(session),
+            bounces.backlog(session),
         )
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -305,3 +306,166 @@ class RateLimit(Base):
 
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     next_at: Mapped[float] = mapped_column(Float)
+
+
+# -- bounces and complaints (issue 10) ---------------------------------------------------
+#
+# Every report that arrives is first written to ``bounce_intake`` (before the SMTP server
+# answers 250, or before an IMAP message is moved), then processed. What processing
+# decided is a ``bounce_events`` row, unique per report, with its evidence.
+
+BOUNCE_KINDS = (
+    "hard",
+    "soft",
+    "blocked",
+    "complaint",
+    "delayed",
+    "relayed",
+    "delivered",
+    "unknown",
+    "restored",
+)
+
+
+class BounceIntake(Base):
+    """A report as it arrived (compressed), until processed: the intake's durable queue."""
+
+    __tablename__ = "bounce_intake"
+    __table_args__ = (
+        CheckConstraint("state IN ('queued', 'done', 'ignored')", name="state"),
+        Index("ix_bounce_intake_state_id", "state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(20))
+    envelope_sender: Mapped[str] = mapped_column(String(300), default="")
+    envelope_recipients: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class BounceEvent(Base):
+    """One decision about one report (or one synchronous SMTP refusal), with its evidence."""
+
+    __tablename__ = "bounce_events"
+    __table_args__ = (
+        UniqueConstraint("report_key", name="uq_bounce_events_report_key"),
+        Index("ix_bounce_events_digest_id_kind", "digest_id", "kind"),
+        Index("ix_bounce_events_subscriber_id", "subscriber_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_key: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(16))
+    status_code: Mapped[str] = mapped_column(String(16), default="")
+    action: Mapped[str] = mapped_column(String(20), default="")
+    diagnostic: Mapped[str] = mapped_column(Text, default="")
+    recipient: Mapped[str] = mapped_column(String(254), default="")
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="SET NULL"), nullable=True
+    )
+    delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="SET NULL"), nullable=True
+    )
+    digest_id: Mapped[int | None] = mapped_column(
+        ForeignKey("digests.id", ondelete="SET NULL"), nullable=True
+    )
+    effect: Mapped[str] = mapped_column(Text, default="")
+    report: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+
+
+class SoftBounce(Base):
+    """A digest that soft-bounced for a subscriber: counted once per (subscriber, digest)."""
+
+    __tablename__ = "soft_bounces"
+
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    )
+    digest_id: Mapped[int] = mapped_column(
+        ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# -- the operator console (issue 12) ------------------------------------------------------
+#
+# A digest's ``state`` says whether senders may take its deliveries: ``ready`` (an
+# automatic list's digest) and ``approved`` go out; ``held`` (compiled for a list with
+# manual approval, or stopped by an operator) and ``cancelled`` do not. The delivery rows
+# keep their own status, so holding and resuming is exact: what went is ``sent``, the rest
+# stays ``queued`` until the digest may go again.
+
+DIGEST_STATES = ("ready", "held", "approved", "cancelled")
+SENDABLE_DIGEST_STATES = ("ready", "approved")
+USER_ROLES = ("operator", "viewer")
+
+
+class DigestState(Base):
+    """Who may send a digest, and who last decided so (one row per digest that has one).
+
+    Kept beside ``digests`` rather than in it so that a digest without a row is ``ready``:
+    everything compiled before the console existed keeps going out as it did.
+    """
+
+    __tablename__ = "digest_states"
+    __table_args__ = (
+        CheckConstraint("state IN ('ready', 'held', 'approved', 'cancelled')", name="state"),
+    )
+
+    digest_id: Mapped[int] = mapped_column(
+        ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(String(16))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    changed_by: Mapped[str] = mapped_column(String(254), default="")
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    approved_by: Mapped[str] = mapped_column(String(254), default="")
+
+
+class User(Base):
+    """Someone who may sign in to the console: an ``operator`` acts, a ``viewer`` looks."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('operator', 'viewer')", name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(String(16), default="viewer")
+    password_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UserSession(Base):
+    """A signed-in browser. The cookie holds a random id; the row holds only its SHA-256,
+    so a copy of the database does not let anyone sign in. Deleting the row ends it."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_user_id", "user_id"),)
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginFailure(Base):
+    """A failed sign-in, by address and client, kept for the lockout window."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_email_at", "email", "at"),
+        Index("ix_login_failures_client_at", "client", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    client: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

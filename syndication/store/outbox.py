@@ -31,14 +31,15 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from syndication.store.models import (
+    SENDABLE_DIGEST_STATES,
     Delivery,
     Digest,
+    DigestState,
     Subscriber,
     Subscription,
     Suppression,
     UTCDateTime,
 )
-from syndication.store.subscribers import suppress
 from syndication.store.upsert import upsert
 
 MAX_ATTEMPTS = 8
@@ -77,9 +78,19 @@ class Outcome:
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
-    return or_(
-        and_(Delivery.status == "queued", Delivery.next_attempt_at <= now),
-        and_(Delivery.status == "sending", Delivery.lease_until < now),
+    # A digest that is held (awaiting approval, or stopped by an operator) or cancelled
+    # keeps its rows as they are; they are due again only once it may go out (issue 12).
+    # A digest with no state row is ready: that is every digest of an automatic list.
+    stopped = exists().where(
+        DigestState.digest_id == Delivery.digest_id,
+        DigestState.state.not_in(SENDABLE_DIGEST_STATES),
+    )
+    return and_(
+        or_(
+            and_(Delivery.status == "queued", Delivery.next_attempt_at <= now),
+            and_(Delivery.status == "sending", Delivery.lease_until < now),
+        ),
+        ~stopped,
     )
 
 
@@ -91,7 +102,8 @@ def claim_batch(
     ``token`` must be unique to this claim (a fresh UUID): :func:`renew` and :func:`settle`
     act only on rows that still carry it. Rows whose subscriber is no longer active, has
     left the digest's list or is suppressed are settled as ``skipped`` here: an
-    unsubscribe between compile and send is honoured.
+    unsubscribe between compile and send is honoured. Rows of a held or cancelled digest
+    are not due (see ``_due``).
     """
     pick = select(Delivery.id).where(_due(now)).order_by(Delivery.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
@@ -159,8 +171,18 @@ def renew(session: Session, token: str, now: datetime, lease: timedelta) -> set[
     return set(session.scalars(select(Delivery.id).where(_held(token))))
 
 
-def settle(session: Session, token: str, outcomes: Sequence[Outcome], now: datetime) -> None:
+def settle(
+    session: Session,
+    token: str,
+    outcomes: Sequence[Outcome],
+    now: datetime,
+    soft_limit: int = 3,
+) -> None:
     """Record outcomes for rows claim ``token`` still holds; rows lost to another are left.
+
+    A refusal (5xx at RCPT or DATA) becomes a bounce event and follows the same rules as
+    a DSN (:func:`bounce_store.record_refusal`): a 5.7.x is not the reader's fault and
+    no longer suppresses them.
 
     Successes, the bulk of the work, go in one executemany; the rarer outcomes one by one.
     """
@@ -215,7 +237,9 @@ def settle(session: Session, token: str, outcomes: Sequence[Outcome], now: datet
             .values(lease_until=None, claimed_by="", claim_token="", **values)
         )
         if outcome.kind == "bounced" and result.rowcount:  # type: ignore[attr-defined]
-            suppress(session, outcome.email, f"bounced: {outcome.error}", now, "bounced")
+            from syndication.store.bounces import record_refusal
+
+            record_refusal(session, outcome.delivery_id, outcome.error, soft_limit, now)
 
 
 def release_worker(session: Session, worker: str) -> int:

@@ -138,7 +138,11 @@ def health(session: Session, missing_files: int = 0) -> dict[str, object]:
     ``last_poll``: when the scheduler's poll job last finished (ISO 8601, UTC), whether
     it succeeded, or ``None`` when no scheduler has run yet.
     ``outbox_backlog``: deliveries queued or in flight.
+    ``bounce_intake_backlog``: bounce reports stored but not yet processed; one that keeps
+    growing means ``bounces serve`` stopped processing.
     """
+    from syndication.store import bounces as bounce_store
+
     session.execute(text("SELECT 1"))
     built = store.read_counter(session, FEEDS_COUNTER)
     current = store.current_change_seq(session)
@@ -156,4 +160,5 @@ def health(session: Session, missing_files: int = 0) -> dict[str, object]:
         if poll is None
         else {"finished_at": poll.finished_at.isoformat(), "ok": poll.ok},
         "outbox_backlog": outbox.pending_count(session),
+        "bounce_intake_backlog": bounce_store.backlog(session),
     }

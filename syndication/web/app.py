@@ -35,7 +35,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from syndication.clock import utc_now
 from syndication.core.feeds import expected_paths
@@ -56,7 +56,9 @@ from syndication.store import database as db
 from syndication.store import site as webstore
 from syndication.store import subscribers
 from syndication.web import api
+from syndication.web.admin import admin_routes
 from syndication.web.feeds import FeedServer
+from syndication.web.metrics import metrics_route
 from syndication.web.security import (
     CSRF_COOKIE,
     CSRF_FIELD,
@@ -451,9 +453,11 @@ def create_app(
     subscribe_limit: RateLimiter | None = None,
     confirm_limit: RateLimiter | None = None,
     api_limit: RateLimiter | None = None,
+    now: Callable[[], datetime] = utc_now,
 ) -> Starlette:
     """The ASGI app. Limits default to 10 sign-ups per client per 10 minutes and 3
-    confirmation mails per address per day; tests pass their own."""
+    confirmation mails per address per day; tests pass their own, and their own clock
+    for the console and metrics (``now``)."""
     web = Web(
         settings,
         engine,
@@ -462,7 +466,7 @@ def create_app(
     )
     feeds = FeedServer(settings.feeds.dir)
     token_methods = ["GET", "POST"]
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/", web.home, methods=["GET"]),
         Route("/subscribe", web.subscribe, methods=["POST"], max_body_size=FORM_LIMIT),
         Route("/confirm/{token}", web.confirm, methods=token_methods, max_body_size=FORM_LIMIT),
@@ -479,6 +483,10 @@ def create_app(
         Route("/feeds/{path:path}", feeds, methods=["GET", "HEAD", "OPTIONS"]),
         *api.routes(settings, engine, api_limit),  # the push API (issue 11)
     ]
+    # The operator console and Prometheus metrics (issue 12).
+    routes += admin_routes(settings, engine, now)
+    lists = [ml.slug for ml in settings.lists]
+    routes.append(metrics_route(engine, lists, settings.metrics_token, now))
     return Starlette(
         routes=routes,
         middleware=[

@@ -39,9 +39,6 @@ from syndication.core.articles import ArticleRecord
 from syndication.core.tokens import PREFERENCES, UNSUBSCRIBE, make_token
 from syndication.edges.files import publish
 from syndication.render import email as rendering
-from syndication.store import articles as store
-from syndication.store import database as db
-from syndication.store.models import Digest, Subscriber
 from syndication.settings import Settings
 from syndication.store import articles as store
 from syndication.store import database as db

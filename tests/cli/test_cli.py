@@ -124,11 +124,13 @@ def test_operator_mistakes_are_one_line_errors(
     refused = run("subscribers", "add", "a@example.org", "--list", "weekly-city", url=read_only)
     assert refused.returncode == 1
     assert "the database is read-only" in one_line_error(refused)
+
+
 def test_make_demo_does_not_promise_what_the_date_decides() -> None:
     """Issue 14: ``make demo`` said the scheduler would find "nothing new", but on the days
     after a week that holds demo articles it compiles and sends that week. The words must
     state the rule (and point at what the scheduler reports), not a date-bound outcome."""
-    root = Path(__file__).parent.parent
+    root = Path(__file__).parent.parent.parent
     plan = subprocess.run(
         ["make", "-n", "demo"], cwd=root, capture_output=True, text=True, check=True
     ).stdout.splitlines()

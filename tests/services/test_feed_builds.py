@@ -318,6 +318,8 @@ def test_a_shutdown_interrupts_a_build_and_the_next_build_redoes_it(
     assert not settings.feeds.dir.exists() or not any(settings.feeds.dir.rglob("*.xml"))
     report = feed_builds.build_feeds(settings, engine, force_all=False)
     assert report.full and feed_builds.missing_feed_files(settings) == []
+
+
 def test_correcting_published_at_keeps_the_id_the_article_was_minted_with(
     settings: Settings, engine: Engine, make_article: Make
 ) -> None:

@@ -80,6 +80,8 @@ def test_current_revision_is_alembics_after_an_upgrade(empty_database_url: str) 
     db.upgrade(engine)
     assert db.current_revision(engine) == db.head_revision()
     engine.dispose()
+
+
 def test_migration_0005_backfills_the_id_date_from_published_at(empty_database_url: str) -> None:
     """Ids minted before 0005 were made of published_at's UTC date: the backfill keeps them."""
     from sqlalchemy import text

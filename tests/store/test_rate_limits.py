@@ -50,9 +50,11 @@ def test_two_senders_together_keep_to_the_rate(settings: Settings) -> None:
     elapsed = stamps[-1] - stamps[0]
     # 40 messages at 20 a second take 1.95 s; two private limiters would take about 1.
     assert elapsed >= (2 * each - 1) / rate - 0.25, elapsed
-    # No second saw more than the rate (plus one for the window's edge).
+    # No second saw much more than the rate. Two private limiters would show twice the
+    # rate; the margin is for stamps taken late on a loaded machine (a thread that gets its
+    # slot on time but runs later bunches up with the next one), which is not a burst.
     for n, start in enumerate(stamps):
-        assert sum(1 for t in stamps[n:] if t < start + 1.0) <= rate + 1
+        assert sum(1 for t in stamps[n:] if t < start + 1.0) <= rate * 1.25
 
 
 def test_a_very_high_rate_reserves_small_blocks(engine: Engine) -> None:

@@ -1,9 +1,10 @@
-"""Loopback helpers: free ports and small real servers the tests talk to."""
+"""Loopback helpers: free ports, waiting for a server, and small real servers."""
 
 from __future__ import annotations
 
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
@@ -43,3 +44,17 @@ class Hub:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
+
+
+def wait_for_banner(host: str, port: int, prefix: bytes, timeout: float = 20) -> None:
+    """Wait until ``host:port`` accepts a connection and greets with ``prefix``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=1) as sock:
+                if sock.recv(200).startswith(prefix):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing answered {prefix!r} on {host}:{port} within {timeout} s")

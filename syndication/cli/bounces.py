@@ -1,0 +1,76 @@
+"""``bounces serve|fetch|import``: the bounce intake (issue 10)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from syndication.cli.base import context, group, out
+
+bounces_app = group("bounces", "Bounces and complaints: the intake.")
+
+
+@bounces_app.command("serve")
+def bounces_serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 2525,
+    lmtp: Annotated[bool, typer.Option("--lmtp", help="Speak LMTP instead of SMTP")] = False,
+) -> None:
+    """Receive bounces from the MTA over SMTP (or LMTP) and process them."""
+    import threading
+
+    from syndication.clock import utc_now
+    from syndication.services import bounces
+    from syndication.store import database as db
+
+    c = context(ctx)
+    db.require_current_schema(c.engine)
+    settings = c.signing()
+    stop = threading.Event()
+
+    def ready(bound_host: str, bound_port: int) -> None:
+        kind = "LMTP" if lmtp else "SMTP"
+        out.print(
+            f"bounce intake ({kind}) for {settings.bounces.address} on {bound_host}:{bound_port}"
+        )
+
+    bounces.serve(
+        settings,
+        c.engine,
+        host=host,
+        port=port,
+        lmtp=lmtp,
+        now=utc_now,
+        stop=stop,
+        on_ready=ready,
+    )
+
+
+@bounces_app.command("fetch")
+def bounces_fetch(ctx: typer.Context) -> None:
+    """Fetch bounces from the [bounces.imap] mailbox, process them, move them away."""
+    from syndication.clock import utc_now
+    from syndication.services import bounces
+
+    c = context(ctx)
+    report = bounces.fetch_imap(c.signing(), c.engine, utc_now)
+    out.print(f"fetched {report.fetched}; {report.processed.summary}")
+
+
+@bounces_app.command("import")
+def bounces_import(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help=".eml files, mbox files, Maildir folders")],
+) -> None:
+    """Process bounces saved as files. Anything that is not mail: error, nothing changed."""
+    from syndication.clock import utc_now
+    from syndication.services import bounces
+
+    c = context(ctx)
+    report = bounces.import_paths(c.signing(), c.engine, paths, utc_now)
+    for effect in report.effects:
+        out.print(effect)
+    out.print(report.summary)

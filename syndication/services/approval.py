@@ -1,0 +1,212 @@
+"""Holding, resuming, cancelling and approving a digest, and sending a test of it.
+
+The rules (issue 12):
+
+- A list with ``approval = "manual"`` compiles its digest ``held``; nothing goes out until
+  an operator approves it. Approval after ``max_digest_delay`` from the end of the period
+  is refused: a stale digest should not go out.
+- ``hold`` stops a digest that is going out. Deliveries already ``sent`` stay sent; the
+  rest stay ``queued`` and no sender (``send`` or the scheduler) takes them.
+- ``resume`` lets exactly those rows go; a manual list's digest that was never approved
+  needs ``approve`` instead.
+- ``cancel`` settles every row not yet sent as ``skipped``; a cancelled digest never goes
+  out and cannot be resumed.
+
+Each transition is one transaction that reads the digest's state under a row lock
+(PostgreSQL) or the write lock (SQLite), so two operators clicking at once cannot both win.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, select
+
+from syndication.core import mime as mail
+from syndication.core.placeholders import RenderedDigest
+from syndication.edges.transport import Envelope, Transport, make_transport
+from syndication.errors import InputError, NotFoundError, SyndicationError
+from syndication.services.delivery import sender_address
+from syndication.services.digests import SAMPLE_TOKEN
+from syndication.settings import Settings
+from syndication.store import approval as store
+from syndication.store import database as db
+from syndication.store.approval import DigestStatus
+from syndication.store.models import Digest
+
+TEST_PREFIX = "[TEST] "
+
+
+class ApprovalError(SyndicationError):
+    """A transition that the digest's state or age does not allow."""
+
+
+def _hours(delta: timedelta) -> str:
+    return f"{delta / timedelta(hours=1):.1f} h"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What an action did: the state before and after, and rows settled on the way."""
+
+    list_slug: str
+    period_key: str
+    before: str
+    after: str
+    deliveries: dict[str, int]
+    skipped: int = 0
+
+
+def _transition(
+    settings: Settings,
+    engine: Engine,
+    list_slug: str,
+    period_key: str,
+    action: str,
+    by: str,
+    now: datetime,
+) -> Transition:
+    db.require_current_schema(engine)
+    the_list = settings.mailing_list(list_slug)
+    name = f"{list_slug} {period_key}"
+    with db.write_session(engine) as session:
+        status = store.digest_status(session, list_slug, period_key)
+        before, skipped = status.state, 0
+        if before == "cancelled":
+            raise ApprovalError(f"{name}: the digest was cancelled; it can never be sent")
+        if action == "hold":
+            after = "held"
+            if before != "held":
+                store.set_state(session, status.digest_id, after, now, by)
+        elif action == "resume":
+            if before != "held":
+                raise ApprovalError(f"{name}: the digest is not held (it is {before})")
+            if the_list.approval == "manual" and status.approved_at is None:
+                raise ApprovalError(
+                    f"{name}: the list needs approval and this digest was never approved; "
+                    f"approve it ('syndication digest approve {list_slug} {period_key}')"
+                )
+            after = "approved" if status.approved_at is not None else "ready"
+            store.set_state(session, status.digest_id, after, now, by)
+        elif action == "approve":
+            late = now - status.period_end
+            limit = settings.scheduler.max_digest_delay
+            if late > limit:
+                raise ApprovalError(
+                    f"{name}: the period ended {_hours(late)} ago, past max_digest_delay "
+                    f"({_hours(limit)}); a stale digest should not go out. Cancel it, or "
+                    "raise scheduler.max_digest_delay if it must still be sent"
+                )
+            after = "approved"
+            if before != "approved":
+                store.set_state(session, status.digest_id, after, now, by, approved=True)
+        elif action == "cancel":
+            after = "cancelled"
+            store.set_state(session, status.digest_id, after, now, by)
+            skipped = store.skip_queued(session, status.digest_id, f"digest cancelled by {by}")
+        else:
+            raise ValueError(f"unknown action {action!r}")
+        counts = store.digest_status(session, list_slug, period_key).deliveries
+    return Transition(list_slug, period_key, before, after, counts, skipped)
+
+
+def hold(
+    settings: Settings, engine: Engine, list_slug: str, period_key: str, by: str, now: datetime
+) -> Transition:
+    """Stop a digest: no sender takes its unsent rows until it is resumed or approved."""
+    return _transition(settings, engine, list_slug, period_key, "hold", by, now)
+
+
+def resume(
+    settings: Settings, engine: Engine, list_slug: str, period_key: str, by: str, now: datetime
+) -> Transition:
+    """Let a held digest go on: exactly its unsent rows are sent."""
+    return _transition(settings, engine, list_slug, period_key, "resume", by, now)
+
+
+def approve(
+    settings: Settings, engine: Engine, list_slug: str, period_key: str, by: str, now: datetime
+) -> Transition:
+    """Approve a digest for sending; refused once ``max_digest_delay`` has passed."""
+    return _transition(settings, engine, list_slug, period_key, "approve", by, now)
+
+
+def cancel(
+    settings: Settings, engine: Engine, list_slug: str, period_key: str, by: str, now: datetime
+) -> Transition:
+    """Cancel a digest: every row not yet sent is settled ``skipped``; it never goes out."""
+    return _transition(settings, engine, list_slug, period_key, "cancel", by, now)
+
+
+def held_backlog(engine: Engine) -> int:
+    """Deliveries that wait on a held or cancelled digest; ``send`` leaves them."""
+    with db.read_session(engine) as session:
+        return store.held_backlog(session)
+
+
+def digest_status(engine: Engine, list_slug: str, period_key: str) -> DigestStatus:
+    db.require_current_schema(engine)
+    with db.read_session(engine) as session:
+        return store.digest_status(session, list_slug, period_key)
+
+
+def test_send(
+    settings: Settings,
+    engine: Engine,
+    list_slug: str,
+    period_key: str,
+    to: str,
+    now: datetime,
+    transport: Transport | None = None,
+) -> str:
+    """Send one copy of a stored digest to ``to``, subject prefixed ``[TEST]``.
+
+    Not an outbox row, not counted, not in the archive: the stored digest is untouched.
+    Its links carry a sample token that unsubscribes nobody. Returns the Message-ID.
+    """
+    with db.read_session(engine) as session:
+        digest = session.scalar(
+            select(Digest).where(Digest.list_slug == list_slug, Digest.period_key == period_key)
+        )
+    if digest is None:
+        raise NotFoundError(f"{list_slug} {period_key}: no such digest")
+    the_list = settings.mailing_list(list_slug)
+    rendered = RenderedDigest(
+        TEST_PREFIX + digest.subject, digest.preheader, digest.html, digest.text
+    )
+    template = mail.digest_template(settings, the_list, period_key, rendered, now)
+    # Its own Message-ID: a test to a subscriber's address must not look like (and be
+    # deduplicated against) the real message they get later.
+    template = replace(template, id_seed=f"test.{template.id_seed}.{int(now.timestamp())}")
+    base = settings.site.base_url
+    recipient = mail.Recipient(
+        address=to.strip(),
+        name="",
+        unsubscribe_url=f"{base}/unsubscribe/{SAMPLE_TOKEN}",
+        preferences_url=f"{base}/preferences/{SAMPLE_TOKEN}",
+    )
+    try:
+        data = mail.personalise(template, recipient, now)
+    except mail.MailError as exc:
+        raise InputError(f"test address {to!r}: {exc}") from None
+    message_id = mail.message_id(template, recipient.address)
+    envelope = Envelope(
+        sender_address(settings),
+        recipient.address,
+        data,
+        folder=("tests", list_slug, period_key),
+        name=f"{now:%Y%m%dT%H%M%S}-{recipient.address}",
+    )
+    transport = transport or make_transport(settings.mail)
+    try:
+        transport.send(envelope)
+    except SyndicationError:
+        raise
+    except Exception as exc:
+        raise SyndicationError(
+            f"test of {list_slug} {period_key} to {to}: not sent: {exc}"
+        ) from exc
+    finally:
+        transport.close()
+    return message_id

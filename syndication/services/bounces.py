@@ -1,0 +1,310 @@
+"""Bounce intake, one pipeline for three ways in: SMTP/LMTP, IMAP, files.
+
+Every way in first *stores* the raw report (:func:`accept`, one committed row in
+``bounce_intake``) and only then acknowledges it: the SMTP server answers 250, the IMAP
+fetch moves the message to the processed folder. :func:`process_pending` then reads each
+stored report, finds which copy of our mail it is about, and applies the rules, each
+report in one transaction together with marking it done, so a crash at any point leaves
+it either untouched (processed at the next start) or completely processed.
+
+Finding the copy, in this order (issue 10):
+
+1. the VERP token in the address the report was sent to (signature checked: a tampered or
+   unknown token is logged and ignored, never acted on);
+2. the returned message's Message-ID, matched to a delivery we really sent, to the address
+   the report names (Message-IDs are keyed, so nobody can guess another reader's);
+3. otherwise the report is ignored and logged.
+
+Automatic replies (RFC 3834) are ignored. The same report arriving twice counts once.
+"""
+
+from __future__ import annotations
+
+import email
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from syndication.core import verp
+from syndication.core.bounce_reports import AUTO_REPLY, UNKNOWN, BounceReport, parse_report
+from syndication.errors import InputError, SyndicationError
+from syndication.settings import Settings
+from syndication.store import bounces as bounce_store
+from syndication.store import database as db
+
+log = logging.getLogger("syndication.bounces")
+
+
+@dataclass
+class ProcessReport:
+    """What processing did: reports looked at, acted on, duplicates, ignored, effects."""
+
+    processed: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    effects: list[str] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"{self.processed} reports: {self.applied} applied, {self.duplicates} duplicates, "
+            f"{self.ignored} ignored"
+        )
+
+
+def require_bounce_address(settings: Settings) -> str:
+    if not settings.bounces.address:
+        raise SyndicationError(
+            f"{settings.source}: bounces.address is not set; set it (e.g. "
+            "'bounces@news.example.org') so that mail goes out with a VERP return path"
+        )
+    return settings.bounces.address
+
+
+def accept(
+    engine: Engine,
+    data: bytes,
+    *,
+    source: str,
+    sender: str,
+    recipients: Sequence[str],
+    now: datetime,
+) -> int:
+    """Store one report durably (committed when this returns); returns its intake id."""
+    with db.write_session(engine) as session:
+        return bounce_store.enqueue(
+            session, data, source=source, sender=sender, recipients=recipients, now=now
+        )
+
+
+def process_pending(
+    settings: Settings, engine: Engine, now: Callable[[], datetime], limit: int | None = None
+) -> ProcessReport:
+    """Process every stored, unprocessed report (oldest first)."""
+    report = ProcessReport()
+    while limit is None or report.processed < limit:
+        with db.read_session(engine) as session:
+            ids = bounce_store.queued_ids(session, 100)
+        if not ids:
+            break
+        for intake_id in ids:
+            outcome = process_one(settings, engine, intake_id, now())
+            if outcome is None:
+                continue
+            report.processed += 1
+            state, note = outcome
+            if state == "done" and note.startswith("duplicate"):
+                report.duplicates += 1
+            elif state == "done":
+                report.applied += 1
+                report.effects.append(note)
+            else:
+                report.ignored += 1
+        if len(ids) < 100:
+            break
+    return report
+
+
+def process_one(
+    settings: Settings, engine: Engine, intake_id: int, now: datetime
+) -> tuple[str, str] | None:
+    """Process one stored report in one transaction: ``(state, note)``, None if taken."""
+    with db.write_session(engine) as session:
+        stored = bounce_store.claim(session, intake_id)
+        if stored is None:
+            return None
+        message = email.message_from_bytes(stored.data)
+        parsed = parse_report(message, stored.recipients)
+        state, note = _apply(settings, session, parsed, stored.source, stored.data, now)
+        bounce_store.finish(session, intake_id, state, note, now)
+    level = logging.WARNING if state == "ignored" and parsed.kind != AUTO_REPLY else logging.INFO
+    log.log(level, "bounce report %s: %s", intake_id, note)
+    return state, note
+
+
+def _apply(
+    settings: Settings,
+    session: Session,
+    report: BounceReport,
+    source: str,
+    data: bytes,
+    now: datetime,
+) -> tuple[str, str]:
+    if report.kind == AUTO_REPLY:
+        return "ignored", "automatic reply (RFC 3834): not a bounce, ignored"
+    target, why = _resolve(settings, session, report)
+    if target is None:
+        return "ignored", why
+    if report.kind == UNKNOWN and report.detector == "none":
+        return "ignored", f"{why}, but it is not a report we can read"
+    event = bounce_store.Event(
+        report_key=report.report_id,
+        source=source,
+        kind=report.kind,
+        status_code=report.status,
+        action=report.action,
+        diagnostic=report.diagnostic or report.feedback_type,
+        recipient=report.final_recipient or target.email,
+        report=data,
+    )
+    effect = bounce_store.apply_event(session, target, event, settings.bounces.soft_limit, now)
+    if effect is None:
+        return "done", f"duplicate of a report already recorded ({target.email})"
+    return "done", f"{target.email}: {report.kind} {report.status}".rstrip() + f"; {effect}"
+
+
+def _resolve(
+    settings: Settings, session: Session, report: BounceReport
+) -> tuple[bounce_store.Target | None, str]:
+    base = settings.bounces.address
+    if base:
+        for address in report.addresses:
+            token = verp.token_of(base, address)
+            if token is None:
+                continue
+            ref = verp.read_token(settings.secret_key, token)
+            if ref is None:
+                return None, f"VERP token in {address} is not ours (tampered or foreign): ignored"
+            if ref.kind == verp.DELIVERY:
+                target = bounce_store.delivery_target(session, ref.ident)
+            else:
+                target = bounce_store.subscriber_target(session, ref.ident)
+            if target is None:
+                return None, f"VERP token in {address} names nothing in the store: ignored"
+            return target, f"matched by VERP ({target.email})"
+    target = bounce_store.message_id_target(
+        session, report.original_message_id, report.final_recipient
+    )
+    if target is not None:
+        return target, f"matched by Message-ID ({target.email})"
+    if report.original_message_id:
+        return None, (
+            f"Message-ID {report.original_message_id} is not one we sent"
+            + (f" to {report.final_recipient}" if report.final_recipient else "")
+            + ": ignored"
+        )
+    return None, "no VERP token and no Message-ID of ours: ignored"
+
+
+# -- the ways in -------------------------------------------------------------------------
+
+
+def import_paths(
+    settings: Settings, engine: Engine, paths: Sequence[Path], now: Callable[[], datetime]
+) -> ProcessReport:
+    """``.eml`` files, mbox files and Maildir folders: read all, store all, process.
+
+    Anything that is not mail stops the import before anything is stored (an error naming
+    the file: ``NotMailError``, exit 1; an unreadable path: :class:`InputError`, exit 2).
+    """
+    from syndication.edges.mail_files import read_messages
+
+    messages: list[bytes] = []
+    for path in paths:
+        messages.extend(read_messages(path))
+    if not messages:
+        raise InputError(f"{', '.join(str(p) for p in paths)}: no messages found")
+    with db.write_session(engine) as session:
+        for data in messages:
+            bounce_store.enqueue(
+                session, data, source="import", sender="", recipients=(), now=now()
+            )
+    return process_pending(settings, engine, now)
+
+
+@dataclass(frozen=True)
+class FetchReport:
+    fetched: int
+    processed: ProcessReport
+
+
+def fetch_imap(settings: Settings, engine: Engine, now: Callable[[], datetime]) -> FetchReport:
+    """Fetch the bounce mailbox over IMAP: store each message, then move it, then process."""
+    from syndication.edges.imap_fetch import ImapMailbox
+
+    imap = settings.bounces.imap
+    if imap is None:
+        raise SyndicationError(f"{settings.source}: [bounces.imap] is not set")
+    fetched = 0
+    with ImapMailbox(imap) as mailbox:
+        for uid, data in mailbox.messages():
+            accept(engine, data, source="imap", sender="", recipients=(), now=now())
+            # Stored and committed above: only now may it leave the folder.
+            mailbox.move_processed(uid)
+            fetched += 1
+    return FetchReport(fetched, process_pending(settings, engine, now))
+
+
+def serve(
+    settings: Settings,
+    engine: Engine,
+    *,
+    host: str,
+    port: int,
+    lmtp: bool,
+    now: Callable[[], datetime],
+    stop: threading.Event,
+    on_ready: Callable[[str, int], None] = lambda _h, _p: None,
+) -> None:
+    """Run the SMTP/LMTP intake until ``stop``; a worker thread processes what it stores.
+
+    What an earlier run stored but did not process is processed first.
+    """
+    from syndication.edges.bounce_intake import IntakeServer
+
+    base = require_bounce_address(settings)
+    wake = threading.Event()
+
+    def store(data: bytes, sender: str, recipients: list[str]) -> int:
+        return accept(
+            engine,
+            data,
+            source="lmtp" if lmtp else "smtp",
+            sender=sender,
+            recipients=recipients,
+            now=now(),
+        )
+
+    def work() -> None:
+        while not stop.is_set():
+            try:
+                process_pending(settings, engine, now)
+            except Exception:  # noqa: BLE001 - keep serving; the report stays queued
+                log.exception("processing bounce reports failed; will retry")
+            wake.wait(5.0)
+            wake.clear()
+
+    worker = threading.Thread(target=work, name="bounce-processor", daemon=True)
+    worker.start()
+    server = IntakeServer(
+        base,
+        store,
+        lambda _id: wake.set(),
+        lmtp=lmtp,
+        max_bytes=settings.bounces.max_message_bytes,
+        hostname=settings.site.domain,
+    )
+    try:
+        server.run(host, port, stop, on_ready)
+    finally:
+        stop.set()
+        wake.set()
+        worker.join(timeout=30)
+
+
+def restore_subscriber(engine: Engine, email_address: str, now: datetime) -> str:
+    """Undo a bounce or complaint for one address; returns the new status."""
+    with db.write_session(engine) as session:
+        return bounce_store.restore(session, email_address, now).status
+
+
+def intake_backlog(engine: Engine) -> int:
+    with db.read_session(engine) as session:
+        return bounce_store.backlog(session)

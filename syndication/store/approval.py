@@ -1,0 +1,114 @@
+"""Digest states in the database: which digests senders may take (see ``DigestState``).
+
+Functions take a :class:`Session`; the caller owns the transaction. The transitions and
+their rules live in :mod:`syndication.services.approval`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from syndication.errors import NotFoundError
+from syndication.store.models import SENDABLE_DIGEST_STATES, Delivery, Digest, DigestState
+
+
+@dataclass(frozen=True)
+class DigestStatus:
+    """A digest, its state and its deliveries counted by status."""
+
+    digest_id: int
+    list_slug: str
+    period_key: str
+    period_end: datetime
+    subject: str
+    state: str
+    changed_at: datetime | None
+    changed_by: str
+    approved_at: datetime | None
+    approved_by: str
+    deliveries: dict[str, int]
+
+
+def digest_status(session: Session, list_slug: str, period_key: str) -> DigestStatus:
+    """The digest of ``list_slug`` for ``period_key``, locked for update on PostgreSQL."""
+    stmt = select(Digest).where(Digest.list_slug == list_slug, Digest.period_key == period_key)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    digest = session.scalar(stmt)
+    if digest is None:
+        raise NotFoundError(
+            f"{list_slug} {period_key}: no such digest (compile it first; "
+            "'syndication status' lists the digests)"
+        )
+    state = session.get(DigestState, digest.id)
+    counts = {
+        str(status): int(count)
+        for status, count in session.execute(
+            select(Delivery.status, func.count())
+            .where(Delivery.digest_id == digest.id)
+            .group_by(Delivery.status)
+        )
+    }
+    return DigestStatus(
+        digest_id=digest.id,
+        list_slug=digest.list_slug,
+        period_key=digest.period_key,
+        period_end=digest.period_end,
+        subject=digest.subject,
+        state=state.state if state else "ready",
+        changed_at=state.changed_at if state else None,
+        changed_by=state.changed_by if state else "",
+        approved_at=state.approved_at if state else None,
+        approved_by=state.approved_by if state else "",
+        deliveries=counts,
+    )
+
+
+def set_state(
+    session: Session,
+    digest_id: int,
+    state: str,
+    now: datetime,
+    by: str,
+    *,
+    approved: bool = False,
+) -> None:
+    """Record ``state`` for a digest (and, with ``approved``, who approved it when)."""
+    row = session.get(DigestState, digest_id)
+    if row is None:
+        row = DigestState(digest_id=digest_id, state=state, approved_by="")
+        session.add(row)
+    row.state, row.changed_at, row.changed_by = state, now, by
+    if approved:
+        row.approved_at, row.approved_by = now, by
+
+
+def skip_queued(session: Session, digest_id: int, reason: str) -> int:
+    """Settle a digest's queued rows as ``skipped`` with ``reason``; returns how many.
+
+    Rows a sender holds (``sending``) are left to settle as they go: they may be on the
+    wire already, and the outbox records what truly happened to them.
+    """
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.digest_id == digest_id, Delivery.status == "queued")
+        .values(status="skipped", last_error=reason[:2000], lease_until=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def held_backlog(session: Session) -> int:
+    """Queued rows that wait on a held or cancelled digest (no sender takes them)."""
+    stopped = select(DigestState.digest_id).where(DigestState.state.not_in(SENDABLE_DIGEST_STATES))
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Delivery)
+            .where(Delivery.status == "queued", Delivery.digest_id.in_(stopped))
+        )
+        or 0
+    )

@@ -1,0 +1,330 @@
+"""The store's side of bounces: the intake queue, bounce events, soft counts, suppression.
+
+New home: ``syndication/store/bounces.py`` (issue 13's layout; it cannot live there while
+``syndication/store.py`` is a module). Functions take a ``Session`` and leave the
+transaction to the caller; what an event *does* is decided by
+:func:`syndication.core.bounce_rules.decide`, applied here.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from syndication.core import bounce_rules
+from syndication.core.bounce_reports import SOFT, classify_failure, enhanced_status
+from syndication.errors import NotFoundError
+from syndication.store.models import (
+    BounceEvent,
+    BounceIntake,
+    Delivery,
+    Digest,
+    SoftBounce,
+    Subscriber,
+    Subscription,
+    Suppression,
+)
+from syndication.store.subscribers import normalise_email, suppress
+
+
+@dataclass(frozen=True)
+class Target:
+    """Whom an event is about: a subscriber, and the delivery/digest when there is one."""
+
+    subscriber_id: int
+    email: str
+    delivery_id: int | None = None
+    digest_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """An event to record: the report's verdict and its evidence."""
+
+    report_key: str
+    source: str
+    kind: str
+    status_code: str = ""
+    action: str = ""
+    diagnostic: str = ""
+    recipient: str = ""
+    report: bytes = b""
+
+
+# -- the intake queue --------------------------------------------------------------------
+
+
+def enqueue(
+    session: Session,
+    data: bytes,
+    *,
+    source: str,
+    sender: str,
+    recipients: Sequence[str],
+    now: datetime,
+) -> int:
+    """Store one arrived report (compressed) as ``queued``; returns its id."""
+    row = BounceIntake(
+        received_at=now,
+        source=source,
+        envelope_sender=sender[:300],
+        envelope_recipients=",".join(recipients)[:5000],
+        data=zlib.compress(data, 6),
+        state="queued",
+        note="",
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def queued_ids(session: Session, limit: int = 100) -> list[int]:
+    return list(
+        session.scalars(
+            select(BounceIntake.id)
+            .where(BounceIntake.state == "queued")
+            .order_by(BounceIntake.id)
+            .limit(limit)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Stored:
+    id: int
+    source: str
+    sender: str
+    recipients: tuple[str, ...]
+    data: bytes
+
+
+def claim(session: Session, intake_id: int) -> Stored | None:
+    """The queued report ``intake_id``, locked for this transaction; None if taken or done."""
+    stmt = select(BounceIntake).where(BounceIntake.id == intake_id, BounceIntake.state == "queued")
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    row = session.execute(stmt).scalar_one_or_none()
+    if row is None:
+        return None
+    recipients = tuple(r for r in row.envelope_recipients.split(",") if r)
+    return Stored(row.id, row.source, row.envelope_sender, recipients, zlib.decompress(row.data))
+
+
+def finish(session: Session, intake_id: int, state: str, note: str, now: datetime) -> None:
+    session.execute(
+        update(BounceIntake)
+        .where(BounceIntake.id == intake_id)
+        .values(state=state, note=note[:2000], processed_at=now)
+    )
+
+
+def backlog(session: Session) -> int:
+    """Reports stored but not yet processed."""
+    return int(
+        session.execute(
+            select(func.count()).select_from(BounceIntake).where(BounceIntake.state == "queued")
+        ).scalar_one()
+    )
+
+
+# -- finding what a report is about ------------------------------------------------------
+
+
+def delivery_target(session: Session, delivery_id: int) -> Target | None:
+    row = session.execute(
+        select(Delivery.id, Delivery.digest_id, Subscriber.id, Subscriber.email)
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+        .where(Delivery.id == delivery_id)
+    ).one_or_none()
+    return None if row is None else Target(row[2], row[3], row[0], row[1])
+
+
+def subscriber_target(session: Session, subscriber_id: int) -> Target | None:
+    subscriber = session.get(Subscriber, subscriber_id)
+    return None if subscriber is None else Target(subscriber.id, subscriber.email)
+
+
+def message_id_target(session: Session, message_id: str, recipient: str) -> Target | None:
+    """The delivery we really sent with ``message_id``, to ``recipient`` when one is named.
+
+    Message-IDs are keyed (HMAC), so one that matches was written by us; the address check
+    makes sure the report is about that copy's reader.
+    """
+    if not message_id:
+        return None
+    rows = session.execute(
+        select(Delivery.id, Delivery.digest_id, Subscriber.id, Subscriber.email)
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+        .where(Delivery.message_id == message_id, Delivery.status.in_(("sent", "bounced")))
+    ).all()
+    for row in rows:
+        if not recipient or row[3] == recipient:
+            return Target(row[2], row[3], row[0], row[1])
+    return None
+
+
+# -- applying an event -------------------------------------------------------------------
+
+
+def already_recorded(session: Session, report_key: str) -> bool:
+    return (
+        session.execute(select(BounceEvent.id).where(BounceEvent.report_key == report_key)).first()
+        is not None
+    )
+
+
+def apply_event(
+    session: Session, target: Target, event: Event, soft_limit: int, now: datetime
+) -> str | None:
+    """Record ``event`` about ``target`` and do what the rules say; returns the effect.
+
+    Returns None, changing nothing, when the same report was recorded before.
+    """
+    if already_recorded(session, event.report_key):
+        return None
+    subscriber = session.get(Subscriber, target.subscriber_id, with_for_update=True)
+    if subscriber is None:
+        raise NotFoundError(f"subscriber {target.subscriber_id}: gone")
+    streak = 0
+    if event.kind == SOFT and target.digest_id is not None:
+        if session.get(SoftBounce, (subscriber.id, target.digest_id)) is None:
+            session.add(
+                SoftBounce(subscriber_id=subscriber.id, digest_id=target.digest_id, created_at=now)
+            )
+            session.flush()
+        streak = _soft_streak(session, subscriber.id, target.digest_id)
+    decision = bounce_rules.decide(event.kind, subscriber.status, streak, soft_limit)
+    if decision.leave_lists:
+        session.execute(delete(Subscription).where(Subscription.subscriber_id == subscriber.id))
+    if decision.suppress:
+        reason = f"{event.kind} bounce" if event.kind != "complaint" else "complaint"
+        detail = " ".join(p for p in (event.status_code, event.diagnostic) if p)
+        suppress(session, subscriber.email, f"{reason}: {detail}".strip(": "), now, decision.status)
+    elif decision.status != subscriber.status:
+        subscriber.status, subscriber.updated_at = decision.status, now
+    session.add(
+        BounceEvent(
+            report_key=event.report_key[:100],
+            created_at=now,
+            source=event.source,
+            kind=event.kind,
+            status_code=event.status_code[:16],
+            action=event.action[:20],
+            diagnostic=event.diagnostic[:2000],
+            recipient=(event.recipient or target.email)[:254],
+            subscriber_id=subscriber.id,
+            delivery_id=target.delivery_id,
+            digest_id=target.digest_id,
+            effect=decision.effect,
+            report=zlib.compress(event.report, 6) if event.report else b"",
+        )
+    )
+    session.flush()
+    return decision.effect
+
+
+def _soft_streak(session: Session, subscriber_id: int, digest_id: int) -> int:
+    """The run of soft-bounced digests ending at ``digest_id`` (see ``bounce_rules``)."""
+    upto = session.execute(select(Digest.period_end).where(Digest.id == digest_id)).scalar_one()
+    sent = list(
+        session.scalars(
+            select(Digest.id)
+            .join(Delivery, Delivery.digest_id == Digest.id)
+            .where(
+                Delivery.subscriber_id == subscriber_id,
+                Delivery.status.in_(("sent", "bounced")),
+                Digest.period_end <= upto,
+            )
+            .order_by(Digest.period_end.desc(), Digest.id.desc())
+        )
+    )
+    if digest_id not in sent:
+        sent.insert(0, digest_id)
+    soft = set(
+        session.scalars(
+            select(SoftBounce.digest_id).where(SoftBounce.subscriber_id == subscriber_id)
+        )
+    )
+    return bounce_rules.soft_streak(sent, soft)
+
+
+def restore(session: Session, email: str, now: datetime) -> Subscriber:
+    """Undo a bounce or complaint: off the suppression list, soft counts forgotten.
+
+    The subscriber becomes ``active`` if it had confirmed, else ``pending``; lists a
+    complaint removed stay removed (the reader left them; they can join again).
+    """
+    address = normalise_email(email)
+    subscriber = session.execute(
+        select(Subscriber).where(Subscriber.email == address).with_for_update()
+    ).scalar_one_or_none()
+    if subscriber is None:
+        raise NotFoundError(f"subscriber {address}: no such subscriber")
+    session.execute(delete(Suppression).where(Suppression.email == address))
+    session.execute(delete(SoftBounce).where(SoftBounce.subscriber_id == subscriber.id))
+    previous = subscriber.status
+    if previous in bounce_rules.GONE:
+        subscriber.status = bounce_rules.restored_status(subscriber.confirmed_at is not None)
+    subscriber.updated_at = now
+    session.add(
+        BounceEvent(
+            report_key=f"restore:{subscriber.id}:{now.isoformat()}",
+            created_at=now,
+            source="operator",
+            kind="restored",
+            recipient=address,
+            subscriber_id=subscriber.id,
+            effect=f"restored by an operator: {previous} -> {subscriber.status}",
+        )
+    )
+    return subscriber
+
+
+# -- what status shows -------------------------------------------------------------------
+
+
+def digest_event_counts(session: Session) -> dict[tuple[str, str], dict[str, int]]:
+    """Per digest ``(list, period)``, events by kind (a subscriber counted once per kind)."""
+    result: dict[tuple[str, str], dict[str, int]] = {}
+    rows = session.execute(
+        select(
+            Digest.list_slug,
+            Digest.period_key,
+            BounceEvent.kind,
+            func.count(func.distinct(BounceEvent.subscriber_id)),
+        )
+        .join(Digest, Digest.id == BounceEvent.digest_id)
+        .group_by(Digest.list_slug, Digest.period_key, BounceEvent.kind)
+    )
+    for list_slug, period_key, kind, count in rows:
+        result.setdefault((list_slug, period_key), {})[kind] = int(count)
+    return result
+
+
+def record_refusal(
+    session: Session, delivery_id: int, error: str, soft_limit: int, now: datetime
+) -> str | None:
+    """The synchronous path: our SMTP server refused a delivery with a 5xx reply.
+
+    The reply (``550 5.1.1 …``) is classified like a DSN's ``Diagnostic-Code`` and goes
+    through the same rules; the key makes one event per delivery.
+    """
+    target = delivery_target(session, delivery_id)
+    if target is None:
+        return None
+    status = enhanced_status(error)
+    event = Event(
+        report_key=f"smtp:{delivery_id}",
+        source="smtp",
+        kind=classify_failure(status, error),
+        status_code=status,
+        action="failed",
+        diagnostic=error,
+        recipient=target.email,
+    )
+    return apply_event(session, target, event, soft_limit, now)

@@ -1,0 +1,189 @@
+"""Console users, their server-side sessions and failed sign-ins.
+
+A session is a row: the browser's cookie holds a random id, the row its SHA-256
+(``id_hash``), so deleting rows ends sessions everywhere at once (sign-out, a removed
+user, a changed password). Idle sessions end ``SESSION_IDLE`` after their last request.
+Functions take a :class:`Session`; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from syndication.errors import InputError, NotFoundError
+from syndication.store.models import USER_ROLES, LoginFailure, User, UserSession
+
+SESSION_IDLE = timedelta(hours=12)
+# Refresh ``last_seen_at`` at most this often, so a page view is not always a write.
+TOUCH_EVERY = timedelta(minutes=5)
+LOCKOUT_WINDOW = timedelta(minutes=15)
+LOCKOUT_FAILURES = 5
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    id: int
+    email: str
+    role: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Who a session belongs to, and the CSRF token its forms must carry."""
+
+    user_id: int
+    email: str
+    role: str
+    csrf_token: str
+
+
+def normalise_user_email(raw: str) -> str:
+    """An address in the form users are stored under (trimmed, lower case)."""
+    email = raw.strip().lower()
+    if not email or "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
+        raise InputError(f"{raw!r} is not an e-mail address")
+    return email
+
+
+def check_role(role: str) -> str:
+    if role not in USER_ROLES:
+        raise InputError(f"role {role!r}: must be one of {', '.join(USER_ROLES)}")
+    return role
+
+
+def add_user(session: Session, email: str, role: str, password_hash: str, now: datetime) -> int:
+    """Create a user; an :class:`InputError` if the address has one already."""
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise InputError(f"{email}: already a user; use 'users set-password' to change it")
+    user = User(
+        email=email,
+        role=check_role(role),
+        password_hash=password_hash,
+        created_at=now,
+        password_changed_at=now,
+    )
+    session.add(user)
+    session.flush()
+    return user.id
+
+
+def list_users(session: Session) -> list[UserInfo]:
+    return [
+        UserInfo(u.id, u.email, u.role, u.created_at)
+        for u in session.scalars(select(User).order_by(User.email))
+    ]
+
+
+def _user(session: Session, email: str) -> User:
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None:
+        raise NotFoundError(f"{email}: no such user (see 'syndication users list')")
+    return user
+
+
+def remove_user(session: Session, email: str) -> None:
+    """Delete a user and every session of theirs (they are signed out at once)."""
+    user = _user(session, email)
+    session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    session.delete(user)
+
+
+def set_password_hash(session: Session, email: str, password_hash: str, now: datetime) -> None:
+    """Replace a user's password; their sessions end, as after a suspected leak they must."""
+    user = _user(session, email)
+    user.password_hash, user.password_changed_at = password_hash, now
+    session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+
+
+def password_hash_of(session: Session, email: str) -> tuple[int, str] | None:
+    """``(user id, stored hash)`` for a sign-in attempt, or ``None``."""
+    row = session.execute(
+        select(User.id, User.password_hash).where(User.email == email)
+    ).one_or_none()
+    return None if row is None else (int(row.id), str(row.password_hash))
+
+
+def _digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode("utf-8", "replace")).hexdigest()
+
+
+def start_session(session: Session, user_id: int, now: datetime) -> str:
+    """A new session for ``user_id``; returns the id for the cookie (not stored as such)."""
+    session_id = secrets.token_urlsafe(32)
+    session.add(
+        UserSession(
+            id_hash=_digest(session_id),
+            user_id=user_id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            last_seen_at=now,
+        )
+    )
+    return session_id
+
+
+def resume_session(session: Session, session_id: str, now: datetime) -> SignedIn | None:
+    """Who holds ``session_id``, or ``None`` if it is unknown, ended or idle too long.
+
+    An idle session is deleted here; a live one has its ``last_seen_at`` moved on.
+    """
+    if not session_id or len(session_id) > 200:
+        return None
+    row = session.execute(
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.id_hash == _digest(session_id))
+    ).one_or_none()
+    if row is None:
+        return None
+    user_session, user = row
+    if now - user_session.last_seen_at >= SESSION_IDLE:
+        session.delete(user_session)
+        return None
+    if now - user_session.last_seen_at >= TOUCH_EVERY:
+        user_session.last_seen_at = now
+    return SignedIn(user.id, user.email, user.role, user_session.csrf_token)
+
+
+def end_session(session: Session, session_id: str) -> None:
+    session.execute(delete(UserSession).where(UserSession.id_hash == _digest(session_id)))
+
+
+def session_count(session: Session, email: str) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(UserSession)
+            .join(User, User.id == UserSession.user_id)
+            .where(User.email == email)
+        )
+        or 0
+    )
+
+
+def record_failure(session: Session, email: str, client: str, now: datetime) -> None:
+    """Count a failed sign-in; rows older than the window are pruned on the way."""
+    session.execute(delete(LoginFailure).where(LoginFailure.at < now - LOCKOUT_WINDOW))
+    session.add(LoginFailure(email=email[:254], client=client[:100], at=now))
+
+
+def locked_out(session: Session, email: str, client: str, now: datetime) -> bool:
+    """More than :data:`LOCKOUT_FAILURES` failures for the address or the client lately."""
+    since = now - LOCKOUT_WINDOW
+    counts = session.execute(
+        select(
+            func.count().filter(LoginFailure.email == email[:254]),
+            func.count().filter(LoginFailure.client == client[:100]),
+        ).where(
+            LoginFailure.at > since,
+            or_(LoginFailure.email == email[:254], LoginFailure.client == client[:100]),
+        )
+    ).one()
+    return max(int(counts[0]), int(counts[1])) >= LOCKOUT_FAILURES

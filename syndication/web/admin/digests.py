@@ -1,0 +1,203 @@
+"""``/admin/digests/…``: a digest as its readers see it, its deliveries, and the actions
+hold, resume, approve, cancel and send test (see :mod:`syndication.services.approval`)."""
+
+from __future__ import annotations
+
+import email
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from syndication.core import mime as mail
+from syndication.core.digests import HTML_LIMIT
+from syndication.core.placeholders import RenderedDigest
+from syndication.errors import InputError, NotFoundError
+from syndication.services import approval
+from syndication.services.digests import SAMPLE_TOKEN
+from syndication.store import admin as queries
+from syndication.store import approval as approval_store
+from syndication.store import database as db
+from syndication.store import site as webstore
+from syndication.store.approval import DigestStatus
+from syndication.store.models import Digest
+from syndication.web.admin.common import (
+    NO_STORE,
+    ActionHandler,
+    Admin,
+    Viewer,
+    period_param,
+    redirect,
+    slug_param,
+)
+
+# Gmail shows "[Message clipped]" and hides the rest (our unsubscribe link) above about
+# 102 KB of HTML; our own budget (HTML_LIMIT) keeps a margin under it.
+GMAIL_CLIP = 102 * 1024
+# The preview is the stored mail, shown in a sandboxed frame of the digest page: no
+# scripts, no forms, no plugins, a unique origin (the empty ``sandbox`` directive), only
+# inline styles (the CSS is inlined for mail clients) and images over HTTPS.
+PREVIEW_CSP = (
+    "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+)
+# The digest page itself: the site's policy plus frames from ourselves (the preview).
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' https: data:; frame-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+SHOWN_STATES = ("queued", "sending", "failed", "bounced", "skipped")
+
+
+@dataclass(frozen=True)
+class DigestView:
+    status: DigestStatus
+    list_name: str
+    approval: str
+    text: str
+    headers: list[tuple[str, str]]
+    html_bytes: int
+    message_bytes: int
+    not_sent: list[tuple[str, str, int, str]]
+
+
+def _load(admin: Admin, list_slug: str, period_key: str) -> DigestView:
+    the_list = admin.settings.mailing_list(list_slug)
+    with db.read_session(admin.engine) as session:
+        digest = session.scalar(
+            select(Digest).where(Digest.list_slug == list_slug, Digest.period_key == period_key)
+        )
+        if digest is None:
+            raise NotFoundError(f"{list_slug} {period_key}: no such digest")
+        status = approval_store.digest_status(session, list_slug, period_key)
+        not_sent = queries.digest_deliveries(session, digest.id, SHOWN_STATES)
+    rendered = RenderedDigest(digest.subject, digest.preheader, digest.html, digest.text)
+    template = mail.digest_template(
+        admin.settings, the_list, period_key, rendered, digest.created_at
+    )
+    base = admin.settings.site.base_url
+    sample = mail.Recipient(
+        address="sample.reader@example.org",
+        name="Sample Reader",
+        unsubscribe_url=f"{base}/unsubscribe/{SAMPLE_TOKEN}",
+        preferences_url=f"{base}/preferences/{SAMPLE_TOKEN}",
+    )
+    data = mail.personalise(template, sample)
+    message = email.message_from_bytes(data, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return DigestView(
+        status=status,
+        list_name=the_list.name,
+        approval=the_list.approval,
+        text=webstore.public_copy(digest.text, admin.settings.site.base_url),
+        headers=[(k, str(v)) for k, v in message.items()],
+        html_bytes=len(digest.html.encode()),
+        message_bytes=len(data),
+        not_sent=not_sent,
+    )
+
+
+async def index(admin: Admin, request: Request, viewer: Viewer) -> Response:
+    def read() -> list[queries.DigestRow]:
+        with db.read_session(admin.engine) as session:
+            return queries.recent_digests(session, 200)
+
+    rows = await run_in_threadpool(read)
+    return admin.page("digests.html", viewer, digests=rows)
+
+
+async def page(admin: Admin, request: Request, viewer: Viewer) -> Response:
+    list_slug, period_key = slug_param(request, "list_slug"), period_param(request)
+    view = await run_in_threadpool(_load, admin, list_slug, period_key)
+    done = request.query_params.get("done", "")
+    return admin.page(
+        "digest.html",
+        viewer,
+        headers={"content-security-policy": PAGE_CSP},
+        view=view,
+        digest=view.status,
+        base=f"/admin/digests/{list_slug}/{period_key}",
+        done=DONE.get(done, ""),
+        gmail_clip=GMAIL_CLIP,
+        html_limit=HTML_LIMIT,
+    )
+
+
+async def preview(admin: Admin, request: Request, viewer: Viewer) -> Response:
+    list_slug, period_key = slug_param(request, "list_slug"), period_param(request)
+
+    def read() -> str | None:
+        with db.read_session(admin.engine) as session:
+            return session.scalar(
+                select(Digest.html).where(
+                    Digest.list_slug == list_slug, Digest.period_key == period_key
+                )
+            )
+
+    html = await run_in_threadpool(read)
+    if html is None:
+        raise NotFoundError(f"{list_slug} {period_key}: no such digest")
+    return HTMLResponse(
+        webstore.public_copy(html, admin.settings.site.base_url),
+        headers={
+            **NO_STORE,
+            "content-security-policy": PREVIEW_CSP,
+            "x-frame-options": "SAMEORIGIN",
+        },
+    )
+
+
+DONE = {
+    "hold": "Held: nothing more of this digest is sent until it is resumed.",
+    "resume": "Resumed: the deliveries not yet sent go out with the next send.",
+    "approve": "Approved: the digest goes out with the next send.",
+    "cancel": "Cancelled: nothing more of this digest will ever be sent.",
+    "test": "Test sent: one message, subject marked [TEST], to the address you gave.",
+}
+
+
+def action(name: str) -> ActionHandler:
+    """The handler of ``POST …/hold`` (``resume``, ``approve``, ``cancel``)."""
+    work = {
+        "hold": approval.hold,
+        "resume": approval.resume,
+        "approve": approval.approve,
+        "cancel": approval.cancel,
+    }[name]
+
+    async def handler(admin: Admin, request: Request, viewer: Viewer, form: FormData) -> Response:
+        list_slug, period_key = slug_param(request, "list_slug"), period_param(request)
+        await run_in_threadpool(
+            work,
+            admin.settings,
+            admin.engine,
+            list_slug,
+            period_key,
+            viewer.user.email,
+            admin.now(),
+        )
+        return redirect(f"/admin/digests/{list_slug}/{period_key}", done=name)
+
+    return handler
+
+
+async def send_test(admin: Admin, request: Request, viewer: Viewer, form: FormData) -> Response:
+    list_slug, period_key = slug_param(request, "list_slug"), period_param(request)
+    to = form.get("email")
+    if not isinstance(to, str) or not to.strip():
+        raise InputError("type the address the test should go to")
+    await run_in_threadpool(
+        approval.test_send,
+        admin.settings,
+        admin.engine,
+        list_slug,
+        period_key,
+        to[:254],
+        admin.now(),
+    )
+    return redirect(f"/admin/digests/{list_slug}/{period_key}", done="test")

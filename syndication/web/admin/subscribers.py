@@ -1,0 +1,84 @@
+"""``/admin/subscribers``: search, one subscriber's lists and history, actions, export."""
+
+from __future__ import annotations
+
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from syndication.errors import NotFoundError
+from syndication.services import console
+from syndication.store import admin as queries
+from syndication.store import database as db
+from syndication.web.admin.common import (
+    NO_STORE,
+    ActionHandler,
+    Admin,
+    Viewer,
+    id_param,
+    query_param,
+    redirect,
+)
+
+DONE = {
+    "unsubscribe": "Unsubscribed from every list.",
+    "suppress": "Suppressed: this address is never mailed again unless restored.",
+    "restore": "Restored: the address may be mailed again.",
+}
+
+
+async def search(admin: Admin, request: Request, viewer: Viewer) -> Response:
+    query = query_param(request, "q")
+
+    def read() -> list[queries.SubscriberRow]:
+        with db.read_session(admin.engine) as session:
+            return queries.search_subscribers(session, query)
+
+    rows = await run_in_threadpool(read)
+    return admin.page("subscribers.html", viewer, query=query, rows=rows)
+
+
+async def detail(admin: Admin, request: Request, viewer: Viewer) -> Response:
+    subscriber_id = id_param(request, "subscriber_id")
+
+    def read() -> queries.SubscriberHistory | None:
+        with db.read_session(admin.engine) as session:
+            return queries.subscriber_history(session, subscriber_id)
+
+    history = await run_in_threadpool(read)
+    if history is None:
+        raise NotFoundError(f"subscriber {subscriber_id}: no such subscriber")
+    done = DONE.get(request.query_params.get("done", ""), "")
+    return admin.page("subscriber.html", viewer, history=history, done=done)
+
+
+def action(name: str) -> ActionHandler:
+    """The handler of ``POST /admin/subscribers/<id>/<name>``."""
+
+    async def handler(admin: Admin, request: Request, viewer: Viewer, form: FormData) -> Response:
+        subscriber_id = id_param(request, "subscriber_id")
+        now = admin.now()
+        if name == "unsubscribe":
+            await run_in_threadpool(console.unsubscribe, admin.engine, subscriber_id, now)
+        elif name == "suppress":
+            await run_in_threadpool(
+                console.suppress, admin.engine, subscriber_id, viewer.user.email, now
+            )
+        else:
+            await run_in_threadpool(console.restore, admin.engine, subscriber_id, now)
+        return redirect(f"/admin/subscribers/{subscriber_id}", done=name)
+
+    return handler
+
+
+async def export(admin: Admin, request: Request, viewer: Viewer) -> Response:
+    stamp = admin.now().astimezone(admin.settings.site.tz).strftime("%Y%m%d-%H%M")
+    return StreamingResponse(
+        iterate_in_threadpool(console.export_csv(admin.engine)),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            **NO_STORE,
+            "content-disposition": f'attachment; filename="subscribers-{stamp}.csv"',
+        },
+    )

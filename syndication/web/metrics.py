@@ -1,0 +1,211 @@
+"""``GET /metrics``: the service's state in the Prometheus text format.
+
+Values are read from the database at scrape time by a custom collector, so every web
+process behind a load balancer reports the same truth, and nothing is counted in memory
+that a restart would lose. Every family is announced (``# HELP``/``# TYPE``) on every
+scrape, with or without samples, so alerts written against a family never see it vanish.
+
+Some names end in ``_total`` because the issue asks for them; they are gauges (a count of
+rows now), not counters, and are typed as such.
+
+Access: from loopback (a Prometheus on the same host, not through a proxy), or with
+``Authorization: Bearer $SYNDICATION_METRICS_TOKEN`` from anywhere.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from ipaddress import ip_address
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from syndication.store import database as db
+from syndication.store.admin import Overview, overview
+from syndication.store.models import DELIVERY_STATUSES, DIGEST_STATES, SUBSCRIBER_STATUSES
+
+log = logging.getLogger(__name__)
+
+ARTICLE_STATUSES = ("published", "retracted")
+
+
+def families(view: Overview | None, now: datetime, lists: Iterable[str]) -> list[Metric]:
+    """The metric families for one snapshot; ``None`` (database unreachable) gives every
+    family without samples and ``syndication_database_up 0``."""
+    up = GaugeMetricFamily(
+        "syndication_database_up", "1 when the database answered this scrape, else 0"
+    )
+    up.add_metric([], 1.0 if view is not None else 0.0)
+    articles = GaugeMetricFamily(
+        "syndication_articles_total", "Articles in the news store", labels=["status"]
+    )
+    behind = GaugeMetricFamily(
+        "syndication_feeds_behind_changes",
+        "Article changes the published feeds do not reflect yet",
+    )
+    queued = GaugeMetricFamily(
+        "syndication_outbox_queued", "Deliveries waiting to be sent (held digests excluded)"
+    )
+    held = GaugeMetricFamily(
+        "syndication_outbox_held", "Deliveries waiting on a held or cancelled digest"
+    )
+    sending = GaugeMetricFamily("syndication_outbox_sending", "Deliveries a sender holds now")
+    oldest = GaugeMetricFamily(
+        "syndication_outbox_oldest_queued_seconds",
+        "Age of the oldest digest with deliveries still queued (0 when none)",
+    )
+    deliveries = GaugeMetricFamily(
+        "syndication_deliveries_total", "Deliveries by status", labels=["status"]
+    )
+    subscribers = GaugeMetricFamily(
+        "syndication_subscribers", "Subscribers of each list by status", labels=["list", "status"]
+    )
+    digests = GaugeMetricFamily("syndication_digests", "Digests by state", labels=["state"])
+    jobs = GaugeMetricFamily(
+        "syndication_job_last_success_timestamp_seconds",
+        "When each scheduled job last finished successfully (Unix time)",
+        labels=["job"],
+    )
+    source_success = GaugeMetricFamily(
+        "syndication_source_last_success_timestamp_seconds",
+        "When each source was last polled successfully (Unix time)",
+        labels=["source"],
+    )
+    source_failures = GaugeMetricFamily(
+        "syndication_source_failures",
+        "Failed polls of each source in a row (0 after a success)",
+        labels=["source"],
+    )
+    bounces = GaugeMetricFamily(
+        "syndication_bounce_events",
+        "Bounces, complaints and restores recorded, by kind",
+        labels=["kind"],
+    )
+    result: list[Metric] = [
+        up,
+        articles,
+        behind,
+        queued,
+        held,
+        sending,
+        oldest,
+        deliveries,
+        subscribers,
+        digests,
+        jobs,
+        source_success,
+        source_failures,
+        bounces,
+    ]
+    if view is None:
+        return result
+    for status in ARTICLE_STATUSES:
+        articles.add_metric([status], float(view.articles.get(status, 0)))
+    behind.add_metric([], float(view.feeds_behind))
+    queued.add_metric([], float(view.outbox_queued))
+    held.add_metric([], float(view.outbox_held))
+    sending.add_metric([], float(view.outbox_sending))
+    since = view.oldest_queued_since
+    oldest.add_metric([], max(0.0, (now - since).total_seconds()) if since else 0.0)
+    for status in DELIVERY_STATUSES:
+        deliveries.add_metric([status], float(view.deliveries.get(status, 0)))
+    for slug in sorted(set(lists) | set(view.subscribers)):
+        counts = view.subscribers.get(slug, {})
+        for status in SUBSCRIBER_STATUSES:
+            subscribers.add_metric([slug, status], float(counts.get(status, 0)))
+    for state in DIGEST_STATES:
+        digests.add_metric([state], float(view.digest_states.get(state, 0)))
+    for job in view.jobs:
+        if job.last_success_at is not None:
+            jobs.add_metric([job.job_id], job.last_success_at.timestamp())
+    for kind, count in sorted(view.bounce_events.items()):
+        bounces.add_metric([kind], float(count))
+    for source in view.sources:
+        source_failures.add_metric([source.name], float(source.failures))
+        if source.last_success_at is not None:
+            source_success.add_metric([source.name], source.last_success_at.timestamp())
+    return result
+
+
+class DatabaseCollector(Collector):
+    """Reads :func:`overview` once per scrape (see the module docstring)."""
+
+    def __init__(self, engine: Engine, lists: Iterable[str], now: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.lists = tuple(lists)
+        self.now = now
+
+    def describe(self) -> Iterable[Metric]:
+        # Registering must not query the database: describe the families without samples.
+        return families(None, self.now(), ())
+
+    def collect(self) -> Iterable[Metric]:
+        try:
+            with db.read_session(self.engine) as session:
+                view: Overview | None = overview(session, digest_limit=0)
+        except SQLAlchemyError as exc:
+            log.warning("metrics: database unreachable: %s", exc)
+            view = None
+        return families(view, self.now(), self.lists)
+
+
+def _loopback(request: Request) -> bool:
+    # A request relayed by a proxy on this host arrives from loopback too; it is not a
+    # local scrape, so any forwarding header disqualifies it (RFC 7239, X-Forwarded-For).
+    if "forwarded" in request.headers or "x-forwarded-for" in request.headers:
+        return False
+    host = request.client.host if request.client else ""
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class MetricsEndpoint:
+    """The ``/metrics`` route: checks access, then renders the registry in a thread."""
+
+    def __init__(
+        self, engine: Engine, lists: Iterable[str], token: str, now: Callable[[], datetime]
+    ) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry.register(DatabaseCollector(engine, lists, now))
+        self.token = token
+
+    def allowed(self, request: Request) -> bool:
+        if _loopback(request):
+            return True
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if not self.token or scheme.lower() != "bearer":
+            return False
+        return hmac.compare_digest(given.strip().encode(), self.token.encode())
+
+    async def endpoint(self, request: Request) -> Response:
+        if not self.allowed(request):
+            return PlainTextResponse(
+                "metrics are served to loopback, or with Authorization: Bearer "
+                "$SYNDICATION_METRICS_TOKEN\n",
+                403,
+                headers={"cache-control": "no-store"},
+            )
+        body = await run_in_threadpool(generate_latest, self.registry)
+        return Response(
+            body, headers={"content-type": CONTENT_TYPE_LATEST, "cache-control": "no-store"}
+        )
+
+
+def metrics_route(
+    engine: Engine, lists: Iterable[str], token: str, now: Callable[[], datetime]
+) -> Route:
+    """``GET /metrics`` for the site's app."""
+    return Route("/metrics", MetricsEndpoint(engine, lists, token, now).endpoint, methods=["GET"])

@@ -1,0 +1,99 @@
+"""``syndication users …`` and ``syndication digest hold|resume|approve|cancel`` as an
+operator runs them: real processes against the test's database."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from syndication.services import approval, users
+from syndication.settings import Settings
+from tests.support.outbox import PERIOD, queue_demo_digest
+
+
+def syndication(
+    *args: str, cwd: Path, database_url: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATION_")}
+    env["SYNDICATION_DATABASE_URL"] = database_url
+    return subprocess.run(
+        [sys.executable, "-m", "syndication", *args],
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_users_add_list_set_password_remove(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return syndication(*args, cwd=tmp_path, database_url=database_url, stdin=stdin)
+
+    added = run("users", "add", "Ed@Example.org", "--password-stdin", stdin="a long passphrase\n")
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip() == "ed@example.org: added as viewer"
+    again = run("users", "add", "ed@example.org", "--password-stdin", stdin="a long passphrase\n")
+    assert again.returncode != 0 and "already a user" in again.stderr
+    weak = run(
+        "users", "add", "x@example.org", "--role", "operator", "--password-stdin", stdin="short\n"
+    )
+    assert weak.returncode != 0 and "at least 12 characters" in weak.stderr
+    role = run(
+        "users",
+        "add",
+        "x@example.org",
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin="a long passphrase\n",
+    )
+    assert role.returncode != 0 and "role 'admin'" in role.stderr
+    assert re.search(r"^ed@example\.org +viewer +since ", run("users", "list").stdout, re.M)
+    changed = run(
+        "users", "set-password", "ed@example.org", "--password-stdin", stdin="another passphrase\n"
+    )
+    assert changed.returncode == 0, changed.stderr
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    ok = users.sign_in(engine, "ed@example.org", "another passphrase", "1.1.1.1", now)
+    assert ok.outcome is users.LoginOutcome.OK
+    assert run("users", "remove", "ed@example.org").returncode == 0
+    assert users.signed_in(engine, ok.session_id, now) is None
+    gone = run("users", "remove", "ed@example.org")
+    assert gone.returncode != 0 and "no such user" in gone.stderr
+
+
+def test_digest_hold_resume_cancel_commands(
+    settings: Settings, engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    queue_demo_digest(settings, engine, 2)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return syndication("digest", *args, cwd=tmp_path, database_url=database_url)
+
+    held = run("hold", "weekly-city", PERIOD)
+    assert held.returncode == 0, held.stderr
+    assert f"weekly-city {PERIOD}: ready -> held (deliveries: 2 queued)" in held.stdout
+    assert approval.digest_status(engine, "weekly-city", PERIOD).state == "held"
+    sent = syndication("send", cwd=tmp_path, database_url=database_url)
+    assert sent.returncode == 0, sent.stderr
+    assert "sent 0, " in sent.stdout and "2 still queued (2 of them held" in sent.stdout
+    assert run("resume", "weekly-city", PERIOD).returncode == 0
+    # The demo period ended long before the real clock's now: approval is refused.
+    stale = run("approve", "weekly-city", PERIOD)
+    assert stale.returncode != 0 and "a stale digest should not go out" in stale.stderr
+    cancelled = run("cancel", "weekly-city", PERIOD)
+    assert "2 unsent deliveries cancelled" in cancelled.stdout
+    again = run("resume", "weekly-city", PERIOD)
+    assert again.returncode != 0 and "can never be sent" in again.stderr
+    missing = run("hold", "weekly-city", "2020-01-06")
+    assert missing.returncode != 0 and "no such digest" in missing.stderr

@@ -1,0 +1,316 @@
+"""The bounce pipeline on both databases: stored reports in, subscriber states out."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from syndication.core import verp
+from syndication.edges.mail_files import NotMailError
+from syndication.services import bounces
+from syndication.settings import Settings
+from syndication.store import database as db
+from syndication.store import subscribers
+from syndication.store.models import BounceEvent, BounceIntake, Suppression
+from tests.support.bounces import (
+    AFTER_WEEK,
+    BOUNCE_ADDRESS,
+    Sent,
+    add_active,
+    arf,
+    dsn,
+    import_demo_articles,
+    send_week,
+    status_of,
+    with_bounces,
+)
+
+READERS = [
+    "dead@reader.example.net",
+    "full@reader.example.net",
+    "blocked@reader.example.net",
+    "fine@reader.example.net",
+]
+
+
+@pytest.fixture
+def bounce_settings(settings: Settings) -> Settings:
+    return with_bounces(settings)
+
+
+@pytest.fixture
+def week(bounce_settings: Settings, engine: Engine) -> dict[str, Sent]:
+    import_demo_articles(bounce_settings, engine)
+    add_active(engine, READERS)
+    return send_week(bounce_settings, engine, date(2026, 11, 18), AFTER_WEEK)
+
+
+def feed(settings: Settings, engine: Engine, data: bytes, to: str = "") -> bounces.ProcessReport:
+    bounces.accept(
+        engine,
+        data,
+        source="smtp",
+        sender="",
+        recipients=[to] if to else [],
+        now=AFTER_WEEK,
+    )
+    return bounces.process_pending(settings, engine, lambda: AFTER_WEEK)
+
+
+def event_count(engine: Engine) -> int:
+    with db.read_session(engine) as session:
+        return int(session.execute(select(func.count()).select_from(BounceEvent)).scalar_one())
+
+
+def test_every_message_carries_a_verp_return_path_and_a_feedback_id(
+    bounce_settings: Settings, week: dict[str, Sent]
+) -> None:
+    for copy in week.values():
+        ref = verp.read_return_path(bounce_settings.secret_key, BOUNCE_ADDRESS, copy.return_path)
+        assert ref == verp.VerpRef("d", copy.delivery_id)
+
+
+def test_dsns_by_verp_end_in_the_described_states(
+    bounce_settings: Settings, engine: Engine, week: dict[str, Sent]
+) -> None:
+    for address, status, text in (
+        ("dead@reader.example.net", "5.1.1", "550 5.1.1 no such user"),
+        ("full@reader.example.net", "5.2.2", "552 5.2.2 mailbox full"),
+        ("blocked@reader.example.net", "5.7.1", "550 5.7.1 rejected as spam"),
+    ):
+        copy = week[address]
+        data = dsn(
+            copy.return_path, address, status, text, copy.message_id, report_id=f"<{address}>"
+        )
+        report = feed(bounce_settings, engine, data, copy.return_path)
+        assert report.applied == 1, report
+    assert status_of(engine, "dead@reader.example.net") == "bounced"
+    assert status_of(engine, "full@reader.example.net") == "active"
+    assert status_of(engine, "blocked@reader.example.net") == "active"
+    assert status_of(engine, "fine@reader.example.net") == "active"
+    with db.read_session(engine) as session:
+        assert subscribers.is_suppressed(session, "dead@reader.example.net")
+        assert not subscribers.is_suppressed(session, "blocked@reader.example.net")
+        kinds = dict(session.execute(select(BounceEvent.recipient, BounceEvent.kind)).all())
+    assert kinds == {
+        "dead@reader.example.net": "hard",
+        "full@reader.example.net": "soft",
+        "blocked@reader.example.net": "blocked",
+    }
+
+
+def test_the_same_report_twice_counts_once(
+    bounce_settings: Settings, engine: Engine, week: dict[str, Sent]
+) -> None:
+    copy = week["full@reader.example.net"]
+    data = dsn(copy.return_path, copy.email, "5.2.2", "552 5.2.2 full", copy.message_id)
+    assert feed(bounce_settings, engine, data, copy.return_path).applied == 1
+    again = feed(bounce_settings, engine, data, copy.return_path)
+    assert (again.applied, again.duplicates) == (0, 1)
+    assert event_count(engine) == 1
+
+
+def test_forged_reports_change_nothing(
+    bounce_settings: Settings, engine: Engine, week: dict[str, Sent]
+) -> None:
+    victim = week["fine@reader.example.net"]
+    local, domain = victim.return_path.split("@")
+    forged_token = f"{local[:-4]}aaaa@{domain}"
+    forged = dsn(forged_token, victim.email, "5.1.1", "550 5.1.1 no such user", victim.message_id)
+    guessed = dsn(
+        BOUNCE_ADDRESS,
+        victim.email,
+        "5.1.1",
+        "550 5.1.1 no such user",
+        "<digest.weekly-city.2026-11-16.0123456789abcdef01234567@news.example.org>",
+        report_id="<guess@mta>",
+    )
+    complaint = arf(
+        BOUNCE_ADDRESS,
+        original_rcpt_to=victim.email,
+        original_message_id="<never-sent@news.example.org>",
+    )
+    for data, to in ((forged, forged_token), (guessed, BOUNCE_ADDRESS), (complaint, "")):
+        report = feed(bounce_settings, engine, data, to)
+        assert (report.applied, report.ignored) == (0, 1)
+    assert status_of(engine, victim.email) == "active"
+    assert event_count(engine) == 0
+    with db.read_session(engine) as session:
+        notes = list(session.scalars(select(BounceIntake.note).order_by(BounceIntake.id)))
+    assert "not ours" in notes[0] and "not one we sent" in notes[1]
+
+
+def test_a_message_id_we_sent_to_that_address_is_enough_without_verp(
+    bounce_settings: Settings, engine: Engine, week: dict[str, Sent]
+) -> None:
+    copy = week["dead@reader.example.net"]
+    other = week["fine@reader.example.net"]
+    # The right Message-ID but another reader's address: not the copy it names.
+    mismatched = dsn(BOUNCE_ADDRESS, other.email, "5.1.1", "550 5.1.1 x", copy.message_id)
+    assert feed(bounce_settings, engine, mismatched).ignored == 1
+    data = dsn(
+        BOUNCE_ADDRESS, copy.email, "5.1.1", "550 5.1.1 x", copy.message_id, report_id="<r2@m>"
+    )
+    assert feed(bounce_settings, engine, data).applied == 1
+    assert status_of(engine, copy.email) == "bounced"
+    assert status_of(engine, other.email) == "active"
+
+
+def test_a_complaint_leaves_every_list_and_is_suppressed(
+    bounce_settings: Settings, engine: Engine, week: dict[str, Sent]
+) -> None:
+    copy = week["fine@reader.example.net"]
+    with db.write_session(engine) as session:
+        subscribers.add_subscriber(
+            session, copy.email, "", ["weekly-international"], confirmed=True, now=AFTER_WEEK
+        )
+    data = arf(
+        "fbl@news.example.org",
+        original_mail_from=f"<{copy.return_path}>",
+        original_to=copy.email,
+        original_message_id=copy.message_id,
+    )
+    assert feed(bounce_settings, engine, data).applied == 1
+    assert status_of(engine, copy.email) == "complained"
+    with db.read_session(engine) as session:
+        assert session.get(Suppression, copy.email) is not None
+        subscriber = subscribers.find_subscriber(session, copy.email)
+        assert subscribers.subscriber_lists(session, subscriber.id) == []
+
+
+def test_automatic_replies_are_ignored(
+    bounce_settings: Settings, engine: Engine, week: dict[str, Sent]
+) -> None:
+    copy = week["dead@reader.example.net"]
+    reply = (
+        f"From: {copy.email}\r\nTo: {copy.return_path}\r\nAuto-Submitted: auto-replied\r\n"
+        "Subject: Out of office\r\n\r\nBack on Monday.\r\n"
+    ).encode()
+    report = feed(bounce_settings, engine, reply, copy.return_path)
+    assert (report.applied, report.ignored) == (0, 1)
+    assert status_of(engine, copy.email) == "active"
+
+
+def test_soft_bounces_need_consecutive_digests_and_a_clean_one_resets(
+    settings: Settings, engine: Engine
+) -> None:
+    limit_two = with_bounces(settings, soft_limit=2)
+    import_demo_articles(limit_two, engine)
+    add_active(engine, ["full@reader.example.net"], "weekly-international")
+
+    def soft(period: date, now: datetime, report_id: str, bounce: bool = True) -> None:
+        sent = send_week(limit_two, engine, period, now, "weekly-international")
+        copy = sent["full@reader.example.net"]
+        if bounce:
+            data = dsn(
+                copy.return_path,
+                copy.email,
+                "5.2.2",
+                "552 5.2.2 full",
+                copy.message_id,
+                report_id=report_id,
+            )
+            # The same digest soft-bouncing twice still counts once.
+            feed(limit_two, engine, data, copy.return_path)
+            feed(
+                limit_two,
+                engine,
+                data.replace(report_id.encode(), b"<x" + report_id[1:].encode()),
+                copy.return_path,
+            )
+
+    soft(date(2026, 11, 18), AFTER_WEEK, "<s1@m>")
+    assert status_of(engine, "full@reader.example.net") == "active"
+    soft(date(2026, 11, 11), AFTER_WEEK, "<s0@m>", bounce=False)  # an older, clean digest
+    soft(date(2026, 11, 4), AFTER_WEEK, "<s-1@m>")
+    assert status_of(engine, "full@reader.example.net") == "active"  # not consecutive
+    soft(date(2026, 11, 25), AFTER_WEEK + timedelta(days=7), "<s2@m>")
+    assert status_of(engine, "full@reader.example.net") == "bounced"
+
+
+def test_restore_undoes_a_bounce(
+    bounce_settings: Settings, engine: Engine, week: dict[str, Sent]
+) -> None:
+    copy = week["dead@reader.example.net"]
+    data = dsn(copy.return_path, copy.email, "5.1.1", "550 5.1.1 x", copy.message_id)
+    feed(bounce_settings, engine, data, copy.return_path)
+    assert status_of(engine, copy.email) == "bounced"
+    assert bounces.restore_subscriber(engine, copy.email, AFTER_WEEK) == "active"
+    with db.read_session(engine) as session:
+        assert not subscribers.is_suppressed(session, copy.email)
+
+
+def test_a_refusal_at_send_time_follows_the_same_rules(
+    bounce_settings: Settings, engine: Engine
+) -> None:
+    from syndication.edges.transport import Envelope, PermanentFailure
+    from syndication.services import delivery
+
+    import_demo_articles(bounce_settings, engine)
+    add_active(engine, ["dead@reader.example.net", "blocked@reader.example.net"])
+    delivery.compile_digest(bounce_settings, engine, "weekly-city", date(2026, 11, 18), AFTER_WEEK)
+
+    class Refusing:
+        def send(self, envelope: Envelope) -> None:
+            recipient = envelope.recipient
+            if recipient.startswith("dead"):
+                raise PermanentFailure("550 5.1.1 <dead@reader.example.net>: no such user", 550)
+            raise PermanentFailure("550 5.7.1 message rejected as spam", 550)
+
+        def close(self) -> None:
+            return None
+
+    report = delivery.send_digests(
+        bounce_settings, engine, workers=1, now=lambda: AFTER_WEEK, transport_factory=Refusing
+    )
+    assert report.bounced == 2
+    assert status_of(engine, "dead@reader.example.net") == "bounced"
+    assert status_of(engine, "blocked@reader.example.net") == "active"
+    with db.read_session(engine) as session:
+        assert not subscribers.is_suppressed(session, "blocked@reader.example.net")
+        kinds = sorted(session.scalars(select(BounceEvent.kind)))
+    assert kinds == ["blocked", "hard"]
+
+
+def test_import_reads_eml_mbox_and_maildir_and_refuses_garbage(
+    bounce_settings: Settings, engine: Engine, week: dict[str, Sent], tmp_path: Path
+) -> None:
+    import mailbox
+
+    dead, full, blocked = (week[a] for a in READERS[:3])
+    eml = tmp_path / "dead.eml"
+    eml.write_bytes(dsn(dead.return_path, dead.email, "5.1.1", "550 5.1.1 x", dead.message_id))
+    box = mailbox.mbox(str(tmp_path / "box.mbox"))
+    box.add(
+        dsn(
+            full.return_path, full.email, "5.2.2", "552 5.2.2 x", full.message_id, report_id="<f@m>"
+        )
+    )
+    box.close()
+    maildir = mailbox.Maildir(str(tmp_path / "Maildir"))
+    maildir.add(
+        dsn(
+            blocked.return_path,
+            blocked.email,
+            "5.7.1",
+            "550 5.7.1 x",
+            blocked.message_id,
+            report_id="<b@m>",
+        )
+    )
+    garbage = tmp_path / "notes.txt"
+    garbage.write_bytes(b"\x00\x01 this is not mail")
+    with pytest.raises(NotMailError, match="notes.txt: not an e-mail message"):
+        bounces.import_paths(bounce_settings, engine, [eml, garbage], lambda: AFTER_WEEK)
+    assert event_count(engine) == 0 and bounces.intake_backlog(engine) == 0
+    report = bounces.import_paths(
+        bounce_settings,
+        engine,
+        [eml, tmp_path / "box.mbox", tmp_path / "Maildir"],
+        lambda: AFTER_WEEK,
+    )
+    assert report.applied == 3
+    assert status_of(engine, dead.email) == "bounced"

@@ -1,0 +1,60 @@
+"""Builders for tests that need a compiled digest in the outbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from syndication.services import delivery
+from syndication.services.articles import import_articles
+from syndication.settings import Settings
+from syndication.store import database as db
+from syndication.store import subscribers
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+AFTER_WEEK = datetime(2026, 11, 24, tzinfo=UTC)  # the week of 2026-11-16 has ended
+WEEK = date(2026, 11, 18)
+PERIOD = "2026-11-16"
+
+
+def import_demo_articles(settings: Settings, engine: Engine) -> None:
+    """The demo newsroom's articles, as of just after the week of 2026-11-16."""
+    with (EXAMPLES / "news.jsonl").open("rb") as lines:
+        report = import_articles(
+            engine,
+            lines,
+            source="news.jsonl",
+            known_topics={t.slug for t in settings.topics},
+            now=lambda: AFTER_WEEK,
+        )
+    assert report.rejected == 0
+
+
+def add_readers(engine: Engine, count: int, list_slug: str = "weekly-city") -> list[int]:
+    """``count`` confirmed subscribers of ``list_slug``; returns their ids."""
+    ids = []
+    with db.write_session(engine) as session:
+        for i in range(count):
+            result = subscribers.add_subscriber(
+                session,
+                f"reader{i}@example.org",
+                f"Reader {i}",
+                [list_slug],
+                confirmed=True,
+                now=AFTER_WEEK,
+            )
+            ids.append(result.subscriber_id)
+    return ids
+
+
+def queue_demo_digest(
+    settings: Settings, engine: Engine, readers: int, list_slug: str = "weekly-city"
+) -> delivery.CompileReport:
+    """Demo articles, ``readers`` subscribers and the week of 2026-11-16 compiled."""
+    import_demo_articles(settings, engine)
+    add_readers(engine, readers, list_slug)
+    report = delivery.compile_digest(settings, engine, list_slug, WEEK, AFTER_WEEK)
+    assert report.created and report.period_key == PERIOD
+    return report

@@ -1,0 +1,127 @@
+"""``/metrics``: who may scrape it, and that prometheus_client's own parser reads it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import Engine
+from starlette.testclient import TestClient
+
+from syndication.services import approval
+from syndication.settings import Settings
+from syndication.store import database as db
+from syndication.store.models import BounceEvent, JobRun
+from syndication.store.sources import record_poll
+from syndication.web.app import create_app
+from tests.support.console import Clock
+from tests.support.outbox import AFTER_WEEK, PERIOD, queue_demo_digest
+
+FAMILIES = {
+    "syndication_database_up": "gauge",
+    "syndication_articles_total": "gauge",
+    "syndication_feeds_behind_changes": "gauge",
+    "syndication_outbox_queued": "gauge",
+    "syndication_outbox_held": "gauge",
+    "syndication_outbox_sending": "gauge",
+    "syndication_outbox_oldest_queued_seconds": "gauge",
+    "syndication_deliveries_total": "gauge",
+    "syndication_subscribers": "gauge",
+    "syndication_digests": "gauge",
+    "syndication_job_last_success_timestamp_seconds": "gauge",
+    "syndication_source_last_success_timestamp_seconds": "gauge",
+    "syndication_source_failures": "gauge",
+    "syndication_bounce_events": "gauge",
+}
+
+
+def scrape(
+    settings: Settings, engine: Engine, host: str = "127.0.0.1", **headers: str
+) -> tuple[int, str]:
+    app = create_app(settings, engine, now=Clock(AFTER_WEEK).now)
+    with TestClient(app, client=(host, 40000)) as client:
+        response = client.get("/metrics", headers=headers)
+    return response.status_code, response.text
+
+
+def parse(text: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+    result: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+    for family in text_string_to_metric_families(text):
+        assert FAMILIES.get(family.name) == family.type, family.name
+        samples = result.setdefault(family.name, {})
+        for sample in family.samples:
+            samples[tuple(sorted(sample.labels.items()))] = sample.value
+    return result
+
+
+def test_every_family_is_announced_on_an_empty_store(settings: Settings, engine: Engine) -> None:
+    status, text = scrape(settings, engine)
+    assert status == 200
+    for name, kind in FAMILIES.items():
+        assert f"# HELP {name} " in text and f"# TYPE {name} {kind}\n" in text
+    values = parse(text)
+    assert set(values) == set(FAMILIES)
+    assert values["syndication_job_last_success_timestamp_seconds"] == {}
+    assert values["syndication_database_up"] == {(): 1.0}
+
+
+def test_values_come_from_the_database_at_scrape_time(settings: Settings, engine: Engine) -> None:
+    queue_demo_digest(settings, engine, 3)
+    with db.write_session(engine) as session:
+        session.add(
+            JobRun(
+                job_id="poll",
+                started_at=AFTER_WEEK - timedelta(minutes=1),
+                finished_at=AFTER_WEEK,
+                ok=True,
+                summary="",
+                error="",
+            )
+        )
+        session.add(
+            BounceEvent(
+                report_key="r1", created_at=AFTER_WEEK, source="smtp", kind="hard", report=b""
+            )
+        )
+        record_poll(session, "city-wp", "wordpress", now=AFTER_WEEK, ok=True, result="3 new")
+        record_poll(session, "agency", "feed", now=AFTER_WEEK, ok=False, result="", error="503")
+    values = parse(scrape(settings, engine)[1])
+    assert values["syndication_source_failures"] == {
+        (("source", "agency"),): 1.0,
+        (("source", "city-wp"),): 0.0,
+    }
+    assert values["syndication_source_last_success_timestamp_seconds"] == {
+        (("source", "city-wp"),): AFTER_WEEK.timestamp()
+    }
+    assert values["syndication_bounce_events"] == {(("kind", "hard"),): 1.0}
+    assert values["syndication_outbox_queued"] == {(): 3.0}
+    assert values["syndication_deliveries_total"][(("status", "queued"),)] == 3.0
+    assert values["syndication_subscribers"][(("list", "weekly-city"), ("status", "active"))] == 3.0
+    assert values["syndication_articles_total"][(("status", "published"),)] > 0
+    assert values["syndication_job_last_success_timestamp_seconds"] == {
+        (("job", "poll"),): AFTER_WEEK.timestamp()
+    }
+    age = values["syndication_outbox_oldest_queued_seconds"][()]
+    assert age == 0.0  # compiled at AFTER_WEEK, scraped at AFTER_WEEK
+    approval.hold(settings, engine, "weekly-city", PERIOD, "op", AFTER_WEEK)
+    values = parse(scrape(settings, engine)[1])
+    assert values["syndication_outbox_queued"] == {(): 0.0}
+    assert values["syndication_outbox_held"] == {(): 3.0}
+    assert values["syndication_digests"][(("state", "held"),)] == 1.0
+
+
+def test_only_loopback_or_the_bearer_token_may_scrape(settings: Settings, engine: Engine) -> None:
+    assert scrape(settings, engine, "::1")[0] == 200
+    assert scrape(settings, engine, "203.0.113.9")[0] == 403
+    # Relayed by a proxy on this host: not a local scrape.
+    assert scrape(settings, engine, "127.0.0.1", **{"X-Forwarded-For": "203.0.113.9"})[0] == 403
+    # No token configured: a Bearer header opens nothing.
+    assert scrape(settings, engine, "203.0.113.9", Authorization="Bearer ")[0] == 403
+    with_token = replace(settings, metrics_token="s3cret-scrape-token")
+    ok = scrape(with_token, engine, "203.0.113.9", Authorization="Bearer s3cret-scrape-token")
+    assert ok[0] == 200 and "# TYPE syndication_outbox_queued gauge" in ok[1]
+    assert scrape(with_token, engine, "203.0.113.9", Authorization="Bearer wrong")[0] == 403
+    assert scrape(with_token, engine, "203.0.113.9", Authorization="Basic s3cret")[0] == 403
+    denied = scrape(with_token, engine, "203.0.113.9")
+    assert denied[0] == 403 and "SYNDICATION_METRICS_TOKEN" in denied[1]
