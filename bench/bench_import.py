@@ -8,12 +8,16 @@ sizes shows whether memory stays flat as the file grows.
     .venv/bin/python bench/bench_import.py [--lines 100000 1000000] [--pg URL]
 
 PostgreSQL runs when ``--pg`` (or ``SYNDICATION_BENCH_PG_URL``) names a server; the
-benchmark creates and drops its own database there.
+benchmark creates and drops its own database there. On PostgreSQL it also measures the
+limit in the same run: ``psql`` ``\\copy`` of the very rows the import writes (articles and
+topic links, as CSV prepared beforehand) into another freshly initialised store, process
+start-up included as for the import, and prints the import's share of that speed.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import resource
@@ -75,6 +79,68 @@ def run_import(database_url: str, path: Path, workdir: Path) -> tuple[float, int
     return timings[0], peak_kib, f"{summary} second run {timings[1]:.2f}s"
 
 
+def plain_copy(database_url: str, path: Path, workdir: Path) -> float:
+    """Seconds for ``psql`` to ``\\copy`` the rows the import writes into a fresh store."""
+    sys.path.insert(0, str(Path(__file__).parent.parent))
+    from syndication.core.articles import parse_article_line
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATION_")}
+    env["SYNDICATION_DATABASE_URL"] = database_url
+    subprocess.run(
+        [sys.executable, "-m", "syndication", "init"],
+        env=env,
+        cwd=workdir,
+        check=True,
+        capture_output=True,
+    )
+    libpq = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT slug, id FROM topics"))
+        topic_ids: dict[str, int] = {slug: id_ for slug, id_ in rows}
+    engine.dispose()
+    articles_csv, links_csv = workdir / "copy-articles.csv", workdir / "copy-links.csv"
+    with (
+        path.open(encoding="utf-8") as lines,
+        articles_csv.open("w", newline="") as a,
+        links_csv.open("w", newline="") as t,
+    ):
+        # Quoted, so that an empty text is an empty string and not NULL to COPY.
+        articles, links = csv.writer(a, quoting=csv.QUOTE_ALL), csv.writer(t)
+        for number, line in enumerate(lines, start=1):
+            r = parse_article_line(line, set(topic_ids))
+            articles.writerow(
+                [number, r.source_id, r.title, r.summary, r.body_html, r.url, r.author]
+                + [r.image_url, r.language, r.published_at.isoformat(), r.updated_at.isoformat()]
+                + [r.status, r.retraction_reason, r.content_hash(), number]
+                + [r.published_at.date().isoformat()]
+            )
+            links.writerows([number, topic_ids[slug]] for slug in r.topics)
+    columns = (
+        "id, source_id, title, summary, body_html, url, author, image_url, language,"
+        " published_at, updated_at, status, retraction_reason, content_hash, change_seq, id_date"
+    )
+    before = time.perf_counter()
+    subprocess.run(
+        [
+            "psql",
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            libpq,
+            "-c",
+            f"\\copy articles ({columns}) FROM '{articles_csv}' CSV",
+            "-c",
+            f"\\copy article_topics (article_id, topic_id) FROM '{links_csv}' CSV",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return time.perf_counter() - before
+
+
 def pg_database(admin_url: str) -> tuple[str, str]:
     url = make_url(admin_url).set(drivername="postgresql+psycopg")
     name = f"syndication_bench_{uuid.uuid4().hex[:8]}"
@@ -133,10 +199,15 @@ def measure(backend: str, path: Path, workdir: Path, pg_url: str) -> tuple[float
         database = workdir / f"bench-{uuid.uuid4().hex[:6]}.db"
         return run_import(f"sqlite:///{database}", path, workdir)
     url, name = pg_database(pg_url)
+    copy_url, copy_name = pg_database(pg_url)
     try:
-        return run_import(url, path, workdir)
+        seconds, peak_kib, notes = run_import(url, path, workdir)
+        limit = plain_copy(copy_url, path, workdir)
+        notes += f" | plain COPY {limit:.2f}s: import at {limit / seconds:.2f} of COPY"
+        return seconds, peak_kib, notes
     finally:
         drop_pg(pg_url, name)
+        drop_pg(pg_url, copy_name)
 
 
 if __name__ == "__main__":

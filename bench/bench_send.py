@@ -9,13 +9,19 @@ that is the sink's own limit, and the ratio of the two rates is the figure (the 
 start-up, measured by running it again with nothing queued, is taken off). The child's
 peak RSS shows whether memory stays flat as the outbox grows.
 
-    .venv/bin/python bench/bench_send.py [--recipients 1000 10000 100000]
+    .venv/bin/python bench/bench_send.py [--recipients 1000 10000 100000] [--mta postfix]
+
+``--mta postfix`` puts Debian's Postfix in place of the sink: a private instance (its own
+configuration, queue and port in a temporary folder, run as root; the system's Postfix is
+not touched) that accepts on loopback, queues each message as it would for the Internet
+and hands it to the ``discard`` transport. Both the command and the bare loop talk to it.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import smtplib
 import socket
 import subprocess
@@ -41,6 +47,81 @@ print("ready", flush=True)
 sys.stdin.read()
 c.stop()
 """
+
+
+POSTFIX_MASTER_CF = """\
+{listen} inet n - n - - smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+proxymap  unix  -       -       n       -       -       proxymap
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+"""
+
+
+def start_postfix(directory: Path, port: int) -> Path:
+    """A private Postfix on 127.0.0.1:``port`` that discards what it queued; its config dir.
+
+    The same way the bounce tests run one (``tests/support/postfix.py`` on the bounces
+    branch): ``postconf -c DIR -e`` and ``postfix -c DIR start``, nothing outside DIR.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o755)  # Postfix's daemons run as the postfix user
+    config, spool, data = directory / "etc", directory / "spool", directory / "data"
+    for folder in (config, spool, data):
+        folder.mkdir(parents=True, exist_ok=True)
+    shutil.chown(data, "postfix", "postfix")
+    (config / "main.cf").write_text("")
+    (config / "master.cf").write_text(POSTFIX_MASTER_CF.format(listen=f"127.0.0.1:{port}"))
+    settings = {
+        "compatibility_level": "3.6",
+        "queue_directory": str(spool),
+        "data_directory": str(data),
+        "meta_directory": "/etc/postfix",
+        "maillog_file": str(directory / "maillog"),
+        "maillog_file_prefixes": str(directory),
+        "myhostname": "mta.bench.test",
+        "mydestination": "",
+        "local_recipient_maps": "",
+        "alias_maps": "",
+        "alias_database": "",
+        "inet_interfaces": "127.0.0.1",
+        "inet_protocols": "ipv4",
+        "mynetworks": "127.0.0.0/8",
+        "smtpd_relay_restrictions": "permit_mynetworks, reject",
+        "default_transport": "discard:bench",
+        "relay_transport": "discard:bench",
+        "biff": "no",
+        # Room for 4 connections plus the bare loop's, without anvil's rate limits.
+        "smtpd_client_connection_count_limit": "0",
+        "smtpd_client_message_rate_limit": "0",
+    }
+    subprocess.run(
+        ["postconf", "-c", str(config), "-e", *(f"{k}={v}" for k, v in settings.items())],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(["postfix", "-c", str(config), "start"], check=True, capture_output=True)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                if sock.recv(100).startswith(b"220"):
+                    return config
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"the private postfix did not start; see {directory / 'maillog'}")
 
 
 def free_port() -> int:
@@ -184,16 +265,23 @@ def bare_loop(port: int, message: bytes, count: int, connections: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--recipients", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--mta", choices=["sink", "postfix"], default="sink")
     args = parser.parse_args()
     port = free_port()
-    sink = subprocess.Popen(
-        [sys.executable, "-c", SINK, str(port)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
+    sink = None
+    postfix_dir = Path(tempfile.mkdtemp(prefix="bench-postfix-"))
+    if args.mta == "postfix":
+        postfix_config = start_postfix(postfix_dir, port)
+    else:
+        sink = subprocess.Popen(
+            [sys.executable, "-c", SINK, str(port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
     print(
+        f"MTA {args.mta}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}\n"
         f"{'recipients':>10} {'conn':>4} {'send msg/s':>10} {'bare msg/s':>10} {'ratio':>6}"
         "  peak RSS"
     )
@@ -217,9 +305,13 @@ def main() -> None:
                         flush=True,
                     )
     finally:
-        assert sink.stdin is not None
-        sink.stdin.close()
-        sink.wait(timeout=30)
+        if sink is not None:
+            assert sink.stdin is not None
+            sink.stdin.close()
+            sink.wait(timeout=30)
+        else:
+            subprocess.run(["postfix", "-c", str(postfix_config), "stop"], capture_output=True)
+        shutil.rmtree(postfix_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,12 @@ database and a feeds folder holding one synthetic 50-entry Atom feed, then loads
 client (processes with one keep-alive connection each, for a fixed time).
 
     .venv/bin/python bench/bench_web.py [--seconds 10] [--connections 32] [--client wrk]
+        [--nginx] [--tcp-nopush off]
+
+With ``--nginx`` (Debian's ``nginx`` package) the same cases also run, in the same run,
+through a private nginx (its own prefix, port and cache folder; nothing of the system's
+nginx is used) with ``proxy_cache`` in front of ``serve``, configured as the README's
+"Production shape" says (:func:`nginx_site` is that configuration).
 
 Prints one line per case; the figures are written down in ``bench/README.md``.
 """
@@ -91,6 +97,87 @@ def start_server(work: Path, port: int) -> subprocess.Popen[bytes]:
             time.sleep(0.05)
 
 
+def nginx_site(listen: int, upstream: int, cache: Path, tcp_nopush: str = "off") -> str:
+    """The ``http {}`` content of the README's production shape, for this benchmark."""
+    return f"""
+proxy_cache_path {cache} levels=1:2 keys_zone=feeds:10m max_size=1g inactive=1h
+                 use_temp_path=off;
+
+# One cache entry per coding, not one per Accept-Encoding string a client invents.
+map $http_accept_encoding $feed_coding {{
+    default "";
+    "~*gzip\\s*;\\s*q\\s*=\\s*0(\\.0*)?\\s*(,|$)" "";
+    "~*gzip" "gzip";
+}}
+
+upstream syndication {{
+    server 127.0.0.1:{upstream};
+    keepalive 16;
+}}
+
+server {{
+    listen 127.0.0.1:{listen};
+
+    location /feeds/ {{
+        proxy_pass http://syndication;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $host;
+        proxy_set_header Accept-Encoding $feed_coding;
+
+        proxy_cache feeds;
+        proxy_cache_key $scheme$host$uri$is_args$args$feed_coding;
+        proxy_ignore_headers Vary;
+        proxy_cache_revalidate on;
+        proxy_cache_lock on;
+        proxy_cache_use_stale error timeout updating http_502 http_503 http_504;
+        proxy_cache_background_update on;
+
+        gzip off;
+        tcp_nopush {tcp_nopush};
+    }}
+}}
+"""
+
+
+def start_nginx(work: Path, listen: int, upstream: int, tcp_nopush: str) -> subprocess.Popen[bytes]:
+    prefix = work / "nginx"
+    (prefix / "logs").mkdir(parents=True)
+    conf = prefix / "nginx.conf"
+    # Workers as the benchmark's own user when it runs as root: the temporary folder is
+    # private to it. Debian's defaults otherwise: sendfile on, one worker per core.
+    user = "user root;" if os.geteuid() == 0 else ""
+    conf.write_text(
+        f"""{user}
+worker_processes auto;
+pid {prefix}/nginx.pid;
+error_log {prefix}/logs/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    include /etc/nginx/mime.types;
+    sendfile on;
+    keepalive_requests 100000;
+    access_log off;
+    client_body_temp_path {prefix}/client;
+    proxy_temp_path {prefix}/proxy;
+    {nginx_site(listen, upstream, prefix / "cache", tcp_nopush)}
+}}
+""",
+        encoding="utf-8",
+    )
+    nginx = subprocess.Popen(["nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"])
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", listen), timeout=0.2):
+                return nginx
+        except OSError:
+            if time.monotonic() > deadline or nginx.poll() is not None:
+                nginx.kill()
+                raise SystemExit(f"nginx did not start; see {prefix}/logs/error.log") from None
+            time.sleep(0.05)
+
+
 def probe(port: int, headers: dict[str, str]) -> tuple[int, dict[str, str], int]:
     connection = http.client.HTTPConnection("127.0.0.1", port)
     connection.request("GET", FEED_PATH, headers=headers)
@@ -153,11 +240,14 @@ def main() -> None:
     parser.add_argument(
         "--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python"
     )
+    parser.add_argument("--nginx", action="store_true", help="also through nginx proxy_cache")
+    parser.add_argument("--tcp-nopush", choices=["on", "off"], default="off")
     args = parser.parse_args()
     load = wrk_load if args.client == "wrk" else python_load
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="bench-web-") as folder:
         server = start_server(Path(folder), port)
+        nginx = None
         try:
             status, headers, size = probe(port, {"accept-encoding": "identity"})
             assert status == 200, status
@@ -170,14 +260,28 @@ def main() -> None:
                 (f"200 Atom, 50 entries, {size:,} bytes", {"accept-encoding": "identity"}),
                 (f"200 Atom, 50 entries, gzip {gz_size:,} bytes", {"accept-encoding": "gzip"}),
             ]
+            targets = [("serve", port)]
+            if args.nginx:
+                proxy = free_port()
+                nginx = start_nginx(Path(folder), proxy, port, args.tcp_nopush)
+                for _, request_headers in cases:  # warm the cache; check nginx's answers
+                    for _ in range(2):
+                        probe(proxy, request_headers)
+                assert probe(proxy, {"if-none-match": etag})[0] == 304
+                targets.append((f"nginx proxy_cache, tcp_nopush {args.tcp_nopush}", proxy))
             print(
                 f"client {args.client}, {args.connections} connections, {args.seconds:g} s "
-                f"per case, one uvicorn worker, {os.cpu_count()} CPUs"
+                f"per case, one uvicorn worker, {os.cpu_count()} CPUs, "
+                f"load average {os.getloadavg()[0]:.1f}"
             )
-            for label, request_headers in cases:
-                rate = load(port, request_headers, args.seconds, args.connections)
-                print(f"{label:<45} {rate:>10,.0f} requests/s")
+            for target, target_port in targets:
+                for label, request_headers in cases:
+                    rate = load(target_port, request_headers, args.seconds, args.connections)
+                    print(f"{target:<34} {label:<45} {rate:>10,.0f} requests/s", flush=True)
         finally:
+            if nginx is not None:
+                nginx.terminate()
+                nginx.wait(timeout=10)
             server.terminate()
             server.wait(timeout=10)
 

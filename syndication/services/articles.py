@@ -9,7 +9,9 @@ file and line number and skipped; the lines around it are kept.
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Collection, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -84,53 +86,76 @@ def import_articles(
     report = ImportReport()
     batch: dict[str, tuple[int, ArticleRecord]] = {}
     handled = 0
+    # Rejections come from this thread (parsing) and from the writer (the database).
+    rejecting = threading.Lock()
 
     def reject(number: int, exc: RecordError) -> None:
         rejection = Rejection(source, number, exc.field, exc.reason)
-        report.rejected += 1
-        if len(report.rejections) < keep_rejections:
-            report.rejections.append(rejection)
-        on_rejection(rejection)
+        with rejecting:
+            report.rejected += 1
+            if len(report.rejections) < keep_rejections:
+                report.rejections.append(rejection)
+            on_rejection(rejection)
 
-    def flush() -> None:
-        if batch:
-            records = [record for _, record in batch.values()]
-            try:
-                with write_session(engine) as session:
-                    report.counts.add(write_articles(session, records, now()))
-            except OperationalError:
-                raise  # the database itself is unwell (read-only, gone): not one line's fault
-            except (DBAPIError, StatementError, UnicodeError):
-                # Validation should have caught anything the database refuses; if it did
-                # not, one bad line must not cost the batch: write them one by one and
-                # reject only those the database refuses.
-                for number, record in sorted(batch.values(), key=lambda item: item[0]):
-                    try:
-                        with write_session(engine) as session:
-                            report.counts.add(write_articles(session, [record], now()))
-                    except (DBAPIError, StatementError, UnicodeError) as exc:
-                        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-                        reject(number, RecordError("", f"the database refused it: {reason}"))
-            batch.clear()
-        on_progress(handled)
-
-    for number, line in enumerate(lines, start=1):
-        handled = number
+    def write(items: list[tuple[int, ArticleRecord]]) -> None:
+        records = [record for _, record in items]
         try:
-            record = _parse(line, known_topics, limits)
-        except RecordError as exc:
-            reject(number, exc)
-            continue
-        if record is None:
-            continue
-        if record.source_id in batch:
-            # The same article twice in one batch: the later line is an update of the
-            # earlier one, so the earlier one must be written first.
-            flush()
-        batch[record.source_id] = (number, record)
-        if len(batch) >= batch_size:
-            flush()
-    flush()
+            with write_session(engine) as session:
+                report.counts.add(write_articles(session, records, now()))
+        except OperationalError:
+            raise  # the database itself is unwell (read-only, gone): not one line's fault
+        except (DBAPIError, StatementError, UnicodeError):
+            # Validation should have caught anything the database refuses; if it did
+            # not, one bad line must not cost the batch: write them one by one and
+            # reject only those the database refuses.
+            for number, record in sorted(items, key=lambda item: item[0]):
+                try:
+                    with write_session(engine) as session:
+                        report.counts.add(write_articles(session, [record], now()))
+                except (DBAPIError, StatementError, UnicodeError) as exc:
+                    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+                    reject(number, RecordError("", f"the database refused it: {reason}"))
+
+    # One writer thread, at most one batch in flight: while the database works on batch N
+    # (its own process, its own core) this thread parses batch N+1; the driver waits
+    # without the GIL. Batches are still written one after another, in file order, each
+    # in its own transaction, so a later line still overwrites an earlier one.
+    in_flight: Future[None] | None = None
+
+    def settle() -> None:
+        nonlocal in_flight
+        if in_flight is not None:
+            done, in_flight = in_flight, None
+            done.result()  # re-raises the writer's error here, in the caller's thread
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="article-import") as writer:
+
+        def flush() -> None:
+            nonlocal in_flight
+            settle()
+            if batch:
+                in_flight = writer.submit(write, list(batch.values()))
+                batch.clear()
+            on_progress(handled)
+
+        for number, line in enumerate(lines, start=1):
+            handled = number
+            try:
+                record = _parse(line, known_topics, limits)
+            except RecordError as exc:
+                reject(number, exc)
+                continue
+            if record is None:
+                continue
+            if record.source_id in batch:
+                # The same article twice in one batch: the later line is an update of
+                # the earlier one, so the earlier one must be written first.
+                flush()
+            batch[record.source_id] = (number, record)
+            if len(batch) >= batch_size:
+                flush()
+        flush()
+        settle()
     return report
 
 

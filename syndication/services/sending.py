@@ -25,6 +25,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -161,16 +162,41 @@ def _worker(
     waited, backoff = 0.0, 1.0
     pending: list[outbox.Outcome] = []
     last_settle = time.monotonic()
+    # Outcomes are committed by a helper thread while this one goes on talking SMTP
+    # (issue 16: a settle's commit, fsync included, stalled the conversation). It changes
+    # when the work happens, not what is written: settles still run one at a time, in
+    # order, each only for the rows its claim token still holds, and all of them are done
+    # before this worker gives back what it holds.
+    settler = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{worker}-settle")
+    settling: tuple[Future[None], list[outbox.Outcome]] | None = None
 
-    def settle() -> None:
-        nonlocal last_settle
+    def commit(claim: str, outcomes: list[outbox.Outcome]) -> None:
+        with write_session(engine) as session:
+            outbox.settle(session, claim, outcomes, now(), options.soft_limit)
+        for outcome in outcomes:
+            report.count(outcome.kind)
+        on_progress(report)
+
+    def wait_for_settle() -> None:
+        nonlocal settling
+        if settling is not None:
+            (done, outcomes), settling = settling, None
+            try:
+                done.result()
+            except BaseException:
+                # Not recorded: keep them, so the final settle tries them again.
+                pending[:0] = outcomes
+                raise
+
+    def settle(wait: bool = False) -> None:
+        nonlocal last_settle, settling
         if pending:
-            with write_session(engine) as session:
-                outbox.settle(session, token, pending, now(), options.soft_limit)
-            for outcome in pending:
-                report.count(outcome.kind)
+            wait_for_settle()  # one settle in flight at most, and in order
+            outcomes = list(pending)
             pending.clear()
-            on_progress(report)
+            settling = (settler.submit(commit, token, outcomes), outcomes)
+        if wait:
+            wait_for_settle()
         last_settle = time.monotonic()
 
     lease = options.lease.total_seconds()
@@ -246,7 +272,8 @@ def _worker(
                     )
                 if len(pending) >= SETTLE_EVERY or time.monotonic() - last_settle > SETTLE_SECONDS:
                     settle()
-            settle()
+            # Settled for good before the next claim, which must see the rows given back.
+            settle(wait=True)
             if unavailable:
                 if waited >= options.max_wait:
                     break
@@ -260,8 +287,11 @@ def _worker(
         raise
     finally:
         try:
-            settle()
+            # Every outcome committed before the rows this worker still holds are given
+            # back: a sent row released unsettled would be sent again.
+            settle(wait=True)
         finally:
+            settler.shutdown(wait=True)
             with write_session(engine) as session:
                 outbox.release_worker(session, worker)
             transport.close()

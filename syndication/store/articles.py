@@ -9,17 +9,19 @@ transaction that committed late with a smaller number.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import String, Table, any_, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from syndication import settings
 from syndication.core.articles import ArticleRecord, StoredArticle
 from syndication.errors import NotFoundError
+from syndication.store.bulk import copy_articles
 from syndication.store.models import ARTICLE_CHANGES, Article, Counter, TopicRow, article_topics
 from syndication.store.upsert import upsert
 
@@ -132,13 +134,20 @@ _ARTICLE_COLUMNS = (
 
 
 def write_articles(
-    session: Session, records: Sequence[ArticleRecord], now: datetime
+    session: Session,
+    records: Sequence[ArticleRecord],
+    now: datetime,
+    *,
+    copy: bool | None = None,
 ) -> WriteCounts:
     """Upsert a batch of articles with distinct source ids; unchanged ones are not touched.
 
     A changed article whose ``updated_at`` did not move forward gets ``now`` instead, so
     that every consumer comparing ``updated`` (feed readers, mirroring partners) sees the
     change. Topics the article joins or leaves are marked changed.
+
+    On PostgreSQL the rows go through ``COPY`` (``store.bulk``); ``copy=False`` forces the
+    portable statement path there too (the tests compare the two).
     """
     counts = WriteCounts()
     if not records:
@@ -154,7 +163,7 @@ def write_articles(
                 Article.content_hash,
                 Article.updated_at,
                 Article.retracted_at,
-            ).where(Article.source_id.in_(list(by_source)))
+            ).where(_source_id_in(session, list(by_source)))
         )
     }
     changed: list[tuple[ArticleRecord, str]] = []
@@ -207,38 +216,71 @@ def write_articles(
                 "id_date": record.published_at.astimezone(UTC).date().isoformat(),
             }
         )
-    table: Table = Article.__table__  # type: ignore[assignment]
-    upsert(session, table, rows, ["source_id"], [c for c in _ARTICLE_COLUMNS if c != "source_id"])
+    links = {record.source_id: [ids[slug] for slug in record.topics] for record, _ in changed}
+    updated_ids = [existing[r.source_id].id for r, _ in changed if r.source_id in existing]
+    if copy is None:
+        copy = session.get_bind().dialect.name == "postgresql"
+    write = copy_articles if copy else _write_with_statements
+    _, left = write(session, rows, _UPDATE_COLUMNS, links, updated_ids)
+    touched = left | {topic for topics in links.values() for topic in topics}
+    mark_topics_changed(session, touched, first + len(changed) - 1)
+    return counts
 
-    # Ids of the rows just inserted; updated rows already had theirs. Only updated rows
-    # can have old topic links to find (the topics they may be leaving) and replace.
-    article_ids = {source: row.id for source, row in existing.items()}
-    inserted = [r.source_id for r, _ in changed if r.source_id not in existing]
-    if inserted:
-        rows_inserted = session.execute(
-            select(Article.source_id, Article.id).where(Article.source_id.in_(inserted))
+
+def _source_id_in(session: Session, source_ids: list[str]) -> Any:
+    """``source_id IN (…)``; on PostgreSQL as ``= ANY(array)``, one bound parameter
+    instead of thousands, which halves the cost of the import's look-up of a batch."""
+    if session.get_bind().dialect.name == "postgresql":
+        return Article.source_id == any_(bindparam("source_ids", source_ids, type_=ARRAY(String)))
+    return Article.source_id.in_(source_ids)
+
+
+_UPDATE_COLUMNS = tuple(c for c in _ARTICLE_COLUMNS if c != "source_id")
+
+
+def _write_with_statements(
+    session: Session,
+    rows: Sequence[Mapping[str, Any]],
+    update_columns: Sequence[str],
+    links: Mapping[str, Sequence[int]],
+    replace_links_of: Sequence[int],
+) -> tuple[dict[str, int], set[int]]:
+    """The portable path (SQLite): one upsert per row, one insert per link, sent as
+    executemany. Same contract as ``bulk.copy_articles``."""
+    table: Table = Article.__table__  # type: ignore[assignment]
+    upsert(session, table, rows, ["source_id"], update_columns)
+    article_ids = {
+        source: id_
+        for chunk in _chunks(list(links), 5000)
+        for source, id_ in session.execute(
+            select(Article.source_id, Article.id).where(Article.source_id.in_(chunk))
         )
-        article_ids.update({source: id_ for source, id_ in rows_inserted})
-    updated_ids = [article_ids[r.source_id] for r, _ in changed if r.source_id in existing]
-    touched: set[int] = set()
-    if updated_ids:
-        touched.update(
+    }
+    left: set[int] = set()
+    if replace_links_of:
+        left.update(
             session.scalars(
                 select(article_topics.c.topic_id).where(
-                    article_topics.c.article_id.in_(updated_ids)
+                    article_topics.c.article_id.in_(replace_links_of)
                 )
             )
         )
-        session.execute(delete(article_topics).where(article_topics.c.article_id.in_(updated_ids)))
-    links = [
-        {"article_id": article_ids[record.source_id], "topic_id": ids[slug]}
-        for record, _ in changed
-        for slug in record.topics
+        session.execute(
+            delete(article_topics).where(article_topics.c.article_id.in_(replace_links_of))
+        )
+    link_rows = [
+        {"article_id": article_ids[source], "topic_id": topic}
+        for source, topics in links.items()
+        for topic in topics
     ]
-    session.execute(insert(article_topics), links)
-    touched.update(link["topic_id"] for link in links)
-    mark_topics_changed(session, touched, first + len(changed) - 1)
-    return counts
+    session.execute(insert(article_topics), link_rows)
+    return article_ids, left
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    # SQLite limits the number of bound parameters in one statement.
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def changed_records(session: Session, records: Sequence[ArticleRecord]) -> list[ArticleRecord]:

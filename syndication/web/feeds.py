@@ -39,6 +39,7 @@ import os
 import re
 import stat
 import threading
+import zlib
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -81,9 +82,16 @@ PREFLIGHT_HEADERS = (
 _ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(rss|feed|opml)[\s>/]")
 
 
+Headers = tuple[tuple[bytes, bytes], ...]
+
+
 @dataclass(frozen=True)
 class FeedFile:
-    """One feed file as served: bytes (plain and gzip) with their validators."""
+    """One feed file as served: bytes (plain and gzip) with their validators.
+
+    The response headers of both variants are built once per file version, not per
+    request: a 304 only copies them (``respond``).
+    """
 
     body: bytes
     gzipped: bytes
@@ -91,6 +99,15 @@ class FeedFile:
     etag: str
     gzip_etag: str
     last_modified: datetime
+    headers: Headers = ()
+    gzip_headers: Headers = ()
+
+    def __post_init__(self) -> None:
+        if not self.headers:
+            object.__setattr__(self, "headers", _validators(self.etag, self.last_modified))
+        if not self.gzip_headers:
+            gzip_headers = _validators(self.gzip_etag, self.last_modified)
+            object.__setattr__(self, "gzip_headers", gzip_headers)
 
     def matches(self, if_none_match: str) -> bool:
         """Whether an ``If-None-Match`` value names this file (weak comparison, §13.1.2)."""
@@ -100,21 +117,61 @@ class FeedFile:
         return False
 
 
+def _validators(etag: str, last_modified: datetime) -> Headers:
+    return (
+        (b"etag", etag.encode()),
+        (b"last-modified", format_datetime(last_modified, usegmt=True).encode()),
+        (b"cache-control", f"public, max-age={MAX_AGE_SECONDS}".encode()),
+        (b"vary", b"Accept-Encoding"),
+        *CORS_HEADERS,
+    )
+
+
 def load_feed_file(path: Path, mtime: datetime) -> FeedFile:
-    """Read ``path`` and compute what serving it needs; ``mtime`` is the fallback date."""
+    """Read ``path`` and compute what serving it needs; ``mtime`` is the fallback date.
+
+    A precompressed sibling ``<name>.gz`` (see the README: an operator may write them with
+    ``gzip -k -9`` or zopfli after each build) is used for the gzip variant when it is a
+    regular file and decompresses to exactly the file's bytes; a stale or foreign one is
+    ignored and the file is compressed here, as when there is none.
+    """
     body = path.read_bytes()
     media_type = media_type_for(path.name, body)
     digest = hashlib.sha256(body).hexdigest()[:32]
     newest = recorded_modified(path, body) or mtime
+    gzipped = _precompressed(path, body)
+    if gzipped is None:
+        # mtime=0 keeps the gzip bytes (and so their ETag) a function of the file alone.
+        gzipped, gzip_etag = gzip.compress(body, compresslevel=6, mtime=0), f'"{digest}-gz"'
+    else:
+        # Other gzip bytes for the same file are another representation: another strong
+        # tag (RFC 9110 §8.8.3), so a cache never splices ranges of the two.
+        gzip_etag = f'"{digest}-gz-{hashlib.sha256(gzipped).hexdigest()[:12]}"'
     return FeedFile(
         body=body,
-        # mtime=0 keeps the gzip bytes (and so their ETag) a function of the file alone.
-        gzipped=gzip.compress(body, compresslevel=6, mtime=0),
+        gzipped=gzipped,
         media_type=media_type,
         etag=f'"{digest}"',
-        gzip_etag=f'"{digest}-gz"',
+        gzip_etag=gzip_etag,
         last_modified=newest.replace(microsecond=0),
     )
+
+
+def _precompressed(path: Path, body: bytes) -> bytes | None:
+    sibling = f"{path}.gz"
+    try:
+        # lstat: a sibling that is a symbolic link is not followed (it could lead anywhere).
+        if not stat.S_ISREG(os.lstat(sibling).st_mode):
+            return None
+        with open(sibling, "rb") as handle:
+            gzipped = handle.read(len(body) + 65536)
+        # Bounded: a sibling that inflates past the file's size is not the file.
+        inflate = zlib.decompressobj(wbits=31)  # 31: a gzip wrapper (RFC 1952)
+        plain = inflate.decompress(gzipped, len(body) + 1)
+    except (OSError, zlib.error):
+        return None
+    one_member = inflate.eof and not inflate.unused_data
+    return gzipped if one_member and plain == body else None
 
 
 def media_type_for(name: str, body: bytes) -> str:
@@ -198,26 +255,29 @@ def safe_relative(path: str) -> str | None:
     return path
 
 
+Version = tuple[int, int, int, int]
+
+
 class FeedCache:
     """File bytes and validators keyed by path and version; thread-safe, bounded.
 
-    A version is ``(st_mtime_ns, st_size, st_ino)``: the builder replaces a feed with
-    ``os.replace``, which gives it a new inode, so even a rewrite within the file system's
-    timestamp granularity and of the same size is noticed.
+    A version is ``(st_mtime_ns, st_size, st_ino, inode of the .gz sibling)``: the builder
+    replaces a feed with ``os.replace``, which gives it a new inode, so even a rewrite
+    within the file system's timestamp granularity and of the same size is noticed.
     """
 
     def __init__(self, entries: int = CACHE_ENTRIES) -> None:
-        self._entries: OrderedDict[str, tuple[tuple[int, int, int], FeedFile]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[Version, FeedFile]] = OrderedDict()
         self._size = entries
         self._lock = threading.Lock()
 
-    def get(self, path: str, version: tuple[int, int, int]) -> FeedFile | None:
+    def get(self, path: str, version: Version) -> FeedFile | None:
         cached = self._entries.get(path)
         if cached is None or cached[0] != version:
             return None
         return cached[1]
 
-    def put(self, path: str, version: tuple[int, int, int], feed: FeedFile) -> None:
+    def put(self, path: str, version: Version, feed: FeedFile) -> None:
         with self._lock:
             self._entries[path] = (version, feed)
             self._entries.move_to_end(path)
@@ -226,11 +286,22 @@ class FeedCache:
 
 
 class FeedServer:
-    """ASGI app for ``GET``/``HEAD /feeds/{path}``; the route supplies ``path``."""
+    """ASGI app for ``GET``/``HEAD /feeds/{path}``; the route supplies ``path``.
+
+    Resolving a path (``Path.resolve``: one ``lstat`` per component, and ``readlink``)
+    was half of a ``304``'s cost, so each request path remembers what it resolved to and
+    the device and inode found there. A later request checks only that one ``stat`` of
+    the resolved path still reaches the same inode: a feed replaced by ``os.replace`` (a
+    new inode), a file removed, or a folder on the way swapped for a symbolic link (the
+    ``stat`` then reaches another file) all fall back to a full resolution and its
+    containment check. Only paths that reached a regular file are remembered, at most
+    ``CACHE_ENTRIES`` of them.
+    """
 
     def __init__(self, feeds_dir: Path) -> None:
         self.root = feeds_dir.resolve()
         self.cache = FeedCache()
+        self._located: dict[str, tuple[str, int, int]] = {}
 
     def locate(self, relative: str) -> Path | None:
         """The file ``relative`` names inside the feeds folder, or ``None``."""
@@ -243,29 +314,59 @@ class FeedServer:
             return None
         return resolved if resolved.is_relative_to(self.root) else None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["method"] == "OPTIONS":
-            await _options(send)
-            return
-        path = self.locate(str(scope.get("path_params", {}).get("path", "")))
+    def find(self, relative: str) -> tuple[str, os.stat_result] | None:
+        """The regular file ``relative`` names inside the folder and its ``stat``, or None."""
+        known = self._located.get(relative)
+        if known is not None:
+            resolved, device, inode = known
+            try:
+                info = os.stat(resolved)
+            except (OSError, ValueError):
+                info = None
+            if info is not None and (info.st_ino, info.st_dev) == (inode, device):
+                return resolved, info
+            del self._located[relative]
+        path = self.locate(relative)
         try:
             info = os.stat(path) if path is not None else None
         except (OSError, ValueError):
             info = None
         if path is None or info is None or not stat.S_ISREG(info.st_mode):
+            return None
+        if len(self._located) >= CACHE_ENTRIES:
+            self._located.clear()
+        self._located[relative] = (str(path), info.st_dev, info.st_ino)
+        return str(path), info
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] == "OPTIONS":
+            await _options(send)
+            return
+        found = self.find(str(scope.get("path_params", {}).get("path", "")))
+        if found is None:
             await _not_found(scope, send)
             return
-        key, version = str(path), (info.st_mtime_ns, info.st_size, info.st_ino)
+        key, info = found
+        version = (info.st_mtime_ns, info.st_size, info.st_ino, _sibling_version(key))
         feed = self.cache.get(key, version)
         if feed is None:
             mtime = datetime.fromtimestamp(info.st_mtime, UTC)
             try:
-                feed = await run_in_threadpool(load_feed_file, path, mtime)
+                feed = await run_in_threadpool(load_feed_file, Path(key), mtime)
             except OSError:
                 await _not_found(scope, send)
                 return
             self.cache.put(key, version, feed)
         await respond(feed, scope, send)
+
+
+def _sibling_version(path: str) -> int:
+    """The inode of ``path.gz`` (0 when absent): a sibling written or rewritten after the
+    file was cached is picked up without waiting for the file itself to change."""
+    try:
+        return os.lstat(f"{path}.gz").st_ino
+    except (OSError, ValueError):
+        return 0
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -278,15 +379,14 @@ def _header(scope: Scope, name: bytes) -> str | None:
 async def respond(feed: FeedFile, scope: Scope, send: Send) -> None:
     """Answer one request for ``feed``: 304 when a validator matches, else 200 (gzip if asked)."""
     use_gzip = accepts_gzip(_header(scope, b"accept-encoding") or "")
-    etag = feed.gzip_etag if use_gzip else feed.etag
-    last_modified = min(feed.last_modified, utc_now().replace(microsecond=0))
-    headers = [
-        (b"etag", etag.encode()),
-        (b"last-modified", format_datetime(last_modified, usegmt=True).encode()),
-        (b"cache-control", f"public, max-age={MAX_AGE_SECONDS}".encode()),
-        (b"vary", b"Accept-Encoding"),
-        *CORS_HEADERS,
-    ]
+    headers = list(feed.gzip_headers if use_gzip else feed.headers)
+    last_modified = feed.last_modified
+    now = utc_now().replace(microsecond=0)
+    if last_modified > now:
+        # A file dated in the future (a clock set wrong): never claim a later date than
+        # the moment of sending (RFC 9110 §8.8.2.1), so build this one per request.
+        last_modified = now
+        headers = list(_validators(feed.gzip_etag if use_gzip else feed.etag, now))
     if _not_modified(feed, last_modified, scope):
         await send({"type": "http.response.start", "status": 304, "headers": headers})
         await send({"type": "http.response.body", "body": b""})

@@ -179,3 +179,23 @@ def test_html_depth_counts_like_a_parser() -> None:
     assert html_depth("<div><span><b>x</div><div>y</div>") == 3
     assert html_depth("<br><img src=x><hr/>") == 0
     assert html_depth("</div></div><div>") == 1
+
+
+def test_a_line_the_database_refuses_costs_only_that_line(
+    backend: str, engine: Engine, make_article_json: JsonFactory
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("SQLite does not enforce VARCHAR lengths")
+    # Within the import limit (1,000 characters) but over the column's 300: PostgreSQL
+    # refuses it inside the batch's COPY, and the batch is retried line by line.
+    lines: list[str | bytes] = [
+        json.dumps(make_article_json("a1")),
+        json.dumps(make_article_json("a2", author="x" * 400)),
+        json.dumps(make_article_json("a3")),
+    ]
+    report = run(engine, lines)
+    assert report.summary == "2 inserted, 0 updated, 0 unchanged, 1 rejected"
+    (rejection,) = report.rejections
+    assert rejection.line == 2
+    assert "the database refused it" in rejection.reason
+    assert "character varying(300)" in rejection.reason

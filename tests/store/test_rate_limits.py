@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from sqlalchemy import Engine
 
 from syndication.settings import Settings
@@ -54,3 +55,22 @@ def test_two_senders_together_keep_to_the_rate(settings: Settings) -> None:
     # slot on time but runs later bunches up with the next one), which is not a burst.
     for n, start in enumerate(stamps):
         assert sum(1 for t in stamps[n:] if t < start + 1.0) <= rate * 1.25
+
+
+def test_a_very_high_rate_reserves_small_blocks(engine: Engine) -> None:
+    # "No limit" is configured as a huge rate: each reservation is capped at BLOCK_SLOTS
+    # slots, not a fifth of a second's worth (200,000 at a million a second).
+    from syndication.store.rate_limits import BLOCK_SLOTS
+
+    clock = [5000.0]
+    limiter = SharedRateLimiter(
+        engine,
+        1_000_000.0,
+        clock=lambda: clock[0],
+        sleep=lambda s: clock.__setitem__(0, clock[0] + s),
+    )
+    for _ in range(BLOCK_SLOTS + 1):
+        limiter.acquire()
+    # Two reservations so far: the next free slot lies two blocks after the start.
+    (after,) = reserve_slots(engine, "smtp", 1, 1e-6, now=5000.0)
+    assert after == pytest.approx(5000.0 + 2 * BLOCK_SLOTS * 1e-6, abs=1e-9)

@@ -420,3 +420,89 @@ def test_feed_files_are_readable_from_any_origin_and_pages_are_not(client: TestC
     assert "If-None-Match" in preflight.headers["access-control-allow-headers"]
     for page in ("/", "/digests/", "/healthz"):
         assert "access-control-allow-origin" not in client.get(page, headers=origin).headers
+
+
+# -- precompressed siblings and the located-path cache -----------------------------------
+
+
+def gz_get(client: TestClient, path: str, **headers: str) -> tuple[int, str, int]:
+    """(status, ETag, Content-Length) of a gzip-accepting GET."""
+    response = client.get(path, headers={"accept-encoding": "gzip", **headers})
+    length = int(response.headers.get("content-length", "0"))
+    return response.status_code, response.headers["etag"], length
+
+
+def test_a_current_precompressed_sibling_is_served(client: TestClient, feeds_dir: Path) -> None:
+    path = feeds_dir / "transport" / "rss.xml"
+    _, own_tag, _ = gz_get(client, "/feeds/transport/rss.xml")
+    sibling = gzip.compress(path.read_bytes(), compresslevel=1, mtime=12345)
+    Path(f"{path}.gz").write_bytes(sibling)
+    status, tag, length = gz_get(client, "/feeds/transport/rss.xml")
+    # Picked up without the feed itself changing, and with a tag of its own.
+    assert (status, length) == (200, len(sibling))
+    assert tag != own_tag and tag.startswith(own_tag[:-1] + "-")
+    assert gz_get(client, "/feeds/transport/rss.xml", **{"if-none-match": tag})[0] == 304
+    plain = client.get("/feeds/transport/rss.xml", headers={"accept-encoding": "identity"})
+    assert plain.content == path.read_bytes()
+    # The sibling itself is not a feed path.
+    assert client.get("/feeds/transport/rss.xml.gz").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "sibling",
+    [
+        gzip.compress(b"<rss>an older build</rss>", mtime=0),  # stale
+        b"not gzip at all",
+        gzip.compress(b"x" * 10_000_000, mtime=0),  # inflates past the file
+        gzip.compress(RSS_BODY.encode(), mtime=0) + gzip.compress(b"more", mtime=0),
+    ],
+    ids=["stale", "garbage", "bomb", "two-members"],
+)
+def test_a_sibling_that_is_not_the_file_is_ignored(
+    client: TestClient, feeds_dir: Path, sibling: bytes
+) -> None:
+    path = feeds_dir / "transport" / "rss.xml"
+    Path(f"{path}.gz").write_bytes(sibling)
+    response = client.get("/feeds/transport/rss.xml", headers={"accept-encoding": "gzip"})
+    assert response.headers["etag"].endswith('-gz"')
+    assert response.content == path.read_bytes()
+
+
+def test_a_symlinked_sibling_is_not_followed(
+    client: TestClient, feeds_dir: Path, tmp_path: Path
+) -> None:
+    path = feeds_dir / "transport" / "rss.xml"
+    outside = tmp_path / "elsewhere.gz"
+    outside.write_bytes(gzip.compress(path.read_bytes(), mtime=7))
+    Path(f"{path}.gz").symlink_to(outside)
+    assert gz_get(client, "/feeds/transport/rss.xml")[1].endswith('-gz"')
+
+
+def test_a_folder_swapped_for_a_symlink_out_is_noticed(
+    settings: Settings, engine: Engine, feeds_dir: Path, tmp_path: Path
+) -> None:
+    app = create_app(settings, engine)
+    assert asgi_get(app, "/feeds/transport/rss.xml")[0] == 200  # resolved and remembered
+    outside = tmp_path / "private"
+    outside.mkdir()
+    (outside / "rss.xml").write_text("<rss>private</rss>", encoding="utf-8")
+    os.rename(feeds_dir / "transport", tmp_path / "moved-away")
+    (feeds_dir / "transport").symlink_to(outside)
+    assert asgi_get(app, "/feeds/transport/rss.xml") == (404, b"No such feed.\n")
+
+
+def test_a_remembered_path_is_not_resolved_again(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert client.get("/feeds/transport/atom.xml").status_code == 200
+    resolved: list[Path] = []
+    real = Path.resolve
+
+    def counting(self: Path, strict: bool = False) -> Path:
+        resolved.append(self)
+        return real(self, strict)
+
+    monkeypatch.setattr(Path, "resolve", counting)
+    for _ in range(3):
+        assert client.get("/feeds/transport/atom.xml").status_code == 200
+    assert resolved == []

@@ -1,0 +1,135 @@
+"""The COPY path of ``write_articles`` (PostgreSQL) writes exactly what the statement path does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, delete, select, update
+
+from syndication.core.articles import ArticleRecord
+from syndication.store import articles as store
+from syndication.store import database as db
+from syndication.store.models import ARTICLE_CHANGES, Article, Counter, TopicRow, article_topics
+
+MakeArticle = Callable[..., ArticleRecord]
+TOPICS = ("culture", "economy", "transport", "environment")
+
+
+def scenario(engine: Engine, make_article: MakeArticle, now: datetime, copy: bool) -> list[Any]:
+    """Inserts, unchanged rows, edits with and without a newer ``updated_at``, topic
+    changes, retractions, a retraction undone, and two batches in one transaction."""
+    counts: list[Any] = []
+
+    def write(*batches: list[ArticleRecord], at: datetime = now) -> None:
+        with db.write_session(engine) as session:
+            for batch in batches:
+                c = store.write_articles(session, batch, at, copy=copy)
+                counts.append((c.inserted, c.updated, c.unchanged))
+
+    first = [
+        make_article(
+            f"a{i}",
+            topics=(TOPICS[i % 4],) if i % 3 else (TOPICS[i % 4], TOPICS[(i + 1) % 4]),
+            status="retracted" if i % 11 == 0 else "published",
+            published_at=now - timedelta(hours=i),
+        )
+        for i in range(60)
+    ]
+    write(first)
+    write(first)  # every row unchanged: no change numbers, no writes
+    with db.write_session(engine) as session:
+        store.retract_article(session, "a5", "withdrawn by the newsroom", now)
+
+    second = list(first)
+    for i in range(0, 20):  # edited, with a newer updated_at, moving topic
+        second[i] = replace(
+            first[i],
+            title=f"Edited {i}",
+            topics=(TOPICS[(i + 2) % 4],),
+            updated_at=first[i].updated_at + timedelta(days=1),
+        )
+    for i in range(20, 30):  # edited without moving updated_at: gets `now`
+        second[i] = replace(first[i], summary="corrected")
+    second[33] = replace(first[33], status="published")  # a33 (i % 11 == 0) un-retracted
+    second += [make_article(f"b{i}", topics=(TOPICS[i % 4],)) for i in range(15)]
+    write(second, at=now + timedelta(hours=2))
+
+    third = [replace(second[40], title="Again"), make_article("c1", topics=("economy",))]
+    fourth = [replace(second[41], topics=("culture", "economy")), make_article("c2")]
+    write(third, fourth, at=now + timedelta(hours=3))
+    return counts
+
+
+def snapshot(engine: Engine) -> dict[str, Any]:
+    """Everything the writes decide, without the surrogate ids."""
+    with db.read_session(engine) as session:
+        columns = [c for c in Article.__table__.c if c.name != "id"]
+        articles = {row.source_id: tuple(row) for row in session.execute(select(*columns))}
+        links = {
+            tuple(row)
+            for row in session.execute(
+                select(Article.source_id, TopicRow.slug)
+                .join(article_topics, article_topics.c.article_id == Article.id)
+                .join(TopicRow, TopicRow.id == article_topics.c.topic_id)
+            )
+        }
+        topics = {
+            slug: seq for slug, seq in session.execute(select(TopicRow.slug, TopicRow.change_seq))
+        }
+        return {
+            "articles": articles,
+            "links": links,
+            "topics": topics,
+            "seq": store.current_change_seq(session),
+        }
+
+
+def reset(engine: Engine) -> None:
+    with db.write_session(engine) as session:
+        session.execute(delete(article_topics))
+        session.execute(delete(Article))
+        session.execute(update(TopicRow).values(change_seq=0))
+        session.execute(update(Counter).where(Counter.name == ARTICLE_CHANGES).values(value=0))
+
+
+def test_copy_path_writes_what_the_statement_path_writes(
+    backend: str, engine: Engine, make_article: MakeArticle, now: datetime
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("COPY is the PostgreSQL path; SQLite has only the statement path")
+    by_statements = scenario(engine, make_article, now, copy=False)
+    expected = snapshot(engine)
+    reset(engine)
+    by_copy = scenario(engine, make_article, now, copy=True)
+    actual = snapshot(engine)
+
+    assert by_copy == by_statements
+    assert by_statements == [(60, 0, 0), (0, 0, 60), (15, 31, 29), (1, 1, 0), (1, 1, 0)]
+    assert actual["seq"] == expected["seq"]
+    assert actual["topics"] == expected["topics"]
+    assert actual["links"] == expected["links"]
+    assert actual["articles"] == expected["articles"]
+    # The scenario really moved topics and updated_at, so the comparison means something.
+    assert ("a0", "transport") in actual["links"] and ("a0", "culture") not in actual["links"]
+    with db.read_session(engine) as session:
+        a25 = session.execute(select(Article).where(Article.source_id == "a25")).scalar_one()
+        assert a25.updated_at == now + timedelta(hours=2)
+
+
+def test_default_on_postgresql_is_copy_and_unchanged_rows_take_no_number(
+    backend: str, engine: Engine, make_article: MakeArticle, now: datetime
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("COPY is the PostgreSQL path")
+    records = [make_article(f"x{i}") for i in range(5)]
+    with db.write_session(engine) as session:
+        assert store.write_articles(session, records, now).inserted == 5
+    with db.write_session(engine) as session:
+        before = store.current_change_seq(session)
+        counts = store.write_articles(session, records, now)
+        assert (counts.inserted, counts.updated, counts.unchanged) == (0, 0, 5)
+        assert store.current_change_seq(session) == before
