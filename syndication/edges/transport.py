@@ -222,7 +222,7 @@ def make_transport(settings: MailSettings) -> Transport:
     return FileTransport(settings.outbox_dir)
 
 
-class RateLimiter:
+class MessageRateLimiter:
     """A token bucket shared by every sending thread: at most ``rate`` messages a second.
 
     :meth:`slow_down` (on a 421) halves the rate for a minute, then it recovers.

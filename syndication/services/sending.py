@@ -34,8 +34,8 @@ from sqlalchemy import Engine
 
 from syndication.edges.transport import (
     Envelope,
+    MessageRateLimiter,
     PermanentFailure,
-    RateLimiter,
     ServerUnavailable,
     TemporaryFailure,
     Transport,
@@ -117,7 +117,7 @@ def send_outbox(
     """
     stop = stop or threading.Event()
     report = SendReport()
-    limiter = limiter or RateLimiter(options.rate_per_second)
+    limiter = limiter or MessageRateLimiter(options.rate_per_second)
     prefix = f"{os.uname().nodename[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     threads = [
         threading.Thread(

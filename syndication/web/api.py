@@ -27,7 +27,7 @@ from syndication.settings import Settings
 from syndication.store import api_keys
 from syndication.store import articles as store
 from syndication.store import database as db
-from syndication.web.security import RateLimiter
+from syndication.web.security import ClientRateLimiter
 
 MAX_BODY = 10 * 1024 * 1024
 MEDIA_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-lines")
@@ -38,7 +38,11 @@ class ArticlesApi:
     """``/api/articles`` endpoints for one app."""
 
     def __init__(
-        self, settings: Settings, engine: Engine, limiter: RateLimiter, max_body: int = MAX_BODY
+        self,
+        settings: Settings,
+        engine: Engine,
+        limiter: ClientRateLimiter,
+        max_body: int = MAX_BODY,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -145,9 +149,11 @@ def _too_large(limit: int) -> JSONResponse:
     return _error(413, f"the body is larger than {limit:,} bytes; send it in several requests")
 
 
-def routes(settings: Settings, engine: Engine, limiter: RateLimiter | None = None) -> list[Route]:
+def routes(
+    settings: Settings, engine: Engine, limiter: ClientRateLimiter | None = None
+) -> list[Route]:
     """The API's routes; 120 requests a minute per key unless ``limiter`` says otherwise."""
-    api = ArticlesApi(settings, engine, limiter or RateLimiter(120, 60))
+    api = ArticlesApi(settings, engine, limiter or ClientRateLimiter(120, 60))
     return [
         Route("/api/articles", api.post, methods=["POST"]),
         Route("/api/articles/{source_id:path}", api.delete, methods=["DELETE"]),

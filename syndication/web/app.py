@@ -64,8 +64,8 @@ from syndication.web.security import (
     CSRF_FIELD,
     SECURITY_HEADERS,
     BodyDeadline,
+    ClientRateLimiter,
     ForwardedClient,
-    RateLimiter,
     SecurityHeaders,
     csrf_ok,
     csrf_token_valid,
@@ -101,8 +101,8 @@ class Web:
         self,
         settings: Settings,
         engine: Engine,
-        subscribe_limit: RateLimiter,
-        confirm_limit: RateLimiter,
+        subscribe_limit: ClientRateLimiter,
+        confirm_limit: ClientRateLimiter,
     ) -> None:
         if not settings.secret_key:
             raise ConfigError(
@@ -450,9 +450,9 @@ def create_app(
     settings: Settings,
     engine: Engine,
     *,
-    subscribe_limit: RateLimiter | None = None,
-    confirm_limit: RateLimiter | None = None,
-    api_limit: RateLimiter | None = None,
+    subscribe_limit: ClientRateLimiter | None = None,
+    confirm_limit: ClientRateLimiter | None = None,
+    api_limit: ClientRateLimiter | None = None,
     now: Callable[[], datetime] = utc_now,
 ) -> Starlette:
     """The ASGI app. Limits default to 10 sign-ups per client per 10 minutes and 3
@@ -461,8 +461,8 @@ def create_app(
     web = Web(
         settings,
         engine,
-        subscribe_limit or RateLimiter(10, 600),
-        confirm_limit or RateLimiter(3, 86400),
+        subscribe_limit or ClientRateLimiter(10, 600),
+        confirm_limit or ClientRateLimiter(3, 86400),
     )
     feeds = FeedServer(settings.feeds.dir)
     token_methods = ["GET", "POST"]

@@ -221,7 +221,7 @@ def csrf_ok(secret: str, cookie: str | None, submitted: str | None) -> bool:
 # -- rate limits --------------------------------------------------------------------------
 
 
-class RateLimiter:
+class ClientRateLimiter:
     """At most ``limit`` events per ``window`` seconds per key (a sliding window), in memory.
 
     One process's memory: with several workers each counts on its own, which still bounds

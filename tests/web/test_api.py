@@ -17,7 +17,7 @@ from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.store.models import ApiKey, Article
 from syndication.web.app import create_app
-from syndication.web.security import RateLimiter
+from syndication.web.security import ClientRateLimiter
 from tests.support.builders import FIXED_NOW, article_json
 
 NDJSON = {"content-type": "application/x-ndjson"}
@@ -31,7 +31,7 @@ def key(engine: Engine) -> str:
 
 @pytest.fixture
 def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
-    app = create_app(settings, engine, api_limit=RateLimiter(5, 60))
+    app = create_app(settings, engine, api_limit=ClientRateLimiter(5, 60))
     with TestClient(app) as test_client:
         yield test_client
 

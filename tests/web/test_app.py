@@ -36,7 +36,7 @@ from syndication.store import site as webstore
 from syndication.store import subscribers
 from syndication.store.models import Delivery, Digest, JobRun, Subscriber
 from syndication.web.app import create_app
-from syndication.web.security import RateLimiter, new_csrf_token
+from syndication.web.security import ClientRateLimiter, new_csrf_token
 from tests.support.net import free_port
 
 BASE = "http://testserver"
@@ -391,7 +391,7 @@ def test_subscribe_without_a_good_csrf_token_is_refused(
 
 
 def test_subscribe_is_rate_limited_per_client(web_settings: Settings, engine: Engine) -> None:
-    app = create_app(web_settings, engine, subscribe_limit=RateLimiter(3, 600))
+    app = create_app(web_settings, engine, subscribe_limit=ClientRateLimiter(3, 600))
     with TestClient(app) as client:
         for n in range(3):
             subscribe(client, f"reader{n}@example.org")
@@ -414,7 +414,7 @@ def test_confirmation_mails_to_one_address_are_limited(
         real(settings, engine, subscriber_id, now)
 
     monkeypatch.setattr(delivery, "send_confirmation", counting)
-    app = create_app(web_settings, engine, confirm_limit=RateLimiter(2, 86400))
+    app = create_app(web_settings, engine, confirm_limit=ClientRateLimiter(2, 86400))
     with TestClient(app) as client:
         for _ in range(4):
             subscribe(client, "bombed@example.org")

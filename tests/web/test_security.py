@@ -10,7 +10,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from syndication.web.security import (
-    RateLimiter,
+    ClientRateLimiter,
     SecurityHeaders,
     csrf_ok,
     csrf_token_valid,
@@ -35,7 +35,7 @@ def test_csrf_tokens_are_signed_and_must_match_the_cookie() -> None:
 
 def test_rate_limiter_window_slides() -> None:
     clock = [0.0]
-    limiter = RateLimiter(2, 10, clock=lambda: clock[0])
+    limiter = ClientRateLimiter(2, 10, clock=lambda: clock[0])
     assert limiter.allow("a") and limiter.allow("a")
     assert not limiter.allow("a")
     assert limiter.allow("b")
@@ -46,7 +46,7 @@ def test_rate_limiter_window_slides() -> None:
 
 def test_rate_limiter_forgets_idle_clients() -> None:
     clock = [0.0]
-    limiter = RateLimiter(1, 10, clock=lambda: clock[0])
+    limiter = ClientRateLimiter(1, 10, clock=lambda: clock[0])
     for n in range(100):
         limiter.allow(f"client-{n}")
     clock[0] = 25.0

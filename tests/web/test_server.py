@@ -23,7 +23,7 @@ from starlette.testclient import TestClient
 
 from syndication.settings import Settings, WebSettings
 from syndication.web.app import create_app
-from syndication.web.security import ForwardedClient, RateLimiter
+from syndication.web.security import ClientRateLimiter, ForwardedClient
 from tests.support.net import free_port
 
 HEADER_TIMEOUT = 1.0
@@ -139,7 +139,7 @@ def test_a_local_process_cannot_rotate_past_the_sign_up_limit(
     settings: Settings, engine: Engine
 ) -> None:
     # From 127.0.0.1, forty made-up X-Forwarded-For addresses were forty clients (item 4).
-    app = create_app(settings, engine, subscribe_limit=RateLimiter(3, 600))
+    app = create_app(settings, engine, subscribe_limit=ClientRateLimiter(3, 600))
     statuses = []
     with TestClient(app, client=("127.0.0.1", 40000)) as client:
         for n in range(5):
@@ -153,7 +153,7 @@ def test_a_local_process_cannot_rotate_past_the_sign_up_limit(
             statuses.append(response.status_code)
     assert statuses == [200, 200, 200, 429, 429]
     trusting = replace(settings, web=WebSettings(trusted_proxies=("127.0.0.1",)))
-    app = create_app(trusting, engine, subscribe_limit=RateLimiter(3, 600))
+    app = create_app(trusting, engine, subscribe_limit=ClientRateLimiter(3, 600))
     with TestClient(app, client=("127.0.0.1", 40000)) as client:
         for n in range(5):
             token = client.get("/").text.split('name="csrf" value="')[1].split('"')[0]
