@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from syndication import settings
 from syndication.core.articles import ArticleRecord, StoredArticle
 from syndication.errors import NotFoundError
-from syndication.store.bulk import copy_articles
 from syndication.store.models import ARTICLE_CHANGES, Article, Counter, TopicRow, article_topics
 from syndication.store.upsert import upsert
 
@@ -220,7 +219,13 @@ def write_articles(
     updated_ids = [existing[r.source_id].id for r, _ in changed if r.source_id in existing]
     if copy is None:
         copy = session.get_bind().dialect.name == "postgresql"
-    write = copy_articles if copy else _write_with_statements
+    if copy:
+        # Imported here: it loads psycopg, which reading a SQLite store never needs.
+        from syndication.store.bulk import copy_articles
+
+        write = copy_articles
+    else:
+        write = _write_with_statements
     _, left = write(session, rows, _UPDATE_COLUMNS, links, updated_ids)
     touched = left | {topic for topics in links.values() for topic in topics}
     mark_topics_changed(session, touched, first + len(changed) - 1)
