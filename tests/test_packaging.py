@@ -14,6 +14,12 @@ def test_every_package_folder_is_listed_for_the_wheel() -> None:
         ".".join(init.parent.relative_to(ROOT).parts)
         for init in (ROOT / "syndication").rglob("__init__.py")
     }
+    data = {"syndication.store.migrations", "syndication.store.migrations.versions"}
+    templates = {"syndication.templates"} | {
+        f"syndication.templates.{folder.name}"
+        for folder in (ROOT / "templates").iterdir()
+        if folder.is_dir() and not folder.name.startswith(("_", "."))
+    }
     listed = set(config["packages"])
-    assert found | {"syndication.templates"} == listed
+    assert found | data | templates == listed
     assert config["package-dir"] == {"syndication.templates": "templates"}
