@@ -18,14 +18,13 @@ from starlette.routing import BaseRoute, Mount, Route
 from syndication.settings import Settings
 from syndication.web.admin import articles, auth, dashboard, digests, subscribers
 from syndication.web.admin.common import (
-    FORM_LIMIT,
-    NO_STORE,
     ActionHandler,
     Admin,
     Handler,
     action_route,
     page_route,
 )
+from syndication.web.pages import FORM_LIMIT, NO_STORE
 
 
 def admin_routes(

@@ -17,12 +17,12 @@ from syndication.errors import InputError
 from syndication.services import users
 from syndication.store.users import LOCKOUT_WINDOW
 from syndication.web.admin.common import (
-    NO_STORE,
     SESSION_COOKIE,
     Admin,
     Viewer,
     read_form,
 )
+from syndication.web.pages import NO_STORE
 from syndication.web.security import CSRF_COOKIE, csrf_ok, csrf_token_valid, new_csrf_token
 
 WRONG = "That address and password do not match an account. Check both and try again."

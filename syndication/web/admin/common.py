@@ -31,11 +31,10 @@ from syndication.render.templates import search_path
 from syndication.services import users
 from syndication.settings import SLUG_RE, Settings
 from syndication.store.users import SignedIn
+from syndication.web.pages import NO_STORE
 
 SESSION_COOKIE = "syndication_admin"
 CSRF_FIELD = "csrf"
-FORM_LIMIT = 16 * 1024
-NO_STORE = {"cache-control": "no-store"}
 PERIOD_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_ID = 2**31 - 1  # an INTEGER column: a larger number is simply not there
 

@@ -27,7 +27,6 @@ from syndication.store import site as webstore
 from syndication.store.approval import DigestStatus
 from syndication.store.models import Digest
 from syndication.web.admin.common import (
-    NO_STORE,
     ActionHandler,
     Admin,
     Viewer,
@@ -35,6 +34,7 @@ from syndication.web.admin.common import (
     redirect,
     slug_param,
 )
+from syndication.web.pages import NO_STORE
 
 # Gmail shows "[Message clipped]" and hides the rest (our unsubscribe link) above about
 # 102 KB of HTML; our own budget (HTML_LIMIT) keeps a margin under it.

@@ -12,7 +12,6 @@ from syndication.services import console
 from syndication.store import admin as queries
 from syndication.store import database as db
 from syndication.web.admin.common import (
-    NO_STORE,
     ActionHandler,
     Admin,
     Viewer,
@@ -20,6 +19,7 @@ from syndication.web.admin.common import (
     query_param,
     redirect,
 )
+from syndication.web.pages import NO_STORE
 
 DONE = {
     "unsubscribe": "Unsubscribed from every list.",

@@ -1,0 +1,62 @@
+"""The public digest archive: each digest as the stored e-mail (the "view in a browser" link)."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from syndication.settings import SLUG_RE
+from syndication.store import site as webstore
+from syndication.web.pages import Pages
+
+log = logging.getLogger(__name__)
+PERIOD_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+# The digest archive shows the stored e-mail itself. Its CSS is inlined into style
+# attributes for mail clients, which needs 'unsafe-inline' for styles; scripts, forms and
+# frames stay forbidden, and images load only over HTTPS (they are absolute in the mail).
+DIGEST_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
+    "form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+class ArchivePages(Pages):
+    """``/digests/`` and one digest as its readers got it."""
+
+    async def digest_index(self, request: Request) -> Response:
+        rows = await run_in_threadpool(self.read, webstore.digest_index)
+        digests = [
+            {
+                "list": self.list_name(slug),
+                "period": period,
+                "subject": subject,
+                "url": f"/digests/{slug}/{period}",
+            }
+            for slug, period, subject in rows
+        ]
+        return self.page(
+            "digests.html", headers={"cache-control": "public, max-age=300"}, digests=digests
+        )
+
+    async def digest(self, request: Request) -> Response:
+        slug = str(request.path_params["list_slug"])
+        period = str(request.path_params["period"])
+        if not SLUG_RE.fullmatch(slug) or not PERIOD_RE.fullmatch(period):
+            # Checked before the query: PostgreSQL refuses a NUL ("%00") in a parameter
+            # with an error, which must be a 404 like any other name we do not have.
+            return self.message(404, "No such digest", "There is no digest for that list and date.")
+        html = await run_in_threadpool(self.read, webstore.digest_html, slug, period)
+        if html is None:
+            return self.message(404, "No such digest", "There is no digest for that list and date.")
+        return HTMLResponse(
+            webstore.public_copy(html, self.settings.site.base_url),
+            headers={
+                "cache-control": "public, max-age=3600",
+                "content-security-policy": DIGEST_CSP,
+            },
+        )
