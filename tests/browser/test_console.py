@@ -9,38 +9,24 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from sqlalchemy import Engine
 
 from syndication.clock import utc_now
 from syndication.services import approval
 from syndication.settings import Settings
 from syndication.web.app import create_app
-from tests.support.console import PASSWORD, add_users, free_port
+from tests.support.browser import ARTIFACTS, needs_chromium
+from tests.support.console import PASSWORD, add_users
+from tests.support.net import free_port
 from tests.support.outbox import PERIOD, queue_demo_digest
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DIGEST = f"/admin/digests/weekly-city/{PERIOD}"
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="browser tests need Debian's chromium at /usr/bin/chromium "
-    "(apt-get install chromium; .ci/run does it)",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -68,16 +54,6 @@ def site(settings: Settings, engine: Engine) -> Iterator[tuple[str, Settings]]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def signed_in_page(browser: Browser, base: str, width: int) -> tuple[Page, list[str]]:

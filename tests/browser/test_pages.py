@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page
 from sqlalchemy import Engine, select
 
 from syndication.core import digests as digest
@@ -44,31 +44,17 @@ from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.store.models import Digest, Subscriber
 from syndication.web.app import create_app
+from tests.support.browser import ARTIFACTS, needs_chromium
 from tests.support.net import free_port
 
 ArticleFactory = Callable[..., ArticleRecord]
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 AXE_VERSION = "4.14.1"
 AXE_DIR = ARTIFACTS / "npm"
 # A picture for every image URL of the test digests (they point at images.example.org).
 IMAGES = "https://images.example.org/**"
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="browser tests need Debian's chromium at /usr/bin/chromium "
-    "(apt-get install chromium; .ci/run does it)",
-)
+pytestmark = needs_chromium
 
 
 @dataclass(frozen=True)
@@ -101,16 +87,6 @@ def site(settings: Settings, engine: Engine) -> Iterator[Site]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def new_page(browser: Browser, width: int, *, bypass_csp: bool = False) -> tuple[Page, list[str]]:

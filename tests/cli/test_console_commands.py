@@ -3,10 +3,8 @@ operator runs them: real processes against the test's database."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,22 +13,7 @@ from sqlalchemy import Engine
 from syndication.services import approval, users
 from syndication.settings import Settings
 from tests.support.outbox import PERIOD, queue_demo_digest
-
-
-def syndication(
-    *args: str, cwd: Path, database_url: str, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATION_")}
-    env["SYNDICATION_DATABASE_URL"] = database_url
-    return subprocess.run(
-        [sys.executable, "-m", "syndication", *args],
-        cwd=cwd,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.support.processes import syndication
 
 
 def test_users_add_list_set_password_remove(

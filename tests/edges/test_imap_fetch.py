@@ -18,14 +18,13 @@ from syndication.edges.imap_fetch import ImapError, ImapMailbox
 from syndication.services import bounces
 from syndication.settings import ImapSettings, Settings
 from tests.support.bounces import (
-    AFTER_WEEK,
     add_active,
     dsn,
-    import_demo_articles,
     send_week,
     status_of,
     with_bounces,
 )
+from tests.support.builders import AFTER_WEEK, import_demo_articles
 from tests.support.dovecot import Dovecot, dovecot_missing, start_dovecot
 
 pytestmark = pytest.mark.skipif(bool(dovecot_missing()), reason=dovecot_missing() or "present")

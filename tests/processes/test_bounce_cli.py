@@ -11,14 +11,13 @@ from sqlalchemy import Engine
 
 from syndication.settings import Settings
 from tests.support.bounces import (
-    AFTER_WEEK,
     add_active,
     arf,
     dsn,
-    import_demo_articles,
     send_week,
     with_bounces,
 )
+from tests.support.builders import AFTER_WEEK, import_demo_articles
 from tests.support.intake import environment, write_config
 
 

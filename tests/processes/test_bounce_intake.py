@@ -22,14 +22,13 @@ from syndication.store import database as db
 from syndication.store import subscribers
 from syndication.store.models import BounceEvent, BounceIntake, SoftBounce
 from tests.support.bounces import (
-    AFTER_WEEK,
     add_active,
     dsn,
-    import_demo_articles,
     send_week,
     status_of,
     with_bounces,
 )
+from tests.support.builders import AFTER_WEEK, import_demo_articles
 from tests.support.intake import start_intake
 from tests.support.net import free_port
 from tests.support.postfix import postfix_missing, start_postfix

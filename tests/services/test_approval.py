@@ -17,7 +17,11 @@ from syndication.settings import Settings
 from syndication.store import database as db
 from syndication.store import outbox
 from syndication.store.models import Delivery
-from tests.support.outbox import AFTER_WEEK, PERIOD, queue_demo_digest
+from tests.support.builders import AFTER_WEEK
+from tests.support.outbox import (
+    PERIOD,
+    queue_demo_digest,
+)
 
 LIST = "weekly-city"
 

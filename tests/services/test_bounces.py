@@ -16,17 +16,16 @@ from syndication.store import database as db
 from syndication.store import subscribers
 from syndication.store.models import BounceEvent, BounceIntake, Suppression
 from tests.support.bounces import (
-    AFTER_WEEK,
     BOUNCE_ADDRESS,
     Sent,
     add_active,
     arf,
     dsn,
-    import_demo_articles,
     send_week,
     status_of,
     with_bounces,
 )
+from tests.support.builders import AFTER_WEEK, import_demo_articles
 
 READERS = [
     "dead@reader.example.net",

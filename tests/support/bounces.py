@@ -8,21 +8,18 @@ from __future__ import annotations
 
 import email
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
-from pathlib import Path
+from datetime import date, datetime
 
 from sqlalchemy import Engine, select
 
 from syndication.edges.transport import Envelope, MemoryTransport
 from syndication.services import delivery
-from syndication.services.articles import import_articles
 from syndication.settings import BounceSettings, Settings
 from syndication.store import database as db
 from syndication.store import subscribers
 from syndication.store.models import Delivery, Subscriber
+from tests.support.builders import AFTER_WEEK
 
-EXAMPLES = Path(__file__).parent.parent.parent / "examples"
-AFTER_WEEK = datetime(2026, 11, 24, tzinfo=UTC)
 BOUNCE_ADDRESS = "bounces@news.example.org"
 
 
@@ -39,18 +36,6 @@ class Sent:
     email: str
     message_id: str
     return_path: str
-
-
-def import_demo_articles(settings: Settings, engine: Engine) -> None:
-    with (EXAMPLES / "news.jsonl").open("rb") as lines:
-        report = import_articles(
-            engine,
-            lines,
-            source="news.jsonl",
-            known_topics={t.slug for t in settings.topics},
-            now=lambda: AFTER_WEEK,
-        )
-    assert report.rejected == 0
 
 
 def add_active(engine: Engine, addresses: list[str], list_slug: str = "weekly-city") -> None:

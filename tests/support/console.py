@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -56,10 +55,3 @@ def sign_in(client: TestClient, email: str) -> str:
     response = post_login(client, email)
     assert response.status_code == 303, response.text
     return hidden(client.get("/admin/").text, "csrf")
-
-
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

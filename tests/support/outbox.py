@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from pathlib import Path
+from datetime import date
 
 from sqlalchemy import Engine
 
 from syndication.services import delivery
-from syndication.services.articles import import_articles
 from syndication.settings import Settings
 from syndication.store import database as db
 from syndication.store import subscribers
+from tests.support.builders import AFTER_WEEK, import_demo_articles
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-AFTER_WEEK = datetime(2026, 11, 24, tzinfo=UTC)  # the week of 2026-11-16 has ended
 WEEK = date(2026, 11, 18)
 PERIOD = "2026-11-16"
-
-
-def import_demo_articles(settings: Settings, engine: Engine) -> None:
-    """The demo newsroom's articles, as of just after the week of 2026-11-16."""
-    with (EXAMPLES / "news.jsonl").open("rb") as lines:
-        report = import_articles(
-            engine,
-            lines,
-            source="news.jsonl",
-            known_topics={t.slug for t in settings.topics},
-            now=lambda: AFTER_WEEK,
-        )
-    assert report.rejected == 0
 
 
 def add_readers(engine: Engine, count: int, list_slug: str = "weekly-city") -> list[int]:

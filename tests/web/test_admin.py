@@ -22,8 +22,12 @@ from syndication.store import database as db
 from syndication.store.models import Article, BounceEvent, Delivery, Subscriber, Suppression
 from syndication.store.sources import record_poll
 from syndication.web.app import create_app
+from tests.support.builders import AFTER_WEEK
 from tests.support.console import PASSWORD, Clock, add_users, post_login, sign_in
-from tests.support.outbox import AFTER_WEEK, PERIOD, queue_demo_digest
+from tests.support.outbox import (
+    PERIOD,
+    queue_demo_digest,
+)
 
 LIST = "weekly-city"
 DIGEST = f"/admin/digests/{LIST}/{PERIOD}"

@@ -15,8 +15,12 @@ from syndication.store import database as db
 from syndication.store.models import BounceEvent, JobRun
 from syndication.store.sources import record_poll
 from syndication.web.app import create_app
+from tests.support.builders import AFTER_WEEK
 from tests.support.console import Clock
-from tests.support.outbox import AFTER_WEEK, PERIOD, queue_demo_digest
+from tests.support.outbox import (
+    PERIOD,
+    queue_demo_digest,
+)
 
 FAMILIES = {
     "syndication_database_up": "gauge",
