@@ -27,8 +27,7 @@ from syndication.errors import NotFoundError, SyndicationError
 from syndication.render import email as rendering
 from syndication.services.sending import SendOptions, SendReport, send_outbox
 from syndication.settings import Settings
-from syndication.store import approval, outbox, subscribers
-from syndication.store import articles as store
+from syndication.store import approval, article_queries, outbox, subscribers
 from syndication.store import database as db
 from syndication.store.models import Digest, Subscriber
 from syndication.store.rate_limits import SharedRateLimiter
@@ -120,7 +119,9 @@ def compile_digest(
         ).one_or_none()
         if existing is not None:
             return CompileReport(list_slug, key, period, existing.article_count, False, 0, False)
-        articles = store.articles_published_between(session, ml.topics, period.start, period.end)
+        articles = article_queries.articles_published_between(
+            session, ml.topics, period.start, period.end
+        )
     content = digest.build_digest(settings, ml, period, articles)
     if content is None:
         return CompileReport(list_slug, key, period, 0, False, 0, True)

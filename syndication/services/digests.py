@@ -24,7 +24,7 @@ from syndication.services.delivery import (
     compile_digest,
 )
 from syndication.settings import Settings
-from syndication.store import articles as store
+from syndication.store import article_queries
 from syndication.store import database as db
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def preview_digest(
     else:
         period = digest.period_for_date(the_list.schedule, tz, period_date)
     with db.read_session(engine) as session:
-        articles = store.articles_published_between(
+        articles = article_queries.articles_published_between(
             session, the_list.topics, period.start, period.end
         )
     content = digest.build_digest(settings, the_list, period, articles)

@@ -24,6 +24,7 @@ from syndication.errors import SyndicationError
 from syndication.render import entries
 from syndication.render import feeds as feedwriter
 from syndication.settings import Settings
+from syndication.store import article_queries
 from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.store.models import ARTICLE_CHANGES
@@ -166,13 +167,17 @@ class _Builder:
     ) -> list[bytes]:
         """The fragments of ``articles``, from the cache or rendered (and cached).
 
-        ``stamps``: the articles are :func:`store.stamps_published_between` rows, without
+        ``stamps``: the articles are :func:`article_queries.stamps_published_between` rows, without
         their text; those not in the cache are read whole from the store to be rendered.
         """
         keys = [feeds.entry_key(self.context, article, kind) for article in articles]
         found = self.cache.get_many(keys)
         missing = [a.source_id for a, f in zip(articles, found, strict=True) if f is None]
-        whole = store.articles_by_source_id(self.session, missing) if stamps and missing else {}
+        whole = (
+            article_queries.articles_by_source_id(self.session, missing)
+            if stamps and missing
+            else {}
+        )
         result: list[bytes] = []
         for article, key, fragment in zip(articles, keys, found, strict=True):
             if fragment is None:
@@ -191,12 +196,12 @@ class _Builder:
     def subscriptions(self, key: str) -> None:
         topic = None if key == feeds.ALL else key
         limit, tz = self.settings.feeds.entries, self.settings.site.tz
-        newest = store.last_published_before(self.session, topic)
+        newest = article_queries.last_published_before(self.session, topic)
         for plan in feeds.subscription_plans(
             self.settings,
             key,
-            store.newest_published_articles(self.session, topic, limit),
-            store.newest_updated_articles(self.session, topic, limit),
+            article_queries.newest_published_articles(self.session, topic, limit),
+            article_queries.newest_updated_articles(self.session, topic, limit),
             None if newest is None else feeds.month_of(newest, tz),
         ):
             self.write(plan)
@@ -219,9 +224,9 @@ class _Builder:
                 # cache lacks, so the topics' passes read only stamps (no text) and find
                 # their entries cached (a topic's own misses are read whole then).
                 if key == feeds.ALL:
-                    rows = store.iter_articles(self.session)
+                    rows = article_queries.iter_articles(self.session)
                 else:
-                    rows = store.iter_stamps(self.session, key)
+                    rows = article_queries.iter_stamps(self.session, key)
                 for article in rows:
                     this = feeds.month_of(article.published_at, tz)
                     if this != month:
@@ -265,7 +270,7 @@ class _Builder:
         configured = [t.slug for t in settings.topics]
         keys = [feeds.ALL] + [slug for slug in configured if slug in touched]
         months = feeds.months_of(
-            store.load_articles(session, changed_since=built), settings.site.tz
+            article_queries.load_articles(session, changed_since=built), settings.site.tz
         )
         for key in keys:
             _check(self.stop)
@@ -287,9 +292,9 @@ class _Builder:
         start, end = feeds.month_bounds(month, tz)
         # Light rows: the month's unchanged entries come from the cache by content hash,
         # so an edit reads one body, not a month of them (issue 16).
-        articles = store.stamps_published_between(session, topic, start, end)
-        before = store.last_published_before(session, topic, start)
-        after = store.first_published_from(session, topic, end)
+        articles = article_queries.stamps_published_between(session, topic, start, end)
+        before = article_queries.last_published_before(session, topic, start)
+        after = article_queries.first_published_from(session, topic, end)
         prev_month = None if before is None else feeds.month_of(before, tz)
         next_month = None if after is None else feeds.month_of(after, tz)
         around = [m for m in (prev_month, next_month) if m is not None]

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from syndication.settings import Settings
+from syndication.store import article_queries, bounces, outbox, subscribers
 from syndication.store import articles as store
-from syndication.store import bounces, outbox, subscribers
 from syndication.store import database as db
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ def init_store(settings: Settings, engine: Engine) -> int:
 class StatusReport:
     """What ``syndication status`` shows: the store, the lists and the outbox."""
 
-    store: store.StoreSummary
+    store: article_queries.StoreSummary
     lists: dict[str, dict[str, int]]
     digests: list[outbox.DigestCounts]
     # Bounce events per (list, period) and kind; reports stored but not processed.
@@ -45,7 +45,7 @@ def store_status(engine: Engine) -> StatusReport:
     db.require_current_schema(engine)
     with db.read_session(engine) as session:
         return StatusReport(
-            store.store_summary(session),
+            article_queries.store_summary(session),
             subscribers.list_counts(session),
             outbox.digest_counts(session),
             bounces.digest_event_counts(session),

@@ -40,6 +40,7 @@ from syndication.core.tokens import PREFERENCES, UNSUBSCRIBE, make_token
 from syndication.edges.files import publish
 from syndication.render import email as rendering
 from syndication.settings import Settings
+from syndication.store import article_queries
 from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.store.models import Digest, Subscriber
@@ -145,7 +146,7 @@ def digest_email(site: Site, subscriber_id: int, make_article: ArticleFactory) -
     ]
     with db.write_session(site.engine) as session:
         store.write_articles(session, records, period.end)
-        articles = store.articles_published_between(
+        articles = article_queries.articles_published_between(
             session, mailing_list.topics, period.start, period.end
         )
         content = digest.build_digest(settings, mailing_list, period, articles)

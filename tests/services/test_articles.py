@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from syndication.core.articles import html_depth
 from syndication.services.articles import Rejection, import_articles
 from syndication.settings import ImportSettings
+from syndication.store import article_queries
 from syndication.store import articles as store
 from syndication.store import database as db
 from tests.support.builders import JsonFactory
@@ -59,7 +60,7 @@ def test_a_mixed_file_is_reported_exactly(engine: Engine, make_article_json: Jso
         "news.jsonl:10: url: 'ftp://example.org/x' is not an absolute http(s) URL",
     ]
     with db.read_session(engine) as session:
-        ids = sorted(a.source_id for a in store.load_articles(session))
+        ids = sorted(a.source_id for a in article_queries.load_articles(session))
     assert ids == ["a0", "a1", "a2", "a3", "b1", "b5"]
 
 
@@ -73,7 +74,7 @@ def test_batches_and_repeated_ids_within_a_batch(
     assert report.summary == "7 inserted, 1 updated, 0 unchanged, 0 rejected"
     assert progress[-1] == 8
     with db.read_session(engine) as session:
-        titles = {a.source_id: a.title for a in store.load_articles(session)}
+        titles = {a.source_id: a.title for a in article_queries.load_articles(session)}
         assert titles["x1"] == "Second version"
         assert store.current_change_seq(session) == 8
 
@@ -109,7 +110,7 @@ def test_each_hostile_line_is_one_rejection_and_the_batch_is_kept(
     assert reasons[4] == "news.jsonl:7: id: contains a NUL character (\\u0000)"
     assert reasons[5] == "news.jsonl:8: body_html: contains a NUL character (\\u0000)"
     with db.read_session(engine) as session:
-        ids = sorted(a.source_id for a in store.load_articles(session))
+        ids = sorted(a.source_id for a in article_queries.load_articles(session))
     assert ids == ["g0", "g1", "g2"]
 
 

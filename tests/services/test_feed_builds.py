@@ -22,6 +22,7 @@ from syndication.edges.fragments import FILE_NAME as FRAGMENTS
 from syndication.render import entries
 from syndication.services import feed_builds
 from syndication.settings import FeedSettings, Settings
+from syndication.store import article_queries
 from syndication.store import articles as store
 from syndication.store import database as db
 from tests.support.net import Hub, free_port
@@ -383,7 +384,7 @@ def test_an_edit_renders_only_that_articles_fragments(
     feed_builds.build_feeds(settings, engine, force_all=False)
     added = cache_keys(settings) - before
     with db.read_session(engine) as session:
-        (edited,) = [a for a in store.load_articles(session) if a.source_id == "smg-04"]
+        (edited,) = [a for a in article_queries.load_articles(session) if a.source_id == "smg-04"]
     context = feeds.entry_context(settings, f"{entries.VERSION} {__version__}")
     # Its Atom entry (archives, atom.xml), and RSS/JSON: it is among the newest entries.
     assert added == {feeds.entry_key(context, edited, kind) for kind in ("atom", "rss", "json")}
@@ -448,7 +449,7 @@ def test_a_full_build_streams_the_store_instead_of_loading_it(
 ) -> None:
     seed(engine, make_article)
     batches: list[str | None] = []
-    streamed, stamped = store.iter_articles, store.iter_stamps
+    streamed, stamped = article_queries.iter_articles, article_queries.iter_stamps
 
     def small_batches(session: Any, topic: str | None = None, *, batch: int = 500) -> Any:
         batches.append(topic)
@@ -461,20 +462,20 @@ def test_a_full_build_streams_the_store_instead_of_loading_it(
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a full build loaded every article at once")
 
-    monkeypatch.setattr(store, "iter_articles", small_batches)
-    monkeypatch.setattr(store, "iter_stamps", small_stamps)
-    monkeypatch.setattr(store, "load_articles", refuse)
+    monkeypatch.setattr(article_queries, "iter_articles", small_batches)
+    monkeypatch.setattr(article_queries, "iter_stamps", small_stamps)
+    monkeypatch.setattr(article_queries, "load_articles", refuse)
     report = feed_builds.build_feeds(settings, engine, force_all=True)
     assert batches == [None] + [t.slug for t in settings.topics]
     assert "all/archive/2026-11.atom" in report.changed
     assert published_files(settings.feeds.dir) == fresh_build(settings, engine, tmp_path / "b")
     monkeypatch.undo()
     with db.read_session(engine) as session:
-        everything = store.load_articles(session)
-        assert list(store.iter_articles(session, batch=2)) == everything
-        culture = store.load_articles(session, "culture")
-        assert list(store.iter_articles(session, "culture", batch=3)) == culture
-        stamps = list(store.iter_stamps(session, "culture", batch=3))
+        everything = article_queries.load_articles(session)
+        assert list(article_queries.iter_articles(session, batch=2)) == everything
+        culture = article_queries.load_articles(session, "culture")
+        assert list(article_queries.iter_articles(session, "culture", batch=3)) == culture
+        stamps = list(article_queries.iter_stamps(session, "culture", batch=3))
         assert [(a.source_id, a.content_hash) for a in stamps] == [
             (a.source_id, a.content_hash) for a in culture
         ]

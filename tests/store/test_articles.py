@@ -8,6 +8,7 @@ from sqlalchemy import Engine, select
 
 from syndication.core.articles import ArticleRecord
 from syndication.errors import NotFoundError
+from syndication.store import article_queries
 from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.store.models import Article
@@ -47,7 +48,7 @@ def test_insert_then_unchanged_then_updated(
     assert (counts.inserted, counts.updated, counts.unchanged) == (0, 1, 1)
     assert seq_of(engine, "b") > first_seq
     with db.read_session(engine) as session:
-        (stored,) = [x for x in store.load_articles(session) if x.source_id == "b"]
+        (stored,) = [x for x in article_queries.load_articles(session) if x.source_id == "b"]
     assert stored.title == "A better title"
     assert stored.updated_at == edited.updated_at
 
@@ -58,7 +59,7 @@ def test_a_change_without_a_newer_updated_at_still_moves_updated(
     write(engine, [make_article("a")], now)
     write(engine, [make_article("a", summary="corrected")], now)
     with db.read_session(engine) as session:
-        (stored,) = store.load_articles(session)
+        (stored,) = article_queries.load_articles(session)
     assert stored.updated_at == now
 
 
@@ -71,7 +72,7 @@ def test_a_backdated_article_is_seen_by_a_poller(
     old = make_article("old", published_at=datetime(2019, 1, 1, tzinfo=UTC))
     write(engine, [old], now)
     with db.read_session(engine) as session:
-        changed = store.load_articles(session, changed_since=watermark)
+        changed = article_queries.load_articles(session, changed_since=watermark)
         assert [a.source_id for a in changed] == ["old"]
         assert store.topics_changed_since(session, watermark) == ["international-relations"]
 
@@ -85,8 +86,8 @@ def test_moving_an_article_marks_the_topic_it_left(
     write(engine, [make_article("a", topics=("transport",), summary="moved")], now)
     with db.read_session(engine) as session:
         assert store.topics_changed_since(session, watermark) == ["culture", "transport"]
-        assert [a.topics for a in store.load_articles(session)] == [("transport",)]
-        assert store.load_articles(session, "culture") == []
+        assert [a.topics for a in article_queries.load_articles(session)] == [("transport",)]
+        assert article_queries.load_articles(session, "culture") == []
 
 
 def test_retract_keeps_the_article_and_marks_its_topics(
@@ -101,7 +102,7 @@ def test_retract_keeps_the_article_and_marks_its_topics(
     with db.write_session(engine) as session:
         assert store.retract_article(session, "a", "Wrong date", later) is False
     with db.read_session(engine) as session:
-        (stored,) = store.load_articles(session)
+        (stored,) = article_queries.load_articles(session)
         assert stored.is_retracted
         assert stored.retracted_at == later
         assert stored.retraction_reason == "Wrong date"
@@ -127,7 +128,7 @@ def test_imported_retraction_records_when(
     )
     write(engine, [retracted], now)
     with db.read_session(engine) as session:
-        (stored,) = store.load_articles(session)
+        (stored,) = article_queries.load_articles(session)
     assert stored.retracted_at == published + timedelta(days=1)
     assert stored.retraction_reason == "Duplicate"
 
@@ -140,7 +141,7 @@ def test_times_round_trip_as_aware_utc(
     seoul = datetime(2026, 11, 26, 18, 30, tzinfo=ZoneInfo("Asia/Seoul"))
     write(engine, [make_article("a", published_at=seoul)], now)
     with db.read_session(engine) as session:
-        (stored,) = store.load_articles(session)
+        (stored,) = article_queries.load_articles(session)
     assert stored.published_at == seoul
     assert stored.published_at.tzinfo == UTC
 
@@ -156,7 +157,7 @@ def test_summary_counts(engine: Engine, make_article: MakeArticle, now: datetime
         now,
     )
     with db.read_session(engine) as session:
-        summary = store.store_summary(session)
+        summary = article_queries.store_summary(session)
     assert (summary.articles, summary.published, summary.retracted) == (3, 2, 1)
     assert summary.change_seq == 3
     counts = {t.slug: (t.published, t.retracted) for t in summary.topics}
