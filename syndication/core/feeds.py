@@ -14,9 +14,11 @@ retractions become RFC 6721 tombstones in Atom and leave RSS and JSON Feed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import mimetypes
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -69,6 +71,7 @@ _ALLOWED_ATTRIBUTES = {
 }
 _URL_ATTRIBUTES = {"href", "src", "cite"}
 _TAG_CHAR = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?]")
+_TAG_SPECIFIC = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*")
 
 
 @dataclass(frozen=True)
@@ -216,20 +219,39 @@ def sanitise_html(html: str, base_url: str) -> str:
 
 
 def _sanitise(html: str, base_url: str) -> str:
-    def absolute(tag: str, attribute: str, value: str) -> str | None:
-        if attribute in _URL_ATTRIBUTES:
-            schemes = IMAGE_SCHEMES if (tag, attribute) == ("img", "src") else LINK_SCHEMES
-            return safe_url(value, base_url, schemes)
-        return value
+    _BASE.url = base_url
+    try:
+        return _CLEANER.clean(xml_safe(html))
+    finally:
+        _BASE.url = ""
 
-    return nh3.clean(
-        xml_safe(html),
-        tags=_ALLOWED_TAGS,
-        attributes=_ALLOWED_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
-        attribute_filter=absolute,
-        link_rel="noopener",
-    )
+
+class _Base(threading.local):
+    """The URL relative links of the HTML being cleaned resolve against. An
+    ``nh3.Cleaner`` is built once (building one per call, as ``nh3.clean`` does, was
+    most of a sanitise: issue 16), so its attribute filter cannot close over the
+    article's URL; nh3 calls the filter in the calling thread, which reads it here."""
+
+    url = ""
+
+
+_BASE = _Base()
+
+
+def _absolute(tag: str, attribute: str, value: str) -> str | None:
+    if attribute in _URL_ATTRIBUTES:
+        schemes = IMAGE_SCHEMES if (tag, attribute) == ("img", "src") else LINK_SCHEMES
+        return safe_url(value, _BASE.url, schemes)
+    return value
+
+
+_CLEANER = nh3.Cleaner(
+    tags=_ALLOWED_TAGS,
+    attributes=_ALLOWED_ATTRIBUTES,
+    url_schemes={"http", "https", "mailto"},
+    attribute_filter=_absolute,
+    link_rel="noopener",
+)
 
 
 def _plain(text: str) -> str:
@@ -255,6 +277,8 @@ def entry_id(settings: Settings, article: StoredArticle) -> str:
 def _tag_specific(source_id: str) -> str:
     # RFC 4151 section 2.1: the specific part is made of pchar, "/" and "?"; anything else
     # (spaces, Hangul) is percent-encoded as UTF-8 so the id stays a valid URI.
+    if _TAG_SPECIFIC.fullmatch(source_id):
+        return source_id  # the usual case, checked in one scan
     return "".join(
         ch if _TAG_CHAR.fullmatch(ch) else "".join(f"%{b:02X}" for b in ch.encode())
         for ch in xml_safe(source_id)
@@ -341,20 +365,14 @@ def feed_description(settings: Settings, key: str) -> str:
 
 def entry_for(settings: Settings, article: StoredArticle) -> Entry:
     """How ``article`` appears in every format (see the module docstring for ids)."""
-    names = {t.slug: t.name for t in settings.topics}
-    categories = tuple(
-        Category(term=slug, label=_plain(names[slug]), scheme=f"{settings.site.feeds_url}/")
-        for slug in article.topics
-        if slug in names
-    )
+    site = _site_parts(settings)
+    categories = tuple(site.categories[slug] for slug in article.topics if slug in site.categories)
     image = None
     # The import checks these URLs too; checking the value as written keeps every URL in a
     # feed under one rule, whatever path the article took into the store.
     image_url = safe_url(xml_safe(article.image_url), "", IMAGE_SCHEMES)
     if image_url:
-        guessed = mimetypes.guess_type(urlsplit(image_url).path)[0]
-        kind = guessed if guessed and guessed.startswith("image/") else "image/jpeg"
-        image = Image(url=image_url, type=kind)
+        image = Image(url=image_url, type=image_type(urlsplit(image_url).path))
     title = _plain(article.title) or xml_safe(article.source_id)
     summary = _plain(article.summary)
     # Atom content and content:encoded must not be empty: fall back to the summary.
@@ -366,13 +384,66 @@ def entry_for(settings: Settings, article: StoredArticle) -> Entry:
         url=link,
         summary=summary,
         content_html=content,
-        author=_plain(article.author) or _plain(settings.site.author),
+        author=_plain(article.author) or site.author,
         categories=categories,
         image=image,
         published=article.published_at,
         updated=max(article.updated_at, article.published_at),
         language=_plain(article.language) or settings.site.language,
     )
+
+
+@dataclass(frozen=True)
+class _SiteParts:
+    """What :func:`entry_for` takes from the settings, the same for every article."""
+
+    categories: dict[str, Category]
+    author: str
+
+
+_SITE_PARTS: tuple[Settings, _SiteParts] | None = None
+
+
+def _site_parts(settings: Settings) -> _SiteParts:
+    # Worked out once per Settings object, not once per article (issue 16): a full build
+    # makes tens of thousands of entries from one frozen Settings. Compared by identity,
+    # since comparing two Settings by value costs more than working the parts out.
+    global _SITE_PARTS
+    last = _SITE_PARTS
+    if last is not None and last[0] is settings:
+        return last[1]
+    scheme = f"{settings.site.feeds_url}/"
+    parts = _SiteParts(
+        categories={
+            t.slug: Category(term=t.slug, label=_plain(t.name), scheme=scheme)
+            for t in settings.topics
+        },
+        author=_plain(settings.site.author),
+    )
+    _SITE_PARTS = (settings, parts)
+    return parts
+
+
+def image_type(path: str) -> str:
+    """The media type of an image at URL path ``path``, guessed from its name; JPEG when
+    the name says nothing (or says it is not an image)."""
+    name = path.rpartition("/")[2]
+    stem, dot, suffixes = name.partition(".")
+    if not stem or not dot or ":" in path:
+        return _image_type(path)  # no suffix, a hidden name, or what could read as a scheme
+    # Only the name's suffixes decide mimetypes' guess (".jpg", ".svg.gz"): one guess per
+    # spelling of them rather than one per article.
+    return _image_type_of_suffixes(suffixes)
+
+
+@functools.lru_cache(maxsize=256)
+def _image_type_of_suffixes(suffixes: str) -> str:
+    return _image_type(f"x.{suffixes}")
+
+
+def _image_type(path: str) -> str:
+    guessed = mimetypes.guess_type(path)[0]
+    return guessed if guessed and guessed.startswith("image/") else "image/jpeg"
 
 
 def entry_context(settings: Settings, version: str) -> str:

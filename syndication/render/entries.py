@@ -56,31 +56,61 @@ def _cut(root: Any, open_tag: bytes, close_tag: bytes) -> bytes:
 
 
 def _atom(entry: Entry) -> bytes:
-    # feedgen builds the Atom document from unqualified names under a default xmlns.
-    root = etree.Element("feed", nsmap={None: ATOM_NS})
-    element = etree.SubElement(root, "entry")
-    sub = etree.SubElement
-    sub(element, "id").text = entry.id
-    sub(element, "title").text = entry.title
-    sub(element, "updated").text = entry.updated.isoformat()
+    # Written as text rather than through lxml: the Atom fragment is the one a full build
+    # makes for every article, and building a tree to cut one entry out of its
+    # serialisation cost more than the rest of the entry (issue 16). The escaping is
+    # libxml2's; tests/render/test_entries.py holds the bytes to what feedgen writes,
+    # awkward strings included.
+    parts = [
+        "  <entry>\n    <id>",
+        _text(entry.id),
+        "</id>\n    <title>",
+        _text(entry.title),
+        "</title>\n    <updated>",
+        entry.updated.isoformat(),
+        "</updated>\n",
+    ]
     if entry.author:
-        sub(sub(element, "author"), "name").text = entry.author
-    content = sub(element, "content")
-    content.text = entry.content_html
-    content.set("type", "html")
+        parts += ["    <author>\n      <name>", _text(entry.author), "</name>\n    </author>\n"]
+    parts += ['    <content type="html">', _text(entry.content_html), "</content>\n"]
     if entry.summary:
-        sub(element, "summary").text = entry.summary
+        parts += ["    <summary>", _text(entry.summary), "</summary>\n"]
     for category in entry.categories:
-        node = sub(element, "category", term=category.term)
+        parts += ['    <category term="', _attribute(category.term), '"']
         if category.scheme:
-            node.set("scheme", category.scheme)
+            parts += [' scheme="', _attribute(category.scheme), '"']
         if category.label:
-            node.set("label", category.label)
-    sub(element, "published").text = entry.published.isoformat()
-    sub(element, "link", href=entry.url, rel="alternate", type="text/html")
+            parts += [' label="', _attribute(category.label), '"']
+        parts.append("/>\n")
+    parts += [
+        "    <published>",
+        entry.published.isoformat(),
+        '</published>\n    <link href="',
+        _attribute(entry.url),
+        '" rel="alternate" type="text/html"/>\n',
+    ]
     if entry.image is not None:
-        sub(element, "link", href=entry.image.url, rel="enclosure", type=entry.image.type)
-    return _cut(root, b"<feed", b"</feed>")
+        parts += [
+            '    <link href="',
+            _attribute(entry.image.url),
+            '" rel="enclosure" type="',
+            _attribute(entry.image.type),
+            '"/>\n',
+        ]
+    parts.append("  </entry>\n")
+    return "".join(parts).encode()
+
+
+# What libxml2 escapes when it serialises text and attribute values (the strings are
+# XML-safe already: core.feeds removes what XML 1.0 cannot carry).
+def _text(value: str) -> str:
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return value.replace("\r", "&#13;") if "\r" in value else value
+
+
+def _attribute(value: str) -> str:
+    value = _text(value).replace('"', "&quot;")
+    return value.replace("\n", "&#10;").replace("\t", "&#9;")
 
 
 def _rss(entry: Entry) -> bytes:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from syndication.core.urls import IMAGE_SCHEMES, safe_url, trim
+from syndication.core import urls
+from syndication.core.urls import IMAGE_SCHEMES, LINK_SCHEMES, safe_url, trim
 
 BASE = "https://news.example.org/articles/a"
 # White space str.strip() trims but a sanitiser's scheme check does not see as such.
@@ -36,3 +37,38 @@ def test_images_are_http_only() -> None:
     assert safe_url("mailto:press@example.org", BASE, IMAGE_SCHEMES) is None
     assert safe_url("data:image/png;base64,AAAA", BASE, IMAGE_SCHEMES) is None
     assert safe_url("https:///nohost", "", IMAGE_SCHEMES) is None
+
+
+# URLs near the edge of the fast path (a plain absolute http(s) URL, no base), each with
+# and without the variations below: what the fast path returns must be what the full
+# check returns.
+EDGES = [
+    "https://news.example.org/articles/bench-1",
+    "http://a.b",
+    "https://x.org:8443/a?b=c&d=e#f",
+    "https://x.org:/a",
+    "https://x.org:123456/a",
+    "https://x.org/?",
+    "https://x.org/#",
+    "https://.",
+    "https://-/",
+    "https:///nohost",
+    "https:x.org/a",
+    "HTTPS://x.org/a",
+    "https://user@x.org/a",
+    "https://[::1]/a",
+    "https://x.org/a b",
+    "https://x.org/%zz;p=1",
+    "ftp://x.org/a",
+    "mailto:a@b.org",
+    "javascript://x.org/%0aalert(1)",
+]
+VARIATIONS = ["", " ", "\t", "\u00a0", "\x00", "/", "?q", "#", ":", "'", '"', "<", "\\"]
+
+
+@pytest.mark.parametrize("schemes", [IMAGE_SCHEMES, LINK_SCHEMES])
+def test_the_fast_path_gives_what_the_full_check_gives(schemes: frozenset[str]) -> None:
+    for url in EDGES:
+        for extra in VARIATIONS:
+            for value in (url + extra, extra + url, url.replace("//", "//" + extra, 1)):
+                assert safe_url(value, "", schemes) == urls._checked(value, "", schemes), value

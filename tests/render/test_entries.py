@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -79,3 +80,40 @@ def test_an_unknown_format_is_refused() -> None:
     entry = feeds.entry_for(SETTINGS, stored_article())
     with pytest.raises(ValueError, match="unknown entry format"):
         entries.fragment(entry, feeds.ARCHIVE)
+
+
+AWKWARD = ["&", "<", ">", '"', "'", "\r", "\n", "\t", " ", "]]>", "&amp;", "서울", "🎆", "a"]
+AWKWARD.append("\x0b")  # not XML: removed before any format sees it
+
+
+def awkward_text(rng: random.Random) -> str:
+    return "".join(rng.choice(AWKWARD) for _ in range(rng.randint(1, 8)))
+
+
+def test_text_and_attributes_are_escaped_as_feedgen_escapes_them() -> None:
+    # The Atom fragment is written as text, not through lxml (issue 16): every character
+    # that libxml2 escapes somewhere (text, attribute), in every field, gives the bytes
+    # feedgen writes.
+    rng = random.Random(16)
+    topics = tuple(Topic(f"t{n}", f"a{awkward_text(rng)}z", "") for n in range(12))
+    settings = replace(SETTINGS, topics=topics)
+    articles = [
+        replace(
+            stored_article(f"odd-{n}", topics=tuple(t.slug for t in rng.sample(topics, 2))),
+            title=awkward_text(rng),
+            summary=awkward_text(rng),
+            author=awkward_text(rng),
+            body_html=f"<p title='{awkward_text(rng)}'>{awkward_text(rng)}</p>",
+            url=f"https://x.org/a?b=1&c={n}",
+            image_url=f"https://x.org/i.png?a=1&b={n}",
+            published_at=NOV + timedelta(minutes=n),
+        )
+        for n in range(60)
+    ]
+    labels = "".join(t.name for t in topics)
+    assert all(ch in labels for ch in AWKWARD if ch != "\x0b")  # each one in an attribute
+    for document in feeds.all_documents(settings, feeds.ALL, articles):
+        kind = feeds.ATOM if document.kind == feeds.ARCHIVE else document.kind
+        fragments = [entries.fragment(entry, kind) for entry in document.entries]
+        assembled = feedwriter.assemble(replace(document, entries=()), fragments)
+        assert assembled == feedwriter.render(document), document.path
