@@ -134,8 +134,9 @@ def _check(stop: threading.Event) -> None:
 class _Builder:
     """Renders documents from entry fragments and hands each to the staging as produced.
 
-    Memory (issue 16): a full build streams each feed's articles from the store oldest
-    first and holds one month of them at a time; a document is assembled from fragments
+    Memory (issue 16): a full build streams the store's articles oldest first, once for
+    every feed, and holds the current month of ``all`` plus at most one month of each
+    topic (see :class:`_Archives`); a document is assembled from fragments
     (:mod:`syndication.edges.fragments`) and staged before the next is made. Time: an
     entry is sanitised and serialised once per article version and format, whichever
     documents (topic, ``all``, archive, subscription) and builds it appears in.
@@ -207,58 +208,52 @@ class _Builder:
             self.write(plan)
 
     def full(self) -> list[str]:
-        """Every document of every feed, and the OPML index; returns the feed keys."""
+        """Every document of every feed, and the OPML index; returns the feed keys.
+
+        The archives come from one pass over the store, oldest month first: a month's
+        entries are rendered (or found in the cache) once, and that month's archive of
+        ``all`` and of each of its topics assembled from the same fragments (issue 16).
+        """
         settings, tz = self.settings, self.settings.site.tz
         keys = feeds.feed_keys(settings)
-        with progress("building feeds", len(keys)) as bar:
-            for done, key in enumerate(keys, 1):
-                _check(self.stop)
-                self.subscriptions(key)
-                kept: set[str] = set()
-                # One month in hand: it is written when the next month's first article
-                # arrives (its next-archive) or the stream ends.
-                previous: str | None = None
-                month: str | None = None
-                held: list[StoredArticle] = []
-                # ``all`` comes first and holds every article: its pass renders what the
-                # cache lacks, so the topics' passes read only stamps (no text) and find
-                # their entries cached (a topic's own misses are read whole then).
-                if key == feeds.ALL:
-                    rows = article_queries.iter_articles(self.session)
-                else:
-                    rows = article_queries.iter_stamps(self.session, key)
-                for article in rows:
-                    this = feeds.month_of(article.published_at, tz)
-                    if this != month:
-                        if month is not None:
-                            self._archive(key, month, held, previous, this, kept)
-                        previous, month, held = month, this, []
-                    held.append(article)
-                if month is not None:
-                    self._archive(key, month, held, previous, None, kept)
-                # Archive files of months that no longer hold any article of this feed.
-                archive = settings.feeds.dir / key / "archive"
-                if archive.is_dir():
-                    for path in sorted(archive.glob("*.atom")):
-                        relative = f"{key}/archive/{path.name}"
-                        if relative not in kept:
-                            self.stage.add(relative, None)
-                bar.advance_to(done, status=key)
+        for key in keys:
+            _check(self.stop)
+            self.subscriptions(key)
+        archives = {key: _Archives(self, key) for key in keys}
+        total = article_queries.count_articles(self.session)
+        with progress("building feed archives", total) as bar:
+            done, month, held = 0, "", list[StoredArticle]()
+            for article in article_queries.iter_articles(self.session):
+                this = feeds.month_of(article.published_at, tz)
+                if this != month and held:
+                    _check(self.stop)
+                    self._month(archives, month, held)
+                    done += len(held)
+                    bar.advance_to(done, status=month)
+                    held = []
+                month = this
+                held.append(article)
+            if held:
+                self._month(archives, month, held)
+                bar.advance_to(done + len(held), status=month)
+        for stream in archives.values():
+            stream.close()
         self.stage.add(feeds.OPML_PATH, feedwriter.render_opml(settings, keys))
         return keys
 
-    def _archive(
-        self,
-        key: str,
-        month: str,
-        articles: list[StoredArticle],
-        prev_month: str | None,
-        next_month: str | None,
-        kept: set[str],
-    ) -> None:
-        plan = feeds.archive_plan(self.settings, key, month, articles, prev_month, next_month)
-        kept.add(plan.document.path)
-        self.write(plan, stamps=key != feeds.ALL)
+    def _month(self, archives: dict[str, _Archives], month: str, held: list[StoredArticle]) -> None:
+        """Hand one month's articles to the archives of ``all`` and of their topics."""
+        live = [a for a in held if not a.is_retracted]
+        by_id = dict(
+            zip((a.source_id for a in live), self.fragments(live, feeds.ATOM), strict=True)
+        )
+        by_key: dict[str, list[StoredArticle]] = {feeds.ALL: held}
+        for article in held:
+            for slug in article.topics:
+                if slug in archives:
+                    by_key.setdefault(slug, []).append(article)
+        for key, articles in by_key.items():
+            archives[key].add(month, articles, by_id)
 
     def incremental(self, built: int) -> list[str]:
         """The feeds touched since change ``built``: their subscription documents and the
@@ -306,6 +301,50 @@ class _Builder:
         plan = feeds.archive_plan(self.settings, key, month, articles, prev_month, next_month)
         self.write(plan, stamps=True)
         return not existed, around
+
+
+class _Archives:
+    """The archive documents of one feed in a full build, fed a month at a time.
+
+    A month is written when the feed's next month with articles arrives (it names it as
+    ``next-archive``) or at :meth:`close`; until then it holds only that month's articles
+    of this feed and their fragments, so memory follows a month, not the store.
+    """
+
+    def __init__(self, builder: _Builder, key: str) -> None:
+        self.builder, self.key = builder, key
+        self.previous: str | None = None
+        self.held: tuple[str, list[StoredArticle], dict[str, bytes]] | None = None
+        self.kept: set[str] = set()
+
+    def add(self, month: str, articles: list[StoredArticle], fragments: dict[str, bytes]) -> None:
+        """The feed's articles of ``month`` (the next month it has), with the fragments
+        of (at least) its live ones by source id."""
+        self._write(month)
+        mine = {a.source_id: fragments[a.source_id] for a in articles if not a.is_retracted}
+        self.held = (month, articles, mine)
+
+    def close(self) -> None:
+        """Write the last month, and remove archive files of months left without articles."""
+        self._write(None)
+        folder = self.builder.settings.feeds.dir / self.key / "archive"
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.atom")):
+                relative = f"{self.key}/archive/{path.name}"
+                if relative not in self.kept:
+                    self.builder.stage.add(relative, None)
+
+    def _write(self, next_month: str | None) -> None:
+        if self.held is None:
+            return
+        month, articles, fragments = self.held
+        plan = feeds.archive_plan(
+            self.builder.settings, self.key, month, articles, self.previous, next_month
+        )
+        self.kept.add(plan.document.path)
+        data = feedwriter.assemble(plan.document, [fragments[a.source_id] for a in plan.articles])
+        self.builder.stage.add(plan.document.path, data)
+        self.previous, self.held = month, None
 
 
 def _announce(

@@ -46,6 +46,11 @@ def iter_articles(
         yield from map(_stored, chunk)
 
 
+def count_articles(session: Session) -> int:
+    """How many articles the store holds, retracted ones included."""
+    return int(session.scalar(select(func.count()).select_from(Article)) or 0)
+
+
 # -- feeds --------------------------------------------------------------------------------
 # The queries a feed build needs. ``topic`` is a topic slug, or None for the whole site.
 # Each is bounded by a LIMIT or by one calendar month, so an incremental build costs time
@@ -205,16 +210,6 @@ def stamps_published_between(
         _STAMPS.where(Article.published_at >= start, Article.published_at < end), topic
     ).order_by(Article.published_at, Article.source_id)
     return [_stamp(row) for row in session.connection().execute(stmt)]
-
-
-def iter_stamps(
-    session: Session, topic: str | None = None, *, batch: int = 2000
-) -> Iterator[StoredArticle]:
-    """:func:`iter_articles` without the text, as :func:`stamps_published_between`."""
-    stmt = _of_topic(_STAMPS, topic).order_by(Article.published_at, Article.source_id)
-    result = session.connection().execution_options(yield_per=batch).execute(stmt)
-    for chunk in result.partitions():
-        yield from map(_stamp, chunk)
 
 
 def articles_by_source_id(session: Session, source_ids: Sequence[str]) -> dict[str, StoredArticle]:

@@ -20,6 +20,7 @@ from syndication.core import feeds
 from syndication.core.articles import ArticleRecord
 from syndication.edges.fragments import FILE_NAME as FRAGMENTS
 from syndication.render import entries
+from syndication.render import feeds as feedwriter
 from syndication.services import feed_builds
 from syndication.settings import FeedSettings, Settings
 from syndication.store import article_queries
@@ -449,24 +450,20 @@ def test_a_full_build_streams_the_store_instead_of_loading_it(
 ) -> None:
     seed(engine, make_article)
     batches: list[str | None] = []
-    streamed, stamped = article_queries.iter_articles, article_queries.iter_stamps
+    streamed = article_queries.iter_articles
 
     def small_batches(session: Any, topic: str | None = None, *, batch: int = 500) -> Any:
         batches.append(topic)
         return streamed(session, topic, batch=2)
 
-    def small_stamps(session: Any, topic: str | None = None, *, batch: int = 500) -> Any:
-        batches.append(topic)
-        return stamped(session, topic, batch=3)
-
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a full build loaded every article at once")
 
     monkeypatch.setattr(article_queries, "iter_articles", small_batches)
-    monkeypatch.setattr(article_queries, "iter_stamps", small_stamps)
     monkeypatch.setattr(article_queries, "load_articles", refuse)
     report = feed_builds.build_feeds(settings, engine, force_all=True)
-    assert batches == [None] + [t.slug for t in settings.topics]
+    # One pass over the store serves every feed's archives (issue 16).
+    assert batches == [None]
     assert "all/archive/2026-11.atom" in report.changed
     assert published_files(settings.feeds.dir) == fresh_build(settings, engine, tmp_path / "b")
     monkeypatch.undo()
@@ -475,7 +472,40 @@ def test_a_full_build_streams_the_store_instead_of_loading_it(
         assert list(article_queries.iter_articles(session, batch=2)) == everything
         culture = article_queries.load_articles(session, "culture")
         assert list(article_queries.iter_articles(session, "culture", batch=3)) == culture
-        stamps = list(article_queries.iter_stamps(session, "culture", batch=3))
-        assert [(a.source_id, a.content_hash) for a in stamps] == [
-            (a.source_id, a.content_hash) for a in culture
-        ]
+
+
+def test_a_full_build_writes_what_the_pure_feed_model_describes(
+    settings: Settings, engine: Engine, make_article: Make
+) -> None:
+    # The full build reads the store once and hands each month to every feed's archives,
+    # holding a feed's month until its next month with articles: here one topic skips
+    # months, an article sits in two topics, and one is retracted. What it writes must
+    # be what feeds.all_documents says each feed holds, given that feed's articles.
+    months = [T0 + timedelta(days=31 * m) for m in range(6)]
+    records = [
+        make_article("smg-a", published_at=months[0], topics=("culture", "economy")),
+        make_article("smg-b", published_at=months[1], topics=("culture",)),
+        make_article("smg-c", published_at=months[3], topics=("economy",)),
+        make_article("smg-d", published_at=months[3] + timedelta(hours=1), topics=("culture",)),
+        make_article("smg-e", published_at=months[5], topics=("economy", "culture")),
+        make_article("smg-f", published_at=months[5], topics=("culture",)),
+    ]
+    write(engine, *records)
+    gone = replace(records[3], status="retracted", retraction_reason="Wrong date.")
+    write(engine, gone, now=months[5] + timedelta(days=1))
+    feed_builds.build_feeds(settings, engine, force_all=True)
+    tombstones = 0
+    with db.read_session(engine) as session:
+        for key in feeds.feed_keys(settings):
+            topic = None if key == feeds.ALL else key
+            articles = article_queries.load_articles(session, topic)
+            documents = feeds.all_documents(settings, key, articles)
+            archives = [d for d in documents if d.kind == feeds.ARCHIVE]
+            assert len(archives) == len(
+                {feeds.month_of(a.published_at, settings.site.tz) for a in articles}
+            )
+            for document in documents:
+                path = settings.feeds.dir / document.path
+                assert path.read_bytes() == feedwriter.render(document), document.path
+                tombstones += len(document.tombstones)
+    assert tombstones >= 2  # the retraction, in the archive of all and of culture
