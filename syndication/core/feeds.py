@@ -659,6 +659,14 @@ def archive_plan(
     ordered = list(reversed(by_published(articles)))
     entries = [a for a in ordered if not a.is_retracted]
     tombstones = [tombstone_for(settings, a) for a in ordered if a.is_retracted]
+    links = archive_links(settings, key, month, prev_month, next_month)
+    return _document(settings, key, ARCHIVE, links, entries, tombstones, month)
+
+
+def archive_links(
+    settings: Settings, key: str, month: str, prev_month: str | None, next_month: str | None
+) -> list[Link]:
+    """The links of ``month``'s archive of feed ``key`` (see :func:`archive_plan`)."""
     kind = "application/atom+xml"
     links = [
         Link(document_url(settings, key, ARCHIVE, month), "self", kind),
@@ -669,7 +677,7 @@ def archive_plan(
     if next_month is not None:
         links.append(Link(document_url(settings, key, ARCHIVE, next_month), "next-archive", kind))
     links.append(Link(settings.site.base_url, "alternate", "text/html"))
-    return _document(settings, key, ARCHIVE, links, entries, tombstones, month)
+    return links
 
 
 def months_of(articles: Iterable[StoredArticle], tz: ZoneInfo) -> list[str]:

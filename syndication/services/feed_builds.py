@@ -307,22 +307,24 @@ class _Archives:
     """The archive documents of one feed in a full build, fed a month at a time.
 
     A month is written when the feed's next month with articles arrives (it names it as
-    ``next-archive``) or at :meth:`close`; until then it holds only that month's articles
-    of this feed and their fragments, so memory follows a month, not the store.
+    ``next-archive``) or at :meth:`close`. Until then only its document (links to come)
+    and its entries' fragments are held, not the articles: memory follows a month of
+    fragments per feed, not the store.
     """
 
     def __init__(self, builder: _Builder, key: str) -> None:
         self.builder, self.key = builder, key
         self.previous: str | None = None
-        self.held: tuple[str, list[StoredArticle], dict[str, bytes]] | None = None
+        self.held: tuple[str, feeds.FeedDocument, list[bytes]] | None = None
         self.kept: set[str] = set()
 
     def add(self, month: str, articles: list[StoredArticle], fragments: dict[str, bytes]) -> None:
         """The feed's articles of ``month`` (the next month it has), with the fragments
         of (at least) its live ones by source id."""
         self._write(month)
-        mine = {a.source_id: fragments[a.source_id] for a in articles if not a.is_retracted}
-        self.held = (month, articles, mine)
+        settings = self.builder.settings
+        plan = feeds.archive_plan(settings, self.key, month, articles, self.previous, None)
+        self.held = (month, plan.document, [fragments[a.source_id] for a in plan.articles])
 
     def close(self) -> None:
         """Write the last month, and remove archive files of months left without articles."""
@@ -337,13 +339,13 @@ class _Archives:
     def _write(self, next_month: str | None) -> None:
         if self.held is None:
             return
-        month, articles, fragments = self.held
-        plan = feeds.archive_plan(
-            self.builder.settings, self.key, month, articles, self.previous, next_month
+        month, document, fragments = self.held
+        links = feeds.archive_links(
+            self.builder.settings, self.key, month, self.previous, next_month
         )
-        self.kept.add(plan.document.path)
-        data = feedwriter.assemble(plan.document, [fragments[a.source_id] for a in plan.articles])
-        self.builder.stage.add(plan.document.path, data)
+        document = replace(document, links=tuple(links))
+        self.kept.add(document.path)
+        self.builder.stage.add(document.path, feedwriter.assemble(document, fragments))
         self.previous, self.held = month, None
 
 
