@@ -3,10 +3,13 @@
 A document is assembled from these fragments (:func:`syndication.render.feeds.assemble`),
 so an entry is serialised once per article version instead of once per document it
 appears in (issue 16). The bytes are exactly those feedgen 1.0 writes for the same entry
-inside a whole document with ``pretty=True``: the elements are built in feedgen's order
-(``FeedEntry.atom_entry``/``rss_entry``, then our entry extension) under a parent at the
-depth and with the namespace prefixes of the real document, and cut out of that parent's
-pretty-printed serialisation. tests/render/test_entries.py compares both renderers.
+inside a whole document with ``pretty=True``: the elements in feedgen's order
+(``FeedEntry.atom_entry``/``rss_entry``, then our entry extension), at the depth and with
+the namespace prefixes of the real document, escaped as libxml2 escapes text and
+attribute values. They are written as text: a full build makes one for every article,
+and building an lxml tree to cut an entry out of its serialisation cost more than
+everything else about the entry. tests/render/test_entries.py holds the fragments to
+feedgen's documents byte for byte, with every character that is escaped somewhere.
 """
 
 from __future__ import annotations
@@ -16,15 +19,8 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from lxml import etree
-
 from syndication.core.feeds import ATOM, JSON, RSS, Entry
 
-ATOM_NS = "http://www.w3.org/2005/Atom"
-CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
-DC_NS = "http://purl.org/dc/elements/1.1/"
-# feedgen's RSS root declares atom and content; our feed extension adds dc.
-_RSS_NSMAP = {"atom": ATOM_NS, "content": CONTENT_NS, "dc": DC_NS}
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Part of every fragment's cache key: change it whenever the bytes an entry renders to
@@ -44,23 +40,11 @@ def fragment(entry: Entry, kind: str) -> bytes:
     if kind == RSS:
         return _rss(entry)
     if kind == JSON:
-        text = json.dumps(json_item(entry), ensure_ascii=False, indent=2)
-        return text.replace("\n", "\n    ").encode()
+        return _indented(json_item(entry), "    ").encode()
     raise ValueError(f"unknown entry format {kind!r}")
 
 
-def _cut(root: Any, open_tag: bytes, close_tag: bytes) -> bytes:
-    data: bytes = etree.tostring(root, pretty_print=True, encoding="UTF-8")
-    start = data.index(b"\n", data.index(open_tag)) + 1
-    return data[start : data.rindex(close_tag)]
-
-
 def _atom(entry: Entry) -> bytes:
-    # Written as text rather than through lxml: the Atom fragment is the one a full build
-    # makes for every article, and building a tree to cut one entry out of its
-    # serialisation cost more than the rest of the entry (issue 16). The escaping is
-    # libxml2's; tests/render/test_entries.py holds the bytes to what feedgen writes,
-    # awkward strings included.
     parts = [
         "  <entry>\n    <id>",
         _text(entry.id),
@@ -114,26 +98,68 @@ def _attribute(value: str) -> str:
 
 
 def _rss(entry: Entry) -> bytes:
-    root = etree.Element("rss", nsmap=_RSS_NSMAP)
-    channel = etree.SubElement(root, "channel")
-    element = etree.SubElement(channel, "item")
-    sub = etree.SubElement
     # As render.feeds does for RSS: plain text escaped once more (issue 15 item 8).
-    sub(element, "title").text = escape(entry.title, quote=False)
-    sub(element, "description").text = escape(entry.summary or entry.title, quote=False)
-    sub(element, f"{{{CONTENT_NS}}}encoded").text = entry.content_html
-    sub(element, "guid", isPermaLink="false").text = entry.id
+    parts = [
+        "    <item>\n      <title>",
+        _text(escape(entry.title, quote=False)),
+        "</title>\n      <description>",
+        _text(escape(entry.summary or entry.title, quote=False)),
+        "</description>\n      <content:encoded>",
+        _text(entry.content_html),
+        '</content:encoded>\n      <guid isPermaLink="false">',
+        _text(entry.id),
+        "</guid>\n",
+    ]
     for category in entry.categories:
-        node = sub(element, "category")
-        node.text = category.label
+        parts.append("      <category")
         if category.scheme:
-            node.set("domain", category.scheme)
-    sub(element, "pubDate").text = rfc2822(entry.published)
-    sub(element, "link").text = entry.url
-    sub(element, f"{{{DC_NS}}}creator").text = entry.author
+            parts += [' domain="', _attribute(category.scheme), '"']
+        parts += [">", _text(category.label), "</category>\n"]
+    parts += [
+        "      <pubDate>",
+        rfc2822(entry.published),
+        "</pubDate>\n      <link>",
+        _text(entry.url),
+        "</link>\n      <dc:creator>",
+        _text(entry.author),
+        "</dc:creator>\n",
+    ]
     if entry.image is not None:
-        sub(element, "enclosure", url=entry.image.url, length="0", type=entry.image.type)
-    return _cut(root, b"<channel", b"  </channel>")
+        parts += [
+            '      <enclosure url="',
+            _attribute(entry.image.url),
+            '" length="0" type="',
+            _attribute(entry.image.type),
+            '"/>\n',
+        ]
+    parts.append("    </item>\n")
+    return "".join(parts).encode()
+
+
+# json.dumps with ``indent`` falls back to the json module's pure-Python encoder, which
+# cost more than the rest of a JSON Feed item; values are encoded by the C one here and
+# laid out as ``indent=2`` lays them out (tests compare with render.feeds.render_json).
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _indented(value: Any, indent: str) -> str:
+    """``value`` as ``json.dumps(value, ensure_ascii=False, indent=2)`` writes it, every
+    line after the first starting with ``indent`` more."""
+    inner = indent + "  "
+    if isinstance(value, dict) and value:
+        members = (
+            f"{inner}{_ENCODE(key)}: {_indented(item, inner)}" for key, item in value.items()
+        )
+        return "{\n" + ",\n".join(members) + "\n" + indent + "}"
+    if isinstance(value, list) and value:
+        return (
+            "[\n"
+            + ",\n".join(inner + _indented(item, inner) for item in value)
+            + "\n"
+            + indent
+            + "]"
+        )
+    return _ENCODE(value)
 
 
 def rfc2822(moment: datetime) -> str:

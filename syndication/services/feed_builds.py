@@ -164,12 +164,19 @@ class _Builder:
         return self.incremental(built)
 
     def fragments(
-        self, articles: Sequence[StoredArticle], kind: str, *, stamps: bool = False
+        self,
+        articles: Sequence[StoredArticle],
+        kind: str,
+        *,
+        stamps: bool = False,
+        made: dict[str, feeds.Entry] | None = None,
     ) -> list[bytes]:
         """The fragments of ``articles``, from the cache or rendered (and cached).
 
-        ``stamps``: the articles are :func:`article_queries.stamps_published_between` rows, without
-        their text; those not in the cache are read whole from the store to be rendered.
+        ``stamps``: the articles are :func:`article_queries.stamps_published_between` rows,
+        without their text; those not in the cache are read whole from the store to be
+        rendered. ``made``: entries already made for other formats of documents read in
+        the same session, by source id (a feed's RSS, Atom and JSON Feed share articles).
         """
         keys = [feeds.entry_key(self.context, article, kind) for article in articles]
         found = self.cache.get_many(keys)
@@ -183,21 +190,33 @@ class _Builder:
         for article, key, fragment in zip(articles, keys, found, strict=True):
             if fragment is None:
                 source = whole.get(article.source_id, article) if stamps else article
-                fragment = entries.fragment(feeds.entry_for(self.settings, source), kind)
+                entry = None if made is None else made.get(source.source_id)
+                if entry is None:
+                    entry = feeds.entry_for(self.settings, source)
+                    if made is not None:
+                        made[source.source_id] = entry
+                fragment = entries.fragment(entry, kind)
                 self.cache.put(key, fragment)
             result.append(fragment)
         return result
 
-    def write(self, plan: feeds.DocumentPlan, *, stamps: bool = False) -> None:
+    def write(
+        self,
+        plan: feeds.DocumentPlan,
+        *,
+        stamps: bool = False,
+        made: dict[str, feeds.Entry] | None = None,
+    ) -> None:
         document = plan.document
         kind = feeds.ATOM if document.kind == feeds.ARCHIVE else document.kind
-        fragments = self.fragments(plan.articles, kind, stamps=stamps)
+        fragments = self.fragments(plan.articles, kind, stamps=stamps, made=made)
         self.stage.add(document.path, feedwriter.assemble(document, fragments))
 
     def subscriptions(self, key: str) -> None:
         topic = None if key == feeds.ALL else key
         limit, tz = self.settings.feeds.entries, self.settings.site.tz
         newest = article_queries.last_published_before(self.session, topic)
+        made: dict[str, feeds.Entry] = {}
         for plan in feeds.subscription_plans(
             self.settings,
             key,
@@ -205,7 +224,7 @@ class _Builder:
             article_queries.newest_updated_articles(self.session, topic, limit),
             None if newest is None else feeds.month_of(newest, tz),
         ):
-            self.write(plan)
+            self.write(plan, made=made)
 
     def full(self) -> list[str]:
         """Every document of every feed, and the OPML index; returns the feed keys.
