@@ -74,13 +74,8 @@ def _atom(entry: Entry) -> bytes:
         '" rel="alternate" type="text/html"/>\n',
     ]
     if entry.image is not None:
-        parts += [
-            '    <link href="',
-            _attribute(entry.image.url),
-            '" rel="enclosure" type="',
-            _attribute(entry.image.type),
-            '"/>\n',
-        ]
+        url, kind = _attribute(entry.image.url), _attribute(entry.image.type)
+        parts.append(f'    <link href="{url}" rel="enclosure" type="{kind}"/>\n')
     parts.append("  </entry>\n")
     return "".join(parts).encode()
 
@@ -125,13 +120,9 @@ def _rss(entry: Entry) -> bytes:
         "</dc:creator>\n",
     ]
     if entry.image is not None:
-        parts += [
-            '      <enclosure url="',
-            _attribute(entry.image.url),
-            '" length="0" type="',
-            _attribute(entry.image.type),
-            '"/>\n',
-        ]
+        # RSS 2.0 requires a length; 0 is the convention for "not known".
+        url, kind = _attribute(entry.image.url), _attribute(entry.image.type)
+        parts.append(f'      <enclosure url="{url}" length="0" type="{kind}"/>\n')
     parts.append("    </item>\n")
     return "".join(parts).encode()
 
