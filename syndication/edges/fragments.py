@@ -9,12 +9,16 @@ machine (a full build of 100,000 articles writes ~130,000 fragments), where a ro
 transaction costs microseconds. The name is hidden, so the feed server never serves it
 (web/feeds.py refuses hidden names).
 
-Keys are content addresses (:func:`syndication.core.feeds.entry_key`): a key names one
-version of one article's entry in one format under one set of settings, so a cached row
-is never stale, only unused. Each row carries the SHA-256 of its fragment: a damaged row
-fails that check and is rendered again, never served; a damaged or unreadable file is
-set aside and the cache starts empty. A cache that cannot be written is not an error:
-the entries are rendered again next time.
+Rows are found by *slot* (one article's entry in one format: ``atom bench-1``) and checked
+by *key*, a content address (:func:`syndication.core.feeds.entry_key`) naming one version
+of that entry under one set of settings: a row whose key differs is a miss, so a cached
+row is never stale. A slot holds one version, the last one written: an edit or a changed
+setting replaces the rows it makes obsolete instead of leaving them behind, so the cache
+holds at most one row per article and format however often articles change. Each row
+carries the SHA-256 of its fragment: a damaged row fails that check and is rendered
+again, never served; a damaged or unreadable file is set aside and the cache starts
+empty, as does a file of an older layout. A cache that cannot be written is not an
+error: the entries are rendered again next time.
 """
 
 from __future__ import annotations
@@ -29,7 +33,10 @@ from types import TracebackType
 log = logging.getLogger(__name__)
 
 FILE_NAME = ".fragments.sqlite"
-_SCHEMA = "CREATE TABLE IF NOT EXISTS fragments (key TEXT PRIMARY KEY, digest BLOB, data BLOB)"
+_LAYOUT = 2  # PRAGMA user_version: 1 was keyed by content address alone (no slots)
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS fragments (slot TEXT PRIMARY KEY, key TEXT, digest BLOB, data BLOB)"
+)
 _BATCH = 2000  # rows per commit: bounded memory, few fsyncs
 
 
@@ -44,7 +51,7 @@ class FragmentCache:
         self.path = path
         self._db: sqlite3.Connection | None = None
         self.opened = False
-        self.pending: dict[str, bytes] = {}
+        self.pending: dict[str, tuple[str, bytes]] = {}  # slot: (key, fragment)
 
     @property
     def db(self) -> sqlite3.Connection | None:
@@ -75,6 +82,9 @@ class FragmentCache:
                 # Derived data: losing the last transaction to a power cut costs renders.
                 db.execute("PRAGMA synchronous = OFF")
                 db.execute("PRAGMA journal_mode = WAL")
+                if db.execute("PRAGMA user_version").fetchone()[0] != _LAYOUT:
+                    db.execute("DROP TABLE IF EXISTS fragments")  # derived data: start again
+                    db.execute(f"PRAGMA user_version = {_LAYOUT}")
                 db.execute(_SCHEMA)
                 db.execute("SELECT count(*) FROM (SELECT 1 FROM fragments LIMIT 1)")
                 return db
@@ -90,61 +100,55 @@ class FragmentCache:
                 return None
         return None
 
-    def get(self, key: str) -> bytes | None:
-        """The fragment stored under ``key``, or None if it is missing or damaged."""
-        found = self.pending.get(key)
-        db = self.db
-        if found is not None or db is None:
-            return found
-        try:
-            row = db.execute("SELECT digest, data FROM fragments WHERE key = ?", (key,)).fetchone()
-        except sqlite3.DatabaseError:
-            return None
-        if row is None:
-            return None
-        digest, data = row
-        if not isinstance(data, bytes) or hashlib.sha256(data).digest() != digest:
-            return None
-        return data
+    def get(self, slot: str, key: str) -> bytes | None:
+        """The fragment ``slot`` holds if it is version ``key``, else None (missing, another
+        version, or damaged)."""
+        return self.get_many([(slot, key)])[0]
 
-    def get_many(self, keys: list[str]) -> list[bytes | None]:
-        """:meth:`get` for each of ``keys``, in a few queries rather than one per key."""
-        found: dict[str, bytes] = {}
+    def get_many(self, wanted: list[tuple[str, str]]) -> list[bytes | None]:
+        """:meth:`get` for each ``(slot, key)`` of ``wanted``, in a few queries."""
+        found: dict[str, tuple[str, bytes]] = {}
         db = self.db
         if db is not None:
-            wanted = [key for key in keys if key not in self.pending]
+            slots = [slot for slot, _ in wanted if slot not in self.pending]
             try:
-                for start in range(0, len(wanted), 500):
-                    chunk = wanted[start : start + 500]
+                for start in range(0, len(slots), 500):
+                    chunk = slots[start : start + 500]
                     marks = ",".join("?" * len(chunk))
                     rows = db.execute(
-                        f"SELECT key, digest, data FROM fragments WHERE key IN ({marks})", chunk
+                        f"SELECT slot, key, digest, data FROM fragments WHERE slot IN ({marks})",
+                        chunk,
                     )
-                    for key, digest, data in rows:
+                    for slot, key, digest, data in rows:
                         if isinstance(data, bytes) and hashlib.sha256(data).digest() == digest:
-                            found[key] = data
+                            found[slot] = (key, data)
             except sqlite3.DatabaseError:
                 found = {}
-        return [self.pending.get(key) or found.get(key) for key in keys]
+        result: list[bytes | None] = []
+        for slot, key in wanted:
+            held = self.pending.get(slot) or found.get(slot)
+            result.append(held[1] if held is not None and held[0] == key else None)
+        return result
 
-    def put(self, key: str, fragment: bytes) -> None:
-        """Store ``fragment`` under ``key`` (written in batches, and on exit)."""
+    def put(self, slot: str, key: str, fragment: bytes) -> None:
+        """Store ``fragment`` as version ``key`` of ``slot``, in place of any other version
+        (written in batches, and on exit)."""
         if self.db is None:
             return
-        self.pending[key] = fragment
+        self.pending[slot] = (key, fragment)
         if len(self.pending) >= _BATCH:
             self.flush()
 
     def flush(self) -> None:
         """Write what :meth:`put` holds, in one transaction."""
-        rows = [(k, hashlib.sha256(v).digest(), v) for k, v in self.pending.items()]
+        rows = [(s, k, hashlib.sha256(v).digest(), v) for s, (k, v) in self.pending.items()]
         self.pending = {}
         db = self.db
         if db is None or not rows:
             return
         try:
             db.execute("BEGIN")
-            db.executemany("INSERT OR REPLACE INTO fragments VALUES (?, ?, ?)", rows)
+            db.executemany("INSERT OR REPLACE INTO fragments VALUES (?, ?, ?, ?)", rows)
             db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             log.warning("fragment cache %s not written: %s", self.path, exc)

@@ -178,8 +178,9 @@ class _Builder:
         rendered. ``made``: entries already made for other formats of documents read in
         the same session, by source id (a feed's RSS, Atom and JSON Feed share articles).
         """
+        slots = [f"{kind} {article.source_id}" for article in articles]
         keys = [feeds.entry_key(self.context, article, kind) for article in articles]
-        found = self.cache.get_many(keys)
+        found = self.cache.get_many(list(zip(slots, keys, strict=True)))
         missing = [a.source_id for a, f in zip(articles, found, strict=True) if f is None]
         whole = (
             article_queries.articles_by_source_id(self.session, missing)
@@ -187,7 +188,7 @@ class _Builder:
             else {}
         )
         result: list[bytes] = []
-        for article, key, fragment in zip(articles, keys, found, strict=True):
+        for article, slot, key, fragment in zip(articles, slots, keys, found, strict=True):
             if fragment is None:
                 source = whole.get(article.source_id, article) if stamps else article
                 entry = None if made is None else made.get(source.source_id)
@@ -196,7 +197,7 @@ class _Builder:
                     if made is not None:
                         made[source.source_id] = entry
                 fragment = entries.fragment(entry, kind)
-                self.cache.put(key, fragment)
+                self.cache.put(slot, key, fragment)
             result.append(fragment)
         return result
 
