@@ -10,7 +10,7 @@ transaction costs microseconds. The name is hidden, so the feed server never ser
 (web/feeds.py refuses hidden names).
 
 Rows are found by *slot* (one article's entry in one format: ``atom bench-1``) and checked
-by *key*, a content address (:func:`syndication.core.feeds.entry_key`) naming one version
+by *key*, a content address (:func:`syndication.core.entries.entry_key`) naming one version
 of that entry under one set of settings: a row whose key differs is a miss, so a cached
 row is never stale. A slot holds one version, the last one written: an edit or a changed
 setting replaces the rows it makes obsolete instead of leaving them behind, so the cache

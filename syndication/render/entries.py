@@ -19,12 +19,13 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from syndication.core.feeds import ATOM, JSON, RSS, Entry
+from syndication.core.entries import Entry
+from syndication.core.feeds import ATOM, JSON, RSS
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Part of every fragment's cache key: change it whenever the bytes an entry renders to
-# change (layout here, sanitising rules in core.feeds), so no old fragment is reused.
+# change (layout here, sanitising rules in core.entries), so no old fragment is reused.
 VERSION = "entries-1"
 
 
@@ -81,7 +82,7 @@ def _atom(entry: Entry) -> bytes:
 
 
 # What libxml2 escapes when it serialises text and attribute values (the strings are
-# XML-safe already: core.feeds removes what XML 1.0 cannot carry).
+# XML-safe already: core.entries removes what XML 1.0 cannot carry).
 def _text(value: str) -> str:
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return value.replace("\r", "&#13;") if "\r" in value else value

@@ -17,7 +17,7 @@ feedgen 1.0 has pitfalls this module works around, each proven in tests/test_fee
   ``alternate`` link comes first, before ``self``: feed-extractor and other readers take
   the first ``<link>`` as the site (issue 14).
 * Strings with characters XML cannot carry raise ``ValueError`` in lxml:
-  :mod:`syndication.core.feeds` strips them before anything reaches feedgen.
+  :mod:`syndication.core.entries` strips them before anything reaches feedgen.
 * ``lastBuildDate`` defaults to the clock: it is always set from the document.
 """
 
@@ -35,16 +35,8 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
-from syndication.core.feeds import (
-    ARCHIVE,
-    ATOM,
-    JSON,
-    RSS,
-    Entry,
-    FeedDocument,
-    document_url,
-    feed_title,
-)
+from syndication.core.entries import Entry
+from syndication.core.feeds import ARCHIVE, ATOM, JSON, RSS, FeedDocument, document_url, feed_title
 from syndication.render.entries import json_item, rfc3339
 from syndication.settings import Settings
 

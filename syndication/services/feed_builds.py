@@ -16,6 +16,7 @@ from syndication import __version__
 from syndication.clock import utc_now
 from syndication.core import feeds
 from syndication.core.articles import StoredArticle
+from syndication.core.entries import Entry, entry_context, entry_for, entry_key
 from syndication.edges import files as publish
 from syndication.edges import websub
 from syndication.edges.fragments import FILE_NAME as FRAGMENTS
@@ -152,7 +153,7 @@ class _Builder:
     ) -> None:
         self.settings, self.session, self.stage, self.stop = settings, session, stage, stop
         self.cache = cache
-        self.context = feeds.entry_context(settings, f"{entries.VERSION} {__version__}")
+        self.context = entry_context(settings, f"{entries.VERSION} {__version__}")
 
     def build(self, full: bool, built: int, current: int) -> list[str]:
         """A full build, an incremental one from change ``built``, or (when nothing
@@ -169,7 +170,7 @@ class _Builder:
         kind: str,
         *,
         stamps: bool = False,
-        made: dict[str, feeds.Entry] | None = None,
+        made: dict[str, Entry] | None = None,
     ) -> list[bytes]:
         """The fragments of ``articles``, from the cache or rendered (and cached).
 
@@ -179,7 +180,7 @@ class _Builder:
         the same session, by source id (a feed's RSS, Atom and JSON Feed share articles).
         """
         slots = [f"{kind} {article.source_id}" for article in articles]
-        keys = [feeds.entry_key(self.context, article, kind) for article in articles]
+        keys = [entry_key(self.context, article, kind) for article in articles]
         found = self.cache.get_many(list(zip(slots, keys, strict=True)))
         missing = [a.source_id for a, f in zip(articles, found, strict=True) if f is None]
         whole = (
@@ -193,7 +194,7 @@ class _Builder:
                 source = whole.get(article.source_id, article) if stamps else article
                 entry = None if made is None else made.get(source.source_id)
                 if entry is None:
-                    entry = feeds.entry_for(self.settings, source)
+                    entry = entry_for(self.settings, source)
                     if made is not None:
                         made[source.source_id] = entry
                 fragment = entries.fragment(entry, kind)
@@ -206,7 +207,7 @@ class _Builder:
         plan: feeds.DocumentPlan,
         *,
         stamps: bool = False,
-        made: dict[str, feeds.Entry] | None = None,
+        made: dict[str, Entry] | None = None,
     ) -> None:
         document = plan.document
         kind = feeds.ATOM if document.kind == feeds.ARCHIVE else document.kind
@@ -217,7 +218,7 @@ class _Builder:
         topic = None if key == feeds.ALL else key
         limit, tz = self.settings.feeds.entries, self.settings.site.tz
         newest = article_queries.last_published_before(self.session, topic)
-        made: dict[str, feeds.Entry] = {}
+        made: dict[str, Entry] = {}
         for plan in feeds.subscription_plans(
             self.settings,
             key,

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from feedgen.util import formatRFC2822
 
+from syndication.core import entries as entry_model
 from syndication.core import feeds
 from syndication.core.articles import StoredArticle
 from syndication.render import entries
@@ -77,7 +78,7 @@ def test_rfc2822_dates_match_feedgen_without_touching_the_locale(moment: datetim
 
 
 def test_an_unknown_format_is_refused() -> None:
-    entry = feeds.entry_for(SETTINGS, stored_article())
+    entry = entry_model.entry_for(SETTINGS, stored_article())
     with pytest.raises(ValueError, match="unknown entry format"):
         entries.fragment(entry, feeds.ARCHIVE)
 

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine
 
 from syndication import __version__
+from syndication.core import entries as entry_model
 from syndication.core import feeds
 from syndication.core.articles import ArticleRecord
 from syndication.edges.fragments import FILE_NAME as FRAGMENTS
@@ -388,9 +389,11 @@ def test_an_edit_renders_only_that_articles_fragments(
     assert len(after) == len(before)  # the old versions' rows were replaced
     with db.read_session(engine) as session:
         (edited,) = [a for a in article_queries.load_articles(session) if a.source_id == "smg-04"]
-    context = feeds.entry_context(settings, f"{entries.VERSION} {__version__}")
+    context = entry_model.entry_context(settings, f"{entries.VERSION} {__version__}")
     # Its Atom entry (archives, atom.xml), and RSS/JSON: it is among the newest entries.
-    assert added == {feeds.entry_key(context, edited, kind) for kind in ("atom", "rss", "json")}
+    assert added == {
+        entry_model.entry_key(context, edited, kind) for kind in ("atom", "rss", "json")
+    }
 
 
 def test_incremental_output_equals_a_full_rebuild_byte_for_byte(
