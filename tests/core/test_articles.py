@@ -3,13 +3,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from syndication.core.articles import parse_article_line
+from syndication.core.articles import parse_article_bytes, parse_article_line
 from syndication.errors import RecordError
 from tests.support.builders import article_json
 
@@ -181,3 +182,41 @@ def test_a_nul_or_surrogate_is_refused_whether_escaped_or_raw() -> None:
     assert parse_article_line(line(summary="\\u0000 spelt out"), TOPICS).summary == (
         "\\u0000 spelt out"
     )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        line().encode(),
+        line(title="서울 \\u2028").encode(),
+        line().replace('"smg-3953"', "NaN").encode(),
+        line().replace('"smg-3953"', "9" * 30).encode(),
+        line().replace('"smg-3953"', "1e400").encode(),
+        line(summary="a\ud800b").encode("utf-8", "surrogatepass"),
+        json.dumps(article_json("smg-1", summary="a\ud800b")).encode(),
+        json.dumps(article_json("smg-1", author="a\x00b")).encode(),
+        line(summary="\\u0000 spelt out").encode(),
+        b"\xef\xbb\xbf" + line().encode(),
+        line().encode()[:-1] + b"\xff}",
+        "\u3000\n".encode(),
+        b"   \r\n",
+        b"[1, 2]",
+        b'{"id": ',
+    ],
+)
+def test_raw_lines_are_judged_as_their_text_is(raw: bytes) -> None:
+    # Bytes go through orjson first (issue 16); the verdict and message must be json's.
+    def verdict(parse: Callable[[], Any]) -> Any:
+        try:
+            return parse()
+        except RecordError as exc:
+            return (exc.field, exc.reason)
+
+    def as_text() -> Any:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return ("", f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+        return parse_article_line(text, TOPICS) if text.strip() else None
+
+    assert verdict(lambda: parse_article_bytes(raw, TOPICS)) == verdict(as_text)
