@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
 from syndication.clock import utc_now
-from syndication.core.articles import ArticleRecord, parse_article_line
+from syndication.core.articles import ArticleRecord, parse_article_bytes, parse_article_line
 from syndication.errors import InputError, RecordError
 from syndication.settings import DEFAULT_IMPORT_LIMITS, ImportSettings, Settings
 from syndication.store import articles as store
@@ -84,7 +84,9 @@ def import_articles(
     size of each field.
     """
     report = ImportReport()
-    batch: dict[str, tuple[int, ArticleRecord]] = {}
+    # By source id: the line number, the record and its content hash. The hash is taken
+    # here rather than by the writer, whose thread is the one the database waits on.
+    batch: dict[str, tuple[int, ArticleRecord, str]] = {}
     handled = 0
     # Rejections come from this thread (parsing) and from the writer (the database).
     rejecting = threading.Lock()
@@ -97,21 +99,23 @@ def import_articles(
                 report.rejections.append(rejection)
             on_rejection(rejection)
 
-    def write(items: list[tuple[int, ArticleRecord]]) -> None:
-        records = [record for _, record in items]
+    def write(items: list[tuple[int, ArticleRecord, str]]) -> None:
+        records = [record for _, record, _ in items]
+        digests = [digest for _, _, digest in items]
         try:
             with write_session(engine) as session:
-                report.counts.add(write_articles(session, records, now()))
+                report.counts.add(write_articles(session, records, now(), digests=digests))
         except OperationalError:
             raise  # the database itself is unwell (read-only, gone): not one line's fault
         except (DBAPIError, StatementError, UnicodeError):
             # Validation should have caught anything the database refuses; if it did
             # not, one bad line must not cost the batch: write them one by one and
             # reject only those the database refuses.
-            for number, record in sorted(items, key=lambda item: item[0]):
+            for number, record, digest in sorted(items, key=lambda item: item[0]):
                 try:
                     with write_session(engine) as session:
-                        report.counts.add(write_articles(session, [record], now()))
+                        counts = write_articles(session, [record], now(), digests=[digest])
+                        report.counts.add(counts)
                 except (DBAPIError, StatementError, UnicodeError) as exc:
                     reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
                     reject(number, RecordError("", f"the database refused it: {reason}"))
@@ -151,7 +155,7 @@ def import_articles(
                 # The same article twice in one batch: the later line is an update of
                 # the earlier one, so the earlier one must be written first.
                 flush()
-            batch[record.source_id] = (number, record)
+            batch[record.source_id] = (number, record, record.content_hash())
             if len(batch) >= batch_size:
                 flush()
         flush()
@@ -164,10 +168,7 @@ def _parse(
 ) -> ArticleRecord | None:
     """One line to a record; ``None`` for a blank line. Undecodable bytes are a bad line."""
     if isinstance(line, bytes):
-        try:
-            line = line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise RecordError("", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+        return parse_article_bytes(line, known_topics, limits)
     if not line.strip():
         return None
     return parse_article_line(line, known_topics, limits)

@@ -9,14 +9,13 @@ nothing is retracted by inference.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-from syndication.core.articles import ArticleRecord, parse_article_line
+from syndication.core.articles import ArticleRecord, parse_article_bytes
 from syndication.core.source_items import ItemRejection
 from syndication.edges.http_client import FetchError, HttpClient
 from syndication.errors import RecordError
-from syndication.settings import ImportSettings
 from syndication.sources.base import Batch, PollContext, with_validators
 
 BATCH_LINES = 2000
@@ -50,7 +49,7 @@ def poll(context: PollContext, client: HttpClient) -> Iterator[Batch]:
     for number, line in enumerate(lines, start=1):
         batch.fetched += 1 if line.strip() else 0
         try:
-            record = _parse(line, known, context.rules.limits)
+            record = parse_article_bytes(line, known, context.rules.limits)
         except RecordError as exc:
             batch.rejections.append(
                 ItemRejection(source.name, f"line {number}", exc.field, exc.reason)
@@ -71,16 +70,3 @@ def poll(context: PollContext, client: HttpClient) -> Iterator[Batch]:
     batch.records = list(pending.values())
     batch.memo = memo  # stored with the last batch: the whole export is then written
     yield batch
-
-
-def _parse(
-    line: bytes, known_topics: Collection[str], limits: ImportSettings
-) -> ArticleRecord | None:
-    """One line as ``articles import`` reads it; ``None`` for a blank line."""
-    try:
-        text = line.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise RecordError("", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    if not text.strip():
-        return None
-    return parse_article_line(text, known_topics, limits)

@@ -140,6 +140,10 @@ _ARTICLE_COLUMNS = (
     "content_hash",
     "change_seq",
 )
+# The rows write_articles hands to the writers: every column it decides, id_date last.
+# id_date is only ever inserted: not in _ARTICLE_COLUMNS, so an update keeps the date the
+# id was minted with (issue 14: a corrected published_at made a new id).
+ROW_COLUMNS = (*_ARTICLE_COLUMNS, "id_date")
 
 
 def write_articles(
@@ -148,12 +152,14 @@ def write_articles(
     now: datetime,
     *,
     copy: bool | None = None,
+    digests: Sequence[str] | None = None,
 ) -> WriteCounts:
     """Upsert a batch of articles with distinct source ids; unchanged ones are not touched.
 
     A changed article whose ``updated_at`` did not move forward gets ``now`` instead, so
     that every consumer comparing ``updated`` (feed readers, mirroring partners) sees the
-    change. Topics the article joins or leaves are marked changed.
+    change. Topics the article joins or leaves are marked changed. ``digests`` are the
+    records' :meth:`~ArticleRecord.content_hash`, when the caller computed them already.
 
     On PostgreSQL the rows go through ``COPY`` (``store.bulk``); ``copy=False`` forces the
     portable statement path there too (the tests compare the two).
@@ -161,8 +167,9 @@ def write_articles(
     counts = WriteCounts()
     if not records:
         return counts
+    if digests is None:
+        digests = [record.content_hash() for record in records]
     ids = topic_ids(session)
-    by_source = {r.source_id: r for r in records}
     existing = {
         row.source_id: row
         for row in session.execute(
@@ -172,12 +179,11 @@ def write_articles(
                 Article.content_hash,
                 Article.updated_at,
                 Article.retracted_at,
-            ).where(_source_id_in(session, list(by_source)))
+            ).where(_source_id_in(session, [r.source_id for r in records]))
         )
     }
     changed: list[tuple[ArticleRecord, str]] = []
-    for record in records:
-        digest = record.content_hash()
+    for record, digest in zip(records, digests, strict=True):
         old = existing.get(record.source_id)
         if old is not None and old.content_hash == digest:
             counts.unchanged += 1
@@ -187,8 +193,8 @@ def write_articles(
         return counts
 
     first = take_change_numbers(session, len(changed))
-    rows = []
-    for offset, (record, digest) in enumerate(changed):
+    rows: list[tuple[Any, ...]] = []
+    for seq, (record, digest) in enumerate(changed, start=first):
         old = existing.get(record.source_id)
         updated_at = record.updated_at
         retracted_at = None
@@ -203,30 +209,29 @@ def write_articles(
             retracted_at = retracted_at or updated_at
         else:
             retracted_at = None
+        # In the order of ROW_COLUMNS.
         rows.append(
-            {
-                "source_id": record.source_id,
-                "title": record.title,
-                "summary": record.summary,
-                "body_html": record.body_html,
-                "url": record.url,
-                "author": record.author,
-                "image_url": record.image_url,
-                "language": record.language,
-                "published_at": record.published_at,
-                "updated_at": updated_at,
-                "status": record.status,
-                "retracted_at": retracted_at,
-                "retraction_reason": record.retraction_reason,
-                "content_hash": digest,
-                "change_seq": first + offset,
-                # Only ever inserted: not in _ARTICLE_COLUMNS, so an update keeps the date
-                # the id was minted with (issue 14: a corrected published_at made a new id).
-                "id_date": record.published_at.astimezone(UTC).date().isoformat(),
-            }
+            (
+                record.source_id,
+                record.title,
+                record.summary,
+                record.body_html,
+                record.url,
+                record.author,
+                record.image_url,
+                record.language,
+                record.published_at,
+                updated_at,
+                record.status,
+                retracted_at,
+                record.retraction_reason,
+                digest,
+                seq,
+                record.published_at.astimezone(UTC).date().isoformat(),
+            )
         )
     links = {record.source_id: [ids[slug] for slug in record.topics] for record, _ in changed}
-    updated_ids = [existing[r.source_id].id for r, _ in changed if r.source_id in existing]
+    stored = {r.source_id: existing[r.source_id].id for r, _ in changed if r.source_id in existing}
     if copy is None:
         copy = session.get_bind().dialect.name == "postgresql"
     if copy:
@@ -236,7 +241,7 @@ def write_articles(
         write = copy_articles
     else:
         write = _write_with_statements
-    _, left = write(session, rows, _UPDATE_COLUMNS, links, updated_ids)
+    _, left = write(session, ROW_COLUMNS, rows, _UPDATE_COLUMNS, links, stored)
     touched = left | {topic for topics in links.values() for topic in topics}
     mark_topics_changed(session, touched, first + len(changed) - 1)
     return counts
@@ -255,15 +260,18 @@ _UPDATE_COLUMNS = tuple(c for c in _ARTICLE_COLUMNS if c != "source_id")
 
 def _write_with_statements(
     session: Session,
-    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
     update_columns: Sequence[str],
     links: Mapping[str, Sequence[int]],
-    replace_links_of: Sequence[int],
+    stored: Mapping[str, int],
 ) -> tuple[dict[str, int], set[int]]:
     """The portable path (SQLite): one upsert per row, one insert per link, sent as
     executemany. Same contract as ``bulk.copy_articles``."""
+    replace_links_of = list(stored.values())
     table: Table = Article.__table__  # type: ignore[assignment]
-    upsert(session, table, rows, ["source_id"], update_columns)
+    mappings = [dict(zip(columns, row, strict=True)) for row in rows]
+    upsert(session, table, mappings, ["source_id"], update_columns)
     article_ids = {
         source: id_
         for chunk in _chunks(list(links), 5000)

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
-from syndication.core.articles import parse_article_line
+from syndication.core.articles import parse_article_bytes, parse_article_line
 from syndication.errors import RecordError
 from tests.support.builders import article_json
 
@@ -81,3 +85,138 @@ def test_content_hash_changes_with_any_field_and_not_with_topic_order() -> None:
     c = parse_article_line(line(topics=["culture", "international-relations"], summary="x"), TOPICS)
     assert a.content_hash() == b.content_hash()
     assert a.content_hash() != c.content_hash()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"title": 'Quote " and \\ backslash', "summary": "tab\tnew\nline\r\x01\x1f\x7f"},
+        {"title": "서울 🏙 \u2028\u2029 é", "author": "", "image_url": ""},
+        {"status": "retracted", "retraction_reason": "why</script>", "language": "ko"},
+        {"topics": ["international-relations", "culture"], "body_html": "<p>&amp;</p>"},
+        {"updated_at": "2026-11-21T09:30:00.123456+09:00"},
+    ],
+)
+def test_content_hash_is_the_digest_stores_already_hold(fields: dict[str, Any]) -> None:
+    # Stores keep these digests: written out by hand for speed (issue 16), the bytes must
+    # stay those of json.dumps(sort_keys=True, ensure_ascii=False) of the fields.
+    r = parse_article_line(line(**fields), TOPICS)
+    payload = {
+        "id": r.source_id,
+        "title": r.title,
+        "url": r.url,
+        "published_at": r.published_at.isoformat(),
+        "updated_at": r.updated_at.isoformat(),
+        "topics": sorted(r.topics),
+        "summary": r.summary,
+        "body_html": r.body_html,
+        "author": r.author,
+        "image_url": r.image_url,
+        "language": r.language,
+        "status": r.status,
+        "retraction_reason": r.retraction_reason,
+    }
+    encoded = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+    assert r.content_hash() == hashlib.sha256(encoded).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://english.seoul.example/news/1?a=b#c",
+        "http://a",
+        "http://a:8080",
+        "http://a:/x",
+        "http://.",
+        "HTTP://Example.COM/x",
+        "http://user@host/x",
+        "http://[::1]/x",
+        "http://[::1/x",
+        "http:///path",
+        "http://:80/x",
+        "http://exa mple.com",
+        "http://example.com/a\u00a0b",
+        "http://example.com/a\x1fb",
+        "http://example.com/a\x01b",
+        "http://bücher.example/",
+        "http://ex\u2100ample.com/",
+        "ftp://example.com/",
+        "https:example.com",
+        "//example.com/x",
+    ],
+)
+def test_urls_are_judged_as_urlsplit_judges_them(url: str) -> None:
+    # The plain-URL shortcut (issue 16) must accept exactly what the split accepts.
+    def accepted_by_split() -> bool:
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+        except ValueError:
+            return False
+        return parts.scheme in ("http", "https") and bool(host) and not re.search(r"\s", url)
+
+    try:
+        record = parse_article_line(line(url=url, image_url=url), TOPICS)
+    except RecordError as exc:
+        assert not accepted_by_split()
+        assert exc.field == "url"
+    else:
+        assert accepted_by_split()
+        assert (record.url, record.image_url) == (url, url)
+
+
+def test_a_nul_or_surrogate_is_refused_whether_escaped_or_raw() -> None:
+    # The whole-line shortcut (issue 16) must still find them in any field.
+    with pytest.raises(RecordError, match="NUL") as info:
+        parse_article_line(line(author="a\x00b"), TOPICS)
+    assert info.value.field == "author"
+    escaped = json.dumps(article_json("smg-1", summary="a\ud800b"))  # ensure_ascii: \ud800
+    assert "\\ud800" in escaped
+    raw = line(summary="a\ud800b", title="서울")  # the character itself, in a str line
+    assert "\ud800" in raw
+    for text in (escaped, raw):
+        with pytest.raises(RecordError, match="surrogate") as info:
+            parse_article_line(text, TOPICS)
+        assert info.value.field == "summary"
+    assert parse_article_line(line(summary="\\u0000 spelt out"), TOPICS).summary == (
+        "\\u0000 spelt out"
+    )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        line().encode(),
+        line(title="서울 \\u2028").encode(),
+        line().replace('"smg-3953"', "NaN").encode(),
+        line().replace('"smg-3953"', "9" * 30).encode(),
+        line().replace('"smg-3953"', "1e400").encode(),
+        line(summary="a\ud800b").encode("utf-8", "surrogatepass"),
+        json.dumps(article_json("smg-1", summary="a\ud800b")).encode(),
+        json.dumps(article_json("smg-1", author="a\x00b")).encode(),
+        line(summary="\\u0000 spelt out").encode(),
+        b"\xef\xbb\xbf" + line().encode(),
+        line().encode()[:-1] + b"\xff}",
+        "\u3000\n".encode(),
+        b"   \r\n",
+        b"[1, 2]",
+        b'{"id": ',
+    ],
+)
+def test_raw_lines_are_judged_as_their_text_is(raw: bytes) -> None:
+    # Bytes go through orjson first (issue 16); the verdict and message must be json's.
+    def verdict(parse: Callable[[], Any]) -> Any:
+        try:
+            return parse()
+        except RecordError as exc:
+            return (exc.field, exc.reason)
+
+    def as_text() -> Any:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return ("", f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+        return parse_article_line(text, TOPICS) if text.strip() else None
+
+    assert verdict(lambda: parse_article_bytes(raw, TOPICS)) == verdict(as_text)

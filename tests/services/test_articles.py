@@ -200,3 +200,33 @@ def test_a_line_the_database_refuses_costs_only_that_line(
     assert rejection.line == 2
     assert "the database refused it" in rejection.reason
     assert "character varying(300)" in rejection.reason
+
+
+def test_raw_lines_across_batches_keep_line_numbers_and_rewrite_nothing_unchanged(
+    engine: Engine, make_article_json: JsonFactory
+) -> None:
+    # The command reads bytes (orjson first, issue 16): bad lines beside good ones, over
+    # batch boundaries, then the same file again, which must take no change number.
+    raw = [
+        (json.dumps(make_article_json(f"r{i}"), ensure_ascii=False) + "\n").encode()
+        for i in range(7)
+    ]
+    raw[2] = raw[2].replace(b'"r2"', b"NaN")  # json reads NaN; orjson refuses it
+    lines: list[str | bytes] = list(raw)
+    lines[4] = json.dumps(make_article_json("r4", summary="a\ud800b")).encode() + b"\n"
+    lines[5] = b"\xe3\x80\x80\n"  # an ideographic space: a blank line
+    report = run(engine, lines, batch_size=2)
+    assert report.summary == "4 inserted, 0 updated, 0 unchanged, 2 rejected"
+    assert [str(r) for r in report.rejections] == [
+        "news.jsonl:3: id: must be a string, not float",
+        "news.jsonl:5: summary: contains an unpaired surrogate (\\ud800), not text",
+    ]
+    with db.read_session(engine) as session:
+        seq = store.current_change_seq(session)
+    assert run(engine, lines, batch_size=2).summary == (
+        "0 inserted, 0 updated, 4 unchanged, 2 rejected"
+    )
+    with db.read_session(engine) as session:
+        assert store.current_change_seq(session) == seq == 4
+        ids = sorted(a.source_id for a in article_queries.load_articles(session))
+    assert ids == ["r0", "r1", "r3", "r6"]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, delete, select, update
+from sqlalchemy.orm import Session
 
 from syndication.core.articles import ArticleRecord
 from syndication.store import articles as store
@@ -64,19 +65,24 @@ def scenario(engine: Engine, make_article: MakeArticle, now: datetime, copy: boo
     return counts
 
 
+def links_by_slug(session: Session) -> set[tuple[str, str]]:
+    """Every (source id, topic slug) link."""
+    return {
+        (source_id, slug)
+        for source_id, slug in session.execute(
+            select(Article.source_id, TopicRow.slug)
+            .join(article_topics, article_topics.c.article_id == Article.id)
+            .join(TopicRow, TopicRow.id == article_topics.c.topic_id)
+        )
+    }
+
+
 def snapshot(engine: Engine) -> dict[str, Any]:
     """Everything the writes decide, without the surrogate ids."""
     with db.read_session(engine) as session:
         columns = [c for c in Article.__table__.c if c.name != "id"]
         articles = {row.source_id: tuple(row) for row in session.execute(select(*columns))}
-        links = {
-            tuple(row)
-            for row in session.execute(
-                select(Article.source_id, TopicRow.slug)
-                .join(article_topics, article_topics.c.article_id == Article.id)
-                .join(TopicRow, TopicRow.id == article_topics.c.topic_id)
-            )
-        }
+        links = links_by_slug(session)
         topics = {
             slug: seq for slug, seq in session.execute(select(TopicRow.slug, TopicRow.change_seq))
         }
@@ -133,3 +139,63 @@ def test_default_on_postgresql_is_copy_and_unchanged_rows_take_no_number(
         counts = store.write_articles(session, records, now)
         assert (counts.inserted, counts.updated, counts.unchanged) == (0, 0, 5)
         assert store.current_change_seq(session) == before
+
+
+def test_an_article_another_writer_stored_meanwhile_is_upserted_not_refused(
+    backend: str,
+    engine: Engine,
+    make_article: MakeArticle,
+    now: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # New articles are COPY-ed straight into the table (issue 16). One stored by another
+    # writer between the look-up and the COPY must not fail the batch: it takes the upsert.
+    if backend != "postgresql":
+        pytest.skip("COPY is the PostgreSQL path")
+    take = store.take_change_numbers
+
+    def after_another_writer(session: Any, count: int = 1) -> int:
+        monkeypatch.setattr(store, "take_change_numbers", take)
+        with db.write_session(engine) as other:
+            store.write_articles(
+                other, [make_article("x", title="Theirs", topics=("culture",))], now
+            )
+        return take(session, count)
+
+    monkeypatch.setattr(store, "take_change_numbers", after_another_writer)
+    with db.write_session(engine) as session:
+        counts = store.write_articles(
+            session, [make_article("x", title="Ours"), make_article("y")], now
+        )
+    assert (counts.inserted, counts.updated) == (2, 0)  # what the look-up saw
+    with db.read_session(engine) as session:
+        rows = session.execute(select(Article.source_id, Article.title, Article.change_seq))
+        assert sorted(tuple(row) for row in rows) == [("x", "Ours", 2), ("y", "Article y", 3)]
+
+
+def test_new_and_stored_articles_in_one_batch_on_both_paths(
+    backend: str, engine: Engine, make_article: MakeArticle, now: datetime
+) -> None:
+    # A batch mixing new articles (COPY-ed straight in) and stored ones (upserted).
+    with db.write_session(engine) as session:
+        store.write_articles(session, [make_article("a"), make_article("b")], now)
+    batch = [
+        make_article("a", title="Edited", topics=("culture",)),
+        make_article("c", topics=("culture", "economy")),
+        make_article("b"),
+        make_article("d"),
+    ]
+    with db.write_session(engine) as session:
+        counts = store.write_articles(session, batch, now)
+    assert (counts.inserted, counts.updated, counts.unchanged) == (2, 1, 1)
+    with db.read_session(engine) as session:
+        titles = {s: t for s, t in session.execute(select(Article.source_id, Article.title))}
+        links = links_by_slug(session)
+    assert titles == {"a": "Edited", "b": "Article b", "c": "Article c", "d": "Article d"}
+    assert links == {
+        ("a", "culture"),
+        ("b", "international-relations"),
+        ("c", "culture"),
+        ("c", "economy"),
+        ("d", "international-relations"),
+    }
