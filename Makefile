@@ -53,7 +53,8 @@ bench: install
 	$(BIN)/python bench/bench_web.py
 	$(BIN)/python bench/bench_startup.py
 
-# Feed builds at 5,000 / 30,000 / 100,000 articles next to a plain lxml writer (issue 16).
+# Feed builds at 5,000 / 30,000 / 100,000 articles next to a plain lxml writer, and with
+# SYNDICATION_BENCH_PG_URL set the PostgreSQL import next to a plain COPY (issue 16).
 bench-scale: install
 	$(BIN)/python bench/bench_scale.py
 

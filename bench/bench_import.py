@@ -198,13 +198,19 @@ def measure(backend: str, path: Path, workdir: Path, pg_url: str) -> tuple[float
     if backend == "sqlite":
         database = workdir / f"bench-{uuid.uuid4().hex[:6]}.db"
         return run_import(f"sqlite:///{database}", path, workdir)
+    seconds, peak_kib, notes, limit = versus_copy(path, workdir, pg_url)
+    notes += f" | plain COPY {limit:.2f}s: import at {limit / seconds:.2f} of COPY"
+    return seconds, peak_kib, notes
+
+
+def versus_copy(path: Path, workdir: Path, pg_url: str) -> tuple[float, int, str, float]:
+    """The PostgreSQL import of ``path`` (seconds, peak KiB, notes) and, in the same run,
+    the seconds of a plain COPY of the same rows, each into a fresh database."""
     url, name = pg_database(pg_url)
     copy_url, copy_name = pg_database(pg_url)
     try:
         seconds, peak_kib, notes = run_import(url, path, workdir)
-        limit = plain_copy(copy_url, path, workdir)
-        notes += f" | plain COPY {limit:.2f}s: import at {limit / seconds:.2f} of COPY"
-        return seconds, peak_kib, notes
+        return seconds, peak_kib, notes, plain_copy(copy_url, path, workdir)
     finally:
         drop_pg(pg_url, name)
         drop_pg(pg_url, copy_name)

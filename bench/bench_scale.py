@@ -16,9 +16,13 @@ For each size, a fresh SQLite store is filled with the synthetic articles of
   (same elements, attributes and text, one file per feed and month) for as many entries,
   from data already in memory, in the same run: the issue's goal is at most 3× its µs;
 * **incremental**: after one article's title is edited, median of 3 (each a new edit);
-* **idle**: nothing changed, median of 5. The goal: incremental − idle ≤ 0.3 s at 30,000.
+* **idle**: nothing changed, median of 5. The goal: incremental − idle ≤ 0.3 s at 30,000;
+* **PostgreSQL import** (with ``--pg URL`` or ``SYNDICATION_BENCH_PG_URL``): the real
+  ``syndication articles import`` of as many articles (``bench_import.py``'s JSON Lines,
+  start-up included) into a fresh database, and in the same run ``psql``'s ``\\copy`` of
+  the same rows into another: the goal is at least 0.5 of COPY's speed.
 
-    .venv/bin/python bench/bench_scale.py [--articles 5000 30000 100000]
+    .venv/bin/python bench/bench_scale.py [--articles 5000 30000 100000] [--pg URL]
     .venv/bin/python bench/bench_scale.py --full-only --articles 1000000
 
 No figure here is asserted anywhere; bench/README.md keeps them with the machine's load.
@@ -44,6 +48,7 @@ from lxml import etree
 sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_feeds import TOPICS, article, fill  # noqa: E402
+from bench_import import write_articles  # noqa: E402
 
 from syndication.core import feeds  # noqa: E402
 from syndication.services import feed_builds  # noqa: E402
@@ -174,7 +179,29 @@ def edit(settings: Settings, count: int, number: int) -> None:
     engine.dispose()
 
 
-def run(count: int, workdir: Path) -> dict[str, float]:
+def pg_import(count: int, workdir: Path, pg_url: str) -> tuple[float, float]:
+    """Seconds of the PostgreSQL import of ``count`` articles and of a plain COPY of the
+    same rows, measured in a child (bench_import.versus_copy)."""
+    lines = workdir / "import.jsonl"
+    write_articles(lines, count)
+    code = (
+        "import sys, json; sys.path.insert(0, 'bench'); import bench_import as b;"
+        "from pathlib import Path;"
+        f"r = b.versus_copy(Path({str(lines)!r}), Path({str(workdir)!r}), {pg_url!r});"
+        "print(json.dumps([r[0], r[3]]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    ).stdout
+    seconds, limit = json.loads(out.strip().splitlines()[-1])
+    return float(seconds), float(limit)
+
+
+def run(count: int, workdir: Path, pg_url: str) -> dict[str, float]:
     settings = settings_for(workdir)
     fill(settings, count)
     entries = rendered_entries(settings, count)
@@ -186,7 +213,10 @@ def run(count: int, workdir: Path) -> dict[str, float]:
         edit(settings, count, number)
         incremental.append(timed(settings))
     idle = statistics.median(timed(settings) for _ in range(5))
+    imported, copied = pg_import(count, workdir, pg_url) if pg_url else (0.0, 0.0)
     return {
+        "pg_import_s": imported,
+        "pg_copy_s": copied,
         "articles": count,
         "entries": entries,
         "full_s": cold["seconds"],
@@ -210,6 +240,12 @@ def main() -> None:
         action="store_true",
         help="only the full build's time and peak RSS (for a million articles)",
     )
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("SYNDICATION_BENCH_PG_URL", ""),
+        help="a PostgreSQL server URL for the import-versus-COPY column (databases are "
+        "created and dropped there)",
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -232,15 +268,16 @@ def main() -> None:
     rows = []
     for count in args.articles:
         with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
-            rows.append(run(count, Path(tmp)))
+            rows.append(run(count, Path(tmp), args.pg))
             print(f"... {count:,} articles done", file=sys.stderr)
     print(f"load average at start: {load[0]:.2f} {load[1]:.2f}; at end: {os.getloadavg()[0]:.2f}")
     print(
         "| articles | rendered entries | full build | µs/entry wall (limit) | µs/entry CPU "
         "(limit) | ratio CPU (goal ≤ 3×) | peak RSS | full, cache warm "
-        "| incremental after 1 edit | idle | edit cost (goal ≤ 0.3 s) |"
+        "| incremental after 1 edit | idle | edit cost (goal ≤ 0.3 s) "
+        "| PG import (plain COPY) | share of COPY (goal ≥ 0.5) |"
     )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| ---: " * 13 + "|")
     for r in rows:
         print(
             f"| {r['articles']:,.0f} | {r['entries']:,.0f} | {r['full_s']:.2f} s "
@@ -249,7 +286,13 @@ def main() -> None:
             f"| {r['full_cpu_us'] / r['limit_cpu_us']:.1f}× "
             f"| {r['full_rss']:.0f} MiB | {r['warm_s']:.2f} s ({r['warm_rss']:.0f} MiB) "
             f"| {r['incremental_s']:.3f} s | {r['idle_s']:.3f} s "
-            f"| {r['incremental_s'] - r['idle_s']:+.3f} s |"
+            f"| {r['incremental_s'] - r['idle_s']:+.3f} s "
+            + (
+                f"| {r['pg_import_s']:.2f} s ({r['pg_copy_s']:.2f} s) "
+                f"| {r['pg_copy_s'] / r['pg_import_s']:.2f} |"
+                if r["pg_import_s"]
+                else "| – | – |"
+            )
         )
 
 
