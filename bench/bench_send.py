@@ -15,6 +15,12 @@ peak RSS shows whether memory stays flat as the outbox grows.
 configuration, queue and port in a temporary folder, run as root; the system's Postfix is
 not touched) that accepts on loopback, queues each message as it would for the Internet
 and hands it to the ``discard`` transport. Both the command and the bare loop talk to it.
+Before each timed run the benchmark waits until Postfix's queue is empty, so no run pays
+for the previous one's backlog. The bare loop runs before and after the command and its
+mean is the reference; the command's start-up is the median of three idle runs. With
+Postfix a second reference is printed: a bare loop that sends each message as one
+pipelined group (MAIL, RCPT, BDAT LAST), as the command does when the server offers
+PIPELINING and CHUNKING, which is the server's own limit for that dialogue.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import os
 import shutil
 import smtplib
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -245,13 +252,58 @@ def requeue(url: str) -> None:
     engine.dispose()
 
 
-def bare_loop(port: int, message: bytes, count: int, connections: int) -> float:
+def drain(spool: Path | None, timeout: float = 120.0) -> None:
+    """Wait until Postfix has handed every queued message to ``discard``."""
+    if spool is None:
+        return
+    deadline = time.monotonic() + timeout
+    folders = [spool / name for name in ("maildrop", "incoming", "active", "deferred")]
+    while time.monotonic() < deadline:
+        if not any(path.is_file() for folder in folders for path in folder.rglob("*")):
+            return
+        time.sleep(0.05)
+
+
+def bare_loop(
+    port: int, message: bytes, count: int, connections: int, chunked: bool = False
+) -> float:
     per = count // connections
 
     def worker() -> None:
+        if chunked:
+            chunked_worker()
+            return
         with smtplib.SMTP("127.0.0.1", port) as smtp:
             for i in range(per):
                 smtp.sendmail("news@example.org", [f"reader{i}@example.org"], message)
+
+    def chunked_worker() -> None:
+        # The dialogue of SmtpTransport._send_chunked, with nothing else around it.
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            replies = sock.makefile("rb")
+
+            def reply() -> bytes:
+                while True:
+                    line = replies.readline()
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+                    if line[3:4] != b"-":
+                        return line
+
+            reply()
+            sock.sendall(b"EHLO bench.test\r\n")
+            reply()
+            size = len(message)
+            for i in range(per):
+                sock.sendall(
+                    f"MAIL FROM:<news@example.org> SIZE={size}\r\n"
+                    f"RCPT TO:<reader{i}@example.org>\r\nBDAT {size} LAST\r\n".encode()
+                    + message
+                )
+                answers = [reply() for _ in range(3)]
+                assert all(a.startswith(b"250") for a in answers), answers
+            sock.sendall(b"QUIT\r\n")
+            reply()
 
     threads = [threading.Thread(target=worker) for _ in range(connections)]
     started = time.perf_counter()
@@ -285,25 +337,40 @@ def main() -> None:
         f"{'recipients':>10} {'conn':>4} {'send msg/s':>10} {'bare msg/s':>10} {'ratio':>6}"
         "  peak RSS"
     )
+    spool = postfix_dir / "spool" if args.mta == "postfix" else None
     try:
         for count in args.recipients:
             with tempfile.TemporaryDirectory() as tmp:
                 workdir = Path(tmp)
                 url, message = prepare(workdir, count)
+                bare_count = min(count, 4000)
                 for connections in (1, 4):
+                    # The reference before and after the command, each on an empty queue.
+                    drain(spool)
+                    before = bare_loop(port, message, bare_count, connections)
                     requeue(url)
+                    drain(spool)
                     seconds, peak_kib = run_send(workdir, url, port, connections)
+                    drain(spool)
+                    after = bare_loop(port, message, bare_count, connections)
+                    bare = (before + after) / 2
                     # The same command with nothing queued: start-up (imports, settings,
-                    # engine), which is not sending, is taken off.
-                    idle, _ = run_send(workdir, url, port, connections)
+                    # engine), which is not sending, is taken off (median of three).
+                    idle = statistics.median(
+                        run_send(workdir, url, port, connections)[0] for _ in range(3)
+                    )
                     rate = count / (seconds - idle)
-                    bare = bare_loop(port, message, min(count, 4000), connections)
-                    print(
+                    line = (
                         f"{count:>10,} {connections:>4} {rate:>10,.0f} {bare:>10,.0f} "
                         f"{rate / bare:>6.2f}  {peak_kib / 1024:.0f} MiB "
-                        f"(message {len(message):,} bytes)",
-                        flush=True,
+                        f"(message {len(message):,} bytes; bare {before:,.0f} then "
+                        f"{after:,.0f}; start-up {idle:.2f} s of {seconds:.2f} s"
                     )
+                    if spool is not None:
+                        drain(spool)
+                        chunked = bare_loop(port, message, bare_count, connections, True)
+                        line += f"; bare BDAT {chunked:,.0f}, ratio {rate / chunked:.2f}"
+                    print(line + ")", flush=True)
     finally:
         if sink is not None:
             assert sink.stdin is not None

@@ -77,7 +77,7 @@ class Outcome:
     attempts: int = 0
 
 
-def _due(now: datetime) -> ColumnElement[bool]:
+def _sendable() -> ColumnElement[bool]:
     # A digest that is held (awaiting approval, or stopped by an operator) or cancelled
     # keeps its rows as they are; they are due again only once it may go out (issue 12).
     # A digest with no state row is ready: that is every digest of an automatic list.
@@ -85,13 +85,46 @@ def _due(now: datetime) -> ColumnElement[bool]:
         DigestState.digest_id == Delivery.digest_id,
         DigestState.state.not_in(SENDABLE_DIGEST_STATES),
     )
+    return ~stopped
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
     return and_(
         or_(
             and_(Delivery.status == "queued", Delivery.next_attempt_at <= now),
             and_(Delivery.status == "sending", Delivery.lease_until < now),
         ),
-        ~stopped,
+        _sendable(),
     )
+
+
+def _pick(session: Session, now: datetime, limit: int) -> list[int]:
+    """Up to ``limit`` due delivery ids: rows whose lease ran out, then queued rows by the
+    time they became due.
+
+    Two queries, each a range of ``ix_deliveries_status_next_attempt_at`` read in order
+    and stopped at ``limit``. One query with the OR of ``_due`` collected every due row and
+    sorted them for each claim: 1.2 ms per claim with 4,000 queued, 26 ms (260 µs per
+    message) with 100,000 (issue 16).
+    """
+    expired = (
+        select(Delivery.id)
+        .where(Delivery.status == "sending", Delivery.lease_until < now, _sendable())
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    queued = (
+        select(Delivery.id)
+        .where(Delivery.status == "queued", Delivery.next_attempt_at <= now, _sendable())
+        .order_by(Delivery.next_attempt_at)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        expired = expired.with_for_update(skip_locked=True)
+        queued = queued.with_for_update(skip_locked=True)
+    ids = list(session.scalars(expired))
+    if len(ids) < limit:
+        ids += session.scalars(queued.limit(limit - len(ids)))
+    return ids
 
 
 def claim_batch(
@@ -103,12 +136,9 @@ def claim_batch(
     act only on rows that still carry it. Rows whose subscriber is no longer active, has
     left the digest's list or is suppressed are settled as ``skipped`` here: an
     unsubscribe between compile and send is honoured. Rows of a held or cancelled digest
-    are not due (see ``_due``).
+    are not due (see ``_sendable``).
     """
-    pick = select(Delivery.id).where(_due(now)).order_by(Delivery.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
-    ids = list(session.scalars(pick))
+    ids = _pick(session, now, limit)
     if not ids:
         return []
     still_subscribed = exists().where(

@@ -101,6 +101,45 @@ def test_replies_decide_retry_bounce_and_drop(
     assert statuses(engine) == {"sent": 4, "bounced": 1}
 
 
+def test_pipelined_chunks_settle_as_the_replies_say(engine: Engine, now: datetime) -> None:
+    # A server with PIPELINING and CHUNKING (Postfix) gets one MAIL/RCPT/BDAT group per
+    # message (issue 16): the replies decide the outcomes as they do for sendmail's.
+    from tests.support.chunking import ChunkingServer
+
+    server = ChunkingServer()
+    try:
+        queue(engine, now, 5)
+        server.replies[("RCPT", "reader1@example.org")] = "451 4.3.0 try again later"
+        server.replies[("RCPT", "reader2@example.org")] = "550 5.1.1 no such user"
+        server.replies[("RCPT", "reader3@example.org")] = "421 4.7.0 slow down"
+        server.hang_up.add("reader4@example.org")
+        settings = MailSettings(
+            transport="smtp",
+            smtp=SmtpSettings(host=server.host, port=server.port, timeout_seconds=5),
+        )
+        report = run(engine, settings, now)
+        assert (report.sent, report.retried, report.bounced) == (1, 3, 1)
+        with db.read_session(engine) as session:
+            rows = list(session.scalars(select(Delivery)))
+        assert sorted((r.status, r.last_error[:3]) for r in rows) == [
+            ("bounced", "550"),
+            ("queued", "421"),
+            ("queued", "451"),
+            ("queued", "con"),
+            ("sent", ""),
+        ]
+        server.replies.clear()
+        server.hang_up.clear()
+        report = run(engine, settings, now + timedelta(minutes=6))
+        assert report.sent == 3
+        assert statuses(engine) == {"sent": 4, "bounced": 1}
+        received = [m.recipient for m in server.messages]
+        assert sorted(received) == [f"reader{i}@example.org" for i in (0, 1, 3, 4)]
+        assert {m.command for m in server.messages} == {"BDAT"}
+    finally:
+        server.close()
+
+
 def test_a_server_that_is_down_loses_and_counts_nothing(engine: Engine, now: datetime) -> None:
     from tests.support.net import free_port
 

@@ -12,6 +12,14 @@ from syndication.store.models import Delivery, Subscriber
 from tests.support.builders import add, make_digest, statuses
 
 
+def queue_readers(engine: Engine, now: datetime, count: int) -> None:
+    """``count`` readers of weekly-city, and a digest queued for them."""
+    add(engine, now, count)
+    digest_id = make_digest(engine, now)
+    with db.write_session(engine) as session:
+        outbox.enqueue(session, digest_id, "weekly-city", now)
+
+
 def test_digest_is_stored_once_and_enqueue_adds_nobody_twice(engine: Engine, now: datetime) -> None:
     add(engine, now, 5)
     with db.write_session(engine) as session:
@@ -85,6 +93,41 @@ def test_claim_leases_and_expired_leases_are_claimed_again(engine: Engine, now: 
             later,
         )
     assert statuses(engine) == {"sent": 4}
+
+
+def test_a_claim_takes_lapsed_leases_first_then_queued_rows_oldest_due_first(
+    engine: Engine, now: datetime
+) -> None:
+    # Two index ranges read in order, not every due row sorted per claim (issue 16).
+    queue_readers(engine, now, 5)
+    lease = timedelta(seconds=30)
+    with db.write_session(engine) as session:
+        lapsed = outbox.claim_batch(session, "w1", now, lease, 2, "w1")
+        [retry] = outbox.claim_batch(session, "w2", now, lease, 1, "w2")
+        outbox.settle(
+            session,
+            "w2",
+            [outbox.Outcome(retry.delivery_id, "retry", error="451", attempts=1)],
+            now,
+        )
+    ids = sorted(c.delivery_id for c in lapsed)
+    assert retry.delivery_id > max(ids)
+    later = now + lease + timedelta(seconds=1)
+    with db.write_session(engine) as session:
+        third = outbox.claim_batch(session, "w3", later, timedelta(hours=1), 3, "w3")
+        rest = outbox.claim_batch(session, "w4", later, timedelta(hours=1), 10, "w4")
+    assert [c.delivery_id for c in third][:2] == ids
+    # The retry is not due yet: the two rows never tried go, lowest id first.
+    assert len(third) == 3 and len(rest) == 1
+    assert retry.delivery_id not in {c.delivery_id for c in third + rest}
+    assert third[2].delivery_id < rest[0].delivery_id
+    # Once due, the retry comes after rows that were due before it, whatever its id.
+    with db.write_session(engine) as session:
+        outbox.settle(session, "w4", [outbox.Outcome(rest[0].delivery_id, "released")], later)
+        due = later + outbox.retry_delay(1)
+        [first] = outbox.claim_batch(session, "w5", due, lease, 1, "w5")
+        [second] = outbox.claim_batch(session, "w6", due, lease, 1, "w6")
+    assert (first.delivery_id, second.delivery_id) == (rest[0].delivery_id, retry.delivery_id)
 
 
 def test_renew_keeps_what_the_claim_still_holds_and_reports_what_it_lost(
