@@ -28,7 +28,7 @@ from syndication.errors import NotFoundError, SyndicationError
 from syndication.render import email as rendering
 from syndication.services.sending import SendOptions, SendReport, send_outbox
 from syndication.settings import Settings
-from syndication.store import approval, article_queries, outbox, subscribers
+from syndication.store import approval, article_queries, digests, outbox, subscribers
 from syndication.store import database as db
 from syndication.store.models import Digest, Subscriber
 from syndication.store.rate_limits import SharedRateLimiter
@@ -134,7 +134,7 @@ def compile_digest(
         return CompileReport(list_slug, key, period, 0, False, 0, True)
     rendered = rendering.render_digest(settings, content)
     with db.write_session(engine) as session:
-        digest_id, created = outbox.store_digest(
+        digest_id, created = digests.store_digest(
             session,
             list_slug=list_slug,
             period_key=key,

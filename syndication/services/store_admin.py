@@ -11,6 +11,7 @@ from syndication.settings import Settings
 from syndication.store import article_queries, bounces, outbox, subscribers
 from syndication.store import articles as store
 from syndication.store import database as db
+from syndication.store.digests import DigestCounts, digest_counts
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ class StatusReport:
 
     store: article_queries.StoreSummary
     lists: dict[str, dict[str, int]]
-    digests: list[outbox.DigestCounts]
+    digests: list[DigestCounts]
     # Bounce events per (list, period) and kind; reports stored but not processed.
     bounces: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
     intake_backlog: int = 0
@@ -47,7 +48,7 @@ def store_status(engine: Engine) -> StatusReport:
         return StatusReport(
             article_queries.store_summary(session),
             subscribers.list_counts(session),
-            outbox.digest_counts(session),
+            digest_counts(session),
             bounces.digest_event_counts(session),
             bounces.backlog(session),
         )

@@ -40,7 +40,6 @@ from syndication.store.models import (
     Suppression,
     UTCDateTime,
 )
-from syndication.store.upsert import upsert
 
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(minutes=5)
@@ -298,49 +297,6 @@ def pending_count(session: Session, now: datetime | None = None) -> int:
     return int(session.execute(stmt).scalar_one())
 
 
-def store_digest(
-    session: Session,
-    *,
-    list_slug: str,
-    period_key: str,
-    period_start: datetime,
-    period_end: datetime,
-    subject: str,
-    preheader: str,
-    html: str,
-    text: str,
-    article_count: int,
-    now: datetime,
-) -> tuple[int, bool]:
-    """Store a rendered digest unless (list, period) already has one: ``(id, created)``."""
-    upsert(
-        session,
-        Digest.__table__,  # type: ignore[arg-type]
-        [
-            {
-                "list_slug": list_slug,
-                "period_key": period_key,
-                "period_start": period_start,
-                "period_end": period_end,
-                "subject": subject,
-                "preheader": preheader,
-                "html": html,
-                "text": text,
-                "article_count": article_count,
-                "created_at": now,
-            }
-        ],
-        ["list_slug", "period_key"],
-        [],
-    )
-    digest_id, created_at = session.execute(
-        select(Digest.id, Digest.created_at).where(
-            Digest.list_slug == list_slug, Digest.period_key == period_key
-        )
-    ).one()
-    return int(digest_id), created_at == now
-
-
 def enqueue(session: Session, digest_id: int, list_slug: str, now: datetime) -> int:
     """One queued delivery per active, unsuppressed subscriber of the list; returns how many.
 
@@ -395,32 +351,3 @@ def _delivery_count(session: Session, digest_id: int) -> int:
             select(func.count()).select_from(Delivery).where(Delivery.digest_id == digest_id)
         ).scalar_one()
     )
-
-
-@dataclass(frozen=True)
-class DigestCounts:
-    list_slug: str
-    period_key: str
-    subject: str
-    counts: dict[str, int]
-
-
-def digest_counts(session: Session) -> list[DigestCounts]:
-    """Per digest, how many deliveries are in each status (for ``syndication status``)."""
-    digests = list(
-        session.execute(
-            select(Digest.id, Digest.list_slug, Digest.period_key, Digest.subject).order_by(
-                Digest.period_key.desc(), Digest.list_slug
-            )
-        )
-    )
-    counts: dict[int, dict[str, int]] = {}
-    for digest_id, status, count in session.execute(
-        select(Delivery.digest_id, Delivery.status, func.count()).group_by(
-            Delivery.digest_id, Delivery.status
-        )
-    ):
-        counts.setdefault(digest_id, {})[status] = int(count)
-    return [
-        DigestCounts(d.list_slug, d.period_key, d.subject, counts.get(d.id, {})) for d in digests
-    ]

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from syndication.store import database as db
-from syndication.store import outbox, subscribers
+from syndication.store import digests, outbox, subscribers
 from syndication.store.models import Delivery, Subscriber
 from tests.support.builders import add, make_digest, statuses
 
@@ -37,7 +37,7 @@ def test_digest_is_stored_once_and_enqueue_adds_nobody_twice(engine: Engine, now
     with db.write_session(engine) as session:
         assert outbox.enqueue(session, digest_id, "weekly-city", now) == 5
         assert outbox.enqueue(session, digest_id, "weekly-city", now) == 0
-        again, created = outbox.store_digest(
+        again, created = digests.store_digest(
             session,
             list_slug="weekly-city",
             period_key="2026-11-16",

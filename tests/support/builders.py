@@ -21,7 +21,7 @@ from syndication.settings import (
     Settings,
 )
 from syndication.store import database as db
-from syndication.store import outbox, subscribers
+from syndication.store import digests, subscribers
 from syndication.store.models import Delivery
 
 # The tests' "now": fixed, so no test depends on the date it runs on.
@@ -112,7 +112,7 @@ def small_digest() -> DigestContent:
 
 def make_digest(engine: Engine, now: datetime, list_slug: str = "weekly-city") -> int:
     with db.write_session(engine) as session:
-        digest_id, created = outbox.store_digest(
+        digest_id, created = digests.store_digest(
             session,
             list_slug=list_slug,
             period_key="2026-11-16",
