@@ -40,6 +40,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support.postfix import Postfix  # noqa: E402
+from tests.support.postfix import start_postfix as private_postfix  # noqa: E402
+
 SINK = """
 import asyncio, sys
 from aiosmtpd.controller import Controller
@@ -56,79 +61,23 @@ c.stop()
 """
 
 
-POSTFIX_MASTER_CF = """\
-{listen} inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-proxymap  unix  -       -       n       -       -       proxymap
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-"""
-
-
-def start_postfix(directory: Path, port: int) -> Path:
-    """A private Postfix on 127.0.0.1:``port`` that discards what it queued; its config dir.
-
-    The same way the bounce tests run one (``tests/support/postfix.py`` on the bounces
-    branch): ``postconf -c DIR -e`` and ``postfix -c DIR start``, nothing outside DIR.
-    """
-    directory.mkdir(parents=True, exist_ok=True)
-    directory.chmod(0o755)  # Postfix's daemons run as the postfix user
-    config, spool, data = directory / "etc", directory / "spool", directory / "data"
-    for folder in (config, spool, data):
-        folder.mkdir(parents=True, exist_ok=True)
-    shutil.chown(data, "postfix", "postfix")
-    (config / "main.cf").write_text("")
-    (config / "master.cf").write_text(POSTFIX_MASTER_CF.format(listen=f"127.0.0.1:{port}"))
-    settings = {
-        "compatibility_level": "3.6",
-        "queue_directory": str(spool),
-        "data_directory": str(data),
-        "meta_directory": "/etc/postfix",
-        "maillog_file": str(directory / "maillog"),
-        "maillog_file_prefixes": str(directory),
-        "myhostname": "mta.bench.test",
-        "mydestination": "",
-        "local_recipient_maps": "",
-        "alias_maps": "",
-        "alias_database": "",
-        "inet_interfaces": "127.0.0.1",
-        "inet_protocols": "ipv4",
-        "mynetworks": "127.0.0.0/8",
-        "smtpd_relay_restrictions": "permit_mynetworks, reject",
-        "default_transport": "discard:bench",
-        "relay_transport": "discard:bench",
-        "biff": "no",
-        # Room for 4 connections plus the bare loop's, without anvil's rate limits.
-        "smtpd_client_connection_count_limit": "0",
-        "smtpd_client_message_rate_limit": "0",
-    }
-    subprocess.run(
-        ["postconf", "-c", str(config), "-e", *(f"{k}={v}" for k, v in settings.items())],
-        check=True,
-        capture_output=True,
+def start_postfix(directory: Path, port: int) -> Postfix:
+    """A private Postfix on 127.0.0.1:``port`` that discards what it queued: the tests'
+    own (``tests/support/postfix.py``), with no relay and without anvil's limits."""
+    return private_postfix(
+        directory,
+        port=port,
+        relay=None,
+        transports={},
+        hostname="mta.bench.test",
+        extra={
+            "default_transport": "discard:bench",
+            "relay_transport": "discard:bench",
+            # Room for 4 connections plus the bare loop's, without anvil's rate limits.
+            "smtpd_client_connection_count_limit": "0",
+            "smtpd_client_message_rate_limit": "0",
+        },
     )
-    subprocess.run(["postfix", "-c", str(config), "start"], check=True, capture_output=True)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                if sock.recv(100).startswith(b"220"):
-                    return config
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"the private postfix did not start; see {directory / 'maillog'}")
 
 
 def free_port() -> int:
@@ -323,7 +272,7 @@ def main() -> None:
     sink = None
     postfix_dir = Path(tempfile.mkdtemp(prefix="bench-postfix-"))
     if args.mta == "postfix":
-        postfix_config = start_postfix(postfix_dir, port)
+        postfix = start_postfix(postfix_dir, port)
     else:
         sink = subprocess.Popen(
             [sys.executable, "-c", SINK, str(port)],
@@ -377,7 +326,7 @@ def main() -> None:
             sink.stdin.close()
             sink.wait(timeout=30)
         else:
-            subprocess.run(["postfix", "-c", str(postfix_config), "stop"], capture_output=True)
+            postfix.stop()
         shutil.rmtree(postfix_dir, ignore_errors=True)
 
 

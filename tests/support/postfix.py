@@ -5,6 +5,7 @@ started with ``postfix -c DIR start``: it listens on 127.0.0.1 on a free port, r
 everything to a "remote" server the test runs, and routes mail for given domains through a
 transport map (e.g. the bounce domain to ``syndication bounces serve``). Nothing outside
 the folder is touched; ``stop()`` shuts it down. Needs root (Postfix's master does).
+``bench/bench_send.py`` starts its Postfix here too, with no relay and ``discard``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,14 +86,17 @@ def start_postfix(
     directory: Path,
     *,
     port: int,
-    relay: tuple[str, int],
-    transports: dict[str, str],
+    relay: tuple[str, int] | None,
+    transports: Mapping[str, str],
     hostname: str = "mta.test",
+    extra: Mapping[str, str] | None = None,
 ) -> Postfix:
     """Configure and start a private Postfix in ``directory`` (see the module docstring).
 
-    ``transports`` maps a domain to a Postfix transport, e.g.
-    ``{"news.example.org": "smtp:[127.0.0.1]:2525"}``.
+    ``relay`` is where mail for other domains goes (None: nowhere, e.g. with a
+    ``default_transport`` in ``extra``); ``transports`` maps a domain to a Postfix
+    transport, e.g. ``{"news.example.org": "smtp:[127.0.0.1]:2525"}``; ``extra`` are more
+    ``main.cf`` settings, over the ones set here.
     """
     # Postfix's daemons run as the postfix user and must reach the folder: pytest's own
     # temp folders are private to root (mode 700), so give ours a way through.
@@ -125,7 +130,7 @@ def start_postfix(
         "inet_protocols": "ipv4",
         "mynetworks": "127.0.0.0/8",
         "smtpd_relay_restrictions": "permit_mynetworks, reject",
-        "relayhost": f"[{relay[0]}]:{relay[1]}",
+        "relayhost": f"[{relay[0]}]:{relay[1]}" if relay else "",
         "transport_maps": f"texthash:{transport_map}",
         "smtp_tls_security_level": "none",
         "smtp_host_lookup": "native",
@@ -136,6 +141,7 @@ def start_postfix(
         "maximal_backoff_time": "2s",
         "delay_warning_time": "0h",
         "smtp_connection_cache_on_demand": "no",
+        **(extra or {}),
     }
     subprocess.run(
         [POSTCONF, "-c", str(config), "-e", *(f"{k}={v}" for k, v in settings.items())],
