@@ -82,12 +82,7 @@ def publish(path: Path, data: bytes, now: datetime) -> bool:
     the file's sidecar. Missing folders are created. Raises :class:`PublishError` naming
     the path when the file cannot be written.
     """
-    try:
-        old = path.read_bytes()
-    except FileNotFoundError:
-        old = None
-    except OSError as exc:
-        raise PublishError(f"{path}: cannot read: {exc.strerror}") from exc
+    old = _read(path)
     if old == data:
         _keep(path, data)
         return False
@@ -98,6 +93,16 @@ def publish(path: Path, data: bytes, now: datetime) -> bool:
     _write(path, data)
     _write(sidecar(path), _stamp(data, moment))
     return True
+
+
+def _read(path: Path) -> bytes | None:
+    """The bytes published at ``path``, or None if there is no such file."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise PublishError(f"{path}: cannot read: {exc.strerror}") from exc
 
 
 def _keep(path: Path, data: bytes) -> None:
@@ -131,13 +136,7 @@ class Staging:
             self.items.append((relative, None))
             return
         path = self.root / relative
-        try:
-            old = path.read_bytes()
-        except FileNotFoundError:
-            old = None
-        except OSError as exc:
-            raise PublishError(f"{path}: cannot read: {exc.strerror}") from exc
-        if old == data:
+        if _read(path) == data:
             _keep(path, data)
             return
         try:
