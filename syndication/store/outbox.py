@@ -190,14 +190,32 @@ def _held(token: str) -> ColumnElement[bool]:
     return and_(Delivery.status == "sending", Delivery.claim_token == token)
 
 
+def _lock_in_id_order(session: Session, condition: ColumnElement[bool]) -> list[int]:
+    """Lock the rows matching ``condition`` in id order (PostgreSQL) and return their ids.
+
+    Renewing and settling each take all their row locks this way before they update, so
+    two senders doing so at once wait for each other in one order and cannot deadlock:
+    without it, under load, one sender's renew and another's settle locked the same rows
+    in opposite orders and PostgreSQL killed one of them ("deadlock detected").
+    """
+    query = select(Delivery.id).where(condition).order_by(Delivery.id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return list(session.scalars(query))
+
+
 def renew(session: Session, token: str, now: datetime, lease: timedelta) -> set[int]:
     """Extend the lease of the rows claim ``token`` still holds to ``now + lease``.
 
     Returns their ids: a row missing from the answer was lost (its lease ran out and
     another sender claimed it, or it was settled), and must be neither sent nor settled.
     """
-    session.execute(update(Delivery).where(_held(token)).values(lease_until=now + lease))
-    return set(session.scalars(select(Delivery.id).where(_held(token))))
+    held = _lock_in_id_order(session, _held(token))
+    if held:
+        session.execute(
+            update(Delivery).where(Delivery.id.in_(held)).values(lease_until=now + lease)
+        )
+    return set(held)
 
 
 def settle(
@@ -215,6 +233,11 @@ def settle(
 
     Successes, the bulk of the work, go in one executemany; the rarer outcomes one by one.
     """
+    if not outcomes:
+        return
+    _lock_in_id_order(
+        session, and_(Delivery.id.in_([o.delivery_id for o in outcomes]), _held(token))
+    )
     sent = [o for o in outcomes if o.kind == "sent"]
     if sent:
         table: Table = Delivery.__table__  # type: ignore[assignment]
