@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any
 
@@ -8,8 +10,9 @@ import pytest
 from sqlalchemy import Engine
 
 from syndication.core.articles import html_depth
-from syndication.services.articles import Rejection, import_articles
-from syndication.settings import ImportSettings
+from syndication.services.article_batches import ParsedInWorker
+from syndication.services.articles import ImportReport, Rejection, import_articles, write_batches
+from syndication.settings import DEFAULT_IMPORT_LIMITS, ImportSettings
 from syndication.store import article_queries
 from syndication.store import articles as store
 from syndication.store import database as db
@@ -18,22 +21,38 @@ from tests.support.builders import JsonFactory
 TOPICS = {"international-relations", "culture", "economy"}
 
 
-def run(engine: Engine, lines: list[str | bytes], **kwargs: Any) -> Any:
-    seen: list[Rejection] = []
-    report = import_articles(
-        engine,
-        lines,
-        source="news.jsonl",
-        known_topics=TOPICS,
-        now=lambda: datetime(2026, 11, 28, tzinfo=UTC),
-        on_rejection=seen.append,
-        **kwargs,
-    )
-    assert seen == report.rejections
-    return report
+Run = Callable[..., ImportReport]
 
 
-def test_a_mixed_file_is_reported_exactly(engine: Engine, make_article_json: JsonFactory) -> None:
+@pytest.fixture(params=["here", "worker"])
+def run(request: pytest.FixtureRequest) -> Run:
+    """``import_articles``, with the lines parsed in this process or (as the CLI does) in a
+    forked worker: both must give the same report and the same store."""
+
+    def run(engine: Engine, lines: list[str | bytes], **kwargs: Any) -> ImportReport:
+        seen: list[Rejection] = []
+        common: dict[str, Any] = {
+            "source": "news.jsonl",
+            "now": lambda: datetime(2026, 11, 28, tzinfo=UTC),
+            "on_rejection": seen.append,
+        }
+        if request.param == "here":
+            report = import_articles(engine, lines, known_topics=TOPICS, **common, **kwargs)
+        else:
+            parsing = {k: kwargs.pop(k) for k in ("batch_size", "limits") if k in kwargs}
+            limits = parsing.get("limits", DEFAULT_IMPORT_LIMITS)
+            batches = ParsedInWorker(lines, TOPICS, limits, parsing.get("batch_size", 2000))
+            with closing(batches):
+                report = write_batches(engine, batches, **common, **kwargs)
+        assert seen == report.rejections
+        return report
+
+    return run
+
+
+def test_a_mixed_file_is_reported_exactly(
+    run: Run, engine: Engine, make_article_json: JsonFactory
+) -> None:
     first = [json.dumps(make_article_json(f"a{i}")) for i in range(4)]
     run(engine, list(first))
     lines: list[str | bytes] = [
@@ -65,14 +84,14 @@ def test_a_mixed_file_is_reported_exactly(engine: Engine, make_article_json: Jso
 
 
 def test_batches_and_repeated_ids_within_a_batch(
-    engine: Engine, make_article_json: JsonFactory
+    run: Run, engine: Engine, make_article_json: JsonFactory
 ) -> None:
     lines: list[str | bytes] = [json.dumps(make_article_json(f"x{i}")) for i in range(7)]
     lines.insert(3, json.dumps(make_article_json("x1", title="Second version")))
-    progress: list[int] = []
-    report = run(engine, lines, batch_size=3, on_progress=progress.append)
+    progress: list[tuple[int, int]] = []
+    report = run(engine, lines, batch_size=3, on_progress=lambda *p: progress.append(p))
     assert report.summary == "7 inserted, 1 updated, 0 unchanged, 0 rejected"
-    assert progress[-1] == 8
+    assert progress[-1] == (8, sum(map(len, lines)))
     with db.read_session(engine) as session:
         titles = {a.source_id: a.title for a in article_queries.load_articles(session)}
         assert titles["x1"] == "Second version"
@@ -80,7 +99,7 @@ def test_batches_and_repeated_ids_within_a_batch(
 
 
 def test_each_hostile_line_is_one_rejection_and_the_batch_is_kept(
-    engine: Engine, make_article_json: JsonFactory
+    run: Run, engine: Engine, make_article_json: JsonFactory
 ) -> None:
     # Each of these used to abort the import and lose the open batch (issue 15 item 9).
     good = [json.dumps(make_article_json(f"g{i}")) for i in range(3)]
@@ -126,7 +145,7 @@ def test_each_hostile_line_is_one_rejection_and_the_batch_is_kept(
     ],
 )
 def test_publication_dates_are_bounded(
-    engine: Engine, make_article_json: JsonFactory, published_at: str, accepted: bool
+    run: Run, engine: Engine, make_article_json: JsonFactory, published_at: str, accepted: bool
 ) -> None:
     # Years below 1000 or near 9999 stopped every feed build (issue 15 item 10).
     report = run(engine, [json.dumps(make_article_json("d", published_at=published_at))])
@@ -134,7 +153,7 @@ def test_publication_dates_are_bounded(
 
 
 def test_field_sizes_and_nesting_are_limited_at_import(
-    engine: Engine, make_article_json: JsonFactory
+    run: Run, engine: Engine, make_article_json: JsonFactory
 ) -> None:
     # One 50 MB article made 400 MB of feeds; 50,000 nested divs a minute-long build
     # (issue 15 items 11, 12). Limits are settings; these are small ones.
@@ -159,7 +178,7 @@ def test_field_sizes_and_nesting_are_limited_at_import(
 
 
 def test_default_limits_take_a_large_ordinary_article_and_refuse_deep_nesting(
-    engine: Engine, make_article_json: JsonFactory
+    run: Run, engine: Engine, make_article_json: JsonFactory
 ) -> None:
     body = "<p>" + "가나다 and more text. " * 30_000 + "</p>"  # about 800 KB
     deep = "<div>" * 50_000 + "x" + "</div>" * 50_000
@@ -183,7 +202,7 @@ def test_html_depth_counts_like_a_parser() -> None:
 
 
 def test_a_line_the_database_refuses_costs_only_that_line(
-    backend: str, engine: Engine, make_article_json: JsonFactory
+    run: Run, backend: str, engine: Engine, make_article_json: JsonFactory
 ) -> None:
     if backend != "postgresql":
         pytest.skip("SQLite does not enforce VARCHAR lengths")
@@ -203,7 +222,7 @@ def test_a_line_the_database_refuses_costs_only_that_line(
 
 
 def test_raw_lines_across_batches_keep_line_numbers_and_rewrite_nothing_unchanged(
-    engine: Engine, make_article_json: JsonFactory
+    run: Run, engine: Engine, make_article_json: JsonFactory
 ) -> None:
     # The command reads bytes (orjson first, issue 16): bad lines beside good ones, over
     # batch boundaries, then the same file again, which must take no change number.
