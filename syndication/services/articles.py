@@ -37,6 +37,7 @@ from syndication.settings import DEFAULT_IMPORT_LIMITS, ImportSettings, Settings
 from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.store.articles import WriteCounts, write_articles
+from syndication.store.copy_rows import PreparedArticle
 from syndication.store.database import write_session
 from syndication.terminal import progress
 
@@ -93,7 +94,7 @@ def import_articles(
     """
     return write_batches(
         engine,
-        parse_batches(lines, known_topics, limits, batch_size),
+        parse_batches(lines, known_topics, limits, batch_size, prepared=_copies(engine)),
         source=source,
         now=now,
         on_rejection=on_rejection,
@@ -126,7 +127,7 @@ def write_batches(
                 report.rejections.append(rejection)
             on_rejection(rejection)
 
-    def write(items: list[tuple[int, ArticleRecord, str]]) -> None:
+    def write(items: list[tuple[int, ArticleRecord | PreparedArticle, str]]) -> None:
         records = [record for _, record, _ in items]
         digests = [digest for _, _, digest in items]
         try:
@@ -190,7 +191,7 @@ def import_articles_file(
     with (
         _open_lines(path, stdin) as (lines, total_bytes),
         # Forked before the progress display starts its refresh thread.
-        _parsed(lines, known, settings.imports) as batches,
+        _parsed(lines, known, settings.imports, prepared=_copies(engine)) as batches,
         progress(f"importing {path}", total_bytes, unit="bytes") as bar,
     ):
         return write_batches(
@@ -204,11 +205,17 @@ def import_articles_file(
 
 
 def _parsed(
-    lines: Iterable[bytes], known_topics: Collection[str], limits: ImportSettings
+    lines: Iterable[bytes], known_topics: Collection[str], limits: ImportSettings, prepared: bool
 ) -> AbstractContextManager[Iterable[ParsedBatch]]:
     if fork_available():
-        return closing(ParsedInWorker(lines, known_topics, limits))
-    return nullcontext(parse_batches(lines, known_topics, limits))
+        return closing(ParsedInWorker(lines, known_topics, limits, prepared=prepared))
+    return nullcontext(parse_batches(lines, known_topics, limits, prepared=prepared))
+
+
+def _copies(engine: Engine) -> bool:
+    """Whether the store writes articles through ``COPY`` (PostgreSQL): the parsing side
+    then hands on rows already in ``COPY`` text (``store.copy_rows``)."""
+    return engine.dialect.name == "postgresql"
 
 
 @contextmanager

@@ -14,16 +14,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, Table, any_, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 from syndication import settings
 from syndication.core.articles import ArticleRecord
 from syndication.errors import NotFoundError
+from syndication.store.copy_rows import (
+    HEAD_COLUMNS,
+    TAIL_COLUMNS,
+    PreparedArticle,
+    copy_tail,
+    tail_values,
+)
 from syndication.store.models import ARTICLE_CHANGES, Article, Counter, TopicRow, article_topics
 from syndication.store.upsert import upsert
 
@@ -123,32 +131,17 @@ class WriteCounts:
         self.unchanged += other.unchanged
 
 
-_ARTICLE_COLUMNS = (
-    "source_id",
-    "title",
-    "summary",
-    "body_html",
-    "url",
-    "author",
-    "image_url",
-    "language",
-    "published_at",
-    "updated_at",
-    "status",
-    "retracted_at",
-    "retraction_reason",
-    "content_hash",
-    "change_seq",
-)
-# The rows write_articles hands to the writers: every column it decides, id_date last.
-# id_date is only ever inserted: not in _ARTICLE_COLUMNS, so an update keeps the date the
-# id was minted with (issue 14: a corrected published_at made a new id).
-ROW_COLUMNS = (*_ARTICLE_COLUMNS, "id_date")
+# The rows write_articles hands to the writers: every column it decides, those it decides
+# per write first (store.copy_rows: the COPY path gets the rest as ready text).
+ROW_COLUMNS = (*HEAD_COLUMNS, *TAIL_COLUMNS)
+# id_date is only ever inserted: an update keeps the date the id was minted with (issue
+# 14: a corrected published_at made a new id).
+_UPDATE_COLUMNS = tuple(c for c in ROW_COLUMNS if c not in ("source_id", "id_date"))
 
 
 def write_articles(
     session: Session,
-    records: Sequence[ArticleRecord],
+    records: Sequence[ArticleRecord | PreparedArticle],
     now: datetime,
     *,
     copy: bool | None = None,
@@ -159,7 +152,8 @@ def write_articles(
     A changed article whose ``updated_at`` did not move forward gets ``now`` instead, so
     that every consumer comparing ``updated`` (feed readers, mirroring partners) sees the
     change. Topics the article joins or leaves are marked changed. ``digests`` are the
-    records' :meth:`~ArticleRecord.content_hash`, when the caller computed them already.
+    records' :meth:`~ArticleRecord.content_hash`, when the caller computed them already
+    (required for :class:`PreparedArticle` items, which only the ``COPY`` path takes).
 
     On PostgreSQL the rows go through ``COPY`` (``store.bulk``); ``copy=False`` forces the
     portable statement path there too (the tests compare the two).
@@ -168,7 +162,9 @@ def write_articles(
     if not records:
         return counts
     if digests is None:
-        digests = [record.content_hash() for record in records]
+        digests = [_record(item).content_hash() for item in records]
+    if copy is None:
+        copy = session.get_bind().dialect.name == "postgresql"
     ids = topic_ids(session)
     existing = {
         row.source_id: row
@@ -182,7 +178,7 @@ def write_articles(
             ).where(_source_id_in(session, [r.source_id for r in records]))
         )
     }
-    changed: list[tuple[ArticleRecord, str]] = []
+    changed: list[tuple[ArticleRecord | PreparedArticle, str]] = []
     for record, digest in zip(records, digests, strict=True):
         old = existing.get(record.source_id)
         if old is not None and old.content_hash == digest:
@@ -193,7 +189,10 @@ def write_articles(
         return counts
 
     first = take_change_numbers(session, len(changed))
-    rows: list[tuple[Any, ...]] = []
+    # What the store decides for each changed article: its change number, updated_at and
+    # retracted_at; the rest of its row is the record's own.
+    decided: list[tuple[ArticleRecord | PreparedArticle, str, int, datetime, datetime | None]]
+    decided = []
     for seq, (record, digest) in enumerate(changed, start=first):
         old = existing.get(record.source_id)
         updated_at = record.updated_at
@@ -209,42 +208,54 @@ def write_articles(
             retracted_at = retracted_at or updated_at
         else:
             retracted_at = None
-        # In the order of ROW_COLUMNS.
-        rows.append(
-            (
-                record.source_id,
-                record.title,
-                record.summary,
-                record.body_html,
-                record.url,
-                record.author,
-                record.image_url,
-                record.language,
-                record.published_at,
-                updated_at,
-                record.status,
-                retracted_at,
-                record.retraction_reason,
-                digest,
-                seq,
-                record.published_at.astimezone(UTC).date().isoformat(),
-            )
-        )
+        decided.append((record, digest, seq, updated_at, retracted_at))
     links = {record.source_id: [ids[slug] for slug in record.topics] for record, _ in changed}
     stored = {r.source_id: existing[r.source_id].id for r, _ in changed if r.source_id in existing}
-    if copy is None:
-        copy = session.get_bind().dialect.name == "postgresql"
     if copy:
         # Imported here: it loads psycopg, which reading a SQLite store never needs.
-        from syndication.store.bulk import copy_articles
+        from syndication.store.bulk import CopyRow, copy_articles
 
-        write = copy_articles
+        try:
+            rows = [
+                CopyRow(
+                    record.source_id,
+                    seq,
+                    updated_at,
+                    retracted_at,
+                    record.tail if isinstance(record, PreparedArticle) else copy_tail(record, d),
+                )
+                for record, d, seq, updated_at, retracted_at in decided
+            ]
+        except ValueError as exc:  # a naive datetime or a string no row can hold
+            raise StatementError(str(exc), "COPY articles", None, exc) from exc
+        _, left = copy_articles(session, rows, links, stored)
     else:
-        write = _write_with_statements
-    _, left = write(session, ROW_COLUMNS, rows, _UPDATE_COLUMNS, links, stored)
+        values = [
+            _row_values(_record(record), digest, seq, updated_at, retracted_at)
+            for record, digest, seq, updated_at, retracted_at in decided
+        ]
+        _, left = _write_with_statements(session, values, links, stored)
     touched = left | {topic for topics in links.values() for topic in topics}
     mark_topics_changed(session, touched, first + len(changed) - 1)
     return counts
+
+
+def _record(item: ArticleRecord | PreparedArticle) -> ArticleRecord:
+    """The record itself: a :class:`PreparedArticle` carries only ``COPY`` text."""
+    if isinstance(item, PreparedArticle):
+        raise TypeError("a prepared article is written through COPY (PostgreSQL) only")
+    return item
+
+
+def _row_values(
+    record: ArticleRecord,
+    digest: str,
+    seq: int,
+    updated_at: datetime,
+    retracted_at: datetime | None,
+) -> tuple[Any, ...]:
+    """The row's values in the order of ROW_COLUMNS."""
+    return (seq, updated_at, retracted_at, *tail_values(record, digest))
 
 
 def _source_id_in(session: Session, source_ids: list[str]) -> Any:
@@ -255,23 +266,18 @@ def _source_id_in(session: Session, source_ids: list[str]) -> Any:
     return Article.source_id.in_(source_ids)
 
 
-_UPDATE_COLUMNS = tuple(c for c in _ARTICLE_COLUMNS if c != "source_id")
-
-
 def _write_with_statements(
     session: Session,
-    columns: Sequence[str],
     rows: Sequence[Sequence[Any]],
-    update_columns: Sequence[str],
     links: Mapping[str, Sequence[int]],
     stored: Mapping[str, int],
 ) -> tuple[dict[str, int], set[int]]:
-    """The portable path (SQLite): one upsert per row, one insert per link, sent as
-    executemany. Same contract as ``bulk.copy_articles``."""
+    """The portable path (SQLite): one upsert per row (values of ROW_COLUMNS), one insert
+    per link, sent as executemany. Same contract as ``bulk.copy_articles``."""
     replace_links_of = list(stored.values())
     table: Table = Article.__table__  # type: ignore[assignment]
-    mappings = [dict(zip(columns, row, strict=True)) for row in rows]
-    upsert(session, table, mappings, ["source_id"], update_columns)
+    mappings = [dict(zip(ROW_COLUMNS, row, strict=True)) for row in rows]
+    upsert(session, table, mappings, ["source_id"], _UPDATE_COLUMNS)
     article_ids = {
         source: id_
         for chunk in _chunks(list(links), 5000)

@@ -20,35 +20,54 @@ and one ``INSERT`` per topic link:
    ``article_topics``: after that delete no link of the batch can already exist, so no
    conflict handling (and no second staging table) is needed.
 
-Rows that did not change never reach this module, so "unchanged means no write" holds
-exactly as on the statement path.
+Rows arrive as ``COPY`` text but for the four fields the store decides per write (id,
+change number, ``updated_at``, ``retracted_at``, see ``store.copy_rows``), and each
+``COPY`` is sent as one buffer: no value is formatted here one by one. Rows that did not
+change never reach this module, so "unchanged means no write" holds exactly as on the
+statement path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, cast
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple, cast
 
 import psycopg
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
-from syndication.store.models import Article
+from syndication.store.copy_rows import HEAD_COLUMNS, TAIL_COLUMNS, copy_time
 
 _STAGE = "syndication_stage_articles"
 _SAVEPOINT = "syndication_copy_new"
+_COLUMNS = ", ".join((*HEAD_COLUMNS, *TAIL_COLUMNS))
+# id_date is only ever inserted: an update keeps the date the id was minted with.
+_UPDATES = ", ".join(
+    f"{name} = EXCLUDED.{name}"
+    for name in (*HEAD_COLUMNS, *TAIL_COLUMNS)
+    if name not in ("source_id", "id_date")
+)
+
+
+class CopyRow(NamedTuple):
+    """One article row: what the store decided for it, and the rest as ``COPY`` text
+    (``store.copy_rows``)."""
+
+    source_id: str
+    change_seq: int
+    updated_at: datetime
+    retracted_at: datetime | None
+    tail: bytes
 
 
 def copy_articles(
     session: Session,
-    columns: Sequence[str],
-    rows: Sequence[Sequence[Any]],
-    update_columns: Sequence[str],
+    rows: Sequence[CopyRow],
     links: Mapping[str, Sequence[int]],
     stored: Mapping[str, int],
 ) -> tuple[dict[str, int], set[int]]:
-    """Upsert ``rows`` (values of ``columns``, keyed by ``source_id``) and write their
-    topic ``links``.
+    """Upsert ``rows`` (keyed by ``source_id``) and write their topic ``links``.
 
     ``links`` maps each row's source id to its topic ids; ``stored`` maps the source ids of
     the rows already in the store to their article ids: their old links are removed first.
@@ -61,52 +80,34 @@ def copy_articles(
     session.flush()
     # The psycopg connection under the session's own: same transaction, same snapshot.
     raw = cast(Any, session.connection().connection.driver_connection)
-    dialect = session.get_bind().dialect
-    # Through the column types' own bind processing, so that a naive datetime is refused
-    # here exactly as on the statement path.
-    binders: dict[int, Callable[[Any], Any]] = {}
-    for name in ("published_at", "updated_at", "retracted_at"):
-        processor = Article.__table__.c[name].type.bind_processor(dialect)
-        if name in columns and processor is not None:
-            binders[columns.index(name)] = processor
-    values = _Values(binders)
     try:
         with raw.cursor() as cursor:
-            key = columns.index("source_id")
-            new = [row for row in rows if row[key] not in stored]
-            ids = _copy_new(cursor, new, columns, values) if new else {}
+            new = [row for row in rows if row.source_id not in stored]
+            ids = _copy_new(cursor, new) if new else {}
             if ids is None:  # stored meanwhile by another writer: all go through the upsert
                 ids, new = {}, []
             if len(new) < len(rows):
-                old = [row for row in rows if row[key] not in ids]
-                ids.update(_upsert(cursor, old, columns, values, update_columns))
+                ids.update(_upsert(cursor, [row for row in rows if row.source_id not in ids]))
             return ids, _replace_links(cursor, ids, links, stored)
     except psycopg.Error as exc:
         # Raised as SQLAlchemy raises it on the statement path (IntegrityError, DataError,
         # OperationalError, …), so the import's "write one by one and reject only the line
         # the database refuses" and "the database is unwell" handling works unchanged.
         raise DBAPIError.instance("COPY articles", None, exc, psycopg.Error) from exc
-    except ValueError as exc:  # a naive datetime, refused by UTCDateTime
+    except ValueError as exc:  # a naive datetime, refused as UTCDateTime refuses it
         raise StatementError(str(exc), "COPY articles", None, exc) from exc
 
 
-class _Values:
-    """A row as the list of values ``COPY`` takes, datetimes bound as on the statement
-    path."""
-
-    def __init__(self, binders: Mapping[int, Callable[[Any], Any]]):
-        self._binders = list(binders.items())
-
-    def __call__(self, row: Sequence[Any]) -> list[Any]:
-        values = list(row)
-        for position, bind in self._binders:
-            values[position] = bind(values[position])
-        return values
+def _head(row: CopyRow) -> bytes:
+    """The HEAD_COLUMNS of ``row`` as ``COPY`` text, with the tab that joins the tail."""
+    return b"%d\t%s\t%s\t" % (
+        row.change_seq,
+        copy_time(row.updated_at),
+        copy_time(row.retracted_at),
+    )
 
 
-def _copy_new(
-    cursor: Any, rows: Sequence[Sequence[Any]], columns: Sequence[str], values: _Values
-) -> dict[str, int] | None:
+def _copy_new(cursor: Any, rows: Sequence[CopyRow]) -> dict[str, int] | None:
     """``COPY`` rows not yet stored straight into ``articles``; ``None`` (and nothing
     written) if another writer stored one of them since the batch was looked up."""
     cursor.execute(
@@ -115,42 +116,34 @@ def _copy_new(
         (len(rows),),
     )
     new_ids = [id_ for (id_,) in cursor.fetchall()]
+    data = b"".join(
+        b"%d\t%s%s\n" % (id_, _head(row), row.tail) for id_, row in zip(new_ids, rows, strict=True)
+    )
     cursor.execute(f"SAVEPOINT {_SAVEPOINT}")
     try:
-        with cursor.copy(f"COPY articles (id, {', '.join(columns)}) FROM STDIN") as copy:
-            for id_, row in zip(new_ids, rows, strict=True):
-                copy.write_row([id_, *values(row)])
+        with cursor.copy(f"COPY articles (id, {_COLUMNS}) FROM STDIN") as copy:
+            copy.write(data)
     except psycopg.errors.UniqueViolation:
         cursor.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
         return None
     cursor.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
-    key = columns.index("source_id")
-    return {row[key]: id_ for id_, row in zip(new_ids, rows, strict=True)}
+    return {row.source_id: id_ for id_, row in zip(new_ids, rows, strict=True)}
 
 
-def _upsert(
-    cursor: Any,
-    rows: Sequence[Sequence[Any]],
-    columns: Sequence[str],
-    values: _Values,
-    update_columns: Sequence[str],
-) -> dict[str, int]:
-    names = ", ".join(columns)
-    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in update_columns)
+def _upsert(cursor: Any, rows: Sequence[CopyRow]) -> dict[str, int]:
     # CREATE TABLE … AS copies the columns' types but not their NOT NULL constraints
     # or the id sequence: the stage holds exactly the columns the batch carries.
     cursor.execute(
         f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} ON COMMIT DELETE ROWS"
-        f" AS SELECT {names} FROM articles WITH NO DATA"
+        f" AS SELECT {_COLUMNS} FROM articles WITH NO DATA"
     )
     # A second batch in the same transaction must not see the first one's rows.
     cursor.execute(f"TRUNCATE {_STAGE}")
-    with cursor.copy(f"COPY {_STAGE} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(values(row))
+    with cursor.copy(f"COPY {_STAGE} ({_COLUMNS}) FROM STDIN") as copy:
+        copy.write(b"".join(b"%s%s\n" % (_head(row), row.tail) for row in rows))
     cursor.execute(
-        f"INSERT INTO articles ({names}) SELECT {names} FROM {_STAGE}"
-        f" ON CONFLICT (source_id) DO UPDATE SET {updates}"
+        f"INSERT INTO articles ({_COLUMNS}) SELECT {_COLUMNS} FROM {_STAGE}"
+        f" ON CONFLICT (source_id) DO UPDATE SET {_UPDATES}"
         " RETURNING source_id, id"
     )
     return {source: id_ for source, id_ in cursor.fetchall()}
@@ -169,9 +162,9 @@ def _replace_links(
             (list(stored.values()),),
         )
         left.update(topic for (topic,) in cursor.fetchall())
+    data = b"".join(
+        b"%d\t%d\n" % (ids[source], topic) for source, topics in links.items() for topic in topics
+    )
     with cursor.copy("COPY article_topics (article_id, topic_id) FROM STDIN") as copy:
-        for source, topics in links.items():
-            article_id = ids[source]
-            for topic in topics:
-                copy.write_row((article_id, topic))
+        copy.write(data)
     return left

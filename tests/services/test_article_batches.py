@@ -19,6 +19,7 @@ from syndication.services.article_batches import (
     parse_batches,
 )
 from syndication.settings import DEFAULT_IMPORT_LIMITS
+from syndication.store.copy_rows import PreparedArticle, prepare
 from tests.support.builders import JsonFactory
 
 TOPICS = {"international-relations", "culture", "economy"}
@@ -49,13 +50,31 @@ def test_a_batch_survives_the_wire_exactly() -> None:
     )
     decoded = decode_batch(encode_batch(batch))
     assert decoded.items == batch.items
-    assert decoded.items[0][1].published_at.tzinfo is UTC
-    assert decoded.items[0][1].content_hash() == record.content_hash()
+    decoded_record = decoded.items[0][1]
+    assert isinstance(decoded_record, ArticleRecord)
+    assert decoded_record.published_at.tzinfo is UTC
+    assert decoded_record.content_hash() == record.content_hash()
     assert [(n, e.field, e.reason) for n, e in decoded.rejections] == [
         (1, "url", "bad"),
         (2, "", "malformed JSON"),
     ]
     assert (decoded.lines, decoded.size) == (3, 1234)
+
+
+def test_a_prepared_batch_survives_the_wire_exactly(make_article_json: JsonFactory) -> None:
+    line = json.dumps(make_article_json("x1", title="Tab\there", status="retracted"))
+    (batch,) = parse_batches([line], TOPICS, DEFAULT_IMPORT_LIMITS, prepared=True)
+    [(number, prepared, digest)] = batch.items
+    assert isinstance(prepared, PreparedArticle)
+    (plain,) = parse_batches([line], TOPICS, DEFAULT_IMPORT_LIMITS)
+    [(_, record, _)] = plain.items
+    assert isinstance(record, ArticleRecord)
+    assert (number, digest) == (1, record.content_hash())
+    assert prepared == prepare(record, digest)
+    assert b"Tab\\there" in prepared.tail  # escaped for COPY: a tab separates fields
+    decoded = decode_batch(encode_batch(batch))
+    assert decoded.items == batch.items
+    assert decoded.items[0][1].updated_at.tzinfo is UTC
 
 
 def test_batches_close_on_size_and_on_a_repeated_article(make_article_json: JsonFactory) -> None:
@@ -72,7 +91,8 @@ def test_batches_close_on_size_and_on_a_repeated_article(make_article_json: Json
     assert [n for n, _ in batches[2].rejections] == [8]
     assert [b.lines for b in batches] == [2, 6, 8]
     assert batches[-1].size == sum(len(line) for line in lines)
-    assert all(digest == r.content_hash() for b in batches for _, r, digest in b.items)
+    records = [(r, digest) for b in batches for _, r, digest in b.items]
+    assert all(isinstance(r, ArticleRecord) and digest == r.content_hash() for r, digest in records)
 
 
 def test_the_last_batch_always_comes_with_the_final_counts() -> None:

@@ -41,7 +41,10 @@ def run(request: pytest.FixtureRequest) -> Run:
         else:
             parsing = {k: kwargs.pop(k) for k in ("batch_size", "limits") if k in kwargs}
             limits = parsing.get("limits", DEFAULT_IMPORT_LIMITS)
-            batches = ParsedInWorker(lines, TOPICS, limits, parsing.get("batch_size", 2000))
+            # Prepared for COPY on PostgreSQL, as import_articles_file hands them on.
+            prepared = engine.dialect.name == "postgresql"
+            size = parsing.get("batch_size", 2000)
+            batches = ParsedInWorker(lines, TOPICS, limits, size, prepared=prepared)
             with closing(batches):
                 report = write_batches(engine, batches, **common, **kwargs)
         assert seen == report.rejections

@@ -9,26 +9,40 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, delete, select, update
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 from syndication.core.articles import ArticleRecord
 from syndication.store import articles as store
 from syndication.store import database as db
+from syndication.store.copy_rows import prepare
 from syndication.store.models import ARTICLE_CHANGES, Article, Counter, TopicRow, article_topics
 
 MakeArticle = Callable[..., ArticleRecord]
 TOPICS = ("culture", "economy", "transport", "environment")
 
 
-def scenario(engine: Engine, make_article: MakeArticle, now: datetime, copy: bool) -> list[Any]:
+# Every character COPY's text format escapes, and what would read as its markers.
+AWKWARD = "Tab\there, line\nbreak, CR\r, back\\slash, \\N, \\. and \\t; 서울 😀"
+
+
+def scenario(
+    engine: Engine, make_article: MakeArticle, now: datetime, copy: bool, prepared: bool = False
+) -> list[Any]:
     """Inserts, unchanged rows, edits with and without a newer ``updated_at``, topic
-    changes, retractions, a retraction undone, and two batches in one transaction."""
+    changes, retractions, a retraction undone, and two batches in one transaction.
+    ``prepared``: the records go in as the import's worker hands them on (COPY text)."""
     counts: list[Any] = []
 
     def write(*batches: list[ArticleRecord], at: datetime = now) -> None:
         with db.write_session(engine) as session:
             for batch in batches:
-                c = store.write_articles(session, batch, at, copy=copy)
+                if prepared:
+                    digests = [r.content_hash() for r in batch]
+                    items = [prepare(r, d) for r, d in zip(batch, digests, strict=True)]
+                    c = store.write_articles(session, items, at, copy=copy, digests=digests)
+                else:
+                    c = store.write_articles(session, batch, at, copy=copy)
                 counts.append((c.inserted, c.updated, c.unchanged))
 
     first = [
@@ -37,6 +51,8 @@ def scenario(engine: Engine, make_article: MakeArticle, now: datetime, copy: boo
             topics=(TOPICS[i % 4],) if i % 3 else (TOPICS[i % 4], TOPICS[(i + 1) % 4]),
             status="retracted" if i % 11 == 0 else "published",
             published_at=now - timedelta(hours=i),
+            summary=AWKWARD if i % 7 == 0 else "",
+            author=AWKWARD if i % 9 == 0 else "",
         )
         for i in range(60)
     ]
@@ -54,7 +70,7 @@ def scenario(engine: Engine, make_article: MakeArticle, now: datetime, copy: boo
             updated_at=first[i].updated_at + timedelta(days=1),
         )
     for i in range(20, 30):  # edited without moving updated_at: gets `now`
-        second[i] = replace(first[i], summary="corrected")
+        second[i] = replace(first[i], summary="corrected", title=f"{AWKWARD} {i}")
     second[33] = replace(first[33], status="published")  # a33 (i % 11 == 0) un-retracted
     second += [make_article(f"b{i}", topics=(TOPICS[i % 4],)) for i in range(15)]
     write(second, at=now + timedelta(hours=2))
@@ -102,15 +118,17 @@ def reset(engine: Engine) -> None:
         session.execute(update(Counter).where(Counter.name == ARTICLE_CHANGES).values(value=0))
 
 
+@pytest.mark.parametrize("prepared", [False, True], ids=["records", "prepared"])
 def test_copy_path_writes_what_the_statement_path_writes(
-    backend: str, engine: Engine, make_article: MakeArticle, now: datetime
+    backend: str, engine: Engine, make_article: MakeArticle, now: datetime, prepared: bool
 ) -> None:
+    # Given records, or prepared as the import's worker hands them on (COPY text).
     if backend != "postgresql":
         pytest.skip("COPY is the PostgreSQL path; SQLite has only the statement path")
     by_statements = scenario(engine, make_article, now, copy=False)
     expected = snapshot(engine)
     reset(engine)
-    by_copy = scenario(engine, make_article, now, copy=True)
+    by_copy = scenario(engine, make_article, now, copy=True, prepared=prepared)
     actual = snapshot(engine)
 
     assert by_copy == by_statements
@@ -124,6 +142,25 @@ def test_copy_path_writes_what_the_statement_path_writes(
     with db.read_session(engine) as session:
         a25 = session.execute(select(Article).where(Article.source_id == "a25")).scalar_one()
         assert a25.updated_at == now + timedelta(hours=2)
+        a0 = session.execute(select(Article).where(Article.source_id == "a0")).scalar_one()
+    # Text COPY reads specially came through as it was.
+    assert (a0.summary, a0.author, a25.title) == (AWKWARD, AWKWARD, f"{AWKWARD} 25")
+
+
+def test_prepared_articles_are_refused_by_the_statement_path(
+    engine: Engine, make_article: MakeArticle, now: datetime
+) -> None:
+    record = make_article("x")
+    with db.write_session(engine) as session, pytest.raises(TypeError, match="through COPY"):
+        store.write_articles(session, [prepare(record, "d")], now, copy=False, digests=["d"])
+
+
+def test_a_naive_datetime_is_refused_on_every_path(
+    engine: Engine, make_article: MakeArticle, now: datetime
+) -> None:
+    naive = replace(make_article("x"), updated_at=datetime(2026, 11, 20, 9, 0))
+    with db.write_session(engine) as session, pytest.raises(StatementError, match="naive"):
+        store.write_articles(session, [naive], now)
 
 
 def test_default_on_postgresql_is_copy_and_unchanged_rows_take_no_number(
