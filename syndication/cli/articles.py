@@ -17,10 +17,11 @@ def articles_import(
     path: Annotated[str, typer.Argument(help="JSON Lines file, or - for standard input")],
 ) -> None:
     """Import articles from JSON Lines (upsert by id). Exit 1 if any line was rejected."""
-    from syndication.services import articles as articles_service
+    # Not services.articles: the parsing worker starts before the store is loaded.
+    from syndication.services.article_files import import_articles_file
 
     c = context(ctx)
-    result = articles_service.import_articles_file(c.settings, c.engine, path, print_rejection)
+    result = import_articles_file(c.settings, lambda: c.engine, path, print_rejection)
     out.print(f"{path}: {result.summary}")
     if result.rejected:
         raise typer.Exit(1)

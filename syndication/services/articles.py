@@ -4,33 +4,28 @@ Lines are parsed one at a time and written in batches, each batch one transactio
 million-line file costs the memory of one batch and a crash loses at most the batch in
 flight (the import is an upsert: running it again is safe). A bad line is reported with its
 file and line number and skipped; the lines around it are kept. Reading the lines into
-batches is :mod:`syndication.services.article_batches`; a file import does it in a forked
-worker process while this one writes.
+batches is :mod:`syndication.services.article_batches`; the file import
+(:mod:`syndication.services.article_files`) does it in a forked worker process while
+this one writes.
 """
 
 from __future__ import annotations
 
-import sys
 import threading
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
-from typing import IO
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
 from syndication.clock import utc_now
 from syndication.core.articles import ArticleRecord
-from syndication.edges.worker_process import fork_available
-from syndication.errors import InputError, RecordError
+from syndication.errors import RecordError
 from syndication.services.article_batches import (
     BATCH_SIZE,
     ParsedBatch,
-    ParsedInWorker,
     parse_batches,
 )
 from syndication.settings import DEFAULT_IMPORT_LIMITS, ImportSettings, Settings
@@ -39,7 +34,6 @@ from syndication.store import database as db
 from syndication.store.articles import WriteCounts, write_articles
 from syndication.store.copy_rows import PreparedArticle
 from syndication.store.database import write_session
-from syndication.terminal import progress
 
 
 @dataclass(frozen=True)
@@ -90,7 +84,7 @@ def import_articles(
     ``keep_rejections`` of them and the total. ``on_progress`` gets the number of lines
     handled and their size after each batch. Blank lines are skipped silently. ``limits``
     bounds the size of each field. The lines are parsed in this process while a thread
-    writes; :func:`import_articles_file` parses in a worker process instead.
+    writes; ``article_files.import_articles_file`` parses in a worker process instead.
     """
     return write_batches(
         engine,
@@ -173,64 +167,10 @@ def write_batches(
     return report
 
 
-def import_articles_file(
-    settings: Settings,
-    engine: Engine,
-    path: str,
-    on_rejection: Callable[[Rejection], None],
-    stdin: IO[bytes] | None = None,
-) -> ImportReport:
-    """Import a JSON Lines file (``-`` for standard input) with progress on a terminal.
-
-    Where the platform can fork, the lines are read, parsed and hashed in a worker process
-    (:class:`ParsedInWorker`) while this one writes: on two cores the import then runs
-    about as fast as the slower half instead of the sum of both (issue 16).
-    """
-    db.require_current_schema(engine)
-    known = {t.slug for t in settings.topics}
-    with (
-        _open_lines(path, stdin) as (lines, total_bytes),
-        # Forked before the progress display starts its refresh thread.
-        _parsed(lines, known, settings.imports, prepared=_copies(engine)) as batches,
-        progress(f"importing {path}", total_bytes, unit="bytes") as bar,
-    ):
-        return write_batches(
-            engine,
-            batches,
-            source="<stdin>" if path == "-" else path,
-            now=utc_now,
-            on_rejection=on_rejection,
-            on_progress=lambda n, size: bar.advance_to(size, status=f"{n:,} lines"),
-        )
-
-
-def _parsed(
-    lines: Iterable[bytes], known_topics: Collection[str], limits: ImportSettings, prepared: bool
-) -> AbstractContextManager[Iterable[ParsedBatch]]:
-    if fork_available():
-        return closing(ParsedInWorker(lines, known_topics, limits, prepared=prepared))
-    return nullcontext(parse_batches(lines, known_topics, limits, prepared=prepared))
-
-
 def _copies(engine: Engine) -> bool:
     """Whether the store writes articles through ``COPY`` (PostgreSQL): the parsing side
     then hands on rows already in ``COPY`` text (``store.copy_rows``)."""
     return engine.dialect.name == "postgresql"
-
-
-@contextmanager
-def _open_lines(path: str, stdin: IO[bytes] | None) -> Iterator[tuple[IO[bytes], int | None]]:
-    # Bytes, not text: a line that is not UTF-8 is one rejected line, not a failed import.
-    if path == "-":
-        yield (stdin or sys.stdin.buffer), None
-        return
-    file = Path(path)
-    try:
-        handle = file.open("rb")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
-    with handle:
-        yield handle, file.stat().st_size
 
 
 def retract_article(settings: Settings, engine: Engine, source_id: str, reason: str) -> bool:

@@ -72,6 +72,11 @@ class SiteSettings:
 class DatabaseSettings:
     url: str = "sqlite:///syndication.db"
 
+    @property
+    def is_postgresql(self) -> bool:
+        """Whether the store is PostgreSQL (the loader normalised the URL's scheme)."""
+        return self.url.startswith("postgresql")
+
 
 @dataclass(frozen=True)
 class FeedSettings:

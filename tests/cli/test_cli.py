@@ -69,11 +69,20 @@ def test_config_errors_exit_2_without_traceback(tmp_path: Path) -> None:
     )
 
 
-def test_commands_before_init_say_what_to_do(tmp_path: Path) -> None:
+def test_commands_before_init_say_what_to_do(
+    tmp_path: Path, make_article_json: JsonFactory
+) -> None:
     result = syndication("status", cwd=tmp_path)
     assert result.returncode == 1
     assert "run 'syndication init' first" in result.stderr
     assert not (tmp_path / "feeds").exists()
+    # The import's parsing worker starts before the schema is checked: it is stopped, and
+    # the one-line error is the same.
+    lines = [json.dumps(make_article_json(f"smg-{i}")) for i in range(5000)]
+    (tmp_path / "news.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = syndication("articles", "import", "news.jsonl", cwd=tmp_path)
+    assert result.returncode == 1
+    assert one_line_error(result).endswith("run 'syndication init' first")
 
 
 def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
