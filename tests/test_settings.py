@@ -80,6 +80,7 @@ def test_environment_supplies_secrets_and_database_url(tmp_path: Path) -> None:
         ("[mail.smtp]\nsecurity = 'ssl'\n", "mail.smtp.security:"),
         ("[database]\nurl = 'mysql://x/y'\n", "database.url: only sqlite"),
         ("[database]\nurl = 'not a url'\n", "database.url: not a database URL"),
+        ("[database]\nurl = 'postgresql://h:pg/d'\n", "database.url: port 'pg' is not a number"),
         ("[scheduler]\nmax_digest_delay = 'a day'\n", "scheduler.max_digest_delay:"),
         ("[[topics]]\nslug = 'Bad Slug'\nname = 'x'\n", "topics[0].slug: 'Bad Slug' is not a slug"),
         ("[[topics]]\nslug = 'all'\nname = 'x'\n", "topics[0].slug: 'all' is reserved"),
