@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from syndication.errors import InputError, NotFoundError
-from syndication.store import admin as queries
+from syndication.store import article_queries as queries
 from syndication.store import bounces, subscribers
 from syndication.store import database as db
 from syndication.store.articles import retract_article

@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 # prev/next links move when a month appears or empties. ``--all`` (and the very first
 # build) renders everything from one pass over the store.
 
-FEEDS_BUILT = "feeds_built"
+FEEDS_BUILT = store.FEEDS_BUILT
 WEBSUB_ANNOUNCED = "websub_announced"
 
 

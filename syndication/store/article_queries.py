@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from syndication.core.articles import StoredArticle
@@ -314,3 +314,39 @@ def _as_datetime(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     return datetime.fromisoformat(str(value))
+
+
+# -- the console's article search ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArticleRow:
+    id: int
+    source_id: str
+    title: str
+    url: str
+    published_at: datetime
+    status: str
+    retraction_reason: str
+
+
+def search_articles(session: Session, query: str, limit: int = 50) -> list[ArticleRow]:
+    """Newest first; ``query`` matches the title or the source id (any case)."""
+    stmt = select(Article).order_by(Article.published_at.desc(), Article.id.desc()).limit(limit)
+    needle = query.strip().lower()
+    if needle:
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Article.title).like(pattern, escape="\\"),
+                func.lower(Article.source_id).like(pattern, escape="\\"),
+            )
+        )
+    return [
+        ArticleRow(a.id, a.source_id, a.title, a.url, a.published_at, a.status, a.retraction_reason)
+        for a in session.scalars(stmt)
+    ]
+
+
+def article_source_id(session: Session, article_id: int) -> str | None:
+    return session.scalar(select(Article.source_id).where(Article.id == article_id))

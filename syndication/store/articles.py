@@ -57,6 +57,9 @@ def current_change_seq(session: Session) -> int:
     return int(value or 0)
 
 
+FEEDS_BUILT = "feeds_built"  # the change number the feed files reflect (the feed build's watermark)
+
+
 def read_counter(session: Session, name: str) -> int:
     """A consumer's watermark (0 when it has none yet)."""
     value = session.execute(select(Counter.value).where(Counter.name == name)).scalar_one_or_none()

@@ -5,13 +5,16 @@ The deliveries themselves, claimed, sent and settled, are :mod:`syndication.stor
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from syndication.store.models import Delivery, Digest
+from syndication.core.mime import NAME_FALLBACK
+from syndication.core.placeholders import PLACEHOLDER_RE
+from syndication.store.models import Delivery, Digest, Subscriber
 from syndication.store.upsert import upsert
 
 
@@ -85,3 +88,56 @@ def digest_counts(session: Session) -> list[DigestCounts]:
     return [
         DigestCounts(d.list_slug, d.period_key, d.subject, counts.get(d.id, {})) for d in digests
     ]
+
+
+def digest_deliveries(
+    session: Session, digest_id: int, statuses: Sequence[str] = (), limit: int = 200
+) -> list[tuple[str, str, int, str]]:
+    """``(email, status, attempts, last_error)`` of a digest's deliveries, by address."""
+    stmt = (
+        select(Subscriber.email, Delivery.status, Delivery.attempts, Delivery.last_error)
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+        .where(Delivery.digest_id == digest_id)
+        .order_by(Subscriber.email)
+        .limit(limit)
+    )
+    if statuses:
+        stmt = stmt.where(Delivery.status.in_(statuses))
+    return [(str(e), str(s), int(a), str(x)) for e, s, a, x in session.execute(stmt)]
+
+
+# -- the public archive ---------------------------------------------------------------------
+
+
+def digest_index(session: Session) -> list[tuple[str, str, str]]:
+    """``(list slug, period key, subject)`` of every stored digest, newest first."""
+    rows = session.execute(
+        select(Digest.list_slug, Digest.period_key, Digest.subject).order_by(
+            Digest.period_key.desc(), Digest.list_slug
+        )
+    )
+    return [(slug, period, subject) for slug, period, subject in rows]
+
+
+def digest_html(session: Session, list_slug: str, period_key: str) -> str | None:
+    return session.execute(
+        select(Digest.html).where(Digest.list_slug == list_slug, Digest.period_key == period_key)
+    ).scalar_one_or_none()
+
+
+def public_copy(html: str, base_url: str) -> str:
+    """A stored digest as the public archive shows it: per-recipient placeholders neutral.
+
+    The renderer leaves ``%%SYNDICATION:NAME%%`` and friends for the sender to fill per
+    recipient; on the web there is no recipient, so the greeting is the mail's own
+    fallback ("Hello there,") and the unsubscribe and preferences links lead to the home
+    page.
+    """
+    neutral = {
+        "NAME": NAME_FALLBACK,
+        "ADDRESS": "you",
+        "UNSUBSCRIBE_URL": f"{base_url}/",
+        "PREFERENCES_URL": f"{base_url}/",
+        "CONFIRM_URL": f"{base_url}/",
+    }
+    return PLACEHOLDER_RE.sub(lambda m: neutral.get(m.group(1), ""), html)

@@ -396,3 +396,79 @@ def list_counts(session: Session) -> dict[str, dict[str, int]]:
     for slug, status, count in rows:
         result.setdefault(slug, {})[status] = int(count)
     return result
+
+
+# -- the public form and the preferences page ------------------------------------------
+
+
+def record_signup(
+    session: Session, email: str, name: str, lists: Sequence[str], now: datetime
+) -> int | None:
+    """Record a sign-up from the public form; the id to mail a confirmation to, or ``None``.
+
+    A new, pending or unsubscribed address becomes ``pending`` with ``lists``. An active
+    one keeps its lists and name (a stranger must not change them; the owner uses the
+    preferences link in every digest); one that bounced, complained or is suppressed is
+    left alone. The form answers the same either way.
+    """
+    status = session.execute(
+        select(Subscriber.status).where(Subscriber.email == email)
+    ).scalar_one_or_none()
+    if status is not None and status not in ("pending", "unsubscribed"):
+        return None
+    try:
+        result = add_subscriber(session, email, name, lists, confirmed=False, now=now)
+    except RecordError:
+        return None
+    return result.subscriber_id if result.status == "pending" else None
+
+
+@dataclass(frozen=True)
+class Preferences:
+    email: str
+    name: str
+    status: str
+    lists: list[str]
+
+
+def load_preferences(session: Session, subscriber_id: int) -> Preferences:
+    """A subscriber's address, name, status and lists; :class:`NotFoundError` if gone."""
+    subscriber = session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        raise NotFoundError("this subscription no longer exists")
+    return Preferences(
+        subscriber.email,
+        subscriber.name,
+        subscriber.status,
+        subscriber_lists(session, subscriber_id),
+    )
+
+
+def save_preferences(
+    session: Session,
+    subscriber_id: int,
+    *,
+    leave: bool,
+    chosen: Sequence[str],
+    known: Collection[str],
+    name: str,
+    now: datetime,
+) -> None:
+    """Apply the preferences form. Choosing no list is the same as leaving everything.
+
+    An unsubscribed subscriber who picks lists again is active again: the preferences
+    link came to their mailbox, which is the consent double opt-in asks for. Bounced or
+    complained addresses keep their status. Unknown list slugs are ignored.
+    """
+    lists = [slug for slug in dict.fromkeys(chosen) if slug in known]
+    subscriber = session.get(Subscriber, subscriber_id, with_for_update=True)
+    if subscriber is None:
+        raise NotFoundError("this subscription no longer exists")
+    if leave or not lists:
+        unsubscribe(session, subscriber_id, now)
+        return
+    subscriber.name = clean_name(name)
+    set_lists(session, subscriber_id, lists, now)
+    if subscriber.status == "unsubscribed":
+        subscriber.status, subscriber.confirmed_at = "active", now
+    subscriber.updated_at = now

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from syndication.settings import SLUG_RE
-from syndication.store import site as webstore
+from syndication.store import digests as webstore
 from syndication.web.pages import Pages
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from syndication.core.feeds import expected_paths
 from syndication.edges.files import missing_files
-from syndication.store import site as webstore
+from syndication.store import status as webstore
 from syndication.web.pages import NO_STORE, Pages
 
 log = logging.getLogger(__name__)

@@ -32,8 +32,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from syndication.store import database as db
-from syndication.store.admin import Overview, overview
 from syndication.store.models import DELIVERY_STATUSES, DIGEST_STATES, SUBSCRIBER_STATUSES
+from syndication.store.status import Overview, overview
 
 log = logging.getLogger(__name__)
 

@@ -32,8 +32,8 @@ from syndication.core.tokens import (
     read_token,
 )
 from syndication.errors import NotFoundError, RecordError, SyndicationError
-from syndication.store import site as webstore
 from syndication.store import subscribers
+from syndication.store import subscribers as webstore
 from syndication.web.pages import Pages
 from syndication.web.security import (
     CSRF_COOKIE,

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from syndication.store import database as db
-from syndication.store import site as webstore
-from syndication.store import subscribers
+from syndication.store import digests, subscribers
+from syndication.store import subscribers as webstore
 
 
 def test_record_signup_by_status(engine: Engine, now: datetime) -> None:
@@ -51,6 +51,6 @@ def test_save_preferences_ignores_unknown_lists(engine: Engine, now: datetime) -
 def test_public_copy_leaves_no_placeholder() -> None:
     html = "Hi %%SYNDICATION:NAME%% <a href='%%SYNDICATION:PREFERENCES_URL%%'>p</a> "
     html += "%%SYNDICATION:NEW%%"
-    assert webstore.public_copy(html, "https://n.example.org") == (
+    assert digests.public_copy(html, "https://n.example.org") == (
         "Hi there <a href='https://n.example.org/'>p</a> "
     )

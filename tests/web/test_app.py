@@ -32,8 +32,9 @@ from syndication.services import delivery, feed_builds
 from syndication.settings import Settings
 from syndication.store import articles as store
 from syndication.store import database as db
-from syndication.store import site as webstore
+from syndication.store import digests as digest_store
 from syndication.store import subscribers
+from syndication.store import subscribers as webstore
 from syndication.store.models import Delivery, Digest, JobRun, Subscriber
 from syndication.web.app import create_app
 from syndication.web.security import ClientRateLimiter, new_csrf_token
@@ -176,7 +177,7 @@ def test_a_500_carries_the_security_headers_too(
     def broken(session: object) -> object:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(webstore, "digest_index", broken)
+    monkeypatch.setattr(digest_store, "digest_index", broken)
     with TestClient(create_app(web_settings, engine), raise_server_exceptions=False) as client:
         response = client.get("/digests/")
     assert response.status_code == 500

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from syndication.services import console
-from syndication.store import admin as queries
+from syndication.store import article_queries as queries
 from syndication.store import database as db
 from syndication.web.admin.common import Admin, Viewer, id_param, query_param, redirect
 

@@ -9,9 +9,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from syndication.store import admin as queries
 from syndication.store import database as db
 from syndication.store import job_runs as scheduling
+from syndication.store import status as queries
 from syndication.web.admin.charts import bar_chart, line_chart
 from syndication.web.admin.common import Admin, Viewer
 

@@ -20,10 +20,10 @@ from syndication.core.placeholders import RenderedDigest
 from syndication.errors import InputError, NotFoundError
 from syndication.services import approval
 from syndication.services.digests import SAMPLE_TOKEN
-from syndication.store import admin as queries
 from syndication.store import approval as approval_store
 from syndication.store import database as db
-from syndication.store import site as webstore
+from syndication.store import digests as digest_store
+from syndication.store import status as queries
 from syndication.store.approval import DigestStatus
 from syndication.store.models import Digest
 from syndication.web.admin.common import (
@@ -75,7 +75,7 @@ def _load(admin: Admin, list_slug: str, period_key: str) -> DigestView:
         if digest is None:
             raise NotFoundError(f"{list_slug} {period_key}: no such digest")
         status = approval_store.digest_status(session, list_slug, period_key)
-        not_sent = queries.digest_deliveries(session, digest.id, SHOWN_STATES)
+        not_sent = digest_store.digest_deliveries(session, digest.id, SHOWN_STATES)
     rendered = RenderedDigest(digest.subject, digest.preheader, digest.html, digest.text)
     template = mail.digest_template(
         admin.settings, the_list, period_key, rendered, digest.created_at
@@ -94,7 +94,7 @@ def _load(admin: Admin, list_slug: str, period_key: str) -> DigestView:
         status=status,
         list_name=the_list.name,
         approval=the_list.approval,
-        text=webstore.public_copy(digest.text, admin.settings.site.base_url),
+        text=digest_store.public_copy(digest.text, admin.settings.site.base_url),
         headers=[(k, str(v)) for k, v in message.items()],
         html_bytes=len(digest.html.encode()),
         message_bytes=len(data),
@@ -143,7 +143,7 @@ async def preview(admin: Admin, request: Request, viewer: Viewer) -> Response:
     if html is None:
         raise NotFoundError(f"{list_slug} {period_key}: no such digest")
     return HTMLResponse(
-        webstore.public_copy(html, admin.settings.site.base_url),
+        digest_store.public_copy(html, admin.settings.site.base_url),
         headers={
             **NO_STORE,
             "content-security-policy": PREVIEW_CSP,

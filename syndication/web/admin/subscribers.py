@@ -9,8 +9,8 @@ from starlette.responses import Response, StreamingResponse
 
 from syndication.errors import NotFoundError
 from syndication.services import console
-from syndication.store import admin as queries
 from syndication.store import database as db
+from syndication.store import subscriber_queries as queries
 from syndication.web.admin.common import (
     ActionHandler,
     Admin,

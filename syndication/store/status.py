@@ -1,20 +1,20 @@
-"""What the console and /metrics read: the service's state in a few queries.
+"""The service's state as stored: what ``status``, ``/healthz``, the console and ``/metrics`` read.
 
-Everything here reads; actions go through the services. Functions take a :class:`Session`
-and return plain frozen dataclasses, so templates and the metrics collector never touch
-the ORM.
+Everything here reads. Functions take a :class:`Session` and return plain frozen
+dataclasses or dicts, so templates and the metrics collector never touch the ORM.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from syndication.store.articles import current_change_seq, read_counter
+from syndication.store import bounces as bounce_store
+from syndication.store import outbox
+from syndication.store.articles import FEEDS_BUILT, current_change_seq, read_counter
 from syndication.store.models import (
     SENDABLE_DIGEST_STATES,
     Article,
@@ -25,11 +25,8 @@ from syndication.store.models import (
     JobRun,
     Subscriber,
     Subscription,
-    Suppression,
 )
 from syndication.store.sources import SourceStatus, load_sources
-
-FEEDS_COUNTER = "feeds_built"  # the feed build's watermark (see jobs.FEEDS_BUILT)
 
 
 @dataclass(frozen=True)
@@ -129,7 +126,7 @@ def overview(session: Session, digest_limit: int = 10) -> Overview:
     states["ready"] = states.get("ready", 0) + total_digests - sum(states.values())
     return Overview(
         articles=articles,
-        feeds_built_to=read_counter(session, FEEDS_COUNTER),
+        feeds_built_to=read_counter(session, FEEDS_BUILT),
         store_at=current_change_seq(session),
         outbox_queued=queued,
         outbox_held=held,
@@ -246,174 +243,36 @@ def subscriber_growth(session: Session) -> dict[str, list[tuple[datetime, int]]]
     return series
 
 
-# -- subscribers ----------------------------------------------------------------------------
+def health(session: Session, missing_files: int = 0) -> dict[str, object]:
+    """What ``/healthz`` reports beyond "the database answered".
 
-
-@dataclass(frozen=True)
-class SubscriberRow:
-    id: int
-    email: str
-    name: str
-    status: str
-    created_at: datetime
-    confirmed_at: datetime | None
-    lists: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class DeliveryEvent:
-    list_slug: str
-    period_key: str
-    status: str
-    attempts: int
-    sent_at: datetime | None
-    last_error: str
-    message_id: str
-
-
-@dataclass(frozen=True)
-class BounceRow:
-    """A bounce, complaint or restore about a subscriber, with its evidence."""
-
-    at: datetime
-    kind: str
-    source: str
-    status_code: str
-    diagnostic: str
-    effect: str
-
-
-@dataclass(frozen=True)
-class SubscriberHistory:
-    subscriber: SubscriberRow
-    deliveries: list[DeliveryEvent]
-    suppression_reason: str
-    suppressed_at: datetime | None
-    bounces: list[BounceRow]
-
-
-def search_subscribers(session: Session, query: str, limit: int = 50) -> list[SubscriberRow]:
-    """Subscribers whose address or name contains ``query`` (any case), by address."""
-    stmt = select(Subscriber).order_by(Subscriber.email).limit(limit)
-    needle = query.strip().lower()
-    if needle:
-        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(
-            or_(
-                func.lower(Subscriber.email).like(pattern, escape="\\"),
-                func.lower(Subscriber.name).like(pattern, escape="\\"),
-            )
-        )
-    found = list(session.scalars(stmt))
-    return [_row(session, s) for s in found]
-
-
-def _row(session: Session, subscriber: Subscriber) -> SubscriberRow:
-    lists = tuple(
-        session.scalars(
-            select(Subscription.list_slug)
-            .where(Subscription.subscriber_id == subscriber.id)
-            .order_by(Subscription.list_slug)
-        )
-    )
-    return SubscriberRow(
-        subscriber.id,
-        subscriber.email,
-        subscriber.name,
-        subscriber.status,
-        subscriber.created_at,
-        subscriber.confirmed_at,
-        lists,
-    )
-
-
-def subscriber_history(session: Session, subscriber_id: int) -> SubscriberHistory | None:
-    """A subscriber, their lists, every delivery to them and why they are suppressed."""
-    subscriber = session.get(Subscriber, subscriber_id)
-    if subscriber is None:
-        return None
-    deliveries = [
-        DeliveryEvent(slug, period, status, attempts, sent_at, error, mid)
-        for slug, period, status, attempts, sent_at, error, mid in session.execute(
-            select(
-                Digest.list_slug,
-                Digest.period_key,
-                Delivery.status,
-                Delivery.attempts,
-                Delivery.sent_at,
-                Delivery.last_error,
-                Delivery.message_id,
-            )
-            .join(Digest, Digest.id == Delivery.digest_id)
-            .where(Delivery.subscriber_id == subscriber_id)
-            .order_by(Digest.period_key.desc(), Digest.list_slug)
-        )
-    ]
-    suppression = session.get(Suppression, subscriber.email)
-    bounces = [
-        BounceRow(e.created_at, e.kind, e.source, e.status_code, e.diagnostic, e.effect)
-        for e in session.scalars(
-            select(BounceEvent)
-            .where(BounceEvent.subscriber_id == subscriber_id)
-            .order_by(BounceEvent.created_at.desc(), BounceEvent.id.desc())
-        )
-    ]
-    return SubscriberHistory(
-        _row(session, subscriber),
-        deliveries,
-        suppression.reason if suppression else "",
-        suppression.created_at if suppression else None,
-        bounces,
-    )
-
-
-# -- articles -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ArticleRow:
-    id: int
-    source_id: str
-    title: str
-    url: str
-    published_at: datetime
-    status: str
-    retraction_reason: str
-
-
-def search_articles(session: Session, query: str, limit: int = 50) -> list[ArticleRow]:
-    """Newest first; ``query`` matches the title or the source id (any case)."""
-    stmt = select(Article).order_by(Article.published_at.desc(), Article.id.desc()).limit(limit)
-    needle = query.strip().lower()
-    if needle:
-        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(
-            or_(
-                func.lower(Article.title).like(pattern, escape="\\"),
-                func.lower(Article.source_id).like(pattern, escape="\\"),
-            )
-        )
-    return [
-        ArticleRow(a.id, a.source_id, a.title, a.url, a.published_at, a.status, a.retraction_reason)
-        for a in session.scalars(stmt)
-    ]
-
-
-def article_source_id(session: Session, article_id: int) -> str | None:
-    return session.scalar(select(Article.source_id).where(Article.id == article_id))
-
-
-def digest_deliveries(
-    session: Session, digest_id: int, statuses: Sequence[str] = (), limit: int = 200
-) -> list[tuple[str, str, int, str]]:
-    """``(email, status, attempts, last_error)`` of a digest's deliveries, by address."""
-    stmt = (
-        select(Subscriber.email, Delivery.status, Delivery.attempts, Delivery.last_error)
-        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
-        .where(Delivery.digest_id == digest_id)
-        .order_by(Subscriber.email)
-        .limit(limit)
-    )
-    if statuses:
-        stmt = stmt.where(Delivery.status.in_(statuses))
-    return [(str(e), str(s), int(a), str(x)) for e, s, a, x in session.execute(stmt)]
+    ``feeds``: the change number the feed files reflect (the feed job's ``feeds_built``
+    watermark), the store's newest change number, and how many changes the feeds are
+    behind; a number that keeps growing means the feed job is not running.
+    ``missing_files`` (the feed files a build always writes that are absent, counted by
+    the caller, which owns the file system) counts as behind too: readers get 404s.
+    ``last_poll``: when the scheduler's poll job last finished (ISO 8601, UTC), whether
+    it succeeded, or ``None`` when no scheduler has run yet.
+    ``outbox_backlog``: deliveries queued or in flight.
+    ``bounce_intake_backlog``: bounce reports stored but not yet processed; one that keeps
+    growing means ``bounces serve`` stopped processing.
+    """
+    session.execute(text("SELECT 1"))
+    built = read_counter(session, FEEDS_BUILT)
+    current = current_change_seq(session)
+    poll = session.scalars(
+        select(JobRun).where(JobRun.job_id == "poll").order_by(JobRun.id.desc()).limit(1)
+    ).first()
+    return {
+        "feeds": {
+            "built_to": built,
+            "store_at": current,
+            "behind": max(0, current - built) + missing_files,
+            "missing_files": missing_files,
+        },
+        "last_poll": None
+        if poll is None
+        else {"finished_at": poll.finished_at.isoformat(), "ok": poll.ok},
+        "outbox_backlog": outbox.pending_count(session),
+        "bounce_intake_backlog": bounce_store.backlog(session),
+    }

@@ -1,0 +1,139 @@
+"""Subscribers as the console looks them up: search by address or name, one reader's history.
+
+Everything here reads and returns plain frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from syndication.store.models import (
+    BounceEvent,
+    Delivery,
+    Digest,
+    Subscriber,
+    Subscription,
+    Suppression,
+)
+
+
+@dataclass(frozen=True)
+class SubscriberRow:
+    id: int
+    email: str
+    name: str
+    status: str
+    created_at: datetime
+    confirmed_at: datetime | None
+    lists: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DeliveryEvent:
+    list_slug: str
+    period_key: str
+    status: str
+    attempts: int
+    sent_at: datetime | None
+    last_error: str
+    message_id: str
+
+
+@dataclass(frozen=True)
+class BounceRow:
+    """A bounce, complaint or restore about a subscriber, with its evidence."""
+
+    at: datetime
+    kind: str
+    source: str
+    status_code: str
+    diagnostic: str
+    effect: str
+
+
+@dataclass(frozen=True)
+class SubscriberHistory:
+    subscriber: SubscriberRow
+    deliveries: list[DeliveryEvent]
+    suppression_reason: str
+    suppressed_at: datetime | None
+    bounces: list[BounceRow]
+
+
+def search_subscribers(session: Session, query: str, limit: int = 50) -> list[SubscriberRow]:
+    """Subscribers whose address or name contains ``query`` (any case), by address."""
+    stmt = select(Subscriber).order_by(Subscriber.email).limit(limit)
+    needle = query.strip().lower()
+    if needle:
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Subscriber.email).like(pattern, escape="\\"),
+                func.lower(Subscriber.name).like(pattern, escape="\\"),
+            )
+        )
+    found = list(session.scalars(stmt))
+    return [_row(session, s) for s in found]
+
+
+def _row(session: Session, subscriber: Subscriber) -> SubscriberRow:
+    lists = tuple(
+        session.scalars(
+            select(Subscription.list_slug)
+            .where(Subscription.subscriber_id == subscriber.id)
+            .order_by(Subscription.list_slug)
+        )
+    )
+    return SubscriberRow(
+        subscriber.id,
+        subscriber.email,
+        subscriber.name,
+        subscriber.status,
+        subscriber.created_at,
+        subscriber.confirmed_at,
+        lists,
+    )
+
+
+def subscriber_history(session: Session, subscriber_id: int) -> SubscriberHistory | None:
+    """A subscriber, their lists, every delivery to them and why they are suppressed."""
+    subscriber = session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        return None
+    deliveries = [
+        DeliveryEvent(slug, period, status, attempts, sent_at, error, mid)
+        for slug, period, status, attempts, sent_at, error, mid in session.execute(
+            select(
+                Digest.list_slug,
+                Digest.period_key,
+                Delivery.status,
+                Delivery.attempts,
+                Delivery.sent_at,
+                Delivery.last_error,
+                Delivery.message_id,
+            )
+            .join(Digest, Digest.id == Delivery.digest_id)
+            .where(Delivery.subscriber_id == subscriber_id)
+            .order_by(Digest.period_key.desc(), Digest.list_slug)
+        )
+    ]
+    suppression = session.get(Suppression, subscriber.email)
+    bounces = [
+        BounceRow(e.created_at, e.kind, e.source, e.status_code, e.diagnostic, e.effect)
+        for e in session.scalars(
+            select(BounceEvent)
+            .where(BounceEvent.subscriber_id == subscriber_id)
+            .order_by(BounceEvent.created_at.desc(), BounceEvent.id.desc())
+        )
+    ]
+    return SubscriberHistory(
+        _row(session, subscriber),
+        deliveries,
+        suppression.reason if suppression else "",
+        suppression.created_at if suppression else None,
+        bounces,
+    )
