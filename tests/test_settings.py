@@ -76,6 +76,11 @@ def test_environment_supplies_secrets_and_database_url(tmp_path: Path) -> None:
         ("[feeds]\nentries = 0\n", "feeds.entries: must be between 1 and 1000"),
         ("[feeds]\nwebsub_hub = 'hub'\n", "feeds.websub_hub:"),
         ("[mail]\ntransport = 'pigeon'\n", "mail.transport: 'pigeon' is not one of file, smtp"),
+        # The rule every message's From is built with (core/mime.py), judged at start.
+        ("[mail]\nfrom = 'City News <news@example>'\n", "mail.from: must be an address"),
+        ("[mail]\nfrom = 'News <ne ws@example.org>'\n", "mail.from: must be an address"),
+        ("[mail]\nfrom = 'a, news@example.org'\n", "mail.from: must be an address"),
+        ('[mail]\nfrom = "News\\r\\nBcc: x@example.org"\n', "mail.from: must be an address"),
         ("[mail.smtp]\nport = 70000\n", "mail.smtp.port: must be a TCP port"),
         ("[mail.smtp]\nsecurity = 'ssl'\n", "mail.smtp.security:"),
         ("[database]\nurl = 'mysql://x/y'\n", "database.url: only sqlite"),
@@ -171,3 +176,13 @@ def test_logo_and_brand_colour_from_the_site_table(tmp_path: Path) -> None:
     )
     site = load_settings(path, {}).site
     assert (site.logo_url, site.brand_color) == ("https://news.example.org/logo.png", "#8a1538")
+
+
+def test_a_sender_with_a_display_name_in_any_script_loads(tmp_path: Path) -> None:
+    for sender in (
+        "서울시 뉴스 <news@example.org>",
+        "news@example.org",
+        '"News, City" <n@a.example>',
+    ):
+        path = write(tmp_path, f"[mail]\nfrom = '{sender}'\n")
+        assert load_settings(path, {}).mail.from_address == sender

@@ -8,16 +8,15 @@ double opt-in proves the mailbox.
 
 Output (a header we write) uses :func:`header_safe`, a cheap check that runs once per
 recipient: an address we write never carries white space, a second ``@``, angle brackets
-or a CR/LF that could start a header of its own.
+or a CR/LF that could start a header of its own. It is defined with the settings, which
+sit below the core and judge ``[mail] from`` with it at start.
 """
 
 from __future__ import annotations
 
-import re
+from syndication.settings.model import header_safe as header_safe
 
 MAX_ADDRESS = 254  # RFC 5321 4.5.3.1.3 (path 256, less the angle brackets)
-
-_HEADER_SAFE = re.compile(r"[^\s@<>()\[\],;:\"\\]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+")
 
 
 class AddressError(ValueError):
@@ -40,8 +39,3 @@ def normalise_address(raw: str) -> str:
     if len(canonical) > MAX_ADDRESS:
         raise AddressError(f"{address!r} is longer than {MAX_ADDRESS} characters")
     return canonical
-
-
-def header_safe(address: str) -> bool:
-    """Whether ``address`` can stand in a header as it is (checked per recipient)."""
-    return address.isascii() and _HEADER_SAFE.fullmatch(address) is not None

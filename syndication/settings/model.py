@@ -19,6 +19,17 @@ METRICS_TOKEN_ENV = "SYNDICATION_METRICS_TOKEN"
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
+# An address we write in a header or an envelope: no white space, a single "@", no angle
+# brackets and no CR/LF that could start a header of its own. Its home is here, below the
+# core, so that [mail] from is judged at start by the rule every message is built with
+# (syndication.core.addresses, the address policy, re-exports it).
+_HEADER_SAFE = re.compile(r"[^\s@<>()\[\],;:\"\\]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+")
+
+
+def header_safe(address: str) -> bool:
+    """Whether ``address`` can stand in a header as it is (checked per recipient)."""
+    return address.isascii() and _HEADER_SAFE.fullmatch(address) is not None
+
 
 @dataclass(frozen=True)
 class Topic:
