@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from syndication.cli.base import app, context, out
+from syndication.core.deliveries import LEASE
 
 
 @app.command()
@@ -19,7 +20,7 @@ def send(
     ] = None,
     lease_seconds: Annotated[
         float, typer.Option(help="How long a claimed message is reserved for this sender")
-    ] = 120.0,
+    ] = LEASE.total_seconds(),
     max_wait: Annotated[
         float, typer.Option(help="Seconds to keep retrying while the server is unreachable")
     ] = 300.0,
@@ -30,13 +31,14 @@ def send(
     from syndication import clock
     from syndication.scheduler import runner as scheduling
     from syndication.services import approval, delivery, store_admin
-    from syndication.services.sending import SendReport
+    from syndication.services.send_loop import SendReport
     from syndication.terminal import progress
 
     c = context(ctx)
     settings = c.signing()
-    if workers is None:
-        workers = settings.mail.smtp.connections if settings.mail.transport == "smtp" else 1
+    options = delivery.SendOptions.from_settings(
+        settings, max_wait=max_wait, workers=workers, lease=timedelta(seconds=lease_seconds)
+    )
     held = approval.held_backlog(c.engine)
     total = store_admin.outbox_backlog(c.engine) - held
     stop = scheduling.install_stop_handlers(lambda: None)
@@ -48,14 +50,7 @@ def send(
             bar.advance_to(done, status=status)
 
         report = delivery.send_digests(
-            settings,
-            c.engine,
-            workers=max(1, workers),
-            now=clock.utc_now,
-            stop=stop,
-            lease=timedelta(seconds=lease_seconds),
-            max_wait=max_wait,
-            on_progress=show,
+            settings, c.engine, now=clock.utc_now, options=options, stop=stop, on_progress=show
         )
     left = store_admin.outbox_backlog(c.engine)
     held = approval.held_backlog(c.engine)

@@ -252,16 +252,10 @@ def deliver() -> None:
 
 
 def _deliver(runtime: _Runtime) -> JobOutcome:
-    settings = runtime.settings
-    smtp = settings.mail.transport == "smtp"
+    # A job waits one minute for a server that is down; the next run tries again.
+    options = delivery.SendOptions.from_settings(runtime.settings, max_wait=60.0)
     report = delivery.send_digests(
-        settings,
-        runtime.engine,
-        workers=max(1, settings.mail.smtp.connections) if smtp else 1,
-        now=runtime.now,
-        stop=runtime.stop,
-        lease=timedelta(minutes=2),
-        max_wait=60.0,
+        runtime.settings, runtime.engine, now=runtime.now, options=options, stop=runtime.stop
     )
     counts = {"sent": report.sent, "retried": report.retried, "bounced": report.bounced}
     summary = f"sent {report.sent}, retry later {report.retried}, bounced {report.bounced}"

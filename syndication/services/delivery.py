@@ -2,17 +2,19 @@
 
 ``compile_digest`` renders a list's digest for a period **once** and, in one transaction,
 stores it and queues one delivery per active subscriber. ``send_digests`` drains the
-outbox through the configured transport (see :mod:`syndication.services.sending` for the loop and
-:mod:`syndication.store.outbox` for why a crash loses nothing). Each recipient's bytes come from
-the digest's message template by one substitution pass, so a message costs little more
-than copying its bytes. ``send_confirmation`` mails the double opt-in link.
+outbox through the configured transport (see :mod:`syndication.services.send_loop` for the
+loop and :mod:`syndication.store.outbox` for why a crash loses nothing), with the one set of
+sending defaults, :class:`SendOptions`, that ``syndication send`` and the scheduler share.
+Each recipient's bytes come from the digest's message template by one substitution pass, so
+a message costs little more than copying its bytes. ``send_confirmation`` mails the double
+opt-in link.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -21,12 +23,19 @@ from sqlalchemy import Engine, select
 from syndication.core import digests as digest
 from syndication.core import mime as mail
 from syndication.core import tokens, verp
+from syndication.core.deliveries import LEASE, Claimed, Outcome
 from syndication.core.digests import Period
 from syndication.core.placeholders import RenderedDigest
-from syndication.edges.transport import Envelope, TemporaryFailure, Transport, make_transport
+from syndication.edges.transport import (
+    Envelope,
+    MessageRateLimiter,
+    TemporaryFailure,
+    Transport,
+    make_transport,
+)
 from syndication.errors import NotFoundError, SyndicationError
 from syndication.render import email as rendering
-from syndication.services.sending import SendOptions, SendReport, send_outbox
+from syndication.services.send_loop import Clock, Limiter, LoopOptions, SendReport, send_outbox
 from syndication.settings import Settings
 from syndication.store import approval, article_queries, digests, outbox, subscribers
 from syndication.store import database as db
@@ -187,7 +196,7 @@ class DigestMessages:
                 self._templates[digest_id] = (row, template)
             return self._templates[digest_id]
 
-    def envelope(self, claimed: outbox.Claimed) -> tuple[str, Envelope]:
+    def envelope(self, claimed: Claimed) -> tuple[str, Envelope]:
         row, template = self._template(claimed.digest_id)
         issued = row.created_at
         recipient = mail.Recipient(
@@ -210,45 +219,116 @@ class DigestMessages:
         return message_id, envelope
 
 
+# Files and test transports are not paced; only an SMTP server has a rate to respect.
+UNPACED = 1_000_000.0
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    """How digests are sent: the one home of the sending defaults.
+
+    ``syndication send`` and the scheduler's ``deliver`` job differ only in how long they
+    keep trying a server that is down (``max_wait``); an operator may also set ``workers``
+    and the ``lease`` on the command line.
+    """
+
+    workers: int
+    max_wait: float
+    lease: timedelta = LEASE
+    rate_per_second: float = UNPACED
+    soft_limit: int = 3
+    batch_size: int = 100
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        max_wait: float,
+        workers: int | None = None,
+        lease: timedelta | None = None,
+    ) -> SendOptions:
+        """One SMTP connection per worker (``mail.smtp.connections``), one for files."""
+        smtp = settings.mail.transport == "smtp"
+        if workers is None:
+            workers = settings.mail.smtp.connections if smtp else 1
+        return cls(
+            workers=max(1, workers),
+            max_wait=max_wait,
+            lease=LEASE if lease is None else lease,
+            rate_per_second=settings.mail.smtp.rate_per_second if smtp else UNPACED,
+            soft_limit=settings.bounces.soft_limit,
+        )
+
+    @property
+    def loop(self) -> LoopOptions:
+        return LoopOptions(self.workers, self.lease, self.max_wait, self.batch_size)
+
+
+@dataclass(frozen=True)
+class StoreOutbox:
+    """The send loop's outbox (:class:`syndication.services.send_loop.Outbox`) in the
+    database: each call one short transaction of :mod:`syndication.store.outbox`."""
+
+    engine: Engine
+    soft_limit: int
+
+    def claim(
+        self, worker: str, now: datetime, lease: timedelta, limit: int, token: str
+    ) -> list[Claimed]:
+        with db.write_session(self.engine) as session:
+            return outbox.claim_batch(session, worker, now, lease, limit, token)
+
+    def renew(self, token: str, now: datetime, lease: timedelta) -> set[int]:
+        with db.write_session(self.engine) as session:
+            return outbox.renew(session, token, now, lease)
+
+    def settle(self, token: str, outcomes: Sequence[Outcome], now: datetime) -> None:
+        with db.write_session(self.engine) as session:
+            outbox.settle(session, token, outcomes, now, self.soft_limit)
+
+    def release(self, worker: str) -> int:
+        with db.write_session(self.engine) as session:
+            return outbox.release_worker(session, worker)
+
+
 def send_digests(
     settings: Settings,
     engine: Engine,
     *,
-    workers: int,
     now: Callable[[], datetime],
+    options: SendOptions | None = None,
+    workers: int | None = None,
     stop: threading.Event | None = None,
-    lease: timedelta = timedelta(minutes=2),
-    max_wait: float = 300.0,
     on_progress: Callable[[SendReport], None] = lambda _r: None,
     transport_factory: Callable[[], Transport] | None = None,
 ) -> SendReport:
-    """Deliver every due outbox row with the configured transport (see module docstring)."""
+    """Deliver every due outbox row with the configured transport (see module docstring).
+
+    Without ``options``: the settings' (:meth:`SendOptions.from_settings`), with
+    ``workers`` if given, and no waiting for a server that is down.
+    """
+    if options is None:
+        options = SendOptions.from_settings(settings, max_wait=0.0, workers=workers)
+    elif workers is not None:
+        raise TypeError("send_digests: give workers in options, not both")
     db.require_current_schema(engine)
-    options = SendOptions(
-        workers=workers,
-        lease=lease,
-        max_wait=max_wait,
-        rate_per_second=settings.mail.smtp.rate_per_second
-        if settings.mail.transport == "smtp"
-        else 1_000_000.0,
-        soft_limit=settings.bounces.soft_limit,
-    )
     factory = transport_factory or (lambda: make_transport(settings.mail))
     # The SMTP rate is one for the whole service, however many senders share the outbox.
-    limiter = (
+    limiter: Limiter = (
         SharedRateLimiter(engine, options.rate_per_second)
         if settings.mail.transport == "smtp"
-        else None
+        else MessageRateLimiter(options.rate_per_second)
     )
     return send_outbox(
-        engine,
+        StoreOutbox(engine, options.soft_limit),
         DigestMessages(settings, engine),
         factory,
-        options,
-        now,
+        limiter,
+        options.loop,
+        Clock(now),
         stop=stop,
         on_progress=on_progress,
-        limiter=limiter,
     )
 
 

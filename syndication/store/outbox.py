@@ -22,7 +22,6 @@ SQLite has one writer at a time anyway (claims take ``BEGIN IMMEDIATE``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Table, and_, bindparam, exists, func, literal, or_, select, update
@@ -30,6 +29,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+# What a sender holds and how it went: values shared with the send loop, which must not
+# import the database layer to name them.
+from syndication.core.deliveries import Claimed as Claimed
+from syndication.core.deliveries import Outcome as Outcome
 from syndication.store.models import (
     SENDABLE_DIGEST_STATES,
     Delivery,
@@ -49,31 +52,6 @@ LONGEST_RETRY = timedelta(hours=6)
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff: 5 min, 10 min, 20 min … capped at 6 h."""
     return min(LONGEST_RETRY, FIRST_RETRY * (1 << max(0, attempts - 1)))
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A delivery this worker now holds, with what is needed to build its message."""
-
-    delivery_id: int
-    digest_id: int
-    subscriber_id: int
-    email: str
-    name: str
-    attempts: int
-    token: str = ""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How one claimed delivery went. ``kind``: sent, retry, bounced or released."""
-
-    delivery_id: int
-    kind: str
-    email: str = ""
-    message_id: str = ""
-    error: str = ""
-    attempts: int = 0
 
 
 def _sendable() -> ColumnElement[bool]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import email
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,6 +17,7 @@ from syndication.core import tokens
 from syndication.edges.transport import SmtpTransport
 from syndication.errors import NotFoundError, SyndicationError
 from syndication.services import delivery, subscriptions
+from syndication.services.send_loop import LoopOptions
 from syndication.settings import MailSettings, Settings, SmtpSettings
 from syndication.store import database as db
 from syndication.store import subscribers
@@ -134,6 +135,39 @@ def test_smtp_delivery_carries_the_recorded_message_id(
     with db.read_session(demo_store) as session:
         recorded = {r.message_id for r in session.scalars(select(Delivery))}
     assert set(received) == recorded
+
+
+def test_one_set_of_sending_defaults_comes_from_the_settings(settings: Settings) -> None:
+    """``syndication send`` and the scheduler build their options here; they differ only in
+    how long they wait for a server that is down (and the CLI's own overrides)."""
+    files = delivery.SendOptions.from_settings(settings, max_wait=60.0)
+    assert files == delivery.SendOptions(
+        workers=1,
+        max_wait=60.0,
+        lease=timedelta(minutes=2),
+        rate_per_second=delivery.UNPACED,
+        soft_limit=settings.bounces.soft_limit,
+    )
+    smtp_mail = MailSettings(
+        transport="smtp", smtp=SmtpSettings(connections=3, rate_per_second=20.0)
+    )
+    smtp = delivery.SendOptions.from_settings(replace(settings, mail=smtp_mail), max_wait=300.0)
+    assert (smtp.workers, smtp.rate_per_second, smtp.lease) == (3, 20.0, timedelta(minutes=2))
+    chosen = delivery.SendOptions.from_settings(
+        settings, max_wait=1.0, workers=0, lease=timedelta(seconds=2)
+    )
+    assert (chosen.workers, chosen.lease) == (1, timedelta(seconds=2)), "at least one worker"
+    assert chosen.loop == LoopOptions(workers=1, lease=timedelta(seconds=2), max_wait=1.0)
+
+
+def test_send_digests_takes_workers_or_options_not_both(
+    settings: Settings, demo_store: Engine
+) -> None:
+    options = delivery.SendOptions.from_settings(settings, max_wait=0.0)
+    with pytest.raises(TypeError, match="not both"):
+        delivery.send_digests(
+            settings, demo_store, now=lambda: AFTER_WEEK, options=options, workers=2
+        )
 
 
 def test_subscriber_import_sends_confirmations_that_activate(

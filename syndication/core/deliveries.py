@@ -1,0 +1,41 @@
+"""A delivery in flight: what a sender holds, how sending it went, and how long it holds it.
+
+These are the values the send loop (:mod:`syndication.services.send_loop`) and the outbox
+(:mod:`syndication.store.outbox`) pass each other. They live here, below both, so that the
+loop can name them without importing the database layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+# How long a claim reserves its rows. A live sender renews it whenever half has gone, so
+# this bounds only how soon the rows of a sender that died are sent by another. Keep it
+# well above the SMTP timeout: one message must never outlast half a lease.
+LEASE = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery this worker now holds, with what is needed to build its message."""
+
+    delivery_id: int
+    digest_id: int
+    subscriber_id: int
+    email: str
+    name: str
+    attempts: int
+    token: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one claimed delivery went. ``kind``: sent, retry, bounced or released."""
+
+    delivery_id: int
+    kind: str
+    email: str = ""
+    message_id: str = ""
+    error: str = ""
+    attempts: int = 0
