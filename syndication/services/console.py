@@ -14,6 +14,7 @@ from io import StringIO
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from syndication.core import subscriber_csv
 from syndication.errors import InputError, NotFoundError
 from syndication.store import article_queries as queries
 from syndication.store import bounces, subscribers
@@ -41,8 +42,7 @@ def suppress(engine: Engine, subscriber_id: int, by: str, now: datetime) -> str:
     """Never mail this address again: on the suppression list, marked unsubscribed."""
     with db.write_session(engine) as session:
         found = _subscriber(session, subscriber_id)
-        status = found.status if found.status in ("bounced", "complained") else "unsubscribed"
-        subscribers.suppress(session, found.email, f"suppressed by {by}", now, status)
+        subscribers.suppress(session, found.email, f"suppressed by {by}", now)
         return found.email
 
 
@@ -73,11 +73,11 @@ def export_csv(engine: Engine) -> Iterator[str]:
     ``syndication subscribers export`` writes it."""
     buffer = StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([*subscribers.CSV_HEADER, "status"])
+    writer.writerow([*subscriber_csv.CSV_HEADER, "status"])
     with db.read_session(engine) as session:
         for row in subscribers.export_rows(session):
             # The same protection as `subscribers export` (formula cells made inert).
-            writer.writerow([subscribers.spreadsheet_safe(v) for v in row])
+            writer.writerow([subscriber_csv.spreadsheet_safe(v) for v in row])
             if buffer.tell() > 64 * 1024:
                 yield buffer.getvalue()
                 buffer.seek(0)

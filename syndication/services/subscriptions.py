@@ -13,6 +13,7 @@ from typing import IO
 from sqlalchemy import Engine
 
 from syndication.clock import utc_now
+from syndication.core import subscriber_csv
 from syndication.errors import InputError, RecordError
 from syndication.services.articles import Rejection
 from syndication.services.delivery import (
@@ -72,8 +73,8 @@ def import_subscribers_file(
 
     with handle:
         # Bytes decoded line by line: one bad byte costs its row, not the rest of the file.
-        lines = subscribers.DecodedLines(handle)
-        rows = subscribers.read_subscriber_csv(lines, known, lines.bad)
+        lines = subscriber_csv.DecodedLines(handle)
+        rows = subscriber_csv.read_subscriber_csv(lines, known, lines.bad)
         while True:
             batch = list(itertools.islice(rows, batch_size))
             if not batch:
@@ -154,10 +155,10 @@ def export_subscribers(engine: Engine, out: IO[str]) -> int:
     """Write every subscriber as CSV ``email,name,lists,status``; returns how many."""
     db.require_current_schema(engine)
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*subscribers.CSV_HEADER, "status"])
+    writer.writerow([*subscriber_csv.CSV_HEADER, "status"])
     count = 0
     with db.read_session(engine) as session:
         for row in subscribers.export_rows(session):
-            writer.writerow([subscribers.spreadsheet_safe(cell) for cell in row])
+            writer.writerow([subscriber_csv.spreadsheet_safe(cell) for cell in row])
             count += 1
     return count

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from syndication.core import tokens
+from syndication.core import subscriber_csv, tokens
 from syndication.edges.transport import SmtpTransport
 from syndication.errors import NotFoundError, SyndicationError
 from syndication.services import delivery, subscriptions
@@ -233,8 +233,8 @@ def test_formulas_from_the_public_form_are_exported_as_text(
     assert "'=HYPERLINK(" in out.read_text()
     # The protection comes off when a file in that form is imported again.
     for name in names:
-        assert subscribers.from_spreadsheet(subscribers.spreadsheet_safe(name)) == name
-    [(_, row)] = subscribers.read_subscriber_csv(
+        assert subscriber_csv.from_spreadsheet(subscriber_csv.spreadsheet_safe(name)) == name
+    [(_, row)] = subscriber_csv.read_subscriber_csv(
         ["email,name,lists\n", "'-dash@example.org,'=x,weekly-city\n"], {"weekly-city"}
     )
-    assert row == subscribers.SubscriberRow("-dash@example.org", "=x", ("weekly-city",))
+    assert row == subscriber_csv.SubscriberRow("-dash@example.org", "=x", ("weekly-city",))
