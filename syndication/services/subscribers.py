@@ -276,7 +276,7 @@ def export_subscribers(engine: Engine, out: IO[str]) -> int:
     writer.writerow([*subscriber_csv.CSV_HEADER, "status"])
     count = 0
     with db.read_session(engine) as session:
-        for row in subscribers.export_rows(session):
+        for row in subscriber_queries.export_rows(session):
             writer.writerow([subscriber_csv.spreadsheet_safe(cell) for cell in row])
             count += 1
     return count
@@ -337,7 +337,7 @@ def export_csv(engine: Engine) -> Iterator[str]:
     writer = csv.writer(buffer)
     writer.writerow([*subscriber_csv.CSV_HEADER, "status"])
     with db.read_session(engine) as session:
-        for row in subscribers.export_rows(session):
+        for row in subscriber_queries.export_rows(session):
             # The same protection as `subscribers export` (formula cells made inert).
             writer.writerow([subscriber_csv.spreadsheet_safe(v) for v in row])
             if buffer.tell() > 64 * 1024:

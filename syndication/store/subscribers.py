@@ -10,7 +10,7 @@ here decides a state on its own. Parsing addresses and CSV rows is pure and live
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -329,24 +329,6 @@ def suppress(
         if rule.verdict is Verdict.APPLY and rule.suppression is lifecycle.Suppression.ADD:
             return  # listed by the transition itself
     _add_suppression(session, address, reason, now)
-
-
-def export_rows(session: Session) -> Iterator[tuple[str, str, str, str]]:
-    """``(email, name, lists, status)`` for every subscriber, by address."""
-    lists: dict[int, list[str]] = {}
-    for subscriber_id, slug in session.execute(
-        select(Subscription.subscriber_id, Subscription.list_slug).order_by(
-            Subscription.subscriber_id, Subscription.list_slug
-        )
-    ):
-        lists.setdefault(subscriber_id, []).append(slug)
-    for subscriber in session.scalars(select(Subscriber).order_by(Subscriber.email)):
-        yield (
-            subscriber.email,
-            subscriber.name,
-            ";".join(lists.get(subscriber.id, [])),
-            subscriber.status,
-        )
 
 
 def list_counts(session: Session) -> dict[str, dict[str, int]]:

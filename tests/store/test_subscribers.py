@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from syndication.core.subscribers import Event
 from syndication.errors import NotFoundError, RecordError
 from syndication.store import database as db
-from syndication.store import subscribers
+from syndication.store import subscriber_queries, subscribers
 
 
 def test_double_opt_in_lifecycle(engine: Engine, now: datetime) -> None:
@@ -85,7 +85,7 @@ def test_export_and_counts(engine: Engine, now: datetime) -> None:
             now=now,
         )
     with db.read_session(engine) as session:
-        assert list(subscribers.export_rows(session)) == [
+        assert list(subscriber_queries.export_rows(session)) == [
             ("a@example.org", "A", "weekly-city", "active"),
             ("b@example.org", "B, Jr.", "weekly-city;weekly-international", "pending"),
         ]
