@@ -23,10 +23,10 @@ def subscribers_import(
     ] = False,
 ) -> None:
     """Import subscribers from CSV; new ones get the confirmation mail. Exit 1 on bad rows."""
-    from syndication.services import subscriptions
+    from syndication.services import subscribers
 
     c = context(ctx)
-    report = subscriptions.import_subscribers_file(
+    report = subscribers.import_subscribers_file(
         c.signing(), c.engine, path, confirmed=confirmed, on_rejection=print_rejection
     )
     out.print(f"{path}: {report.summary}")
@@ -45,10 +45,10 @@ def subscribers_add(
     ] = False,
 ) -> None:
     """Subscribe one address to one or more lists."""
-    from syndication.services import subscriptions
+    from syndication.services import subscribers
 
     c = context(ctx)
-    result = subscriptions.add_subscriber(
+    result = subscribers.add_subscriber(
         c.signing(), c.engine, email, lists, name, confirmed=confirmed
     )
     action = "added" if result.created else "updated"
@@ -61,9 +61,9 @@ def subscribers_remove(
     ctx: typer.Context, email: Annotated[str, typer.Argument(help="The address")]
 ) -> None:
     """Unsubscribe an address from every list."""
-    from syndication.services import subscriptions
+    from syndication.services import subscribers
 
-    subscriptions.remove_subscriber(context(ctx).engine, email)
+    subscribers.remove_subscriber(context(ctx).engine, email)
     out.print(f"{email}: unsubscribed from every list")
 
 
@@ -75,16 +75,16 @@ def subscribers_export(
     """Write every subscriber as CSV: email,name,lists,status."""
     from syndication.edges.files import atomic_file
     from syndication.errors import InputError
-    from syndication.services import subscriptions
+    from syndication.services import subscribers
 
     c = context(ctx)
     if path is None:
-        subscriptions.export_subscribers(c.engine, sys.stdout)
+        subscribers.export_subscribers(c.engine, sys.stdout)
         return
     try:
         with atomic_file(path, mode=0o600) as raw:
             handle = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-            count = subscriptions.export_subscribers(c.engine, handle)
+            count = subscribers.export_subscribers(c.engine, handle)
             handle.flush()
             handle.detach()  # the atomic file closes the raw handle itself
     except OSError as exc:
@@ -98,7 +98,7 @@ def subscribers_restore(
 ) -> None:
     """Undo a bounce or complaint (a false positive): unsuppress, forget soft bounces."""
     from syndication.clock import utc_now
-    from syndication.services import bounces
+    from syndication.services import subscribers
 
-    status = bounces.restore_subscriber(context(ctx).engine, email, utc_now())
+    status = subscribers.restore_address(context(ctx).engine, email, utc_now())
     out.print(f"{email}: restored, now {status}")

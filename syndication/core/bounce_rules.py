@@ -22,19 +22,36 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from syndication.core import subscribers as lifecycle
 from syndication.core.bounce_reports import BLOCKED, COMPLAINT, HARD, SOFT
-
-GONE = ("bounced", "complained")
+from syndication.core.subscribers import GONE, Event
 
 
 @dataclass(frozen=True)
 class Decision:
-    """The new subscriber status, whether to suppress and unsubscribe, and why (``effect``)."""
+    """The new subscriber status, whether to suppress and unsubscribe, and why (``effect``).
+
+    ``event`` is the subscriber lifecycle event the bounce amounts to (``None``: it is
+    only recorded); the status change it makes is the lifecycle table's
+    (:func:`syndication.core.subscribers.after`), not a second rule of this module.
+    """
 
     status: str
     suppress: bool
     leave_lists: bool
     effect: str
+    event: Event | None = None
+
+
+def _lifecycle(status: str, event: Event, effect: str) -> Decision:
+    rule = lifecycle.after(status, event)
+    return Decision(
+        rule.status or status,
+        rule.suppression is lifecycle.Suppression.ADD,
+        rule.lists is lifecycle.Lists.CLEAR,
+        effect,
+        event,
+    )
 
 
 def soft_streak(sent_digests_newest_first: Sequence[int], soft_bounced: Collection[int]) -> int:
@@ -59,18 +76,16 @@ def decide(kind: str, status: str, streak: int, soft_limit: int) -> Decision:
     digest, e.g. a confirmation mail).
     """
     if kind == HARD:
-        new = status if status == "complained" else "bounced"
-        return Decision(new, True, False, "hard bounce: bounced and suppressed")
+        return _lifecycle(status, Event.HARD_BOUNCE, "hard bounce: bounced and suppressed")
     if kind == COMPLAINT:
-        return Decision("complained", True, True, "complaint: left every list, suppressed")
+        return _lifecycle(status, Event.COMPLAINT, "complaint: left every list, suppressed")
     if kind == SOFT:
         if status in GONE:
             return Decision(status, False, False, f"soft bounce: already {status}")
         if streak >= soft_limit:
-            return Decision(
-                "bounced",
-                True,
-                False,
+            return _lifecycle(
+                status,
+                Event.SOFT_BOUNCE_LIMIT,
                 f"soft bounce {streak} of {soft_limit} digests in a row: bounced and suppressed",
             )
         if streak:
@@ -84,7 +99,7 @@ def decide(kind: str, status: str, streak: int, soft_limit: int) -> Decision:
 def restored_status(confirmed: bool) -> str:
     """The status an operator's ``subscribers restore`` gives back: active if they had
     confirmed their address, else pending (consent is never invented)."""
-    return "active" if confirmed else "pending"
+    return str(lifecycle.after(lifecycle.Status.BOUNCED, lifecycle.restore_event(confirmed)).status)
 
 
 COMPLAINT_ALARM = 0.001  # 0.1 %: Gmail's and Yahoo's 2024 sender rules want less

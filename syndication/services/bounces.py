@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from syndication.core import verp
 from syndication.core.bounce_reports import AUTO_REPLY, UNKNOWN, BounceReport, parse_report
 from syndication.errors import InputError, SyndicationError
+from syndication.services.subscribers import restore_address
 from syndication.settings import Settings
 from syndication.store import bounces as bounce_store
 from syndication.store import database as db
@@ -300,9 +301,9 @@ def serve(
 
 
 def restore_subscriber(engine: Engine, email_address: str, now: datetime) -> str:
-    """Undo a bounce or complaint for one address; returns the new status."""
-    with db.write_session(engine) as session:
-        return bounce_store.restore(session, email_address, now).status
+    """Undo a bounce or complaint for one address; returns the new status (the lifecycle
+    table's restore, as :func:`syndication.services.subscribers.restore_address`)."""
+    return restore_address(engine, email_address, now)
 
 
 def intake_backlog(engine: Engine) -> int:

@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from syndication.core import bounce_rules
 from syndication.core.bounce_reports import SOFT, classify_failure, enhanced_status
+from syndication.core.subscribers import normalise_email, restore_event
 from syndication.errors import NotFoundError
+from syndication.store import subscribers
 from syndication.store.models import (
     BounceEvent,
     BounceIntake,
@@ -26,10 +28,7 @@ from syndication.store.models import (
     Digest,
     SoftBounce,
     Subscriber,
-    Subscription,
-    Suppression,
 )
-from syndication.store.subscribers import normalise_email, suppress
 
 
 @dataclass(frozen=True)
@@ -199,14 +198,13 @@ def apply_event(
             session.flush()
         streak = _soft_streak(session, subscriber.id, target.digest_id)
     decision = bounce_rules.decide(event.kind, subscriber.status, streak, soft_limit)
-    if decision.leave_lists:
-        session.execute(delete(Subscription).where(Subscription.subscriber_id == subscriber.id))
-    if decision.suppress:
+    if decision.event is not None:
+        # The lifecycle table changes the status, the lists and the suppression list.
         reason = f"{event.kind} bounce" if event.kind != "complaint" else "complaint"
         detail = " ".join(p for p in (event.status_code, event.diagnostic) if p)
-        suppress(session, subscriber.email, f"{reason}: {detail}".strip(": "), now, decision.status)
-    elif decision.status != subscriber.status:
-        subscriber.status, subscriber.updated_at = decision.status, now
+        subscribers.apply(
+            session, subscriber, decision.event, now, reason=f"{reason}: {detail}".strip(": ")
+        )
     session.add(
         BounceEvent(
             report_key=event.report_key[:100],
@@ -265,12 +263,10 @@ def restore(session: Session, email: str, now: datetime) -> Subscriber:
     ).scalar_one_or_none()
     if subscriber is None:
         raise NotFoundError(f"subscriber {address}: no such subscriber")
-    session.execute(delete(Suppression).where(Suppression.email == address))
     session.execute(delete(SoftBounce).where(SoftBounce.subscriber_id == subscriber.id))
     previous = subscriber.status
-    if previous in bounce_rules.GONE:
-        subscriber.status = bounce_rules.restored_status(subscriber.confirmed_at is not None)
-    subscriber.updated_at = now
+    # Off the suppression list, and the status the lifecycle table gives back.
+    subscribers.apply(session, subscriber, restore_event(subscriber.confirmed_at is not None), now)
     session.add(
         BounceEvent(
             report_key=f"restore:{subscriber.id}:{now.isoformat()}",

@@ -1,10 +1,12 @@
-"""Subscribers as the console looks them up: search by address or name, one reader's history.
+"""Subscribers as the console looks them up: search by address or name, one reader's history,
+and every subscriber for the export.
 
-Everything here reads and returns plain frozen dataclasses.
+Everything here reads and returns plain frozen dataclasses or tuples.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -137,3 +139,21 @@ def subscriber_history(session: Session, subscriber_id: int) -> SubscriberHistor
         suppression.created_at if suppression else None,
         bounces,
     )
+
+
+def export_rows(session: Session) -> Iterator[tuple[str, str, str, str]]:
+    """``(email, name, lists, status)`` for every subscriber, by address."""
+    lists: dict[int, list[str]] = {}
+    for subscriber_id, slug in session.execute(
+        select(Subscription.subscriber_id, Subscription.list_slug).order_by(
+            Subscription.subscriber_id, Subscription.list_slug
+        )
+    ):
+        lists.setdefault(subscriber_id, []).append(slug)
+    for subscriber in session.scalars(select(Subscriber).order_by(Subscriber.email)):
+        yield (
+            subscriber.email,
+            subscriber.name,
+            ";".join(lists.get(subscriber.id, [])),
+            subscriber.status,
+        )

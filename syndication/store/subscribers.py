@@ -1,19 +1,16 @@
-"""Subscribers: addresses, their lists, consent and suppression.
+"""Subscribers in the store: addresses, their lists, consent and the suppression list.
 
-Parsing (addresses, CSV rows) is pure; the functions that take a ``Session`` are the
-store's side of the concept and leave transactions to the caller.
-
-Consent is double opt-in: a new address is ``pending`` until its owner follows the
-confirmation link, unless the operator attests prior consent (``confirmed=True``). An
-address on the suppression list (hard bounce, complaint) is never added again.
+Functions take a ``Session`` and leave transactions to the caller. What an event does to
+a subscriber is decided by the lifecycle table, :func:`syndication.core.subscribers.after`;
+:func:`apply` carries a :class:`~syndication.core.subscribers.Transition` out and nothing
+here decides a state on its own. Parsing addresses and CSV rows is pure and lives in
+``core`` (:mod:`syndication.core.subscribers`, :mod:`syndication.core.subscriber_csv`).
 """
 
 from __future__ import annotations
 
-import csv
-import re
 import secrets
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,161 +18,21 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from syndication.core.addresses import AddressError, normalise_address
+from syndication.core import subscribers as lifecycle
+from syndication.core.subscribers import (
+    Event,
+    Lists,
+    Mail,
+    Name,
+    Request,
+    Transition,
+    Verdict,
+    clean_name,
+    normalise_email,
+)
 from syndication.errors import NotFoundError, RecordError
 from syndication.store.models import Subscriber, Subscription, Suppression
 from syndication.store.upsert import upsert
-
-CSV_HEADER = ["email", "name", "lists"]
-
-
-def normalise_email(raw: str) -> str:
-    """The canonical form of an address (trimmed, lower-case) or :class:`RecordError`."""
-    try:
-        return normalise_address(raw)
-    except AddressError as exc:
-        raise RecordError("email", str(exc)) from None
-
-
-def clean_name(raw: str) -> str:
-    """A display name safe to put in a header: control characters and CR/LF removed."""
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in raw).split())[:200]
-
-
-# Cells a spreadsheet takes for a formula (OWASP "CSV Injection"): a name from the public
-# form such as =HYPERLINK(...) must reach the operator's spreadsheet as text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(cell: str) -> str:
-    """``cell`` for a CSV export: a leading ``'`` before a formula character, so that
-    spreadsheets show it as text (and :func:`from_spreadsheet` takes it off again)."""
-    return f"'{cell}" if cell.startswith(_FORMULA_START) else cell
-
-
-def from_spreadsheet(cell: str) -> str:
-    """The value :func:`spreadsheet_safe` protected, so an export imports back unchanged."""
-    if cell.startswith("'") and cell[1:].startswith(_FORMULA_START):
-        return cell[1:]
-    return cell
-
-
-PUBLIC_NAME_LIMIT = 60
-# What makes a "name" an advert: a scheme, www., an address, markup, or a host name
-# (letters, a dot, two or more letters, no space: "evil.example", "bit.ly/x").
-_LINK_IN_NAME = re.compile(r"(?i)://|www\.|@|[<>]|[a-z0-9-]\.[a-z]{2,}\b")
-
-
-def public_name(raw: str) -> str:
-    """A display name typed into a public form: short, plain, no links.
-
-    The name goes into mail to whatever address was typed next to it (the confirmation),
-    so a stranger could use the form to mail a link to anyone. Names are limited to
-    :data:`PUBLIC_NAME_LIMIT` characters and may not hold a URL, host name, address or
-    markup; :class:`RecordError` says so.
-    """
-    name = clean_name(raw)
-    if len(name) > PUBLIC_NAME_LIMIT:
-        raise RecordError("name", f"at most {PUBLIC_NAME_LIMIT} characters, please")
-    if _LINK_IN_NAME.search(name):
-        raise RecordError("name", "a name cannot contain a web or e-mail address")
-    return name
-
-
-@dataclass(frozen=True)
-class SubscriberRow:
-    """One valid CSV row."""
-
-    email: str
-    name: str
-    lists: tuple[str, ...]
-
-
-def parse_lists(raw: str, known_lists: Collection[str]) -> tuple[str, ...]:
-    lists = tuple(dict.fromkeys(part.strip() for part in raw.split(";") if part.strip()))
-    if not lists:
-        raise RecordError("lists", "at least one list is required")
-    for slug in lists:
-        if slug not in known_lists:
-            raise RecordError("lists", f"unknown list {slug!r}")
-    return lists
-
-
-class DecodedLines:
-    """UTF-8 lines from raw ones, decoded one at a time (a leading BOM dropped).
-
-    A line that is not UTF-8 is passed on with replacement characters and its number is
-    remembered in ``bad``, so the CSV row it belongs to is rejected with its line number
-    while the rows around it are kept; decoding the whole file at once stopped an import
-    part-way at the first bad byte (issue 15 item 15).
-    """
-
-    def __init__(self, raw: Iterable[bytes]) -> None:
-        self.raw = raw
-        self.bad: dict[int, str] = {}
-
-    def __iter__(self) -> Iterator[str]:
-        for number, line in enumerate(self.raw, start=1):
-            if number == 1 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
-            try:
-                yield line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                self.bad[number] = f"not UTF-8 text ({exc.reason} at byte {exc.start + 1})"
-                yield line.decode("utf-8", "replace")
-
-
-def read_subscriber_csv(
-    lines: Iterable[str], known_lists: Collection[str], bad_lines: Mapping[int, str] | None = None
-) -> Iterator[tuple[int, SubscriberRow | RecordError]]:
-    """Yield ``(line number, row or error)`` for each data row of an ``email,name,lists`` CSV.
-
-    The header must be exactly ``email,name,lists``; a file without it is refused as a
-    whole (a row error at line 1), since its columns cannot be trusted. ``bad_lines``
-    (line number to reason, see :class:`DecodedLines`) rejects the rows spanning them.
-    """
-    bad = bad_lines if bad_lines is not None else {}
-    reader = csv.reader(lines)
-    header = next(reader, None)
-    if header is None:
-        return
-    if 1 in bad:
-        yield 1, RecordError("", bad[1])
-        return
-    if [h.strip().lower() for h in header] != CSV_HEADER:
-        yield reader.line_num, RecordError("", f"the header must be {','.join(CSV_HEADER)}")
-        return
-    while True:
-        first = reader.line_num + 1
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield reader.line_num, RecordError("", f"malformed CSV: {exc}")
-            continue
-        broken = [bad[n] for n in range(first, reader.line_num + 1) if n in bad]
-        if broken:
-            yield reader.line_num, RecordError("", broken[0])
-            continue
-        if not fields or all(not f.strip() for f in fields):
-            continue
-        if len(fields) != 3:
-            yield reader.line_num, RecordError("", f"expected 3 columns, found {len(fields)}")
-            continue
-        try:
-            row = SubscriberRow(
-                normalise_email(from_spreadsheet(fields[0].strip())),
-                clean_name(from_spreadsheet(fields[1])),
-                parse_lists(fields[2], known_lists),
-            )
-        except RecordError as exc:
-            yield reader.line_num, exc
-            continue
-        yield reader.line_num, row
-
-
-# -- the store side --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -190,83 +47,6 @@ class AddResult:
 
 def is_suppressed(session: Session, email: str) -> bool:
     return session.get(Suppression, email) is not None
-
-
-def add_subscriber(
-    session: Session,
-    email: str,
-    name: str,
-    lists: Sequence[str],
-    *,
-    confirmed: bool,
-    now: datetime,
-) -> AddResult:
-    """Create or update a subscriber and subscribe it to ``lists``.
-
-    A new or previously unsubscribed address becomes ``pending`` (or ``active`` with
-    ``confirmed``); an active one stays active and gains the lists. A suppressed address
-    raises :class:`RecordError`; so does one that bounced or complained.
-    """
-    email = normalise_email(email)
-    if is_suppressed(session, email):
-        raise RecordError("email", f"{email} is on the suppression list and is never re-added")
-    subscriber = session.execute(
-        select(Subscriber).where(Subscriber.email == email).with_for_update()
-    ).scalar_one_or_none()
-    created = subscriber is None
-    if subscriber is None:
-        subscriber = Subscriber(
-            email=email,
-            name=clean_name(name),
-            locale="en",
-            status="pending",
-            created_at=now,
-            updated_at=now,
-        )
-        try:
-            # A savepoint: two sign-ups of one new address at once (PostgreSQL) must not
-            # end in a unique violation; the second waits for the first, then updates it.
-            with session.begin_nested():
-                session.add(subscriber)
-        except IntegrityError:
-            subscriber = session.execute(
-                select(Subscriber).where(Subscriber.email == email).with_for_update()
-            ).scalar_one()
-            created = False
-    if subscriber.status in ("bounced", "complained"):
-        raise RecordError("email", f"{email} is {subscriber.status} and is not re-added")
-    # What the pending request was before this call, to tell whether it changed.
-    before = (subscriber.name, set(subscriber_lists(session, subscriber.id)))
-    if name.strip():
-        subscriber.name = clean_name(name)
-    needs_confirmation = False
-    if subscriber.status in ("pending", "unsubscribed"):
-        if confirmed:
-            subscriber.status, subscriber.confirmed_at = "active", now
-            subscriber.request_nonce = None
-        else:
-            changed = (
-                created
-                or subscriber.status == "unsubscribed"
-                or subscriber.request_nonce is None
-                or subscriber.name != before[0]
-                or not set(lists) <= before[1]
-            )
-            if changed:
-                # A new request: links mailed for the previous one stop working, and the
-                # owner gets a mail naming what this one asks for.
-                subscriber.request_nonce = new_request_nonce()
-                needs_confirmation = True
-            subscriber.status = "pending"
-    subscriber.updated_at = now
-    upsert(
-        session,
-        Subscription.__table__,  # type: ignore[arg-type]
-        [{"subscriber_id": subscriber.id, "list_slug": slug, "created_at": now} for slug in lists],
-        ["subscriber_id", "list_slug"],
-        [],
-    )
-    return AddResult(subscriber.id, created, subscriber.status, needs_confirmation)
 
 
 def find_subscriber(session: Session, email: str) -> Subscriber:
@@ -294,6 +74,207 @@ def new_request_nonce() -> str:
     return secrets.token_urlsafe(16)
 
 
+# -- carrying out a transition ------------------------------------------------------------
+
+
+def apply(
+    session: Session,
+    subscriber: Subscriber,
+    event: Event,
+    now: datetime,
+    *,
+    lists: Sequence[str] = (),
+    name: str = "",
+    reason: str = "",
+) -> Transition:
+    """Look ``event`` up in the lifecycle table and do what it says to ``subscriber``.
+
+    ``lists`` are the lists the event names (joined, chosen or left), ``name`` the name
+    typed, ``reason`` why the address goes on the suppression list. An ignored or
+    refused event changes nothing; the transition is returned for the caller to answer.
+    """
+    rule = lifecycle.after(subscriber.status, event)
+    if rule.verdict is Verdict.APPLY:
+        _carry_out(session, subscriber, rule, now, lists=lists, name=name, reason=reason)
+    return rule
+
+
+def _carry_out(
+    session: Session,
+    subscriber: Subscriber,
+    rule: Transition,
+    now: datetime,
+    *,
+    lists: Sequence[str],
+    name: str,
+    reason: str,
+) -> bool:
+    """Apply one ``APPLY`` transition; True when it made a new sign-up request."""
+    # What the pending request asked for before this event, to tell whether it changed.
+    before = (
+        (subscriber.name, set(subscriber_lists(session, subscriber.id)))
+        if rule.request is Request.RENEW_IF_CHANGED
+        else None
+    )
+    if rule.name is Name.SET or (rule.name is Name.IF_GIVEN and name.strip()):
+        subscriber.name = clean_name(name)
+    _change_lists(session, subscriber.id, rule.lists, lists, now)
+    renewed = rule.request is Request.RENEW or (
+        before is not None
+        and (
+            subscriber.request_nonce is None
+            or subscriber.name != before[0]
+            or not set(lists) <= before[1]
+        )
+    )
+    if renewed:
+        # A new request: links mailed for the previous one stop working, and the owner
+        # gets a mail naming what this one asks for.
+        subscriber.request_nonce = new_request_nonce()
+    elif rule.request is Request.DROP:
+        subscriber.request_nonce = None
+    if rule.consent:
+        subscriber.confirmed_at = now
+    if rule.suppression is lifecycle.Suppression.ADD:
+        _add_suppression(session, subscriber.email, reason, now)
+    elif rule.suppression is lifecycle.Suppression.LIFT:
+        session.execute(delete(Suppression).where(Suppression.email == subscriber.email))
+    assert rule.status is not None  # an APPLY row always names the state afterwards
+    subscriber.status = rule.status.value
+    subscriber.updated_at = now
+    return renewed
+
+
+def _change_lists(
+    session: Session, subscriber_id: int, change: Lists, lists: Sequence[str], now: datetime
+) -> None:
+    if change is Lists.KEEP:
+        return
+    if change in (Lists.REPLACE, Lists.CLEAR):
+        session.execute(delete(Subscription).where(Subscription.subscriber_id == subscriber_id))
+    if change is Lists.LEAVE:
+        session.execute(
+            delete(Subscription).where(
+                Subscription.subscriber_id == subscriber_id, Subscription.list_slug.in_(lists)
+            )
+        )
+    if change in (Lists.ADD, Lists.REPLACE):
+        upsert(
+            session,
+            Subscription.__table__,  # type: ignore[arg-type]
+            [{"subscriber_id": subscriber_id, "list_slug": s, "created_at": now} for s in lists],
+            ["subscriber_id", "list_slug"],
+            [],
+        )
+
+
+def _add_suppression(session: Session, address: str, reason: str, now: datetime) -> None:
+    upsert(
+        session,
+        Suppression.__table__,  # type: ignore[arg-type]
+        [{"email": address, "reason": reason[:2000], "created_at": now}],
+        ["email"],
+        [],
+    )
+
+
+# -- signing up and adding ----------------------------------------------------------------
+
+
+def add_subscriber(
+    session: Session,
+    email: str,
+    name: str,
+    lists: Sequence[str],
+    *,
+    confirmed: bool,
+    now: datetime,
+) -> AddResult:
+    """Create or update a subscriber and subscribe it to ``lists`` (the CLI and CSV add).
+
+    A new or previously unsubscribed address becomes ``pending`` (or ``active`` with
+    ``confirmed``); an active one stays active and gains the lists. A suppressed address
+    raises :class:`RecordError`; so does one that bounced or complained.
+    """
+    event = Event.ADD_CONFIRMED if confirmed else Event.ADD
+    result = _enter(session, email, name, lists, event, now)
+    assert result is not None  # an add is applied or refused, never ignored
+    return result
+
+
+def record_signup(
+    session: Session, email: str, name: str, lists: Sequence[str], now: datetime
+) -> int | None:
+    """Record a sign-up from the public form; the id to mail a confirmation to, or ``None``.
+
+    A new, pending or unsubscribed address becomes ``pending`` with ``lists``. An active
+    one keeps its lists and name; one that bounced, complained or is suppressed is left
+    alone (the table's sign-up row). The form answers the same either way.
+    """
+    result = _enter(session, email, name, lists, Event.SIGN_UP, now)
+    return result.subscriber_id if result is not None and result.needs_confirmation else None
+
+
+def _enter(
+    session: Session, email: str, name: str, lists: Sequence[str], event: Event, now: datetime
+) -> AddResult | None:
+    """A sign-up or an add of ``email``: the result, ``None`` when ignored, or RecordError."""
+    email = normalise_email(email)
+    suppressed = is_suppressed(session, email)
+    subscriber = session.execute(
+        select(Subscriber).where(Subscriber.email == email).with_for_update()
+    ).scalar_one_or_none()
+    rule = _admit(email, subscriber, event, suppressed)
+    created = False
+    if rule is not None and subscriber is None:
+        subscriber, created = _insert(session, email, name, now)
+        if not created:  # signed up by someone else meanwhile: decide from what they left
+            rule = _admit(email, subscriber, event, suppressed)
+    if rule is None or subscriber is None:
+        return None
+    renewed = _carry_out(session, subscriber, rule, now, lists=lists, name=name, reason="")
+    needs_confirmation = rule.mail is Mail.YES or (rule.mail is Mail.IF_RENEWED and renewed)
+    return AddResult(subscriber.id, created, subscriber.status, needs_confirmation)
+
+
+def _admit(
+    email: str, subscriber: Subscriber | None, event: Event, suppressed: bool
+) -> Transition | None:
+    """The transition to apply, ``None`` when the event is ignored; refused: RecordError."""
+    rule = lifecycle.after(
+        None if subscriber is None else subscriber.status, event, suppressed=suppressed
+    )
+    if rule.verdict is Verdict.REFUSE:
+        raise RecordError("email", f"{email} {rule.reason}")
+    return rule if rule.verdict is Verdict.APPLY else None
+
+
+def _insert(session: Session, email: str, name: str, now: datetime) -> tuple[Subscriber, bool]:
+    """A new subscriber row (status set by the caller's transition), or the one that won."""
+    subscriber = Subscriber(
+        email=email,
+        name=clean_name(name),
+        locale="en",
+        status=lifecycle.Status.PENDING.value,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        # A savepoint: two sign-ups of one new address at once (PostgreSQL) must not end
+        # in a unique violation; the second waits for the first, then updates it.
+        with session.begin_nested():
+            session.add(subscriber)
+    except IntegrityError:
+        found = session.execute(
+            select(Subscriber).where(Subscriber.email == email).with_for_update()
+        ).scalar_one()
+        return found, False
+    return subscriber, True
+
+
+# -- confirming, leaving, suppressing -----------------------------------------------------
+
+
 def confirm_subscriber(session: Session, subscriber_id: int, request: str, now: datetime) -> bool:
     """Activate a pending subscriber if ``request`` is its current sign-up request.
 
@@ -309,9 +290,7 @@ def confirm_subscriber(session: Session, subscriber_id: int, request: str, now: 
         raise NotFoundError("this subscription no longer exists")
     if request != (subscriber.request_nonce or ""):
         return False
-    if subscriber.status == "pending":
-        subscriber.status, subscriber.confirmed_at, subscriber.updated_at = "active", now, now
-    return subscriber.status == "active"
+    return apply(session, subscriber, Event.CONFIRM, now).verdict is not Verdict.REFUSE
 
 
 def unsubscribe(
@@ -319,70 +298,37 @@ def unsubscribe(
 ) -> Subscriber | None:
     """Leave one list (``list_slug``) or every list; honoured at once, safe to repeat.
 
-    Leaving the last list makes the subscriber ``unsubscribed``. Returns ``None`` when the
-    subscriber no longer exists (an old link), which callers treat as success.
+    Leaving the last list is unsubscribing. Returns ``None`` when the subscriber no
+    longer exists (an old link), which callers treat as success.
     """
     subscriber = session.get(Subscriber, subscriber_id, with_for_update=True)
     if subscriber is None:
         return None
-    stmt = delete(Subscription).where(Subscription.subscriber_id == subscriber_id)
-    if list_slug:
-        stmt = stmt.where(Subscription.list_slug == list_slug)
-    session.execute(stmt)
-    if not subscriber_lists(session, subscriber_id) and subscriber.status in ("pending", "active"):
-        subscriber.status = "unsubscribed"
-    # Any confirmation link mailed before is dead from now on.
-    subscriber.request_nonce = None
-    subscriber.updated_at = now
+    others = set(subscriber_lists(session, subscriber_id)) - {list_slug}
+    if list_slug and others:
+        apply(session, subscriber, Event.LEAVE_LIST, now, lists=[list_slug])
+    else:
+        apply(session, subscriber, Event.UNSUBSCRIBE, now)
     return subscriber
 
 
-def set_lists(session: Session, subscriber_id: int, lists: Sequence[str], now: datetime) -> None:
-    """Replace a subscriber's lists (the preferences page)."""
-    session.execute(delete(Subscription).where(Subscription.subscriber_id == subscriber_id))
-    upsert(
-        session,
-        Subscription.__table__,  # type: ignore[arg-type]
-        [{"subscriber_id": subscriber_id, "list_slug": s, "created_at": now} for s in lists],
-        ["subscriber_id", "list_slug"],
-        [],
-    )
+def suppress(
+    session: Session, email: str, reason: str, now: datetime, event: Event = Event.SUPPRESS
+) -> None:
+    """Put an address on the suppression list and apply ``event`` to its subscriber.
 
-
-def suppress(session: Session, email: str, reason: str, now: datetime, status: str) -> None:
-    """Put an address on the suppression list and mark its subscriber ``status``."""
+    ``event`` is why: an operator's :attr:`~Event.SUPPRESS`, a hard bounce, a complaint.
+    An address nobody subscribed with is listed all the same.
+    """
     address = email.strip().lower()
-    upsert(
-        session,
-        Suppression.__table__,  # type: ignore[arg-type]
-        [{"email": address, "reason": reason[:2000], "created_at": now}],
-        ["email"],
-        [],
-    )
     subscriber = session.execute(
         select(Subscriber).where(Subscriber.email == address)
     ).scalar_one_or_none()
     if subscriber is not None:
-        subscriber.status, subscriber.updated_at = status, now
-        subscriber.request_nonce = None
-
-
-def export_rows(session: Session) -> Iterator[tuple[str, str, str, str]]:
-    """``(email, name, lists, status)`` for every subscriber, by address."""
-    lists: dict[int, list[str]] = {}
-    for subscriber_id, slug in session.execute(
-        select(Subscription.subscriber_id, Subscription.list_slug).order_by(
-            Subscription.subscriber_id, Subscription.list_slug
-        )
-    ):
-        lists.setdefault(subscriber_id, []).append(slug)
-    for subscriber in session.scalars(select(Subscriber).order_by(Subscriber.email)):
-        yield (
-            subscriber.email,
-            subscriber.name,
-            ";".join(lists.get(subscriber.id, [])),
-            subscriber.status,
-        )
+        rule = apply(session, subscriber, event, now, reason=reason)
+        if rule.verdict is Verdict.APPLY and rule.suppression is lifecycle.Suppression.ADD:
+            return  # listed by the transition itself
+    _add_suppression(session, address, reason, now)
 
 
 def list_counts(session: Session) -> dict[str, dict[str, int]]:
@@ -398,29 +344,7 @@ def list_counts(session: Session) -> dict[str, dict[str, int]]:
     return result
 
 
-# -- the public form and the preferences page ------------------------------------------
-
-
-def record_signup(
-    session: Session, email: str, name: str, lists: Sequence[str], now: datetime
-) -> int | None:
-    """Record a sign-up from the public form; the id to mail a confirmation to, or ``None``.
-
-    A new, pending or unsubscribed address becomes ``pending`` with ``lists``. An active
-    one keeps its lists and name (a stranger must not change them; the owner uses the
-    preferences link in every digest); one that bounced, complained or is suppressed is
-    left alone. The form answers the same either way.
-    """
-    status = session.execute(
-        select(Subscriber.status).where(Subscriber.email == email)
-    ).scalar_one_or_none()
-    if status is not None and status not in ("pending", "unsubscribed"):
-        return None
-    try:
-        result = add_subscriber(session, email, name, lists, confirmed=False, now=now)
-    except RecordError:
-        return None
-    return result.subscriber_id if result.status == "pending" else None
+# -- the preferences page --------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -465,10 +389,6 @@ def save_preferences(
     if subscriber is None:
         raise NotFoundError("this subscription no longer exists")
     if leave or not lists:
-        unsubscribe(session, subscriber_id, now)
-        return
-    subscriber.name = clean_name(name)
-    set_lists(session, subscriber_id, lists, now)
-    if subscriber.status == "unsubscribed":
-        subscriber.status, subscriber.confirmed_at = "active", now
-    subscriber.updated_at = now
+        apply(session, subscriber, Event.CHOOSE_NONE, now)
+    else:
+        apply(session, subscriber, Event.CHOOSE_LISTS, now, lists=lists, name=name)

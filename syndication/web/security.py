@@ -13,7 +13,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from typing import TypeVar
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from syndication.core.signing import b64, sign, signature_matches, unb64
@@ -216,6 +219,33 @@ def csrf_ok(secret: str, cookie: str | None, submitted: str | None) -> bool:
         cookie.encode("utf-8", "replace"), submitted.encode("utf-8", "replace")
     )
     return same and csrf_token_valid(secret, cookie)
+
+
+R = TypeVar("R", bound=Response)
+
+
+def with_csrf_cookie(request: Request, secret: str, render: Callable[[str], R]) -> R:
+    """The page ``render(token)`` draws around a form, with its CSRF double-submit cookie.
+
+    The visitor's cookie is kept when we signed it (several open tabs keep working);
+    otherwise a fresh token is made and set as the cookie: HttpOnly, SameSite=Strict,
+    Secure over HTTPS, for the whole site (the public form and the console's sign-in).
+    """
+    token = request.cookies.get(CSRF_COOKIE, "")
+    fresh = not csrf_token_valid(secret, token)
+    if fresh:
+        token = new_csrf_token(secret)
+    response = render(token)
+    if fresh:
+        response.set_cookie(
+            CSRF_COOKIE,
+            token,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
+    return response
 
 
 # -- rate limits --------------------------------------------------------------------------

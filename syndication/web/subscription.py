@@ -32,16 +32,14 @@ from syndication.core.tokens import (
     read_token,
 )
 from syndication.errors import NotFoundError, RecordError, SyndicationError
-from syndication.store import subscribers
-from syndication.store import subscribers as webstore
+from syndication.services import subscribers
 from syndication.web.pages import Pages
 from syndication.web.security import (
     CSRF_COOKIE,
     CSRF_FIELD,
     ClientRateLimiter,
     csrf_ok,
-    csrf_token_valid,
-    new_csrf_token,
+    with_csrf_cookie,
 )
 
 log = logging.getLogger(__name__)
@@ -76,15 +74,7 @@ class SubscriptionPages(Pages):
         ]
 
     async def home(self, request: Request) -> Response:
-        secret = self.settings.secret_key
-        token = request.cookies.get(CSRF_COOKIE, "")
-        fresh = not csrf_token_valid(secret, token)
-        if fresh:
-            token = new_csrf_token(secret)
-        response = self.home_page(token)
-        if fresh:
-            self.set_csrf_cookie(response, request, token)
-        return response
+        return with_csrf_cookie(request, self.settings.secret_key, self.home_page)
 
     def home_page(
         self, csrf: str, status: int = 200, error: str = "", form: Mapping[str, Any] | None = None
@@ -99,16 +89,6 @@ class SubscriptionPages(Pages):
             csrf_field=CSRF_FIELD,
             error=error,
             form=form or {"email": "", "name": "", "lists": []},
-        )
-
-    def set_csrf_cookie(self, response: Response, request: Request, token: str) -> None:
-        response.set_cookie(
-            CSRF_COOKIE,
-            token,
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-            path="/",
         )
 
     async def subscribe(self, request: Request) -> Response:
@@ -138,21 +118,14 @@ class SubscriptionPages(Pages):
         name = str(form.get("name", ""))
         requested = [str(v) for v in form.getlist("lists")]
         values = {"email": raw_email, "name": name, "lists": requested}
-        known = {ml.slug for ml in self.settings.lists}
-        chosen = [slug for slug in dict.fromkeys(requested) if slug in known]
         try:
-            email = subscribers.normalise_email(raw_email)
-            name = subscribers.public_name(name)
+            signup = subscribers.read_sign_up(self.settings, raw_email, name, requested)
         except RecordError as exc:
             return self.home_page(str(cookie), 400, exc.reason, values)
-        if not chosen:
-            return self.home_page(str(cookie), 400, "Choose at least one list.", values)
         now = utc_now()
-        to_mail = await run_in_threadpool(
-            self.write, webstore.record_signup, email, name, chosen, now
-        )
+        to_mail = await run_in_threadpool(subscribers.sign_up, self.engine, signup, now)
         task = None
-        if to_mail is not None and self.confirm_limit.allow(email):
+        if to_mail is not None and self.confirm_limit.allow(signup.email):
             task = BackgroundTask(self._mail_confirmation, to_mail, now)
         return self.page(
             "message.html",
@@ -166,10 +139,7 @@ class SubscriptionPages(Pages):
 
     def _mail_confirmation(self, subscriber_id: int, now: datetime) -> None:
         try:
-            # Imported here: the renderers it needs are not loaded to serve a feed.
-            from syndication.services import delivery
-
-            delivery.send_confirmation(self.settings, self.engine, subscriber_id, now)
+            subscribers.mail_confirmation(self.settings, self.engine, subscriber_id, now)
         except SyndicationError as exc:
             # After the answer page went out: the visitor can send the form again.
             log.warning("confirmation mail to subscriber %s not sent: %s", subscriber_id, exc)
@@ -185,11 +155,7 @@ class SubscriptionPages(Pages):
                 # opt-in that only the mailbox's owner may complete.
                 return self.page("confirm.html", action=request.url.path)
             confirmed = await run_in_threadpool(
-                self.write,
-                subscribers.confirm_subscriber,
-                claims.subscriber_id,
-                claims.request,
-                now,
+                subscribers.confirm, self.engine, claims.subscriber_id, claims.request, now
             )
         except (TokenError, NotFoundError) as exc:
             return self.bad_link(exc)
@@ -225,7 +191,7 @@ class SubscriptionPages(Pages):
         # ("List-Unsubscribe=One-Click", no cookie, no CSRF token). Both are honoured at
         # once and answer 200, also when repeated or when the subscriber is gone.
         await run_in_threadpool(
-            self.write, subscribers.unsubscribe, claims.subscriber_id, now, claims.list_slug
+            subscribers.leave, self.engine, claims.subscriber_id, claims.list_slug, now
         )
         preferences = make_token(self.settings.secret_key, PREFERENCES, claims.subscriber_id, now)
         return self.page("unsubscribed.html", what=what, preferences=f"/preferences/{preferences}")
@@ -241,17 +207,17 @@ class SubscriptionPages(Pages):
                 chosen = [str(v) for v in form.getlist("lists")]
                 name = str(form.get("name", ""))
                 await run_in_threadpool(
-                    self.write,
-                    webstore.save_preferences,
+                    subscribers.save_preferences,
+                    self.settings,
+                    self.engine,
                     claims.subscriber_id,
                     leave=leave,
                     chosen=chosen,
-                    known=[ml.slug for ml in self.settings.lists],
                     name=name,
                     now=now,
                 )
             current = await run_in_threadpool(
-                self.read, webstore.load_preferences, claims.subscriber_id
+                subscribers.load_preferences, self.engine, claims.subscriber_id
             )
         except (TokenError, NotFoundError) as exc:
             return self.bad_link(exc)

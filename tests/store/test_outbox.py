@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select
 
+from syndication.core.subscribers import Event
 from syndication.store import database as db
 from syndication.store import digests, outbox, subscribers
 from syndication.store.models import Delivery, Subscriber
@@ -32,7 +33,7 @@ def test_digest_is_stored_once_and_enqueue_adds_nobody_twice(engine: Engine, now
         subscribers.add_subscriber(
             session, "gone@example.org", "", ["weekly-city"], confirmed=True, now=now
         )
-        subscribers.suppress(session, "gone@example.org", "complaint", now, "complained")
+        subscribers.suppress(session, "gone@example.org", "complaint", now, Event.COMPLAINT)
     digest_id = make_digest(engine, now)
     with db.write_session(engine) as session:
         assert outbox.enqueue(session, digest_id, "weekly-city", now) == 5

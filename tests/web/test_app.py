@@ -9,7 +9,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ from starlette.testclient import TestClient
 
 from syndication.core import feeds
 from syndication.core.articles import ArticleRecord
+from syndication.core.subscribers import Event
 from syndication.core.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, make_token
 from syndication.errors import ConfigError
 from syndication.services import delivery, feed_builds
@@ -34,7 +34,6 @@ from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.store import digests as digest_store
 from syndication.store import subscribers
-from syndication.store import subscribers as webstore
 from syndication.store.models import Delivery, Digest, JobRun, Subscriber
 from syndication.web.app import create_app
 from syndication.web.security import ClientRateLimiter, new_csrf_token
@@ -186,31 +185,6 @@ def test_a_500_carries_the_security_headers_too(
     assert "a bug" not in response.text
 
 
-def test_two_sign_ups_of_one_new_address_at_once_do_not_fail(engine: Engine, now: datetime) -> None:
-    # On PostgreSQL the second insert was a unique violation and a 500 (issue 15 item 5).
-    done: list[int | None] = []
-    failed: list[BaseException] = []
-
-    def second() -> None:
-        try:
-            with db.write_session(engine) as session:
-                done.append(
-                    webstore.record_signup(session, "same@example.org", "", ["weekly-city"], now)
-                )
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            failed.append(exc)
-
-    with db.write_session(engine) as session:
-        first = webstore.record_signup(session, "same@example.org", "", ["weekly-city"], now)
-        thread = threading.Thread(target=second)
-        thread.start()
-        time.sleep(0.5)  # the second one is now waiting on the first's row
-    thread.join(30)
-    assert not failed, failed
-    assert done == [first]
-    assert subscriber(engine, "same@example.org")[0] == "pending"
-
-
 def test_unknown_page_is_a_404_page(client: TestClient) -> None:
     response = client.get("/no-such-page")
     assert response.status_code == 404
@@ -301,7 +275,9 @@ def test_the_answer_is_the_same_for_new_pending_active_and_suppressed_addresses(
 ) -> None:
     add_active(engine, "active@example.org", ("weekly-city",), now)
     with db.write_session(engine) as session:
-        subscribers.suppress(session, "bounced@example.org", "550 no such user", now, "bounced")
+        subscribers.suppress(
+            session, "bounced@example.org", "550 no such user", now, Event.HARD_BOUNCE
+        )
     pages = [
         subscribe(client, "new@example.org"),
         subscribe(client, "new@example.org"),  # now pending

@@ -10,11 +10,13 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from syndication.web.security import (
+    CSRF_COOKIE,
     ClientRateLimiter,
     SecurityHeaders,
     csrf_ok,
     csrf_token_valid,
     new_csrf_token,
+    with_csrf_cookie,
 )
 
 SECRET = "test-secret"
@@ -31,6 +33,25 @@ def test_csrf_tokens_are_signed_and_must_match_the_cookie() -> None:
     assert not csrf_ok(SECRET, None, token)
     assert not csrf_ok(SECRET, token, None)
     assert new_csrf_token(SECRET) != new_csrf_token(SECRET)
+
+
+def test_a_form_page_keeps_a_signed_cookie_and_replaces_any_other() -> None:
+    async def form(request: Request) -> Response:
+        return with_csrf_cookie(request, SECRET, lambda token: PlainTextResponse(token))
+
+    client = TestClient(Starlette(routes=[Route("/", form)]))
+    first = client.get("/")
+    assert csrf_token_valid(SECRET, first.text)
+    cookie = first.headers["set-cookie"]
+    assert cookie.startswith(f"{CSRF_COOKIE}={first.text};")
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+    again = client.get("/")  # the signed cookie is sent back: kept, not set again
+    assert again.text == first.text and "set-cookie" not in again.headers
+    client.cookies.clear()
+    client.cookies.set(CSRF_COOKIE, "forged.AAAA")
+    forged = client.get("/")
+    assert forged.text != "forged.AAAA" and csrf_token_valid(SECRET, forged.text)
+    assert forged.headers["set-cookie"].startswith(f"{CSRF_COOKIE}={forged.text};")
 
 
 def test_rate_limiter_window_slides() -> None:

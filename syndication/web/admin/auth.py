@@ -23,7 +23,7 @@ from syndication.web.admin.common import (
     read_form,
 )
 from syndication.web.pages import NO_STORE
-from syndication.web.security import CSRF_COOKIE, csrf_ok, csrf_token_valid, new_csrf_token
+from syndication.web.security import CSRF_COOKIE, csrf_ok, with_csrf_cookie
 
 WRONG = "That address and password do not match an account. Check both and try again."
 
@@ -46,32 +46,21 @@ async def login_form(admin: Admin, request: Request) -> Response:
 
 
 def _login_page(admin: Admin, request: Request, status: int, error: str, email: str) -> Response:
-    secret = admin.settings.secret_key
-    token = request.cookies.get(CSRF_COOKIE, "")
-    fresh = not (token.isascii() and csrf_token_valid(secret, token))
-    if fresh:
-        token = new_csrf_token(secret)
     headers = {"retry-after": str(int(LOCKOUT_WINDOW.total_seconds()))} if status == 429 else {}
-    response = admin.page(
-        "login.html",
-        None,
-        status,
-        headers,
-        login_csrf=token,
-        error=error,
-        email=email,
-        next=_safe_next(request.query_params.get("next", "")),
+    return with_csrf_cookie(
+        request,
+        admin.settings.secret_key,
+        lambda token: admin.page(
+            "login.html",
+            None,
+            status,
+            headers,
+            login_csrf=token,
+            error=error,
+            email=email,
+            next=_safe_next(request.query_params.get("next", "")),
+        ),
     )
-    if fresh:
-        response.set_cookie(
-            CSRF_COOKIE,
-            token,
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-            path="/",
-        )
-    return response
 
 
 def _field(form: FormData, name: str) -> str:

@@ -8,9 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from syndication.errors import NotFoundError
-from syndication.services import console
-from syndication.store import database as db
-from syndication.store import subscriber_queries as queries
+from syndication.services import subscribers
 from syndication.web.admin.common import (
     ActionHandler,
     Admin,
@@ -31,22 +29,14 @@ DONE = {
 async def search(admin: Admin, request: Request, viewer: Viewer) -> Response:
     query = query_param(request, "q")
 
-    def read() -> list[queries.SubscriberRow]:
-        with db.read_session(admin.engine) as session:
-            return queries.search_subscribers(session, query)
-
-    rows = await run_in_threadpool(read)
+    rows = await run_in_threadpool(subscribers.search, admin.engine, query)
     return admin.page("subscribers.html", viewer, query=query, rows=rows)
 
 
 async def detail(admin: Admin, request: Request, viewer: Viewer) -> Response:
     subscriber_id = id_param(request, "subscriber_id")
 
-    def read() -> queries.SubscriberHistory | None:
-        with db.read_session(admin.engine) as session:
-            return queries.subscriber_history(session, subscriber_id)
-
-    history = await run_in_threadpool(read)
+    history = await run_in_threadpool(subscribers.history, admin.engine, subscriber_id)
     if history is None:
         raise NotFoundError(f"subscriber {subscriber_id}: no such subscriber")
     done = DONE.get(request.query_params.get("done", ""), "")
@@ -60,13 +50,13 @@ def action(name: str) -> ActionHandler:
         subscriber_id = id_param(request, "subscriber_id")
         now = admin.now()
         if name == "unsubscribe":
-            await run_in_threadpool(console.unsubscribe, admin.engine, subscriber_id, now)
+            await run_in_threadpool(subscribers.unsubscribe, admin.engine, subscriber_id, now)
         elif name == "suppress":
             await run_in_threadpool(
-                console.suppress, admin.engine, subscriber_id, viewer.user.email, now
+                subscribers.suppress, admin.engine, subscriber_id, viewer.user.email, now
             )
         else:
-            await run_in_threadpool(console.restore, admin.engine, subscriber_id, now)
+            await run_in_threadpool(subscribers.restore, admin.engine, subscriber_id, now)
         return redirect(f"/admin/subscribers/{subscriber_id}", done=name)
 
     return handler
@@ -75,7 +65,7 @@ def action(name: str) -> ActionHandler:
 async def export(admin: Admin, request: Request, viewer: Viewer) -> Response:
     stamp = admin.now().astimezone(admin.settings.site.tz).strftime("%Y%m%d-%H%M")
     return StreamingResponse(
-        iterate_in_threadpool(console.export_csv(admin.engine)),
+        iterate_in_threadpool(subscribers.export_csv(admin.engine)),
         media_type="text/csv; charset=utf-8",
         headers={
             **NO_STORE,
