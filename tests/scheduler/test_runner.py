@@ -15,6 +15,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.util import ref_to_obj
 from sqlalchemy import Engine, func, select
 
 from syndication.core import digests as digest
@@ -22,7 +24,13 @@ from syndication.core.articles import ArticleRecord
 from syndication.scheduler import jobs as scheduled
 from syndication.scheduler import runner as scheduling
 from syndication.services import feed_builds
-from syndication.settings import SchedulerSettings, Settings
+from syndication.settings import (
+    BounceSettings,
+    ImapSettings,
+    SchedulerSettings,
+    Settings,
+    SourceSettings,
+)
 from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.store import job_runs, subscribers
@@ -214,6 +222,38 @@ def test_deliver_sends_what_the_digest_queued(
 
 
 # -- the persistent job store -------------------------------------------------------------
+
+
+def every_job(settings: Settings, tmp_path: Path) -> Settings:
+    """``settings`` with every optional job switched on: ``[[sources]]`` and ``[bounces.imap]``."""
+    export = tmp_path / "export.jsonl"
+    export.write_text("", encoding="utf-8")
+    return replace(
+        settings,
+        sources=(SourceSettings("export", "jsonl", str(export)),),
+        bounces=BounceSettings(imap=ImapSettings(host="127.0.0.1", username="bounces")),
+    )
+
+
+def test_every_job_registers_with_a_reference_that_resolves(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # APScheduler resolves a job's "module:function" when the job is added, and the
+    # persistent store keeps only that reference: each one must name a real function.
+    scheduler = BlockingScheduler(timezone=settings.site.tz)
+    scheduling.register_jobs(scheduler, every_job(settings, tmp_path))
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {
+        "sources",
+        "poll",
+        "digest:weekly-city",
+        "digest:weekly-international",
+        "deliver",
+        "bounces",
+    }
+    for job in jobs.values():
+        assert ref_to_obj(job.func_ref) is job.func
+        assert job.func.__module__ == "syndication.scheduler.jobs", job.id
 
 
 def start_and_stop(settings: Settings) -> None:
