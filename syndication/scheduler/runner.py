@@ -5,9 +5,8 @@ catches up on digests whose period ended while no scheduler ran, then starts an
 APScheduler 3.11 ``BlockingScheduler`` in the site's timezone with a persistent
 ``SQLAlchemyJobStore`` (table ``apscheduler_jobs``) in the service's own database. Jobs are
 registered from their function objects (:func:`job_table`) with fixed ids and
-``replace_existing=True``, so a restart
-with a changed schedule reschedules a list, and the jobs of lists that left the settings
-are removed. :func:`run_once` runs poll, the due digests and deliver once, in order.
+``replace_existing=True``, so a restart with a changed schedule reschedules a list, and the
+jobs of lists that left the settings are removed. :func:`run_once` runs poll, the due digests and deliver once, in order.
 
 SIGTERM and SIGINT set one stop event: no new job starts, a send in progress finishes the
 message in flight and gives back its leases, and :func:`run` returns 0 within seconds.
