@@ -6,7 +6,8 @@ APScheduler 3.11 ``BlockingScheduler`` in the site's timezone with a persistent
 ``SQLAlchemyJobStore`` (table ``apscheduler_jobs``) in the service's own database. Jobs are
 registered from their function objects (:func:`job_table`) with fixed ids and
 ``replace_existing=True``, so a restart with a changed schedule reschedules a list, and the
-jobs of lists that left the settings are removed. :func:`run_once` runs poll, the due digests and deliver once, in order.
+jobs of lists that left the settings are removed. :func:`run_once` runs poll, the due
+digests and deliver once, in order.
 
 SIGTERM and SIGINT set one stop event: no new job starts, a send in progress finishes the
 message in flight and gives back its leases, and :func:`run` returns 0 within seconds.
@@ -38,9 +39,9 @@ from syndication.edges import secret_key
 from syndication.edges.locks import LeaderLock, leader_lock
 from syndication.scheduler import jobs as scheduled
 from syndication.services import store_admin
+from syndication.services.job_runs import JOBS_TABLE
 from syndication.settings import Settings
 from syndication.store import database as db
-from syndication.store.job_runs import JOBS_TABLE
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +187,8 @@ def remove_stale_jobs(settings: Settings, engine: Engine) -> list[str]:
 
 def catch_up(settings: Settings) -> None:
     """Compile each list's latest period if it ended while no scheduler ran, and is not
-    too late (see :mod:`syndication.scheduler.jobs`); a repeat is a no-op."""
+    too late (see :func:`syndication.services.digests.compiling.compile_due`); a repeat is a
+    no-op."""
     for the_list in settings.lists:
         scheduled.compile_due(the_list.slug)
 
