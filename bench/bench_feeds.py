@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from syndication.core.articles import ArticleRecord
-from syndication.services import feed_builds
+from syndication.services import feeds as feed_service
 from syndication.settings import DatabaseSettings, FeedSettings, Settings, Topic
 from syndication.store import articles as store
 from syndication.store import database as db
@@ -67,12 +67,12 @@ def fill(settings: Settings, count: int) -> None:
     engine.dispose()
 
 
-def timed(settings: Settings, *, force_all: bool) -> tuple[float, feed_builds.FeedBuildReport]:
+def timed(settings: Settings, *, force_all: bool) -> tuple[float, feed_service.FeedBuildReport]:
     engine = db.make_engine(settings.database.url)
     with engine.connect():
         pass  # open the pool first: connecting is not part of a build
     started = time.perf_counter()
-    report = feed_builds.build_feeds(settings, engine, force_all=force_all)
+    report = feed_service.build_feeds(settings, engine, force_all=force_all)
     elapsed = (time.perf_counter() - started) * 1000
     engine.dispose()
     return elapsed, report

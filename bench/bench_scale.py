@@ -51,7 +51,7 @@ from bench_feeds import TOPICS, article, fill  # noqa: E402
 from bench_import import write_articles  # noqa: E402
 
 from syndication.core import feeds  # noqa: E402
-from syndication.services import feed_builds  # noqa: E402
+from syndication.services import feeds as feed_service  # noqa: E402
 from syndication.settings import DatabaseSettings, FeedSettings, Settings  # noqa: E402
 from syndication.store import articles as store  # noqa: E402
 from syndication.store import database as db  # noqa: E402
@@ -73,7 +73,7 @@ def child(workdir: Path) -> None:
     with engine.connect():
         pass
     started, cpu = time.perf_counter(), time.process_time()
-    feed_builds.build_feeds(settings, engine, force_all=True)
+    feed_service.build_feeds(settings, engine, force_all=True)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(json.dumps({"seconds": seconds, "cpu": cpu, "rss_mib": peak}))
@@ -165,7 +165,7 @@ def timed(settings: Settings) -> float:
     with engine.connect():
         pass
     started = time.perf_counter()
-    feed_builds.build_feeds(settings, engine, force_all=False)
+    feed_service.build_feeds(settings, engine, force_all=False)
     elapsed = time.perf_counter() - started
     engine.dispose()
     return elapsed

@@ -92,6 +92,7 @@ def prepare(workdir: Path, recipients: int) -> tuple[str, bytes]:
 
     from syndication.services import delivery
     from syndication.services.articles import import_articles
+    from syndication.services.digests import compiling
     from syndication.settings import DatabaseSettings, Settings
     from syndication.store import articles as store
     from syndication.store import database as db
@@ -137,7 +138,7 @@ def prepare(workdir: Path, recipients: int) -> tuple[str, bytes]:
                     for i in chunk
                 ],
             )
-    report = delivery.compile_digest(settings, engine, "weekly-city", date(2026, 11, 18), now)
+    report = compiling.compile_digest(settings, engine, "weekly-city", date(2026, 11, 18), now)
     assert report.queued == recipients, report
     messages = delivery.DigestMessages(settings, engine)
     from syndication.store.outbox import Claimed

@@ -30,7 +30,8 @@ def send(
 
     from syndication import clock
     from syndication.scheduler import runner as scheduling
-    from syndication.services import approval, delivery, store_admin
+    from syndication.services import delivery, store_admin
+    from syndication.services.digests import approval
     from syndication.services.send_loop import SendReport
     from syndication.terminal import progress
 

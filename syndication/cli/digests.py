@@ -30,10 +30,10 @@ def digest_preview(
 ) -> None:
     """Write digest.html, digest.txt and message.eml of one digest for a sample recipient."""
     from syndication.core.digests import HTML_LIMIT
-    from syndication.services import digests as digest_service
+    from syndication.services.digests import preview
 
     c = context(ctx)
-    report = digest_service.preview_digest(
+    report = preview.preview_digest(
         c.settings, c.engine, list_slug, parse_period(period), to, out_dir
     )
     out.print(f"subject: {report.subject}")
@@ -64,11 +64,12 @@ def digest_compile(
     ] = None,
 ) -> None:
     """Render a digest once, store it and queue one delivery per active subscriber."""
-    from syndication.services import digests as digest_service
+    from syndication.clock import utc_now
+    from syndication.services.digests import compiling
 
     c = context(ctx)
-    for report in digest_service.compile_digests(
-        c.signing(), c.engine, list_slug, parse_period(period)
+    for report in compiling.compile_digests(
+        c.signing(), c.engine, list_slug, parse_period(period), utc_now()
     ):
         where = f"{report.list_slug} {report.period_key}"
         if report.empty:
@@ -96,7 +97,7 @@ def _act(ctx: typer.Context, action: str, list_slug: str, period: str) -> None:
     import getpass
 
     from syndication.clock import utc_now
-    from syndication.services import approval
+    from syndication.services.digests import approval
 
     c = context(ctx)
     work = {

@@ -20,10 +20,10 @@ def feeds_build(
     ] = False,
 ) -> None:
     """Write the feeds of the topics changed since the last build; print what changed."""
-    from syndication.services import feed_builds
+    from syndication.services import feeds as feed_service
 
     c = context(ctx)
-    report = feed_builds.build_feeds(c.settings, c.engine, force_all=everything)
+    report = feed_service.build_feeds(c.settings, c.engine, force_all=everything)
     directory = c.settings.feeds.dir
     for relative in report.changed:
         out.print(f"changed {directory / relative}")

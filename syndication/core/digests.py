@@ -113,6 +113,50 @@ def latest_complete_period(schedule_cron: str, tz: ZoneInfo, now: datetime) -> P
     return period_containing(schedule_cron, tz, current.start - timedelta(microseconds=1))
 
 
+def choose_period(the_list: MailingList, day: date | None, now: datetime, tz: ZoneInfo) -> Period:
+    """The period a digest command or job means: the one ``day`` names (see
+    :func:`period_for_date`), or with no day the latest complete period at ``now``.
+
+    The one place this choice is made: ``digest preview``, ``digest compile`` and the
+    scheduler all ask it, so they cannot name different weeks for the same input.
+    """
+    if day is None:
+        return latest_complete_period(the_list.schedule, tz, now)
+    return period_for_date(the_list.schedule, tz, day)
+
+
+def past_max_delay(period_end: datetime, now: datetime, max_delay: timedelta) -> bool:
+    """Whether a digest of a period that ended at ``period_end`` is too stale to send.
+
+    The one lateness rule: the scheduler skips such a period, and ``digest approve``
+    refuses such a digest (issue 12). Exactly ``max_delay`` late is still in time.
+    """
+    return now - period_end > max_delay
+
+
+@dataclass(frozen=True)
+class DigestDecision:
+    """The latest complete period of a schedule at ``now`` and whether it may still go out."""
+
+    period: Period
+    late_by: timedelta
+    due: bool
+
+
+def decide(
+    the_list: MailingList, tz: ZoneInfo, now: datetime, max_delay: timedelta
+) -> DigestDecision:
+    """The scheduler's question: the list's latest complete period at ``now`` (as
+    :func:`choose_period` gives it) and whether it is within ``max_delay``.
+
+    ``late_by`` is how long ago the period ended; a period is due when that is at most
+    ``max_delay`` (:func:`past_max_delay`). Periods and ``now`` are aware; arithmetic is in
+    UTC, so a period across a DST change is its true length.
+    """
+    period = choose_period(the_list, None, now, tz)
+    return DigestDecision(period, now - period.end, not past_max_delay(period.end, now, max_delay))
+
+
 @dataclass(frozen=True)
 class DigestItem:
     """One article as a digest shows it. ``full`` items show summary and image too."""

@@ -1,16 +1,17 @@
-"""The scheduler's jobs: top-level functions that APScheduler finds by import string.
+"""The scheduler's jobs: module-level functions, each one service call plus its record.
 
-A persistent job store pickles each job's function *reference* and arguments, so the jobs
-take nothing but a list slug; the settings, engine and stop event they need are set once
-per process by :func:`configure`. Each job calls one unit of work in :mod:`syndication.jobs`,
-records what came of it in ``job_runs`` and logs one structured line (job, duration_ms,
-counts). A job that raises is logged with its traceback and recorded as failed; it does not
-propagate, so the scheduler runs it again at its next time.
+A persistent job store pickles each job's function *reference* (``module:qualname``) and
+arguments, so the jobs take nothing but a list slug; the settings, engine and stop event
+they need are set once per process by :func:`configure`. Each job calls one unit of work
+in :mod:`syndication.services`, records what came of it
+(:func:`syndication.services.job_runs.record_run`) and logs one structured line (job,
+duration_ms, counts). A job that raises is logged with its traceback and recorded as
+failed; it does not propagate, so the scheduler runs it again at its next time.
 
-Digests follow one rule, at start-up (the catch-up) and at every firing alike: the latest
-complete period is compiled if it ended no more than ``max_digest_delay`` ago; older than
-that it is skipped, and the skip is recorded, never sent late. Compiling is unique per
-(list, period), so a second attempt is a no-op.
+Digests follow one rule, at start-up (the catch-up) and at every firing alike, and the
+digests service holds it (:func:`syndication.services.digests.compiling.compile_due`): the
+latest complete period is compiled if it ended no more than ``max_digest_delay`` ago; older
+than that it is skipped, and the skip is recorded, never sent late.
 """
 
 from __future__ import annotations
@@ -22,16 +23,14 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine
 
 from syndication import clock
-from syndication.core import digests as digest
-from syndication.services import delivery, feed_builds
+from syndication.services import delivery, job_runs
+from syndication.services import feeds as feed_service
+from syndication.services.digests import compiling
 from syndication.settings import Settings
-from syndication.store import database as db
-from syndication.store.models import Digest, JobRun
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +39,6 @@ SOURCES = "sources"
 DELIVER = "deliver"
 BOUNCES = "bounces"
 DIGEST_PREFIX = "digest:"
-HISTORY = timedelta(days=14)  # how long job_runs rows are kept
 
 
 def digest_job_id(list_slug: str) -> str:
@@ -71,7 +69,7 @@ def configure(
 
 def _current() -> _Runtime:
     if _runtime is None:
-        raise RuntimeError("scheduled jobs run only after syndication.scheduled.configure()")
+        raise RuntimeError("scheduled jobs run only after syndication.scheduler.jobs.configure()")
     return _runtime
 
 
@@ -112,23 +110,16 @@ def _run(job_id: str, work: Callable[[_Runtime], JobOutcome]) -> JobOutcome | No
             extra={"job": job_id, "duration_ms": _ms(clock), "ok": True, **outcome.counts},
         )
     try:
-        with db.write_session(runtime.engine) as session:
-            session.add(
-                JobRun(
-                    job_id=job_id,
-                    started_at=started,
-                    finished_at=runtime.now(),
-                    ok=outcome is not None,
-                    skipped=outcome is not None and outcome.skipped,
-                    summary="" if outcome is None else outcome.summary,
-                    error=error,
-                )
-            )
-            # Poll and deliver run every minute: keep a fortnight of history, not years.
-            # The row just added is never older than that, so status always has it.
-            session.execute(
-                delete(JobRun).where(JobRun.job_id == job_id, JobRun.started_at < started - HISTORY)
-            )
+        job_runs.record_run(
+            runtime.engine,
+            job_id,
+            started_at=started,
+            finished_at=runtime.now(),
+            ok=outcome is not None,
+            skipped=outcome is not None and outcome.skipped,
+            summary="" if outcome is None else outcome.summary,
+            error=error,
+        )
     except Exception:  # noqa: BLE001 - the database may be away; the log line stands
         log.warning("job %s: could not record the run", job_id, exc_info=True)
     return outcome
@@ -147,7 +138,7 @@ def poll() -> None:
 
 
 def _poll(runtime: _Runtime) -> JobOutcome:
-    report = feed_builds.build_feeds(
+    report = feed_service.build_feeds(
         runtime.settings, runtime.engine, force_all=False, stop=runtime.stop
     )
     counts = {"feeds": len(report.feeds), "changed": len(report.changed)}
@@ -190,52 +181,18 @@ def compile_due(list_slug: str) -> None:
     _run(digest_job_id(list_slug), lambda runtime: _compile_due(runtime, list_slug))
 
 
-@dataclass(frozen=True)
-class DigestDecision:
-    """The latest complete period of a schedule at ``now`` and whether it may still go out."""
-
-    period: digest.Period
-    late_by: timedelta
-    due: bool
-
-
-def decide(schedule: str, tz: ZoneInfo, now: datetime, max_delay: timedelta) -> DigestDecision:
-    """Pure: the period that ended last before ``now`` and whether it is within ``max_delay``.
-
-    ``late_by`` is how long ago the period ended; a period is due when that is at most
-    ``max_delay``. Periods and ``now`` are aware; arithmetic is in UTC, so a period across
-    a DST change is its true length.
-    """
-    period = digest.latest_complete_period(schedule, tz, now)
-    late_by = now - period.end
-    return DigestDecision(period, late_by, late_by <= max_delay)
-
-
 def _compile_due(runtime: _Runtime, list_slug: str) -> JobOutcome:
-    settings = runtime.settings
-    now = runtime.now()
-    the_list = settings.mailing_list(list_slug)
-    tz = settings.site.tz
-    decision = decide(the_list.schedule, tz, now, settings.scheduler.max_digest_delay)
-    key = decision.period.key(tz)
-    if not decision.due:
-        with db.read_session(runtime.engine) as session:
-            exists = session.scalar(
-                select(func.count())
-                .select_from(Digest)
-                .where(Digest.list_slug == list_slug, Digest.period_key == key)
-            )
-        if exists:
-            return JobOutcome(f"{key}: already compiled", {"queued": 0})
-        hours = decision.late_by / timedelta(hours=1)
-        limit = settings.scheduler.max_digest_delay / timedelta(hours=1)
+    due = compiling.compile_due(runtime.settings, runtime.engine, list_slug, runtime.now())
+    key, report = due.period_key, due.compiled
+    if report is None:
+        hours = due.decision.late_by / timedelta(hours=1)
+        limit = due.max_delay / timedelta(hours=1)
         return JobOutcome(
             f"{key}: skipped; the period ended {hours:.1f} h ago, past max_digest_delay "
             f"({limit:g} h)",
             {"queued": 0},
             skipped=True,
         )
-    report = delivery.compile_digest(settings, runtime.engine, list_slug, None, now)
     if report.empty:
         return JobOutcome(f"{key}: no articles in this period; no digest", {"queued": 0})
     if not report.created:
@@ -276,6 +233,3 @@ def _fetch_bounces(runtime: _Runtime) -> JobOutcome:
     done = report.processed
     counts = {"fetched": report.fetched, "applied": done.applied, "ignored": done.ignored}
     return JobOutcome(f"fetched {report.fetched}; {done.summary}", counts)
-
-
-# -- what status shows --------------------------------------------------------------------

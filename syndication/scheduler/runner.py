@@ -4,9 +4,10 @@
 catches up on digests whose period ended while no scheduler ran, then starts an
 APScheduler 3.11 ``BlockingScheduler`` in the site's timezone with a persistent
 ``SQLAlchemyJobStore`` (table ``apscheduler_jobs``) in the service's own database. Jobs are
-registered by import string with fixed ids and ``replace_existing=True``, so a restart
-with a changed schedule reschedules a list, and the jobs of lists that left the settings
-are removed. :func:`run_once` runs poll, the due digests and deliver once, in order.
+registered from their function objects (:func:`job_table`) with fixed ids and
+``replace_existing=True``, so a restart with a changed schedule reschedules a list, and the
+jobs of lists that left the settings are removed. :func:`run_once` runs poll, the due
+digests and deliver once, in order.
 
 SIGTERM and SIGINT set one stop event: no new job starts, a send in progress finishes the
 message in flight and gives back its leases, and :func:`run` returns 0 within seconds.
@@ -19,12 +20,14 @@ import signal
 import threading
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, select
@@ -36,9 +39,9 @@ from syndication.edges import secret_key
 from syndication.edges.locks import LeaderLock, leader_lock
 from syndication.scheduler import jobs as scheduled
 from syndication.services import store_admin
+from syndication.services.job_runs import JOBS_TABLE
 from syndication.settings import Settings
 from syndication.store import database as db
-from syndication.store.job_runs import JOBS_TABLE
 
 log = logging.getLogger(__name__)
 
@@ -77,46 +80,85 @@ def build_scheduler(settings: Settings) -> BlockingScheduler:
     return scheduler
 
 
-def register_jobs(scheduler: BlockingScheduler, settings: Settings) -> None:
-    """Add poll, one digest job per list and deliver (ids fixed, replacing stored ones)."""
+@dataclass(frozen=True)
+class JobSpec:
+    """One job as the scheduler registers it: the function itself, never its name as a
+    string, so a renamed or moved job fails the type check and the import, not a start."""
+
+    job_id: str
+    name: str
+    function: Callable[..., None]
+    trigger: BaseTrigger
+    args: tuple[str, ...] = ()
+
+
+def job_table(settings: Settings) -> list[JobSpec]:
+    """Every job these settings call for: sources (with ``[[sources]]``), poll, one digest
+    job per list, deliver, bounces (with ``[bounces.imap]``)."""
     tz = settings.site.tz
+    every = settings.scheduler
+    table: list[JobSpec] = []
     if settings.sources:
-        scheduler.add_job(
-            "syndication.scheduler.jobs:sources",
-            IntervalTrigger(seconds=settings.scheduler.sources_seconds, timezone=tz),
-            id=scheduled.SOURCES,
-            name="poll the sources",
-            replace_existing=True,
+        table.append(
+            JobSpec(
+                scheduled.SOURCES,
+                "poll the sources",
+                scheduled.sources,
+                IntervalTrigger(seconds=every.sources_seconds, timezone=tz),
+            )
         )
-    scheduler.add_job(
-        "syndication.scheduler.jobs:poll",
-        IntervalTrigger(seconds=settings.scheduler.poll_seconds, timezone=tz),
-        id=scheduled.POLL,
-        name="rebuild changed feeds",
-        replace_existing=True,
+    table.append(
+        JobSpec(
+            scheduled.POLL,
+            "rebuild changed feeds",
+            scheduled.poll,
+            IntervalTrigger(seconds=every.poll_seconds, timezone=tz),
+        )
     )
     for the_list in settings.lists:
-        scheduler.add_job(
-            "syndication.scheduler.jobs:compile_due",
-            CronTrigger.from_crontab(the_list.schedule, timezone=tz),
-            args=[the_list.slug],
-            id=scheduled.digest_job_id(the_list.slug),
-            name=f"compile the {the_list.slug} digest",
-            replace_existing=True,
+        table.append(
+            JobSpec(
+                scheduled.digest_job_id(the_list.slug),
+                f"compile the {the_list.slug} digest",
+                scheduled.compile_due,
+                CronTrigger.from_crontab(the_list.schedule, timezone=tz),
+                (the_list.slug,),
+            )
         )
-    scheduler.add_job(
-        "syndication.scheduler.jobs:deliver",
-        IntervalTrigger(seconds=settings.scheduler.deliver_seconds, timezone=tz),
-        id=scheduled.DELIVER,
-        name="deliver queued digests",
-        replace_existing=True,
+    table.append(
+        JobSpec(
+            scheduled.DELIVER,
+            "deliver queued digests",
+            scheduled.deliver,
+            IntervalTrigger(seconds=every.deliver_seconds, timezone=tz),
+        )
     )
     if settings.bounces.imap is not None:
+        table.append(
+            JobSpec(
+                scheduled.BOUNCES,
+                "fetch bounces from the IMAP mailbox",
+                scheduled.fetch_bounces,
+                IntervalTrigger(seconds=every.deliver_seconds, timezone=tz),
+            )
+        )
+    return table
+
+
+def register_jobs(scheduler: BlockingScheduler, settings: Settings) -> None:
+    """Add every job of :func:`job_table` (ids fixed, replacing stored ones).
+
+    APScheduler stores a job as ``module:qualname`` of the function it was given; the
+    jobs are module-level functions of :mod:`syndication.scheduler.jobs`, so each
+    reference resolves when the persistent store loads it back.
+    """
+    for spec in job_table(settings):
         scheduler.add_job(
-            "syndication.scheduled:fetch_bounces",
-            IntervalTrigger(seconds=settings.scheduler.deliver_seconds, timezone=tz),
-            id=scheduled.BOUNCES,
-            name="fetch bounces from the IMAP mailbox",
+            spec.function,
+            spec.trigger,
+            args=list(spec.args),
+            id=spec.job_id,
+            name=spec.name,
             replace_existing=True,
         )
 
@@ -130,11 +172,7 @@ def remove_stale_jobs(settings: Settings, engine: Engine) -> list[str]:
     store = job_store(settings)
     try:
         store.jobs_t.create(store.engine, checkfirst=True)
-        wanted = {scheduled.POLL, scheduled.DELIVER}
-        wanted |= {scheduled.SOURCES} if settings.sources else set()
-        if settings.bounces.imap is not None:
-            wanted.add(scheduled.BOUNCES)
-        wanted |= {scheduled.digest_job_id(ml.slug) for ml in settings.lists}
+        wanted = {spec.job_id for spec in job_table(settings)}
         with store.engine.begin() as connection:
             stored = connection.execute(select(store.jobs_t.c.id)).scalars().all()
             stale = sorted(job_id for job_id in stored if job_id not in wanted)
@@ -149,7 +187,8 @@ def remove_stale_jobs(settings: Settings, engine: Engine) -> list[str]:
 
 def catch_up(settings: Settings) -> None:
     """Compile each list's latest period if it ended while no scheduler ran, and is not
-    too late (see :mod:`syndication.scheduler.jobs`); a repeat is a no-op."""
+    too late (see :func:`syndication.services.digests.compiling.compile_due`); a repeat is a
+    no-op."""
     for the_list in settings.lists:
         scheduled.compile_due(the_list.slug)
 

@@ -1,12 +1,11 @@
-"""Digests into the outbox, and out of it: compile, personalise, send.
+"""Digests out of the outbox: personalise, send; and the confirmation mail.
 
-``compile_digest`` renders a list's digest for a period **once** and, in one transaction,
-stores it and queues one delivery per active subscriber. ``send_digests`` drains the
-outbox through the configured transport (see :mod:`syndication.services.send_loop` for the
-loop and :mod:`syndication.store.outbox` for why a crash loses nothing), with the one set of
-sending defaults, :class:`SendOptions`, that ``syndication send`` and the scheduler share.
-Each recipient's bytes come from the digest's message template by one substitution pass, so
-a message costs little more than copying its bytes. ``send_confirmation`` mails the double
+Digests are compiled (:mod:`syndication.services.digests.compiling`), then ``send_digests``
+drains the outbox through the configured transport (see :mod:`syndication.services.send_loop`
+for the loop and :mod:`syndication.store.outbox` for why a crash loses nothing), with the one
+set of sending defaults, :class:`SendOptions`, that ``syndication send`` and the scheduler
+share. Each recipient's bytes come from the digest's message template by one substitution
+pass, so a message costs little more than copying its bytes. ``send_confirmation`` mails the double
 opt-in link.
 """
 
@@ -16,15 +15,13 @@ import functools
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from syndication.core import digests as digest
 from syndication.core import mime as mail
 from syndication.core import tokens, verp
 from syndication.core.deliveries import LEASE, Claimed, Outcome
-from syndication.core.digests import Period
 from syndication.core.placeholders import RenderedDigest
 from syndication.edges.transport import (
     Envelope,
@@ -37,8 +34,8 @@ from syndication.errors import NotFoundError, SyndicationError
 from syndication.render import email as rendering
 from syndication.services.send_loop import Clock, Limiter, LoopOptions, SendReport, send_outbox
 from syndication.settings import Settings
-from syndication.store import approval, article_queries, digests, outbox, subscribers
 from syndication.store import database as db
+from syndication.store import outbox, subscribers
 from syndication.store.models import Digest, Subscriber
 from syndication.store.rate_limits import SharedRateLimiter
 
@@ -81,86 +78,6 @@ def confirm_url(
         settings.secret_key, tokens.CONFIRM, subscriber_id, issued, request=request or ""
     )
     return f"{settings.site.base_url}/confirm/{token}"
-
-
-# -- compile ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CompileReport:
-    """What compiling did. ``created`` is False when the period already had its digest."""
-
-    list_slug: str
-    period_key: str
-    period: Period
-    articles: int
-    created: bool
-    queued: int
-    empty: bool
-
-
-def compile_digest(
-    settings: Settings,
-    engine: Engine,
-    list_slug: str,
-    period_date: date | None,
-    now: datetime,
-) -> CompileReport:
-    """Render and store ``list_slug``'s digest for a period and queue its deliveries.
-
-    The period is the one named by ``period_date`` (see :func:`digest.period_for_date`), or
-    the most recent complete one. A period that has not ended yet is refused (its digest
-    would miss what is still to come). An empty period stores nothing and says so.
-    Running it again for the same period adds nothing.
-    """
-    db.require_current_schema(engine)
-    ml = settings.mailing_list(list_slug)
-    tz = settings.site.tz
-    if period_date is None:
-        period = digest.latest_complete_period(ml.schedule, tz, now)
-    else:
-        period = digest.period_for_date(ml.schedule, tz, period_date)
-    key = period.key(tz)
-    if period.end > now:
-        ends = period.end.astimezone(tz)
-        raise SyndicationError(
-            f"{list_slug}: the period {key} runs until {ends:%Y-%m-%d %H:%M %Z};"
-            " compile it after it has ended"
-        )
-    with db.read_session(engine) as session:
-        existing = session.execute(
-            select(Digest.id, Digest.article_count).where(
-                Digest.list_slug == list_slug, Digest.period_key == key
-            )
-        ).one_or_none()
-        if existing is not None:
-            return CompileReport(list_slug, key, period, existing.article_count, False, 0, False)
-        articles = article_queries.articles_published_between(
-            session, ml.topics, period.start, period.end
-        )
-    content = digest.build_digest(settings, ml, period, articles)
-    if content is None:
-        return CompileReport(list_slug, key, period, 0, False, 0, True)
-    rendered = rendering.render_digest(settings, content)
-    with db.write_session(engine) as session:
-        digest_id, created = digests.store_digest(
-            session,
-            list_slug=list_slug,
-            period_key=key,
-            period_start=period.start,
-            period_end=period.end,
-            subject=rendered.subject,
-            preheader=rendered.preheader,
-            html=rendered.html,
-            text=rendered.text,
-            article_count=content.article_count,
-            now=now,
-        )
-        queued = outbox.enqueue(session, digest_id, list_slug, now) if created else 0
-        if created and ml.approval == "manual":
-            # Compiled held: nothing goes out until an operator approves (issue 12).
-            approval.set_state(session, digest_id, "held", now, "awaiting approval")
-    return CompileReport(list_slug, key, period, content.article_count, created, queued, False)
 
 
 # -- send ---------------------------------------------------------------------------------

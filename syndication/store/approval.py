@@ -1,7 +1,7 @@
 """Digest states in the database: which digests senders may take (see ``DigestState``).
 
 Functions take a :class:`Session`; the caller owns the transaction. The transitions and
-their rules live in :mod:`syndication.services.approval`.
+their rules live in :mod:`syndication.services.digests.approval`.
 """
 
 from __future__ import annotations

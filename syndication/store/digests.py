@@ -61,6 +61,51 @@ def store_digest(
     return int(digest_id), created_at == now
 
 
+def compiled_articles(session: Session, list_slug: str, period_key: str) -> int | None:
+    """The article count of (list, period)'s stored digest; None when none is compiled.
+
+    The one "already compiled" check: compiling and the scheduler's due rule both ask it.
+    """
+    return session.scalar(
+        select(Digest.article_count).where(
+            Digest.list_slug == list_slug, Digest.period_key == period_key
+        )
+    )
+
+
+@dataclass(frozen=True)
+class StoredDigest:
+    """A compiled digest as stored: its render and when it was compiled."""
+
+    digest_id: int
+    list_slug: str
+    period_key: str
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    created_at: datetime
+
+
+def find_digest(session: Session, list_slug: str, period_key: str) -> StoredDigest | None:
+    """The stored digest of (list, period), or None."""
+    row = session.scalar(
+        select(Digest).where(Digest.list_slug == list_slug, Digest.period_key == period_key)
+    )
+    if row is None:
+        return None
+    return StoredDigest(
+        row.id,
+        row.list_slug,
+        row.period_key,
+        row.subject,
+        row.preheader,
+        row.html,
+        row.text,
+        row.created_at,
+    )
+
+
 @dataclass(frozen=True)
 class DigestCounts:
     list_slug: str

@@ -9,7 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Engine, Float, MetaData, String, Table, func, inspect, select
+from sqlalchemy import (
+    Column,
+    Engine,
+    Float,
+    MetaData,
+    String,
+    Table,
+    delete,
+    func,
+    inspect,
+    select,
+)
+from sqlalchemy.orm import Session
 
 from syndication.store import database as db
 from syndication.store.models import JobRun
@@ -54,3 +66,35 @@ def last_runs(engine: Engine) -> dict[str, JobRun]:
         ).subquery()
         rows = session.scalars(select(JobRun).join(latest, JobRun.id == latest.c.id))
         return {row.job_id: row for row in rows}
+
+
+def record_run(
+    session: Session,
+    *,
+    job_id: str,
+    started_at: datetime,
+    finished_at: datetime,
+    ok: bool,
+    skipped: bool,
+    summary: str,
+    error: str,
+) -> None:
+    """Add one run of ``job_id`` to ``job_runs``."""
+    session.add(
+        JobRun(
+            job_id=job_id,
+            started_at=started_at,
+            finished_at=finished_at,
+            ok=ok,
+            skipped=skipped,
+            summary=summary,
+            error=error,
+        )
+    )
+
+
+def prune_runs(session: Session, job_id: str, started_before: datetime) -> None:
+    """Delete the runs of ``job_id`` that started before ``started_before``."""
+    session.execute(
+        delete(JobRun).where(JobRun.job_id == job_id, JobRun.started_at < started_before)
+    )

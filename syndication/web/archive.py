@@ -9,8 +9,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from syndication.services.digests import archive
 from syndication.settings import SLUG_RE
-from syndication.store import digests as webstore
 from syndication.web.pages import Pages
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ class ArchivePages(Pages):
     """``/digests/`` and one digest as its readers got it."""
 
     async def digest_index(self, request: Request) -> Response:
-        rows = await run_in_threadpool(self.read, webstore.digest_index)
+        rows = await run_in_threadpool(archive.archive_index, self.engine)
         digests = [
             {
                 "list": self.list_name(slug),
@@ -50,11 +50,13 @@ class ArchivePages(Pages):
             # Checked before the query: PostgreSQL refuses a NUL ("%00") in a parameter
             # with an error, which must be a 404 like any other name we do not have.
             return self.message(404, "No such digest", "There is no digest for that list and date.")
-        html = await run_in_threadpool(self.read, webstore.digest_html, slug, period)
+        html = await run_in_threadpool(
+            archive.archive_copy, self.settings, self.engine, slug, period
+        )
         if html is None:
             return self.message(404, "No such digest", "There is no digest for that list and date.")
         return HTMLResponse(
-            webstore.public_copy(html, self.settings.site.base_url),
+            html,
             headers={
                 "cache-control": "public, max-age=3600",
                 "content-security-policy": DIGEST_CSP,

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from sqlalchemy import Engine
 
 from syndication.clock import utc_now
-from syndication.services import approval
+from syndication.services.digests import approval
 from syndication.settings import Settings
 from syndication.web.app import create_app
 from tests.support.browser import ARTIFACTS, needs_chromium

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from syndication.services import approval, users
+from syndication.services import users
+from syndication.services.digests import approval
 from syndication.settings import Settings
 from tests.support.outbox import PERIOD, queue_demo_digest
 from tests.support.processes import syndication

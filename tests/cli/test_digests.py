@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from syndication.core.articles import ArticleRecord
 from syndication.errors import EmptyDigestError, InputError, NotFoundError
-from syndication.services import digests as digest_service
+from syndication.services.digests import preview
 from syndication.settings import Settings
 from syndication.store import articles as store
 from syndication.store import database as db
@@ -66,7 +66,7 @@ def filled(engine: Engine, make_article: ArticleFactory, now: datetime) -> Engin
 
 def test_preview_writes_the_three_files(settings: Settings, filled: Engine, tmp_path: Path) -> None:
     out = tmp_path / "preview"
-    report = digest_service.preview_digest(
+    report = preview.preview_digest(
         settings, filled, "weekly-city", date(2026, 11, 18), "김민지 <minji@example.com>", out
     )
     assert report.period_key == "2026-11-16"
@@ -87,11 +87,11 @@ def test_preview_writes_the_three_files(settings: Settings, filled: Engine, tmp_
 def test_the_period_is_named_by_its_key_and_defaults_to_the_latest(
     settings: Settings, filled: Engine, tmp_path: Path
 ) -> None:
-    monday = digest_service.preview_digest(
+    monday = preview.preview_digest(
         settings, filled, "weekly-city", date(2026, 11, 16), None, tmp_path / "a"
     )
     assert monday.period_key == "2026-11-16"
-    latest = digest_service.preview_digest(
+    latest = preview.preview_digest(
         settings,
         filled,
         "weekly-city",
@@ -105,13 +105,11 @@ def test_the_period_is_named_by_its_key_and_defaults_to_the_latest(
 
 def test_preview_errors(settings: Settings, filled: Engine, tmp_path: Path) -> None:
     with pytest.raises(EmptyDigestError, match="period 2026-11-23"):
-        digest_service.preview_digest(
-            settings, filled, "weekly-city", date(2026, 11, 25), None, tmp_path
-        )
+        preview.preview_digest(settings, filled, "weekly-city", date(2026, 11, 25), None, tmp_path)
     with pytest.raises(NotFoundError, match="known: weekly-international, weekly-city"):
-        digest_service.preview_digest(settings, filled, "daily", None, None, tmp_path)
+        preview.preview_digest(settings, filled, "daily", None, None, tmp_path)
     with pytest.raises(InputError, match="--to"):
-        digest_service.preview_digest(
+        preview.preview_digest(
             settings, filled, "weekly-city", date(2026, 11, 18), "nobody", tmp_path
         )
 

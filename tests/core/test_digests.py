@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,7 +11,10 @@ import pytest
 from syndication.core.digests import (
     MAX_FULL_ITEMS,
     build_digest,
+    choose_period,
+    decide,
     latest_complete_period,
+    past_max_delay,
     period_containing,
 )
 from syndication.settings import MailingList, Settings
@@ -19,6 +22,7 @@ from tests.support.builders import CITY, WEEK, WEEKLY, stored
 
 SEOUL = ZoneInfo("Asia/Seoul")
 NEW_YORK = ZoneInfo("America/New_York")
+WEEKLY_LIST = MailingList("weekly", "Weekly", ("environment",), schedule=WEEKLY)
 
 
 # -- periods ------------------------------------------------------------------------------
@@ -78,6 +82,59 @@ def test_daily_schedule_at_a_time_that_is_skipped_once_a_year() -> None:
 def test_naive_moment_is_refused() -> None:
     with pytest.raises(ValueError, match="aware"):
         period_containing(WEEKLY, SEOUL, datetime(2026, 11, 18))
+
+
+# -- the period a command or the scheduler means ------------------------------------------
+
+
+def test_weekly_period_across_the_end_of_daylight_saving_in_new_york() -> None:
+    # DST ended on Sunday 2026-11-01: the week is 7 days and 1 hour long in real time.
+    now = datetime(2026, 11, 2, 13, 30, tzinfo=UTC)  # Monday 08:30 EST
+    decision = decide(WEEKLY_LIST, NEW_YORK, now, timedelta(hours=24))
+    assert decision.period.start == datetime(2026, 10, 26, 12, 0, tzinfo=UTC)  # 08:00 EDT
+    assert decision.period.end == datetime(2026, 11, 2, 13, 0, tzinfo=UTC)  # 08:00 EST
+    assert decision.period.end - decision.period.start == timedelta(days=7, hours=1)
+    assert decision.late_by == timedelta(minutes=30)
+    assert decision.due
+    assert decision.period.key(NEW_YORK) == "2026-10-26"
+
+
+def test_weekly_period_across_the_start_of_daylight_saving_in_new_york() -> None:
+    # DST began on Sunday 2026-03-08: that week is an hour short.
+    now = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)  # Monday 08:00 EDT, the very end
+    decision = decide(WEEKLY_LIST, NEW_YORK, now, timedelta(hours=24))
+    assert decision.period.start == datetime(2026, 3, 2, 13, 0, tzinfo=UTC)
+    assert decision.period.end == now
+    assert decision.period.end - decision.period.start == timedelta(days=6, hours=23)
+    assert decision.late_by == timedelta(0) and decision.due
+
+
+def test_weekly_period_in_seoul_and_the_max_delay_boundary() -> None:
+    end = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)  # Monday 2026-11-23 08:00 KST
+    limit = timedelta(hours=24)
+    at_limit = decide(WEEKLY_LIST, SEOUL, end + limit, limit)
+    assert at_limit.period.key(SEOUL) == "2026-11-16"
+    assert at_limit.period.end == end and at_limit.due
+    past = decide(WEEKLY_LIST, SEOUL, end + limit + timedelta(seconds=1), limit)
+    assert past.period == at_limit.period and not past.due
+
+
+def test_choose_period_names_the_dates_period_or_the_latest_complete_one() -> None:
+    now = datetime(2026, 11, 24, tzinfo=UTC)  # Tuesday 09:00 in Seoul
+    named = choose_period(WEEKLY_LIST, date(2026, 11, 18), now, SEOUL)
+    assert named.key(SEOUL) == "2026-11-16"
+    assert choose_period(WEEKLY_LIST, None, now, SEOUL) == latest_complete_period(
+        WEEKLY, SEOUL, now
+    )
+    # A date names its period even when that period is still running at ``now``.
+    assert choose_period(WEEKLY_LIST, date(2026, 11, 25), now, SEOUL).key(SEOUL) == "2026-11-23"
+
+
+def test_past_max_delay_is_strictly_later_than_the_limit() -> None:
+    end = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
+    limit = timedelta(hours=24)
+    assert not past_max_delay(end, end + limit, limit)
+    assert past_max_delay(end, end + limit + timedelta(microseconds=1), limit)
 
 
 # -- selection ----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from syndication.services import delivery
+from syndication.services.digests import compiling
 from syndication.settings import MailSettings, Settings, SmtpSettings
 from syndication.store import database as db
 from syndication.store import subscribers
@@ -89,7 +90,7 @@ def test_a_digest_through_real_postfix_ends_in_the_described_states(
                 smtp=SmtpSettings(host=postfix.host, port=postfix.port, rate_per_second=1000),
             ),
         )
-        delivery.compile_digest(via_postfix, engine, "weekly-city", date(2026, 11, 18), AFTER_WEEK)
+        compiling.compile_digest(via_postfix, engine, "weekly-city", date(2026, 11, 18), AFTER_WEEK)
         report = delivery.send_digests(via_postfix, engine, workers=1, now=lambda: AFTER_WEEK)
         # Postfix (a relay) accepted every copy: the verdicts come back as DSNs.
         assert (report.sent, report.bounced) == (4, 0)

@@ -15,14 +15,23 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.util import ref_to_obj
 from sqlalchemy import Engine, func, select
 
 from syndication.core import digests as digest
 from syndication.core.articles import ArticleRecord
 from syndication.scheduler import jobs as scheduled
 from syndication.scheduler import runner as scheduling
-from syndication.services import feed_builds
-from syndication.settings import SchedulerSettings, Settings
+from syndication.services import feeds as feed_service
+from syndication.services import job_runs as job_run_service
+from syndication.settings import (
+    BounceSettings,
+    ImapSettings,
+    SchedulerSettings,
+    Settings,
+    SourceSettings,
+)
 from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.store import job_runs, subscribers
@@ -34,41 +43,6 @@ WEEKLY = "0 8 * * mon"
 NEW_YORK = ZoneInfo("America/New_York")
 SEOUL = ZoneInfo("Asia/Seoul")
 DAY = timedelta(days=1)
-
-
-# -- pure arithmetic ----------------------------------------------------------------------
-
-
-def test_weekly_period_across_the_end_of_daylight_saving_in_new_york() -> None:
-    # DST ended on Sunday 2026-11-01: the week is 7 days and 1 hour long in real time.
-    now = datetime(2026, 11, 2, 13, 30, tzinfo=UTC)  # Monday 08:30 EST
-    decision = scheduled.decide(WEEKLY, NEW_YORK, now, timedelta(hours=24))
-    assert decision.period.start == datetime(2026, 10, 26, 12, 0, tzinfo=UTC)  # 08:00 EDT
-    assert decision.period.end == datetime(2026, 11, 2, 13, 0, tzinfo=UTC)  # 08:00 EST
-    assert decision.period.end - decision.period.start == timedelta(days=7, hours=1)
-    assert decision.late_by == timedelta(minutes=30)
-    assert decision.due
-    assert decision.period.key(NEW_YORK) == "2026-10-26"
-
-
-def test_weekly_period_across_the_start_of_daylight_saving_in_new_york() -> None:
-    # DST began on Sunday 2026-03-08: that week is an hour short.
-    now = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)  # Monday 08:00 EDT, the very end
-    decision = scheduled.decide(WEEKLY, NEW_YORK, now, timedelta(hours=24))
-    assert decision.period.start == datetime(2026, 3, 2, 13, 0, tzinfo=UTC)
-    assert decision.period.end == now
-    assert decision.period.end - decision.period.start == timedelta(days=6, hours=23)
-    assert decision.late_by == timedelta(0) and decision.due
-
-
-def test_weekly_period_in_seoul_and_the_max_delay_boundary() -> None:
-    end = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)  # Monday 2026-11-23 08:00 KST
-    limit = timedelta(hours=24)
-    at_limit = scheduled.decide(WEEKLY, SEOUL, end + limit, limit)
-    assert at_limit.period.key(SEOUL) == "2026-11-16"
-    assert at_limit.period.end == end and at_limit.due
-    past = scheduled.decide(WEEKLY, SEOUL, end + limit + timedelta(seconds=1), limit)
-    assert past.period == at_limit.period and not past.due
 
 
 # -- jobs against a database --------------------------------------------------------------
@@ -186,14 +160,14 @@ def test_a_job_that_raises_is_recorded_and_runs_again(
     settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     configure(monkeypatch, settings, engine, WEEK.end)
-    real = feed_builds.build_feeds
+    real = feed_service.build_feeds
 
-    def broken(*args: object, **kwargs: object) -> feed_builds.FeedBuildReport:
+    def broken(*args: object, **kwargs: object) -> feed_service.FeedBuildReport:
         raise OSError("disk full")
 
-    monkeypatch.setattr(feed_builds, "build_feeds", broken)
+    monkeypatch.setattr(feed_service, "build_feeds", broken)
     scheduled.poll()  # logged and recorded, not raised
-    monkeypatch.setattr(feed_builds, "build_feeds", real)
+    monkeypatch.setattr(feed_service, "build_feeds", real)
     scheduled.poll()
     failed, ok = runs(engine, "poll")
     assert not failed.ok and failed.error == "OSError: disk full"
@@ -214,6 +188,38 @@ def test_deliver_sends_what_the_digest_queued(
 
 
 # -- the persistent job store -------------------------------------------------------------
+
+
+def every_job(settings: Settings, tmp_path: Path) -> Settings:
+    """``settings`` with every optional job switched on: ``[[sources]]`` and ``[bounces.imap]``."""
+    export = tmp_path / "export.jsonl"
+    export.write_text("", encoding="utf-8")
+    return replace(
+        settings,
+        sources=(SourceSettings("export", "jsonl", str(export)),),
+        bounces=BounceSettings(imap=ImapSettings(host="127.0.0.1", username="bounces")),
+    )
+
+
+def test_every_job_registers_with_a_reference_that_resolves(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # APScheduler resolves a job's "module:function" when the job is added, and the
+    # persistent store keeps only that reference: each one must name a real function.
+    scheduler = BlockingScheduler(timezone=settings.site.tz)
+    scheduling.register_jobs(scheduler, every_job(settings, tmp_path))
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {
+        "sources",
+        "poll",
+        "digest:weekly-city",
+        "digest:weekly-international",
+        "deliver",
+        "bounces",
+    }
+    for job in jobs.values():
+        assert ref_to_obj(job.func_ref) is job.func
+        assert job.func.__module__ == "syndication.scheduler.jobs", job.id
 
 
 def start_and_stop(settings: Settings) -> None:
@@ -270,7 +276,9 @@ def test_job_history_is_kept_for_a_fortnight_per_job(
     configure(monkeypatch, settings, engine, WEEK.end)
     scheduled.poll()
     scheduled.deliver()
-    configure(monkeypatch, settings, engine, WEEK.end + scheduled.HISTORY + DAY)
+    configure(monkeypatch, settings, engine, WEEK.end + job_run_service.HISTORY + DAY)
     scheduled.poll()
-    assert [r.started_at for r in runs(engine, "poll")] == [WEEK.end + scheduled.HISTORY + DAY]
+    assert [r.started_at for r in runs(engine, "poll")] == [
+        WEEK.end + job_run_service.HISTORY + DAY
+    ]
     assert len(runs(engine, "deliver")) == 1  # another job's history is its own

@@ -247,10 +247,11 @@ def test_a_refusal_at_send_time_follows_the_same_rules(
 ) -> None:
     from syndication.edges.transport import Envelope, PermanentFailure
     from syndication.services import delivery
+    from syndication.services.digests import compiling
 
     import_demo_articles(bounce_settings, engine)
     add_active(engine, ["dead@reader.example.net", "blocked@reader.example.net"])
-    delivery.compile_digest(bounce_settings, engine, "weekly-city", date(2026, 11, 18), AFTER_WEEK)
+    compiling.compile_digest(bounce_settings, engine, "weekly-city", date(2026, 11, 18), AFTER_WEEK)
 
     class Refusing:
         def send(self, envelope: Envelope) -> None:

@@ -13,8 +13,8 @@ from sqlalchemy import Engine, select
 
 from syndication.core import tokens
 from syndication.edges.transport import SmtpTransport
-from syndication.errors import NotFoundError, SyndicationError
 from syndication.services import delivery
+from syndication.services.digests import compiling
 from syndication.services.send_loop import LoopOptions
 from syndication.settings import MailSettings, Settings, SmtpSettings
 from syndication.store import database as db
@@ -50,44 +50,11 @@ def parse(data: bytes) -> EmailMessage:
     return message
 
 
-def test_compile_stores_once_and_queues_active_subscribers(
-    settings: Settings, demo_store: Engine
-) -> None:
-    add_readers(demo_store, 3)
-    with db.write_session(demo_store) as session:
-        subscribers.add_subscriber(
-            session, "pending@example.org", "", ["weekly-city"], confirmed=False, now=AFTER_WEEK
-        )
-    report = delivery.compile_digest(
-        settings, demo_store, "weekly-city", date(2026, 11, 18), AFTER_WEEK
-    )
-    assert (report.period_key, report.articles, report.created, report.queued) == (
-        "2026-11-16",
-        12,
-        True,
-        3,
-    )
-    again = delivery.compile_digest(
-        settings, demo_store, "weekly-city", date(2026, 11, 18), AFTER_WEEK
-    )
-    assert (again.created, again.queued) == (False, 0)
-    empty = delivery.compile_digest(
-        settings, demo_store, "weekly-city", date(2025, 1, 8), AFTER_WEEK
-    )
-    assert empty.empty and not empty.created
-    with pytest.raises(SyndicationError, match="compile it after it has ended"):
-        delivery.compile_digest(settings, demo_store, "weekly-city", date(2026, 11, 25), AFTER_WEEK)
-    with pytest.raises(NotFoundError, match="list 'weekly-sport'"):
-        delivery.compile_digest(settings, demo_store, "weekly-sport", None, AFTER_WEEK)
-    latest = delivery.compile_digest(settings, demo_store, "weekly-city", None, AFTER_WEEK)
-    assert latest.period_key == "2026-11-16" and not latest.created
-
-
 def test_file_transport_writes_one_parseable_message_per_recipient(
     settings: Settings, demo_store: Engine
 ) -> None:
     add_readers(demo_store, 4)
-    delivery.compile_digest(settings, demo_store, "weekly-city", date(2026, 11, 18), AFTER_WEEK)
+    compiling.compile_digest(settings, demo_store, "weekly-city", date(2026, 11, 18), AFTER_WEEK)
     report = delivery.send_digests(settings, demo_store, workers=2, now=lambda: AFTER_WEEK)
     assert report.sent == 4
     folder = settings.mail.outbox_dir / "weekly-city" / "2026-11-16"
@@ -113,7 +80,7 @@ def test_smtp_delivery_carries_the_recorded_message_id(
     settings: Settings, demo_store: Engine, smtp_server: SmtpServer
 ) -> None:
     add_readers(demo_store, 6, "weekly-international")
-    delivery.compile_digest(
+    compiling.compile_digest(
         settings, demo_store, "weekly-international", date(2026, 11, 18), AFTER_WEEK
     )
     mail = MailSettings(

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select
 
 from syndication.edges.transport import Envelope, MemoryTransport
 from syndication.services import delivery
+from syndication.services.digests import compiling
 from syndication.settings import BounceSettings, Settings
 from syndication.store import database as db
 from syndication.store import subscribers
@@ -55,7 +56,7 @@ def send_week(
 ) -> dict[str, Sent]:
     """Compile ``list_slug``'s digest of the week containing ``period`` and send it to the
     list's active readers through an in-memory transport; what each reader got."""
-    report = delivery.compile_digest(settings, engine, list_slug, period, now)
+    report = compiling.compile_digest(settings, engine, list_slug, period, now)
     assert report.created
     transport = MemoryTransport()
     delivery.send_digests(

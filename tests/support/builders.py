@@ -15,8 +15,8 @@ from syndication.core.digests import (
     Period,
     build_digest,
 )
-from syndication.services import delivery
 from syndication.services.articles import import_articles
+from syndication.services.digests import compiling
 from syndication.settings import (
     Settings,
 )
@@ -181,5 +181,5 @@ def queue_demo_digest(
             subscribers.add_subscriber(
                 session, address, "", [list_slug], confirmed=True, now=AFTER_WEEK
             )
-    report = delivery.compile_digest(settings, engine, list_slug, date(2026, 11, 18), AFTER_WEEK)
+    report = compiling.compile_digest(settings, engine, list_slug, date(2026, 11, 18), AFTER_WEEK)
     assert report.queued == len(addresses)

@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlalchemy import Engine
 
-from syndication.services import delivery
+from syndication.services.digests import compiling
 from syndication.settings import Settings
 from syndication.store import database as db
 from syndication.store import subscribers
@@ -35,10 +35,10 @@ def add_readers(engine: Engine, count: int, list_slug: str = "weekly-city") -> l
 
 def queue_demo_digest(
     settings: Settings, engine: Engine, readers: int, list_slug: str = "weekly-city"
-) -> delivery.CompileReport:
+) -> compiling.CompileReport:
     """Demo articles, ``readers`` subscribers and the week of 2026-11-16 compiled."""
     import_demo_articles(settings, engine)
     add_readers(engine, readers, list_slug)
-    report = delivery.compile_digest(settings, engine, list_slug, WEEK, AFTER_WEEK)
+    report = compiling.compile_digest(settings, engine, list_slug, WEEK, AFTER_WEEK)
     assert report.created and report.period_key == PERIOD
     return report

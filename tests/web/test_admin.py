@@ -16,7 +16,8 @@ from sqlalchemy import Engine, func, select
 from starlette.testclient import TestClient
 
 from syndication.edges.transport import MemoryTransport
-from syndication.services import approval, delivery, users
+from syndication.services import delivery, users
+from syndication.services.digests import approval
 from syndication.settings import Settings, SourceSettings
 from syndication.store import database as db
 from syndication.store.models import Article, BounceEvent, Delivery, Subscriber, Suppression

@@ -28,7 +28,8 @@ from syndication.core.articles import ArticleRecord
 from syndication.core.subscribers import Event
 from syndication.core.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, make_token
 from syndication.errors import ConfigError
-from syndication.services import delivery, feed_builds
+from syndication.services import delivery
+from syndication.services import feeds as feed_service
 from syndication.settings import Settings
 from syndication.store import articles as store
 from syndication.store import database as db
@@ -605,7 +606,7 @@ def test_healthz(
         "outbox_backlog": 0,
         "bounce_intake_backlog": 0,
     }
-    feed_builds.build_feeds(web_settings, engine, force_all=True)
+    feed_service.build_feeds(web_settings, engine, force_all=True)
     assert client.get("/healthz").json()["feeds"]["behind"] == 0
     (web_settings.feeds.dir / "index.opml").unlink()
     assert client.get("/healthz").json()["feeds"]["missing_files"] == 1

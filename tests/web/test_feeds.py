@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Scope
 
 from syndication.core.articles import ArticleRecord
 from syndication.edges.files import publish
-from syndication.services import feed_builds
+from syndication.services import feeds as feed_service
 from syndication.settings import Settings
 from syndication.store import articles as store
 from syndication.store import database as db
@@ -372,19 +372,19 @@ def test_a_retraction_moves_last_modified_and_a_rebuild_without_change_does_not(
     new = make_article("smg-new", published_at=at(20, 1))
     with db.write_session(engine) as session:
         store.write_articles(session, [old, new], at(21, 0))
-    feed_builds.build_feeds(settings, engine, force_all=False, now=lambda: at(21, 0))
+    feed_service.build_feeds(settings, engine, force_all=False, now=lambda: at(21, 0))
     with TestClient(create_app(settings, engine)) as client:
         first = client.get("/feeds/all/rss.xml")
         assert first.headers["last-modified"] == "Sat, 21 Nov 2026 00:00:00 GMT"
         with db.write_session(engine) as session:
             store.retract_article(session, "smg-old", "published in error", at(22, 0))
-        feed_builds.build_feeds(settings, engine, force_all=False, now=lambda: at(22, 0))
+        feed_service.build_feeds(settings, engine, force_all=False, now=lambda: at(22, 0))
         since = {"if-modified-since": first.headers["last-modified"]}
         after = client.get("/feeds/all/rss.xml", headers=since)
         assert after.status_code == 200 and b"smg-old" not in after.content
         assert after.headers["etag"] != first.headers["etag"]
         assert after.headers["last-modified"] == "Sun, 22 Nov 2026 00:00:00 GMT"
-        feed_builds.build_feeds(settings, engine, force_all=True, now=lambda: at(23, 0))
+        feed_service.build_feeds(settings, engine, force_all=True, now=lambda: at(23, 0))
         again = client.get(
             "/feeds/all/rss.xml", headers={"if-modified-since": after.headers["last-modified"]}
         )

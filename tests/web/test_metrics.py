@@ -9,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
-from syndication.services import approval
+from syndication.services.digests import approval
 from syndication.settings import Settings
 from syndication.store import database as db
 from syndication.store.models import BounceEvent, JobRun

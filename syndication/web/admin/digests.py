@@ -1,31 +1,18 @@
 """``/admin/digests/…``: a digest as its readers see it, its deliveries, and the actions
-hold, resume, approve, cancel and send test (see :mod:`syndication.services.approval`)."""
+hold, resume, approve, cancel and send test (see :mod:`syndication.services.digests`)."""
 
 from __future__ import annotations
 
-import email
-from dataclasses import dataclass
-from email import policy
-from email.message import EmailMessage
-
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from syndication.core import mime as mail
 from syndication.core.digests import HTML_LIMIT
-from syndication.core.placeholders import RenderedDigest
-from syndication.errors import InputError, NotFoundError
-from syndication.services import approval
-from syndication.services.digests import SAMPLE_TOKEN
-from syndication.store import approval as approval_store
+from syndication.errors import InputError
+from syndication.services.digests import approval, archive
 from syndication.store import database as db
-from syndication.store import digests as digest_store
 from syndication.store import status as queries
-from syndication.store.approval import DigestStatus
-from syndication.store.models import Digest
 from syndication.web.admin.common import (
     ActionHandler,
     Admin,
@@ -54,54 +41,6 @@ PAGE_CSP = (
 SHOWN_STATES = ("queued", "sending", "failed", "bounced", "skipped")
 
 
-@dataclass(frozen=True)
-class DigestView:
-    status: DigestStatus
-    list_name: str
-    approval: str
-    text: str
-    headers: list[tuple[str, str]]
-    html_bytes: int
-    message_bytes: int
-    not_sent: list[tuple[str, str, int, str]]
-
-
-def _load(admin: Admin, list_slug: str, period_key: str) -> DigestView:
-    the_list = admin.settings.mailing_list(list_slug)
-    with db.read_session(admin.engine) as session:
-        digest = session.scalar(
-            select(Digest).where(Digest.list_slug == list_slug, Digest.period_key == period_key)
-        )
-        if digest is None:
-            raise NotFoundError(f"{list_slug} {period_key}: no such digest")
-        status = approval_store.digest_status(session, list_slug, period_key)
-        not_sent = digest_store.digest_deliveries(session, digest.id, SHOWN_STATES)
-    rendered = RenderedDigest(digest.subject, digest.preheader, digest.html, digest.text)
-    template = mail.digest_template(
-        admin.settings, the_list, period_key, rendered, digest.created_at
-    )
-    base = admin.settings.site.base_url
-    sample = mail.Recipient(
-        address="sample.reader@example.org",
-        name="Sample Reader",
-        unsubscribe_url=f"{base}/unsubscribe/{SAMPLE_TOKEN}",
-        preferences_url=f"{base}/preferences/{SAMPLE_TOKEN}",
-    )
-    data = mail.personalise(template, sample)
-    message = email.message_from_bytes(data, policy=policy.default)
-    assert isinstance(message, EmailMessage)
-    return DigestView(
-        status=status,
-        list_name=the_list.name,
-        approval=the_list.approval,
-        text=digest_store.public_copy(digest.text, admin.settings.site.base_url),
-        headers=[(k, str(v)) for k, v in message.items()],
-        html_bytes=len(digest.html.encode()),
-        message_bytes=len(data),
-        not_sent=not_sent,
-    )
-
-
 async def index(admin: Admin, request: Request, viewer: Viewer) -> Response:
     def read() -> list[queries.DigestRow]:
         with db.read_session(admin.engine) as session:
@@ -113,7 +52,9 @@ async def index(admin: Admin, request: Request, viewer: Viewer) -> Response:
 
 async def page(admin: Admin, request: Request, viewer: Viewer) -> Response:
     list_slug, period_key = slug_param(request, "list_slug"), period_param(request)
-    view = await run_in_threadpool(_load, admin, list_slug, period_key)
+    view = await run_in_threadpool(
+        archive.digest_view, admin.settings, admin.engine, list_slug, period_key, SHOWN_STATES
+    )
     done = request.query_params.get("done", "")
     return admin.page(
         "digest.html",
@@ -130,20 +71,11 @@ async def page(admin: Admin, request: Request, viewer: Viewer) -> Response:
 
 async def preview(admin: Admin, request: Request, viewer: Viewer) -> Response:
     list_slug, period_key = slug_param(request, "list_slug"), period_param(request)
-
-    def read() -> str | None:
-        with db.read_session(admin.engine) as session:
-            return session.scalar(
-                select(Digest.html).where(
-                    Digest.list_slug == list_slug, Digest.period_key == period_key
-                )
-            )
-
-    html = await run_in_threadpool(read)
-    if html is None:
-        raise NotFoundError(f"{list_slug} {period_key}: no such digest")
+    html = await run_in_threadpool(
+        archive.console_preview, admin.settings, admin.engine, list_slug, period_key
+    )
     return HTMLResponse(
-        digest_store.public_copy(html, admin.settings.site.base_url),
+        html,
         headers={
             **NO_STORE,
             "content-security-policy": PREVIEW_CSP,

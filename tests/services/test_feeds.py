@@ -22,7 +22,7 @@ from syndication.core.articles import ArticleRecord
 from syndication.edges.fragments import FILE_NAME as FRAGMENTS
 from syndication.render import entries
 from syndication.render import feeds as feedwriter
-from syndication.services import feed_builds
+from syndication.services import feeds as feed_service
 from syndication.settings import FeedSettings, Settings
 from syndication.store import article_queries
 from syndication.store import articles as store
@@ -43,18 +43,18 @@ def test_lost_feed_files_are_written_again_by_the_next_build(
 ) -> None:
     # Deleting feeds/ left every topic but the changed ones 404 (issue 15 item 13).
     seed(engine, make_article)
-    feed_builds.build_feeds(settings, engine, force_all=False)
+    feed_service.build_feeds(settings, engine, force_all=False)
     everything = mtimes(settings.feeds.dir).keys()
     (settings.feeds.dir / "index.opml").unlink()
     (settings.feeds.dir / "economy" / "rss.xml").unlink()
-    assert feed_builds.missing_feed_files(settings) == ["economy/rss.xml", "index.opml"]
-    report = feed_builds.build_feeds(settings, engine, force_all=False)
+    assert feed_service.missing_feed_files(settings) == ["economy/rss.xml", "index.opml"]
+    report = feed_service.build_feeds(settings, engine, force_all=False)
     assert {"economy/rss.xml", "index.opml"} <= set(report.changed)
-    assert feed_builds.missing_feed_files(settings) == []
+    assert feed_service.missing_feed_files(settings) == []
     for path in sorted(settings.feeds.dir.rglob("*")):
         if path.is_file():
             path.unlink()
-    feed_builds.build_feeds(settings, engine, force_all=False)
+    feed_service.build_feeds(settings, engine, force_all=False)
     assert mtimes(settings.feeds.dir).keys() == everything
 
 
@@ -96,7 +96,7 @@ def test_full_build_writes_the_layout_and_every_feed_parses(
     settings: Settings, engine: Engine, make_article: Make
 ) -> None:
     records = seed(engine, make_article)
-    report = feed_builds.build_feeds(settings, engine, force_all=False)
+    report = feed_service.build_feeds(settings, engine, force_all=False)
     root = settings.feeds.dir
     assert report.full and report.watermark == 12
     assert report.feeds == tuple(feeds.feed_keys(settings))
@@ -124,11 +124,11 @@ def test_idle_rebuild_writes_nothing(
     settings: Settings, engine: Engine, make_article: Make
 ) -> None:
     seed(engine, make_article)
-    feed_builds.build_feeds(settings, engine, force_all=False)
+    feed_service.build_feeds(settings, engine, force_all=False)
     before = mtimes(settings.feeds.dir)
-    report = feed_builds.build_feeds(settings, engine, force_all=False)
+    report = feed_service.build_feeds(settings, engine, force_all=False)
     assert report.changed == () and report.removed == () and report.feeds == ()
-    forced = feed_builds.build_feeds(settings, engine, force_all=True)
+    forced = feed_service.build_feeds(settings, engine, force_all=True)
     assert forced.changed == ()  # byte-identical output: nothing rewritten even with --all
     assert mtimes(settings.feeds.dir) == before
 
@@ -137,10 +137,10 @@ def test_one_changed_article_rewrites_only_its_topics_and_all(
     settings: Settings, engine: Engine, make_article: Make
 ) -> None:
     records = seed(engine, make_article)
-    feed_builds.build_feeds(settings, engine, force_all=False)
+    feed_service.build_feeds(settings, engine, force_all=False)
     edited = replace(records[4], title="A corrected title")  # culture only, October
     write(engine, edited)
-    report = feed_builds.build_feeds(settings, engine, force_all=False)
+    report = feed_service.build_feeds(settings, engine, force_all=False)
     assert report.feeds == ("all", "culture")
     assert set(report.changed) == {
         "all/rss.xml",
@@ -163,14 +163,14 @@ def test_incremental_builds_agree_with_a_full_build(
 ) -> None:
     """A new month, a topic change and an emptied month: --all afterwards changes nothing."""
     records = seed(engine, make_article)
-    feed_builds.build_feeds(settings, engine, force_all=False)
+    feed_service.build_feeds(settings, engine, force_all=False)
     write(engine, make_article("smg-dec", published_at=datetime(2026, 12, 5, tzinfo=UTC)))
     write(engine, replace(records[0], topics=("economy",)))  # culture loses September's first
-    report = feed_builds.build_feeds(settings, engine, force_all=False)
+    report = feed_service.build_feeds(settings, engine, force_all=False)
     assert "international-relations/archive/2026-12.atom" in report.changed
     assert "international-relations/archive/2026-11.atom" not in report.changed  # none there
     assert "all/archive/2026-11.atom" in report.changed  # its next-archive link moved
-    full = feed_builds.build_feeds(settings, engine, force_all=True)
+    full = feed_service.build_feeds(settings, engine, force_all=True)
     assert full.changed == () and full.removed == ()
 
 
@@ -183,12 +183,12 @@ def test_an_emptied_month_is_removed_and_its_neighbours_relinked(
         make_article("b", published_at=datetime(2026, 10, 10, tzinfo=UTC), topics=("culture",)),
         make_article("c", published_at=datetime(2026, 11, 10, tzinfo=UTC), topics=("culture",)),
     )
-    feed_builds.build_feeds(settings, engine, force_all=False)
+    feed_service.build_feeds(settings, engine, force_all=False)
     write(engine, make_article("b", published_at=datetime(2026, 10, 10, tzinfo=UTC)))
-    report = feed_builds.build_feeds(settings, engine, force_all=False)
+    report = feed_service.build_feeds(settings, engine, force_all=False)
     assert "culture/archive/2026-10.atom" in report.removed
     assert {"culture/archive/2026-09.atom", "culture/archive/2026-11.atom"} <= set(report.changed)
-    assert feed_builds.build_feeds(settings, engine, force_all=True).changed == ()
+    assert feed_service.build_feeds(settings, engine, force_all=True).changed == ()
 
 
 def test_following_prev_archive_from_atom_reaches_every_article(
@@ -196,7 +196,7 @@ def test_following_prev_archive_from_atom_reaches_every_article(
 ) -> None:
     settings = replace(settings, feeds=replace(settings.feeds, entries=2))
     records = seed(engine, make_article)
-    feed_builds.build_feeds(settings, engine, force_all=False)
+    feed_service.build_feeds(settings, engine, force_all=False)
     for key in ("culture", "all"):
         seen: set[str] = set()
         document = parse_file(settings.feeds.dir / key / "atom.xml")
@@ -217,10 +217,10 @@ def test_a_retraction_becomes_a_tombstone_and_leaves_rss_and_json(
     settings: Settings, engine: Engine, make_article: Make
 ) -> None:
     records = seed(engine, make_article)
-    feed_builds.build_feeds(settings, engine, force_all=False)
+    feed_service.build_feeds(settings, engine, force_all=False)
     with db.write_session(engine) as session:
         store.retract_article(session, records[5].source_id, "Wrong figures.", T0 + timedelta(90))
-    feed_builds.build_feeds(settings, engine, force_all=False)
+    feed_service.build_feeds(settings, engine, force_all=False)
     ref = tag(records[5])
     root = settings.feeds.dir / "culture"
     for path in (root / "atom.xml", root / "archive" / "2026-10.atom"):
@@ -237,7 +237,7 @@ def test_ids_stay_the_same_across_title_url_and_https_edits(
 ) -> None:
     original = make_article("smg-1", url="http://news.example.org/articles/old-slug")
     write(engine, original)
-    feed_builds.build_feeds(settings, engine, force_all=False)
+    feed_service.build_feeds(settings, engine, force_all=False)
     first = parse_file(settings.feeds.dir / "all" / "atom.xml").entries[0]
     edits = [
         replace(original, title="New title"),
@@ -246,7 +246,7 @@ def test_ids_stay_the_same_across_title_url_and_https_edits(
     ]
     for number, edit in enumerate(edits, 1):
         write(engine, edit, now=datetime(2026, 11, 28, number, tzinfo=UTC))
-        feed_builds.build_feeds(settings, engine, force_all=False)
+        feed_service.build_feeds(settings, engine, force_all=False)
         for name in ("atom.xml", "rss.xml"):
             entries = parse_file(settings.feeds.dir / "all" / name).entries
             assert [e.id for e in entries] == [first.id], (edit, name)
@@ -264,14 +264,14 @@ def test_websub_hub_down_then_retried_at_the_next_build(
     hub_url = f"http://127.0.0.1:{hub_port}/"
     settings = replace(settings, feeds=FeedSettings(dir=settings.feeds.dir, websub_hub=hub_url))
     write(engine, make_article("smg-1", topics=("culture",)))
-    down = feed_builds.build_feeds(settings, engine, force_all=False)
+    down = feed_service.build_feeds(settings, engine, force_all=False)
     assert down.changed and "hub unreachable" in down.websub_error and down.announced == ()
     rss = parse_file(settings.feeds.dir / "culture" / "rss.xml")
     assert {(ln.rel, ln.href) for ln in rss.feed.links} >= {("hub", hub_url)}
 
     hub = Hub(hub_port)
     try:
-        retried = feed_builds.build_feeds(settings, engine, force_all=False)  # idle, but pending
+        retried = feed_service.build_feeds(settings, engine, force_all=False)  # idle, but pending
         assert retried.changed == () and retried.websub_error == ""
         announced = {q["hub.url"][0] for q in hub.requests}
         base = settings.site.feeds_url
@@ -281,11 +281,11 @@ def test_websub_hub_down_then_retried_at_the_next_build(
             for name in ("rss.xml", "atom.xml", "feed.json")
         }
         hub.requests.clear()
-        assert feed_builds.build_feeds(settings, engine, force_all=False).announced == ()
+        assert feed_service.build_feeds(settings, engine, force_all=False).announced == ()
         assert hub.requests == []
 
         write(engine, make_article("smg-2", topics=("economy",)))
-        changed = feed_builds.build_feeds(settings, engine, force_all=False)
+        changed = feed_service.build_feeds(settings, engine, force_all=False)
         assert {q["hub.url"][0] for q in hub.requests} == {
             f"{base}/{key}/{name}"
             for key in ("all", "economy")
@@ -297,9 +297,9 @@ def test_websub_hub_down_then_retried_at_the_next_build(
 
 
 def test_an_empty_store_is_built_once_then_idle(settings: Settings, engine: Engine) -> None:
-    first = feed_builds.build_feeds(settings, engine, force_all=False)
+    first = feed_service.build_feeds(settings, engine, force_all=False)
     assert first.full and first.changed
-    second = feed_builds.build_feeds(settings, engine, force_all=False)
+    second = feed_service.build_feeds(settings, engine, force_all=False)
     assert not second.full and not second.changed and not second.feeds
 
 
@@ -320,11 +320,11 @@ def test_a_shutdown_interrupts_a_build_and_the_next_build_redoes_it(
 ) -> None:
     # The poll job ignored SIGTERM for 90 s in a long build (issue 15 item 11).
     seed(engine, make_article)
-    with pytest.raises(feed_builds.BuildInterrupted, match="interrupted by a shutdown"):
-        feed_builds.build_feeds(settings, engine, force_all=False, stop=StopAfter(3))
+    with pytest.raises(feed_service.BuildInterrupted, match="interrupted by a shutdown"):
+        feed_service.build_feeds(settings, engine, force_all=False, stop=StopAfter(3))
     assert not settings.feeds.dir.exists() or not any(settings.feeds.dir.rglob("*.xml"))
-    report = feed_builds.build_feeds(settings, engine, force_all=False)
-    assert report.full and feed_builds.missing_feed_files(settings) == []
+    report = feed_service.build_feeds(settings, engine, force_all=False)
+    assert report.full and feed_service.missing_feed_files(settings) == []
 
 
 def test_correcting_published_at_keeps_the_id_the_article_was_minted_with(
@@ -334,7 +334,7 @@ def test_correcting_published_at_keeps_the_id_the_article_was_minted_with(
     the article's dates, never its id, so no reader or partner sees a new article."""
     first = make_article("smg-moved", published_at=datetime(2026, 11, 19, 23, 30, tzinfo=UTC))
     write(engine, first)
-    feed_builds.build_feeds(settings, engine, force_all=False)
+    feed_service.build_feeds(settings, engine, force_all=False)
     minted = "tag:news.example.org,2026-11-19:smg-moved"
     assert [e.id for e in parse_file(settings.feeds.dir / "all" / "atom.xml").entries] == [minted]
     corrected = replace(
@@ -343,7 +343,7 @@ def test_correcting_published_at_keeps_the_id_the_article_was_minted_with(
         updated_at=datetime(2026, 11, 21, 2, 0, tzinfo=UTC),
     )
     write(engine, corrected, now=datetime(2026, 11, 29, tzinfo=UTC))
-    feed_builds.build_feeds(settings, engine, force_all=True)
+    feed_service.build_feeds(settings, engine, force_all=True)
     for name in ("atom.xml", "rss.xml"):
         entries = parse_file(settings.feeds.dir / "all" / name).entries
         assert [e.id for e in entries] == [minted], name
@@ -372,7 +372,7 @@ def cache_keys(settings: Settings) -> set[str]:
 def fresh_build(settings: Settings, engine: Engine, folder: Path) -> dict[str, bytes]:
     """What a full build writes into an empty folder (so with an empty cache)."""
     elsewhere = replace(settings, feeds=replace(settings.feeds, dir=folder))
-    feed_builds.build_feeds(elsewhere, engine, force_all=True)
+    feed_service.build_feeds(elsewhere, engine, force_all=True)
     return published_files(folder)
 
 
@@ -380,10 +380,10 @@ def test_an_edit_renders_only_that_articles_fragments(
     settings: Settings, engine: Engine, make_article: Make
 ) -> None:
     records = seed(engine, make_article)
-    feed_builds.build_feeds(settings, engine, force_all=False)
+    feed_service.build_feeds(settings, engine, force_all=False)
     before = cache_keys(settings)
     write(engine, replace(records[4], title="A corrected title"))
-    feed_builds.build_feeds(settings, engine, force_all=False)
+    feed_service.build_feeds(settings, engine, force_all=False)
     after = cache_keys(settings)
     added = after - before
     assert len(after) == len(before)  # the old versions' rows were replaced
@@ -400,13 +400,13 @@ def test_incremental_output_equals_a_full_rebuild_byte_for_byte(
     settings: Settings, engine: Engine, make_article: Make, tmp_path: Path
 ) -> None:
     records = seed(engine, make_article)
-    feed_builds.build_feeds(settings, engine, force_all=False)
+    feed_service.build_feeds(settings, engine, force_all=False)
     write(engine, replace(records[2], title="Edited <b>title</b>", body_html="<p>New.</p>"))
     write(engine, replace(records[5], topics=("economy",)))
     write(engine, make_article("smg-new", published_at=datetime(2027, 1, 2, tzinfo=UTC)))
     with db.write_session(engine) as session:
         store.retract_article(session, records[7].source_id, "Wrong date.", T0 + timedelta(99))
-    feed_builds.build_feeds(settings, engine, force_all=False)
+    feed_service.build_feeds(settings, engine, force_all=False)
     assert published_files(settings.feeds.dir) == fresh_build(settings, engine, tmp_path / "b")
 
 
@@ -414,11 +414,11 @@ def test_a_setting_that_shows_in_entries_invalidates_their_fragments(
     settings: Settings, engine: Engine, make_article: Make, tmp_path: Path
 ) -> None:
     seed(engine, make_article)
-    feed_builds.build_feeds(settings, engine, force_all=False)
+    feed_service.build_feeds(settings, engine, force_all=False)
     before = cache_keys(settings)
     renamed = tuple(replace(t, name=f"{t.name} (renamed)") for t in settings.topics)
     moved = replace(settings, topics=renamed, site=replace(settings.site, author="Press Office"))
-    feed_builds.build_feeds(moved, engine, force_all=True)
+    feed_service.build_feeds(moved, engine, force_all=True)
     after = cache_keys(settings)
     # Every entry under new keys, each in place of its old version: the cache holds one
     # version of each entry, so a settings change does not double it.
@@ -432,19 +432,19 @@ def test_a_damaged_or_missing_fragment_is_rendered_again_never_served(
     settings: Settings, engine: Engine, make_article: Make, tmp_path: Path
 ) -> None:
     seed(engine, make_article)
-    feed_builds.build_feeds(settings, engine, force_all=False)
+    feed_service.build_feeds(settings, engine, force_all=False)
     expected = published_files(settings.feeds.dir)
     cache = settings.feeds.dir / FRAGMENTS
     with sqlite3.connect(cache) as db_file:
         db_file.execute("UPDATE fragments SET data = CAST('<entry>bad</entry>' AS BLOB)")
-    feed_builds.build_feeds(settings, engine, force_all=True)
+    feed_service.build_feeds(settings, engine, force_all=True)
     assert published_files(settings.feeds.dir) == expected
     with sqlite3.connect(cache) as db_file:
         db_file.execute("DELETE FROM fragments")
-    feed_builds.build_feeds(settings, engine, force_all=True)
+    feed_service.build_feeds(settings, engine, force_all=True)
     assert published_files(settings.feeds.dir) == expected
     cache.write_bytes(b"garbage")
-    report = feed_builds.build_feeds(settings, engine, force_all=True)
+    report = feed_service.build_feeds(settings, engine, force_all=True)
     assert report.changed == () and published_files(settings.feeds.dir) == expected
 
 
@@ -468,7 +468,7 @@ def test_a_full_build_streams_the_store_instead_of_loading_it(
 
     monkeypatch.setattr(article_queries, "iter_articles", small_batches)
     monkeypatch.setattr(article_queries, "load_articles", refuse)
-    report = feed_builds.build_feeds(settings, engine, force_all=True)
+    report = feed_service.build_feeds(settings, engine, force_all=True)
     # One pass over the store serves every feed's archives (issue 16).
     assert batches == [None]
     assert "all/archive/2026-11.atom" in report.changed
@@ -500,7 +500,7 @@ def test_a_full_build_writes_what_the_pure_feed_model_describes(
     write(engine, *records)
     gone = replace(records[3], status="retracted", retraction_reason="Wrong date.")
     write(engine, gone, now=months[5] + timedelta(days=1))
-    feed_builds.build_feeds(settings, engine, force_all=True)
+    feed_service.build_feeds(settings, engine, force_all=True)
     tombstones = 0
     with db.read_session(engine) as session:
         for key in feeds.feed_keys(settings):

@@ -21,19 +21,20 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from syndication.core import mime as mail
+from syndication.core.digests import past_max_delay
 from syndication.core.placeholders import RenderedDigest
 from syndication.edges.transport import Envelope, Transport, make_transport
 from syndication.errors import InputError, NotFoundError, SyndicationError
 from syndication.services.delivery import sender_address
-from syndication.services.digests import SAMPLE_TOKEN
+from syndication.services.digests.samples import sample_recipient
 from syndication.settings import Settings
 from syndication.store import approval as store
 from syndication.store import database as db
-from syndication.store.approval import DigestStatus
-from syndication.store.models import Digest
+from syndication.store import digests as digest_store
+from syndication.store.approval import DigestStatus as DigestStatus
 
 TEST_PREFIX = "[TEST] "
 
@@ -92,7 +93,7 @@ def _transition(
         elif action == "approve":
             late = now - status.period_end
             limit = settings.scheduler.max_digest_delay
-            if late > limit:
+            if past_max_delay(status.period_end, now, limit):
                 raise ApprovalError(
                     f"{name}: the period ended {_hours(late)} ago, past max_digest_delay "
                     f"({_hours(limit)}); a stale digest should not go out. Cancel it, or "
@@ -146,6 +147,7 @@ def held_backlog(engine: Engine) -> int:
 
 
 def digest_status(engine: Engine, list_slug: str, period_key: str) -> DigestStatus:
+    """A digest's state and its deliveries counted by status; NotFoundError if none."""
     db.require_current_schema(engine)
     with db.read_session(engine) as session:
         return store.digest_status(session, list_slug, period_key)
@@ -166,9 +168,7 @@ def test_send(
     Its links carry a sample token that unsubscribes nobody. Returns the Message-ID.
     """
     with db.read_session(engine) as session:
-        digest = session.scalar(
-            select(Digest).where(Digest.list_slug == list_slug, Digest.period_key == period_key)
-        )
+        digest = digest_store.find_digest(session, list_slug, period_key)
     if digest is None:
         raise NotFoundError(f"{list_slug} {period_key}: no such digest")
     the_list = settings.mailing_list(list_slug)
@@ -179,13 +179,7 @@ def test_send(
     # Its own Message-ID: a test to a subscriber's address must not look like (and be
     # deduplicated against) the real message they get later.
     template = replace(template, id_seed=f"test.{template.id_seed}.{int(now.timestamp())}")
-    base = settings.site.base_url
-    recipient = mail.Recipient(
-        address=to.strip(),
-        name="",
-        unsubscribe_url=f"{base}/unsubscribe/{SAMPLE_TOKEN}",
-        preferences_url=f"{base}/preferences/{SAMPLE_TOKEN}",
-    )
+    recipient = sample_recipient(settings, to.strip(), "")
     try:
         data = mail.personalise(template, recipient, now)
     except mail.MailError as exc:

@@ -1,8 +1,7 @@
-"""Digest units of work: preview one for a sample reader, compile the due ones."""
+"""``digest preview``: one list's digest rendered for a sample reader, written to files."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,22 +18,10 @@ from syndication.core import mime as mail
 from syndication.core.digests import Period
 from syndication.errors import EmptyDigestError, InputError, SyndicationError
 from syndication.render import email as rendering
-from syndication.services.delivery import (
-    CompileReport,
-    compile_digest,
-)
+from syndication.services.digests.samples import SAMPLE_RECIPIENT, sample_recipient
 from syndication.settings import Settings
 from syndication.store import article_queries
 from syndication.store import database as db
-
-log = logging.getLogger(__name__)
-
-
-# -- digests ------------------------------------------------------------------------------
-
-SAMPLE_RECIPIENT = "Sample Reader <sample.reader@example.org>"
-# Real signed tokens come with subscribers; a preview's links say plainly what they are.
-SAMPLE_TOKEN = "SAMPLE-TOKEN-preview-only"
 
 
 @dataclass(frozen=True)
@@ -63,22 +50,19 @@ def preview_digest(
 ) -> PreviewReport:
     """Render one list's digest for a sample recipient into ``out_dir``.
 
-    The period is the one containing the end of ``period_date`` in site time (so a
-    period's own key names it), or else the most recent complete period. Writes
-    ``digest.html`` and ``digest.txt`` (the parts as a mail client shows them) and
-    ``message.eml`` (the bytes a subscriber would get). Raises :class:`NotFoundError` for an
-    unknown list, :class:`InputError` for a bad ``to``, :class:`EmptyDigestError` when the
-    period has no articles.
+    The period is the one ``period_date`` names, or else the most recent complete period
+    (:func:`digest.choose_period`). Writes ``digest.html`` and ``digest.txt`` (the parts as
+    a mail client shows them) and ``message.eml`` (the bytes a subscriber would get).
+    Raises :class:`NotFoundError` for an unknown list, :class:`InputError` for a bad ``to``,
+    :class:`EmptyDigestError` when the period has no articles.
     """
     db.require_current_schema(engine)
     the_list = settings.mailing_list(list_slug)
     to = to or SAMPLE_RECIPIENT
-    recipient = _sample_recipient(settings, to)
+    sample_name, address = parseaddr(to)
+    recipient = sample_recipient(settings, address, sample_name)
     tz = settings.site.tz
-    if period_date is None:
-        period = digest.latest_complete_period(the_list.schedule, tz, now())
-    else:
-        period = digest.period_for_date(the_list.schedule, tz, period_date)
+    period = digest.choose_period(the_list, period_date, now(), tz)
     with db.read_session(engine) as session:
         articles = article_queries.articles_published_between(
             session, the_list.topics, period.start, period.end
@@ -96,6 +80,23 @@ def preview_digest(
         data = mail.personalise(template, recipient)
     except mail.MailError as exc:
         raise InputError(f"--to {to!r}: {exc}") from None
+    files = _write_files(out_dir, data)
+    return PreviewReport(
+        list_slug=list_slug,
+        period_key=content.period_key,
+        period=period,
+        subject=content.subject,
+        article_count=content.article_count,
+        shown=content.shown,
+        html_bytes=len(rendered.html.encode()),
+        message_bytes=len(data),
+        files=files,
+    )
+
+
+def _write_files(out_dir: Path, data: bytes) -> tuple[Path, ...]:
+    """``digest.html`` and ``digest.txt`` (the parts as a mail client shows them) and
+    ``message.eml`` (the bytes) in ``out_dir``, made if missing."""
     message = message_from_bytes(data, policy=policy.default)
     assert isinstance(message, EmailMessage)
     files = []
@@ -116,34 +117,4 @@ def preview_digest(
     eml = out_dir / "message.eml"
     eml.write_bytes(data)
     files.append(eml)
-    return PreviewReport(
-        list_slug=list_slug,
-        period_key=content.period_key,
-        period=period,
-        subject=content.subject,
-        article_count=content.article_count,
-        shown=content.shown,
-        html_bytes=len(rendered.html.encode()),
-        message_bytes=len(data),
-        files=tuple(files),
-    )
-
-
-def _sample_recipient(settings: Settings, to: str) -> mail.Recipient:
-    name, address = parseaddr(to)
-    base = settings.site.base_url
-    return mail.Recipient(
-        address=address,
-        name=name,
-        unsubscribe_url=f"{base}/unsubscribe/{SAMPLE_TOKEN}",
-        preferences_url=f"{base}/preferences/{SAMPLE_TOKEN}",
-    )
-
-
-def compile_digests(
-    settings: Settings, engine: Engine, list_slug: str | None, period_date: date | None
-) -> list[CompileReport]:
-    """Compile one list's digest, or every list's, for the given or latest complete period."""
-    slugs = [list_slug] if list_slug else [ml.slug for ml in settings.lists]
-    now = utc_now()
-    return [compile_digest(settings, engine, slug, period_date, now) for slug in slugs]
+    return tuple(files)

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from syndication.edges.transport import MemoryTransport
-from syndication.services import approval, delivery
-from syndication.services.approval import ApprovalError
+from syndication.services import delivery
+from syndication.services.digests import approval
+from syndication.services.digests.approval import ApprovalError
 from syndication.settings import Settings
 from syndication.store import database as db
 from syndication.store import outbox
