@@ -1,7 +1,8 @@
-"""The console's actions on subscribers and articles, each one transaction.
+"""The console's actions on subscribers, each one transaction.
 
-Digest actions live in :mod:`syndication.services.approval`; these are the rest:
-unsubscribe, suppress and restore a subscriber, retract an article, export subscribers.
+Digest actions live in :mod:`syndication.services.approval`, retracting an article in
+:mod:`syndication.services.articles`; these are the rest: unsubscribe, suppress and
+restore a subscriber, export subscribers.
 """
 
 from __future__ import annotations
@@ -14,11 +15,9 @@ from io import StringIO
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from syndication.errors import InputError, NotFoundError
-from syndication.store import article_queries as queries
+from syndication.errors import NotFoundError
 from syndication.store import bounces, subscribers
 from syndication.store import database as db
-from syndication.store.articles import retract_article
 from syndication.store.models import Subscriber
 
 
@@ -53,19 +52,6 @@ def restore(engine: Engine, subscriber_id: int, now: datetime) -> str:
         found = _subscriber(session, subscriber_id)
         bounces.restore(session, found.email, now)
         return found.email
-
-
-def retract(engine: Engine, article_id: int, reason: str, now: datetime) -> str:
-    """Retract an article with ``reason``; the next feed build publishes the tombstone."""
-    reason = " ".join(reason.split())
-    if not reason:
-        raise InputError("give a reason for the retraction; feed readers are shown it")
-    with db.write_session(engine) as session:
-        source_id = queries.article_source_id(session, article_id)
-        if source_id is None:
-            raise NotFoundError(f"article {article_id}: no such article")
-        retract_article(session, source_id, reason[:2000], now)
-        return source_id
 
 
 def export_csv(engine: Engine) -> Iterator[str]:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from syndication.scheduler import runner as scheduling
-from syndication.services.sources import backoff, poll_sources
+from syndication.services.sources import backoff, poll_sources, source_states
 from syndication.settings import SchedulerSettings, Settings, SourceSettings
 from syndication.store import articles as store
 from syndication.store import database as db
@@ -271,6 +271,51 @@ def test_jsonl_source_from_a_path(settings: Settings, engine: Engine, tmp_path: 
     assert str(report.rejections[0]).startswith("export: line 2: ")
     [idle] = poll_sources(settings, engine, now=clock)
     assert idle.fetched == 0
+
+
+def test_a_record_the_database_refuses_costs_only_that_record(
+    settings: Settings, engine: Engine, backend: str, tmp_path: Path
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("SQLite does not enforce VARCHAR lengths")
+    from tests.support.builders import article_json
+
+    # Within the import limit (1,000 characters) but over the column's 300: the batch is
+    # refused and written again record by record, as the file import does.
+    export = tmp_path / "export.jsonl"
+    lines = [article_json("x-1"), article_json("x-2", author="x" * 400), article_json("x-3")]
+    export.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    settings = with_sources(settings, SourceSettings("export", "jsonl", str(export)))
+    seen: list[str] = []
+    [report] = poll_sources(settings, engine, now=clock, on_rejection=lambda r: seen.append(str(r)))
+    assert report.error == ""
+    assert (report.fetched, report.inserted, report.rejected) == (3, 2, 1)
+    assert seen == [str(r) for r in report.rejections]
+    assert seen[0].startswith("export: x-2: the database refused it: ")
+    assert "character varying(300)" in seen[0]
+    assert article(engine, "x-3").title == "Article x-3"
+    # The memo was stored after the records: the next poll sees an unchanged file.
+    [idle] = poll_sources(settings, engine, now=clock)
+    assert (idle.fetched, idle.error) == (0, "")
+
+
+def test_source_states_list_every_configured_source_in_order(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    export = tmp_path / "export.jsonl"
+    export.write_text("")
+    settings = with_sources(
+        settings,
+        SourceSettings("export", "jsonl", str(export)),
+        SourceSettings("other", "jsonl", str(tmp_path / "missing.jsonl")),
+    )
+    assert [(s.name, state) for s, state in source_states(settings, engine)] == [
+        ("export", None),
+        ("other", None),
+    ]
+    poll_sources(settings, engine, ["export"], now=clock)
+    [(_, polled), (_, never)] = source_states(settings, engine)
+    assert polled is not None and polled.last_poll_at == NOW and never is None
 
 
 def test_scheduler_once_polls_the_sources_before_the_feeds(
