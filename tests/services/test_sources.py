@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -297,6 +298,42 @@ def test_a_record_the_database_refuses_costs_only_that_record(
     # The memo was stored after the records: the next poll sees an unchanged file.
     [idle] = poll_sources(settings, engine, now=clock)
     assert (idle.fetched, idle.error) == (0, "")
+
+
+def test_a_refused_record_does_not_hold_back_the_cursor_or_the_retractions(
+    settings: Settings,
+    engine: Engine,
+    wordpress: tuple[FakeWordPress, Server],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every backend: the database's refusal is simulated for one record, so the
+    # fallback's order (records one by one, then the retractions and the cursor) is
+    # tested where VARCHAR lengths are not enforced too.
+    from sqlalchemy.exc import StatementError
+
+    site, server = wordpress
+    settings = with_sources(settings, wp_source(server.url))
+    poll_sources(settings, engine, now=clock)
+    site.edit(4, T0 + timedelta(days=1), title="Refused")
+    site.edit(8, T0 + timedelta(days=1), title="Kept")
+    del site.posts[6]
+    real = store.write_articles
+
+    def refusing(session: Any, records: Any, now: datetime, **kwargs: Any) -> Any:
+        if any(r.source_id == "cms:4" for r in records):
+            raise StatementError("value too long", "INSERT", None, ValueError("too long"))
+        return real(session, records, now, **kwargs)
+
+    monkeypatch.setattr("syndication.services.articles.write_articles", refusing)
+    [report] = poll_sources(settings, engine, full=True, now=clock)
+    assert report.error == ""
+    assert (report.updated, report.rejected, report.retracted) == (1, 1, 1)
+    assert str(report.rejections[0]).startswith("cms: cms:4: the database refused it: ")
+    assert article(engine, "cms:8").title == "Kept"
+    assert article(engine, "cms:6").status == "retracted"
+    with db.read_session(engine) as session:
+        state = source_store.load_source(session, "cms")
+    assert state is not None and state.cursor == (T0 + timedelta(days=1)).isoformat()
 
 
 def test_source_states_list_every_configured_source_in_order(
