@@ -1,4 +1,4 @@
-"""Articles into the store and out of the feeds: the one home of importing and retracting.
+"""Articles into the store, and their retraction: the one home of both.
 
 Every way an article enters goes through :func:`write_records`: the file import and the
 push API (JSON Lines, :func:`import_articles` and :func:`write_batches`) and the sources
@@ -46,7 +46,6 @@ from syndication.store.article_queries import ArticleRow as ArticleRow
 from syndication.store.articles import WriteCounts as WriteCounts
 from syndication.store.articles import write_articles
 from syndication.store.copy_rows import PreparedArticle
-from syndication.store.database import write_session
 
 # One record to write: its line (or position) number, the record and its content hash.
 Item = tuple[int, ArticleRecord | PreparedArticle, str]
@@ -198,7 +197,7 @@ def write_records(
     written. A database that is unwell (``OperationalError``) fails the whole write.
     """
     try:
-        with write_session(engine) as session:
+        with db.write_session(engine) as session:
             try:
                 records = [record for _, record, _ in items]
                 digests = [digest for _, _, digest in items]
@@ -214,14 +213,14 @@ def write_records(
     counts = WriteCounts()
     for number, record, digest in sorted(items, key=lambda item: item[0]):
         try:
-            with write_session(engine) as session:
+            with db.write_session(engine) as session:
                 counts.add(write_articles(session, [record], now, digests=[digest]))
         except OperationalError:
             raise
         except _REFUSALS as exc:
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             on_refused(number, f"the database refused it: {reason}")
-    with write_session(engine) as session:
+    with db.write_session(engine) as session:
         with_records(session)
     return counts
 
@@ -235,7 +234,7 @@ _ALLOWED_CONTROLS = frozenset("\t\n\r")
 
 
 def retraction_reason(raw: str, *, required: bool) -> str:
-    """The one reason policy: whitespace trimmed and folded, at most
+    """The one reason policy: whitespace trimmed and folded, cut to at most
     :data:`MAX_REASON_CHARS` characters; an :class:`InputError` for a control character
     (NUL included: feeds are XML, which cannot carry one) or, when ``required``, for a
     reason left empty."""
@@ -248,7 +247,7 @@ def retraction_reason(raw: str, *, required: bool) -> str:
     reason = " ".join(raw.split())
     if required and not reason:
         raise InputError(REASON_REQUIRED)
-    return reason[:MAX_REASON_CHARS]
+    return reason[:MAX_REASON_CHARS].rstrip()  # the cut may fall after a space
 
 
 @dataclass(frozen=True)

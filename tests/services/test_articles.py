@@ -264,7 +264,7 @@ def test_the_reason_is_trimmed_folded_and_capped() -> None:
     policy = articles.retraction_reason
     assert policy("  Wrong\r\n figures\t here ", required=True) == "Wrong figures here"
     assert policy("x" * 2500, required=True) == "x" * articles.MAX_REASON_CHARS
-    assert len(policy(" " + "y " * 3000, required=False)) == 2000
+    assert policy(" " + "y " * 3000, required=False) == ("y " * 1000).rstrip()
     assert policy("   ", required=False) == ""
 
 
