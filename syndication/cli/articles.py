@@ -34,10 +34,13 @@ def articles_retract(
     reason: Annotated[str, typer.Option(help="Why, shown to partners in the tombstone")] = "",
 ) -> None:
     """Retract an article: it stays in the store and feeds carry a tombstone for it."""
+    from syndication.clock import utc_now
     from syndication.services import articles as articles_service
 
     c = context(ctx)
-    if articles_service.retract_article(c.settings, c.engine, source_id, reason):
+    # The reason stays optional here, as it always was (scripts retract without one).
+    done = articles_service.retract(c.engine, source_id, reason, utc_now(), reason_required=False)
+    if done.changed:
         out.print(f"article {source_id} retracted")
     else:
         out.print(f"article {source_id} was already retracted")

@@ -59,13 +59,9 @@ def api_keys_create(
 ) -> None:
     """Make a key and print it once; only its hash is kept."""
     from syndication.clock import utc_now
-    from syndication.store import api_keys
-    from syndication.store import database as db
+    from syndication.services import api_keys
 
-    c = context(ctx)
-    db.require_current_schema(c.engine)
-    with db.write_session(c.engine) as session:
-        key = api_keys.create_key(session, name, utc_now())
+    key = api_keys.create_key(context(ctx).engine, name, utc_now())
     out.print(key)
     print(f"API key {name!r} created; it is shown only this once", file=sys.stderr)
 
@@ -73,14 +69,11 @@ def api_keys_create(
 @api_keys_app.command("list")
 def api_keys_list(ctx: typer.Context) -> None:
     """List keys by name with when they were made and revoked."""
-    from syndication.store import api_keys
-    from syndication.store import database as db
+    from syndication.services import api_keys
 
     c = context(ctx)
-    db.require_current_schema(c.engine)
     tz = c.settings.site.tz
-    with db.read_session(c.engine) as session:
-        keys = api_keys.list_keys(session)
+    keys = api_keys.list_keys(c.engine)
     if not keys:
         out.print("no API keys")
     for key in keys:
@@ -97,13 +90,9 @@ def api_keys_list(ctx: typer.Context) -> None:
 def api_keys_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
     """Revoke a key at once."""
     from syndication.clock import utc_now
-    from syndication.store import api_keys
-    from syndication.store import database as db
+    from syndication.services import api_keys
 
-    c = context(ctx)
-    db.require_current_schema(c.engine)
-    with db.write_session(c.engine) as session:
-        changed = api_keys.revoke_key(session, name, utc_now())
+    changed = api_keys.revoke_key(context(ctx).engine, name, utc_now())
     out.print(f"API key {name!r} {'revoked' if changed else 'was already revoked'}")
 
 
@@ -111,16 +100,12 @@ def print_source_status(settings: Settings, engine: Engine) -> None:
     """``syndication status``'s lines per source: last poll, result, cursor, back-off."""
     if not settings.sources:
         return
-    # The store module, not the service: status must not load the HTTP client or parsers.
-    from syndication.store import database as db
-    from syndication.store import sources as source_store
+    # services.sources loads the HTTP client and the parsers only when it polls.
+    from syndication.services.sources import source_states
 
     tz = settings.site.tz
-    with db.read_session(engine) as session:
-        stored = {s.name: s for s in source_store.load_sources(session)}
     out.print("sources:")
-    for source in settings.sources:
-        state = stored.get(source.name)
+    for source, state in source_states(settings, engine):
         if state is None or state.last_poll_at is None:
             out.print(f"  {source.name:<28} {source.kind}; never polled")
             continue

@@ -38,12 +38,11 @@ def users_add(
     """Add a console user (a viewer unless --role operator)."""
     from syndication.clock import utc_now
     from syndication.services import users
-    from syndication.store.users import check_role, normalise_user_email
 
     c = context(ctx)
     # Checked before the password is asked for, so a typo does not cost a prompt.
-    normalise_user_email(email)
-    check_role(role)
+    users.normalise_user_email(email)
+    users.check_role(role)
     user = users.add_user(c.engine, email, role, _password(password_stdin), utc_now())
     out.print(f"{user.email}: added as {user.role}")
 

@@ -1,4 +1,13 @@
-"""Streaming article import: JSON Lines in, batched upserts out, constant memory.
+"""Articles into the store, and their retraction: the one home of both.
+
+Every way an article enters goes through :func:`write_records`: the file import and the
+push API (JSON Lines, :func:`import_articles` and :func:`write_batches`) and the sources
+job (:mod:`syndication.services.sources`). When the database refuses a batch that
+validation let through, the records are written one by one and only those it refuses are
+rejected, each with one line saying why. Every retraction (the CLI, the console, the push
+API, a source reconciling what vanished upstream) goes through :func:`retract` or, inside
+a source's own transaction, :func:`retract_in`, and its reason through
+:func:`retraction_reason`.
 
 Lines are parsed one at a time and written in batches, each batch one transaction, so a
 million-line file costs the memory of one batch and a crash loses at most the batch in
@@ -12,28 +21,37 @@ this one writes.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Iterable
+import unicodedata
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
+from sqlalchemy.orm import Session
 
-from syndication.clock import utc_now
 from syndication.core.articles import ArticleRecord
-from syndication.errors import RecordError
+from syndication.errors import InputError, NotFoundError, RecordError
 from syndication.services.article_batches import (
     BATCH_SIZE,
     ParsedBatch,
     parse_batches,
 )
-from syndication.settings import DEFAULT_IMPORT_LIMITS, ImportSettings, Settings
+from syndication.settings import DEFAULT_IMPORT_LIMITS, ImportSettings
+from syndication.store import article_queries as queries
 from syndication.store import articles as store
 from syndication.store import database as db
-from syndication.store.articles import WriteCounts, write_articles
+from syndication.store.article_queries import ArticleRow as ArticleRow
+from syndication.store.articles import WriteCounts as WriteCounts
+from syndication.store.articles import write_articles
 from syndication.store.copy_rows import PreparedArticle
-from syndication.store.database import write_session
+
+# One record to write: its line (or position) number, the record and its content hash.
+Item = tuple[int, ArticleRecord | PreparedArticle, str]
+# What the database's refusal of one record looks like; OperationalError is not one of
+# them: the database itself is unwell (read-only, gone), which is no record's fault.
+_REFUSALS = (DBAPIError, StatementError, UnicodeError)
 
 
 @dataclass(frozen=True)
@@ -121,26 +139,11 @@ def write_batches(
                 report.rejections.append(rejection)
             on_rejection(rejection)
 
-    def write(items: list[tuple[int, ArticleRecord | PreparedArticle, str]]) -> None:
-        records = [record for _, record, _ in items]
-        digests = [digest for _, _, digest in items]
-        try:
-            with write_session(engine) as session:
-                report.counts.add(write_articles(session, records, now(), digests=digests))
-        except OperationalError:
-            raise  # the database itself is unwell (read-only, gone): not one line's fault
-        except (DBAPIError, StatementError, UnicodeError):
-            # Validation should have caught anything the database refuses; if it did
-            # not, one bad line must not cost the batch: write them one by one and
-            # reject only those the database refuses.
-            for number, record, digest in sorted(items, key=lambda item: item[0]):
-                try:
-                    with write_session(engine) as session:
-                        counts = write_articles(session, [record], now(), digests=[digest])
-                        report.counts.add(counts)
-                except (DBAPIError, StatementError, UnicodeError) as exc:
-                    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-                    reject(number, RecordError("", f"the database refused it: {reason}"))
+    def refused(number: int, reason: str) -> None:
+        reject(number, RecordError("", reason))
+
+    def write(items: list[Item]) -> None:
+        report.counts.add(write_records(engine, items, now(), refused))
 
     # One writer thread, at most one batch in flight: while the database works on batch N
     # (its own process, its own core) the next batch is parsed, here or in the worker
@@ -173,8 +176,118 @@ def _copies(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def retract_article(settings: Settings, engine: Engine, source_id: str, reason: str) -> bool:
-    """Retract one article; False when it was already retracted for the same reason."""
+class _Refused(Exception):
+    """The database refused the batch's records (not what was written with them)."""
+
+
+def write_records(
+    engine: Engine,
+    items: Sequence[Item],
+    now: datetime,
+    on_refused: Callable[[int, str], None],
+    with_records: Callable[[Session], None] = lambda _s: None,
+) -> WriteCounts:
+    """Upsert ``items`` (distinct source ids) in one transaction, with ``with_records``.
+
+    Validation should have caught anything the database refuses; if it did not, one bad
+    record must not cost the others: they are then written one by one, each in its own
+    transaction, ``on_refused(number, reason)`` is told of each the database refuses, and
+    ``with_records`` (what must be stored with the records, such as a source's cursor)
+    runs afterwards in a transaction of its own, so it never covers records not yet
+    written. A database that is unwell (``OperationalError``) fails the whole write.
+    """
+    try:
+        with db.write_session(engine) as session:
+            try:
+                records = [record for _, record, _ in items]
+                digests = [digest for _, _, digest in items]
+                counts = write_articles(session, records, now, digests=digests)
+            except OperationalError:
+                raise
+            except _REFUSALS as exc:
+                raise _Refused from exc
+            with_records(session)
+        return counts
+    except _Refused:
+        pass
+    counts = WriteCounts()
+    for number, record, digest in sorted(items, key=lambda item: item[0]):
+        try:
+            with db.write_session(engine) as session:
+                counts.add(write_articles(session, [record], now, digests=[digest]))
+        except OperationalError:
+            raise
+        except _REFUSALS as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            on_refused(number, f"the database refused it: {reason}")
+    with db.write_session(engine) as session:
+        with_records(session)
+    return counts
+
+
+# -- retracting ---------------------------------------------------------------------------
+
+MAX_REASON_CHARS = 2000
+REASON_REQUIRED = "give a reason for the retraction; feed readers are shown it"
+# Line breaks and tabs are what a text box or a shell gives; they are folded into spaces.
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
+def retraction_reason(raw: str, *, required: bool) -> str:
+    """The one reason policy: whitespace trimmed and folded, cut to at most
+    :data:`MAX_REASON_CHARS` characters; an :class:`InputError` for a control character
+    (NUL included: feeds are XML, which cannot carry one) or, when ``required``, for a
+    reason left empty."""
+    for char in raw:
+        if char not in _ALLOWED_CONTROLS and unicodedata.category(char) in ("Cc", "Cs"):
+            raise InputError(
+                f"the retraction reason contains the control character U+{ord(char):04X}; "
+                "give plain text (feed readers are shown it)"
+            )
+    reason = " ".join(raw.split())
+    if required and not reason:
+        raise InputError(REASON_REQUIRED)
+    return reason[:MAX_REASON_CHARS].rstrip()  # the cut may fall after a space
+
+
+@dataclass(frozen=True)
+class Retraction:
+    """What :func:`retract` did: ``changed`` is False when the article was already
+    retracted for the same reason."""
+
+    source_id: str
+    changed: bool
+
+
+def retract(
+    engine: Engine, article: str | int, reason: str, now: datetime, *, reason_required: bool
+) -> Retraction:
+    """Retract one article, by source id (the CLI, the push API) or by its row id (the
+    console); it stays in the store and the next feed build publishes its tombstone.
+
+    The reason goes through :func:`retraction_reason`; a :class:`NotFoundError` names an
+    unknown article.
+    """
+    clean = retraction_reason(reason, required=reason_required)
     db.require_current_schema(engine)
     with db.write_session(engine) as session:
-        return store.retract_article(session, source_id, reason, utc_now())
+        if isinstance(article, int):
+            source_id = queries.article_source_id(session, article)
+            if source_id is None:
+                raise NotFoundError(f"article {article}: no such article")
+        else:
+            source_id = article
+        return Retraction(source_id, store.retract_article(session, source_id, clean, now))
+
+
+def retract_in(session: Session, source_id: str, reason: str, now: datetime) -> bool:
+    """:func:`retract` inside the caller's transaction (a source's batch, which must
+    store its cursor with it); the reason is required. False if nothing changed."""
+    clean = retraction_reason(reason, required=True)
+    return store.retract_article(session, source_id, clean, now)
+
+
+def search(engine: Engine, query: str) -> list[ArticleRow]:
+    """The console's article list: newest first, narrowed by ``query`` when given."""
+    with db.read_session(engine) as session:
+        return queries.search_articles(session, query)

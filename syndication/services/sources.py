@@ -11,6 +11,14 @@ the next source is polled all the same. In the scheduler a failing source backs 
 exponentially (``sources_seconds`` doubled per failure in a row, capped at
 :data:`BACKOFF_CAP`, or longer when ``Retry-After`` says so); an explicit
 ``syndication sources poll`` always asks, and any success ends the back-off.
+
+Records are written through :func:`syndication.services.articles.write_records`, as every
+import is: a record the database refuses is one rejection, and the rest of its batch is
+stored. Retractions take :mod:`syndication.services.articles`' one reason policy.
+
+``syndication status`` reads :func:`source_states` from here; the poll's machinery (the
+HTTP client, the parsers, the article writer) is therefore imported where it is used, so
+that status does not load it.
 """
 
 from __future__ import annotations
@@ -19,19 +27,22 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-import httpx2 as httpx
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
-from syndication.core.source_items import ItemRejection, TopicRules
-from syndication.edges.http_client import USER_AGENT, HttpClient, RetryLater
 from syndication.errors import ConfigError, NotFoundError, SyndicationError
 from syndication.settings import Settings, SourceSettings
-from syndication.sources import feed, jsonl, wordpress
-from syndication.sources.base import Batch, PollContext, PollFunction, PollState
-from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.store import sources as source_store
+from syndication.store.sources import SourceStatus as SourceStatus
+
+if TYPE_CHECKING:
+    import httpx2 as httpx
+
+    from syndication.core.source_items import ItemRejection
+    from syndication.sources.base import Batch, PollFunction
 
 BACKOFF_CAP = timedelta(hours=1)
 RETRY_AFTER_CAP = timedelta(hours=24)
@@ -40,11 +51,17 @@ REMOVED_REASON = "removed from {name}"
 
 log = logging.getLogger(__name__)
 
-KINDS: dict[str, PollFunction] = {
-    "wordpress": wordpress.poll,
-    "feed": feed.poll,
-    "jsonl": jsonl.poll,
-}
+
+def poll_function(kind: str) -> PollFunction:
+    """The ``poll`` of a source kind (one of ``settings.SOURCE_KINDS``)."""
+    from syndication.sources import feed, jsonl, wordpress
+
+    kinds: dict[str, PollFunction] = {
+        "wordpress": wordpress.poll,
+        "feed": feed.poll,
+        "jsonl": jsonl.poll,
+    }
+    return kinds[kind]
 
 
 @dataclass
@@ -138,6 +155,10 @@ def poll_source(
     transport: httpx.BaseTransport | None = None,
 ) -> SourceReport:
     """Poll one source (see the module docstring); never raises for the source's failure."""
+    from syndication.core.source_items import TopicRules
+    from syndication.edges.http_client import USER_AGENT, HttpClient, RetryLater
+    from syndication.sources.base import PollContext, PollState
+
     report = SourceReport(source.name, source.kind)
     started = now()
     with db.read_session(engine) as session:
@@ -176,7 +197,7 @@ def poll_source(
             transport=transport,
         ) as client:
             try:
-                for batch in KINDS[source.kind](context, client):
+                for batch in poll_function(source.kind)(context, client):
                     _write(engine, source, batch, report, now(), on_rejection)
             finally:
                 report.requests = client.requests
@@ -213,12 +234,19 @@ def _write(
     now: datetime,
     on_rejection: Callable[[ItemRejection], None],
 ) -> None:
-    report.fetched += batch.fetched
-    for rejection in batch.rejections:
+    from syndication.core.source_items import ItemRejection
+    from syndication.services import articles
+    from syndication.store import articles as store
+
+    def reject(rejection: ItemRejection) -> None:
         report.rejected += 1
         if len(report.rejections) < 1000:
             report.rejections.append(rejection)
         on_rejection(rejection)
+
+    report.fetched += batch.fetched
+    for rejection in batch.rejections:
+        reject(rejection)
     with db.read_session(engine) as session:
         status = source_store.load_source(session, source.name)
         # Which records would change, and which articles a reconciliation retracts, are
@@ -232,18 +260,24 @@ def _write(
     memo_moves = batch.memo is not None and (status is None or batch.memo != status.memo)
     if not (changed or gone or cursor_moves or memo_moves):
         return
-    with db.write_session(engine) as session:
-        counts = store.write_articles(session, changed, now)
-        report.inserted += counts.inserted
-        report.updated += counts.updated
-        report.unchanged += counts.unchanged
+
+    def refused(number: int, reason: str) -> None:
+        reject(ItemRejection(source.name, changed[number].source_id, "", reason))
+
+    def with_records(session: Session) -> None:
         for source_id in sorted(gone):
             reason = REMOVED_REASON.format(name=source.name)
-            if store.retract_article(session, source_id, reason, now):
+            if articles.retract_in(session, source_id, reason, now):
                 report.retracted += 1
         source_store.save_progress(
             session, source.name, source.kind, batch.cursor, batch.memo if memo_moves else None
         )
+
+    items = [(number, record, record.content_hash()) for number, record in enumerate(changed)]
+    counts = articles.write_records(engine, items, now, refused, with_records)
+    report.inserted += counts.inserted
+    report.updated += counts.updated
+    report.unchanged += counts.unchanged
 
 
 def _record(
@@ -283,3 +317,15 @@ def backoff(interval_seconds: int, failures: int, retry_after: float | None) -> 
     if retry_after is not None:
         delay = max(delay, min(timedelta(seconds=retry_after), RETRY_AFTER_CAP))
     return delay
+
+
+def source_states(
+    settings: Settings, engine: Engine
+) -> list[tuple[SourceSettings, SourceStatus | None]]:
+    """Each configured source with what the store knows of it (``None``: never polled),
+    in the settings' order, for ``syndication status``."""
+    if not settings.sources:
+        return []
+    with db.read_session(engine) as session:
+        stored = {s.name: s for s in source_store.load_sources(session)}
+    return [(source, stored.get(source.name)) for source in settings.sources]

@@ -21,7 +21,15 @@ from syndication.core.passwords import (
 )
 from syndication.store import database as db
 from syndication.store import users as store
-from syndication.store.users import SignedIn, UserInfo
+
+# The rules and shapes the CLI and the console need, from their one home in the store:
+# who a session belongs to, how long a lock-out lasts, the form of a user's address and
+# the roles there are.
+from syndication.store.users import LOCKOUT_WINDOW as LOCKOUT_WINDOW
+from syndication.store.users import SignedIn as SignedIn
+from syndication.store.users import UserInfo as UserInfo
+from syndication.store.users import check_role as check_role
+from syndication.store.users import normalise_user_email as normalise_user_email
 
 
 def add_user(engine: Engine, email: str, role: str, password: str, now: datetime) -> UserInfo:

@@ -10,7 +10,9 @@ Answers are JSON: ``200`` with the counts and the rejected lines whenever the bo
 read (a bad line is the caller's to fix, not a failed request), ``401`` without a valid
 key (with ``WWW-Authenticate``, RFC 6750 §3), ``413`` over :data:`MAX_BODY`, ``415`` for
 another media type, ``429`` with ``Retry-After`` past the rate limit.
-``DELETE /api/articles/<id>`` retracts (a tombstone in the feeds); ``404`` if unknown.
+``DELETE /api/articles/<id>?reason=…`` retracts (a tombstone in the feeds); ``404`` if
+unknown, ``400`` for a reason the one retraction policy refuses (a control character); the
+reason may be left out, as it always could, and a long one is cut at 2,000 characters.
 """
 
 from __future__ import annotations
@@ -22,11 +24,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from syndication.clock import utc_now
-from syndication.errors import NotFoundError
+from syndication.errors import InputError, NotFoundError
+from syndication.services import api_keys
 from syndication.settings import Settings
-from syndication.store import api_keys
-from syndication.store import articles as store
-from syndication.store import database as db
 from syndication.web.security import ClientRateLimiter
 
 MAX_BODY = 10 * 1024 * 1024
@@ -60,7 +60,7 @@ class ArticlesApi:
                 "send Authorization: Bearer <key> (syndication api-keys create)",
                 {"www-authenticate": 'Bearer realm="syndication"'},
             )
-        name = await run_in_threadpool(self._key_name, key)
+        name = await run_in_threadpool(api_keys.verify_key, self.engine, key)
         if name is None:
             return _error(
                 401,
@@ -71,10 +71,6 @@ class ArticlesApi:
             retry = str(self.limiter.retry_after(name))
             return _error(429, f"too many requests for key {name!r}", {"retry-after": retry})
         return name
-
-    def _key_name(self, key: str) -> str | None:
-        with db.read_session(self.engine) as session:
-            return api_keys.key_name(session, key)
 
     async def post(self, request: Request) -> Response:
         who = await self.authenticate(request)
@@ -94,8 +90,7 @@ class ArticlesApi:
                     return _too_large(self.max_body)
         except ClientDisconnect:
             return Response(status_code=400)
-        # Imported here: the importer brings the terminal's progress display with it, which
-        # serving feeds does not need.
+        # Imported here: serving feeds does not need the importer.
         from syndication.services.articles import import_articles
 
         report = await run_in_threadpool(
@@ -126,19 +121,21 @@ class ArticlesApi:
         who = await self.authenticate(request)
         if isinstance(who, Response):
             return who
+        from syndication.services.articles import retract
+
         source_id = request.path_params["source_id"]
         reason = request.query_params.get("reason", "")
         try:
-            changed = await run_in_threadpool(self._retract, source_id, reason)
+            done = await run_in_threadpool(
+                retract, self.engine, source_id, reason, utc_now(), reason_required=False
+            )
         except NotFoundError:
             return _error(404, f"article {source_id!r}: no such article in the store")
+        except InputError as exc:
+            return _error(400, str(exc))
         return JSONResponse(
-            {"id": source_id, "retracted": True, "changed": changed}, headers=NO_STORE
+            {"id": source_id, "retracted": True, "changed": done.changed}, headers=NO_STORE
         )
-
-    def _retract(self, source_id: str, reason: str) -> bool:
-        with db.write_session(self.engine) as session:
-            return store.retract_article(session, source_id, reason, utc_now())
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -7,16 +7,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from syndication.core.articles import html_depth
+from syndication.errors import InputError, NotFoundError
+from syndication.services import articles
 from syndication.services.article_batches import ParsedInWorker
 from syndication.services.articles import ImportReport, Rejection, import_articles, write_batches
 from syndication.settings import DEFAULT_IMPORT_LIMITS, ImportSettings
 from syndication.store import article_queries
 from syndication.store import articles as store
 from syndication.store import database as db
-from tests.support.builders import JsonFactory
+from syndication.store.models import Article
+from tests.support.builders import FIXED_NOW, JsonFactory
 
 TOPICS = {"international-relations", "culture", "economy"}
 
@@ -252,3 +255,87 @@ def test_raw_lines_across_batches_keep_line_numbers_and_rewrite_nothing_unchange
         assert store.current_change_seq(session) == seq == 4
         ids = sorted(a.source_id for a in article_queries.load_articles(session))
     assert ids == ["r0", "r1", "r3", "r6"]
+
+
+# -- retracting: one reason policy for the CLI, the console, the push API and sources --------
+
+
+def test_the_reason_is_trimmed_folded_and_capped() -> None:
+    policy = articles.retraction_reason
+    assert policy("  Wrong\r\n figures\t here ", required=True) == "Wrong figures here"
+    assert policy("x" * 2500, required=True) == "x" * articles.MAX_REASON_CHARS
+    assert policy(" " + "y " * 3000, required=False) == ("y " * 1000).rstrip()
+    assert policy("   ", required=False) == ""
+
+
+def test_an_empty_reason_is_refused_only_where_one_is_required() -> None:
+    with pytest.raises(InputError, match="give a reason for the retraction"):
+        articles.retraction_reason(" \n ", required=True)
+    assert articles.retraction_reason("", required=False) == ""
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\x7f", "\x85", "\x1f", "\udc80"])
+def test_control_characters_and_nul_are_refused(char: str) -> None:
+    with pytest.raises(InputError, match=f"control character U\\+{ord(char):04X}"):
+        articles.retraction_reason(f"wrong{char}figures", required=False)
+
+
+def stored(engine: Engine, source_id: str) -> Article:
+    with db.read_session(engine) as session:
+        return session.scalars(select(Article).where(Article.source_id == source_id)).one()
+
+
+def imported(engine: Engine, make_article_json: JsonFactory, *ids: str) -> None:
+    lines: list[str | bytes] = [json.dumps(make_article_json(i)) for i in ids]
+    report = import_articles(engine, lines, source="t", known_topics=TOPICS, now=lambda: FIXED_NOW)
+    assert report.counts.inserted == len(ids)
+
+
+def test_retract_by_source_id_or_row_id_applies_the_policy(
+    engine: Engine, make_article_json: JsonFactory
+) -> None:
+    imported(engine, make_article_json, "a1", "a2")
+    done = articles.retract(engine, "a1", "  Wrong\n date ", FIXED_NOW, reason_required=False)
+    assert done == articles.Retraction("a1", True)
+    assert (stored(engine, "a1").status, stored(engine, "a1").retraction_reason) == (
+        "retracted",
+        "Wrong date",
+    )
+    again = articles.retract(engine, "a1", "Wrong date", FIXED_NOW, reason_required=True)
+    assert again.changed is False
+    row_id = stored(engine, "a2").id
+    by_id = articles.retract(engine, row_id, "z" * 3000, FIXED_NOW, reason_required=True)
+    assert by_id == articles.Retraction("a2", True)
+    assert stored(engine, "a2").retraction_reason == "z" * 2000
+
+
+def test_retract_refuses_before_writing_and_names_unknown_articles(
+    engine: Engine, make_article_json: JsonFactory
+) -> None:
+    imported(engine, make_article_json, "a1")
+    with pytest.raises(InputError, match="U\\+0000"):
+        articles.retract(engine, "a1", "bad\x00reason", FIXED_NOW, reason_required=False)
+    with pytest.raises(InputError, match="give a reason"):
+        articles.retract(engine, "a1", "", FIXED_NOW, reason_required=True)
+    assert stored(engine, "a1").status == "published"
+    with pytest.raises(NotFoundError, match="article 'nope': no such article in the store"):
+        articles.retract(engine, "nope", "x", FIXED_NOW, reason_required=True)
+    with pytest.raises(NotFoundError, match="article 999999: no such article"):
+        articles.retract(engine, 999999, "x", FIXED_NOW, reason_required=True)
+
+
+def test_retract_in_a_callers_transaction_requires_a_clean_reason(
+    engine: Engine, make_article_json: JsonFactory
+) -> None:
+    imported(engine, make_article_json, "a1")
+    with db.write_session(engine) as session, pytest.raises(InputError):
+        articles.retract_in(session, "a1", " ", FIXED_NOW)
+    with db.write_session(engine) as session:
+        assert articles.retract_in(session, "a1", " removed\tupstream ", FIXED_NOW)
+    assert stored(engine, "a1").retraction_reason == "removed upstream"
+
+
+def test_search_finds_articles_by_source_id(engine: Engine, make_article_json: JsonFactory) -> None:
+    imported(engine, make_article_json, "a1", "a2")
+    assert {row.source_id for row in articles.search(engine, "")} == {"a1", "a2"}
+    assert [row.source_id for row in articles.search(engine, "a2")] == ["a2"]

@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
 
 from syndication.scheduler import runner as scheduling
-from syndication.services.sources import backoff, poll_sources
+from syndication.services.sources import backoff, poll_sources, source_states
 from syndication.settings import SchedulerSettings, Settings, SourceSettings
 from syndication.store import articles as store
 from syndication.store import database as db
@@ -271,6 +272,87 @@ def test_jsonl_source_from_a_path(settings: Settings, engine: Engine, tmp_path: 
     assert str(report.rejections[0]).startswith("export: line 2: ")
     [idle] = poll_sources(settings, engine, now=clock)
     assert idle.fetched == 0
+
+
+def test_a_record_the_database_refuses_costs_only_that_record(
+    settings: Settings, engine: Engine, backend: str, tmp_path: Path
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("SQLite does not enforce VARCHAR lengths")
+    from tests.support.builders import article_json
+
+    # Within the import limit (1,000 characters) but over the column's 300: the batch is
+    # refused and written again record by record, as the file import does.
+    export = tmp_path / "export.jsonl"
+    lines = [article_json("x-1"), article_json("x-2", author="x" * 400), article_json("x-3")]
+    export.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    settings = with_sources(settings, SourceSettings("export", "jsonl", str(export)))
+    seen: list[str] = []
+    [report] = poll_sources(settings, engine, now=clock, on_rejection=lambda r: seen.append(str(r)))
+    assert report.error == ""
+    assert (report.fetched, report.inserted, report.rejected) == (3, 2, 1)
+    assert seen == [str(r) for r in report.rejections]
+    assert seen[0].startswith("export: x-2: the database refused it: ")
+    assert "character varying(300)" in seen[0]
+    assert article(engine, "x-3").title == "Article x-3"
+    # The memo was stored after the records: the next poll sees an unchanged file.
+    [idle] = poll_sources(settings, engine, now=clock)
+    assert (idle.fetched, idle.error) == (0, "")
+
+
+def test_a_refused_record_does_not_hold_back_the_cursor_or_the_retractions(
+    settings: Settings,
+    engine: Engine,
+    wordpress: tuple[FakeWordPress, Server],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every backend: the database's refusal is simulated for one record, so the
+    # fallback's order (records one by one, then the retractions and the cursor) is
+    # tested where VARCHAR lengths are not enforced too.
+    from sqlalchemy.exc import StatementError
+
+    site, server = wordpress
+    settings = with_sources(settings, wp_source(server.url))
+    poll_sources(settings, engine, now=clock)
+    site.edit(4, T0 + timedelta(days=1), title="Refused")
+    site.edit(8, T0 + timedelta(days=1), title="Kept")
+    del site.posts[6]
+    real = store.write_articles
+
+    def refusing(session: Any, records: Any, now: datetime, **kwargs: Any) -> Any:
+        if any(r.source_id == "cms:4" for r in records):
+            raise StatementError("value too long", "INSERT", None, ValueError("too long"))
+        return real(session, records, now, **kwargs)
+
+    monkeypatch.setattr("syndication.services.articles.write_articles", refusing)
+    [report] = poll_sources(settings, engine, full=True, now=clock)
+    assert report.error == ""
+    assert (report.updated, report.rejected, report.retracted) == (1, 1, 1)
+    assert str(report.rejections[0]).startswith("cms: cms:4: the database refused it: ")
+    assert article(engine, "cms:8").title == "Kept"
+    assert article(engine, "cms:6").status == "retracted"
+    with db.read_session(engine) as session:
+        state = source_store.load_source(session, "cms")
+    assert state is not None and state.cursor == (T0 + timedelta(days=1)).isoformat()
+
+
+def test_source_states_list_every_configured_source_in_order(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    export = tmp_path / "export.jsonl"
+    export.write_text("")
+    settings = with_sources(
+        settings,
+        SourceSettings("export", "jsonl", str(export)),
+        SourceSettings("other", "jsonl", str(tmp_path / "missing.jsonl")),
+    )
+    assert [(s.name, state) for s, state in source_states(settings, engine)] == [
+        ("export", None),
+        ("other", None),
+    ]
+    poll_sources(settings, engine, ["export"], now=clock)
+    [(_, polled), (_, never)] = source_states(settings, engine)
+    assert polled is not None and polled.last_poll_at == NOW and never is None
 
 
 def test_scheduler_once_polls_the_sources_before_the_feeds(

@@ -374,7 +374,9 @@ def test_retract_an_article_with_a_reason(
     assert listing.text.index(article.source_id) < listing.text.index("</tbody>")
     path = f"/admin/articles/{article.id}/retract"
     assert client.post(path, data={"csrf": token, "reason": "  "}).status_code == 400
-    done = client.post(path, data={"csrf": token, "reason": "Wrong figures"})
+    control = client.post(path, data={"csrf": token, "reason": "Wrong\x1bfigures"})
+    assert control.status_code == 400 and "control character U+001B" in control.text
+    done = client.post(path, data={"csrf": token, "reason": " Wrong\r\n figures "})
     assert done.status_code == 200 and f"Retracted {article.source_id}" in done.text
     with db.read_session(app_engine) as session:
         stored = session.get(Article, article.id)

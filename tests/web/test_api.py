@@ -103,6 +103,22 @@ def test_delete_retracts_and_404s(client: TestClient, key: str, engine: Engine) 
     assert client.delete("/api/articles/cms:42").status_code == 401
 
 
+def test_delete_takes_the_one_retraction_reason_policy(
+    client: TestClient, key: str, engine: Engine
+) -> None:
+    client.post("/api/articles", content=body(article_json("cms:7")), headers=auth(key))
+    bad = client.delete("/api/articles/cms:7", params={"reason": "a\x00b"}, headers=auth(key))
+    assert bad.status_code == 400
+    assert "control character U+0000" in bad.json()["error"]
+    long = " Wrong\n figures " + "x" * 3000
+    done = client.delete("/api/articles/cms:7", params={"reason": long}, headers=auth(key))
+    assert done.status_code == 200 and done.json()["changed"] is True
+    with db.read_session(engine) as session:
+        row = session.scalars(select(Article).where(Article.source_id == "cms:7")).one()
+    assert row.status == "retracted"
+    assert row.retraction_reason == ("Wrong figures " + "x" * 3000)[:2000]
+
+
 def test_pushed_articles_keep_to_the_import_limits(
     settings: Settings, engine: Engine, key: str
 ) -> None:

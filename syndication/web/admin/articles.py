@@ -7,20 +7,13 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from syndication.services import console
-from syndication.store import article_queries as queries
-from syndication.store import database as db
+from syndication.services import articles
 from syndication.web.admin.common import Admin, Viewer, id_param, query_param, redirect
 
 
 async def search(admin: Admin, request: Request, viewer: Viewer) -> Response:
     query = query_param(request, "q")
-
-    def read() -> list[queries.ArticleRow]:
-        with db.read_session(admin.engine) as session:
-            return queries.search_articles(session, query)
-
-    rows = await run_in_threadpool(read)
+    rows = await run_in_threadpool(articles.search, admin.engine, query)
     retracted = query_param(request, "retracted")
     return admin.page("articles.html", viewer, query=query, rows=rows, retracted=retracted)
 
@@ -28,11 +21,12 @@ async def search(admin: Admin, request: Request, viewer: Viewer) -> Response:
 async def retract(admin: Admin, request: Request, viewer: Viewer, form: FormData) -> Response:
     article_id = id_param(request, "article_id")
     reason = form.get("reason")
-    source_id = await run_in_threadpool(
-        console.retract,
+    done = await run_in_threadpool(
+        articles.retract,
         admin.engine,
         article_id,
         reason if isinstance(reason, str) else "",
         admin.now(),
+        reason_required=True,
     )
-    return redirect("/admin/articles", retracted=source_id)
+    return redirect("/admin/articles", retracted=done.source_id)

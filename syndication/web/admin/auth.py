@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from syndication.errors import InputError
 from syndication.services import users
-from syndication.store.users import LOCKOUT_WINDOW
+from syndication.services.users import LOCKOUT_WINDOW
 from syndication.web.admin.common import (
     SESSION_COOKIE,
     Admin,

@@ -29,8 +29,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from syndication.errors import InputError, NotFoundError, SyndicationError
 from syndication.render.templates import search_path
 from syndication.services import users
+from syndication.services.users import SignedIn
 from syndication.settings import SLUG_RE, Settings
-from syndication.store.users import SignedIn
 from syndication.web.pages import NO_STORE
 
 SESSION_COOKIE = "syndication_admin"
