@@ -15,8 +15,9 @@ feedgen's documents byte for byte, with every character that is escaped somewher
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
-from html import escape
+from html import escape, unescape
 from typing import Any
 
 from syndication.core.entries import Entry
@@ -26,7 +27,7 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Part of every fragment's cache key: change it whenever the bytes an entry renders to
 # change (layout here, sanitising rules in core.entries), so no old fragment is reused.
-VERSION = "entries-1"
+VERSION = "entries-2"
 
 
 def fragment(entry: Entry, kind: str) -> bytes:
@@ -93,11 +94,45 @@ def _attribute(value: str) -> str:
     return value.replace("\n", "&#10;").replace("\t", "&#9;")
 
 
+# -- RSS plain text (issue 26 item 1) ------------------------------------------------------
+#
+# An item's <description> is HTML to every reader (feedparser, the W3C validator's
+# safeHtml): the plain-text summary is HTML-escaped into it (issue 15 item 8). A <title>
+# (and the channel's <title> and <description>) is not said to be text or HTML, and
+# readers split: rss-parser, feed-extractor and most apps show the parsed text; others
+# (and feedparser, when the text has an end tag or an entity) render it as HTML. Plain text
+# that reads the same either way is written once escaped, so "Seoul & Tokyo" is
+# "Seoul & Tokyo" everywhere (issue 15 item 8's escaping of every title showed
+# "Seoul &amp; Tokyo" to every reader). Text an HTML reader would take as markup (a tag,
+# a comment, a character reference) is HTML-escaped first, so markup never comes alive in
+# a reader that renders titles: the security fix of issue 15 item 8, kept where it
+# matters. Then ``&``, ``<`` and ``>`` are written as the hexadecimal character
+# references the RSS Advisory Board's profile asks for in plain text
+# (https://www.rssboard.org/rss-profile#data-types-characterdata); a parser reads the
+# same characters, and the W3C validator takes a line carrying them as text instead of
+# warning "title should not contain HTML".
+_MARKUP = re.compile(r"<[A-Za-z/!?]|&#")
+RSS_REFERENCES = {"&": "&#x26;", "<": "&#x3C;", ">": "&#x3E;"}
+_RSS_SPECIAL = re.compile("[&<>]")
+
+
+def rss_html_level(plain: str) -> str:
+    """``plain`` as the text an RSS <title> (or channel <description>) holds once parsed: itself,
+    or HTML-escaped when an HTML reader would find markup in it."""
+    if _MARKUP.search(plain) or ("&" in plain and unescape(plain) != plain):
+        return escape(plain, quote=False)
+    return plain
+
+
+def _rss_text(plain: str) -> str:
+    value = _RSS_SPECIAL.sub(lambda m: RSS_REFERENCES[m.group()], rss_html_level(plain))
+    return value.replace("\r", "&#13;") if "\r" in value else value
+
+
 def _rss(entry: Entry) -> bytes:
-    # As render.feeds does for RSS: plain text escaped once more (issue 15 item 8).
     parts = [
         "    <item>\n      <title>",
-        _text(escape(entry.title, quote=False)),
+        _rss_text(entry.title),
         "</title>\n      <description>",
         _text(escape(entry.summary or entry.title, quote=False)),
         "</description>\n      <content:encoded>",

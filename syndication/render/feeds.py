@@ -24,6 +24,7 @@ feedgen 1.0 has pitfalls this module works around, each proven in tests/test_fee
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import replace
 from html import escape
@@ -34,10 +35,11 @@ from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
+from lxml.etree import Entity
 
 from syndication.core.entries import Entry
 from syndication.core.feeds import ARCHIVE, ATOM, JSON, RSS, FeedDocument, document_url, feed_title
-from syndication.render.entries import json_item, rfc3339
+from syndication.render.entries import RSS_REFERENCES, json_item, rfc3339, rss_html_level
 from syndication.settings import Settings
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -127,8 +129,10 @@ class _FeedExtension(BaseExtension):  # type: ignore[misc]
 
     def extend_rss(self, feed: Any) -> Any:
         assert self.document is not None
+        channel = feed.find("channel")
+        _rss_text(channel.find("title"), self.document.title)
+        _rss_text(channel.find("description"), self.document.description)
         if self.document.hub:
-            channel = feed.find("channel")
             _sub(channel, f"{{{ATOM_NS}}}link", href=self.document.hub, rel="hub")
         return feed
 
@@ -174,6 +178,7 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
 
     def extend_rss(self, element: Any) -> Any:
         assert self.entry is not None
+        _rss_text(element.find("title"), self.entry.title)
         _sub(element, "link").text = self.entry.url
         _sub(element, f"{{{DC_NS}}}creator").text = self.entry.author
         if self.entry.image is not None:
@@ -193,14 +198,13 @@ def _generator(document: FeedDocument, *, rss: bool) -> FeedGenerator:
     fg.register_extension(EXTENSION, _FeedExtension, _EntryExtension, atom=not rss, rss=rss)
     extension: _FeedExtension = getattr(fg, EXTENSION)
     extension.document, extension.rss = document, rss
-    # RSS 2.0 readers render <title> and <description> as HTML, so plain text is escaped
-    # once more for RSS: "<script>" in a summary stays text (issue 15 item 8). Atom says
-    # type="text" and JSON Feed's title and summary are plain text: they need nothing.
-    text = _rss_text if rss else _same
+    # RSS titles and the channel description are rewritten by the extensions (_rss_text);
+    # an item's description is escaped HTML. Atom says type="text" and JSON Feed's title
+    # and summary are plain text: they need nothing.
     fg.id(document.id)
-    fg.title(text(document.title))
+    fg.title(document.title)
     fg.subtitle(document.description)
-    fg.description(text(document.description))
+    fg.description(document.description)
     fg.language(document.language)
     fg.author({"name": document.author})
     fg.generator(GENERATOR)
@@ -221,10 +225,11 @@ def _generator(document: FeedDocument, *, rss: bool) -> FeedGenerator:
         fe: FeedEntry = fg.add_entry(order="append")
         getattr(fe, EXTENSION).entry = entry
         fe.id(entry.id)  # RSS: <guid isPermaLink="false">, a tag URI that never changes
-        fe.title(text(entry.title))
+        fe.title(entry.title)
         fe.content(entry.content_html, type="html")
         if rss:
-            fe.summary(text(entry.summary or entry.title))
+            # An item's <description> is HTML (see render.entries): escaped plain text.
+            fe.summary(escape(entry.summary or entry.title, quote=False))
         elif entry.summary:
             fe.summary(entry.summary)
         if not rss:
@@ -236,12 +241,21 @@ def _generator(document: FeedDocument, *, rss: bool) -> FeedGenerator:
     return fg
 
 
-def _rss_text(plain: str) -> str:
-    return escape(plain, quote=False)
+_RSS_SPECIAL = re.compile("([&<>])")
 
 
-def _same(plain: str) -> str:
-    return plain
+def _rss_text(element: Any, plain: str) -> None:
+    """Set ``element``'s text to ``plain`` as RSS plain text is written (the rule is
+    :func:`syndication.render.entries.rss_html_level`): ``&``, ``<`` and ``>`` as
+    hexadecimal character references, which lxml writes only from entity nodes."""
+    for child in list(element):
+        element.remove(child)
+    chunks = _RSS_SPECIAL.split(rss_html_level(plain))
+    element.text = chunks[0]
+    for index in range(1, len(chunks), 2):
+        reference = Entity(RSS_REFERENCES[chunks[index]][1:-1])
+        reference.tail = chunks[index + 1]
+        element.append(reference)
 
 
 def _sub(parent: Any, tag: str, **attributes: str) -> Any:
