@@ -215,6 +215,8 @@ def json_item(entry: Entry) -> dict[str, Any]:
         item["summary"] = entry.summary
     if entry.image is not None:
         item["image"] = entry.image.url
+        # As RSS and Atom enclose it: readers list attachments, not the "image" key.
+        item["attachments"] = [{"url": entry.image.url, "mime_type": entry.image.type}]
     item["date_published"] = rfc3339(entry.published)
     item["date_modified"] = rfc3339(entry.updated)
     item["authors"] = [{"name": entry.author}]

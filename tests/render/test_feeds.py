@@ -316,3 +316,14 @@ def test_rss_text_follows_the_rss_profile_so_the_w3c_validator_takes_it_as_text(
     assert b"<description>Music &#x26;amp; &#x26;lt;film&#x26;gt;</description>" in data
     # An item's description is HTML to the validator and to feedparser: escaped text.
     assert b"<description>Q&amp;amp;A</description>" in data
+
+
+def test_json_feed_items_carry_the_picture_as_an_attachment_too() -> None:
+    """Issue 26 item 7: RSS and Atom carry the picture as an enclosure; JSON Feed only as
+    ``image``, so readers (lemon24/reader) showed no attachment for it."""
+    items = json.loads(rendered()["culture/feed.json"])["items"]
+    lanterns = next(i for i in items if i["id"].endswith("smg-3901"))
+    url = "https://news.example.org/images/lanterns.jpg"
+    assert lanterns["image"] == url
+    assert lanterns["attachments"] == [{"url": url, "mime_type": "image/jpeg"}]
+    assert all("attachments" not in i for i in items if "image" not in i)
