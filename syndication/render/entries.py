@@ -50,9 +50,9 @@ def _atom(entry: Entry) -> bytes:
     parts = [
         "  <entry>\n    <id>",
         _text(entry.id),
-        "</id>\n    <title>",
-        _text(entry.title),
-        "</title>\n    <updated>",
+        "</id>\n    ",
+        _atom_text("title", entry.title),
+        "\n    <updated>",
         entry.updated.isoformat(),
         "</updated>\n",
     ]
@@ -60,7 +60,7 @@ def _atom(entry: Entry) -> bytes:
         parts += ["    <author>\n      <name>", _text(entry.author), "</name>\n    </author>\n"]
     parts += ['    <content type="html">', _text(entry.content_html), "</content>\n"]
     if entry.summary:
-        parts += ["    <summary>", _text(entry.summary), "</summary>\n"]
+        parts += ["    ", _atom_text("summary", entry.summary), "\n"]
     for category in entry.categories:
         parts += ['    <category term="', _attribute(category.term), '"']
         if category.scheme:
@@ -94,45 +94,54 @@ def _attribute(value: str) -> str:
     return value.replace("\n", "&#10;").replace("\t", "&#9;")
 
 
-# -- RSS plain text (issue 26 item 1) ------------------------------------------------------
+# -- plain text (issue 26 item 1) ----------------------------------------------------------
 #
-# An item's <description> is HTML to every reader (feedparser, the W3C validator's
-# safeHtml): the plain-text summary is HTML-escaped into it (issue 15 item 8). A <title>
-# (and the channel's <title> and <description>) is not said to be text or HTML, and
-# readers split: rss-parser, feed-extractor and most apps show the parsed text; others
+# An RSS item's <description> is HTML to every reader (feedparser, the W3C validator's
+# safeHtml): the plain-text summary is HTML-escaped into it (issue 15 item 8). An RSS
+# <title> (and the channel's <title> and <description>) is not said to be text or HTML,
+# and readers split: rss-parser, feed-extractor and most apps show the parsed text; others
 # (and feedparser, when the text has an end tag or an entity) render it as HTML. Plain text
 # that reads the same either way is written once escaped, so "Seoul & Tokyo" is
 # "Seoul & Tokyo" everywhere (issue 15 item 8's escaping of every title showed
 # "Seoul &amp; Tokyo" to every reader). Text an HTML reader would take as markup (a tag,
 # a comment, a character reference) is HTML-escaped first, so markup never comes alive in
 # a reader that renders titles: the security fix of issue 15 item 8, kept where it
-# matters. Then ``&``, ``<`` and ``>`` are written as the hexadecimal character
-# references the RSS Advisory Board's profile asks for in plain text
-# (https://www.rssboard.org/rss-profile#data-types-characterdata); a parser reads the
-# same characters, and the W3C validator takes a line carrying them as text instead of
-# warning "title should not contain HTML".
+# matters; Atom declares it (type="html"). Then ``&``, ``<`` and ``>`` are written as the
+# hexadecimal character references the RSS Advisory Board's profile asks for in plain
+# text (https://www.rssboard.org/rss-profile#data-types-characterdata); a parser reads
+# the same characters, and the W3C validator takes a line carrying them as text instead
+# of warning "title should not contain HTML" (its check is the same for Atom text).
 _MARKUP = re.compile(r"<[A-Za-z/!?]|&#")
-RSS_REFERENCES = {"&": "&#x26;", "<": "&#x3C;", ">": "&#x3E;"}
-_RSS_SPECIAL = re.compile("[&<>]")
+REFERENCES = {"&": "&#x26;", "<": "&#x3C;", ">": "&#x3E;"}
+_SPECIAL = re.compile("[&<>]")
 
 
-def rss_html_level(plain: str) -> str:
-    """``plain`` as the text an RSS <title> (or channel <description>) holds once parsed: itself,
-    or HTML-escaped when an HTML reader would find markup in it."""
-    if _MARKUP.search(plain) or ("&" in plain and unescape(plain) != plain):
-        return escape(plain, quote=False)
-    return plain
+def reads_as_markup(plain: str) -> bool:
+    """Whether an HTML reader would find markup in ``plain`` (a tag, an end tag, a
+    comment or declaration, a character reference)."""
+    return _MARKUP.search(plain) is not None or ("&" in plain and unescape(plain) != plain)
 
 
-def _rss_text(plain: str) -> str:
-    value = _RSS_SPECIAL.sub(lambda m: RSS_REFERENCES[m.group()], rss_html_level(plain))
+def html_level(plain: str) -> str:
+    """``plain`` as an RSS <title> or Atom text holds it once parsed: itself, or
+    HTML-escaped when it reads as markup (Atom then says ``type="html"``)."""
+    return escape(plain, quote=False) if reads_as_markup(plain) else plain
+
+
+def _plain(plain: str) -> str:
+    value = _SPECIAL.sub(lambda m: REFERENCES[m.group()], html_level(plain))
     return value.replace("\r", "&#13;") if "\r" in value else value
+
+
+def _atom_text(tag: str, plain: str) -> str:
+    kind = ' type="html"' if reads_as_markup(plain) else ""
+    return f"<{tag}{kind}>{_plain(plain)}</{tag}>"
 
 
 def _rss(entry: Entry) -> bytes:
     parts = [
         "    <item>\n      <title>",
-        _rss_text(entry.title),
+        _plain(entry.title),
         "</title>\n      <description>",
         _text(escape(entry.summary or entry.title, quote=False)),
         "</description>\n      <content:encoded>",

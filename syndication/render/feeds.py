@@ -39,7 +39,7 @@ from lxml.etree import Entity
 
 from syndication.core.entries import Entry
 from syndication.core.feeds import ARCHIVE, ATOM, JSON, RSS, FeedDocument, document_url, feed_title
-from syndication.render.entries import RSS_REFERENCES, json_item, rfc3339, rss_html_level
+from syndication.render.entries import REFERENCES, html_level, json_item, reads_as_markup, rfc3339
 from syndication.settings import Settings
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -130,14 +130,16 @@ class _FeedExtension(BaseExtension):  # type: ignore[misc]
     def extend_rss(self, feed: Any) -> Any:
         assert self.document is not None
         channel = feed.find("channel")
-        _rss_text(channel.find("title"), self.document.title)
-        _rss_text(channel.find("description"), self.document.description)
+        _plain_text(channel.find("title"), self.document.title)
+        _plain_text(channel.find("description"), self.document.description)
         if self.document.hub:
             _sub(channel, f"{{{ATOM_NS}}}link", href=self.document.hub, rel="hub")
         return feed
 
     def extend_atom(self, feed: Any) -> Any:
         assert self.document is not None
+        _atom_text(feed.find("{*}title"), self.document.title)
+        _atom_text(feed.find("{*}subtitle"), self.document.description)
         if self.document.kind == ARCHIVE:
             # RFC 5005 section 4: an archive document says so with an empty fh:archive.
             _sub(feed, f"{{{HISTORY_NS}}}archive")
@@ -164,6 +166,10 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
 
     def extend_atom(self, element: Any) -> Any:
         assert self.entry is not None
+        _atom_text(element.find("{*}title"), self.entry.title)
+        summary = element.find("{*}summary")
+        if summary is not None:
+            _atom_text(summary, self.entry.summary)
         # feedgen writes Atom elements unqualified under a default xmlns, so ours are too.
         _sub(element, "link", href=self.entry.url, rel="alternate", type="text/html")
         if self.entry.image is not None:
@@ -178,7 +184,7 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
 
     def extend_rss(self, element: Any) -> Any:
         assert self.entry is not None
-        _rss_text(element.find("title"), self.entry.title)
+        _plain_text(element.find("title"), self.entry.title)
         _sub(element, "link").text = self.entry.url
         _sub(element, f"{{{DC_NS}}}creator").text = self.entry.author
         if self.entry.image is not None:
@@ -198,9 +204,9 @@ def _generator(document: FeedDocument, *, rss: bool) -> FeedGenerator:
     fg.register_extension(EXTENSION, _FeedExtension, _EntryExtension, atom=not rss, rss=rss)
     extension: _FeedExtension = getattr(fg, EXTENSION)
     extension.document, extension.rss = document, rss
-    # RSS titles and the channel description are rewritten by the extensions (_rss_text);
-    # an item's description is escaped HTML. Atom says type="text" and JSON Feed's title
-    # and summary are plain text: they need nothing.
+    # RSS titles, the channel description and Atom text are rewritten by the extensions
+    # (_plain_text); an RSS item's description is escaped HTML. JSON Feed's title and
+    # summary are plain text: they need nothing.
     fg.id(document.id)
     fg.title(document.title)
     fg.subtitle(document.description)
@@ -241,21 +247,28 @@ def _generator(document: FeedDocument, *, rss: bool) -> FeedGenerator:
     return fg
 
 
-_RSS_SPECIAL = re.compile("([&<>])")
+_SPECIAL = re.compile("([&<>])")
 
 
-def _rss_text(element: Any, plain: str) -> None:
-    """Set ``element``'s text to ``plain`` as RSS plain text is written (the rule is
-    :func:`syndication.render.entries.rss_html_level`): ``&``, ``<`` and ``>`` as
+def _plain_text(element: Any, plain: str) -> None:
+    """Set ``element``'s text to ``plain`` as plain text is written in RSS and Atom (the
+    rule is :func:`syndication.render.entries.html_level`): ``&``, ``<`` and ``>`` as
     hexadecimal character references, which lxml writes only from entity nodes."""
     for child in list(element):
         element.remove(child)
-    chunks = _RSS_SPECIAL.split(rss_html_level(plain))
+    chunks = _SPECIAL.split(html_level(plain))
     element.text = chunks[0]
     for index in range(1, len(chunks), 2):
-        reference = Entity(RSS_REFERENCES[chunks[index]][1:-1])
+        reference = Entity(REFERENCES[chunks[index]][1:-1])
         reference.tail = chunks[index + 1]
         element.append(reference)
+
+
+def _atom_text(element: Any, plain: str) -> None:
+    """An Atom text construct: declared ``type="html"`` when the text reads as markup."""
+    _plain_text(element, plain)
+    if reads_as_markup(plain):
+        element.set("type", "html")
 
 
 def _sub(parent: Any, tag: str, **attributes: str) -> Any:
