@@ -97,6 +97,22 @@ def source_id(entry_id: str) -> str:
     return unquote(entry_id.split(":", 2)[-1])
 
 
+_TAG = re.compile(r"tag:[a-z0-9.-]+,(\d{4}-\d{2}-\d{2}):[^\s]+")
+
+
+def id_failures(client: str, name: str, entry_id: str, want: Expected) -> list[str]:
+    """An entry id must be the article's tag URI (RFC 4151), dated the day (UTC) it was
+    first published."""
+    found = _TAG.fullmatch(entry_id)
+    if found is None or found.group(1) != want.published.date().isoformat():
+        day = want.published.date().isoformat()
+        return [
+            f"{client} read id {entry_id!r} for {want.source_id} in {name}, "
+            f"expected tag:<domain>,{day}:<source id>"
+        ]
+    return []
+
+
 def feed_files(root: Path) -> list[Path]:
     """Every RSS, Atom and JSON Feed file under ``root`` (archives included)."""
     return sorted(
@@ -132,7 +148,7 @@ def _feedparser_entry(
     if want is None:
         return [f"feedparser read an entry {entry.id!r} in {name} that the store does not have"]
     where = f"for {sid} in {name}"
-    failures: list[str] = []
+    failures = id_failures("feedparser", name, entry.id, want)
     if entry.title_detail.type != "text/html":
         if entry.title != want.title:
             failures.append(
@@ -196,6 +212,7 @@ def json_feed_failures(name: str, data: bytes, expected: dict[str, Expected]) ->
             "date_published": want.published.isoformat().replace("+00:00", "Z"),
             "date_modified": want.updated.isoformat().replace("+00:00", "Z"),
         }
+        failures += id_failures(f"JSON Feed {name}", name, item["id"], want)
         failures += [
             f"JSON Feed {name} has {field} {seen[field]!r} for {sid}, the store has {value!r}"
             for field, value in wanted.items()
@@ -309,7 +326,7 @@ def _npm_entry(
     if not name.endswith(".json") and reads_as_markup(title):
         title = html.escape(title, quote=False)
     where = f"for {sid} in {name}, the store has"
-    failures = []
+    failures = id_failures(client, name, entry["id"], want)
     if entry["title"] != title:
         failures.append(f"{client} read title {entry['title']!r} {where} {want.title!r}")
     if entry["link"] != want.url:
