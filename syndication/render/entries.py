@@ -6,8 +6,9 @@ appears in (issue 16). The bytes are exactly those feedgen 1.0 writes for the sa
 inside a whole document with ``pretty=True``: the elements in feedgen's order
 (``FeedEntry.atom_entry``/``rss_entry``, then our entry extension), at the depth and with
 the namespace prefixes of the real document, escaped as libxml2 escapes text and
-attribute values. They are written as text: a full build makes one for every article,
-and building an lxml tree to cut an entry out of its serialisation cost more than
+attribute values (titles and summaries as render.feeds writes them: see "plain text"
+below). They are written as text: a full build makes one for every article, and
+building an lxml tree to cut an entry out of its serialisation cost more than
 everything else about the entry. tests/render/test_entries.py holds the fragments to
 feedgen's documents byte for byte, with every character that is escaped somewhere.
 """

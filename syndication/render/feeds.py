@@ -19,6 +19,10 @@ feedgen 1.0 has pitfalls this module works around, each proven in tests/test_fee
 * Strings with characters XML cannot carry raise ``ValueError`` in lxml:
   :mod:`syndication.core.entries` strips them before anything reaches feedgen.
 * ``lastBuildDate`` defaults to the clock: it is always set from the document.
+* lxml escapes ``&`` as ``&amp;`` and cannot write a character reference from text: RSS
+  titles, the channel description and Atom text are set by the extensions as text and
+  entity nodes, so they carry the RSS profile's ``&#x26;`` ``&#x3C;`` ``&#x3E;``
+  (issue 26; the rule is in :mod:`syndication.render.entries`).
 """
 
 from __future__ import annotations
@@ -272,7 +276,7 @@ def _atom_text(element: Any, plain: str) -> None:
 
 
 def _sub(parent: Any, tag: str, **attributes: str) -> Any:
-    """A child element (lxml, through feedgen's own helper: no direct lxml dependency)."""
+    """A child element, through feedgen's own helper."""
     return xml_elem(tag, parent, **attributes)
 
 
