@@ -2,7 +2,8 @@
 
 Two newsrooms go through the real feed build: the demo's (examples/news.jsonl) and a
 hostile one whose titles and summaries hold everything that has broken a reader before
-(``&`` in "Q&A" and "R&D", ``<`` and ``>``, quotes, markup, Korean, emoji) under a topic
+(``&`` in "Q&A" and "R&D", ``<`` and ``>``, quotes, markup, Korean, emoji, a bidi
+override, ESC, DEL and a C1 control, which intake removes) under a topic
 named "Culture & Tourism". Every file is then read by feedparser, by two JavaScript reader
 libraries and against the W3C Feed Validator's rules (tests/support/readers.py), and
 every title, link, id, date and summary compared with what the store holds.
@@ -10,6 +11,7 @@ every title, link, id, date and summary compared with what the store holds.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from syndication.core.articles import ArticleRecord, parse_article_line
+from syndication.core.articles import ArticleRecord, article_from_mapping, parse_article_line
 from syndication.services import feed_builds
 from syndication.settings import Settings
 from syndication.store import articles as store
@@ -45,22 +47,29 @@ HOSTILE_TITLES = [
     "Fish &chips; and R&D; in one title",
     "Night market 🏮🎉 & street food",
     "Tom &amp; Jerry screening (the newsroom escaped it)",
+    "Price list \u202egpj.exe\u202c out now",  # a bidi override: removed on the way in
+    "Breaking\x1b[31m: ESC, DEL\x7f and \x85 C1 in a title",
 ]
 
 
-def hostile_records() -> list[ArticleRecord]:
-    """Ten articles over two months, each summary as awkward as its title."""
+def hostile_records(settings: Settings) -> list[ArticleRecord]:
+    """An article per hostile title over two months, each summary as awkward as its
+    title, taken in the way every source's articles are (validated, cleaned)."""
+    topics = {t.slug for t in settings.topics}
     return [
-        ArticleRecord(
-            source_id=f"hostile-{n}",
-            title=title,
-            url=f"https://news.example.org/articles/hostile-{n}?a=1&b=2",
-            published_at=OCT + timedelta(days=4 * n),
-            updated_at=OCT + timedelta(days=4 * n, hours=n),
-            topics=("culture",),
-            summary=f"Summary: {title} <i>and</i> more & more",
-            body_html=f"<p>{n}</p>",
-            author="Culture & Tourism Division",
+        article_from_mapping(
+            {
+                "id": f"hostile-{n}",
+                "title": title,
+                "url": f"https://news.example.org/articles/hostile-{n}?a=1&b=2",
+                "published_at": (OCT + timedelta(days=3 * n)).isoformat(),
+                "updated_at": (OCT + timedelta(days=3 * n, hours=n)).isoformat(),
+                "topics": ["culture"],
+                "summary": f"Summary: {title} <i>and</i> more & more",
+                "body_html": f"<p>{n}</p>",
+                "author": "Culture & Tourism Division",
+            },
+            topics,
         )
         for n, title in enumerate(HOSTILE_TITLES)
     ]
@@ -106,7 +115,7 @@ def newsroom(
         records = demo_records(settings)
     else:
         settings = hostile_settings(settings)
-        records = hostile_records()
+        records = hostile_records(settings)
         with db.write_session(engine) as session:
             store.sync_topics(session, settings.topics)
     root = build(settings, engine, records)
@@ -136,3 +145,15 @@ def test_the_w3c_validators_rules_hold_for_every_file(
     newest = max(e.updated for e in expected.values())
     failures = w3c_failures(root, newest)
     assert failures == [], "\n".join(failures)
+
+
+def test_no_file_carries_a_bidi_override_or_a_control_character(
+    newsroom: tuple[Settings, Path, dict[str, Expected]],
+) -> None:
+    """Issue 26 item 7: removed where articles come in, so no output carries them."""
+    _, root, _ = newsroom
+    unsafe = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e]")
+    for path in root.rglob("*"):
+        if path.is_file() and path.suffix in (".xml", ".atom", ".json", ".opml"):
+            found = unsafe.search(path.read_text(encoding="utf-8"))
+            assert found is None, f"{path.relative_to(root)} holds {found.group()!r}"
