@@ -47,6 +47,15 @@ _NO_NESTING = frozenset(
 _PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]*)?(?:[/?#]\S*)?")
 _FIELDS = frozenset(REQUIRED + OPTIONAL + OPTIONAL_EXTRA)
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^>]*?(/?)>")
+# Characters that must never reach a reader (issue 26 item 7): C0 controls but tab, line
+# feed and carriage return (NUL is refused, not removed), DEL, the C1 controls, and the
+# bidi embeddings and overrides U+202A-U+202E, which reorder what a reader sees ("txt.exe"
+# shown as "exe.txt") and leak into whatever follows them. The isolates U+2066-U+2069
+# are the safe way to mark direction and stay. Removed once, where articles come in, so
+# feeds, digests and pages all carry the text exactly as stored.
+_UNSAFE = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e]")
+_UNSAFE_ASCII = bytes([*range(0x01, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_BIDI_OVERRIDES = ("\u202a", "\u202b", "\u202c", "\u202d", "\u202e")
 
 
 @dataclass(frozen=True)
@@ -152,7 +161,8 @@ def parse_article_line(
     # \u escape or (a str line) held the surrogate itself: a line with neither needs no
     # per-field look (one scan of the line instead of thirteen; issue 16).
     plain = "\\u" not in line and (line.isascii() or _SURROGATE.search(line) is None)
-    return _record(data, known_topics, limits, _checked_text if plain else _text)
+    clean = _may_hold_unsafe(line.encode("utf-8", "surrogatepass"), "\\u" in line)
+    return _record(data, known_topics, limits, _checked_text if plain else _text, clean)
 
 
 def parse_article_bytes(
@@ -174,7 +184,9 @@ def parse_article_bytes(
         # orjson refuses invalid UTF-8 and raw control characters: only an escape can
         # have put a NUL or an unpaired surrogate into a string.
         try:
-            return _record(data, known_topics, limits, _text if b"\\u" in line else _checked_text)
+            escaped = b"\\u" in line
+            text = _text if escaped else _checked_text
+            return _record(data, known_topics, limits, text, _may_hold_unsafe(line, escaped))
         except RecordError:
             pass
     return _parse_text(line, known_topics, limits)
@@ -206,7 +218,11 @@ def _record(
     known_topics: Collection[str],
     limits: ImportSettings,
     text: Callable[[dict[str, Any], str], str],
+    clean: bool = True,
 ) -> ArticleRecord:
+    """The record of ``data``; ``clean`` is False when the line it came from is known to
+    hold no character :func:`reader_safe` removes (most lines: see _may_hold_unsafe)."""
+    safe = reader_safe if clean else _same
     if not _FIELDS.issuperset(data):
         raise RecordError(sorted(set(data) - _FIELDS)[0], "unknown field")
     for name in REQUIRED:
@@ -218,13 +234,13 @@ def _record(
         raise RecordError("id", "must not be empty")
     if len(source_id) > MAX_SOURCE_ID:
         raise RecordError("id", f"longer than {MAX_SOURCE_ID} characters")
-    title = text(data, "title").strip()
+    title = safe(text(data, "title")).strip()
     if not title:
         raise RecordError("title", "must not be empty")
     _limit_chars("title", title, limits.max_title_chars)
-    summary = text(data, "summary")
+    summary = safe(text(data, "summary"))
     _limit_bytes("summary", summary, limits.max_summary_bytes)
-    body_html = text(data, "body_html")
+    body_html = safe(text(data, "body_html"))
     _limit_bytes("body_html", body_html, limits.max_body_bytes)
     # Each element opened is one "<": fewer of them than the limit cannot nest deeper.
     if body_html.count("<") > limits.max_html_depth:
@@ -234,11 +250,11 @@ def _record(
                 "body_html",
                 f"elements nested {depth} deep; at most {limits.max_html_depth} are accepted",
             )
-    author = text(data, "author")
+    author = safe(text(data, "author"))
     _limit_chars("author", author, MAX_SHORT_TEXT)
     language = text(data, "language")
     _limit_chars("language", language, MAX_SHORT_TEXT)
-    retraction_reason = text(data, "retraction_reason")
+    retraction_reason = safe(text(data, "retraction_reason"))
     _limit_chars("retraction_reason", retraction_reason, MAX_SHORT_TEXT)
     published_at = parse_aware_datetime(text(data, "published_at"), "published_at")
     updated_at = (
@@ -319,6 +335,58 @@ def _checked_text(data: dict[str, Any], field: str) -> str:
     if not isinstance(value, str):
         raise RecordError(field, f"must be a string, not {type(value).__name__}")
     return value
+
+
+def _same(value: str) -> str:
+    return value
+
+
+# A JSON line holds a control character only as an escape (\u0001, or \b and \f: JSON
+# refuses them raw), DEL raw, and C1 controls and bidi overrides raw as UTF-8 or escaped.
+_SHORT_ESCAPE = re.compile(rb"\\[bf]")
+# Two searches, each with a literal prefix sre scans for quickly (one alternation of both
+# had none, and cost ten times as much).
+_C1_UTF8 = re.compile(b"\xc2[\x80-\x9f]")
+_BIDI_UTF8 = re.compile(b"\xe2\x80[\xaa-\xae]")
+
+
+def _may_hold_unsafe(line: bytes, escaped: bool) -> bool:
+    """Whether the JSON ``line`` may hold a character :func:`reader_safe` removes;
+    ``escaped`` says it holds a ``\\u`` escape. Scans of the line (mostly memchr) instead
+    of one per field, since an import reads tens of thousands of lines (issue 16)."""
+    if escaped or b"\x7f" in line:
+        return True
+    if b"\\" in line and _SHORT_ESCAPE.search(line) is not None:
+        return True
+    if line.isascii():
+        return False
+    return _C1_UTF8.search(line) is not None or _BIDI_UTF8.search(line) is not None
+
+
+def reader_safe(value: str) -> str:
+    """``value`` without the characters that must never reach a reader (see ``_UNSAFE``).
+
+    Looked for with C-speed scans first (an import reads tens of thousands of articles
+    and almost none holds one); the regular expression runs only on a value that does.
+    """
+    encoded = value.encode("utf-8", "surrogatepass")
+    if len(encoded.translate(None, _UNSAFE_ASCII)) == len(encoded) and (
+        value.isascii() or not _has_wide_unsafe(value, encoded)
+    ):
+        return value
+    return _UNSAFE.sub("", value)
+
+
+def _has_wide_unsafe(value: str, encoded: bytes) -> bool:
+    if any(mark in value for mark in _BIDI_OVERRIDES):
+        return True
+    # C1 controls are U+0080-U+009F: 0xC2 0x80-0x9F in UTF-8.
+    start = encoded.find(b"\xc2")
+    while start != -1:
+        if 0x80 <= encoded[start + 1] <= 0x9F:
+            return True
+        start = encoded.find(b"\xc2", start + 2)
+    return False
 
 
 def _limit_chars(field: str, value: str, limit: int) -> None:

@@ -30,8 +30,12 @@ ALL = "all"
 # (RFC 4151 section 2.1 asks for a date on which the authority owned the name).
 FEED_ID_DATE = "2026"
 
-# A feed with no entries still needs an `updated`; it must not come from the clock.
-EMPTY_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
+# A feed with no entries (a topic with no article yet) still needs an `updated`; it must
+# not come from the clock, and 1970 is an "Implausible date" to the W3C validator (issue
+# 26 item 3). The date in the feed's own id says when it began: 1 January of that year.
+# Not the site's newest entry: a build rewrites only the feeds whose articles changed, so
+# an empty topic's files would keep whichever date the last build that wrote them saw.
+EMPTY_UPDATED = datetime(int(FEED_ID_DATE), 1, 1, tzinfo=UTC)
 
 RSS, ATOM, JSON, ARCHIVE = "rss", "atom", "json", "archive"
 FILE_NAMES = {RSS: "rss.xml", ATOM: "atom.xml", JSON: "feed.json"}

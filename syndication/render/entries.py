@@ -6,8 +6,9 @@ appears in (issue 16). The bytes are exactly those feedgen 1.0 writes for the sa
 inside a whole document with ``pretty=True``: the elements in feedgen's order
 (``FeedEntry.atom_entry``/``rss_entry``, then our entry extension), at the depth and with
 the namespace prefixes of the real document, escaped as libxml2 escapes text and
-attribute values. They are written as text: a full build makes one for every article,
-and building an lxml tree to cut an entry out of its serialisation cost more than
+attribute values (titles and summaries as render.feeds writes them: see "plain text"
+below). They are written as text: a full build makes one for every article, and
+building an lxml tree to cut an entry out of its serialisation cost more than
 everything else about the entry. tests/render/test_entries.py holds the fragments to
 feedgen's documents byte for byte, with every character that is escaped somewhere.
 """
@@ -15,8 +16,9 @@ feedgen's documents byte for byte, with every character that is escaped somewher
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
-from html import escape
+from html import escape, unescape
 from typing import Any
 
 from syndication.core.entries import Entry
@@ -26,7 +28,7 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Part of every fragment's cache key: change it whenever the bytes an entry renders to
 # change (layout here, sanitising rules in core.entries), so no old fragment is reused.
-VERSION = "entries-1"
+VERSION = "entries-2"
 
 
 def fragment(entry: Entry, kind: str) -> bytes:
@@ -49,9 +51,9 @@ def _atom(entry: Entry) -> bytes:
     parts = [
         "  <entry>\n    <id>",
         _text(entry.id),
-        "</id>\n    <title>",
-        _text(entry.title),
-        "</title>\n    <updated>",
+        "</id>\n    ",
+        _atom_text("title", entry.title),
+        "\n    <updated>",
         entry.updated.isoformat(),
         "</updated>\n",
     ]
@@ -59,7 +61,7 @@ def _atom(entry: Entry) -> bytes:
         parts += ["    <author>\n      <name>", _text(entry.author), "</name>\n    </author>\n"]
     parts += ['    <content type="html">', _text(entry.content_html), "</content>\n"]
     if entry.summary:
-        parts += ["    <summary>", _text(entry.summary), "</summary>\n"]
+        parts += ["    ", _atom_text("summary", entry.summary), "\n"]
     for category in entry.categories:
         parts += ['    <category term="', _attribute(category.term), '"']
         if category.scheme:
@@ -93,11 +95,54 @@ def _attribute(value: str) -> str:
     return value.replace("\n", "&#10;").replace("\t", "&#9;")
 
 
+# -- plain text (issue 26 item 1) ----------------------------------------------------------
+#
+# An RSS item's <description> is HTML to every reader (feedparser, the W3C validator's
+# safeHtml): the plain-text summary is HTML-escaped into it (issue 15 item 8). An RSS
+# <title> (and the channel's <title> and <description>) is not said to be text or HTML,
+# and readers split: rss-parser, feed-extractor and most apps show the parsed text; others
+# (and feedparser, when the text has an end tag or an entity) render it as HTML. Plain text
+# that reads the same either way is written once escaped, so "Seoul & Tokyo" is
+# "Seoul & Tokyo" everywhere (issue 15 item 8's escaping of every title showed
+# "Seoul &amp; Tokyo" to every reader). Text an HTML reader would take as markup (a tag,
+# a comment, a character reference) is HTML-escaped first, so markup never comes alive in
+# a reader that renders titles: the security fix of issue 15 item 8, kept where it
+# matters; Atom declares it (type="html"). Then ``&``, ``<`` and ``>`` are written as the
+# hexadecimal character references the RSS Advisory Board's profile asks for in plain
+# text (https://www.rssboard.org/rss-profile#data-types-characterdata); a parser reads
+# the same characters, and the W3C validator takes a line carrying them as text instead
+# of warning "title should not contain HTML" (its check is the same for Atom text).
+_MARKUP = re.compile(r"<[A-Za-z/!?]|&#")
+REFERENCES = {"&": "&#x26;", "<": "&#x3C;", ">": "&#x3E;"}
+_SPECIAL = re.compile("[&<>]")
+
+
+def reads_as_markup(plain: str) -> bool:
+    """Whether an HTML reader would find markup in ``plain`` (a tag, an end tag, a
+    comment or declaration, a character reference)."""
+    return _MARKUP.search(plain) is not None or ("&" in plain and unescape(plain) != plain)
+
+
+def html_level(plain: str) -> str:
+    """``plain`` as an RSS <title> or Atom text holds it once parsed: itself, or
+    HTML-escaped when it reads as markup (Atom then says ``type="html"``)."""
+    return escape(plain, quote=False) if reads_as_markup(plain) else plain
+
+
+def _plain(plain: str) -> str:
+    value = _SPECIAL.sub(lambda m: REFERENCES[m.group()], html_level(plain))
+    return value.replace("\r", "&#13;") if "\r" in value else value
+
+
+def _atom_text(tag: str, plain: str) -> str:
+    kind = ' type="html"' if reads_as_markup(plain) else ""
+    return f"<{tag}{kind}>{_plain(plain)}</{tag}>"
+
+
 def _rss(entry: Entry) -> bytes:
-    # As render.feeds does for RSS: plain text escaped once more (issue 15 item 8).
     parts = [
         "    <item>\n      <title>",
-        _text(escape(entry.title, quote=False)),
+        _plain(entry.title),
         "</title>\n      <description>",
         _text(escape(entry.summary or entry.title, quote=False)),
         "</description>\n      <content:encoded>",
@@ -180,6 +225,8 @@ def json_item(entry: Entry) -> dict[str, Any]:
         item["summary"] = entry.summary
     if entry.image is not None:
         item["image"] = entry.image.url
+        # As RSS and Atom enclose it: readers list attachments, not the "image" key.
+        item["attachments"] = [{"url": entry.image.url, "mime_type": entry.image.type}]
     item["date_published"] = rfc3339(entry.published)
     item["date_modified"] = rfc3339(entry.updated)
     item["authors"] = [{"name": entry.author}]

@@ -19,11 +19,16 @@ feedgen 1.0 has pitfalls this module works around, each proven in tests/test_fee
 * Strings with characters XML cannot carry raise ``ValueError`` in lxml:
   :mod:`syndication.core.entries` strips them before anything reaches feedgen.
 * ``lastBuildDate`` defaults to the clock: it is always set from the document.
+* lxml escapes ``&`` as ``&amp;`` and cannot write a character reference from text: RSS
+  titles, the channel description and Atom text are set by the extensions as text and
+  entity nodes, so they carry the RSS profile's ``&#x26;`` ``&#x3C;`` ``&#x3E;``
+  (issue 26; the rule is in :mod:`syndication.render.entries`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import replace
 from html import escape
@@ -34,10 +39,11 @@ from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
+from lxml.etree import Entity
 
 from syndication.core.entries import Entry
 from syndication.core.feeds import ARCHIVE, ATOM, JSON, RSS, FeedDocument, document_url, feed_title
-from syndication.render.entries import json_item, rfc3339
+from syndication.render.entries import REFERENCES, html_level, json_item, reads_as_markup, rfc3339
 from syndication.settings import Settings
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -127,13 +133,17 @@ class _FeedExtension(BaseExtension):  # type: ignore[misc]
 
     def extend_rss(self, feed: Any) -> Any:
         assert self.document is not None
+        channel = feed.find("channel")
+        _plain_text(channel.find("title"), self.document.title)
+        _plain_text(channel.find("description"), self.document.description)
         if self.document.hub:
-            channel = feed.find("channel")
             _sub(channel, f"{{{ATOM_NS}}}link", href=self.document.hub, rel="hub")
         return feed
 
     def extend_atom(self, feed: Any) -> Any:
         assert self.document is not None
+        _atom_text(feed.find("{*}title"), self.document.title)
+        _atom_text(feed.find("{*}subtitle"), self.document.description)
         if self.document.kind == ARCHIVE:
             # RFC 5005 section 4: an archive document says so with an empty fh:archive.
             _sub(feed, f"{{{HISTORY_NS}}}archive")
@@ -160,6 +170,10 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
 
     def extend_atom(self, element: Any) -> Any:
         assert self.entry is not None
+        _atom_text(element.find("{*}title"), self.entry.title)
+        summary = element.find("{*}summary")
+        if summary is not None:
+            _atom_text(summary, self.entry.summary)
         # feedgen writes Atom elements unqualified under a default xmlns, so ours are too.
         _sub(element, "link", href=self.entry.url, rel="alternate", type="text/html")
         if self.entry.image is not None:
@@ -174,6 +188,7 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
 
     def extend_rss(self, element: Any) -> Any:
         assert self.entry is not None
+        _plain_text(element.find("title"), self.entry.title)
         _sub(element, "link").text = self.entry.url
         _sub(element, f"{{{DC_NS}}}creator").text = self.entry.author
         if self.entry.image is not None:
@@ -193,14 +208,13 @@ def _generator(document: FeedDocument, *, rss: bool) -> FeedGenerator:
     fg.register_extension(EXTENSION, _FeedExtension, _EntryExtension, atom=not rss, rss=rss)
     extension: _FeedExtension = getattr(fg, EXTENSION)
     extension.document, extension.rss = document, rss
-    # RSS 2.0 readers render <title> and <description> as HTML, so plain text is escaped
-    # once more for RSS: "<script>" in a summary stays text (issue 15 item 8). Atom says
-    # type="text" and JSON Feed's title and summary are plain text: they need nothing.
-    text = _rss_text if rss else _same
+    # RSS titles, the channel description and Atom text are rewritten by the extensions
+    # (_plain_text); an RSS item's description is escaped HTML. JSON Feed's title and
+    # summary are plain text: they need nothing.
     fg.id(document.id)
-    fg.title(text(document.title))
+    fg.title(document.title)
     fg.subtitle(document.description)
-    fg.description(text(document.description))
+    fg.description(document.description)
     fg.language(document.language)
     fg.author({"name": document.author})
     fg.generator(GENERATOR)
@@ -221,10 +235,11 @@ def _generator(document: FeedDocument, *, rss: bool) -> FeedGenerator:
         fe: FeedEntry = fg.add_entry(order="append")
         getattr(fe, EXTENSION).entry = entry
         fe.id(entry.id)  # RSS: <guid isPermaLink="false">, a tag URI that never changes
-        fe.title(text(entry.title))
+        fe.title(entry.title)
         fe.content(entry.content_html, type="html")
         if rss:
-            fe.summary(text(entry.summary or entry.title))
+            # An item's <description> is HTML (see render.entries): escaped plain text.
+            fe.summary(escape(entry.summary or entry.title, quote=False))
         elif entry.summary:
             fe.summary(entry.summary)
         if not rss:
@@ -236,16 +251,32 @@ def _generator(document: FeedDocument, *, rss: bool) -> FeedGenerator:
     return fg
 
 
-def _rss_text(plain: str) -> str:
-    return escape(plain, quote=False)
+_SPECIAL = re.compile("([&<>])")
 
 
-def _same(plain: str) -> str:
-    return plain
+def _plain_text(element: Any, plain: str) -> None:
+    """Set ``element``'s text to ``plain`` as plain text is written in RSS and Atom (the
+    rule is :func:`syndication.render.entries.html_level`): ``&``, ``<`` and ``>`` as
+    hexadecimal character references, which lxml writes only from entity nodes."""
+    for child in list(element):
+        element.remove(child)
+    chunks = _SPECIAL.split(html_level(plain))
+    element.text = chunks[0]
+    for index in range(1, len(chunks), 2):
+        reference = Entity(REFERENCES[chunks[index]][1:-1])
+        reference.tail = chunks[index + 1]
+        element.append(reference)
+
+
+def _atom_text(element: Any, plain: str) -> None:
+    """An Atom text construct: declared ``type="html"`` when the text reads as markup."""
+    _plain_text(element, plain)
+    if reads_as_markup(plain):
+        element.set("type", "html")
 
 
 def _sub(parent: Any, tag: str, **attributes: str) -> Any:
-    """A child element (lxml, through feedgen's own helper: no direct lxml dependency)."""
+    """A child element, through feedgen's own helper."""
     return xml_elem(tag, parent, **attributes)
 
 

@@ -220,3 +220,30 @@ def test_raw_lines_are_judged_as_their_text_is(raw: bytes) -> None:
         return parse_article_line(text, TOPICS) if text.strip() else None
 
     assert verdict(lambda: parse_article_bytes(raw, TOPICS)) == verdict(as_text)
+
+
+@pytest.mark.parametrize("spelt", ["raw", "escaped", "bytes"])
+def test_characters_that_must_never_reach_a_reader_are_removed_on_the_way_in(spelt: str) -> None:
+    """Issue 26 item 7: bidi overrides (U+202A-U+202E, which turn "txt.exe" around), ESC,
+    DEL and the other C0/C1 controls reached the digests from article text. They are
+    removed once, here, so every output carries the text exactly as stored; tab, line
+    feed, carriage return and the bidi isolates (U+2066-U+2069) stay."""
+    fields = {
+        "title": "Price list \u202egpj.exe\u202c \x1b[31mnow\x7f\x85 out",
+        "summary": "Line one\nline\ttwo\x0b\x0c\x01 \u2067isolate\u2069",
+        "body_html": "<p>a\u202ab\x9fc</p>\r\n",
+        "author": "Desk\x1f",
+        "retraction_reason": "",
+    }
+    data = article_json("smg-1", topics=["culture"], **fields)
+    text = json.dumps(data, ensure_ascii=spelt != "raw")
+    record = (
+        parse_article_bytes(text.encode(), TOPICS)
+        if spelt == "bytes"
+        else parse_article_line(text, TOPICS)
+    )
+    assert record is not None
+    assert record.title == "Price list gpj.exe [31mnow out"
+    assert record.summary == "Line one\nline\ttwo \u2067isolate\u2069"
+    assert record.body_html == "<p>abc</p>\r\n"
+    assert record.author == "Desk"

@@ -90,6 +90,14 @@ def test_every_date_comes_from_the_data() -> None:
     assert all(d.entries == () for d in empty)
 
 
+def test_an_empty_feed_is_dated_by_its_id_not_1970() -> None:
+    """Issue 26 item 3: a topic with no article yet carried 1970-01-01, an "Implausible
+    date" (an error) to the W3C validator. Its date is the one its tag URI names."""
+    empty = feeds.subscription_documents(SETTINGS, "culture", [], [], None)
+    assert {d.updated for d in empty} == {datetime(2026, 1, 1, tzinfo=UTC)}
+    assert all(d.id.startswith("tag:news.example.org,2026:") for d in empty)
+
+
 def test_month_arithmetic_is_total_at_the_ends_of_the_calendar() -> None:
     # Dates the importer once accepted stopped every feed build (issue 15 item 10).
     seoul, honolulu = ZoneInfo("Asia/Seoul"), ZoneInfo("Pacific/Honolulu")

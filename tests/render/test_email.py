@@ -244,3 +244,23 @@ def test_many_topics_stay_under_the_limit() -> None:
     assert content is not None
     assert len(content.sections) == 30
     assert len(render_digest(settings, content).html.encode()) < HTML_LIMIT
+
+
+def test_no_link_carries_a_bgcolor_attribute(rendered: RenderedDigest) -> None:
+    """Issue 26 item 7: premailer turned the button's background-color into a bgcolor
+    attribute on <a>, which HTML does not have (a Nu HTML checker error)."""
+    confirmation = render_confirmation(Settings(), Settings().lists)
+    for html in (rendered.html, confirmation.html):
+        links = lxml.html.fromstring(html).iter("a")
+        assert [a.get("href") for a in links if a.get("bgcolor") is not None] == []
+    button = lxml.html.fromstring(confirmation.html).find_class("button")[0]
+    assert "background:#0b5cad" in button.get("style").replace(" ", "")
+
+
+def test_text_footer_says_what_the_list_is_like_the_html_one(rendered: RenderedDigest) -> None:
+    """Issue 26 item 7: the HTML footer named the list's description, the text one not."""
+    description = small_digest().list_description
+    assert description
+    footer = rendered.text.split("\n-- \n")[1]
+    assert description in " ".join(footer.split())
+    assert all(len(line) <= 72 for line in footer.splitlines() if "%%" not in line)

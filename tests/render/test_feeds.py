@@ -11,6 +11,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 import feedparser
+import lxml.html
 import pytest
 
 from syndication.core import entries as entry_model
@@ -270,3 +271,78 @@ def test_opml_subscriptions_are_type_rss_and_groups_carry_only_text() -> None:
     for group in body.findall("outline"):
         assert set(group.attrib) == {"text"}
         assert {o.get("type") for o in group.findall("outline")} == {"rss"}
+
+
+# Plain text that reads the same as text and as HTML: every reader must show it exactly.
+PLAIN_TITLES = [
+    "Seoul & Tokyo renew tourism pact",
+    "Q&A: the R&D budget, M&A and AT&T2",
+    "2 < 3 > 1, \"quoted\" and 'single'",
+    "서울 & 도쿄 🎆",
+]
+
+
+@pytest.mark.parametrize("title", PLAIN_TITLES)
+def test_rss_plain_text_reaches_feedparser_exactly_as_stored(title: str) -> None:
+    """Issue 26 item 1: "Seoul & Tokyo" was written ``&amp;amp;`` and feedparser (like
+    reader and rss-parser) showed ``Seoul &amp; Tokyo``."""
+    topics = (replace(SETTINGS.topic("culture"), name="Culture & Tourism"),)
+    settings = replace(SETTINGS, topics=topics)
+    article = stored_article(title=title, summary=title)
+    [rss] = [d for d in feeds.all_documents(settings, "culture", [article]) if d.kind == "rss"]
+    parsed = parse(feedwriter.render(rss))
+    entry = parsed.entries[0]
+    assert (entry.title, entry.title_detail.type) == (title, "text/plain"), (
+        f"feedparser read title {entry.title!r}, the store has {title!r}"
+    )
+    # feedparser takes every RSS <description> as HTML: its text is the summary.
+    assert entry.summary_detail.type == "text/html"
+    assert lxml.html.fragment_fromstring(entry.summary, create_parent="p").text_content() == title
+    assert parsed.feed.title == "Seoul Metropolitan Government News: Culture & Tourism"
+
+
+def test_rss_text_follows_the_rss_profile_so_the_w3c_validator_takes_it_as_text() -> None:
+    """The W3C validator warns "title should not contain HTML" when the decoded text has
+    an entity-looking ``&name``/``&#`` or ``<tag``, unless the line carries a hexadecimal
+    character reference, which the RSS Advisory Board's profile asks for ``&``, ``<``
+    and ``>`` in plain text (https://www.rssboard.org/rss-profile#data-types-characterdata)."""
+    topics = (replace(SETTINGS.topic("culture"), description="Music & <film>"),)
+    settings = replace(SETTINGS, topics=topics)
+    article = stored_article(title="AT&T2 & R&D <3", summary="Q&A")
+    [rss] = [d for d in feeds.all_documents(settings, "culture", [article]) if d.kind == "rss"]
+    data = feedwriter.render(rss)
+    assert b"<title>AT&#x26;T2 &#x26; R&#x26;D &#x3C;3</title>" in data
+    # Markup in plain text is HTML-escaped first, then written the same way.
+    assert b"<description>Music &#x26;amp; &#x26;lt;film&#x26;gt;</description>" in data
+    # An item's description is HTML to the validator and to feedparser: escaped text.
+    assert b"<description>Q&amp;amp;A</description>" in data
+
+
+def test_json_feed_items_carry_the_picture_as_an_attachment_too() -> None:
+    """Issue 26 item 7: RSS and Atom carry the picture as an enclosure; JSON Feed only as
+    ``image``, so readers (lemon24/reader) showed no attachment for it."""
+    items = json.loads(rendered()["culture/feed.json"])["items"]
+    lanterns = next(i for i in items if i["id"].endswith("smg-3901"))
+    url = "https://news.example.org/images/lanterns.jpg"
+    assert lanterns["image"] == url
+    assert lanterns["attachments"] == [{"url": url, "mime_type": "image/jpeg"}]
+    assert all("attachments" not in i for i in items if "image" not in i)
+
+
+def test_atom_text_that_reads_as_markup_is_declared_html() -> None:
+    """The W3C validator warns "title should not contain HTML unless declared in the type
+    attribute" on an end tag or an entity-looking ``&T2`` in Atom text: such text is
+    written as escaped ``type="html"``, the rest as text with RSS-profile references."""
+    topics = (replace(SETTINGS.topic("culture"), description="Music & <film>"),)
+    settings = replace(SETTINGS, topics=topics)
+    markup, plain = "<b>Bold</b> & more", "AT&T2 & R&D"
+    article = stored_article(title=markup, summary=plain)
+    [atom] = [d for d in feeds.all_documents(settings, "culture", [article]) if d.kind == "atom"]
+    data = feedwriter.render(atom)
+    assert b'<title type="html">&#x26;lt;b&#x26;gt;Bold&#x26;lt;/b&#x26;gt; &#x26;amp; more' in data
+    assert b"<summary>AT&#x26;T2 &#x26; R&#x26;D</summary>" in data
+    assert b'<subtitle type="html">Music &#x26;amp; &#x26;lt;film&#x26;gt;</subtitle>' in data
+    entry = parse(data).entries[0]
+    assert entry.title_detail.type == "text/html"
+    assert lxml.html.fragment_fromstring(entry.title, create_parent="p").text_content() == markup
+    assert (entry.summary, entry.summary_detail.type) == (plain, "text/plain")

@@ -1,0 +1,159 @@
+"""The built feeds judged by the software readers use (issue 26 item 2).
+
+Two newsrooms go through the real feed build: the demo's (examples/news.jsonl) and a
+hostile one whose titles and summaries hold everything that has broken a reader before
+(``&`` in "Q&A" and "R&D", ``<`` and ``>``, quotes, markup, Korean, emoji, a bidi
+override, ESC, DEL and a C1 control, which intake removes) under a topic
+named "Culture & Tourism". Every file is then read by feedparser, by two JavaScript reader
+libraries and against the W3C Feed Validator's rules (tests/support/readers.py), and
+every title, link, id, date and summary compared with what the store holds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from syndication.core.articles import ArticleRecord, article_from_mapping, parse_article_line
+from syndication.services import feed_builds
+from syndication.settings import Settings
+from syndication.store import articles as store
+from syndication.store import database as db
+from tests.support.builders import EXAMPLES
+from tests.support.readers import (
+    Expected,
+    expected_articles,
+    feedparser_failures,
+    npm_reader_failures,
+    w3c_failures,
+)
+
+BUILT = datetime(2026, 11, 28, tzinfo=UTC)
+OCT = datetime(2026, 10, 20, 3, 0, tzinfo=UTC)
+
+HOSTILE_TITLES = [
+    "Seoul & Tokyo renew tourism pact for five more years",
+    "Q&A: what the R&D budget means for M&A in AT&T2's sector",
+    "Mayor: \"Culture & Tourism\" week opens with 'Seoul Lights'",
+    "Style guide: use <b> to stress a word, never <blink>",
+    "<b>Bold</b> claims & <img src=x onerror=alert(1)> in a press release",
+    "2 < 3 > 1: maths week at city schools",
+    "서울 & 도쿄: 관광 협약 5년 연장 🎆",
+    "Fish &chips; and R&D; in one title",
+    "Night market 🏮🎉 & street food",
+    "Tom &amp; Jerry screening (the newsroom escaped it)",
+    "Price list \u202egpj.exe\u202c out now",  # a bidi override: removed on the way in
+    "Breaking\x1b[31m: ESC, DEL\x7f and \x85 C1 in a title",
+]
+
+
+def hostile_records(settings: Settings) -> list[ArticleRecord]:
+    """An article per hostile title over two months, each summary as awkward as its
+    title, taken in the way every source's articles are (validated, cleaned)."""
+    topics = {t.slug for t in settings.topics}
+    return [
+        article_from_mapping(
+            {
+                "id": f"hostile-{n}",
+                "title": title,
+                "url": f"https://news.example.org/articles/hostile-{n}?a=1&b=2",
+                "published_at": (OCT + timedelta(days=3 * n)).isoformat(),
+                "updated_at": (OCT + timedelta(days=3 * n, hours=n)).isoformat(),
+                "topics": ["culture"],
+                "summary": f"Summary: {title} <i>and</i> more & more",
+                "body_html": f"<p>{n}</p>",
+                "author": "Culture & Tourism Division",
+            },
+            topics,
+        )
+        for n, title in enumerate(HOSTILE_TITLES)
+    ]
+
+
+def demo_records(settings: Settings) -> list[ArticleRecord]:
+    topics = {t.slug for t in settings.topics}
+    with (EXAMPLES / "news.jsonl").open(encoding="utf-8") as lines:
+        return [parse_article_line(line, topics) for line in lines if line.strip()]
+
+
+def hostile_settings(settings: Settings) -> Settings:
+    topics = tuple(
+        replace(t, name="Culture & Tourism", description='Music & <film> for "everyone"')
+        if t.slug == "culture"
+        else t
+        for t in settings.topics
+    )
+    return replace(settings, topics=topics)
+
+
+def build(settings: Settings, engine: Engine, records: list[ArticleRecord]) -> Path:
+    """The records through the store and a full feed build; the feeds folder."""
+    with db.write_session(engine) as session:
+        store.write_articles(session, records, BUILT)
+    feed_builds.build_feeds(settings, engine, force_all=True, now=lambda: BUILT)
+    return settings.feeds.dir
+
+
+def channel_titles(settings: Settings) -> dict[str, str]:
+    titles = {"all/rss.xml": settings.site.title}
+    for topic in settings.topics:
+        titles[f"{topic.slug}/rss.xml"] = f"{settings.site.title}: {topic.name}"
+    return titles
+
+
+@pytest.fixture(params=["demo", "hostile"])
+def newsroom(
+    request: pytest.FixtureRequest, settings: Settings, engine: Engine
+) -> tuple[Settings, Path, dict[str, Expected]]:
+    """A built newsroom: its settings, its feeds folder, its articles as the store has them."""
+    if request.param == "demo":
+        records = demo_records(settings)
+    else:
+        settings = hostile_settings(settings)
+        records = hostile_records(settings)
+        with db.write_session(engine) as session:
+            store.sync_topics(session, settings.topics)
+    root = build(settings, engine, records)
+    return settings, root, expected_articles(records)
+
+
+def test_feedparser_reads_every_entry_as_the_store_has_it(
+    newsroom: tuple[Settings, Path, dict[str, Expected]],
+) -> None:
+    _, root, expected = newsroom
+    failures = feedparser_failures(root, expected)
+    assert failures == [], "\n".join(failures)
+
+
+def test_javascript_reader_libraries_read_every_entry_as_the_store_has_it(
+    newsroom: tuple[Settings, Path, dict[str, Expected]],
+) -> None:
+    settings, root, expected = newsroom
+    failures = npm_reader_failures(root, expected, channel_titles(settings))
+    assert failures == [], "\n".join(failures)
+
+
+def test_the_w3c_validators_rules_hold_for_every_file(
+    newsroom: tuple[Settings, Path, dict[str, Expected]],
+) -> None:
+    _, root, expected = newsroom
+    newest = max(e.updated for e in expected.values())
+    failures = w3c_failures(root, newest)
+    assert failures == [], "\n".join(failures)
+
+
+def test_no_file_carries_a_bidi_override_or_a_control_character(
+    newsroom: tuple[Settings, Path, dict[str, Expected]],
+) -> None:
+    """Issue 26 item 7: removed where articles come in, so no output carries them."""
+    _, root, _ = newsroom
+    unsafe = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e]")
+    for path in root.rglob("*"):
+        if path.is_file() and path.suffix in (".xml", ".atom", ".json", ".opml"):
+            found = unsafe.search(path.read_text(encoding="utf-8"))
+            assert found is None, f"{path.relative_to(root)} holds {found.group()!r}"
