@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import Engine
 
 from syndication.core.articles import ArticleRecord, article_from_mapping, parse_article_line
-from syndication.services import feed_builds
+from syndication.services import feeds as feed_service
 from syndication.settings import Settings
 from syndication.store import articles as store
 from syndication.store import database as db
@@ -95,7 +95,7 @@ def build(settings: Settings, engine: Engine, records: list[ArticleRecord]) -> P
     """The records through the store and a full feed build; the feeds folder."""
     with db.write_session(engine) as session:
         store.write_articles(session, records, BUILT)
-    feed_builds.build_feeds(settings, engine, force_all=True, now=lambda: BUILT)
+    feed_service.build_feeds(settings, engine, force_all=True, now=lambda: BUILT)
     return settings.feeds.dir
 
 
