@@ -29,8 +29,9 @@ def send(
 
     from syndication import clock
     from syndication.scheduler import runner as scheduling
-    from syndication.services import approval, delivery, store_admin
+    from syndication.services import approval, delivery
     from syndication.services.sending import SendReport
+    from syndication.services.status import outbox_backlog
     from syndication.terminal import progress
 
     c = context(ctx)
@@ -38,7 +39,7 @@ def send(
     if workers is None:
         workers = settings.mail.smtp.connections if settings.mail.transport == "smtp" else 1
     held = approval.held_backlog(c.engine)
-    total = store_admin.outbox_backlog(c.engine) - held
+    total = outbox_backlog(c.engine) - held
     stop = scheduling.install_stop_handlers(lambda: None)
     with progress("sending", total) as bar:
 
@@ -57,7 +58,7 @@ def send(
             max_wait=max_wait,
             on_progress=show,
         )
-    left = store_admin.outbox_backlog(c.engine)
+    left = outbox_backlog(c.engine)
     held = approval.held_backlog(c.engine)
     out.print(
         f"sent {report.sent}, retry later {report.retried}, bounced {report.bounced}; "

@@ -20,10 +20,10 @@ from syndication.core.placeholders import RenderedDigest
 from syndication.errors import InputError, NotFoundError
 from syndication.services import approval
 from syndication.services.digests import SAMPLE_TOKEN
+from syndication.services.status import DigestRow, recent_digests
 from syndication.store import approval as approval_store
 from syndication.store import database as db
 from syndication.store import digests as digest_store
-from syndication.store import status as queries
 from syndication.store.approval import DigestStatus
 from syndication.store.models import Digest
 from syndication.web.admin.common import (
@@ -103,11 +103,7 @@ def _load(admin: Admin, list_slug: str, period_key: str) -> DigestView:
 
 
 async def index(admin: Admin, request: Request, viewer: Viewer) -> Response:
-    def read() -> list[queries.DigestRow]:
-        with db.read_session(admin.engine) as session:
-            return queries.recent_digests(session, 200)
-
-    rows = await run_in_threadpool(read)
+    rows: list[DigestRow] = await run_in_threadpool(recent_digests, admin.engine, 200)
     return admin.page("digests.html", viewer, digests=rows)
 
 
