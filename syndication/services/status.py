@@ -24,12 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from syndication.store import article_queries, job_runs
-from syndication.store import bounces as bounce_store
 from syndication.store import database as db
+from syndication.store import job_runs
 from syndication.store import status as queries
-from syndication.store.article_queries import StoreSummary as StoreSummary
-from syndication.store.article_queries import TopicCount as TopicCount
 from syndication.store.models import DELIVERY_STATUSES as DELIVERY_STATUSES
 from syndication.store.models import DIGEST_STATES as DIGEST_STATES
 from syndication.store.models import SUBSCRIBER_STATUSES as SUBSCRIBER_STATUSES
@@ -37,6 +34,8 @@ from syndication.store.sources import SourceStatus as SourceStatus
 from syndication.store.sources import load_sources
 from syndication.store.status import DigestRow as DigestRow
 from syndication.store.status import OutboxCounts as OutboxCounts
+from syndication.store.status import StoreSummary as StoreSummary
+from syndication.store.status import TopicCount as TopicCount
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -136,7 +135,7 @@ def service_status(
     with db.read_session(engine) as session:
         counters = queries.feed_counters(session)
         return ServiceStatus(
-            articles=article_queries.store_summary(session),
+            articles=queries.store_summary(session),
             feeds=FeedStatus(counters.built_to, counters.store_at, missing),
             outbox=queries.outbox_counts(session),
             digests=queries.digest_rows(session, digest_limit),
@@ -144,7 +143,7 @@ def service_status(
             digest_states=queries.digest_states(session),
             jobs=_jobs(session),
             sources=load_sources(session),
-            intake_backlog=bounce_store.backlog(session),
+            intake_backlog=queries.intake_backlog(session),
             bounce_events=queries.bounce_events(session),
             growth=queries.subscriber_growth(session) if growth else {},
         )
@@ -160,7 +159,7 @@ def health_status(settings: Settings, engine: Engine) -> HealthStatus:
             feeds=FeedStatus(counters.built_to, counters.store_at, missing),
             last_poll=None if poll is None else LastRun(poll.finished_at, poll.ok),
             outbox=queries.outbox_counts(session),
-            intake_backlog=bounce_store.backlog(session),
+            intake_backlog=queries.intake_backlog(session),
         )
 
 

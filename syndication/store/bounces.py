@@ -123,15 +123,6 @@ def finish(session: Session, intake_id: int, state: str, note: str, now: datetim
     )
 
 
-def backlog(session: Session) -> int:
-    """Reports stored but not yet processed."""
-    return int(
-        session.execute(
-            select(func.count()).select_from(BounceIntake).where(BounceIntake.state == "queued")
-        ).scalar_one()
-    )
-
-
 # -- finding what a report is about ------------------------------------------------------
 
 

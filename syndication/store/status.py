@@ -11,20 +11,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, not_, select
 from sqlalchemy.orm import Session
 
-from syndication.store.articles import FEEDS_BUILT, read_counters
 from syndication.store.models import (
     ARTICLE_CHANGES,
+    FEEDS_BUILT,
     SENDABLE_DIGEST_STATES,
+    Article,
     BounceEvent,
+    BounceIntake,
+    Counter,
     Delivery,
     Digest,
     DigestState,
     Subscriber,
     Subscription,
+    TopicRow,
+    article_topics,
 )
 
 # What a bounce event of these kinds means for a digest: its copy did not reach the reader
@@ -42,8 +48,90 @@ class FeedCounters:
 
 
 def feed_counters(session: Session) -> FeedCounters:
-    counters = read_counters(session, [FEEDS_BUILT, ARTICLE_CHANGES])
-    return FeedCounters(counters[FEEDS_BUILT], max(0, counters[ARTICLE_CHANGES]))
+    rows = session.execute(
+        select(Counter.name, Counter.value).where(Counter.name.in_((FEEDS_BUILT, ARTICLE_CHANGES)))
+    )
+    counters = {str(name): int(value) for name, value in rows}
+    return FeedCounters(counters.get(FEEDS_BUILT, 0), max(0, counters.get(ARTICLE_CHANGES, 0)))
+
+
+@dataclass(frozen=True)
+class TopicCount:
+    slug: str
+    name: str
+    published: int
+    retracted: int
+
+
+@dataclass(frozen=True)
+class StoreSummary:
+    articles: int
+    published: int
+    retracted: int
+    change_seq: int
+    newest_published: datetime | None
+    newest_updated: datetime | None
+    topics: tuple[TopicCount, ...]
+
+
+def store_summary(session: Session) -> StoreSummary:
+    """The articles: by status, per topic, the newest times, the change sequence."""
+    by_status = {
+        status: count
+        for status, count in session.execute(
+            select(Article.status, func.count()).group_by(Article.status)
+        )
+    }
+    newest_published, newest_updated = session.execute(
+        select(func.max(Article.published_at), func.max(Article.updated_at))
+    ).one()
+    per_topic = session.execute(
+        select(
+            TopicRow.slug, TopicRow.name, Article.status, func.count(article_topics.c.article_id)
+        )
+        .select_from(TopicRow)
+        .outerjoin(article_topics, article_topics.c.topic_id == TopicRow.id)
+        .outerjoin(Article, Article.id == article_topics.c.article_id)
+        .group_by(TopicRow.slug, TopicRow.name, Article.status)
+        .order_by(TopicRow.slug)
+    )
+    topics: dict[str, dict[str, Any]] = {}
+    for slug, name, status, count in per_topic:
+        entry = topics.setdefault(slug, {"name": name, "published": 0, "retracted": 0})
+        if status is not None:
+            entry[status] = count
+    # max() over a TypeDecorator column comes back raw on SQLite: normalise it.
+    to_utc = Article.__table__.c.published_at.type.process_result_value  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect
+    published = int(by_status.get("published", 0))
+    retracted = int(by_status.get("retracted", 0))
+    return StoreSummary(
+        articles=published + retracted,
+        published=published,
+        retracted=retracted,
+        change_seq=feed_counters(session).store_at,
+        newest_published=to_utc(_as_datetime(newest_published), dialect),
+        newest_updated=to_utc(_as_datetime(newest_updated), dialect),
+        topics=tuple(
+            TopicCount(slug, e["name"], e["published"], e["retracted"])
+            for slug, e in topics.items()
+        ),
+    )
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def intake_backlog(session: Session) -> int:
+    """Bounce reports stored but not yet processed."""
+    return int(
+        session.execute(
+            select(func.count()).select_from(BounceIntake).where(BounceIntake.state == "queued")
+        ).scalar_one()
+    )
 
 
 @dataclass(frozen=True)
