@@ -169,6 +169,13 @@ def recent_digests(engine: Engine, limit: int, list_slug: str | None = None) -> 
         return queries.digest_rows(session, limit, list_slug)
 
 
+def digest_report(engine: Engine, list_slug: str, period_key: str) -> DigestRow | None:
+    """One digest's row as the report counts it (for the console's digest page)."""
+    with db.read_session(engine) as session:
+        rows = queries.digest_rows(session, 1, list_slug, period_key)
+    return rows[0] if rows else None
+
+
 def outbox_backlog(engine: Engine) -> int:
     """Deliveries still to be sent (queued, held ones included, or claimed by a sender)."""
     db.require_current_schema(engine)

@@ -206,13 +206,19 @@ class DigestRow:
 
 
 def digest_rows(
-    session: Session, limit: int | None = None, list_slug: str | None = None
+    session: Session,
+    limit: int | None = None,
+    list_slug: str | None = None,
+    period_key: str | None = None,
 ) -> list[DigestRow]:
-    """The newest digests (all when ``limit`` is None), newest period first."""
+    """The newest digests (all when ``limit`` is None), newest period first; only
+    ``list_slug``'s, and only the one of ``period_key``, when given."""
     stmt = select(Digest.id, Digest.list_slug, Digest.period_key, Digest.subject)
     stmt = stmt.add_columns(Digest.created_at).order_by(Digest.period_key.desc(), Digest.list_slug)
     if list_slug:
         stmt = stmt.where(Digest.list_slug == list_slug)
+    if period_key:
+        stmt = stmt.where(Digest.period_key == period_key)
     if limit is not None:
         stmt = stmt.limit(limit)
     digests = list(session.execute(stmt))

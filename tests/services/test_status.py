@@ -85,6 +85,8 @@ def test_bounced_counts_each_reader_once_whatever_the_kinds(
     assert row.bounce_events == {"soft": 1, "hard": 1, "blocked": 1, "complaint": 1}
     assert (row.bounced, row.complained) == (2, 1)
     assert status.recent_digests(engine, 10) == [row]
+    assert status.digest_report(engine, LIST, PERIOD) == row
+    assert status.digest_report(engine, LIST, "2026-11-23") is None
     assert status.service_status(settings, engine).bounce_events == {
         "soft": 1,
         "hard": 1,
