@@ -82,6 +82,7 @@ class ServiceStatus:
     articles: StoreSummary
     feeds: FeedStatus
     outbox: OutboxCounts
+    deliveries: dict[str, int]
     digests: list[DigestRow]
     lists: dict[str, dict[str, int]]
     digest_states: dict[str, int]
@@ -135,9 +136,10 @@ def service_status(
     with db.read_session(engine) as session:
         counters = queries.feed_counters(session)
         return ServiceStatus(
-            articles=queries.store_summary(session),
+            articles=queries.store_summary(session, counters.store_at),
             feeds=FeedStatus(counters.built_to, counters.store_at, missing),
             outbox=queries.outbox_counts(session),
+            deliveries=queries.deliveries_by_status(session),
             digests=queries.digest_rows(session, digest_limit),
             lists=queries.list_readers(session),
             digest_states=queries.digest_states(session),

@@ -74,8 +74,9 @@ class StoreSummary:
     topics: tuple[TopicCount, ...]
 
 
-def store_summary(session: Session) -> StoreSummary:
-    """The articles: by status, per topic, the newest times, the change sequence."""
+def store_summary(session: Session, change_seq: int | None = None) -> StoreSummary:
+    """The articles: by status, per topic, the newest times, the change sequence
+    (``change_seq`` when the caller read it already with :func:`feed_counters`)."""
     by_status = {
         status: count
         for status, count in session.execute(
@@ -109,7 +110,7 @@ def store_summary(session: Session) -> StoreSummary:
         articles=published + retracted,
         published=published,
         retracted=retracted,
-        change_seq=feed_counters(session).store_at,
+        change_seq=feed_counters(session).store_at if change_seq is None else change_seq,
         newest_published=to_utc(_as_datetime(newest_published), dialect),
         newest_updated=to_utc(_as_datetime(newest_updated), dialect),
         topics=tuple(
@@ -136,7 +137,7 @@ def intake_backlog(session: Session) -> int:
 
 @dataclass(frozen=True)
 class OutboxCounts:
-    """Deliveries not yet settled, and every delivery by status.
+    """Deliveries not yet settled.
 
     ``queued`` waits for a sender; ``held`` is queued but waits on a held (or cancelled)
     digest, so no sender takes it; ``sending`` is claimed by a sender now. The three never
@@ -147,7 +148,6 @@ class OutboxCounts:
     held: int
     sending: int
     oldest_queued_since: datetime | None
-    by_status: dict[str, int]
 
     @property
     def backlog(self) -> int:
@@ -155,31 +155,39 @@ class OutboxCounts:
 
 
 def outbox_counts(session: Session) -> OutboxCounts:
-    """Deliveries by status, with queued split into waiting for a sender and held."""
+    """The unsettled deliveries, queued split into waiting for a sender and held.
+
+    Only ``queued`` and ``sending`` rows are read (through the status index), so
+    ``/healthz`` stays cheap however many deliveries were ever sent.
+    """
     stopped = select(DigestState.digest_id).where(DigestState.state.not_in(SENDABLE_DIGEST_STATES))
     is_held = Delivery.digest_id.in_(stopped)
-    by_status: dict[str, int] = {}
-    held = 0
+    counts = {"queued": 0, "held": 0, "sending": 0}
     for status, on_hold, count in session.execute(
-        select(Delivery.status, is_held.label("on_hold"), func.count()).group_by(
-            Delivery.status, "on_hold"
-        )
+        select(Delivery.status, is_held.label("on_hold"), func.count())
+        .where(Delivery.status.in_(("queued", "sending")))
+        .group_by(Delivery.status, "on_hold")
     ):
-        by_status[str(status)] = by_status.get(str(status), 0) + int(count)
-        if status == "queued" and on_hold:
-            held += int(count)
+        key = "held" if status == "queued" and on_hold else str(status)
+        counts[key] += int(count)
     oldest = session.scalar(
         select(func.min(Digest.created_at))
         .join(Delivery, Delivery.digest_id == Digest.id)
         .where(Delivery.status == "queued", not_(is_held))
     )
     return OutboxCounts(
-        queued=by_status.get("queued", 0) - held,
-        held=held,
-        sending=by_status.get("sending", 0),
-        oldest_queued_since=_aware(oldest),
-        by_status=by_status,
+        counts["queued"], counts["held"], counts["sending"], oldest_queued_since=_aware(oldest)
     )
+
+
+def deliveries_by_status(session: Session) -> dict[str, int]:
+    """Every delivery ever queued, by status."""
+    return {
+        str(status): int(count)
+        for status, count in session.execute(
+            select(Delivery.status, func.count()).group_by(Delivery.status)
+        )
+    }
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,7 @@ def families(view: ServiceStatus | None, now: datetime, lists: Iterable[str]) ->
     since = view.outbox.oldest_queued_since
     oldest.add_metric([], max(0.0, (now - since).total_seconds()) if since else 0.0)
     for status in DELIVERY_STATUSES:
-        deliveries.add_metric([status], float(view.outbox.by_status.get(status, 0)))
+        deliveries.add_metric([status], float(view.deliveries.get(status, 0)))
     for slug in sorted(set(lists) | set(view.lists)):
         counts = view.lists.get(slug, {})
         for status in SUBSCRIBER_STATUSES:

@@ -52,7 +52,7 @@ def test_a_held_digest_is_held_not_queued_everywhere(settings: Settings, engine:
     held = status.service_status(settings, engine)
     assert (held.outbox.queued, held.outbox.held, held.outbox.backlog) == (0, 3, 3)
     assert held.outbox.oldest_queued_since is None  # nothing waits for a sender
-    assert held.outbox.by_status == {"queued": 3}
+    assert held.deliveries == {"queued": 3}
     (row,) = held.digests
     assert (row.list_slug, row.period_key, row.state, row.deliveries) == (
         LIST,
