@@ -6,15 +6,11 @@ Imports its units of work inside the commands, so ``syndication --help`` stays q
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from syndication.cli.base import context, group, out
-from syndication.settings import Settings
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
 
 sources_app = group("sources", "Poll the newsroom's systems (WordPress, feeds, JSON Lines).")
 api_keys_app = group("api-keys", "Keys for the push API (POST /api/articles).")
@@ -105,31 +101,3 @@ def api_keys_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument()]) 
     with db.write_session(c.engine) as session:
         changed = api_keys.revoke_key(session, name, utc_now())
     out.print(f"API key {name!r} {'revoked' if changed else 'was already revoked'}")
-
-
-def print_source_status(settings: Settings, engine: Engine) -> None:
-    """``syndication status``'s lines per source: last poll, result, cursor, back-off."""
-    if not settings.sources:
-        return
-    # The store module, not the service: status must not load the HTTP client or parsers.
-    from syndication.store import database as db
-    from syndication.store import sources as source_store
-
-    tz = settings.site.tz
-    with db.read_session(engine) as session:
-        stored = {s.name: s for s in source_store.load_sources(session)}
-    out.print("sources:")
-    for source in settings.sources:
-        state = stored.get(source.name)
-        if state is None or state.last_poll_at is None:
-            out.print(f"  {source.name:<28} {source.kind}; never polled")
-            continue
-        at = f"{state.last_poll_at.astimezone(tz):%Y-%m-%d %H:%M %Z}"
-        line = f"  {source.name:<28} {source.kind}; last poll {at}: "
-        line += "OK" if not state.last_error else "FAILED"
-        line += f"; cursor {state.cursor or '-'}"
-        if state.next_attempt_at:
-            wait = f"{state.next_attempt_at.astimezone(tz):%Y-%m-%d %H:%M %Z}"
-            line += f"; backing off after {state.failures} failures until {wait}"
-        out.print(line)
-        out.print(f"    {state.last_error or state.last_result}")

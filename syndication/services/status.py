@@ -178,11 +178,16 @@ def digest_report(engine: Engine, list_slug: str, period_key: str) -> DigestRow 
     return rows[0] if rows else None
 
 
-def outbox_backlog(engine: Engine) -> int:
-    """Deliveries still to be sent (queued, held ones included, or claimed by a sender)."""
+def outbox(engine: Engine) -> OutboxCounts:
+    """The unsettled deliveries: queued for a sender, held, being sent."""
     db.require_current_schema(engine)
     with db.read_session(engine) as session:
-        return queries.outbox_counts(session).backlog
+        return queries.outbox_counts(session)
+
+
+def outbox_backlog(engine: Engine) -> int:
+    """Deliveries still to be sent (queued, held ones included, or claimed by a sender)."""
+    return outbox(engine).backlog
 
 
 def _jobs(session: Session) -> list[JobStatus]:

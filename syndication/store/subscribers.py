@@ -17,7 +17,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -383,19 +383,6 @@ def export_rows(session: Session) -> Iterator[tuple[str, str, str, str]]:
             ";".join(lists.get(subscriber.id, [])),
             subscriber.status,
         )
-
-
-def list_counts(session: Session) -> dict[str, dict[str, int]]:
-    """Per list, how many subscribers are in each status."""
-    result: dict[str, dict[str, int]] = {}
-    rows = session.execute(
-        select(Subscription.list_slug, Subscriber.status, func.count())
-        .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
-        .group_by(Subscription.list_slug, Subscriber.status)
-    )
-    for slug, status, count in rows:
-        result.setdefault(slug, {})[status] = int(count)
-    return result
 
 
 # -- the public form and the preferences page ------------------------------------------

@@ -64,6 +64,7 @@ def test_a_held_digest_is_held_not_queued_everywhere(settings: Settings, engine:
     health = status.health_status(settings, engine)
     assert (health.outbox, health.feeds) == (held.outbox, held.feeds)
     assert status.outbox_backlog(engine) == 3
+    assert status.outbox(engine) == held.outbox
     with db.write_session(engine) as session:
         session.execute(update(Delivery).values(status="sending"))
     assert status.service_status(settings, engine).outbox.sending == 3

@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 
 from syndication.errors import NotFoundError, RecordError
 from syndication.store import database as db
-from syndication.store import subscribers
+from syndication.store import status, subscribers
 from syndication.store.subscribers import SubscriberRow, normalise_email, read_subscriber_csv
 
 LISTS = {"weekly-city", "weekly-international"}
@@ -157,7 +157,7 @@ def test_export_and_counts(engine: Engine, now: datetime) -> None:
             ("a@example.org", "A", "weekly-city", "active"),
             ("b@example.org", "B, Jr.", "weekly-city;weekly-international", "pending"),
         ]
-        assert subscribers.list_counts(session) == {
+        assert status.list_readers(session) == {
             "weekly-city": {"active": 1, "pending": 1},
             "weekly-international": {"pending": 1},
         }
