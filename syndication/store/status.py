@@ -332,15 +332,16 @@ def list_readers(session: Session) -> dict[str, dict[str, int]]:
 
 def digest_states(session: Session) -> dict[str, int]:
     """Digests by state; a digest without a state row is ``ready``."""
-    states = {
+    state = func.coalesce(DigestState.state, "ready")
+    return {
         str(s): int(n)
         for s, n in session.execute(
-            select(DigestState.state, func.count()).group_by(DigestState.state)
+            select(state, func.count())
+            .select_from(Digest)
+            .outerjoin(DigestState, DigestState.digest_id == Digest.id)
+            .group_by(state)
         )
     }
-    total = int(session.scalar(select(func.count()).select_from(Digest)) or 0)
-    states["ready"] = states.get("ready", 0) + total - sum(states.values())
-    return states
 
 
 def bounce_events(session: Session) -> dict[str, int]:

@@ -37,7 +37,7 @@ def test_an_empty_store(settings: Settings, engine: Engine) -> None:
     assert report.feeds.behind == missing  # no feed file yet: readers get 404s
     assert report.outbox.backlog == 0 and report.outbox.oldest_queued_since is None
     assert (report.digests, report.lists, report.jobs, report.sources) == ([], {}, [], [])
-    assert report.digest_states == {"ready": 0}
+    assert report.digest_states == {}
     assert report.articles_by_status == {"published": 0, "retracted": 0}
     assert (report.intake_backlog, report.bounce_events, report.growth) == (0, {}, {})
     assert status.service_status(settings, engine, look_at_files=False).feeds.missing_files == 0
@@ -60,7 +60,7 @@ def test_a_held_digest_is_held_not_queued_everywhere(settings: Settings, engine:
         "held",
         {"queued": 3},
     )
-    assert held.digest_states == {"held": 1, "ready": 0}
+    assert held.digest_states == {"held": 1}
     health = status.health_status(settings, engine)
     assert (health.outbox, health.feeds) == (held.outbox, held.feeds)
     assert status.outbox_backlog(engine) == 3
