@@ -24,6 +24,7 @@ from tests.support.console import Clock, add_users, sign_in
 from tests.support.processes import syndication
 
 LIST = "weekly-city"
+OTHER = "weekly-international"  # its digest of the second week is cancelled
 FIRST, SECOND = "2026-11-16", "2026-11-23"
 LATER = AFTER_WEEK + timedelta(days=7)  # the second week has ended
 TOKEN = "scrape-token-for-the-test"
@@ -76,6 +77,9 @@ def scenario(settings: Settings, engine: Engine) -> Scenario:
     report = delivery.compile_digest(settings, engine, LIST, date(2026, 11, 25), LATER)
     assert report.created and report.period_key == SECOND
     approval.hold(settings, engine, LIST, SECOND, "op@example.org", LATER)
+    other = delivery.compile_digest(settings, engine, OTHER, date(2026, 11, 25), LATER)
+    assert other.created and other.period_key == SECOND
+    approval.cancel(settings, engine, OTHER, SECOND, "op@example.org", LATER)
     return Scenario(settings, engine)
 
 
@@ -97,8 +101,10 @@ def test_every_surface_shows_the_same_numbers(scenario: Scenario, tmp_path: Path
     cli = syndication("status", cwd=tmp_path, database_url=settings.database.url)
     assert cli.returncode == 0, cli.stderr
     lines = cli.stdout.splitlines()
-    second = next(line for line in lines if SECOND in line)
-    assert f"{LIST}" in second and f"held: {HELD} queued" in second
+    second = next(line for line in lines if SECOND in line and LIST in line)
+    assert f"held: {HELD} queued" in second
+    cancelled = next(line for line in lines if SECOND in line and OTHER in line)
+    assert "cancelled: no recipients" in cancelled
     first_at = next(i for i, line in enumerate(lines) if FIRST in line and LIST in line)
     assert "ready: " in lines[first_at]
     assert (
@@ -121,6 +127,7 @@ def test_every_surface_shows_the_same_numbers(scenario: Scenario, tmp_path: Path
             labels = f'list="{LIST}",status="{status}"'
             assert gauge(metrics, "syndication_subscribers", labels) == count, status
         assert gauge(metrics, "syndication_digests", 'state="held"') == 1
+        assert gauge(metrics, "syndication_digests", 'state="cancelled"') == 1
 
         sign_in(client, "op@example.org")
         dashboard = client.get("/admin/").text
@@ -133,6 +140,7 @@ def test_every_surface_shows_the_same_numbers(scenario: Scenario, tmp_path: Path
         second_row = cells(dashboard, f"{LIST} {SECOND}</a>")
         assert second_row[DIGEST_COLUMNS.index("queued")] == HELD
         assert '<span class="state held">held</span>' in dashboard
+        assert '<span class="state cancelled">cancelled</span>' in dashboard
 
         page = client.get("/admin/digests").text
         listed_first = dict(zip(LIST_PAGE, cells(page, f"{LIST} {FIRST}</a>"), strict=True))
