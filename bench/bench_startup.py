@@ -5,7 +5,9 @@ once it reads the one status report; 25 in issue 13) the time of ``python -c pas
 Each command runs ``--runs`` times; the best run counts (the least disturbed by whatever
 else the machine is doing), and the median is shown beside it. The commands take turns
 with the bare interpreter, run by run, so that a burst of load elsewhere on the machine
-weighs on all of them alike.
+weighs on all of them alike. Each command first runs once untimed with
+``PYTHONDONTWRITEBYTECODE`` dropped, so that Python's bytecode caches exist, as they do
+in an installed copy (pip compiles them); without them every run compiles the package.
 
     .venv/bin/python bench/bench_startup.py [--runs 15]
 """
@@ -28,7 +30,13 @@ BIN = Path(sys.executable).parent
 def timed_in_turns(commands: list[list[str]], cwd: Path, runs: int) -> list[list[float]]:
     """Each command's run times (seconds), the commands taking turns ``runs`` times."""
     samples: list[list[float]] = [[] for _ in commands]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATION_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SYNDICATION_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
+    for command in commands:
+        subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
     for _ in range(runs):
         for command, times in zip(commands, samples, strict=True):
             start = time.perf_counter()
