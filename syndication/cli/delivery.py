@@ -30,9 +30,9 @@ def send(
 
     from syndication import clock
     from syndication.scheduler import runner as scheduling
-    from syndication.services import delivery, store_admin
-    from syndication.services.digests import approval
+    from syndication.services import delivery
     from syndication.services.send_loop import SendReport
+    from syndication.services.status import outbox
     from syndication.terminal import progress
 
     c = context(ctx)
@@ -40,8 +40,8 @@ def send(
     options = delivery.SendOptions.from_settings(
         settings, max_wait=max_wait, workers=workers, lease=timedelta(seconds=lease_seconds)
     )
-    held = approval.held_backlog(c.engine)
-    total = store_admin.outbox_backlog(c.engine) - held
+    before = outbox(c.engine)
+    total = before.queued + before.sending
     stop = scheduling.install_stop_handlers(lambda: None)
     with progress("sending", total) as bar:
 
@@ -53,8 +53,8 @@ def send(
         report = delivery.send_digests(
             settings, c.engine, now=clock.utc_now, options=options, stop=stop, on_progress=show
         )
-    left = store_admin.outbox_backlog(c.engine)
-    held = approval.held_backlog(c.engine)
+    after = outbox(c.engine)
+    left, held = after.backlog, after.held
     out.print(
         f"sent {report.sent}, retry later {report.retried}, bounced {report.bounced}; "
         f"{left} still queued" + (f" ({held} of them held: see 'digest resume')" if held else "")

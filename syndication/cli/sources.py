@@ -6,15 +6,11 @@ Imports its units of work inside the commands, so ``syndication --help`` stays q
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from syndication.cli.base import context, group, out
-from syndication.settings import Settings
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
 
 sources_app = group("sources", "Poll the newsroom's systems (WordPress, feeds, JSON Lines).")
 api_keys_app = group("api-keys", "Keys for the push API (POST /api/articles).")
@@ -94,27 +90,3 @@ def api_keys_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument()]) 
 
     changed = api_keys.revoke_key(context(ctx).engine, name, utc_now())
     out.print(f"API key {name!r} {'revoked' if changed else 'was already revoked'}")
-
-
-def print_source_status(settings: Settings, engine: Engine) -> None:
-    """``syndication status``'s lines per source: last poll, result, cursor, back-off."""
-    if not settings.sources:
-        return
-    # services.sources loads the HTTP client and the parsers only when it polls.
-    from syndication.services.sources import source_states
-
-    tz = settings.site.tz
-    out.print("sources:")
-    for source, state in source_states(settings, engine):
-        if state is None or state.last_poll_at is None:
-            out.print(f"  {source.name:<28} {source.kind}; never polled")
-            continue
-        at = f"{state.last_poll_at.astimezone(tz):%Y-%m-%d %H:%M %Z}"
-        line = f"  {source.name:<28} {source.kind}; last poll {at}: "
-        line += "OK" if not state.last_error else "FAILED"
-        line += f"; cursor {state.cursor or '-'}"
-        if state.next_attempt_at:
-            wait = f"{state.next_attempt_at.astimezone(tz):%Y-%m-%d %H:%M %Z}"
-            line += f"; backing off after {state.failures} failures until {wait}"
-        out.print(line)
-        out.print(f"    {state.last_error or state.last_result}")

@@ -1,19 +1,24 @@
-"""``init`` and ``status``: the store itself."""
+"""``init`` and ``status``: the store itself (``status`` prints the one status report)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import typer
 
 from syndication.cli.base import Context, app, context, out
 
+if TYPE_CHECKING:
+    from syndication.services.status import DigestRow, ServiceStatus
+
 
 @app.command()
 def init(ctx: typer.Context) -> None:
     """Create or upgrade the database and sync topics from the settings (safe to repeat)."""
-    from syndication.services import store_admin
+    from syndication.services import database
 
     c = context(ctx)
-    changed = store_admin.init_store(c.settings, c.engine)
+    changed = database.init_store(c.settings, c.engine)
     out.print(
         f"database ready at {c.engine.url.render_as_string(hide_password=True)}; "
         f"{len(c.settings.topics)} topics ({changed} added or changed)"
@@ -23,11 +28,14 @@ def init(ctx: typer.Context) -> None:
 @app.command()
 def status(ctx: typer.Context) -> None:
     """Summarise what is in the store."""
-    from syndication.services import store_admin
+    from syndication.services import database
+    from syndication.services.status import service_status
 
     c = context(ctx)
-    report = store_admin.store_status(c.engine)
-    summary = report.store
+    database.require_current_schema(c.engine)
+    # The CLI shows no feed numbers, so it does not look at the feed files on disk.
+    report = service_status(c.settings, c.engine, look_at_files=False)
+    summary = report.articles
     tz = c.settings.site.tz
     out.print(f"[bold]{c.settings.site.title}[/bold] ({c.settings.source})")
     out.print(
@@ -52,60 +60,81 @@ def status(ctx: typer.Context) -> None:
     if report.digests:
         out.print("digests:")
     for digest in report.digests:
-        shown = ", ".join(f"{n} {status}" for status, n in sorted(digest.counts.items()))
-        out.print(f"  {digest.list_slug:<28} {digest.period_key}  {shown or 'no recipients'}")
-        _print_bounces(digest.counts, report.bounces.get((digest.list_slug, digest.period_key)))
+        shown = ", ".join(f"{n} {status}" for status, n in sorted(digest.deliveries.items()))
+        out.print(
+            f"  {digest.list_slug:<28} {digest.period_key}  {digest.state}: "
+            f"{shown or 'no recipients'}"
+        )
+        _print_bounces(digest)
     if report.intake_backlog:
         out.print(f"bounce intake: {report.intake_backlog} reports stored, not yet processed")
-    from syndication.cli.sources import print_source_status
-
-    print_source_status(c.settings, c.engine)
-    _print_jobs(c)
+    _print_sources(c, report)
+    _print_jobs(c, report)
 
 
-def _print_bounces(counts: dict[str, int], events: dict[str, int] | None) -> None:
+def _print_bounces(digest: DigestRow) -> None:
     """Per digest: bounced (hard/soft/blocked), complained, the complaint rate, alarms."""
     from syndication.core.bounce_rules import digest_alarms
 
+    events = digest.bounce_events
     if not events:
         return
+    counts = digest.deliveries
     sent = counts.get("sent", 0) + counts.get("bounced", 0)
     hard, soft, blocked = (events.get(k, 0) for k in ("hard", "soft", "blocked"))
-    complaints = events.get("complaint", 0)
+    complaints = digest.complained
     rate = f"{complaints / sent:.2%}" if sent else "n/a"
     out.print(
-        f"  {'':<28} bounced {hard + soft + blocked} (hard {hard}, soft {soft}, "
+        f"  {'':<28} bounced {digest.bounced} (hard {hard}, soft {soft}, "
         f"blocked {blocked}); complained {complaints} (complaint rate {rate})"
     )
     for alarm in digest_alarms(sent, complaints, blocked):
         out.print(f"  {'':<28} [bold red]warning:[/bold red] {alarm}")
 
 
-def _print_jobs(c: Context) -> None:
-    """Each scheduled job's next run (from the job store) and its last recorded result."""
-    from syndication.store import job_runs
-
+def _print_sources(c: Context, report: ServiceStatus) -> None:
+    """Per configured source: last poll, result, cursor, back-off."""
+    if not c.settings.sources:
+        return
     tz = c.settings.site.tz
-    planned = {job.job_id: job.next_run for job in job_runs.stored_jobs(c.engine)}
-    runs = job_runs.last_runs(c.engine)
-    if not planned and not runs:
+    stored = {s.name: s for s in report.sources}
+    out.print("sources:")
+    for source in c.settings.sources:
+        state = stored.get(source.name)
+        if state is None or state.last_poll_at is None:
+            out.print(f"  {source.name:<28} {source.kind}; never polled")
+            continue
+        at = f"{state.last_poll_at.astimezone(tz):%Y-%m-%d %H:%M %Z}"
+        line = f"  {source.name:<28} {source.kind}; last poll {at}: "
+        line += "OK" if not state.last_error else "FAILED"
+        line += f"; cursor {state.cursor or '-'}"
+        if state.next_attempt_at:
+            wait = f"{state.next_attempt_at.astimezone(tz):%Y-%m-%d %H:%M %Z}"
+            line += f"; backing off after {state.failures} failures until {wait}"
+        out.print(line)
+        out.print(f"    {state.last_error or state.last_result}")
+
+
+def _print_jobs(c: Context, report: ServiceStatus) -> None:
+    """Each scheduled job's next run (from the job store) and its last recorded result."""
+    tz = c.settings.site.tz
+    if not report.jobs:
         out.print("scheduler: never ran on this database")
         return
     out.print("scheduler jobs:")
-    for job_id in sorted(set(planned) | set(runs)):
-        when = planned.get(job_id)
+    for job in report.jobs:
+        when = job.next_run
         next_run = (
             "not scheduled" if when is None else f"next {when.astimezone(tz):%Y-%m-%d %H:%M %Z}"
         )
-        run = runs.get(job_id)
-        if run is None:
+        if job.last_finished_at is None:
             last = "never ran"
         else:
-            at = f"{run.finished_at.astimezone(tz):%Y-%m-%d %H:%M %Z}"
-            if not run.ok:
-                last = f"FAILED at {at}: {run.error}"
-            elif run.skipped:
-                last = f"SKIPPED at {at}: {run.summary}"
+            at = f"{job.last_finished_at.astimezone(tz):%Y-%m-%d %H:%M %Z}"
+            if not job.last_ok:
+                last = f"FAILED at {at}: {job.last_error}"
+            elif job.last_skipped:
+                last = f"SKIPPED at {at}: {job.last_summary}"
             else:
-                last = f"last {at}: {run.summary}"
-        out.print(f"  {job_id:<28} {next_run}; {last}")
+                last = f"last {at}: {job.last_summary}"
+        out.print(f"  {job.job_id:<28} {next_run}; {last}")

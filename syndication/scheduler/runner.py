@@ -38,7 +38,7 @@ from syndication import clock
 from syndication.edges import secret_key
 from syndication.edges.locks import LeaderLock, leader_lock
 from syndication.scheduler import jobs as scheduled
-from syndication.services import store_admin
+from syndication.services import database
 from syndication.services.job_runs import JOBS_TABLE
 from syndication.settings import Settings
 from syndication.store import database as db
@@ -214,7 +214,7 @@ def _prepare(settings: Settings) -> tuple[Settings, Engine]:
     settings, warning = secret_key.with_secret_key(settings)
     if warning:
         log.warning(warning)
-    engine = store_admin.open_engine(settings)
+    engine = database.open_engine(settings)
     db.require_current_schema(engine)
     return settings, engine
 

@@ -38,6 +38,7 @@ from syndication.services.subscribers import restore_address
 from syndication.settings import Settings
 from syndication.store import bounces as bounce_store
 from syndication.store import database as db
+from syndication.store import status as status_store
 
 log = logging.getLogger("syndication.bounces")
 
@@ -308,4 +309,4 @@ def restore_subscriber(engine: Engine, email_address: str, now: datetime) -> str
 
 def intake_backlog(engine: Engine) -> int:
     with db.read_session(engine) as session:
-        return bounce_store.backlog(session)
+        return status_store.intake_backlog(session)

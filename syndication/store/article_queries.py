@@ -16,7 +16,6 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from syndication.core.articles import StoredArticle
-from syndication.store.articles import current_change_seq
 from syndication.store.models import Article, TopicRow, article_topics
 
 
@@ -241,79 +240,6 @@ def first_published_from(session: Session, topic: str | None, moment: datetime) 
     """The oldest ``published_at`` at or after ``moment``, or None."""
     stmt = _of_topic(select(Article.published_at), topic).where(Article.published_at >= moment)
     return session.scalars(stmt.order_by(Article.published_at).limit(1)).first()
-
-
-# -- summary ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TopicCount:
-    slug: str
-    name: str
-    published: int
-    retracted: int
-
-
-@dataclass(frozen=True)
-class StoreSummary:
-    articles: int
-    published: int
-    retracted: int
-    change_seq: int
-    newest_published: datetime | None
-    newest_updated: datetime | None
-    topics: tuple[TopicCount, ...]
-
-
-def store_summary(session: Session) -> StoreSummary:
-    """Counts for ``syndication status``: articles by status, per topic, newest times."""
-    by_status = {
-        status: count
-        for status, count in session.execute(
-            select(Article.status, func.count()).group_by(Article.status)
-        )
-    }
-    newest_published, newest_updated = session.execute(
-        select(func.max(Article.published_at), func.max(Article.updated_at))
-    ).one()
-    per_topic = session.execute(
-        select(
-            TopicRow.slug, TopicRow.name, Article.status, func.count(article_topics.c.article_id)
-        )
-        .select_from(TopicRow)
-        .outerjoin(article_topics, article_topics.c.topic_id == TopicRow.id)
-        .outerjoin(Article, Article.id == article_topics.c.article_id)
-        .group_by(TopicRow.slug, TopicRow.name, Article.status)
-        .order_by(TopicRow.slug)
-    )
-    topics: dict[str, dict[str, Any]] = {}
-    for slug, name, status, count in per_topic:
-        entry = topics.setdefault(slug, {"name": name, "published": 0, "retracted": 0})
-        if status is not None:
-            entry[status] = count
-    # max() over a TypeDecorator column comes back raw on SQLite: normalise it.
-    to_utc = Article.__table__.c.published_at.type.process_result_value  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect
-    published = int(by_status.get("published", 0))
-    retracted = int(by_status.get("retracted", 0))
-    return StoreSummary(
-        articles=published + retracted,
-        published=published,
-        retracted=retracted,
-        change_seq=current_change_seq(session),
-        newest_published=to_utc(_as_datetime(newest_published), dialect),
-        newest_updated=to_utc(_as_datetime(newest_updated), dialect),
-        topics=tuple(
-            TopicCount(slug, e["name"], e["published"], e["retracted"])
-            for slug, e in topics.items()
-        ),
-    )
-
-
-def _as_datetime(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))
 
 
 # -- the console's article search ------------------------------------------------------

@@ -32,7 +32,16 @@ from syndication.store.copy_rows import (
     copy_tail,
     tail_values,
 )
-from syndication.store.models import ARTICLE_CHANGES, Article, Counter, TopicRow, article_topics
+from syndication.store.models import (
+    ARTICLE_CHANGES,
+    Article,
+    Counter,
+    TopicRow,
+    article_topics,
+)
+from syndication.store.models import (
+    FEEDS_BUILT as FEEDS_BUILT,  # re-exported: services name the watermark store.FEEDS_BUILT
+)
 from syndication.store.upsert import upsert
 
 # -- counters -----------------------------------------------------------------------------
@@ -55,9 +64,6 @@ def current_change_seq(session: Session) -> int:
         select(Counter.value).where(Counter.name == ARTICLE_CHANGES)
     ).scalar_one_or_none()
     return int(value or 0)
-
-
-FEEDS_BUILT = "feeds_built"  # the change number the feed files reflect (the feed build's watermark)
 
 
 def read_counter(session: Session, name: str) -> int:

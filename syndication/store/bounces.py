@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from syndication.core import bounce_rules
@@ -119,15 +119,6 @@ def finish(session: Session, intake_id: int, state: str, note: str, now: datetim
         update(BounceIntake)
         .where(BounceIntake.id == intake_id)
         .values(state=state, note=note[:2000], processed_at=now)
-    )
-
-
-def backlog(session: Session) -> int:
-    """Reports stored but not yet processed."""
-    return int(
-        session.execute(
-            select(func.count()).select_from(BounceIntake).where(BounceIntake.state == "queued")
-        ).scalar_one()
     )
 
 
@@ -279,27 +270,6 @@ def restore(session: Session, email: str, now: datetime) -> Subscriber:
         )
     )
     return subscriber
-
-
-# -- what status shows -------------------------------------------------------------------
-
-
-def digest_event_counts(session: Session) -> dict[tuple[str, str], dict[str, int]]:
-    """Per digest ``(list, period)``, events by kind (a subscriber counted once per kind)."""
-    result: dict[tuple[str, str], dict[str, int]] = {}
-    rows = session.execute(
-        select(
-            Digest.list_slug,
-            Digest.period_key,
-            BounceEvent.kind,
-            func.count(func.distinct(BounceEvent.subscriber_id)),
-        )
-        .join(Digest, Digest.id == BounceEvent.digest_id)
-        .group_by(Digest.list_slug, Digest.period_key, BounceEvent.kind)
-    )
-    for list_slug, period_key, kind, count in rows:
-        result.setdefault((list_slug, period_key), {})[kind] = int(count)
-    return result
 
 
 def record_refusal(

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from syndication.core.mime import NAME_FALLBACK
@@ -104,35 +104,6 @@ def find_digest(session: Session, list_slug: str, period_key: str) -> StoredDige
         row.text,
         row.created_at,
     )
-
-
-@dataclass(frozen=True)
-class DigestCounts:
-    list_slug: str
-    period_key: str
-    subject: str
-    counts: dict[str, int]
-
-
-def digest_counts(session: Session) -> list[DigestCounts]:
-    """Per digest, how many deliveries are in each status (for ``syndication status``)."""
-    digests = list(
-        session.execute(
-            select(Digest.id, Digest.list_slug, Digest.period_key, Digest.subject).order_by(
-                Digest.period_key.desc(), Digest.list_slug
-            )
-        )
-    )
-    counts: dict[int, dict[str, int]] = {}
-    for digest_id, status, count in session.execute(
-        select(Delivery.digest_id, Delivery.status, func.count()).group_by(
-            Delivery.digest_id, Delivery.status
-        )
-    ):
-        counts.setdefault(digest_id, {})[status] = int(count)
-    return [
-        DigestCounts(d.list_slug, d.period_key, d.subject, counts.get(d.id, {})) for d in digests
-    ]
 
 
 def digest_deliveries(

@@ -1,7 +1,8 @@
 """What the scheduler did and will do: recorded job runs, and the stored schedule.
 
-Read by ``status``, ``/healthz`` and the scheduler itself. The schedule is read straight
-from APScheduler's job table, so looking at it needs no scheduler (and no APScheduler).
+Read by the status report (``status``, ``/healthz``, the console, ``/metrics``) and the
+scheduler itself. The schedule is read straight from APScheduler's job table, so looking
+at it needs no scheduler (and no APScheduler).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     Column,
+    Connection,
     Engine,
     Float,
     MetaData,
@@ -42,7 +44,13 @@ def stored_jobs(engine: Engine) -> list[JobSchedule]:
 
     Empty when no scheduler has ever started on this database.
     """
-    if not inspect(engine).has_table(JOBS_TABLE):
+    with engine.connect() as connection:
+        return scheduled_jobs(connection)
+
+
+def scheduled_jobs(connection: Connection) -> list[JobSchedule]:
+    """:func:`stored_jobs` on an open connection (the status report reads it in its session)."""
+    if not inspect(connection).has_table(JOBS_TABLE):
         return []
     table = Table(
         JOBS_TABLE,
@@ -50,22 +58,43 @@ def stored_jobs(engine: Engine) -> list[JobSchedule]:
         Column("id", String(191), primary_key=True),
         Column("next_run_time", Float(25)),
     )
-    with engine.connect() as connection:
-        rows = connection.execute(select(table.c.id, table.c.next_run_time).order_by(table.c.id))
-        return [
-            JobSchedule(job_id, None if when is None else datetime.fromtimestamp(when, UTC))
-            for job_id, when in rows
-        ]
+    rows = connection.execute(select(table.c.id, table.c.next_run_time).order_by(table.c.id))
+    return [
+        JobSchedule(job_id, None if when is None else datetime.fromtimestamp(when, UTC))
+        for job_id, when in rows
+    ]
+
+
+def latest_runs(session: Session) -> dict[str, JobRun]:
+    """The latest recorded run of every job id: the one query for "last run per job"."""
+    latest = (
+        select(JobRun.job_id, func.max(JobRun.id).label("id")).group_by(JobRun.job_id)
+    ).subquery()
+    rows = session.scalars(select(JobRun).join(latest, JobRun.id == latest.c.id))
+    return {row.job_id: row for row in rows}
+
+
+def last_successes(session: Session) -> dict[str, datetime]:
+    """When each job last finished without an error."""
+    rows = session.execute(
+        select(JobRun.job_id, func.max(JobRun.finished_at))
+        .where(JobRun.ok.is_(True))
+        .group_by(JobRun.job_id)
+    )
+    return {str(job_id): _aware(at) for job_id, at in rows if at is not None}
 
 
 def last_runs(engine: Engine) -> dict[str, JobRun]:
-    """The latest recorded run of every job id."""
+    """The latest recorded run of every job id (:func:`latest_runs` in its own session)."""
     with db.read_session(engine) as session:
-        latest = (
-            select(JobRun.job_id, func.max(JobRun.id).label("id")).group_by(JobRun.job_id)
-        ).subquery()
-        rows = session.scalars(select(JobRun).join(latest, JobRun.id == latest.c.id))
-        return {row.job_id: row for row in rows}
+        return latest_runs(session)
+
+
+def _aware(value: datetime | str) -> datetime:
+    # SQLite's max() skips the column's type decorator and returns a naive UTC value.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def record_run(

@@ -46,6 +46,7 @@ NAMING_CONVENTION = {
 }
 
 ARTICLE_CHANGES = "article_changes"
+FEEDS_BUILT = "feeds_built"  # the change number the feed files reflect (the feed build's watermark)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -1,46 +1,206 @@
-"""The service's state as stored: what ``status``, ``/healthz``, the console and ``/metrics`` read.
+"""The store's side of the status report: every count ``status``, ``/healthz``, the console
+and ``/metrics`` show, each read by exactly one function here.
 
 Everything here reads. Functions take a :class:`Session` and return plain frozen
-dataclasses or dicts, so templates and the metrics collector never touch the ORM.
+dataclasses or dicts; :mod:`syndication.services.status` puts them together into the one
+report every surface reads, so a number shown in two places is the same number.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, not_, select
 from sqlalchemy.orm import Session
 
-from syndication.store import bounces as bounce_store
-from syndication.store import outbox
-from syndication.store.articles import FEEDS_BUILT, current_change_seq, read_counter
 from syndication.store.models import (
+    ARTICLE_CHANGES,
+    FEEDS_BUILT,
     SENDABLE_DIGEST_STATES,
     Article,
     BounceEvent,
+    BounceIntake,
+    Counter,
     Delivery,
     Digest,
     DigestState,
-    JobRun,
     Subscriber,
     Subscription,
+    TopicRow,
+    article_topics,
 )
-from syndication.store.sources import SourceStatus, load_sources
+
+# What a bounce event of these kinds means for a digest: its copy did not reach the reader
+# (refused at sending, or reported later by a DSN). "complaint" is counted on its own.
+BOUNCED_KINDS = ("hard", "soft", "blocked")
+COMPLAINT = "complaint"
 
 
 @dataclass(frozen=True)
-class JobStatus:
-    job_id: str
-    last_started_at: datetime | None
-    last_ok: bool | None
-    last_summary: str
-    last_error: str
-    last_success_at: datetime | None
+class FeedCounters:
+    """The change number the feed files reflect (the feed job's watermark) and the store's."""
+
+    built_to: int
+    store_at: int
+
+
+def feed_counters(session: Session) -> FeedCounters:
+    rows = session.execute(
+        select(Counter.name, Counter.value).where(Counter.name.in_((FEEDS_BUILT, ARTICLE_CHANGES)))
+    )
+    counters = {str(name): int(value) for name, value in rows}
+    return FeedCounters(counters.get(FEEDS_BUILT, 0), max(0, counters.get(ARTICLE_CHANGES, 0)))
+
+
+@dataclass(frozen=True)
+class TopicCount:
+    slug: str
+    name: str
+    published: int
+    retracted: int
+
+
+@dataclass(frozen=True)
+class StoreSummary:
+    articles: int
+    published: int
+    retracted: int
+    change_seq: int
+    newest_published: datetime | None
+    newest_updated: datetime | None
+    topics: tuple[TopicCount, ...]
+
+
+def store_summary(session: Session, change_seq: int | None = None) -> StoreSummary:
+    """The articles: by status, per topic, the newest times, the change sequence
+    (``change_seq`` when the caller read it already with :func:`feed_counters`)."""
+    by_status = {
+        status: count
+        for status, count in session.execute(
+            select(Article.status, func.count()).group_by(Article.status)
+        )
+    }
+    newest_published, newest_updated = session.execute(
+        select(func.max(Article.published_at), func.max(Article.updated_at))
+    ).one()
+    per_topic = session.execute(
+        select(
+            TopicRow.slug, TopicRow.name, Article.status, func.count(article_topics.c.article_id)
+        )
+        .select_from(TopicRow)
+        .outerjoin(article_topics, article_topics.c.topic_id == TopicRow.id)
+        .outerjoin(Article, Article.id == article_topics.c.article_id)
+        .group_by(TopicRow.slug, TopicRow.name, Article.status)
+        .order_by(TopicRow.slug)
+    )
+    topics: dict[str, dict[str, Any]] = {}
+    for slug, name, status, count in per_topic:
+        entry = topics.setdefault(slug, {"name": name, "published": 0, "retracted": 0})
+        if status is not None:
+            entry[status] = count
+    # max() over a TypeDecorator column comes back raw on SQLite: normalise it.
+    to_utc = Article.__table__.c.published_at.type.process_result_value  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect
+    published = int(by_status.get("published", 0))
+    retracted = int(by_status.get("retracted", 0))
+    return StoreSummary(
+        articles=published + retracted,
+        published=published,
+        retracted=retracted,
+        change_seq=feed_counters(session).store_at if change_seq is None else change_seq,
+        newest_published=to_utc(_as_datetime(newest_published), dialect),
+        newest_updated=to_utc(_as_datetime(newest_updated), dialect),
+        topics=tuple(
+            TopicCount(slug, e["name"], e["published"], e["retracted"])
+            for slug, e in topics.items()
+        ),
+    )
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def intake_backlog(session: Session) -> int:
+    """Bounce reports stored but not yet processed."""
+    return int(
+        session.execute(
+            select(func.count()).select_from(BounceIntake).where(BounceIntake.state == "queued")
+        ).scalar_one()
+    )
+
+
+@dataclass(frozen=True)
+class OutboxCounts:
+    """Deliveries not yet settled.
+
+    ``queued`` waits for a sender; ``held`` is queued but waits on a held (or cancelled)
+    digest, so no sender takes it; ``sending`` is claimed by a sender now. The three never
+    overlap: the backlog (everything still to go out) is their sum.
+    """
+
+    queued: int
+    held: int
+    sending: int
+    oldest_queued_since: datetime | None
+
+    @property
+    def backlog(self) -> int:
+        return self.queued + self.held + self.sending
+
+
+def outbox_counts(session: Session) -> OutboxCounts:
+    """The unsettled deliveries, queued split into waiting for a sender and held.
+
+    Only ``queued`` and ``sending`` rows are read (through the status index), so
+    ``/healthz`` stays cheap however many deliveries were ever sent.
+    """
+    stopped = select(DigestState.digest_id).where(DigestState.state.not_in(SENDABLE_DIGEST_STATES))
+    is_held = Delivery.digest_id.in_(stopped)
+    counts = {"queued": 0, "held": 0, "sending": 0}
+    for status, on_hold, count in session.execute(
+        select(Delivery.status, is_held.label("on_hold"), func.count())
+        .where(Delivery.status.in_(("queued", "sending")))
+        .group_by(Delivery.status, "on_hold")
+    ):
+        key = "held" if status == "queued" and on_hold else str(status)
+        counts[key] += int(count)
+    oldest = session.scalar(
+        select(func.min(Digest.created_at))
+        .join(Delivery, Delivery.digest_id == Digest.id)
+        .where(Delivery.status == "queued", not_(is_held))
+    )
+    return OutboxCounts(
+        counts["queued"], counts["held"], counts["sending"], oldest_queued_since=_aware(oldest)
+    )
+
+
+def deliveries_by_status(session: Session) -> dict[str, int]:
+    """Every delivery ever queued, by status."""
+    return {
+        str(status): int(count)
+        for status, count in session.execute(
+            select(Delivery.status, func.count()).group_by(Delivery.status)
+        )
+    }
 
 
 @dataclass(frozen=True)
 class DigestRow:
+    """A digest, its state, its deliveries by status, and what came back about it.
+
+    ``bounce_events``: readers with a bounce recorded against this digest, per kind (each
+    reader once per kind); ``bounced``: readers whose copy bounced, of any kind, each once:
+    refused by our SMTP server at sending (those deliveries are also ``bounced`` in
+    ``deliveries``) or reported later by a DSN (those stay ``sent``). ``complained``:
+    readers who reported it as spam.
+    """
+
     id: int
     list_slug: str
     period_key: str
@@ -48,231 +208,172 @@ class DigestRow:
     created_at: datetime
     state: str
     deliveries: dict[str, int]
-    complained: int
+    bounce_events: dict[str, int] = field(default_factory=dict)
+    bounced: int = 0
+    complained: int = 0
 
 
-@dataclass(frozen=True)
-class Overview:
-    """The dashboard's and the metrics' numbers at one moment."""
-
-    articles: dict[str, int]
-    feeds_built_to: int
-    store_at: int
-    outbox_queued: int
-    outbox_held: int
-    outbox_sending: int
-    oldest_queued_since: datetime | None
-    deliveries: dict[str, int]
-    subscribers: dict[str, dict[str, int]]
-    jobs: list[JobStatus]
-    digests: list[DigestRow]
-    digest_states: dict[str, int]
-    sources: list[SourceStatus]
-    bounce_events: dict[str, int]
-
-    @property
-    def feeds_behind(self) -> int:
-        return max(0, self.store_at - self.feeds_built_to)
-
-
-def overview(session: Session, digest_limit: int = 10) -> Overview:
-    """Every number the dashboard shows; ``digest_limit`` newest digests with funnels."""
-    articles = {
-        str(s): int(n)
-        for s, n in session.execute(select(Article.status, func.count()).group_by(Article.status))
-    }
-    stopped_ids = set(
-        session.scalars(
-            select(DigestState.digest_id).where(DigestState.state.not_in(SENDABLE_DIGEST_STATES))
-        )
-    )
-    queued = held = sending = 0
-    deliveries: dict[str, int] = {}
-    for digest_id, status, count in session.execute(
-        select(Delivery.digest_id, Delivery.status, func.count()).group_by(
-            Delivery.digest_id, Delivery.status
-        )
-    ):
-        deliveries[status] = deliveries.get(status, 0) + int(count)
-        if status == "queued":
-            if digest_id in stopped_ids:
-                held += int(count)
-            else:
-                queued += int(count)
-        elif status == "sending":
-            sending += int(count)
-    oldest_stmt = (
-        select(func.min(Digest.created_at))
-        .join(Delivery, Delivery.digest_id == Digest.id)
-        .where(Delivery.status == "queued")
-    )
-    if stopped_ids:
-        oldest_stmt = oldest_stmt.where(Digest.id.not_in(stopped_ids))
-    oldest = _aware(session.scalar(oldest_stmt))
-    subscribers: dict[str, dict[str, int]] = {}
-    for slug, status, count in session.execute(
-        select(Subscription.list_slug, Subscriber.status, func.count())
-        .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
-        .group_by(Subscription.list_slug, Subscriber.status)
-    ):
-        subscribers.setdefault(str(slug), {})[str(status)] = int(count)
-    states = {
-        str(s): int(n)
-        for s, n in session.execute(
-            select(DigestState.state, func.count()).group_by(DigestState.state)
-        )
-    }
-    total_digests = int(session.scalar(select(func.count()).select_from(Digest)) or 0)
-    states["ready"] = states.get("ready", 0) + total_digests - sum(states.values())
-    return Overview(
-        articles=articles,
-        feeds_built_to=read_counter(session, FEEDS_BUILT),
-        store_at=current_change_seq(session),
-        outbox_queued=queued,
-        outbox_held=held,
-        outbox_sending=sending,
-        oldest_queued_since=oldest,
-        deliveries=deliveries,
-        subscribers=subscribers,
-        jobs=job_statuses(session),
-        digests=recent_digests(session, digest_limit),
-        digest_states=states,
-        sources=load_sources(session),
-        bounce_events={
-            str(kind): int(n)
-            for kind, n in session.execute(
-                select(BounceEvent.kind, func.count()).group_by(BounceEvent.kind)
-            )
-        },
-    )
-
-
-def job_statuses(session: Session) -> list[JobStatus]:
-    """Each job's last run and last success (from ``job_runs``)."""
-    last = select(JobRun.job_id, func.max(JobRun.id).label("id")).group_by(JobRun.job_id).subquery()
-    runs = {r.job_id: r for r in session.scalars(select(JobRun).join(last, JobRun.id == last.c.id))}
-    successes: dict[str, datetime | None] = {
-        str(job_id): at
-        for job_id, at in session.execute(
-            select(JobRun.job_id, func.max(JobRun.finished_at))
-            .where(JobRun.ok.is_(True))
-            .group_by(JobRun.job_id)
-        )
-    }
-    return [
-        JobStatus(
-            job_id=job_id,
-            last_started_at=run.started_at,
-            last_ok=run.ok,
-            last_summary=run.summary,
-            last_error=run.error,
-            last_success_at=_aware(successes.get(job_id)),
-        )
-        for job_id, run in sorted(runs.items())
-    ]
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)  # SQLite's aggregate skips the column type
-
-
-def recent_digests(session: Session, limit: int, list_slug: str | None = None) -> list[DigestRow]:
-    """The newest digests, each with its deliveries by status (its funnel)."""
-    stmt = select(Digest).order_by(Digest.period_key.desc(), Digest.list_slug).limit(limit)
+def digest_rows(
+    session: Session,
+    limit: int | None = None,
+    list_slug: str | None = None,
+    period_key: str | None = None,
+) -> list[DigestRow]:
+    """The newest digests (all when ``limit`` is None), newest period first; only
+    ``list_slug``'s, and only the one of ``period_key``, when given."""
+    stmt = select(Digest.id, Digest.list_slug, Digest.period_key, Digest.subject)
+    stmt = stmt.add_columns(Digest.created_at).order_by(Digest.period_key.desc(), Digest.list_slug)
     if list_slug:
         stmt = stmt.where(Digest.list_slug == list_slug)
-    digests = list(session.scalars(stmt))
-    ids = [d.id for d in digests]
+    if period_key:
+        stmt = stmt.where(Digest.period_key == period_key)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    digests = list(session.execute(stmt))
+    if not digests:
+        return []
+    ids = [int(d.id) for d in digests]
     counts: dict[int, dict[str, int]] = {}
-    complained: dict[int, int] = {}
-    states: dict[int, str] = {}
-    if ids:
-        for digest_id, status, count in session.execute(
-            select(Delivery.digest_id, Delivery.status, func.count())
-            .where(Delivery.digest_id.in_(ids))
-            .group_by(Delivery.digest_id, Delivery.status)
-        ):
-            counts.setdefault(digest_id, {})[status] = int(count)
-        # Complaints (RFC 5965 reports) about each digest, from the bounce intake.
-        for complained_id, count in session.execute(
-            select(BounceEvent.digest_id, func.count(func.distinct(BounceEvent.subscriber_id)))
-            .where(BounceEvent.digest_id.in_(ids), BounceEvent.kind == "complaint")
-            .group_by(BounceEvent.digest_id)
-        ):
-            if complained_id is not None:
-                complained[int(complained_id)] = int(count)
-        states = {
-            int(digest_id): str(state)
-            for digest_id, state in session.execute(
-                select(DigestState.digest_id, DigestState.state).where(
-                    DigestState.digest_id.in_(ids)
-                )
-            )
-        }
+    for digest_id, status, count in session.execute(
+        select(Delivery.digest_id, Delivery.status, func.count())
+        .where(Delivery.digest_id.in_(ids))
+        .group_by(Delivery.digest_id, Delivery.status)
+    ):
+        counts.setdefault(int(digest_id), {})[str(status)] = int(count)
+    states = {
+        int(digest_id): str(state)
+        for digest_id, state in session.execute(
+            select(DigestState.digest_id, DigestState.state).where(DigestState.digest_id.in_(ids))
+        )
+    }
+    returns = _returns(session, ids)
+    nothing: tuple[dict[str, int], int, int] = ({}, 0, 0)
     return [
         DigestRow(
-            d.id,
-            d.list_slug,
-            d.period_key,
-            d.subject,
-            d.created_at,
-            states.get(d.id, "ready"),
-            counts.get(d.id, {}),
-            complained.get(d.id, 0),
+            id=int(d.id),
+            list_slug=str(d.list_slug),
+            period_key=str(d.period_key),
+            subject=str(d.subject),
+            created_at=d.created_at,
+            state=states.get(int(d.id), "ready"),
+            deliveries=counts.get(int(d.id), {}),
+            bounce_events=returns.get(int(d.id), nothing)[0],
+            bounced=returns.get(int(d.id), nothing)[1],
+            complained=returns.get(int(d.id), nothing)[2],
         )
         for d in digests
     ]
 
 
-def subscriber_growth(session: Session) -> dict[str, list[tuple[datetime, int]]]:
-    """Per list, its current subscriptions counted up by the time each began.
+def _returns(session: Session, ids: Iterable[int]) -> dict[int, tuple[dict[str, int], int, int]]:
+    """Per digest: readers with bounce events by kind, readers bounced, readers who
+    complained (each reader once per number)."""
+    readers: dict[int, dict[str, set[int]]] = {}
+    for digest_id, subscriber_id, kind in session.execute(
+        select(BounceEvent.digest_id, BounceEvent.subscriber_id, BounceEvent.kind)
+        .where(BounceEvent.digest_id.in_(list(ids)))
+        .distinct()
+    ):
+        if digest_id is None:
+            continue
+        key = subscriber_id if subscriber_id is not None else -1
+        readers.setdefault(int(digest_id), {}).setdefault(str(kind), set()).add(key)
+    result: dict[int, tuple[dict[str, int], int, int]] = {}
+    for digest_id, by_kind in readers.items():
+        bounced: set[int] = set()
+        for kind in BOUNCED_KINDS:
+            bounced |= by_kind.get(kind, set())
+        result[digest_id] = (
+            {kind: len(who) for kind, who in by_kind.items()},
+            len(bounced),
+            len(by_kind.get(COMPLAINT, set())),
+        )
+    return result
 
-    The store keeps no history of departures, so this is how today's members joined over
-    time, not how many there were on each day.
+
+def list_readers(session: Session) -> dict[str, dict[str, int]]:
+    """Per list, its readers by status.
+
+    Members (a subscription row) count under their subscriber status. Leaving a list
+    deletes the subscription, so former readers are found through what they were sent:
+    anyone with a delivery of the list's digests who is no longer a member counts as
+    ``complained`` if they complained, else as ``unsubscribed`` (they left the list, by
+    the unsubscribe link, the preferences page or an operator). Someone who left before
+    any digest reached them left no trace and is not counted.
+    """
+    result: dict[str, dict[str, int]] = {}
+    for slug, status, count in session.execute(
+        select(Subscription.list_slug, Subscriber.status, func.count())
+        .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
+        .group_by(Subscription.list_slug, Subscriber.status)
+    ):
+        by_status = result.setdefault(str(slug), {})
+        by_status[str(status)] = by_status.get(str(status), 0) + int(count)
+    member = (
+        select(Subscription.subscriber_id)
+        .where(
+            Subscription.subscriber_id == Delivery.subscriber_id,
+            Subscription.list_slug == Digest.list_slug,
+        )
+        .exists()
+    )
+    for slug, status, count in session.execute(
+        select(Digest.list_slug, Subscriber.status, func.count(func.distinct(Subscriber.id)))
+        .join(Delivery, Delivery.digest_id == Digest.id)
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+        .where(~member)
+        .group_by(Digest.list_slug, Subscriber.status)
+    ):
+        left = "complained" if status == "complained" else "unsubscribed"
+        by_status = result.setdefault(str(slug), {})
+        by_status[left] = by_status.get(left, 0) + int(count)
+    return result
+
+
+def digest_states(session: Session) -> dict[str, int]:
+    """Digests by state; a digest without a state row is ``ready``."""
+    state = func.coalesce(DigestState.state, "ready")
+    return {
+        str(s): int(n)
+        for s, n in session.execute(
+            select(state, func.count())
+            .select_from(Digest)
+            .outerjoin(DigestState, DigestState.digest_id == Digest.id)
+            .group_by(state)
+        )
+    }
+
+
+def bounce_events(session: Session) -> dict[str, int]:
+    """Every bounce event recorded, by kind (restores by an operator included)."""
+    return {
+        str(kind): int(n)
+        for kind, n in session.execute(
+            select(BounceEvent.kind, func.count()).group_by(BounceEvent.kind)
+        )
+    }
+
+
+def subscriber_growth(session: Session) -> dict[str, list[tuple[datetime, int]]]:
+    """Per list, its active members counted up by the time each joined.
+
+    The store keeps no history of departures, so this is how today's active members
+    joined over time (its last point is the list's ``active`` count), not how many there
+    were on each day. Pending and bounced members are left out: they get no digest.
     """
     series: dict[str, list[tuple[datetime, int]]] = {}
     for slug, created in session.execute(
-        select(Subscription.list_slug, Subscription.created_at).order_by(
-            Subscription.list_slug, Subscription.created_at
-        )
+        select(Subscription.list_slug, Subscription.created_at)
+        .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
+        .where(Subscriber.status == "active")
+        .order_by(Subscription.list_slug, Subscription.created_at)
     ):
         points = series.setdefault(str(slug), [])
         points.append((created, len(points) + 1))
     return series
 
 
-def health(session: Session, missing_files: int = 0) -> dict[str, object]:
-    """What ``/healthz`` reports beyond "the database answered".
-
-    ``feeds``: the change number the feed files reflect (the feed job's ``feeds_built``
-    watermark), the store's newest change number, and how many changes the feeds are
-    behind; a number that keeps growing means the feed job is not running.
-    ``missing_files`` (the feed files a build always writes that are absent, counted by
-    the caller, which owns the file system) counts as behind too: readers get 404s.
-    ``last_poll``: when the scheduler's poll job last finished (ISO 8601, UTC), whether
-    it succeeded, or ``None`` when no scheduler has run yet.
-    ``outbox_backlog``: deliveries queued or in flight.
-    ``bounce_intake_backlog``: bounce reports stored but not yet processed; one that keeps
-    growing means ``bounces serve`` stopped processing.
-    """
-    session.execute(text("SELECT 1"))
-    built = read_counter(session, FEEDS_BUILT)
-    current = current_change_seq(session)
-    poll = session.scalars(
-        select(JobRun).where(JobRun.job_id == "poll").order_by(JobRun.id.desc()).limit(1)
-    ).first()
-    return {
-        "feeds": {
-            "built_to": built,
-            "store_at": current,
-            "behind": max(0, current - built) + missing_files,
-            "missing_files": missing_files,
-        },
-        "last_poll": None
-        if poll is None
-        else {"finished_at": poll.finished_at.isoformat(), "ok": poll.ok},
-        "outbox_backlog": outbox.pending_count(session),
-        "bounce_intake_backlog": bounce_store.backlog(session),
-    }
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)  # SQLite's aggregate skips the column type

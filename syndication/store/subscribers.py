@@ -14,7 +14,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -329,19 +329,6 @@ def suppress(
         if rule.verdict is Verdict.APPLY and rule.suppression is lifecycle.Suppression.ADD:
             return  # listed by the transition itself
     _add_suppression(session, address, reason, now)
-
-
-def list_counts(session: Session) -> dict[str, dict[str, int]]:
-    """Per list, how many subscribers are in each status."""
-    result: dict[str, dict[str, int]] = {}
-    rows = session.execute(
-        select(Subscription.list_slug, Subscriber.status, func.count())
-        .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
-        .group_by(Subscription.list_slug, Subscriber.status)
-    )
-    for slug, status, count in rows:
-        result.setdefault(slug, {})[status] = int(count)
-    return result
 
 
 # -- the preferences page --------------------------------------------------------------

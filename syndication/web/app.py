@@ -86,8 +86,7 @@ def create_app(
     ]
     # The operator console and Prometheus metrics (issue 12).
     routes += admin_routes(settings, engine, now)
-    lists = [ml.slug for ml in settings.lists]
-    routes.append(metrics_route(engine, lists, settings.metrics_token, now))
+    routes.append(metrics_route(settings, engine, now))
     return Starlette(
         routes=routes,
         middleware=[

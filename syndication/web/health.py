@@ -1,4 +1,8 @@
-"""``/healthz``: the database answers, and how far the feeds are behind."""
+"""``/healthz``: the database answers, and how far the feeds and the outbox are behind.
+
+The numbers are :func:`syndication.services.status.health_status`'s, counted as the rest
+of the status report counts them (``status``, the console, ``/metrics``).
+"""
 
 from __future__ import annotations
 
@@ -9,26 +13,50 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from syndication.core.feeds import expected_paths
-from syndication.edges.files import missing_files
-from syndication.store import status as webstore
+from syndication.services.status import HealthStatus, health_status
 from syndication.web.pages import NO_STORE, Pages
 
 log = logging.getLogger(__name__)
 
 
+def health_body(report: HealthStatus) -> dict[str, object]:
+    """The JSON body beyond "the database answered".
+
+    ``feeds``: the change number the feed files reflect, the store's newest, how many
+    changes the feeds are behind with each missing feed file counted as one (readers get
+    404s); a number that keeps growing means the feed job is not running.
+    ``last_poll``: when the scheduler's poll job last finished (ISO 8601, UTC) and whether
+    it succeeded, or ``None`` when no scheduler has run yet.
+    ``outbox_backlog``: deliveries still to go out (queued, held or being sent);
+    ``outbox_held``: those of them that wait on a held digest.
+    ``bounce_intake_backlog``: bounce reports stored but not yet processed; one that keeps
+    growing means ``bounces serve`` stopped processing.
+    """
+    feeds, poll = report.feeds, report.last_poll
+    return {
+        "feeds": {
+            "built_to": feeds.built_to,
+            "store_at": feeds.store_at,
+            "behind": feeds.behind,
+            "missing_files": feeds.missing_files,
+        },
+        "last_poll": None
+        if poll is None
+        else {"finished_at": poll.finished_at.isoformat(), "ok": poll.ok},
+        "outbox_backlog": report.outbox.backlog,
+        "outbox_held": report.outbox.held,
+        "bounce_intake_backlog": report.intake_backlog,
+    }
+
+
 class HealthPage(Pages):
     """What a load balancer or a monitor asks."""
 
-    def missing_feed_files(self) -> list[str]:
-        """Feed files a build always writes that are not on disk (lost, not yet built)."""
-        return missing_files(self.settings.feeds.dir, expected_paths(self.settings))
-
     async def healthz(self, request: Request) -> Response:
         try:
-            missing = await run_in_threadpool(self.missing_feed_files)
-            report = await run_in_threadpool(self.read, webstore.health, len(missing))
+            report = await run_in_threadpool(health_status, self.settings, self.engine)
         except SQLAlchemyError as exc:
             log.warning("health check: database unreachable: %s", exc)
             return JSONResponse({"status": "error", "database": "unreachable"}, 503, NO_STORE)
-        return JSONResponse({"status": "ok", "database": "ok", **report}, headers=NO_STORE)
+        body = {"status": "ok", "database": "ok", **health_body(report)}
+        return JSONResponse(body, headers=NO_STORE)

@@ -31,16 +31,21 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from syndication.store import database as db
-from syndication.store.models import DELIVERY_STATUSES, DIGEST_STATES, SUBSCRIBER_STATUSES
-from syndication.store.status import Overview, overview
+from syndication.services.status import (
+    DELIVERY_STATUSES,
+    DIGEST_STATES,
+    SUBSCRIBER_STATUSES,
+    ServiceStatus,
+    service_status,
+)
+from syndication.settings import Settings
 
 log = logging.getLogger(__name__)
 
 ARTICLE_STATUSES = ("published", "retracted")
 
 
-def families(view: Overview | None, now: datetime, lists: Iterable[str]) -> list[Metric]:
+def families(view: ServiceStatus | None, now: datetime, lists: Iterable[str]) -> list[Metric]:
     """The metric families for one snapshot; ``None`` (database unreachable) gives every
     family without samples and ``syndication_database_up 0``."""
     up = GaugeMetricFamily(
@@ -52,7 +57,7 @@ def families(view: Overview | None, now: datetime, lists: Iterable[str]) -> list
     )
     behind = GaugeMetricFamily(
         "syndication_feeds_behind_changes",
-        "Article changes the published feeds do not reflect yet",
+        "Article changes the published feeds do not reflect yet, plus missing feed files",
     )
     queued = GaugeMetricFamily(
         "syndication_outbox_queued", "Deliveries waiting to be sent (held digests excluded)"
@@ -69,7 +74,9 @@ def families(view: Overview | None, now: datetime, lists: Iterable[str]) -> list
         "syndication_deliveries_total", "Deliveries by status", labels=["status"]
     )
     subscribers = GaugeMetricFamily(
-        "syndication_subscribers", "Subscribers of each list by status", labels=["list", "status"]
+        "syndication_subscribers",
+        "Readers of each list by status (former readers: unsubscribed or complained)",
+        labels=["list", "status"],
     )
     digests = GaugeMetricFamily("syndication_digests", "Digests by state", labels=["state"])
     jobs = GaugeMetricFamily(
@@ -111,17 +118,17 @@ def families(view: Overview | None, now: datetime, lists: Iterable[str]) -> list
     if view is None:
         return result
     for status in ARTICLE_STATUSES:
-        articles.add_metric([status], float(view.articles.get(status, 0)))
-    behind.add_metric([], float(view.feeds_behind))
-    queued.add_metric([], float(view.outbox_queued))
-    held.add_metric([], float(view.outbox_held))
-    sending.add_metric([], float(view.outbox_sending))
-    since = view.oldest_queued_since
+        articles.add_metric([status], float(view.articles_by_status.get(status, 0)))
+    behind.add_metric([], float(view.feeds.behind))
+    queued.add_metric([], float(view.outbox.queued))
+    held.add_metric([], float(view.outbox.held))
+    sending.add_metric([], float(view.outbox.sending))
+    since = view.outbox.oldest_queued_since
     oldest.add_metric([], max(0.0, (now - since).total_seconds()) if since else 0.0)
     for status in DELIVERY_STATUSES:
         deliveries.add_metric([status], float(view.deliveries.get(status, 0)))
-    for slug in sorted(set(lists) | set(view.subscribers)):
-        counts = view.subscribers.get(slug, {})
+    for slug in sorted(set(lists) | set(view.lists)):
+        counts = view.lists.get(slug, {})
         for status in SUBSCRIBER_STATUSES:
             subscribers.add_metric([slug, status], float(counts.get(status, 0)))
     for state in DIGEST_STATES:
@@ -139,11 +146,12 @@ def families(view: Overview | None, now: datetime, lists: Iterable[str]) -> list
 
 
 class DatabaseCollector(Collector):
-    """Reads :func:`overview` once per scrape (see the module docstring)."""
+    """Reads the status report once per scrape (see the module docstring)."""
 
-    def __init__(self, engine: Engine, lists: Iterable[str], now: Callable[[], datetime]) -> None:
+    def __init__(self, settings: Settings, engine: Engine, now: Callable[[], datetime]) -> None:
+        self.settings = settings
         self.engine = engine
-        self.lists = tuple(lists)
+        self.lists = tuple(ml.slug for ml in settings.lists)
         self.now = now
 
     def describe(self) -> Iterable[Metric]:
@@ -152,8 +160,7 @@ class DatabaseCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         try:
-            with db.read_session(self.engine) as session:
-                view: Overview | None = overview(session, digest_limit=0)
+            view: ServiceStatus | None = service_status(self.settings, self.engine, digest_limit=0)
         except SQLAlchemyError as exc:
             log.warning("metrics: database unreachable: %s", exc)
             view = None
@@ -175,12 +182,10 @@ def _loopback(request: Request) -> bool:
 class MetricsEndpoint:
     """The ``/metrics`` route: checks access, then renders the registry in a thread."""
 
-    def __init__(
-        self, engine: Engine, lists: Iterable[str], token: str, now: Callable[[], datetime]
-    ) -> None:
+    def __init__(self, settings: Settings, engine: Engine, now: Callable[[], datetime]) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.registry.register(DatabaseCollector(engine, lists, now))
-        self.token = token
+        self.registry.register(DatabaseCollector(settings, engine, now))
+        self.token = settings.metrics_token
 
     def allowed(self, request: Request) -> bool:
         if _loopback(request):
@@ -204,8 +209,6 @@ class MetricsEndpoint:
         )
 
 
-def metrics_route(
-    engine: Engine, lists: Iterable[str], token: str, now: Callable[[], datetime]
-) -> Route:
+def metrics_route(settings: Settings, engine: Engine, now: Callable[[], datetime]) -> Route:
     """``GET /metrics`` for the site's app."""
-    return Route("/metrics", MetricsEndpoint(engine, lists, token, now).endpoint, methods=["GET"])
+    return Route("/metrics", MetricsEndpoint(settings, engine, now).endpoint, methods=["GET"])

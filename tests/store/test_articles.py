@@ -146,27 +146,6 @@ def test_times_round_trip_as_aware_utc(
     assert stored.published_at.tzinfo == UTC
 
 
-def test_summary_counts(engine: Engine, make_article: MakeArticle, now: datetime) -> None:
-    write(
-        engine,
-        [
-            make_article("a", topics=("culture",)),
-            make_article("b", topics=("culture", "economy")),
-            make_article("c", status="retracted", topics=("economy",)),
-        ],
-        now,
-    )
-    with db.read_session(engine) as session:
-        summary = article_queries.store_summary(session)
-    assert (summary.articles, summary.published, summary.retracted) == (3, 2, 1)
-    assert summary.change_seq == 3
-    counts = {t.slug: (t.published, t.retracted) for t in summary.topics}
-    assert counts["culture"] == (2, 0)
-    assert counts["economy"] == (1, 1)
-    assert counts["transport"] == (0, 0)
-    assert summary.newest_published == datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
-
-
 def test_sync_topics_is_idempotent_and_renames_mark_the_topic(engine: Engine) -> None:
     from dataclasses import replace
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import inspect
 
 from syndication.errors import SyndicationError
-from syndication.services import store_admin
+from syndication.services import database, status
 from syndication.settings import DatabaseSettings, Settings
 from syndication.store import database as db
 
@@ -30,12 +30,12 @@ def test_upgrade_from_empty_then_downgrade_to_base_and_back(empty_database_url: 
 
 def test_init_is_safe_to_repeat(empty_database_url: str) -> None:
     settings = Settings(database=DatabaseSettings(url=empty_database_url))
-    engine = store_admin.open_engine(settings)
+    engine = database.open_engine(settings)
     try:
-        assert store_admin.init_store(settings, engine) == len(settings.topics)
-        assert store_admin.init_store(settings, engine) == 0
-        summary = store_admin.store_status(engine)
-        assert [t.slug for t in summary.store.topics] == sorted(t.slug for t in settings.topics)
+        assert database.init_store(settings, engine) == len(settings.topics)
+        assert database.init_store(settings, engine) == 0
+        summary = status.service_status(settings, engine, look_at_files=False)
+        assert [t.slug for t in summary.articles.topics] == sorted(t.slug for t in settings.topics)
     finally:
         engine.dispose()
 
@@ -44,7 +44,7 @@ def test_commands_on_an_uninitialised_database_say_what_to_do(empty_database_url
     engine = db.make_engine(empty_database_url)
     try:
         with pytest.raises(SyndicationError, match="run 'syndication init' first"):
-            store_admin.store_status(engine)
+            database.require_current_schema(engine)
     finally:
         engine.dispose()
 

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from syndication.core.subscribers import Event
 from syndication.errors import NotFoundError, RecordError
 from syndication.store import database as db
-from syndication.store import subscriber_queries, subscribers
+from syndication.store import status, subscriber_queries, subscribers
 
 
 def test_double_opt_in_lifecycle(engine: Engine, now: datetime) -> None:
@@ -89,7 +89,7 @@ def test_export_and_counts(engine: Engine, now: datetime) -> None:
             ("a@example.org", "A", "weekly-city", "active"),
             ("b@example.org", "B, Jr.", "weekly-city;weekly-international", "pending"),
         ]
-        assert subscribers.list_counts(session) == {
+        assert status.list_readers(session) == {
             "weekly-city": {"active": 1, "pending": 1},
             "weekly-international": {"pending": 1},
         }

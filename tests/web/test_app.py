@@ -604,6 +604,7 @@ def test_healthz(
         "feeds": {"built_to": 0, "store_at": 0, "behind": missing, "missing_files": missing},
         "last_poll": None,
         "outbox_backlog": 0,
+        "outbox_held": 0,
         "bounce_intake_backlog": 0,
     }
     feed_service.build_feeds(web_settings, engine, force_all=True)

@@ -11,8 +11,7 @@ from starlette.responses import HTMLResponse, Response
 from syndication.core.digests import HTML_LIMIT
 from syndication.errors import InputError
 from syndication.services.digests import approval, archive
-from syndication.store import database as db
-from syndication.store import status as queries
+from syndication.services.status import DigestRow, recent_digests
 from syndication.web.admin.common import (
     ActionHandler,
     Admin,
@@ -42,11 +41,7 @@ SHOWN_STATES = ("queued", "sending", "failed", "bounced", "skipped")
 
 
 async def index(admin: Admin, request: Request, viewer: Viewer) -> Response:
-    def read() -> list[queries.DigestRow]:
-        with db.read_session(admin.engine) as session:
-            return queries.recent_digests(session, 200)
-
-    rows = await run_in_threadpool(read)
+    rows: list[DigestRow] = await run_in_threadpool(recent_digests, admin.engine, 200)
     return admin.page("digests.html", viewer, digests=rows)
 
 

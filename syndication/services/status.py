@@ -1,0 +1,215 @@
+"""The one status report: what ``syndication status``, ``/healthz``, the console's dashboard
+and digest list, and ``/metrics`` show, read in one session, so that a number a user can
+see in two places is the same number.
+
+What each number means, once:
+
+- **feeds behind**: article changes the feed files do not reflect yet, plus each feed
+  file a build always writes that is missing (readers get a 404 for it).
+- **outbox**: ``queued`` waits for a sender, ``held`` is queued behind a held digest (no
+  sender takes it), ``sending`` is claimed now; the backlog is their sum.
+- **bounced** (a digest): readers whose copy bounced, refused at sending or reported
+  later, each counted once; ``bounce_events`` splits them by kind (hard, soft, blocked).
+  The delivery status ``bounced`` is only the refusals at sending.
+- **per list**: members by their status, and former readers (sent a digest of the list,
+  no longer members) as ``unsubscribed`` or ``complained``.
+
+Commands import this module for ``status``; it keeps its imports light (the store's
+queries, no renderers, no web or metrics libraries) for the CLI's start-up time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from syndication.store import database as db
+from syndication.store import job_runs
+from syndication.store import status as queries
+from syndication.store.models import DELIVERY_STATUSES as DELIVERY_STATUSES
+from syndication.store.models import DIGEST_STATES as DIGEST_STATES
+from syndication.store.models import SUBSCRIBER_STATUSES as SUBSCRIBER_STATUSES
+from syndication.store.sources import SourceStatus as SourceStatus
+from syndication.store.sources import load_sources
+from syndication.store.status import DigestRow as DigestRow
+from syndication.store.status import OutboxCounts as OutboxCounts
+from syndication.store.status import StoreSummary as StoreSummary
+from syndication.store.status import TopicCount as TopicCount
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+    from syndication.settings import Settings
+
+POLL_JOB = "poll"  # the scheduler's source and article poll; /healthz reports its last run
+
+
+@dataclass(frozen=True)
+class FeedStatus:
+    """How far the feed files are behind the store (see the module docstring)."""
+
+    built_to: int
+    store_at: int
+    missing_files: int
+
+    @property
+    def behind(self) -> int:
+        return max(0, self.store_at - self.built_to) + self.missing_files
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A scheduled job: its next run from the job store, its last run and last success."""
+
+    job_id: str
+    next_run: datetime | None
+    scheduled: bool
+    last_started_at: datetime | None
+    last_finished_at: datetime | None
+    last_ok: bool | None
+    last_skipped: bool
+    last_summary: str
+    last_error: str
+    last_success_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """Every number the status surfaces show, read at one moment."""
+
+    articles: StoreSummary
+    feeds: FeedStatus
+    outbox: OutboxCounts
+    deliveries: dict[str, int]
+    digests: list[DigestRow]
+    lists: dict[str, dict[str, int]]
+    digest_states: dict[str, int]
+    jobs: list[JobStatus]
+    sources: list[SourceStatus]
+    intake_backlog: int
+    bounce_events: dict[str, int]
+    growth: dict[str, list[tuple[datetime, int]]]
+
+    @property
+    def articles_by_status(self) -> dict[str, int]:
+        return {"published": self.articles.published, "retracted": self.articles.retracted}
+
+
+@dataclass(frozen=True)
+class LastRun:
+    finished_at: datetime
+    ok: bool
+
+
+@dataclass(frozen=True)
+class HealthStatus:
+    """What ``/healthz`` reports: a subset of :class:`ServiceStatus`, read the same way."""
+
+    feeds: FeedStatus
+    last_poll: LastRun | None
+    outbox: OutboxCounts
+    intake_backlog: int
+
+
+def missing_feed_files(settings: Settings) -> list[str]:
+    """Feed files a build always writes that are not on disk (lost, or not built yet)."""
+    # The feed service owns the rule; imported here so that ``status`` does not load it.
+    from syndication.services.feeds import missing_feed_files as missing
+
+    return missing(settings)
+
+
+def service_status(
+    settings: Settings,
+    engine: Engine,
+    *,
+    digest_limit: int | None = None,
+    look_at_files: bool = True,
+    growth: bool = False,
+) -> ServiceStatus:
+    """The report, read in one session. ``digest_limit``: the newest digests with their
+    counts (all when None); ``look_at_files``: count missing feed files as behind (the
+    CLI, which shows no feed numbers, skips the disk); ``growth``: the dashboard's chart."""
+    missing = len(missing_feed_files(settings)) if look_at_files else 0
+    with db.read_session(engine) as session:
+        counters = queries.feed_counters(session)
+        return ServiceStatus(
+            articles=queries.store_summary(session, counters.store_at),
+            feeds=FeedStatus(counters.built_to, counters.store_at, missing),
+            outbox=queries.outbox_counts(session),
+            deliveries=queries.deliveries_by_status(session),
+            digests=queries.digest_rows(session, digest_limit),
+            lists=queries.list_readers(session),
+            digest_states=queries.digest_states(session),
+            jobs=_jobs(session),
+            sources=load_sources(session),
+            intake_backlog=queries.intake_backlog(session),
+            bounce_events=queries.bounce_events(session),
+            growth=queries.subscriber_growth(session) if growth else {},
+        )
+
+
+def health_status(settings: Settings, engine: Engine) -> HealthStatus:
+    """The cheap subset ``/healthz`` asks for every few seconds."""
+    missing = len(missing_feed_files(settings))
+    with db.read_session(engine) as session:
+        counters = queries.feed_counters(session)
+        poll = job_runs.latest_runs(session).get(POLL_JOB)
+        return HealthStatus(
+            feeds=FeedStatus(counters.built_to, counters.store_at, missing),
+            last_poll=None if poll is None else LastRun(poll.finished_at, poll.ok),
+            outbox=queries.outbox_counts(session),
+            intake_backlog=queries.intake_backlog(session),
+        )
+
+
+def recent_digests(engine: Engine, limit: int, list_slug: str | None = None) -> list[DigestRow]:
+    """The console's digest list: the newest digests, counted as in the report."""
+    with db.read_session(engine) as session:
+        return queries.digest_rows(session, limit, list_slug)
+
+
+def digest_report(engine: Engine, list_slug: str, period_key: str) -> DigestRow | None:
+    """One digest's row as the report counts it (for the console's digest page)."""
+    with db.read_session(engine) as session:
+        rows = queries.digest_rows(session, 1, list_slug, period_key)
+    return rows[0] if rows else None
+
+
+def outbox(engine: Engine) -> OutboxCounts:
+    """The unsettled deliveries: queued for a sender, held, being sent."""
+    db.require_current_schema(engine)
+    with db.read_session(engine) as session:
+        return queries.outbox_counts(session)
+
+
+def outbox_backlog(engine: Engine) -> int:
+    """Deliveries still to be sent (queued, held ones included, or claimed by a sender)."""
+    return outbox(engine).backlog
+
+
+def _jobs(session: Session) -> list[JobStatus]:
+    """Each job in the job store or with a recorded run, by id."""
+    planned = {job.job_id: job.next_run for job in job_runs.scheduled_jobs(session.connection())}
+    runs = job_runs.latest_runs(session)
+    successes = job_runs.last_successes(session)
+    result = []
+    for job_id in sorted(set(planned) | set(runs)):
+        run = runs.get(job_id)
+        result.append(
+            JobStatus(
+                job_id=job_id,
+                next_run=planned.get(job_id),
+                scheduled=job_id in planned,
+                last_started_at=run.started_at if run else None,
+                last_finished_at=run.finished_at if run else None,
+                last_ok=run.ok if run else None,
+                last_skipped=bool(run and run.skipped),
+                last_summary=run.summary if run else "",
+                last_error=run.error if run else "",
+                last_success_at=successes.get(job_id),
+            )
+        )
+    return result
