@@ -16,9 +16,8 @@ Records are written through :func:`syndication.services.articles.write_records`,
 import is: a record the database refuses is one rejection, and the rest of its batch is
 stored. Retractions take :mod:`syndication.services.articles`' one reason policy.
 
-``syndication status`` reads :func:`source_states` from here; the poll's machinery (the
-HTTP client, the parsers, the article writer) is therefore imported where it is used, so
-that status does not load it.
+The poll's machinery (the HTTP client, the parsers, the article writer) is imported where
+it is used, so that a command that only imports this module stays quick to start.
 """
 
 from __future__ import annotations
@@ -317,15 +316,3 @@ def backoff(interval_seconds: int, failures: int, retry_after: float | None) -> 
     if retry_after is not None:
         delay = max(delay, min(timedelta(seconds=retry_after), RETRY_AFTER_CAP))
     return delay
-
-
-def source_states(
-    settings: Settings, engine: Engine
-) -> list[tuple[SourceSettings, SourceStatus | None]]:
-    """Each configured source with what the store knows of it (``None``: never polled),
-    in the settings' order, for ``syndication status``."""
-    if not settings.sources:
-        return []
-    with db.read_session(engine) as session:
-        stored = {s.name: s for s in source_store.load_sources(session)}
-    return [(source, stored.get(source.name)) for source in settings.sources]

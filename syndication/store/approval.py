@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from syndication.errors import NotFoundError
-from syndication.store.models import SENDABLE_DIGEST_STATES, Delivery, Digest, DigestState
+from syndication.store.models import Delivery, Digest, DigestState
 
 
 @dataclass(frozen=True)
@@ -99,16 +99,3 @@ def skip_queued(session: Session, digest_id: int, reason: str) -> int:
         .values(status="skipped", last_error=reason[:2000], lease_until=None)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def held_backlog(session: Session) -> int:
-    """Queued rows that wait on a held or cancelled digest (no sender takes them)."""
-    stopped = select(DigestState.digest_id).where(DigestState.state.not_in(SENDABLE_DIGEST_STATES))
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(Delivery)
-            .where(Delivery.status == "queued", Delivery.digest_id.in_(stopped))
-        )
-        or 0
-    )

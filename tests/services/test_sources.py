@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from syndication.scheduler import runner as scheduling
-from syndication.services.sources import backoff, poll_sources, source_states
+from syndication.services.sources import backoff, poll_sources
 from syndication.settings import SchedulerSettings, Settings, SourceSettings
 from syndication.store import articles as store
 from syndication.store import database as db
@@ -334,25 +334,6 @@ def test_a_refused_record_does_not_hold_back_the_cursor_or_the_retractions(
     with db.read_session(engine) as session:
         state = source_store.load_source(session, "cms")
     assert state is not None and state.cursor == (T0 + timedelta(days=1)).isoformat()
-
-
-def test_source_states_list_every_configured_source_in_order(
-    settings: Settings, engine: Engine, tmp_path: Path
-) -> None:
-    export = tmp_path / "export.jsonl"
-    export.write_text("")
-    settings = with_sources(
-        settings,
-        SourceSettings("export", "jsonl", str(export)),
-        SourceSettings("other", "jsonl", str(tmp_path / "missing.jsonl")),
-    )
-    assert [(s.name, state) for s, state in source_states(settings, engine)] == [
-        ("export", None),
-        ("other", None),
-    ]
-    poll_sources(settings, engine, ["export"], now=clock)
-    [(_, polled), (_, never)] = source_states(settings, engine)
-    assert polled is not None and polled.last_poll_at == NOW and never is None
 
 
 def test_scheduler_once_polls_the_sources_before_the_feeds(

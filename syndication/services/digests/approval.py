@@ -140,12 +140,6 @@ def cancel(
     return _transition(settings, engine, list_slug, period_key, "cancel", by, now)
 
 
-def held_backlog(engine: Engine) -> int:
-    """Deliveries that wait on a held or cancelled digest; ``send`` leaves them."""
-    with db.read_session(engine) as session:
-        return store.held_backlog(session)
-
-
 def digest_status(engine: Engine, list_slug: str, period_key: str) -> DigestStatus:
     """A digest's state and its deliveries counted by status; NotFoundError if none."""
     db.require_current_schema(engine)
