@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from syndication.core.articles import StoredArticle
 from syndication.store.models import Article, TopicRow, article_topics
+from syndication.store.search import contains
 
 
 def load_articles(
@@ -259,15 +260,9 @@ class ArticleRow:
 def search_articles(session: Session, query: str, limit: int = 50) -> list[ArticleRow]:
     """Newest first; ``query`` matches the title or the source id (any case)."""
     stmt = select(Article).order_by(Article.published_at.desc(), Article.id.desc()).limit(limit)
-    needle = query.strip().lower()
-    if needle:
-        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(
-            or_(
-                func.lower(Article.title).like(pattern, escape="\\"),
-                func.lower(Article.source_id).like(pattern, escape="\\"),
-            )
-        )
+    matches = contains(query, Article.title, Article.source_id)
+    if matches is not None:
+        stmt = stmt.where(matches)
     return [
         ArticleRow(a.id, a.source_id, a.title, a.url, a.published_at, a.status, a.retraction_reason)
         for a in session.scalars(stmt)

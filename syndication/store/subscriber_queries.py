@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from syndication.store.models import (
@@ -21,6 +21,7 @@ from syndication.store.models import (
     Subscription,
     Suppression,
 )
+from syndication.store.search import contains
 
 
 @dataclass(frozen=True)
@@ -69,15 +70,9 @@ class SubscriberHistory:
 def search_subscribers(session: Session, query: str, limit: int = 50) -> list[SubscriberRow]:
     """Subscribers whose address or name contains ``query`` (any case), by address."""
     stmt = select(Subscriber).order_by(Subscriber.email).limit(limit)
-    needle = query.strip().lower()
-    if needle:
-        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(
-            or_(
-                func.lower(Subscriber.email).like(pattern, escape="\\"),
-                func.lower(Subscriber.name).like(pattern, escape="\\"),
-            )
-        )
+    matches = contains(query, Subscriber.email, Subscriber.name)
+    if matches is not None:
+        stmt = stmt.where(matches)
     found = list(session.scalars(stmt))
     return [_row(session, s) for s in found]
 

@@ -14,11 +14,8 @@ version with ``npm`` into ``test-artifacts/npm`` (git-ignored) and later runs re
 from __future__ import annotations
 
 import email
-import os
 import re
-import shutil
 import struct
-import subprocess
 import threading
 import time
 import zlib
@@ -26,7 +23,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.policy import default
-from pathlib import Path
 
 import pytest
 import uvicorn
@@ -45,13 +41,12 @@ from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.store.models import Digest, Subscriber
 from syndication.web.app import create_app
+from tests.support.axe import axe_source, violations
 from tests.support.browser import ARTIFACTS, needs_chromium
 from tests.support.net import free_port
 
 ArticleFactory = Callable[..., ArticleRecord]
 
-AXE_VERSION = "4.14.1"
-AXE_DIR = ARTIFACTS / "npm"
 # A picture for every image URL of the test digests (they point at images.example.org).
 IMAGES = "https://images.example.org/**"
 
@@ -291,30 +286,8 @@ ARTICLES = [
 
 @pytest.fixture(scope="session")
 def axe_js() -> str:
-    """The source of axe-core, installed with npm on first use (see the module docstring)."""
-    given = os.environ.get("SYNDICATION_AXE_JS")
-    path = Path(given) if given else AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
-    if not path.exists() and not given:
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.skip("the accessibility checks need npm (apt-get install npm) to fetch axe-core")
-        AXE_DIR.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                npm,
-                "install",
-                "--prefix",
-                str(AXE_DIR),
-                "--no-save",
-                "--no-audit",
-                "--no-fund",
-                f"axe-core@{AXE_VERSION}",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-    return path.read_text(encoding="utf-8")
+    """The source of axe-core (tests/support/axe.py installs it with npm on first use)."""
+    return axe_source()
 
 
 def png(width: int, height: int) -> bytes:
@@ -334,18 +307,6 @@ def png(width: int, height: int) -> bytes:
     )
 
 
-def axe_violations(page: Page, axe: str) -> list[str]:
-    """Every axe-core violation on ``page`` as "rule: target" lines (WCAG 2 A/AA + best
-    practice, axe's defaults)."""
-    page.add_script_tag(content=axe)
-    result = page.evaluate("async () => await axe.run(document)")
-    return [
-        f"{v['id']}: {node['target']} {v['help']}"
-        for v in result["violations"]
-        for node in v["nodes"]
-    ]
-
-
 def mail_page(browser: Browser, message: str, width: int) -> Page:
     page, _ = new_page(browser, width)
     page.set_content(message)
@@ -360,12 +321,12 @@ def test_the_digest_and_the_archive_have_no_axe_violations(
     message = digest_email(site, 1, make_article)
     for width in (600, 375):
         page = mail_page(browser, message, width)
-        assert axe_violations(page, axe_js) == [], f"digest at {width} px"
+        assert violations(page, axe_js) == [], f"digest at {width} px"
         page.close()
     for path in ("/digests/", "/digests/weekly-city/2026-11-16"):
         page, errors = new_page(browser, 600, bypass_csp=True)
         page.goto(site.url + path)
-        assert axe_violations(page, axe_js) == [], path
+        assert violations(page, axe_js) == [], path
         assert errors == []
         page.close()
 

@@ -2,8 +2,7 @@
 
 Not committed: the pinned version is installed with ``npm`` into ``test-artifacts/npm``
 (git-ignored) and later runs reuse it; ``SYNDICATION_AXE_JS`` may name an ``axe.min.js``
-to use instead (an offline CI cache). The same folder and version as
-tests/browser/test_pages.py uses.
+to use instead (an offline CI cache). Every browser test takes axe-core from here.
 """
 
 from __future__ import annotations

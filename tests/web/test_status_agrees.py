@@ -148,6 +148,11 @@ def test_every_surface_shows_the_same_numbers(scenario: Scenario, tmp_path: Path
         assert (listed_first["bounced"], listed_first["complained"]) == (BOUNCED, COMPLAINED)
         assert cells(page, f"{LIST} {SECOND}</a>")[0] == HELD
 
+        one = client.get(f"/admin/digests/{LIST}/{FIRST}").text
+        assert (tile(one, "bounced"), tile(one, "complained")) == (BOUNCED, COMPLAINED)
+        held = client.get(f"/admin/digests/{LIST}/{SECOND}").text
+        assert tile(held, "queued") == HELD
+
 
 LIST_COLUMNS = ("active", "pending", "bounced", "complained", "unsubscribed")
 DIGEST_COLUMNS = ("queued", "sending", "sent", "failed", "skipped", "bounced", "complained")

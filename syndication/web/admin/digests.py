@@ -11,7 +11,7 @@ from starlette.responses import HTMLResponse, Response
 from syndication.core.digests import HTML_LIMIT
 from syndication.errors import InputError
 from syndication.services.digests import approval, archive
-from syndication.services.status import DigestRow, recent_digests
+from syndication.services.status import DigestRow, digest_report, recent_digests
 from syndication.web.admin.common import (
     ActionHandler,
     Admin,
@@ -50,6 +50,9 @@ async def page(admin: Admin, request: Request, viewer: Viewer) -> Response:
     view = await run_in_threadpool(
         archive.digest_view, admin.settings, admin.engine, list_slug, period_key, SHOWN_STATES
     )
+    # The bounced and complained counts as the status report counts them (issue 24: one
+    # number wherever it is shown), not the deliveries' own "bounced" status.
+    report = await run_in_threadpool(digest_report, admin.engine, list_slug, period_key)
     done = request.query_params.get("done", "")
     return admin.page(
         "digest.html",
@@ -57,6 +60,7 @@ async def page(admin: Admin, request: Request, viewer: Viewer) -> Response:
         headers={"content-security-policy": PAGE_CSP},
         view=view,
         digest=view.status,
+        report=report,
         base=f"/admin/digests/{list_slug}/{period_key}",
         done=DONE.get(done, ""),
         gmail_clip=GMAIL_CLIP,
