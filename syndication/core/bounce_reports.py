@@ -22,6 +22,8 @@ both against what we really sent.
 
 from __future__ import annotations
 
+import codecs
+import email
 import hashlib
 import re
 from collections.abc import Iterator, Sequence
@@ -62,6 +64,21 @@ _AUTO_SUBJECT_RE = re.compile(
     r"부재|자동 ?응답",
     re.IGNORECASE,
 )
+# Bounds checked on the raw bytes before the parser sees them: the stdlib parser recurses
+# once per nested multipart (about 1,000 levels raise RecursionError), and a real report
+# is a handful of parts (RFC 3464 §2: explanation, status, returned message) around our
+# own digest. A container is a multipart/* or message/* part; nesting cannot be deeper
+# than the number of containers.
+MAX_MIME_CONTAINERS = 64
+MAX_MIME_PARTS = 1000
+_CONTAINER_RE = re.compile(rb"^content-type:\s*(multipart|message)/", re.IGNORECASE | re.MULTILINE)
+_PART_RE = re.compile(rb"^content-type:", re.IGNORECASE | re.MULTILINE)
+# Codecs that are not charsets of text: ``idna``/``punycode`` raise on ordinary bytes even
+# with errors="replace"; anything codecs does not mark as a text encoding is refused too.
+_NOT_CHARSETS = frozenset({"idna", "punycode", "raw-unicode-escape", "unicode-escape"})
+# NUL and the other C0 controls (but tab) have no place in a field value (RFC 5322 §2.2)
+# and PostgreSQL refuses NUL in text.
+_CONTROLS_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _ADDRESS_HEADERS = ("To", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To")
 
 
@@ -86,6 +103,51 @@ class BounceReport:
     addresses: tuple[str, ...]
     report_id: str
     detector: str
+
+
+class ReportError(ValueError):
+    """Raw bytes that are not read as a report (too deeply nested, too many parts)."""
+
+
+def read_message(data: bytes) -> Message:
+    """Parse ``data`` into a message after checking it is within the MIME bounds.
+
+    Raises :class:`ReportError` (a one-line message) for more than
+    :data:`MAX_MIME_CONTAINERS` multipart/message parts or :data:`MAX_MIME_PARTS` parts.
+    """
+    containers = len(_CONTAINER_RE.findall(data))
+    if containers > MAX_MIME_CONTAINERS:
+        raise ReportError(
+            f"too deeply nested: {containers} multipart/message parts"
+            f" (at most {MAX_MIME_CONTAINERS} are read)"
+        )
+    parts = len(_PART_RE.findall(data))
+    if parts > MAX_MIME_PARTS:
+        raise ReportError(f"too many MIME parts: {parts} (at most {MAX_MIME_PARTS} are read)")
+    return email.message_from_bytes(data)
+
+
+def clean(text: str) -> str:
+    """``text`` without NUL and other control characters (each becomes a space)."""
+    return _CONTROLS_RE.sub(" ", text) if _CONTROLS_RE.search(text) else text
+
+
+def decode_text(payload: bytes, charset: str | None) -> str:
+    """``payload`` decoded as ``charset``; an unknown or non-text codec reads as UTF-8.
+
+    Never raises: a hostile ``charset=idna`` part is as readable as the bytes allow.
+    """
+    name = (charset or "utf-8").strip().lower()
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError):
+        info = codecs.lookup("utf-8")
+    if info.name in _NOT_CHARSETS or not getattr(info, "_is_text_encoding", True):
+        info = codecs.lookup("utf-8")
+    try:
+        return payload.decode(info.name, "replace")
+    except (UnicodeError, LookupError, ValueError):
+        return payload.decode("utf-8", "replace")
 
 
 def enhanced_status(text: str) -> str:
@@ -205,20 +267,23 @@ def _returned_headers(parts: Sequence[Message]) -> Message | None:
 
 def _value(block: Message, name: str) -> str:
     raw = block.get(name)
-    return " ".join(str(raw).split()) if raw is not None else ""
+    return " ".join(clean(str(raw)).split()) if raw is not None else ""
 
 
 def _typed_address(value: str) -> str:
     """``rfc822; Reader@Example.org`` -> ``reader@example.org`` (RFC 3464 §2.3.2)."""
     _kind, semicolon, address = value.partition(";")
-    address = (address if semicolon else value).strip().strip("<>").strip()
-    return address.lower() if "@" in address else ""
+    address = clean(address if semicolon else value).strip().strip("<>").strip()
+    return address.lower() if "@" in address and " " not in address else ""
 
 
 def _message_id(headers: Message | None) -> str:
     if headers is None:
         return ""
-    return "".join(str(headers.get("Message-ID", "")).split())
+    value = "".join(str(headers.get("Message-ID", "")).split())
+    # A Message-ID with a control character in it (NUL…) is none we wrote (RFC 5322
+    # §3.6.4 msg-id is printable ASCII): it names nothing, rather than a cleaned lookalike.
+    return "" if _CONTROLS_RE.search(value) else value[:998]
 
 
 # -- the kinds of report -----------------------------------------------------------------
@@ -308,7 +373,7 @@ def _heuristic(message: Message, addresses: tuple[str, ...]) -> BounceReport:
     found = sorted(permanent) or sorted(temporary)
     if not found:
         return _report(message, UNKNOWN, addresses, detector="none")
-    recipient = found[0].decode("utf-8", "replace").strip("<>").lower()
+    recipient = clean(found[0].decode("utf-8", "replace")).strip("<>").lower()
     body = _text_of(message)
     original = _returned_headers(_children(message)) if message.is_multipart() else None
     message_id = _message_id(original)
@@ -322,7 +387,7 @@ def _heuristic(message: Message, addresses: tuple[str, ...]) -> BounceReport:
             kind = BLOCKED
     else:
         kind = SOFT
-    diagnostic = " ".join(body.split())[:500]
+    diagnostic = " ".join(clean(body).split())[:500]
     return BounceReport(
         kind=kind,
         status=status,
@@ -380,23 +445,24 @@ def _header_text(message: Message, name: str) -> str:
     if raw is None:
         return ""
     try:
-        return " ".join(str(make_header(decode_header(str(raw)))).split())
+        text = str(make_header(decode_header(str(raw))))
     except (ValueError, LookupError):
-        return " ".join(str(raw).split())
+        text = str(raw)
+    return " ".join(clean(text).split())
 
 
 def _first_address(value: str) -> str:
-    address = parseaddr(value)[1].strip().lower()
-    return address if "@" in address else ""
+    address = clean(parseaddr(value)[1]).strip().lower()
+    return address if "@" in address and " " not in address else ""
 
 
 def _addresses(message: Message, envelope: Sequence[str]) -> tuple[str, ...]:
-    found: list[str] = [a.strip().strip("<>").lower() for a in envelope if "@" in a]
+    found: list[str] = [clean(a).strip().strip("<>").lower() for a in envelope if "@" in a]
     for name in _ADDRESS_HEADERS:
         values = [str(v) for v in message.get_all(name, [])]
         for _name, address in getaddresses(values):
-            address = address.strip().lower()
-            if "@" in address and address not in found:
+            address = clean(address).strip().lower()
+            if "@" in address and " " not in address and address not in found:
                 found.append(address)
     return tuple(found)
 
@@ -410,12 +476,15 @@ def _text_of(message: Message) -> str:
         ):
             payload = part.get_payload(decode=True)
             if isinstance(payload, bytes):
-                charset = part.get_content_charset() or "utf-8"
-                try:
-                    out.append(payload.decode(charset, "replace"))
-                except LookupError:
-                    out.append(payload.decode("utf-8", "replace"))
+                out.append(decode_text(payload, _charset(part)))
     return "\n".join(out)
+
+
+def _charset(part: Message) -> str | None:
+    try:
+        return part.get_content_charset()
+    except (LookupError, UnicodeError, ValueError):
+        return None
 
 
 def _walk_outside_returned(message: Message) -> Iterator[Message]:

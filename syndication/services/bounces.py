@@ -16,11 +16,14 @@ Finding the copy, in this order (issue 10):
 3. otherwise the report is ignored and logged.
 
 Automatic replies (RFC 3834) are ignored. The same report arriving twice counts once.
+
+Nothing can stall the queue: each report is processed under its own guard, and one whose
+reading or applying raises is marked ``failed`` with a one-line error (its transaction
+rolled back, so it changed nothing) while the reports behind it go on.
 """
 
 from __future__ import annotations
 
-import email
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -32,7 +35,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from syndication.core import verp
-from syndication.core.bounce_reports import AUTO_REPLY, UNKNOWN, BounceReport, parse_report
+from syndication.core.bounce_reports import (
+    AUTO_REPLY,
+    UNKNOWN,
+    BounceReport,
+    parse_report,
+    read_message,
+)
 from syndication.errors import InputError, SyndicationError
 from syndication.services.subscribers import restore_address
 from syndication.settings import Settings
@@ -44,20 +53,30 @@ log = logging.getLogger("syndication.bounces")
 
 @dataclass
 class ProcessReport:
-    """What processing did: reports looked at, acted on, duplicates, ignored, effects."""
+    """What processing did: reports looked at, acted on, duplicates, ignored, failed
+    (their one-line errors in ``errors``), effects; ``rejected`` names the files an
+    import did not take (not mail), each with why."""
 
     processed: int = 0
     applied: int = 0
     duplicates: int = 0
     ignored: int = 0
+    failed: int = 0
     effects: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
 
     @property
     def summary(self) -> str:
-        return (
+        text = (
             f"{self.processed} reports: {self.applied} applied, {self.duplicates} duplicates, "
             f"{self.ignored} ignored"
         )
+        if self.failed:
+            text += f", {self.failed} failed"
+        if self.rejected:
+            text += f"; {len(self.rejected)} files not mail, not imported"
+        return text
 
 
 def require_bounce_address(settings: Settings) -> str:
@@ -106,6 +125,9 @@ def process_pending(
             elif state == "done":
                 report.applied += 1
                 report.effects.append(note)
+            elif state == "failed":
+                report.failed += 1
+                report.errors.append(f"report {intake_id}: {note}")
             else:
                 report.ignored += 1
         if len(ids) < 100:
@@ -116,18 +138,36 @@ def process_pending(
 def process_one(
     settings: Settings, engine: Engine, intake_id: int, now: datetime
 ) -> tuple[str, str] | None:
-    """Process one stored report in one transaction: ``(state, note)``, None if taken."""
-    with db.write_session(engine) as session:
-        stored = bounce_store.claim(session, intake_id)
-        if stored is None:
-            return None
-        message = email.message_from_bytes(stored.data)
-        parsed = parse_report(message, stored.recipients)
-        state, note = _apply(settings, session, parsed, stored.source, stored.data, now)
-        bounce_store.finish(session, intake_id, state, note, now)
+    """Process one stored report in one transaction: ``(state, note)``, None if taken.
+
+    If reading or applying it raises, that transaction is rolled back and the report is
+    marked ``failed`` with the error on one line (``("failed", error)``): the queue goes
+    on without it, and the operator sees it (:func:`intake_health`).
+    """
+    try:
+        with db.write_session(engine) as session:
+            stored = bounce_store.claim(session, intake_id)
+            if stored is None:
+                return None
+            parsed = parse_report(read_message(stored.data), stored.recipients)
+            state, note = _apply(settings, session, parsed, stored.source, stored.data, now)
+            bounce_store.finish(session, intake_id, state, note, now)
+    except Exception as exc:  # noqa: BLE001 - one bad report must not stall the others
+        error = _one_line(exc)
+        with db.write_session(engine) as session:
+            if not bounce_store.fail(session, intake_id, error, now):
+                return None
+        log.warning("bounce report %s failed: %s", intake_id, error)
+        return "failed", error
     level = logging.WARNING if state == "ignored" and parsed.kind != AUTO_REPLY else logging.INFO
     log.log(level, "bounce report %s: %s", intake_id, note)
     return state, note
+
+
+def _one_line(exc: BaseException) -> str:
+    """``ExceptionType: first line of the message``, at most 300 characters."""
+    text = " ".join(str(exc).split()) or "(no message)"
+    return f"{type(exc).__name__}: {text}"[:300]
 
 
 def _apply(
@@ -202,22 +242,31 @@ def import_paths(
 ) -> ProcessReport:
     """``.eml`` files, mbox files and Maildir folders: read all, store all, process.
 
-    Anything that is not mail stops the import before anything is stored (an error naming
-    the file: ``NotMailError``, exit 1; an unreadable path: :class:`InputError`, exit 2).
+    Each file (each message of an mbox) is judged alone: one that is not mail is left
+    out and named in :attr:`ProcessReport.rejected`, the others are imported. When no
+    path holds any mail at all nothing is stored and the error names the first file
+    (``NotMailError``, exit 1); an unreadable path is an :class:`InputError` (exit 2).
     """
-    from syndication.edges.mail_files import read_messages
+    from syndication.edges.mail_files import NotMailError, read_mail
 
     messages: list[bytes] = []
+    rejected: list[str] = []
     for path in paths:
-        messages.extend(read_messages(path))
+        found = read_mail(path)
+        messages.extend(found.messages)
+        rejected.extend(found.rejected)
     if not messages:
+        if rejected:
+            raise NotMailError(rejected[0])
         raise InputError(f"{', '.join(str(p) for p in paths)}: no messages found")
     with db.write_session(engine) as session:
         for data in messages:
             bounce_store.enqueue(
                 session, data, source="import", sender="", recipients=(), now=now()
             )
-    return process_pending(settings, engine, now)
+    report = process_pending(settings, engine, now)
+    report.rejected.extend(rejected)
+    return report
 
 
 @dataclass(frozen=True)

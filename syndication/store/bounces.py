@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from syndication.core import bounce_rules
-from syndication.core.bounce_reports import SOFT, classify_failure, enhanced_status
+from syndication.core.bounce_reports import SOFT, classify_failure, clean, enhanced_status
 from syndication.core.subscribers import normalise_email, restore_event
 from syndication.errors import NotFoundError
 from syndication.store import subscribers
@@ -71,8 +71,8 @@ def enqueue(
     row = BounceIntake(
         received_at=now,
         source=source,
-        envelope_sender=sender[:300],
-        envelope_recipients=",".join(recipients)[:5000],
+        envelope_sender=clean(sender)[:300],
+        envelope_recipients=clean(",".join(recipients))[:5000],
         data=zlib.compress(data, 6),
         state="queued",
         note="",
@@ -115,11 +115,26 @@ def claim(session: Session, intake_id: int) -> Stored | None:
 
 
 def finish(session: Session, intake_id: int, state: str, note: str, now: datetime) -> None:
+    """Mark a report processed: ``done``, ``ignored`` or ``failed`` with its note."""
     session.execute(
         update(BounceIntake)
         .where(BounceIntake.id == intake_id)
-        .values(state=state, note=note[:2000], processed_at=now)
+        .values(state=state, note=clean(note)[:2000], processed_at=now)
     )
+
+
+def fail(session: Session, intake_id: int, error: str, now: datetime) -> bool:
+    """Take a still-queued report out of the queue as ``failed`` with ``error`` (one line).
+
+    Returns False when it is no longer queued (another worker finished it meanwhile).
+    """
+    one_line = " ".join(clean(error).split())[:2000]
+    result = session.execute(
+        update(BounceIntake)
+        .where(BounceIntake.id == intake_id, BounceIntake.state == "queued")
+        .values(state="failed", note=one_line, processed_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 def backlog(session: Session) -> int:
@@ -129,6 +144,41 @@ def backlog(session: Session) -> int:
             select(func.count()).select_from(BounceIntake).where(BounceIntake.state == "queued")
         ).scalar_one()
     )
+
+
+def oldest_queued_at(session: Session) -> datetime | None:
+    """When the oldest report still queued arrived (None: the queue is empty)."""
+    return session.execute(
+        select(func.min(BounceIntake.received_at)).where(BounceIntake.state == "queued")
+    ).scalar_one()
+
+
+def failed_count(session: Session) -> int:
+    """Reports whose processing raised (``failed``)."""
+    return int(
+        session.execute(
+            select(func.count()).select_from(BounceIntake).where(BounceIntake.state == "failed")
+        ).scalar_one()
+    )
+
+
+@dataclass(frozen=True)
+class FailedReport:
+    id: int
+    received_at: datetime
+    source: str
+    error: str
+
+
+def failed_reports(session: Session, limit: int = 20) -> list[FailedReport]:
+    """The most recent ``failed`` reports, newest first, with their one-line errors."""
+    rows = session.execute(
+        select(BounceIntake.id, BounceIntake.received_at, BounceIntake.source, BounceIntake.note)
+        .where(BounceIntake.state == "failed")
+        .order_by(BounceIntake.id.desc())
+        .limit(limit)
+    )
+    return [FailedReport(int(r[0]), r[1], str(r[2]), str(r[3])) for r in rows]
 
 
 # -- finding what a report is about ------------------------------------------------------
@@ -154,7 +204,8 @@ def message_id_target(session: Session, message_id: str, recipient: str) -> Targ
     Message-IDs are keyed (HMAC), so one that matches was written by us; the address check
     makes sure the report is about that copy's reader.
     """
-    if not message_id:
+    # A Message-ID we wrote has no control characters; PostgreSQL refuses NUL in a query.
+    if not message_id or clean(message_id) != message_id:
         return None
     rows = session.execute(
         select(Delivery.id, Delivery.digest_id, Subscriber.id, Subscriber.email)
@@ -207,14 +258,14 @@ def apply_event(
         )
     session.add(
         BounceEvent(
-            report_key=event.report_key[:100],
+            report_key=clean(event.report_key)[:100],
             created_at=now,
             source=event.source,
             kind=event.kind,
-            status_code=event.status_code[:16],
-            action=event.action[:20],
-            diagnostic=event.diagnostic[:2000],
-            recipient=(event.recipient or target.email)[:254],
+            status_code=clean(event.status_code)[:16],
+            action=clean(event.action)[:20],
+            diagnostic=clean(event.diagnostic)[:2000],
+            recipient=clean(event.recipient or target.email)[:254],
             subscriber_id=subscriber.id,
             delivery_id=target.delivery_id,
             digest_id=target.digest_id,

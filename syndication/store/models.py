@@ -328,11 +328,16 @@ BOUNCE_KINDS = (
 
 
 class BounceIntake(Base):
-    """A report as it arrived (compressed), until processed: the intake's durable queue."""
+    """A report as it arrived (compressed), until processed: the intake's durable queue.
+
+    ``state``: ``queued`` until processed, then ``done`` (an event recorded), ``ignored``
+    (about nobody of ours, or not a report) or ``failed`` (reading it raised; ``note`` holds
+    the one-line error, and the queue goes on without it).
+    """
 
     __tablename__ = "bounce_intake"
     __table_args__ = (
-        CheckConstraint("state IN ('queued', 'done', 'ignored')", name="state"),
+        CheckConstraint("state IN ('queued', 'done', 'ignored', 'failed')", name="state"),
         Index("ix_bounce_intake_state_id", "state", "id"),
     )
 

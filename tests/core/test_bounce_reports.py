@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from syndication.core.bounce_reports import classify_failure, parse_report
+from syndication.core.bounce_reports import (
+    HARD,
+    UNKNOWN,
+    ReportError,
+    classify_failure,
+    clean,
+    decode_text,
+    parse_report,
+    read_message,
+)
 from tests.support.bounces import arf, dsn, parsed
 
 TO = "bounces+d1-aaaaaaaaaaaaaaaa@news.example.org"
@@ -129,3 +138,30 @@ def test_a_non_standard_bounce_is_read_by_flufl_bounce() -> None:
 def test_plain_mail_is_unknown() -> None:
     data = b"From: someone@example.com\r\nSubject: question\r\n\r\nHello, how do I subscribe?\r\n"
     assert parse_report(parsed(data)).kind == "unknown"
+
+
+@pytest.mark.parametrize("charset", ["idna", "punycode", "x-no-such-charset", "unicode-escape"])
+def test_hostile_charsets_decode_as_utf8_without_raising(charset: str) -> None:
+    assert decode_text("Größe \\N{x}".encode(), charset).startswith("Gr")
+    message = parsed(
+        f"From: a@b.test\r\nContent-Type: text/plain; charset={charset}\r\n\r\n"
+        "<someone@example.net>: 550 5.1.1 user unknown\r\n".encode()
+    )
+    assert parse_report(message).kind in (UNKNOWN, HARD)
+
+
+def test_mime_bounds_are_checked_before_parsing() -> None:
+    deep = b"".join(
+        b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i)
+        for i in range(200)
+    )
+    with pytest.raises(ReportError, match="too deeply nested: 200"):
+        read_message(b"From: a@b.test\r\n" + deep)
+    many = b"".join(b"--b\r\nContent-Type: text/plain\r\n\r\nx\r\n" for _ in range(1001))
+    with pytest.raises(ReportError, match="too many MIME parts: 1002"):
+        read_message(b'Content-Type: text/plain; boundary="b"\r\n\r\n' + many)
+    assert read_message(b"From: a@b.test\r\n\r\nbody").get("From") == "a@b.test"
+
+
+def test_control_characters_never_leave_the_parser() -> None:
+    assert clean("a\x00b\x1bc\td") == "a b c\td"

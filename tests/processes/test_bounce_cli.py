@@ -54,7 +54,7 @@ def test_import_status_restore_export(settings: Settings, engine: Engine, tmp_pa
     )
     (tmp_path / "notes.txt").write_text("meeting notes, not mail\n")
 
-    garbage = syndication(bounce_settings, tmp_path, "bounces", "import", "dead.eml", "notes.txt")
+    garbage = syndication(bounce_settings, tmp_path, "bounces", "import", "notes.txt")
     assert garbage.returncode == 1
     assert garbage.stderr.strip() == (
         "error: notes.txt: not an e-mail message (no header field at the top)"
