@@ -34,14 +34,9 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from syndication.core import verp
-from syndication.core.bounce_reports import (
-    AUTO_REPLY,
-    UNKNOWN,
-    BounceReport,
-    parse_report,
-    read_message,
-)
+from syndication.core import bounce_reasons, bounce_rules, verp
+from syndication.core.bounce_mime import read_message
+from syndication.core.bounce_reports import BounceReport, parse_report
 from syndication.errors import InputError, SyndicationError
 from syndication.services.subscribers import restore_address
 from syndication.settings import Settings
@@ -159,7 +154,8 @@ def process_one(
                 return None
         log.warning("bounce report %s failed: %s", intake_id, error)
         return "failed", error
-    level = logging.WARNING if state == "ignored" and parsed.kind != AUTO_REPLY else logging.INFO
+    quiet = parsed.reason == bounce_reasons.VACATION
+    level = logging.WARNING if state == "ignored" and not quiet else logging.INFO
     log.log(level, "bounce report %s: %s", intake_id, note)
     return state, note
 
@@ -178,17 +174,23 @@ def _apply(
     data: bytes,
     now: datetime,
 ) -> tuple[str, str]:
-    if report.kind == AUTO_REPLY:
+    if report.reason == bounce_reasons.VACATION:
         return "ignored", "automatic reply (RFC 3834): not a bounce, ignored"
     target, why = _resolve(settings, session, report)
     if target is None:
         return "ignored", why
-    if report.kind == UNKNOWN and report.detector == "none":
+    if report.detector == "none":
         return "ignored", f"{why}, but it is not a report we can read"
+    # Whom it is about is settled (VERP or our Message-ID); Final-Recipient and the
+    # returned headers may name an alias or a list address: evidence, not a veto.
+    finding = report.finding
     event = bounce_store.Event(
         report_key=report.report_id,
         source=source,
-        kind=report.kind,
+        kind=bounce_rules.kind_for(finding, report.action),
+        verdict=bounce_rules.action_for(finding, report.action),
+        reason=report.reason,
+        evidence=report.evidence,
         status_code=report.status,
         action=report.action,
         diagnostic=report.diagnostic or report.feedback_type,
@@ -198,7 +200,9 @@ def _apply(
     effect = bounce_store.apply_event(session, target, event, settings.bounces.soft_limit, now)
     if effect is None:
         return "done", f"duplicate of a report already recorded ({target.email})"
-    return "done", f"{target.email}: {report.kind} {report.status}".rstrip() + f"; {effect}"
+    return "done", (
+        f"{target.email}: {event.kind} {report.status}".rstrip() + f"; {effect} [{report.evidence}]"
+    )
 
 
 def _resolve(
@@ -356,5 +360,40 @@ def restore_subscriber(engine: Engine, email_address: str, now: datetime) -> str
 
 
 def intake_backlog(engine: Engine) -> int:
+    """Reports stored and not yet processed."""
     with db.read_session(engine) as session:
         return bounce_store.backlog(session)
+
+
+@dataclass(frozen=True)
+class IntakeHealth:
+    """What ``status``, ``/healthz``, the console and ``/metrics`` show of the intake.
+
+    ``backlog``: reports queued; ``oldest_queued_at``: when the oldest of them arrived
+    (None: none queued; a backlog that keeps its oldest report means processing is not
+    running); ``failed``: reports whose processing raised, ``recent_failures`` the newest
+    of them with their one-line errors; ``reasons``: events by reason since ``since``
+    (``undefined``, the reports read as nothing certain, counted apart).
+    """
+
+    backlog: int
+    oldest_queued_at: datetime | None
+    failed: int
+    recent_failures: list[bounce_store.FailedReport]
+    reasons: dict[str, int]
+
+    @property
+    def undefined(self) -> int:
+        return self.reasons.get(bounce_reasons.UNDEFINED, 0)
+
+
+def intake_health(engine: Engine, since: datetime | None = None, failures: int = 5) -> IntakeHealth:
+    """The intake's state for the operator's surfaces (see :class:`IntakeHealth`)."""
+    with db.read_session(engine) as session:
+        return IntakeHealth(
+            backlog=bounce_store.backlog(session),
+            oldest_queued_at=bounce_store.oldest_queued_at(session),
+            failed=bounce_store.failed_count(session),
+            recent_failures=bounce_store.failed_reports(session, failures),
+            reasons=bounce_store.reason_counts(session, since),
+        )

@@ -16,8 +16,9 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from syndication.core import bounce_rules
-from syndication.core.bounce_reports import SOFT, classify_failure, clean, enhanced_status
+from syndication.core import bounce_reasons, bounce_rules
+from syndication.core.bounce_mime import clean
+from syndication.core.bounce_rules import Action
 from syndication.core.subscribers import normalise_email, restore_event
 from syndication.errors import NotFoundError
 from syndication.store import subscribers
@@ -43,11 +44,19 @@ class Target:
 
 @dataclass(frozen=True)
 class Event:
-    """An event to record: the report's verdict and its evidence."""
+    """An event to record: the report's verdict and its evidence.
+
+    ``verdict`` is what the rules (:func:`syndication.core.bounce_rules.action_for`) made
+    of ``reason``; ``kind`` the label ``status`` counts (:func:`bounce_rules.kind_for`);
+    ``action`` the DSN's own ``Action`` field.
+    """
 
     report_key: str
     source: str
     kind: str
+    verdict: Action
+    reason: str = bounce_reasons.UNDEFINED
+    evidence: str = ""
     status_code: str = ""
     action: str = ""
     diagnostic: str = ""
@@ -241,20 +250,25 @@ def apply_event(
     if subscriber is None:
         raise NotFoundError(f"subscriber {target.subscriber_id}: gone")
     streak = 0
-    if event.kind == SOFT and target.digest_id is not None:
+    if event.verdict is Action.COUNT and target.digest_id is not None:
         if session.get(SoftBounce, (subscriber.id, target.digest_id)) is None:
             session.add(
                 SoftBounce(subscriber_id=subscriber.id, digest_id=target.digest_id, created_at=now)
             )
             session.flush()
         streak = _soft_streak(session, subscriber.id, target.digest_id)
-    decision = bounce_rules.decide(event.kind, subscriber.status, streak, soft_limit)
+    decision = bounce_rules.decide(
+        event.verdict, event.reason, subscriber.status, streak, soft_limit
+    )
     if decision.event is not None:
         # The lifecycle table changes the status, the lists and the suppression list.
-        reason = f"{event.kind} bounce" if event.kind != "complaint" else "complaint"
-        detail = " ".join(p for p in (event.status_code, event.diagnostic) if p)
+        detail = " ".join(p for p in (event.status_code, clean(event.diagnostic)[:300]) if p)
         subscribers.apply(
-            session, subscriber, decision.event, now, reason=f"{reason}: {detail}".strip(": ")
+            session,
+            subscriber,
+            decision.event,
+            now,
+            reason=f"{event.reason} ({event.kind}): {detail}".strip(": "),
         )
     session.add(
         BounceEvent(
@@ -262,6 +276,8 @@ def apply_event(
             created_at=now,
             source=event.source,
             kind=event.kind,
+            reason=event.reason[:32],
+            evidence=clean(event.evidence)[:1000],
             status_code=clean(event.status_code)[:16],
             action=clean(event.action)[:20],
             diagnostic=clean(event.diagnostic)[:2000],
@@ -353,23 +369,41 @@ def digest_event_counts(session: Session) -> dict[tuple[str, str], dict[str, int
     return result
 
 
+def reason_counts(session: Session, since: datetime | None = None) -> dict[str, int]:
+    """Bounce events by reason (``undefined`` among them), since ``since`` when given."""
+    stmt = select(BounceEvent.reason, func.count()).where(BounceEvent.source != "operator")
+    if since is not None:
+        stmt = stmt.where(BounceEvent.created_at >= since)
+    rows = session.execute(stmt.group_by(BounceEvent.reason))
+    return {str(reason or "(before reasons)"): int(count) for reason, count in rows}
+
+
 def record_refusal(
     session: Session, delivery_id: int, error: str, soft_limit: int, now: datetime
 ) -> str | None:
     """The synchronous path: our SMTP server refused a delivery with a 5xx reply.
 
-    The reply (``550 5.1.1 …``) is classified like a DSN's ``Diagnostic-Code`` and goes
+    The reply (``550 5.1.1 …``) is judged like a DSN's ``Diagnostic-Code`` and goes
     through the same rules; the key makes one event per delivery.
     """
     target = delivery_target(session, delivery_id)
     if target is None:
         return None
-    status = enhanced_status(error)
+    # Our own SMTP client's refusal is the remote's reply to RCPT TO or to DATA.
+    finding = bounce_reasons.judge(
+        error,
+        source="SMTP reply",
+        after_data=bounce_reasons.refused_after_data(error),
+        at_rcpt=bounce_reasons.refused_at_rcpt(error),
+    )
     event = Event(
         report_key=f"smtp:{delivery_id}",
         source="smtp",
-        kind=classify_failure(status, error),
-        status_code=status,
+        kind=bounce_rules.kind_for(finding),
+        verdict=bounce_rules.action_for(finding),
+        reason=finding.reason,
+        evidence=finding.evidence,
+        status_code=bounce_reasons.enhanced_status(error),
         action="failed",
         diagnostic=error,
         recipient=target.email,

@@ -421,3 +421,70 @@ def test_a_report_whose_processing_raises_is_failed_and_the_rest_go_on(
         from syndication.store import bounces as bounce_store
 
         assert bounce_store.failed_count(session) == 1
+
+
+def test_events_keep_reason_and_evidence_and_policy_never_touches_the_reader(
+    bounce_settings: Settings, engine: Engine, week: dict[str, Sent]
+) -> None:
+    blocked, dead = week["blocked@reader.example.net"], week["dead@reader.example.net"]
+    # "Status: 5.1.1" but the server's own words are about our IP: alarm only.
+    listed = dsn(
+        blocked.return_path,
+        blocked.email,
+        "5.1.1",
+        "550 5.7.1 Service unavailable; client host blocked using zen.spamhaus.org",
+        blocked.message_id,
+        report_id="<listed@m>",
+    )
+    # Signed by VERP, about an alias of the reader: the alias is evidence, not a veto.
+    alias = dsn(
+        dead.return_path,
+        "alias-of-dead@forward.example.net",
+        "5.1.1",
+        "550 5.1.1 <alias-of-dead@forward.example.net>: no such user",
+        dead.message_id,
+        report_id="<alias@m>",
+    )
+    assert feed(bounce_settings, engine, listed, blocked.return_path).applied == 1
+    assert feed(bounce_settings, engine, alias, dead.return_path).applied == 1
+    assert status_of(engine, blocked.email) == "active"
+    assert status_of(engine, dead.email) == "bounced"
+    with db.read_session(engine) as session:
+        rows = {
+            r.subscriber_id: (r.kind, r.reason, r.evidence)
+            for r in session.scalars(select(BounceEvent))
+        }
+        ids = {
+            email: subscribers.find_subscriber(session, email).id
+            for email in (blocked.email, dead.email)
+        }
+    assert rows[ids[blocked.email]] == (
+        "blocked",
+        "blocked",
+        "Diagnostic-Code (5.7.1): phrase 'client host blocked'",
+    )
+    assert rows[ids[dead.email]] == (
+        "hard",
+        "userunknown",
+        "Diagnostic-Code (5.1.1): phrase 'no such user'",
+    )
+    health = bounces.intake_health(engine)
+    assert (health.backlog, health.failed, health.undefined) == (0, 0, 0)
+    assert health.reasons == {"blocked": 1, "userunknown": 1}
+
+
+def test_an_arf_opt_out_unsubscribes_without_suppressing(
+    bounce_settings: Settings, engine: Engine, week: dict[str, Sent]
+) -> None:
+    copy = week["fine@reader.example.net"]
+    data = arf(
+        "fbl@news.example.org",
+        feedback_type="opt-out",
+        original_mail_from=f"<{copy.return_path}>",
+        original_to=copy.email,
+        original_message_id=copy.message_id,
+    )
+    assert feed(bounce_settings, engine, data).applied == 1
+    assert status_of(engine, copy.email) == "unsubscribed"
+    with db.read_session(engine) as session:
+        assert session.get(Suppression, copy.email) is None
