@@ -73,6 +73,11 @@ def ses_notification(body: str) -> Notice | None:
     if "notificationType" not in body and "eventType" not in body:
         return None
     data = _json_at(body, body.find("{"))
+    if data is None:
+        # Sendmail splits lines longer than RFC 5322's 998 characters with "!" and a
+        # folded continuation; undo that before giving up on the JSON.
+        body = _SPLIT_LINE_RE.sub("", body)
+        data = _json_at(body, body.find("{"))
     if isinstance(data, dict) and isinstance(data.get("Message"), str):
         inner = data["Message"]
         data = _json_at(inner, inner.find("{"))
@@ -137,6 +142,9 @@ def ses_notification(body: str) -> Notice | None:
             **common,  # type: ignore[arg-type]
         )
     return None
+
+
+_SPLIT_LINE_RE = re.compile(r"!\r?\n ")
 
 
 def _json_at(text: str, start: int) -> Any:
@@ -228,13 +236,20 @@ _ENGINES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         ("yahoo", r"unable to deliver your message to the following address"),
         ("notes", r"failure reasons|was not delivered to:"),
+        (
+            "generic",
+            r"could not be delivered to|message could not be delivered|"
+            r"undeliverable (mail|message)|no valid recipients|送信できませんでした|"
+            r"届けることができませんでした",
+        ),
     )
 )
 _BOUNCE_SUBJECT_RE = re.compile(
     r"undeliver|undelivered|returned mail|returning message|delivery (status notification|"
     r"failure|failed|has failed|problem|notification)|failure notice|mail delivery|"
     r"could not be delivered|non.?delivery|not delivered|nicht zustellbar|"
-    r"mail failure|delivery report|rejected|failed delivery|returned to sender",
+    r"mail failure|delivery report|rejected|failed delivery|returned to sender|"
+    r"エラー通知|未達|不達",
     re.IGNORECASE,
 )
 _DAEMON_RE = re.compile(
