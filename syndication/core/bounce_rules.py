@@ -35,6 +35,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from syndication.core import bounce_reasons as r
@@ -206,6 +207,17 @@ def decide(action: Action, reason: str, status: str, streak: int, soft_limit: in
     if action is Action.UNDEFINED:
         return Decision(status, False, False, "undefined: recorded, counted apart, no effect")
     return Decision(status, False, False, f"{reason}: recorded, no effect")
+
+
+def capability_expired(sent_at: datetime | None, now: datetime, max_age: timedelta) -> bool:
+    """Whether a report about a copy sent at ``sent_at`` may no longer act on its reader.
+
+    A VERP return path or a Message-ID of ours names one reader; whoever holds a copy
+    (forwarded, archived, leaked) could otherwise suppress or unsubscribe that reader
+    years later. Real bounces arrive within days (RFC 5321 §4.5.4.1: give up after 4-5
+    days); complaints within weeks. A copy of unknown age is not expired.
+    """
+    return sent_at is not None and now - sent_at > max_age
 
 
 def restored_status(confirmed: bool) -> str:

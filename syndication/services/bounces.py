@@ -28,7 +28,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -179,6 +179,13 @@ def _apply(
     target, why = _resolve(settings, session, report)
     if target is None:
         return "ignored", why
+    max_age = timedelta(days=settings.bounces.capability_days)
+    if bounce_rules.capability_expired(target.sent_at, now, max_age):
+        sent = target.sent_at.date().isoformat() if target.sent_at else "?"
+        return "ignored", (
+            f"{why}, but that copy went out on {sent}, more than "
+            f"{settings.bounces.capability_days} days ago (bounces.capability_days): ignored"
+        )
     if report.detector == "none":
         return "ignored", f"{why}, but it is not a report we can read"
     # Whom it is about is settled (VERP or our Message-ID); Final-Recipient and the
@@ -363,6 +370,25 @@ def intake_backlog(engine: Engine) -> int:
     """Reports stored and not yet processed."""
     with db.read_session(engine) as session:
         return bounce_store.backlog(session)
+
+
+def prune_reports(settings: Settings, engine: Engine, now: datetime) -> bounce_store.Pruned:
+    """Remove raw reports older than ``bounces.retention_days`` (events and verdicts kept).
+
+    The scheduler's daily job: stored reports are what a stranger can make us keep (up to
+    ``max_message_bytes`` each), so they do not stay forever.
+    """
+    before = now - timedelta(days=settings.bounces.retention_days)
+    with db.write_session(engine) as session:
+        pruned = bounce_store.prune_reports(session, before)
+    log.info(
+        "pruned bounce reports before %s: %d intake rows deleted, %d emptied, %d events emptied",
+        before.isoformat(),
+        pruned.intake_deleted,
+        pruned.intake_emptied,
+        pruned.events_emptied,
+    )
+    return pruned
 
 
 @dataclass(frozen=True)

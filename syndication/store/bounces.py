@@ -40,6 +40,9 @@ class Target:
     email: str
     delivery_id: int | None = None
     digest_id: int | None = None
+    # When the copy the report is about went out (a delivery's sent_at; for a mail
+    # without a delivery row, the subscriber's last change, when it was requested).
+    sent_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -195,16 +198,18 @@ def failed_reports(session: Session, limit: int = 20) -> list[FailedReport]:
 
 def delivery_target(session: Session, delivery_id: int) -> Target | None:
     row = session.execute(
-        select(Delivery.id, Delivery.digest_id, Subscriber.id, Subscriber.email)
+        select(Delivery.id, Delivery.digest_id, Subscriber.id, Subscriber.email, Delivery.sent_at)
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
         .where(Delivery.id == delivery_id)
     ).one_or_none()
-    return None if row is None else Target(row[2], row[3], row[0], row[1])
+    return None if row is None else Target(row[2], row[3], row[0], row[1], row[4])
 
 
 def subscriber_target(session: Session, subscriber_id: int) -> Target | None:
     subscriber = session.get(Subscriber, subscriber_id)
-    return None if subscriber is None else Target(subscriber.id, subscriber.email)
+    if subscriber is None:
+        return None
+    return Target(subscriber.id, subscriber.email, sent_at=subscriber.updated_at)
 
 
 def message_id_target(session: Session, message_id: str, recipient: str) -> Target | None:
@@ -217,13 +222,13 @@ def message_id_target(session: Session, message_id: str, recipient: str) -> Targ
     if not message_id or clean(message_id) != message_id:
         return None
     rows = session.execute(
-        select(Delivery.id, Delivery.digest_id, Subscriber.id, Subscriber.email)
+        select(Delivery.id, Delivery.digest_id, Subscriber.id, Subscriber.email, Delivery.sent_at)
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
         .where(Delivery.message_id == message_id, Delivery.status.in_(("sent", "bounced")))
     ).all()
     for row in rows:
         if not recipient or row[3] == recipient:
-            return Target(row[2], row[3], row[0], row[1])
+            return Target(row[2], row[3], row[0], row[1], row[4])
     return None
 
 
@@ -367,6 +372,48 @@ def digest_event_counts(session: Session) -> dict[tuple[str, str], dict[str, int
     for list_slug, period_key, kind, count in rows:
         result.setdefault((list_slug, period_key), {})[kind] = int(count)
     return result
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What :func:`prune_reports` removed: intake rows deleted, raw copies emptied."""
+
+    intake_deleted: int
+    intake_emptied: int
+    events_emptied: int
+
+
+def prune_reports(session: Session, before: datetime) -> Pruned:
+    """Remove raw reports that arrived before ``before``; events and verdicts stay.
+
+    Processed intake rows (``done``, ``ignored``) go; ``failed`` ones keep their row and
+    one-line error (the operator's count of failures) but lose the raw bytes; ``queued``
+    ones are never touched (not yet processed). Events keep everything but their raw copy.
+    """
+    deleted = session.execute(
+        delete(BounceIntake).where(
+            BounceIntake.received_at < before, BounceIntake.state.in_(("done", "ignored"))
+        )
+    )
+    emptied = session.execute(
+        update(BounceIntake)
+        .where(
+            BounceIntake.received_at < before,
+            BounceIntake.state == "failed",
+            func.length(BounceIntake.data) > 0,
+        )
+        .values(data=b"")
+    )
+    events = session.execute(
+        update(BounceEvent)
+        .where(BounceEvent.created_at < before, func.length(BounceEvent.report) > 0)
+        .values(report=b"")
+    )
+    return Pruned(
+        int(getattr(deleted, "rowcount", 0)),
+        int(getattr(emptied, "rowcount", 0)),
+        int(getattr(events, "rowcount", 0)),
+    )
 
 
 def reason_counts(session: Session, since: datetime | None = None) -> dict[str, int]:

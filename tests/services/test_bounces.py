@@ -13,6 +13,7 @@ from syndication.core import verp
 from syndication.edges.mail_files import NotMailError
 from syndication.services import bounces
 from syndication.settings import Settings
+from syndication.store import bounces as bounce_store
 from syndication.store import database as db
 from syndication.store import subscribers
 from syndication.store.models import BounceEvent, BounceIntake, Suppression
@@ -418,8 +419,6 @@ def test_a_report_whose_processing_raises_is_failed_and_the_rest_go_on(
     assert intake_rows(engine)[0] == ("failed", "UnicodeError: label empty or too long second line")
     assert status_of(engine, dead.email) == "bounced"
     with db.read_session(engine) as session:
-        from syndication.store import bounces as bounce_store
-
         assert bounce_store.failed_count(session) == 1
 
 
@@ -488,3 +487,64 @@ def test_an_arf_opt_out_unsubscribes_without_suppressing(
     assert status_of(engine, copy.email) == "unsubscribed"
     with db.read_session(engine) as session:
         assert session.get(Suppression, copy.email) is None
+
+
+def process_at(settings: Settings, engine: Engine, data: bytes, to: str, now: datetime) -> str:
+    bounces.accept(engine, data, source="smtp", sender="", recipients=[to] if to else [], now=now)
+    bounces.process_pending(settings, engine, lambda: now)
+    with db.read_session(engine) as session:
+        return str(
+            session.scalars(select(BounceIntake.note).order_by(BounceIntake.id.desc())).first()
+        )
+
+
+def test_a_report_about_a_copy_older_than_the_capability_changes_nobody(
+    bounce_settings: Settings, engine: Engine, week: dict[str, Sent]
+) -> None:
+    dead, full = week["dead@reader.example.net"], week["full@reader.example.net"]
+    late = AFTER_WEEK + timedelta(days=91)
+    by_verp = dsn(dead.return_path, dead.email, "5.1.1", "550 5.1.1 no such user", dead.message_id)
+    note = process_at(bounce_settings, engine, by_verp, dead.return_path, late)
+    assert "more than 90 days ago (bounces.capability_days): ignored" in note
+    by_message_id = dsn(
+        BOUNCE_ADDRESS, full.email, "5.1.1", "550 5.1.1 x", full.message_id, report_id="<o@m>"
+    )
+    assert "capability_days" in process_at(bounce_settings, engine, by_message_id, "", late)
+    assert status_of(engine, dead.email) == "active"
+    assert status_of(engine, full.email) == "active"
+    assert event_count(engine) == 0
+    in_time = dsn(
+        dead.return_path,
+        dead.email,
+        "5.1.1",
+        "550 5.1.1 no such user",
+        dead.message_id,
+        report_id="<in-time@m>",
+    )
+    process_at(bounce_settings, engine, in_time, dead.return_path, AFTER_WEEK + timedelta(days=89))
+    assert status_of(engine, dead.email) == "bounced"
+
+
+def test_pruning_removes_raw_reports_after_retention_and_keeps_events(
+    bounce_settings: Settings, engine: Engine, week: dict[str, Sent]
+) -> None:
+    dead = week["dead@reader.example.net"]
+    data = dsn(dead.return_path, dead.email, "5.1.1", "550 5.1.1 no such user", dead.message_id)
+    feed(bounce_settings, engine, data, dead.return_path)  # done, with an event
+    feed(bounce_settings, engine, deeply_nested(BOUNCE_ADDRESS))  # failed
+    later = AFTER_WEEK + timedelta(days=31)
+    bounces.accept(engine, data, source="smtp", sender="", recipients=[], now=later)  # queued
+    assert bounces.prune_reports(bounce_settings, engine, AFTER_WEEK + timedelta(days=29)) == (
+        bounce_store.Pruned(0, 0, 0)
+    )
+    pruned = bounces.prune_reports(bounce_settings, engine, later)
+    assert pruned == bounce_store.Pruned(intake_deleted=1, intake_emptied=1, events_emptied=1)
+    with db.read_session(engine) as session:
+        states = list(
+            session.execute(select(BounceIntake.state, BounceIntake.note).order_by(BounceIntake.id))
+        )
+        events = list(session.execute(select(BounceEvent.reason, BounceEvent.report)))
+    assert [state for state, _note in states] == ["failed", "queued"]
+    assert "too deeply nested" in states[0][1]
+    assert events == [("userunknown", b"")]
+    assert status_of(engine, dead.email) == "bounced"
