@@ -304,6 +304,9 @@ def prose_bounce(message: Message, body: str) -> Notice | None:
     if not (failed or engine or (daemon and (_BOUNCE_SUBJECT_RE.search(subject) or flufl))):
         return None
     region_all = explanation(body, "")
+    # flufl.bounce takes a Message-ID's "local@host" for an address now and then.
+    outside_ids = _ID_LINES_RE.sub("", body).lower()
+    flufl = [a for a in flufl if a in outside_ids]
     recipient = (failed or flufl or [""])[0]
     if not recipient:
         own = {first_address(sender), *(a for _n, a in getaddresses(message.get_all("To", [])))}

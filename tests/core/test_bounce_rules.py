@@ -114,3 +114,9 @@ def test_a_clean_digest_in_between_resets_the_run() -> None:
 def test_restoring_never_invents_consent() -> None:
     assert restored_status(confirmed=True) == "active"
     assert restored_status(confirmed=False) == "pending"
+
+
+def test_every_phrase_names_a_reason_of_the_vocabulary() -> None:
+    from syndication.core.bounce_phrases import PHRASES
+
+    assert {reason for reason, _pattern in PHRASES} <= set(r.REASONS)
