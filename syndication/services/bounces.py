@@ -15,7 +15,12 @@ Finding the copy, in this order (issue 10):
    the report names (Message-IDs are keyed, so nobody can guess another reader's);
 3. otherwise the report is ignored and logged.
 
-Automatic replies (RFC 3834) are ignored. The same report arriving twice counts once.
+A copy sent more than ``bounces.capability_days`` before the report is processed acts on
+nobody (the return path and Message-ID are capabilities over one reader). What the report
+does is its reason's action (:mod:`syndication.core.bounce_rules`); the reason and its
+evidence are stored with the event. Automatic replies (RFC 3834) are ignored. The same
+report arriving twice counts once. :func:`prune_reports` drops raw reports after
+``bounces.retention_days``.
 
 Nothing can stall the queue: each report is processed under its own guard, and one whose
 reading or applying raises is marked ``failed`` with a one-line error (its transaction
