@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -65,7 +66,8 @@ def bounces_import(
     ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help=".eml files, mbox files, Maildir folders")],
 ) -> None:
-    """Process bounces saved as files. Anything that is not mail: error, nothing changed."""
+    """Process bounces saved as files. Files that are not mail are named and left out
+    (exit 1 when there were any); every other file is imported."""
     from syndication.clock import utc_now
     from syndication.services import bounces
 
@@ -73,4 +75,10 @@ def bounces_import(
     report = bounces.import_paths(c.signing(), c.engine, paths, utc_now)
     for effect in report.effects:
         out.print(effect)
+    for error in report.errors:
+        out.print(f"failed: {error}")
     out.print(report.summary)
+    if report.rejected:
+        for rejected in report.rejected:
+            print(f"error: {rejected}", file=sys.stderr)
+        raise typer.Exit(1)

@@ -1,18 +1,24 @@
 """Reading a bounce or complaint: an ``email.message.Message`` in, a frozen report out (pure).
 
-What can arrive at the bounce address, and what we make of it:
+What arrives at the bounce address, and how each is read (first that applies):
 
-* a delivery status notification (RFC 3464: ``multipart/report; report-type=
-  delivery-status``), whose per-recipient fields ``Action``, ``Status`` (RFC 3463 enhanced
-  codes), ``Final-Recipient`` and ``Diagnostic-Code`` say what happened;
-* a complaint from a feedback loop (RFC 5965 ARF: ``report-type=feedback-report``) whose
-  ``Feedback-Type: abuse`` means "this is spam" (``not-spam`` means the opposite);
-* a bounce in some vendor's own prose, for which flufl.bounce (Mailman's detector) finds
-  the failed addresses;
-* an out-of-office or other automatic reply (RFC 3834), which says nothing about delivery.
+* an Amazon SES notification as JSON (an SNS e-mail subscription: ``notificationType``
+  Bounce, Complaint or Delivery), in :mod:`syndication.core.bounce_formats`;
+* a complaint from a feedback loop: RFC 5965 ARF (``report-type=feedback-report``,
+  ``Feedback-Type: abuse`` or ``opt-out``), or Microsoft's JMRP (multipart/mixed with the
+  complained-about message attached, not ARF);
+* a delivery status notification (RFC 3464 ``multipart/report; report-type=
+  delivery-status``): the per-recipient ``Action``, ``Status`` and ``Diagnostic-Code``;
+* a bounce in an MTA's own words (Exim's default, qmail, Sendmail, Exchange, Gmail,
+  Yahoo, mail.ru, DragonFly DMA, OpenSMTPD, Lotus Notes…), recognised by its own markers
+  (``X-Failed-Recipients``, a mailer-daemon sender, the engine's sentences); the failed
+  address comes from ``X-Failed-Recipients``, the text, or flufl.bounce;
+* an out-of-office or other automatic reply (RFC 3834): reason ``vacation``.
 
-A report part wins over ``Auto-Submitted``: Postfix's own DSNs carry
-``Auto-Submitted: auto-replied`` and are still bounces.
+Why it failed is :func:`syndication.core.bounce_reasons.judge`'s: the remote server's own
+text first, its code next, the report's ``Status:`` last. A bounce marker outranks
+``Auto-Submitted``: Postfix's DSNs and Exim's bounces carry ``Auto-Submitted:
+auto-replied`` and are still bounces.
 
 Which delivery a report is about is not decided here: :attr:`BounceReport.addresses` lists
 where it was sent (the VERP return path is among them) and
@@ -24,38 +30,27 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from email.header import decode_header, make_header
 from email.message import Message
-from email.parser import HeaderParser
-from email.utils import getaddresses, parseaddr
+from email.utils import getaddresses
 
-HARD = "hard"
-SOFT = "soft"
-BLOCKED = "blocked"
-COMPLAINT = "complaint"
-DELAYED = "delayed"
-RELAYED = "relayed"
-DELIVERED = "delivered"
-AUTO_REPLY = "auto-reply"
-UNKNOWN = "unknown"
-KINDS = (HARD, SOFT, BLOCKED, COMPLAINT, DELAYED, RELAYED, DELIVERED, AUTO_REPLY, UNKNOWN)
-FAILURES = (HARD, SOFT, BLOCKED)
+from syndication.core import bounce_formats as formats
+from syndication.core import bounce_reasons as reasons
+from syndication.core.bounce_mime import (
+    children,
+    clean,
+    field_blocks,
+    field_value,
+    first_address,
+    header_text,
+    message_id,
+    returned_headers,
+    text_of,
+    typed_address,
+)
+from syndication.core.bounce_reasons import Finding
 
-_STATUS_RE = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
-_REPLY_CODE_RE = re.compile(r"^\s*([245])\d\d\b")
-# A bare 5.0.0 (or no enhanced code) says nothing; these words in the server's text do.
-_USER_UNKNOWN_RE = re.compile(
-    r"user unknown|unknown user|no such (user|mailbox|recipient|account)|"
-    r"mailbox (unavailable|not found|does not exist)|does not exist|invalid recipient|"
-    r"recipient (address )?rejected|address rejected|account (has been )?disabled",
-    re.IGNORECASE,
-)
-_POLICY_RE = re.compile(
-    r"spam|blocked|block ?list|black ?list|policy|dmarc|reputation|rejected for abuse",
-    re.IGNORECASE,
-)
 _AUTO_SUBJECT_RE = re.compile(
     r"out of (the )?office|automatic reply|auto[- ]?reply|autoreply|auto[- ]?response|"
     r"vacation|away from (my|the) (desk|office)|abwesenheit|absence|r[ée]ponse automatique|"
@@ -67,18 +62,24 @@ _ADDRESS_HEADERS = ("To", "Delivered-To", "X-Original-To", "Envelope-To", "X-Env
 
 @dataclass(frozen=True)
 class BounceReport:
-    """What one report says. ``kind`` is one of :data:`KINDS`.
+    """What one report says.
 
-    ``status`` is the RFC 3463 code (``5.1.1``) or empty; ``final_recipient`` the address
-    the report is about (lower-cased) or empty; ``addresses`` every address the report was
-    sent to, envelope first (where the VERP token is); ``report_id`` a stable identity, the
-    same when one report arrives twice; ``detector`` names what read it (``dsn``, ``arf``,
-    ``flufl``, ``auto-reply``, ``none``).
+    ``reason`` is one of :data:`syndication.core.bounce_reasons.REASONS`, ``permanent``
+    whether the failure was given as permanent, ``evidence`` one line naming the field,
+    code or phrase that decided it. ``action`` is the DSN's (``failed``, ``delayed``,
+    ``delivered``…; ``failed`` for a prose bounce, ``""`` for complaints and replies).
+    ``status`` is the RFC 3463 code or empty; ``final_recipient`` the address the report
+    names (lower-cased) or empty; ``addresses`` every address the report was sent to,
+    envelope first (where the VERP token is); ``report_id`` a stable identity, the same
+    when one report arrives twice; ``detector`` names what read it (``dsn``, ``arf``,
+    ``jmrp``, ``ses``, ``prose:<engine>``, ``auto-reply``, ``none``).
     """
 
-    kind: str
-    status: str
+    reason: str
+    permanent: bool
+    evidence: str
     action: str
+    status: str
     diagnostic: str
     final_recipient: str
     original_message_id: str
@@ -87,66 +88,39 @@ class BounceReport:
     report_id: str
     detector: str
 
-
-def enhanced_status(text: str) -> str:
-    """The first RFC 3463 code in ``text`` (``5.7.1``), or ``""``."""
-    match = _STATUS_RE.search(text)
-    return ".".join(match.groups()) if match else ""
-
-
-def classify_failure(status: str, diagnostic: str) -> str:
-    """``hard``, ``soft`` or ``blocked`` for a failed delivery (RFC 3463 classes/subjects).
-
-    * ``5.1.x`` bad mailbox or domain: hard; except ``5.1.7``/``5.1.8`` (our sender
-      address was refused): that is about us, so blocked.
-    * ``5.7.x`` security or policy (spam filter, DMARC, block list): blocked, our
-      reputation and never the reader's fault.
-    * ``5.0.0`` or no code: hard if the server's text says the user is unknown, blocked if
-      it speaks of spam or policy, else soft.
-    * anything else (``4.x.x``, ``5.2.x`` mailbox full, ``5.3.x``, ``5.4.x``…): soft.
-    """
-    code = status or enhanced_status(diagnostic)
-    if not code:
-        reply = _REPLY_CODE_RE.match(diagnostic.partition(";")[2] or diagnostic)
-        code = "5.0.0" if reply and reply.group(1) == "5" else "4.0.0"
-    klass, subject, detail = code.split(".")
-    if klass == "4":
-        return SOFT
-    if subject == "7" or (subject == "1" and detail in ("7", "8")):
-        return BLOCKED
-    if subject == "1":
-        return HARD
-    if subject in ("0", "5"):
-        if _USER_UNKNOWN_RE.search(diagnostic):
-            return HARD
-        if _POLICY_RE.search(diagnostic):
-            return BLOCKED
-    return SOFT
+    @property
+    def finding(self) -> Finding:
+        return Finding(self.reason, self.permanent, self.evidence)
 
 
 def parse_report(message: Message, envelope_recipients: Sequence[str] = ()) -> BounceReport:
     """Read ``message`` (see the module docstring for what is recognised and how)."""
     addresses = _addresses(message, envelope_recipients)
+    body = text_of(message)
+    ses = formats.ses_notification(body)
+    if ses is not None:
+        return _from_notice(message, ses, addresses, "ses")
     report = _find_report(message)
     if report is not None:
         report_type, parts = report
         if report_type == "feedback-report":
             return _arf(message, parts, addresses)
         if report_type == "delivery-status":
-            return _dsn(message, parts, addresses)
+            dsn = _dsn(message, parts, addresses, body)
+            if dsn is not None:
+                return dsn
+    jmrp = formats.jmrp_complaint(message)
+    if jmrp is not None:
+        return _from_notice(message, jmrp, addresses, "jmrp")
+    prose = formats.prose_bounce(message, body)
+    if prose is not None:
+        return _from_notice(message, prose, addresses, f"prose:{prose.engine}")
     if _is_auto_reply(message):
-        return _report(message, AUTO_REPLY, addresses, detector="auto-reply")
-    return _heuristic(message, addresses)
+        return _plain(message, reasons.VACATION, addresses, "RFC 3834 automatic reply")
+    return _plain(message, reasons.UNDEFINED, addresses, "not a report we can read", "none")
 
 
 # -- the structure of a report -----------------------------------------------------------
-
-
-def _children(message: Message) -> list[Message]:
-    payload = message.get_payload()
-    if isinstance(payload, list):
-        return [part for part in payload if isinstance(part, Message)]
-    return []
 
 
 def _find_report(message: Message) -> tuple[str, list[Message]] | None:
@@ -160,105 +134,72 @@ def _find_report(message: Message) -> tuple[str, list[Message]] | None:
         part = stack.pop(0)
         content_type = part.get_content_type()
         if content_type == "multipart/report":
-            children = _children(part)
-            kinds = {child.get_content_type() for child in children}
+            parts = children(part)
+            kinds = {child.get_content_type() for child in parts}
             if "message/feedback-report" in kinds:
-                return "feedback-report", children
+                return "feedback-report", parts
             if "message/delivery-status" in kinds or "message/global-delivery-status" in kinds:
-                return "delivery-status", children
+                return "delivery-status", parts
             declared = str(part.get_param("report-type") or "").lower()
-            return declared, children
+            return declared, parts
         if content_type in ("message/delivery-status", "message/global-delivery-status"):
             return "delivery-status", [part]
         if content_type == "message/feedback-report":
             return "feedback-report", [part]
         if part.is_multipart() and content_type != "message/rfc822":
-            stack.extend(_children(part))
+            stack.extend(children(part))
     return None
-
-
-def _field_blocks(part: Message) -> list[Message]:
-    """The header blocks of a ``message/delivery-status`` or ``feedback-report`` part."""
-    payload = part.get_payload()
-    if isinstance(payload, list):
-        return [block for block in payload if isinstance(block, Message)]
-    text = part.get_payload(decode=True)
-    raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(payload)
-    blocks = re.split(r"\r?\n\s*\r?\n", raw.strip())
-    return [HeaderParser().parsestr(block) for block in blocks if block.strip()]
-
-
-def _returned_headers(parts: Sequence[Message]) -> Message | None:
-    """The headers of the returned message (``message/rfc822`` or ``text/rfc822-headers``)."""
-    for part in parts:
-        content_type = part.get_content_type()
-        if content_type in ("message/rfc822", "message/global"):
-            inner = _children(part)
-            if inner:
-                return inner[0]
-        if content_type in ("text/rfc822-headers", "message/global-headers"):
-            payload = part.get_payload(decode=True)
-            if isinstance(payload, bytes):
-                return HeaderParser().parsestr(payload.decode("utf-8", "replace"))
-    return None
-
-
-def _value(block: Message, name: str) -> str:
-    raw = block.get(name)
-    return " ".join(str(raw).split()) if raw is not None else ""
-
-
-def _typed_address(value: str) -> str:
-    """``rfc822; Reader@Example.org`` -> ``reader@example.org`` (RFC 3464 §2.3.2)."""
-    _kind, semicolon, address = value.partition(";")
-    address = (address if semicolon else value).strip().strip("<>").strip()
-    return address.lower() if "@" in address else ""
-
-
-def _message_id(headers: Message | None) -> str:
-    if headers is None:
-        return ""
-    return "".join(str(headers.get("Message-ID", "")).split())
 
 
 # -- the kinds of report -----------------------------------------------------------------
 
 
-def _dsn(message: Message, parts: list[Message], addresses: tuple[str, ...]) -> BounceReport:
+def _dsn(
+    message: Message, parts: list[Message], addresses: tuple[str, ...], body: str
+) -> BounceReport | None:
+    """RFC 3464: the first recipient block that failed (else the first one)."""
     status_part = next((p for p in parts if p.get_content_type().endswith("delivery-status")), None)
-    blocks = _field_blocks(status_part) if status_part is not None else []
+    blocks = field_blocks(status_part) if status_part is not None else []
     # The first block is about the message (Reporting-MTA …); the rest one per recipient.
     recipients = [b for b in blocks if b.get("Final-Recipient") or b.get("Action")]
     chosen = next(
-        (b for b in recipients if _value(b, "Action").lower() == "failed"),
+        (b for b in recipients if field_value(b, "Action").lower() == "failed"),
         recipients[0] if recipients else None,
     )
-    original = _returned_headers(parts)
     if chosen is None:
-        return _report(message, UNKNOWN, addresses, _message_id(original), detector="dsn")
-    action = _value(chosen, "Action").lower()
-    diagnostic = _value(chosen, "Diagnostic-Code")
-    status = enhanced_status(_value(chosen, "Status")) or enhanced_status(diagnostic)
-    recipient = _typed_address(_value(chosen, "Final-Recipient")) or _typed_address(
-        _value(chosen, "Original-Recipient")
+        return None
+    original = returned_headers(parts)
+    action = field_value(chosen, "Action").lower()
+    diagnostic = field_value(chosen, "Diagnostic-Code")
+    _type, _semicolon, reply = diagnostic.partition(";")
+    status = reasons.enhanced_status(field_value(chosen, "Status"))
+    recipient = typed_address(field_value(chosen, "Final-Recipient")) or typed_address(
+        field_value(chosen, "Original-Recipient")
     )
-    if action == "failed":
-        kind = classify_failure(status, diagnostic)
-    elif action == "delayed":
-        kind = DELAYED
-    elif action in ("relayed", "expanded"):
-        kind = RELAYED
-    elif action == "delivered":
-        kind = DELIVERED
+    if action in ("delivered", "relayed", "expanded"):
+        finding = Finding(reasons.DELIVERED, False, f"Action: {action}")
     else:
-        kind = UNKNOWN
+        explanation = formats.explanation(body, recipient)
+        after_data = reasons.refused_after_data(explanation)
+        at_rcpt = reasons.refused_at_rcpt(explanation) or reasons.refused_at_rcpt(diagnostic)
+        finding = reasons.judge(reply or diagnostic, status, after_data=after_data, at_rcpt=at_rcpt)
+        if finding.reason == reasons.UNDEFINED or finding.evidence.startswith("Status"):
+            # Nothing specific from the remote: the explanation the reporting MTA wrote
+            # (it quotes the remote's reply when the DSN field has none).
+            explained = reasons.judge(
+                explanation, status, source="text", after_data=after_data, at_rcpt=at_rcpt
+            )
+            if "phrase" in explained.evidence:
+                finding = explained
     return BounceReport(
-        kind=kind,
-        status=status,
-        action=action,
+        reason=finding.reason,
+        permanent=finding.permanent,
+        evidence=finding.evidence,
+        action=action or "failed",
+        status=status or reasons.enhanced_status(diagnostic),
         diagnostic=diagnostic[:2000],
         final_recipient=recipient,
-        original_message_id=_message_id(original),
+        original_message_id=message_id(original),
         feedback_type="",
         addresses=addresses,
         report_id=_report_id(message, recipient, status, action),
@@ -267,29 +208,37 @@ def _dsn(message: Message, parts: list[Message], addresses: tuple[str, ...]) -> 
 
 
 def _arf(message: Message, parts: list[Message], addresses: tuple[str, ...]) -> BounceReport:
+    """RFC 5965: ``abuse`` (and ``fraud``) complain, ``opt-out`` (RFC 6650) unsubscribes."""
     feedback = next((p for p in parts if p.get_content_type() == "message/feedback-report"), None)
-    blocks = _field_blocks(feedback) if feedback is not None else []
+    blocks = field_blocks(feedback) if feedback is not None else []
     fields = blocks[0] if blocks else Message()
-    feedback_type = _value(fields, "Feedback-Type").lower()
-    original = _returned_headers(parts)
-    recipient = _typed_address(_value(fields, "Original-Rcpt-To"))
+    feedback_type = field_value(fields, "Feedback-Type").lower()
+    original = returned_headers(parts)
+    recipient = typed_address(field_value(fields, "Original-Rcpt-To"))
     if not recipient and original is not None:
-        recipient = _first_address(str(original.get("To", "")))
+        recipient = first_address(str(original.get("To", "")))
     # The complained-about message went out with our VERP return path: RFC 5965 §3.2 gives
     # it as Original-Mail-From, and the returned headers may keep it as Return-Path.
-    extra = [_value(fields, "Original-Mail-From")]
+    extra = [field_value(fields, "Original-Mail-From")]
     if original is not None:
         extra.append(str(original.get("Return-Path", "")))
-    more = tuple(a for a in (_first_address(e) for e in extra) if a and a not in addresses)
-    # abuse (and fraud, a worse form of it) is a complaint; not-spam, virus, other are not.
-    kind = COMPLAINT if feedback_type in ("abuse", "fraud") else UNKNOWN
+    more = tuple(a for a in (first_address(e) for e in extra) if a and a not in addresses)
+    if feedback_type in ("abuse", "fraud"):
+        reason = reasons.ABUSE
+    elif feedback_type in ("opt-out", "unsubscribe"):
+        reason = reasons.OPT_OUT
+    else:
+        # not-spam, virus, auth-failure, other: about the message or us, not a request.
+        reason = reasons.UNDEFINED
     return BounceReport(
-        kind=kind,
-        status="",
+        reason=reason,
+        permanent=False,
+        evidence=f"ARF Feedback-Type: {feedback_type or '(none)'}",
         action="",
-        diagnostic=_header_text(message, "Subject")[:2000],
+        status="",
+        diagnostic=header_text(message, "Subject")[:2000],
         final_recipient=recipient,
-        original_message_id=_message_id(original),
+        original_message_id=message_id(original),
         feedback_type=feedback_type,
         addresses=addresses + more,
         report_id=_report_id(message, recipient, feedback_type, "feedback"),
@@ -297,65 +246,44 @@ def _arf(message: Message, parts: list[Message], addresses: tuple[str, ...]) -> 
     )
 
 
-def _heuristic(message: Message, addresses: tuple[str, ...]) -> BounceReport:
-    """A bounce in an MTA's own words: flufl.bounce finds the failed addresses."""
-    from flufl.bounce import all_failures
-
-    try:
-        temporary, permanent = all_failures(message)
-    except Exception:  # noqa: BLE001 - a detector choking on odd input is "no verdict"
-        temporary, permanent = frozenset(), frozenset()
-    found = sorted(permanent) or sorted(temporary)
-    if not found:
-        return _report(message, UNKNOWN, addresses, detector="none")
-    recipient = found[0].decode("utf-8", "replace").strip("<>").lower()
-    body = _text_of(message)
-    original = _returned_headers(_children(message)) if message.is_multipart() else None
-    message_id = _message_id(original)
-    if not message_id:
-        match = re.search(r"^Message-ID:\s*(<[^>\s]+>)", body, re.IGNORECASE | re.MULTILINE)
-        message_id = match.group(1) if match else ""
-    status = enhanced_status(body)
-    if permanent:
-        kind = classify_failure(status, body) if status.startswith("5") else HARD
-        if not status and _POLICY_RE.search(body) and not _USER_UNKNOWN_RE.search(body):
-            kind = BLOCKED
-    else:
-        kind = SOFT
-    diagnostic = " ".join(body.split())[:500]
+def _from_notice(
+    message: Message, notice: formats.Notice, addresses: tuple[str, ...], detector: str
+) -> BounceReport:
+    """A report one of :mod:`bounce_formats` read (SES JSON, JMRP, an MTA's prose)."""
+    more = tuple(a for a in notice.return_paths if a and a not in addresses)
+    recipient = notice.recipient
     return BounceReport(
-        kind=kind,
-        status=status,
-        action="failed",
-        diagnostic=diagnostic,
+        reason=notice.finding.reason,
+        permanent=notice.finding.permanent,
+        evidence=notice.finding.evidence,
+        action=notice.action,
+        status=notice.status,
+        diagnostic=" ".join(clean(notice.diagnostic).split())[:2000],
         final_recipient=recipient,
-        original_message_id=message_id,
-        feedback_type="",
-        addresses=addresses,
-        report_id=_report_id(message, recipient, status, "failed"),
-        detector="flufl",
+        original_message_id=notice.message_id,
+        feedback_type=notice.feedback_type,
+        addresses=addresses + more,
+        report_id=_report_id(message, recipient, notice.status, notice.finding.reason),
+        detector=detector,
     )
 
 
-def _report(
-    message: Message,
-    kind: str,
-    addresses: tuple[str, ...],
-    message_id: str = "",
-    *,
-    detector: str,
+def _plain(
+    message: Message, reason: str, addresses: tuple[str, ...], evidence: str, detector: str = ""
 ) -> BounceReport:
     return BounceReport(
-        kind=kind,
-        status="",
+        reason=reason,
+        permanent=False,
+        evidence=evidence,
         action="",
-        diagnostic=_header_text(message, "Subject")[:2000],
+        status="",
+        diagnostic=header_text(message, "Subject")[:2000],
         final_recipient="",
-        original_message_id=message_id,
+        original_message_id="",
         feedback_type="",
         addresses=addresses,
-        report_id=_report_id(message, "", "", kind),
-        detector=detector,
+        report_id=_report_id(message, "", "", reason),
+        detector=detector or "auto-reply",
     )
 
 
@@ -372,65 +300,25 @@ def _is_auto_reply(message: Message) -> bool:
     precedence = str(message.get("Precedence", message.get("X-Precedence", ""))).lower()
     if precedence.strip() == "auto_reply":
         return True
-    return bool(_AUTO_SUBJECT_RE.search(_header_text(message, "Subject")))
-
-
-def _header_text(message: Message, name: str) -> str:
-    raw = message.get(name)
-    if raw is None:
-        return ""
-    try:
-        return " ".join(str(make_header(decode_header(str(raw)))).split())
-    except (ValueError, LookupError):
-        return " ".join(str(raw).split())
-
-
-def _first_address(value: str) -> str:
-    address = parseaddr(value)[1].strip().lower()
-    return address if "@" in address else ""
+    return bool(_AUTO_SUBJECT_RE.search(header_text(message, "Subject")))
 
 
 def _addresses(message: Message, envelope: Sequence[str]) -> tuple[str, ...]:
-    found: list[str] = [a.strip().strip("<>").lower() for a in envelope if "@" in a]
+    found: list[str] = [clean(a).strip().strip("<>").lower() for a in envelope if "@" in a]
     for name in _ADDRESS_HEADERS:
         values = [str(v) for v in message.get_all(name, [])]
         for _name, address in getaddresses(values):
-            address = address.strip().lower()
-            if "@" in address and address not in found:
+            address = clean(address).strip().lower()
+            if "@" in address and " " not in address and address not in found:
                 found.append(address)
     return tuple(found)
-
-
-def _text_of(message: Message) -> str:
-    """The text parts of ``message``, outside any returned message, joined."""
-    out: list[str] = []
-    for part in _walk_outside_returned(message):
-        if part.get_content_maintype() == "text" and part.get_content_type() != (
-            "text/rfc822-headers"
-        ):
-            payload = part.get_payload(decode=True)
-            if isinstance(payload, bytes):
-                charset = part.get_content_charset() or "utf-8"
-                try:
-                    out.append(payload.decode(charset, "replace"))
-                except LookupError:
-                    out.append(payload.decode("utf-8", "replace"))
-    return "\n".join(out)
-
-
-def _walk_outside_returned(message: Message) -> Iterator[Message]:
-    yield message
-    if message.get_content_type() == "message/rfc822":
-        return
-    for child in _children(message):
-        yield from _walk_outside_returned(child)
 
 
 def _report_id(message: Message, recipient: str, status: str, action: str) -> str:
     """The same for one report however often it arrives (a retried SMTP delivery, a copy
     in the mailbox and in an import): the reporter's Message-ID and what it says, or, for
     a report without one, its body (headers such as Received differ between copies)."""
-    own_id = _message_id(message)
+    own_id = message_id(message)
     if own_id:
         basis = f"id\0{own_id}\0{recipient}\0{status}\0{action}".encode()
     else:

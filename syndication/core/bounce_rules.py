@@ -1,30 +1,134 @@
-"""What a bounce event does to a subscriber (pure): one decision function, one table of rules.
+"""What a bounce event does (pure): one table from reason to action, one decision function.
 
-=============  =============================================================================
-kind           effect
-=============  =============================================================================
-hard           ``bounced``, suppressed: never mailed again (5.1.x, user unknown)
-soft           counted once per digest; ``soft_limit`` consecutive digests with a soft
-               bounce make the subscriber ``bounced`` (and suppressed); a digest delivered
-               without a bounce breaks the run (:func:`soft_streak`)
-blocked        recorded only: a 5.7.x is about our reputation (spam filter, DMARC, block
-               list), not the reader's address; ``status`` shows a spike as an alarm
-complaint      ``complained``, leaves every list at once, suppressed (RFC 5965 abuse)
-delayed …      ``delayed``, ``relayed``, ``delivered``, ``unknown``: recorded, no effect
-=============  =============================================================================
+=================================  ===========  ==============================================
+reason                             action       effect on the reader
+=================================  ===========  ==============================================
+userunknown, hostunknown,          suppress     ``bounced`` and suppressed at once (lifecycle
+hasmoved (permanent)                            event ``hard-bounce``); given as temporary
+                                                (4yz) they only count
+mailboxfull, exceedlimit, suspend,  count       one per digest; ``soft_limit`` digests in a
+expired, systemerror, networkerror              row make the reader ``bounced`` (lifecycle
+                                                event ``soft-bounce-limit``); a clean digest
+                                                breaks the run (:func:`soft_streak`).
+                                                ``suspend`` suppresses at once only when the
+                                                server says, permanently, that the account
+                                                is closed for good
+blocked, spamdetected,              alarm-only  never touches the reader: about us (our IP,
+policyviolation, securityerror,                 domain, authentication, rate, content); the
+rejected, filtered, toomanyconn,                sending-side alarm (:func:`digest_alarms`)
+speeding, contenterror, mesgtoobig
+feedback/abuse                      unsubscribe ``complained``, leaves every list,
+                                                suppressed (lifecycle ``complaint``)
+feedback/opt-out                    unsubscribe leaves every list (lifecycle ``unsubscribe``)
+vacation, delivered; any DSN        ignore      recorded, no effect
+``Action: delayed``
+undefined                           undefined   recorded and counted apart for the operator
+=================================  ===========  ==============================================
 
-Peers count vacation replies as bounces and never forget a soft bounce; Mailman scores
-with decay. A run of consecutive digests is the same idea in a form a reader can check.
+Only address-gone reasons suppress: a misread report must never cost a reader. Peers count
+vacation replies as bounces and never forget a soft bounce; Mailman scores with decay. A
+run of consecutive digests is the same idea in a form a reader can check.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import re
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
 
+from syndication.core import bounce_reasons as r
 from syndication.core import subscribers as lifecycle
-from syndication.core.bounce_reports import BLOCKED, COMPLAINT, HARD, SOFT
+from syndication.core.bounce_reasons import Finding
 from syndication.core.subscribers import GONE, Event
+
+
+class Action(StrEnum):
+    SUPPRESS = "suppress"
+    COUNT = "count"
+    ALARM = "alarm-only"
+    UNSUBSCRIBE = "unsubscribe"
+    IGNORE = "ignore"
+    UNDEFINED = "undefined"
+
+
+ACTIONS: Mapping[str, Action] = {
+    r.USERUNKNOWN: Action.SUPPRESS,
+    r.HOSTUNKNOWN: Action.SUPPRESS,
+    r.HASMOVED: Action.SUPPRESS,
+    r.MAILBOXFULL: Action.COUNT,
+    r.EXCEEDLIMIT: Action.COUNT,
+    r.SUSPEND: Action.COUNT,
+    r.EXPIRED: Action.COUNT,
+    r.SYSTEMERROR: Action.COUNT,
+    r.NETWORKERROR: Action.COUNT,
+    r.BLOCKED: Action.ALARM,
+    r.SPAMDETECTED: Action.ALARM,
+    r.POLICYVIOLATION: Action.ALARM,
+    r.SECURITYERROR: Action.ALARM,
+    r.REJECTED: Action.ALARM,
+    r.FILTERED: Action.ALARM,
+    r.TOOMANYCONN: Action.ALARM,
+    r.SPEEDING: Action.ALARM,
+    r.CONTENTERROR: Action.ALARM,
+    r.MESGTOOBIG: Action.ALARM,
+    r.ABUSE: Action.UNSUBSCRIBE,
+    r.OPT_OUT: Action.UNSUBSCRIBE,
+    r.VACATION: Action.IGNORE,
+    r.DELIVERED: Action.IGNORE,
+    r.UNDEFINED: Action.UNDEFINED,
+}
+
+# "Suspended" is usually temporary (a locked or over-limit account); only these words, in a
+# permanent reply, say the account is gone for good.
+_CLOSED_FOR_GOOD_RE = re.compile(
+    r"terminated|closed|deleted|no longer (exists|accepts)", re.IGNORECASE
+)
+
+# The ``kind`` stored with each event (and counted by ``status``), per action.
+KINDS: Mapping[Action, str] = {
+    Action.SUPPRESS: "hard",
+    Action.COUNT: "soft",
+    Action.ALARM: "blocked",
+    Action.UNSUBSCRIBE: "complaint",
+    Action.IGNORE: "ignored",
+    Action.UNDEFINED: "unknown",
+}
+
+
+def action_for(finding: Finding, dsn_action: str = "failed") -> Action:
+    """The action for a report's finding (see the module table).
+
+    ``dsn_action`` is the DSN's ``Action`` field: ``delayed`` means the MTA is still
+    trying (the final verdict comes later), so nothing is done.
+    """
+    if dsn_action == "delayed":
+        return Action.IGNORE
+    action = ACTIONS.get(finding.reason, Action.UNDEFINED)
+    if action is Action.SUPPRESS and not finding.permanent:
+        return Action.COUNT
+    if (
+        finding.reason == r.SUSPEND
+        and finding.permanent
+        and _CLOSED_FOR_GOOD_RE.search(finding.evidence)
+    ):
+        return Action.SUPPRESS
+    return action
+
+
+def kind_for(finding: Finding, dsn_action: str = "failed") -> str:
+    """The stored event kind: ``hard``, ``soft``, ``blocked``, ``complaint``,
+    ``unsubscribe`` (an ARF opt-out), ``delayed``, ``delivered``, ``auto-reply``,
+    ``ignored`` or ``unknown``."""
+    action = action_for(finding, dsn_action)
+    if finding.reason == r.OPT_OUT:
+        return "unsubscribe"
+    if action is Action.IGNORE:
+        if dsn_action == "delayed":
+            return "delayed"
+        return {r.DELIVERED: "delivered", r.VACATION: "auto-reply"}.get(finding.reason, "ignored")
+    return KINDS[action]
 
 
 @dataclass(frozen=True)
@@ -69,31 +173,51 @@ def soft_streak(sent_digests_newest_first: Sequence[int], soft_bounced: Collecti
     return streak
 
 
-def decide(kind: str, status: str, streak: int, soft_limit: int) -> Decision:
-    """What an event of ``kind`` does to a subscriber now in ``status``.
+def decide(action: Action, reason: str, status: str, streak: int, soft_limit: int) -> Decision:
+    """What an event with ``action`` (for ``reason``) does to a subscriber in ``status``.
 
     ``streak`` is :func:`soft_streak` counting this event (0 when the event is not about a
     digest, e.g. a confirmation mail).
     """
-    if kind == HARD:
-        return _lifecycle(status, Event.HARD_BOUNCE, "hard bounce: bounced and suppressed")
-    if kind == COMPLAINT:
+    if action is Action.SUPPRESS:
+        return _lifecycle(status, Event.HARD_BOUNCE, f"{reason}: bounced and suppressed")
+    if action is Action.UNSUBSCRIBE:
+        if reason == r.OPT_OUT:
+            return _lifecycle(status, Event.UNSUBSCRIBE, "opt-out: left every list")
         return _lifecycle(status, Event.COMPLAINT, "complaint: left every list, suppressed")
-    if kind == SOFT:
+    if action is Action.COUNT:
         if status in GONE:
-            return Decision(status, False, False, f"soft bounce: already {status}")
+            return Decision(status, False, False, f"{reason} (soft): already {status}")
         if streak >= soft_limit:
             return _lifecycle(
                 status,
                 Event.SOFT_BOUNCE_LIMIT,
-                f"soft bounce {streak} of {soft_limit} digests in a row: bounced and suppressed",
+                f"{reason}: soft bounce {streak} of {soft_limit} digests in a row:"
+                " bounced and suppressed",
             )
         if streak:
-            return Decision(status, False, False, f"soft bounce counted ({streak} of {soft_limit})")
-        return Decision(status, False, False, "soft bounce recorded (not a digest)")
-    if kind == BLOCKED:
-        return Decision(status, False, False, "blocked by policy (5.7.x): recorded, not suppressed")
-    return Decision(status, False, False, f"{kind}: recorded, no effect")
+            return Decision(
+                status, False, False, f"{reason}: soft bounce counted ({streak} of {soft_limit})"
+            )
+        return Decision(status, False, False, f"{reason}: soft bounce recorded (not a digest)")
+    if action is Action.ALARM:
+        return Decision(
+            status, False, False, f"{reason}: about our sending, not the reader; alarm only"
+        )
+    if action is Action.UNDEFINED:
+        return Decision(status, False, False, "undefined: recorded, counted apart, no effect")
+    return Decision(status, False, False, f"{reason}: recorded, no effect")
+
+
+def capability_expired(sent_at: datetime | None, now: datetime, max_age: timedelta) -> bool:
+    """Whether a report about a copy sent at ``sent_at`` may no longer act on its reader.
+
+    A VERP return path or a Message-ID of ours names one reader; whoever holds a copy
+    (forwarded, archived, leaked) could otherwise suppress or unsubscribe that reader
+    years later. Real bounces arrive within days (RFC 5321 §4.5.4.1: give up after 4-5
+    days); complaints within weeks. A copy of unknown age is not expired.
+    """
+    return sent_at is not None and now - sent_at > max_age
 
 
 def restored_status(confirmed: bool) -> str:

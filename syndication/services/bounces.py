@@ -15,24 +15,33 @@ Finding the copy, in this order (issue 10):
    the report names (Message-IDs are keyed, so nobody can guess another reader's);
 3. otherwise the report is ignored and logged.
 
-Automatic replies (RFC 3834) are ignored. The same report arriving twice counts once.
+A copy sent more than ``bounces.capability_days`` before the report is processed acts on
+nobody (the return path and Message-ID are capabilities over one reader). What the report
+does is its reason's action (:mod:`syndication.core.bounce_rules`); the reason and its
+evidence are stored with the event. Automatic replies (RFC 3834) are ignored. The same
+report arriving twice counts once. :func:`prune_reports` drops raw reports after
+``bounces.retention_days``.
+
+Nothing can stall the queue: each report is processed under its own guard, and one whose
+reading or applying raises is marked ``failed`` with a one-line error (its transaction
+rolled back, so it changed nothing) while the reports behind it go on.
 """
 
 from __future__ import annotations
 
-import email
 import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from syndication.core import verp
-from syndication.core.bounce_reports import AUTO_REPLY, UNKNOWN, BounceReport, parse_report
+from syndication.core import bounce_reasons, bounce_rules, verp
+from syndication.core.bounce_mime import read_message
+from syndication.core.bounce_reports import BounceReport, parse_report
 from syndication.errors import InputError, SyndicationError
 from syndication.services.subscribers import restore_address
 from syndication.settings import Settings
@@ -45,20 +54,30 @@ log = logging.getLogger("syndication.bounces")
 
 @dataclass
 class ProcessReport:
-    """What processing did: reports looked at, acted on, duplicates, ignored, effects."""
+    """What processing did: reports looked at, acted on, duplicates, ignored, failed
+    (their one-line errors in ``errors``), effects; ``rejected`` names the files an
+    import did not take (not mail), each with why."""
 
     processed: int = 0
     applied: int = 0
     duplicates: int = 0
     ignored: int = 0
+    failed: int = 0
     effects: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
 
     @property
     def summary(self) -> str:
-        return (
+        text = (
             f"{self.processed} reports: {self.applied} applied, {self.duplicates} duplicates, "
             f"{self.ignored} ignored"
         )
+        if self.failed:
+            text += f", {self.failed} failed"
+        if self.rejected:
+            text += f"; {len(self.rejected)} files not mail, not imported"
+        return text
 
 
 def require_bounce_address(settings: Settings) -> str:
@@ -107,6 +126,9 @@ def process_pending(
             elif state == "done":
                 report.applied += 1
                 report.effects.append(note)
+            elif state == "failed":
+                report.failed += 1
+                report.errors.append(f"report {intake_id}: {note}")
             else:
                 report.ignored += 1
         if len(ids) < 100:
@@ -117,18 +139,37 @@ def process_pending(
 def process_one(
     settings: Settings, engine: Engine, intake_id: int, now: datetime
 ) -> tuple[str, str] | None:
-    """Process one stored report in one transaction: ``(state, note)``, None if taken."""
-    with db.write_session(engine) as session:
-        stored = bounce_store.claim(session, intake_id)
-        if stored is None:
-            return None
-        message = email.message_from_bytes(stored.data)
-        parsed = parse_report(message, stored.recipients)
-        state, note = _apply(settings, session, parsed, stored.source, stored.data, now)
-        bounce_store.finish(session, intake_id, state, note, now)
-    level = logging.WARNING if state == "ignored" and parsed.kind != AUTO_REPLY else logging.INFO
+    """Process one stored report in one transaction: ``(state, note)``, None if taken.
+
+    If reading or applying it raises, that transaction is rolled back and the report is
+    marked ``failed`` with the error on one line (``("failed", error)``): the queue goes
+    on without it, and the operator sees it (:func:`intake_health`).
+    """
+    try:
+        with db.write_session(engine) as session:
+            stored = bounce_store.claim(session, intake_id)
+            if stored is None:
+                return None
+            parsed = parse_report(read_message(stored.data), stored.recipients)
+            state, note = _apply(settings, session, parsed, stored.source, stored.data, now)
+            bounce_store.finish(session, intake_id, state, note, now)
+    except Exception as exc:  # noqa: BLE001 - one bad report must not stall the others
+        error = _one_line(exc)
+        with db.write_session(engine) as session:
+            if not bounce_store.fail(session, intake_id, error, now):
+                return None
+        log.warning("bounce report %s failed: %s", intake_id, error)
+        return "failed", error
+    quiet = parsed.reason == bounce_reasons.VACATION
+    level = logging.WARNING if state == "ignored" and not quiet else logging.INFO
     log.log(level, "bounce report %s: %s", intake_id, note)
     return state, note
+
+
+def _one_line(exc: BaseException) -> str:
+    """``ExceptionType: first line of the message``, at most 300 characters."""
+    text = " ".join(str(exc).split()) or "(no message)"
+    return f"{type(exc).__name__}: {text}"[:300]
 
 
 def _apply(
@@ -139,17 +180,30 @@ def _apply(
     data: bytes,
     now: datetime,
 ) -> tuple[str, str]:
-    if report.kind == AUTO_REPLY:
+    if report.reason == bounce_reasons.VACATION:
         return "ignored", "automatic reply (RFC 3834): not a bounce, ignored"
     target, why = _resolve(settings, session, report)
     if target is None:
         return "ignored", why
-    if report.kind == UNKNOWN and report.detector == "none":
+    max_age = timedelta(days=settings.bounces.capability_days)
+    if bounce_rules.capability_expired(target.sent_at, now, max_age):
+        sent = target.sent_at.date().isoformat() if target.sent_at else "?"
+        return "ignored", (
+            f"{why}, but that copy went out on {sent}, more than "
+            f"{settings.bounces.capability_days} days ago (bounces.capability_days): ignored"
+        )
+    if report.detector == "none":
         return "ignored", f"{why}, but it is not a report we can read"
+    # Whom it is about is settled (VERP or our Message-ID); Final-Recipient and the
+    # returned headers may name an alias or a list address: evidence, not a veto.
+    finding = report.finding
     event = bounce_store.Event(
         report_key=report.report_id,
         source=source,
-        kind=report.kind,
+        kind=bounce_rules.kind_for(finding, report.action),
+        verdict=bounce_rules.action_for(finding, report.action),
+        reason=report.reason,
+        evidence=report.evidence,
         status_code=report.status,
         action=report.action,
         diagnostic=report.diagnostic or report.feedback_type,
@@ -159,7 +213,9 @@ def _apply(
     effect = bounce_store.apply_event(session, target, event, settings.bounces.soft_limit, now)
     if effect is None:
         return "done", f"duplicate of a report already recorded ({target.email})"
-    return "done", f"{target.email}: {report.kind} {report.status}".rstrip() + f"; {effect}"
+    return "done", (
+        f"{target.email}: {event.kind} {report.status}".rstrip() + f"; {effect} [{report.evidence}]"
+    )
 
 
 def _resolve(
@@ -203,22 +259,31 @@ def import_paths(
 ) -> ProcessReport:
     """``.eml`` files, mbox files and Maildir folders: read all, store all, process.
 
-    Anything that is not mail stops the import before anything is stored (an error naming
-    the file: ``NotMailError``, exit 1; an unreadable path: :class:`InputError`, exit 2).
+    Each file (each message of an mbox) is judged alone: one that is not mail is left
+    out and named in :attr:`ProcessReport.rejected`, the others are imported. When no
+    path holds any mail at all nothing is stored and the error names the first file
+    (``NotMailError``, exit 1); an unreadable path is an :class:`InputError` (exit 2).
     """
-    from syndication.edges.mail_files import read_messages
+    from syndication.edges.mail_files import NotMailError, read_mail
 
     messages: list[bytes] = []
+    rejected: list[str] = []
     for path in paths:
-        messages.extend(read_messages(path))
+        found = read_mail(path)
+        messages.extend(found.messages)
+        rejected.extend(found.rejected)
     if not messages:
+        if rejected:
+            raise NotMailError(rejected[0])
         raise InputError(f"{', '.join(str(p) for p in paths)}: no messages found")
     with db.write_session(engine) as session:
         for data in messages:
             bounce_store.enqueue(
                 session, data, source="import", sender="", recipients=(), now=now()
             )
-    return process_pending(settings, engine, now)
+    report = process_pending(settings, engine, now)
+    report.rejected.extend(rejected)
+    return report
 
 
 @dataclass(frozen=True)
@@ -308,5 +373,59 @@ def restore_subscriber(engine: Engine, email_address: str, now: datetime) -> str
 
 
 def intake_backlog(engine: Engine) -> int:
+    """Reports stored and not yet processed."""
     with db.read_session(engine) as session:
         return status_store.intake_backlog(session)
+
+
+def prune_reports(settings: Settings, engine: Engine, now: datetime) -> bounce_store.Pruned:
+    """Remove raw reports older than ``bounces.retention_days`` (events and verdicts kept).
+
+    The scheduler's daily job: stored reports are what a stranger can make us keep (up to
+    ``max_message_bytes`` each), so they do not stay forever.
+    """
+    before = now - timedelta(days=settings.bounces.retention_days)
+    with db.write_session(engine) as session:
+        pruned = bounce_store.prune_reports(session, before)
+    log.info(
+        "pruned bounce reports before %s: %d intake rows deleted, %d emptied, %d events emptied",
+        before.isoformat(),
+        pruned.intake_deleted,
+        pruned.intake_emptied,
+        pruned.events_emptied,
+    )
+    return pruned
+
+
+@dataclass(frozen=True)
+class IntakeHealth:
+    """What ``status``, ``/healthz``, the console and ``/metrics`` show of the intake.
+
+    ``backlog``: reports queued; ``oldest_queued_at``: when the oldest of them arrived
+    (None: none queued; a backlog that keeps its oldest report means processing is not
+    running); ``failed``: reports whose processing raised, ``recent_failures`` the newest
+    of them with their one-line errors; ``reasons``: events by reason since ``since``
+    (``undefined``, the reports read as nothing certain, counted apart).
+    """
+
+    backlog: int
+    oldest_queued_at: datetime | None
+    failed: int
+    recent_failures: list[bounce_store.FailedReport]
+    reasons: dict[str, int]
+
+    @property
+    def undefined(self) -> int:
+        return self.reasons.get(bounce_reasons.UNDEFINED, 0)
+
+
+def intake_health(engine: Engine, since: datetime | None = None, failures: int = 5) -> IntakeHealth:
+    """The intake's state for the operator's surfaces (see :class:`IntakeHealth`)."""
+    with db.read_session(engine) as session:
+        return IntakeHealth(
+            backlog=status_store.intake_backlog(session),
+            oldest_queued_at=bounce_store.oldest_queued_at(session),
+            failed=bounce_store.failed_count(session),
+            recent_failures=bounce_store.failed_reports(session, failures),
+            reasons=bounce_store.reason_counts(session, since),
+        )

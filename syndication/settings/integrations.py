@@ -157,7 +157,18 @@ class IntegrationTables(TableReader):
 
     def bounces(self, data: Mapping[str, Any], environ: Mapping[str, str]) -> BounceSettings:
         d = BounceSettings()
-        table = self.table(data, "bounces", {"address", "soft_limit", "max_message_bytes", "imap"})
+        table = self.table(
+            data,
+            "bounces",
+            {
+                "address",
+                "soft_limit",
+                "max_message_bytes",
+                "imap",
+                "capability_days",
+                "retention_days",
+            },
+        )
         address = self.get(table, "bounces", "address", str, d.address).strip()
         if address and not re.fullmatch(
             r"[A-Za-z0-9._-]{1,31}@[A-Za-z0-9.-]+\.[A-Za-z]{2,63}", address
@@ -179,9 +190,23 @@ class IntegrationTables(TableReader):
             lambda v: 10_000 <= v <= 100_000_000,
             "must be between 10000 and 100000000",
         )
+        days = {
+            key: self.checked(
+                f"bounces.{key}",
+                self.get(table, "bounces", key, int, getattr(d, key)),
+                lambda v: 1 <= v <= 3650,
+                "must be between 1 and 3650 days",
+            )
+            for key in ("capability_days", "retention_days")
+        }
         imap = self.imap(table, environ) if "imap" in table else None
         return BounceSettings(
-            address=address.lower(), soft_limit=soft_limit, max_message_bytes=size, imap=imap
+            address=address.lower(),
+            soft_limit=soft_limit,
+            max_message_bytes=size,
+            imap=imap,
+            capability_days=days["capability_days"],
+            retention_days=days["retention_days"],
         )
 
     def imap(self, bounces: Mapping[str, Any], environ: Mapping[str, str]) -> ImapSettings:

@@ -198,12 +198,20 @@ class ImapSettings:
 
 @dataclass(frozen=True)
 class BounceSettings:
-    """``[bounces]``: the VERP base address (unset: plain envelope sender, no intake)."""
+    """``[bounces]``: the VERP base address (unset: plain envelope sender, no intake).
+
+    ``capability_days``: a report about a copy sent longer ago than this acts on nobody
+    (a VERP return path or Message-ID is a capability over one reader; a forwarded copy
+    must not suppress them years later). ``retention_days``: raw reports older than this
+    are pruned (events and their verdicts are kept).
+    """
 
     address: str = ""
     soft_limit: int = 3
     max_message_bytes: int = 10_000_000
     imap: ImapSettings | None = None
+    capability_days: int = 90
+    retention_days: int = 30
 
 
 @dataclass(frozen=True)

@@ -320,20 +320,27 @@ BOUNCE_KINDS = (
     "soft",
     "blocked",
     "complaint",
+    "unsubscribe",
     "delayed",
-    "relayed",
     "delivered",
+    "auto-reply",
+    "ignored",
     "unknown",
     "restored",
 )
 
 
 class BounceIntake(Base):
-    """A report as it arrived (compressed), until processed: the intake's durable queue."""
+    """A report as it arrived (compressed), until processed: the intake's durable queue.
+
+    ``state``: ``queued`` until processed, then ``done`` (an event recorded), ``ignored``
+    (about nobody of ours, or not a report) or ``failed`` (reading it raised; ``note`` holds
+    the one-line error, and the queue goes on without it).
+    """
 
     __tablename__ = "bounce_intake"
     __table_args__ = (
-        CheckConstraint("state IN ('queued', 'done', 'ignored')", name="state"),
+        CheckConstraint("state IN ('queued', 'done', 'ignored', 'failed')", name="state"),
         Index("ix_bounce_intake_state_id", "state", "id"),
     )
 
@@ -356,6 +363,7 @@ class BounceEvent(Base):
         UniqueConstraint("report_key", name="uq_bounce_events_report_key"),
         Index("ix_bounce_events_digest_id_kind", "digest_id", "kind"),
         Index("ix_bounce_events_subscriber_id", "subscriber_id"),
+        Index("ix_bounce_events_reason_created_at", "reason", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -363,6 +371,9 @@ class BounceEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(16))
+    # Why (core/bounce_reasons.REASONS) and the field, code or phrase that decided it.
+    reason: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    evidence: Mapped[str] = mapped_column(Text, default="", server_default="")
     status_code: Mapped[str] = mapped_column(String(16), default="")
     action: Mapped[str] = mapped_column(String(20), default="")
     diagnostic: Mapped[str] = mapped_column(Text, default="")

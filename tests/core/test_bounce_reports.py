@@ -4,31 +4,53 @@ from __future__ import annotations
 
 import pytest
 
-from syndication.core.bounce_reports import classify_failure, parse_report
+from syndication.core.bounce_mime import ReportError, clean, decode_text, read_message
+from syndication.core.bounce_reasons import judge
+from syndication.core.bounce_reports import parse_report
 from tests.support.bounces import arf, dsn, parsed
 
 TO = "bounces+d1-aaaaaaaaaaaaaaaa@news.example.org"
 
 
 @pytest.mark.parametrize(
-    ("status", "diagnostic", "kind"),
+    ("status", "diagnostic", "reason", "permanent"),
     [
-        ("5.1.1", "550 5.1.1 no such user", "hard"),
-        ("5.1.2", "550 5.1.2 bad destination system", "hard"),
-        ("5.0.0", "550 unknown user", "hard"),
-        ("5.0.0", "550 message refused", "soft"),
-        ("5.2.2", "552 5.2.2 mailbox full", "soft"),
-        ("5.3.4", "552 5.3.4 message too big", "soft"),
-        ("5.4.4", "550 5.4.4 unroutable", "soft"),
-        ("4.2.2", "452 4.2.2 over quota", "soft"),
-        ("5.7.1", "550 5.7.1 rejected as spam", "blocked"),
-        ("5.7.26", "550 5.7.26 unauthenticated mail (DMARC)", "blocked"),
-        ("5.1.8", "553 5.1.8 sender domain does not exist", "blocked"),
-        ("", "554 blocked by policy: listed on a block list", "blocked"),
+        ("5.1.1", "550 5.1.1 no such user", "userunknown", True),
+        ("5.1.2", "550 5.1.2 bad destination system", "hostunknown", True),
+        ("5.0.0", "550 unknown user", "userunknown", False),  # words alone: counted
+        ("5.1.1", "550 unknown user", "userunknown", True),  # the Status agrees
+        ("5.0.0", "550 message refused", "undefined", True),
+        ("5.2.2", "552 5.2.2 mailbox full", "mailboxfull", True),
+        ("5.3.4", "552 5.3.4 message too big", "mesgtoobig", True),
+        ("4.2.2", "452 4.2.2 over quota", "mailboxfull", False),
+        ("5.7.1", "550 5.7.1 rejected as spam", "spamdetected", True),
+        ("5.7.26", "550 5.7.26 unauthenticated mail (DMARC)", "securityerror", True),
+        ("5.1.8", "553 5.1.8 sender domain does not exist", "rejected", True),
+        ("", "554 blocked by policy: listed on a block list", "blocked", True),
+        # The remote server's own words and code beat the DSN's Status field.
+        ("5.1.1", "550 5.7.1 IP address blacklisted by Spamhaus", "blocked", True),
+        ("5.1.1", "552 5.2.2 Over quota", "mailboxfull", True),
+        ("5.1.1", "550 5.1.1 sender rejected: SPF check failed", "securityerror", True),
+        ("5.1.1", "550 5.1.1 too many recipients this hour", "toomanyconn", True),
+        ("5.0.0", "550 5.2.1 User Unknown", "suspend", True),  # the code names the mailbox
     ],
 )
-def test_failures_are_classified_by_rfc_3463_code(status: str, diagnostic: str, kind: str) -> None:
-    assert classify_failure(status, diagnostic) == kind
+def test_reasons_come_from_the_servers_words_then_codes_then_status(
+    status: str, diagnostic: str, reason: str, permanent: bool
+) -> None:
+    finding = judge(diagnostic, status)
+    assert (finding.reason, finding.permanent) == (reason, permanent), finding.evidence
+    assert finding.evidence
+
+
+def test_a_user_unknown_after_data_is_a_filter_and_at_rcpt_is_the_address() -> None:
+    after = judge("550 User unknown", "5.0.0", after_data=True)
+    assert (after.reason, after.evidence) == (
+        "filtered",
+        "Diagnostic-Code: phrase 'User unknown', after DATA",
+    )
+    at_rcpt = judge("550 User unknown", "5.0.0", at_rcpt=True)
+    assert (at_rcpt.reason, at_rcpt.permanent) == ("userunknown", True)
 
 
 def test_a_postfix_style_dsn_is_read_despite_its_auto_submitted_header() -> None:
@@ -36,7 +58,8 @@ def test_a_postfix_style_dsn_is_read_despite_its_auto_submitted_header() -> None
         parsed(dsn(TO, "Dead@Reader.example.net", "5.1.1", "550 5.1.1 no such user", "<m1@news>")),
         [TO],
     )
-    assert report.kind == "hard"
+    assert (report.reason, report.permanent) == ("userunknown", True)
+    assert report.evidence == "Diagnostic-Code (5.1.1): phrase 'no such user'"
     assert (report.status, report.action, report.detector) == ("5.1.1", "failed", "dsn")
     assert report.final_recipient == "dead@reader.example.net"
     assert report.original_message_id == "<m1@news>"
@@ -45,12 +68,13 @@ def test_a_postfix_style_dsn_is_read_despite_its_auto_submitted_header() -> None
 
 
 @pytest.mark.parametrize(
-    ("action", "kind"),
-    [("delayed", "delayed"), ("relayed", "relayed"), ("delivered", "delivered")],
+    ("action", "reason"),
+    [("delayed", "expired"), ("relayed", "delivered"), ("delivered", "delivered")],
 )
-def test_informational_dsns_keep_their_action(action: str, kind: str) -> None:
+def test_informational_dsns_keep_their_action(action: str, reason: str) -> None:
     data = dsn(TO, "r@reader.example.net", "4.4.1", "451 4.4.1 try later", "<m@n>", action=action)
-    assert parse_report(parsed(data)).kind == kind
+    report = parse_report(parsed(data))
+    assert (report.reason, report.action) == (reason, action)
 
 
 def test_the_same_report_twice_has_one_identity_and_another_report_another() -> None:
@@ -72,16 +96,22 @@ def test_rfc_5965_abuse_report_is_a_complaint_and_not_spam_is_not() -> None:
         original_message_id="<digest.weekly-city@news.example.org>",
     )
     report = parse_report(parsed(data))
-    assert (report.kind, report.feedback_type, report.detector) == ("complaint", "abuse", "arf")
+    assert (report.reason, report.feedback_type, report.detector) == (
+        "feedback/abuse",
+        "abuse",
+        "arf",
+    )
     assert report.final_recipient == "reader@example.com"
     assert report.original_message_id == "<digest.weekly-city@news.example.org>"
     assert TO in report.addresses
-    assert parse_report(parsed(arf("fbl@x.test", feedback_type="not-spam"))).kind == "unknown"
+    assert parse_report(parsed(arf("fbl@x.test", feedback_type="not-spam"))).reason == "undefined"
+    opt_out = parse_report(parsed(arf("fbl@x.test", feedback_type="opt-out")))
+    assert opt_out.reason == "feedback/opt-out"
 
 
 def test_the_rfc_5965_example_as_printed_is_a_complaint_about_nobody_in_particular() -> None:
     report = parse_report(parsed(arf("fbl@news.example.org")))
-    assert report.kind == "complaint"
+    assert report.reason == "feedback/abuse"
     assert report.final_recipient == ""
     assert report.original_message_id == "<8787KJKJ3K4J3K4J3K4J3.mail@example.net>"
 
@@ -98,10 +128,10 @@ def test_the_rfc_5965_example_as_printed_is_a_complaint_about_nobody_in_particul
 )
 def test_automatic_replies_are_recognised(headers: str) -> None:
     data = f"From: reader@example.com\r\nTo: {TO}\r\n{headers}\r\nI am away.\r\n".encode()
-    assert parse_report(parsed(data)).kind == "auto-reply"
+    assert parse_report(parsed(data)).reason == "vacation"
 
 
-def test_a_non_standard_bounce_is_read_by_flufl_bounce() -> None:
+def test_a_qmail_bounce_is_read_from_its_own_words() -> None:
     # qmail's own format (no DSN), as flufl.bounce's qmail detector knows it.
     data = (
         "From: MAILER-DAEMON@mx.reader.example.net\r\n"
@@ -121,11 +151,43 @@ def test_a_non_standard_bounce_is_read_by_flufl_bounce() -> None:
         "Subject: City Life Weekly\r\n"
     ).encode()
     report = parse_report(parsed(data), [TO])
-    assert (report.kind, report.detector) == ("hard", "flufl")
+    assert (report.reason, report.permanent, report.detector) == (
+        "userunknown",
+        True,
+        "prose:qmail",
+    )
     assert report.final_recipient == "gone@reader.example.net"
     assert report.original_message_id == "<digest.x.1@news.example.org>"
 
 
 def test_plain_mail_is_unknown() -> None:
     data = b"From: someone@example.com\r\nSubject: question\r\n\r\nHello, how do I subscribe?\r\n"
-    assert parse_report(parsed(data)).kind == "unknown"
+    report = parse_report(parsed(data))
+    assert (report.reason, report.detector) == ("undefined", "none")
+
+
+@pytest.mark.parametrize("charset", ["idna", "punycode", "x-no-such-charset", "unicode-escape"])
+def test_hostile_charsets_decode_as_utf8_without_raising(charset: str) -> None:
+    assert decode_text("Größe \\N{x}".encode(), charset).startswith("Gr")
+    message = parsed(
+        f"From: a@b.test\r\nContent-Type: text/plain; charset={charset}\r\n\r\n"
+        "<someone@example.net>: 550 5.1.1 user unknown\r\n".encode()
+    )
+    assert parse_report(message).reason in ("undefined", "userunknown")
+
+
+def test_mime_bounds_are_checked_before_parsing() -> None:
+    deep = b"".join(
+        b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i)
+        for i in range(200)
+    )
+    with pytest.raises(ReportError, match="too deeply nested: 200"):
+        read_message(b"From: a@b.test\r\n" + deep)
+    many = b"".join(b"--b\r\nContent-Type: text/plain\r\n\r\nx\r\n" for _ in range(1001))
+    with pytest.raises(ReportError, match="too many MIME parts: 1002"):
+        read_message(b'Content-Type: text/plain; boundary="b"\r\n\r\n' + many)
+    assert read_message(b"From: a@b.test\r\n\r\nbody").get("From") == "a@b.test"
+
+
+def test_control_characters_never_leave_the_parser() -> None:
+    assert clean("a\x00b\x1bc\td") == "a b c\td"

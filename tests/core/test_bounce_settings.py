@@ -52,3 +52,13 @@ def test_bounces_and_imap_are_read_with_the_password_from_the_environment(
 def test_mistakes_name_the_key(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load(tmp_path, text)
+
+
+def test_capabilities_expire_and_reports_are_pruned_after_settings(tmp_path: Path) -> None:
+    defaults = load_settings(None, {}).bounces
+    assert (defaults.capability_days, defaults.retention_days) == (90, 30)
+    settings = load(tmp_path, "[bounces]\ncapability_days = 30\nretention_days = 7\n")
+    bounces = settings.bounces  # type: ignore[attr-defined]
+    assert (bounces.capability_days, bounces.retention_days) == (30, 7)
+    with pytest.raises(ConfigError, match="bounces.retention_days: must be between 1 and 3650"):
+        load(tmp_path, "[bounces]\nretention_days = 0\n")

@@ -220,11 +220,14 @@ def test_restore_never_invents_consent() -> None:
 
 @pytest.mark.parametrize("status", list(Status))
 def test_bounce_decisions_take_their_status_from_the_table(status: Status) -> None:
-    hard = bounce_rules.decide("hard", status, 0, 3)
+    action = bounce_rules.Action
+    hard = bounce_rules.decide(action.SUPPRESS, "userunknown", status, 0, 3)
     assert (hard.event, hard.status) == (E.HARD_BOUNCE, after(status, E.HARD_BOUNCE).status)
-    complaint = bounce_rules.decide("complaint", status, 0, 3)
+    complaint = bounce_rules.decide(action.UNSUBSCRIBE, "feedback/abuse", status, 0, 3)
     assert (complaint.event, complaint.status, complaint.leave_lists) == (E.COMPLAINT, C, True)
-    assert bounce_rules.decide("blocked", status, 0, 3).event is None
+    opt_out = bounce_rules.decide(action.UNSUBSCRIBE, "feedback/opt-out", status, 0, 3)
+    assert (opt_out.event, opt_out.status) == (E.UNSUBSCRIBE, after(status, E.UNSUBSCRIBE).status)
+    assert bounce_rules.decide(action.ALARM, "blocked", status, 0, 3).event is None
 
 
 # -- addresses and names -------------------------------------------------------------------

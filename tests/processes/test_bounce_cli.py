@@ -54,7 +54,7 @@ def test_import_status_restore_export(settings: Settings, engine: Engine, tmp_pa
     )
     (tmp_path / "notes.txt").write_text("meeting notes, not mail\n")
 
-    garbage = syndication(bounce_settings, tmp_path, "bounces", "import", "dead.eml", "notes.txt")
+    garbage = syndication(bounce_settings, tmp_path, "bounces", "import", "notes.txt")
     assert garbage.returncode == 1
     assert garbage.stderr.strip() == (
         "error: notes.txt: not an e-mail message (no header field at the top)"
@@ -65,8 +65,8 @@ def test_import_status_restore_export(settings: Settings, engine: Engine, tmp_pa
     )
     assert imported.returncode == 0, imported.stderr
     assert (
-        "dead@reader.example.net: hard 5.1.1; hard bounce: bounced and suppressed"
-        in imported.stdout
+        "dead@reader.example.net: hard 5.1.1; userunknown: bounced and suppressed"
+        " [Diagnostic-Code (5.1.1): phrase 'no such user']" in imported.stdout
     )
     assert "2 reports: 2 applied, 0 duplicates, 0 ignored" in imported.stdout
     again = syndication(bounce_settings, tmp_path, "bounces", "import", "dead.eml")

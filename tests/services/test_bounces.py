@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from syndication.core import verp
 from syndication.edges.mail_files import NotMailError
 from syndication.services import bounces
 from syndication.settings import Settings
+from syndication.store import bounces as bounce_store
 from syndication.store import database as db
 from syndication.store import subscribers
 from syndication.store.models import BounceEvent, BounceIntake, Suppression
@@ -20,7 +22,9 @@ from tests.support.bounces import (
     Sent,
     add_active,
     arf,
+    deeply_nested,
     dsn,
+    prose_bounce_with_charset,
     send_week,
     status_of,
     with_bounces,
@@ -304,13 +308,243 @@ def test_import_reads_eml_mbox_and_maildir_and_refuses_garbage(
     garbage = tmp_path / "notes.txt"
     garbage.write_bytes(b"\x00\x01 this is not mail")
     with pytest.raises(NotMailError, match="notes.txt: not an e-mail message"):
-        bounces.import_paths(bounce_settings, engine, [eml, garbage], lambda: AFTER_WEEK)
+        bounces.import_paths(bounce_settings, engine, [garbage], lambda: AFTER_WEEK)
     assert event_count(engine) == 0 and bounces.intake_backlog(engine) == 0
     report = bounces.import_paths(
         bounce_settings,
         engine,
-        [eml, tmp_path / "box.mbox", tmp_path / "Maildir"],
+        [eml, tmp_path / "box.mbox", tmp_path / "Maildir", garbage],
         lambda: AFTER_WEEK,
     )
     assert report.applied == 3
+    assert report.rejected == [f"{garbage}: not an e-mail message (no header field at the top)"]
+    assert status_of(engine, dead.email) == "bounced"
+
+
+def test_a_maildir_file_starting_with_an_mbox_from_line_is_read_with_the_others(
+    bounce_settings: Settings, engine: Engine, week: dict[str, Sent], tmp_path: Path
+) -> None:
+    import mailbox
+
+    dead, full = week[READERS[0]], week[READERS[1]]
+    maildir = mailbox.Maildir(str(tmp_path / "Maildir"))
+    maildir.add(dsn(dead.return_path, dead.email, "5.1.1", "550 5.1.1 x", dead.message_id))
+    # The second file is written by hand: an mbox separator line, then the report.
+    (tmp_path / "Maildir" / "new" / "1764496800.M1P1.test").write_bytes(
+        b"From MAILER-DAEMON Mon Nov 30 10:00:00 2026\n"
+        + dsn(
+            full.return_path,
+            full.email,
+            "5.1.1",
+            "550 5.1.1 x",
+            full.message_id,
+            report_id="<m2@m>",
+        )
+    )
+    report = bounces.import_paths(
+        bounce_settings, engine, [tmp_path / "Maildir"], lambda: AFTER_WEEK
+    )
+    assert (report.applied, report.rejected) == (2, [])
+    assert status_of(engine, full.email) == "bounced"
+
+
+def intake_rows(engine: Engine) -> list[tuple[str, str]]:
+    with db.read_session(engine) as session:
+        return [
+            (state, note)
+            for state, note in session.execute(
+                select(BounceIntake.state, BounceIntake.note).order_by(BounceIntake.id)
+            )
+        ]
+
+
+def test_hostile_reports_never_stall_the_queue(
+    bounce_settings: Settings, engine: Engine, week: dict[str, Sent]
+) -> None:
+    dead, fine = week["dead@reader.example.net"], week["fine@reader.example.net"]
+    nul_id = dsn(
+        fine.return_path.replace(fine.return_path.split("@")[0], "bounces"),
+        fine.email,
+        "5.1.1",
+        "550 5.1.1 x",
+        fine.message_id[:-1] + "\x00>",
+        report_id="<nul@m>",
+    )
+    hostile = [
+        prose_bounce_with_charset(BOUNCE_ADDRESS, fine.email, "idna"),
+        deeply_nested(BOUNCE_ADDRESS),
+        nul_id,
+    ]
+    for data in hostile:
+        bounces.accept(engine, data, source="smtp", sender="", recipients=[], now=AFTER_WEEK)
+    valid = dsn(dead.return_path, dead.email, "5.1.1", "550 5.1.1 no such user", dead.message_id)
+    bounces.accept(
+        engine, valid, source="smtp", sender="", recipients=[dead.return_path], now=AFTER_WEEK
+    )
+    report = bounces.process_pending(bounce_settings, engine, lambda: AFTER_WEEK)
+    assert (report.processed, report.applied) == (4, 1)
+    rows = intake_rows(engine)
+    assert [state for state, _note in rows] == ["ignored", "failed", "ignored", "done"]
+    assert "too deeply nested" in rows[1][1]
+    for _state, note in rows:
+        assert "\n" not in note and "\x00" not in note and note
+    assert status_of(engine, dead.email) == "bounced"
+    assert status_of(engine, fine.email) == "active"
+    assert bounces.intake_backlog(engine) == 0
+
+
+def test_a_report_whose_processing_raises_is_failed_and_the_rest_go_on(
+    bounce_settings: Settings,
+    engine: Engine,
+    week: dict[str, Sent],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dead = week["dead@reader.example.net"]
+    from email.message import Message
+
+    from syndication.core.bounce_reports import BounceReport, parse_report
+
+    def brittle(message: Message, recipients: Sequence[str] = ()) -> BounceReport:
+        if "explode" in str(message["Subject"]):
+            raise UnicodeError("label empty or too long\nsecond line")
+        return parse_report(message, recipients)
+
+    monkeypatch.setattr(bounces, "parse_report", brittle)
+    bomb = b"From: x@mta.test\r\nTo: bounces@news.example.org\r\nSubject: explode\r\n\r\nx\r\n"
+    bounces.accept(engine, bomb, source="smtp", sender="", recipients=[], now=AFTER_WEEK)
+    valid = dsn(dead.return_path, dead.email, "5.1.1", "550 5.1.1 no such user", dead.message_id)
+    first = feed(bounce_settings, engine, valid, dead.return_path)
+    assert (first.failed, first.applied) == (1, 1)
+    assert first.errors == ["report 1: UnicodeError: label empty or too long second line"]
+    assert intake_rows(engine)[0] == ("failed", "UnicodeError: label empty or too long second line")
+    assert status_of(engine, dead.email) == "bounced"
+    with db.read_session(engine) as session:
+        assert bounce_store.failed_count(session) == 1
+
+
+def test_events_keep_reason_and_evidence_and_policy_never_touches_the_reader(
+    bounce_settings: Settings, engine: Engine, week: dict[str, Sent]
+) -> None:
+    blocked, dead = week["blocked@reader.example.net"], week["dead@reader.example.net"]
+    # "Status: 5.1.1" but the server's own words are about our IP: alarm only.
+    listed = dsn(
+        blocked.return_path,
+        blocked.email,
+        "5.1.1",
+        "550 5.7.1 Service unavailable; client host blocked using zen.spamhaus.org",
+        blocked.message_id,
+        report_id="<listed@m>",
+    )
+    # Signed by VERP, about an alias of the reader: the alias is evidence, not a veto.
+    alias = dsn(
+        dead.return_path,
+        "alias-of-dead@forward.example.net",
+        "5.1.1",
+        "550 5.1.1 <alias-of-dead@forward.example.net>: no such user",
+        dead.message_id,
+        report_id="<alias@m>",
+    )
+    assert feed(bounce_settings, engine, listed, blocked.return_path).applied == 1
+    assert feed(bounce_settings, engine, alias, dead.return_path).applied == 1
+    assert status_of(engine, blocked.email) == "active"
+    assert status_of(engine, dead.email) == "bounced"
+    with db.read_session(engine) as session:
+        rows = {
+            r.subscriber_id: (r.kind, r.reason, r.evidence)
+            for r in session.scalars(select(BounceEvent))
+        }
+        ids = {
+            email: subscribers.find_subscriber(session, email).id
+            for email in (blocked.email, dead.email)
+        }
+    assert rows[ids[blocked.email]] == (
+        "blocked",
+        "blocked",
+        "Diagnostic-Code (5.7.1): phrase 'client host blocked'",
+    )
+    assert rows[ids[dead.email]] == (
+        "hard",
+        "userunknown",
+        "Diagnostic-Code (5.1.1): phrase 'no such user'",
+    )
+    health = bounces.intake_health(engine)
+    assert (health.backlog, health.failed, health.undefined) == (0, 0, 0)
+    assert health.reasons == {"blocked": 1, "userunknown": 1}
+
+
+def test_an_arf_opt_out_unsubscribes_without_suppressing(
+    bounce_settings: Settings, engine: Engine, week: dict[str, Sent]
+) -> None:
+    copy = week["fine@reader.example.net"]
+    data = arf(
+        "fbl@news.example.org",
+        feedback_type="opt-out",
+        original_mail_from=f"<{copy.return_path}>",
+        original_to=copy.email,
+        original_message_id=copy.message_id,
+    )
+    assert feed(bounce_settings, engine, data).applied == 1
+    assert status_of(engine, copy.email) == "unsubscribed"
+    with db.read_session(engine) as session:
+        assert session.get(Suppression, copy.email) is None
+
+
+def process_at(settings: Settings, engine: Engine, data: bytes, to: str, now: datetime) -> str:
+    bounces.accept(engine, data, source="smtp", sender="", recipients=[to] if to else [], now=now)
+    bounces.process_pending(settings, engine, lambda: now)
+    with db.read_session(engine) as session:
+        return str(
+            session.scalars(select(BounceIntake.note).order_by(BounceIntake.id.desc())).first()
+        )
+
+
+def test_a_report_about_a_copy_older_than_the_capability_changes_nobody(
+    bounce_settings: Settings, engine: Engine, week: dict[str, Sent]
+) -> None:
+    dead, full = week["dead@reader.example.net"], week["full@reader.example.net"]
+    late = AFTER_WEEK + timedelta(days=91)
+    by_verp = dsn(dead.return_path, dead.email, "5.1.1", "550 5.1.1 no such user", dead.message_id)
+    note = process_at(bounce_settings, engine, by_verp, dead.return_path, late)
+    assert "more than 90 days ago (bounces.capability_days): ignored" in note
+    by_message_id = dsn(
+        BOUNCE_ADDRESS, full.email, "5.1.1", "550 5.1.1 x", full.message_id, report_id="<o@m>"
+    )
+    assert "capability_days" in process_at(bounce_settings, engine, by_message_id, "", late)
+    assert status_of(engine, dead.email) == "active"
+    assert status_of(engine, full.email) == "active"
+    assert event_count(engine) == 0
+    in_time = dsn(
+        dead.return_path,
+        dead.email,
+        "5.1.1",
+        "550 5.1.1 no such user",
+        dead.message_id,
+        report_id="<in-time@m>",
+    )
+    process_at(bounce_settings, engine, in_time, dead.return_path, AFTER_WEEK + timedelta(days=89))
+    assert status_of(engine, dead.email) == "bounced"
+
+
+def test_pruning_removes_raw_reports_after_retention_and_keeps_events(
+    bounce_settings: Settings, engine: Engine, week: dict[str, Sent]
+) -> None:
+    dead = week["dead@reader.example.net"]
+    data = dsn(dead.return_path, dead.email, "5.1.1", "550 5.1.1 no such user", dead.message_id)
+    feed(bounce_settings, engine, data, dead.return_path)  # done, with an event
+    feed(bounce_settings, engine, deeply_nested(BOUNCE_ADDRESS))  # failed
+    later = AFTER_WEEK + timedelta(days=31)
+    bounces.accept(engine, data, source="smtp", sender="", recipients=[], now=later)  # queued
+    assert bounces.prune_reports(bounce_settings, engine, AFTER_WEEK + timedelta(days=29)) == (
+        bounce_store.Pruned(0, 0, 0)
+    )
+    pruned = bounces.prune_reports(bounce_settings, engine, later)
+    assert pruned == bounce_store.Pruned(intake_deleted=1, intake_emptied=1, events_emptied=1)
+    with db.read_session(engine) as session:
+        states = list(
+            session.execute(select(BounceIntake.state, BounceIntake.note).order_by(BounceIntake.id))
+        )
+        events = list(session.execute(select(BounceEvent.reason, BounceEvent.report)))
+    assert [state for state, _note in states] == ["failed", "queued"]
+    assert "too deeply nested" in states[0][1]
+    assert events == [("userunknown", b"")]
     assert status_of(engine, dead.email) == "bounced"

@@ -211,3 +211,42 @@ Spam Spam Spam
 
 def parsed(data: bytes) -> email.message.Message:
     return email.message_from_bytes(data)
+
+
+# -- hostile reports (issue 25): each once stalled the whole queue ------------------------
+
+
+def prose_bounce_with_charset(to: str, recipient: str, charset: str) -> bytes:
+    """A Postfix-worded bounce without a DSN part (read by flufl.bounce) whose explanation
+    part declares ``charset``: ``idna`` raised UnicodeError while decoding it."""
+    return f"""\
+From: MAILER-DAEMON@mta.test (Mail Delivery System)
+To: {to}
+Subject: Undelivered Mail Returned to Sender
+Message-Id: <prose.{charset}@mta.test>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="P1"
+
+--P1
+Content-Type: text/plain; charset={charset}
+
+This is the mail system at host mta.test.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients. It's attached below.
+
+                   The mail system
+
+<{recipient}>: host mx.reader.example.net said: 550 5.1.1 user unknown
+--P1--
+""".replace("\n", "\r\n").encode()
+
+
+def deeply_nested(to: str, depth: int = 1000) -> bytes:
+    """Multipart inside multipart ``depth`` levels deep (RecursionError in the parser)."""
+    head = f"From: MAILER-DAEMON@mta.test\r\nTo: {to}\r\nSubject: nested\r\nMIME-Version: 1.0\r\n"
+    opening = "".join(
+        f'Content-Type: multipart/mixed; boundary="b{i}"\r\n\r\n--b{i}\r\n' for i in range(depth)
+    )
+    closing = "".join(f"\r\n--b{i}--\r\n" for i in reversed(range(depth)))
+    return (head + opening + "Content-Type: text/plain\r\n\r\nx" + closing).encode()

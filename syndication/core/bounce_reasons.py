@@ -1,0 +1,275 @@
+"""Why a delivery failed, in a fixed vocabulary, and the evidence that decided it (pure).
+
+The vocabulary follows Sisimai's reasons (the most complete public bounce classifier),
+folded where we act alike: ``notaccept`` (null MX, RFC 7505) is :data:`HOSTUNKNOWN`;
+SPF/DKIM/DMARC failures, missing reverse DNS and TLS demands are :data:`SECURITYERROR`
+or :data:`BLOCKED`; relaying refused is :data:`REJECTED`; a virus is :data:`SPAMDETECTED`.
+
+Evidence, strongest first (:func:`judge`):
+
+1. the remote server's own words: phrases (:mod:`syndication.core.bounce_phrases`) in
+   its reply text (``Diagnostic-Code`` of a DSN, the quoted SMTP reply in a prose bounce);
+2. the enhanced status code (RFC 3463) the remote server put in that reply;
+3. the DSN's own ``Status:`` field (written by the reporting MTA, often a coarse 5.0.0 or
+   a 5.1.1 for anything the remote refused at RCPT time);
+4. the basic reply code class (RFC 5321 §4.2.1: 5yz permanent, 4yz transient).
+
+Phrases outrank codes because the codes are often generic or wrong in practice: "550
+5.1.1 IP address blacklisted" is a block list, "Status: 5.1.1" over "552 5.2.2 Over
+quota" is a full mailbox. ``permanent`` says whether the deciding reply or code was a
+permanent one (5yz / 5.x.x): a 4yz "user unknown" is a transient condition, not a
+vanished address.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from syndication.core.bounce_phrases import PHRASES
+
+USERUNKNOWN = "userunknown"
+HOSTUNKNOWN = "hostunknown"
+HASMOVED = "hasmoved"
+MAILBOXFULL = "mailboxfull"
+EXCEEDLIMIT = "exceedlimit"
+SUSPEND = "suspend"
+EXPIRED = "expired"
+SYSTEMERROR = "systemerror"
+NETWORKERROR = "networkerror"
+BLOCKED = "blocked"
+SPAMDETECTED = "spamdetected"
+POLICYVIOLATION = "policyviolation"
+SECURITYERROR = "securityerror"
+REJECTED = "rejected"
+FILTERED = "filtered"
+TOOMANYCONN = "toomanyconn"
+SPEEDING = "speeding"
+CONTENTERROR = "contenterror"
+MESGTOOBIG = "mesgtoobig"
+ABUSE = "feedback/abuse"
+OPT_OUT = "feedback/opt-out"
+VACATION = "vacation"
+DELIVERED = "delivered"
+UNDEFINED = "undefined"
+
+REASONS = (
+    USERUNKNOWN,
+    HOSTUNKNOWN,
+    HASMOVED,
+    MAILBOXFULL,
+    EXCEEDLIMIT,
+    SUSPEND,
+    EXPIRED,
+    SYSTEMERROR,
+    NETWORKERROR,
+    BLOCKED,
+    SPAMDETECTED,
+    POLICYVIOLATION,
+    SECURITYERROR,
+    REJECTED,
+    FILTERED,
+    TOOMANYCONN,
+    SPEEDING,
+    CONTENTERROR,
+    MESGTOOBIG,
+    ABUSE,
+    OPT_OUT,
+    VACATION,
+    DELIVERED,
+    UNDEFINED,
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A reason, whether the failure was permanent, and the evidence (one line) for it."""
+
+    reason: str
+    permanent: bool
+    evidence: str
+
+
+# RFC 3463 subjects and details (and the IANA registry's additions) that name a reason.
+_CODES: dict[str, str] = {
+    "1.1": USERUNKNOWN,
+    "1.2": HOSTUNKNOWN,
+    "1.3": USERUNKNOWN,
+    "1.6": HASMOVED,
+    "1.7": REJECTED,
+    "1.8": REJECTED,
+    "1.10": HOSTUNKNOWN,  # RFC 7505: null MX
+    "2.1": SUSPEND,
+    "2.2": MAILBOXFULL,
+    "2.3": EXCEEDLIMIT,
+    "3.1": SYSTEMERROR,
+    "3.2": HOSTUNKNOWN,
+    "3.4": MESGTOOBIG,
+    "4.1": EXPIRED,
+    "4.2": NETWORKERROR,
+    "4.3": SYSTEMERROR,
+    "4.4": HOSTUNKNOWN,
+    "4.6": NETWORKERROR,
+    "4.7": EXPIRED,
+    "5.3": TOOMANYCONN,
+    "7.0": SECURITYERROR,
+    "7.1": BLOCKED,
+    "7.13": SUSPEND,
+    "7.23": SECURITYERROR,
+    "7.24": SECURITYERROR,
+    "7.25": SECURITYERROR,
+    "7.26": SECURITYERROR,
+}
+_SUBJECTS: dict[str, str] = {
+    "1": USERUNKNOWN,  # addressing; vendors' own details (Microsoft's 5.1.351…)
+    "2": FILTERED,
+    "3": SYSTEMERROR,
+    "4": NETWORKERROR,
+    "5": SYSTEMERROR,
+    "6": CONTENTERROR,
+    "7": SECURITYERROR,
+}
+
+_EARLY_STAGE_RE = re.compile(
+    r"(after|in reply to) (the )?(initial connection|connect|greeting|banner|helo|ehlo|"
+    r"mail from)",
+    re.IGNORECASE,
+)
+_DOMAIN_GONE_RE = re.compile(
+    r"no such domain|domain (name )?(does not exist|not found|unknown|must exist)|no mx record|"
+    r"null ?mx|does not accept mail|unrout(e)?able",
+    re.IGNORECASE,
+)
+ADDRESS_GONE = frozenset({USERUNKNOWN, HOSTUNKNOWN, HASMOVED})
+_AFTER_DATA_RE = re.compile(
+    r"in reply to end of data|after end of data|in reply to data command",
+    re.IGNORECASE,
+)
+
+
+def refused_after_data(text: str) -> bool:
+    """Whether ``text`` (a report's explanation) says the refusal came in reply to DATA or
+    the end of the message, not to RCPT TO. Only the MTAs' explicit words count: in a
+    Sendmail transcript a RCPT refusal is read after ``>>> DATA`` when pipelining."""
+    return bool(_AFTER_DATA_RE.search(" ".join(text.split())))
+
+
+_AT_RCPT_RE = re.compile(
+    r"in reply to rcpt to|after rcpt to|>>> rcpt to:?\s*<[^>]*>\s+<<<\s*5|rcpt to:?\s*<[^>]*>"
+    r"[^<]{0,20}<<<\s*5|error from remote mail server after rcpt|\brcpt to\b[^.]{0,40}\b5\d\d\b",
+    re.IGNORECASE,
+)
+
+
+def refused_at_rcpt(text: str) -> bool:
+    """Whether ``text`` shows the refusal came in reply to RCPT TO (RFC 5321 §3.3)."""
+    return bool(_AT_RCPT_RE.search(" ".join(text.split())))
+
+
+_STATUS_RE = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+_REPLY_RE = re.compile(r"(?:^|[\s:;(\[])([245])[0-5]\d(?=[\s\-])")
+
+
+def enhanced_status(text: str) -> str:
+    """The first RFC 3463 code in ``text`` (``5.7.1``), or ``""``."""
+    match = _STATUS_RE.search(text)
+    return ".".join(match.groups()) if match else ""
+
+
+def reply_class(text: str) -> str:
+    """The class digit of the first SMTP reply code in ``text`` (``5``, ``4``), or ``""``."""
+    match = _REPLY_RE.search(text)
+    return match.group(1) if match else ""
+
+
+def from_phrase(text: str) -> tuple[str, str] | None:
+    """The reason the first matching phrase names, and the phrase as written."""
+    text = " ".join(text.split())  # a reply folded over lines is one sentence
+    for reason, pattern in PHRASES:
+        match = pattern.search(text)
+        if match:
+            return reason, " ".join(match.group(0).split())
+    return None
+
+
+def from_code(code: str) -> str | None:
+    """The reason an RFC 3463 code names (``5.1.1`` -> userunknown); None when generic.
+
+    ``x.0.0``, ``x.1.0``, ``x.7.0`` and the like say only "something failed".
+    """
+    if not code:
+        return None
+    klass, subject, detail = code.split(".")
+    if klass == "2":
+        return DELIVERED
+    named = _CODES.get(f"{subject}.{detail}")
+    if named is not None:
+        return named
+    if detail != "0":
+        return _SUBJECTS.get(subject)
+    return None
+
+
+def judge(
+    diagnostic: str,
+    status: str = "",
+    *,
+    source: str = "Diagnostic-Code",
+    after_data: bool = False,
+    at_rcpt: bool = False,
+) -> Finding:
+    """The reason a failed delivery's evidence gives (see the module docstring).
+
+    ``diagnostic`` is the remote server's reply or the report's explanation; ``status``
+    the DSN ``Status:`` field; ``source`` names where ``diagnostic`` came from, for the
+    evidence line; ``after_data`` says the report shows the refusal came after the
+    message text (:func:`refused_after_data`), ``at_rcpt`` that it came in reply to RCPT TO
+    (:func:`refused_at_rcpt`).
+
+    An address-gone phrase decides at once only with something agreeing: an address code
+    (the server's or the Status field's) or the refusal of RCPT TO; else it counts.
+    """
+    server_code = enhanced_status(diagnostic)
+    klass = (server_code or status or "")[:1] or reply_class(diagnostic)
+    permanent = klass != "4"
+    phrase = from_phrase(diagnostic)
+    stage = _EARLY_STAGE_RE.search(" ".join(diagnostic.split()))
+    if stage is not None and (phrase is None or phrase[0] in ADDRESS_GONE):
+        # Refused before any recipient was named (at the greeting, HELO or MAIL FROM):
+        # about our server or sender address, never the reader's.
+        early = REJECTED if "mail from" in stage.group(0).lower() else BLOCKED
+        return Finding(early, permanent, f"{source}: refused {stage.group(0)}")
+    if phrase is not None:
+        reason, words = phrase
+        code_note = f" ({server_code})" if server_code else ""
+        evidence = f"{source}{code_note}: phrase '{words[:80]}'"
+        if reason in ADDRESS_GONE:
+            coded = from_code(server_code)
+            if coded is not None and coded not in ADDRESS_GONE:
+                # The server's own code names another subject (5.2.1 mailbox disabled,
+                # 5.7.1 refused): the words are not proof that the address is gone.
+                return Finding(coded, permanent, f"{evidence}, but code {server_code}")
+            if after_data:
+                # RFC 5321 §3.3: recipients are refused at RCPT; a "user unknown" to the
+                # message text after DATA is a filter's answer about the message.
+                return Finding(FILTERED, permanent, f"{evidence}, after DATA")
+            agrees = {c for c in (from_code(server_code), from_code(status)) if c in ADDRESS_GONE}
+            if _DOMAIN_GONE_RE.search(words):
+                # A domain that does not exist (or has a null MX, RFC 7505) is a DNS fact
+                # the remote states, not a filter's answer.
+                agrees = {HOSTUNKNOWN}
+            if not agrees and not at_rcpt:
+                # Words alone drop no reader: filters answer "user unknown" too. Without an
+                # address code (x.1.1, x.1.2, x.1.6…) or the refusal of RCPT TO (where
+                # RFC 5321 §3.3 checks recipients) agreeing, it counts like a soft one.
+                return Finding(reason, False, f"{evidence}; no address code agrees")
+            if not agrees:
+                evidence += ", at RCPT TO"
+        return Finding(reason, permanent, evidence)
+    for code, where in ((server_code, source), (status, "Status")):
+        named = from_code(code)
+        if named is not None:
+            return Finding(named, code[:1] != "4", f"{where}: code {code}")
+    if klass == "4":
+        return Finding(UNDEFINED, False, f"{source}: a temporary failure, no reason given")
+    return Finding(UNDEFINED, permanent, f"{source}: no code or phrase that names a reason")

@@ -1,0 +1,393 @@
+"""Each family of report real systems send, in fixtures written for these tests.
+
+The wording follows what each engine is known to write (studied on public samples, not
+copied): the marker sentences that identify the engine, where the failed address and the
+remote server's reply sit, and the headers (``X-Failed-Recipients``, ``Auto-Submitted``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from syndication.core.bounce_reports import parse_report
+from syndication.core.bounce_rules import action_for
+from tests.support.bounces import parsed
+
+TO = "bounces+d7-bbbbbbbbbbbbbbbb@news.example.org"
+ID = "<digest.weekly-city.2026-11-16.abc@news.example.org>"
+
+
+def mail(headers: str, body: str) -> bytes:
+    head = f"To: {TO}\nDate: Mon, 30 Nov 2026 10:00:00 +0000\n{headers}"
+    return (head.rstrip("\n") + "\n\n" + body).replace("\n", "\r\n").encode()
+
+
+RETURNED = f"""From: City News <news@example.org>
+To: reader@reader.example.net
+Subject: City Life Weekly
+Message-ID: {ID}
+
+This week in the city.
+"""
+
+EXIM = mail(
+    "From: Mail Delivery System <Mailer-Daemon@mx.relay.example.net>\n"
+    "Subject: Mail delivery failed: returning message to sender\n"
+    "X-Failed-Recipients: reader@reader.example.net\n"
+    "Auto-Submitted: auto-replied\n",
+    """This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+  reader@reader.example.net
+    host mx.reader.example.net [192.0.2.7]
+    SMTP error from remote mail server after RCPT TO:<reader@reader.example.net>:
+    550 5.1.1 <reader@reader.example.net>: Recipient address rejected: User unknown
+
+------ This is a copy of the message, including all the headers. ------
+
+"""
+    + RETURNED,
+)
+
+EXIM_MAIL_FROM = mail(
+    "From: Mail Delivery System <Mailer-Daemon@mx.relay.example.net>\n"
+    "Subject: Mail delivery failed: returning message to sender\n"
+    "X-Failed-Recipients: reader@reader.example.net\n"
+    "Auto-Submitted: auto-replied\n",
+    """This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+  reader@reader.example.net
+    SMTP error from remote mail server after MAIL FROM:<news@example.org> SIZE=2048:
+    host mx.reader.example.net [192.0.2.7]: 550 5.7.0 Use the relay of your provider
+
+------ This is a copy of the message, including all the headers. ------
+
+"""
+    + RETURNED,
+)
+
+QMAIL_FULL = mail(
+    "From: MAILER-DAEMON@mx.reader.example.net\nSubject: failure notice\n",
+    """Hi. This is the qmail-send program at mx.reader.example.net.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<reader@reader.example.net>:
+192.0.2.9 does not like recipient.
+Remote host said: 450 4.2.2 <reader@reader.example.net>... Mailbox over quota
+Giving up on 192.0.2.9.
+I'm not going to try again; this message has been in the queue too long.
+
+--- Below this line is a copy of the message.
+
+"""
+    + RETURNED,
+)
+
+SENDMAIL = mail(
+    "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.relay.example.net>\n"
+    "Subject: Returned mail: see transcript for details\n",
+    """The original message was received at Mon, 30 Nov 2026 09:59:00 +0000
+
+   ----- The following addresses had permanent fatal errors -----
+<reader@reader.example.net>
+    (reason: 550 5.7.1 Client host rejected: listed at zen.spamhaus.org)
+
+   ----- Transcript of session follows -----
+... while talking to mx.reader.example.net.:
+>>> RCPT To:<reader@reader.example.net>
+<<< 550 5.7.1 Client host rejected: listed at zen.spamhaus.org
+
+   ----- Original message follows -----
+
+"""
+    + RETURNED,
+)
+
+GMAIL_TIMEOUT = mail(
+    "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n"
+    "Subject: Delivery Status Notification (Failure)\n"
+    "X-Failed-Recipients: reader@reader.example.net\n",
+    """Delivery to the following recipient failed permanently:
+
+     reader@reader.example.net
+
+Technical details of permanent failure:
+The recipient server did not accept our requests to connect.
+[mx.reader.example.net. 192.0.2.3: timed out]
+
+----- Original message -----
+
+"""
+    + RETURNED,
+)
+
+GOOGLE_GROUPS = mail(
+    "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n"
+    "Subject: Delivery Status Notification (Failure)\n"
+    "X-Failed-Recipients: city-readers@googlegroups.com\n"
+    "Auto-Submitted: auto-replied\n",
+    """Hello news@example.org,
+
+We're writing to let you know that the group you tried to contact (city-readers) may not
+exist, or you may not have permission to post messages to the group.
+
+The Google Groups Team
+
+----- Original message -----
+
+"""
+    + RETURNED,
+)
+
+YAHOO = mail(
+    "From: MAILER-DAEMON@yahoo.example.com\nSubject: Failure Notice\n",
+    """Sorry, we were unable to deliver your message to the following address.
+
+<reader@reader.example.net>:
+554: delivery error: dd This user doesn't have a reader.example.net account
+
+--- Below this line is a copy of the message.
+
+"""
+    + RETURNED,
+)
+
+MAILRU = mail(
+    "From: mailer-daemon@corp.mail.ru\nSubject: Mail failure.\n"
+    "X-Failed-Recipients: reader@reader.example.net\nAuto-Submitted: auto-replied\n"
+    "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n",
+    """Это письмо создано автоматически сервером Mail.Ru, отвечать на него не нужно.
+
+This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+  reader@reader.example.net
+    SMTP error from remote mail server after end of data:
+    host mx.reader.example.net [192.0.2.8]: 550 spam message rejected
+
+------ This is a copy of the message, including all the headers. ------
+
+"""
+    + RETURNED,
+)
+
+DRAGONFLY = mail(
+    "From: MAILER-DAEMON <>\nSubject: Mail delivery failed\n",
+    """This is the DragonFly Mail Agent v0.13 at relay.example.org.
+
+There was an error delivering your mail to <reader@reader.example.net>.
+
+mx.reader.example.net [192.0.2.5] did not like our RCPT TO:
+550 5.1.1 <reader@reader.example.net>: Recipient address rejected: User unknown
+
+Message headers follow.
+
+"""
+    + RETURNED,
+)
+
+OPENSMTPD = mail(
+    "From: Mailer Daemon <MAILER-DAEMON@relay.example.org>\n"
+    "Subject: Delivery status notification: error\n",
+    """Hi!
+
+This is the MAILER-DAEMON, please DO NOT REPLY to this email.
+
+An error has occurred while attempting to deliver a message for
+the following list of recipients:
+
+reader@reader.example.net: 552 5.2.2 Mailbox is full
+
+Below is a copy of the original message:
+
+"""
+    + RETURNED,
+)
+
+NOTES = mail(
+    "From: postmaster@notes.reader.example.net\nSubject: Undeliverable message\n",
+    """------- Failure Reasons  --------
+
+User reader@reader.example.net not listed in public Name & Address Book
+reader@reader.example.net
+
+------- Returned Message --------
+"""
+    + RETURNED,
+)
+
+EXCHANGE_DSN = mail(
+    "From: postmaster@outlook.example.com\nSubject: Undeliverable: City Life Weekly\n"
+    "MIME-Version: 1.0\n"
+    'Content-Type: multipart/report; report-type=delivery-status; boundary="E1"\n',
+    f"""--E1
+Content-Type: text/plain; charset=us-ascii
+
+Your message to reader@reader.example.net couldn't be delivered.
+
+--E1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns;outlook.example.com
+
+Final-Recipient: rfc822;reader@reader.example.net
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp;550 5.4.1 Recipient address rejected: Access denied.
+ AS(201806281) [outlook.example.com]
+
+--E1
+Content-Type: text/rfc822-headers
+
+Message-ID: {ID}
+
+--E1--
+""",
+)
+
+
+def ses(notification: Mapping[str, Any], wrapped: bool) -> bytes:
+    body = json.dumps(notification)
+    if wrapped:
+        body = json.dumps({"Type": "Notification", "MessageId": "x", "Message": body})
+    return mail(
+        "From: AWS Notifications <no-reply@sns.amazonaws.com>\nSubject: AWS Notification Message\n",
+        body + "\n\n--\nIf you wish to stop receiving notifications from this topic...\n",
+    )
+
+
+SES_MAIL: dict[str, Any] = {
+    "source": "bounces+d7-bbbbbbbbbbbbbbbb@news.example.org",
+    "commonHeaders": {"messageId": ID},
+}
+SES_BOUNCE: dict[str, Any] = {
+    "notificationType": "Bounce",
+    "bounce": {
+        "bounceType": "Permanent",
+        "bounceSubType": "General",
+        "bouncedRecipients": [
+            {
+                "emailAddress": "reader@reader.example.net",
+                "status": "5.1.1",
+                "diagnosticCode": "smtp; 550 5.1.1 user unknown",
+            }
+        ],
+    },
+    "mail": SES_MAIL,
+}
+SES_COMPLAINT: dict[str, Any] = {
+    "notificationType": "Complaint",
+    "complaint": {
+        "complainedRecipients": [{"emailAddress": "reader@reader.example.net"}],
+        "complaintFeedbackType": "abuse",
+    },
+    "mail": SES_MAIL,
+}
+SES_DELIVERY: dict[str, Any] = {
+    "notificationType": "Delivery",
+    "delivery": {"recipients": ["reader@reader.example.net"], "smtpResponse": "250 ok"},
+    "mail": SES_MAIL,
+}
+
+JMRP = mail(
+    "From: staff@hotmail.com\nSubject: complaint about message from 192.0.2.1\n"
+    'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="J1"\n',
+    f"""--J1
+Content-Type: message/rfc822
+Content-Disposition: inline
+
+X-HmXmrOriginalRecipient: reader@reader.example.net
+Return-Path: <bounces+d7-bbbbbbbbbbbbbbbb@news.example.org>
+From: City News <news@example.org>
+To: reader@reader.example.net
+Subject: City Life Weekly
+Message-ID: {ID}
+
+This week in the city.
+
+--J1--
+""",
+)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason", "action", "detector", "recipient"),
+    [
+        (EXIM, "userunknown", "suppress", "prose:exim", "reader@reader.example.net"),
+        (EXIM_MAIL_FROM, "rejected", "alarm-only", "prose:exim", "reader@reader.example.net"),
+        (QMAIL_FULL, "mailboxfull", "count", "prose:qmail", "reader@reader.example.net"),
+        (SENDMAIL, "blocked", "alarm-only", "prose:sendmail", "reader@reader.example.net"),
+        (GMAIL_TIMEOUT, "expired", "count", "prose:gmail", "reader@reader.example.net"),
+        (
+            GOOGLE_GROUPS,
+            "rejected",
+            "alarm-only",
+            "prose:googlegroups",
+            "city-readers@googlegroups.com",
+        ),
+        (YAHOO, "userunknown", "count", "prose:yahoo", "reader@reader.example.net"),
+        (MAILRU, "spamdetected", "alarm-only", "prose:mailru", "reader@reader.example.net"),
+        (DRAGONFLY, "userunknown", "suppress", "prose:dragonfly", "reader@reader.example.net"),
+        (OPENSMTPD, "mailboxfull", "count", "prose:opensmtpd", "reader@reader.example.net"),
+        (NOTES, "userunknown", "count", "prose:notes", "reader@reader.example.net"),
+        (EXCHANGE_DSN, "expired", "count", "dsn", "reader@reader.example.net"),
+        (ses(SES_BOUNCE, True), "userunknown", "suppress", "ses", "reader@reader.example.net"),
+        (
+            ses(SES_COMPLAINT, False),
+            "feedback/abuse",
+            "unsubscribe",
+            "ses",
+            "reader@reader.example.net",
+        ),
+        (ses(SES_DELIVERY, True), "delivered", "ignore", "ses", "reader@reader.example.net"),
+        (JMRP, "feedback/abuse", "unsubscribe", "jmrp", "reader@reader.example.net"),
+    ],
+)
+def test_each_family_is_read_to_a_reason_and_an_action(
+    data: bytes, reason: str, action: str, detector: str, recipient: str
+) -> None:
+    report = parse_report(parsed(data), [TO])
+    assert (report.reason, report.detector, report.final_recipient) == (
+        reason,
+        detector,
+        recipient,
+    ), report.evidence
+    assert action_for(report.finding, report.action).value == action
+    assert report.evidence
+
+
+@pytest.mark.parametrize("data", [EXIM, QMAIL_FULL, SENDMAIL, DRAGONFLY, OPENSMTPD, NOTES])
+def test_prose_bounces_name_the_returned_message(data: bytes) -> None:
+    assert parse_report(parsed(data), [TO]).original_message_id == ID
+
+
+def test_exim_bounce_is_not_taken_for_an_out_of_office_reply() -> None:
+    report = parse_report(parsed(EXIM), [TO])
+    assert report.reason != "vacation" and "after RCPT" not in report.reason
+
+
+def test_ses_and_jmrp_give_the_return_path_and_message_id_we_sent() -> None:
+    for data in (ses(SES_BOUNCE, False), JMRP):
+        report = parse_report(parsed(data))
+        assert TO in report.addresses
+        assert report.original_message_id == ID
+
+
+def test_ses_transient_bounce_and_not_spam_complaint_touch_nobody() -> None:
+    transient = dict(SES_BOUNCE, bounce=dict(SES_BOUNCE["bounce"], bounceType="Transient"))
+    report = parse_report(parsed(ses(transient, True)))
+    assert action_for(report.finding, report.action).value == "count"
+    not_spam = dict(SES_COMPLAINT, complaint={"complaintFeedbackType": "not-spam"})
+    assert parse_report(parsed(ses(not_spam, True))).reason == "undefined"
