@@ -82,3 +82,25 @@ def bounces_import(
         for rejected in report.rejected:
             print(f"error: {rejected}", file=sys.stderr)
         raise typer.Exit(1)
+
+
+@bounces_app.command("failed")
+def bounces_failed(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="How many of the newest to list")] = 20,
+) -> None:
+    """List the bounce reports whose processing failed, newest first, with their errors.
+
+    A failed report is kept and marked; the queue goes on without it (issue 25)."""
+    from syndication.services import bounces
+
+    c = context(ctx)
+    health = bounces.intake_health(c.engine, failures=limit)
+    if not health.failed:
+        out.print("no failed bounce reports")
+        return
+    out.print(f"{health.failed} failed bounce reports; the newest {len(health.recent_failures)}:")
+    for report in health.recent_failures:
+        out.print(
+            f"  #{report.id} {report.received_at:%Y-%m-%d %H:%M} {report.source}: {report.error}"
+        )

@@ -66,8 +66,13 @@ def status(ctx: typer.Context) -> None:
             f"{shown or 'no recipients'}"
         )
         _print_bounces(digest)
-    if report.intake_backlog:
-        out.print(f"bounce intake: {report.intake_backlog} reports stored, not yet processed")
+    if report.intake.backlog:
+        out.print(f"bounce intake: {report.intake.backlog} reports stored, not yet processed")
+    if report.intake.failed:
+        out.print(
+            f"bounce intake: [bold red]{report.intake.failed} reports failed to process[/bold red]"
+            " (kept, marked failed; the queue went on): 'bounces failed' lists them"
+        )
     _print_sources(c, report)
     _print_jobs(c, report)
 

@@ -38,6 +38,7 @@ POLL = "poll"
 SOURCES = "sources"
 DELIVER = "deliver"
 BOUNCES = "bounces"
+PRUNE = "prune"
 DIGEST_PREFIX = "digest:"
 
 
@@ -224,6 +225,29 @@ def _deliver(runtime: _Runtime) -> JobOutcome:
 def fetch_bounces() -> None:
     """Fetch the ``[bounces.imap]`` mailbox and process what it holds (issue 10)."""
     _run(BOUNCES, _fetch_bounces)
+
+
+def prune() -> None:
+    """Delete what the service keeps only for a while: raw bounce reports past
+    ``bounces.retention_days`` (issue 25; events and verdicts stay)."""
+    _run(PRUNE, _prune)
+
+
+def _prune(runtime: _Runtime) -> JobOutcome:
+    from syndication.services import bounces
+
+    pruned = bounces.prune_reports(runtime.settings, runtime.engine, runtime.now())
+    counts = {
+        "intake_deleted": pruned.intake_deleted,
+        "intake_emptied": pruned.intake_emptied,
+        "events_emptied": pruned.events_emptied,
+    }
+    summary = (
+        f"bounce reports past {runtime.settings.bounces.retention_days} days: "
+        f"{pruned.intake_deleted} deleted, {pruned.intake_emptied + pruned.events_emptied} "
+        "raw copies emptied"
+    )
+    return JobOutcome(summary, counts)
 
 
 def _fetch_bounces(runtime: _Runtime) -> JobOutcome:

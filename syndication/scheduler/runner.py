@@ -94,7 +94,7 @@ class JobSpec:
 
 def job_table(settings: Settings) -> list[JobSpec]:
     """Every job these settings call for: sources (with ``[[sources]]``), poll, one digest
-    job per list, deliver, bounces (with ``[bounces.imap]``)."""
+    job per list, deliver, bounces (with ``[bounces.imap]``), prune (daily)."""
     tz = settings.site.tz
     every = settings.scheduler
     table: list[JobSpec] = []
@@ -142,6 +142,15 @@ def job_table(settings: Settings) -> list[JobSpec]:
                 IntervalTrigger(seconds=every.deliver_seconds, timezone=tz),
             )
         )
+    # Once a day, at a quiet hour of the site's day: what is kept only for a while goes.
+    table.append(
+        JobSpec(
+            scheduled.PRUNE,
+            "delete bounce reports past their retention",
+            scheduled.prune,
+            CronTrigger(hour=3, minute=17, timezone=tz),
+        )
+    )
     return table
 
 
@@ -242,6 +251,8 @@ def run_once(settings: Settings, now: Callable[[], datetime] = clock.utc_now) ->
             scheduled.deliver()
         if not stop.is_set() and settings.bounces.imap is not None:
             scheduled.fetch_bounces()
+        if not stop.is_set():
+            scheduled.prune()
         return 0
     finally:
         lock.release()
@@ -271,6 +282,8 @@ def run(settings: Settings) -> int:
         scheduled.configure(settings, engine, stop)
         remove_stale_jobs(settings, engine)
         catch_up(settings)
+        if not stop.is_set():
+            scheduled.prune()  # a scheduler that was down for days does not wait for 03:17
         if stop.is_set():
             return 0
         watcher = threading.Thread(

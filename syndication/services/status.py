@@ -21,7 +21,7 @@ queries, no renderers, no web or metrics libraries) for the CLI's start-up time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from syndication.store import database as db
@@ -33,6 +33,7 @@ from syndication.store.models import SUBSCRIBER_STATUSES as SUBSCRIBER_STATUSES
 from syndication.store.sources import SourceStatus as SourceStatus
 from syndication.store.sources import load_sources
 from syndication.store.status import DigestRow as DigestRow
+from syndication.store.status import IntakeCounts as IntakeCounts
 from syndication.store.status import OutboxCounts as OutboxCounts
 from syndication.store.status import StoreSummary as StoreSummary
 from syndication.store.status import TopicCount as TopicCount
@@ -88,9 +89,13 @@ class ServiceStatus:
     digest_states: dict[str, int]
     jobs: list[JobStatus]
     sources: list[SourceStatus]
-    intake_backlog: int
+    intake: IntakeCounts
     bounce_events: dict[str, int]
     growth: dict[str, list[tuple[datetime, int]]]
+
+    @property
+    def intake_backlog(self) -> int:
+        return self.intake.backlog
 
     @property
     def articles_by_status(self) -> dict[str, int]:
@@ -110,7 +115,33 @@ class HealthStatus:
     feeds: FeedStatus
     last_poll: LastRun | None
     outbox: OutboxCounts
-    intake_backlog: int
+    intake: IntakeCounts
+
+    @property
+    def intake_backlog(self) -> int:
+        return self.intake.backlog
+
+
+# A report waiting this long means nothing is processing the intake (``bounces serve`` or
+# the IMAP job stopped): readers who left keep being mailed.
+INTAKE_STALL = timedelta(minutes=15)
+
+
+def health_problems(report: HealthStatus, now: datetime) -> list[str]:
+    """What makes ``/healthz`` say "degraded" (issue 25): bounce reports whose processing
+    failed, and a queue whose oldest report has waited past :data:`INTAKE_STALL`."""
+    problems = []
+    if report.intake.failed:
+        problems.append(
+            f"{report.intake.failed} bounce reports failed to process; "
+            "'syndication status' lists them"
+        )
+    oldest = report.intake.oldest_queued_at
+    if oldest is not None and now - oldest > INTAKE_STALL:
+        problems.append(
+            f"bounce reports wait since {oldest.isoformat()}: is 'bounces serve' processing?"
+        )
+    return problems
 
 
 def missing_feed_files(settings: Settings) -> list[str]:
@@ -145,7 +176,7 @@ def service_status(
             digest_states=queries.digest_states(session),
             jobs=_jobs(session),
             sources=load_sources(session),
-            intake_backlog=queries.intake_backlog(session),
+            intake=queries.intake_counts(session),
             bounce_events=queries.bounce_events(session),
             growth=queries.subscriber_growth(session) if growth else {},
         )
@@ -161,7 +192,7 @@ def health_status(settings: Settings, engine: Engine) -> HealthStatus:
             feeds=FeedStatus(counters.built_to, counters.store_at, missing),
             last_poll=None if poll is None else LastRun(poll.finished_at, poll.ok),
             outbox=queries.outbox_counts(session),
-            intake_backlog=queries.intake_backlog(session),
+            intake=queries.intake_counts(session),
         )
 
 

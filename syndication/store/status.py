@@ -126,6 +126,28 @@ def _as_datetime(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value))
 
 
+@dataclass(frozen=True)
+class IntakeCounts:
+    """The bounce intake: reports waiting (and since when), reports whose processing failed."""
+
+    backlog: int
+    failed: int
+    oldest_queued_at: datetime | None
+
+
+def intake_counts(session: Session) -> IntakeCounts:
+    """The intake's queue in one query: queued and failed reports, the oldest queued."""
+    queued = BounceIntake.state == "queued"
+    backlog, failed, oldest = session.execute(
+        select(
+            func.count().filter(queued),
+            func.count().filter(BounceIntake.state == "failed"),
+            func.min(BounceIntake.received_at).filter(queued),
+        )
+    ).one()
+    return IntakeCounts(int(backlog or 0), int(failed or 0), _aware(_as_datetime(oldest)))
+
+
 def intake_backlog(session: Session) -> int:
     """Bounce reports stored but not yet processed."""
     return int(

@@ -13,7 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from syndication.services.status import HealthStatus, health_status
+from syndication.clock import utc_now
+from syndication.services.status import HealthStatus, health_problems, health_status
 from syndication.web.pages import NO_STORE, Pages
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,8 @@ def health_body(report: HealthStatus) -> dict[str, object]:
     ``outbox_backlog``: deliveries still to go out (queued, held or being sent);
     ``outbox_held``: those of them that wait on a held digest.
     ``bounce_intake_backlog``: bounce reports stored but not yet processed; one that keeps
-    growing means ``bounces serve`` stopped processing.
+    growing means ``bounces serve`` stopped processing; ``bounce_intake_failed``: reports
+    whose processing raised (each is kept, marked failed, and the queue goes on).
     """
     feeds, poll = report.feeds, report.last_poll
     return {
@@ -45,7 +47,8 @@ def health_body(report: HealthStatus) -> dict[str, object]:
         else {"finished_at": poll.finished_at.isoformat(), "ok": poll.ok},
         "outbox_backlog": report.outbox.backlog,
         "outbox_held": report.outbox.held,
-        "bounce_intake_backlog": report.intake_backlog,
+        "bounce_intake_backlog": report.intake.backlog,
+        "bounce_intake_failed": report.intake.failed,
     }
 
 
@@ -58,5 +61,8 @@ class HealthPage(Pages):
         except SQLAlchemyError as exc:
             log.warning("health check: database unreachable: %s", exc)
             return JSONResponse({"status": "error", "database": "unreachable"}, 503, NO_STORE)
-        body = {"status": "ok", "database": "ok", **health_body(report)}
+        # Degraded is still 200: the service answers; a monitor reads "problems".
+        problems = health_problems(report, utc_now())
+        state = {"status": "degraded", "problems": problems} if problems else {"status": "ok"}
+        body = {**state, "database": "ok", **health_body(report)}
         return JSONResponse(body, headers=NO_STORE)

@@ -99,6 +99,11 @@ def families(view: ServiceStatus | None, now: datetime, lists: Iterable[str]) ->
         "Bounces, complaints and restores recorded, by kind",
         labels=["kind"],
     )
+    intake = GaugeMetricFamily(
+        "syndication_bounce_reports",
+        "Bounce reports in the intake: queued (not yet processed) and failed (processing raised)",
+        labels=["state"],
+    )
     result: list[Metric] = [
         up,
         articles,
@@ -114,6 +119,7 @@ def families(view: ServiceStatus | None, now: datetime, lists: Iterable[str]) ->
         source_success,
         source_failures,
         bounces,
+        intake,
     ]
     if view is None:
         return result
@@ -138,6 +144,8 @@ def families(view: ServiceStatus | None, now: datetime, lists: Iterable[str]) ->
             jobs.add_metric([job.job_id], job.last_success_at.timestamp())
     for kind, count in sorted(view.bounce_events.items()):
         bounces.add_metric([kind], float(count))
+    intake.add_metric(["queued"], float(view.intake.backlog))
+    intake.add_metric(["failed"], float(view.intake.failed))
     for source in view.sources:
         source_failures.add_metric([source.name], float(source.failures))
         if source.last_success_at is not None:

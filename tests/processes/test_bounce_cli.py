@@ -94,3 +94,30 @@ def test_import_status_restore_export(settings: Settings, engine: Engine, tmp_pa
     )
     assert missing.returncode == 1
     assert "no such subscriber" in missing.stderr
+
+
+def test_a_failed_report_is_listed_and_shown_in_status(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    from syndication.services import bounces
+    from syndication.store import bounces as bounce_store
+    from syndication.store import database as db
+
+    bounce_settings = with_bounces(settings)
+    assert (
+        "no failed bounce reports"
+        in syndication(bounce_settings, tmp_path, "bounces", "failed").stdout
+    )
+    kept = bounces.accept(
+        engine, b"Subject: x\r\n\r\nx\r\n", source="smtp", sender="", recipients=[], now=AFTER_WEEK
+    )
+    with db.write_session(engine) as session:
+        bounce_store.fail(session, kept, "RecursionError: maximum recursion depth", AFTER_WEEK)
+    listed = syndication(bounce_settings, tmp_path, "bounces", "failed")
+    assert listed.returncode == 0, listed.stderr
+    assert "1 failed bounce reports" in listed.stdout
+    assert (
+        f"#{kept} " in listed.stdout and "RecursionError: maximum recursion depth" in listed.stdout
+    )
+    shown = syndication(bounce_settings, tmp_path, "status").stdout
+    assert "1 reports failed to process" in shown

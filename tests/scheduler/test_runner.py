@@ -216,6 +216,7 @@ def test_every_job_registers_with_a_reference_that_resolves(
         "digest:weekly-international",
         "deliver",
         "bounces",
+        "prune",
     }
     for job in jobs.values():
         assert ref_to_obj(job.func_ref) is job.func
@@ -239,7 +240,15 @@ def test_jobs_are_stored_rescheduled_and_removed_with_their_list(
 ) -> None:
     start_and_stop(settings)
     stored = {job.job_id: job.next_run for job in job_runs.stored_jobs(engine)}
-    assert set(stored) == {"poll", "deliver", "digest:weekly-city", "digest:weekly-international"}
+    assert set(stored) == {
+        "poll",
+        "deliver",
+        "prune",
+        "digest:weekly-city",
+        "digest:weekly-international",
+    }
+    prune = stored["prune"]
+    assert prune is not None and prune.astimezone(SEOUL).strftime("%H:%M") == "03:17"
     monday = stored["digest:weekly-city"]
     assert monday is not None and monday.astimezone(SEOUL).strftime("%a %H:%M") == "Mon 08:00"
 
@@ -248,7 +257,7 @@ def test_jobs_are_stored_rescheduled_and_removed_with_their_list(
     assert scheduling.remove_stale_jobs(changed, engine) == ["digest:weekly-international"]
     start_and_stop(changed)
     stored = {job.job_id: job.next_run for job in job_runs.stored_jobs(engine)}
-    assert set(stored) == {"poll", "deliver", "digest:weekly-city"}
+    assert set(stored) == {"poll", "deliver", "prune", "digest:weekly-city"}
     friday = stored["digest:weekly-city"]
     assert friday is not None and friday.astimezone(SEOUL).strftime("%a %H:%M") == "Fri 17:30"
 

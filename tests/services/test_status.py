@@ -158,3 +158,37 @@ def test_jobs_show_their_last_run_and_last_success(settings: Settings, engine: E
     assert digest.last_skipped and digest.last_summary == "past max_digest_delay"
     health = status.health_status(settings, engine)
     assert health.last_poll == status.LastRun(later, False)
+
+
+def test_failed_and_waiting_bounce_reports_degrade_health(
+    settings: Settings, engine: Engine
+) -> None:
+    # Issue 25: a report whose processing raised is kept as failed and the queue goes on;
+    # the operator's surfaces count it, and /healthz says "degraded" until it is dealt with.
+    from syndication.services import bounces
+    from syndication.store import bounces as bounce_store
+
+    def stored(at: timedelta) -> int:
+        return bounces.accept(
+            engine,
+            b"Subject: x\r\n\r\nnot a bounce\r\n",
+            source="smtp",
+            sender="",
+            recipients=["bounces@news.example.org"],
+            now=AFTER_WEEK + at,
+        )
+
+    broken, waiting = stored(timedelta(0)), stored(timedelta(minutes=1))
+    with db.write_session(engine) as session:
+        assert bounce_store.fail(session, broken, "RecursionError: too deep", AFTER_WEEK)
+    report = status.service_status(settings, engine)
+    health = status.health_status(settings, engine)
+    expected = status.IntakeCounts(1, 1, AFTER_WEEK + timedelta(minutes=1))
+    assert report.intake == health.intake == expected
+    soon = AFTER_WEEK + timedelta(minutes=5)
+    assert status.health_problems(health, soon) == [
+        "1 bounce reports failed to process; 'syndication status' lists them"
+    ]
+    late = AFTER_WEEK + timedelta(hours=1)
+    assert status.health_problems(health, late)[1].startswith("bounce reports wait since ")
+    assert waiting

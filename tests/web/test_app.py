@@ -606,6 +606,7 @@ def test_healthz(
         "outbox_backlog": 0,
         "outbox_held": 0,
         "bounce_intake_backlog": 0,
+        "bounce_intake_failed": 0,
     }
     feed_service.build_feeds(web_settings, engine, force_all=True)
     assert client.get("/healthz").json()["feeds"]["behind"] == 0

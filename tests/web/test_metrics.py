@@ -24,6 +24,7 @@ from tests.support.outbox import (
 
 FAMILIES = {
     "syndication_database_up": "gauge",
+    "syndication_bounce_reports": "gauge",
     "syndication_articles_total": "gauge",
     "syndication_feeds_behind_changes": "gauge",
     "syndication_outbox_queued": "gauge",
