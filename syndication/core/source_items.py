@@ -93,7 +93,10 @@ def wordpress_gmt(value: Any, field: str) -> datetime:
     except ValueError as exc:
         raise RecordError(field, f"{value!r} is not an ISO 8601 date and time") from exc
     # WordPress documents *_gmt as GMT and sends no offset; one that does is honoured.
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError as exc:  # 9999-12-31T23:59:59-14:00 is past year 9999 in UTC
+        raise RecordError(field, f"{value!r} is out of range") from exc
 
 
 def wordpress_post(
@@ -227,7 +230,11 @@ def feed_entry(
 def _parsed_time(value: Any) -> datetime | None:
     if not isinstance(value, time.struct_time):
         return None
-    return datetime.fromtimestamp(calendar.timegm(value), UTC)
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        shown = time.strftime("%Y-%m-%d", value)
+        raise RecordError("published", f"{shown} is out of range") from exc
 
 
 def _image(entry: Mapping[str, Any]) -> str:

@@ -66,4 +66,11 @@ class PollContext:
     reconcile: bool
 
 
+def unexpected(exc: BaseException) -> str:
+    """The one-line reason an item is rejected for an exception nobody foresaw: reading one
+    item must never cost the rest of the page (issue 27 item 1)."""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return f"unexpected {type(exc).__name__}: {first}".rstrip(": ")
+
+
 PollFunction = Callable[[PollContext, HttpClient], Iterator[Batch]]

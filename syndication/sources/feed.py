@@ -23,13 +23,15 @@ import feedparser
 from syndication.core.source_items import ItemRejection, feed_entry
 from syndication.edges.http_client import FetchError, HttpClient
 from syndication.errors import RecordError
-from syndication.sources.base import Batch, PollContext, with_validators
+from syndication.sources.base import Batch, PollContext, unexpected, with_validators
 
 ACCEPT = (
     "application/atom+xml, application/rss+xml, application/feed+json, "
     "application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
 )
 FEED = "feed"
+# The key of an entry whose JSON Feed item could not be read; its value says why.
+UNREADABLE = "_unreadable"
 
 
 def poll(context: PollContext, client: HttpClient) -> Iterator[Batch]:
@@ -43,6 +45,8 @@ def poll(context: PollContext, client: HttpClient) -> Iterator[Batch]:
     seen: set[str] = set()
     for number, entry in enumerate(entries, start=1):
         try:
+            if entry.get(UNREADABLE):
+                raise RecordError(*entry[UNREADABLE])
             record = feed_entry(
                 entry,
                 source=source.name,
@@ -52,6 +56,10 @@ def poll(context: PollContext, client: HttpClient) -> Iterator[Batch]:
         except RecordError as exc:
             item = str(entry.get("id") or entry.get("link") or f"entry {number}")
             batch.rejections.append(ItemRejection(source.name, item, exc.field, exc.reason))
+            continue
+        except Exception as exc:  # noqa: BLE001 - one entry must not cost the feed
+            item = str(entry.get("id") or entry.get("link") or f"entry {number}")
+            batch.rejections.append(ItemRejection(source.name, item, "", unexpected(exc)))
             continue
         if record.source_id in seen:
             continue  # a feed listing an entry twice: the first (newest) one stands
@@ -84,7 +92,19 @@ def _json_feed(body: bytes, url: str) -> tuple[list[Mapping[str, Any]], str]:
     items = data.get("items")
     if not isinstance(items, list):
         raise FetchError(f"GET {url}: a JSON Feed needs an items array")
-    entries: list[Mapping[str, Any]] = [_json_item(i) for i in items if isinstance(i, dict)]
+    entries: list[Mapping[str, Any]] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        why: tuple[str, str]
+        try:
+            entries.append(_json_item(item))
+            continue
+        except RecordError as exc:
+            why = (exc.field, exc.reason)
+        except Exception as exc:  # noqa: BLE001 - judged alone: one rejection in poll()
+            why = ("", unexpected(exc))
+        entries.append({"id": str(item.get("id", "")), UNREADABLE: why})
     return entries, str(data.get("language", "") or "")
 
 
@@ -95,7 +115,7 @@ def _json_item(item: dict[str, Any]) -> dict[str, Any]:
         "link": item.get("url"),
         "title": item.get("title", ""),
         "summary": item.get("summary", "") or "",
-        "tags": [{"term": t} for t in item.get("tags") or [] if isinstance(t, str)],
+        "tags": [{"term": t} for t in _list(item.get("tags")) if isinstance(t, str)],
         "author": str(authors[0].get("name", ""))
         if authors and isinstance(authors[0], dict)
         else "",
@@ -111,6 +131,11 @@ def _json_item(item: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
+def _list(value: Any) -> list[Any]:
+    """A JSON array, or nothing: ``"tags": 5`` is no tags, not a failed feed."""
+    return value if isinstance(value, list) else []
+
+
 def _struct(value: Any) -> time.struct_time | None:
     """RFC 3339 (JSON Feed's dates) to the UTC struct_time feedparser would give."""
     if not isinstance(value, str):
@@ -121,4 +146,7 @@ def _struct(value: Any) -> time.struct_time | None:
         return None
     if parsed.tzinfo is None:
         return None
-    return parsed.astimezone(UTC).timetuple()
+    try:
+        return parsed.astimezone(UTC).timetuple()
+    except OverflowError as exc:  # 9999-12-31T23:59:59-14:00: past year 9999 in UTC
+        raise RecordError("date_published", f"{value!r} is out of range") from exc

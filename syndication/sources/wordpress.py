@@ -40,7 +40,7 @@ from syndication.core.source_items import (
 )
 from syndication.edges.http_client import FetchError, HttpClient, Response
 from syndication.errors import RecordError
-from syndication.sources.base import Batch, PollContext, with_validators
+from syndication.sources.base import Batch, PollContext, unexpected, with_validators
 
 PER_PAGE = 100  # WordPress's maximum for per_page
 OVERLAP = timedelta(minutes=5)
@@ -124,6 +124,9 @@ def _changed_posts(context: PollContext, client: HttpClient) -> Iterator[Batch]:
             except RecordError as exc:
                 item = f"post {post.get('id', '?')}"
                 batch.rejections.append(ItemRejection(source.name, item, exc.field, exc.reason))
+            except Exception as exc:  # noqa: BLE001 - one post must not cost the page
+                item = f"post {post.get('id', '?')}"
+                batch.rejections.append(ItemRejection(source.name, item, "", unexpected(exc)))
         # The first page's validators are only trusted when it was the only page: an edit
         # on a later page moves that post to the end without changing page 1's bytes.
         single = pages <= 1 and page == 1
@@ -182,7 +185,7 @@ def _category_ids(post: dict[str, Any]) -> list[int]:
 def _modified(post: dict[str, Any]) -> datetime | None:
     try:
         return wordpress_gmt(post.get("modified_gmt"), "modified_gmt")
-    except RecordError:
+    except Exception:  # noqa: BLE001 - the post's own mapping reports what is wrong
         return None
 
 

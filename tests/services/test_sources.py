@@ -423,3 +423,69 @@ def test_credentials_named_but_unset_fail_that_source_only(
     failed, ok = poll_sources(settings, engine, now=clock)
     assert "$WP_USER is not set" in failed.error
     assert ok.inserted == 250
+
+
+# -- issue 27 item 1: every upstream item judged alone -----------------------------------
+
+
+def test_a_post_dated_past_year_9999_is_one_rejection_and_the_page_is_written(
+    settings: Settings, engine: Engine
+) -> None:
+    site = FakeWordPress()
+    for post_id in (1, 2, 3):
+        site.add_post(post_id)
+    site.posts[2]["modified_gmt"] = "9999-12-31T23:59:59-14:00"
+    with serve(site) as server:
+        settings = with_sources(settings, wp_source(server.url))
+        [report] = poll_sources(settings, engine, now=clock)
+    assert report.error == ""
+    assert (report.fetched, report.inserted, report.rejected) == (3, 2, 1)
+    assert str(report.rejections[0]).startswith("cms: post 2: modified_gmt: ")
+    assert "out of range" in str(report.rejections[0])
+
+
+JSON_FEED_ITEMS: list[dict[str, Any]] = [
+    {
+        "id": "good",
+        "url": "https://upstream.example.org/good",
+        "title": "Good",
+        "date_published": "2026-11-20T00:00:00Z",
+        "tags": ["environment-news"],
+    },
+    {
+        "id": "far",
+        "url": "https://upstream.example.org/far",
+        "title": "Far",
+        "date_published": "9999-12-31T23:59:59-14:00",
+        "tags": ["environment-news"],
+    },
+    {
+        "id": "tags",
+        "url": "https://upstream.example.org/tags",
+        "title": "Tags",
+        "date_published": "2026-11-20T00:00:00Z",
+        "tags": 5,
+    },
+]
+
+
+def json_feed(items: list[dict[str, Any]]) -> Answer:
+    body = {"version": "https://jsonfeed.org/version/1.1", "title": "Up", "items": items}
+    return Answer(200, {"Content-Type": "application/feed+json"}, json.dumps(body).encode())
+
+
+def test_one_bad_json_feed_item_costs_only_that_item(settings: Settings, engine: Engine) -> None:
+    with serve(lambda r: json_feed(JSON_FEED_ITEMS)) as server:
+        source = SourceSettings(
+            "up", "feed", f"{server.url}/feed.json", CATEGORIES, default_topics=("environment",)
+        )
+        settings = with_sources(settings, source)
+        [report] = poll_sources(settings, engine, now=clock)
+    assert report.error == ""
+    assert report.fetched == 3
+    rejected = {r.item: str(r) for r in report.rejections}
+    assert set(rejected) == {"far"}
+    assert "out of range" in rejected["far"]
+    # "tags": 5 is no tags: the source's default topics apply.
+    assert article(engine, "up:tags").title == "Tags"
+    assert article(engine, "up:good").title == "Good"
