@@ -24,6 +24,9 @@ from syndication.errors import SyndicationError
 
 USER_AGENT = f"syndication/{__version__}"
 MAX_BODY = 64 * 1024 * 1024  # an upstream answer larger than this is refused, not read
+# The longest Retry-After honoured: RFC 9110 §10.2.3 sets no bound, and a value such as
+# 99999999999999999999 would otherwise overflow every date computed from it.
+MAX_RETRY_AFTER = 24 * 60 * 60.0
 
 
 class FetchError(SyndicationError):
@@ -73,19 +76,22 @@ class Response:
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    """``Retry-After`` as seconds from ``now``: delta-seconds or an HTTP-date (RFC 9110)."""
+    """``Retry-After`` as seconds from ``now``: delta-seconds or an HTTP-date (RFC 9110
+    §10.2.3), at most :data:`MAX_RETRY_AFTER`; ``None`` when absent or unreadable."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():
+        # Compared as digits first: float() of 400 nines is inf, int() of 5,000 refuses.
+        return float(value) if len(value) < 9 else MAX_RETRY_AFTER
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - now).total_seconds()
+    except (TypeError, ValueError, OverflowError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 class HttpClient:

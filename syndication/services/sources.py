@@ -117,8 +117,8 @@ def poll_sources(
     chosen = _choose(settings, names)
     reports = []
     for source in chosen:
-        reports.append(
-            poll_source(
+        try:
+            report = poll_source(
                 settings,
                 engine,
                 source,
@@ -128,7 +128,13 @@ def poll_sources(
                 on_rejection=on_rejection,
                 transport=transport,
             )
-        )
+        except Exception as exc:  # noqa: BLE001 - one source's failure never stops the others
+            # poll_source records its own failures; this is the rest (the store refusing
+            # to record it, say): reported here, and the next source is polled all the same.
+            log.exception("source %s: the poll could not be recorded", source.name)
+            report = SourceReport(source.name, source.kind)
+            report.error = f"{source.name}: unexpected {type(exc).__name__}: {exc} (see the log)"
+        reports.append(report)
     return reports
 
 
@@ -313,10 +319,11 @@ def backoff(interval_seconds: int, failures: int, retry_after: float | None) -> 
     :data:`BACKOFF_CAP`; a longer ``Retry-After`` wins (capped at a day).
     """
     exponent = min(max(failures - 1, 0), 20)
-    delay = min(timedelta(seconds=interval_seconds * 2**exponent), BACKOFF_CAP)
-    if retry_after is not None:
-        delay = max(delay, min(timedelta(seconds=retry_after), RETRY_AFTER_CAP))
-    return delay
+    seconds = min(float(interval_seconds) * 2**exponent, BACKOFF_CAP.total_seconds())
+    if retry_after is not None and retry_after == retry_after:  # NaN: not a delay
+        # Clamped as a number, before it becomes a timedelta (which overflows past 1e9 days).
+        seconds = max(seconds, min(max(retry_after, 0.0), RETRY_AFTER_CAP.total_seconds()))
+    return timedelta(seconds=seconds)
 
 
 def source_states(

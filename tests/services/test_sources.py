@@ -489,3 +489,44 @@ def test_one_bad_json_feed_item_costs_only_that_item(settings: Settings, engine:
     # "tags": 5 is no tags: the source's default topics apply.
     assert article(engine, "up:tags").title == "Tags"
     assert article(engine, "up:good").title == "Good"
+
+
+# -- issue 27 item 2: time bounded as a whole ---------------------------------------------
+
+
+def test_a_huge_retry_after_is_clamped_and_the_next_source_is_polled(
+    settings: Settings, engine: Engine, wordpress: tuple[FakeWordPress, Server]
+) -> None:
+    _site, server = wordpress
+    huge = {"Retry-After": "99999999999999999999"}
+    with serve(lambda r: Answer(503, huge, b"")) as limited:
+        settings = with_sources(
+            settings, wp_source(limited.url, name="limited"), wp_source(server.url)
+        )
+        limited_report, good = poll_sources(settings, engine, now=clock)
+    assert "503" in limited_report.error and good.inserted == 250
+    with db.read_session(engine) as session:
+        state = source_store.load_source(session, "limited")
+    assert state is not None and state.next_attempt_at == NOW + timedelta(hours=24)
+
+
+def test_backoff_clamps_any_retry_after() -> None:
+    assert backoff(300, 1, 1e20) == timedelta(hours=24)
+    assert backoff(300, 1, float("inf")) == timedelta(hours=24)
+    assert backoff(300, 1, float("nan")) == timedelta(seconds=300)
+    assert backoff(300, 10**6, None) == timedelta(hours=1)
+
+
+def test_the_scheduler_runs_its_other_jobs_after_a_huge_retry_after(
+    settings: Settings, engine: Engine
+) -> None:
+    with serve(lambda r: Answer(503, {"Retry-After": "9" * 400}, b"")) as limited:
+        settings = replace(
+            with_sources(settings, wp_source(limited.url)),
+            scheduler=SchedulerSettings(max_digest_delay=timedelta(0)),
+        )
+        assert scheduling.run_once(settings, now=clock) == 0
+    with db.read_session(engine) as session:
+        runs = {r.job_id: r for r in session.scalars(select(JobRun))}
+    assert not runs["sources"].ok and "86400 s" in runs["sources"].error
+    assert runs["poll"].ok and runs["deliver"].ok
