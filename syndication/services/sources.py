@@ -201,6 +201,7 @@ def poll_source(
             auth=auth,
             user_agent=f"{USER_AGENT} (+{settings.site.base_url})",
             transport=transport,
+            total_seconds=source.max_poll_seconds,
         ) as client:
             try:
                 for batch in poll_function(source.kind)(context, client):

@@ -172,6 +172,10 @@ class SourceSettings:
     timeout_seconds: float = 30.0
     username_env: str = ""
     password_env: str = ""
+    # A poll's whole time and how many pages (requests for one listing) it may read; the
+    # next poll goes on from where the cursor stopped (issue 27 item 3).
+    max_poll_seconds: float = 600.0
+    max_pages: int = 1000
     username: str = field(default="", repr=False)
     password: str = field(default="", repr=False)
 

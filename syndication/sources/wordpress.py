@@ -18,6 +18,12 @@ we page (it jumps to the end and a neighbour slides onto a page already read). A
 sees that happen (a post modified after its first answer, or the total changing) puts the
 cursor back where it started, so the next poll reads the range again.
 
+Every listing stops at the source's ``max_pages`` (and at an empty page, which WordPress
+never sends before the end): a site claiming ``X-WP-TotalPages: 1000000`` cannot keep a
+poll asking. The changed posts are read oldest change first, so a poll cut short stores
+what it read and the next one goes on from that cursor; a reconciliation cut short
+retracts nothing (its list of live ids would be incomplete) and fails the poll instead.
+
 Deletions: a post trashed, unpublished or deleted simply stops being listed. The
 reconciliation pass lists every published id (``_fields=id``, cheap) and hands the set to
 the service, which retracts the rest (RFC 6721 tombstones in the feeds).
@@ -75,6 +81,7 @@ def _changed_posts(context: PollContext, client: HttpClient) -> Iterator[Batch]:
     first_seen: datetime | None = None
     total: str | None = None
     shifted = False
+    capped = False
     page = 1
     while True:
         validators = context.state.validators(FIRST_PAGE) if page == 1 and cursor else None
@@ -101,7 +108,7 @@ def _changed_posts(context: PollContext, client: HttpClient) -> Iterator[Batch]:
         total = answer.headers.get("x-wp-total")
         unknown = {c for p in posts for c in _category_ids(p) if c not in categories}
         if unknown:
-            categories.update(_categories(source.url, client))
+            categories.update(_categories(source.url, client, source.max_pages))
             memo["categories"] = {str(k): v for k, v in sorted(categories.items())}
         batch = Batch(fetched=len(posts))
         for post in posts:
@@ -133,10 +140,13 @@ def _changed_posts(context: PollContext, client: HttpClient) -> Iterator[Batch]:
         memo = with_validators(memo, FIRST_PAGE, answer.validators if single else None)
         batch.cursor, batch.memo = cursor, dict(memo)
         yield batch
-        if page >= pages:
+        if page >= pages or not posts:
+            break
+        if page >= source.max_pages:
+            capped = True  # the next poll goes on from this cursor
             break
         page += 1
-    if shifted and cursor != start_cursor and not context.full:
+    if shifted and not capped and cursor != start_cursor and not context.full:
         # Read the range again next time (see the module docstring).
         yield Batch(cursor=start_cursor, memo=with_validators(memo, FIRST_PAGE, None))
 
@@ -147,33 +157,42 @@ def _live_ids(context: PollContext, client: HttpClient) -> set[str]:
     ids: set[str] = set()
     page, pages = 1, 1
     while page <= pages:
+        if page > source.max_pages:
+            raise FetchError(
+                f"{source.url}: more than max_pages ({source.max_pages}) pages of post ids; "
+                "nothing retracted (raise max_pages to reconcile this site)"
+            )
         answer = client.get(
             source.url + POSTS,
             {"per_page": PER_PAGE, "status": "publish", "_fields": "id", "page": page},
             accept="application/json",
         )
         pages = _header_int(answer, "x-wp-totalpages")
-        for post in _json_list(answer):
+        posts = _json_list(answer)
+        for post in posts:
             if isinstance(post.get("id"), int):
                 ids.add(source_id(source.name, str(post["id"])))
+        if not posts:
+            break
         page += 1
     return ids
 
 
-def _categories(root: str, client: HttpClient) -> dict[int, str]:
+def _categories(root: str, client: HttpClient, max_pages: int) -> dict[int, str]:
     found: dict[int, str] = {}
     page, pages = 1, 1
-    while page <= pages:
+    while page <= min(pages, max_pages):
         answer = client.get(
             root + CATEGORIES,
             {"per_page": PER_PAGE, "_fields": "id,slug", "page": page},
             accept="application/json",
         )
         pages = _header_int(answer, "x-wp-totalpages")
-        for category in _json_list(answer):
+        listed = _json_list(answer)
+        for category in listed:
             if isinstance(category.get("id"), int) and isinstance(category.get("slug"), str):
                 found[category["id"]] = category["slug"]
-        page += 1
+        page = page + 1 if listed else pages + 1
     return found
 
 

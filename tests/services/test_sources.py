@@ -19,7 +19,7 @@ from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.store import sources as source_store
 from syndication.store.models import Article, JobRun
-from tests.support.http import Answer, Request, Server, serve
+from tests.support.http import Answer, Request, Server, drip_headers, serve
 from tests.support.wordpress import T0, FakeWordPress
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
@@ -530,3 +530,59 @@ def test_the_scheduler_runs_its_other_jobs_after_a_huge_retry_after(
         runs = {r.job_id: r for r in session.scalars(select(JobRun))}
     assert not runs["sources"].ok and "86400 s" in runs["sources"].error
     assert runs["poll"].ok and runs["deliver"].ok
+
+
+# -- issue 27 item 3: a poll's total deadline and page cap --------------------------------
+
+
+def test_a_source_dripping_headers_ends_at_its_timeout_and_the_scheduler_goes_on(
+    settings: Settings, engine: Engine
+) -> None:
+    import time
+
+    with drip_headers(0.5) as url:
+        settings = replace(
+            with_sources(settings, wp_source(url, timeout_seconds=2.0)),
+            scheduler=SchedulerSettings(max_digest_delay=timedelta(0)),
+        )
+        started = time.monotonic()
+        [report] = poll_sources(settings, engine, now=clock)
+        assert time.monotonic() - started < 3.0
+        assert "no complete answer within 2 s" in report.error
+        started = time.monotonic()
+        assert scheduling.run_once(settings, now=clock) == 0
+        # The other jobs ran after it, and the whole run waited at most the source's timeout.
+        assert time.monotonic() - started < 2.0 + 1.0 + 2.0  # the poll, +1 s, the other jobs
+    with db.read_session(engine) as session:
+        runs = [r.job_id for r in session.scalars(select(JobRun).order_by(JobRun.id))]
+    assert runs[:2] == ["sources", "poll"] and "deliver" in runs
+
+
+def endless_pages(request: Request) -> Answer:
+    """Claims a million pages and fills every one with the same post."""
+    site = FakeWordPress()
+    post = site.add_post(int(request.query.get("page", "1")))
+    if request.path.endswith("/categories"):
+        return site(request)
+    headers = {"X-WP-Total": "100000000", "X-WP-TotalPages": "1000000"}
+    return Answer(200, headers, json.dumps([post]).encode())
+
+
+def test_wordpress_paging_stops_at_max_pages_and_at_an_empty_page(
+    settings: Settings, engine: Engine
+) -> None:
+    with serve(endless_pages) as server:
+        settings = with_sources(settings, wp_source(server.url, max_pages=5))
+        [report] = poll_sources(settings, engine, now=clock)
+        assert report.inserted == 5
+        changed = [
+            r for r in server.requests if r.path.endswith("/posts") and r.query["_fields"] != "id"
+        ]
+        assert len(changed) == 5
+        # The first poll's reconciliation is cut short too, and then retracts nothing.
+        assert "more than max_pages (5)" in report.error and report.retracted == 0
+    empty = {"X-WP-Total": "100000000", "X-WP-TotalPages": "1000000"}
+    with serve(lambda r: Answer(200, empty, b"[]")) as server:
+        settings = with_sources(settings, wp_source(server.url))
+        [report] = poll_sources(settings, engine, now=clock)
+        assert len(server.requests) <= 2  # the changed posts, the reconciliation
