@@ -137,12 +137,12 @@ class IntegrationTables(TableReader):
                 lambda v: 0 < v <= 3600,
                 "must be a number of seconds above 0 (at most 3600)",
             )
-            max_poll = self.checked(
-                f"{where}.max_poll_seconds",
-                self.get(item, where, "max_poll_seconds", float, 600.0),
-                lambda v, least=timeout: least <= v <= 86400,
-                "must be a number of seconds, at least timeout_seconds (at most 86400)",
-            )
+            max_poll = self.get(item, where, "max_poll_seconds", float, 600.0)
+            if not timeout <= max_poll <= 86400:
+                raise self.fail(
+                    f"{where}.max_poll_seconds",
+                    "must be a number of seconds, at least timeout_seconds (at most 86400)",
+                )
             max_pages = self.checked(
                 f"{where}.max_pages",
                 self.get(item, where, "max_pages", int, 1000),
