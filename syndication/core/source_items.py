@@ -73,6 +73,7 @@ def source_id(source: str, upstream_id: str) -> str:
 # The fields a poll asks WordPress for (``_fields``): everything the mapping reads.
 WORDPRESS_FIELDS = (
     "id",
+    "status",
     "date_gmt",
     "modified_gmt",
     "link",
@@ -97,6 +98,22 @@ def wordpress_gmt(value: Any, field: str) -> datetime:
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except OverflowError as exc:  # 9999-12-31T23:59:59-14:00 is past year 9999 in UTC
         raise RecordError(field, f"{value!r} is out of range") from exc
+
+
+def wordpress_not_public(post: Mapping[str, Any]) -> str:
+    """Why a post must not be syndicated, or ``""``: it is password-protected
+    (``content.protected`` or ``excerpt.protected``: WordPress then sends an empty body to
+    the anonymous, and the text itself to an editor with ``context=edit``), or its
+    ``status`` is anything but ``publish`` (a draft, a pending, private or future post,
+    which an authenticated request or a plugin may list)."""
+    for field in ("content", "excerpt"):
+        value = post.get(field)
+        if isinstance(value, Mapping) and value.get("protected") is True:
+            return "password-protected"
+    status = post.get("status", "publish")
+    if status != "publish":
+        return f"status {status!r}" if isinstance(status, str) else "status unknown"
+    return ""
 
 
 def wordpress_post(

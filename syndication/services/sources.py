@@ -48,6 +48,7 @@ BACKOFF_CAP = timedelta(hours=1)
 RETRY_AFTER_CAP = timedelta(hours=24)
 RECONCILE_EVERY = timedelta(days=1)
 REMOVED_REASON = "removed from {name}"
+WITHDRAWN_REASON = "no longer public on {name} ({why})"
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class SourceReport:
     unchanged: int = 0
     rejected: int = 0
     retracted: int = 0
+    skipped: int = 0
     requests: int = 0
     error: str = ""
     waiting: str = ""
@@ -94,6 +96,8 @@ class SourceReport:
             f"{self.fetched} fetched, {self.inserted} inserted, {self.updated} updated, "
             f"{self.unchanged} unchanged, {self.rejected} rejected, {self.retracted} retracted"
         )
+        if self.skipped:
+            counts += f", {self.skipped} skipped (not public)"
         return f"{self.name}: {counts}" + (f"; FAILED: {self.error}" if self.error else "")
 
 
@@ -252,6 +256,7 @@ def _write(
         on_rejection(rejection)
 
     report.fetched += batch.fetched
+    report.skipped += len(batch.withdrawn)
     for rejection in batch.rejections:
         reject(rejection)
     with db.read_session(engine) as session:
@@ -259,9 +264,13 @@ def _write(
         # Which records would change, and which articles a reconciliation retracts, are
         # decided before taking the write lock, so an idle batch takes none.
         changed = store.changed_records(session, batch.records) if batch.records else []
-        gone: set[str] = set()
+        gone: dict[str, str] = {}
         if batch.live_ids is not None:
-            gone = source_store.published_ids(session, f"{source.name}:") - batch.live_ids
+            live = source_store.published_ids(session, f"{source.name}:") - batch.live_ids
+            gone = dict.fromkeys(live, REMOVED_REASON.format(name=source.name))
+        for withdrawn in source_store.published_among(session, batch.withdrawn):
+            why = batch.withdrawn[withdrawn]
+            gone[withdrawn] = WITHDRAWN_REASON.format(name=source.name, why=why)
     report.unchanged += len(batch.records) - len(changed)
     cursor_moves = batch.cursor is not None and (status is None or batch.cursor != status.cursor)
     memo_moves = batch.memo is not None and (status is None or batch.memo != status.memo)
@@ -272,8 +281,7 @@ def _write(
         reject(ItemRejection(source.name, changed[number].source_id, "", reason))
 
     def with_records(session: Session) -> None:
-        for source_id in sorted(gone):
-            reason = REMOVED_REASON.format(name=source.name)
+        for source_id, reason in sorted(gone.items()):
             if articles.retract_in(session, source_id, reason, now):
                 report.retracted += 1
         source_store.save_progress(

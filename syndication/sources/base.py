@@ -43,7 +43,9 @@ class Batch:
     ``cursor``/``memo`` (when not ``None``) are stored in the same transaction as
     ``records``, so the cursor never runs ahead of what was written. ``live_ids``, from a
     reconciliation pass, is every id the upstream still publishes: the service retracts
-    this source's published articles that are not in it.
+    this source's published articles that are not in it. ``withdrawn`` are ids the
+    upstream lists but must not be published (a protected or unpublished WordPress post):
+    skipped, and retracted if they were published before.
     """
 
     records: list[ArticleRecord] = field(default_factory=list)
@@ -52,6 +54,7 @@ class Batch:
     cursor: str | None = None
     memo: dict[str, Any] | None = None
     live_ids: set[str] | None = None
+    withdrawn: dict[str, str] = field(default_factory=dict)  # source id: why
 
 
 @dataclass(frozen=True)

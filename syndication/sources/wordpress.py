@@ -24,6 +24,11 @@ poll asking. The changed posts are read oldest change first, so a poll cut short
 what it read and the next one goes on from that cursor; a reconciliation cut short
 retracts nothing (its list of live ids would be incomplete) and fails the poll instead.
 
+Only public posts are syndicated: one that is password-protected (``content.protected``)
+or whose ``status`` is not ``publish`` (draft, pending, private, future: listed only to
+an authenticated request or by a plugin) is skipped, and retracted if it was published
+before (:func:`syndication.core.source_items.wordpress_not_public`).
+
 Deletions: a post trashed, unpublished or deleted simply stops being listed. The
 reconciliation pass lists every published id (``_fields=id``, cheap) and hands the set to
 the service, which retracts the rest (RFC 6721 tombstones in the feeds).
@@ -42,6 +47,7 @@ from syndication.core.source_items import (
     ItemRejection,
     source_id,
     wordpress_gmt,
+    wordpress_not_public,
     wordpress_post,
 )
 from syndication.edges.http_client import FetchError, HttpClient, Response
@@ -118,6 +124,10 @@ def _changed_posts(context: PollContext, client: HttpClient) -> Iterator[Batch]:
                     cursor = modified.isoformat()
                 if first_seen is not None and modified >= first_seen - timedelta(seconds=1):
                     shifted = True
+            hidden = wordpress_not_public(post)
+            if hidden and isinstance(post.get("id"), int):
+                batch.withdrawn[source_id(source.name, str(post["id"]))] = hidden
+                continue
             try:
                 batch.records.append(
                     wordpress_post(

@@ -6,6 +6,7 @@ Functions take a Session; :mod:`syndication.services.sources` owns the transacti
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -124,4 +125,17 @@ def _status(row: SourceState) -> SourceStatus:
         last_error=row.last_error,
         failures=row.failures,
         next_attempt_at=row.next_attempt_at,
+    )
+
+
+def published_among(session: Session, source_ids: Collection[str]) -> set[str]:
+    """Those of ``source_ids`` whose articles are in the store and not retracted."""
+    if not source_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Article.source_id).where(
+                Article.source_id.in_(list(source_ids)), Article.status == "published"
+            )
+        )
     )

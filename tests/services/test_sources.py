@@ -586,3 +586,51 @@ def test_wordpress_paging_stops_at_max_pages_and_at_an_empty_page(
         settings = with_sources(settings, wp_source(server.url))
         [report] = poll_sources(settings, engine, now=clock)
         assert len(server.requests) <= 2  # the changed posts, the reconciliation
+
+
+# -- issue 27 item 4: only public WordPress posts ------------------------------------------
+
+
+def test_protected_and_unpublished_posts_are_skipped_and_retracted_if_public_before(
+    settings: Settings, engine: Engine
+) -> None:
+    site = FakeWordPress()
+    for post_id in (1, 2, 3, 4):
+        site.add_post(post_id)
+    with serve(site) as server:
+        settings = with_sources(settings, wp_source(server.url))
+        [first] = poll_sources(settings, engine, now=clock)
+        assert first.inserted == 4
+        # Post 2 gets a password (WordPress's anonymous shape: empty text, protected); post
+        # 3 comes with its text, as an editor's context=edit would send it; post 4 is
+        # listed as a draft (a plugin); post 5 is new and protected.
+        later = T0 + timedelta(days=1)
+        site.edit(2, later)
+        site.posts[2]["content"] = {"rendered": "", "protected": True}
+        site.posts[2]["excerpt"] = {"rendered": "", "protected": True}
+        site.edit(3, later)
+        site.posts[3]["content"] = {"rendered": "<p>secret</p>", "protected": True}
+        site.edit(4, later)
+        site.posts[4]["status"] = "publish"  # listed all the same, but says:
+        site.add_post(5, modified=later)["content"]["protected"] = True
+        original = site._posts
+
+        def drafts_listed(query: dict[str, str]) -> Answer:
+            answer = original(query)
+            posts = json.loads(answer.body)
+            for post in posts:
+                if post["id"] == 4:
+                    post["status"] = "draft"
+            return replace(answer, body=json.dumps(posts).encode())
+
+        site._posts = drafts_listed  # type: ignore[method-assign]
+        [second] = poll_sources(settings, engine, now=clock)
+    assert (second.skipped, second.retracted, second.inserted) == (4, 3, 0)
+    assert "4 skipped (not public)" in second.summary
+    for post_id, why in ((2, "password-protected"), (3, "password-protected"), (4, "'draft'")):
+        stored = article(engine, f"cms:{post_id}")
+        assert stored.status == "retracted" and why in stored.retraction_reason
+        assert "secret" not in stored.body_html
+    with db.read_session(engine) as session:
+        assert session.scalar(select(Article).where(Article.source_id == "cms:5")) is None
+    assert article(engine, "cms:1").status == "published"
