@@ -196,6 +196,7 @@ def poll_source(
         language=settings.site.language,
         full=full,
         reconcile=reconcile,
+        now=started,
     )
     retry_after: float | None = None
     try:

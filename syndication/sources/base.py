@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from syndication.core.articles import ArticleRecord
@@ -67,6 +68,7 @@ class PollContext:
     language: str
     full: bool
     reconcile: bool
+    now: datetime  # when the poll started (an undated feed entry is "first seen" then)
 
 
 def unexpected(exc: BaseException) -> str:

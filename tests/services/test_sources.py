@@ -634,3 +634,68 @@ def test_protected_and_unpublished_posts_are_skipped_and_retracted_if_public_bef
     with db.read_session(engine) as session:
         assert session.scalar(select(Article).where(Article.source_id == "cms:5")) is None
     assert article(engine, "cms:1").status == "published"
+
+
+# -- issue 27 item 5: keep what the formats allow -----------------------------------------
+
+LONG_WORDS = " ".join(f"word{n}" for n in range(3000))  # about 26 KB of plain text
+RSS_UNTITLED = f"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Toots</title><link>https://social.example/</link>
+<description>x</description>
+<item><guid>https://social.example/1</guid><link>https://social.example/1</link>
+<pubDate>Fri, 20 Nov 2026 00:00:00 GMT</pubDate><category>environment-news</category>
+<description>&lt;p&gt;Rivers are rising across the city today, and the parks along the
+banks are closed until the water goes down again&lt;/p&gt;</description></item>
+<item><guid>https://social.example/2</guid><link>https://social.example/2</link>
+<pubDate>Fri, 20 Nov 2026 00:00:00 GMT</pubDate><title>Long</title>
+<category>environment-news</category><description>{LONG_WORDS}</description></item>
+<item><guid>https://social.example/3</guid><link>https://social.example/3</link>
+<title>Undated</title><category>environment-news</category></item>
+</channel></rss>"""
+
+ATOM03_CREATED = """<?xml version="1.0" encoding="utf-8"?>
+<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>Old</title>
+<entry><id>urn:old:1</id><title>Created only</title>
+<link rel="alternate" type="text/html" href="https://old.example/1"/>
+<created>2026-11-19T08:00:00Z</created></entry></feed>"""
+
+
+def test_untitled_long_and_undated_items_are_kept(settings: Settings, engine: Engine) -> None:
+    feeds = {
+        "/rss": ("application/rss+xml", RSS_UNTITLED.encode()),
+        "/atom03": ("application/atom+xml", ATOM03_CREATED.encode()),
+        "/json": (
+            "application/feed+json",
+            json_feed([{"id": "j1", "url": "https://j.example/1", "title": "No date"}]).body,
+        ),
+    }
+
+    def serve_feeds(request: Request) -> Answer:
+        media_type, body = feeds[request.path]
+        return Answer(200, {"Content-Type": media_type}, body)
+
+    with serve(serve_feeds) as server:
+        sources = [
+            SourceSettings(n, "feed", f"{server.url}/{n}", CATEGORIES, ("environment",))
+            for n in ("rss", "atom03", "json")
+        ]
+        settings = with_sources(settings, *sources)
+        reports = poll_sources(settings, engine, now=clock)
+        counts = [(r.inserted, r.rejected, r.error) for r in reports]
+        assert counts == [(3, 0, ""), (1, 0, ""), (1, 0, "")]
+        untitled = article(engine, "rss:https://social.example/1")
+        assert untitled.title.startswith("Rivers are rising across the city today")
+        assert untitled.title.endswith("\u2026") and len(untitled.title) <= 80
+        long = article(engine, "rss:https://social.example/2")
+        assert len(long.summary.encode()) <= 10 * 1024 and long.summary.endswith("\u2026")
+        assert long.summary[:-1].split()[-1].startswith("word")  # cut between words
+        assert article(engine, "rss:https://social.example/3").published_at == NOW
+        assert article(engine, "atom03:urn:old:1").published_at == datetime(
+            2026, 11, 19, 8, tzinfo=UTC
+        )
+        assert article(engine, "json:j1").published_at == NOW
+        # Later polls keep the first-seen date: nothing changes.
+        later = lambda: NOW + timedelta(hours=5)  # noqa: E731
+        again = poll_sources(settings, engine, full=True, now=later)
+        assert [r.updated for r in again] == [0, 0, 0]
+        assert article(engine, "json:j1").published_at == NOW
