@@ -12,6 +12,12 @@ exponentially (``sources_seconds`` doubled per failure in a row, capped at
 :data:`BACKOFF_CAP`, or longer when ``Retry-After`` says so); an explicit
 ``syndication sources poll`` always asks, and any success ends the back-off.
 
+One story, one article: a source with ``dedupe`` on (the default for feed sources) does
+not store an item whose link, or whose guid when that is a URL, is the link of an article
+another source stored first (a site feed and its category feeds list the same post): the
+item is recorded as an alias of that article (``article_aliases``) and left to the source
+that owns it. An item already stored under its own id stays its own article.
+
 Records are written through :func:`syndication.services.articles.write_records`, as every
 import is: a record the database refuses is one rejection, and the rest of its batch is
 stored. Retractions take :mod:`syndication.services.articles`' one reason policy.
@@ -41,6 +47,7 @@ from syndication.store.sources import SourceStatus as SourceStatus
 if TYPE_CHECKING:
     import httpx2 as httpx
 
+    from syndication.core.articles import ArticleRecord
     from syndication.core.source_items import ItemRejection
     from syndication.sources.base import Batch, PollFunction
 
@@ -79,6 +86,7 @@ class SourceReport:
     rejected: int = 0
     retracted: int = 0
     skipped: int = 0
+    aliased: int = 0
     requests: int = 0
     error: str = ""
     waiting: str = ""
@@ -98,6 +106,8 @@ class SourceReport:
         )
         if self.skipped:
             counts += f", {self.skipped} skipped (not public)"
+        if self.aliased:
+            counts += f", {self.aliased} already stored from another source"
         return f"{self.name}: {counts}" + (f"; FAILED: {self.error}" if self.error else "")
 
 
@@ -260,11 +270,15 @@ def _write(
     report.skipped += len(batch.withdrawn)
     for rejection in batch.rejections:
         reject(rejection)
+    records = batch.records
     with db.read_session(engine) as session:
         status = source_store.load_source(session, source.name)
+        new_aliases: dict[str, str] = {}
+        if source.deduplicates and records:
+            records, new_aliases = _without_duplicates(session, source, records, report)
         # Which records would change, and which articles a reconciliation retracts, are
         # decided before taking the write lock, so an idle batch takes none.
-        changed = store.changed_records(session, batch.records) if batch.records else []
+        changed = store.changed_records(session, records) if records else []
         gone: dict[str, str] = {}
         if batch.live_ids is not None:
             live = source_store.published_ids(session, f"{source.name}:") - batch.live_ids
@@ -272,16 +286,17 @@ def _write(
         for withdrawn in source_store.published_among(session, batch.withdrawn):
             why = batch.withdrawn[withdrawn]
             gone[withdrawn] = WITHDRAWN_REASON.format(name=source.name, why=why)
-    report.unchanged += len(batch.records) - len(changed)
+    report.unchanged += len(records) - len(changed)
     cursor_moves = batch.cursor is not None and (status is None or batch.cursor != status.cursor)
     memo_moves = batch.memo is not None and (status is None or batch.memo != status.memo)
-    if not (changed or gone or cursor_moves or memo_moves):
+    if not (changed or gone or new_aliases or cursor_moves or memo_moves):
         return
 
     def refused(number: int, reason: str) -> None:
         reject(ItemRejection(source.name, changed[number].source_id, "", reason))
 
     def with_records(session: Session) -> None:
+        source_store.add_aliases(session, new_aliases, now)
         for source_id, reason in sorted(gone.items()):
             if articles.retract_in(session, source_id, reason, now):
                 report.retracted += 1
@@ -294,6 +309,35 @@ def _write(
     report.inserted += counts.inserted
     report.updated += counts.updated
     report.unchanged += counts.unchanged
+
+
+def _without_duplicates(
+    session: Session, source: SourceSettings, records: list[ArticleRecord], report: SourceReport
+) -> tuple[list[ArticleRecord], dict[str, str]]:
+    """``records`` less those that are another source's article (see the module
+    docstring), and the aliases to record for those not recorded yet."""
+    ids = [r.source_id for r in records]
+    known = source_store.aliases_of(session, ids)
+    own = source_store.stored_ids(session, ids)
+    candidates: dict[str, list[str]] = {}
+    for record in records:
+        if record.source_id in known or record.source_id in own:
+            continue
+        links = [record.url]
+        guid = record.source_id.removeprefix(f"{source.name}:")
+        if guid.startswith(("https://", "http://")) and guid != record.url:
+            links.append(guid)
+        candidates[record.source_id] = links
+    urls = {url for links in candidates.values() for url in links}
+    stored = source_store.articles_at(session, urls, f"{source.name}:")
+    new_aliases: dict[str, str] = {}
+    for source_id, links in candidates.items():
+        found = next((stored[url] for url in links if url in stored), None)
+        if found is not None:
+            new_aliases[source_id] = found
+    kept = [r for r in records if r.source_id not in known and r.source_id not in new_aliases]
+    report.aliased += len(records) - len(kept)
+    return kept, new_aliases
 
 
 def _record(

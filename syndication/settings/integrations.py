@@ -103,7 +103,7 @@ class IntegrationTables(TableReader):
             raise self.fail("sources", "must be an array of tables ([[sources]])")
         known_topics = {t.slug for t in topics}
         allowed = {"name", "kind", "url", "categories", "default_topics", "timeout_seconds"}
-        allowed |= {"username_env", "password_env", "max_poll_seconds", "max_pages"}
+        allowed |= {"username_env", "password_env", "max_poll_seconds", "max_pages", "dedupe"}
         result: list[SourceSettings] = []
         for index, item in enumerate(items):
             where = f"sources[{index}]"
@@ -149,6 +149,7 @@ class IntegrationTables(TableReader):
                 lambda v: 1 <= v <= 1_000_000,
                 "must be a number of pages from 1 to 1000000",
             )
+            dedupe = self.get(item, where, "dedupe", bool, kind == "feed")  # see deduplicates
             username_env = self.get(item, where, "username_env", str, "")
             password_env = self.get(item, where, "password_env", str, "")
             result.append(
@@ -161,6 +162,7 @@ class IntegrationTables(TableReader):
                     timeout_seconds=timeout,
                     max_poll_seconds=max_poll,
                     max_pages=max_pages,
+                    dedupe=dedupe,
                     username_env=username_env,
                     password_env=password_env,
                     username=environ.get(username_env, "") if username_env else "",

@@ -699,3 +699,62 @@ def test_untitled_long_and_undated_items_are_kept(settings: Settings, engine: En
         again = poll_sources(settings, engine, full=True, now=later)
         assert [r.updated for r in again] == [0, 0, 0]
         assert article(engine, "json:j1").published_at == NOW
+
+
+# -- issue 27 item 6: one story, one article across sources --------------------------------
+
+
+def rss_items(numbers: list[int]) -> bytes:
+    items = "".join(
+        f"<item><guid>https://city.example/news/{n}</guid><link>https://city.example/news/{n}"
+        f"</link><title>Story {n}</title><pubDate>Tue, 17 Nov 2026 0{n}:00:00 GMT</pubDate>"
+        "<category>environment-news</category><description>Text</description></item>"
+        for n in numbers
+    )
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>City</title>'
+        f"<link>https://city.example/</link><description>x</description>{items}</channel></rss>"
+    ).encode()
+
+
+def test_one_story_from_two_overlapping_feeds_is_one_article_in_all_and_in_a_digest(
+    settings: Settings, engine: Engine
+) -> None:
+    from xml.etree import ElementTree
+
+    from syndication.services.digests import compiling
+    from syndication.services.feeds import build_feeds
+
+    feeds = {"/site": rss_items([1, 2, 3]), "/environment": rss_items([2, 3, 4])}
+    with serve(lambda r: Answer(200, {"Content-Type": "application/rss+xml"}, feeds[r.path])) as s:
+        site = SourceSettings("site", "feed", f"{s.url}/site", CATEGORIES)
+        category = SourceSettings("env", "feed", f"{s.url}/environment", CATEGORIES)
+        settings = with_sources(settings, site, category)
+        first, second = poll_sources(settings, engine, now=clock)
+        assert (first.inserted, second.inserted, second.aliased) == (3, 1, 2)
+        assert "2 already stored from another source" in second.summary
+        # Again, and with the category feed first: still nothing new.
+        again = poll_sources(settings, engine, ["env", "site"], full=True, now=clock)
+        assert [(r.inserted, r.updated) for r in again] == [(0, 0), (0, 0)]
+    with db.read_session(engine) as session:
+        urls = list(session.scalars(select(Article.url)))
+    assert sorted(urls) == [f"https://city.example/news/{n}" for n in (1, 2, 3, 4)]
+    build_feeds(settings, engine, force_all=True, now=clock)
+    atom = ElementTree.parse(settings.feeds.dir / "all" / "atom.xml")
+    entries = atom.findall("{http://www.w3.org/2005/Atom}entry")
+    assert len(entries) == 4
+    report = compiling.compile_digest(
+        settings, engine, "weekly-city", datetime(2026, 11, 18).date(), NOW
+    )
+    assert report.articles == 4
+
+
+def test_dedupe_false_keeps_a_source_separate(settings: Settings, engine: Engine) -> None:
+    feeds = {"/site": rss_items([1, 2]), "/environment": rss_items([2])}
+    with serve(lambda r: Answer(200, {"Content-Type": "application/rss+xml"}, feeds[r.path])) as s:
+        site = SourceSettings("site", "feed", f"{s.url}/site", CATEGORIES)
+        separate = SourceSettings("env", "feed", f"{s.url}/environment", CATEGORIES, dedupe=False)
+        settings = with_sources(settings, site, separate)
+        first, second = poll_sources(settings, engine, now=clock)
+    assert (first.inserted, second.inserted, second.aliased) == (2, 1, 0)
+    assert article(engine, "env:https://city.example/news/2").title == "Story 2"
