@@ -27,6 +27,9 @@ REQUIRED = ("id", "title", "url", "published_at", "topics")
 OPTIONAL = ("updated_at", "summary", "body_html", "author", "image_url", "language", "status")
 OPTIONAL_EXTRA = ("retraction_reason",)
 MAX_SOURCE_ID = 200
+# C0 controls and DEL/C1 in an id: one can never be named in a URL path or a feed (a NUL
+# cannot be stored on PostgreSQL; a line break cannot be matched by the API's route).
+_ID_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
 MAX_URL = 2048
 MAX_SHORT_TEXT = 1_000  # author, language, retraction reason
 # Publication dates a newsroom can mean. Outside them, site-time month arithmetic runs off
@@ -234,6 +237,11 @@ def _record(
         raise RecordError("id", "must not be empty")
     if len(source_id) > MAX_SOURCE_ID:
         raise RecordError("id", f"longer than {MAX_SOURCE_ID} characters")
+    control = _ID_CONTROLS.search(source_id)
+    if control:
+        raise RecordError(
+            "id", f"contains the control character U+{ord(control.group()):04X}; ids are one line"
+        )
     title = safe(text(data, "title")).strip()
     if not title:
         raise RecordError("title", "must not be empty")

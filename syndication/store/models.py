@@ -311,6 +311,9 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The one source whose articles (ids "<source>:…") the key may write and retract;
+    # NULL: any article (--any-source, and every key made before issue 27).
+    source: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class RateLimit(Base):
