@@ -199,5 +199,10 @@ def test_source_limits_and_dedupe_defaults(tmp_path: Path) -> None:
     assert (cms.max_pages, cms.max_poll_seconds, cms.deduplicates) == (5, 60.0, False)
     assert (site.max_pages, site.max_poll_seconds, site.deduplicates) == (1000, 600.0, True)
     assert not cat.deduplicates
+    assert (cms.follow_redirects, site.follow_redirects) == ("same-host", "same-host")
     with pytest.raises(ConfigError, match="max_poll_seconds"):
         load_settings(write(tmp_path, body.replace("= 60", "= 1")), {})
+    loose = load_settings(write(tmp_path, body + 'follow_redirects = "any"\n'), {})
+    assert loose.sources[2].follow_redirects == "any"
+    with pytest.raises(ConfigError, match="follow_redirects.*not one of any, same-host"):
+        load_settings(write(tmp_path, body + 'follow_redirects = "never"\n'), {})

@@ -120,6 +120,7 @@ class HttpClient:
         transport: httpx.BaseTransport | None = None,
         max_body: int = MAX_BODY,
         total_seconds: float | None = None,
+        follow_redirects: str = "same-host",
     ) -> None:
         self.timeout = timeout
         self.max_body = max_body
@@ -128,12 +129,15 @@ class HttpClient:
         self.deadline = time.monotonic() + total_seconds if total_seconds else None
         self._streams: list[object] = []  # every connection this client opened
         self._lock = threading.Lock()
+        self.redirects = follow_redirects
+        self._origin: tuple[str, int | None] = ("", None)  # host, port the get() asked
         self._client = httpx.Client(
             headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
             timeout=httpx.Timeout(timeout),
             auth=httpx.BasicAuth(*auth) if auth else None,
             follow_redirects=True,
             transport=transport,
+            event_hooks={"request": [self._check_redirect]},
         )
 
     def __enter__(self) -> HttpClient:
@@ -170,6 +174,8 @@ class HttpClient:
             raise FetchError(self._late(url, whole_poll))
         self.requests += 1
         shown = url
+        asked = httpx.URL(url)
+        self._origin = (asked.host, asked.port)
         expired = threading.Event()
         watchdog = threading.Timer(deadline - started, self._expire, (expired,))
         watchdog.daemon = True
@@ -223,6 +229,22 @@ class HttpClient:
             validators=Validators(
                 answer.headers.get("etag", ""), answer.headers.get("last-modified", "")
             ),
+        )
+
+    def _check_redirect(self, request: httpx.Request) -> None:
+        """httpx's request hook, called for every request a get() sends, redirects
+        included: with ``same-host``, a redirect to another host or port is refused (an
+        upstream must not point the poller at whatever else it can reach); ``http`` to
+        ``https`` on the same host and default ports is followed (httpx gives a default
+        port as ``None``). httpx itself drops ``Authorization`` on a redirect to another
+        origin."""
+        if self.redirects == "any" or (request.url.host, request.url.port) == self._origin:
+            return
+        host, port = self._origin
+        asked = f"{host}:{port}" if port else host
+        raise FetchError(
+            f"GET {request.url}: redirected away from {asked} to another host; "
+            'set follow_redirects = "any" on this source to follow it'
         )
 
     def _late(self, shown: str, whole_poll: bool) -> str:

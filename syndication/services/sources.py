@@ -91,6 +91,7 @@ class SourceReport:
     error: str = ""
     waiting: str = ""
     rejections: list[ItemRejection] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -108,7 +109,8 @@ class SourceReport:
             counts += f", {self.skipped} skipped (not public)"
         if self.aliased:
             counts += f", {self.aliased} already stored from another source"
-        return f"{self.name}: {counts}" + (f"; FAILED: {self.error}" if self.error else "")
+        warned = "".join(f"; warning: {w}" for w in self.warnings)
+        return f"{self.name}: {counts}{warned}" + (f"; FAILED: {self.error}" if self.error else "")
 
 
 def poll_sources(
@@ -217,6 +219,7 @@ def poll_source(
             user_agent=f"{USER_AGENT} (+{settings.site.base_url})",
             transport=transport,
             total_seconds=source.max_poll_seconds,
+            follow_redirects=source.follow_redirects,
         ) as client:
             try:
                 for batch in poll_function(source.kind)(context, client):
@@ -268,6 +271,9 @@ def _write(
 
     report.fetched += batch.fetched
     report.skipped += len(batch.withdrawn)
+    for warning in batch.warnings:
+        log.warning("source %s: %s", source.name, warning)
+        report.warnings.append(warning)
     for rejection in batch.rejections:
         reject(rejection)
     records = batch.records

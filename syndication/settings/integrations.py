@@ -104,6 +104,7 @@ class IntegrationTables(TableReader):
         known_topics = {t.slug for t in topics}
         allowed = {"name", "kind", "url", "categories", "default_topics", "timeout_seconds"}
         allowed |= {"username_env", "password_env", "max_poll_seconds", "max_pages", "dedupe"}
+        allowed |= {"follow_redirects"}
         result: list[SourceSettings] = []
         for index, item in enumerate(items):
             where = f"sources[{index}]"
@@ -150,6 +151,11 @@ class IntegrationTables(TableReader):
                 "must be a number of pages from 1 to 1000000",
             )
             dedupe = self.get(item, where, "dedupe", bool, kind == "feed")  # see deduplicates
+            follow_redirects = self.choice(
+                f"{where}.follow_redirects",
+                self.get(item, where, "follow_redirects", str, "same-host"),
+                {"same-host", "any"},
+            )
             username_env = self.get(item, where, "username_env", str, "")
             password_env = self.get(item, where, "password_env", str, "")
             result.append(
@@ -163,6 +169,7 @@ class IntegrationTables(TableReader):
                     max_poll_seconds=max_poll,
                     max_pages=max_pages,
                     dedupe=dedupe,
+                    follow_redirects=follow_redirects,
                     username_env=username_env,
                     password_env=password_env,
                     username=environ.get(username_env, "") if username_env else "",

@@ -180,6 +180,8 @@ class SourceSettings:
     # becomes an alias of that article, not a second one (issue 27 item 6). ``None``: the
     # default, true for feed sources, false for the others (see ``deduplicates``).
     dedupe: bool | None = None
+    # "same-host": a redirect to another host fails the poll; "any": followed (issue 27).
+    follow_redirects: str = "same-host"
     username: str = field(default="", repr=False)
     password: str = field(default="", repr=False)
 

@@ -56,6 +56,7 @@ class Batch:
     memo: dict[str, Any] | None = None
     live_ids: set[str] | None = None
     withdrawn: dict[str, str] = field(default_factory=dict)  # source id: why
+    warnings: list[str] = field(default_factory=list)  # said in the report, not a failure
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ def poll(context: PollContext, client: HttpClient) -> Iterator[Batch]:
         return
     parsed = parse_feed(answer.body, answer.headers.get("content-type", ""), answer.url)
     entries, language = parsed.entries, parsed.language
-    batch = Batch(fetched=len(entries))
+    batch = Batch(fetched=len(entries), warnings=[parsed.warning] if parsed.warning else [])
     seen: set[str] = set()
     known_first_seen: dict[str, str] = dict(context.state.memo.get(FIRST_SEEN, {}))
     first_seen: dict[str, str] = {}
@@ -100,6 +100,7 @@ class ParsedFeed:
     entries: list[Mapping[str, Any]]
     language: str
     undated_allowed: bool
+    warning: str = ""
 
 
 def parse_feed(body: bytes, content_type: str, url: str) -> ParsedFeed:
@@ -114,7 +115,14 @@ def parse_feed(body: bytes, content_type: str, url: str) -> ParsedFeed:
         reason = parsed.get("bozo_exception") or "no RSS or Atom root element"
         raise FetchError(f"GET {url}: not a feed ({reason})")
     language = str(parsed.feed.get("language", "") or "")
-    return ParsedFeed(list(parsed.entries), language, undated_allowed=version != "atom10")
+    entries = list(parsed.entries)
+    warning = ""
+    if parsed.get("bozo") and not entries:
+        # feedparser recovers what it can from broken XML; when that is nothing, say so
+        # rather than report a quiet "0 fetched".
+        reason = parsed.get("bozo_exception") or "not well-formed"
+        warning = f"GET {url}: the feed is broken ({reason}) and no entry could be read"
+    return ParsedFeed(entries, language, undated_allowed=version != "atom10", warning=warning)
 
 
 def _json_feed(body: bytes, url: str) -> tuple[list[Mapping[str, Any]], str]:

@@ -758,3 +758,44 @@ def test_dedupe_false_keeps_a_source_separate(settings: Settings, engine: Engine
         first, second = poll_sources(settings, engine, now=clock)
     assert (first.inserted, second.inserted, second.aliased) == (2, 1, 0)
     assert article(engine, "env:https://city.example/news/2").title == "Story 2"
+
+
+# -- issue 27 item 8: redirects, BOM, CR-only line ends, broken XML -----------------------
+
+
+def test_a_redirect_to_another_host_is_followed_only_when_the_source_says_any(
+    settings: Settings, engine: Engine
+) -> None:
+    feed = rss_items([1])
+    with serve(lambda r: Answer(200, {"Content-Type": "application/rss+xml"}, feed)) as other:
+        moved = {"Location": f"{other.url}/feed.xml"}
+        with serve(lambda r: Answer(302, moved, b"")) as upstream:
+            strict = SourceSettings("strict", "feed", f"{upstream.url}/feed", CATEGORIES)
+            loose = replace(strict, name="loose", follow_redirects="any", dedupe=False)
+            settings = with_sources(settings, strict, loose)
+            refused, followed = poll_sources(settings, engine, now=clock)
+    assert "redirected away from 127.0.0.1:" in refused.error
+    assert 'follow_redirects = "any"' in refused.error and refused.inserted == 0
+    assert len(other.requests) == 1 and followed.inserted == 1
+
+
+def test_a_jsonl_export_with_a_bom_and_cr_line_ends_keeps_every_line(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    from tests.support.builders import article_json
+
+    export = tmp_path / "export.jsonl"
+    lines = [json.dumps(article_json(f"x-{n}")) for n in (1, 2, 3)]
+    export.write_bytes(b"\xef\xbb\xbf" + "\r".join(lines).encode() + b"\r")
+    settings = with_sources(settings, SourceSettings("export", "jsonl", str(export)))
+    [report] = poll_sources(settings, engine, now=clock)
+    assert (report.inserted, report.rejected) == (3, 0)
+
+
+def test_broken_xml_with_no_entries_is_a_warning(settings: Settings, engine: Engine) -> None:
+    broken = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Half'
+    with serve(lambda r: Answer(200, {"Content-Type": "application/rss+xml"}, broken)) as s:
+        settings = with_sources(settings, SourceSettings("half", "feed", f"{s.url}/f", CATEGORIES))
+        [report] = poll_sources(settings, engine, now=clock)
+    assert report.error == "" and report.fetched == 0
+    assert "warning: GET " in report.summary and "no entry could be read" in report.summary
