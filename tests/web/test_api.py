@@ -200,3 +200,21 @@ def test_every_api_error_is_json_and_control_character_ids_are_400(
     line = body(article_json("cms:x\ny"))
     answer = client.post("/api/articles", content=line, headers=auth(key))
     assert "control character U+000A" in answer.json()["rejected"][0]["reason"]
+
+
+def test_an_unexpected_error_under_api_is_json(
+    settings: Settings, engine: Engine, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from syndication.services import articles
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the store fell over")
+
+    monkeypatch.setattr(articles, "retract", broken)
+    app = create_app(settings, engine)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.delete("/api/articles/cms:1", headers=auth(key))
+        assert answer.status_code == 500
+        assert answer.json() == {"error": "internal error; the server's log says more"}
+        page = client.get("/digests/nope/2026-11-16")
+        assert page.headers["content-type"].startswith("text/html")
