@@ -186,3 +186,23 @@ def test_a_sender_with_a_display_name_in_any_script_loads(tmp_path: Path) -> Non
     ):
         path = write(tmp_path, f"[mail]\nfrom = '{sender}'\n")
         assert load_settings(path, {}).mail.from_address == sender
+
+
+def test_source_limits_and_dedupe_defaults(tmp_path: Path) -> None:
+    body = (
+        '[[sources]]\nname = "cms"\nkind = "wordpress"\nurl = "https://a.example"\n'
+        "max_pages = 5\nmax_poll_seconds = 60\n"
+        '[[sources]]\nname = "site"\nkind = "feed"\nurl = "https://a.example/feed"\n'
+        '[[sources]]\nname = "cat"\nkind = "feed"\nurl = "https://a.example/c"\ndedupe = false\n'
+    )
+    cms, site, cat = load_settings(write(tmp_path, body), {}).sources
+    assert (cms.max_pages, cms.max_poll_seconds, cms.deduplicates) == (5, 60.0, False)
+    assert (site.max_pages, site.max_poll_seconds, site.deduplicates) == (1000, 600.0, True)
+    assert not cat.deduplicates
+    assert (cms.follow_redirects, site.follow_redirects) == ("same-host", "same-host")
+    with pytest.raises(ConfigError, match="max_poll_seconds"):
+        load_settings(write(tmp_path, body.replace("= 60", "= 1")), {})
+    loose = load_settings(write(tmp_path, body + 'follow_redirects = "any"\n'), {})
+    assert loose.sources[2].follow_redirects == "any"
+    with pytest.raises(ConfigError, match="follow_redirects.*not one of any, same-host"):
+        load_settings(write(tmp_path, body + 'follow_redirects = "never"\n'), {})

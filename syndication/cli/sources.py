@@ -51,15 +51,38 @@ def sources_poll(
 
 @api_keys_app.command("create")
 def api_keys_create(
-    ctx: typer.Context, name: Annotated[str, typer.Argument(help="Who uses it, e.g. cms")]
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Who uses it, e.g. cms")],
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            metavar="SOURCE",
+            help="The only source whose articles (ids SOURCE:...) the key may write and retract",
+        ),
+    ] = None,
+    any_source: Annotated[
+        bool,
+        typer.Option("--any-source", help="Let the key write and retract any article"),
+    ] = False,
 ) -> None:
-    """Make a key and print it once; only its hash is kept."""
+    """Make a key and print it once; only its hash is kept. Say which articles it may
+    touch: --source SOURCE, or --any-source."""
     from syndication.clock import utc_now
+    from syndication.errors import InputError
     from syndication.services import api_keys
 
-    key = api_keys.create_key(context(ctx).engine, name, utc_now())
+    if (source is None) == (not any_source):
+        raise InputError(
+            "say which articles the key may write: --source SOURCE (ids SOURCE:...) "
+            "or --any-source (every article, the WordPress ones included)"
+            if source is None
+            else "--source and --any-source exclude each other; give one"
+        )
+    key = api_keys.create_key(context(ctx).engine, name, utc_now(), source=source)
     out.print(key)
-    print(f"API key {name!r} created; it is shown only this once", file=sys.stderr)
+    scope = f"for source {source!r} (ids {source}:...)" if source else "for any source"
+    print(f"API key {name!r} created {scope}; it is shown only this once", file=sys.stderr)
 
 
 @api_keys_app.command("list")
@@ -79,7 +102,8 @@ def api_keys_list(ctx: typer.Context) -> None:
             if key.revoked_at
             else "active"
         )
-        out.print(f"  {key.name:<28} {made}; {state}")
+        scope = f"source {key.source}" if key.source else "any source"
+        out.print(f"  {key.name:<28} {scope}; {made}; {state}")
 
 
 @api_keys_app.command("revoke")

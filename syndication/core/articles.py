@@ -27,6 +27,10 @@ REQUIRED = ("id", "title", "url", "published_at", "topics")
 OPTIONAL = ("updated_at", "summary", "body_html", "author", "image_url", "language", "status")
 OPTIONAL_EXTRA = ("retraction_reason",)
 MAX_SOURCE_ID = 200
+_BOM = b"\xef\xbb\xbf"  # UTF-8's byte-order mark
+# C0 controls and DEL/C1 in an id: one can never be named in a URL path or a feed (a NUL
+# cannot be stored on PostgreSQL; a line break cannot be matched by the API's route).
+_ID_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
 MAX_URL = 2048
 MAX_SHORT_TEXT = 1_000  # author, language, retraction reason
 # Publication dates a newsroom can mean. Outside them, site-time month arithmetic runs off
@@ -146,6 +150,7 @@ def parse_article_line(
     size limit (``limits``), a NUL or an unpaired surrogate in any string, a date outside
     1900-2200.
     """
+    line = line.removeprefix("\ufeff")  # a byte-order mark belongs to the file
     try:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -176,6 +181,9 @@ def parse_article_bytes(
     refused line gets the same verdict and message either way (orjson refuses NaN and
     lone surrogates that ``json`` reads, and reads big integers as floats).
     """
+    if line.startswith(_BOM):
+        # A byte-order mark (Windows editors add one) belongs to the file, not the line.
+        line = line[len(_BOM) :]
     try:
         data = orjson.loads(line)
     except orjson.JSONDecodeError:
@@ -234,6 +242,11 @@ def _record(
         raise RecordError("id", "must not be empty")
     if len(source_id) > MAX_SOURCE_ID:
         raise RecordError("id", f"longer than {MAX_SOURCE_ID} characters")
+    control = _ID_CONTROLS.search(source_id)
+    if control:
+        raise RecordError(
+            "id", f"contains the control character U+{ord(control.group()):04X}; ids are one line"
+        )
     title = safe(text(data, "title")).strip()
     if not title:
         raise RecordError("title", "must not be empty")

@@ -73,6 +73,7 @@ def source_id(source: str, upstream_id: str) -> str:
 # The fields a poll asks WordPress for (``_fields``): everything the mapping reads.
 WORDPRESS_FIELDS = (
     "id",
+    "status",
     "date_gmt",
     "modified_gmt",
     "link",
@@ -93,7 +94,26 @@ def wordpress_gmt(value: Any, field: str) -> datetime:
     except ValueError as exc:
         raise RecordError(field, f"{value!r} is not an ISO 8601 date and time") from exc
     # WordPress documents *_gmt as GMT and sends no offset; one that does is honoured.
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError as exc:  # 9999-12-31T23:59:59-14:00 is past year 9999 in UTC
+        raise RecordError(field, f"{value!r} is out of range") from exc
+
+
+def wordpress_not_public(post: Mapping[str, Any]) -> str:
+    """Why a post must not be syndicated, or ``""``: it is password-protected
+    (``content.protected`` or ``excerpt.protected``: WordPress then sends an empty body to
+    the anonymous, and the text itself to an editor with ``context=edit``), or its
+    ``status`` is anything but ``publish`` (a draft, a pending, private or future post,
+    which an authenticated request or a plugin may list)."""
+    for field in ("content", "excerpt"):
+        value = post.get(field)
+        if isinstance(value, Mapping) and value.get("protected") is True:
+            return "password-protected"
+    status = post.get("status", "publish")
+    if status != "publish":
+        return f"status {status!r}" if isinstance(status, str) else "status unknown"
+    return ""
 
 
 def wordpress_post(
@@ -128,7 +148,9 @@ def wordpress_post(
         # A post scheduled, then edited before it went out, has modified < date.
         "updated_at": max(published, modified).isoformat(),
         "topics": rules.require(slugs),
-        "summary": _without_more(plain_text(_rendered(post, "excerpt"))),
+        "summary": cut_at_word(
+            _without_more(plain_text(_rendered(post, "excerpt"))), rules.limits.max_summary_bytes
+        ),
         "body_html": _rendered(post, "content"),
         "language": language,
     }
@@ -175,6 +197,43 @@ def plain_text(html: str) -> str:
 
 # -- feeds (feedparser) -------------------------------------------------------------------
 
+# A title derived from an untitled item's text is at most this many characters.
+DERIVED_TITLE_CHARS = 80
+ELLIPSIS = "\u2026"
+
+
+def cut_at_word(text: str, max_bytes: int) -> str:
+    """``text`` if it fits in ``max_bytes`` of UTF-8, else cut at the last word boundary
+    that leaves room for an ellipsis (a single word longer than that is cut inside)."""
+    if len(text.encode("utf-8")) <= max_bytes:
+        return text
+    room = max_bytes - len(ELLIPSIS.encode("utf-8"))
+    head = text.encode("utf-8")[: max(room, 0)].decode("utf-8", "ignore")
+    cut = head.rsplit(None, 1)[0] if " " in head.strip() else head
+    return cut.rstrip(" ,;:.-\u2013\u2014") + ELLIPSIS
+
+
+def derived_title(text: str) -> str:
+    """A title for an item that has none (RSS 2.0 makes ``<title>`` optional when there is
+    a ``<description>``; Mastodon's feeds have none): the start of its text, at most
+    :data:`DERIVED_TITLE_CHARS` characters, cut at a word boundary. ``""`` if no text."""
+    text = " ".join(text.split())
+    if len(text) <= DERIVED_TITLE_CHARS:
+        return text
+    head = text[: DERIVED_TITLE_CHARS - 1]
+    cut = head.rsplit(" ", 1)[0] if " " in head else head
+    return cut.rstrip(" ,;:.-\u2013\u2014") + ELLIPSIS
+
+
+def entry_time(entry: Mapping[str, Any]) -> datetime | None:
+    """When an entry was published: its published time, else its updated time, else its
+    creation time (``dcterms:created``, Atom 0.3 ``<created>``); ``None`` if undated."""
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        moment = _parsed_time(_own(entry, key))
+        if moment is not None:
+            return moment
+    return None
+
 
 def feed_entry(
     entry: Mapping[str, Any],
@@ -182,22 +241,23 @@ def feed_entry(
     source: str,
     rules: TopicRules,
     language: str,
+    first_seen: datetime | None = None,
 ) -> ArticleRecord:
     """One feedparser entry (RSS 2.0, Atom or JSON Feed) as an article record.
 
     The id is ``<source>:<entry id, else guid, else link>`` (feedparser puts an RSS guid
-    in ``id``). Times come from feedparser's ``*_parsed`` fields, which are UTC; an entry
-    with neither a published nor an updated time is rejected rather than given the clock.
+    in ``id``). Times come from feedparser's ``*_parsed`` fields, which are UTC
+    (:func:`entry_time`). An undated entry takes ``first_seen`` (when the poller first
+    saw it) if given, else is rejected. An untitled entry gets :func:`derived_title`; a
+    summary over the size limit is cut at a word boundary (:func:`cut_at_word`).
     """
     upstream = entry.get("id") or entry.get("guid") or entry.get("link")
     if not isinstance(upstream, str) or not upstream.strip():
         raise RecordError("id", "the entry has no id, guid or link")
-    published = _parsed_time(entry.get("published_parsed")) or _parsed_time(
-        entry.get("updated_parsed")
-    )
+    published = entry_time(entry) or first_seen
     if published is None:
         raise RecordError("published", "the entry has no date")
-    updated = _parsed_time(entry.get("updated_parsed")) or published
+    updated = _parsed_time(_own(entry, "updated_parsed")) or published
     terms = [t.get("term", "") for t in entry.get("tags") or [] if isinstance(t, Mapping)]
     body = ""
     contents = entry.get("content") or []
@@ -206,14 +266,16 @@ def feed_entry(
     summary = str(entry.get("summary", ""))
     if not body and summary and summary.lstrip().startswith("<"):
         body, summary = summary, ""
+    summary = plain_text(summary)
+    title = plain_text(str(entry.get("title", ""))) or derived_title(summary or plain_text(body))
     data: dict[str, Any] = {
         "id": source_id(source, upstream.strip()),
-        "title": plain_text(str(entry.get("title", ""))),
+        "title": title,
         "url": entry.get("link"),
         "published_at": published.isoformat(),
         "updated_at": max(published, updated).isoformat(),
         "topics": rules.require([t for t in terms if t]),
-        "summary": plain_text(summary),
+        "summary": cut_at_word(summary, rules.limits.max_summary_bytes),
         "body_html": body,
         "author": str(entry.get("author", "")),
         "language": language,
@@ -224,10 +286,21 @@ def feed_entry(
     return article_from_mapping(data, rules.known_topics, rules.limits)
 
 
+def _own(entry: Mapping[str, Any], key: str) -> Any:
+    """``entry[key]`` if the entry itself has it: feedparser's dict answers a missing
+    ``updated_parsed`` with ``published_parsed`` (and a DeprecationWarning, its issue 310),
+    which would make every dated entry look updated."""
+    return dict.get(entry, key) if isinstance(entry, dict) else entry.get(key)
+
+
 def _parsed_time(value: Any) -> datetime | None:
     if not isinstance(value, time.struct_time):
         return None
-    return datetime.fromtimestamp(calendar.timegm(value), UTC)
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        shown = time.strftime("%Y-%m-%d", value)
+        raise RecordError("published", f"{shown} is out of range") from exc
 
 
 def _image(entry: Mapping[str, Any]) -> str:

@@ -3,14 +3,20 @@
 One :class:`HttpClient` per source poll. It names us in ``User-Agent`` (RFC 9110 §10.1.5),
 sends ``If-None-Match``/``If-Modified-Since`` when it has validators (RFC 9110 §13.1), so
 an unchanged upstream answers ``304`` and costs nothing, and gives up on a request after
-``timeout_seconds`` *in total*, not per read: a server that trickles one byte a second
-never holds a poll hostage. ``429`` and ``503`` become :class:`RetryLater` carrying the
-``Retry-After`` delay (RFC 9110 §10.2.3, RFC 6585 §4); every other failure is a
-:class:`FetchError` whose message names the URL and what to do.
+``timeout_seconds`` *in total*, not per read, headers included: httpx's timeouts bound
+each read, so a server sending one header line a second would hold a poll for as long
+as it likes; a watchdog thread shuts the request's sockets down at the deadline instead
+(``shutdown(2)`` wakes a blocked ``recv``; ``close`` would not). The poll as a whole has
+a deadline too (``deadline``, from the source's ``max_poll_seconds``). ``429`` and
+``503`` become :class:`RetryLater` carrying the ``Retry-After`` delay (RFC 9110
+§10.2.3, RFC 6585 §4), at most a day; every other failure is a :class:`FetchError` whose
+message names the URL and what to do.
 """
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +30,9 @@ from syndication.errors import SyndicationError
 
 USER_AGENT = f"syndication/{__version__}"
 MAX_BODY = 64 * 1024 * 1024  # an upstream answer larger than this is refused, not read
+# The longest Retry-After honoured: RFC 9110 §10.2.3 sets no bound, and a value such as
+# 99999999999999999999 would otherwise overflow every date computed from it.
+MAX_RETRY_AFTER = 24 * 60 * 60.0
 
 
 class FetchError(SyndicationError):
@@ -73,19 +82,22 @@ class Response:
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    """``Retry-After`` as seconds from ``now``: delta-seconds or an HTTP-date (RFC 9110)."""
+    """``Retry-After`` as seconds from ``now``: delta-seconds or an HTTP-date (RFC 9110
+    §10.2.3), at most :data:`MAX_RETRY_AFTER`; ``None`` when absent or unreadable."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():
+        # Compared as digits first: float() of 400 nines is inf, int() of 5,000 refuses.
+        return float(value) if len(value) < 9 else MAX_RETRY_AFTER
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - now).total_seconds()
+    except (TypeError, ValueError, OverflowError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 class HttpClient:
@@ -107,16 +119,25 @@ class HttpClient:
         user_agent: str = USER_AGENT,
         transport: httpx.BaseTransport | None = None,
         max_body: int = MAX_BODY,
+        total_seconds: float | None = None,
+        follow_redirects: str = "same-host",
     ) -> None:
         self.timeout = timeout
         self.max_body = max_body
         self.requests = 0
+        # The poll's own deadline (monotonic): no request runs past it.
+        self.deadline = time.monotonic() + total_seconds if total_seconds else None
+        self._streams: list[object] = []  # every connection this client opened
+        self._lock = threading.Lock()
+        self.redirects = follow_redirects
+        self._origin: tuple[str, int | None] = ("", None)  # host, port the get() asked
         self._client = httpx.Client(
             headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
             timeout=httpx.Timeout(timeout),
             auth=httpx.BasicAuth(*auth) if auth else None,
             follow_redirects=True,
             transport=transport,
+            event_hooks={"request": [self._check_redirect]},
         )
 
     def __enter__(self) -> HttpClient:
@@ -144,11 +165,30 @@ class HttpClient:
         429/503, :class:`FetchError` for anything else that is not 2xx or 304.
         """
         headers = {"Accept": accept, **(validators.headers() if validators else {})}
-        deadline = time.monotonic() + self.timeout
+        started = time.monotonic()
+        deadline = started + self.timeout
+        whole_poll = self.deadline is not None and self.deadline < deadline
+        if self.deadline is not None:
+            deadline = min(deadline, self.deadline)
+        if deadline <= started:
+            raise FetchError(self._late(url, whole_poll))
         self.requests += 1
         shown = url
+        asked = httpx.URL(url)
+        self._origin = (asked.host, asked.port)
+        expired = threading.Event()
+        watchdog = threading.Timer(deadline - started, self._expire, (expired,))
+        watchdog.daemon = True
+        watchdog.start()
         try:
-            with self._client.stream("GET", url, params=params, headers=headers) as answer:
+            with self._client.stream(
+                "GET",
+                url,
+                params=params,
+                headers=headers,
+                timeout=httpx.Timeout(deadline - started),
+                extensions={"trace": self._trace},
+            ) as answer:
                 shown = str(answer.url)
                 chunks: list[bytes] = []
                 size = 0
@@ -163,13 +203,16 @@ class HttpClient:
                     chunks.append(chunk)
                 if time.monotonic() > deadline:
                     raise httpx.ReadTimeout("total time exceeded")
+                if expired.is_set():  # the watchdog fired as the last bytes came
+                    raise httpx.ReadTimeout("total time exceeded")
         except httpx.TimeoutException as exc:
-            raise FetchError(
-                f"GET {shown}: no complete answer within {self.timeout:g} s; "
-                "the upstream is slow or down (timeout_seconds sets the limit)"
-            ) from exc
+            raise FetchError(self._late(shown, whole_poll)) from exc
         except httpx.HTTPError as exc:
+            if expired.is_set():  # the watchdog shut the connection: a timeout, not an error
+                raise FetchError(self._late(shown, whole_poll)) from exc
             raise FetchError(f"GET {shown}: {_describe(exc)}") from exc
+        finally:
+            watchdog.cancel()
         status = answer.status_code
         body = b"".join(chunks)
         if status in (429, 503):
@@ -187,6 +230,56 @@ class HttpClient:
                 answer.headers.get("etag", ""), answer.headers.get("last-modified", "")
             ),
         )
+
+    def _check_redirect(self, request: httpx.Request) -> None:
+        """httpx's request hook, called for every request a get() sends, redirects
+        included: with ``same-host``, a redirect to another host or port is refused (an
+        upstream must not point the poller at whatever else it can reach); ``http`` to
+        ``https`` on the same host and default ports is followed (httpx gives a default
+        port as ``None``). httpx itself drops ``Authorization`` on a redirect to another
+        origin."""
+        if self.redirects == "any" or (request.url.host, request.url.port) == self._origin:
+            return
+        host, port = self._origin
+        asked = f"{host}:{port}" if port else host
+        raise FetchError(
+            f"GET {request.url}: redirected away from {asked} to another host; "
+            'set follow_redirects = "any" on this source to follow it'
+        )
+
+    def _late(self, shown: str, whole_poll: bool) -> str:
+        if whole_poll:
+            return (
+                f"GET {shown}: the poll ran out of time (max_poll_seconds); the next poll "
+                "goes on from what was stored"
+            )
+        return (
+            f"GET {shown}: no complete answer within {self.timeout:g} s; "
+            "the upstream is slow or down (timeout_seconds sets the limit)"
+        )
+
+    def _trace(self, event: str, info: dict[str, object]) -> None:
+        """httpcore's trace hook: keeps every stream a connection opens (TCP, then TLS),
+        so the watchdog can reach their sockets."""
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            stream = info.get("return_value")
+            if stream is not None:
+                with self._lock:
+                    self._streams.append(stream)
+
+    def _expire(self, expired: threading.Event) -> None:
+        """The watchdog: the deadline has come; shut every socket of this client down, so
+        a read blocked on a dripping server returns at once."""
+        expired.set()
+        with self._lock:
+            streams = list(self._streams)
+        for stream in streams:
+            sock = getattr(stream, "get_extra_info", lambda _n: None)("socket")
+            if isinstance(sock, socket.socket):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed: nothing left to wake
 
 
 def _describe(exc: httpx.HTTPError) -> str:

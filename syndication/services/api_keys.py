@@ -17,12 +17,14 @@ from syndication.store import database as db
 from syndication.store.api_keys import KeyInfo as KeyInfo
 
 
-def create_key(engine: Engine, name: str, now: datetime) -> str:
-    """Make a key named ``name`` (a slug not in use); returns the key itself, which is
-    shown once and never stored."""
+def create_key(engine: Engine, name: str, now: datetime, *, source: str | None) -> str:
+    """Make a key named ``name`` (a slug not in use) that may write and retract only the
+    articles of ``source`` (ids ``<source>:…``), or any article when ``source`` is
+    ``None`` (the caller asked for that in so many words: ``--any-source``). Returns the
+    key itself, which is shown once and never stored."""
     db.require_current_schema(engine)
     with db.write_session(engine) as session:
-        return store.create_key(session, name, now)
+        return store.create_key(session, name, now, source)
 
 
 def list_keys(engine: Engine) -> list[KeyInfo]:
@@ -40,8 +42,8 @@ def revoke_key(engine: Engine, name: str, now: datetime) -> bool:
         return store.revoke_key(session, name, now)
 
 
-def verify_key(engine: Engine, key: str) -> str | None:
-    """The name of the live key ``key``, or ``None`` (unknown or revoked). One indexed
-    look-up, no schema check: it runs on every API request."""
+def verify_key(engine: Engine, key: str) -> KeyInfo | None:
+    """The live key ``key`` (its name and scope), or ``None`` (unknown or revoked). One
+    indexed look-up, no schema check: it runs on every API request."""
     with db.read_session(engine) as session:
-        return store.key_name(session, key)
+        return store.live_key(session, key)

@@ -51,7 +51,9 @@ from syndication.store.copy_rows import PreparedArticle
 Item = tuple[int, ArticleRecord | PreparedArticle, str]
 # What the database's refusal of one record looks like; OperationalError is not one of
 # them: the database itself is unwell (read-only, gone), which is no record's fault.
-_REFUSALS = (DBAPIError, StatementError, UnicodeError)
+# ValueError (UnicodeError among them) and OverflowError are what a driver raises for a
+# value it cannot bind: that record's fault, like a refusal.
+_REFUSALS = (DBAPIError, StatementError, ValueError, OverflowError)
 
 
 @dataclass(frozen=True)

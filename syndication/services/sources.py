@@ -12,6 +12,12 @@ exponentially (``sources_seconds`` doubled per failure in a row, capped at
 :data:`BACKOFF_CAP`, or longer when ``Retry-After`` says so); an explicit
 ``syndication sources poll`` always asks, and any success ends the back-off.
 
+One story, one article: a source with ``dedupe`` on (the default for feed sources) does
+not store an item whose link, or whose guid when that is a URL, is the link of an article
+another source stored first (a site feed and its category feeds list the same post): the
+item is recorded as an alias of that article (``article_aliases``) and left to the source
+that owns it. An item already stored under its own id stays its own article.
+
 Records are written through :func:`syndication.services.articles.write_records`, as every
 import is: a record the database refuses is one rejection, and the rest of its batch is
 stored. Retractions take :mod:`syndication.services.articles`' one reason policy.
@@ -40,6 +46,7 @@ from syndication.store.sources import SourceStatus as SourceStatus
 if TYPE_CHECKING:
     import httpx2 as httpx
 
+    from syndication.core.articles import ArticleRecord
     from syndication.core.source_items import ItemRejection
     from syndication.sources.base import Batch, PollFunction
 
@@ -47,6 +54,7 @@ BACKOFF_CAP = timedelta(hours=1)
 RETRY_AFTER_CAP = timedelta(hours=24)
 RECONCILE_EVERY = timedelta(days=1)
 REMOVED_REASON = "removed from {name}"
+WITHDRAWN_REASON = "no longer public on {name} ({why})"
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +84,13 @@ class SourceReport:
     unchanged: int = 0
     rejected: int = 0
     retracted: int = 0
+    skipped: int = 0
+    aliased: int = 0
     requests: int = 0
     error: str = ""
     waiting: str = ""
     rejections: list[ItemRejection] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -93,7 +104,12 @@ class SourceReport:
             f"{self.fetched} fetched, {self.inserted} inserted, {self.updated} updated, "
             f"{self.unchanged} unchanged, {self.rejected} rejected, {self.retracted} retracted"
         )
-        return f"{self.name}: {counts}" + (f"; FAILED: {self.error}" if self.error else "")
+        if self.skipped:
+            counts += f", {self.skipped} skipped (not public)"
+        if self.aliased:
+            counts += f", {self.aliased} already stored from another source"
+        warned = "".join(f"; warning: {w}" for w in self.warnings)
+        return f"{self.name}: {counts}{warned}" + (f"; FAILED: {self.error}" if self.error else "")
 
 
 def poll_sources(
@@ -116,8 +132,8 @@ def poll_sources(
     chosen = _choose(settings, names)
     reports = []
     for source in chosen:
-        reports.append(
-            poll_source(
+        try:
+            report = poll_source(
                 settings,
                 engine,
                 source,
@@ -127,7 +143,13 @@ def poll_sources(
                 on_rejection=on_rejection,
                 transport=transport,
             )
-        )
+        except Exception as exc:  # noqa: BLE001 - one source's failure never stops the others
+            # poll_source records its own failures; this is the rest (the store refusing
+            # to record it, say): reported here, and the next source is polled all the same.
+            log.exception("source %s: the poll could not be recorded", source.name)
+            report = SourceReport(source.name, source.kind)
+            report.error = f"{source.name}: unexpected {type(exc).__name__}: {exc} (see the log)"
+        reports.append(report)
     return reports
 
 
@@ -185,6 +207,7 @@ def poll_source(
         language=settings.site.language,
         full=full,
         reconcile=reconcile,
+        now=started,
     )
     retry_after: float | None = None
     try:
@@ -194,6 +217,8 @@ def poll_source(
             auth=auth,
             user_agent=f"{USER_AGENT} (+{settings.site.base_url})",
             transport=transport,
+            total_seconds=source.max_poll_seconds,
+            follow_redirects=source.follow_redirects,
         ) as client:
             try:
                 for batch in poll_function(source.kind)(context, client):
@@ -244,28 +269,40 @@ def _write(
         on_rejection(rejection)
 
     report.fetched += batch.fetched
+    report.skipped += len(batch.withdrawn)
+    for warning in batch.warnings:
+        log.warning("source %s: %s", source.name, warning)
+        report.warnings.append(warning)
     for rejection in batch.rejections:
         reject(rejection)
+    records = batch.records
     with db.read_session(engine) as session:
         status = source_store.load_source(session, source.name)
+        new_aliases: dict[str, str] = {}
+        if source.deduplicates and records:
+            records, new_aliases = _without_duplicates(session, source, records, report)
         # Which records would change, and which articles a reconciliation retracts, are
         # decided before taking the write lock, so an idle batch takes none.
-        changed = store.changed_records(session, batch.records) if batch.records else []
-        gone: set[str] = set()
+        changed = store.changed_records(session, records) if records else []
+        gone: dict[str, str] = {}
         if batch.live_ids is not None:
-            gone = source_store.published_ids(session, f"{source.name}:") - batch.live_ids
-    report.unchanged += len(batch.records) - len(changed)
+            live = source_store.published_ids(session, f"{source.name}:") - batch.live_ids
+            gone = dict.fromkeys(live, REMOVED_REASON.format(name=source.name))
+        for withdrawn in source_store.published_among(session, batch.withdrawn):
+            why = batch.withdrawn[withdrawn]
+            gone[withdrawn] = WITHDRAWN_REASON.format(name=source.name, why=why)
+    report.unchanged += len(records) - len(changed)
     cursor_moves = batch.cursor is not None and (status is None or batch.cursor != status.cursor)
     memo_moves = batch.memo is not None and (status is None or batch.memo != status.memo)
-    if not (changed or gone or cursor_moves or memo_moves):
+    if not (changed or gone or new_aliases or cursor_moves or memo_moves):
         return
 
     def refused(number: int, reason: str) -> None:
         reject(ItemRejection(source.name, changed[number].source_id, "", reason))
 
     def with_records(session: Session) -> None:
-        for source_id in sorted(gone):
-            reason = REMOVED_REASON.format(name=source.name)
+        source_store.add_aliases(session, new_aliases, now)
+        for source_id, reason in sorted(gone.items()):
             if articles.retract_in(session, source_id, reason, now):
                 report.retracted += 1
         source_store.save_progress(
@@ -277,6 +314,35 @@ def _write(
     report.inserted += counts.inserted
     report.updated += counts.updated
     report.unchanged += counts.unchanged
+
+
+def _without_duplicates(
+    session: Session, source: SourceSettings, records: list[ArticleRecord], report: SourceReport
+) -> tuple[list[ArticleRecord], dict[str, str]]:
+    """``records`` less those that are another source's article (see the module
+    docstring), and the aliases to record for those not recorded yet."""
+    ids = [r.source_id for r in records]
+    known = source_store.aliases_of(session, ids)
+    own = source_store.stored_ids(session, ids)
+    candidates: dict[str, list[str]] = {}
+    for record in records:
+        if record.source_id in known or record.source_id in own:
+            continue
+        links = [record.url]
+        guid = record.source_id.removeprefix(f"{source.name}:")
+        if guid.startswith(("https://", "http://")) and guid != record.url:
+            links.append(guid)
+        candidates[record.source_id] = links
+    urls = {url for links in candidates.values() for url in links}
+    stored = source_store.articles_at(session, urls, f"{source.name}:")
+    new_aliases: dict[str, str] = {}
+    for source_id, links in candidates.items():
+        found = next((stored[url] for url in links if url in stored), None)
+        if found is not None:
+            new_aliases[source_id] = found
+    kept = [r for r in records if r.source_id not in known and r.source_id not in new_aliases]
+    report.aliased += len(records) - len(kept)
+    return kept, new_aliases
 
 
 def _record(
@@ -312,7 +378,8 @@ def backoff(interval_seconds: int, failures: int, retry_after: float | None) -> 
     :data:`BACKOFF_CAP`; a longer ``Retry-After`` wins (capped at a day).
     """
     exponent = min(max(failures - 1, 0), 20)
-    delay = min(timedelta(seconds=interval_seconds * 2**exponent), BACKOFF_CAP)
-    if retry_after is not None:
-        delay = max(delay, min(timedelta(seconds=retry_after), RETRY_AFTER_CAP))
-    return delay
+    seconds = min(float(interval_seconds) * 2**exponent, BACKOFF_CAP.total_seconds())
+    if retry_after is not None and retry_after == retry_after:  # NaN: not a delay
+        # Clamped as a number, before it becomes a timedelta (which overflows past 1e9 days).
+        seconds = max(seconds, min(max(retry_after, 0.0), RETRY_AFTER_CAP.total_seconds()))
+    return timedelta(seconds=seconds)

@@ -103,7 +103,8 @@ class IntegrationTables(TableReader):
             raise self.fail("sources", "must be an array of tables ([[sources]])")
         known_topics = {t.slug for t in topics}
         allowed = {"name", "kind", "url", "categories", "default_topics", "timeout_seconds"}
-        allowed |= {"username_env", "password_env"}
+        allowed |= {"username_env", "password_env", "max_poll_seconds", "max_pages", "dedupe"}
+        allowed |= {"follow_redirects"}
         result: list[SourceSettings] = []
         for index, item in enumerate(items):
             where = f"sources[{index}]"
@@ -137,6 +138,24 @@ class IntegrationTables(TableReader):
                 lambda v: 0 < v <= 3600,
                 "must be a number of seconds above 0 (at most 3600)",
             )
+            max_poll = self.get(item, where, "max_poll_seconds", float, 600.0)
+            if not timeout <= max_poll <= 86400:
+                raise self.fail(
+                    f"{where}.max_poll_seconds",
+                    "must be a number of seconds, at least timeout_seconds (at most 86400)",
+                )
+            max_pages = self.checked(
+                f"{where}.max_pages",
+                self.get(item, where, "max_pages", int, 1000),
+                lambda v: 1 <= v <= 1_000_000,
+                "must be a number of pages from 1 to 1000000",
+            )
+            dedupe = self.get(item, where, "dedupe", bool, kind == "feed")  # see deduplicates
+            follow_redirects = self.choice(
+                f"{where}.follow_redirects",
+                self.get(item, where, "follow_redirects", str, "same-host"),
+                {"same-host", "any"},
+            )
             username_env = self.get(item, where, "username_env", str, "")
             password_env = self.get(item, where, "password_env", str, "")
             result.append(
@@ -147,6 +166,10 @@ class IntegrationTables(TableReader):
                     categories=tuple(sorted(categories.items())),
                     default_topics=tuple(dict.fromkeys(default_topics)),
                     timeout_seconds=timeout,
+                    max_poll_seconds=max_poll,
+                    max_pages=max_pages,
+                    dedupe=dedupe,
+                    follow_redirects=follow_redirects,
                     username_env=username_env,
                     password_env=password_env,
                     username=environ.get(username_env, "") if username_env else "",

@@ -172,12 +172,27 @@ class SourceSettings:
     timeout_seconds: float = 30.0
     username_env: str = ""
     password_env: str = ""
+    # A poll's whole time and how many pages (requests for one listing) it may read; the
+    # next poll goes on from where the cursor stopped (issue 27 item 3).
+    max_poll_seconds: float = 600.0
+    max_pages: int = 1000
+    # An item already stored from another source (same link, or guid that is that URL)
+    # becomes an alias of that article, not a second one (issue 27 item 6). ``None``: the
+    # default, true for feed sources, false for the others (see ``deduplicates``).
+    dedupe: bool | None = None
+    # "same-host": a redirect to another host fails the poll; "any": followed (issue 27).
+    follow_redirects: str = "same-host"
     username: str = field(default="", repr=False)
     password: str = field(default="", repr=False)
 
     @property
     def category_map(self) -> dict[str, str]:
         return dict(self.categories)
+
+    @property
+    def deduplicates(self) -> bool:
+        """``dedupe`` as set, else true for ``feed`` sources only."""
+        return self.kind == "feed" if self.dedupe is None else self.dedupe
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from syndication.core.articles import ArticleRecord
@@ -43,7 +44,9 @@ class Batch:
     ``cursor``/``memo`` (when not ``None``) are stored in the same transaction as
     ``records``, so the cursor never runs ahead of what was written. ``live_ids``, from a
     reconciliation pass, is every id the upstream still publishes: the service retracts
-    this source's published articles that are not in it.
+    this source's published articles that are not in it. ``withdrawn`` are ids the
+    upstream lists but must not be published (a protected or unpublished WordPress post):
+    skipped, and retracted if they were published before.
     """
 
     records: list[ArticleRecord] = field(default_factory=list)
@@ -52,6 +55,8 @@ class Batch:
     cursor: str | None = None
     memo: dict[str, Any] | None = None
     live_ids: set[str] | None = None
+    withdrawn: dict[str, str] = field(default_factory=dict)  # source id: why
+    warnings: list[str] = field(default_factory=list)  # said in the report, not a failure
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,14 @@ class PollContext:
     language: str
     full: bool
     reconcile: bool
+    now: datetime  # when the poll started (an undated feed entry is "first seen" then)
+
+
+def unexpected(exc: BaseException) -> str:
+    """The one-line reason an item is rejected for an exception nobody foresaw: reading one
+    item must never cost the rest of the page (issue 27 item 1)."""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return f"unexpected {type(exc).__name__}: {first}".rstrip(": ")
 
 
 PollFunction = Callable[[PollContext, HttpClient], Iterator[Batch]]

@@ -5,6 +5,13 @@ which change nothing). Entries map through :func:`syndication.core.source_items.
 A feed only shows its newest entries and cannot say what was deleted, so nothing is
 ever retracted by inference.
 
+Dates: an entry's published time, else its updated time, else its creation time
+(``dcterms:created``, Atom 0.3 ``<created>``). An entry with none of them, where the format
+lets it be undated (RSS 2.0's ``pubDate`` and JSON Feed's ``date_published`` are
+optional), is dated when this source first saw it: that time is kept in the source's memo
+for as long as the feed lists the entry, so later polls give it the same date. An Atom
+1.0 entry must carry ``<updated>`` (RFC 4287 §4.1.2): an undated one is rejected.
+
 feedparser 6.0 has no JSON Feed parser, so a ``application/feed+json`` answer (or a body
 that is a JSON object with a jsonfeed.org ``version``) is turned into feedparser-shaped
 entries here.
@@ -15,21 +22,25 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
 
-from syndication.core.source_items import ItemRejection, feed_entry
+from syndication.core.source_items import ItemRejection, entry_time, feed_entry
 from syndication.edges.http_client import FetchError, HttpClient
 from syndication.errors import RecordError
-from syndication.sources.base import Batch, PollContext, with_validators
+from syndication.sources.base import Batch, PollContext, unexpected, with_validators
 
 ACCEPT = (
     "application/atom+xml, application/rss+xml, application/feed+json, "
     "application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
 )
 FEED = "feed"
+FIRST_SEEN = "first_seen"  # memo: upstream id of an undated entry -> when first seen
+# The key of an entry whose JSON Feed item could not be read; its value says why.
+UNREADABLE = "_unreadable"
 
 
 def poll(context: PollContext, client: HttpClient) -> Iterator[Batch]:
@@ -38,40 +49,80 @@ def poll(context: PollContext, client: HttpClient) -> Iterator[Batch]:
     answer = client.get(source.url, validators=validators, accept=ACCEPT)
     if answer.not_modified:
         return
-    entries, language = parse_feed(answer.body, answer.headers.get("content-type", ""), answer.url)
-    batch = Batch(fetched=len(entries))
+    parsed = parse_feed(answer.body, answer.headers.get("content-type", ""), answer.url)
+    entries, language = parsed.entries, parsed.language
+    batch = Batch(fetched=len(entries), warnings=[parsed.warning] if parsed.warning else [])
     seen: set[str] = set()
+    known_first_seen: dict[str, str] = dict(context.state.memo.get(FIRST_SEEN, {}))
+    first_seen: dict[str, str] = {}
     for number, entry in enumerate(entries, start=1):
         try:
+            if entry.get(UNREADABLE):
+                raise RecordError(*entry[UNREADABLE])
+            when = None
+            if parsed.undated_allowed and entry_time(entry) is None:
+                key = str(entry.get("id") or entry.get("guid") or entry.get("link") or "")
+                if key.strip():
+                    first_seen[key] = known_first_seen.get(key) or context.now.isoformat()
+                    when = datetime.fromisoformat(first_seen[key])
             record = feed_entry(
                 entry,
                 source=source.name,
                 rules=context.rules,
                 language=language or context.language,
+                first_seen=when,
             )
         except RecordError as exc:
             item = str(entry.get("id") or entry.get("link") or f"entry {number}")
             batch.rejections.append(ItemRejection(source.name, item, exc.field, exc.reason))
             continue
+        except Exception as exc:  # noqa: BLE001 - one entry must not cost the feed
+            item = str(entry.get("id") or entry.get("link") or f"entry {number}")
+            batch.rejections.append(ItemRejection(source.name, item, "", unexpected(exc)))
+            continue
         if record.source_id in seen:
             continue  # a feed listing an entry twice: the first (newest) one stands
         seen.add(record.source_id)
         batch.records.append(record)
-    batch.memo = with_validators(dict(context.state.memo), FEED, answer.validators)
+    memo = with_validators(dict(context.state.memo), FEED, answer.validators)
+    memo.pop(FIRST_SEEN, None)
+    if first_seen:
+        memo[FIRST_SEEN] = dict(sorted(first_seen.items()))
+    batch.memo = memo
     yield batch
 
 
-def parse_feed(body: bytes, content_type: str, url: str) -> tuple[list[Mapping[str, Any]], str]:
-    """Entries (feedparser-shaped) and the feed's language; :class:`FetchError` if not a feed."""
+@dataclass(frozen=True)
+class ParsedFeed:
+    """A feed's entries (feedparser-shaped), its language, and whether its format lets an
+    entry be undated (RSS, JSON Feed; not Atom 1.0)."""
+
+    entries: list[Mapping[str, Any]]
+    language: str
+    undated_allowed: bool
+    warning: str = ""
+
+
+def parse_feed(body: bytes, content_type: str, url: str) -> ParsedFeed:
+    """The feed in ``body``; :class:`FetchError` if it is not a feed."""
     stripped = body.lstrip()
     if "json" in content_type or stripped.startswith(b"{"):
-        return _json_feed(body, url)
+        entries, language = _json_feed(body, url)
+        return ParsedFeed(entries, language, undated_allowed=True)
     parsed = feedparser.parse(body, response_headers={"content-location": url})
-    if not parsed.get("version"):
+    version = str(parsed.get("version") or "")
+    if not version:
         reason = parsed.get("bozo_exception") or "no RSS or Atom root element"
         raise FetchError(f"GET {url}: not a feed ({reason})")
     language = str(parsed.feed.get("language", "") or "")
-    return list(parsed.entries), language
+    entries = list(parsed.entries)
+    warning = ""
+    if parsed.get("bozo") and not entries:
+        # feedparser recovers what it can from broken XML; when that is nothing, say so
+        # rather than report a quiet "0 fetched".
+        reason = parsed.get("bozo_exception") or "not well-formed"
+        warning = f"GET {url}: the feed is broken ({reason}) and no entry could be read"
+    return ParsedFeed(entries, language, undated_allowed=version != "atom10", warning=warning)
 
 
 def _json_feed(body: bytes, url: str) -> tuple[list[Mapping[str, Any]], str]:
@@ -84,7 +135,19 @@ def _json_feed(body: bytes, url: str) -> tuple[list[Mapping[str, Any]], str]:
     items = data.get("items")
     if not isinstance(items, list):
         raise FetchError(f"GET {url}: a JSON Feed needs an items array")
-    entries: list[Mapping[str, Any]] = [_json_item(i) for i in items if isinstance(i, dict)]
+    entries: list[Mapping[str, Any]] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        why: tuple[str, str]
+        try:
+            entries.append(_json_item(item))
+            continue
+        except RecordError as exc:
+            why = (exc.field, exc.reason)
+        except Exception as exc:  # noqa: BLE001 - judged alone: one rejection in poll()
+            why = ("", unexpected(exc))
+        entries.append({"id": str(item.get("id", "")), UNREADABLE: why})
     return entries, str(data.get("language", "") or "")
 
 
@@ -95,7 +158,7 @@ def _json_item(item: dict[str, Any]) -> dict[str, Any]:
         "link": item.get("url"),
         "title": item.get("title", ""),
         "summary": item.get("summary", "") or "",
-        "tags": [{"term": t} for t in item.get("tags") or [] if isinstance(t, str)],
+        "tags": [{"term": t} for t in _list(item.get("tags")) if isinstance(t, str)],
         "author": str(authors[0].get("name", ""))
         if authors and isinstance(authors[0], dict)
         else "",
@@ -111,6 +174,11 @@ def _json_item(item: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
+def _list(value: Any) -> list[Any]:
+    """A JSON array, or nothing: ``"tags": 5`` is no tags, not a failed feed."""
+    return value if isinstance(value, list) else []
+
+
 def _struct(value: Any) -> time.struct_time | None:
     """RFC 3339 (JSON Feed's dates) to the UTC struct_time feedparser would give."""
     if not isinstance(value, str):
@@ -121,4 +189,7 @@ def _struct(value: Any) -> time.struct_time | None:
         return None
     if parsed.tzinfo is None:
         return None
-    return parsed.astimezone(UTC).timetuple()
+    try:
+        return parsed.astimezone(UTC).timetuple()
+    except OverflowError as exc:  # 9999-12-31T23:59:59-14:00: past year 9999 in UTC
+        raise RecordError("date_published", f"{value!r} is out of range") from exc

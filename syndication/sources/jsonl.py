@@ -16,7 +16,7 @@ from syndication.core.articles import ArticleRecord, parse_article_bytes
 from syndication.core.source_items import ItemRejection
 from syndication.edges.http_client import FetchError, HttpClient
 from syndication.errors import RecordError
-from syndication.sources.base import Batch, PollContext, with_validators
+from syndication.sources.base import Batch, PollContext, unexpected, with_validators
 
 BATCH_LINES = 2000
 EXPORT = "export"
@@ -53,6 +53,11 @@ def poll(context: PollContext, client: HttpClient) -> Iterator[Batch]:
         except RecordError as exc:
             batch.rejections.append(
                 ItemRejection(source.name, f"line {number}", exc.field, exc.reason)
+            )
+            continue
+        except Exception as exc:  # noqa: BLE001 - one line must not cost the export
+            batch.rejections.append(
+                ItemRejection(source.name, f"line {number}", "", unexpected(exc))
             )
             continue
         if record is None:

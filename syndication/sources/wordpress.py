@@ -18,6 +18,17 @@ we page (it jumps to the end and a neighbour slides onto a page already read). A
 sees that happen (a post modified after its first answer, or the total changing) puts the
 cursor back where it started, so the next poll reads the range again.
 
+Every listing stops at the source's ``max_pages`` (and at an empty page, which WordPress
+never sends before the end): a site claiming ``X-WP-TotalPages: 1000000`` cannot keep a
+poll asking. The changed posts are read oldest change first, so a poll cut short stores
+what it read and the next one goes on from that cursor; a reconciliation cut short
+retracts nothing (its list of live ids would be incomplete) and fails the poll instead.
+
+Only public posts are syndicated: one that is password-protected (``content.protected``)
+or whose ``status`` is not ``publish`` (draft, pending, private, future: listed only to
+an authenticated request or by a plugin) is skipped, and retracted if it was published
+before (:func:`syndication.core.source_items.wordpress_not_public`).
+
 Deletions: a post trashed, unpublished or deleted simply stops being listed. The
 reconciliation pass lists every published id (``_fields=id``, cheap) and hands the set to
 the service, which retracts the rest (RFC 6721 tombstones in the feeds).
@@ -36,11 +47,12 @@ from syndication.core.source_items import (
     ItemRejection,
     source_id,
     wordpress_gmt,
+    wordpress_not_public,
     wordpress_post,
 )
 from syndication.edges.http_client import FetchError, HttpClient, Response
 from syndication.errors import RecordError
-from syndication.sources.base import Batch, PollContext, with_validators
+from syndication.sources.base import Batch, PollContext, unexpected, with_validators
 
 PER_PAGE = 100  # WordPress's maximum for per_page
 OVERLAP = timedelta(minutes=5)
@@ -75,6 +87,7 @@ def _changed_posts(context: PollContext, client: HttpClient) -> Iterator[Batch]:
     first_seen: datetime | None = None
     total: str | None = None
     shifted = False
+    capped = False
     page = 1
     while True:
         validators = context.state.validators(FIRST_PAGE) if page == 1 and cursor else None
@@ -101,7 +114,7 @@ def _changed_posts(context: PollContext, client: HttpClient) -> Iterator[Batch]:
         total = answer.headers.get("x-wp-total")
         unknown = {c for p in posts for c in _category_ids(p) if c not in categories}
         if unknown:
-            categories.update(_categories(source.url, client))
+            categories.update(_categories(source.url, client, source.max_pages))
             memo["categories"] = {str(k): v for k, v in sorted(categories.items())}
         batch = Batch(fetched=len(posts))
         for post in posts:
@@ -111,6 +124,10 @@ def _changed_posts(context: PollContext, client: HttpClient) -> Iterator[Batch]:
                     cursor = modified.isoformat()
                 if first_seen is not None and modified >= first_seen - timedelta(seconds=1):
                     shifted = True
+            hidden = wordpress_not_public(post)
+            if hidden and isinstance(post.get("id"), int):
+                batch.withdrawn[source_id(source.name, str(post["id"]))] = hidden
+                continue
             try:
                 batch.records.append(
                     wordpress_post(
@@ -124,16 +141,22 @@ def _changed_posts(context: PollContext, client: HttpClient) -> Iterator[Batch]:
             except RecordError as exc:
                 item = f"post {post.get('id', '?')}"
                 batch.rejections.append(ItemRejection(source.name, item, exc.field, exc.reason))
+            except Exception as exc:  # noqa: BLE001 - one post must not cost the page
+                item = f"post {post.get('id', '?')}"
+                batch.rejections.append(ItemRejection(source.name, item, "", unexpected(exc)))
         # The first page's validators are only trusted when it was the only page: an edit
         # on a later page moves that post to the end without changing page 1's bytes.
         single = pages <= 1 and page == 1
         memo = with_validators(memo, FIRST_PAGE, answer.validators if single else None)
         batch.cursor, batch.memo = cursor, dict(memo)
         yield batch
-        if page >= pages:
+        if page >= pages or not posts:
+            break
+        if page >= source.max_pages:
+            capped = True  # the next poll goes on from this cursor
             break
         page += 1
-    if shifted and cursor != start_cursor and not context.full:
+    if shifted and not capped and cursor != start_cursor and not context.full:
         # Read the range again next time (see the module docstring).
         yield Batch(cursor=start_cursor, memo=with_validators(memo, FIRST_PAGE, None))
 
@@ -144,33 +167,42 @@ def _live_ids(context: PollContext, client: HttpClient) -> set[str]:
     ids: set[str] = set()
     page, pages = 1, 1
     while page <= pages:
+        if page > source.max_pages:
+            raise FetchError(
+                f"{source.url}: more than max_pages ({source.max_pages}) pages of post ids; "
+                "nothing retracted (raise max_pages to reconcile this site)"
+            )
         answer = client.get(
             source.url + POSTS,
             {"per_page": PER_PAGE, "status": "publish", "_fields": "id", "page": page},
             accept="application/json",
         )
         pages = _header_int(answer, "x-wp-totalpages")
-        for post in _json_list(answer):
+        posts = _json_list(answer)
+        for post in posts:
             if isinstance(post.get("id"), int):
                 ids.add(source_id(source.name, str(post["id"])))
+        if not posts:
+            break
         page += 1
     return ids
 
 
-def _categories(root: str, client: HttpClient) -> dict[int, str]:
+def _categories(root: str, client: HttpClient, max_pages: int) -> dict[int, str]:
     found: dict[int, str] = {}
     page, pages = 1, 1
-    while page <= pages:
+    while page <= min(pages, max_pages):
         answer = client.get(
             root + CATEGORIES,
             {"per_page": PER_PAGE, "_fields": "id,slug", "page": page},
             accept="application/json",
         )
         pages = _header_int(answer, "x-wp-totalpages")
-        for category in _json_list(answer):
+        listed = _json_list(answer)
+        for category in listed:
             if isinstance(category.get("id"), int) and isinstance(category.get("slug"), str):
                 found[category["id"]] = category["slug"]
-        page += 1
+        page = page + 1 if listed else pages + 1
     return found
 
 
@@ -182,7 +214,7 @@ def _category_ids(post: dict[str, Any]) -> list[int]:
 def _modified(post: dict[str, Any]) -> datetime | None:
     try:
         return wordpress_gmt(post.get("modified_gmt"), "modified_gmt")
-    except RecordError:
+    except Exception:  # noqa: BLE001 - the post's own mapping reports what is wrong
         return None
 
 

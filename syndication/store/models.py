@@ -112,6 +112,10 @@ class Article(Base):
         CheckConstraint("status IN ('published', 'retracted')", name="status"),
         Index("ix_articles_published_at", "published_at"),
         Index("ix_articles_updated_at", "updated_at"),
+        # Sources find "the same story from another source" by its link (issue 27). A
+        # hash index on PostgreSQL: equality is all it serves, and a B-tree entry cannot
+        # hold a URL of several kilobytes.
+        Index("ix_articles_url", "url", postgresql_using="hash"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -286,6 +290,18 @@ class SourceState(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class ArticleAlias(Base):
+    """An upstream item recorded as another name of an article already stored from another
+    source (the same story in a site feed and its category feeds): ``source_id`` is the id
+    the item would have had, ``article_source_id`` the article it is (issue 27 item 6)."""
+
+    __tablename__ = "article_aliases"
+
+    source_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    article_source_id: Mapped[str] = mapped_column(String(200), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class ApiKey(Base):
     """A key a CMS pushes articles with; only its SHA-256 is stored (see store/api_keys.py)."""
 
@@ -296,6 +312,9 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The one source whose articles (ids "<source>:…") the key may write and retract;
+    # NULL: any article (--any-source, and every key made before issue 27).
+    source: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class RateLimit(Base):

@@ -6,6 +6,7 @@ Functions take a Session; :mod:`syndication.services.sources` owns the transacti
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from syndication.store.models import Article, SourceState
+from syndication.store.models import Article, ArticleAlias, SourceState
 
 
 @dataclass(frozen=True)
@@ -125,3 +126,59 @@ def _status(row: SourceState) -> SourceStatus:
         failures=row.failures,
         next_attempt_at=row.next_attempt_at,
     )
+
+
+def published_among(session: Session, source_ids: Collection[str]) -> set[str]:
+    """Those of ``source_ids`` whose articles are in the store and not retracted."""
+    if not source_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Article.source_id).where(
+                Article.source_id.in_(list(source_ids)), Article.status == "published"
+            )
+        )
+    )
+
+
+def aliases_of(session: Session, source_ids: Collection[str]) -> dict[str, str]:
+    """Those of ``source_ids`` recorded as aliases, each with the article it names."""
+    if not source_ids:
+        return {}
+    rows = session.execute(
+        select(ArticleAlias.source_id, ArticleAlias.article_source_id).where(
+            ArticleAlias.source_id.in_(list(source_ids))
+        )
+    )
+    return {alias: target for alias, target in rows}
+
+
+def stored_ids(session: Session, source_ids: Collection[str]) -> set[str]:
+    """Those of ``source_ids`` that are articles in the store (any status)."""
+    if not source_ids:
+        return set()
+    return set(
+        session.scalars(select(Article.source_id).where(Article.source_id.in_(list(source_ids))))
+    )
+
+
+def articles_at(session: Session, urls: Collection[str], not_prefix: str) -> dict[str, str]:
+    """The stored article (its source id, the oldest one if several) at each of ``urls``,
+    among those whose source id does not start with ``not_prefix``."""
+    if not urls:
+        return {}
+    rows = session.execute(
+        select(Article.url, Article.source_id)
+        .where(Article.url.in_(list(urls)))
+        .order_by(Article.id.desc())
+    )
+    return {url: found for url, found in rows if not found.startswith(not_prefix)}
+
+
+def add_aliases(session: Session, aliases: dict[str, str], now: datetime) -> None:
+    """Record each ``alias: article source id`` pair not recorded yet."""
+    known = aliases_of(session, aliases)
+    for alias, target in sorted(aliases.items()):
+        if alias not in known:
+            session.add(ArticleAlias(source_id=alias, article_source_id=target, created_at=now))
+    session.flush()

@@ -6,12 +6,15 @@ subscription.py, archive.py, health.py, feeds.py, api.py, admin/, metrics.py, se
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from syndication.clock import utc_now
@@ -92,7 +95,35 @@ def create_app(
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(ForwardedClient, trusted=settings.web.trusted_proxies),
-            Middleware(BodyDeadline, seconds=settings.web.body_timeout_seconds),
+            Middleware(
+                BodyDeadline,
+                seconds=settings.web.body_timeout_seconds,
+                larger=(("/api/", api.MAX_BODY),),
+            ),
         ],
-        exception_handlers={404: web.not_found, 405: web.not_found, 500: web.server_error},
+        exception_handlers={
+            404: _api_json(web.not_found),
+            405: _api_json(web.not_found),
+            500: _api_json(web.server_error),
+        },
     )
+
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+def _api_json(page: Handler) -> Handler:
+    """``page`` for the site; under ``/api/`` the same status as JSON, as the push API
+    answers everything (a 405 keeps its ``Allow``)."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        if not request.url.path.startswith("/api/"):
+            return await page(request, exc)
+        if isinstance(exc, HTTPException):
+            message = {404: "no such API endpoint", 405: "method not allowed here"}.get(
+                exc.status_code, exc.detail
+            )
+            return api.json_error(exc.status_code, message, dict(exc.headers or {}))
+        return api.json_error(500, "internal error; the server's log says more")
+
+    return handler

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
+import json
 import secrets
 import threading
 import time
@@ -113,14 +114,26 @@ class BodyDeadline:
     """ASGI middleware: a request body must arrive whole within ``seconds`` and be at most
     ``limit`` bytes, else 408 or 413 before the app sees it.
 
-    Every body this app takes is a small form, so it is read here in full and handed on;
-    a client dripping a byte at a time cannot hold a worker for longer than the deadline.
+    Every body this app takes is a small form, but for the push API's: it is read here in
+    full and handed on; a client dripping a byte at a time cannot hold a worker for longer
+    than the deadline. ``larger`` gives path prefixes their own limit (``/api/``: the push
+    API's documented 10 MB), and under ``json_prefix`` the 408 and 413 are JSON, as every
+    answer of the API is.
     """
 
-    def __init__(self, app: ASGIApp, seconds: float = 30.0, limit: int = 64 * 1024) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        seconds: float = 30.0,
+        limit: int = 64 * 1024,
+        larger: tuple[tuple[str, int], ...] = (),
+        json_prefix: str = "/api/",
+    ) -> None:
         self.app = app
         self.seconds = seconds
         self.limit = limit
+        self.larger = larger
+        self.json_prefix = json_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD"):
@@ -128,6 +141,9 @@ class BodyDeadline:
             return
         chunks: list[bytes] = []
         size = 0
+        path = str(scope.get("path", ""))
+        limit = next((n for prefix, n in self.larger if path.startswith(prefix)), self.limit)
+        as_json = bool(self.json_prefix) and path.startswith(self.json_prefix)
         try:
             async with asyncio.timeout(self.seconds):
                 while True:
@@ -136,14 +152,15 @@ class BodyDeadline:
                         return
                     body = message.get("body", b"")
                     size += len(body)
-                    if size > self.limit:
-                        await _plain(send, 413, b"Request body too large.\n")
+                    if size > limit:
+                        text = f"the body is larger than {limit:,} bytes"
+                        await _answer(send, 413, text, as_json)
                         return
                     chunks.append(body)
                     if not message.get("more_body", False):
                         break
         except TimeoutError:
-            await _plain(send, 408, b"The request body did not arrive in time.\n")
+            await _answer(send, 408, "the request body did not arrive in time", as_json)
             return
         replayed = False
 
@@ -157,13 +174,23 @@ class BodyDeadline:
         await self.app(scope, replay, send)
 
 
-async def _plain(send: Send, status: int, text: bytes) -> None:
+async def _answer(send: Send, status: int, text: str, as_json: bool) -> None:
+    if as_json:
+        body = json.dumps({"error": text}).encode()
+        await _plain(send, status, body, b"application/json")
+    else:
+        await _plain(send, status, f"{text[0].upper()}{text[1:]}.\n".encode())
+
+
+async def _plain(
+    send: Send, status: int, text: bytes, media_type: bytes = b"text/plain; charset=utf-8"
+) -> None:
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-type", media_type),
                 (b"content-length", str(len(text)).encode()),
                 (b"connection", b"close"),
             ],

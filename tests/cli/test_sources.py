@@ -80,10 +80,22 @@ def test_poll_status_and_keys(
     assert unknown.returncode == 1 and "no such source" in unknown.stderr
     status = run(*cli, "status", cwd=tmp_path, database_url=database_url)
     assert "sources:" in status.stdout and "backing off" in status.stdout
-    created = run(*cli, "api-keys", "create", "cms", cwd=tmp_path, database_url=database_url)
+    keys = (*cli, "api-keys", "create")
+    unsaid = run(*keys, "cms", cwd=tmp_path, database_url=database_url)
+    assert unsaid.returncode != 0 and "--source SOURCE" in unsaid.stderr
+    assert "--any-source" in unsaid.stderr
+    both = run(
+        *keys, "cms", "--source", "cms", "--any-source", cwd=tmp_path, database_url=database_url
+    )
+    assert both.returncode != 0 and "exclude each other" in both.stderr
+    created = run(*keys, "cms", "--any-source", cwd=tmp_path, database_url=database_url)
     assert created.returncode == 0 and created.stdout.startswith("syn_")
+    assert "for any source" in created.stderr
+    scoped = run(*keys, "partner", "--source", "partner", cwd=tmp_path, database_url=database_url)
+    assert scoped.returncode == 0 and "for source 'partner'" in scoped.stderr
     listed = run(*cli, "api-keys", "list", cwd=tmp_path, database_url=database_url)
     assert "cms" in listed.stdout and "active" in listed.stdout
+    assert "any source" in listed.stdout and "source partner" in listed.stdout
     revoked = run(*cli, "api-keys", "revoke", "cms", cwd=tmp_path, database_url=database_url)
     assert "revoked" in revoked.stdout
 

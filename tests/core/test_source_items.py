@@ -121,3 +121,21 @@ def test_rejection_names_source_item_and_reason() -> None:
 
 def test_plain_text_decodes_and_drops_tags() -> None:
     assert plain_text("<em>Seoul</em>&#8217;s&nbsp;plan") == "Seoul\u2019s plan"
+
+
+def test_cut_at_word_keeps_whole_words_within_the_byte_limit() -> None:
+    from syndication.core.source_items import cut_at_word
+
+    assert cut_at_word("short", 10) == "short"
+    cut = cut_at_word("Grüße aus Seoul und Busan", 16)
+    assert cut == "Grüße aus\u2026" and len(cut.encode()) <= 16
+    assert cut_at_word("x" * 50, 10) == "xxxxxxx\u2026"
+
+
+def test_derived_title_is_the_start_of_the_text() -> None:
+    from syndication.core.source_items import derived_title
+
+    assert derived_title("  A short   toot ") == "A short toot"
+    long = derived_title("word " * 40)
+    assert long.endswith("word\u2026") and len(long) <= 80
+    assert derived_title("") == ""

@@ -15,7 +15,7 @@ from syndication.edges.http_client import (
     retry_after_seconds,
 )
 from tests.support.builders import FIXED_NOW
-from tests.support.http import Answer, Request, serve
+from tests.support.http import Answer, Request, drip_headers, serve
 
 
 def etagged(request: Request) -> Answer:
@@ -75,3 +75,25 @@ def test_retry_after_forms() -> None:
     assert retry_after_seconds("Sat, 28 Nov 2026 03:02:00 GMT", FIXED_NOW) == 120
     assert retry_after_seconds("soon", FIXED_NOW) is None
     assert not Validators()
+
+
+@pytest.mark.parametrize("interval", [0.3, 1.0])
+def test_headers_dripped_line_by_line_end_at_the_deadline(interval: float) -> None:
+    # httpx bounds each read; a server sending a header line more often than that would
+    # hold the request forever. The watchdog ends it at timeout (+1 s at most).
+    with drip_headers(interval) as url, HttpClient(timeout=2) as client:
+        started = time.monotonic()
+        with pytest.raises(FetchError, match="no complete answer within 2 s"):
+            client.get(url)
+        assert time.monotonic() - started < 3.0
+
+
+def test_the_whole_poll_has_a_deadline() -> None:
+    with serve(lambda r: Answer(200, {}, b"ok", delay=0.4)) as server:
+        with HttpClient(timeout=5, total_seconds=1.0) as client:
+            started = time.monotonic()
+            with pytest.raises(FetchError, match="max_poll_seconds"):
+                for _ in range(10):
+                    client.get(server.url)
+            assert time.monotonic() - started < 2.0
+            assert client.requests <= 3

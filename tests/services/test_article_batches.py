@@ -135,3 +135,11 @@ def test_an_error_reading_the_lines_reaches_the_importer() -> None:
     worker = ParsedInWorker(io.BufferedReader(Failing()), TOPICS, DEFAULT_IMPORT_LIMITS)
     with closing(worker), pytest.raises(OSError, match="Input/output error"):
         list(worker)
+
+
+def test_universal_lines_split_at_a_lone_cr_and_keep_crlf_lines_whole() -> None:
+    from syndication.services.article_batches import universal_lines
+
+    assert list(universal_lines([b"a\rb\rc\r"])) == [b"a\r", b"b\r", b"c\r"]
+    assert list(universal_lines([b"a\r\n", b"b\n"])) == [b"a\r\n", b"b\n"]
+    assert list(universal_lines(["a\rb"])) == ["a\r", "b"]

@@ -339,3 +339,16 @@ def test_search_finds_articles_by_source_id(engine: Engine, make_article_json: J
     imported(engine, make_article_json, "a1", "a2")
     assert {row.source_id for row in articles.search(engine, "")} == {"a1", "a2"}
     assert [row.source_id for row in articles.search(engine, "a2")] == ["a2"]
+
+
+def test_a_bom_and_cr_only_line_ends_are_read_as_users_mean_them(
+    run: Run, engine: Engine, make_article_json: JsonFactory
+) -> None:
+    # Issue 27 item 8: a Windows editor's byte-order mark does not cost the first line; a
+    # file saved with CR-only line ends is three lines, not one rejected line.
+    text = "\r".join(json.dumps(make_article_json(f"cr-{n}")) for n in (1, 2, 3))
+    lines: list[str | bytes] = [b"\xef\xbb\xbf" + text.encode() + b"\n"]
+    report = run(engine, lines)
+    assert (report.counts.inserted, report.rejected) == (3, 0)
+    again = run(engine, ["\ufeff" + json.dumps(make_article_json("bom-text")) + "\n"])
+    assert again.counts.inserted == 1

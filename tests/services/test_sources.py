@@ -19,7 +19,7 @@ from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.store import sources as source_store
 from syndication.store.models import Article, JobRun
-from tests.support.http import Answer, Request, Server, serve
+from tests.support.http import Answer, Request, Server, drip_headers, serve
 from tests.support.wordpress import T0, FakeWordPress
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
@@ -404,3 +404,379 @@ def test_credentials_named_but_unset_fail_that_source_only(
     failed, ok = poll_sources(settings, engine, now=clock)
     assert "$WP_USER is not set" in failed.error
     assert ok.inserted == 250
+
+
+# -- issue 27 item 1: every upstream item judged alone -----------------------------------
+
+
+def test_a_post_dated_past_year_9999_is_one_rejection_and_the_page_is_written(
+    settings: Settings, engine: Engine
+) -> None:
+    site = FakeWordPress()
+    for post_id in (1, 2, 3):
+        site.add_post(post_id)
+    site.posts[2]["modified_gmt"] = "9999-12-31T23:59:59-14:00"
+    with serve(site) as server:
+        settings = with_sources(settings, wp_source(server.url))
+        [report] = poll_sources(settings, engine, now=clock)
+    assert report.error == ""
+    assert (report.fetched, report.inserted, report.rejected) == (3, 2, 1)
+    assert str(report.rejections[0]).startswith("cms: post 2: modified_gmt: ")
+    assert "out of range" in str(report.rejections[0])
+
+
+JSON_FEED_ITEMS: list[dict[str, Any]] = [
+    {
+        "id": "good",
+        "url": "https://upstream.example.org/good",
+        "title": "Good",
+        "date_published": "2026-11-20T00:00:00Z",
+        "tags": ["environment-news"],
+    },
+    {
+        "id": "far",
+        "url": "https://upstream.example.org/far",
+        "title": "Far",
+        "date_published": "9999-12-31T23:59:59-14:00",
+        "tags": ["environment-news"],
+    },
+    {
+        "id": "tags",
+        "url": "https://upstream.example.org/tags",
+        "title": "Tags",
+        "date_published": "2026-11-20T00:00:00Z",
+        "tags": 5,
+    },
+]
+
+
+def json_feed(items: list[dict[str, Any]]) -> Answer:
+    body = {"version": "https://jsonfeed.org/version/1.1", "title": "Up", "items": items}
+    return Answer(200, {"Content-Type": "application/feed+json"}, json.dumps(body).encode())
+
+
+def test_one_bad_json_feed_item_costs_only_that_item(settings: Settings, engine: Engine) -> None:
+    with serve(lambda r: json_feed(JSON_FEED_ITEMS)) as server:
+        source = SourceSettings(
+            "up", "feed", f"{server.url}/feed.json", CATEGORIES, default_topics=("environment",)
+        )
+        settings = with_sources(settings, source)
+        [report] = poll_sources(settings, engine, now=clock)
+    assert report.error == ""
+    assert report.fetched == 3
+    rejected = {r.item: str(r) for r in report.rejections}
+    assert set(rejected) == {"far"}
+    assert "out of range" in rejected["far"]
+    # "tags": 5 is no tags: the source's default topics apply.
+    assert article(engine, "up:tags").title == "Tags"
+    assert article(engine, "up:good").title == "Good"
+
+
+# -- issue 27 item 2: time bounded as a whole ---------------------------------------------
+
+
+def test_a_huge_retry_after_is_clamped_and_the_next_source_is_polled(
+    settings: Settings, engine: Engine, wordpress: tuple[FakeWordPress, Server]
+) -> None:
+    _site, server = wordpress
+    huge = {"Retry-After": "99999999999999999999"}
+    with serve(lambda r: Answer(503, huge, b"")) as limited:
+        settings = with_sources(
+            settings, wp_source(limited.url, name="limited"), wp_source(server.url)
+        )
+        limited_report, good = poll_sources(settings, engine, now=clock)
+    assert "503" in limited_report.error and good.inserted == 250
+    with db.read_session(engine) as session:
+        state = source_store.load_source(session, "limited")
+    assert state is not None and state.next_attempt_at == NOW + timedelta(hours=24)
+
+
+def test_backoff_clamps_any_retry_after() -> None:
+    assert backoff(300, 1, 1e20) == timedelta(hours=24)
+    assert backoff(300, 1, float("inf")) == timedelta(hours=24)
+    assert backoff(300, 1, float("nan")) == timedelta(seconds=300)
+    assert backoff(300, 10**6, None) == timedelta(hours=1)
+
+
+def test_the_scheduler_runs_its_other_jobs_after_a_huge_retry_after(
+    settings: Settings, engine: Engine
+) -> None:
+    with serve(lambda r: Answer(503, {"Retry-After": "9" * 400}, b"")) as limited:
+        settings = replace(
+            with_sources(settings, wp_source(limited.url)),
+            scheduler=SchedulerSettings(max_digest_delay=timedelta(0)),
+        )
+        assert scheduling.run_once(settings, now=clock) == 0
+    with db.read_session(engine) as session:
+        runs = {r.job_id: r for r in session.scalars(select(JobRun))}
+    assert not runs["sources"].ok and "86400 s" in runs["sources"].error
+    assert runs["poll"].ok and runs["deliver"].ok
+
+
+# -- issue 27 item 3: a poll's total deadline and page cap --------------------------------
+
+
+def test_a_source_dripping_headers_ends_at_its_timeout_and_the_scheduler_goes_on(
+    settings: Settings, engine: Engine
+) -> None:
+    import time
+
+    with drip_headers(0.5) as url:
+        settings = replace(
+            with_sources(settings, wp_source(url, timeout_seconds=2.0)),
+            scheduler=SchedulerSettings(max_digest_delay=timedelta(0)),
+        )
+        started = time.monotonic()
+        [report] = poll_sources(settings, engine, now=clock)
+        assert time.monotonic() - started < 3.0
+        assert "no complete answer within 2 s" in report.error
+        started = time.monotonic()
+        assert scheduling.run_once(settings, now=clock) == 0
+        # The other jobs ran after it, and the whole run waited at most the source's timeout.
+        assert time.monotonic() - started < 2.0 + 1.0 + 2.0  # the poll, +1 s, the other jobs
+    with db.read_session(engine) as session:
+        runs = [r.job_id for r in session.scalars(select(JobRun).order_by(JobRun.id))]
+    assert runs[:2] == ["sources", "poll"] and "deliver" in runs
+
+
+def endless_pages(request: Request) -> Answer:
+    """Claims a million pages and fills every one with the same post."""
+    site = FakeWordPress()
+    post = site.add_post(int(request.query.get("page", "1")))
+    if request.path.endswith("/categories"):
+        return site(request)
+    headers = {"X-WP-Total": "100000000", "X-WP-TotalPages": "1000000"}
+    return Answer(200, headers, json.dumps([post]).encode())
+
+
+def test_wordpress_paging_stops_at_max_pages_and_at_an_empty_page(
+    settings: Settings, engine: Engine
+) -> None:
+    with serve(endless_pages) as server:
+        settings = with_sources(settings, wp_source(server.url, max_pages=5))
+        [report] = poll_sources(settings, engine, now=clock)
+        assert report.inserted == 5
+        changed = [
+            r for r in server.requests if r.path.endswith("/posts") and r.query["_fields"] != "id"
+        ]
+        assert len(changed) == 5
+        # The first poll's reconciliation is cut short too, and then retracts nothing.
+        assert "more than max_pages (5)" in report.error and report.retracted == 0
+    empty = {"X-WP-Total": "100000000", "X-WP-TotalPages": "1000000"}
+    with serve(lambda r: Answer(200, empty, b"[]")) as server:
+        settings = with_sources(settings, wp_source(server.url))
+        [report] = poll_sources(settings, engine, now=clock)
+        assert len(server.requests) <= 2  # the changed posts, the reconciliation
+
+
+# -- issue 27 item 4: only public WordPress posts ------------------------------------------
+
+
+def test_protected_and_unpublished_posts_are_skipped_and_retracted_if_public_before(
+    settings: Settings, engine: Engine
+) -> None:
+    site = FakeWordPress()
+    for post_id in (1, 2, 3, 4):
+        site.add_post(post_id)
+    with serve(site) as server:
+        settings = with_sources(settings, wp_source(server.url))
+        [first] = poll_sources(settings, engine, now=clock)
+        assert first.inserted == 4
+        # Post 2 gets a password (WordPress's anonymous shape: empty text, protected); post
+        # 3 comes with its text, as an editor's context=edit would send it; post 4 is
+        # listed as a draft (a plugin); post 5 is new and protected.
+        later = T0 + timedelta(days=1)
+        site.edit(2, later)
+        site.posts[2]["content"] = {"rendered": "", "protected": True}
+        site.posts[2]["excerpt"] = {"rendered": "", "protected": True}
+        site.edit(3, later)
+        site.posts[3]["content"] = {"rendered": "<p>secret</p>", "protected": True}
+        site.edit(4, later)
+        site.posts[4]["status"] = "publish"  # listed all the same, but says:
+        site.add_post(5, modified=later)["content"]["protected"] = True
+        original = site._posts
+
+        def drafts_listed(query: dict[str, str]) -> Answer:
+            answer = original(query)
+            posts = json.loads(answer.body)
+            for post in posts:
+                if post["id"] == 4:
+                    post["status"] = "draft"
+            return replace(answer, body=json.dumps(posts).encode())
+
+        site._posts = drafts_listed  # type: ignore[method-assign]
+        [second] = poll_sources(settings, engine, now=clock)
+    assert (second.skipped, second.retracted, second.inserted) == (4, 3, 0)
+    assert "4 skipped (not public)" in second.summary
+    for post_id, why in ((2, "password-protected"), (3, "password-protected"), (4, "'draft'")):
+        stored = article(engine, f"cms:{post_id}")
+        assert stored.status == "retracted" and why in stored.retraction_reason
+        assert "secret" not in stored.body_html
+    with db.read_session(engine) as session:
+        assert session.scalar(select(Article).where(Article.source_id == "cms:5")) is None
+    assert article(engine, "cms:1").status == "published"
+
+
+# -- issue 27 item 5: keep what the formats allow -----------------------------------------
+
+LONG_WORDS = " ".join(f"word{n}" for n in range(3000))  # about 26 KB of plain text
+RSS_UNTITLED = f"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Toots</title><link>https://social.example/</link>
+<description>x</description>
+<item><guid>https://social.example/1</guid><link>https://social.example/1</link>
+<pubDate>Fri, 20 Nov 2026 00:00:00 GMT</pubDate><category>environment-news</category>
+<description>&lt;p&gt;Rivers are rising across the city today, and the parks along the
+banks are closed until the water goes down again&lt;/p&gt;</description></item>
+<item><guid>https://social.example/2</guid><link>https://social.example/2</link>
+<pubDate>Fri, 20 Nov 2026 00:00:00 GMT</pubDate><title>Long</title>
+<category>environment-news</category><description>{LONG_WORDS}</description></item>
+<item><guid>https://social.example/3</guid><link>https://social.example/3</link>
+<title>Undated</title><category>environment-news</category></item>
+</channel></rss>"""
+
+ATOM03_CREATED = """<?xml version="1.0" encoding="utf-8"?>
+<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>Old</title>
+<entry><id>urn:old:1</id><title>Created only</title>
+<link rel="alternate" type="text/html" href="https://old.example/1"/>
+<created>2026-11-19T08:00:00Z</created></entry></feed>"""
+
+
+def test_untitled_long_and_undated_items_are_kept(settings: Settings, engine: Engine) -> None:
+    feeds = {
+        "/rss": ("application/rss+xml", RSS_UNTITLED.encode()),
+        "/atom03": ("application/atom+xml", ATOM03_CREATED.encode()),
+        "/json": (
+            "application/feed+json",
+            json_feed([{"id": "j1", "url": "https://j.example/1", "title": "No date"}]).body,
+        ),
+    }
+
+    def serve_feeds(request: Request) -> Answer:
+        media_type, body = feeds[request.path]
+        return Answer(200, {"Content-Type": media_type}, body)
+
+    with serve(serve_feeds) as server:
+        sources = [
+            SourceSettings(n, "feed", f"{server.url}/{n}", CATEGORIES, ("environment",))
+            for n in ("rss", "atom03", "json")
+        ]
+        settings = with_sources(settings, *sources)
+        reports = poll_sources(settings, engine, now=clock)
+        counts = [(r.inserted, r.rejected, r.error) for r in reports]
+        assert counts == [(3, 0, ""), (1, 0, ""), (1, 0, "")]
+        untitled = article(engine, "rss:https://social.example/1")
+        assert untitled.title.startswith("Rivers are rising across the city today")
+        assert untitled.title.endswith("\u2026") and len(untitled.title) <= 80
+        long = article(engine, "rss:https://social.example/2")
+        assert len(long.summary.encode()) <= 10 * 1024 and long.summary.endswith("\u2026")
+        assert long.summary[:-1].split()[-1].startswith("word")  # cut between words
+        assert article(engine, "rss:https://social.example/3").published_at == NOW
+        assert article(engine, "atom03:urn:old:1").published_at == datetime(
+            2026, 11, 19, 8, tzinfo=UTC
+        )
+        assert article(engine, "json:j1").published_at == NOW
+        # Later polls keep the first-seen date: nothing changes.
+        later = lambda: NOW + timedelta(hours=5)  # noqa: E731
+        again = poll_sources(settings, engine, full=True, now=later)
+        assert [r.updated for r in again] == [0, 0, 0]
+        assert article(engine, "json:j1").published_at == NOW
+
+
+# -- issue 27 item 6: one story, one article across sources --------------------------------
+
+
+def rss_items(numbers: list[int]) -> bytes:
+    items = "".join(
+        f"<item><guid>https://city.example/news/{n}</guid><link>https://city.example/news/{n}"
+        f"</link><title>Story {n}</title><pubDate>Tue, 17 Nov 2026 0{n}:00:00 GMT</pubDate>"
+        "<category>environment-news</category><description>Text</description></item>"
+        for n in numbers
+    )
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>City</title>'
+        f"<link>https://city.example/</link><description>x</description>{items}</channel></rss>"
+    ).encode()
+
+
+def test_one_story_from_two_overlapping_feeds_is_one_article_in_all_and_in_a_digest(
+    settings: Settings, engine: Engine
+) -> None:
+    from xml.etree import ElementTree
+
+    from syndication.services.digests import compiling
+    from syndication.services.feeds import build_feeds
+
+    feeds = {"/site": rss_items([1, 2, 3]), "/environment": rss_items([2, 3, 4])}
+    with serve(lambda r: Answer(200, {"Content-Type": "application/rss+xml"}, feeds[r.path])) as s:
+        site = SourceSettings("site", "feed", f"{s.url}/site", CATEGORIES)
+        category = SourceSettings("env", "feed", f"{s.url}/environment", CATEGORIES)
+        settings = with_sources(settings, site, category)
+        first, second = poll_sources(settings, engine, now=clock)
+        assert (first.inserted, second.inserted, second.aliased) == (3, 1, 2)
+        assert "2 already stored from another source" in second.summary
+        # Again, and with the category feed first: still nothing new.
+        again = poll_sources(settings, engine, ["env", "site"], full=True, now=clock)
+        assert [(r.inserted, r.updated) for r in again] == [(0, 0), (0, 0)]
+    with db.read_session(engine) as session:
+        urls = list(session.scalars(select(Article.url)))
+    assert sorted(urls) == [f"https://city.example/news/{n}" for n in (1, 2, 3, 4)]
+    build_feeds(settings, engine, force_all=True, now=clock)
+    atom = ElementTree.parse(settings.feeds.dir / "all" / "atom.xml")
+    entries = atom.findall("{http://www.w3.org/2005/Atom}entry")
+    assert len(entries) == 4
+    report = compiling.compile_digest(
+        settings, engine, "weekly-city", datetime(2026, 11, 18).date(), NOW
+    )
+    assert report.articles == 4
+
+
+def test_dedupe_false_keeps_a_source_separate(settings: Settings, engine: Engine) -> None:
+    feeds = {"/site": rss_items([1, 2]), "/environment": rss_items([2])}
+    with serve(lambda r: Answer(200, {"Content-Type": "application/rss+xml"}, feeds[r.path])) as s:
+        site = SourceSettings("site", "feed", f"{s.url}/site", CATEGORIES)
+        separate = SourceSettings("env", "feed", f"{s.url}/environment", CATEGORIES, dedupe=False)
+        settings = with_sources(settings, site, separate)
+        first, second = poll_sources(settings, engine, now=clock)
+    assert (first.inserted, second.inserted, second.aliased) == (2, 1, 0)
+    assert article(engine, "env:https://city.example/news/2").title == "Story 2"
+
+
+# -- issue 27 item 8: redirects, BOM, CR-only line ends, broken XML -----------------------
+
+
+def test_a_redirect_to_another_host_is_followed_only_when_the_source_says_any(
+    settings: Settings, engine: Engine
+) -> None:
+    feed = rss_items([1])
+    with serve(lambda r: Answer(200, {"Content-Type": "application/rss+xml"}, feed)) as other:
+        moved = {"Location": f"{other.url}/feed.xml"}
+        with serve(lambda r: Answer(302, moved, b"")) as upstream:
+            strict = SourceSettings("strict", "feed", f"{upstream.url}/feed", CATEGORIES)
+            loose = replace(strict, name="loose", follow_redirects="any", dedupe=False)
+            settings = with_sources(settings, strict, loose)
+            refused, followed = poll_sources(settings, engine, now=clock)
+    assert "redirected away from 127.0.0.1:" in refused.error
+    assert 'follow_redirects = "any"' in refused.error and refused.inserted == 0
+    assert len(other.requests) == 1 and followed.inserted == 1
+
+
+def test_a_jsonl_export_with_a_bom_and_cr_line_ends_keeps_every_line(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    from tests.support.builders import article_json
+
+    export = tmp_path / "export.jsonl"
+    lines = [json.dumps(article_json(f"x-{n}")) for n in (1, 2, 3)]
+    export.write_bytes(b"\xef\xbb\xbf" + "\r".join(lines).encode() + b"\r")
+    settings = with_sources(settings, SourceSettings("export", "jsonl", str(export)))
+    [report] = poll_sources(settings, engine, now=clock)
+    assert (report.inserted, report.rejected) == (3, 0)
+
+
+def test_broken_xml_with_no_entries_is_a_warning(settings: Settings, engine: Engine) -> None:
+    broken = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Half'
+    with serve(lambda r: Answer(200, {"Content-Type": "application/rss+xml"}, broken)) as s:
+        settings = with_sources(settings, SourceSettings("half", "feed", f"{s.url}/f", CATEGORIES))
+        [report] = poll_sources(settings, engine, now=clock)
+    assert report.error == "" and report.fetched == 0
+    assert "warning: GET " in report.summary and "no entry could be read" in report.summary

@@ -82,3 +82,46 @@ def serve(handler: Handler) -> Iterator[Server]:
         stopping.set()
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def drip_headers(interval: float = 1.0, lines: int = 120) -> Iterator[str]:
+    """A loopback server that sends a status line, then one header line every ``interval``
+    seconds for ``lines`` lines, and never finishes its headers (a slow-headers upstream);
+    yields its URL."""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stopping = threading.Event()
+
+    def drip(conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                for number in range(lines):
+                    if stopping.wait(interval):
+                        return
+                    conn.sendall(f"X-Drip-{number}: {'x' * 20}\r\n".encode())
+            except OSError:
+                return  # the client gave up and closed the connection
+
+    def accept() -> None:
+        while not stopping.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=drip, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stopping.set()
+        thread.join(5)
+        listener.close()

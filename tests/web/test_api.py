@@ -26,7 +26,7 @@ NDJSON = {"content-type": "application/x-ndjson"}
 @pytest.fixture
 def key(engine: Engine) -> str:
     with db.write_session(engine) as session:
-        return api_keys.create_key(session, "cms", FIXED_NOW)
+        return api_keys.create_key(session, "cms", FIXED_NOW, None)
 
 
 @pytest.fixture
@@ -135,3 +135,86 @@ def test_pushed_articles_keep_to_the_import_limits(
     assert rejected["field"] == "title" and "20" in rejected["reason"]
     with db.read_session(engine) as session:
         assert session.scalars(select(Article)).first() is None
+
+
+# -- issue 27 item 7: scoped keys, the documented 10 MB, JSON for every error -------------
+
+
+def test_a_key_for_source_a_gets_403_json_for_source_bs_articles(
+    client: TestClient, key: str, engine: Engine
+) -> None:
+    with db.write_session(engine) as session:
+        partner = api_keys.create_key(session, "partner", FIXED_NOW, "partner")
+    client.post("/api/articles", content=body(article_json("cms:1")), headers=auth(key))
+    hijack = body(article_json("partner:1"), article_json("cms:1", title="Hijacked"))
+    refused = client.post("/api/articles", content=hijack, headers=auth(partner))
+    assert refused.status_code == 403 and refused.headers["content-type"] == "application/json"
+    assert (
+        refused.json()["line"] == 2
+        and "may write only source 'partner'" in (refused.json()["error"])
+    )
+    with db.read_session(engine) as session:
+        titles = {
+            r.source_id: r.title for r in session.execute(select(Article.source_id, Article.title))
+        }
+    assert titles == {"cms:1": "Article cms:1"}  # nothing of the refused body was written
+    deleted = client.delete("/api/articles/cms:1", headers=auth(partner))
+    assert deleted.status_code == 403 and "error" in deleted.json()
+    mine = client.post(
+        "/api/articles", content=body(article_json("partner:1")), headers=auth(partner)
+    )
+    assert mine.status_code == 200 and mine.json()["inserted"] == 1
+    assert client.delete("/api/articles/partner:1", headers=auth(partner)).status_code == 200
+    # A key made before scoped keys (source NULL) is an any-source key.
+    assert client.delete("/api/articles/cms:1", headers=auth(key)).status_code == 200
+
+
+def test_the_push_api_takes_the_documented_10_mb(
+    settings: Settings, engine: Engine, key: str
+) -> None:
+    # 100 articles with 90 KB bodies: about 9 MB, far over the site's 64 KB form limit.
+    text = "<p>" + "word " * 18_000 + "</p>"
+    payload = body(*(article_json(f"cms:{n}", body_html=text) for n in range(100)))
+    assert 8 * 1024 * 1024 < len(payload) < 10 * 1024 * 1024
+    with TestClient(create_app(settings, engine)) as client:
+        answer = client.post("/api/articles", content=payload, headers=auth(key))
+        assert answer.status_code == 200 and answer.json()["inserted"] == 100
+        over = client.post("/api/articles", content=payload * 2, headers=auth(key))
+        assert over.status_code == 413 and "larger than" in over.json()["error"]
+        # The rest of the site keeps its small limit.
+        form = client.post("/subscribe", content=b"x" * 100_000)
+        assert form.status_code == 413
+
+
+def test_every_api_error_is_json_and_control_character_ids_are_400(
+    client: TestClient, key: str, engine: Engine
+) -> None:
+    for path in ("/api/articles/a%0Ab", "/api/articles/a%00b", "/api/articles/a%0Db"):
+        answer = client.delete(path, headers=auth(key))
+        assert answer.status_code == 400, path
+        assert "control character" in answer.json()["error"]
+    assert client.get("/api/articles").status_code == 405
+    assert client.get("/api/articles").json()["error"]
+    assert client.get("/api/nothing").json()["error"] == "no such API endpoint"
+    # An id with a line break cannot be stored either (it could never be retracted).
+    line = body(article_json("cms:x\ny"))
+    answer = client.post("/api/articles", content=line, headers=auth(key))
+    assert "control character U+000A" in answer.json()["rejected"][0]["reason"]
+
+
+def test_an_unexpected_error_under_api_is_json(
+    settings: Settings, engine: Engine, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from syndication.services import articles
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the store fell over")
+
+    monkeypatch.setattr(articles, "retract", broken)
+    app = create_app(settings, engine)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.delete("/api/articles/cms:1", headers=auth(key))
+        assert answer.status_code == 500
+        assert answer.json() == {"error": "internal error; the server's log says more"}
+        page = client.get("/digests/nope/2026-11-16")
+        assert page.headers["content-type"].startswith("text/html")
