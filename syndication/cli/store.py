@@ -68,6 +68,9 @@ def status(ctx: typer.Context) -> None:
         _print_bounces(digest)
     if report.intake.backlog:
         out.print(f"bounce intake: {report.intake.backlog} reports stored, not yet processed")
+    if report.bounce_reasons:
+        reasons = sorted(report.bounce_reasons.items(), key=lambda item: (-item[1], item[0]))
+        out.print("bounce reasons: " + ", ".join(f"{n} {reason}" for reason, n in reasons))
     if report.intake.failed:
         out.print(
             f"bounce intake: [bold red]{report.intake.failed} reports failed to process[/bold red]"

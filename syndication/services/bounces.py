@@ -427,5 +427,5 @@ def intake_health(engine: Engine, since: datetime | None = None, failures: int =
             oldest_queued_at=bounce_store.oldest_queued_at(session),
             failed=bounce_store.failed_count(session),
             recent_failures=bounce_store.failed_reports(session, failures),
-            reasons=bounce_store.reason_counts(session, since),
+            reasons=status_store.reason_counts(session, since),
         )

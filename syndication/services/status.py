@@ -91,6 +91,7 @@ class ServiceStatus:
     sources: list[SourceStatus]
     intake: IntakeCounts
     bounce_events: dict[str, int]
+    bounce_reasons: dict[str, int]
     growth: dict[str, list[tuple[datetime, int]]]
 
     @property
@@ -178,6 +179,7 @@ def service_status(
             sources=load_sources(session),
             intake=queries.intake_counts(session),
             bounce_events=queries.bounce_events(session),
+            bounce_reasons=queries.reason_counts(session),
             growth=queries.subscriber_growth(session) if growth else {},
         )
 

@@ -389,15 +389,6 @@ def prune_reports(session: Session, before: datetime) -> Pruned:
     )
 
 
-def reason_counts(session: Session, since: datetime | None = None) -> dict[str, int]:
-    """Bounce events by reason (``undefined`` among them), since ``since`` when given."""
-    stmt = select(BounceEvent.reason, func.count()).where(BounceEvent.source != "operator")
-    if since is not None:
-        stmt = stmt.where(BounceEvent.created_at >= since)
-    rows = session.execute(stmt.group_by(BounceEvent.reason))
-    return {str(reason or "(before reasons)"): int(count) for reason, count in rows}
-
-
 def record_refusal(
     session: Session, delivery_id: int, error: str, soft_limit: int, now: datetime
 ) -> str | None:

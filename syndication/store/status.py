@@ -399,3 +399,12 @@ def _aware(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)  # SQLite's aggregate skips the column type
+
+
+def reason_counts(session: Session, since: datetime | None = None) -> dict[str, int]:
+    """Bounce events by reason (``undefined`` among them), since ``since`` when given."""
+    stmt = select(BounceEvent.reason, func.count()).where(BounceEvent.source != "operator")
+    if since is not None:
+        stmt = stmt.where(BounceEvent.created_at >= since)
+    rows = session.execute(stmt.group_by(BounceEvent.reason))
+    return {str(reason or "(before reasons)"): int(count) for reason, count in rows}

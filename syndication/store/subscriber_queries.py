@@ -56,6 +56,8 @@ class BounceRow:
     status_code: str
     diagnostic: str
     effect: str
+    reason: str = ""
+    evidence: str = ""
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,16 @@ def subscriber_history(session: Session, subscriber_id: int) -> SubscriberHistor
     ]
     suppression = session.get(Suppression, subscriber.email)
     bounces = [
-        BounceRow(e.created_at, e.kind, e.source, e.status_code, e.diagnostic, e.effect)
+        BounceRow(
+            e.created_at,
+            e.kind,
+            e.source,
+            e.status_code,
+            e.diagnostic,
+            e.effect,
+            e.reason,
+            e.evidence,
+        )
         for e in session.scalars(
             select(BounceEvent)
             .where(BounceEvent.subscriber_id == subscriber_id)

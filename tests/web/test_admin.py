@@ -344,9 +344,13 @@ def test_subscriber_actions_and_export(
                 diagnostic="550 5.1.1 user unknown",
                 subscriber_id=reader_id,
                 report=b"",
+                reason="userunknown",
+                evidence="Diagnostic-Code: 550 5.1.1",
             )
         )
-    assert "550 5.1.1 user unknown" in client.get(base).text
+    shown = client.get(base).text
+    assert "550 5.1.1 user unknown" in shown
+    assert "<td>userunknown</td>" in shown and "(Diagnostic-Code: 550 5.1.1)" in shown
     assert client.post(f"{base}/restore", data={"csrf": token}).status_code == 200
     assert "restored by an operator: bounced -&gt; active" in client.get(base).text
     with db.read_session(app_engine) as session:
