@@ -16,8 +16,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from syndication.core.articles import StoredArticle
+from syndication.core.feeds import Departure
 from syndication.store.articles import current_change_seq
-from syndication.store.models import Article, TopicRow, article_topics
+from syndication.store.models import Article, TopicDeparture, TopicRow, article_topics
 
 
 def load_articles(
@@ -227,20 +228,97 @@ def articles_by_source_id(session: Session, source_ids: Sequence[str]) -> dict[s
     return found
 
 
+def _in_archive(stmt: Any, topic: str | None) -> Any:
+    """``stmt`` narrowed to the articles a topic's archive holds: its own, and those that
+    left it (their tombstones stay in the archive of their month)."""
+    if topic is None:
+        return stmt
+    return stmt.where(
+        or_(
+            Article.id.in_(
+                select(article_topics.c.article_id)
+                .join(TopicRow, TopicRow.id == article_topics.c.topic_id)
+                .where(TopicRow.slug == topic)
+            ),
+            Article.id.in_(
+                select(TopicDeparture.article_id)
+                .join(TopicRow, TopicRow.id == TopicDeparture.topic_id)
+                .where(TopicRow.slug == topic)
+            ),
+        )
+    )
+
+
 def last_published_before(
     session: Session, topic: str | None, moment: datetime | None = None
 ) -> datetime | None:
-    """The newest ``published_at`` before ``moment`` (or at all), or None."""
-    stmt = _of_topic(select(Article.published_at), topic)
+    """The newest ``published_at`` before ``moment`` (or at all), or None, of the articles
+    ``topic``'s archive holds (departures included: they have tombstones there)."""
+    stmt = _in_archive(select(Article.published_at), topic)
     if moment is not None:
         stmt = stmt.where(Article.published_at < moment)
     return session.scalars(stmt.order_by(Article.published_at.desc()).limit(1)).first()
 
 
 def first_published_from(session: Session, topic: str | None, moment: datetime) -> datetime | None:
-    """The oldest ``published_at`` at or after ``moment``, or None."""
-    stmt = _of_topic(select(Article.published_at), topic).where(Article.published_at >= moment)
+    """The oldest ``published_at`` at or after ``moment``, or None (as
+    :func:`last_published_before`, departures included)."""
+    stmt = _in_archive(select(Article.published_at), topic).where(Article.published_at >= moment)
     return session.scalars(stmt.order_by(Article.published_at).limit(1)).first()
+
+
+# -- departures (issue 26 item 3) ---------------------------------------------------------
+# Articles that left a topic: tombstones in that topic's Atom feed and archive month. The
+# article part of a Departure is a stamp (no text): a tombstone needs only its id.
+
+_DEPARTURES = select(*_STAMPS.selected_columns, TopicDeparture.departed_at, TopicDeparture.reason)
+
+
+def _departure(row: Any) -> Departure:
+    return Departure(_stamp(row[:9]), row[9], row[10])
+
+
+def _departures_of(topic: str) -> Any:
+    return (
+        _DEPARTURES.join(TopicDeparture, TopicDeparture.article_id == Article.id)
+        .join(TopicRow, TopicRow.id == TopicDeparture.topic_id)
+        .where(TopicRow.slug == topic)
+    )
+
+
+def newest_departures(session: Session, topic: str | None, limit: int) -> list[Departure]:
+    """The ``limit`` newest departures from ``topic`` (None: the whole site, which no
+    article leaves), newest first."""
+    if topic is None:
+        return []
+    order = (TopicDeparture.departed_at.desc(), Article.published_at.desc(), Article.source_id)
+    stmt = _departures_of(topic).order_by(*order).limit(limit)
+    return [_departure(row) for row in session.connection().execute(stmt)]
+
+
+def departures_published_between(
+    session: Session, topic: str | None, start: datetime, end: datetime
+) -> list[Departure]:
+    """The departures from ``topic`` of articles published in ``[start, end)``."""
+    if topic is None:
+        return []
+    stmt = _departures_of(topic).where(Article.published_at >= start, Article.published_at < end)
+    stmt = stmt.order_by(Article.published_at, Article.source_id)
+    return [_departure(row) for row in session.connection().execute(stmt)]
+
+
+def departures_by_article(session: Session) -> dict[str, list[tuple[str, Departure]]]:
+    """Every departure, as ``(topic slug, departure)`` pairs by the article's source id
+    (a full build hands each to the archive of the topic it left, month by month)."""
+    stmt = _DEPARTURES.add_columns(TopicRow.slug)
+    stmt = stmt.join(TopicDeparture, TopicDeparture.article_id == Article.id).join(
+        TopicRow, TopicRow.id == TopicDeparture.topic_id
+    )
+    found: dict[str, list[tuple[str, Departure]]] = {}
+    for row in session.connection().execute(stmt.order_by(TopicRow.slug)):
+        departure = _departure(row[:11])
+        found.setdefault(departure.article.source_id, []).append((row[11], departure))
+    return found
 
 
 # -- summary ------------------------------------------------------------------------------
