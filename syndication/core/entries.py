@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import nh3
 
 from syndication.core.articles import StoredArticle
+from syndication.core.language_tags import site_or_own
 from syndication.core.urls import IMAGE_SCHEMES, LINK_SCHEMES, safe_url
 from syndication.settings import Settings
 
@@ -74,7 +75,8 @@ class Image:
 
 @dataclass(frozen=True)
 class Entry:
-    """One article as every format shows it; all strings are XML-safe."""
+    """One article as every format shows it; all strings are XML-safe. ``language`` is
+    the article's BCP 47 tag, or the site's when it has none."""
 
     id: str
     title: str
@@ -240,7 +242,7 @@ def entry_for(settings: Settings, article: StoredArticle) -> Entry:
         image=image,
         published=article.published_at,
         updated=max(article.updated_at, article.published_at),
-        language=plain_text(article.language) or settings.site.language,
+        language=site_or_own(article.language, settings.site.language),
     )
 
 

@@ -198,7 +198,7 @@ class _Builder:
                     entry = entry_for(self.settings, source)
                     if made is not None:
                         made[source.source_id] = entry
-                fragment = entries.fragment(entry, kind)
+                fragment = entries.fragment(entry, kind, self.settings.site.language)
                 self.cache.put(slot, key, fragment)
             result.append(fragment)
         return result

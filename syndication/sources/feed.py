@@ -20,6 +20,7 @@ from typing import Any
 
 import feedparser
 
+from syndication.core.language_tags import LanguageTagError, language_tag
 from syndication.core.source_items import ItemRejection, feed_entry
 from syndication.edges.http_client import FetchError, HttpClient
 from syndication.errors import RecordError
@@ -47,7 +48,7 @@ def poll(context: PollContext, client: HttpClient) -> Iterator[Batch]:
                 entry,
                 source=source.name,
                 rules=context.rules,
-                language=language or context.language,
+                language=_language(language, context.language),
             )
         except RecordError as exc:
             item = str(entry.get("id") or entry.get("link") or f"entry {number}")
@@ -122,3 +123,13 @@ def _struct(value: Any) -> time.struct_time | None:
     if parsed.tzinfo is None:
         return None
     return parsed.astimezone(UTC).timetuple()
+
+
+def _language(declared: str, site: str) -> str:
+    """The feed's own language (RSS ``<language>``, JSON Feed ``language``) for its
+    items, or the site's when it declares none or one that is not a BCP 47 tag ("English"):
+    a feed-wide slip must not reject every item of the feed."""
+    try:
+        return language_tag(declared.strip()) if declared.strip() else site
+    except LanguageTagError:
+        return site

@@ -121,7 +121,8 @@ class Article(Base):
     url: Mapped[str] = mapped_column(Text)
     author: Mapped[str] = mapped_column(String(300), default="")
     image_url: Mapped[str] = mapped_column(Text, default="")
-    language: Mapped[str] = mapped_column(String(20), default="en")
+    # A BCP 47 tag (core.language_tags); RFC 5646 section 4.4.1 asks for room for 35.
+    language: Mapped[str] = mapped_column(String(35), default="en")
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # The UTC date (YYYY-MM-DD) in the article's tag URI, set on first insert from
     # published_at and never updated: correcting published_at must not change the id.

@@ -613,3 +613,31 @@ def test_an_archive_month_nothing_left_stays_byte_stable(
     untouched = [p for p in before if "2026-10" not in p and "/archive/" in p]
     assert untouched and all(before[p] == after[p] for p in untouched)
     assert not any("/archive/" in p and "2026-10" not in p for p in report.changed)
+
+
+def test_each_entry_says_its_language_where_it_is_not_the_sites(
+    settings: Settings, engine: Engine, make_article: Make
+) -> None:
+    # Issue 26 item 6: every entry was marked with the site's language.
+    korean = make_article("smg-ko", title="서울 지하철 9호선 연장", language="ko")
+    english = make_article("smg-en", published_at=korean.published_at - timedelta(hours=1))
+    write(engine, korean, english)
+    feed_service.build_feeds(settings, engine, force_all=False)
+    root = settings.feeds.dir / "international-relations"
+    for name in ("atom.xml", "archive/2026-11.atom", "rss.xml"):
+        parsed = parse_file(root / name)
+        # feedparser reads an Atom entry's xml:lang (inherited from the feed's when it has
+        # none) as the language of its text, and RSS's dc:language as the item's.
+        found = {
+            e.id.rpartition(":")[2]: e.title_detail.language if name != "rss.xml" else e.language
+            for e in parsed.entries
+            if name != "rss.xml" or "language" in e
+        }
+        expected = {"smg-ko": "ko"} if name == "rss.xml" else {"smg-ko": "ko", "smg-en": "en"}
+        assert found == expected, f"feedparser read {found} in {name}"
+    assert parse_file(root / "rss.xml").feed.language == "en"
+    items = json.loads((root / "feed.json").read_bytes())["items"]
+    assert {i["id"].rpartition(":")[2]: i["language"] for i in items} == {
+        "smg-ko": "ko",
+        "smg-en": "en",
+    }

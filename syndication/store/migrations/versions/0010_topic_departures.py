@@ -1,4 +1,5 @@
-"""Topic departures: the tombstones of articles that left a topic (issue 26 item 3).
+"""Topic departures: the tombstones of articles that left a topic (issue 26 item 3);
+room for a whole BCP 47 language tag (35 characters, RFC 5646 section 4.4.1; item 6).
 
 Revision ID: 0010
 Revises: 0009
@@ -44,8 +45,16 @@ def upgrade() -> None:
         "topic_departures",
         ["topic_id", "departed_at"],
     )
+    with op.batch_alter_table("articles") as batch:
+        batch.alter_column(
+            "language", existing_type=sa.String(20), type_=sa.String(35), existing_nullable=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("articles") as batch:
+        batch.alter_column(
+            "language", existing_type=sa.String(35), type_=sa.String(20), existing_nullable=False
+        )
     op.drop_index("ix_topic_departures_topic_id_departed_at", table_name="topic_departures")
     op.drop_table("topic_departures")
