@@ -294,9 +294,9 @@ class _Builder:
             return []
         configured = [t.slug for t in settings.topics]
         keys = [feeds.ALL] + [slug for slug in configured if slug in touched]
-        months = feeds.months_of(
-            article_queries.load_articles(session, changed_since=built), settings.site.tz
-        )
+        tz = settings.site.tz
+        changed = article_queries.published_times_changed_since(session, built)
+        months = sorted({feeds.month_of(moment, tz) for moment in changed})
         for key in keys:
             _check(self.stop)
             self.subscriptions(key)

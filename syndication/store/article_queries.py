@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from syndication.core.articles import StoredArticle
@@ -33,6 +33,14 @@ def load_articles(
     if changed_since is not None:
         stmt = stmt.where(Article.change_seq > changed_since)
     return _stored_rows(session, stmt.order_by(Article.published_at, Article.source_id))
+
+
+def published_times_changed_since(session: Session, seq: int) -> list[datetime]:
+    """The ``published_at`` of every article written after change ``seq`` (any order):
+    what an incremental feed build needs to know which archive months to rebuild. A
+    query of its own, so the database walks the ``change_seq`` index: ordered by
+    publication (as :func:`load_articles` is), SQLite scanned every article for it."""
+    return list(session.scalars(select(Article.published_at).where(Article.change_seq > seq)))
 
 
 def iter_articles(
@@ -139,7 +147,7 @@ def newest_published_articles(
     session: Session, topic: str | None, limit: int
 ) -> list[StoredArticle]:
     """The ``limit`` newest published (not retracted) articles, newest first."""
-    wanted = _of_topic(select(Article.id).where(Article.status == "published"), topic)
+    wanted = _walking(select(Article.id).where(Article.status == "published"), topic)
     order = (Article.published_at.desc(), Article.source_id)
     return _stored_rows(session, _first(wanted, order, limit))
 
@@ -147,7 +155,22 @@ def newest_published_articles(
 def newest_updated_articles(session: Session, topic: str | None, limit: int) -> list[StoredArticle]:
     """The ``limit`` most recently updated articles, retracted ones included, newest first."""
     order = (Article.updated_at.desc(), Article.published_at.desc(), Article.source_id)
-    return _stored_rows(session, _first(_of_topic(select(Article.id), topic), order, limit))
+    return _stored_rows(session, _first(_walking(select(Article.id), topic), order, limit))
+
+
+def _walking(stmt: Any, topic: str | None) -> Any:
+    """``stmt`` narrowed to one topic (None: left whole) by a correlated ``EXISTS``, for
+    a query that wants the first few rows in an indexed order: the database walks that
+    index and stops after ``limit`` of the topic's articles, where ``id IN (…)`` collected
+    and sorted all of them (2.5 times the time at 30,000 articles, more as they grow)."""
+    if topic is None:
+        return stmt
+    topic_id = select(TopicRow.id).where(TopicRow.slug == topic).scalar_subquery()
+    return stmt.where(
+        exists().where(
+            article_topics.c.article_id == Article.id, article_topics.c.topic_id == topic_id
+        )
+    )
 
 
 def _first(ids: Any, order: tuple[Any, ...], limit: int) -> Any:
@@ -230,20 +253,22 @@ def articles_by_source_id(session: Session, source_ids: Sequence[str]) -> dict[s
 
 def _in_archive(stmt: Any, topic: str | None) -> Any:
     """``stmt`` narrowed to the articles a topic's archive holds: its own, and those that
-    left it (their tombstones stay in the archive of their month)."""
+    left it (their tombstones stay in the archive of their month).
+
+    As correlated ``EXISTS`` tests, for the neighbour-month queries that take the first
+    row in publication order: the database walks the ``published_at`` index and stops at
+    the topic's first article, a few dozen look-ups, where ``id IN (…)`` collected and
+    sorted every article of the topic first (an edit's build runs four of these)."""
     if topic is None:
         return stmt
+    topic_id = select(TopicRow.id).where(TopicRow.slug == topic).scalar_subquery()
     return stmt.where(
         or_(
-            Article.id.in_(
-                select(article_topics.c.article_id)
-                .join(TopicRow, TopicRow.id == article_topics.c.topic_id)
-                .where(TopicRow.slug == topic)
+            exists().where(
+                article_topics.c.article_id == Article.id, article_topics.c.topic_id == topic_id
             ),
-            Article.id.in_(
-                select(TopicDeparture.article_id)
-                .join(TopicRow, TopicRow.id == TopicDeparture.topic_id)
-                .where(TopicRow.slug == topic)
+            exists().where(
+                TopicDeparture.article_id == Article.id, TopicDeparture.topic_id == topic_id
             ),
         )
     )
