@@ -178,6 +178,12 @@ def test_logo_and_brand_colour_from_the_site_table(tmp_path: Path) -> None:
     assert (site.logo_url, site.brand_color) == ("https://news.example.org/logo.png", "#8a1538")
 
 
+def test_an_article_without_a_language_is_in_the_sites(tmp_path: Path) -> None:
+    # Issue 26 item 6: it was "en" whatever the site's language.
+    settings = load_settings(write(tmp_path, "[site]\nlanguage = 'ko'\n"), {})
+    assert settings.imports.language == "ko"
+
+
 def test_a_sender_with_a_display_name_in_any_script_loads(tmp_path: Path) -> None:
     for sender in (
         "서울시 뉴스 <news@example.org>",

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from syndication.core.language_tags import LanguageTagError, language_tag, site_or_own
 from syndication.errors import RecordError
 from syndication.settings import DEFAULT_IMPORT_LIMITS, ImportSettings
 
@@ -32,7 +33,7 @@ _BOM = b"\xef\xbb\xbf"  # UTF-8's byte-order mark
 # cannot be stored on PostgreSQL; a line break cannot be matched by the API's route).
 _ID_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
 MAX_URL = 2048
-MAX_SHORT_TEXT = 1_000  # author, language, retraction reason
+MAX_SHORT_TEXT = 1_000  # author, retraction reason
 # Publication dates a newsroom can mean. Outside them, site-time month arithmetic runs off
 # the end of the calendar (year 10000, year 1 written "1-01") and stops every feed build.
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
@@ -146,7 +147,8 @@ def parse_article_line(
 
     Raises :class:`RecordError` naming the first offending field: malformed JSON, a missing
     or mistyped field, a naive or unparsable datetime, ``updated_at`` before
-    ``published_at``, a non-http(s) URL, an unknown topic or status, a field over its
+    ``published_at``, a non-http(s) URL, an unknown topic or status, a ``language`` that
+    is not a BCP 47 tag (:mod:`syndication.core.language_tags`), a field over its
     size limit (``limits``), a NUL or an unpaired surrogate in any string, a date outside
     1900-2200.
     """
@@ -265,8 +267,7 @@ def _record(
             )
     author = safe(text(data, "author"))
     _limit_chars("author", author, MAX_SHORT_TEXT)
-    language = text(data, "language")
-    _limit_chars("language", language, MAX_SHORT_TEXT)
+    language = _language(text(data, "language").strip(), limits)
     retraction_reason = safe(text(data, "retraction_reason"))
     _limit_chars("retraction_reason", retraction_reason, MAX_SHORT_TEXT)
     published_at = parse_aware_datetime(text(data, "published_at"), "published_at")
@@ -301,10 +302,21 @@ def _record(
         body_html=body_html,
         author=author.strip(),
         image_url=_absolute_url(image_url, "image_url") if image_url else "",
-        language=language.strip() or "en",
+        language=language,
         status=status,
         retraction_reason=retraction_reason,
     )
+
+
+def _language(value: str, limits: ImportSettings) -> str:
+    """The article's BCP 47 tag in its recommended case (``en``, ``ko``, ``zh-Hant``,
+    ``en-GB``); the site's (``limits.language``) when it names none."""
+    if not value:
+        return site_or_own("", limits.language)
+    try:
+        return language_tag(value)
+    except LanguageTagError as exc:
+        raise RecordError("language", str(exc)) from exc
 
 
 def parse_aware_datetime(value: str, field: str) -> datetime:

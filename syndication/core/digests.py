@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from syndication.core.articles import StoredArticle
+from syndication.core.language_tags import site_or_own
 from syndication.core.urls import IMAGE_SCHEMES, safe_url
 from syndication.settings import MailingList, Settings
 
@@ -290,7 +291,9 @@ def _item(article: StoredArticle, topic: str, tz: ZoneInfo, *, full: bool) -> Di
         published_at=article.published_at,
         date_label=f"{local:%a} {local.day} {local:%b}",
         full=full,
-        language=article.language,
+        # Its BCP 47 tag in the recommended case; "" (the page's, the site's) for none
+        # or for a value stored before tags were checked (issue 26 item 6).
+        language=site_or_own(article.language, ""),
     )
 
 

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import nh3
 
 from syndication.core.articles import StoredArticle
+from syndication.core.language_tags import site_or_own
 from syndication.core.urls import IMAGE_SCHEMES, LINK_SCHEMES, safe_url
 from syndication.settings import Settings
 
@@ -74,7 +75,8 @@ class Image:
 
 @dataclass(frozen=True)
 class Entry:
-    """One article as every format shows it; all strings are XML-safe."""
+    """One article as every format shows it; all strings are XML-safe. ``language`` is
+    the article's BCP 47 tag, or the site's when it has none."""
 
     id: str
     title: str
@@ -240,7 +242,7 @@ def entry_for(settings: Settings, article: StoredArticle) -> Entry:
         image=image,
         published=article.published_at,
         updated=max(article.updated_at, article.published_at),
-        language=plain_text(article.language) or settings.site.language,
+        language=site_or_own(article.language, settings.site.language),
     )
 
 
@@ -321,9 +323,14 @@ def entry_key(context: str, article: StoredArticle, kind: str) -> str:
         # is the store's own, so both are named too.
         # Joined with NUL, which no field but the last (the source id) can hold: a repr
         # has none, nor do hashes and ISO dates. So the joining is unambiguous.
-        stored = (context, kind, article.content_hash, article.updated_at.isoformat())
-        material = "\0".join((*stored, article.id_date, article.source_id))
-        return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
+        # The context and kind (a kilobyte of settings) are hashed once per build, not
+        # once per entry: hashing goes on from a copy of that state, which gives the
+        # digest of the whole joined string (an edit's build keys a month of entries).
+        digest = _prefix_hash(context, kind).copy()
+        rest = (article.content_hash, article.updated_at.isoformat(), article.id_date)
+        material = "\0" + "\0".join((*rest, article.source_id))
+        digest.update(material.encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
     material = repr(
         (
             context,
@@ -343,6 +350,12 @@ def entry_key(context: str, article: StoredArticle, kind: str) -> str:
         )
     )
     return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@functools.lru_cache(maxsize=16)
+def _prefix_hash(context: str, kind: str) -> hashlib._Hash:
+    """SHA-256 fed with ``context``, NUL, ``kind``: copied, never updated in place."""
+    return hashlib.sha256(f"{context}\0{kind}".encode("utf-8", "surrogatepass"))
 
 
 def _link(settings: Settings, article: StoredArticle) -> str:

@@ -9,7 +9,8 @@ same store always yields the same bytes.
 What each article looks like inside them (its :class:`~syndication.core.entries.Entry`:
 id, sanitised HTML) is :mod:`syndication.core.entries`. Archives follow RFC 5005 (one
 document per calendar month of publication, site time); retractions become RFC 6721
-tombstones in Atom and leave RSS and JSON Feed.
+tombstones in Atom and leave RSS and JSON Feed, and so does an article that left a topic,
+in that topic's feeds (a :class:`Departure`, issue 26 item 3).
 """
 
 from __future__ import annotations
@@ -59,6 +60,18 @@ class Tombstone:
     ref: str
     when: datetime
     comment: str
+
+
+@dataclass(frozen=True)
+class Departure:
+    """An article that left the topic of the feed at hand, at ``when``, for ``reason``
+    ("moved to Economy"). ``article`` needs only what its id and month are made of (a
+    stamp will do). The topic's Atom feed and the archive of the article's month keep an
+    RFC 6721 tombstone for it, so a partner mirroring the topic drops the entry."""
+
+    article: StoredArticle
+    when: datetime
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -185,6 +198,15 @@ def tombstone_for(settings: Settings, article: StoredArticle) -> Tombstone:
     )
 
 
+def departure_tombstone(settings: Settings, departure: Departure) -> Tombstone:
+    """The RFC 6721 tombstone of an article in the topic it left (``ref`` is its id)."""
+    return Tombstone(
+        ref=entry_id(settings, departure.article),
+        when=departure.when,
+        comment=plain_text(departure.reason),
+    )
+
+
 def by_published(articles: Iterable[StoredArticle]) -> list[StoredArticle]:
     """Newest publication first; ties broken by source id so the order is total."""
     ordered = sorted(articles, key=lambda a: a.source_id)
@@ -256,9 +278,12 @@ def subscription_documents(
     recent_published: Iterable[StoredArticle],
     recent_updated: Iterable[StoredArticle],
     newest_month: str | None,
+    departures: Iterable[Departure] = (),
 ) -> list[FeedDocument]:
     """:func:`subscription_plans` with their entries."""
-    plans = subscription_plans(settings, key, recent_published, recent_updated, newest_month)
+    plans = subscription_plans(
+        settings, key, recent_published, recent_updated, newest_month, departures
+    )
     return [with_entries(settings, plan) for plan in plans]
 
 
@@ -268,20 +293,27 @@ def subscription_plans(
     recent_published: Iterable[StoredArticle],
     recent_updated: Iterable[StoredArticle],
     newest_month: str | None,
+    departures: Iterable[Departure] = (),
 ) -> list[DocumentPlan]:
     """The RSS, Atom and JSON Feed documents a reader subscribes to.
 
     ``recent_published`` should hold at least the newest ``feeds.entries`` published
     articles of the feed, ``recent_updated`` the newest ``feeds.entries`` by ``updated``
-    (retracted ones included: they become tombstones); extra articles are cut here.
-    ``newest_month`` is the newest archive month, which the Atom document links to as
-    ``prev-archive`` (RFC 5005 section 4).
+    (retracted ones included: they become tombstones), ``departures`` the newest
+    ``feeds.entries`` articles that left the topic (tombstones too); extra ones are cut
+    here. The Atom document is the feed's change log: its newest ``feeds.entries``
+    changes, entries and tombstones alike. ``newest_month`` is the newest archive month,
+    which the Atom document links to as ``prev-archive`` (RFC 5005 section 4).
     """
     limit = settings.feeds.entries
     entries = [a for a in by_published(recent_published) if not a.is_retracted][:limit]
-    changed = by_updated(recent_updated)[:limit]
-    atom_entries = [a for a in changed if not a.is_retracted]
-    tombstones = [tombstone_for(settings, a) for a in changed if a.is_retracted]
+    changed = _change_log(recent_updated, departures)[:limit]
+    atom_entries = [a for a in changed if isinstance(a, StoredArticle) and not a.is_retracted]
+    tombstones = [
+        departure_tombstone(settings, a) if isinstance(a, Departure) else tombstone_for(settings, a)
+        for a in changed
+        if isinstance(a, Departure) or a.is_retracted
+    ]
     alternate = Link(settings.site.base_url, "alternate", "text/html")
     atom_links = [Link(document_url(settings, key, ATOM), "self", "application/atom+xml")]
     if newest_month is not None:
@@ -306,6 +338,25 @@ def subscription_plans(
     ]
 
 
+def _change_log(
+    articles: Iterable[StoredArticle], departures: Iterable[Departure]
+) -> list[StoredArticle | Departure]:
+    """Articles by ``updated`` and departures by ``when``, newest first (as :func:`by_updated`)."""
+    items: list[StoredArticle | Departure] = [*articles, *departures]
+    ordered = sorted(items, key=lambda a: _article(a).source_id)
+    return sorted(ordered, key=_changed, reverse=True)
+
+
+def _article(item: StoredArticle | Departure) -> StoredArticle:
+    return item.article if isinstance(item, Departure) else item
+
+
+def _changed(item: StoredArticle | Departure) -> tuple[datetime, datetime]:
+    if isinstance(item, Departure):
+        return item.when, item.article.published_at
+    return item.updated_at, item.published_at
+
+
 def archive_document(
     settings: Settings,
     key: str,
@@ -313,9 +364,10 @@ def archive_document(
     articles: Iterable[StoredArticle],
     prev_month: str | None,
     next_month: str | None,
+    departures: Iterable[Departure] = (),
 ) -> FeedDocument:
     """:func:`archive_plan` with its entries."""
-    plan = archive_plan(settings, key, month, articles, prev_month, next_month)
+    plan = archive_plan(settings, key, month, articles, prev_month, next_month, departures)
     return with_entries(settings, plan)
 
 
@@ -326,15 +378,28 @@ def archive_plan(
     articles: Iterable[StoredArticle],
     prev_month: str | None,
     next_month: str | None,
+    departures: Iterable[Departure] = (),
 ) -> DocumentPlan:
-    """The RFC 5005 archive of ``month``: every article published in it, oldest first.
+    """The RFC 5005 archive of ``month``: every article published in it, oldest first,
+    retracted ones and ``departures`` (those published in it that left the topic) as
+    tombstones, in the same order.
 
     Links: ``self``, ``current`` (the Atom subscription document) and ``prev-archive`` /
-    ``next-archive`` to the neighbouring months that have articles (RFC 5005 section 4).
+    ``next-archive`` to the neighbouring months that have articles or departures (RFC
+    5005 section 4).
     """
-    ordered = list(reversed(by_published(articles)))
-    entries = [a for a in ordered if not a.is_retracted]
-    tombstones = [tombstone_for(settings, a) for a in ordered if a.is_retracted]
+    left = {d.article.source_id: d for d in departures}
+    members = list(articles)
+    ordered = list(reversed(by_published([*members, *(d.article for d in left.values())])))
+    member_ids = {id(a) for a in members}
+    entries = [a for a in ordered if id(a) in member_ids and not a.is_retracted]
+    tombstones = [
+        tombstone_for(settings, a)
+        if id(a) in member_ids
+        else departure_tombstone(settings, left[a.source_id])
+        for a in ordered
+        if id(a) not in member_ids or a.is_retracted
+    ]
     links = archive_links(settings, key, month, prev_month, next_month)
     return _document(settings, key, ARCHIVE, links, entries, tombstones, month)
 
@@ -362,21 +427,36 @@ def months_of(articles: Iterable[StoredArticle], tz: ZoneInfo) -> list[str]:
 
 
 def all_documents(
-    settings: Settings, key: str, articles: Sequence[StoredArticle]
+    settings: Settings,
+    key: str,
+    articles: Sequence[StoredArticle],
+    departures: Sequence[Departure] = (),
 ) -> list[FeedDocument]:
-    """Every document of feed ``key`` from its complete list of articles (a full build)."""
+    """Every document of feed ``key`` from its complete lists of articles and of
+    departures (a full build)."""
     tz = settings.site.tz
     by_month: dict[str, list[StoredArticle]] = {}
+    left: dict[str, list[Departure]] = {}
     for article in articles:
         by_month.setdefault(month_of(article.published_at, tz), []).append(article)
-    months = sorted(by_month)
+    for departure in departures:
+        left.setdefault(month_of(departure.article.published_at, tz), []).append(departure)
+    months = sorted(by_month.keys() | left.keys())
     documents = subscription_documents(
-        settings, key, articles, articles, months[-1] if months else None
+        settings, key, articles, articles, months[-1] if months else None, departures
     )
     for index, month in enumerate(months):
         prev_month = months[index - 1] if index > 0 else None
         next_month = months[index + 1] if index + 1 < len(months) else None
         documents.append(
-            archive_document(settings, key, month, by_month[month], prev_month, next_month)
+            archive_document(
+                settings,
+                key,
+                month,
+                by_month.get(month, []),
+                prev_month,
+                next_month,
+                left.get(month, []),
+            )
         )
     return documents

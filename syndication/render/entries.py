@@ -28,28 +28,42 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Part of every fragment's cache key: change it whenever the bytes an entry renders to
 # change (layout here, sanitising rules in core.entries), so no old fragment is reused.
-VERSION = "entries-2"
+VERSION = "entries-3"
 
 
-def fragment(entry: Entry, kind: str) -> bytes:
-    """``entry`` as it appears in a document of ``kind`` (``atom``, ``rss``, ``json``).
+def fragment(entry: Entry, kind: str, language: str) -> bytes:
+    """``entry`` as it appears in a document of ``kind`` (``atom``, ``rss``, ``json``) in
+    ``language`` (the document's: an entry in another language says so, see
+    :func:`own_language`).
 
     XML fragments are whole lines (indentation included, ending in a newline); JSON
     fragments are an object indented for the ``items`` array, joined with ``",\\n    "``.
     Atom archives use the ``atom`` fragment: an entry is written the same in both.
     """
+    own = own_language(entry, language)
     if kind == ATOM:
-        return _atom(entry)
+        return _atom(entry, own)
     if kind == RSS:
-        return _rss(entry)
+        return _rss(entry, own)
     if kind == JSON:
         return _indented(json_item(entry), "    ").encode()
     raise ValueError(f"unknown entry format {kind!r}")
 
 
-def _atom(entry: Entry) -> bytes:
+def own_language(entry: Entry, language: str) -> str:
+    """``entry``'s language when it is not the document's ``language``, else "".
+
+    Atom says it with ``xml:lang`` on the entry (RFC 4287 section 2: inherited from the
+    feed's otherwise), RSS 2.0 items have no language element of their own: Dublin Core's
+    ``dc:language`` (the namespace RSS already declares for ``dc:creator``), which
+    feedparser reads as the item's ``language``. JSON Feed 1.1 items always carry
+    ``language``. Tags compare without case (RFC 5646 section 2.1.1)."""
+    return entry.language if entry.language.lower() != language.lower() else ""
+
+
+def _atom(entry: Entry, own: str) -> bytes:
     parts = [
-        "  <entry>\n    <id>",
+        f'  <entry xml:lang="{_attribute(own)}">\n    <id>' if own else "  <entry>\n    <id>",
         _text(entry.id),
         "</id>\n    ",
         _atom_text("title", entry.title),
@@ -139,7 +153,7 @@ def _atom_text(tag: str, plain: str) -> str:
     return f"<{tag}{kind}>{_plain(plain)}</{tag}>"
 
 
-def _rss(entry: Entry) -> bytes:
+def _rss(entry: Entry, own: str) -> bytes:
     parts = [
         "    <item>\n      <title>",
         _plain(entry.title),
@@ -165,6 +179,8 @@ def _rss(entry: Entry) -> bytes:
         _text(entry.author),
         "</dc:creator>\n",
     ]
+    if own:
+        parts += ["      <dc:language>", _text(own), "</dc:language>\n"]
     if entry.image is not None:
         # RSS 2.0 requires a length; 0 is the convention for "not known".
         url, kind = _attribute(entry.image.url), _attribute(entry.image.type)

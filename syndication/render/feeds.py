@@ -43,13 +43,21 @@ from lxml.etree import Entity
 
 from syndication.core.entries import Entry
 from syndication.core.feeds import ARCHIVE, ATOM, JSON, RSS, FeedDocument, document_url, feed_title
-from syndication.render.entries import REFERENCES, html_level, json_item, reads_as_markup, rfc3339
+from syndication.render.entries import (
+    REFERENCES,
+    html_level,
+    json_item,
+    own_language,
+    reads_as_markup,
+    rfc3339,
+)
 from syndication.settings import Settings
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
 TOMBSTONES_NS = "http://purl.org/atompub/tombstones/1.0"  # RFC 6721
 DC_NS = "http://purl.org/dc/elements/1.1/"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 EXTENSION = "synd"
 GENERATOR = "syndication"
 
@@ -167,9 +175,13 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
     """Entry links (with rel/type: lkiesow/python-feedgen#135), enclosure, dc:creator."""
 
     entry: Entry | None = None
+    language = ""  # the document's: an entry in another says so (render.entries)
 
     def extend_atom(self, element: Any) -> Any:
         assert self.entry is not None
+        own = own_language(self.entry, self.language)
+        if own:
+            element.set(XML_LANG, own)
         _atom_text(element.find("{*}title"), self.entry.title)
         summary = element.find("{*}summary")
         if summary is not None:
@@ -191,6 +203,9 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
         _plain_text(element.find("title"), self.entry.title)
         _sub(element, "link").text = self.entry.url
         _sub(element, f"{{{DC_NS}}}creator").text = self.entry.author
+        own = own_language(self.entry, self.language)
+        if own:
+            _sub(element, f"{{{DC_NS}}}language").text = own
         if self.entry.image is not None:
             # RSS 2.0 requires a length; 0 is the convention for "not known".
             _sub(
@@ -234,6 +249,7 @@ def _generator(document: FeedDocument, *, rss: bool) -> FeedGenerator:
     for entry in document.entries:
         fe: FeedEntry = fg.add_entry(order="append")
         getattr(fe, EXTENSION).entry = entry
+        getattr(fe, EXTENSION).language = document.language
         fe.id(entry.id)  # RSS: <guid isPermaLink="false">, a tag URI that never changes
         fe.title(entry.title)
         fe.content(entry.content_html, type="html")

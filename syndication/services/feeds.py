@@ -153,6 +153,7 @@ class _Builder:
     ) -> None:
         self.settings, self.session, self.stage, self.stop = settings, session, stage, stop
         self.cache = cache
+        self.departed: dict[str, list[tuple[str, feeds.Departure]]] = {}
         self.context = entry_context(settings, f"{entries.VERSION} {__version__}")
 
     def build(self, full: bool, built: int, current: int) -> list[str]:
@@ -197,7 +198,7 @@ class _Builder:
                     entry = entry_for(self.settings, source)
                     if made is not None:
                         made[source.source_id] = entry
-                fragment = entries.fragment(entry, kind)
+                fragment = entries.fragment(entry, kind, self.settings.site.language)
                 self.cache.put(slot, key, fragment)
             result.append(fragment)
         return result
@@ -225,6 +226,7 @@ class _Builder:
             article_queries.newest_published_articles(self.session, topic, limit),
             article_queries.newest_updated_articles(self.session, topic, limit),
             None if newest is None else feeds.month_of(newest, tz),
+            article_queries.newest_departures(self.session, topic, limit),
         ):
             self.write(plan, made=made)
 
@@ -241,6 +243,8 @@ class _Builder:
             _check(self.stop)
             self.subscriptions(key)
         archives = {key: _Archives(self, key) for key in keys}
+        # Few (an article moving between topics): held whole, handed out month by month.
+        self.departed = article_queries.departures_by_article(self.session)
         total = article_queries.count_articles(self.session)
         with progress("building feed archives", total) as bar:
             done, month, held = 0, "", list[StoredArticle]()
@@ -269,12 +273,17 @@ class _Builder:
             zip((a.source_id for a in live), self.fragments(live, feeds.ATOM), strict=True)
         )
         by_key: dict[str, list[StoredArticle]] = {feeds.ALL: held}
+        left: dict[str, list[feeds.Departure]] = {}
         for article in held:
             for slug in article.topics:
                 if slug in archives:
                     by_key.setdefault(slug, []).append(article)
-        for key, articles in by_key.items():
-            archives[key].add(month, articles, by_id)
+            for slug, departure in self.departed.get(article.source_id, ()):
+                if slug in archives:
+                    # The stamp read with the departure would do; the article is at hand.
+                    left.setdefault(slug, []).append(replace(departure, article=article))
+        for key in [*by_key, *(slug for slug in left if slug not in by_key)]:
+            archives[key].add(month, by_key.get(key, []), by_id, left.get(key, []))
 
     def incremental(self, built: int) -> list[str]:
         """The feeds touched since change ``built``: their subscription documents and the
@@ -285,9 +294,9 @@ class _Builder:
             return []
         configured = [t.slug for t in settings.topics]
         keys = [feeds.ALL] + [slug for slug in configured if slug in touched]
-        months = feeds.months_of(
-            article_queries.load_articles(session, changed_since=built), settings.site.tz
-        )
+        tz = settings.site.tz
+        changed = article_queries.published_times_changed_since(session, built)
+        months = sorted({feeds.month_of(moment, tz) for moment in changed})
         for key in keys:
             _check(self.stop)
             self.subscriptions(key)
@@ -309,6 +318,7 @@ class _Builder:
         # Light rows: the month's unchanged entries come from the cache by content hash,
         # so an edit reads one body, not a month of them (issue 16).
         articles = article_queries.stamps_published_between(session, topic, start, end)
+        departures = article_queries.departures_published_between(session, topic, start, end)
         before = article_queries.last_published_before(session, topic, start)
         after = article_queries.first_published_from(session, topic, end)
         prev_month = None if before is None else feeds.month_of(before, tz)
@@ -316,10 +326,12 @@ class _Builder:
         around = [m for m in (prev_month, next_month) if m is not None]
         path = feeds.document_path(key, feeds.ARCHIVE, month)
         existed = (self.settings.feeds.dir / path).exists()
-        if not articles:
+        if not articles and not departures:
             self.stage.add(path, None)
             return existed, around
-        plan = feeds.archive_plan(self.settings, key, month, articles, prev_month, next_month)
+        plan = feeds.archive_plan(
+            self.settings, key, month, articles, prev_month, next_month, departures
+        )
         self.write(plan, stamps=True)
         return not existed, around
 
@@ -339,12 +351,21 @@ class _Archives:
         self.held: tuple[str, feeds.FeedDocument, list[bytes]] | None = None
         self.kept: set[str] = set()
 
-    def add(self, month: str, articles: list[StoredArticle], fragments: dict[str, bytes]) -> None:
+    def add(
+        self,
+        month: str,
+        articles: list[StoredArticle],
+        fragments: dict[str, bytes],
+        departures: list[feeds.Departure],
+    ) -> None:
         """The feed's articles of ``month`` (the next month it has), with the fragments
-        of (at least) its live ones by source id."""
+        of (at least) its live ones by source id, and the departures from it of articles
+        published in ``month``."""
         self._write(month)
         settings = self.builder.settings
-        plan = feeds.archive_plan(settings, self.key, month, articles, self.previous, None)
+        plan = feeds.archive_plan(
+            settings, self.key, month, articles, self.previous, None, departures
+        )
         self.held = (month, plan.document, [fragments[a.source_id] for a in plan.articles])
 
     def close(self) -> None:

@@ -114,7 +114,7 @@ class _Reader(IntegrationTables):
             site=site,
             database=self.database(data, environ),
             feeds=self.feeds(data),
-            imports=self.imports(data),
+            imports=self.imports(data, site.language),
             web=self.web(data),
             topics=topics,
             lists=self.lists(data, topics, site.tz),
@@ -210,7 +210,7 @@ class _Reader(IntegrationTables):
         directory = self.nonempty("feeds.dir", self.get(table, "feeds", "dir", str, str(d.dir)))
         return FeedSettings(dir=Path(directory), entries=entries, websub_hub=hub)
 
-    def imports(self, data: Mapping[str, Any]) -> ImportSettings:
+    def imports(self, data: Mapping[str, Any], language: str) -> ImportSettings:
         d = ImportSettings()
         names = ("max_title_chars", "max_summary_bytes", "max_body_bytes", "max_html_depth")
         table = self.table(data, "import", set(names))
@@ -223,7 +223,7 @@ class _Reader(IntegrationTables):
             )
             for name in names
         }
-        return ImportSettings(**values)
+        return ImportSettings(**values, language=language)
 
     def web(self, data: Mapping[str, Any]) -> WebSettings:
         d = WebSettings()

@@ -125,6 +125,10 @@ class ImportSettings:
     max_summary_bytes: int = 10 * 1024
     max_body_bytes: int = 2 * 1024 * 1024
     max_html_depth: int = 100
+    # The language of an article that names none: the site's (the loader sets it from
+    # [site] language). Stored with the article, so its content hash, and the store, do
+    # not depend on a setting read at publication (issue 26 item 6).
+    language: str = "en"
 
 
 DEFAULT_IMPORT_LIMITS = ImportSettings()

@@ -28,6 +28,7 @@ from typing import Any
 
 import feedparser
 
+from syndication.core.language_tags import LanguageTagError, language_tag
 from syndication.core.source_items import ItemRejection, entry_time, feed_entry
 from syndication.edges.http_client import FetchError, HttpClient
 from syndication.errors import RecordError
@@ -69,7 +70,7 @@ def poll(context: PollContext, client: HttpClient) -> Iterator[Batch]:
                 entry,
                 source=source.name,
                 rules=context.rules,
-                language=language or context.language,
+                language=_language(language, context.language),
                 first_seen=when,
             )
         except RecordError as exc:
@@ -193,3 +194,13 @@ def _struct(value: Any) -> time.struct_time | None:
         return parsed.astimezone(UTC).timetuple()
     except OverflowError as exc:  # 9999-12-31T23:59:59-14:00: past year 9999 in UTC
         raise RecordError("date_published", f"{value!r} is out of range") from exc
+
+
+def _language(declared: str, site: str) -> str:
+    """The feed's own language (RSS ``<language>``, JSON Feed ``language``) for its
+    items, or the site's when it declares none or one that is not a BCP 47 tag ("English"):
+    a feed-wide slip must not reject every item of the feed."""
+    try:
+        return language_tag(declared.strip()) if declared.strip() else site
+    except LanguageTagError:
+        return site

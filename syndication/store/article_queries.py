@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from syndication.core.articles import StoredArticle
-from syndication.store.models import Article, TopicRow, article_topics
+from syndication.core.feeds import Departure
+from syndication.store.models import Article, TopicDeparture, TopicRow, article_topics
 from syndication.store.search import contains
 
 
@@ -32,6 +33,14 @@ def load_articles(
     if changed_since is not None:
         stmt = stmt.where(Article.change_seq > changed_since)
     return _stored_rows(session, stmt.order_by(Article.published_at, Article.source_id))
+
+
+def published_times_changed_since(session: Session, seq: int) -> list[datetime]:
+    """The ``published_at`` of every article written after change ``seq`` (any order):
+    what an incremental feed build needs to know which archive months to rebuild. A
+    query of its own, so the database walks the ``change_seq`` index: ordered by
+    publication (as :func:`load_articles` is), SQLite scanned every article for it."""
+    return list(session.scalars(select(Article.published_at).where(Article.change_seq > seq)))
 
 
 def iter_articles(
@@ -138,7 +147,7 @@ def newest_published_articles(
     session: Session, topic: str | None, limit: int
 ) -> list[StoredArticle]:
     """The ``limit`` newest published (not retracted) articles, newest first."""
-    wanted = _of_topic(select(Article.id).where(Article.status == "published"), topic)
+    wanted = _walking(select(Article.id).where(Article.status == "published"), topic)
     order = (Article.published_at.desc(), Article.source_id)
     return _stored_rows(session, _first(wanted, order, limit))
 
@@ -146,7 +155,22 @@ def newest_published_articles(
 def newest_updated_articles(session: Session, topic: str | None, limit: int) -> list[StoredArticle]:
     """The ``limit`` most recently updated articles, retracted ones included, newest first."""
     order = (Article.updated_at.desc(), Article.published_at.desc(), Article.source_id)
-    return _stored_rows(session, _first(_of_topic(select(Article.id), topic), order, limit))
+    return _stored_rows(session, _first(_walking(select(Article.id), topic), order, limit))
+
+
+def _walking(stmt: Any, topic: str | None) -> Any:
+    """``stmt`` narrowed to one topic (None: left whole) by a correlated ``EXISTS``, for
+    a query that wants the first few rows in an indexed order: the database walks that
+    index and stops after ``limit`` of the topic's articles, where ``id IN (…)`` collected
+    and sorted all of them (2.5 times the time at 30,000 articles, more as they grow)."""
+    if topic is None:
+        return stmt
+    topic_id = select(TopicRow.id).where(TopicRow.slug == topic).scalar_subquery()
+    return stmt.where(
+        exists().where(
+            article_topics.c.article_id == Article.id, article_topics.c.topic_id == topic_id
+        )
+    )
 
 
 def _first(ids: Any, order: tuple[Any, ...], limit: int) -> Any:
@@ -227,20 +251,99 @@ def articles_by_source_id(session: Session, source_ids: Sequence[str]) -> dict[s
     return found
 
 
+def _in_archive(stmt: Any, topic: str | None) -> Any:
+    """``stmt`` narrowed to the articles a topic's archive holds: its own, and those that
+    left it (their tombstones stay in the archive of their month).
+
+    As correlated ``EXISTS`` tests, for the neighbour-month queries that take the first
+    row in publication order: the database walks the ``published_at`` index and stops at
+    the topic's first article, a few dozen look-ups, where ``id IN (…)`` collected and
+    sorted every article of the topic first (an edit's build runs four of these)."""
+    if topic is None:
+        return stmt
+    topic_id = select(TopicRow.id).where(TopicRow.slug == topic).scalar_subquery()
+    return stmt.where(
+        or_(
+            exists().where(
+                article_topics.c.article_id == Article.id, article_topics.c.topic_id == topic_id
+            ),
+            exists().where(
+                TopicDeparture.article_id == Article.id, TopicDeparture.topic_id == topic_id
+            ),
+        )
+    )
+
+
 def last_published_before(
     session: Session, topic: str | None, moment: datetime | None = None
 ) -> datetime | None:
-    """The newest ``published_at`` before ``moment`` (or at all), or None."""
-    stmt = _of_topic(select(Article.published_at), topic)
+    """The newest ``published_at`` before ``moment`` (or at all), or None, of the articles
+    ``topic``'s archive holds (departures included: they have tombstones there)."""
+    stmt = _in_archive(select(Article.published_at), topic)
     if moment is not None:
         stmt = stmt.where(Article.published_at < moment)
     return session.scalars(stmt.order_by(Article.published_at.desc()).limit(1)).first()
 
 
 def first_published_from(session: Session, topic: str | None, moment: datetime) -> datetime | None:
-    """The oldest ``published_at`` at or after ``moment``, or None."""
-    stmt = _of_topic(select(Article.published_at), topic).where(Article.published_at >= moment)
+    """The oldest ``published_at`` at or after ``moment``, or None (as
+    :func:`last_published_before`, departures included)."""
+    stmt = _in_archive(select(Article.published_at), topic).where(Article.published_at >= moment)
     return session.scalars(stmt.order_by(Article.published_at).limit(1)).first()
+
+
+# -- departures (issue 26 item 3) ---------------------------------------------------------
+# Articles that left a topic: tombstones in that topic's Atom feed and archive month. The
+# article part of a Departure is a stamp (no text): a tombstone needs only its id.
+
+_DEPARTURES = select(*_STAMPS.selected_columns, TopicDeparture.departed_at, TopicDeparture.reason)
+
+
+def _departure(row: Any) -> Departure:
+    return Departure(_stamp(row[:9]), row[9], row[10])
+
+
+def _departures_of(topic: str) -> Any:
+    return (
+        _DEPARTURES.join(TopicDeparture, TopicDeparture.article_id == Article.id)
+        .join(TopicRow, TopicRow.id == TopicDeparture.topic_id)
+        .where(TopicRow.slug == topic)
+    )
+
+
+def newest_departures(session: Session, topic: str | None, limit: int) -> list[Departure]:
+    """The ``limit`` newest departures from ``topic`` (None: the whole site, which no
+    article leaves), newest first."""
+    if topic is None:
+        return []
+    order = (TopicDeparture.departed_at.desc(), Article.published_at.desc(), Article.source_id)
+    stmt = _departures_of(topic).order_by(*order).limit(limit)
+    return [_departure(row) for row in session.connection().execute(stmt)]
+
+
+def departures_published_between(
+    session: Session, topic: str | None, start: datetime, end: datetime
+) -> list[Departure]:
+    """The departures from ``topic`` of articles published in ``[start, end)``."""
+    if topic is None:
+        return []
+    stmt = _departures_of(topic).where(Article.published_at >= start, Article.published_at < end)
+    stmt = stmt.order_by(Article.published_at, Article.source_id)
+    return [_departure(row) for row in session.connection().execute(stmt)]
+
+
+def departures_by_article(session: Session) -> dict[str, list[tuple[str, Departure]]]:
+    """Every departure, as ``(topic slug, departure)`` pairs by the article's source id
+    (a full build hands each to the archive of the topic it left, month by month)."""
+    stmt = _DEPARTURES.add_columns(TopicRow.slug)
+    stmt = stmt.join(TopicDeparture, TopicDeparture.article_id == Article.id).join(
+        TopicRow, TopicRow.id == TopicDeparture.topic_id
+    )
+    found: dict[str, list[tuple[str, Departure]]] = {}
+    for row in session.connection().execute(stmt.order_by(TopicRow.slug)):
+        departure = _departure(row[:11])
+        found.setdefault(departure.article.source_id, []).append((row[11], departure))
+    return found
 
 
 # -- the console's article search ------------------------------------------------------

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import String, Table, any_, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -36,6 +36,7 @@ from syndication.store.models import (
     ARTICLE_CHANGES,
     Article,
     Counter,
+    TopicDeparture,
     TopicRow,
     article_topics,
 )
@@ -43,6 +44,8 @@ from syndication.store.models import (
     FEEDS_BUILT as FEEDS_BUILT,  # re-exported: services name the watermark store.FEEDS_BUILT
 )
 from syndication.store.upsert import upsert
+
+_T = TypeVar("_T")
 
 # -- counters -----------------------------------------------------------------------------
 
@@ -244,9 +247,82 @@ def write_articles(
             for record, digest, seq, updated_at, retracted_at in decided
         ]
         _, left = _write_with_statements(session, values, links, stored)
-    touched = left | {topic for topics in links.values() for topic in topics}
+    when = {record.source_id: updated_at for record, _, _, updated_at, _ in decided}
+    record_departures(session, left, links, stored, when)
+    touched = {topic for _, topic in left} | {
+        topic for topics in links.values() for topic in topics
+    }
     mark_topics_changed(session, touched, first + len(changed) - 1)
     return counts
+
+
+def record_departures(
+    session: Session,
+    old_links: Sequence[tuple[int, int]],
+    links: Mapping[str, Sequence[int]],
+    stored: Mapping[str, int],
+    when: Mapping[str, datetime],
+) -> None:
+    """Record the topics the written articles left, and forget those they came back to.
+
+    ``old_links`` are the ``(article id, topic id)`` links the write replaced, ``links``
+    the new topic ids by source id, ``stored`` the article ids of the articles the store
+    held before, ``when`` each article's new ``updated_at`` (the departure's time). The
+    reason names the topics the article is in now, by their names at the time of the
+    write: RFC 6721 section 2's ``at:comment`` is for people reading the feed.
+    """
+    if not stored:
+        return
+    source_of = {article: source for source, article in stored.items()}
+    new = {
+        (stored[source], topic)
+        for source, topics in links.items()
+        if source in stored
+        for topic in topics
+    }
+    table: Table = TopicDeparture.__table__  # type: ignore[assignment]
+    returned = [
+        {"article": article, "topic": topic}
+        for chunk in _chunks(list(source_of), 5000)
+        for article, topic in session.execute(
+            select(table.c.article_id, table.c.topic_id).where(table.c.article_id.in_(chunk))
+        )
+        if (article, topic) in new
+    ]
+    if returned:
+        session.execute(
+            delete(table).where(
+                table.c.article_id == bindparam("article"),
+                table.c.topic_id == bindparam("topic"),
+            ),
+            returned,
+        )
+    gone = sorted(link for link in set(old_links) if link not in new)
+    if not gone:
+        return
+    names = {id_: name for id_, name in session.execute(select(TopicRow.id, TopicRow.name))}
+    rows = []
+    for article, topic in gone:
+        source = source_of[article]
+        now_in = [names[t] for t in links[source] if t in names]
+        rows.append(
+            {
+                "article_id": article,
+                "topic_id": topic,
+                "departed_at": when[source],
+                "reason": departure_reason(now_in),
+            }
+        )
+    upsert(session, table, rows, ["article_id", "topic_id"], ["departed_at", "reason"])
+
+
+def departure_reason(names: Sequence[str]) -> str:
+    """The tombstone comment of an article that left a topic for topics ``names``."""
+    if not names:
+        return "removed from this topic"
+    if len(names) == 1:
+        return f"moved to {names[0]}"
+    return f"moved to {', '.join(names[:-1])} and {names[-1]}"
 
 
 def _record(item: ArticleRecord | PreparedArticle) -> ArticleRecord:
@@ -280,7 +356,7 @@ def _write_with_statements(
     rows: Sequence[Sequence[Any]],
     links: Mapping[str, Sequence[int]],
     stored: Mapping[str, int],
-) -> tuple[dict[str, int], set[int]]:
+) -> tuple[dict[str, int], list[tuple[int, int]]]:
     """The portable path (SQLite): one upsert per row (values of ROW_COLUMNS), one insert
     per link, sent as executemany. Same contract as ``bulk.copy_articles``."""
     replace_links_of = list(stored.values())
@@ -294,11 +370,12 @@ def _write_with_statements(
             select(Article.source_id, Article.id).where(Article.source_id.in_(chunk))
         )
     }
-    left: set[int] = set()
+    left: list[tuple[int, int]] = []
     if replace_links_of:
-        left.update(
-            session.scalars(
-                select(article_topics.c.topic_id).where(
+        left.extend(
+            (article, topic)
+            for article, topic in session.execute(
+                select(article_topics.c.article_id, article_topics.c.topic_id).where(
                     article_topics.c.article_id.in_(replace_links_of)
                 )
             )
@@ -315,7 +392,7 @@ def _write_with_statements(
     return article_ids, left
 
 
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+def _chunks(items: list[_T], size: int) -> Iterator[list[_T]]:
     # SQLite limits the number of bound parameters in one statement.
     for start in range(0, len(items), size):
         yield items[start : start + size]

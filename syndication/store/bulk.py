@@ -16,9 +16,10 @@ and one ``INSERT`` per topic link:
    connection), and one ``INSERT … SELECT … ON CONFLICT (source_id) DO UPDATE …
    RETURNING`` moves them into ``articles`` and hands back their ids;
 3. one ``DELETE … RETURNING`` drops the old links of the updated articles (the topics
-   they may be leaving), and one ``COPY`` writes every link of the batch straight into
-   ``article_topics``: after that delete no link of the batch can already exist, so no
-   conflict handling (and no second staging table) is needed.
+   they may be leaving: ``store.articles`` records the departures), and one ``COPY``
+   writes every link of the batch straight into ``article_topics``: after that delete no
+   link of the batch can already exist, so no conflict handling (and no second staging
+   table) is needed.
 
 Rows arrive as ``COPY`` text but for the four fields the store decides per write (id,
 change number, ``updated_at``, ``retracted_at``, see ``store.copy_rows``), and each
@@ -66,17 +67,17 @@ def copy_articles(
     rows: Sequence[CopyRow],
     links: Mapping[str, Sequence[int]],
     stored: Mapping[str, int],
-) -> tuple[dict[str, int], set[int]]:
+) -> tuple[dict[str, int], list[tuple[int, int]]]:
     """Upsert ``rows`` (keyed by ``source_id``) and write their topic ``links``.
 
     ``links`` maps each row's source id to its topic ids; ``stored`` maps the source ids of
     the rows already in the store to their article ids: their old links are removed first.
-    Returns the article id of every row by source id, and the topic ids of the links
-    removed (the topics those articles may have left). Runs in the session's transaction;
-    the caller commits.
+    Returns the article id of every row by source id, and the links removed as
+    ``(article id, topic id)`` pairs (the topics those articles may have left). Runs in
+    the session's transaction; the caller commits.
     """
     if not rows:
-        return {}, set()
+        return {}, []
     session.flush()
     # The psycopg connection under the session's own: same transaction, same snapshot.
     raw = cast(Any, session.connection().connection.driver_connection)
@@ -156,14 +157,14 @@ def _replace_links(
     ids: Mapping[str, int],
     links: Mapping[str, Sequence[int]],
     stored: Mapping[str, int],
-) -> set[int]:
-    left: set[int] = set()
+) -> list[tuple[int, int]]:
+    left: list[tuple[int, int]] = []
     if stored:
         cursor.execute(
-            "DELETE FROM article_topics WHERE article_id = ANY(%s) RETURNING topic_id",
+            "DELETE FROM article_topics WHERE article_id = ANY(%s) RETURNING article_id, topic_id",
             (list(stored.values()),),
         )
-        left.update(topic for (topic,) in cursor.fetchall())
+        left.extend((article, topic) for article, topic in cursor.fetchall())
     data = b"".join(
         b"%d\t%d\n" % (ids[source], topic) for source, topics in links.items() for topic in topics
     )

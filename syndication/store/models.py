@@ -126,7 +126,8 @@ class Article(Base):
     url: Mapped[str] = mapped_column(Text)
     author: Mapped[str] = mapped_column(String(300), default="")
     image_url: Mapped[str] = mapped_column(Text, default="")
-    language: Mapped[str] = mapped_column(String(20), default="en")
+    # A BCP 47 tag (core.language_tags); RFC 5646 section 4.4.1 asks for room for 35.
+    language: Mapped[str] = mapped_column(String(35), default="en")
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # The UTC date (YYYY-MM-DD) in the article's tag URI, set on first insert from
     # published_at and never updated: correcting published_at must not change the id.
@@ -139,6 +140,29 @@ class Article(Base):
     change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
 
     topics: Mapped[list[TopicRow]] = relationship(secondary=article_topics, lazy="raise")
+
+
+class TopicDeparture(Base):
+    """An article that left a topic it was in (issue 26 item 3).
+
+    The topic's Atom feed and the archive of the article's month keep an RFC 6721
+    tombstone for it, as for a retraction: a partner mirroring that topic learns the
+    entry is gone from it. ``departed_at`` is the ``updated_at`` of the write that took
+    the article out; ``reason`` the tombstone's comment ("moved to Economy"). The row is
+    removed when the article comes back to the topic.
+    """
+
+    __tablename__ = "topic_departures"
+    __table_args__ = (Index("ix_topic_departures_topic_id_departed_at", "topic_id", "departed_at"),)
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic_id: Mapped[int] = mapped_column(
+        ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    )
+    departed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text)
 
 
 # -- subscribers and the outbox ---------------------------------------------------------

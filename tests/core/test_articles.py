@@ -10,8 +10,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from syndication.core.articles import parse_article_bytes, parse_article_line
+from syndication.core.articles import (
+    article_from_mapping,
+    parse_article_bytes,
+    parse_article_line,
+)
 from syndication.errors import RecordError
+from syndication.settings import ImportSettings
 from tests.support.builders import article_json
 
 TOPICS = {"international-relations", "culture"}
@@ -63,6 +68,9 @@ def test_updated_at_defaults_to_published_at() -> None:
         ({"topics": ["sports"]}, "topics", "unknown topic 'sports'"),
         ({"status": "draft"}, "status", "'draft' is not one of"),
         ({"colour": "red"}, "colour", "unknown field"),
+        ({"language": "english"}, "language", "'english' is not a BCP 47 language tag"),
+        ({"language": "ko_KR"}, "language", "is not a BCP 47 language tag"),
+        ({"language": 7}, "language", "must be a string"),
     ],
 )
 def test_each_bad_field_is_named(fields: dict[str, Any], field: str, reason: str) -> None:
@@ -70,6 +78,20 @@ def test_each_bad_field_is_named(fields: dict[str, Any], field: str, reason: str
         parse_article_line(line(**fields), TOPICS)
     assert info.value.field == field
     assert reason in info.value.reason
+
+
+def test_language_is_a_bcp47_tag_in_its_recommended_case_or_the_sites() -> None:
+    # Issue 26 item 6: it was taken as given ("english", "KO") and published as such.
+    assert parse_article_line(line(language=" ZH-hant "), TOPICS).language == "zh-Hant"
+    from_bytes = parse_article_bytes(line(language="en-gb").encode(), TOPICS)
+    assert from_bytes is not None and from_bytes.language == "en-GB"
+    site_in_korean = ImportSettings(language="ko")
+    assert parse_article_line(line(), TOPICS, site_in_korean).language == "ko"
+    assert parse_article_line(line(language=""), TOPICS, site_in_korean).language == "ko"
+    mapping = json.loads(line(language="EN"))
+    assert article_from_mapping(mapping, TOPICS, site_in_korean).language == "en"
+    with pytest.raises(RecordError, match="^language: 'korean' is not a BCP 47 language tag"):
+        article_from_mapping(json.loads(line(language="korean")), TOPICS)
 
 
 def test_broken_json_and_non_objects_are_record_errors() -> None:

@@ -215,3 +215,17 @@ def test_list_with_custom_topics_order() -> None:
 def test_other_lists_topics_are_left_out() -> None:
     intl = MailingList("intl", "Intl", ("international-relations",))
     assert build_digest(Settings(), intl, WEEK, [stored("e")]) is None
+
+
+def test_an_items_language_is_its_tag_or_the_pages() -> None:
+    # Issue 26 item 6: stored before tags were checked, "KO" went out as lang="KO" and
+    # "korean" as lang="korean"; an item with no usable tag is in the page's language.
+    articles = [
+        stored("upper", language="KO"),
+        stored("junk", language="korean", published_at=WEEK.start + timedelta(hours=1)),
+        stored("hant", language="zh-hant", published_at=WEEK.start + timedelta(hours=2)),
+    ]
+    content = build_digest(Settings(), CITY, WEEK, articles)
+    assert content is not None
+    languages = {i.source_id: i.language for s in content.sections for i in s.items}
+    assert languages == {"upper": "ko", "junk": "", "hant": "zh-Hant"}

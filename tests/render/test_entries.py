@@ -24,13 +24,18 @@ NOV = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 
 def varied() -> list[StoredArticle]:
     """Markup in plain text, control characters, newlines in the body, no author, an
-    image, Korean, two topics, a topic without a name, a retraction."""
+    image, Korean, two topics, a topic without a name, other languages, a retraction."""
     odd = [
         stored_article("smg-ctl", title='Control\x00\x1b <b>chars</b> & "q"', summary="a\x0cb"),
         stored_article("smg-html", body_html="<p><b>unclosed <div><td>cell</p>\n\n  more</i>"),
         stored_article("smg-nbsp", title="Fine&nbsp;dust", body_html="<p>a&nbsp;b</p>", author=""),
         stored_article("smg-img", title="축제 🎆", summary="🎉", image_url="https://x.org/a.png"),
         stored_article("smg-two", topics=("culture", "transport", "unnamed")),
+        # Another language than the site's says so per entry (issue 26 item 6): a stored
+        # tag in any case, and the site's own in another case (which does not).
+        stored_article("smg-ko", title="서울 소식", language="ko"),
+        stored_article("smg-hant", title="首爾新聞", language="zh-hant"),
+        stored_article("smg-EN", language="EN"),
         stored_article(
             "smg-gone",
             status="retracted",
@@ -54,7 +59,7 @@ def test_assembled_documents_are_the_bytes_feedgen_writes(settings: Settings, ke
     assert {d.kind for d in documents} == {feeds.RSS, feeds.ATOM, feeds.JSON, feeds.ARCHIVE}
     for document in documents:
         kind = feeds.ATOM if document.kind == feeds.ARCHIVE else document.kind
-        fragments = [entries.fragment(entry, kind) for entry in document.entries]
+        fragments = [entries.fragment(entry, kind, document.language) for entry in document.entries]
         assembled = feedwriter.assemble(replace(document, entries=()), fragments)
         assert assembled == feedwriter.render(document), document.path
 
@@ -80,7 +85,7 @@ def test_rfc2822_dates_match_feedgen_without_touching_the_locale(moment: datetim
 def test_an_unknown_format_is_refused() -> None:
     entry = entry_model.entry_for(SETTINGS, stored_article())
     with pytest.raises(ValueError, match="unknown entry format"):
-        entries.fragment(entry, feeds.ARCHIVE)
+        entries.fragment(entry, feeds.ARCHIVE, "en")
 
 
 AWKWARD = ["&", "<", ">", '"', "'", "\r", "\n", "\t", " ", "]]>", "&amp;", "서울", "🎆", "a"]
@@ -117,6 +122,6 @@ def test_text_and_attributes_are_escaped_as_feedgen_escapes_them() -> None:
     assert all(ch in labels for ch in AWKWARD if ch != "\x0b")  # each one in an attribute
     for document in feeds.all_documents(settings, feeds.ALL, articles):
         kind = feeds.ATOM if document.kind == feeds.ARCHIVE else document.kind
-        fragments = [entries.fragment(entry, kind) for entry in document.entries]
+        fragments = [entries.fragment(entry, kind, document.language) for entry in document.entries]
         assembled = feedwriter.assemble(replace(document, entries=()), fragments)
         assert assembled == feedwriter.render(document), document.path

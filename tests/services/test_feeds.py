@@ -13,6 +13,7 @@ from typing import Any
 
 import feedparser
 import pytest
+from lxml import etree
 from sqlalchemy import Engine
 
 from syndication import __version__
@@ -184,8 +185,12 @@ def test_an_emptied_month_is_removed_and_its_neighbours_relinked(
         make_article("c", published_at=datetime(2026, 11, 10, tzinfo=UTC), topics=("culture",)),
     )
     feed_service.build_feeds(settings, engine, force_all=False)
-    write(engine, make_article("b", published_at=datetime(2026, 10, 10, tzinfo=UTC)))
-    report = feed_service.build_feeds(settings, engine, force_all=False)
+    # A corrected publication date empties October (an article leaving the topic would
+    # not: its tombstone stays in October's archive, issue 26 item 3). An incremental
+    # build rebuilds the months an article is in now, not the one it left: --all here.
+    corrected = datetime(2026, 11, 12, tzinfo=UTC)
+    write(engine, make_article("b", published_at=corrected, topics=("culture",)))
+    report = feed_service.build_feeds(settings, engine, force_all=True)
     assert "culture/archive/2026-10.atom" in report.removed
     assert {"culture/archive/2026-09.atom", "culture/archive/2026-11.atom"} <= set(report.changed)
     assert feed_service.build_feeds(settings, engine, force_all=True).changed == ()
@@ -516,3 +521,123 @@ def test_a_full_build_writes_what_the_pure_feed_model_describes(
                 assert path.read_bytes() == feedwriter.render(document), document.path
                 tombstones += len(document.tombstones)
     assert tombstones >= 2  # the retraction, in the archive of all and of culture
+
+
+def tombstones_in(path: Path) -> dict[str, tuple[str, str]]:
+    """The RFC 6721 tombstones of an Atom file: ``ref`` → (``when``, comment)."""
+    found = {}
+    for deleted in (
+        etree.parse(str(path))
+        .getroot()
+        .iterfind("{http://purl.org/atompub/tombstones/1.0}deleted-entry")
+    ):
+        comment = deleted.findtext("{http://purl.org/atompub/tombstones/1.0}comment") or ""
+        found[deleted.get("ref")] = (deleted.get("when"), comment)
+    return found
+
+
+def test_an_article_moved_out_of_a_topic_leaves_a_tombstone_there(
+    settings: Settings, engine: Engine, make_article: Make, tmp_path: Path
+) -> None:
+    # Issue 26 item 3: the entry vanished from the topic it left, and a partner mirroring
+    # that topic kept it forever. RFC 6721: a tombstone with the same id tells them.
+    records = seed(engine, make_article)
+    feed_service.build_feeds(settings, engine, force_all=False)
+    moved_at = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    moved = replace(records[4], topics=("economy",), updated_at=moved_at)  # culture, October
+    write(engine, moved)
+    report = feed_service.build_feeds(settings, engine, force_all=False)
+    assert "culture/atom.xml" in report.changed
+    assert "culture/archive/2026-10.atom" in report.changed
+    ref = tag(records[4])
+    culture = settings.feeds.dir / "culture"
+    for path in (culture / "atom.xml", culture / "archive" / "2026-10.atom"):
+        parsed = parse_file(path)
+        assert ref not in {e.id for e in parsed.entries}, f"feedparser read {ref} in {path}"
+        assert tombstones_in(path) == {ref: ("2026-12-01T09:30:00Z", "moved to Economy")}, path
+    assert ref not in {e.id for e in parse_file(culture / "rss.xml").entries}
+    assert ref not in (culture / "feed.json").read_text()
+    # Where it went, it is an entry like any other; the whole site lost nothing.
+    assert ref in {e.id for e in parse_file(settings.feeds.dir / "economy" / "atom.xml").entries}
+    assert not tombstones_in(settings.feeds.dir / "all" / "atom.xml")
+    # The incremental build wrote what a full build writes, and an idle one nothing.
+    assert published_files(settings.feeds.dir) == fresh_build(settings, engine, tmp_path / "b")
+    assert feed_service.build_feeds(settings, engine, force_all=True).changed == ()
+
+    # Back in culture: an entry again, no tombstone.
+    write(engine, replace(moved, topics=("economy", "culture"), updated_at=moved_at + timedelta(1)))
+    feed_service.build_feeds(settings, engine, force_all=False)
+    for path in (culture / "atom.xml", culture / "archive" / "2026-10.atom"):
+        assert ref in {e.id for e in parse_file(path).entries}, path
+        assert not tombstones_in(path), path
+    assert feed_service.build_feeds(settings, engine, force_all=True).changed == ()
+
+
+def test_a_month_left_with_only_a_departure_keeps_its_archive_and_links(
+    settings: Settings, engine: Engine, make_article: Make, tmp_path: Path
+) -> None:
+    write(
+        engine,
+        make_article("a", published_at=datetime(2026, 9, 10, tzinfo=UTC), topics=("culture",)),
+        make_article("b", published_at=datetime(2026, 10, 10, tzinfo=UTC), topics=("culture",)),
+        make_article("c", published_at=datetime(2026, 11, 10, tzinfo=UTC), topics=("culture",)),
+    )
+    feed_service.build_feeds(settings, engine, force_all=False)
+    write(
+        engine,
+        make_article(
+            "b",
+            published_at=datetime(2026, 10, 10, tzinfo=UTC),
+            updated_at=datetime(2026, 12, 2, tzinfo=UTC),
+            topics=("environment", "transport"),
+        ),
+    )
+    report = feed_service.build_feeds(settings, engine, force_all=False)
+    october = settings.feeds.dir / "culture" / "archive" / "2026-10.atom"
+    assert report.removed == () and "culture/archive/2026-10.atom" in report.changed
+    assert parse_file(october).entries == []
+    ((_, comment),) = tombstones_in(october).values()
+    assert comment == "moved to Environment and Transport"
+    assert published_files(settings.feeds.dir) == fresh_build(settings, engine, tmp_path / "b")
+
+
+def test_an_archive_month_nothing_left_stays_byte_stable(
+    settings: Settings, engine: Engine, make_article: Make
+) -> None:
+    records = seed(engine, make_article)
+    feed_service.build_feeds(settings, engine, force_all=False)
+    before = published_files(settings.feeds.dir)
+    write(engine, replace(records[4], topics=("economy",)))  # October
+    report = feed_service.build_feeds(settings, engine, force_all=False)
+    after = published_files(settings.feeds.dir)
+    untouched = [p for p in before if "2026-10" not in p and "/archive/" in p]
+    assert untouched and all(before[p] == after[p] for p in untouched)
+    assert not any("/archive/" in p and "2026-10" not in p for p in report.changed)
+
+
+def test_each_entry_says_its_language_where_it_is_not_the_sites(
+    settings: Settings, engine: Engine, make_article: Make
+) -> None:
+    # Issue 26 item 6: every entry was marked with the site's language.
+    korean = make_article("smg-ko", title="서울 지하철 9호선 연장", language="ko")
+    english = make_article("smg-en", published_at=korean.published_at - timedelta(hours=1))
+    write(engine, korean, english)
+    feed_service.build_feeds(settings, engine, force_all=False)
+    root = settings.feeds.dir / "international-relations"
+    for name in ("atom.xml", "archive/2026-11.atom", "rss.xml"):
+        parsed = parse_file(root / name)
+        # feedparser reads an Atom entry's xml:lang (inherited from the feed's when it has
+        # none) as the language of its text, and RSS's dc:language as the item's.
+        found = {
+            e.id.rpartition(":")[2]: e.title_detail.language if name != "rss.xml" else e.language
+            for e in parsed.entries
+            if name != "rss.xml" or "language" in e
+        }
+        expected = {"smg-ko": "ko"} if name == "rss.xml" else {"smg-ko": "ko", "smg-en": "en"}
+        assert found == expected, f"feedparser read {found} in {name}"
+    assert parse_file(root / "rss.xml").feed.language == "en"
+    items = json.loads((root / "feed.json").read_bytes())["items"]
+    assert {i["id"].rpartition(":")[2]: i["language"] for i in items} == {
+        "smg-ko": "ko",
+        "smg-en": "en",
+    }

@@ -260,6 +260,24 @@ def test_feed_source_with_etags(settings: Settings, engine: Engine) -> None:
     assert stored.updated_at == datetime(2026, 11, 21, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(("declared", "stored"), [("KO-kr", "ko-KR"), ("Korean", "en"), ("", "en")])
+def test_a_feed_sources_language_is_a_tag_or_the_sites(
+    settings: Settings, engine: Engine, declared: str, stored: str
+) -> None:
+    # Issue 26 item 6: a feed's own language, as a BCP 47 tag in its recommended case; a
+    # feed declaring one that is not a tag is taken to be in the site's, not refused.
+    body = ATOM.replace("<feed ", f'<feed xml:lang="{declared}" ' if declared else "<feed ")
+
+    def feed(request: Request) -> Answer:
+        return Answer(200, {"Content-Type": "application/atom+xml"}, body.encode())
+
+    with serve(feed) as server:
+        source = SourceSettings("upstream", "feed", f"{server.url}/atom.xml", CATEGORIES)
+        [report] = poll_sources(with_sources(settings, source), engine, now=clock)
+    assert report.inserted == 1
+    assert article(engine, "upstream:urn:entry:1").language == stored
+
+
 def test_jsonl_source_from_a_path(settings: Settings, engine: Engine, tmp_path: Path) -> None:
     from tests.support.builders import article_json
 

@@ -90,6 +90,34 @@ def test_moving_an_article_marks_the_topic_it_left(
         assert article_queries.load_articles(session, "culture") == []
 
 
+def test_an_article_leaving_a_topic_is_recorded_until_it_comes_back(
+    engine: Engine, make_article: MakeArticle, now: datetime
+) -> None:
+    # Issue 26 item 3: the topic it left keeps a tombstone for it.
+    write(engine, [make_article("a", topics=("culture", "economy"))], now)
+    moved_at = now + timedelta(days=2)
+    write(engine, [make_article("a", topics=("transport",), updated_at=moved_at)], now)
+    with db.read_session(engine) as session:
+        for slug in ("culture", "economy"):
+            (departure,) = article_queries.newest_departures(session, slug, 10)
+            assert departure.article.source_id == "a"
+            assert (departure.when, departure.reason) == (moved_at, "moved to Transport")
+        assert article_queries.newest_departures(session, "transport", 10) == []
+        assert article_queries.newest_departures(session, None, 10) == []
+    back_at = moved_at + timedelta(days=1)
+    write(engine, [make_article("a", topics=("transport", "culture"), updated_at=back_at)], now)
+    with db.read_session(engine) as session:
+        assert article_queries.newest_departures(session, "culture", 10) == []
+        (departure,) = article_queries.newest_departures(session, "economy", 10)
+        assert departure.when == moved_at  # an unrelated later write leaves it alone
+
+
+def test_departure_reasons_name_where_the_article_went() -> None:
+    assert store.departure_reason([]) == "removed from this topic"
+    assert store.departure_reason(["Economy"]) == "moved to Economy"
+    assert store.departure_reason(["A", "B", "C"]) == "moved to A, B and C"
+
+
 def test_retract_keeps_the_article_and_marks_its_topics(
     engine: Engine, make_article: MakeArticle, now: datetime
 ) -> None:

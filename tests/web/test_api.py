@@ -119,6 +119,25 @@ def test_delete_takes_the_one_retraction_reason_policy(
     assert row.retraction_reason == ("Wrong figures " + "x" * 3000)[:2000]
 
 
+def test_a_pushed_language_is_a_bcp47_tag_or_a_rejection_naming_it(
+    settings: Settings, engine: Engine, key: str
+) -> None:
+    # Issue 26 item 6: the push API takes the import's rule; the valid line beside is kept.
+    with TestClient(create_app(settings, engine)) as client:
+        answer = client.post(
+            "/api/articles",
+            content=body(
+                article_json("cms-1", language="korean"), article_json("cms-2", language="KO")
+            ),
+            headers=auth(key),
+        )
+    assert answer.status_code == 200
+    (rejected,) = answer.json()["rejected"]
+    assert rejected["field"] == "language" and "not a BCP 47 language tag" in rejected["reason"]
+    with db.read_session(engine) as session:
+        assert [a.language for a in session.scalars(select(Article))] == ["ko"]
+
+
 def test_pushed_articles_keep_to_the_import_limits(
     settings: Settings, engine: Engine, key: str
 ) -> None:
