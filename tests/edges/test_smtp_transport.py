@@ -68,7 +68,9 @@ def test_a_refused_recipient_is_permanent_and_the_connection_goes_on(
     smtp = transport(server)
     with pytest.raises(PermanentFailure) as refused:
         smtp.send(envelope("gone@example.org"))
-    assert refused.value.code == 550 and "no such user" in str(refused.value)
+    assert refused.value.code == 550
+    # The stage is evidence for the bounce rules: a refusal of RCPT TO is about the address.
+    assert str(refused.value) == "550 5.1.1 no such user (in reply to RCPT TO)"
     smtp.send(envelope("reader@example.org"))
     smtp.close()
     assert [m.recipient for m in server.messages] == ["reader@example.org"]
@@ -103,6 +105,7 @@ def test_a_refused_message_is_permanent(server: ChunkingServer) -> None:
         smtp.send(envelope("spam@example.org"))
     smtp.close()
     assert refused.value.code == 554
+    assert str(refused.value).endswith("(in reply to end of data)")
 
 
 def test_421_slows_down_and_the_next_message_reconnects(server: ChunkingServer) -> None:

@@ -191,7 +191,7 @@ def test_retries_back_off_then_fail_and_bounces_suppress(engine: Engine, now: da
                             "bounced",
                             c.email,
                             "<m@x>",
-                            "550 no such user",
+                            "550 no such user (in reply to RCPT TO)",
                             c.attempts,
                         )
                     )

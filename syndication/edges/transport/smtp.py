@@ -26,6 +26,7 @@ from syndication.settings import MailSettings
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
 # What MAIL, RCPT and BDAT LAST answer when they succeed.
 _ACCEPTED = ((250,), (250, 251), (250,))
+_STAGES = ("MAIL FROM", "RCPT TO", "end of data")
 
 
 class SmtpTransport:
@@ -83,7 +84,7 @@ class SmtpTransport:
             )
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))
-            raise _failure(code, reply) from exc
+            raise _failure(code, reply, "RCPT TO") from exc
         except smtplib.SMTPResponseException as exc:
             if exc.smtp_code == 421:
                 self._drop()
@@ -93,7 +94,7 @@ class SmtpTransport:
             raise TemporaryFailure(f"connection lost: {exc}") from exc
         if refused:
             code, reply = next(iter(refused.values()))
-            raise _failure(code, reply)
+            raise _failure(code, reply, "RCPT TO")
 
     def _send_chunked(self, connection: smtplib.SMTP, envelope: Envelope) -> None:
         """One message as one pipelined group (MAIL, RCPT, BDAT LAST and the bytes).
@@ -118,11 +119,15 @@ class SmtpTransport:
             self._drop()
             raise TemporaryFailure(f"connection lost: {exc}") from exc
         # The first refusal says why (a refused RCPT makes the server refuse BDAT too).
-        refusals = (r for r, ok in zip(replies, _ACCEPTED, strict=True) if r[0] not in ok)
+        refusals = (
+            (reply, stage)
+            for reply, ok, stage in zip(replies, _ACCEPTED, _STAGES, strict=True)
+            if reply[0] not in ok
+        )
         refusal = next(refusals, None)
         if refusal is None:
             return
-        code, reply = refusal
+        (code, reply), stage = refusal
         if code == 421:
             self._drop()
         else:
@@ -130,7 +135,7 @@ class SmtpTransport:
                 connection.rset()
             except (smtplib.SMTPException, OSError):
                 self._drop()
-        raise _failure(code, reply)
+        raise _failure(code, reply, stage)
 
     def _drop(self) -> None:
         connection, self._connection = self._connection, None
@@ -176,9 +181,15 @@ def _reply(exc: smtplib.SMTPResponseException) -> str:
     return f"{exc.smtp_code} {text}"
 
 
-def _failure(code: int, reply: bytes | str) -> TemporaryFailure | PermanentFailure:
+def _failure(code: int, reply: bytes | str, stage: str = "") -> TemporaryFailure | PermanentFailure:
+    """The server's refusal as one line; with the command it answered, in the words
+    Postfix's DSNs use ("in reply to RCPT TO"), because the stage is evidence: a 5xx to
+    RCPT TO is about the address, one after the message text is about its content."""
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
     message = f"{code} {text}".strip()
+    if stage:
+        message += f" (in reply to {stage})"
+
     if 500 <= code < 600:
         return PermanentFailure(message, code)
     return TemporaryFailure(message, code)
