@@ -258,6 +258,25 @@ def test_hold_resume_and_cancel_from_the_console_are_exact(
     assert again.status_code == 409 and "can never be sent" in again.text
 
 
+def test_a_hold_during_a_send_says_what_may_still_go_out(
+    web_settings: Settings, client: TestClient, app_engine: Engine
+) -> None:
+    """A sender holds 2 rows (one connection: the file transport): the answer says that
+    at most 1 message may still go out, not "nothing more"."""
+    from syndication.store import outbox as store_outbox
+
+    queue_demo_digest(web_settings, app_engine, 3)
+    with db.write_session(app_engine) as session:
+        store_outbox.claim_batch(session, "w1", AFTER_WEEK, timedelta(minutes=2), 2, "c1")
+    token = sign_in(client, "op@example.org")
+    held = client.post(f"{DIGEST}/hold", data={"csrf": token})
+    assert held.status_code == 200
+    assert (
+        "until it is resumed; at most 1 message already being handed to the mail server "
+        "may still go out." in held.text
+    )
+
+
 def test_approve_is_refused_once_the_digest_is_stale(
     web_settings: Settings, app_engine: Engine, clock: Clock
 ) -> None:

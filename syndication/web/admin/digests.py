@@ -51,6 +51,13 @@ async def page(admin: Admin, request: Request, viewer: Viewer) -> Response:
         archive.digest_view, admin.settings, admin.engine, list_slug, period_key, SHOWN_STATES
     )
     done = request.query_params.get("done", "")
+    message = DONE.get(done, "")
+    in_flight = request.query_params.get("in_flight", "")
+    if message and done in ("hold", "cancel") and in_flight.isdigit() and int(in_flight):
+        note = approval.Transition(
+            list_slug, period_key, "", "held", {}, in_flight=min(int(in_flight), 1000)
+        ).in_flight_note
+        message = f"{message[:-1]}; {note}."
     return admin.page(
         "digest.html",
         viewer,
@@ -58,7 +65,7 @@ async def page(admin: Admin, request: Request, viewer: Viewer) -> Response:
         view=view,
         digest=view.status,
         base=f"/admin/digests/{list_slug}/{period_key}",
-        done=DONE.get(done, ""),
+        done=message,
         gmail_clip=GMAIL_CLIP,
         html_limit=HTML_LIMIT,
     )
@@ -99,7 +106,7 @@ def action(name: str) -> ActionHandler:
 
     async def handler(admin: Admin, request: Request, viewer: Viewer, form: FormData) -> Response:
         list_slug, period_key = slug_param(request, "list_slug"), period_param(request)
-        await run_in_threadpool(
+        result = await run_in_threadpool(
             work,
             admin.settings,
             admin.engine,
@@ -108,7 +115,8 @@ def action(name: str) -> ActionHandler:
             viewer.user.email,
             admin.now(),
         )
-        return redirect(f"/admin/digests/{list_slug}/{period_key}", done=name)
+        extra = {"in_flight": str(result.in_flight)} if result.in_flight_note else {}
+        return redirect(f"/admin/digests/{list_slug}/{period_key}", done=name, **extra)
 
     return handler
 
