@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from syndication.core.deliveries import digest_state, unsent
 from syndication.errors import NotFoundError
 from syndication.store.models import Delivery, Digest, DigestState
 
@@ -31,6 +32,16 @@ class DigestStatus:
     approved_at: datetime | None
     approved_by: str
     deliveries: dict[str, int]
+
+    @property
+    def left(self) -> int:
+        """Deliveries that may still be sent (queued or being sent)."""
+        return unsent(self.deliveries)
+
+    @property
+    def shown_state(self) -> str:
+        """The state to show: ``state``, or ``finished`` once every delivery is settled."""
+        return digest_state(self.state, self.deliveries)
 
 
 def digest_status(session: Session, list_slug: str, period_key: str) -> DigestStatus:

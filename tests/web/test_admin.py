@@ -252,10 +252,8 @@ def test_hold_resume_and_cancel_from_the_console_are_exact(
     assert client.post(f"{DIGEST}/resume", data={"csrf": token}).status_code == 200
     assert send_all(web_settings, app_engine) == 3
     assert outbox(app_engine) == {"sent": 3}
-    cancelled = client.post(f"{DIGEST}/cancel", data={"csrf": token})
-    assert cancelled.status_code == 200 and "Cancelled" in cancelled.text
-    again = client.post(f"{DIGEST}/resume", data={"csrf": token})
-    assert again.status_code == 409 and "can never be sent" in again.text
+    finished = client.post(f"{DIGEST}/cancel", data={"csrf": token})
+    assert finished.status_code == 409 and "nothing left to cancel" in finished.text
 
 
 def test_a_hold_during_a_send_says_what_may_still_go_out(
@@ -420,3 +418,41 @@ def test_the_dashboard_shows_each_configured_source_and_its_last_poll(
     table = page[page.index("<h2>Sources</h2>") : page.index("<h2>Lists</h2>")]
     assert "city-wp" in table and "HTTP 503" in table and "agency" in table
     assert "never polled" in table
+
+
+def test_a_finished_digest_offers_no_hold_or_cancel(
+    web_settings: Settings, client: TestClient, app_engine: Engine
+) -> None:
+    queue_demo_digest(web_settings, app_engine, 3)
+    token = sign_in(client, "op@example.org")
+    page = client.get(DIGEST).text
+    assert f'action="{DIGEST}/hold"' in page and f'action="{DIGEST}/cancel"' in page
+    assert send_all(web_settings, app_engine) == 3
+    page = client.get(DIGEST).text
+    assert '<span class="state finished">finished</span>' in page
+    assert f'action="{DIGEST}/hold"' not in page and f'action="{DIGEST}/cancel"' not in page
+    listed = client.get("/admin/digests").text
+    assert '<span class="state finished">finished</span>' in listed
+    refused = client.post(f"{DIGEST}/cancel", data={"csrf": token})
+    assert refused.status_code == 409 and "nothing left to cancel" in refused.text
+    assert approval.digest_status(app_engine, LIST, PERIOD).state == "ready"
+    assert outbox(app_engine) == {"sent": 3}
+
+
+def test_restore_is_offered_only_to_a_reader_with_something_to_restore(
+    web_settings: Settings, client: TestClient, app_engine: Engine
+) -> None:
+    queue_demo_digest(web_settings, app_engine, 1)
+    with db.read_session(app_engine) as session:
+        reader_id = session.scalars(select(Subscriber.id)).one()
+    token = sign_in(client, "op@example.org")
+    base = f"/admin/subscribers/{reader_id}"
+    assert f'action="{base}/restore"' not in client.get(base).text
+    refused = client.post(f"{base}/restore", data={"csrf": token})
+    assert refused.status_code == 409 and "nothing to restore" in refused.text
+    with db.read_session(app_engine) as session:
+        events = session.scalars(select(BounceEvent).where(BounceEvent.kind == "restored"))
+        assert list(events) == []
+    assert client.post(f"{base}/suppress", data={"csrf": token}).status_code == 200
+    assert f'action="{base}/restore"' in client.get(base).text
+    assert client.post(f"{base}/restore", data={"csrf": token}).status_code == 200

@@ -90,6 +90,11 @@ def _transition(
         before, skipped = status.state, 0
         if before == "cancelled":
             raise ApprovalError(f"{name}: the digest was cancelled; it can never be sent")
+        if status.shown_state == "finished" and action in ("hold", "cancel"):
+            raise ApprovalError(
+                f"{name}: the digest is finished (every delivery is settled: {_counts(status)}); "
+                f"there is nothing left to {action}"
+            )
         if action == "hold":
             after = "held"
             if before != "held":
@@ -127,6 +132,10 @@ def _transition(
     # only the one it is handing over right now can still go: one per connection.
     in_flight = min(counts.get("sending", 0), _connections(settings))
     return Transition(list_slug, period_key, before, after, counts, skipped, in_flight)
+
+
+def _counts(status: DigestStatus) -> str:
+    return ", ".join(f"{n} {s}" for s, n in sorted(status.deliveries.items()))
 
 
 def _connections(settings: Settings) -> int:
