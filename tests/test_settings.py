@@ -186,3 +186,13 @@ def test_a_sender_with_a_display_name_in_any_script_loads(tmp_path: Path) -> Non
     ):
         path = write(tmp_path, f"[mail]\nfrom = '{sender}'\n")
         assert load_settings(path, {}).mail.from_address == sender
+
+
+def test_a_list_may_keep_its_digests_off_the_public_archive(tmp_path: Path) -> None:
+    body = "[[topics]]\nslug = 'culture'\nname = 'Culture'\n[[lists]]\nslug = 'w'\nname = 'W'\n"
+    body += "topics = ['culture']\n"
+    assert load_settings(write(tmp_path, body), {}).lists[0].archive == "public"
+    private = load_settings(write(tmp_path, body + "archive = 'private'\n"), {})
+    assert private.lists[0].archive == "private"
+    with pytest.raises(ConfigError, match=r"lists\[0\]\.archive: 'secret' is not one of private"):
+        load_settings(write(tmp_path, body + "archive = 'secret'\n"), {})

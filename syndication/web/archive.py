@@ -29,7 +29,7 @@ class ArchivePages(Pages):
     """``/digests/`` and one digest as its readers got it."""
 
     async def digest_index(self, request: Request) -> Response:
-        rows = await run_in_threadpool(archive.archive_index, self.engine)
+        rows = await run_in_threadpool(archive.archive_index, self.settings, self.engine)
         digests = [
             {
                 "list": self.list_name(slug),

@@ -456,3 +456,22 @@ def test_restore_is_offered_only_to_a_reader_with_something_to_restore(
     assert client.post(f"{base}/suppress", data={"csrf": token}).status_code == 200
     assert f'action="{base}/restore"' in client.get(base).text
     assert client.post(f"{base}/restore", data={"csrf": token}).status_code == 200
+
+
+def test_retracting_an_article_in_a_queued_digest_holds_it_and_says_so(
+    web_settings: Settings, client: TestClient, app_engine: Engine
+) -> None:
+    from syndication.core.retractions import link_to
+    from syndication.services.digests import archive
+
+    queue_demo_digest(web_settings, app_engine, 2)
+    html = archive.console_preview(web_settings, app_engine, LIST, PERIOD)
+    with db.read_session(app_engine) as session:
+        carried = [a for a in session.scalars(select(Article)) if link_to(a.url) in html]
+    token = sign_in(client, "op@example.org")
+    path = f"/admin/articles/{carried[0].id}/retract"
+    done = client.post(path, data={"csrf": token, "reason": "Wrong figures"})
+    assert done.status_code == 200
+    assert f"Held {LIST} {PERIOD}: it carries the retracted article" in done.text
+    assert approval.digest_status(app_engine, LIST, PERIOD).state == "held"
+    assert send_all(web_settings, app_engine) == 0

@@ -574,6 +574,26 @@ def test_digest_archive(client: TestClient, engine: Engine, now: datetime) -> No
         "</body></html>"
     )
     store_digest(engine, now, html)
+    # Compiled, not sent yet: not on the archive.
+    assert "weekly-city/2026-11-16" not in client.get("/digests/").text
+    assert client.get("/digests/weekly-city/2026-11-16").status_code == 404
+    with db.write_session(engine) as session:
+        digest_id = session.scalars(select(Digest.id)).one()
+        reader = subscribers.add_subscriber(
+            session, "r@example.org", "", ["weekly-city"], confirmed=True, now=now
+        )
+        session.add(
+            Delivery(
+                digest_id=digest_id,
+                subscriber_id=reader.subscriber_id,
+                status="sent",
+                attempts=1,
+                next_attempt_at=now,
+                claimed_by="",
+                last_error="",
+                message_id="<m@x>",
+            )
+        )
     index = client.get("/digests/")
     assert (
         '<a href="/digests/weekly-city/2026-11-16">City Life Weekly: 16 November</a>' in index.text
