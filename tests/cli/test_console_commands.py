@@ -50,6 +50,17 @@ def test_users_add_list_set_password_remove(
     now = datetime(2026, 11, 28, tzinfo=UTC)
     ok = users.sign_in(engine, "ed@example.org", "another passphrase", "1.1.1.1", now)
     assert ok.outcome is users.LoginOutcome.OK
+    for i in range(users.LOCKOUT_FAILURES):
+        users.sign_in(engine, "ed@example.org", f"wrong guess {i}", "1.1.1.1", now)
+    locked = users.sign_in(engine, "ed@example.org", "another passphrase", "1.1.1.1", now)
+    assert locked.outcome is users.LoginOutcome.LOCKED
+    unlocked = run("users", "unlock", "Ed@Example.org")
+    assert unlocked.returncode == 0, unlocked.stderr
+    assert unlocked.stdout.strip() == "ed@example.org: unlocked (5 failed sign-ins forgotten)"
+    after = users.sign_in(engine, "ed@example.org", "another passphrase", "1.1.1.1", now)
+    assert after.outcome is users.LoginOutcome.OK
+    nobody = run("users", "unlock", "nobody@example.org")
+    assert nobody.returncode != 0 and "no such user" in nobody.stderr
     assert run("users", "remove", "ed@example.org").returncode == 0
     assert users.signed_in(engine, ok.session_id, now) is None
     gone = run("users", "remove", "ed@example.org")
