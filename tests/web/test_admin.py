@@ -222,7 +222,9 @@ def test_actions_are_post_only_and_bad_paths_are_404(client: TestClient) -> None
     assert client.get("/admin/digests/weekly-city/2026-11-16%00").status_code == 404
     assert client.get("/admin/digests/Weekly_City/2026-11-16").status_code == 404
     assert client.get("/admin/subscribers/99999999999").status_code == 404
-    assert client.get("/admin/subscribers?q=%00a%27").status_code == 200
+    # A NUL is refused at the edge, in any query or form (N12: a 500 on PostgreSQL).
+    assert client.get("/admin/subscribers?q=%00a%27").status_code == 400
+    assert client.get("/admin/subscribers?q=a%27").status_code == 200
     assert client.get("/admin/articles?q=%25_%5C").status_code == 200
 
 
@@ -477,3 +479,20 @@ def test_retracting_an_article_in_a_queued_digest_holds_it_and_says_so(
     assert f"Held {LIST} {PERIOD}: it carries the retracted article" in done.text
     assert approval.digest_status(app_engine, LIST, PERIOD).state == "held"
     assert send_all(web_settings, app_engine) == 0
+
+
+def test_a_nul_in_any_console_form_or_query_is_a_400(
+    web_settings: Settings, client: TestClient, app_engine: Engine
+) -> None:
+    queue_demo_digest(web_settings, app_engine, 1)
+    login = post_login(client, "op\x00@example.org")
+    assert login.status_code == 400
+    token = sign_in(client, "op@example.org")
+    retract = client.post("/admin/articles/1/retract", data={"csrf": token, "reason": "a\x00b"})
+    assert retract.status_code == 400 and "NUL" in retract.text
+    test = client.post(f"{DIGEST}/test", data={"csrf": token, "email": "a\x00@example.org"})
+    assert test.status_code == 400
+    for page in ("/admin/articles?q=x%00", f"{DIGEST}?done=hold%00", "/admin/?x%00=1"):
+        assert client.get(page).status_code == 400, page
+    with db.read_session(app_engine) as session:
+        assert session.scalars(select(Article.status).where(Article.id == 1)).one() == "published"
