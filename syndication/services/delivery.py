@@ -209,8 +209,8 @@ class StoreOutbox:
             return outbox.release_worker(session, worker)
 
     def stopped(self, digest_ids: Collection[int]) -> set[int]:
-        with db.read_session(self.engine) as session:
-            return outbox.stopped_digests(session, digest_ids)
+        with self.engine.connect() as connection:
+            return outbox.stopped_digests(connection, digest_ids)
 
 
 def send_digests(
