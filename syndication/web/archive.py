@@ -58,7 +58,9 @@ class ArchivePages(Pages):
         return HTMLResponse(
             html,
             headers={
-                "cache-control": "public, max-age=3600",
+                # Short: a digest held, cancelled or retracted from leaves shared caches
+                # within minutes (it was an hour: issue 28).
+                "cache-control": "public, max-age=300",
                 "content-security-policy": DIGEST_CSP,
             },
         )

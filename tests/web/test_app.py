@@ -35,7 +35,7 @@ from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.store import digests as digest_store
 from syndication.store import subscribers
-from syndication.store.models import Delivery, Digest, JobRun, Subscriber
+from syndication.store.models import Delivery, Digest, DigestState, JobRun, Subscriber
 from syndication.web.app import create_app
 from syndication.web.security import ClientRateLimiter, new_csrf_token
 from tests.support.net import free_port
@@ -605,7 +605,15 @@ def test_digest_archive(client: TestClient, engine: Engine, now: datetime) -> No
     assert f'href="{BASE}/"' in page.text
     csp = page.headers["content-security-policy"]
     assert "script" not in csp and "frame-ancestors 'none'" in csp
+    assert page.headers["cache-control"] == "public, max-age=300"
     assert client.get("/digests/weekly-city/2026-11-23").status_code == 404
+    for state in ("held", "cancelled"):
+        with db.write_session(engine) as session:
+            session.merge(
+                DigestState(digest_id=digest_id, state=state, changed_at=now, approved_by="")
+            )
+        assert client.get("/digests/weekly-city/2026-11-16").status_code == 404, state
+        assert "weekly-city/2026-11-16" not in client.get("/digests/").text, state
 
 
 def test_healthz(
