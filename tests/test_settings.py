@@ -212,3 +212,13 @@ def test_source_limits_and_dedupe_defaults(tmp_path: Path) -> None:
     assert loose.sources[2].follow_redirects == "any"
     with pytest.raises(ConfigError, match="follow_redirects.*not one of any, same-host"):
         load_settings(write(tmp_path, body + 'follow_redirects = "never"\n'), {})
+
+
+def test_a_list_may_keep_its_digests_off_the_public_archive(tmp_path: Path) -> None:
+    body = "[[topics]]\nslug = 'culture'\nname = 'Culture'\n[[lists]]\nslug = 'w'\nname = 'W'\n"
+    body += "topics = ['culture']\n"
+    assert load_settings(write(tmp_path, body), {}).lists[0].archive == "public"
+    private = load_settings(write(tmp_path, body + "archive = 'private'\n"), {})
+    assert private.lists[0].archive == "private"
+    with pytest.raises(ConfigError, match=r"lists\[0\]\.archive: 'secret' is not one of private"):
+        load_settings(write(tmp_path, body + "archive = 'secret'\n"), {})

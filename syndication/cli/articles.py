@@ -44,3 +44,5 @@ def articles_retract(
         out.print(f"article {source_id} retracted")
     else:
         out.print(f"article {source_id} was already retracted")
+    if done.held_note:
+        out.print(f"article {source_id}: {done.held_note}")

@@ -110,6 +110,8 @@ def _act(ctx: typer.Context, action: str, list_slug: str, period: str) -> None:
     result = work(c.settings, c.engine, list_slug, period, by, utc_now())
     counts = ", ".join(f"{n} {s}" for s, n in sorted(result.deliveries.items())) or "none"
     extra = f"; {result.skipped} unsent deliveries cancelled" if result.skipped else ""
+    if result.in_flight_note:
+        extra += f"; {result.in_flight_note}"
     out.print(
         f"{list_slug} {period}: {result.before} -> {result.after}{extra} (deliveries: {counts})"
     )

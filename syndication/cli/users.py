@@ -78,4 +78,18 @@ def users_set_password(
 
     c = context(ctx)
     users.set_password(c.engine, email, _password(password_stdin), utc_now())
-    out.print(f"{email.strip().lower()}: password changed; signed out everywhere")
+    out.print(
+        f"{email.strip().lower()}: password changed; signed out everywhere; sign-in lock lifted"
+    )
+
+
+@users_app.command("unlock")
+def users_unlock(ctx: typer.Context, email: Email) -> None:
+    """Lift a sign-in lock: forget the user's failed sign-ins, so they may sign in now."""
+    import getpass
+
+    from syndication.services import users
+
+    forgotten = users.unlock(context(ctx).engine, email, f"{getpass.getuser()} (command line)")
+    s = "" if forgotten == 1 else "s"
+    out.print(f"{email.strip().lower()}: unlocked ({forgotten} failed sign-in{s} forgotten)")

@@ -7,6 +7,7 @@ loop can name them without importing the database layer.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -39,3 +40,24 @@ class Outcome:
     message_id: str = ""
     error: str = ""
     attempts: int = 0
+
+
+# A delivery in one of these has not been settled: it may still be sent.
+UNSETTLED = ("queued", "sending")
+# The state a digest shows once every delivery is settled (never stored).
+FINISHED = "finished"
+
+
+def unsent(deliveries: Mapping[str, int]) -> int:
+    """How many of a digest's deliveries (counted by status) may still be sent."""
+    return sum(deliveries.get(status, 0) for status in UNSETTLED)
+
+
+def digest_state(stored: str, deliveries: Mapping[str, int]) -> str:
+    """The state a digest shows: its stored state, or ``finished`` once it had deliveries
+    and every one is settled (sent, skipped, bounced, failed), so that a digest with 8 of
+    8 sent no longer reads "ready" (issue 28). A cancelled digest stays ``cancelled``: the
+    operator's decision is the news, and the counts say how far it got."""
+    if stored != "cancelled" and any(deliveries.values()) and not unsent(deliveries):
+        return FINISHED
+    return stored

@@ -312,19 +312,23 @@ def _one_line(value: str) -> str:
     return " ".join(_CONTROL_RE.sub(" ", value).split())
 
 
-def _encode_header(value: str, name: str) -> str:
-    """A header value, RFC 2047-encoded when not ASCII, folded to lines within 78 bytes."""
-    charset = "us-ascii" if value.isascii() else "utf-8"
+def _encode_header(value: str, name: str, always: bool = False) -> str:
+    """A header value, RFC 2047-encoded when not ASCII (or ``always``), folded to lines
+    within 78 bytes."""
+    charset = "us-ascii" if value.isascii() and not always else "utf-8"
     return Header(value, charset, header_name=name).encode(linesep="\r\n")
 
 
 def _phrase(value: str, header: str) -> str:
     """A display name for an address-like header: atoms as they are, else quoted/encoded."""
     value = _one_line(value)
-    if value.isascii():
+    if value.isascii() and "=?" not in value:
         # formataddr quotes a name holding specials (RFC 5322 §3.2.3).
         return formataddr((value, "x@x")).rsplit(" <", 1)[0]
-    return _encode_header(value, header)
+    # Non-ASCII, or text shaped like an encoded-word ("=?"): encoded itself, so a client
+    # shows the text as typed. Left as it is (or even quoted: clients decode inside quotes
+    # too, against RFC 2047 §5), it would be shown as what it encodes (N11: a URL).
+    return _encode_header(value, header, always=True)
 
 
 def _address_header(name: str, address: str, header: str) -> str:

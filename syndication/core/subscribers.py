@@ -341,4 +341,8 @@ def public_name(raw: str) -> str:
         raise RecordError("name", f"at most {PUBLIC_NAME_LIMIT} characters, please")
     if _LINK_IN_NAME.search(name):
         raise RecordError("name", "a name cannot contain a web or e-mail address")
+    if "=?" in name:
+        # An RFC 2047 encoded-word: mail clients would show what it encodes (N11: a URL
+        # in the To: line of a confirmation sent to anyone).
+        raise RecordError("name", 'a name cannot contain "=?" (it reads as encoded text)')
     return name

@@ -20,6 +20,7 @@ this one writes.
 
 from __future__ import annotations
 
+import logging
 import threading
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -27,7 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 from sqlalchemy.orm import Session
 
@@ -39,6 +40,7 @@ from syndication.services.article_batches import (
     parse_batches,
 )
 from syndication.settings import DEFAULT_IMPORT_LIMITS, ImportSettings
+from syndication.store import approval as approval_store
 from syndication.store import article_queries as queries
 from syndication.store import articles as store
 from syndication.store import database as db
@@ -46,6 +48,9 @@ from syndication.store.article_queries import ArticleRow as ArticleRow
 from syndication.store.articles import WriteCounts as WriteCounts
 from syndication.store.articles import write_articles
 from syndication.store.copy_rows import PreparedArticle
+from syndication.store.models import Article
+
+log = logging.getLogger(__name__)
 
 # One record to write: its line (or position) number, the record and its content hash.
 Item = tuple[int, ArticleRecord | PreparedArticle, str]
@@ -255,10 +260,40 @@ def retraction_reason(raw: str, *, required: bool) -> str:
 @dataclass(frozen=True)
 class Retraction:
     """What :func:`retract` did: ``changed`` is False when the article was already
-    retracted for the same reason."""
+    retracted for the same reason; ``held``: the digests (``"list period"``) it held
+    because they carry the article and had copies left to send."""
 
     source_id: str
     changed: bool
+    held: tuple[str, ...] = ()
+
+    @property
+    def held_note(self) -> str:
+        """What the operator must hear about the digests held (empty when none)."""
+        if not self.held:
+            return ""
+        return (
+            f"held {', '.join(self.held)}: it carries the retracted article; cancel it, or "
+            "resume it to send it as compiled"
+        )
+
+
+def _retract_and_hold(session: Session, source_id: str, reason: str, now: datetime) -> Retraction:
+    """Retract, and on the first retraction hold every digest still sending the article
+    (issue 28); an operator decides whether it goes on. Logged, for the sources job."""
+    was = session.scalar(select(Article.status).where(Article.source_id == source_id))
+    changed = store.retract_article(session, source_id, reason, now)
+    held: tuple[str, ...] = ()
+    if changed and was != "retracted":
+        by = f"retraction of article {source_id}"
+        held = tuple(
+            f"{slug} {period}"
+            for slug, period in approval_store.hold_digests_linking(session, source_id, now, by)
+        )
+    done = Retraction(source_id, changed, held)
+    if held:
+        log.warning("article %s retracted: %s", source_id, done.held_note)
+    return done
 
 
 def retract(
@@ -279,14 +314,14 @@ def retract(
                 raise NotFoundError(f"article {article}: no such article")
         else:
             source_id = article
-        return Retraction(source_id, store.retract_article(session, source_id, clean, now))
+        return _retract_and_hold(session, source_id, clean, now)
 
 
 def retract_in(session: Session, source_id: str, reason: str, now: datetime) -> bool:
     """:func:`retract` inside the caller's transaction (a source's batch, which must
     store its cursor with it); the reason is required. False if nothing changed."""
     clean = retraction_reason(reason, required=True)
-    return store.retract_article(session, source_id, clean, now)
+    return _retract_and_hold(session, source_id, clean, now).changed
 
 
 def search(engine: Engine, query: str) -> list[ArticleRow]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -207,6 +207,10 @@ class StoreOutbox:
     def release(self, worker: str) -> int:
         with db.write_session(self.engine) as session:
             return outbox.release_worker(session, worker)
+
+    def stopped(self, digest_ids: Collection[int]) -> set[int]:
+        with self.engine.connect() as connection:
+            return outbox.stopped_digests(connection, digest_ids)
 
 
 def send_digests(

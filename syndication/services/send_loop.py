@@ -13,6 +13,12 @@ holds. So a second sender that starts late finds nothing to claim while the firs
 alive, and a row whose lease did run out (a stalled worker) goes to whoever claimed it
 last, never to both. Keep the lease well above the SMTP timeout.
 
+An operator's hold or cancel is exact: before each message is handed to the server the
+worker asks the outbox whether its digest was stopped (:meth:`Outbox.stopped`), and gives
+back the rows of a stopped digest it still holds without counting an attempt. So after
+the operator's answer at most one message per connection (the one already being handed
+over) goes out, and a resume sends exactly the rows given back (issue 28).
+
 When the server cannot be reached at all, nothing is counted against the messages: the
 worker gives its batch back and waits (1 s, 2 s, 4 s … 30 s) before trying again, up to
 ``max_wait`` in total. On a stop request (SIGTERM) workers finish the message in flight,
@@ -30,7 +36,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -70,6 +76,13 @@ class Outbox(Protocol):
 
     def release(self, worker: str) -> int:
         """Give back every row ``worker`` still holds; return how many."""
+        ...
+
+    def stopped(self, digest_ids: Collection[int]) -> set[int]:
+        """Those of ``digest_ids`` an operator has stopped (held or cancelled) by now.
+
+        Asked before each message is handed to the server, so it must be cheap: one
+        indexed read, no write."""
         ...
 
 
@@ -204,6 +217,7 @@ class _Batch:
     held: set[int]
     renew_at: float
     unavailable: bool = False
+    stopped: set[int] = field(default_factory=set)
 
 
 class _Settler:
@@ -333,10 +347,22 @@ class _Worker:
         batch.renew_at = shared.clock.monotonic() + shared.options.lease.total_seconds() / 2
         batch.held = shared.outbox.renew(batch.token, shared.clock.now(), shared.options.lease)
 
+    def _stopped(self, claimed: Claimed, batch: _Batch) -> bool:
+        """Whether an operator stopped this row's digest; asked last thing before sending.
+
+        A digest once seen stopped stays so for the rest of the batch (no second read)."""
+        if claimed.digest_id not in batch.stopped:
+            batch.stopped |= self.shared.outbox.stopped((claimed.digest_id,))
+        return claimed.digest_id in batch.stopped
+
     def _send(self, claimed: Claimed, batch: _Batch, transport: Transport) -> Outcome:
         shared = self.shared
         message_id, envelope = shared.source.envelope(claimed)
         shared.limiter.acquire()
+        if self._stopped(claimed, batch):
+            # Held or cancelled since the claim: not attempted, so not counted; the
+            # outbox keeps it queued for a resume (or skipped, for a cancel).
+            return Outcome(claimed.delivery_id, "released")
         try:
             transport.send(envelope)
         except ServerUnavailable as exc:

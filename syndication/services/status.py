@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from syndication.core.deliveries import FINISHED
 from syndication.store import database as db
 from syndication.store import job_runs
 from syndication.store import status as queries
 from syndication.store.models import DELIVERY_STATUSES as DELIVERY_STATUSES
-from syndication.store.models import DIGEST_STATES as DIGEST_STATES
+from syndication.store.models import DIGEST_STATES as STORED_DIGEST_STATES
 from syndication.store.models import SUBSCRIBER_STATUSES as SUBSCRIBER_STATUSES
 from syndication.store.sources import SourceStatus as SourceStatus
 from syndication.store.sources import load_sources
@@ -43,6 +44,10 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from syndication.settings import Settings
+
+# The states a digest shows: those stored, and ``finished`` once every delivery is settled
+# (computed here from the counts, never stored: see core.deliveries.digest_state).
+DIGEST_STATES = (*STORED_DIGEST_STATES, FINISHED)
 
 POLL_JOB = "poll"  # the scheduler's source and article poll; /healthz reports its last run
 

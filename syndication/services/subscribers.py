@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from syndication.clock import utc_now
 from syndication.core import subscriber_csv
 from syndication.core.subscribers import normalise_email, public_name
-from syndication.errors import InputError, NotFoundError, RecordError
+from syndication.errors import InputError, NotFoundError, RecordError, SyndicationError
 from syndication.settings import Settings
 from syndication.store import bounces, subscriber_queries, subscribers
 from syndication.store import database as db
@@ -321,11 +321,26 @@ def suppress(engine: Engine, subscriber_id: int, by: str, now: datetime) -> str:
         return found.email
 
 
+RESTORABLE = ("bounced", "complained")
+
+
+class NothingToRestore(SyndicationError):
+    """Restore asked for a reader with no bounce, complaint or suppression to undo."""
+
+
 def restore(engine: Engine, subscriber_id: int, now: datetime) -> str:
     """Undo a bounce, complaint or suppression, as ``syndication subscribers restore``
-    does (one implementation: :func:`syndication.store.bounces.restore`)."""
+    does (one implementation: :func:`syndication.store.bounces.restore`).
+
+    Refused (:class:`NothingToRestore`) for a reader who is neither bounced, complained
+    nor suppressed: the console must not report a restore that changed nothing."""
     with db.write_session(engine) as session:
         found = _subscriber(session, subscriber_id)
+        if found.status not in RESTORABLE and not subscribers.is_suppressed(session, found.email):
+            raise NothingToRestore(
+                f"{found.email}: nothing to restore (the reader is {found.status}, "
+                "with no bounce, complaint or suppression in force)"
+            )
         bounces.restore(session, found.email, now)
         return found.email
 

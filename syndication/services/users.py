@@ -1,13 +1,27 @@
-"""Console users as units of work: add, list, remove, set a password, sign in and out.
+"""Console users as units of work: add, list, remove, set a password, unlock, sign in and
+out.
 
 Each function opens its own transaction on the engine it is given; the CLI and the web app
 call them alike. Argon2 hashing runs outside any transaction (it takes a good fraction of
 a second on purpose), so a sign-in never holds a database lock while it hashes.
+
+A sign-in cannot be raced (issue 28, N4): its attempt is counted and checked in one
+transaction under a lock per address *before* the password is checked
+(:func:`syndication.store.users.take_attempt`), one Argon2 check runs at a time per
+account in this process, and at most :data:`HASH_SLOTS` at once in the whole server (each
+costs 64 MiB). So 40 simultaneous wrong guesses for one account cost
+:data:`~syndication.store.users.LOCKOUT_FAILURES` checks, never more than two at a time.
+Every sign-in, failure, refusal and lock is an audit record (the ``syndication.audit``
+log).
 """
 
 from __future__ import annotations
 
 import enum
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,11 +39,57 @@ from syndication.store import users as store
 # The rules and shapes the CLI and the console need, from their one home in the store:
 # who a session belongs to, how long a lock-out lasts, the form of a user's address and
 # the roles there are.
+from syndication.store.users import CLIENT_FAILURES as CLIENT_FAILURES
+from syndication.store.users import LOCKOUT_FAILURES as LOCKOUT_FAILURES
 from syndication.store.users import LOCKOUT_WINDOW as LOCKOUT_WINDOW
 from syndication.store.users import SignedIn as SignedIn
 from syndication.store.users import UserInfo as UserInfo
 from syndication.store.users import check_role as check_role
 from syndication.store.users import normalise_user_email as normalise_user_email
+
+audit = logging.getLogger("syndication.audit")
+
+# Argon2 checks at once in this process (the server): each takes 64 MiB and a core for a
+# few hundred ms; the machine this runs on has a few cores, and sign-ins are rare.
+HASH_SLOTS = 2
+_hashing = threading.BoundedSemaphore(HASH_SLOTS)
+
+
+class _OnePerKey:
+    """A lock per key (an address), kept only while someone holds or waits for it, so
+    the table stays as small as the number of accounts being signed in to right now."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, tuple[threading.Lock, int]] = {}
+
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        with self._guard:
+            lock, users = self._locks.get(key, (threading.Lock(), 0))
+            self._locks[key] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                lock, users = self._locks[key]
+                if users == 1:
+                    del self._locks[key]
+                else:
+                    self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+_accounts = _OnePerKey()
+
+
+@contextmanager
+def _hash_slot() -> Iterator[None]:
+    with _hashing:
+        yield
 
 
 def add_user(engine: Engine, email: str, role: str, password: str, now: datetime) -> UserInfo:
@@ -60,8 +120,22 @@ def set_password(engine: Engine, email: str, password: str, now: datetime) -> No
     """Give a user a new password; their open sessions end."""
     db.require_current_schema(engine)
     hashed = hash_password(check_new_password(password))
+    address = store.normalise_user_email(email)
     with db.write_session(engine) as session:
-        store.set_password_hash(session, store.normalise_user_email(email), hashed, now)
+        store.set_password_hash(session, address, hashed, now)
+        store.clear_failures(session, address)
+    audit.info("password set: user=%s (sign-in failures forgotten, sessions ended)", address)
+
+
+def unlock(engine: Engine, email: str, by: str) -> int:
+    """``users unlock``: forget a user's failed sign-ins, so they may sign in at once;
+    returns how many were forgotten. A NotFoundError for an unknown user."""
+    db.require_current_schema(engine)
+    address = store.normalise_user_email(email)
+    with db.write_session(engine) as session:
+        forgotten = store.unlock(session, address)
+    audit.info("unlock: user=%s by=%s (%d failed sign-ins forgotten)", address, by, forgotten)
+    return forgotten
 
 
 class LoginOutcome(enum.Enum):
@@ -79,25 +153,45 @@ class LoginResult:
 def sign_in(engine: Engine, email: str, password: str, client: str, now: datetime) -> LoginResult:
     """Check a sign-in; on success a new session whose id goes into the cookie.
 
-    More than :data:`~syndication.store.users.LOCKOUT_FAILURES` failures for the address
-    or for the client in the window lock both out, right password or not, until the
-    window has passed.
+    :data:`LOCKOUT_FAILURES` failures for the account in the window lock it, from any
+    client, right password or not, until the window has passed or ``users unlock``;
+    :data:`CLIENT_FAILURES` failures from one client (over every account) refuse that
+    client. See the module docstring for why this cannot be raced.
     """
     address = email.strip().lower()[:254]
-    with db.read_session(engine) as session:
-        if store.locked_out(session, address, client, now):
-            return LoginResult(LoginOutcome.LOCKED)
-        found = store.password_hash_of(session, address)
-    if not verify_password(found[1] if found else None, password) or found is None:
+    with _accounts.hold(address):
         with db.write_session(engine) as session:
-            store.record_failure(session, address, client, now)
-        return LoginResult(LoginOutcome.WRONG)
-    user_id, stored = found
-    rehashed = hash_password(password) if needs_rehash(stored) else None
-    with db.write_session(engine) as session:
-        if rehashed is not None:
-            store.set_password_hash(session, address, rehashed, now)
-        session_id = store.start_session(session, user_id, now)
+            attempt = store.take_attempt(session, address, client, now)
+        if attempt.locked:
+            audit.warning("sign-in refused (locked): user=%s client=%s", address, client)
+            return LoginResult(LoginOutcome.LOCKED)
+        found = attempt.found
+        with _hash_slot():
+            right = verify_password(found[1] if found else None, password)
+        if not right or found is None:
+            audit.warning("sign-in failed: user=%s client=%s", address, client)
+            if attempt.failures == LOCKOUT_FAILURES:
+                audit.warning(
+                    "lock: user=%s after %d failed sign-ins (last from %s); "
+                    "'syndication users unlock %s' lifts it",
+                    address,
+                    attempt.failures,
+                    client,
+                    address,
+                )
+            return LoginResult(LoginOutcome.WRONG)
+        user_id, stored = found
+        if needs_rehash(stored):
+            with _hash_slot():
+                rehashed: str | None = hash_password(password)
+        else:
+            rehashed = None
+        with db.write_session(engine) as session:
+            store.forget_attempt(session, attempt.failure_id)
+            if rehashed is not None:
+                store.set_password_hash(session, address, rehashed, now)
+            session_id = store.start_session(session, user_id, now)
+    audit.info("sign-in: user=%s client=%s", address, client)
     return LoginResult(LoginOutcome.OK, session_id)
 
 

@@ -293,7 +293,16 @@ class _Reader(IntegrationTables):
         if not isinstance(items, list):
             raise self.fail("lists", "must be an array of tables ([[lists]])")
         result: list[MailingList] = []
-        allowed = {"slug", "name", "topics", "schedule", "description", "template", "approval"}
+        allowed = {
+            "slug",
+            "name",
+            "topics",
+            "schedule",
+            "description",
+            "template",
+            "approval",
+            "archive",
+        }
         for index, item in enumerate(items):
             where = f"lists[{index}]"
             if not isinstance(item, dict):
@@ -325,6 +334,11 @@ class _Reader(IntegrationTables):
                         f"{where}.approval",
                         self.get(item, where, "approval", str, "auto"),
                         {"auto", "manual"},
+                    ),
+                    archive=self.choice(
+                        f"{where}.archive",
+                        self.get(item, where, "archive", str, "public"),
+                        {"public", "private"},
                     ),
                 )
             )

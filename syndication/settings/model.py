@@ -52,6 +52,9 @@ class MailingList:
     template: str = "digest"
     # "manual": a compiled digest waits, held, until an operator approves it (issue 12).
     approval: str = "auto"
+    # "public": the list's digests that went out are on the web archive (/digests/);
+    # "private": they never are, even by their address (issue 28).
+    archive: str = "public"
 
 
 @dataclass(frozen=True)

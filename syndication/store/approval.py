@@ -9,11 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
+from syndication.core.deliveries import UNSETTLED, digest_state, unsent
+from syndication.core.retractions import link_to
 from syndication.errors import NotFoundError
-from syndication.store.models import Delivery, Digest, DigestState
+from syndication.store.models import (
+    SENDABLE_DIGEST_STATES,
+    Article,
+    Delivery,
+    Digest,
+    DigestState,
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,16 @@ class DigestStatus:
     approved_at: datetime | None
     approved_by: str
     deliveries: dict[str, int]
+
+    @property
+    def left(self) -> int:
+        """Deliveries that may still be sent (queued or being sent)."""
+        return unsent(self.deliveries)
+
+    @property
+    def shown_state(self) -> str:
+        """The state to show: ``state``, or ``finished`` once every delivery is settled."""
+        return digest_state(self.state, self.deliveries)
 
 
 def digest_status(session: Session, list_slug: str, period_key: str) -> DigestStatus:
@@ -99,3 +117,32 @@ def skip_queued(session: Session, digest_id: int, reason: str) -> int:
         .values(status="skipped", last_error=reason[:2000], lease_until=None)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def hold_digests_linking(
+    session: Session, source_id: str, now: datetime, by: str
+) -> list[tuple[str, str]]:
+    """Hold every digest that links to article ``source_id``, may go out (ready or
+    approved) and has copies left to send; returns their ``(list, period)``.
+
+    Called as the article is retracted, in the same transaction (issue 28: a digest
+    compiled before a retraction went on sending the retracted article)."""
+    url = session.scalar(select(Article.url).where(Article.source_id == source_id))
+    if not url:
+        return []
+    left = exists().where(Delivery.digest_id == Digest.id, Delivery.status.in_(UNSETTLED))
+    stopped = exists().where(
+        DigestState.digest_id == Digest.id, DigestState.state.not_in(SENDABLE_DIGEST_STATES)
+    )
+    stmt = (
+        select(Digest.id, Digest.list_slug, Digest.period_key)
+        .where(Digest.html.contains(link_to(url), autoescape=True), left, ~stopped)
+        .order_by(Digest.period_key, Digest.list_slug)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=Digest)
+    held = []
+    for digest_id, list_slug, period_key in session.execute(stmt).all():
+        set_state(session, digest_id, "held", now, by)
+        held.append((str(list_slug), str(period_key)))
+    return held

@@ -5,16 +5,17 @@ The deliveries themselves, claimed, sent and settled, are :mod:`syndication.stor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from syndication.core.mime import NAME_FALLBACK
 from syndication.core.placeholders import PLACEHOLDER_RE
-from syndication.store.models import Delivery, Digest, Subscriber
+from syndication.store.models import Article, Delivery, Digest, DigestState, Subscriber
 from syndication.store.upsert import upsert
 
 
@@ -125,20 +126,74 @@ def digest_deliveries(
 # -- the public archive ---------------------------------------------------------------------
 
 
-def digest_index(session: Session) -> list[tuple[str, str, str]]:
-    """``(list slug, period key, subject)`` of every stored digest, newest first."""
+# A delivery in one of these was handed to a mail server: the digest went out.
+WENT_OUT = ("sent", "bounced", "failed")
+# A digest in one of these is not on the public archive, whatever went out before.
+OFF_THE_ARCHIVE = ("held", "cancelled")
+
+
+def _on_the_archive(public_lists: Collection[str]) -> ColumnElement[bool]:
+    """A digest the public archive shows (issue 28): its list is public, it is neither
+    held nor cancelled (so a manual list's digest was approved), and it started going
+    out (a copy was handed to a mail server)."""
+    stopped = exists().where(
+        DigestState.digest_id == Digest.id, DigestState.state.in_(OFF_THE_ARCHIVE)
+    )
+    went_out = exists().where(Delivery.digest_id == Digest.id, Delivery.status.in_(WENT_OUT))
+    return and_(Digest.list_slug.in_(list(public_lists)), ~stopped, went_out)
+
+
+def digest_index(session: Session, public_lists: Collection[str]) -> list[tuple[str, str, str]]:
+    """``(list slug, period key, subject)`` of the digests on the public archive (of
+    ``public_lists``: see ``_on_the_archive``), newest first."""
     rows = session.execute(
-        select(Digest.list_slug, Digest.period_key, Digest.subject).order_by(
-            Digest.period_key.desc(), Digest.list_slug
-        )
+        select(Digest.list_slug, Digest.period_key, Digest.subject)
+        .where(_on_the_archive(public_lists))
+        .order_by(Digest.period_key.desc(), Digest.list_slug)
     )
     return [(slug, period, subject) for slug, period, subject in rows]
 
 
 def digest_html(session: Session, list_slug: str, period_key: str) -> str | None:
+    """A stored digest's HTML, whatever its state (the console's preview)."""
     return session.execute(
         select(Digest.html).where(Digest.list_slug == list_slug, Digest.period_key == period_key)
     ).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class PublicDigest:
+    """A digest on the public archive and the articles retracted since it was compiled
+    (``(url, reason)``) whose place it must show as retracted."""
+
+    html: str
+    retracted: list[tuple[str, str]]
+
+
+def public_digest(
+    session: Session, list_slug: str, period_key: str, public_lists: Collection[str]
+) -> PublicDigest | None:
+    """The digest if the public archive shows it (see ``_on_the_archive``), else None.
+
+    ``retracted``: articles of its period retracted since (a digest holds only articles
+    published in its period; the caller looks for each one's link in the HTML)."""
+    row = session.execute(
+        select(Digest.html, Digest.period_start, Digest.period_end).where(
+            Digest.list_slug == list_slug,
+            Digest.period_key == period_key,
+            _on_the_archive(public_lists),
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    retracted = session.execute(
+        select(Article.url, Article.retraction_reason).where(
+            Article.status == "retracted",
+            Article.published_at >= row.period_start,
+            Article.published_at < row.period_end,
+        )
+    )
+    return PublicDigest(row.html, [(str(url), str(reason)) for url, reason in retracted])
 
 
 def public_copy(html: str, base_url: str) -> str:

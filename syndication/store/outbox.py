@@ -21,10 +21,21 @@ SQLite has one writer at a time anyway (claims take ``BEGIN IMMEDIATE``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, and_, bindparam, exists, func, literal, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -63,6 +74,42 @@ def _sendable() -> ColumnElement[bool]:
         DigestState.state.not_in(SENDABLE_DIGEST_STATES),
     )
     return ~stopped
+
+
+def stopped_digests(connection: Connection | Session, digest_ids: Collection[int]) -> set[int]:
+    """Those of ``digest_ids`` that are held or cancelled now (one primary-key read).
+
+    Senders ask this before each message (issue 28: a hold let 243 of 300 messages go),
+    on a bare connection: an ORM session per message cost 0.4 ms, a pooled connection
+    0.17 ms (SQLite, 2 cores)."""
+    if not digest_ids:
+        return set()
+    return set(
+        connection.scalars(
+            select(DigestState.digest_id).where(
+                DigestState.digest_id.in_(list(digest_ids)),
+                DigestState.state.not_in(SENDABLE_DIGEST_STATES),
+            )
+        )
+    )
+
+
+CANCELLED_UNSENT = "digest cancelled before this copy was sent"
+
+
+def _skip_if_cancelled(session: Session, ids: Sequence[int]) -> None:
+    """Rows given back queued whose digest was cancelled meanwhile are ``skipped``: the
+    cancel settled the queued rows, and these were in a sender's hands then."""
+    if not ids:
+        return
+    cancelled = exists().where(
+        DigestState.digest_id == Delivery.digest_id, DigestState.state == "cancelled"
+    )
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(list(ids)), Delivery.status == "queued", cancelled)
+        .values(status="skipped", last_error=CANCELLED_UNSENT)
+    )
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
@@ -270,13 +317,17 @@ def settle(
             from syndication.store.bounces import record_refusal
 
             record_refusal(session, outcome.delivery_id, outcome.error, soft_limit, now)
+    _skip_if_cancelled(session, [o.delivery_id for o in outcomes if o.kind == "released"])
 
 
 def release_worker(session: Session, worker: str) -> int:
     """Give back every row ``worker`` holds (a clean shutdown); returns how many."""
+    mine = _lock_in_id_order(
+        session, and_(Delivery.status == "sending", Delivery.claimed_by == worker)
+    )
     result = session.execute(
         update(Delivery)
-        .where(Delivery.status == "sending", Delivery.claimed_by == worker)
+        .where(Delivery.id.in_(mine), Delivery.status == "sending")
         .values(
             status="queued",
             lease_until=None,
@@ -285,6 +336,7 @@ def release_worker(session: Session, worker: str) -> int:
             attempts=Delivery.attempts - 1,
         )
     )
+    _skip_if_cancelled(session, mine)
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 

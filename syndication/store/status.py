@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, not_, select
 from sqlalchemy.orm import Session
 
+from syndication.core.deliveries import UNSETTLED, digest_state
 from syndication.store.models import (
     ARTICLE_CHANGES,
     FEEDS_BUILT,
@@ -277,7 +278,7 @@ def digest_rows(
             period_key=str(d.period_key),
             subject=str(d.subject),
             created_at=d.created_at,
-            state=states.get(int(d.id), "ready"),
+            state=digest_state(states.get(int(d.id), "ready"), counts.get(int(d.id), {})),
             deliveries=counts.get(int(d.id), {}),
             bounce_events=returns.get(int(d.id), nothing)[0],
             bounced=returns.get(int(d.id), nothing)[1],
@@ -353,17 +354,28 @@ def list_readers(session: Session) -> dict[str, dict[str, int]]:
 
 
 def digest_states(session: Session) -> dict[str, int]:
-    """Digests by state; a digest without a state row is ``ready``."""
+    """Digests by the state they show (:func:`syndication.core.deliveries.digest_state`):
+    a digest without a state row is ``ready``, one with every delivery settled
+    ``finished``."""
     state = func.coalesce(DigestState.state, "ready")
-    return {
-        str(s): int(n)
-        for s, n in session.execute(
-            select(state, func.count())
-            .select_from(Digest)
-            .outerjoin(DigestState, DigestState.digest_id == Digest.id)
-            .group_by(state)
+    per_digest = (
+        select(
+            Digest.id.label("digest_id"),
+            state.label("state"),
+            func.count(Delivery.id).label("total"),
+            func.count(Delivery.id).filter(Delivery.status.in_(UNSETTLED)).label("unsent"),
         )
-    }
+        .outerjoin(DigestState, DigestState.digest_id == Digest.id)
+        .outerjoin(Delivery, Delivery.digest_id == Digest.id)
+        .group_by(Digest.id, state)
+    )
+    result: dict[str, int] = {}
+    for row in session.execute(per_digest):
+        # The rule needs only how many there are and how many are unsettled.
+        counts = {"settled": int(row.total) - int(row.unsent), "queued": int(row.unsent)}
+        shown = digest_state(str(row.state), counts)
+        result[shown] = result.get(shown, 0) + 1
+    return result
 
 
 def bounce_events(session: Session) -> dict[str, int]:

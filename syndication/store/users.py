@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import struct
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from syndication.errors import InputError, NotFoundError
 from syndication.store.models import USER_ROLES, LoginFailure, User, UserSession
@@ -23,7 +25,12 @@ SESSION_IDLE = timedelta(hours=12)
 # Refresh ``last_seen_at`` at most this often, so a page view is not always a write.
 TOUCH_EVERY = timedelta(minutes=5)
 LOCKOUT_WINDOW = timedelta(minutes=15)
+# An account is locked after this many failed sign-ins in the window, from anywhere.
 LOCKOUT_FAILURES = 5
+# A client (one address: an office behind NAT is one) is refused after this many failed
+# sign-ins in the window, over every account: high enough that a few colleagues' typos
+# lock nobody but the account typed wrong, low enough to stop guessing across accounts.
+CLIENT_FAILURES = 30
 
 
 @dataclass(frozen=True)
@@ -168,22 +175,77 @@ def session_count(session: Session, email: str) -> int:
     )
 
 
-def record_failure(session: Session, email: str, client: str, now: datetime) -> None:
-    """Count a failed sign-in; rows older than the window are pruned on the way."""
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in attempt taken (see :func:`take_attempt`): ``failure_id`` is its pending
+    failure row (0 when refused as locked); ``failures``: the account's failures in the
+    window, this one included; ``found``: ``(user id, stored hash)`` or None."""
+
+    failure_id: int
+    failures: int
+    found: tuple[int, str] | None
+
+    @property
+    def locked(self) -> bool:
+        return self.failure_id == 0
+
+
+def _serialise(session: Session, email: str) -> None:
+    """Let one sign-in attempt for ``email`` at a time count and check its failures.
+
+    PostgreSQL: a transaction-scoped advisory lock keyed by the address. SQLite: the
+    write transaction took the database's write lock already (``BEGIN IMMEDIATE``)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(b"syndication sign-in\0" + email.encode()).digest()
+    (key,) = struct.unpack(">q", digest[:8])
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def take_attempt(session: Session, email: str, client: str, now: datetime) -> Attempt:
+    """Count and check a sign-in attempt atomically, before any password is checked.
+
+    Under a lock per address, read the failures of the window: at or over
+    :data:`LOCKOUT_FAILURES` for the account, or :data:`CLIENT_FAILURES` for the client,
+    the attempt is refused. Else a failure row is written now, *before* the password is
+    checked (N4: concurrent guesses each read the count before any of them wrote it, and
+    39 of 40 were checked); :func:`forget_attempt` deletes it if the password was right.
+    """
+    email, client = email[:254], client[:100]
+    _serialise(session, email)
     session.execute(delete(LoginFailure).where(LoginFailure.at < now - LOCKOUT_WINDOW))
-    session.add(LoginFailure(email=email[:254], client=client[:100], at=now))
-
-
-def locked_out(session: Session, email: str, client: str, now: datetime) -> bool:
-    """More than :data:`LOCKOUT_FAILURES` failures for the address or the client lately."""
     since = now - LOCKOUT_WINDOW
-    counts = session.execute(
-        select(
-            func.count().filter(LoginFailure.email == email[:254]),
-            func.count().filter(LoginFailure.client == client[:100]),
-        ).where(
-            LoginFailure.at > since,
-            or_(LoginFailure.email == email[:254], LoginFailure.client == client[:100]),
+    account = _failures(session, LoginFailure.email == email, since)
+    by_client = _failures(session, LoginFailure.client == client, since)
+    if account >= LOCKOUT_FAILURES or by_client >= CLIENT_FAILURES:
+        return Attempt(0, account, None)
+    failure = LoginFailure(email=email, client=client, at=now)
+    session.add(failure)
+    session.flush()
+    return Attempt(int(failure.id), account + 1, password_hash_of(session, email))
+
+
+def _failures(session: Session, condition: ColumnElement[bool], since: datetime) -> int:
+    return int(
+        session.scalar(
+            select(func.count()).select_from(LoginFailure).where(condition, LoginFailure.at > since)
         )
-    ).one()
-    return max(int(counts[0]), int(counts[1])) >= LOCKOUT_FAILURES
+        or 0
+    )
+
+
+def forget_attempt(session: Session, failure_id: int) -> None:
+    """The attempt's password was right: it is no failure."""
+    session.execute(delete(LoginFailure).where(LoginFailure.id == failure_id))
+
+
+def clear_failures(session: Session, email: str) -> int:
+    """Forget every failed sign-in for ``email`` (unlock it); returns how many."""
+    result = session.execute(delete(LoginFailure).where(LoginFailure.email == email[:254]))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def unlock(session: Session, email: str) -> int:
+    """``users unlock``: a NotFoundError for an unknown user, else :func:`clear_failures`."""
+    _user(session, email)
+    return clear_failures(session, email)

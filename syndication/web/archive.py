@@ -29,7 +29,7 @@ class ArchivePages(Pages):
     """``/digests/`` and one digest as its readers got it."""
 
     async def digest_index(self, request: Request) -> Response:
-        rows = await run_in_threadpool(archive.archive_index, self.engine)
+        rows = await run_in_threadpool(archive.archive_index, self.settings, self.engine)
         digests = [
             {
                 "list": self.list_name(slug),
@@ -58,7 +58,9 @@ class ArchivePages(Pages):
         return HTMLResponse(
             html,
             headers={
-                "cache-control": "public, max-age=3600",
+                # Short: a digest held, cancelled or retracted from leaves shared caches
+                # within minutes (it was an hour: issue 28).
+                "cache-control": "public, max-age=300",
                 "content-security-policy": DIGEST_CSP,
             },
         )

@@ -36,10 +36,10 @@ from syndication.core.tokens import PREFERENCES, UNSUBSCRIBE, make_token
 from syndication.edges.files import publish
 from syndication.render import email as rendering
 from syndication.settings import Settings
-from syndication.store import article_queries
+from syndication.store import article_queries, subscribers
 from syndication.store import articles as store
 from syndication.store import database as db
-from syndication.store.models import Digest, Subscriber
+from syndication.store.models import Delivery, Digest, Subscriber
 from syndication.web.app import create_app
 from tests.support.axe import axe_source, violations
 from tests.support.browser import ARTIFACTS, needs_chromium
@@ -147,18 +147,34 @@ def digest_email(site: Site, subscriber_id: int, make_article: ArticleFactory) -
         content = digest.build_digest(settings, mailing_list, period, articles)
         assert content is not None
         rendered = rendering.render_digest(settings, content)
+        stored = Digest(
+            list_slug=mailing_list.slug,
+            period_key=content.period_key,
+            period_start=period.start,
+            period_end=period.end,
+            subject=rendered.subject,
+            preheader=rendered.preheader,
+            html=rendered.html,
+            text=rendered.text,
+            article_count=content.article_count,
+            created_at=period.end,
+        )
+        session.add(stored)
+        session.flush()
+        # A copy went out: the public archive shows only digests that did (issue 28).
+        reader = subscribers.add_subscriber(
+            session, "archive@example.org", "", [mailing_list.slug], confirmed=True, now=period.end
+        )
         session.add(
-            Digest(
-                list_slug=mailing_list.slug,
-                period_key=content.period_key,
-                period_start=period.start,
-                period_end=period.end,
-                subject=rendered.subject,
-                preheader=rendered.preheader,
-                html=rendered.html,
-                text=rendered.text,
-                article_count=content.article_count,
-                created_at=period.end,
+            Delivery(
+                digest_id=stored.id,
+                subscriber_id=reader.subscriber_id,
+                status="sent",
+                attempts=1,
+                next_attempt_at=period.end,
+                claimed_by="",
+                last_error="",
+                message_id="<archive@example.org>",
             )
         )
     secret, now = settings.secret_key, period.end

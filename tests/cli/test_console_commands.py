@@ -50,10 +50,48 @@ def test_users_add_list_set_password_remove(
     now = datetime(2026, 11, 28, tzinfo=UTC)
     ok = users.sign_in(engine, "ed@example.org", "another passphrase", "1.1.1.1", now)
     assert ok.outcome is users.LoginOutcome.OK
+    for i in range(users.LOCKOUT_FAILURES):
+        users.sign_in(engine, "ed@example.org", f"wrong guess {i}", "1.1.1.1", now)
+    locked = users.sign_in(engine, "ed@example.org", "another passphrase", "1.1.1.1", now)
+    assert locked.outcome is users.LoginOutcome.LOCKED
+    unlocked = run("users", "unlock", "Ed@Example.org")
+    assert unlocked.returncode == 0, unlocked.stderr
+    assert unlocked.stdout.strip() == "ed@example.org: unlocked (5 failed sign-ins forgotten)"
+    after = users.sign_in(engine, "ed@example.org", "another passphrase", "1.1.1.1", now)
+    assert after.outcome is users.LoginOutcome.OK
+    nobody = run("users", "unlock", "nobody@example.org")
+    assert nobody.returncode != 0 and "no such user" in nobody.stderr
     assert run("users", "remove", "ed@example.org").returncode == 0
     assert users.signed_in(engine, ok.session_id, now) is None
     gone = run("users", "remove", "ed@example.org")
     assert gone.returncode != 0 and "no such user" in gone.stderr
+
+
+def digest_line(cwd: Path, database_url: str) -> str:
+    """The digest's line of ``syndication status``, its spaces squeezed."""
+    shown = syndication("status", cwd=cwd, database_url=database_url)
+    assert shown.returncode == 0, shown.stderr
+    (line,) = [line for line in shown.stdout.splitlines() if line.startswith("  weekly-city ")][-1:]
+    return " ".join(line.split())
+
+
+def test_a_digest_with_every_delivery_settled_is_finished(
+    settings: Settings, engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    queue_demo_digest(settings, engine, 2)
+    sent = syndication("send", cwd=tmp_path, database_url=database_url)
+    assert sent.returncode == 0, sent.stderr
+    assert digest_line(tmp_path, database_url) == f"weekly-city {PERIOD} finished: 2 sent"
+    for action in ("hold", "cancel"):
+        refused = syndication(
+            "digest", action, "weekly-city", PERIOD, cwd=tmp_path, database_url=database_url
+        )
+        assert refused.returncode != 0
+        assert (
+            f"finished (every delivery is settled: 2 sent); there is nothing left to {action}"
+            in refused.stderr
+        )
+    assert approval.digest_status(engine, "weekly-city", PERIOD).state == "ready"
 
 
 def test_digest_hold_resume_cancel_commands(
@@ -68,6 +106,7 @@ def test_digest_hold_resume_cancel_commands(
     assert held.returncode == 0, held.stderr
     assert f"weekly-city {PERIOD}: ready -> held (deliveries: 2 queued)" in held.stdout
     assert approval.digest_status(engine, "weekly-city", PERIOD).state == "held"
+    assert digest_line(tmp_path, database_url) == f"weekly-city {PERIOD} held: 2 queued"
     sent = syndication("send", cwd=tmp_path, database_url=database_url)
     assert sent.returncode == 0, sent.stderr
     assert "sent 0, " in sent.stdout and "2 still queued (2 of them held" in sent.stdout
@@ -77,6 +116,7 @@ def test_digest_hold_resume_cancel_commands(
     assert stale.returncode != 0 and "a stale digest should not go out" in stale.stderr
     cancelled = run("cancel", "weekly-city", PERIOD)
     assert "2 unsent deliveries cancelled" in cancelled.stdout
+    assert digest_line(tmp_path, database_url) == f"weekly-city {PERIOD} cancelled: 2 skipped"
     again = run("resume", "weekly-city", PERIOD)
     assert again.returncode != 0 and "can never be sent" in again.stderr
     missing = run("hold", "weekly-city", "2020-01-06")

@@ -246,6 +246,20 @@ def test_ascii_name_with_specials_is_quoted(template: MessageTemplate) -> None:
     assert len(message["To"].addresses) == 1
 
 
+def test_a_name_shaped_like_an_encoded_word_is_encoded_not_decoded(
+    template: MessageTemplate,
+) -> None:
+    """N11: unquoted, mail clients show ``https://phish.example/`` in To:."""
+    sneaky = "=?utf-8?b?aHR0cHM6Ly9waGlzaC5leGFtcGxlLw==?="
+    data = personalise(template, recipient(name=sneaky))
+    assert b"aHR0cHM6Ly9waGlzaC5leGFtcGxlLw==?= <minji" not in data
+    assert message_name(parse(data)) == sneaky
+
+
+def message_name(message: EmailMessage) -> str:
+    return str(message["To"].addresses[0].display_name)
+
+
 def test_confirmation_message() -> None:
     rendered = render_confirmation(Settings(), (CITY,))
     tpl = confirmation_template(Settings(), rendered, COMPILED)

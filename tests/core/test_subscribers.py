@@ -265,6 +265,7 @@ def test_invalid_addresses_are_refused(raw: str) -> None:
 def test_names_lose_control_characters_and_public_names_lose_links() -> None:
     assert clean_name("Lee\r\nBcc: x@example.org") == "Lee Bcc: x@example.org"
     assert public_name("  Kim  Lee ") == "Kim Lee"
-    for advert in ("see evil.example", "http://x", "a@b.org", "<b>x</b>", "x" * 61):
+    adverts = ("see evil.example", "http://x", "a@b.org", "<b>x</b>", "x" * 61)
+    for advert in (*adverts, "=?utf-8?b?aHR0cHM6Ly9waGlzaC5leGFtcGxlLw==?=", "Kim =?x"):
         with pytest.raises(RecordError):
             public_name(advert)

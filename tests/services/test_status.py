@@ -192,3 +192,23 @@ def test_failed_and_waiting_bounce_reports_degrade_health(
     late = AFTER_WEEK + timedelta(hours=1)
     assert status.health_problems(health, late)[1].startswith("bounce reports wait since ")
     assert waiting
+
+
+def test_a_digest_with_every_delivery_settled_is_finished(
+    settings: Settings, engine: Engine
+) -> None:
+    queue_demo_digest(settings, engine, 3)
+    assert status.service_status(settings, engine).digest_states == {"ready": 1}
+    with db.write_session(engine) as session:
+        session.execute(update(Delivery).values(status="sent"))
+    report = status.service_status(settings, engine)
+    (row,) = report.digests
+    assert (row.state, row.deliveries) == ("finished", {"sent": 3})
+    assert report.digest_states == {"finished": 1}
+    assert "finished" in status.DIGEST_STATES
+    # A cancelled digest keeps its word, whatever its counts.
+    with db.write_session(engine) as session:
+        session.execute(update(Delivery).where(Delivery.id == 1).values(status="queued"))
+    approval.cancel(settings, engine, LIST, PERIOD, "op@example.org", AFTER_WEEK)
+    report = status.service_status(settings, engine)
+    assert report.digest_states == {"cancelled": 1} and report.digests[0].state == "cancelled"

@@ -50,19 +50,27 @@ def test_removing_a_user_or_changing_the_password_ends_their_sessions(
             users.remove_user(session, "op@example.org")
 
 
-def test_more_than_five_failures_by_address_or_client_lock_out_for_15_minutes(
+def test_five_failures_lock_the_account_and_thirty_the_client_for_15_minutes(
     engine: Engine, now: datetime
 ) -> None:
+    def attempt(email: str, client: str, at: datetime = now) -> users.Attempt:
+        with db.write_session(engine) as session:
+            return users.take_attempt(session, email, client, at)
+
+    taken = [attempt("op@example.org", f"10.0.0.{i}") for i in range(5)]
+    assert [a.failures for a in taken] == [1, 2, 3, 4, 5] and not any(a.locked for a in taken)
+    assert attempt("op@example.org", "10.9.9.9").locked, "the account, from anywhere"
+    # The same client is not locked for another account: one office, one typist locked.
+    assert not attempt("other@example.org", "10.0.0.1").locked
+    for i in range(users.CLIENT_FAILURES):
+        assert not attempt(f"x{i}@example.org", "10.1.1.1").locked
+    assert attempt("new@example.org", "10.1.1.1").locked, "the client's cap, over accounts"
+    later = now + timedelta(minutes=15)
+    assert not attempt("op@example.org", "10.1.1.1", later).locked
+    # A right password forgets its attempt; unlock forgets them all.
     with db.write_session(engine) as session:
-        for i in range(5):
-            users.record_failure(session, "op@example.org", f"10.0.0.{i}", now)
-        assert users.locked_out(session, "op@example.org", "10.9.9.9", now)
-        assert not users.locked_out(session, "other@example.org", "10.9.9.9", now)
-        for i in range(5):
-            users.record_failure(session, f"x{i}@example.org", "10.1.1.1", now)
-        assert users.locked_out(session, "new@example.org", "10.1.1.1", now)
-        later = now + timedelta(minutes=15)
-        assert not users.locked_out(session, "op@example.org", "10.1.1.1", later)
+        users.forget_attempt(session, taken[0].failure_id)
+        assert users.clear_failures(session, "op@example.org") == 4 + 1
 
 
 def test_service_refuses_weak_passwords_and_duplicate_users(engine: Engine, now: datetime) -> None:

@@ -10,7 +10,7 @@ release gives back what a worker holds. Retry delays and bounce events are left 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -56,17 +56,22 @@ class Row:
     claimed_by: str = ""
     token: str = ""
     message_id: str = ""
+    digest_id: int = 1
 
 
 @dataclass
 class MemoryOutbox:
     """The send loop's ``Outbox`` in a dict. ``fail_settles``: how many settles to refuse;
-    ``late_renewals``: renewals that came after the lease had already run out."""
+    ``late_renewals``: renewals that came after the lease had already run out;
+    ``digest_states``: digests an operator stopped ("held" or "cancelled"), whose rows are
+    not claimed and, given back, stay queued (held) or are skipped (cancelled)."""
 
     rows: dict[int, Row] = field(default_factory=dict)
     renewals: int = 0
     late_renewals: int = 0
     fail_settles: int = 0
+    digest_states: dict[int, str] = field(default_factory=dict)
+    stop_checks: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -79,13 +84,23 @@ class MemoryOutbox:
         with self._lock:
             expired = [i for i, r in self.rows.items() if self._lapsed(r, now)]
             queued = [i for i, r in self.rows.items() if r.status == "queued"]
+            expired = [i for i in expired if self.rows[i].digest_id not in self.digest_states]
+            queued = [i for i in queued if self.rows[i].digest_id not in self.digest_states]
             taken = (sorted(expired) + sorted(queued))[:limit]
             for i in taken:
                 row = self.rows[i]
                 row.status, row.lease_until = "sending", now + lease
                 row.claimed_by, row.token, row.attempts = worker, token, row.attempts + 1
             return [
-                Claimed(i, 1, i, self.rows[i].email, "", self.rows[i].attempts, token)
+                Claimed(
+                    i,
+                    self.rows[i].digest_id,
+                    i,
+                    self.rows[i].email,
+                    "",
+                    self.rows[i].attempts,
+                    token,
+                )
                 for i in taken
             ]
 
@@ -116,6 +131,11 @@ class MemoryOutbox:
                 self._record(row, Outcome(0, "released"))
             return len(mine)
 
+    def stopped(self, digest_ids: Collection[int]) -> set[int]:
+        with self._lock:
+            self.stop_checks += 1
+            return {d for d in digest_ids if d in self.digest_states}
+
     def statuses(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for row in self.rows.values():
@@ -132,10 +152,11 @@ class MemoryOutbox:
     def held(self, token: str) -> set[int]:
         return {i for i, r in self.rows.items() if r.status == "sending" and r.token == token}
 
-    @staticmethod
-    def _record(row: Row, outcome: Outcome) -> None:
+    def _record(self, row: Row, outcome: Outcome) -> None:
         kinds = {"sent": "sent", "released": "queued", "retry": "queued", "bounced": "bounced"}
         row.status = kinds[outcome.kind]
+        if row.status == "queued" and self.digest_states.get(row.digest_id) == "cancelled":
+            row.status = "skipped"
         row.message_id = outcome.message_id or row.message_id
         row.attempts -= outcome.kind == "released"
         row.lease_until, row.claimed_by, row.token = None, "", ""

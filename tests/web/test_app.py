@@ -35,7 +35,7 @@ from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.store import digests as digest_store
 from syndication.store import subscribers
-from syndication.store.models import Delivery, Digest, JobRun, Subscriber
+from syndication.store.models import Delivery, Digest, DigestState, JobRun, Subscriber
 from syndication.web.app import create_app
 from syndication.web.security import ClientRateLimiter, new_csrf_token
 from tests.support.net import free_port
@@ -574,6 +574,26 @@ def test_digest_archive(client: TestClient, engine: Engine, now: datetime) -> No
         "</body></html>"
     )
     store_digest(engine, now, html)
+    # Compiled, not sent yet: not on the archive.
+    assert "weekly-city/2026-11-16" not in client.get("/digests/").text
+    assert client.get("/digests/weekly-city/2026-11-16").status_code == 404
+    with db.write_session(engine) as session:
+        digest_id = session.scalars(select(Digest.id)).one()
+        reader = subscribers.add_subscriber(
+            session, "r@example.org", "", ["weekly-city"], confirmed=True, now=now
+        )
+        session.add(
+            Delivery(
+                digest_id=digest_id,
+                subscriber_id=reader.subscriber_id,
+                status="sent",
+                attempts=1,
+                next_attempt_at=now,
+                claimed_by="",
+                last_error="",
+                message_id="<m@x>",
+            )
+        )
     index = client.get("/digests/")
     assert (
         '<a href="/digests/weekly-city/2026-11-16">City Life Weekly: 16 November</a>' in index.text
@@ -585,7 +605,15 @@ def test_digest_archive(client: TestClient, engine: Engine, now: datetime) -> No
     assert f'href="{BASE}/"' in page.text
     csp = page.headers["content-security-policy"]
     assert "script" not in csp and "frame-ancestors 'none'" in csp
+    assert page.headers["cache-control"] == "public, max-age=300"
     assert client.get("/digests/weekly-city/2026-11-23").status_code == 404
+    for state in ("held", "cancelled"):
+        with db.write_session(engine) as session:
+            session.merge(
+                DigestState(digest_id=digest_id, state=state, changed_at=now, approved_by="")
+            )
+        assert client.get("/digests/weekly-city/2026-11-16").status_code == 404, state
+        assert "weekly-city/2026-11-16" not in client.get("/digests/").text, state
 
 
 def test_healthz(

@@ -107,7 +107,7 @@ def test_every_surface_shows_the_same_numbers(scenario: Scenario, tmp_path: Path
     cancelled = next(line for line in lines if SECOND in line and OTHER in line)
     assert "cancelled: no recipients" in cancelled
     first_at = next(i for i, line in enumerate(lines) if FIRST in line and LIST in line)
-    assert "ready: " in lines[first_at]
+    assert "finished: " in lines[first_at]
     assert (
         f"bounced {BOUNCED} (hard 1, soft 0, blocked 0); complained {COMPLAINED} "
         in lines[first_at + 1]
@@ -129,6 +129,7 @@ def test_every_surface_shows_the_same_numbers(scenario: Scenario, tmp_path: Path
             assert gauge(metrics, "syndication_subscribers", labels) == count, status
         assert gauge(metrics, "syndication_digests", 'state="held"') == 1
         assert gauge(metrics, "syndication_digests", 'state="cancelled"') == 1
+        assert gauge(metrics, "syndication_digests", 'state="finished"') == 1
 
         sign_in(client, "op@example.org")
         dashboard = client.get("/admin/").text
@@ -142,6 +143,7 @@ def test_every_surface_shows_the_same_numbers(scenario: Scenario, tmp_path: Path
         assert second_row[DIGEST_COLUMNS.index("queued")] == HELD
         assert '<span class="state held">held</span>' in dashboard
         assert '<span class="state cancelled">cancelled</span>' in dashboard
+        assert '<span class="state finished">finished</span>' in dashboard
 
         page = client.get("/admin/digests").text
         listed_first = dict(zip(LIST_PAGE, cells(page, f"{LIST} {FIRST}</a>"), strict=True))

@@ -6,7 +6,9 @@ The rules (issue 12):
   an operator approves it. Approval after ``max_digest_delay`` from the end of the period
   is refused: a stale digest should not go out.
 - ``hold`` stops a digest that is going out. Deliveries already ``sent`` stay sent; the
-  rest stay ``queued`` and no sender (``send`` or the scheduler) takes them.
+  rest stay ``queued`` and no sender (``send`` or the scheduler) takes them. A sender
+  checks the state before each message, so after the answer at most one message per
+  connection (the one being handed over) still goes out; the answer says how many.
 - ``resume`` lets exactly those rows go; a manual list's digest that was never approved
   needs ``approve`` instead.
 - ``cancel`` settles every row not yet sent as ``skipped``; a cancelled digest never goes
@@ -57,6 +59,18 @@ class Transition:
     after: str
     deliveries: dict[str, int]
     skipped: int = 0
+    in_flight: int = 0
+
+    @property
+    def in_flight_note(self) -> str:
+        """The honest tail of a hold's or cancel's answer: what may still go out."""
+        if self.after not in ("held", "cancelled") or not self.in_flight:
+            return ""
+        s = "" if self.in_flight == 1 else "s"
+        return (
+            f"at most {self.in_flight} message{s} already being handed to the mail server "
+            "may still go out"
+        )
 
 
 def _transition(
@@ -76,6 +90,11 @@ def _transition(
         before, skipped = status.state, 0
         if before == "cancelled":
             raise ApprovalError(f"{name}: the digest was cancelled; it can never be sent")
+        if status.shown_state == "finished" and action in ("hold", "cancel"):
+            raise ApprovalError(
+                f"{name}: the digest is finished (every delivery is settled: {_counts(status)}); "
+                f"there is nothing left to {action}"
+            )
         if action == "hold":
             after = "held"
             if before != "held":
@@ -109,7 +128,19 @@ def _transition(
         else:
             raise ValueError(f"unknown action {action!r}")
         counts = store.digest_status(session, list_slug, period_key).deliveries
-    return Transition(list_slug, period_key, before, after, counts, skipped)
+    # A sender checks the state before each message (send_loop), so of the rows it holds
+    # only the one it is handing over right now can still go: one per connection.
+    in_flight = min(counts.get("sending", 0), _connections(settings))
+    return Transition(list_slug, period_key, before, after, counts, skipped, in_flight)
+
+
+def _counts(status: DigestStatus) -> str:
+    return ", ".join(f"{n} {s}" for s, n in sorted(status.deliveries.items()))
+
+
+def _connections(settings: Settings) -> int:
+    """How many messages one sender hands over at once (its connections)."""
+    return settings.mail.smtp.connections if settings.mail.transport == "smtp" else 1
 
 
 def hold(

@@ -1,8 +1,12 @@
 """Stored digests as people read them: the public archive and the console's digest page.
 
 The public archive (``/digests/``) shows each digest as the stored e-mail with its
-per-recipient placeholders made neutral; the console shows one digest as a sample reader
-would get it, with its state and the deliveries not (yet) sent.
+per-recipient placeholders made neutral, and only what went out (issue 28): a digest of a
+list with ``archive = "public"`` (the default) that is neither held nor cancelled (so a
+manual list's digest was approved) and of which a copy was handed to a mail server. An
+article retracted since shows as a retraction notice in its place. The console shows one
+digest, whatever its state, as a sample reader would get it, with its state and the
+deliveries not (yet) sent.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from sqlalchemy import Engine
 
 from syndication.core import mime as mail
 from syndication.core.placeholders import RenderedDigest
+from syndication.core.retractions import with_notices
 from syndication.errors import NotFoundError
 from syndication.services.digests.samples import sample_recipient
 from syndication.settings import Settings
@@ -28,18 +33,28 @@ from syndication.store.approval import DigestStatus
 # -- the public archive ---------------------------------------------------------------------
 
 
-def archive_index(engine: Engine) -> list[tuple[str, str, str]]:
-    """``(list slug, period key, subject)`` of every stored digest, newest first."""
+def public_lists(settings: Settings) -> list[str]:
+    """The lists whose digests may be on the public archive (``archive = "public"``)."""
+    return [ml.slug for ml in settings.lists if ml.archive == "public"]
+
+
+def archive_index(settings: Settings, engine: Engine) -> list[tuple[str, str, str]]:
+    """``(list slug, period key, subject)`` of the digests on the public archive (see the
+    module docstring), newest first."""
     with db.read_session(engine) as session:
-        return store.digest_index(session)
+        return store.digest_index(session, public_lists(settings))
 
 
 def archive_copy(settings: Settings, engine: Engine, list_slug: str, period_key: str) -> str | None:
-    """A stored digest's HTML as the public archive shows it (placeholders neutral: see
-    :func:`syndication.store.digests.public_copy`), or None when there is no such digest."""
+    """A digest's HTML as the public archive shows it (placeholders neutral: see
+    :func:`syndication.store.digests.public_copy`; retracted articles replaced by a
+    notice), or None when the archive does not show it (none, held, cancelled, not sent
+    yet, or a private list's)."""
     with db.read_session(engine) as session:
-        html = store.digest_html(session, list_slug, period_key)
-    return None if html is None else store.public_copy(html, settings.site.base_url)
+        found = store.public_digest(session, list_slug, period_key, public_lists(settings))
+    if found is None:
+        return None
+    return with_notices(store.public_copy(found.html, settings.site.base_url), found.retracted)
 
 
 # -- the console ----------------------------------------------------------------------------
@@ -97,8 +112,10 @@ def digest_view(
 
 
 def console_preview(settings: Settings, engine: Engine, list_slug: str, period_key: str) -> str:
-    """The digest's HTML for the console's preview frame; NotFoundError when there is none."""
-    html = archive_copy(settings, engine, list_slug, period_key)
+    """The digest's HTML for the console's preview frame, as stored and whatever its
+    state; NotFoundError when there is none."""
+    with db.read_session(engine) as session:
+        html = store.digest_html(session, list_slug, period_key)
     if html is None:
         raise NotFoundError(f"{list_slug} {period_key}: no such digest")
-    return html
+    return store.public_copy(html, settings.site.base_url)

@@ -15,7 +15,10 @@ async def search(admin: Admin, request: Request, viewer: Viewer) -> Response:
     query = query_param(request, "q")
     rows = await run_in_threadpool(articles.search, admin.engine, query)
     retracted = query_param(request, "retracted")
-    return admin.page("articles.html", viewer, query=query, rows=rows, retracted=retracted)
+    held = query_param(request, "held")
+    return admin.page(
+        "articles.html", viewer, query=query, rows=rows, retracted=retracted, held=held
+    )
 
 
 async def retract(admin: Admin, request: Request, viewer: Viewer, form: FormData) -> Response:
@@ -29,4 +32,6 @@ async def retract(admin: Admin, request: Request, viewer: Viewer, form: FormData
         admin.now(),
         reason_required=True,
     )
+    if done.held:
+        return redirect("/admin/articles", retracted=done.source_id, held=", ".join(done.held))
     return redirect("/admin/articles", retracted=done.source_id)

@@ -70,52 +70,92 @@ def line_chart(
 
 @dataclass(frozen=True)
 class Bar:
-    x: float
+    """One horizontal bar: from the axis (``x0``) ``width`` long, its value after it."""
+
     y: float
-    height: float
+    width: float
     colour: str
     label: str
     value: int
+    value_x: float
 
 
 @dataclass(frozen=True)
 class BarGroup:
+    """One digest: its full label (list and period) above its bars."""
+
     label: str
-    x: float
+    label_y: float
     bars: tuple[Bar, ...]
+
+
+@dataclass(frozen=True)
+class Tick:
+    x: float
+    value: int
 
 
 @dataclass(frozen=True)
 class BarChart:
     width: int
     height: int
+    x0: float
+    axis_y: float
+    bar_height: float
+    font_size: int
     groups: tuple[BarGroup, ...]
+    ticks: tuple[Tick, ...]
     keys: tuple[tuple[str, str], ...]  # (name, colour) for the legend
     y_max: int
+
+
+# Drawn at about its own size from a phone (390 px: 0.8 scale) to a desktop (the CSS caps
+# it at its width), so 16 px labels read as 13 to 16 px and 14 px values as 11 to 14
+# (issue 28: 10 characters of the label at 6 px, the list name only in a tooltip, 5 px
+# high at 390 px).
+BAR_CHART_WIDTH = 420
+LABEL_SIZE = 16
 
 
 def bar_chart(
     rows: Sequence[tuple[str, Mapping[str, int]]],
     keys: Sequence[str],
-    width: int = 640,
-    height: int = 200,
+    width: int = BAR_CHART_WIDTH,
 ) -> BarChart:
-    """Grouped bars: for each row (a digest) one bar per key (sent, bounced, complained)."""
+    """Horizontal bars, one group per row (a digest) in the order given (the table's),
+    each labelled in full above its bars, one bar per key (sent, bounced, complained)
+    with its value printed after it, on a shared scale drawn as an axis with ticks."""
     colours = {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(keys)}
     y_max = max([v.get(k, 0) for _, v in rows for k in keys] + [0])
-    pad, label_room = 8, 20
-    plot = height - pad - label_room
-    slot = (width - 2 * pad) / max(len(rows), 1)
-    bar_width = slot * 0.8 / max(len(keys), 1)
+    pad, value_room, bar_h, gap = 8.0, 110.0, 12.0, 4.0
+    plot = width - 2 * pad - value_room
+    group_h = LABEL_SIZE + 6 + len(keys) * (bar_h + gap) + 8
+
+    def length(value: int) -> float:
+        return plot * value / max(y_max, 1)
+
     groups = []
     for index, (label, values) in enumerate(rows):
-        left = pad + slot * index + slot * 0.1
+        top = pad + index * group_h
         bars = []
         for k_index, key in enumerate(keys):
             value = values.get(key, 0)
-            h = plot * value / max(y_max, 1)
-            bars.append(
-                Bar(left + bar_width * k_index, pad + plot - h, h, colours[key], key, value)
-            )
-        groups.append(BarGroup(label, left, tuple(bars)))
-    return BarChart(width, height, tuple(groups), tuple(colours.items()), y_max)
+            y = top + LABEL_SIZE + 6 + k_index * (bar_h + gap)
+            bars.append(Bar(y, length(value), colours[key], key, value, pad + length(value) + 4))
+        groups.append(BarGroup(label, top + LABEL_SIZE, tuple(bars)))
+    axis_y = pad + len(rows) * group_h
+    marks = sorted({0, y_max // 2, y_max}) if y_max else [0]
+    ticks = tuple(Tick(pad + length(v), v) for v in marks)
+    height = int(axis_y + LABEL_SIZE + 12)
+    return BarChart(
+        width,
+        height,
+        pad,
+        axis_y,
+        bar_h,
+        LABEL_SIZE,
+        tuple(groups),
+        ticks,
+        tuple(colours.items()),
+        y_max,
+    )

@@ -134,12 +134,28 @@ def _form_token(form: FormData) -> str:
     return value if isinstance(value, str) else ""
 
 
+def refuse_nul(request: Request, form: FormData | None = None) -> None:
+    """An :class:`InputError` (a 400) for a NUL anywhere in the query or the form.
+
+    Nothing we store holds one, PostgreSQL refuses it in text (a 500 before: N12), and
+    feeds are XML, which cannot carry it; so it is refused at the edge, for every page
+    and form of the console, before any handler sees it."""
+    fields = [*request.query_params.multi_items(), *(form.multi_items() if form else [])]
+    for name, value in fields:
+        if "\x00" in name or (isinstance(value, str) and "\x00" in value):
+            shown = name.replace("\x00", "\\0")[:40]
+            raise InputError(f"{shown}: contains a NUL character (U+0000); remove it")
+
+
 async def read_form(request: Request) -> FormData:
-    """The posted form, with limits; a malformed body is an :class:`InputError`."""
+    """The posted form, with limits; a malformed body, or a NUL in it or in the query, is
+    an :class:`InputError`."""
     try:
-        return await request.form(max_files=0, max_fields=20)
+        form = await request.form(max_files=0, max_fields=20)
     except Exception as exc:  # multipart/urlencoded parse errors of several kinds
         raise InputError(f"the form could not be read: {exc}") from None
+    refuse_nul(request, form)
+    return form
 
 
 def page_route(admin: Admin, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -150,6 +166,7 @@ def page_route(admin: Admin, handler: Handler) -> Callable[[Request], Awaitable[
         if viewer is None:
             return admin.to_login(request)
         try:
+            refuse_nul(request)
             return await handler(admin, request, viewer)
         except SyndicationError as exc:
             return admin.error(viewer, exc)

@@ -54,6 +54,13 @@ async def page(admin: Admin, request: Request, viewer: Viewer) -> Response:
     # number wherever it is shown), not the deliveries' own "bounced" status.
     report = await run_in_threadpool(digest_report, admin.engine, list_slug, period_key)
     done = request.query_params.get("done", "")
+    message = DONE.get(done, "")
+    in_flight = request.query_params.get("in_flight", "")
+    if message and done in ("hold", "cancel") and in_flight.isdigit() and int(in_flight):
+        note = approval.Transition(
+            list_slug, period_key, "", "held", {}, in_flight=min(int(in_flight), 1000)
+        ).in_flight_note
+        message = f"{message[:-1]}; {note}."
     return admin.page(
         "digest.html",
         viewer,
@@ -62,7 +69,7 @@ async def page(admin: Admin, request: Request, viewer: Viewer) -> Response:
         digest=view.status,
         report=report,
         base=f"/admin/digests/{list_slug}/{period_key}",
-        done=DONE.get(done, ""),
+        done=message,
         gmail_clip=GMAIL_CLIP,
         html_limit=HTML_LIMIT,
     )
@@ -103,7 +110,7 @@ def action(name: str) -> ActionHandler:
 
     async def handler(admin: Admin, request: Request, viewer: Viewer, form: FormData) -> Response:
         list_slug, period_key = slug_param(request, "list_slug"), period_param(request)
-        await run_in_threadpool(
+        result = await run_in_threadpool(
             work,
             admin.settings,
             admin.engine,
@@ -112,7 +119,8 @@ def action(name: str) -> ActionHandler:
             viewer.user.email,
             admin.now(),
         )
-        return redirect(f"/admin/digests/{list_slug}/{period_key}", done=name)
+        extra = {"in_flight": str(result.in_flight)} if result.in_flight_note else {}
+        return redirect(f"/admin/digests/{list_slug}/{period_key}", done=name, **extra)
 
     return handler
 

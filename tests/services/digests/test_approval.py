@@ -125,10 +125,13 @@ def test_a_manual_list_compiles_held_and_goes_out_only_when_approved(
     assert (result.before, result.after) == ("held", "approved")
     status = approval.digest_status(engine, LIST, PERIOD)
     assert (status.approved_by, status.approved_at) == ("op@example.org", soon)
-    assert len(send_all(settings, engine)) == 3
     # Holding and resuming an approved digest keeps it approved.
     approval.hold(settings, engine, LIST, PERIOD, "op", AFTER_WEEK)
     assert approval.resume(settings, engine, LIST, PERIOD, "op", AFTER_WEEK).after == "approved"
+    assert len(send_all(settings, engine)) == 3
+    # Once everything is sent there is nothing left to hold.
+    with pytest.raises(ApprovalError, match="finished .*nothing left to hold"):
+        approval.hold(settings, engine, LIST, PERIOD, "op", AFTER_WEEK)
 
 
 def test_approval_after_max_digest_delay_is_refused(settings: Settings, engine: Engine) -> None:
