@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import imaplib
-import shutil
 import ssl
-import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -25,21 +22,15 @@ from tests.support.bounces import (
     with_bounces,
 )
 from tests.support.builders import AFTER_WEEK, import_demo_articles
-from tests.support.dovecot import Dovecot, dovecot_missing, start_dovecot
+from tests.support.dovecot import Dovecot, dovecot_missing, running_dovecot
 
 pytestmark = pytest.mark.skipif(bool(dovecot_missing()), reason=dovecot_missing() or "present")
 
 
 @pytest.fixture
 def dovecot() -> Iterator[Dovecot]:
-    # Dovecot's processes (user dovecot) must reach it: not under pytest's private tmp.
-    directory = Path(tempfile.mkdtemp(prefix="syndication-dovecot-", dir="/tmp"))
-    server = start_dovecot(directory)
-    try:
+    with running_dovecot() as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def imap_settings(server: Dovecot, security: str, **overrides: object) -> ImapSettings:

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +24,7 @@ from syndication.settings import Settings
 from syndication.store import database as db
 from syndication.store.models import JobRun
 from tests.support.builders import article_json
-from tests.support.dovecot import Dovecot, dovecot_missing, start_dovecot
+from tests.support.dovecot import Dovecot, dovecot_missing, running_dovecot
 
 pytestmark = pytest.mark.skipif(bool(dovecot_missing()), reason=dovecot_missing() or "present")
 
@@ -44,14 +42,8 @@ ONCE = {"prune", "digest:weekly-city", "digest:weekly-international"}
 
 @pytest.fixture
 def dovecot() -> Iterator[Dovecot]:
-    # Dovecot's processes (user dovecot) must reach it: not under pytest's private tmp.
-    directory = Path(tempfile.mkdtemp(prefix="syndication-dovecot-", dir="/tmp"))
-    server = start_dovecot(directory)
-    try:
+    with running_dovecot() as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def config(tmp_path: Path, server: Dovecot) -> Path:

@@ -11,7 +11,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,3 +140,19 @@ def start_dovecot(directory: Path, user: str = "bounces", password: str = "s3cre
         instance.stop()
         raise RuntimeError(f"dovecot did not listen:\n{instance.log()}") from exc
     return instance
+
+
+@contextmanager
+def running_dovecot() -> Iterator[Dovecot]:
+    """A private Dovecot for one test, stopped and its folder removed afterwards.
+
+    Its folder is under /tmp, not pytest's private tmp: Dovecot's processes run as the
+    ``dovecot`` user and must reach it.
+    """
+    directory = Path(tempfile.mkdtemp(prefix="syndication-dovecot-", dir="/tmp"))
+    server = start_dovecot(directory)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
