@@ -14,17 +14,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 log = logging.getLogger("syndication")
 
@@ -123,6 +116,17 @@ def progress(
         yield reporter
         reporter.emit("done")
         return
+    # rich only here: a command that shows no bar does not pay for importing it.
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     columns: list[Any] = [TextColumn("[bold]{task.description}"), BarColumn()]
     columns.append(
         MofNCompleteColumn() if unit != "bytes" else TextColumn("{task.percentage:>3.0f}%")

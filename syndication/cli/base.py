@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from syndication.errors import InputError, SyndicationError
 from syndication.settings import Settings, load_settings, resolve_config_path
@@ -31,7 +30,37 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-out = Console(highlight=False, soft_wrap=True)
+
+class Output:
+    """Lines on standard output, printed as given.
+
+    A plain writer, not a rich console: what a command prints is data (titles, addresses,
+    error texts with brackets such as ``[Errno 111]``) that must never be read as markup,
+    and a command that only prints does not pay for importing rich.
+    """
+
+    def print(self, line: str = "") -> None:
+        sys.stdout.write(f"{line}\n")
+
+
+def _styled(text: str, code: str) -> str:
+    """``text`` in an ANSI style on a terminal (unless NO_COLOR is set), plain elsewhere."""
+    if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
+        return f"\x1b[{code}m{text}\x1b[0m"
+    return text
+
+
+def strong(text: str) -> str:
+    """Bold on a terminal: a heading."""
+    return _styled(text, "1")
+
+
+def alarm(text: str) -> str:
+    """Bold red on a terminal: something an operator must act on."""
+    return _styled(text, "1;31")
+
+
+out = Output()
 
 
 def group(name: str, help: str) -> typer.Typer:

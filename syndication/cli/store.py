@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from syndication.cli.base import Context, app, context, out
+from syndication.cli.base import Context, alarm, app, context, out, strong
 
 if TYPE_CHECKING:
     from syndication.services.status import DigestRow, ServiceStatus
@@ -37,7 +37,7 @@ def status(ctx: typer.Context) -> None:
     report = service_status(c.settings, c.engine, look_at_files=False)
     summary = report.articles
     tz = c.settings.site.tz
-    out.print(f"[bold]{c.settings.site.title}[/bold] ({c.settings.source})")
+    out.print(f"{strong(c.settings.site.title)} ({c.settings.source})")
     out.print(
         f"articles: {summary.articles} ({summary.published} published, "
         f"{summary.retracted} retracted); change sequence {summary.change_seq}"
@@ -73,8 +73,9 @@ def status(ctx: typer.Context) -> None:
         out.print("bounce reasons: " + ", ".join(f"{n} {reason}" for reason, n in reasons))
     if report.intake.failed:
         out.print(
-            f"bounce intake: [bold red]{report.intake.failed} reports failed to process[/bold red]"
-            " (kept, marked failed; the queue went on): 'bounces failed' lists them"
+            "bounce intake: "
+            + alarm(f"{report.intake.failed} reports failed to process")
+            + " (kept, marked failed; the queue went on): 'bounces failed' lists them"
         )
     _print_sources(c, report)
     _print_jobs(c, report)
@@ -96,8 +97,8 @@ def _print_bounces(digest: DigestRow) -> None:
         f"  {'':<28} bounced {digest.bounced} (hard {hard}, soft {soft}, "
         f"blocked {blocked}); complained {complaints} (complaint rate {rate})"
     )
-    for alarm in digest_alarms(sent, complaints, blocked):
-        out.print(f"  {'':<28} [bold red]warning:[/bold red] {alarm}")
+    for warning in digest_alarms(sent, complaints, blocked):
+        out.print(f"  {'':<28} {alarm('warning:')} {warning}")
 
 
 def _print_sources(c: Context, report: ServiceStatus) -> None:
