@@ -46,6 +46,46 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, ensure_ascii=False, default=str)
 
 
+LEVELS: dict[str, int] = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+}
+
+# Libraries that log every request or SMTP command at INFO (httpx2 one line per WordPress
+# request; aiosmtpd's mail.log many lines per bounce report): their warnings and errors
+# are kept, their chatter only at --log-level debug.
+THIRD_PARTY_LOGGERS = (
+    "alembic",
+    "apscheduler",
+    "cssutils",
+    "CSSUTILS",
+    "httpx2",
+    "httpcore",
+    "mail.log",
+    "mail.debug",
+    "uvicorn",
+    "uvicorn.access",
+    "uvicorn.error",
+    "asyncio",
+)
+
+
+def parse_log_level(text: str, where: str) -> int:
+    """A level name in any case (``info``, ``WARNING``) as a :mod:`logging` level.
+
+    ``where`` names the option or variable it came from, for the error.
+    """
+    from syndication.errors import ConfigError
+
+    level = LEVELS.get(text.strip().lower())
+    if level is None:
+        raise ConfigError(f"{where}: {text!r} is not a log level (one of {', '.join(LEVELS)})")
+    return level
+
+
 def configure_logging(level: int = logging.INFO) -> None:
     """Human-readable lines on a terminal, JSON lines otherwise; both on standard error."""
     root = logging.getLogger()
@@ -58,9 +98,9 @@ def configure_logging(level: int = logging.INFO) -> None:
         handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
     root.setLevel(level)
-    # Third-party chatter (cssutils, apscheduler internals, alembic) only when it matters.
-    for name in ("alembic", "apscheduler", "cssutils", "CSSUTILS"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    third_party = logging.DEBUG if level <= logging.DEBUG else max(level, logging.WARNING)
+    for name in THIRD_PARTY_LOGGERS:
+        logging.getLogger(name).setLevel(third_party)
 
 
 class ProgressReporter(Protocol):

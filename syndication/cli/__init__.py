@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from syndication.cli.base import app
+from syndication.cli.base import app, hoist_global_options
 from syndication.errors import SyndicationError
 
 # Importing a module registers its commands; this order is the order of --help.
@@ -22,7 +22,7 @@ for _module in COMMAND_MODULES:
 def main() -> None:
     """Console-script entry point."""
     try:
-        app()
+        app(args=hoist_global_options(sys.argv[1:]), prog_name="syndication")
     except SyndicationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)

@@ -14,7 +14,9 @@ articles_app = group("articles", "Put articles into the news store.")
 @articles_app.command("import")
 def articles_import(
     ctx: typer.Context,
-    path: Annotated[str, typer.Argument(help="JSON Lines file, or - for standard input")],
+    path: Annotated[
+        str, typer.Argument(metavar="FILE", help="JSON Lines file, or - for standard input")
+    ],
 ) -> None:
     """Import articles from JSON Lines (upsert by id). Exit 1 if any line was rejected."""
     # Not services.articles: the parsing worker starts before the store is loaded.
@@ -31,7 +33,9 @@ def articles_import(
 def articles_retract(
     ctx: typer.Context,
     source_id: Annotated[str, typer.Argument(metavar="ID", help="The article's source id")],
-    reason: Annotated[str, typer.Option(help="Why, shown to partners in the tombstone")] = "",
+    reason: Annotated[
+        str, typer.Option(metavar="TEXT", help="Why, shown to partners in the tombstone")
+    ] = "",
 ) -> None:
     """Retract an article: it stays in the store and feeds carry a tombstone for it."""
     from syndication.clock import utc_now

@@ -28,6 +28,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help and usage errors: the same metavars everywhere (FILE, LIST, EMAIL), no
+    # Python type names, and no rich import for --help.
+    rich_markup_mode=None,
 )
 
 
@@ -65,7 +68,7 @@ out = Output()
 
 def group(name: str, help: str) -> typer.Typer:
     """A command group (``syndication NAME …``) added to the app."""
-    sub = typer.Typer(help=help, no_args_is_help=True)
+    sub = typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None)
     app.add_typer(sub, name=name)
     return sub
 
@@ -93,6 +96,38 @@ class Context:
         return self.settings
 
 
+# Options of the whole program, accepted before or after the command's name
+# (``syndication status --config x.toml``): see :func:`hoist_global_options`.
+GLOBAL_OPTIONS_WITH_VALUE = ("--config", "-c", "--log-level")
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """``args`` with the program's own options moved in front of the command's name.
+
+    Click reads an option only at the level it belongs to, so ``status --config x`` would
+    be "No such option". Everything after ``--`` is left as it is.
+    """
+    hoisted: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest.extend(args[index:])
+            break
+        name = arg.split("=", 1)[0]
+        if name in GLOBAL_OPTIONS_WITH_VALUE:
+            if "=" in arg and arg.startswith("--"):
+                hoisted.append(arg)
+            else:
+                hoisted.extend(args[index : index + 2])
+                index += 1
+        else:
+            rest.append(arg)
+        index += 1
+    return hoisted + rest
+
+
 @app.callback()
 def main_options(
     ctx: typer.Context,
@@ -101,13 +136,30 @@ def main_options(
         typer.Option(
             "--config",
             "-c",
+            metavar="FILE",
             help="Settings file [default: $SYNDICATION_CONFIG or ./syndication.toml]",
         ),
     ] = None,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            "--log-level",
+            metavar="LEVEL",
+            help="debug, info, warning, error or critical, in any case "
+            "[default: $SYNDICATION_LOG_LEVEL or info]",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    from syndication.terminal import configure_logging
+    from syndication.terminal import configure_logging, parse_log_level
 
-    configure_logging()
+    if log_level is not None:
+        level = parse_log_level(log_level, "--log-level")
+    else:
+        level = parse_log_level(
+            os.environ.get("SYNDICATION_LOG_LEVEL", "info"), "SYNDICATION_LOG_LEVEL"
+        )
+    configure_logging(level)
     path = resolve_config_path(config, os.environ)
     ctx.obj = Context(load_settings(path, os.environ))
 

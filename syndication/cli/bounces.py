@@ -16,8 +16,8 @@ bounces_app = group("bounces", "Bounces and complaints: the intake.")
 @bounces_app.command("serve")
 def bounces_serve(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on")] = 2525,
+    host: Annotated[str, typer.Option(metavar="HOST", help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="Port to listen on")] = 2525,
     lmtp: Annotated[bool, typer.Option("--lmtp", help="Speak LMTP instead of SMTP")] = False,
 ) -> None:
     """Receive bounces from the MTA over SMTP (or LMTP) and process them."""
@@ -64,7 +64,10 @@ def bounces_fetch(ctx: typer.Context) -> None:
 @bounces_app.command("import")
 def bounces_import(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help=".eml files, mbox files, Maildir folders")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(metavar="PATH...", help=".eml files, mbox files, Maildir folders"),
+    ],
 ) -> None:
     """Process bounces saved as files. Files that are not mail are named and left out
     (exit 1 when there were any); every other file is imported."""
@@ -87,7 +90,7 @@ def bounces_import(
 @bounces_app.command("failed")
 def bounces_failed(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option(help="How many of the newest to list")] = 20,
+    limit: Annotated[int, typer.Option(metavar="N", help="How many of the newest to list")] = 20,
 ) -> None:
     """List the bounce reports whose processing failed, newest first, with their errors.
 

@@ -16,13 +16,21 @@ def send(
     ctx: typer.Context,
     workers: Annotated[
         int | None,
-        typer.Option(help="Parallel connections [default: mail.smtp.connections, 1 for files]"),
+        typer.Option(
+            metavar="N", help="Parallel connections [default: mail.smtp.connections, 1 for files]"
+        ),
     ] = None,
     lease_seconds: Annotated[
-        float, typer.Option(help="How long a claimed message is reserved for this sender")
+        float,
+        typer.Option(
+            metavar="SECONDS", help="How long a claimed message is reserved for this sender"
+        ),
     ] = LEASE.total_seconds(),
     max_wait: Annotated[
-        float, typer.Option(help="Seconds to keep retrying while the server is unreachable")
+        float,
+        typer.Option(
+            metavar="SECONDS", help="Seconds to keep retrying while the server is unreachable"
+        ),
     ] = 300.0,
 ) -> None:
     """Deliver queued digests with the configured transport; exit 1 if any remain."""

@@ -16,7 +16,9 @@ digest_app = group("digest", "Digest e-mails: preview, compile, approve, hold, r
 def digest_preview(
     ctx: typer.Context,
     list_slug: Annotated[str, typer.Argument(metavar="LIST", help="The list's slug")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the preview files")],
+    out_dir: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="Folder for the preview files")
+    ],
     period: Annotated[
         str | None,
         typer.Option(
@@ -25,7 +27,10 @@ def digest_preview(
         ),
     ] = None,
     to: Annotated[
-        str | None, typer.Option(help='Sample recipient, "Name <address>"', show_default=False)
+        str | None,
+        typer.Option(
+            metavar="ADDRESS", help='Sample recipient, "Name <address>"', show_default=False
+        ),
     ] = None,
 ) -> None:
     """Write digest.html, digest.txt and message.eml of one digest for a sample recipient."""

@@ -52,7 +52,7 @@ def sources_poll(
 @api_keys_app.command("create")
 def api_keys_create(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Who uses it, e.g. cms")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Who uses it, e.g. cms")],
     source: Annotated[
         str | None,
         typer.Option(
@@ -107,7 +107,9 @@ def api_keys_list(ctx: typer.Context) -> None:
 
 
 @api_keys_app.command("revoke")
-def api_keys_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
+def api_keys_revoke(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(metavar="NAME", help="The key's name")]
+) -> None:
     """Revoke a key at once."""
     from syndication.clock import utc_now
     from syndication.services import api_keys

@@ -130,6 +130,13 @@ def _print_jobs(c: Context, report: ServiceStatus) -> None:
     if not report.jobs:
         out.print("scheduler: never ran on this database")
         return
+    leader = report.scheduler
+    if leader is not None and leader.last_finished_at is not None:
+        # "active on web-1 (pid 4242)" or "stopped on web-1 (pid 4242)", recorded by it.
+        state, _, where = leader.last_summary.partition(" on ")
+        at = f"{leader.last_finished_at.astimezone(tz):%Y-%m-%d %H:%M %Z}"
+        since = "since" if state == "active" else "at"
+        out.print(f"scheduler: {state} on {where} {since} {at}")
     out.print("scheduler jobs:")
     for job in report.jobs:
         when = job.next_run

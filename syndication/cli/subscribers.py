@@ -17,7 +17,9 @@ subscribers_app = group("subscribers", "Manage mailing-list subscribers.")
 @subscribers_app.command("import")
 def subscribers_import(
     ctx: typer.Context,
-    path: Annotated[str, typer.Argument(help="CSV file with the header email,name,lists")],
+    path: Annotated[
+        str, typer.Argument(metavar="FILE", help="CSV file with the header email,name,lists")
+    ],
     confirmed: Annotated[
         bool, typer.Option("--confirmed", help="You hold their consent: make them active now")
     ] = False,
@@ -37,9 +39,11 @@ def subscribers_import(
 @subscribers_app.command("add")
 def subscribers_add(
     ctx: typer.Context,
-    email: Annotated[str, typer.Argument(help="The address")],
-    lists: Annotated[list[str], typer.Option("--list", "-l", help="A list slug (repeatable)")],
-    name: Annotated[str, typer.Option(help="Display name")] = "",
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="The address")],
+    lists: Annotated[
+        list[str], typer.Option("--list", "-l", metavar="LIST", help="A list slug (repeatable)")
+    ],
+    name: Annotated[str, typer.Option(metavar="NAME", help="Display name")] = "",
     confirmed: Annotated[
         bool, typer.Option("--confirmed", help="You hold their consent: make them active now")
     ] = False,
@@ -58,7 +62,7 @@ def subscribers_add(
 
 @subscribers_app.command("remove")
 def subscribers_remove(
-    ctx: typer.Context, email: Annotated[str, typer.Argument(help="The address")]
+    ctx: typer.Context, email: Annotated[str, typer.Argument(metavar="EMAIL", help="The address")]
 ) -> None:
     """Unsubscribe an address from every list."""
     from syndication.services import subscribers
@@ -70,7 +74,9 @@ def subscribers_remove(
 @subscribers_app.command("export")
 def subscribers_export(
     ctx: typer.Context,
-    path: Annotated[Path | None, typer.Argument(help="CSV file to write [default: stdout]")] = None,
+    path: Annotated[
+        Path | None, typer.Argument(metavar="[FILE]", help="CSV file to write [default: stdout]")
+    ] = None,
 ) -> None:
     """Write every subscriber as CSV: email,name,lists,status."""
     from syndication.edges.files import atomic_file
@@ -94,7 +100,7 @@ def subscribers_export(
 
 @subscribers_app.command("restore")
 def subscribers_restore(
-    ctx: typer.Context, email: Annotated[str, typer.Argument(help="The address")]
+    ctx: typer.Context, email: Annotated[str, typer.Argument(metavar="EMAIL", help="The address")]
 ) -> None:
     """Undo a bounce or complaint (a false positive): unsuppress, forget soft bounces."""
     from syndication.clock import utc_now

@@ -12,14 +12,18 @@ from syndication.errors import InputError
 
 users_app = group("users", "People who may sign in to the /admin console.")
 
-Role = Annotated[str, typer.Option("--role", help="operator (may act) or viewer (may only look)")]
+Role = Annotated[
+    str, typer.Option("--role", metavar="ROLE", help="operator (may act) or viewer (may only look)")
+]
 PasswordStdin = Annotated[
     bool,
     typer.Option(
         "--password-stdin", help="Read the password from the first line of standard input"
     ),
 ]
-Email = Annotated[str, typer.Argument(help="The user's e-mail address (their login)")]
+Email = Annotated[
+    str, typer.Argument(metavar="EMAIL", help="The user's e-mail address (their login)")
+]
 
 
 def _password(from_stdin: bool) -> str:

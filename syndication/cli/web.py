@@ -12,8 +12,8 @@ from syndication.cli.base import app, context, out
 @app.command()
 def serve(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    host: Annotated[str, typer.Option(metavar="HOST", help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="Port to listen on")] = 8000,
 ) -> None:
     """Serve the feeds, the subscription pages and the digest archive over HTTP."""
     from syndication.store import database as db

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from syndication import clock
 from syndication.edges import secret_key
 from syndication.edges.locks import LeaderLock, leader_lock
 from syndication.scheduler import jobs as scheduled
-from syndication.services import database
+from syndication.services import database, job_runs
 from syndication.services.job_runs import JOBS_TABLE
 from syndication.settings import Settings
 from syndication.store import database as db
@@ -280,6 +281,7 @@ def run(settings: Settings) -> int:
         if not _become_leader(lock, stop):
             return 0
         scheduled.configure(settings, engine, stop)
+        job_runs.record_scheduler(engine, job_runs.ACTIVE, clock.utc_now())
         remove_stale_jobs(settings, engine)
         catch_up(settings)
         if not stop.is_set():
@@ -296,6 +298,9 @@ def run(settings: Settings) -> int:
             if _run_scheduler(scheduler, stop):
                 break
         log.info("scheduler stopped")
+        if not lost.is_set():
+            with suppress(SQLAlchemyError):  # a database that is away cannot be told
+                job_runs.record_scheduler(engine, job_runs.STOPPED, clock.utc_now())
         return 1 if lost.is_set() else 0
     finally:
         lock.release()
@@ -327,19 +332,49 @@ def _run_scheduler(scheduler: BlockingScheduler, stop: threading.Event) -> bool:
     return True
 
 
+class Outage:
+    """Says once that the database is away and once that it is back, not every retry.
+
+    The lock is retried every second while the database is away; a line per retry
+    buried everything else in the log (41 lines in 40 seconds).
+    """
+
+    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
+        self._now = now
+        self._since: float | None = None
+
+    def failed(self, exc: Exception) -> None:
+        if self._since is None:
+            self._since = self._now()
+            log.warning(
+                "cannot reach the database for the scheduler lock: %s; "
+                "retrying quietly until it answers",
+                exc,
+            )
+
+    def answered(self) -> None:
+        if self._since is not None:
+            log.info("the database answers again after %.0f s", self._now() - self._since)
+            self._since = None
+
+
 def _become_leader(lock: LeaderLock, stop: threading.Event) -> bool:
     """Block until ``lock`` is ours (True) or ``stop`` is set (False)."""
     waiting = False
+    outage = Outage()
     while not stop.is_set():
         try:
-            if lock.try_acquire():
-                log.info("this is the active scheduler")
-                return True
+            acquired = lock.try_acquire()
         except SQLAlchemyError as exc:
-            log.warning("cannot reach the database for the scheduler lock: %s", exc)
-        if not waiting:
-            log.info("another scheduler is active; standing by")
-            waiting = True
+            outage.failed(exc)
+        else:
+            outage.answered()
+            if acquired:
+                log.info("this is the active scheduler (%s)", job_runs.this_process())
+                return True
+            if not waiting:
+                log.info("another scheduler is active; standing by")
+                waiting = True
         stop.wait(STANDBY_POLL_SECONDS)
     return False
 
@@ -358,15 +393,18 @@ def _watch_leadership(
             continue
         log.warning("the scheduler lock's connection broke; taking the lock again")
         lock.release()
+        outage = Outage()
         while not stop.is_set():
             try:
-                if lock.try_acquire():
-                    log.info("holding the scheduler lock again")
-                    break
+                acquired = lock.try_acquire()
             except SQLAlchemyError as exc:
-                log.warning("cannot reach the database for the scheduler lock: %s", exc)
+                outage.failed(exc)
                 stop.wait(STANDBY_POLL_SECONDS)
                 continue
+            outage.answered()
+            if acquired:
+                log.info("holding the scheduler lock again")
+                break
             log.error("another scheduler took over while the database was away; stopping")
             lost.set()
             stop.set()

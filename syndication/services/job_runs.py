@@ -7,6 +7,8 @@ table name is here too, so the scheduler reaches it without importing the store.
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
@@ -17,6 +19,28 @@ from syndication.store.job_runs import JOBS_TABLE as JOBS_TABLE
 
 # Poll and deliver run every minute: keep a fortnight of history per job, not years.
 HISTORY = timedelta(days=14)
+
+# The scheduler itself: a run recorded when a scheduler becomes the active one on this
+# database and when it stops, so that ``status`` can say which host and process it is.
+SCHEDULER_RUN = "scheduler"
+ACTIVE, STOPPED = "active", "stopped"
+
+
+def this_process() -> str:
+    """``host (pid N)``: how an operator finds the active scheduler."""
+    return f"{socket.gethostname()} (pid {os.getpid()})"
+
+
+def record_scheduler(engine: Engine, state: str, now: datetime) -> None:
+    """Record that this process became the active scheduler (``active``) or stopped."""
+    record_run(
+        engine,
+        SCHEDULER_RUN,
+        started_at=now,
+        finished_at=now,
+        ok=True,
+        summary=f"{state} on {this_process()}",
+    )
 
 
 def record_run(

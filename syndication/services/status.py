@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from syndication.core.deliveries import FINISHED
+from syndication.services.job_runs import SCHEDULER_RUN
 from syndication.store import database as db
 from syndication.store import job_runs
 from syndication.store import status as queries
@@ -93,6 +94,7 @@ class ServiceStatus:
     lists: dict[str, dict[str, int]]
     digest_states: dict[str, int]
     jobs: list[JobStatus]
+    scheduler: JobStatus | None
     sources: list[SourceStatus]
     intake: IntakeCounts
     bounce_events: dict[str, int]
@@ -172,6 +174,7 @@ def service_status(
     missing = len(missing_feed_files(settings)) if look_at_files else 0
     with db.read_session(engine) as session:
         counters = queries.feed_counters(session)
+        jobs = _jobs(session)
         return ServiceStatus(
             articles=queries.store_summary(session, counters.store_at),
             feeds=FeedStatus(counters.built_to, counters.store_at, missing),
@@ -180,7 +183,8 @@ def service_status(
             digests=queries.digest_rows(session, digest_limit),
             lists=queries.list_readers(session),
             digest_states=queries.digest_states(session),
-            jobs=_jobs(session),
+            jobs=[job for job in jobs if job.job_id != SCHEDULER_RUN],
+            scheduler=next((job for job in jobs if job.job_id == SCHEDULER_RUN), None),
             sources=load_sources(session),
             intake=queries.intake_counts(session),
             bounce_events=queries.bounce_events(session),

@@ -235,13 +235,12 @@ def add_subscriber(
     db.require_current_schema(engine)
     known = {ml.slug for ml in settings.lists}
     unknown = [slug for slug in lists if slug not in known]
-    if unknown or not lists:
-        choices = ", ".join(sorted(known))
-        raise InputError(
-            f"--list: unknown list {unknown[0]!r} (lists: {choices})"
-            if unknown
-            else f"--list: name at least one list ({choices})"
-        )
+    choices = ", ".join(sorted(known))
+    if not lists:
+        raise InputError(f"--list: name at least one list ({choices})")
+    if unknown:
+        # A named thing that does not exist: exit 1, as for every command (README, The CLI).
+        raise NotFoundError(f"--list: unknown list {unknown[0]!r} (lists: {choices})")
     now = utc_now()
     try:
         with db.write_session(engine) as session:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -89,8 +90,14 @@ def test_standby_takes_over_after_the_active_scheduler_is_killed(
         first.wait(timeout=30)
         wait_for(says(second_log, ACTIVE), 30, "the standby to take over")
         wait_for(says(second_log, "job poll"), 30, "the new active scheduler to poll")
+        # status names the host and process an operator must look at (issue 29).
+        where = f"{socket.gethostname()} (pid {second.pid})"
+        status = syndication("status", cwd=tmp_path, database_url=settings.database.url)
+        assert f"scheduler: active on {where} since " in status.stdout, status.stdout
         second.send_signal(signal.SIGTERM)
         assert second.wait(timeout=30) == 0, second_log.read_text(encoding="utf-8")
+        status = syndication("status", cwd=tmp_path, database_url=settings.database.url)
+        assert f"scheduler: stopped on {where} at " in status.stdout, status.stdout
     finally:
         for process in (first, second):
             if process is not None and process.poll() is None:

@@ -291,3 +291,48 @@ def test_job_history_is_kept_for_a_fortnight_per_job(
         WEEK.end + job_run_service.HISTORY + DAY
     ]
     assert len(runs(engine, "deliver")) == 1  # another job's history is its own
+
+
+class StopAfterWaits(threading.Event):
+    """A stop event that sets itself after ``waits`` waits: retries without real sleeps."""
+
+    def __init__(self, waits: int) -> None:
+        super().__init__()
+        self.waits = waits
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits -= 1
+        if self.waits <= 0:
+            self.set()
+        return self.is_set()
+
+
+def test_a_database_that_stays_away_is_logged_once_not_every_retry(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from syndication.edges.locks import leader_lock
+
+    # Nothing listens on port 9 of loopback: every attempt fails at once.
+    lock = leader_lock("postgresql+psycopg://postgres@127.0.0.1:9/test?connect_timeout=2")
+    stop = StopAfterWaits(5)
+    with caplog.at_level("INFO", logger="syndication.scheduler.runner"):
+        assert scheduling._become_leader(lock, stop) is False
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1, [r.getMessage() for r in caplog.records]
+    assert "cannot reach the database for the scheduler lock" in warnings[0].getMessage()
+
+
+def test_an_outage_says_when_it_starts_and_when_it_ends(caplog: pytest.LogCaptureFixture) -> None:
+    seconds = iter([100.0, 142.0])
+    outage = scheduling.Outage(now=lambda: next(seconds))
+    with caplog.at_level("INFO", logger="syndication.scheduler.runner"):
+        outage.answered()  # nothing was away: nothing to say
+        for _ in range(40):
+            outage.failed(ConnectionError("refused"))
+        outage.answered()
+        outage.answered()
+    assert [r.getMessage() for r in caplog.records] == [
+        "cannot reach the database for the scheduler lock: refused; "
+        "retrying quietly until it answers",
+        "the database answers again after 42 s",
+    ]
