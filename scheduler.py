@@ -1,4 +1,6 @@
-"""Run the syndication scheduler: ``python scheduler.py [--config FILE] [--once] [--log-level LEVEL]``.
+"""Run the syndication scheduler: ``python scheduler.py [--config FILE] [--once]``.
+
+``--log-level LEVEL`` (or ``SYNDICATION_LOG_LEVEL``) sets how much it logs.
 
 Thin by design: it reads the settings and hands over to :mod:`syndication.scheduler.runner`,
 the same function ``syndication run`` calls.
