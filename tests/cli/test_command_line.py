@@ -13,8 +13,7 @@ import pytest
 import typer._click as click
 import typer.main
 
-from syndication.cli import app
-from syndication.cli.base import hoist_global_options
+from syndication.cli.base import app, hoist_global_options
 from syndication.errors import ConfigError
 from syndication.terminal import THIRD_PARTY_LOGGERS, configure_logging, parse_log_level
 from tests.support.processes import syndication
