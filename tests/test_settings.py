@@ -83,6 +83,18 @@ def test_environment_supplies_secrets_and_database_url(tmp_path: Path) -> None:
         ('[mail]\nfrom = "News\\r\\nBcc: x@example.org"\n', "mail.from: must be an address"),
         ("[mail.smtp]\nport = 70000\n", "mail.smtp.port: must be a TCP port"),
         ("[mail.smtp]\nsecurity = 'ssl'\n", "mail.smtp.security:"),
+        ("[mail.dkim]\ndomain = 'news.example.org'\n", "mail.dkim.selector: missing"),
+        (
+            "[mail.dkim]\ndomain = 'news'\nselector = 's1'\nkey_file = 'k.pem'\n",
+            "mail.dkim.domain: 'news' is not a domain name",
+        ),
+        (
+            "[mail.dkim]\ndomain = 'example.org'\nselector = 'a b'\nkey_file = 'k.pem'\n",
+            "mail.dkim.selector: 'a b' is not a DNS label",
+        ),
+        ("[mail.dkim]\nkeyfile = 'k.pem'\n", "mail.dkim.keyfile: unknown key"),
+        ("[mail.smtp]\nhots = 'x'\n", "mail.smtp.hots: unknown key"),
+        ("[bounces.imap]\nhots = 'x'\n", "bounces.imap.hots: unknown key"),
         ("[database]\nurl = 'mysql://x/y'\n", "database.url: only sqlite"),
         ("[database]\nurl = 'not a url'\n", "database.url: not a database URL"),
         ("[database]\nurl = 'postgresql://h:pg/d'\n", "database.url: port 'pg' is not a number"),

@@ -29,7 +29,7 @@ def init(ctx: typer.Context) -> None:
 def status(ctx: typer.Context) -> None:
     """Summarise what is in the store."""
     from syndication.services import database
-    from syndication.services.status import service_status
+    from syndication.services.status import deliverability, service_status
 
     c = context(ctx)
     database.require_current_schema(c.engine)
@@ -79,6 +79,8 @@ def status(ctx: typer.Context) -> None:
         )
     _print_sources(c, report)
     _print_jobs(c, report)
+    for note in deliverability(c.settings):
+        out.print(f"deliverability: {note}")
 
 
 def _print_bounces(digest: DigestRow) -> None:

@@ -255,3 +255,15 @@ def _jobs(session: Session) -> list[JobStatus]:
             )
         )
     return result
+
+
+def deliverability(settings: Settings) -> list[str]:
+    """What the settings alone say about SPF, DKIM and DMARC alignment (see
+    :mod:`syndication.core.deliverability`); ``status`` prints these."""
+    from syndication.core.deliverability import deliverability_notes
+
+    return_path = settings.bounces.address or settings.mail.from_address
+    dkim = settings.mail.dkim
+    return deliverability_notes(
+        settings.mail.from_address, return_path, None if dkim is None else dkim.domain
+    )

@@ -28,11 +28,16 @@ class TableReader:
     def fail(self, key: str, reason: str) -> ConfigError:
         return ConfigError(f"{self.source}: {key}: {reason}")
 
-    def table(self, data: Mapping[str, Any], key: str, allowed: set[str]) -> dict[str, Any]:
+    def table(
+        self, data: Mapping[str, Any], key: str, allowed: set[str], where: str = ""
+    ) -> dict[str, Any]:
+        """``data[key]`` as a table of ``allowed`` keys; ``where`` is its full dotted name
+        when it is nested (``mail.smtp``), so that an error names the whole path."""
+        where = where or key
         value = data.get(key, {})
         if not isinstance(value, dict):
-            raise self.fail(key, "must be a table")
-        self.known(value, key, allowed)
+            raise self.fail(where, "must be a table")
+        self.known(value, where, allowed)
         return value
 
     def known(self, table: Mapping[str, Any], where: str, allowed: set[str]) -> None:

@@ -8,10 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from syndication.settings.checks import TableReader
+
+# Dot-separated DNS labels (letters, digits, hyphens; no leading or trailing hyphen).
+DNS_NAME = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*")
 from syndication.settings.model import (
     SLUG_RE,
     SOURCE_KINDS,
     BounceSettings,
+    DkimSettings,
     ImapSettings,
     MailSettings,
     SmtpSettings,
@@ -26,7 +30,7 @@ class IntegrationTables(TableReader):
 
     def mail(self, data: Mapping[str, Any], environ: Mapping[str, str]) -> MailSettings:
         d = MailSettings()
-        table = self.table(data, "mail", {"from", "transport", "outbox_dir", "smtp"})
+        table = self.table(data, "mail", {"from", "transport", "outbox_dir", "smtp", "dkim"})
         sender = self.nonempty("mail.from", self.get(table, "mail", "from", str, d.from_address))
         # The rule every message's From is built with (core/mime.py), so that a sender no
         # message could carry is refused here, naming the key, not at the first send.
@@ -47,13 +51,34 @@ class IntegrationTables(TableReader):
             transport=transport,
             outbox_dir=Path(outbox),
             smtp=self.smtp(table, environ),
+            dkim=self.dkim(table),
         )
+
+    def dkim(self, mail: Mapping[str, Any]) -> DkimSettings | None:
+        """``[mail.dkim]``, or None when the table is absent (the MTA may sign instead)."""
+        if "dkim" not in mail:
+            return None
+        where = "mail.dkim"
+        table = self.table(mail, "dkim", {"domain", "selector", "key_file"}, where)
+        for key in ("domain", "selector", "key_file"):
+            if key not in table:
+                raise self.fail(f"{where}.{key}", "missing (domain, selector and key_file)")
+        domain = self.get(table, where, "domain", str, "").strip().lower().rstrip(".")
+        if not DNS_NAME.fullmatch(domain) or "." not in domain:
+            raise self.fail(f"{where}.domain", f"{domain!r} is not a domain name")
+        selector = self.get(table, where, "selector", str, "").strip().lower()
+        if not DNS_NAME.fullmatch(selector):
+            raise self.fail(
+                f"{where}.selector", f"{selector!r} is not a DNS label such as 'news2026'"
+            )
+        key_file = self.nonempty(f"{where}.key_file", self.get(table, where, "key_file", str, ""))
+        return DkimSettings(domain=domain, selector=selector, key_file=Path(key_file))
 
     def smtp(self, mail: Mapping[str, Any], environ: Mapping[str, str]) -> SmtpSettings:
         d = SmtpSettings()
         where = "mail.smtp"
         names = {"host", "port", "security", "username", "password_env", "connections"}
-        table = self.table(mail, "smtp", names | {"rate_per_second", "timeout_seconds"})
+        table = self.table(mail, "smtp", names | {"rate_per_second", "timeout_seconds"}, where)
         port = self.checked(
             f"{where}.port",
             self.get(table, where, "port", int, d.port),
@@ -236,7 +261,7 @@ class IntegrationTables(TableReader):
         where = "bounces.imap"
         names = {"host", "port", "security", "username", "password_env", "folder"}
         more = {"processed_folder", "timeout_seconds", "ca_file"}
-        table = self.table(bounces, "imap", names | more)
+        table = self.table(bounces, "imap", names | more, "bounces.imap")
         host = self.nonempty(f"{where}.host", self.get(table, where, "host", str, ""))
         security = self.choice(
             f"{where}.security",

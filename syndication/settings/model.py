@@ -151,11 +151,22 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class DkimSettings:
+    """``[mail.dkim]``: sign every message as ``domain`` with the key published at
+    ``<selector>._domainkey.<domain>`` (the private key, PEM, in ``key_file``)."""
+
+    domain: str
+    selector: str
+    key_file: Path
+
+
+@dataclass(frozen=True)
 class MailSettings:
     from_address: str = "City News <news@example.org>"
     transport: str = "file"
     outbox_dir: Path = Path("outbox")
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    dkim: DkimSettings | None = None
 
 
 SOURCE_KINDS = ("wordpress", "feed", "jsonl")

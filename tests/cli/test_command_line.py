@@ -142,3 +142,21 @@ def test_an_unknown_list_is_a_named_thing_that_does_not_exist(tmp_path: Path) ->
     assert "--list: unknown list 'nosuch'" in result.stderr
     result = syndication("digest", "hold", "nosuch", "2026-11-16", cwd=tmp_path)
     assert result.returncode == 1, result.stderr
+
+
+def test_status_says_what_the_settings_leave_to_check_for_spf_dkim_and_dmarc(
+    tmp_path: Path,
+) -> None:
+    assert syndication("init", cwd=tmp_path).returncode == 0
+    demo = syndication("status", cwd=tmp_path)
+    assert "deliverability: mail.from is at example.org" in demo.stdout
+    assert "deliverability: no [mail.dkim]" in demo.stdout
+    (tmp_path / "syndication.toml").write_text(
+        "[mail]\nfrom = 'Seoul News <news@news.seoul.go.kr>'\n"
+        "[mail.dkim]\ndomain = 'seoul.go.kr'\nselector = 'news2026'\nkey_file = 'dkim.pem'\n"
+        "[bounces]\naddress = 'bounces@bounces.seoul.go.kr'\n",
+        encoding="utf-8",
+    )
+    aligned = syndication("status", cwd=tmp_path)
+    assert aligned.returncode == 0, aligned.stderr
+    assert "deliverability:" not in aligned.stdout

@@ -20,6 +20,7 @@ from syndication.edges.transport.base import (
     TemporaryFailure,
     Transport,
 )
+from syndication.edges.transport.dkim import DkimSigner, SigningTransport
 from syndication.edges.transport.file import FileTransport, safe_file_name
 from syndication.edges.transport.memory import MemoryTransport
 from syndication.edges.transport.pacing import MessageRateLimiter
@@ -27,12 +28,14 @@ from syndication.edges.transport.smtp import SmtpTransport
 from syndication.settings import MailSettings
 
 __all__ = [
+    "DkimSigner",
     "Envelope",
     "FileTransport",
     "MemoryTransport",
     "MessageRateLimiter",
     "PermanentFailure",
     "ServerUnavailable",
+    "SigningTransport",
     "SmtpTransport",
     "TemporaryFailure",
     "Transport",
@@ -42,7 +45,13 @@ __all__ = [
 
 
 def make_transport(settings: MailSettings) -> Transport:
-    """The transport the settings ask for (``file`` or ``smtp``)."""
+    """The transport the settings ask for (``file`` or ``smtp``), DKIM-signing every
+    message when ``[mail.dkim]`` is set."""
+    transport: Transport
     if settings.transport == "smtp":
-        return SmtpTransport(settings)
-    return FileTransport(settings.outbox_dir)
+        transport = SmtpTransport(settings)
+    else:
+        transport = FileTransport(settings.outbox_dir)
+    if settings.dkim is not None:
+        return SigningTransport(transport, DkimSigner(settings.dkim))
+    return transport
