@@ -9,8 +9,6 @@ from typing import Any
 
 from syndication.settings.checks import TableReader
 
-# Dot-separated DNS labels (letters, digits, hyphens; no leading or trailing hyphen).
-DNS_NAME = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*")
 from syndication.settings.model import (
     SLUG_RE,
     SOURCE_KINDS,
@@ -23,6 +21,9 @@ from syndication.settings.model import (
     Topic,
     header_safe,
 )
+
+# Dot-separated DNS labels (letters, digits, hyphens; no leading or trailing hyphen).
+DNS_NAME = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*")
 
 
 class IntegrationTables(TableReader):
