@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from syndication.settings.checks import TableReader
-
 from syndication.settings.model import (
     SLUG_RE,
     SOURCE_KINDS,
