@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -234,3 +235,73 @@ def test_a_list_may_keep_its_digests_off_the_public_archive(tmp_path: Path) -> N
     assert private.lists[0].archive == "private"
     with pytest.raises(ConfigError, match=r"lists\[0\]\.archive: 'secret' is not one of private"):
         load_settings(write(tmp_path, body + "archive = 'secret'\n"), {})
+
+
+def test_languages_name_the_primary_a_fallback_chain_and_each_lists_language(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path,
+        "[languages]\navailable = ['en', 'KO', 'ja', 'zh-hant', 'zh-Hans']\n"
+        "fallback = { ja = 'en', ko = 'en', zh-Hant = 'zh-Hans' }\n"
+        "names = { zh-Hans = '中文（简体）' }\n"
+        "[[lists]]\nslug = 'ko-weekly'\nname = 'K'\ntopics = ['culture']\nlanguage = 'ko'\n"
+        "[[lists]]\nslug = 'each'\nname = 'E'\ntopics = ['culture']\nlanguage = 'reader'\n"
+        "[[lists]]\nslug = 'plain'\nname = 'P'\ntopics = ['culture']\n",
+    )
+    settings = load_settings(path, {})
+    languages = settings.languages
+    assert languages.available == ("en", "ko", "ja", "zh-Hant", "zh-Hans")
+    assert settings.site.language == "en" == languages.primary
+    assert languages.chain("zh-Hant") == ("zh-Hant", "zh-Hans", "en")
+    assert languages.chain("ja") == ("ja", "en")
+    assert languages.chain("en") == ("en",)
+    assert languages.name("ko") == "한국어" and languages.name("zh-Hans") == "中文（简体）"
+    assert [ml.language for ml in settings.lists] == ["ko", "reader", "en"]
+
+
+def test_without_languages_the_site_language_is_the_only_one(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, "[site]\nlanguage = 'ko'\n"), {})
+    assert settings.languages.available == ("ko",)
+    assert settings.languages.chain("ko") == ("ko",)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[languages]\navailable = []\n", "languages.available: must be a non-empty array"),
+        (
+            "[languages]\navailable = ['english']\n",
+            "languages.available: 'english' is not a BCP 47",
+        ),
+        ("[languages]\navailable = ['en', 'EN']\n", "languages.available: 'en' is listed twice"),
+        (
+            "[site]\nlanguage = 'ko'\n[languages]\navailable = ['en', 'ko']\n",
+            "site.language: 'ko' is not the first of languages.available",
+        ),
+        (
+            "[languages]\navailable = ['en', 'ja']\nfallback = { ja = 'fr' }\n",
+            "languages.fallback.ja: 'fr' is not in languages.available",
+        ),
+        (
+            "[languages]\navailable = ['en', 'ja']\nfallback = { de = 'en' }\n",
+            "languages.fallback.de: 'de' is not in languages.available",
+        ),
+        (
+            "[languages]\navailable = ['en', 'ja', 'ko']\nfallback = { ja = 'ko', ko = 'ja' }\n",
+            "languages.fallback: falls back in a circle: ja -> ko -> ja",
+        ),
+        (
+            "[languages]\navailable = ['en', 'ja']\nfallback = { ja = 1 }\n",
+            "languages.fallback: must be a table of strings",
+        ),
+        (
+            "[languages]\navailable = ['en']\n[[lists]]\nslug = 'l'\nname = 'L'\n"
+            "topics = ['culture']\nlanguage = 'ko'\n",
+            "lists[0].language: 'ko' is not one of reader, en",
+        ),
+    ],
+)
+def test_bad_languages_name_the_key(tmp_path: Path, body: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(write(tmp_path, body), {})

@@ -6,10 +6,12 @@ import ipaddress
 import re
 import tomllib
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from syndication.core.language_tags import LanguageTagError, language_tag
 from syndication.errors import ConfigError
 from syndication.settings.integrations import IntegrationTables
 from syndication.settings.model import (
@@ -19,11 +21,13 @@ from syndication.settings.model import (
     DEMO_LISTS,
     DEMO_TOPICS,
     METRICS_TOKEN_ENV,
+    READER_LANGUAGE,
     SECRET_KEY_ENV,
     SLUG_RE,
     DatabaseSettings,
     FeedSettings,
     ImportSettings,
+    LanguageSettings,
     MailingList,
     SchedulerSettings,
     Settings,
@@ -106,9 +110,11 @@ class _Reader(IntegrationTables):
             data,
             "",
             {"site", "database", "feeds", "import", "web", "topics", "lists", "mail", "scheduler"}
-            | {"templates", "sources", "bounces"},
+            | {"templates", "sources", "bounces", "languages"},
         )
         site = self.site(data)
+        languages = self.languages(data, site.language, "language" in data.get("site", {}))
+        site = replace(site, language=languages.primary)
         topics = self.topics(data)
         return Settings(
             site=site,
@@ -117,7 +123,7 @@ class _Reader(IntegrationTables):
             imports=self.imports(data, site.language),
             web=self.web(data),
             topics=topics,
-            lists=self.lists(data, topics, site.tz),
+            lists=self.lists(data, topics, site.tz, languages),
             mail=self.mail(data, environ),
             scheduler=self.scheduler(data),
             bounces=self.bounces(data, environ),
@@ -126,7 +132,87 @@ class _Reader(IntegrationTables):
             source=self.source,
             templates_dir=self.templates_dir(data),
             sources=self.sources(data, topics, environ),
+            languages=languages,
         )
+
+    def languages(
+        self, data: Mapping[str, Any], site_language: str, site_language_given: bool
+    ) -> LanguageSettings:
+        """``[languages]``: ``available`` (the first is the primary, and is
+        ``site.language``), ``fallback`` (tag -> tag) and ``names`` (tag -> name)."""
+        if "languages" not in data:
+            return LanguageSettings(available=(site_language,))
+        table = self.table(data, "languages", {"available", "fallback", "names"})
+        where = "languages"
+        raw = self.get(table, where, "available", list, [site_language])
+        if not raw or not all(isinstance(tag, str) for tag in raw):
+            raise self.fail(f"{where}.available", "must be a non-empty array of language tags")
+        available: list[str] = []
+        for tag in raw:
+            try:
+                canonical = language_tag(tag.strip())
+            except LanguageTagError as exc:
+                raise self.fail(f"{where}.available", str(exc)) from None
+            if canonical in available:
+                raise self.fail(f"{where}.available", f"{canonical!r} is listed twice")
+            available.append(canonical)
+        if site_language_given and language_tag(site_language) != available[0]:
+            raise self.fail(
+                "site.language",
+                f"{site_language!r} is not the first of languages.available "
+                f"({available[0]!r}, the primary language); set one of them",
+            )
+        fallback = self.language_map(table, "fallback", available)
+        for tag, target in fallback:
+            if tag == target:
+                raise self.fail(f"{where}.fallback.{tag}", "a language cannot fall back to itself")
+        step = dict(fallback)
+        for tag in step:
+            seen = [tag]
+            while seen[-1] in step:
+                seen.append(step[seen[-1]])
+                if seen[-1] in seen[:-1]:
+                    raise self.fail(
+                        f"{where}.fallback", "falls back in a circle: " + " -> ".join(seen)
+                    )
+        names = tuple(
+            (tag, name.strip())
+            for tag, name in self.string_map(table, "names", f"{where}.names").items()
+            if self._known_tag(f"{where}.names.{tag}", tag, available)
+        )
+        return LanguageSettings(available=tuple(available), fallback=fallback, names=names)
+
+    def language_map(
+        self, table: Mapping[str, Any], key: str, available: list[str]
+    ) -> tuple[tuple[str, str], ...]:
+        where = f"languages.{key}"
+        result = []
+        for tag, target in self.string_map(table, key, where).items():
+            self._known_tag(f"{where}.{tag}", tag, available)
+            target = target.strip()
+            try:
+                target = language_tag(target)
+            except LanguageTagError as exc:
+                raise self.fail(f"{where}.{tag}", str(exc)) from None
+            if target not in available:
+                raise self.fail(f"{where}.{tag}", f"{target!r} is not in languages.available")
+            result.append((language_tag(tag), target))
+        return tuple(result)
+
+    def string_map(self, table: Mapping[str, Any], key: str, where: str) -> dict[str, str]:
+        value = table.get(key, {})
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise self.fail(where, 'must be a table of strings, e.g. { ja = "en" }')
+        return value
+
+    def _known_tag(self, where: str, tag: str, available: list[str]) -> bool:
+        try:
+            canonical = language_tag(tag)
+        except LanguageTagError as exc:
+            raise self.fail(where, str(exc)) from None
+        if canonical not in available:
+            raise self.fail(where, f"{tag!r} is not in languages.available")
+        return True
 
     def templates_dir(self, data: Mapping[str, Any]) -> Path | None:
         table = self.table(data, "templates", {"dir"})
@@ -284,7 +370,11 @@ class _Reader(IntegrationTables):
         return tuple(topics)
 
     def lists(
-        self, data: Mapping[str, Any], topics: tuple[Topic, ...], tz: ZoneInfo
+        self,
+        data: Mapping[str, Any],
+        topics: tuple[Topic, ...],
+        tz: ZoneInfo,
+        languages: LanguageSettings,
     ) -> tuple[MailingList, ...]:
         known_topics = {t.slug for t in topics}
         if "lists" not in data:
@@ -302,6 +392,7 @@ class _Reader(IntegrationTables):
             "template",
             "approval",
             "archive",
+            "language",
         }
         for index, item in enumerate(items):
             where = f"lists[{index}]"
@@ -340,9 +431,27 @@ class _Reader(IntegrationTables):
                         self.get(item, where, "archive", str, "public"),
                         {"public", "private"},
                     ),
+                    language=self.list_language(
+                        f"{where}.language",
+                        self.get(item, where, "language", str, languages.primary),
+                        languages,
+                    ),
                 )
             )
         return tuple(result)
+
+    def list_language(self, where: str, value: str, languages: LanguageSettings) -> str:
+        """A list's ``language``: "reader", or one of the newsroom's languages."""
+        if value == READER_LANGUAGE:
+            return value
+        try:
+            tag = language_tag(value.strip())
+        except LanguageTagError:
+            tag = value
+        if tag not in languages.available:
+            choices = ", ".join((READER_LANGUAGE, *languages.available))
+            raise self.fail(where, f"{value!r} is not one of {choices}")
+        return tag
 
     def scheduler(self, data: Mapping[str, Any]) -> SchedulerSettings:
         d = SchedulerSettings()

@@ -55,6 +55,60 @@ class MailingList:
     # "public": the list's digests that went out are on the web archive (/digests/);
     # "private": they never are, even by their address (issue 28).
     archive: str = "public"
+    # The digest's language: a tag of [languages] available (every reader gets that
+    # language), or "reader" (each reader's own, issue 30). "" is the primary language.
+    language: str = ""
+
+
+READER_LANGUAGE = "reader"
+
+# What a language is called in its own words, for the sign-up form's choice; a tag not
+# here is shown by its [languages] names entry, else by the tag itself.
+ENDONYMS: dict[str, str] = {
+    "en": "English",
+    "ko": "한국어",
+    "ja": "日本語",
+    "zh-Hans": "简体中文",
+    "zh-Hant": "繁體中文",
+    "fr": "Français",
+    "es": "Español",
+    "de": "Deutsch",
+    "ru": "Русский",
+    "vi": "Tiếng Việt",
+    "mn": "Монгол",
+    "th": "ไทย",
+    "id": "Bahasa Indonesia",
+    "ar": "العربية",
+}
+
+
+@dataclass(frozen=True)
+class LanguageSettings:
+    """``[languages]``: the newsroom's languages (the first is the primary) and, per
+    language, the one to try when a story has no translation in it (issue 30)."""
+
+    available: tuple[str, ...] = ("en",)
+    fallback: tuple[tuple[str, str], ...] = ()
+    names: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def primary(self) -> str:
+        return self.available[0]
+
+    def chain(self, tag: str) -> tuple[str, ...]:
+        """``tag``, its fallback, that one's, ..., then the primary language, each once:
+        the order in which a reader of ``tag`` is given a story's translations."""
+        step = dict(self.fallback)
+        chain = [tag]
+        while chain[-1] in step and step[chain[-1]] not in chain:
+            chain.append(step[chain[-1]])
+        if self.primary not in chain:
+            chain.append(self.primary)
+        return tuple(chain)
+
+    def name(self, tag: str) -> str:
+        """What ``tag`` is called on forms: the configured name, its endonym, or the tag."""
+        return dict(self.names).get(tag) or ENDONYMS.get(tag, tag)
 
 
 @dataclass(frozen=True)
@@ -302,6 +356,7 @@ class Settings:
     # A folder whose files override the packaged templates by name ([templates] dir).
     templates_dir: Path | None = None
     sources: tuple[SourceSettings, ...] = ()
+    languages: LanguageSettings = field(default_factory=LanguageSettings)
 
     def topic(self, slug: str) -> Topic:
         for topic in self.topics:
