@@ -168,6 +168,7 @@ def test_metrics_and_hidden_files_stay_inside(site: Site) -> None:
     direct = urllib.request.Request(f"http://127.0.0.1:{site.upstream}/metrics")
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(direct)
+    refused.value.close()  # the error holds the answer's socket
     assert refused.value.code == 403
 
 

@@ -80,9 +80,7 @@ def configure(directory: Path, *, upstream_port: int) -> Nginx:
     )
     prefix = directory / "nginx"
     prefix.mkdir(parents=True, exist_ok=True)
-    temp = {
-        name: prefix / name for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    }
+    temp = {name: prefix / name for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")}
     # Workers as root when the tests run as root: pytest's temp folders are private to it.
     user = "user root;" if os.geteuid() == 0 else ""
     conf = prefix / "nginx.conf"
