@@ -1,7 +1,8 @@
 """The shipped nginx site in front of a real ``syndication serve``, as in production: the
 clients nginx sees are counted apart, ``/metrics`` stays inside, the console's cookies
-are ``Secure`` over nginx's TLS port, and feeds are answered from nginx's cache (issue 29: through the README's block every visitor
-was 127.0.0.1, ``/metrics`` answered anyone and no cookie was ``Secure``).
+are ``Secure`` over nginx's TLS port, and feeds are answered from nginx's cache (issue
+29: through the README's block every visitor was 127.0.0.1, ``/metrics`` answered anyone
+and no cookie was ``Secure``).
 
 Clients connect from different loopback addresses (127.0.0.2, 127.0.0.3): to nginx they
 are two machines, to ``serve`` both arrive from nginx at 127.0.0.1.
