@@ -98,9 +98,10 @@ def start_server(work: Path, port: int) -> subprocess.Popen[bytes]:
 
 
 def nginx_site(listen: int, upstream: int, cache: Path, tcp_nopush: str = "off") -> str:
-    """The ``http {}`` content of the README's production shape, for this benchmark."""
+    """The ``http {}`` content of the README's production shape, for this benchmark: the
+    ``/feeds/`` location of ``deploy/nginx/syndication.conf`` on plain HTTP (no TLS)."""
     return f"""
-proxy_cache_path {cache} levels=1:2 keys_zone=feeds:10m max_size=1g inactive=1h
+proxy_cache_path {cache} levels=1:2 keys_zone=syndication_feeds:10m max_size=1g inactive=1h
                  use_temp_path=off;
 
 # One cache entry per coding, not one per Accept-Encoding string a client invents.
@@ -123,9 +124,11 @@ server {{
         proxy_http_version 1.1;
         proxy_set_header Connection "";
         proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-For $remote_addr;
+        proxy_set_header X-Forwarded-Proto $scheme;
         proxy_set_header Accept-Encoding $feed_coding;
 
-        proxy_cache feeds;
+        proxy_cache syndication_feeds;
         proxy_cache_key $scheme$host$uri$is_args$args$feed_coding;
         proxy_ignore_headers Vary;
         proxy_cache_revalidate on;

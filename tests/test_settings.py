@@ -116,6 +116,8 @@ def test_environment_supplies_secrets_and_database_url(tmp_path: Path) -> None:
             "lists[0].schedule: cron expression '0 8 31 2 *' never fires",
         ),
         ("[web]\ntrusted_proxies = ['nope']\n", "web.trusted_proxies: 'nope' is not an IP"),
+        ("[web]\ntrusted_proxies = [1]\n", "web.trusted_proxies: 1 is not an IP address"),
+        ("[web]\ntrusted_proxies = ['10.0.0.0/33']\n", "'10.0.0.0/33' is not an IP address or"),
         ("[web]\nheader_timeout_seconds = 0\n", "web.header_timeout_seconds: must be"),
         ("[import]\nmax_body_bytes = -1\n", "import.max_body_bytes: must be a whole number"),
         ("site = [", "not valid TOML"),

@@ -25,5 +25,5 @@ def serve(
     web_app = create_app(c.signing(), c.engine)
     out.print(f"serving {c.settings.site.title} on http://{host}:{port}/ (Ctrl-C stops)")
     # One worker: rate limits and the feed cache live in this process. X-Forwarded-For
-    # counts only from the proxies in [web] trusted_proxies (see the README).
+    # and -Proto count only from the proxies in [web] trusted_proxies (see the README).
     server.run(web_app, host, port, c.settings.web)

@@ -323,6 +323,8 @@ class _Reader(IntegrationTables):
         proxies = self.get(table, "web", "trusted_proxies", list, list(d.trusted_proxies))
         for proxy in proxies:
             try:
+                if not isinstance(proxy, str):  # ip_network(1) would be 0.0.0.1
+                    raise TypeError(proxy)
                 ipaddress.ip_network(proxy, strict=False)
             except (TypeError, ValueError) as exc:
                 raise self.fail(

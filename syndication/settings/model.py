@@ -159,8 +159,10 @@ class WebSettings:
     connections a client may hold.
 
     ``trusted_proxies`` lists the addresses or networks (CIDR) of reverse proxies whose
-    ``X-Forwarded-For`` names the client; empty (the default) believes no one, since any
-    local process could otherwise pick its own address past the sign-up limit.
+    ``X-Forwarded-For`` names the client and whose ``X-Forwarded-Proto`` says whether it
+    came over https; empty (the default) believes no one, since any local process could
+    otherwise pick its own address past the sign-up limit. Once it lists any proxy,
+    ``/metrics`` wants its token from loopback too.
     """
 
     trusted_proxies: tuple[str, ...] = ()

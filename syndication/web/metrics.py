@@ -8,8 +8,11 @@ scrape, with or without samples, so alerts written against a family never see it
 Some names end in ``_total`` because the issue asks for them; they are gauges (a count of
 rows now), not counters, and are typed as such.
 
-Access: from loopback (a Prometheus on the same host, not through a proxy), or with
-``Authorization: Bearer $SYNDICATION_METRICS_TOKEN`` from anywhere.
+Access: with ``Authorization: Bearer $SYNDICATION_METRICS_TOKEN`` from anywhere; without
+it only from loopback, and only while ``[web] trusted_proxies`` is empty. Once a proxy is
+configured, a request it relays arrives from loopback too (and may carry any address in
+its headers), so loopback alone proves nothing (issue 29: through the README's nginx
+block ``/metrics`` answered anyone).
 """
 
 from __future__ import annotations
@@ -175,9 +178,12 @@ class DatabaseCollector(Collector):
         return families(view, self.now(), self.lists)
 
 
-def _loopback(request: Request) -> bool:
-    # A request relayed by a proxy on this host arrives from loopback too; it is not a
-    # local scrape, so any forwarding header disqualifies it (RFC 7239, X-Forwarded-For).
+def _local_scrape(request: Request, proxies: tuple[str, ...]) -> bool:
+    # Behind a proxy, a relayed request arrives from loopback too: only a token counts.
+    if proxies:
+        return False
+    # No proxy configured, yet a forwarding header: a proxy nobody told us about relayed
+    # it (RFC 7239 Forwarded, X-Forwarded-For); not a local scrape either.
     if "forwarded" in request.headers or "x-forwarded-for" in request.headers:
         return False
     host = request.client.host if request.client else ""
@@ -194,9 +200,10 @@ class MetricsEndpoint:
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(DatabaseCollector(settings, engine, now))
         self.token = settings.metrics_token
+        self.proxies = settings.web.trusted_proxies
 
     def allowed(self, request: Request) -> bool:
-        if _loopback(request):
+        if _local_scrape(request, self.proxies):
             return True
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
         if not self.token or scheme.lower() != "bearer":
@@ -206,8 +213,8 @@ class MetricsEndpoint:
     async def endpoint(self, request: Request) -> Response:
         if not self.allowed(request):
             return PlainTextResponse(
-                "metrics are served to loopback, or with Authorization: Bearer "
-                "$SYNDICATION_METRICS_TOKEN\n",
+                "metrics are served with Authorization: Bearer $SYNDICATION_METRICS_TOKEN "
+                "(or to loopback while [web] trusted_proxies is empty)\n",
                 403,
                 headers={"cache-control": "no-store"},
             )

@@ -69,14 +69,17 @@ class SecurityHeaders:
 
 
 class ForwardedClient:
-    """ASGI middleware: the client is the address ``X-Forwarded-For`` names, but only when
-    the connection comes from a proxy listed in ``trusted`` (``[web] trusted_proxies``).
+    """ASGI middleware: the client is the address ``X-Forwarded-For`` names, and the
+    request's scheme the one ``X-Forwarded-Proto`` names, but only when the connection
+    comes from a proxy listed in ``trusted`` (``[web] trusted_proxies``).
 
-    The header is a list each proxy appends to, so it is read from the right: trusted
-    proxies are skipped and the first other address is the client. From anyone else the
-    header is ignored: a process on the same host (or a visitor, behind a proxy that
-    passes the header on unchanged) could otherwise name any address and step past the
-    sign-up limit.
+    The address header is a list each proxy appends to, so it is read from the right:
+    trusted proxies are skipped and the first other address is the client. The scheme is
+    the rightmost value (what the proxy nearest to us says), and only ``http`` or
+    ``https``: behind a TLS-terminating nginx it makes the request ``https``, so the
+    cookies we set are ``Secure``. From anyone else both headers are ignored: a process
+    on the same host (or a visitor, behind a proxy that passes the header on unchanged)
+    could otherwise name any address and step past the sign-up limit.
     """
 
     def __init__(self, app: ASGIApp, trusted: Iterable[str] = ()) -> None:
@@ -93,12 +96,7 @@ class ForwardedClient:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         client = scope.get("client")
         if scope["type"] == "http" and self.trusted and client and self.is_trusted(client[0]):
-            forwarded = [
-                value.decode("latin-1")
-                for name, value in scope.get("headers", [])
-                if name.lower() == b"x-forwarded-for"
-            ]
-            hops = [hop.strip() for hop in ",".join(forwarded).split(",") if hop.strip()]
+            hops = _header_values(scope, b"x-forwarded-for")
             for hop in reversed(hops):
                 if not self.is_trusted(hop):
                     try:
@@ -107,7 +105,20 @@ class ForwardedClient:
                         break  # garbage: keep the proxy's own address
                     scope = {**scope, "client": (hop, 0)}
                     break
+            protos = _header_values(scope, b"x-forwarded-proto")
+            if protos and protos[-1].lower() in ("http", "https"):
+                scope = {**scope, "scheme": protos[-1].lower()}
         await self.app(scope, receive, send)
+
+
+def _header_values(scope: Scope, header: bytes) -> list[str]:
+    """The comma-separated values of every ``header`` line, in order, blanks dropped."""
+    lines = [
+        value.decode("latin-1")
+        for name, value in scope.get("headers", [])
+        if name.lower() == header
+    ]
+    return [value.strip() for value in ",".join(lines).split(",") if value.strip()]
 
 
 class BodyDeadline:

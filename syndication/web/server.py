@@ -81,8 +81,8 @@ def guarded_protocol(web: WebSettings) -> type[GuardedH11Protocol]:
 def run(app: Any, host: str, port: int, web: WebSettings) -> None:
     """Serve ``app`` on ``host:port`` with ``web``'s limits until interrupted.
 
-    uvicorn's own ``X-Forwarded-For`` handling is off: it trusts 127.0.0.1 by default;
-    :class:`~syndication.websecurity.ForwardedClient` trusts only ``[web]
+    uvicorn's own ``X-Forwarded-For``/``-Proto`` handling is off: it trusts 127.0.0.1 by
+    default; :class:`~syndication.web.security.ForwardedClient` trusts only ``[web]
     trusted_proxies``.
     """
     uvicorn.run(

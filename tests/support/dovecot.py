@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.debian import self_signed_certificate
 from tests.support.net import free_port, wait_for_banner
 
 DOVECOT = "/usr/sbin/dovecot"
@@ -111,15 +112,7 @@ def start_dovecot(directory: Path, user: str = "bounces", password: str = "s3cre
     home = directory / "home" / user
     home.mkdir()
     shutil.chown(home, "dovecot", "dovecot")
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            "-keyout", str(directory / "key.pem"), "-out", str(directory / "cert.pem"),
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
+    self_signed_certificate(directory, "127.0.0.1")  # cert.pem and key.pem, as CONFIG says
     (directory / "passwd").write_text(f"{user}:{{PLAIN}}{password}\n")
     imap_port, imaps_port = free_port(), free_port()
     instance = Dovecot(

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from syndication.services.digests import approval
-from syndication.settings import Settings
+from syndication.settings import Settings, WebSettings
 from syndication.store import database as db
 from syndication.store.models import BounceEvent, JobRun
 from syndication.store.sources import record_poll
@@ -130,3 +130,16 @@ def test_only_loopback_or_the_bearer_token_may_scrape(settings: Settings, engine
     assert scrape(with_token, engine, "203.0.113.9", Authorization="Basic s3cret")[0] == 403
     denied = scrape(with_token, engine, "203.0.113.9")
     assert denied[0] == 403 and "SYNDICATION_METRICS_TOKEN" in denied[1]
+
+
+def test_behind_a_proxy_loopback_alone_opens_nothing(settings: Settings, engine: Engine) -> None:
+    # Through nginx on the same host every request came from loopback (issue 29 item 1).
+    proxied = replace(settings, web=WebSettings(trusted_proxies=("127.0.0.1",)))
+    assert scrape(proxied, engine, "127.0.0.1")[0] == 403
+    assert scrape(proxied, engine, "::1")[0] == 403
+    assert scrape(proxied, engine, "127.0.0.1", **{"X-Forwarded-For": "127.0.0.1"})[0] == 403
+    with_token = replace(proxied, metrics_token="s3cret-scrape-token")
+    assert (
+        scrape(with_token, engine, "127.0.0.1", Authorization="Bearer s3cret-scrape-token")[0]
+        == 200
+    )

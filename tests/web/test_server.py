@@ -163,3 +163,47 @@ def test_a_local_process_cannot_rotate_past_the_sign_up_limit(
                 headers={"x-forwarded-for": f"198.51.100.{n}"},
             )
             assert response.status_code == 200
+
+
+def scheme_app() -> Starlette:
+    async def scheme(request: Request) -> Response:
+        return PlainTextResponse(request.url.scheme)
+
+    return Starlette(routes=[Route("/", scheme)])
+
+
+@pytest.mark.parametrize(
+    ("peer", "trusted", "proto", "seen"),
+    [
+        ("127.0.0.1", ("127.0.0.1",), "https", "https"),  # TLS ended at our nginx
+        ("127.0.0.1", ("127.0.0.1",), "HTTPS", "https"),
+        ("127.0.0.1", (), "https", "http"),  # the default trusts no one
+        ("10.0.0.5", ("127.0.0.1",), "https", "http"),  # not our proxy
+        ("127.0.0.1", ("127.0.0.1",), "http, https", "https"),  # the nearest proxy speaks
+        ("127.0.0.1", ("127.0.0.1",), "gopher", "http"),
+    ],
+)
+def test_x_forwarded_proto_counts_only_from_trusted_proxies(
+    peer: str, trusted: tuple[str, ...], proto: str, seen: str
+) -> None:
+    # Behind TLS-terminating nginx every request looked like plain http (issue 29 item 2).
+    app = ForwardedClient(scheme_app(), trusted)
+    with TestClient(app, base_url="http://testserver", client=(peer, 40000)) as client:
+        assert client.get("/", headers={"x-forwarded-proto": proto}).text == seen
+
+
+def test_cookies_are_secure_when_a_trusted_proxy_says_https(
+    settings: Settings, engine: Engine
+) -> None:
+    trusting = replace(settings, web=WebSettings(trusted_proxies=("127.0.0.1",)))
+    for config, peer, secure in (
+        (trusting, "127.0.0.1", True),
+        (trusting, "203.0.113.9", False),  # a stranger's header changes nothing
+        (settings, "127.0.0.1", False),
+    ):
+        app = create_app(config, engine)
+        for path in ("/", "/admin/login"):  # the sign-up form's and the console's CSRF cookie
+            with TestClient(app, base_url="http://testserver", client=(peer, 40000)) as client:
+                response = client.get(path, headers={"x-forwarded-proto": "https"})
+            cookie = response.headers["set-cookie"]
+            assert ("secure" in cookie.lower().split("; ")) is secure, (peer, path, cookie)
