@@ -183,6 +183,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"no one at this address|no such person|badrcptto|validrcptto|"
             r"not (a )?(valid|known) (user|recipient|mailbox)",
             r"not listed in|rejected: (invalid|unknown) user|not recogni[sz]ed",
+            r"invalid (final delivery )?userid",
             r"(doesn't|does not) have an? .{0,40}account",
             r"resolver\.adr\.recipient",
             r"utilisateur inconnu|usuario|unbekannt|nessun utente|ディレクトリのリストにありません",
@@ -197,6 +198,9 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"delivery attempts will continue|has been delayed|failing for a long time",
             r"no answer from host|server did not respond|unable to deliver .{0,40}retries",
             r"not reachable",
+            # DragonFly DMA: "Could not deliver for the last 432000 seconds. Giving up.";
+            # IMail: "Delivery failed 20 attempts".
+            r"could not deliver for the last|delivery failed \d+ attempts",
         ),
     ),
     (
@@ -218,7 +222,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"local (error|problem)|temporary (local )?(problem|failure)|service (currently )?"
             r"unavailable",
             r"can't create|write error|interrupted system call|i/o error|mail system full",
-            r"transaction failed|pipe to \||no such file or directory",
+            r"transaction failed|pipe to \||no such file or directory|mailer error",
         ),
     ),
 )

@@ -7,6 +7,8 @@ or :data:`BLOCKED`; relaying refused is :data:`REJECTED`; a virus is :data:`SPAM
 
 Evidence, strongest first (:func:`judge`):
 
+0. a convention one receiving system documents for its replies (an Exchange status
+   number, Microsoft's 5.4.1 edge block, Yahoo's "dd" prefix: :mod:`bounce_vendors`);
 1. the remote server's own words: phrases (:mod:`syndication.core.bounce_phrases`) in
    its reply text (``Diagnostic-Code`` of a DSN, the quoted SMTP reply in a prose bounce);
 2. the enhanced status code (RFC 3463) the remote server put in that reply;
@@ -27,6 +29,7 @@ import re
 from dataclasses import dataclass
 
 from syndication.core.bounce_phrases import PHRASES
+from syndication.core.bounce_vendors import convention
 
 USERUNKNOWN = "userunknown"
 HOSTUNKNOWN = "hostunknown"
@@ -156,7 +159,11 @@ def refused_after_data(text: str) -> bool:
 
 _AT_RCPT_RE = re.compile(
     r"in reply to rcpt to|after rcpt to|>>> rcpt to:?\s*<[^>]*>\s+<<<\s*5|rcpt to:?\s*<[^>]*>"
-    r"[^<]{0,20}<<<\s*5|error from remote mail server after rcpt|\brcpt to\b[^.]{0,40}\b5\d\d\b",
+    r"[^<]{0,20}<<<\s*5|error from remote mail server after rcpt|\brcpt to\b[^.]{0,40}\b5\d\d\b|"
+    # qmail-remote: "most progress was RCPT TO response"; DragonFly DMA: "did not like our
+    # RCPT TO"; Oracle Messaging Server's Status comment "Remote SMTP server has rejected
+    # address" (its words for a refused RCPT).
+    r"rcpt to response|did not like our rcpt to|server has rejected address",
     re.IGNORECASE,
 )
 
@@ -232,6 +239,12 @@ def judge(
     server_code = enhanced_status(diagnostic)
     klass = (server_code or status or "")[:1] or reply_class(diagnostic)
     permanent = klass != "4"
+    known = convention(diagnostic)
+    if known is not None:
+        # The system's own convention says what its reply means: no general phrase or
+        # code outranks it (see bounce_vendors for each one's source).
+        entry, words = known
+        return Finding(entry.reason, permanent, f"{source}: {entry.system} '{words[:80]}'")
     phrase = from_phrase(diagnostic)
     stage = _EARLY_STAGE_RE.search(" ".join(diagnostic.split()))
     if stage is not None and (phrase is None or phrase[0] in ADDRESS_GONE):

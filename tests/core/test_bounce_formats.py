@@ -258,6 +258,116 @@ Message-ID: {ID}
 )
 
 
+# Exchange 2000/2003 (before DSNs): the address, the sentence, and the MSEXCH line whose
+# last field is the 8-digit status (000C05A6: recipient name not recognised).
+EXCHANGE_2003 = mail(
+    "From: System Administrator <postmaster@exchange.reader.example.net>\n"
+    "Subject: Undeliverable: City Life Weekly\n",
+    """Your message
+
+  To:      reader@reader.example.net
+  Subject: City Life Weekly
+
+did not reach the following recipient(s):
+
+reader@reader.example.net on Mon, 30 Nov 2026 10:00:00 +0000
+    The recipient name is not recognized
+	The MTS-ID of the original message is: c=US;a= ;p=Reader;l=EX1-261130100000Z-1
+    MSEXCH:IMS:Reader:Site:EX1 0 (000C05A6) Unknown Recipient
+""",
+)
+
+
+def sendmail_dsn(reply: str, status: str, status_comment: str = "") -> bytes:
+    """A DSN as Sendmail-like and Messaging-Server-like MTAs write it, quoting ``reply``."""
+    return mail(
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@relay.example.org>\n"
+        "Subject: Returned mail: see transcript for details\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="S1"\n',
+        f"""--S1
+Content-Type: text/plain
+
+The original message was received at Mon, 30 Nov 2026 09:59:00 +0000
+
+--S1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; relay.example.org
+
+Final-Recipient: RFC822; reader@reader.example.net
+Action: failed
+Status: {status}{f" ({status_comment})" if status_comment else ""}
+Remote-MTA: DNS; mx.reader.example.net
+Diagnostic-Code: SMTP; {reply}
+
+--S1
+Content-Type: text/rfc822-headers
+
+Message-ID: {ID}
+
+--S1--
+""",
+    )
+
+
+# Yahoo's "dd" reply for an account that does not exist, relayed in a DSN whose Status is
+# the reporting MTA's coarse 5.0.0.
+YAHOO_DD_DSN = sendmail_dsn(
+    "554 delivery error: dd This user doesn't have a yahoo.example account"
+    " (reader@yahoo.example) [0] - mta1.mail.yahoo.example",
+    "5.0.0",
+)
+# KDDI au's filter: "550 : User unknown" with the address left out.
+KDDI_FILTER_DSN = sendmail_dsn("550 : User unknown", "5.2.0")
+# Exchange Online's directory-based edge blocking behind a coarse Status.
+EOP_DBEB_DSN = sendmail_dsn(
+    "550 5.4.1 [reader@reader.example.net]: Recipient address rejected: Access denied."
+    " AS(201806281)",
+    "5.0.0",
+)
+# Oracle Messaging Server: no code in the reply, the refusal of RCPT in its Status comment.
+MESSAGING_SERVER_RCPT = sendmail_dsn(
+    "550 <reader@reader.example.net>: User unknown",
+    "5.0.0",
+    "Remote SMTP server has rejected address",
+)
+# The same words without anything saying where or how: counted, not trusted.
+WORDS_ONLY_DSN = sendmail_dsn("550 <reader@reader.example.net>: User unknown", "5.0.0")
+
+# qmail-remote says which command's response it got ("most progress was RCPT TO response").
+QMAIL_RCPT = mail(
+    "From: MAILER-DAEMON@mx.relay.example.net\nSubject: failure notice\n",
+    """Hi. This is the qmail-send program at mx.relay.example.net.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<reader@reader.example.net>:
+Sorry, no SMTP connection got far enough; most progress was RCPT TO response; remote host
+192.0.2.7 said: 550 Unknown user reader@reader.example.net
+. (#5.5.0)
+
+--- Below this line is a copy of the message.
+
+"""
+    + RETURNED,
+)
+
+# DragonFly DMA giving up after its queue lifetime (no reply code at all).
+DRAGONFLY_GAVE_UP = mail(
+    "From: MAILER-DAEMON <>\nSubject: Mail delivery failed\n",
+    """This is the DragonFly Mail Agent v0.13 at relay.example.org.
+
+There was an error delivering your mail to <reader@reader.example.net>.
+
+Could not deliver for the last 432000 seconds. Giving up.
+
+Message headers follow.
+
+"""
+    + RETURNED,
+)
+
+
 def ses(notification: Mapping[str, Any], wrapped: bool) -> bytes:
     body = json.dumps(notification)
     if wrapped:
@@ -337,12 +447,20 @@ This week in the city.
             "prose:googlegroups",
             "city-readers@googlegroups.com",
         ),
-        (YAHOO, "userunknown", "count", "prose:yahoo", "reader@reader.example.net"),
+        (YAHOO, "userunknown", "suppress", "prose:yahoo", "reader@reader.example.net"),
         (MAILRU, "spamdetected", "alarm-only", "prose:mailru", "reader@reader.example.net"),
         (DRAGONFLY, "userunknown", "suppress", "prose:dragonfly", "reader@reader.example.net"),
         (OPENSMTPD, "mailboxfull", "count", "prose:opensmtpd", "reader@reader.example.net"),
         (NOTES, "userunknown", "count", "prose:notes", "reader@reader.example.net"),
-        (EXCHANGE_DSN, "expired", "count", "dsn", "reader@reader.example.net"),
+        (EXCHANGE_DSN, "userunknown", "suppress", "dsn", "reader@reader.example.net"),
+        (EXCHANGE_2003, "userunknown", "suppress", "prose:exchange", "reader@reader.example.net"),
+        (YAHOO_DD_DSN, "userunknown", "suppress", "dsn", "reader@reader.example.net"),
+        (KDDI_FILTER_DSN, "filtered", "alarm-only", "dsn", "reader@reader.example.net"),
+        (EOP_DBEB_DSN, "userunknown", "suppress", "dsn", "reader@reader.example.net"),
+        (MESSAGING_SERVER_RCPT, "userunknown", "suppress", "dsn", "reader@reader.example.net"),
+        (WORDS_ONLY_DSN, "userunknown", "count", "dsn", "reader@reader.example.net"),
+        (QMAIL_RCPT, "userunknown", "suppress", "prose:qmail", "reader@reader.example.net"),
+        (DRAGONFLY_GAVE_UP, "expired", "count", "prose:dragonfly", "reader@reader.example.net"),
         (ses(SES_BOUNCE, True), "userunknown", "suppress", "ses", "reader@reader.example.net"),
         (
             ses(SES_COMPLAINT, False),

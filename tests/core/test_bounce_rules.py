@@ -120,3 +120,25 @@ def test_every_phrase_names_a_reason_of_the_vocabulary() -> None:
     from syndication.core.bounce_phrases import PHRASES
 
     assert {reason for reason, _pattern in PHRASES} <= set(r.REASONS)
+
+
+def test_every_system_convention_names_a_reason_of_the_vocabulary() -> None:
+    from syndication.core.bounce_vendors import CONVENTIONS
+
+    assert {entry.reason for entry in CONVENTIONS} <= set(r.REASONS)
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        ("MSEXCH:IMS:Org:Site:EX1 0 (000C05A6) Unknown Recipient", "userunknown"),
+        ("MSEXCH:IMS:Org:Site:EX1 0 (000C0595) Ambiguous Recipient", "filtered"),
+        ("550 5.4.1 Recipient address rejected: Access denied. AS(201806281)", "userunknown"),
+        ("554 5.7.1 <a@b.example>: Recipient address rejected: Access denied", "blocked"),
+        ("550 : User unknown", "filtered"),
+    ],
+)
+def test_a_system_convention_outranks_the_general_words(reply: str, reason: str) -> None:
+    # An Exchange status number or Microsoft's 5.4.1 edge block says what the words do not;
+    # a plain access-table refusal (5.7.1) is not Microsoft's convention and stays policy.
+    assert r.judge(reply, "5.0.0").reason == reason

@@ -1,0 +1,71 @@
+"""Replies whose meaning one receiving system states in its own code or fixed wording (pure
+data, read by :func:`syndication.core.bounce_reasons.judge` before any general phrase).
+
+The general phrases (:mod:`syndication.core.bounce_phrases`) cannot tell a filter's "user
+unknown" from a vanished address; some systems can, because they mark the difference in a
+code or a fixed form of their reply. Each entry is such a documented convention of one
+system, keyed on that code or form, never on one report's sentence:
+
+* **Exchange 2000/2003** (``MSEXCH:IMS``/``MSEXCH:IMC`` lines) end their diagnostic with an
+  8-digit hexadecimal status: ``000C05A6`` is "the recipient name is not recognized",
+  ``000C0595`` an ambiguous recipient (the directory cannot pick one: a filter-like
+  refusal, not a vanished address), ``00120270`` too many hops (a mail loop).
+* **Microsoft Exchange Online Protection** answers ``550 5.4.1 Recipient address rejected:
+  Access denied`` when directory-based edge blocking finds no such recipient in the
+  organisation (Microsoft's NDR reference for 5.4.1); the code alone would read "no answer
+  from host".
+* **Yahoo** answers ``554 delivery error: dd This user doesn't have a yahoo.com account``
+  for an address that does not exist ("dd" is its own prefix; the same prefix with other
+  words means other things).
+* **KDDI au** (ezweb.ne.jp) answers ``550 : User unknown``, with the address left out,
+  when the recipient's own filter refuses the sender, and ``550 <address>: User unknown``
+  when there is no such user; only the first form is keyed here (the second is the
+  general phrase).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Convention:
+    """One system's documented reply: ``pattern`` found in the reply means ``reason``."""
+
+    system: str
+    pattern: re.Pattern[str]
+    reason: str
+
+
+def _c(system: str, pattern: str, reason: str) -> Convention:
+    return Convention(system, re.compile(pattern, re.IGNORECASE), reason)
+
+
+# Reasons are named as in bounce_reasons.REASONS (a test checks each one).
+CONVENTIONS: tuple[Convention, ...] = (
+    _c("Exchange 2003 status 000C05A6", r"MSEXCH:[^\n]{0,120}\(000C05A6\)", "userunknown"),
+    _c("Exchange 2003 status 000C0595", r"MSEXCH:[^\n]{0,120}\(000C0595\)", "filtered"),
+    _c("Exchange 2003 status 00120270", r"MSEXCH:[^\n]{0,120}\(00120270\)", "networkerror"),
+    _c(
+        "Exchange Online 5.4.1 (directory-based edge blocking)",
+        r"\b5\.4\.1\b.{0,120}recipient address rejected:\s*access denied",
+        "userunknown",
+    ),
+    _c(
+        "Yahoo 'dd' no such account",
+        r"delivery error: dd this user doesn'?t have an? \S+ account",
+        "userunknown",
+    ),
+    _c("KDDI au filter (no address in the reply)", r"\b550:?\s+:\s*user unknown", "filtered"),
+)
+
+
+def convention(reply: str) -> tuple[Convention, str] | None:
+    """The first system convention ``reply`` follows, and the words that show it."""
+    text = " ".join(reply.split())
+    for entry in CONVENTIONS:
+        match = entry.pattern.search(text)
+        if match:
+            return entry, match.group(0)
+    return None
