@@ -274,11 +274,17 @@ _ID_LINES_RE = re.compile(
 _MESSAGE_ID_RE = re.compile(r"^Message-ID:\s*(<[^>\s]+>)", re.IGNORECASE | re.MULTILINE)
 
 
+# Sendmail ends every transcript with its own summary, "554 5.0.0 Service unavailable",
+# whatever the remote said: the engine's words, never the remote's reason.
+_SENDMAIL_SUMMARY_RE = re.compile(r"^5\d\d 5\.0\.0 Service unavailable[ \t]*$", re.MULTILINE)
+
+
 def explanation(body: str, recipient: str) -> str:
     """The part of a bounce's text about ``recipient``: from where it names the address
-    to where the returned message starts (the engine's greeting left out)."""
+    to where the returned message starts (the engine's greeting and Sendmail's closing
+    summary left out)."""
     cut = _RETURNED_RE.search(body)
-    text = body[: cut.start()] if cut else body
+    text = _SENDMAIL_SUMMARY_RE.sub("", body[: cut.start()] if cut else body)
     if recipient:
         at = text.lower().find(recipient.lower())
         if at >= 0:

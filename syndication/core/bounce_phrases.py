@@ -125,6 +125,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
         _rx(
             r"polic(y|ies)",
             r"members-only|non-member|not subscribed to this group|closed mailing list",
+            r"protocol violation",
             r"organi[sz]ational settings|illegal attachment",
         ),
     ),
@@ -139,6 +140,9 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"not (permitted|allowed) to relay|unable to relay|as a relay|open relay",
             r"administrative prohibition|batv|backscatter|no third-party dsns",
             r"this server does not accept mail from|not allowed to post",
+            # A relay refusing our own sender identity (Amazon SES: "Email address is not
+            # verified. The following identities failed the check").
+            r"address is not verified|identities failed the check",
             r"command (parameter )?not implemented|(improper|bad) sequence of commands",
         ),
     ),
@@ -167,6 +171,8 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"exist|must exist)",
             r"no such (domain|host)|unknown (host|domain)|unrout(e)?able (address|mail domain)",
             r"name or service not known|no mx record|null ?mx|does not accept mail",
+            # Exim on a null MX (RFC 7505): "an MX or SRV record indicated no SMTP service".
+            r"indicated no smtp service",
             r"mail domain .{0,30}unknown",
         ),
     ),
@@ -207,13 +213,19 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "networkerror",
         _rx(
             r"loop|too many hops|no route to host|host (is )?unreachable",
-            r"name server|dns|host name lookup|could not connect|connection (failed|error)",
+            # "dns;" is the name type of an RFC 3464 Reporting-MTA/Remote-MTA field, not a
+            # complaint about DNS.
+            r"name server|\bdns\b(?!\s*;)|host name lookup|could not connect|"
+            r"connection (failed|error)",
             r"did not accept our requests to connect|socket error",
         ),
     ),
     (
         "contenterror",
-        _rx(r"mime|8-bit data|header (error|are not accepted)|duplicate header|rfc ?5322"),
+        _rx(
+            r"mime|8-bit data|header (error|are not accepted)|duplicate header|rfc ?5322",
+            r"headers? too (large|long|big)|too many headers",
+        ),
     ),
     (
         "systemerror",

@@ -17,6 +17,12 @@ system, keyed on that code or form, never on one report's sentence:
 * **Yahoo** answers ``554 delivery error: dd This user doesn't have a yahoo.com account``
   for an address that does not exist ("dd" is its own prefix; the same prefix with other
   words means other things).
+* **Lotus Domino** looks recipients up in its own directory, the mailbox server's: "User
+  … not listed in Domino Directory" (older: "in public Name & Address Book"; Japanese:
+  "Domino ディレクトリには見つかりません") is that directory's answer, not a filter's.
+* **Orange and La Poste** (orange.fr, wanadoo.fr, laposte.net) end each refusal with an
+  error number in a token such as ``OFR_506`` or ``LPN007_416``; the number, listed on
+  their postmaster pages, says why (:data:`ORANGE_CODES`) whatever the words around it.
 * **KDDI au** (ezweb.ne.jp) answers ``550 : User unknown``, with the address left out,
   when the recipient's own filter refuses the sender, and ``550 <address>: User unknown``
   when there is no such user; only the first form is keyed here (the second is the
@@ -26,20 +32,54 @@ system, keyed on that code or form, never on one report's sentence:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
 class Convention:
-    """One system's documented reply: ``pattern`` found in the reply means ``reason``."""
+    """One system's documented reply: ``pattern`` found in the reply means ``reason``;
+    with ``numbers``, the pattern's first group is an error number looked up there (a
+    number not listed means nothing certain: the convention does not apply)."""
 
     system: str
     pattern: re.Pattern[str]
     reason: str
+    numbers: Mapping[str, str] | None = None
 
 
-def _c(system: str, pattern: str, reason: str) -> Convention:
-    return Convention(system, re.compile(pattern, re.IGNORECASE), reason)
+def _c(
+    system: str, pattern: str, reason: str, numbers: Mapping[str, str] | None = None
+) -> Convention:
+    return Convention(system, re.compile(pattern, re.IGNORECASE), reason, numbers)
+
+
+# Orange / La Poste error numbers (the last three digits of OFR_nnn, LPNnnn_nnn, OUK_nnn).
+# Those that only say "try again later" (105, 107-109, 201, 423, 424, 513) are left out.
+ORANGE_CODES: Mapping[str, str] = {
+    "101": "blocked",  # sending IP on Orange's own block list
+    "102": "blocked",
+    "103": "blocked",
+    "104": "toomanyconn",
+    "305": "securityerror",
+    "401": "securityerror",  # SPF/DNS of the sender's domain
+    "402": "securityerror",
+    "403": "rejected",  # sender domain or address refused
+    "405": "rejected",
+    "415": "rejected",
+    "416": "userunknown",  # "Adresse destinataire invalide. Invalid recipient."
+    "417": "mailboxfull",
+    "420": "suspend",  # archived recipient
+    "421": "rejected",  # MAIL FROM not owned by the user
+    "426": "suspend",  # recipient account blocked
+    "505": "systemerror",
+    "506": "spamdetected",  # "Mail rejete. Mail rejected."
+    "510": "blocked",
+    "514": "mesgtoobig",  # "Taille limite du message atteinte"
+    "517": "securityerror",  # DMARC verification failed
+    "630": "policyviolation",
+    "999": "blocked",
+}
 
 
 # Reasons are named as in bounce_reasons.REASONS (a test checks each one).
@@ -57,6 +97,18 @@ CONVENTIONS: tuple[Convention, ...] = (
         r"delivery error: dd this user doesn'?t have an? \S+ account",
         "userunknown",
     ),
+    _c(
+        "Domino directory lookup",
+        r"not listed in (the )?(domino directory|public name (&|and) address book)|"
+        r"domino ?ディレクトリには見つかりません",
+        "userunknown",
+    ),
+    _c(
+        "Orange/La Poste error number",
+        r"\b(?:ofr|lpn|ouk)(?:\d{3})?[_-](\d{3})\b",
+        "undefined",
+        ORANGE_CODES,
+    ),
     _c("KDDI au filter (no address in the reply)", r"\b550:?\s+:\s*user unknown", "filtered"),
 )
 
@@ -66,6 +118,11 @@ def convention(reply: str) -> tuple[Convention, str] | None:
     text = " ".join(reply.split())
     for entry in CONVENTIONS:
         match = entry.pattern.search(text)
-        if match:
+        if match is None:
+            continue
+        if entry.numbers is None:
             return entry, match.group(0)
+        named = entry.numbers.get(match.group(1))
+        if named is not None:
+            return replace(entry, reason=named), match.group(0)
     return None

@@ -451,7 +451,7 @@ This week in the city.
         (MAILRU, "spamdetected", "alarm-only", "prose:mailru", "reader@reader.example.net"),
         (DRAGONFLY, "userunknown", "suppress", "prose:dragonfly", "reader@reader.example.net"),
         (OPENSMTPD, "mailboxfull", "count", "prose:opensmtpd", "reader@reader.example.net"),
-        (NOTES, "userunknown", "count", "prose:notes", "reader@reader.example.net"),
+        (NOTES, "userunknown", "suppress", "prose:notes", "reader@reader.example.net"),
         (EXCHANGE_DSN, "userunknown", "suppress", "dsn", "reader@reader.example.net"),
         (EXCHANGE_2003, "userunknown", "suppress", "prose:exchange", "reader@reader.example.net"),
         (YAHOO_DD_DSN, "userunknown", "suppress", "dsn", "reader@reader.example.net"),

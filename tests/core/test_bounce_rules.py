@@ -123,9 +123,10 @@ def test_every_phrase_names_a_reason_of_the_vocabulary() -> None:
 
 
 def test_every_system_convention_names_a_reason_of_the_vocabulary() -> None:
-    from syndication.core.bounce_vendors import CONVENTIONS
+    from syndication.core.bounce_vendors import CONVENTIONS, ORANGE_CODES
 
-    assert {entry.reason for entry in CONVENTIONS} <= set(r.REASONS)
+    named = {e.reason for e in CONVENTIONS if e.numbers is None} | set(ORANGE_CODES.values())
+    assert named <= set(r.REASONS)
 
 
 @pytest.mark.parametrize(
@@ -136,6 +137,9 @@ def test_every_system_convention_names_a_reason_of_the_vocabulary() -> None:
         ("550 5.4.1 Recipient address rejected: Access denied. AS(201806281)", "userunknown"),
         ("554 5.7.1 <a@b.example>: Recipient address rejected: Access denied", "blocked"),
         ("550 : User unknown", "filtered"),
+        ("550 5.2.0 Mail rejete. Mail rejected. OFR_506 [506]", "spamdetected"),
+        ("550 5.5.0 Adresse destinataire invalide. Invalid recipient. LPN007_416", "userunknown"),
+        ("421 4.2.0 Service refuse. Veuillez essayer plus tard. OFR004_201", "undefined"),
     ],
 )
 def test_a_system_convention_outranks_the_general_words(reply: str, reason: str) -> None:
