@@ -267,6 +267,11 @@ _TEMPORARY_RE = re.compile(
     r"delivered|warning:",
     re.IGNORECASE,
 )
+_STILL_TRYING_RE = re.compile(
+    r"has not yet been delivered|delivery attempts will continue|only a temporary failure "
+    r"report|will (continue to )?(retry|try again)\b.{0,60}\b(days|hours)",
+    re.IGNORECASE,
+)
 _ADDRESS_RE = re.compile(r"[\w.+\-=%!#$&'*/?^`{|}~]+@[\w\-]+(?:\.[\w\-]+)+")
 _ID_LINES_RE = re.compile(
     r"^[ \t>]*(message-id|references|in-reply-to|x-[\w-]+id)\s*:.*$", re.IGNORECASE | re.MULTILINE
@@ -333,6 +338,9 @@ def prose_bounce(message: Message, body: str) -> Notice | None:
     if not reasons.enhanced_status(region) and not reasons.reply_class(region):
         if _TEMPORARY_RE.search(region_all) or _TEMPORARY_RE.search(subject):
             finding = Finding(finding.reason, False, finding.evidence + " (temporary)")
+    # A warning, not a failure: the engine is still trying (Exim "has not yet been
+    # delivered … Delivery attempts will continue", OpenSMTPD "temporary failure report").
+    delayed = bool(_STILL_TRYING_RE.search(region_all))
     original = returned_headers(children(message)) if message.is_multipart() else None
     own_id = message_id(original)
     if not own_id:
@@ -343,7 +351,7 @@ def prose_bounce(message: Message, body: str) -> Notice | None:
         own_id = "".join(str(message.get("In-Reply-To", "")).split())
     return Notice(
         Finding(finding.reason, finding.permanent, f"{engine or 'bounce'} {finding.evidence}"),
-        "failed",
+        "delayed" if delayed else "failed",
         recipient,
         region,
         reasons.enhanced_status(region),

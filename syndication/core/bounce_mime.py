@@ -53,7 +53,17 @@ def read_message(data: bytes) -> Message:
     parts = len(_PART_RE.findall(data))
     if parts > MAX_MIME_PARTS:
         raise ReportError(f"too many MIME parts: {parts} (at most {MAX_MIME_PARTS} are read)")
-    return email.message_from_bytes(data)
+    return email.message_from_bytes(_unix_lines(data))
+
+
+def _unix_lines(data: bytes) -> bytes:
+    """``data`` with old Mac OS line ends (a bare CR) as LF. Such reports exist (saved by
+    classic Mac mail programs, or relayed through gateways that kept them); the parser
+    reads their headers but the body is one line, so nothing in it could be found.
+    CRLF and LF messages are returned as they are."""
+    if b"\r" not in data or b"\n" in data[:4096]:
+        return data
+    return data.replace(b"\r", b"\n")
 
 
 def clean(text: str) -> str:
