@@ -324,6 +324,10 @@ def prose_bounce(message: Message, body: str) -> Notice | None:
         candidates = _ADDRESS_RE.findall(_ID_LINES_RE.sub("", region_all))
         recipient = next((a.lower() for a in candidates if a.lower() not in own), "")
     region = explanation(body, recipient)
+    notes_reasons = region_all.lower().find("failure reasons") if engine == "notes" else -1
+    if notes_reasons >= 0:
+        # Lotus Notes writes the reason above the address, under "Failure Reasons".
+        region = region_all[notes_reasons:]
     if engine == "googlegroups":
         # Google Groups answers one way for "no such group" and "you may not post to it":
         # never proof that an address is gone, always about our right to post.

@@ -77,6 +77,10 @@ def decode_text(payload: bytes, charset: str | None) -> str:
     Never raises: a hostile ``charset=idna`` part is as readable as the bytes allow.
     """
     name = (charset or "utf-8").strip().lower()
+    if _JIS_ESCAPE in payload and name in _ASCII_NAMES:
+        # ISO-2022-JP announces itself by its escape sequences; Japanese systems (Lotus
+        # Notes, carriers' gateways) send it undeclared or declared as ASCII.
+        name = "iso-2022-jp"
     try:
         info = codecs.lookup(name)
     except (LookupError, ValueError):
@@ -124,9 +128,24 @@ def returned_headers(parts: Sequence[Message]) -> Message | None:
 
 
 def field_value(block: Message, name: str) -> str:
-    """A field of a report block, unfolded, without control characters; ``""`` if absent."""
+    """A field of a report block, unfolded, without control characters; ``""`` if absent.
+
+    ISO-2022-JP in a field (Domino writes its Japanese ``Diagnostic-Code`` so) is decoded:
+    its escape sequences are control characters, and without them the text is lost."""
     raw = block.get(name)
-    return " ".join(clean(str(raw)).split()) if raw is not None else ""
+    if raw is None:
+        return ""
+    text = str(raw)
+    if _JIS_ESCAPE.decode() in text:
+        try:
+            text = text.encode("ascii", "surrogateescape").decode("iso-2022-jp")
+        except UnicodeError:
+            pass  # not ISO-2022-JP after all: read as it is
+    return " ".join(clean(text).split())
+
+
+_JIS_ESCAPE = b"\x1b$B"  # ISO-2022-JP: switch to JIS X 0208 (RFC 1468)
+_ASCII_NAMES = frozenset({"utf-8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1"})
 
 
 def typed_address(value: str) -> str:

@@ -19,14 +19,15 @@ system, keyed on that code or form, never on one report's sentence:
   words means other things).
 * **Lotus Domino** looks recipients up in its own directory, the mailbox server's: "User
   … not listed in Domino Directory" (older: "in public Name & Address Book"; Japanese:
-  "Domino ディレクトリには見つかりません") is that directory's answer, not a filter's.
+  "Domino ディレクトリには見つかりません", older Notes: "ディレクトリのリストにありません") is
+  that directory's answer, not a filter's.
 * **Orange and La Poste** (orange.fr, wanadoo.fr, laposte.net) end each refusal with an
   error number in a token such as ``OFR_506`` or ``LPN007_416``; the number, listed on
   their postmaster pages, says why (:data:`ORANGE_CODES`) whatever the words around it.
 * **KDDI au** (ezweb.ne.jp) answers ``550 : User unknown``, with the address left out,
   when the recipient's own filter refuses the sender, and ``550 <address>: User unknown``
-  when there is no such user; only the first form is keyed here (the second is the
-  general phrase).
+  when there is no such user (keyed on KDDI's own domains, ezweb.ne.jp and au.com, where
+  the address form is that documented answer rather than anyone's words).
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ CONVENTIONS: tuple[Convention, ...] = (
     _c(
         "Domino directory lookup",
         r"not listed in (the )?(domino directory|public name (&|and) address book)|"
-        r"domino ?ディレクトリには見つかりません",
+        r"domino ?ディレクトリには見つかりません|ディレクトリのリストにありません",
         "userunknown",
     ),
     _c(
@@ -110,6 +111,11 @@ CONVENTIONS: tuple[Convention, ...] = (
         ORANGE_CODES,
     ),
     _c("KDDI au filter (no address in the reply)", r"\b550:?\s+:\s*user unknown", "filtered"),
+    _c(
+        "KDDI au no such user",
+        r"\b550:?\s+<[^>\s]+@(?:ezweb\.ne\.jp|au\.com)>:\s*user unknown",
+        "userunknown",
+    ),
 )
 
 

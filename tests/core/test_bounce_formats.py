@@ -489,6 +489,23 @@ SENDMAIL_NXDOMAIN = mail(
 )
 
 
+# Domino in Japanese: the reason in ISO-2022-JP straight in the Diagnostic-Code field.
+DOMINO_JIS = sendmail_dsn("@@JIS@@", "5.0.0").replace(
+    b"SMTP; @@JIS@@",
+    "X-Notes; ユーザー reader (reader@reader.example.net) は Domino ディレクトリには見つかりません。".encode(
+        "iso-2022-jp"
+    ),
+)
+# Older Notes in Japanese: reason first, address below it, the body in ISO-2022-JP.
+NOTES_JIS = (
+    "To: bounces+d7-bbbbbbbbbbbbbbbb@news.example.org\r\n"
+    "From: postmaster@notes.reader.example.net\r\nSubject: Undeliverable message\r\n"
+    "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\n\r\n"
+    "------- Failure Reasons  --------\r\n\r\nディレクトリのリストにありません\r\n"
+    "reader@reader.example.net\r\n\r\n------- Returned Message --------\r\n"
+).encode("iso-2022-jp") + RETURNED.replace("\n", "\r\n").encode()
+
+
 def ses(notification: Mapping[str, Any], wrapped: bool) -> bytes:
     body = json.dumps(notification)
     if wrapped:
@@ -582,6 +599,8 @@ This week in the city.
         (WORDS_ONLY_DSN, "userunknown", "count", "dsn", "reader@reader.example.net"),
         (QMAIL_RCPT, "userunknown", "suppress", "prose:qmail", "reader@reader.example.net"),
         (DRAGONFLY_GAVE_UP, "expired", "count", "prose:dragonfly", "reader@reader.example.net"),
+        (DOMINO_JIS, "userunknown", "suppress", "dsn", "reader@reader.example.net"),
+        (NOTES_JIS, "userunknown", "suppress", "prose:notes", "reader@reader.example.net"),
         (SENDMAIL_VERDICT, "userunknown", "suppress", "dsn", "reader@reader.example.net"),
         (ORANGE_EXIM, "spamdetected", "alarm-only", "prose:exim", "reader@orange.example"),
         (QMAIL_HELO, "blocked", "alarm-only", "prose:qmail", "reader@reader.example.net"),
