@@ -490,11 +490,11 @@ SENDMAIL_NXDOMAIN = mail(
 
 
 # Domino in Japanese: the reason in ISO-2022-JP straight in the Diagnostic-Code field.
+DOMINO_REASON = (
+    "ユーザー reader (reader@reader.example.net) は Domino ディレクトリには見つかりません。"
+)
 DOMINO_JIS = sendmail_dsn("@@JIS@@", "5.0.0").replace(
-    b"SMTP; @@JIS@@",
-    "X-Notes; ユーザー reader (reader@reader.example.net) は Domino ディレクトリには見つかりません。".encode(
-        "iso-2022-jp"
-    ),
+    b"SMTP; @@JIS@@", b"X-Notes; " + DOMINO_REASON.encode("iso-2022-jp")
 )
 # Older Notes in Japanese: reason first, address below it, the body in ISO-2022-JP.
 NOTES_JIS = (
