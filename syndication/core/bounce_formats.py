@@ -269,7 +269,9 @@ _TEMPORARY_RE = re.compile(
 )
 _STILL_TRYING_RE = re.compile(
     r"has not yet been delivered|delivery attempts will continue|only a temporary failure "
-    r"report|will (continue to )?(retry|try again)\b.{0,60}\b(days|hours)",
+    r"report|will (continue to )?(retry|try again)\b.{0,60}\b(days|hours)|"
+    # Gmail: "Delivery to the following recipient has been delayed … will be retried".
+    r"has been delayed|will be retried",
     re.IGNORECASE,
 )
 _ADDRESS_RE = re.compile(r"[\w.+\-=%!#$&'*/?^`{|}~]+@[\w\-]+(?:\.[\w\-]+)+")
@@ -339,6 +341,12 @@ def prose_bounce(message: Message, body: str) -> Notice | None:
             after_data=reasons.refused_after_data(region),
             at_rcpt=reasons.refused_at_rcpt(region),
         )
+        if finding.reason == reasons.UNDEFINED and region != region_all:
+            # Some engines state the reason above the address (EZweb: "The user(s) account
+            # is disabled." then the address): nothing after it, so read the whole text.
+            whole = reasons.judge(region_all, source="text")
+            if "phrase" in whole.evidence:
+                finding = whole
     if not reasons.enhanced_status(region) and not reasons.reply_class(region):
         if _TEMPORARY_RE.search(region_all) or _TEMPORARY_RE.search(subject):
             finding = Finding(finding.reason, False, finding.evidence + " (temporary)")

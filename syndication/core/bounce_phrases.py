@@ -207,6 +207,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
             # DragonFly DMA: "Could not deliver for the last 432000 seconds. Giving up.";
             # IMail: "Delivery failed 20 attempts".
             r"could not deliver for the last|delivery failed \d+ attempts",
+            r"not delivered within|(remote )?host is not responding",
         ),
     ),
     (

@@ -506,6 +506,44 @@ NOTES_JIS = (
 ).encode("iso-2022-jp") + RETURNED.replace("\n", "\r\n").encode()
 
 
+# Gmail's delay notice: still trying, so nothing is done to the reader.
+GMAIL_DELAY = mail(
+    "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n"
+    "Subject: Delivery Status Notification (Delay)\n",
+    """This is an automatically generated Delivery Status Notification
+
+THIS IS A WARNING MESSAGE ONLY.
+
+YOU DO NOT NEED TO RESEND YOUR MESSAGE.
+
+Delivery to the following recipient has been delayed:
+
+     reader@reader.example.net
+
+Message will be retried for 2 more day(s)
+
+Technical details of temporary failure:
+The recipient server did not accept our requests to connect.
+
+----- Original message -----
+
+"""
+    + RETURNED,
+)
+# EZweb states the reason above the address.
+EZWEB_DISABLED = mail(
+    "From: Postmaster@ezweb.example.jp\nSubject: Mail System Error - Returned Mail\n",
+    """The user(s) account is disabled.
+
+<reader@reader.example.net>
+
+------ Original message follows ------
+
+"""
+    + RETURNED,
+)
+
+
 def ses(notification: Mapping[str, Any], wrapped: bool) -> bytes:
     body = json.dumps(notification)
     if wrapped:
@@ -601,6 +639,8 @@ This week in the city.
         (DRAGONFLY_GAVE_UP, "expired", "count", "prose:dragonfly", "reader@reader.example.net"),
         (DOMINO_JIS, "userunknown", "suppress", "dsn", "reader@reader.example.net"),
         (NOTES_JIS, "userunknown", "suppress", "prose:notes", "reader@reader.example.net"),
+        (GMAIL_DELAY, "networkerror", "ignore", "prose:gmail", "reader@reader.example.net"),
+        (EZWEB_DISABLED, "suspend", "count", "prose:generic", "reader@reader.example.net"),
         (SENDMAIL_VERDICT, "userunknown", "suppress", "dsn", "reader@reader.example.net"),
         (ORANGE_EXIM, "spamdetected", "alarm-only", "prose:exim", "reader@orange.example"),
         (QMAIL_HELO, "blocked", "alarm-only", "prose:qmail", "reader@reader.example.net"),
