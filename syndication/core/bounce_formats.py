@@ -15,7 +15,10 @@ the bounces MTAs write in their own words.
   Sendmail, Exchange/Office 365, Gmail and Google Groups, Yahoo, mail.ru, DragonFly DMA,
   OpenSMTPD, Lotus Notes. Recognised by their markers; the failed address from
   ``X-Failed-Recipients``, the text, or flufl.bounce (used only to find the address,
-  never to decide the reason); the reason from the text after that address.
+  never to decide the reason); the reason from the text after that address (or, when
+  nothing follows it, from the whole text: Notes and EZweb write the reason above it).
+  Warnings (Exim's "not yet been delivered", OpenSMTPD's "temporary failure report",
+  Gmail's "has been delayed") are delays: ``action`` is ``delayed``.
 """
 
 from __future__ import annotations
