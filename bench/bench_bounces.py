@@ -2,7 +2,7 @@
 
 Usage::
 
-    python bench/bench_bounces.py CORPUS_DIR LABELS [--show CLASS:CLASS]
+    python bench/bench_bounces.py CORPUS_DIR LABELS [--show CLASS:CLASS] [--list] [--families]
 
 ``LABELS`` is a text file, one report a line: ``file<TAB>reason`` (more columns are
 ignored, ``#`` starts a comment), ``file`` relative to ``CORPUS_DIR`` and ``reason`` one of
@@ -15,12 +15,16 @@ reason (an address-gone reason taken as permanent). Whom a report is about is no
 the corpus is not signed with our VERP token, so only the verdict (reason -> action) is.
 
 Printed: the confusion table (rows: expected, columns: ours), per-reason agreement, and
-the issue's four goals.
+the issue's four goals. ``--families`` adds agreement per mail system (the family is the
+file name without its number: ``lhost-postfix-07.eml`` -> ``lhost-postfix``), so a rule
+that helps one family and hurts another shows; ``--list`` lists every report whose
+action class differs, by family, with our reason and its evidence.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -62,7 +66,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--show", action="append", default=[], help="list files EXPECTED:OURS (e.g. count:suppress)"
     )
+    parser.add_argument("--list", action="store_true", help="list every disagreement, by family")
+    parser.add_argument("--families", action="store_true", help="agreement per mail system")
     args = parser.parse_args(argv)
+    families: dict[str, Counter[bool]] = defaultdict(Counter)
     confusion: Counter[tuple[str, str]] = Counter()
     by_reason: dict[str, Counter[str]] = defaultdict(Counter)
     listed: list[str] = []
@@ -76,8 +83,9 @@ def main(argv: list[str]) -> int:
         got, ours, evidence = verdict(path.read_bytes())
         confusion[(expected, got)] += 1
         by_reason[reason][ours] += 1
-        if f"{expected}:{got}" in args.show:
-            listed.append(f"{file}\tlabel {reason}\tours {ours}\t{evidence}")
+        families[family(file)][expected == got] += 1
+        if f"{expected}:{got}" in args.show or (args.list and expected != got):
+            listed.append(f"{file}\t{expected}:{got}\tlabel {reason}\tours {ours}\t{evidence}")
     total = sum(confusion.values())
     print(f"{total} labelled reports read ({missing} labelled files not in the corpus)\n")
     width = max(len(c) for c in CLASSES) + 1
@@ -97,9 +105,21 @@ def main(argv: list[str]) -> int:
         print(f"  {reason:18}{n:4}{found[reason]:5}{same_action:5}   {others}")
     print()
     _goals(confusion, total)
-    for line in listed:
+    if args.families:
+        print("\nper family (reports, action class agrees)")
+        for name, agree in sorted(families.items()):
+            n = agree[True] + agree[False]
+            print(f"  {name:28}{n:4}{agree[True]:5}{agree[True] / n:8.0%}")
+    if listed:
+        print()
+    for line in sorted(listed):
         print(line)
     return 0
+
+
+def family(file: str) -> str:
+    """The mail system a corpus file is a sample of: its name without number and suffix."""
+    return re.sub(r"-\d+$", "", Path(file).stem)
 
 
 def _same(label: str, ours: str) -> bool:

@@ -15,7 +15,10 @@ the bounces MTAs write in their own words.
   Sendmail, Exchange/Office 365, Gmail and Google Groups, Yahoo, mail.ru, DragonFly DMA,
   OpenSMTPD, Lotus Notes. Recognised by their markers; the failed address from
   ``X-Failed-Recipients``, the text, or flufl.bounce (used only to find the address,
-  never to decide the reason); the reason from the text after that address.
+  never to decide the reason); the reason from the text after that address (or, when
+  nothing follows it, from the whole text: Notes and EZweb write the reason above it).
+  Warnings (Exim's "not yet been delivered", OpenSMTPD's "temporary failure report",
+  Gmail's "has been delayed") are delays: ``action`` is ``delayed``.
 """
 
 from __future__ import annotations
@@ -267,6 +270,13 @@ _TEMPORARY_RE = re.compile(
     r"delivered|warning:",
     re.IGNORECASE,
 )
+_STILL_TRYING_RE = re.compile(
+    r"has not yet been delivered|delivery attempts will continue|only a temporary failure "
+    r"report|will (continue to )?(retry|try again)\b.{0,60}\b(days|hours)|"
+    # Gmail: "Delivery to the following recipient has been delayed … will be retried".
+    r"has been delayed|will be retried",
+    re.IGNORECASE,
+)
 _ADDRESS_RE = re.compile(r"[\w.+\-=%!#$&'*/?^`{|}~]+@[\w\-]+(?:\.[\w\-]+)+")
 _ID_LINES_RE = re.compile(
     r"^[ \t>]*(message-id|references|in-reply-to|x-[\w-]+id)\s*:.*$", re.IGNORECASE | re.MULTILINE
@@ -274,11 +284,17 @@ _ID_LINES_RE = re.compile(
 _MESSAGE_ID_RE = re.compile(r"^Message-ID:\s*(<[^>\s]+>)", re.IGNORECASE | re.MULTILINE)
 
 
+# Sendmail ends every transcript with its own summary, "554 5.0.0 Service unavailable",
+# whatever the remote said: the engine's words, never the remote's reason.
+_SENDMAIL_SUMMARY_RE = re.compile(r"^5\d\d 5\.0\.0 Service unavailable[ \t]*$", re.MULTILINE)
+
+
 def explanation(body: str, recipient: str) -> str:
     """The part of a bounce's text about ``recipient``: from where it names the address
-    to where the returned message starts (the engine's greeting left out)."""
+    to where the returned message starts (the engine's greeting and Sendmail's closing
+    summary left out)."""
     cut = _RETURNED_RE.search(body)
-    text = body[: cut.start()] if cut else body
+    text = _SENDMAIL_SUMMARY_RE.sub("", body[: cut.start()] if cut else body)
     if recipient:
         at = text.lower().find(recipient.lower())
         if at >= 0:
@@ -313,6 +329,10 @@ def prose_bounce(message: Message, body: str) -> Notice | None:
         candidates = _ADDRESS_RE.findall(_ID_LINES_RE.sub("", region_all))
         recipient = next((a.lower() for a in candidates if a.lower() not in own), "")
     region = explanation(body, recipient)
+    notes_reasons = region_all.lower().find("failure reasons") if engine == "notes" else -1
+    if notes_reasons >= 0:
+        # Lotus Notes writes the reason above the address, under "Failure Reasons".
+        region = region_all[notes_reasons:]
     if engine == "googlegroups":
         # Google Groups answers one way for "no such group" and "you may not post to it":
         # never proof that an address is gone, always about our right to post.
@@ -324,9 +344,18 @@ def prose_bounce(message: Message, body: str) -> Notice | None:
             after_data=reasons.refused_after_data(region),
             at_rcpt=reasons.refused_at_rcpt(region),
         )
+        if finding.reason == reasons.UNDEFINED and region != region_all:
+            # Some engines state the reason above the address (EZweb: "The user(s) account
+            # is disabled." then the address): nothing after it, so read the whole text.
+            whole = reasons.judge(region_all, source="text")
+            if "phrase" in whole.evidence:
+                finding = whole
     if not reasons.enhanced_status(region) and not reasons.reply_class(region):
         if _TEMPORARY_RE.search(region_all) or _TEMPORARY_RE.search(subject):
             finding = Finding(finding.reason, False, finding.evidence + " (temporary)")
+    # A warning, not a failure: the engine is still trying (Exim "has not yet been
+    # delivered … Delivery attempts will continue", OpenSMTPD "temporary failure report").
+    delayed = bool(_STILL_TRYING_RE.search(region_all))
     original = returned_headers(children(message)) if message.is_multipart() else None
     own_id = message_id(original)
     if not own_id:
@@ -337,7 +366,7 @@ def prose_bounce(message: Message, body: str) -> Notice | None:
         own_id = "".join(str(message.get("In-Reply-To", "")).split())
     return Notice(
         Finding(finding.reason, finding.permanent, f"{engine or 'bounce'} {finding.evidence}"),
-        "failed",
+        "delayed" if delayed else "failed",
         recipient,
         region,
         reasons.enhanced_status(region),

@@ -53,7 +53,17 @@ def read_message(data: bytes) -> Message:
     parts = len(_PART_RE.findall(data))
     if parts > MAX_MIME_PARTS:
         raise ReportError(f"too many MIME parts: {parts} (at most {MAX_MIME_PARTS} are read)")
-    return email.message_from_bytes(data)
+    return email.message_from_bytes(_unix_lines(data))
+
+
+def _unix_lines(data: bytes) -> bytes:
+    """``data`` with old Mac OS line ends (a bare CR) as LF. Such reports exist (saved by
+    classic Mac mail programs, or relayed through gateways that kept them); the parser
+    reads their headers but the body is one line, so nothing in it could be found.
+    CRLF and LF messages are returned as they are."""
+    if b"\r" not in data or b"\n" in data[:4096]:
+        return data
+    return data.replace(b"\r", b"\n")
 
 
 def clean(text: str) -> str:
@@ -67,6 +77,10 @@ def decode_text(payload: bytes, charset: str | None) -> str:
     Never raises: a hostile ``charset=idna`` part is as readable as the bytes allow.
     """
     name = (charset or "utf-8").strip().lower()
+    if _JIS_ESCAPE in payload and name in _ASCII_NAMES:
+        # ISO-2022-JP announces itself by its escape sequences; Japanese systems (Lotus
+        # Notes, carriers' gateways) send it undeclared or declared as ASCII.
+        name = "iso-2022-jp"
     try:
         info = codecs.lookup(name)
     except (LookupError, ValueError):
@@ -114,9 +128,24 @@ def returned_headers(parts: Sequence[Message]) -> Message | None:
 
 
 def field_value(block: Message, name: str) -> str:
-    """A field of a report block, unfolded, without control characters; ``""`` if absent."""
+    """A field of a report block, unfolded, without control characters; ``""`` if absent.
+
+    ISO-2022-JP in a field (Domino writes its Japanese ``Diagnostic-Code`` so) is decoded:
+    its escape sequences are control characters, and without them the text is lost."""
     raw = block.get(name)
-    return " ".join(clean(str(raw)).split()) if raw is not None else ""
+    if raw is None:
+        return ""
+    text = str(raw)
+    if _JIS_ESCAPE.decode() in text:
+        try:
+            text = text.encode("ascii", "surrogateescape").decode("iso-2022-jp")
+        except UnicodeError:
+            pass  # not ISO-2022-JP after all: read as it is
+    return " ".join(clean(text).split())
+
+
+_JIS_ESCAPE = b"\x1b$B"  # ISO-2022-JP: switch to JIS X 0208 (RFC 1468)
+_ASCII_NAMES = frozenset({"utf-8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1"})
 
 
 def typed_address(value: str) -> str:

@@ -125,6 +125,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
         _rx(
             r"polic(y|ies)",
             r"members-only|non-member|not subscribed to this group|closed mailing list",
+            r"protocol violation",
             r"organi[sz]ational settings|illegal attachment",
         ),
     ),
@@ -139,6 +140,9 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"not (permitted|allowed) to relay|unable to relay|as a relay|open relay",
             r"administrative prohibition|batv|backscatter|no third-party dsns",
             r"this server does not accept mail from|not allowed to post",
+            # A relay refusing our own sender identity (Amazon SES: "Email address is not
+            # verified. The following identities failed the check").
+            r"address is not verified|identities failed the check",
             r"command (parameter )?not implemented|(improper|bad) sequence of commands",
         ),
     ),
@@ -167,6 +171,8 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"exist|must exist)",
             r"no such (domain|host)|unknown (host|domain)|unrout(e)?able (address|mail domain)",
             r"name or service not known|no mx record|null ?mx|does not accept mail",
+            # Exim on a null MX (RFC 7505): "an MX or SRV record indicated no SMTP service".
+            r"indicated no smtp service",
             r"mail domain .{0,30}unknown",
         ),
     ),
@@ -183,6 +189,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"no one at this address|no such person|badrcptto|validrcptto|"
             r"not (a )?(valid|known) (user|recipient|mailbox)",
             r"not listed in|rejected: (invalid|unknown) user|not recogni[sz]ed",
+            r"invalid (final delivery )?userid",
             r"(doesn't|does not) have an? .{0,40}account",
             r"resolver\.adr\.recipient",
             r"utilisateur inconnu|usuario|unbekannt|nessun utente|ディレクトリのリストにありません",
@@ -197,19 +204,29 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"delivery attempts will continue|has been delayed|failing for a long time",
             r"no answer from host|server did not respond|unable to deliver .{0,40}retries",
             r"not reachable",
+            # DragonFly DMA: "Could not deliver for the last 432000 seconds. Giving up.";
+            # IMail: "Delivery failed 20 attempts".
+            r"could not deliver for the last|delivery failed \d+ attempts",
+            r"not delivered within|(remote )?host is not responding",
         ),
     ),
     (
         "networkerror",
         _rx(
             r"loop|too many hops|no route to host|host (is )?unreachable",
-            r"name server|dns|host name lookup|could not connect|connection (failed|error)",
+            # "dns;" is the name type of an RFC 3464 Reporting-MTA/Remote-MTA field, not a
+            # complaint about DNS.
+            r"name server|\bdns\b(?!\s*;)|host name lookup|could not connect|"
+            r"connection (failed|error)",
             r"did not accept our requests to connect|socket error",
         ),
     ),
     (
         "contenterror",
-        _rx(r"mime|8-bit data|header (error|are not accepted)|duplicate header|rfc ?5322"),
+        _rx(
+            r"mime|8-bit data|header (error|are not accepted)|duplicate header|rfc ?5322",
+            r"headers? too (large|long|big)|too many headers",
+        ),
     ),
     (
         "systemerror",
@@ -218,7 +235,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"local (error|problem)|temporary (local )?(problem|failure)|service (currently )?"
             r"unavailable",
             r"can't create|write error|interrupted system call|i/o error|mail system full",
-            r"transaction failed|pipe to \||no such file or directory",
+            r"transaction failed|pipe to \||no such file or directory|mailer error",
         ),
     ),
 )

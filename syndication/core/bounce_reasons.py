@@ -7,6 +7,8 @@ or :data:`BLOCKED`; relaying refused is :data:`REJECTED`; a virus is :data:`SPAM
 
 Evidence, strongest first (:func:`judge`):
 
+0. a convention one receiving system documents for its replies (an Exchange status
+   number, Microsoft's 5.4.1 edge block, Yahoo's "dd" prefix: :mod:`bounce_vendors`);
 1. the remote server's own words: phrases (:mod:`syndication.core.bounce_phrases`) in
    its reply text (``Diagnostic-Code`` of a DSN, the quoted SMTP reply in a prose bounce);
 2. the enhanced status code (RFC 3463) the remote server put in that reply;
@@ -27,6 +29,7 @@ import re
 from dataclasses import dataclass
 
 from syndication.core.bounce_phrases import PHRASES
+from syndication.core.bounce_vendors import convention
 
 USERUNKNOWN = "userunknown"
 HOSTUNKNOWN = "hostunknown"
@@ -132,12 +135,17 @@ _SUBJECTS: dict[str, str] = {
 
 _EARLY_STAGE_RE = re.compile(
     r"(after|in reply to) (the )?(initial connection|connect|greeting|banner|helo|ehlo|"
-    r"mail from)",
+    r"mail from)|"
+    # qmail-remote: "Connected to 192.0.2.1 but my name was rejected" (HELO) / "but sender
+    # was rejected" (MAIL FROM); Postfix: "host … refused to talk to me" (the greeting).
+    r"but (my name|sender) was rejected|refused to talk to me",
     re.IGNORECASE,
 )
 _DOMAIN_GONE_RE = re.compile(
     r"no such domain|domain (name )?(does not exist|not found|unknown|must exist)|no mx record|"
-    r"null ?mx|does not accept mail|unrout(e)?able",
+    r"null ?mx|does not accept mail|unrout(e)?able|indicated no smtp service|"
+    # Sendmail's resolver verdict: "Host unknown (Authoritative answer from name server)".
+    r"authoritative answer from name server",
     re.IGNORECASE,
 )
 ADDRESS_GONE = frozenset({USERUNKNOWN, HOSTUNKNOWN, HASMOVED})
@@ -156,7 +164,11 @@ def refused_after_data(text: str) -> bool:
 
 _AT_RCPT_RE = re.compile(
     r"in reply to rcpt to|after rcpt to|>>> rcpt to:?\s*<[^>]*>\s+<<<\s*5|rcpt to:?\s*<[^>]*>"
-    r"[^<]{0,20}<<<\s*5|error from remote mail server after rcpt|\brcpt to\b[^.]{0,40}\b5\d\d\b",
+    r"[^<]{0,20}<<<\s*5|error from remote mail server after rcpt|\brcpt to\b[^.]{0,40}\b5\d\d\b|"
+    # qmail-remote: "most progress was RCPT TO response"; DragonFly DMA: "did not like our
+    # RCPT TO"; Oracle Messaging Server's Status comment "Remote SMTP server has rejected
+    # address" (its words for a refused RCPT).
+    r"rcpt to response|did not like our rcpt to|server has rejected address|smtp:rcpt host",
     re.IGNORECASE,
 )
 
@@ -166,6 +178,7 @@ def refused_at_rcpt(text: str) -> bool:
     return bool(_AT_RCPT_RE.search(" ".join(text.split())))
 
 
+_SENDMAIL_VERDICT_RE = re.compile(r"^[ \t]*5\d\d (5\.1\.\d{1,3}) <[^>\s]+>\.\.\.", re.MULTILINE)
 _STATUS_RE = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _REPLY_RE = re.compile(r"(?:^|[\s:;(\[])([245])[0-5]\d(?=[\s\-])")
 
@@ -232,17 +245,30 @@ def judge(
     server_code = enhanced_status(diagnostic)
     klass = (server_code or status or "")[:1] or reply_class(diagnostic)
     permanent = klass != "4"
+    known = convention(diagnostic)
+    if known is not None:
+        # The system's own convention says what its reply means: no general phrase or
+        # code outranks it (see bounce_vendors for each one's source).
+        entry, words = known
+        return Finding(entry.reason, permanent, f"{source}: {entry.system} '{words[:80]}'")
     phrase = from_phrase(diagnostic)
     stage = _EARLY_STAGE_RE.search(" ".join(diagnostic.split()))
-    if stage is not None and (phrase is None or phrase[0] in ADDRESS_GONE):
+    if stage is not None and (phrase is None or phrase[0] in ADDRESS_GONE | {EXPIRED}):
         # Refused before any recipient was named (at the greeting, HELO or MAIL FROM):
-        # about our server or sender address, never the reader's.
-        early = REJECTED if "mail from" in stage.group(0).lower() else BLOCKED
-        return Finding(early, permanent, f"{source}: refused {stage.group(0)}")
+        # about our server or sender address, never the reader's. Words about retrying
+        # ("in the queue too long", "attempts will continue") are the engine's schedule,
+        # not the cause, so the stage outranks them.
+        said = stage.group(0).lower()
+        early = REJECTED if "mail from" in said or "sender" in said else BLOCKED
+        return Finding(early, permanent, f"{source}: refused before RCPT ('{stage.group(0)}')")
     if phrase is not None:
         reason, words = phrase
         code_note = f" ({server_code})" if server_code else ""
         evidence = f"{source}{code_note}: phrase '{words[:80]}'"
+        if reason == MESGTOOBIG and server_code[2:] == "2.3":
+            # RFC 3463 X.2.3: the message exceeds the *mailbox's* administrative limit
+            # (its subject is the mailbox, X.3.4 is the system's size limit).
+            return Finding(EXCEEDLIMIT, permanent, f"{evidence}, mailbox code {server_code}")
         if reason in ADDRESS_GONE:
             coded = from_code(server_code)
             if coded is not None and coded not in ADDRESS_GONE:
@@ -253,8 +279,14 @@ def judge(
                 # RFC 5321 §3.3: recipients are refused at RCPT; a "user unknown" to the
                 # message text after DATA is a filter's answer about the message.
                 return Finding(FILTERED, permanent, f"{evidence}, after DATA")
-            agrees = {c for c in (from_code(server_code), from_code(status)) if c in ADDRESS_GONE}
-            if _DOMAIN_GONE_RE.search(words):
+            verdicts = [from_code(server_code), from_code(status)]
+            # Sendmail states its own verdict per address after the remote's reply:
+            # "550 5.1.1 <reader@example.net>... User unknown".
+            verdicts += [from_code(c) for c in _SENDMAIL_VERDICT_RE.findall(diagnostic)]
+            agrees = {c for c in verdicts if c in ADDRESS_GONE}
+            if _DOMAIN_GONE_RE.search(words) or (
+                reason == HOSTUNKNOWN and _DOMAIN_GONE_RE.search(" ".join(diagnostic.split()))
+            ):
                 # A domain that does not exist (or has a null MX, RFC 7505) is a DNS fact
                 # the remote states, not a filter's answer.
                 agrees = {HOSTUNKNOWN}

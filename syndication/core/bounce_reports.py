@@ -181,7 +181,10 @@ def _dsn(
     else:
         explanation = formats.explanation(body, recipient)
         after_data = reasons.refused_after_data(explanation)
-        at_rcpt = reasons.refused_at_rcpt(explanation) or reasons.refused_at_rcpt(diagnostic)
+        at_rcpt = any(
+            reasons.refused_at_rcpt(text)
+            for text in (explanation, diagnostic, field_value(chosen, "Status"))
+        )
         finding = reasons.judge(reply or diagnostic, status, after_data=after_data, at_rcpt=at_rcpt)
         if finding.reason == reasons.UNDEFINED or finding.evidence.startswith("Status"):
             # Nothing specific from the remote: the explanation the reporting MTA wrote
@@ -189,7 +192,15 @@ def _dsn(
             explained = reasons.judge(
                 explanation, status, source="text", after_data=after_data, at_rcpt=at_rcpt
             )
-            if "phrase" in explained.evidence:
+            if "phrase" in explained.evidence or "refused before RCPT" in explained.evidence:
+                finding = explained
+        elif finding.reason in reasons.ADDRESS_GONE and not finding.permanent:
+            # Words alone in the remote's reply; the reporting MTA's own text may hold
+            # what agrees with them (Sendmail's per-address verdict, the RCPT stage).
+            explained = reasons.judge(
+                explanation, status, source="text", after_data=after_data, at_rcpt=at_rcpt
+            )
+            if explained.reason in reasons.ADDRESS_GONE and explained.permanent:
                 finding = explained
     return BounceReport(
         reason=finding.reason,

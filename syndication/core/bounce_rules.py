@@ -20,8 +20,9 @@ speeding, contenterror, mesgtoobig
 feedback/abuse                      unsubscribe ``complained``, leaves every list,
                                                 suppressed (lifecycle ``complaint``)
 feedback/opt-out                    unsubscribe leaves every list (lifecycle ``unsubscribe``)
-vacation, delivered; any DSN        ignore      recorded, no effect
-``Action: delayed``
+vacation, delivered; any DSN        ignore      recorded, no effect (a delay whose reason
+``Action: delayed``                             is alarm-only raises the alarm, still
+                                                without touching the reader)
 undefined                           undefined   recorded and counted apart for the operator
 =================================  ===========  ==============================================
 
@@ -101,11 +102,14 @@ def action_for(finding: Finding, dsn_action: str = "failed") -> Action:
     """The action for a report's finding (see the module table).
 
     ``dsn_action`` is the DSN's ``Action`` field: ``delayed`` means the MTA is still
-    trying (the final verdict comes later), so nothing is done.
+    trying (the final verdict comes later), so nothing is done to the reader; only a
+    delay about our sending (an alarm-only reason) counts, as an alarm.
     """
-    if dsn_action == "delayed":
-        return Action.IGNORE
     action = ACTIONS.get(finding.reason, Action.UNDEFINED)
+    if dsn_action == "delayed":
+        # Still trying: nothing is done to the reader; a delay whose cause is about our
+        # sending (a block list, our sender refused) still raises the alarm.
+        return Action.ALARM if action is Action.ALARM else Action.IGNORE
     if action is Action.SUPPRESS and not finding.permanent:
         return Action.COUNT
     if (

@@ -7,6 +7,10 @@ then lost to a crash is a lost unsubscribe): the MTA keeps and retries anything 
 not acknowledge. If the store fails, the answer is 451 and the MTA tries again later.
 
 LMTP (RFC 2033) answers DATA once per accepted recipient; the report is stored once.
+
+The store may decline a report (it returns None): a report about nobody of ours from a
+peer over its allowance (``core/intake_limits.py``). It is answered 250 all the same,
+saying it was not kept: refusing it would only make the peer retry or bounce it back.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ from syndication.core.verp import is_bounce_address
 
 log = logging.getLogger("syndication.bounces.intake")
 
-Store = Callable[[bytes, str, list[str]], int]
+# (data, envelope sender, envelope recipients, peer address) -> intake id, or None if
+# the store declined to keep it.
+Store = Callable[[bytes, str, list[str], str], int | None]
 
 
 class IntakeHandler:
@@ -54,16 +60,20 @@ class IntakeHandler:
         if isinstance(data, str):
             data = data.encode("utf-8", "surrogateescape")
         recipients = list(envelope.rcpt_tos)
+        peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer or "")
         loop = asyncio.get_running_loop()
         try:
             intake_id = await loop.run_in_executor(
-                None, self.store, bytes(data), str(envelope.mail_from or ""), recipients
+                None, self.store, bytes(data), str(envelope.mail_from or ""), recipients, peer
             )
         except Exception:  # noqa: BLE001 - the MTA must retry, not lose the report
             log.exception("cannot store a bounce report; answering 451 so the MTA retries")
             return "451 4.3.0 cannot store the report now, try again later"
-        self.on_stored(intake_id)
-        reply = f"250 2.0.0 stored as report {intake_id}"
+        if intake_id is None:
+            reply = "250 2.0.0 received, not kept: it names nothing of ours"
+        else:
+            self.on_stored(intake_id)
+            reply = f"250 2.0.0 stored as report {intake_id}"
         if self.lmtp:
             # RFC 2033 §4.2: one reply per recipient that RCPT accepted.
             return "\r\n".join([reply] * max(1, len(recipients)))

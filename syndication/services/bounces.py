@@ -22,6 +22,11 @@ evidence are stored with the event. Automatic replies (RFC 3834) are ignored. Th
 report arriving twice counts once. :func:`prune_reports` drops raw reports after
 ``bounces.retention_days``.
 
+The SMTP/LMTP intake keeps reports that name nothing of ours (no VERP token, no
+Message-ID we sent) only within ``bounces.strangers_per_hour`` per sending peer and
+``bounces.strangers_stored`` held in all (:func:`accept_limited`); the rest are counted
+and dropped with a log line. Such a report would change nobody anyway.
+
 Nothing can stall the queue: each report is processed under its own guard, and one whose
 reading or applying raises is marked ``failed`` with a one-line error (its transaction
 rolled back, so it changed nothing) while the reports behind it go on.
@@ -42,6 +47,7 @@ from sqlalchemy.orm import Session
 from syndication.core import bounce_reasons, bounce_rules, verp
 from syndication.core.bounce_mime import read_message
 from syndication.core.bounce_reports import BounceReport, parse_report
+from syndication.core.intake_limits import StrangerLimits
 from syndication.errors import InputError, SyndicationError
 from syndication.services.subscribers import restore_address
 from syndication.settings import Settings
@@ -103,6 +109,58 @@ def accept(
         return bounce_store.enqueue(
             session, data, source=source, sender=sender, recipients=recipients, now=now
         )
+
+
+def about_ours(settings: Settings, engine: Engine, data: bytes, recipients: Sequence[str]) -> bool:
+    """Whether a report names a copy of ours: a valid VERP token among the envelope
+    recipients (checked first, without reading the report), else, read as processing reads
+    it, a VERP token or Message-ID of ours (:func:`_resolve`). What cannot be read names
+    nothing of ours."""
+    base = settings.bounces.address
+    for address in recipients:
+        token = verp.token_of(base, address) if base else None
+        if token is not None and verp.read_token(settings.secret_key, token) is not None:
+            return True
+    try:
+        report = parse_report(read_message(data), recipients)
+    except Exception:  # noqa: BLE001 - processing will mark it failed; here it is a stranger's
+        return False
+    with db.read_session(engine) as session:
+        target, _why = _resolve(settings, session, report)
+    return target is not None
+
+
+def accept_limited(
+    settings: Settings,
+    engine: Engine,
+    limits: StrangerLimits,
+    data: bytes,
+    *,
+    source: str,
+    sender: str,
+    recipients: Sequence[str],
+    peer: str,
+    now: datetime,
+) -> int | None:
+    """:func:`accept` for the SMTP/LMTP intake: a report that names nothing of ours
+    (:func:`about_ours`) is stored only within ``limits`` (per peer, and in total: see
+    :mod:`syndication.core.intake_limits`); over them it is dropped with a log line and
+    None is returned. ``limits`` is not thread-safe: the caller serialises calls."""
+    if not about_ours(settings, engine, data, recipients):
+        with db.read_session(engine) as session:
+            held = bounce_store.unmatched_held(session)
+        over = limits.admit(peer, held, now)
+        if over is not None:
+            log.warning(
+                "bounce intake: dropped a report from %s that names nothing of ours: %s"
+                " (dropped since start: %d per peer, %d over the total)",
+                peer or "?",
+                over,
+                limits.dropped["per-peer"],
+                limits.dropped["total"],
+            )
+            return None
+    return accept(engine, data, source=source, sender=sender, recipients=recipients, now=now)
 
 
 def process_pending(
@@ -329,15 +387,26 @@ def serve(
     base = require_bounce_address(settings)
     wake = threading.Event()
 
-    def store(data: bytes, sender: str, recipients: list[str]) -> int:
-        return accept(
-            engine,
-            data,
-            source="lmtp" if lmtp else "smtp",
-            sender=sender,
-            recipients=recipients,
-            now=now(),
-        )
+    limits = StrangerLimits(
+        per_peer=settings.bounces.strangers_per_hour,
+        window=timedelta(hours=1),
+        max_stored=settings.bounces.strangers_stored,
+    )
+    admitting = threading.Lock()  # the executor runs stores in several threads
+
+    def store(data: bytes, sender: str, recipients: list[str], peer: str) -> int | None:
+        with admitting:
+            return accept_limited(
+                settings,
+                engine,
+                limits,
+                data,
+                source="lmtp" if lmtp else "smtp",
+                sender=sender,
+                recipients=recipients,
+                peer=peer,
+                now=now(),
+            )
 
     def work() -> None:
         while not stop.is_set():

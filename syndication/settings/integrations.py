@@ -215,6 +215,8 @@ class IntegrationTables(TableReader):
                 "imap",
                 "capability_days",
                 "retention_days",
+                "strangers_per_hour",
+                "strangers_stored",
             },
         )
         address = self.get(table, "bounces", "address", str, d.address).strip()
@@ -247,6 +249,15 @@ class IntegrationTables(TableReader):
             )
             for key in ("capability_days", "retention_days")
         }
+        strangers = {
+            key: self.checked(
+                f"bounces.{key}",
+                self.get(table, "bounces", key, int, getattr(d, key)),
+                lambda v: 1 <= v <= 1_000_000,
+                "must be between 1 and 1000000",
+            )
+            for key in ("strangers_per_hour", "strangers_stored")
+        }
         imap = self.imap(table, environ) if "imap" in table else None
         return BounceSettings(
             address=address.lower(),
@@ -255,6 +266,8 @@ class IntegrationTables(TableReader):
             imap=imap,
             capability_days=days["capability_days"],
             retention_days=days["retention_days"],
+            strangers_per_hour=strangers["strangers_per_hour"],
+            strangers_stored=strangers["strangers_stored"],
         )
 
     def imap(self, bounces: Mapping[str, Any], environ: Mapping[str, str]) -> ImapSettings:

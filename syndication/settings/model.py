@@ -292,7 +292,10 @@ class BounceSettings:
     ``capability_days``: a report about a copy sent longer ago than this acts on nobody
     (a VERP return path or Message-ID is a capability over one reader; a forwarded copy
     must not suppress them years later). ``retention_days``: raw reports older than this
-    are pruned (events and their verdicts are kept).
+    are pruned (events and their verdicts are kept). ``strangers_per_hour`` and
+    ``strangers_stored``: the SMTP/LMTP intake keeps at most that many reports that match
+    no VERP token or Message-ID of ours per sending peer per hour, and at most that many
+    in all (``core/intake_limits.py``); the rest are counted and dropped.
     """
 
     address: str = ""
@@ -301,6 +304,8 @@ class BounceSettings:
     imap: ImapSettings | None = None
     capability_days: int = 90
     retention_days: int = 30
+    strangers_per_hour: int = 20
+    strangers_stored: int = 1000
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,19 @@ def oldest_queued_at(session: Session) -> datetime | None:
     ).scalar_one()
 
 
+def unmatched_held(session: Session) -> int:
+    """Reports held that are not (yet) known to be about a reader of ours: those processed
+    and ``ignored`` (kept until pruned) and those still ``queued``. The intake's total
+    bound on strangers' reports (``core/intake_limits.py``) counts these."""
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(BounceIntake)
+            .where(BounceIntake.state.in_(("queued", "ignored")))
+        ).scalar_one()
+    )
+
+
 def failed_count(session: Session) -> int:
     """Reports whose processing raised (``failed``)."""
     return int(

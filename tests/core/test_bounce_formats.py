@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from syndication.core.bounce_mime import read_message
 from syndication.core.bounce_reports import parse_report
 from syndication.core.bounce_rules import action_for
 from tests.support.bounces import parsed
@@ -258,6 +259,291 @@ Message-ID: {ID}
 )
 
 
+# Exchange 2000/2003 (before DSNs): the address, the sentence, and the MSEXCH line whose
+# last field is the 8-digit status (000C05A6: recipient name not recognised).
+EXCHANGE_2003 = mail(
+    "From: System Administrator <postmaster@exchange.reader.example.net>\n"
+    "Subject: Undeliverable: City Life Weekly\n",
+    """Your message
+
+  To:      reader@reader.example.net
+  Subject: City Life Weekly
+
+did not reach the following recipient(s):
+
+reader@reader.example.net on Mon, 30 Nov 2026 10:00:00 +0000
+    The recipient name is not recognized
+	The MTS-ID of the original message is: c=US;a= ;p=Reader;l=EX1-261130100000Z-1
+    MSEXCH:IMS:Reader:Site:EX1 0 (000C05A6) Unknown Recipient
+""",
+)
+
+
+def sendmail_dsn(
+    reply: str, status: str, status_comment: str = "", *, action: str = "failed", text: str = ""
+) -> bytes:
+    """A DSN as Sendmail-like and Messaging-Server-like MTAs write it, quoting ``reply``
+    (``text``: the human-readable part, e.g. Sendmail's transcript)."""
+    return mail(
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@relay.example.org>\n"
+        "Subject: Returned mail: see transcript for details\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="S1"\n',
+        f"""--S1
+Content-Type: text/plain
+
+The original message was received at Mon, 30 Nov 2026 09:59:00 +0000
+{text}
+--S1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; relay.example.org
+
+Final-Recipient: RFC822; reader@reader.example.net
+Action: {action}
+Status: {status}{f" ({status_comment})" if status_comment else ""}
+Remote-MTA: DNS; mx.reader.example.net
+Diagnostic-Code: SMTP; {reply}
+
+--S1
+Content-Type: text/rfc822-headers
+
+Message-ID: {ID}
+
+--S1--
+""",
+    )
+
+
+# Yahoo's "dd" reply for an account that does not exist, relayed in a DSN whose Status is
+# the reporting MTA's coarse 5.0.0.
+YAHOO_DD_DSN = sendmail_dsn(
+    "554 delivery error: dd This user doesn't have a yahoo.example account"
+    " (reader@yahoo.example) [0] - mta1.mail.yahoo.example",
+    "5.0.0",
+)
+# KDDI au's filter: "550 : User unknown" with the address left out.
+KDDI_FILTER_DSN = sendmail_dsn("550 : User unknown", "5.2.0")
+# Exchange Online's directory-based edge blocking behind a coarse Status.
+EOP_DBEB_DSN = sendmail_dsn(
+    "550 5.4.1 [reader@reader.example.net]: Recipient address rejected: Access denied."
+    " AS(201806281)",
+    "5.0.0",
+)
+# Oracle Messaging Server: no code in the reply, the refusal of RCPT in its Status comment.
+MESSAGING_SERVER_RCPT = sendmail_dsn(
+    "550 <reader@reader.example.net>: User unknown",
+    "5.0.0",
+    "Remote SMTP server has rejected address",
+)
+# The same words without anything saying where or how: counted, not trusted.
+WORDS_ONLY_DSN = sendmail_dsn("550 <reader@reader.example.net>: User unknown", "5.0.0")
+
+# qmail-remote says which command's response it got ("most progress was RCPT TO response").
+QMAIL_RCPT = mail(
+    "From: MAILER-DAEMON@mx.relay.example.net\nSubject: failure notice\n",
+    """Hi. This is the qmail-send program at mx.relay.example.net.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<reader@reader.example.net>:
+Sorry, no SMTP connection got far enough; most progress was RCPT TO response; remote host
+192.0.2.7 said: 550 Unknown user reader@reader.example.net
+. (#5.5.0)
+
+--- Below this line is a copy of the message.
+
+"""
+    + RETURNED,
+)
+
+# DragonFly DMA giving up after its queue lifetime (no reply code at all).
+DRAGONFLY_GAVE_UP = mail(
+    "From: MAILER-DAEMON <>\nSubject: Mail delivery failed\n",
+    """This is the DragonFly Mail Agent v0.13 at relay.example.org.
+
+There was an error delivering your mail to <reader@reader.example.net>.
+
+Could not deliver for the last 432000 seconds. Giving up.
+
+Message headers follow.
+
+"""
+    + RETURNED,
+)
+
+
+# Sendmail's transcript: the remote's reply names no address code, Sendmail's own verdict
+# line for the address does (and its closing "Service unavailable" is no evidence).
+SENDMAIL_VERDICT = sendmail_dsn(
+    "550 5.5.0 Invalid recipient",
+    "5.5.0",
+    text="""
+   ----- Transcript of session follows -----
+... while talking to mx.reader.example.net.:
+>>> DATA
+<<< 550 5.5.0 Invalid recipient
+550 5.1.1 <reader@reader.example.net>... User unknown
+<<< 503 5.0.0 Need RCPT (recipient)
+554 5.0.0 Service unavailable
+""",
+)
+# An Orange refusal: the words say little, the error number says spam.
+ORANGE_EXIM = mail(
+    "From: Mail Delivery System <Mailer-Daemon@relay.example.org>\n"
+    "Subject: Mail delivery failed: returning message to sender\n"
+    "X-Failed-Recipients: reader@orange.example\n",
+    """This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+  reader@orange.example
+    SMTP error from remote mail server after end of data:
+    host smtp-in.orange.example [192.0.2.1]: 550 5.2.0 Mail rejete. Mail rejected. OFR_506 [506]
+
+------ This is a copy of the message, including all the headers. ------
+
+"""
+    + RETURNED,
+)
+# qmail-remote: the HELO refused, then qmail's own words about the queue.
+QMAIL_HELO = mail(
+    "From: MAILER-DAEMON@mx.relay.example.net\nSubject: failure notice\n",
+    """Hi. This is the qmail-send program at mx.relay.example.net.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<reader@reader.example.net>:
+Connected to 192.0.2.7 but my name was rejected.
+Remote host said: 501 5.0.0 Invalid domain name
+I'm not going to try again; this message has been in the queue too long.
+
+--- Below this line is a copy of the message.
+
+"""
+    + RETURNED,
+)
+# Exim's delay warning: not a failure yet, but the remote refuses our sender.
+EXIM_DELAY_SENDER = mail(
+    "From: Mail Delivery System <Mailer-Daemon@relay.example.org>\n"
+    "Subject: Warning: message 1abc-000 delayed 24 hours\n"
+    "X-Failed-Recipients: reader@reader.example.net\n",
+    """This message was created automatically by mail delivery software.
+A message that you sent has not yet been delivered to one or more of its
+recipients after more than 24 hours on the queue on relay.example.org.
+
+The address to which the message has not yet been delivered is:
+
+  reader@reader.example.net
+    host mx.reader.example.net [192.0.2.9]
+    Delay reason: SMTP error from remote mail server after MAIL FROM:<b@news.example.org>:
+    450 sender address verification pending
+
+No action is required on your part. Delivery attempts will continue for
+some time, and this warning may be repeated at intervals if the message
+remains undelivered.
+"""
+    + RETURNED,
+)
+# The same warning about a full mailbox: still trying, so nothing is done to the reader.
+EXIM_DELAY_FULL = EXIM_DELAY_SENDER.replace(
+    b"Delay reason: SMTP error from remote mail server after MAIL FROM:<b@news.example.org>:",
+    b"Delay reason: SMTP error from remote mail server after RCPT TO:<reader@reader.example.net>:",
+).replace(b"450 sender address verification pending", b"452 4.2.2 Mailbox full")
+# A delay DSN whose cause is a block list: the reader is left alone, the alarm raised.
+DELAYED_BLOCKED = sendmail_dsn(
+    "451 4.7.1 Client host rejected: listed at a DNSBL", "4.7.1", action="delayed"
+)
+DELAYED_FULL = sendmail_dsn("452 4.2.2 Mailbox full", "4.2.2", action="delayed")
+# RFC 3463 X.2.3: the mailbox's limit on message length, not the system's.
+MAILBOX_SIZE_LIMIT = sendmail_dsn("552 5.2.3 Message length exceeds administrative limit", "5.2.3")
+# Exim on a null MX (RFC 7505) and Sendmail on an authoritative NXDOMAIN: DNS facts.
+EXIM_NULL_MX = mail(
+    "From: Mail Delivery System <Mailer-Daemon@relay.example.org>\n"
+    "Subject: Mail delivery failed: returning message to sender\n"
+    "X-Failed-Recipients: reader@reader.example.net\n",
+    """This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+  reader@reader.example.net
+    an MX or SRV record indicated no SMTP service
+
+------ This is a copy of the message, including all the headers. ------
+
+"""
+    + RETURNED,
+)
+SENDMAIL_NXDOMAIN = mail(
+    "From: Mail Delivery Subsystem <MAILER-DAEMON@relay.example.org>\n"
+    "Subject: Returned mail: Host unknown\n",
+    """   ----- Transcript of session follows -----
+550 reader.example.net (smtp)... 550 Host unknown
+554 <reader@reader.example.net>... 550 Host unknown (Authoritative answer from name server)
+
+   ----- Original message follows -----
+
+"""
+    + RETURNED,
+)
+
+
+# Domino in Japanese: the reason in ISO-2022-JP straight in the Diagnostic-Code field.
+DOMINO_REASON = (
+    "ユーザー reader (reader@reader.example.net) は Domino ディレクトリには見つかりません。"
+)
+DOMINO_JIS = sendmail_dsn("@@JIS@@", "5.0.0").replace(
+    b"SMTP; @@JIS@@", b"X-Notes; " + DOMINO_REASON.encode("iso-2022-jp")
+)
+# Older Notes in Japanese: reason first, address below it, the body in ISO-2022-JP.
+NOTES_JIS = (
+    "To: bounces+d7-bbbbbbbbbbbbbbbb@news.example.org\r\n"
+    "From: postmaster@notes.reader.example.net\r\nSubject: Undeliverable message\r\n"
+    "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\n\r\n"
+    "------- Failure Reasons  --------\r\n\r\nディレクトリのリストにありません\r\n"
+    "reader@reader.example.net\r\n\r\n------- Returned Message --------\r\n"
+).encode("iso-2022-jp") + RETURNED.replace("\n", "\r\n").encode()
+
+
+# Gmail's delay notice: still trying, so nothing is done to the reader.
+GMAIL_DELAY = mail(
+    "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n"
+    "Subject: Delivery Status Notification (Delay)\n",
+    """This is an automatically generated Delivery Status Notification
+
+THIS IS A WARNING MESSAGE ONLY.
+
+YOU DO NOT NEED TO RESEND YOUR MESSAGE.
+
+Delivery to the following recipient has been delayed:
+
+     reader@reader.example.net
+
+Message will be retried for 2 more day(s)
+
+Technical details of temporary failure:
+The recipient server did not accept our requests to connect.
+
+----- Original message -----
+
+"""
+    + RETURNED,
+)
+# EZweb states the reason above the address.
+EZWEB_DISABLED = mail(
+    "From: Postmaster@ezweb.example.jp\nSubject: Mail System Error - Returned Mail\n",
+    """The user(s) account is disabled.
+
+<reader@reader.example.net>
+
+------ Original message follows ------
+
+"""
+    + RETURNED,
+)
+
+
 def ses(notification: Mapping[str, Any], wrapped: bool) -> bytes:
     body = json.dumps(notification)
     if wrapped:
@@ -337,12 +623,40 @@ This week in the city.
             "prose:googlegroups",
             "city-readers@googlegroups.com",
         ),
-        (YAHOO, "userunknown", "count", "prose:yahoo", "reader@reader.example.net"),
+        (YAHOO, "userunknown", "suppress", "prose:yahoo", "reader@reader.example.net"),
         (MAILRU, "spamdetected", "alarm-only", "prose:mailru", "reader@reader.example.net"),
         (DRAGONFLY, "userunknown", "suppress", "prose:dragonfly", "reader@reader.example.net"),
         (OPENSMTPD, "mailboxfull", "count", "prose:opensmtpd", "reader@reader.example.net"),
-        (NOTES, "userunknown", "count", "prose:notes", "reader@reader.example.net"),
-        (EXCHANGE_DSN, "expired", "count", "dsn", "reader@reader.example.net"),
+        (NOTES, "userunknown", "suppress", "prose:notes", "reader@reader.example.net"),
+        (EXCHANGE_DSN, "userunknown", "suppress", "dsn", "reader@reader.example.net"),
+        (EXCHANGE_2003, "userunknown", "suppress", "prose:exchange", "reader@reader.example.net"),
+        (YAHOO_DD_DSN, "userunknown", "suppress", "dsn", "reader@reader.example.net"),
+        (KDDI_FILTER_DSN, "filtered", "alarm-only", "dsn", "reader@reader.example.net"),
+        (EOP_DBEB_DSN, "userunknown", "suppress", "dsn", "reader@reader.example.net"),
+        (MESSAGING_SERVER_RCPT, "userunknown", "suppress", "dsn", "reader@reader.example.net"),
+        (WORDS_ONLY_DSN, "userunknown", "count", "dsn", "reader@reader.example.net"),
+        (QMAIL_RCPT, "userunknown", "suppress", "prose:qmail", "reader@reader.example.net"),
+        (DRAGONFLY_GAVE_UP, "expired", "count", "prose:dragonfly", "reader@reader.example.net"),
+        (DOMINO_JIS, "userunknown", "suppress", "dsn", "reader@reader.example.net"),
+        (NOTES_JIS, "userunknown", "suppress", "prose:notes", "reader@reader.example.net"),
+        (GMAIL_DELAY, "networkerror", "ignore", "prose:gmail", "reader@reader.example.net"),
+        (EZWEB_DISABLED, "suspend", "count", "prose:generic", "reader@reader.example.net"),
+        (SENDMAIL_VERDICT, "userunknown", "suppress", "dsn", "reader@reader.example.net"),
+        (ORANGE_EXIM, "spamdetected", "alarm-only", "prose:exim", "reader@orange.example"),
+        (QMAIL_HELO, "blocked", "alarm-only", "prose:qmail", "reader@reader.example.net"),
+        (EXIM_DELAY_SENDER, "rejected", "alarm-only", "prose:exim", "reader@reader.example.net"),
+        (EXIM_DELAY_FULL, "mailboxfull", "ignore", "prose:exim", "reader@reader.example.net"),
+        (DELAYED_BLOCKED, "blocked", "alarm-only", "dsn", "reader@reader.example.net"),
+        (DELAYED_FULL, "mailboxfull", "ignore", "dsn", "reader@reader.example.net"),
+        (MAILBOX_SIZE_LIMIT, "exceedlimit", "count", "dsn", "reader@reader.example.net"),
+        (EXIM_NULL_MX, "hostunknown", "suppress", "prose:exim", "reader@reader.example.net"),
+        (
+            SENDMAIL_NXDOMAIN,
+            "hostunknown",
+            "suppress",
+            "prose:sendmail",
+            "reader@reader.example.net",
+        ),
         (ses(SES_BOUNCE, True), "userunknown", "suppress", "ses", "reader@reader.example.net"),
         (
             ses(SES_COMPLAINT, False),
@@ -391,3 +705,17 @@ def test_ses_transient_bounce_and_not_spam_complaint_touch_nobody() -> None:
     assert action_for(report.finding, report.action).value == "count"
     not_spam = dict(SES_COMPLAINT, complaint={"complaintFeedbackType": "not-spam"})
     assert parse_report(parsed(ses(not_spam, True))).reason == "undefined"
+
+
+@pytest.mark.parametrize("data", [QMAIL_RCPT, SENDMAIL_VERDICT, EXCHANGE_2003])
+def test_old_mac_line_ends_read_like_any_other(data: bytes) -> None:
+    # A bare CR ends each line (classic Mac OS): the same report, the same verdict.
+    cr_only = data.replace(b"\r\n", b"\r")
+    as_crlf = parse_report(read_message(data), [TO])
+    as_cr = parse_report(read_message(cr_only), [TO])
+    assert (as_cr.reason, as_cr.permanent, as_cr.final_recipient) == (
+        as_crlf.reason,
+        as_crlf.permanent,
+        as_crlf.final_recipient,
+    )
+    assert as_cr.reason == "userunknown"

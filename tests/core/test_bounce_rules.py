@@ -120,3 +120,32 @@ def test_every_phrase_names_a_reason_of_the_vocabulary() -> None:
     from syndication.core.bounce_phrases import PHRASES
 
     assert {reason for reason, _pattern in PHRASES} <= set(r.REASONS)
+
+
+def test_every_system_convention_names_a_reason_of_the_vocabulary() -> None:
+    from syndication.core.bounce_vendors import CONVENTIONS, ORANGE_CODES
+
+    named = {e.reason for e in CONVENTIONS if e.numbers is None} | set(ORANGE_CODES.values())
+    assert named <= set(r.REASONS)
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        ("MSEXCH:IMS:Org:Site:EX1 0 (000C05A6) Unknown Recipient", "userunknown"),
+        ("MSEXCH:IMS:Org:Site:EX1 0 (000C0595) Ambiguous Recipient", "filtered"),
+        ("550 5.4.1 Recipient address rejected: Access denied. AS(201806281)", "userunknown"),
+        ("554 5.7.1 <a@b.example>: Recipient address rejected: Access denied", "blocked"),
+        ("550 : User unknown", "filtered"),
+        ("550 <reader@ezweb.ne.jp>: User unknown", "userunknown"),
+        ("550 5.2.0 Mail rejete. Mail rejected. OFR_506 [506]", "spamdetected"),
+        ("550 5.5.0 Adresse destinataire invalide. Invalid recipient. LPN007_416", "userunknown"),
+        ("421 4.2.0 Service refuse. Veuillez essayer plus tard. OFR004_201", "undefined"),
+    ],
+)
+def test_a_system_convention_outranks_the_general_words(reply: str, reason: str) -> None:
+    # An Exchange status number or Microsoft's 5.4.1 edge block says what the words do not;
+    # a plain access-table refusal (5.7.1) is not Microsoft's convention and stays policy.
+    finding = r.judge(reply, "5.0.0")
+    # Permanent: a convention is enough on its own (plain words would only count).
+    assert (finding.reason, finding.permanent) == (reason, not reply.startswith("4"))

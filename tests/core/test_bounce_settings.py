@@ -62,3 +62,13 @@ def test_capabilities_expire_and_reports_are_pruned_after_settings(tmp_path: Pat
     assert (bounces.capability_days, bounces.retention_days) == (30, 7)
     with pytest.raises(ConfigError, match="bounces.retention_days: must be between 1 and 3650"):
         load(tmp_path, "[bounces]\nretention_days = 0\n")
+
+
+def test_the_intake_limits_on_strangers_reports_are_settings(tmp_path: Path) -> None:
+    defaults = load_settings(None, {}).bounces
+    assert (defaults.strangers_per_hour, defaults.strangers_stored) == (20, 1000)
+    settings = load(tmp_path, "[bounces]\nstrangers_per_hour = 5\nstrangers_stored = 50\n")
+    bounces = settings.bounces  # type: ignore[attr-defined]
+    assert (bounces.strangers_per_hour, bounces.strangers_stored) == (5, 50)
+    with pytest.raises(ConfigError, match="bounces.strangers_stored: must be between 1 and"):
+        load(tmp_path, "[bounces]\nstrangers_stored = 0\n")

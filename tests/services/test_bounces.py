@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from syndication.core import verp
+from syndication.core.intake_limits import StrangerLimits
 from syndication.edges.mail_files import NotMailError
 from syndication.services import bounces
 from syndication.settings import Settings
@@ -548,3 +549,53 @@ def test_pruning_removes_raw_reports_after_retention_and_keeps_events(
     assert "too deeply nested" in states[0][1]
     assert events == [("userunknown", b"")]
     assert status_of(engine, dead.email) == "bounced"
+
+
+def test_the_intake_keeps_strangers_reports_within_limits_and_ours_always(
+    bounce_settings: Settings,
+    engine: Engine,
+    week: dict[str, Sent],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    limits = StrangerLimits(per_peer=2, window=timedelta(hours=1), max_stored=3)
+    copy = week["dead@reader.example.net"]
+
+    def offer(data: bytes, to: str, peer: str) -> int | None:
+        return bounces.accept_limited(
+            bounce_settings,
+            engine,
+            limits,
+            data,
+            source="smtp",
+            sender="",
+            recipients=[to],
+            peer=peer,
+            now=AFTER_WEEK,
+        )
+
+    def stranger(n: int) -> bytes:
+        never_sent = f"<never-sent-{n}@news.example.org>"
+        return dsn(BOUNCE_ADDRESS, "x@elsewhere.example", "5.1.1", "550 5.1.1 x", never_sent)
+
+    kept = [offer(stranger(n), BOUNCE_ADDRESS, "192.0.2.1") for n in range(3)]
+    assert [k is not None for k in kept] == [True, True, False]  # two per peer per hour
+    assert "dropped a report from 192.0.2.1 that names nothing of ours" in caplog.text
+    assert offer(stranger(3), BOUNCE_ADDRESS, "198.51.100.7") is not None  # another peer
+    # Three strangers' reports are held now: the total bound refuses a fourth peer too.
+    assert offer(stranger(4), BOUNCE_ADDRESS, "203.0.113.9") is None
+    assert limits.dropped == {"per-peer": 1, "total": 1}
+    # Reports about a copy of ours are never limited: by VERP, and by our Message-ID alone.
+    by_verp = dsn(copy.return_path, copy.email, "5.1.1", "550 5.1.1 x", copy.message_id)
+    by_id = dsn(
+        BOUNCE_ADDRESS, copy.email, "5.1.1", "550 5.1.1 x", copy.message_id, report_id="<r2@m>"
+    )
+    assert offer(by_verp, copy.return_path, "192.0.2.1") is not None
+    assert offer(by_id, BOUNCE_ADDRESS, "192.0.2.1") is not None
+    # A forged token is a stranger's report like any other.
+    local, domain = copy.return_path.split("@")
+    assert offer(by_verp, f"{local[:-4]}aaaa@{domain}", "192.0.2.1") is None
+    with db.read_session(engine) as session:
+        assert session.execute(select(func.count()).select_from(BounceIntake)).scalar_one() == 5
+    report = bounces.process_pending(bounce_settings, engine, lambda: AFTER_WEEK)
+    assert (report.applied, report.ignored) == (2, 3)
+    assert status_of(engine, copy.email) == "bounced"
