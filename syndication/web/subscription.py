@@ -87,6 +87,7 @@ class SubscriptionPages(Pages):
             lists=self.settings.lists,
             csrf=csrf,
             csrf_field=CSRF_FIELD,
+            privacy=self.settings.privacy,
             error=error,
             form=form or {"email": "", "name": "", "lists": []},
         )
@@ -123,7 +124,14 @@ class SubscriptionPages(Pages):
         except RecordError as exc:
             return self.home_page(str(cookie), 400, exc.reason, values)
         now = utc_now()
-        to_mail = await run_in_threadpool(subscribers.sign_up, self.engine, signup, now)
+        to_mail = await run_in_threadpool(
+            subscribers.sign_up,
+            self.settings,
+            self.engine,
+            signup,
+            now,
+            request.client.host if request.client else "",
+        )
         task = None
         if to_mail is not None and self.confirm_limit.allow(signup.email):
             task = BackgroundTask(self._mail_confirmation, to_mail, now)

@@ -217,6 +217,7 @@ def test_every_job_registers_with_a_reference_that_resolves(
         "deliver",
         "bounces",
         "prune",
+        "retention",
     }
     for job in jobs.values():
         assert ref_to_obj(job.func_ref) is job.func
@@ -244,11 +245,14 @@ def test_jobs_are_stored_rescheduled_and_removed_with_their_list(
         "poll",
         "deliver",
         "prune",
+        "retention",
         "digest:weekly-city",
         "digest:weekly-international",
     }
     prune = stored["prune"]
     assert prune is not None and prune.astimezone(SEOUL).strftime("%H:%M") == "03:17"
+    retention = stored["retention"]
+    assert retention is not None and retention.astimezone(SEOUL).strftime("%H:%M") == "03:27"
     monday = stored["digest:weekly-city"]
     assert monday is not None and monday.astimezone(SEOUL).strftime("%a %H:%M") == "Mon 08:00"
 
@@ -257,7 +261,7 @@ def test_jobs_are_stored_rescheduled_and_removed_with_their_list(
     assert scheduling.remove_stale_jobs(changed, engine) == ["digest:weekly-international"]
     start_and_stop(changed)
     stored = {job.job_id: job.next_run for job in job_runs.stored_jobs(engine)}
-    assert set(stored) == {"poll", "deliver", "prune", "digest:weekly-city"}
+    assert set(stored) == {"poll", "deliver", "prune", "retention", "digest:weekly-city"}
     friday = stored["digest:weekly-city"]
     assert friday is not None and friday.astimezone(SEOUL).strftime("%a %H:%M") == "Fri 17:30"
 
