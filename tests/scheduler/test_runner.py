@@ -35,7 +35,7 @@ from syndication.settings import (
 from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.store import job_runs, subscribers
-from syndication.store.models import Delivery, Digest, JobRun
+from syndication.store.models import Delivery, Digest, JobRun, Subscriber
 from tests.support.processes import syndication
 
 ArticleFactory = Callable[..., ArticleRecord]
@@ -172,6 +172,24 @@ def test_a_job_that_raises_is_recorded_and_runs_again(
     failed, ok = runs(engine, "poll")
     assert not failed.ok and failed.error == "OSError: disk full"
     assert ok.ok and ok.summary.startswith("rebuilt all")
+
+
+def test_the_retention_job_deletes_what_privacy_keeps_only_for_a_while(
+    settings: Settings, filled: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with db.write_session(filled) as session:
+        for address, at in (("stale@example.org", 31), ("fresh@example.org", 5)):
+            subscribers.add_subscriber(
+                session, address, "", ["weekly-city"], confirmed=False, now=WEEK.end - at * DAY
+            )
+    configure(monkeypatch, settings, filled, WEEK.end)
+    scheduled.retention()
+    [run] = runs(filled, "retention")
+    assert run.ok, run.error
+    assert run.summary == "1 pending sign-ups never confirmed and 0 unsubscribed records deleted"
+    with db.read_session(filled) as session:
+        left = set(session.scalars(select(Subscriber.email)))
+    assert left == {"reader@example.org", "fresh@example.org"}
 
 
 def test_deliver_sends_what_the_digest_queued(
