@@ -57,10 +57,8 @@ def refuse_if_erased(session: Session, secret_key: str, email: str, event: Event
     expired) is the lifecycle table's to decide, not this check's.
     """
     address = normalise_email(email)
-    if store.find_subscriber(session, address) is not None:
-        return
     reason = store.erased_reason(session, privacy.address_hash(secret_key, address))
-    if reason is None:
+    if reason is None or store.find_subscriber(session, address) is not None:
         return
     if event is Event.SIGN_UP and not privacy.blocks_sign_up(reason):
         return
@@ -153,7 +151,7 @@ def erase_person(settings: Settings, engine: Engine, email: str, now: datetime) 
                 f"(syndication users remove {address}), then erase"
             )
         subscriber = store.find_subscriber(session, address, lock=True)
-        forgotten = store.forget(session, address, subscriber)
+        forgotten = store.forget(session, address, subscriber, search_reports=True)
         store.keep_hash(session, digest, privacy.ERASED, now)
     log.info("erased an address: %d rows deleted", forgotten.total)
     return Erasure(address, forgotten.counts)
@@ -208,7 +206,7 @@ def _expire(
                 address = subscriber.email
                 suppressed = subscriber_store.is_suppressed(session, address)
                 keep = status is Status.UNSUBSCRIBED or subscriber.confirmed_at is not None
-                store.forget(session, address, subscriber)
+                store.forget(session, address, subscriber, search_reports=False)
                 if keep or suppressed:
                     reason = privacy.SUPPRESSED if suppressed else privacy.UNSUBSCRIBED
                     store.keep_hash(

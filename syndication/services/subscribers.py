@@ -6,6 +6,10 @@ console's search and history. What each event does to a subscriber is the lifecy
 table's (:mod:`syndication.core.subscribers`), which the store carries out; reading CSV is
 pure (:mod:`syndication.core.subscriber_csv`) and the file is opened here.
 
+Every way in (the form, ``subscribers add``, an import) first asks
+:func:`syndication.services.privacy.refuse_if_erased` whether the address was erased or
+expired, and names where it comes from for the consent record (:mod:`syndication.store.consent`).
+
 The confirmation mail is sent after its transaction commits, and its renderers are only
 imported when one is sent: the web app imports this module to serve every page.
 """

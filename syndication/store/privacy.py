@@ -81,7 +81,8 @@ class PersonRows:
 
 
 def find_subscriber(session: Session, address: str, lock: bool = False) -> Subscriber | None:
-    stmt = select(Subscriber).where(func.lower(Subscriber.email) == address)
+    # Stored addresses are canonical (lower case): the unique index answers.
+    stmt = select(Subscriber).where(Subscriber.email == address)
     return session.execute(stmt.with_for_update() if lock else stmt).scalar_one_or_none()
 
 
@@ -108,9 +109,7 @@ def person_rows(session: Session, address: str, address_hash: str) -> PersonRows
                 "subject": digest.subject,
             }
             found.deliveries.append(row)
-    suppression = session.execute(
-        select(Suppression).where(func.lower(Suppression.email) == address)
-    ).scalar_one_or_none()
+    suppression = session.get(Suppression, address)  # stored lower-cased
     found.suppression = plain(suppression) if suppression is not None else None
     found.bounce_events = [plain(e) for e in _events(session, address, sid)]
     found.bounce_intake = [plain(r) for r in intake_about(session, address)]
@@ -186,22 +185,33 @@ class Forgotten:
         return sum(self.counts.values())
 
 
-def forget(session: Session, address: str, subscriber: Subscriber | None) -> Forgotten:
+def forget(
+    session: Session, address: str, subscriber: Subscriber | None, *, search_reports: bool
+) -> Forgotten:
     """Delete every row about ``address``: the record and what hangs on it (lists, consent,
-    deliveries, soft bounces go with it), the suppression entry, bounce events and the raw
-    reports that name it, and failed sign-ins with it. The caller decides what is kept
-    instead (a keyed hash) and holds the transaction."""
+    deliveries, soft bounces go with it), the suppression entry, bounce events, and failed
+    sign-ins with it. The caller decides what is kept instead (a keyed hash) and holds the
+    transaction.
+
+    ``search_reports`` (an erasure) also finds events by recipient or by what their text or
+    stored report says, and the raw reports in the intake that name the address: each a
+    scan of its table. Retention leaves that out and takes the subscriber's own events
+    (every event is recorded with its subscriber): the records it deletes are older than
+    the raw reports, which ``bounces.retention_days`` prunes."""
     counts: dict[str, int] = {}
     sid = subscriber.id if subscriber is not None else None
-    events = _events(session, address, sid)
-    counts["bounce_events"] = len(events)
-    for event in events:
-        session.delete(event)
-    intake = list(intake_about(session, address))
-    counts["bounce_intake"] = len(intake)
-    for row in intake:
-        session.delete(row)
-    session.flush()
+    if search_reports:
+        events = _events(session, address, sid)
+        counts["bounce_events"] = len(events)
+        for event in events:
+            session.delete(event)
+        intake = list(intake_about(session, address))
+        counts["bounce_intake"] = len(intake)
+        for row in intake:
+            session.delete(row)
+        session.flush()
+    elif sid is not None:
+        counts["bounce_events"] = _delete(session, BounceEvent, BounceEvent.subscriber_id == sid)
     if subscriber is not None:
         for name, model in (
             ("subscriptions", Subscription),
@@ -212,7 +222,7 @@ def forget(session: Session, address: str, subscriber: Subscriber | None) -> For
             counts[name] = _delete(session, model, model.subscriber_id == sid)
         session.delete(subscriber)
         counts["subscribers"] = 1
-    counts["suppressions"] = _delete(session, Suppression, func.lower(Suppression.email) == address)
+    counts["suppressions"] = _delete(session, Suppression, Suppression.email == address)
     counts["login_failures"] = _delete(
         session, LoginFailure, func.lower(LoginFailure.email) == address
     )

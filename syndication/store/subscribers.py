@@ -3,7 +3,9 @@
 Functions take a ``Session`` and leave transactions to the caller. What an event does to
 a subscriber is decided by the lifecycle table, :func:`syndication.core.subscribers.after`;
 :func:`apply` carries a :class:`~syndication.core.subscribers.Transition` out and nothing
-here decides a state on its own. Parsing addresses and CSV rows is pure and lives in
+here decides a state on its own. A transition that makes a sign-up request or records
+consent also writes its consent record (:mod:`syndication.store.consent`) when the caller
+says where the request came from. Parsing addresses and CSV rows is pure and lives in
 ``core`` (:mod:`syndication.core.subscribers`, :mod:`syndication.core.subscriber_csv`).
 """
 

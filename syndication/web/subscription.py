@@ -7,7 +7,9 @@ cookie at all. Only the public subscribe form has a CSRF token and a rate limit.
 
 Subscribing answers with the same page whatever the address's state (new, pending, active,
 suppressed), so the form cannot be used to learn who subscribes; the confirmation mail is
-sent after the answer, in the background, which also keeps the timing alike."""
+sent after the answer, in the background, which also keeps the timing alike. An erased
+address gets that same answer and no mail. The form carries the ``[privacy]`` notice, and a
+sign-up's consent record keeps the client's address."""
 
 from __future__ import annotations
 
