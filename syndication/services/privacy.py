@@ -6,7 +6,7 @@
   (:func:`syndication.core.privacy.address_hash`), so that no later add, import or
   sign-up brings the address back (GDPR art. 17, PIPA art. 36).
 - :func:`refuse_if_erased`: the one check that the public form, ``subscribers add`` and
-  every import make before an address without a record enters.
+  every import (and any future way in) make before an address without a record enters.
 - :func:`apply_retention`: the scheduler's daily deletion of pending records never
   confirmed and of unsubscribed records past ``[privacy]`` (GDPR art. 5(1)(e), PIPA
   art. 21); an unsubscribed one leaves its keyed hash.
@@ -30,7 +30,6 @@ from syndication.settings import Settings
 from syndication.store import consent
 from syndication.store import database as db
 from syndication.store import privacy as store
-from syndication.store import subscribers as subscriber_store
 from syndication.store.consent import ConsentRow as ConsentRow
 
 log = logging.getLogger(__name__)
@@ -52,7 +51,8 @@ def refuse_if_erased(session: Session, secret_key: str, email: str, event: Event
 
     ``event`` is how it would enter: :attr:`Event.SIGN_UP` (the public form, which
     answers the same page either way and so catches the error), :attr:`Event.ADD` or
-    :attr:`Event.ADD_CONFIRMED` (``subscribers add``, an import, the API). An address that
+    :attr:`Event.ADD_CONFIRMED` (``subscribers add``, an import; an API that adds
+    subscribers must call it too). An address that
     has a record again (a reader who signed up anew after their unsubscribed record
     expired) is the lifecycle table's to decide, not this check's.
     """
@@ -151,7 +151,7 @@ def erase_person(settings: Settings, engine: Engine, email: str, now: datetime) 
                 f"(syndication users remove {address}), then erase"
             )
         subscriber = store.find_subscriber(session, address, lock=True)
-        forgotten = store.forget(session, address, subscriber, search_reports=True)
+        forgotten = store.forget(session, address, subscriber)
         store.keep_hash(session, digest, privacy.ERASED, now)
     log.info("erased an address: %d rows deleted", forgotten.total)
     return Erasure(address, forgotten.counts)
@@ -202,16 +202,18 @@ def _expire(
     while True:
         with db.write_session(engine) as session:
             batch = store.expired(session, status.value, before, RETENTION_BATCH)
-            for subscriber in batch:
-                address = subscriber.email
-                suppressed = subscriber_store.is_suppressed(session, address)
-                keep = status is Status.UNSUBSCRIBED or subscriber.confirmed_at is not None
-                store.forget(session, address, subscriber, search_reports=False)
-                if keep or suppressed:
-                    reason = privacy.SUPPRESSED if suppressed else privacy.UNSUBSCRIBED
-                    store.keep_hash(
-                        session, privacy.address_hash(settings.secret_key, address), reason, now
-                    )
+            suppressed = store.suppressed_among(session, [s.email for s in batch])
+            hashes = {
+                privacy.address_hash(settings.secret_key, s.email): (
+                    privacy.SUPPRESSED if s.email in suppressed else privacy.UNSUBSCRIBED
+                )
+                for s in batch
+                if status is Status.UNSUBSCRIBED
+                or s.confirmed_at is not None
+                or s.email in suppressed
+            }
+            store.forget_records(session, batch)
+            store.keep_hashes(session, hashes, now)
         deleted += len(batch)
         if len(batch) < RETENTION_BATCH:
             return deleted

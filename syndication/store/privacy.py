@@ -17,7 +17,7 @@ sign-in attempt carries them as they were typed.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -39,6 +39,7 @@ from syndication.store.models import (
     Suppression,
     User,
 )
+from syndication.store.upsert import upsert
 
 Row = dict[str, Any]
 
@@ -185,49 +186,65 @@ class Forgotten:
         return sum(self.counts.values())
 
 
-def forget(
-    session: Session, address: str, subscriber: Subscriber | None, *, search_reports: bool
-) -> Forgotten:
-    """Delete every row about ``address``: the record and what hangs on it (lists, consent,
-    deliveries, soft bounces go with it), the suppression entry, bounce events, and failed
-    sign-ins with it. The caller decides what is kept instead (a keyed hash) and holds the
-    transaction.
-
-    ``search_reports`` (an erasure) also finds events by recipient or by what their text or
-    stored report says, and the raw reports in the intake that name the address: each a
-    scan of its table. Retention leaves that out and takes the subscriber's own events
-    (every event is recorded with its subscriber): the records it deletes are older than
-    the raw reports, which ``bounces.retention_days`` prunes."""
+def forget(session: Session, address: str, subscriber: Subscriber | None) -> Forgotten:
+    """Delete every row about ``address`` (an erasure): the record and what hangs on it
+    (lists, consent, deliveries, soft bounces), the suppression entry, bounce events found
+    by subscriber, recipient or what their text or stored report says, the raw reports in
+    the intake that name the address (each a scan of its table), and failed sign-ins with
+    it. The caller decides what is kept instead (a keyed hash) and holds the transaction."""
     counts: dict[str, int] = {}
-    sid = subscriber.id if subscriber is not None else None
-    if search_reports:
-        events = _events(session, address, sid)
-        counts["bounce_events"] = len(events)
-        for event in events:
-            session.delete(event)
-        intake = list(intake_about(session, address))
-        counts["bounce_intake"] = len(intake)
-        for row in intake:
-            session.delete(row)
-        session.flush()
-    elif sid is not None:
-        counts["bounce_events"] = _delete(session, BounceEvent, BounceEvent.subscriber_id == sid)
-    if subscriber is not None:
-        for name, model in (
-            ("subscriptions", Subscription),
-            ("consent_records", ConsentRecord),
-            ("deliveries", Delivery),
-            ("soft_bounces", SoftBounce),
-        ):
-            counts[name] = _delete(session, model, model.subscriber_id == sid)
-        session.delete(subscriber)
-        counts["subscribers"] = 1
-    counts["suppressions"] = _delete(session, Suppression, Suppression.email == address)
-    counts["login_failures"] = _delete(
-        session, LoginFailure, func.lower(LoginFailure.email) == address
-    )
+    events = _events(session, address, subscriber.id if subscriber is not None else None)
+    counts["bounce_events"] = len(events)
+    for event in events:
+        session.delete(event)
+    intake = list(intake_about(session, address))
+    counts["bounce_intake"] = len(intake)
+    for row in intake:
+        session.delete(row)
     session.flush()
+    for name, count in forget_records(
+        session, [subscriber] if subscriber is not None else []
+    ).items():
+        counts[name] = counts.get(name, 0) + count
+    # An address with no record may still be on the suppression list or in failed sign-ins.
+    counts["suppressions"] = counts.get("suppressions", 0) + _delete(
+        session, Suppression, Suppression.email == address
+    )
+    counts["login_failures"] = counts.get("login_failures", 0) + _delete(
+        session, LoginFailure, LoginFailure.email == address
+    )
     return Forgotten({k: v for k, v in counts.items() if v})
+
+
+def forget_records(session: Session, batch: Sequence[Subscriber]) -> dict[str, int]:
+    """Delete subscriber records and everything that hangs on them, a few statements for
+    the whole batch (retention): lists, consent, deliveries, soft bounces, their bounce
+    events (every event is recorded with its subscriber), their suppression entries and
+    failed sign-ins with their addresses. Deleted rows by table."""
+    if not batch:
+        return {}
+    ids = [s.id for s in batch]
+    addresses = [s.email for s in batch]
+    counts: dict[str, int] = {}
+    for name, model in (
+        ("bounce_events", BounceEvent),
+        ("subscriptions", Subscription),
+        ("consent_records", ConsentRecord),
+        ("deliveries", Delivery),
+        ("soft_bounces", SoftBounce),
+    ):
+        counts[name] = _delete(session, model, model.subscriber_id.in_(ids))
+    counts["suppressions"] = _delete(session, Suppression, Suppression.email.in_(addresses))
+    counts["login_failures"] = _delete(session, LoginFailure, LoginFailure.email.in_(addresses))
+    counts["subscribers"] = _delete(session, Subscriber, Subscriber.id.in_(ids))
+    for subscriber in batch:
+        session.expunge(subscriber)
+    return counts
+
+
+def suppressed_among(session: Session, addresses: Sequence[str]) -> set[str]:
+    """Which of ``addresses`` are on the suppression list."""
+    return set(session.scalars(select(Suppression.email).where(Suppression.email.in_(addresses))))
 
 
 def _delete(session: Session, model: Any, where: ColumnElement[bool]) -> int:
@@ -249,6 +266,18 @@ def keep_hash(session: Session, address_hash: str, reason: str, now: datetime) -
     elif reason == "erased":
         row.reason = reason
     session.flush()
+
+
+def keep_hashes(session: Session, hashes: Mapping[str, str], now: datetime) -> None:
+    """Remember addresses by keyed hash (hash -> reason); a hash already kept stays as it
+    is (retention never downgrades an erasure)."""
+    upsert(
+        session,
+        ErasedAddress.__table__,  # type: ignore[arg-type]
+        [{"address_hash": h, "reason": r, "created_at": now} for h, r in hashes.items()],
+        ["address_hash"],
+        [],
+    )
 
 
 def expired(session: Session, status: str, before: datetime, limit: int) -> list[Subscriber]:
