@@ -52,9 +52,9 @@ def refuse_if_erased(session: Session, secret_key: str, email: str, event: Event
     ``event`` is how it would enter: :attr:`Event.SIGN_UP` (the public form, which
     answers the same page either way and so catches the error), :attr:`Event.ADD` or
     :attr:`Event.ADD_CONFIRMED` (``subscribers add``, an import; an API that adds
-    subscribers must call it too). An address that
-    has a record again (a reader who signed up anew after their unsubscribed record
-    expired) is the lifecycle table's to decide, not this check's.
+    subscribers must call it too). An address that has a record again (a reader who
+    signed up anew after their unsubscribed record expired) is the lifecycle table's to
+    decide, not this check's.
     """
     address = normalise_email(email)
     reason = store.erased_reason(session, privacy.address_hash(secret_key, address))

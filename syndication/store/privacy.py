@@ -211,7 +211,7 @@ def forget(session: Session, address: str, subscriber: Subscriber | None) -> For
         session, Suppression, Suppression.email == address
     )
     counts["login_failures"] = counts.get("login_failures", 0) + _delete(
-        session, LoginFailure, LoginFailure.email == address
+        session, LoginFailure, func.lower(LoginFailure.email) == address
     )
     return Forgotten({k: v for k, v in counts.items() if v})
 
