@@ -11,6 +11,7 @@ from syndication.settings import (
     DEMO_LISTS,
     DEMO_TOPICS,
     ImportSettings,
+    PrivacySettings,
     WebSettings,
     load_settings,
     resolve_config_path,
@@ -44,6 +45,7 @@ def test_example_file_loads_and_matches_the_documented_keys() -> None:
     assert settings.mail.smtp.security == "none"
     assert settings.imports == ImportSettings()
     assert settings.web == WebSettings()
+    assert settings.privacy == PrivacySettings()
 
 
 def test_environment_supplies_secrets_and_database_url(tmp_path: Path) -> None:
@@ -307,3 +309,38 @@ def test_without_languages_the_site_language_is_the_only_one(tmp_path: Path) -> 
 def test_bad_languages_name_the_key(tmp_path: Path, body: str, message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_settings(write(tmp_path, body), {})
+
+
+def test_privacy_retention_and_notice(tmp_path: Path) -> None:
+    assert load_settings(None, {}).privacy == PrivacySettings(30, 365, "", "")
+    body = (
+        "[privacy]\npending_days = 14\nunsubscribed_days = 730\n"
+        "notice_url = 'https://news.example.org/privacy'\n"
+        "notice_text = '''We keep your address and the lists you chose.\n"
+        "Unsubscribed records are deleted after two years.'''\n"
+    )
+    loaded = load_settings(write(tmp_path, body), {}).privacy
+    assert (loaded.pending_days, loaded.unsubscribed_days) == (14, 730)
+    assert loaded.notice_url == "https://news.example.org/privacy"
+    assert loaded.notice_text.splitlines()[1].startswith("Unsubscribed records")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[privacy]\npending_days = 3\n", "privacy.pending_days: must be at least 7"),
+        ("[privacy]\npending_days = '30'\n", "privacy.pending_days: must be an integer"),
+        ("[privacy]\nunsubscribed_days = 0\n", "privacy.unsubscribed_days: must be a whole"),
+        ("[privacy]\nnotice_url = '/privacy'\n", "privacy.notice_url: '/privacy' is not an"),
+        ('[privacy]\nnotice_text = "a\\u0007b"\n', "privacy.notice_text: holds a control"),
+        (f"[privacy]\nnotice_text = '{'x' * 2001}'\n", "privacy.notice_text: 2001 characters"),
+        ("[privacy]\nnotice = 'x'\n", "privacy.notice: unknown key (known: notice_text"),
+    ],
+)
+def test_bad_privacy_values_name_the_file_and_the_key(
+    tmp_path: Path, body: str, message: str
+) -> None:
+    path = write(tmp_path, body)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, {})
+    assert str(info.value).startswith(f"{path}: {message}")

@@ -1,4 +1,4 @@
-"""``subscribers import|add|remove|export``."""
+"""``subscribers import|add|remove|export|restore|export-person|erase``."""
 
 from __future__ import annotations
 
@@ -49,11 +49,19 @@ def subscribers_add(
     ] = False,
 ) -> None:
     """Subscribe one address to one or more lists."""
+    import getpass
+
     from syndication.services import subscribers
 
     c = context(ctx)
     result = subscribers.add_subscriber(
-        c.signing(), c.engine, email, lists, name, confirmed=confirmed
+        c.signing(),
+        c.engine,
+        email,
+        lists,
+        name,
+        confirmed=confirmed,
+        by=f"{getpass.getuser()} (command line)",
     )
     action = "added" if result.created else "updated"
     note = "; confirmation mail sent" if result.needs_confirmation else ""
@@ -108,3 +116,34 @@ def subscribers_restore(
 
     status = subscribers.restore_address(context(ctx).engine, email, utc_now())
     out.print(f"{email}: restored, now {status}")
+
+
+@subscribers_app.command("export-person")
+def subscribers_export_person(
+    ctx: typer.Context, email: Annotated[str, typer.Argument(help="The address")]
+) -> None:
+    """Print everything held about one person as JSON (a GDPR/PIPA access request)."""
+    import json
+
+    from syndication.clock import utc_now
+    from syndication.services import privacy
+
+    c = context(ctx)
+    data = privacy.export_person(c.signing(), c.engine, email, utc_now())
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    if not data["held"]:
+        print(f"note: nothing is held about {data['address']}", file=sys.stderr)
+
+
+@subscribers_app.command("erase")
+def subscribers_erase(
+    ctx: typer.Context, email: Annotated[str, typer.Argument(help="The address")]
+) -> None:
+    """Delete everything held about one person; keep only a keyed hash that bars re-adding."""
+    from syndication.clock import utc_now
+    from syndication.services import privacy
+
+    c = context(ctx)
+    erasure = privacy.erase_person(c.signing(), c.engine, email, utc_now())
+    out.print(f"{erasure.address}: {erasure.summary}")

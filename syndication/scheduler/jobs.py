@@ -39,6 +39,7 @@ SOURCES = "sources"
 DELIVER = "deliver"
 BOUNCES = "bounces"
 PRUNE = "prune"
+RETENTION = "retention"
 DIGEST_PREFIX = "digest:"
 
 
@@ -248,6 +249,19 @@ def _prune(runtime: _Runtime) -> JobOutcome:
         "raw copies emptied"
     )
     return JobOutcome(summary, counts)
+
+
+def retention() -> None:
+    """Delete pending and unsubscribed records past ``[privacy]``'s days (issue 29)."""
+    _run(RETENTION, _retention)
+
+
+def _retention(runtime: _Runtime) -> JobOutcome:
+    from syndication.services import privacy
+
+    done = privacy.apply_retention(runtime.settings, runtime.engine, runtime.now())
+    counts = {"pending_deleted": done.pending, "unsubscribed_deleted": done.unsubscribed}
+    return JobOutcome(done.summary, counts)
 
 
 def _fetch_bounces(runtime: _Runtime) -> JobOutcome:

@@ -95,7 +95,7 @@ class JobSpec:
 
 def job_table(settings: Settings) -> list[JobSpec]:
     """Every job these settings call for: sources (with ``[[sources]]``), poll, one digest
-    job per list, deliver, bounces (with ``[bounces.imap]``), prune (daily)."""
+    job per list, deliver, bounces (with ``[bounces.imap]``), prune and retention (daily)."""
     tz = settings.site.tz
     every = settings.scheduler
     table: list[JobSpec] = []
@@ -150,6 +150,14 @@ def job_table(settings: Settings) -> list[JobSpec]:
             "delete bounce reports past their retention",
             scheduled.prune,
             CronTrigger(hour=3, minute=17, timezone=tz),
+        )
+    )
+    table.append(
+        JobSpec(
+            scheduled.RETENTION,
+            "delete pending and unsubscribed records past [privacy]'s days",
+            scheduled.retention,
+            CronTrigger(hour=3, minute=27, timezone=tz),
         )
     )
     return table
@@ -254,6 +262,8 @@ def run_once(settings: Settings, now: Callable[[], datetime] = clock.utc_now) ->
             scheduled.fetch_bounces()
         if not stop.is_set():
             scheduled.prune()
+        if not stop.is_set():
+            scheduled.retention()
         return 0
     finally:
         lock.release()
@@ -286,6 +296,8 @@ def run(settings: Settings) -> int:
         catch_up(settings)
         if not stop.is_set():
             scheduled.prune()  # a scheduler that was down for days does not wait for 03:17
+        if not stop.is_set():
+            scheduled.retention()
         if stop.is_set():
             return 0
         watcher = threading.Thread(

@@ -6,6 +6,10 @@ console's search and history. What each event does to a subscriber is the lifecy
 table's (:mod:`syndication.core.subscribers`), which the store carries out; reading CSV is
 pure (:mod:`syndication.core.subscriber_csv`) and the file is opened here.
 
+Every way in (the form, ``subscribers add``, an import) first asks
+:func:`syndication.services.privacy.refuse_if_erased` whether the address was erased or
+expired, and names where it comes from for the consent record (:mod:`syndication.store.consent`).
+
 The confirmation mail is sent after its transaction commits, and its renderers are only
 imported when one is sent: the web app imports this module to serve every page.
 """
@@ -25,9 +29,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from syndication.clock import utc_now
-from syndication.core import subscriber_csv
-from syndication.core.subscribers import normalise_email, public_name
+from syndication.core import privacy, subscriber_csv
+from syndication.core.privacy import ConsentSource
+from syndication.core.subscribers import Event, normalise_email, public_name
 from syndication.errors import InputError, NotFoundError, RecordError, SyndicationError
+from syndication.services.privacy import refuse_if_erased
 from syndication.settings import Settings
 from syndication.store import bounces, subscriber_queries, subscribers
 from syndication.store import database as db
@@ -66,14 +72,24 @@ def read_sign_up(settings: Settings, email: str, name: str, requested: Sequence[
     return checked
 
 
-def sign_up(engine: Engine, form: SignUp, now: datetime) -> int | None:
+def sign_up(
+    settings: Settings, engine: Engine, form: SignUp, now: datetime, client: str = ""
+) -> int | None:
     """Record a sign-up; the subscriber to mail a confirmation to, or ``None``.
 
     The answer to the visitor is the same either way (see the lifecycle table's sign-up
-    row): the form must not tell who subscribes.
+    row): the form must not tell who subscribes, nor that an address was erased.
+    ``client`` (the visitor's IP address) goes in the consent record.
     """
+    source = ConsentSource(privacy.WEB_FORM, f"{settings.site.base_url}/", client)
     with db.write_session(engine) as session:
-        return subscribers.record_signup(session, form.email, form.name, form.lists, now)
+        try:
+            refuse_if_erased(session, settings.secret_key, form.email, Event.SIGN_UP)
+        except RecordError:
+            return None
+        return subscribers.record_signup(
+            session, form.email, form.name, form.lists, now, source=source
+        )
 
 
 def mail_confirmation(
@@ -179,7 +195,7 @@ def import_subscribers_file(
             now = utc_now()
             with db.write_session(engine) as session:
                 to_confirm = _import_batch(
-                    session, path, batch, confirmed, report, on_rejection, now
+                    session, settings, path, batch, confirmed, report, on_rejection, now
                 )
             for subscriber_id in to_confirm:
                 mail_confirmation(settings, engine, subscriber_id, now)
@@ -189,6 +205,7 @@ def import_subscribers_file(
 
 def _import_batch(
     session: Session,
+    settings: Settings,
     path: str,
     batch: list[tuple[int, subscriber_csv.SubscriberRow | RecordError]],
     confirmed: bool,
@@ -200,12 +217,23 @@ def _import_batch(
     from syndication.services.articles import Rejection
 
     to_confirm: list[int] = []
+    event = Event.ADD_CONFIRMED if confirmed else Event.ADD
+    source = ConsentSource(
+        privacy.IMPORT, f"{Path(path).name}, {'--confirmed' if confirmed else 'double opt-in'}"
+    )
     for line, row in batch:
         try:
             if isinstance(row, RecordError):
                 raise row
+            refuse_if_erased(session, settings.secret_key, row.email, event)
             result = subscribers.add_subscriber(
-                session, row.email, row.name, row.lists, confirmed=confirmed, now=now
+                session,
+                row.email,
+                row.name,
+                row.lists,
+                confirmed=confirmed,
+                now=now,
+                source=source,
             )
         except RecordError as exc:
             rejection = Rejection(path, line, exc.field, exc.reason)
@@ -230,8 +258,10 @@ def add_subscriber(
     name: str,
     *,
     confirmed: bool,
+    by: str = "an operator",
 ) -> AddResult:
-    """Add one address to ``lists`` (see :func:`subscribers.add_subscriber`)."""
+    """Add one address to ``lists`` (see :func:`subscribers.add_subscriber`); ``by``
+    names the operator in the consent record."""
     db.require_current_schema(engine)
     known = {ml.slug for ml in settings.lists}
     unknown = [slug for slug in lists if slug not in known]
@@ -242,10 +272,15 @@ def add_subscriber(
         # A named thing that does not exist: exit 1, as for every command (README, The CLI).
         raise NotFoundError(f"--list: unknown list {unknown[0]!r} (lists: {choices})")
     now = utc_now()
+    event = Event.ADD_CONFIRMED if confirmed else Event.ADD
+    source = ConsentSource(
+        privacy.COMMAND_LINE, f"subscribers add{' --confirmed' * confirmed} by {by}"
+    )
     try:
         with db.write_session(engine) as session:
+            refuse_if_erased(session, settings.secret_key, email, event)
             result = subscribers.add_subscriber(
-                session, email, name, lists, confirmed=confirmed, now=now
+                session, email, name, lists, confirmed=confirmed, now=now, source=source
             )
     except RecordError as exc:
         raise InputError(f"{email}: {exc.reason}") from exc

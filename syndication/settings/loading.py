@@ -35,6 +35,7 @@ from syndication.settings.model import (
     Topic,
     WebSettings,
 )
+from syndication.settings.privacy import PrivacyTable
 
 # The shape SQLAlchemy's make_url accepts (sqlalchemy/engine/url.py), so that a URL it would
 # refuse is refused here, naming the key, without loading SQLAlchemy.
@@ -102,7 +103,7 @@ def _parse_toml(path: Path, raw: bytes) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
 
 
-class _Reader(IntegrationTables):
+class _Reader(IntegrationTables, PrivacyTable):
     """The whole file: the site, store, feeds, web, topics, lists and scheduler tables."""
 
     def settings(self, data: dict[str, Any], environ: Mapping[str, str]) -> Settings:
@@ -110,7 +111,7 @@ class _Reader(IntegrationTables):
             data,
             "",
             {"site", "database", "feeds", "import", "web", "topics", "lists", "mail", "scheduler"}
-            | {"templates", "sources", "bounces", "languages"},
+            | {"templates", "sources", "bounces", "languages", "privacy"},
         )
         site = self.site(data)
         languages = self.languages(data, site.language, "language" in data.get("site", {}))
@@ -127,6 +128,7 @@ class _Reader(IntegrationTables):
             mail=self.mail(data, environ),
             scheduler=self.scheduler(data),
             bounces=self.bounces(data, environ),
+            privacy=self.privacy(data),
             secret_key=environ.get(SECRET_KEY_ENV, ""),
             metrics_token=environ.get(METRICS_TOKEN_ENV, ""),
             source=self.source,

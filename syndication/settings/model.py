@@ -316,6 +316,24 @@ class SchedulerSettings:
     max_digest_delay: timedelta = timedelta(hours=24)
 
 
+@dataclass(frozen=True)
+class PrivacySettings:
+    """``[privacy]`` (issue 29 item 8): how long records nobody reads are kept, and the
+    privacy notice the sign-up form shows.
+
+    ``pending_days``: a sign-up never confirmed is deleted this long after its last
+    request (its links died after 7 days). ``unsubscribed_days``: an unsubscribed record
+    is deleted this long after the reader left, leaving only a keyed hash so no import
+    brings the address back. ``notice_url`` and ``notice_text``: a link to the newsroom's
+    privacy notice and a short text (purpose, items, retention, as PIPA art. 15 asks).
+    """
+
+    pending_days: int = 30
+    unsubscribed_days: int = 365
+    notice_url: str = ""
+    notice_text: str = ""
+
+
 DEMO_TOPICS: tuple[Topic, ...] = (
     Topic("international-relations", "International Relations", "Seoul and the world."),
     Topic("environment", "Environment", "Air, water, parks and climate."),
@@ -356,6 +374,7 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     bounces: BounceSettings = field(default_factory=BounceSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
     secret_key: str = field(default="", repr=False)
     # Lets /metrics be scraped from off the machine (Authorization: Bearer …).
     metrics_token: str = field(default="", repr=False)

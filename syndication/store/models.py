@@ -528,3 +528,57 @@ class LoginFailure(Base):
     email: Mapped[str] = mapped_column(String(254))
     client: Mapped[str] = mapped_column(String(100))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# -- privacy (issue 29 item 8) ------------------------------------------------------------
+#
+# What the law asks us to be able to show and to forget. A consent record says how one
+# sign-up request came (the form, the command line, an import), what it asked for and how
+# it was confirmed; it goes with its subscriber. An erased or expired address leaves only
+# a keyed hash (HMAC-SHA256 with the service key, core/privacy.py): enough to refuse it
+# when it is typed again, not enough to list who it was without the key.
+
+ERASURE_REASONS = ("erased", "unsubscribed", "suppressed")
+
+
+class ConsentRecord(Base):
+    """One sign-up request of a subscriber and its confirmation, as evidence of consent.
+
+    ``method``: ``web form``, ``command line``, ``import``, ``api`` or ``preferences
+    link``; ``origin`` the form's address, the file or the operator; ``request_nonce`` the
+    request a confirmation link is bound to (subscribers.request_nonce); ``client_ip`` the
+    web client's address when the form was used. ``confirmed_at`` and ``confirmation``
+    (how) are set when the request was confirmed, or at once when an operator attests it.
+    """
+
+    __tablename__ = "consent_records"
+    __table_args__ = (Index("ix_consent_records_subscriber_id", "subscriber_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    method: Mapped[str] = mapped_column(String(20))
+    origin: Mapped[str] = mapped_column(Text, default="")
+    lists: Mapped[str] = mapped_column(Text, default="")
+    client_ip: Mapped[str] = mapped_column(String(64), default="")
+    request_nonce: Mapped[str] = mapped_column(String(32), default="")
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    confirmation: Mapped[str] = mapped_column(Text, default="")
+
+
+class ErasedAddress(Base):
+    """An address we hold no record of and must not take back: its keyed hash only.
+
+    ``reason``: ``erased`` (``subscribers erase``, at the person's request),
+    ``unsubscribed`` (an unsubscribed record deleted after ``privacy.unsubscribed_days``)
+    or ``suppressed`` (the same, for an address that was on the suppression list).
+    """
+
+    __tablename__ = "erased_addresses"
+    __table_args__ = (
+        CheckConstraint("reason IN ('erased', 'unsubscribed', 'suppressed')", name="reason"),
+    )
+
+    address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -3,7 +3,9 @@
 Functions take a ``Session`` and leave transactions to the caller. What an event does to
 a subscriber is decided by the lifecycle table, :func:`syndication.core.subscribers.after`;
 :func:`apply` carries a :class:`~syndication.core.subscribers.Transition` out and nothing
-here decides a state on its own. Parsing addresses and CSV rows is pure and lives in
+here decides a state on its own. A transition that makes a sign-up request or records
+consent also writes its consent record (:mod:`syndication.store.consent`) when the caller
+says where the request came from. Parsing addresses and CSV rows is pure and lives in
 ``core`` (:mod:`syndication.core.subscribers`, :mod:`syndication.core.subscriber_csv`).
 """
 
@@ -19,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from syndication.core import subscribers as lifecycle
+from syndication.core.privacy import ConsentSource
 from syndication.core.subscribers import (
     Event,
     Lists,
@@ -31,6 +34,7 @@ from syndication.core.subscribers import (
     normalise_email,
 )
 from syndication.errors import NotFoundError, RecordError
+from syndication.store import consent
 from syndication.store.models import Subscriber, Subscription, Suppression
 from syndication.store.upsert import upsert
 
@@ -189,21 +193,28 @@ def add_subscriber(
     *,
     confirmed: bool,
     now: datetime,
+    source: ConsentSource | None = None,
 ) -> AddResult:
     """Create or update a subscriber and subscribe it to ``lists`` (the CLI and CSV add).
 
     A new or previously unsubscribed address becomes ``pending`` (or ``active`` with
     ``confirmed``); an active one stays active and gains the lists. A suppressed address
-    raises :class:`RecordError`; so does one that bounced or complained.
+    raises :class:`RecordError`; so does one that bounced or complained. ``source``
+    (where the add comes from) goes in the consent record of a request it makes.
     """
     event = Event.ADD_CONFIRMED if confirmed else Event.ADD
-    result = _enter(session, email, name, lists, event, now)
+    result = _enter(session, email, name, lists, event, now, source)
     assert result is not None  # an add is applied or refused, never ignored
     return result
 
 
 def record_signup(
-    session: Session, email: str, name: str, lists: Sequence[str], now: datetime
+    session: Session,
+    email: str,
+    name: str,
+    lists: Sequence[str],
+    now: datetime,
+    source: ConsentSource | None = None,
 ) -> int | None:
     """Record a sign-up from the public form; the id to mail a confirmation to, or ``None``.
 
@@ -211,12 +222,18 @@ def record_signup(
     one keeps its lists and name; one that bounced, complained or is suppressed is left
     alone (the table's sign-up row). The form answers the same either way.
     """
-    result = _enter(session, email, name, lists, Event.SIGN_UP, now)
+    result = _enter(session, email, name, lists, Event.SIGN_UP, now, source)
     return result.subscriber_id if result is not None and result.needs_confirmation else None
 
 
 def _enter(
-    session: Session, email: str, name: str, lists: Sequence[str], event: Event, now: datetime
+    session: Session,
+    email: str,
+    name: str,
+    lists: Sequence[str],
+    event: Event,
+    now: datetime,
+    source: ConsentSource | None,
 ) -> AddResult | None:
     """A sign-up or an add of ``email``: the result, ``None`` when ignored, or RecordError."""
     email = normalise_email(email)
@@ -233,6 +250,8 @@ def _enter(
     if rule is None or subscriber is None:
         return None
     renewed = _carry_out(session, subscriber, rule, now, lists=lists, name=name, reason="")
+    if source is not None and (renewed or rule.consent):
+        consent.record_entry(session, subscriber, source, lists, now, attested=rule.consent)
     needs_confirmation = rule.mail is Mail.YES or (rule.mail is Mail.IF_RENEWED and renewed)
     return AddResult(subscriber.id, created, subscriber.status, needs_confirmation)
 
@@ -290,7 +309,11 @@ def confirm_subscriber(session: Session, subscriber_id: int, request: str, now: 
         raise NotFoundError("this subscription no longer exists")
     if request != (subscriber.request_nonce or ""):
         return False
-    return apply(session, subscriber, Event.CONFIRM, now).verdict is not Verdict.REFUSE
+    rule = apply(session, subscriber, Event.CONFIRM, now)
+    if rule.verdict is Verdict.APPLY and rule.consent:
+        lists = subscriber_lists(session, subscriber.id)
+        consent.record_confirmation(session, subscriber, request, lists, now, by_link=True)
+    return rule.verdict is not Verdict.REFUSE
 
 
 def unsubscribe(
@@ -378,4 +401,6 @@ def save_preferences(
     if leave or not lists:
         apply(session, subscriber, Event.CHOOSE_NONE, now)
     else:
-        apply(session, subscriber, Event.CHOOSE_LISTS, now, lists=lists, name=name)
+        rule = apply(session, subscriber, Event.CHOOSE_LISTS, now, lists=lists, name=name)
+        if rule.verdict is Verdict.APPLY and rule.consent:
+            consent.record_confirmation(session, subscriber, "", lists, now, by_link=False)

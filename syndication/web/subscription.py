@@ -7,7 +7,9 @@ cookie at all. Only the public subscribe form has a CSRF token and a rate limit.
 
 Subscribing answers with the same page whatever the address's state (new, pending, active,
 suppressed), so the form cannot be used to learn who subscribes; the confirmation mail is
-sent after the answer, in the background, which also keeps the timing alike."""
+sent after the answer, in the background, which also keeps the timing alike. An erased
+address gets that same answer and no mail. The form carries the ``[privacy]`` notice, and a
+sign-up's consent record keeps the client's address."""
 
 from __future__ import annotations
 
@@ -87,6 +89,7 @@ class SubscriptionPages(Pages):
             lists=self.settings.lists,
             csrf=csrf,
             csrf_field=CSRF_FIELD,
+            privacy=self.settings.privacy,
             error=error,
             form=form or {"email": "", "name": "", "lists": []},
         )
@@ -123,7 +126,14 @@ class SubscriptionPages(Pages):
         except RecordError as exc:
             return self.home_page(str(cookie), 400, exc.reason, values)
         now = utc_now()
-        to_mail = await run_in_threadpool(subscribers.sign_up, self.engine, signup, now)
+        to_mail = await run_in_threadpool(
+            subscribers.sign_up,
+            self.settings,
+            self.engine,
+            signup,
+            now,
+            request.client.host if request.client else "",
+        )
         task = None
         if to_mail is not None and self.confirm_limit.allow(signup.email):
             task = BackgroundTask(self._mail_confirmation, to_mail, now)

@@ -35,7 +35,7 @@ from syndication.core.articles import ArticleRecord
 from syndication.core.tokens import PREFERENCES, UNSUBSCRIBE, make_token
 from syndication.edges.files import publish
 from syndication.render import email as rendering
-from syndication.settings import Settings
+from syndication.settings import PrivacySettings, Settings
 from syndication.store import article_queries, subscribers
 from syndication.store import articles as store
 from syndication.store import database as db
@@ -66,7 +66,12 @@ def site(settings: Settings, engine: Engine) -> Iterator[Site]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     served = replace(
-        settings, site=replace(settings.site, base_url=base, feeds_url=f"{base}/feeds")
+        settings,
+        site=replace(settings.site, base_url=base, feeds_url=f"{base}/feeds"),
+        privacy=PrivacySettings(
+            notice_url="https://news.example.org/privacy",
+            notice_text="We keep your address and the lists you choose to send the digest.",
+        ),
     )
     config = uvicorn.Config(
         create_app(served, engine), host="127.0.0.1", port=port, log_level="warning"
@@ -333,13 +338,14 @@ def mail_page(browser: Browser, message: str, width: int) -> Page:
 def test_the_digest_and_the_archive_have_no_axe_violations(
     site: Site, browser: Browser, make_article: ArticleFactory, axe_js: str
 ) -> None:
-    """Issue 14: headings, landmarks, presentation tables, lang, alt, contrast."""
+    """Issue 14: headings, landmarks, presentation tables, lang, alt, contrast; the home
+    page with its sign-up form and privacy notice too (issue 29)."""
     message = digest_email(site, 1, make_article)
     for width in (600, 375):
         page = mail_page(browser, message, width)
         assert violations(page, axe_js) == [], f"digest at {width} px"
         page.close()
-    for path in ("/digests/", "/digests/weekly-city/2026-11-16"):
+    for path in ("/", "/digests/", "/digests/weekly-city/2026-11-16"):
         page, errors = new_page(browser, 600, bypass_csp=True)
         page.goto(site.url + path)
         assert violations(page, axe_js) == [], path

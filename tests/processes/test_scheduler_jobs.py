@@ -34,10 +34,11 @@ JOBS = {
     "deliver",
     "bounces",
     "prune",
+    "retention",
     "digest:weekly-city",
     "digest:weekly-international",
 }
-ONCE = {"prune", "digest:weekly-city", "digest:weekly-international"}
+ONCE = {"prune", "retention", "digest:weekly-city", "digest:weekly-international"}
 
 
 @pytest.fixture
@@ -113,4 +114,7 @@ def test_run_starts_with_every_optional_job_and_each_one_runs(
     assert "1 inserted" in runs["sources"][0].summary
     assert runs["bounces"][0].summary.startswith("fetched 0")
     assert runs["prune"][0].summary.startswith("bounce reports past 30 days: 0 deleted")
+    assert runs["retention"][0].summary == (
+        "0 pending sign-ups never confirmed and 0 unsubscribed records deleted"
+    )
     assert all(run.skipped for job in JOBS if ":" in job for run in runs[job])

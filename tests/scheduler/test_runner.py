@@ -35,7 +35,7 @@ from syndication.settings import (
 from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.store import job_runs, subscribers
-from syndication.store.models import Delivery, Digest, JobRun
+from syndication.store.models import Delivery, Digest, JobRun, Subscriber
 from tests.support.processes import syndication
 
 ArticleFactory = Callable[..., ArticleRecord]
@@ -174,6 +174,24 @@ def test_a_job_that_raises_is_recorded_and_runs_again(
     assert ok.ok and ok.summary.startswith("rebuilt all")
 
 
+def test_the_retention_job_deletes_what_privacy_keeps_only_for_a_while(
+    settings: Settings, filled: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with db.write_session(filled) as session:
+        for address, at in (("stale@example.org", 31), ("fresh@example.org", 5)):
+            subscribers.add_subscriber(
+                session, address, "", ["weekly-city"], confirmed=False, now=WEEK.end - at * DAY
+            )
+    configure(monkeypatch, settings, filled, WEEK.end)
+    scheduled.retention()
+    [run] = runs(filled, "retention")
+    assert run.ok, run.error
+    assert run.summary == "1 pending sign-ups never confirmed and 0 unsubscribed records deleted"
+    with db.read_session(filled) as session:
+        left = set(session.scalars(select(Subscriber.email)))
+    assert left == {"reader@example.org", "fresh@example.org"}
+
+
 def test_deliver_sends_what_the_digest_queued(
     settings: Settings, filled: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -217,6 +235,7 @@ def test_every_job_registers_with_a_reference_that_resolves(
         "deliver",
         "bounces",
         "prune",
+        "retention",
     }
     for job in jobs.values():
         assert ref_to_obj(job.func_ref) is job.func
@@ -244,11 +263,14 @@ def test_jobs_are_stored_rescheduled_and_removed_with_their_list(
         "poll",
         "deliver",
         "prune",
+        "retention",
         "digest:weekly-city",
         "digest:weekly-international",
     }
     prune = stored["prune"]
     assert prune is not None and prune.astimezone(SEOUL).strftime("%H:%M") == "03:17"
+    retention = stored["retention"]
+    assert retention is not None and retention.astimezone(SEOUL).strftime("%H:%M") == "03:27"
     monday = stored["digest:weekly-city"]
     assert monday is not None and monday.astimezone(SEOUL).strftime("%a %H:%M") == "Mon 08:00"
 
@@ -257,7 +279,7 @@ def test_jobs_are_stored_rescheduled_and_removed_with_their_list(
     assert scheduling.remove_stale_jobs(changed, engine) == ["digest:weekly-international"]
     start_and_stop(changed)
     stored = {job.job_id: job.next_run for job in job_runs.stored_jobs(engine)}
-    assert set(stored) == {"poll", "deliver", "prune", "digest:weekly-city"}
+    assert set(stored) == {"poll", "deliver", "prune", "retention", "digest:weekly-city"}
     friday = stored["digest:weekly-city"]
     assert friday is not None and friday.astimezone(SEOUL).strftime("%a %H:%M") == "Fri 17:30"
 

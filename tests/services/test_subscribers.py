@@ -49,7 +49,7 @@ def test_sign_up_confirm_leave_and_come_back_through_preferences(
     settings: Settings, engine: Engine, now: datetime
 ) -> None:
     form = services.SignUp("reader@example.org", "Reader", ["weekly-city"])
-    sid = services.sign_up(engine, form, now)
+    sid = services.sign_up(settings, engine, form, now)
     assert sid is not None
     with db.read_session(engine) as session:
         request = subscribers.find_subscriber(session, "reader@example.org").request_nonce
@@ -57,7 +57,9 @@ def test_sign_up_confirm_leave_and_come_back_through_preferences(
     assert not services.confirm(engine, sid, "stale", now)
     assert services.confirm(engine, sid, request, now)
     assert services.confirm(engine, sid, request, now)  # the same link again: still yes
-    assert services.sign_up(engine, form, now) is None  # active: a stranger changes nothing
+    assert (
+        services.sign_up(settings, engine, form, now) is None
+    )  # active: a stranger changes nothing
     services.leave(engine, sid, "weekly-city", now)
     assert status_of(engine, "reader@example.org") == ("unsubscribed", [])
     assert not services.confirm(engine, sid, "", now)

@@ -1,4 +1,5 @@
-"""``/admin/subscribers``: search, one subscriber's lists and history, actions, export."""
+"""``/admin/subscribers``: search, one subscriber's lists, consent and history, actions,
+export."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from syndication.errors import NotFoundError
-from syndication.services import subscribers
+from syndication.services import privacy, subscribers
 from syndication.web.admin.common import (
     ActionHandler,
     Admin,
@@ -39,8 +40,9 @@ async def detail(admin: Admin, request: Request, viewer: Viewer) -> Response:
     history = await run_in_threadpool(subscribers.history, admin.engine, subscriber_id)
     if history is None:
         raise NotFoundError(f"subscriber {subscriber_id}: no such subscriber")
+    consent = await run_in_threadpool(privacy.consent_history, admin.engine, subscriber_id)
     done = DONE.get(request.query_params.get("done", ""), "")
-    return admin.page("subscriber.html", viewer, history=history, done=done)
+    return admin.page("subscriber.html", viewer, history=history, consent=consent, done=done)
 
 
 def action(name: str) -> ActionHandler:
