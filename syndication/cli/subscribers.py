@@ -1,4 +1,4 @@
-"""``subscribers import|add|remove|export``."""
+"""``subscribers import|add|remove|export|restore|suppress``."""
 
 from __future__ import annotations
 
@@ -17,19 +17,40 @@ subscribers_app = group("subscribers", "Manage mailing-list subscribers.")
 @subscribers_app.command("import")
 def subscribers_import(
     ctx: typer.Context,
-    path: Annotated[str, typer.Argument(help="CSV file with the header email,name,lists")],
+    path: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE",
+            help="CSV: email,name,lists; our own export; a listmonk or Mailchimp export",
+        ),
+    ],
+    lists: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--list", "-l", metavar="LIST", help="The list a listmonk or Mailchimp file joins"
+        ),
+    ] = None,
     confirmed: Annotated[
-        bool, typer.Option("--confirmed", help="You hold their consent: make them active now")
+        bool,
+        typer.Option(
+            "--confirmed", help="You hold their consent: rows not marked confirmed are active"
+        ),
     ] = False,
 ) -> None:
-    """Import subscribers from CSV; new ones get the confirmation mail. Exit 1 on bad rows."""
+    """Import subscribers with their history; unsubscribes, bounces and complaints are
+    suppressed. Rows not confirmed get the confirmation mail. Exit 1 on bad rows."""
     from syndication.services import subscribers
 
     c = context(ctx)
     report = subscribers.import_subscribers_file(
-        c.signing(), c.engine, path, confirmed=confirmed, on_rejection=print_rejection
+        c.signing(),
+        c.engine,
+        path,
+        confirmed=confirmed,
+        lists=lists or [],
+        on_rejection=print_rejection,
     )
-    out.print(f"{path}: {report.summary}")
+    out.print(f"{path} ({report.shape}): {report.summary}")
     if report.rejected:
         raise typer.Exit(1)
 
@@ -102,3 +123,32 @@ def subscribers_restore(
 
     status = subscribers.restore_address(context(ctx).engine, email, utc_now())
     out.print(f"{email}: restored, now {status}")
+
+
+@subscribers_app.command("suppress")
+def subscribers_suppress(
+    ctx: typer.Context,
+    from_file: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            metavar="FILE",
+            help="A suppression list: one address per line, or a CSV with an email column",
+        ),
+    ],
+) -> None:
+    """Never mail the addresses of a suppression list again (safe to repeat). Exit 1 on
+    bad lines; the valid ones are kept."""
+    import getpass
+
+    from syndication.services import subscribers
+
+    report = subscribers.suppress_from_file(
+        context(ctx).engine,
+        from_file,
+        by=f"{getpass.getuser()} (command line)",
+        on_rejection=print_rejection,
+    )
+    out.print(f"{from_file}: {report.summary}")
+    if report.rejected:
+        raise typer.Exit(1)

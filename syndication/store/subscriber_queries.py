@@ -147,8 +147,9 @@ def subscriber_history(session: Session, subscriber_id: int) -> SubscriberHistor
     )
 
 
-def export_rows(session: Session) -> Iterator[tuple[str, str, str, str]]:
-    """``(email, name, lists, status)`` for every subscriber, by address."""
+def export_rows(session: Session) -> Iterator[tuple[str, str, str, str, str, str]]:
+    """``(email, name, lists, status, created_at, confirmed_at)`` for every subscriber, by
+    address; times in ISO 8601 with their offset (UTC), consent time blank if none."""
     lists: dict[int, list[str]] = {}
     for subscriber_id, slug in session.execute(
         select(Subscription.subscriber_id, Subscription.list_slug).order_by(
@@ -162,4 +163,6 @@ def export_rows(session: Session) -> Iterator[tuple[str, str, str, str]]:
             subscriber.name,
             ";".join(lists.get(subscriber.id, [])),
             subscriber.status,
+            subscriber.created_at.isoformat(),
+            subscriber.confirmed_at.isoformat() if subscriber.confirmed_at else "",
         )
