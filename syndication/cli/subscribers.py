@@ -93,7 +93,7 @@ def subscribers_export(
     ctx: typer.Context,
     path: Annotated[Path | None, typer.Argument(help="CSV file to write [default: stdout]")] = None,
 ) -> None:
-    """Write every subscriber as CSV: email,name,lists,status."""
+    """Write every subscriber as CSV: email,name,lists,status,created_at,confirmed_at."""
     from syndication.edges.files import atomic_file
     from syndication.errors import InputError
     from syndication.services import subscribers

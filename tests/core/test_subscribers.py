@@ -24,8 +24,8 @@ from syndication.core.subscribers import (
     Verdict,
     after,
     clean_name,
-    normalise_email,
     import_event,
+    normalise_email,
     public_name,
     restore_event,
 )
