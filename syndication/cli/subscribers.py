@@ -39,10 +39,10 @@ def subscribers_import(
 ) -> None:
     """Import subscribers with their history; unsubscribes, bounces and complaints are
     suppressed. Rows not confirmed get the confirmation mail. Exit 1 on bad rows."""
-    from syndication.services import subscribers
+    from syndication.services import subscriber_imports
 
     c = context(ctx)
-    report = subscribers.import_subscribers_file(
+    report = subscriber_imports.import_subscribers_file(
         c.signing(),
         c.engine,
         path,
@@ -141,9 +141,9 @@ def subscribers_suppress(
     bad lines; the valid ones are kept."""
     import getpass
 
-    from syndication.services import subscribers
+    from syndication.services import subscriber_imports
 
-    report = subscribers.suppress_from_file(
+    report = subscriber_imports.suppress_from_file(
         context(ctx).engine,
         from_file,
         by=f"{getpass.getuser()} (command line)",

@@ -15,6 +15,7 @@ from syndication.core.subscribers import Event
 from syndication.edges.transport import SmtpTransport
 from syndication.errors import InputError, RecordError
 from syndication.services import delivery
+from syndication.services import subscriber_imports as imports
 from syndication.services import subscribers as services
 from syndication.services.digests import compiling
 from syndication.settings import DatabaseSettings, MailSettings, Settings, SmtpSettings
@@ -39,9 +40,9 @@ def suppressed(engine: Engine) -> dict[str, str]:
 
 def import_file(
     settings: Settings, engine: Engine, path: Path, *lists: str, confirmed: bool = False
-) -> tuple[services.SubscriberImportReport, list[str]]:
+) -> tuple[imports.SubscriberImportReport, list[str]]:
     seen: list[str] = []
-    report = services.import_subscribers_file(
+    report = imports.import_subscribers_file(
         settings,
         engine,
         str(path),
@@ -242,7 +243,7 @@ def test_suppress_from_a_file_is_idempotent_and_keeps_the_valid_lines(
         )
     seen: list[str] = []
     path = FIXTURES / "suppression_list.txt"
-    report = services.suppress_from_file(
+    report = imports.suppress_from_file(
         engine, str(path), by="ops", on_rejection=lambda r: seen.append(str(r)), batch_size=2
     )
     assert report.summary == "2 put on the suppression list, 1 already on it, 1 rejected"
@@ -252,7 +253,7 @@ def test_suppress_from_a_file_is_idempotent_and_keeps_the_valid_lines(
     ]
     assert set(suppressed(engine)) == {"blocked.one@example.org", "blocked.two@example.org"}
     assert statuses(engine) == {"blocked.two@example.org": "unsubscribed"}
-    again = services.suppress_from_file(engine, str(path), by="ops", on_rejection=lambda r: None)
+    again = imports.suppress_from_file(engine, str(path), by="ops", on_rejection=lambda r: None)
     assert (again.listed, again.already) == (0, 3)
     with db.write_session(engine) as session:
         with pytest.raises(RecordError, match="suppression list"):

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from syndication.core import subscriber_csv, subscriber_imports, tokens
 from syndication.core.subscribers import Event
 from syndication.errors import InputError, NotFoundError, RecordError
+from syndication.services import subscriber_imports as imports
 from syndication.services import subscribers as services
 from syndication.settings import Settings
 from syndication.store import database as db
@@ -146,7 +147,7 @@ def test_subscriber_import_sends_confirmations_that_activate(
     settings: Settings, engine: Engine
 ) -> None:
     rejected: list[str] = []
-    report = services.import_subscribers_file(
+    report = imports.import_subscribers_file(
         settings,
         engine,
         str(EXAMPLES / "subscribers.csv"),
@@ -185,7 +186,7 @@ def test_bad_subscriber_rows_are_reported_and_the_rest_kept(
         encoding="utf-8",
     )
     seen: list[str] = []
-    report = services.import_subscribers_file(
+    report = imports.import_subscribers_file(
         settings,
         engine,
         str(csv_file),
@@ -219,7 +220,7 @@ def test_a_subscriber_csv_with_a_bad_byte_loses_only_that_row(
     csv_file = tmp_path / "people.csv"
     csv_file.write_bytes(b"\xef\xbb\xbfemail,name,lists\n" + b"".join(rows))
     seen: list[str] = []
-    report = services.import_subscribers_file(
+    report = imports.import_subscribers_file(
         settings, engine, str(csv_file), confirmed=True, on_rejection=lambda r: seen.append(str(r))
     )
     assert seen == [f"{csv_file}:702: not UTF-8 text (invalid continuation byte at byte 20)"]
