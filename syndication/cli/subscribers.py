@@ -93,7 +93,8 @@ def subscribers_export(
     ctx: typer.Context,
     path: Annotated[Path | None, typer.Argument(help="CSV file to write [default: stdout]")] = None,
 ) -> None:
-    """Write every subscriber as CSV: email,name,lists,status,created_at,confirmed_at."""
+    """Write every subscriber (and every suppressed address with no record) as CSV:
+    email,name,lists,status,created_at,confirmed_at."""
     from syndication.edges.files import atomic_file
     from syndication.errors import InputError
     from syndication.services import subscribers
@@ -110,7 +111,7 @@ def subscribers_export(
             handle.detach()  # the atomic file closes the raw handle itself
     except OSError as exc:
         raise InputError(f"{path}: cannot write: {exc.strerror}") from exc
-    out.print(f"{path}: {count} subscribers")
+    out.print(f"{path}: {count} rows")
 
 
 @subscribers_app.command("restore")

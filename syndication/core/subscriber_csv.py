@@ -15,6 +15,9 @@ from syndication.errors import RecordError
 
 # What `subscribers export` writes (and `subscribers import` reads back).
 EXPORT_HEADER = ["email", "name", "lists", "status", "created_at", "confirmed_at"]
+# The export's status for an address on the suppression list with no subscriber record
+# (its created_at: when it was listed).
+BARE_SUPPRESSION = "suppressed"
 
 # Cells a spreadsheet takes for a formula (OWASP "CSV Injection"): a name from the public
 # form such as =HYPERLINK(...) must reach the operator's spreadsheet as text.

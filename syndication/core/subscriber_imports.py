@@ -21,11 +21,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
 
-from syndication.core.subscriber_csv import EXPORT_HEADER, from_spreadsheet, parse_lists
+from syndication.core.subscriber_csv import (
+    BARE_SUPPRESSION,
+    EXPORT_HEADER,
+    from_spreadsheet,
+    parse_lists,
+)
 from syndication.core.subscribers import Status, clean_name, normalise_email
 from syndication.errors import RecordError
 
@@ -47,7 +52,9 @@ class ImportRow:
     """One valid row: who, which lists, and what the file says happened to them.
 
     ``said`` is the file's own word for a suppressing status (``listmonk blocklisted``),
-    kept as the suppression's reason.
+    kept as the suppression's reason. ``record`` is False for an address this tool's
+    export lists as ``suppressed`` with no subscriber record: it goes on the suppression
+    list only (listed at ``created_at``).
     """
 
     email: str
@@ -57,6 +64,7 @@ class ImportRow:
     opted_in_at: datetime | None = None
     created_at: datetime | None = None
     said: str = ""
+    record: bool = True
 
 
 class Source(StrEnum):
@@ -142,9 +150,7 @@ def read_row(
         lists = parse_lists(raw_lists, known)
     else:
         lists = ()
-    return ImportRow(
-        row.email, row.name, lists, row.status, row.opted_in_at, row.created_at, row.said
-    )
+    return replace(row, lists=lists)
 
 
 def read_import(
@@ -192,10 +198,20 @@ def _own(shape: Shape, fields: Sequence[str]) -> ImportRow:
         return from_spreadsheet(shape.cell(fields, column))
 
     raw_status = cell("status").lower() or Status.PENDING.value
+    if raw_status == BARE_SUPPRESSION:
+        return ImportRow(
+            normalise_email(cell("email")),
+            "",
+            (),
+            Status.UNSUBSCRIBED,
+            created_at=_iso_time("created_at", cell("created_at")),
+            said="suppressed in this tool's export",
+            record=False,
+        )
     try:
         status = Status(raw_status)
     except ValueError:
-        choices = ", ".join(s.value for s in Status)
+        choices = ", ".join([*(s.value for s in Status), BARE_SUPPRESSION])
         raise RecordError("status", f"{raw_status!r} is not one of {choices}") from None
     return ImportRow(
         normalise_email(cell("email")),

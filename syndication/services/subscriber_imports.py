@@ -112,7 +112,7 @@ def import_row(
     confirmed: bool,
     source: str,
     now: datetime,
-) -> AddResult:
+) -> AddResult | None:
     """What one imported row does: the one place an import decides about an address.
 
     The row's status gives the lifecycle table's event
@@ -121,9 +121,14 @@ def import_row(
     list (``source`` and the file's own word kept as the reason), where no later import
     or sign-up brings the address back; a row not marked confirmed is an add. A refused
     row raises :class:`RecordError` (say, a confirmed row for a suppressed address).
+    ``None`` for an address put on the suppression list alone (an exported ``suppressed``
+    row with no subscriber record).
     """
-    event = import_event(row.status, confirmed=confirmed)
     reason = f"imported from {source}: {row.said}" if row.said else f"imported from {source}"
+    if not row.record:
+        subscribers.suppress(session, row.email, reason, row.created_at or now)
+        return None
+    event = import_event(row.status, confirmed=confirmed)
     return subscribers.import_subscriber(
         session,
         row.email,
@@ -163,6 +168,9 @@ def _import_batch(
             report.rejected += 1
             report.rejections.append(rejection)
             on_rejection(rejection)
+            continue
+        if result is None:
+            report.suppressed += 1
             continue
         if result.created:
             report.added += 1

@@ -188,7 +188,8 @@ def restore_address(engine: Engine, email: str, now: datetime) -> str:
 
 def export_subscribers(engine: Engine, out: IO[str]) -> int:
     """Write every subscriber as CSV (``email,name,lists,status,created_at,confirmed_at``,
-    what ``subscribers import`` reads back); returns how many."""
+    what ``subscribers import`` reads back), then the suppressed addresses with no record
+    (status ``suppressed``); returns how many rows."""
     db.require_current_schema(engine)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(subscriber_csv.EXPORT_HEADER)

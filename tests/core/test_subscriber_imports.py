@@ -56,11 +56,13 @@ def test_this_tools_export_keeps_every_status_and_time() -> None:
             "x@example.org,X,weekly-city,gone,2026-01-02T03:04:05+00:00,\n",
             "y@example.org,Y,weekly-city,active,2026-01-02 03:04:05,\n",
             "z@example.org,Z,,active,,\n",
+            "s@example.org,,,suppressed,2026-01-02T03:04:05+00:00,\n",
         ]
     )
     assert source is Source.OWN
     found = good(rows)
     assert {e: r.status for e, r in found.items()} == {
+        "s@example.org": U,
         "a@example.org": A,
         "p@example.org": P,
         "u@example.org": U,
@@ -72,8 +74,15 @@ def test_this_tools_export_keeps_every_status_and_time() -> None:
     assert found["p@example.org"].name == "=P"  # the export's spreadsheet quote taken off
     assert found["u@example.org"].lists == ()  # a suppressed row needs no list
     assert found["b@example.org"].lists == ("weekly-international",)
+    # On the suppression list with no record: listed again, no record made.
+    assert found["s@example.org"].record is False
+    assert found["s@example.org"].created_at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert errors(rows) == [
-        (7, "status: 'gone' is not one of pending, active, unsubscribed, bounced, complained"),
+        (
+            7,
+            "status: 'gone' is not one of pending, active, unsubscribed, bounced, complained, "
+            "suppressed",
+        ),
         (8, "created_at: '2026-01-02 03:04:05' has no time zone (write +00:00 for UTC)"),
         (9, "lists: at least one list is required"),
     ]

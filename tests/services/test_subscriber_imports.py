@@ -97,14 +97,16 @@ def test_round_trip_keeps_every_status_and_mails_no_suppressed_address(
         subscribers.suppress(session, "bounced@example.org", "550 5.1.1", now, Event.HARD_BOUNCE)
         subscribers.suppress(session, "complained@example.org", "ARF", now, Event.COMPLAINT)
         subscribers.suppress(session, "suppressed@example.org", "by an operator", now)
+        subscribers.suppress(session, "never.subscribed@example.org", "a list", now)
     before = export(engine, tmp_path / "before.csv")
 
     other, target = fresh
     report, rejected = import_file(other, target, tmp_path / "before.csv")
     assert rejected == []
     assert report.summary == (
-        "7 added, 0 updated, 0 rejected, 1 confirmation mails sent, 4 on the suppression list"
+        "7 added, 0 updated, 0 rejected, 1 confirmation mails sent, 5 on the suppression list"
     )
+    assert "never.subscribed@example.org,,,suppressed," in before
     assert export(target, tmp_path / "after.csv") == before  # statuses, lists, times
     assert statuses(target) == {
         "active1@example.org": "active",
@@ -120,6 +122,7 @@ def test_round_trip_keeps_every_status_and_mails_no_suppressed_address(
         "bounced@example.org",
         "complained@example.org",
         "suppressed@example.org",
+        "never.subscribed@example.org",  # on the list, with no record, as before
     }
 
     # Nothing silently brings them back: the form ignores them, an add and a later
@@ -138,6 +141,7 @@ def test_round_trip_keeps_every_status_and_mails_no_suppressed_address(
         f"{again}:2: email: left@example.org is on the suppression list and is never re-added"
     ]
     assert statuses(target)["left@example.org"] == "unsubscribed"
+    assert export(target, tmp_path / "still.csv") == before  # the sign-ups changed nothing
 
     # A digest to the list mails the active readers only, through a real SMTP server.
     import_demo_articles(other, target)
@@ -244,7 +248,12 @@ def test_suppress_from_a_file_is_idempotent_and_keeps_the_valid_lines(
     seen: list[str] = []
     path = FIXTURES / "suppression_list.txt"
     report = imports.suppress_from_file(
-        engine, str(path), by="ops", on_rejection=lambda r: seen.append(str(r)), batch_size=2
+        engine,
+        str(path),
+        by="ops",
+        on_rejection=lambda r: seen.append(str(r)),
+        batch_size=2,
+        now=lambda: now,
     )
     assert report.summary == "2 put on the suppression list, 1 already on it, 1 rejected"
     assert seen == [
@@ -253,8 +262,13 @@ def test_suppress_from_a_file_is_idempotent_and_keeps_the_valid_lines(
     ]
     assert set(suppressed(engine)) == {"blocked.one@example.org", "blocked.two@example.org"}
     assert statuses(engine) == {"blocked.two@example.org": "unsubscribed"}
-    again = imports.suppress_from_file(engine, str(path), by="ops", on_rejection=lambda r: None)
+    again = imports.suppress_from_file(
+        engine, str(path), by="ops", on_rejection=lambda r: None, now=lambda: now
+    )
     assert (again.listed, again.already) == (0, 3)
+    assert suppressed(engine)["blocked.one@example.org"] == (
+        "suppression list suppression_list.txt, imported by ops"
+    )
     with db.write_session(engine) as session:
         with pytest.raises(RecordError, match="suppression list"):
             subscribers.add_subscriber(
