@@ -39,6 +39,9 @@ LISTMONK_COLUMNS = ("uuid", "email", "name", "attributes", "status", "created_at
 LISTMONK_STATUSES = ("enabled", "disabled", "blocklisted")
 LISTMONK_SUBSCRIPTIONS = ("unconfirmed", "confirmed", "unsubscribed")
 
+# The statuses an imported row puts on the suppression list.
+SUPPRESSING = (Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED)
+
 _SHAPES_HELP = (
     "expected this tool's columns (email,name,lists, and from 'subscribers export' "
     "status,created_at,confirmed_at), listmonk's subscriber export "
@@ -70,7 +73,7 @@ class ImportRow:
 class Source(StrEnum):
     """Which export a file is (its name in messages)."""
 
-    OWN = "this tool's subscriber file"
+    OWN = "subscriber file in this tool's columns"
     LISTMONK = "listmonk export"
     MAILCHIMP_SUBSCRIBED = "Mailchimp export of subscribed members"
     MAILCHIMP_UNSUBSCRIBED = "Mailchimp export of unsubscribed members"
@@ -123,7 +126,7 @@ def detect_shape(header: Sequence[str], default_lists: Sequence[str]) -> Shape:
     else:
         raise RecordError("", f"the header names no known export: {_SHAPES_HELP}")
     if shape.has_lists and default_lists:
-        raise RecordError("--list", f"the {shape.source} names each row's lists itself")
+        raise RecordError("--list", "the file has a lists column: each row names its own lists")
     # Mailchimp's unsubscribed and cleaned members only go on the suppression list.
     needs_lists = shape.source not in (Source.MAILCHIMP_UNSUBSCRIBED, Source.MAILCHIMP_CLEANED)
     if not shape.has_lists and not default_lists and needs_lists:
@@ -168,7 +171,7 @@ def read_import(
     first = next(records, None)
     if first is None:
         return None, iter(())
-    line, header = first
+    _, header = first
     if isinstance(header, RecordError):
         raise header
     for slug in default_lists:
@@ -220,7 +223,7 @@ def _own(shape: Shape, fields: Sequence[str]) -> ImportRow:
         status,
         opted_in_at=_iso_time("confirmed_at", cell("confirmed_at")),
         created_at=_iso_time("created_at", cell("created_at")),
-        said=f"{status} in this tool's export" if status is not Status.PENDING else "",
+        said=f"{status} in this tool's export" if status in SUPPRESSING else "",
     )
 
 
@@ -271,7 +274,9 @@ def _listmonk(shape: Shape, fields: Sequence[str]) -> ImportRow:
             "subscription_status", f"{subscription!r} is not a listmonk subscription ({choices})"
         )
     if raw_status != "enabled":
-        # Blocklisted is listmonk's "never mail"; disabled is kept from mail as well.
+        # Blocklisted is listmonk's "never mail". A disabled reader was taken off mail by
+        # an operator there: as pending they would be sent a confirmation, so they are
+        # suppressed too, and `subscribers restore` is the way back.
         status, said = Status.UNSUBSCRIBED, f"listmonk {raw_status}"
     elif subscription == "unsubscribed":
         status, said = Status.UNSUBSCRIBED, "listmonk subscription unsubscribed"

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from syndication.clock import utc_now
 from syndication.core import subscriber_csv, subscriber_imports
-from syndication.core.subscribers import Status, import_event
+from syndication.core.subscribers import import_event
 from syndication.errors import InputError, RecordError
 from syndication.services.subscribers import AddResult, mail_confirmation
 from syndication.settings import Settings
@@ -31,9 +31,6 @@ from syndication.store import subscribers
 
 if TYPE_CHECKING:
     from syndication.services.articles import Rejection
-
-# The statuses an import leaves on the suppression list.
-SUPPRESSING = (Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED)
 
 
 @dataclass
@@ -176,7 +173,7 @@ def _import_batch(
             report.added += 1
         else:
             report.updated += 1
-        if result.status in SUPPRESSING:
+        if result.status in subscriber_imports.SUPPRESSING:
             report.suppressed += 1
         if result.needs_confirmation:
             to_confirm.append(result.subscriber_id)

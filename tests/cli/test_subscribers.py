@@ -28,7 +28,7 @@ def test_import_history_and_a_suppression_list(tmp_path: Path, empty_database_ur
     code, out, _ = run("subscribers", "import", "out.csv")
     assert (code, out.strip()) == (
         0,
-        "out.csv (this tool's subscriber file): 0 added, 2 updated, 0 rejected, "
+        "out.csv (subscriber file in this tool's columns): 0 added, 2 updated, 0 rejected, "
         "0 confirmation mails sent, 2 on the suppression list",
     )
     # A listmonk file without --list: the whole file is refused, exit 2, one line.

@@ -182,7 +182,7 @@ def test_mailchimp_sections() -> None:
         (
             "email,name,lists\n",
             ("weekly-city",),
-            "--list: the this tool's subscriber file names each row's lists itself",
+            "--list: the file has a lists column: each row names its own lists",
         ),
         (
             "uuid,email,name,attributes,status,created_at,updated_at\n",
