@@ -1,4 +1,4 @@
-"""``subscribers import|add|remove|export|restore|export-person|erase``."""
+"""``subscribers import|add|remove|export|restore|suppress|export-person|erase``."""
 
 from __future__ import annotations
 
@@ -18,20 +18,39 @@ subscribers_app = group("subscribers", "Manage mailing-list subscribers.")
 def subscribers_import(
     ctx: typer.Context,
     path: Annotated[
-        str, typer.Argument(metavar="FILE", help="CSV file with the header email,name,lists")
+        str,
+        typer.Argument(
+            metavar="FILE",
+            help="CSV: email,name,lists; our own export; a listmonk or Mailchimp export",
+        ),
     ],
+    lists: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--list", "-l", metavar="LIST", help="The list a listmonk or Mailchimp file joins"
+        ),
+    ] = None,
     confirmed: Annotated[
-        bool, typer.Option("--confirmed", help="You hold their consent: make them active now")
+        bool,
+        typer.Option(
+            "--confirmed", help="You hold their consent: rows not marked confirmed are active"
+        ),
     ] = False,
 ) -> None:
-    """Import subscribers from CSV; new ones get the confirmation mail. Exit 1 on bad rows."""
-    from syndication.services import subscribers
+    """Import subscribers with their history; unsubscribes, bounces and complaints are
+    suppressed. Rows not confirmed get the confirmation mail. Exit 1 on bad rows."""
+    from syndication.services import subscriber_imports
 
     c = context(ctx)
-    report = subscribers.import_subscribers_file(
-        c.signing(), c.engine, path, confirmed=confirmed, on_rejection=print_rejection
+    report = subscriber_imports.import_subscribers_file(
+        c.signing(),
+        c.engine,
+        path,
+        confirmed=confirmed,
+        lists=lists or [],
+        on_rejection=print_rejection,
     )
-    out.print(f"{path}: {report.summary}")
+    out.print(f"{path} ({report.shape}): {report.summary}")
     if report.rejected:
         raise typer.Exit(1)
 
@@ -86,7 +105,8 @@ def subscribers_export(
         Path | None, typer.Argument(metavar="[FILE]", help="CSV file to write [default: stdout]")
     ] = None,
 ) -> None:
-    """Write every subscriber as CSV: email,name,lists,status."""
+    """Write every subscriber (and every suppressed address with no record) as CSV:
+    email,name,lists,status,created_at,confirmed_at."""
     from syndication.edges.files import atomic_file
     from syndication.errors import InputError
     from syndication.services import subscribers
@@ -103,7 +123,7 @@ def subscribers_export(
             handle.detach()  # the atomic file closes the raw handle itself
     except OSError as exc:
         raise InputError(f"{path}: cannot write: {exc.strerror}") from exc
-    out.print(f"{path}: {count} subscribers")
+    out.print(f"{path}: {count} rows")
 
 
 @subscribers_app.command("restore")
@@ -120,7 +140,7 @@ def subscribers_restore(
 
 @subscribers_app.command("export-person")
 def subscribers_export_person(
-    ctx: typer.Context, email: Annotated[str, typer.Argument(help="The address")]
+    ctx: typer.Context, email: Annotated[str, typer.Argument(metavar="EMAIL", help="The address")]
 ) -> None:
     """Print everything held about one person as JSON (a GDPR/PIPA access request)."""
     import json
@@ -138,7 +158,7 @@ def subscribers_export_person(
 
 @subscribers_app.command("erase")
 def subscribers_erase(
-    ctx: typer.Context, email: Annotated[str, typer.Argument(help="The address")]
+    ctx: typer.Context, email: Annotated[str, typer.Argument(metavar="EMAIL", help="The address")]
 ) -> None:
     """Delete everything held about one person; keep only a keyed hash that bars re-adding."""
     from syndication.clock import utc_now
@@ -147,3 +167,34 @@ def subscribers_erase(
     c = context(ctx)
     erasure = privacy.erase_person(c.signing(), c.engine, email, utc_now())
     out.print(f"{erasure.address}: {erasure.summary}")
+
+
+@subscribers_app.command("suppress")
+def subscribers_suppress(
+    ctx: typer.Context,
+    from_file: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            metavar="FILE",
+            help="A suppression list: one address per line, or a CSV with an email column",
+        ),
+    ],
+) -> None:
+    """Never mail the addresses of a suppression list again (safe to repeat). Exit 1 on
+    bad lines; the valid ones are kept."""
+    import getpass
+
+    from syndication.services import subscriber_imports
+
+    c = context(ctx)
+    report = subscriber_imports.suppress_from_file(
+        c.signing(),
+        c.engine,
+        from_file,
+        by=f"{getpass.getuser()} (command line)",
+        on_rejection=print_rejection,
+    )
+    out.print(f"{from_file}: {report.summary}")
+    if report.rejected:
+        raise typer.Exit(1)

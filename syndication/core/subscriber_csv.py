@@ -1,19 +1,23 @@
-"""Subscribers as CSV (pure): reading ``email,name,lists`` rows; cells safe for spreadsheets.
+"""Subscribers as CSV (pure): records with their line numbers; cells safe for spreadsheets.
 
 Reading takes lines (bytes decoded one at a time by :class:`DecodedLines`) and yields each
-row or its error with the line number; the caller opens the file and writes the store.
+record or its error with the line number; what the columns mean is
+:mod:`syndication.core.subscriber_imports`'s, and the caller opens the file and writes the
+store.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 
-from syndication.core.subscribers import clean_name, normalise_email
 from syndication.errors import RecordError
 
-CSV_HEADER = ["email", "name", "lists"]
+# What `subscribers export` writes (and `subscribers import` reads back).
+EXPORT_HEADER = ["email", "name", "lists", "status", "created_at", "confirmed_at"]
+# The export's status for an address on the suppression list with no subscriber record
+# (its created_at: when it was listed).
+BARE_SUPPRESSION = "suppressed"
 
 # Cells a spreadsheet takes for a formula (OWASP "CSV Injection"): a name from the public
 # form such as =HYPERLINK(...) must reach the operator's spreadsheet as text.
@@ -31,15 +35,6 @@ def from_spreadsheet(cell: str) -> str:
     if cell.startswith("'") and cell[1:].startswith(_FORMULA_START):
         return cell[1:]
     return cell
-
-
-@dataclass(frozen=True)
-class SubscriberRow:
-    """One valid CSV row."""
-
-    email: str
-    name: str
-    lists: tuple[str, ...]
 
 
 def parse_lists(raw: str, known_lists: Collection[str]) -> tuple[str, ...]:
@@ -77,26 +72,17 @@ class DecodedLines:
                 yield line.decode("utf-8", "replace")
 
 
-def read_subscriber_csv(
-    lines: Iterable[str], known_lists: Collection[str], bad_lines: Mapping[int, str] | None = None
-) -> Iterator[tuple[int, SubscriberRow | RecordError]]:
-    """Yield ``(line number, row or error)`` for each data row of an ``email,name,lists`` CSV.
+def csv_records(
+    lines: Iterable[str], bad_lines: Mapping[int, str] | None = None
+) -> Iterator[tuple[int, list[str] | RecordError]]:
+    """Yield ``(line number, fields or error)`` for each CSV record, the header first.
 
-    The header must be exactly ``email,name,lists``; a file without it is refused as a
-    whole (a row error at line 1), since its columns cannot be trusted. ``bad_lines``
-    (line number to reason, see :class:`DecodedLines`) rejects the rows spanning them.
+    Blank records are skipped; a malformed one, or one spanning a line that
+    :class:`DecodedLines` could not decode (``bad_lines``), is an error with its line
+    number, and reading goes on with the next.
     """
     bad = bad_lines if bad_lines is not None else {}
     reader = csv.reader(lines)
-    header = next(reader, None)
-    if header is None:
-        return
-    if 1 in bad:
-        yield 1, RecordError("", bad[1])
-        return
-    if [h.strip().lower() for h in header] != CSV_HEADER:
-        yield reader.line_num, RecordError("", f"the header must be {','.join(CSV_HEADER)}")
-        return
     while True:
         first = reader.line_num + 1
         try:
@@ -112,16 +98,4 @@ def read_subscriber_csv(
             continue
         if not fields or all(not f.strip() for f in fields):
             continue
-        if len(fields) != 3:
-            yield reader.line_num, RecordError("", f"expected 3 columns, found {len(fields)}")
-            continue
-        try:
-            row = SubscriberRow(
-                normalise_email(from_spreadsheet(fields[0].strip())),
-                clean_name(from_spreadsheet(fields[1])),
-                parse_lists(fields[2], known_lists),
-            )
-        except RecordError as exc:
-            yield reader.line_num, exc
-            continue
-        yield reader.line_num, row
+        yield reader.line_num, fields

@@ -5,30 +5,36 @@ confirmation link, unless the operator attests prior consent. The suppression li
 bounces, complaints, an operator's "never mail again") is a separate fact about an
 *address*: while an address is on it, no sign-up or add brings it back (:func:`after`).
 
-===========================  =======  =======  =======  =======  =======  =======
-event                        none     P        A        U        B        C
-===========================  =======  =======  =======  =======  =======  =======
-sign-up (public form)        P mail   P mail   ignored  P mail   ignored  ignored
-add (CLI, CSV)               P mail   P mail?  A +l     P mail   refused  refused
-add ``--confirmed``          A c      A c      A +l     A c      refused  refused
-confirm (the link)           .        A c      ignored  refused  refused  refused
-leave a list, others remain  .        P -l     A -l     U -l     B -l     C -l
-unsubscribe (every list)     .        U -L     U -L     U -L     B -L     C -L
-preferences, with lists      .        P =l     A =l     A c =l   B =l     C =l
-preferences, with none       .        U -L     U -L     U -L     B -L     C -L
-hard bounce                  .        B s      B s      B s      B s      C s
-soft bounces at the limit    .        B s      B s      B s      ignored  ignored
-complaint                    .        C s -L   C s -L   C s -L   C s -L   C s -L
-operator suppress            .        U s      U s      U s      B s      C s
-operator restore             .        P u      A u      U u      A/P u    A/P u
-===========================  =======  =======  =======  =======  =======  =======
+===========================  ========  ========  ========  ========  ========  ========
+event                        none      P         A         U         B         C
+===========================  ========  ========  ========  ========  ========  ========
+sign-up (public form)        P mail    P mail    ignored   P mail    ignored   ignored
+add (CLI, CSV)               P mail    P mail?   A +l      P mail    refused   refused
+add ``--confirmed``          A c       A c       A +l      A c       refused   refused
+import, confirmed            A c* +l   A c* +l   A +l      refused   refused   refused
+import, unsubscribed         U s k +l  U s       U s       U s       B s       C s
+import, bounced              B s k +l  B s       B s       B s       B s       C s
+import, complained           C s k     C s -L    C s -L    C s -L    C s -L    C s -L
+confirm (the link)           .         A c       ignored   refused   refused   refused
+leave a list, others remain  .         P -l      A -l      U -l      B -l      C -l
+unsubscribe (every list)     .         U -L      U -L      U -L      B -L      C -L
+preferences, with lists      .         P =l      A =l      A c =l    B =l      C =l
+preferences, with none       .         U -L      U -L      U -L      B -L      C -L
+hard bounce                  .         B s       B s       B s       B s       C s
+soft bounces at the limit    .         B s       B s       B s       ignored   ignored
+complaint                    .         C s -L    C s -L    C s -L    C s -L    C s -L
+operator suppress            .         U s       U s       U s       B s       C s
+operator restore             .         P u       A u       U u       A/P u     A/P u
+===========================  ========  ========  ========  ========  ========  ========
 
 The state afterwards: P pending, A active, U unsubscribed, B bounced, C complained.
 ``mail``: a confirmation mail goes out with a new sign-up request (links mailed for an
 earlier one stop working); ``mail?``: a new request and its mail only when it asks for
 more than the pending one (another name, another list), while the public form mails the
 pending request again. ``c``: consent recorded now (the preferences link came to the
-reader's mailbox, which is the consent double opt-in asks for). ``+l`` joins the lists
+reader's mailbox, which is the consent double opt-in asks for); ``c*``: consent recorded
+at the time the imported file gives (else now); ``k``: the opt-in time the file gives, if
+any, kept on the new record (so a restore knows the address had confirmed). ``+l`` joins the lists
 named, ``=l`` keeps exactly the lists chosen, ``-l`` leaves the list named, ``-L`` every
 list. ``s``: on the suppression list, ``u``: off it. ``A/P``: active if the address had
 confirmed, else pending (consent is never invented). ``.``: no record, so nothing to do
@@ -38,7 +44,13 @@ A stranger must not change an active reader's lists or name through the public f
 owner has the preferences link in every digest), and the form answers the same whatever
 the state, so it cannot be used to learn who subscribes. A complaint outranks a bounce.
 Whatever the state, an address on the suppression list is left alone by a sign-up and
-refused by an add.
+refused by an add or a confirmed import.
+
+The import rows carry another tool's history (``subscribers import`` of an export from
+this tool, listmonk or Mailchimp, issue 29): what the file says the reader confirmed stays
+confirmed, and an unsubscribe, bounce or complaint in it puts the address on the
+suppression list, so that no later import or sign-up brings it back unseen; only an
+operator's restore does. A row the file does not mark confirmed is an add.
 
 Each row is a :class:`Transition` in :data:`TABLE` (its ``request`` column says which
 events renew or drop the pending sign-up request); the store carries transitions out and
@@ -87,10 +99,15 @@ class Event(StrEnum):
     SUPPRESS = "suppress"  # an operator: never mail this address again
     RESTORE = "restore"  # an operator undoes a bounce, complaint or suppression
     RESTORE_UNCONFIRMED = "restore-unconfirmed"  # the same, for an address never confirmed
+    # An imported file's history (`subscribers import` of an export with statuses):
+    IMPORT_CONFIRMED = "import-confirmed"  # the file says the reader confirmed
+    IMPORT_UNSUBSCRIBED = "import-unsubscribed"  # ... left (or was blocklisted, disabled)
+    IMPORT_BOUNCED = "import-bounced"  # ... bounced (Mailchimp: cleaned)
+    IMPORT_COMPLAINED = "import-complained"  # ... reported the mail as spam
 
 
 # The events that create a subscriber or bring one back: the suppression list stops them.
-ENTRIES = (Event.SIGN_UP, Event.ADD, Event.ADD_CONFIRMED)
+ENTRIES = (Event.SIGN_UP, Event.ADD, Event.ADD_CONFIRMED, Event.IMPORT_CONFIRMED)
 
 
 class Verdict(StrEnum):
@@ -142,7 +159,8 @@ class Transition:
 
     ``status`` is the state afterwards (the same one when ignored or refused; ``None``
     only for an address with no record that stays without one). ``consent`` stamps the
-    time the reader's consent was recorded (``confirmed_at``).
+    time the reader's consent was recorded (``confirmed_at``): the time an imported file
+    gives for it, else now.
     """
 
     verdict: Verdict
@@ -154,6 +172,8 @@ class Transition:
     consent: bool = False
     suppression: Suppression = Suppression.KEEP
     reason: str = ""
+    # An imported record: the opt-in time its file gives is kept (never one invented).
+    source_consent: bool = False
 
 
 def _to(
@@ -165,8 +185,19 @@ def _to(
     mail: Mail = Mail.NO,
     consent: bool = False,
     suppression: Suppression = Suppression.KEEP,
+    source_consent: bool = False,
 ) -> Transition:
-    return Transition(Verdict.APPLY, status, lists, name, request, mail, consent, suppression)
+    return Transition(
+        Verdict.APPLY,
+        status,
+        lists,
+        name,
+        request,
+        mail,
+        consent,
+        suppression,
+        source_consent=source_consent,
+    )
 
 
 def _ignore(status: Status | None) -> Transition:
@@ -218,6 +249,27 @@ def _entries(status: Status) -> _Rows:
     }
 
 
+def _imported(event: Event, status: Status) -> _Rows:
+    """An unsubscribe, bounce or complaint an imported file records (``k``/``s``).
+
+    A new record keeps the file's lists (for the record; suppressed, it is never mailed)
+    and its opt-in time; an existing one takes the state an operator's suppress, a hard
+    bounce or a complaint gives it (a complaint outranks a bounce, a bounce an unsubscribe).
+    """
+    lists = Lists.CLEAR if status is C else Lists.KEEP
+    new = Lists.KEEP if status is C else Lists.ADD
+    rank = {U: 0, B: 1, C: 2}
+    rows: _Rows = {
+        (None, event): _to(
+            status, lists=new, name=Name.IF_GIVEN, suppression=Suppression.ADD, source_consent=True
+        )
+    }
+    for s in Status:
+        stronger = status if s in (P, A) or rank[status] >= rank[s] else s
+        rows[s, event] = _suppressed(stronger, lists)
+    return rows
+
+
 def _unsubscribe(event: Event) -> _Rows:
     """Every list left: pending and active readers become unsubscribed."""
     left = {P: U, A: U, U: U, B: B, C: C}
@@ -239,6 +291,15 @@ TABLE: Mapping[tuple[Status | None, Event], Transition] = {
     (U, Event.ADD_CONFIRMED): _consented(),
     **_entries(B),
     **_entries(C),
+    (None, Event.IMPORT_CONFIRMED): _consented(),
+    (P, Event.IMPORT_CONFIRMED): _consented(),
+    (A, Event.IMPORT_CONFIRMED): _join(A),
+    (U, Event.IMPORT_CONFIRMED): _refuse(U, "has unsubscribed and an import does not re-add it"),
+    (B, Event.IMPORT_CONFIRMED): _refuse(B, "is bounced and is not re-added"),
+    (C, Event.IMPORT_CONFIRMED): _refuse(C, "is complained and is not re-added"),
+    **_imported(Event.IMPORT_UNSUBSCRIBED, U),
+    **_imported(Event.IMPORT_BOUNCED, B),
+    **_imported(Event.IMPORT_COMPLAINED, C),
     (P, Event.CONFIRM): _to(A, consent=True),
     (A, Event.CONFIRM): _ignore(A),
     (U, Event.CONFIRM): _refuse(U, "has unsubscribed"),
@@ -282,6 +343,7 @@ ON_SUPPRESSION_LIST: Mapping[Event, Transition] = {
     Event.SIGN_UP: _ignore(None),
     Event.ADD: _refuse(None, "is on the suppression list and is never re-added"),
     Event.ADD_CONFIRMED: _refuse(None, "is on the suppression list and is never re-added"),
+    Event.IMPORT_CONFIRMED: _refuse(None, "is on the suppression list and is never re-added"),
 }
 
 
@@ -299,6 +361,25 @@ def after(status: str | None, event: Event, *, suppressed: bool = False) -> Tran
         return TABLE[current, event]
     except KeyError:
         raise LookupError(f"{event}: no subscriber to apply it to") from None
+
+
+_IMPORTED = {
+    Status.ACTIVE: Event.IMPORT_CONFIRMED,
+    Status.UNSUBSCRIBED: Event.IMPORT_UNSUBSCRIBED,
+    Status.BOUNCED: Event.IMPORT_BOUNCED,
+    Status.COMPLAINED: Event.IMPORT_COMPLAINED,
+}
+
+
+def import_event(status: Status, *, confirmed: bool) -> Event:
+    """The event for a row an imported file gives ``status``.
+
+    Active is a confirmed import and the suppressing states their imports; a pending row
+    is an add, or an add with consent when the operator attests it (``confirmed``).
+    """
+    if status is Status.PENDING:
+        return Event.ADD_CONFIRMED if confirmed else Event.ADD
+    return _IMPORTED[status]
 
 
 def restore_event(confirmed: bool) -> Event:

@@ -65,6 +65,14 @@ def refuse_if_erased(session: Session, secret_key: str, email: str, event: Event
     raise RecordError("email", privacy.refusal(address, reason))
 
 
+def is_erased(session: Session, secret_key: str, email: str) -> bool:
+    """Whether ``email`` is held only as a keyed hash (erased, or expired with a hash kept)
+    and has no record again: a suppression list need not store it a second time."""
+    address = normalise_email(email)
+    reason = store.erased_reason(session, privacy.address_hash(secret_key, address))
+    return reason is not None and store.find_subscriber(session, address) is None
+
+
 # -- export ---------------------------------------------------------------------------------
 
 

@@ -1,10 +1,10 @@
 """Subscribers: the one home of their use cases, each one transaction.
 
-Signing up (the public form, ``subscribers add``, a CSV import), confirming, the
-preferences page, unsubscribing, the console's suppress and restore, the export, and the
-console's search and history. What each event does to a subscriber is the lifecycle
-table's (:mod:`syndication.core.subscribers`), which the store carries out; reading CSV is
-pure (:mod:`syndication.core.subscriber_csv`) and the file is opened here.
+Signing up (the public form, ``subscribers add``), confirming, the preferences page,
+unsubscribing, the console's suppress and restore, the export, and the console's search
+and history; importing files is :mod:`syndication.services.subscriber_imports`'s. What each
+event does to a subscriber is the lifecycle table's (:mod:`syndication.core.subscribers`),
+which the store carries out.
 
 Every way in (the form, ``subscribers add``, an import) first asks
 :func:`syndication.services.privacy.refuse_if_erased` whether the address was erased or
@@ -17,12 +17,10 @@ imported when one is sent: the web app imports this module to serve every page.
 from __future__ import annotations
 
 import csv
-import itertools
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from io import StringIO
-from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -44,7 +42,7 @@ from syndication.store.subscribers import AddResult as AddResult
 from syndication.store.subscribers import Preferences as Preferences
 
 if TYPE_CHECKING:
-    from syndication.services.articles import Rejection
+    pass
 
 
 # -- the public form ----------------------------------------------------------------------
@@ -150,106 +148,6 @@ def save_preferences(
 # -- the CLI and CSV ----------------------------------------------------------------------
 
 
-@dataclass
-class SubscriberImportReport:
-    added: int = 0
-    updated: int = 0
-    rejected: int = 0
-    confirmations: int = 0
-    rejections: list[Rejection] = field(default_factory=list)
-
-    @property
-    def summary(self) -> str:
-        return (
-            f"{self.added} added, {self.updated} updated, {self.rejected} rejected, "
-            f"{self.confirmations} confirmation mails sent"
-        )
-
-
-def import_subscribers_file(
-    settings: Settings,
-    engine: Engine,
-    path: str,
-    *,
-    confirmed: bool,
-    on_rejection: Callable[[Rejection], None],
-    batch_size: int = 500,
-) -> SubscriberImportReport:
-    """Import ``email,name,lists`` CSV rows; bad rows are reported and skipped.
-
-    New addresses are ``pending`` and are sent the confirmation mail (after their batch
-    is committed), unless ``confirmed`` says the operator holds their consent already.
-    """
-    db.require_current_schema(engine)
-    known = {ml.slug for ml in settings.lists}
-    report = SubscriberImportReport()
-    try:
-        handle = Path(path).open("rb")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
-    with handle:
-        # Bytes decoded line by line: one bad byte costs its row, not the rest of the file.
-        lines = subscriber_csv.DecodedLines(handle)
-        rows = subscriber_csv.read_subscriber_csv(lines, known, lines.bad)
-        while batch := list(itertools.islice(rows, batch_size)):
-            now = utc_now()
-            with db.write_session(engine) as session:
-                to_confirm = _import_batch(
-                    session, settings, path, batch, confirmed, report, on_rejection, now
-                )
-            for subscriber_id in to_confirm:
-                mail_confirmation(settings, engine, subscriber_id, now)
-                report.confirmations += 1
-    return report
-
-
-def _import_batch(
-    session: Session,
-    settings: Settings,
-    path: str,
-    batch: list[tuple[int, subscriber_csv.SubscriberRow | RecordError]],
-    confirmed: bool,
-    report: SubscriberImportReport,
-    on_rejection: Callable[[Rejection], None],
-    now: datetime,
-) -> list[int]:
-    """Add one batch of rows; the subscribers to send a confirmation mail to."""
-    from syndication.services.articles import Rejection
-
-    to_confirm: list[int] = []
-    event = Event.ADD_CONFIRMED if confirmed else Event.ADD
-    source = ConsentSource(
-        privacy.IMPORT, f"{Path(path).name}, {'--confirmed' if confirmed else 'double opt-in'}"
-    )
-    for line, row in batch:
-        try:
-            if isinstance(row, RecordError):
-                raise row
-            refuse_if_erased(session, settings.secret_key, row.email, event)
-            result = subscribers.add_subscriber(
-                session,
-                row.email,
-                row.name,
-                row.lists,
-                confirmed=confirmed,
-                now=now,
-                source=source,
-            )
-        except RecordError as exc:
-            rejection = Rejection(path, line, exc.field, exc.reason)
-            report.rejected += 1
-            report.rejections.append(rejection)
-            on_rejection(rejection)
-            continue
-        if result.created:
-            report.added += 1
-        else:
-            report.updated += 1
-        if result.needs_confirmation:
-            to_confirm.append(result.subscriber_id)
-    return to_confirm
-
-
 def add_subscriber(
     settings: Settings,
     engine: Engine,
@@ -298,16 +196,25 @@ def remove_subscriber(engine: Engine, email: str) -> None:
 
 
 def restore_address(engine: Engine, email: str, now: datetime) -> str:
-    """Undo a bounce, complaint or suppression for one address; returns the new status."""
+    """Undo a bounce, complaint or suppression for one address; returns the new status
+    (``"not subscribed"`` for an address that was on the suppression list with no
+    subscriber record, as ``subscribers suppress --from`` lists them)."""
     with db.write_session(engine) as session:
-        return bounces.restore(session, email, now).status
+        try:
+            return bounces.restore(session, email, now).status
+        except NotFoundError:
+            if subscribers.lift_suppression(session, normalise_email(email)):
+                return "not subscribed"
+            raise
 
 
 def export_subscribers(engine: Engine, out: IO[str]) -> int:
-    """Write every subscriber as CSV ``email,name,lists,status``; returns how many."""
+    """Write every subscriber as CSV (``email,name,lists,status,created_at,confirmed_at``,
+    what ``subscribers import`` reads back), then the suppressed addresses with no record
+    (status ``suppressed``); returns how many rows."""
     db.require_current_schema(engine)
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*subscriber_csv.CSV_HEADER, "status"])
+    writer.writerow(subscriber_csv.EXPORT_HEADER)
     count = 0
     with db.read_session(engine) as session:
         for row in subscriber_queries.export_rows(session):
@@ -380,11 +287,11 @@ def restore(engine: Engine, subscriber_id: int, now: datetime) -> str:
 
 
 def export_csv(engine: Engine) -> Iterator[str]:
-    """Every subscriber as CSV (``email,name,lists,status``), a chunk at a time, as
+    """Every subscriber as CSV (:data:`subscriber_csv.EXPORT_HEADER`), a chunk at a time, as
     ``syndication subscribers export`` writes it."""
     buffer = StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([*subscriber_csv.CSV_HEADER, "status"])
+    writer.writerow(subscriber_csv.EXPORT_HEADER)
     with db.read_session(engine) as session:
         for row in subscriber_queries.export_rows(session):
             # The same protection as `subscribers export` (formula cells made inert).

@@ -10,9 +10,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from syndication.core.subscriber_csv import BARE_SUPPRESSION
 from syndication.store.models import (
     BounceEvent,
     Delivery,
@@ -147,8 +148,14 @@ def subscriber_history(session: Session, subscriber_id: int) -> SubscriberHistor
     )
 
 
-def export_rows(session: Session) -> Iterator[tuple[str, str, str, str]]:
-    """``(email, name, lists, status)`` for every subscriber, by address."""
+def export_rows(session: Session) -> Iterator[tuple[str, str, str, str, str, str]]:
+    """``(email, name, lists, status, created_at, confirmed_at)`` for every subscriber, by
+    address; times in ISO 8601 with their offset (UTC), consent time blank if none.
+
+    Then every address on the suppression list with no subscriber record, with the status
+    ``suppressed`` and the time it was listed: a database moved by export and import keeps
+    refusing them (issue 29).
+    """
     lists: dict[int, list[str]] = {}
     for subscriber_id, slug in session.execute(
         select(Subscription.subscriber_id, Subscription.list_slug).order_by(
@@ -162,4 +169,9 @@ def export_rows(session: Session) -> Iterator[tuple[str, str, str, str]]:
             subscriber.name,
             ";".join(lists.get(subscriber.id, [])),
             subscriber.status,
+            subscriber.created_at.isoformat(),
+            subscriber.confirmed_at.isoformat() if subscriber.confirmed_at else "",
         )
+    bare = ~exists().where(Subscriber.email == Suppression.email)
+    for listed in session.scalars(select(Suppression).where(bare).order_by(Suppression.email)):
+        yield (listed.email, "", "", BARE_SUPPRESSION, listed.created_at.isoformat(), "")

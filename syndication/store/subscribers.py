@@ -112,8 +112,13 @@ def _carry_out(
     lists: Sequence[str],
     name: str,
     reason: str,
+    consented_at: datetime | None = None,
 ) -> bool:
-    """Apply one ``APPLY`` transition; True when it made a new sign-up request."""
+    """Apply one ``APPLY`` transition; True when it made a new sign-up request.
+
+    ``consented_at`` is the opt-in time an imported file gives (see the table's ``c*``
+    and ``k``); consent recorded by any other event is recorded now.
+    """
     # What the pending request asked for before this event, to tell whether it changed.
     before = (
         (subscriber.name, set(subscriber_lists(session, subscriber.id)))
@@ -138,7 +143,9 @@ def _carry_out(
     elif rule.request is Request.DROP:
         subscriber.request_nonce = None
     if rule.consent:
-        subscriber.confirmed_at = now
+        subscriber.confirmed_at = consented_at or now
+    elif rule.source_consent and consented_at is not None and subscriber.confirmed_at is None:
+        subscriber.confirmed_at = consented_at
     if rule.suppression is lifecycle.Suppression.ADD:
         _add_suppression(session, subscriber.email, reason, now)
     elif rule.suppression is lifecycle.Suppression.LIFT:
@@ -226,6 +233,41 @@ def record_signup(
     return result.subscriber_id if result is not None and result.needs_confirmation else None
 
 
+def import_subscriber(
+    session: Session,
+    email: str,
+    name: str,
+    lists: Sequence[str],
+    event: Event,
+    now: datetime,
+    *,
+    reason: str = "",
+    consented_at: datetime | None = None,
+    created_at: datetime | None = None,
+    source: ConsentSource | None = None,
+) -> AddResult:
+    """Carry out one imported row: ``event`` from :func:`lifecycle.import_event`.
+
+    ``reason`` goes on the suppression list with an unsubscribe, bounce or complaint;
+    ``consented_at`` and ``created_at`` are the times the file gives, kept on the record.
+    A refused row raises :class:`RecordError`.
+    """
+    result = _enter(
+        session,
+        email,
+        name,
+        lists,
+        event,
+        now,
+        source,
+        reason=reason,
+        consented_at=consented_at,
+        created_at=created_at,
+    )
+    assert result is not None  # an import is applied or refused, never ignored
+    return result
+
+
 def _enter(
     session: Session,
     email: str,
@@ -233,9 +275,14 @@ def _enter(
     lists: Sequence[str],
     event: Event,
     now: datetime,
-    source: ConsentSource | None,
+    source: ConsentSource | None = None,
+    *,
+    reason: str = "",
+    consented_at: datetime | None = None,
+    created_at: datetime | None = None,
 ) -> AddResult | None:
-    """A sign-up or an add of ``email``: the result, ``None`` when ignored, or RecordError."""
+    """A sign-up, add or import of ``email``: the result, ``None`` when ignored, or
+    RecordError."""
     email = normalise_email(email)
     suppressed = is_suppressed(session, email)
     subscriber = session.execute(
@@ -244,12 +291,21 @@ def _enter(
     rule = _admit(email, subscriber, event, suppressed)
     created = False
     if rule is not None and subscriber is None:
-        subscriber, created = _insert(session, email, name, now)
+        subscriber, created = _insert(session, email, name, created_at or now, now)
         if not created:  # signed up by someone else meanwhile: decide from what they left
             rule = _admit(email, subscriber, event, suppressed)
     if rule is None or subscriber is None:
         return None
-    renewed = _carry_out(session, subscriber, rule, now, lists=lists, name=name, reason="")
+    renewed = _carry_out(
+        session,
+        subscriber,
+        rule,
+        now,
+        lists=lists,
+        name=name,
+        reason=reason,
+        consented_at=consented_at,
+    )
     if source is not None and (renewed or rule.consent):
         consent.record_entry(session, subscriber, source, lists, now, attested=rule.consent)
     needs_confirmation = rule.mail is Mail.YES or (rule.mail is Mail.IF_RENEWED and renewed)
@@ -268,14 +324,16 @@ def _admit(
     return rule if rule.verdict is Verdict.APPLY else None
 
 
-def _insert(session: Session, email: str, name: str, now: datetime) -> tuple[Subscriber, bool]:
+def _insert(
+    session: Session, email: str, name: str, created_at: datetime, now: datetime
+) -> tuple[Subscriber, bool]:
     """A new subscriber row (status set by the caller's transition), or the one that won."""
     subscriber = Subscriber(
         email=email,
         name=clean_name(name),
         locale="en",
         status=lifecycle.Status.PENDING.value,
-        created_at=now,
+        created_at=created_at,
         updated_at=now,
     )
     try:
@@ -333,6 +391,14 @@ def unsubscribe(
     else:
         apply(session, subscriber, Event.UNSUBSCRIBE, now)
     return subscriber
+
+
+def lift_suppression(session: Session, email: str) -> bool:
+    """Take an address with no subscriber record off the suppression list (an operator's
+    restore); False when it was not on it."""
+    return bool(
+        session.execute(delete(Suppression).where(Suppression.email == email)).rowcount  # type: ignore[attr-defined]
+    )
 
 
 def suppress(

@@ -1,19 +1,28 @@
-"""Subscriber CSV rows: checked one by one, with their line numbers; spreadsheet cells."""
+"""Subscriber CSV records: checked one by one, with their line numbers; spreadsheet cells."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
 
 import pytest
 
 from syndication.core.subscriber_csv import (
     DecodedLines,
-    SubscriberRow,
+    csv_records,
     from_spreadsheet,
-    read_subscriber_csv,
     spreadsheet_safe,
 )
+from syndication.core.subscriber_imports import ImportRow, read_import
 from syndication.errors import RecordError
 
 LISTS = {"weekly-city", "weekly-international"}
+
+
+def rows_of(
+    lines: Iterable[str], bad: Mapping[int, str] | None = None
+) -> list[tuple[int, ImportRow | RecordError]]:
+    _, rows = read_import(csv_records(lines, bad), LISTS)
+    return list(rows)
 
 
 def test_csv_rows_are_checked_one_by_one() -> None:
@@ -28,16 +37,16 @@ def test_csv_rows_are_checked_one_by_one() -> None:
         "z@example.org,Z,\n"
         'kim@example.com,"김민지\u0007\r\n",weekly-city\n'
     )
-    results = list(read_subscriber_csv(text.splitlines(keepends=True), LISTS))
-    good = [(n, r) for n, r in results if isinstance(r, SubscriberRow)]
+    results = rows_of(text.splitlines(keepends=True))
+    good = [(n, r) for n, r in results if isinstance(r, ImportRow)]
     bad = [(n, str(r)) for n, r in results if isinstance(r, RecordError)]
     assert good == [
         (
             2,
-            SubscriberRow("anna@example.org", "Anna Berg", ("weekly-city", "weekly-international")),
+            ImportRow("anna@example.org", "Anna Berg", ("weekly-city", "weekly-international")),
         ),
-        (4, SubscriberRow("lopez@example.org", "López, María", ("weekly-international",))),
-        (10, SubscriberRow("kim@example.com", "김민지", ("weekly-city",))),
+        (4, ImportRow("lopez@example.org", "López, María", ("weekly-international",))),
+        (10, ImportRow("kim@example.com", "김민지", ("weekly-city",))),
     ]
     assert bad == [
         (
@@ -52,9 +61,8 @@ def test_csv_rows_are_checked_one_by_one() -> None:
 
 
 def test_csv_without_the_header_is_refused_whole() -> None:
-    results = list(read_subscriber_csv(["anna@example.org,Anna,weekly-city\n"], LISTS))
-    assert len(results) == 1
-    assert "header must be email,name,lists" in str(results[0][1])
+    with pytest.raises(RecordError, match="the header names no known export: expected"):
+        rows_of(["anna@example.org,Anna,weekly-city\n"])
 
 
 def test_a_line_that_is_not_utf8_costs_only_its_row() -> None:
@@ -65,8 +73,8 @@ def test_a_line_that_is_not_utf8_costs_only_its_row() -> None:
         b"c@example.org,C,weekly-city\n",
     ]
     lines = DecodedLines(raw)
-    results = list(read_subscriber_csv(lines, LISTS, lines.bad))
-    assert [(n, isinstance(r, SubscriberRow)) for n, r in results] == [
+    results = rows_of(lines, lines.bad)
+    assert [(n, isinstance(r, ImportRow)) for n, r in results] == [
         (2, True),
         (3, False),
         (4, True),

@@ -24,6 +24,7 @@ from syndication.core.subscribers import (
     Verdict,
     after,
     clean_name,
+    import_event,
     normalise_email,
     public_name,
     restore_event,
@@ -46,8 +47,19 @@ def ok(
     mail: Mail = Mail.NO,
     consent: bool = False,
     suppression: Suppression = Suppression.KEEP,
+    source_consent: bool = False,
 ) -> Transition:
-    return Transition(Verdict.APPLY, status, lists, name, request, mail, consent, suppression)
+    return Transition(
+        Verdict.APPLY,
+        status,
+        lists,
+        name,
+        request,
+        mail,
+        consent,
+        suppression,
+        source_consent=source_consent,
+    )
 
 
 def ignored(status: Status | None) -> Transition:
@@ -132,6 +144,30 @@ TRANSITIONS: list[tuple[Status | None, Event, Transition]] = [
     (U, E.RESTORE_UNCONFIRMED, ok(U, suppression=LIFT)),
     (B, E.RESTORE_UNCONFIRMED, ok(P, suppression=LIFT)),
     (C, E.RESTORE_UNCONFIRMED, ok(P, suppression=LIFT)),
+    # An imported file says the reader confirmed: consent with the file's time (issue 29).
+    (None, E.IMPORT_CONFIRMED, ok(A, ADD, IF_GIVEN, DROP, consent=True)),
+    (P, E.IMPORT_CONFIRMED, ok(A, ADD, IF_GIVEN, DROP, consent=True)),
+    (A, E.IMPORT_CONFIRMED, ok(A, ADD, IF_GIVEN)),
+    # ... that the reader left, bounced or complained: on the suppression list, a new
+    # record with the file's lists (complained: none) and its opt-in time.
+    (None, E.IMPORT_UNSUBSCRIBED, ok(U, ADD, IF_GIVEN, suppression=SUPPRESS, source_consent=True)),
+    (P, E.IMPORT_UNSUBSCRIBED, ok(U, request=DROP, suppression=SUPPRESS)),
+    (A, E.IMPORT_UNSUBSCRIBED, ok(U, request=DROP, suppression=SUPPRESS)),
+    (U, E.IMPORT_UNSUBSCRIBED, ok(U, request=DROP, suppression=SUPPRESS)),
+    (B, E.IMPORT_UNSUBSCRIBED, ok(B, request=DROP, suppression=SUPPRESS)),
+    (C, E.IMPORT_UNSUBSCRIBED, ok(C, request=DROP, suppression=SUPPRESS)),
+    (None, E.IMPORT_BOUNCED, ok(B, ADD, IF_GIVEN, suppression=SUPPRESS, source_consent=True)),
+    (P, E.IMPORT_BOUNCED, ok(B, request=DROP, suppression=SUPPRESS)),
+    (A, E.IMPORT_BOUNCED, ok(B, request=DROP, suppression=SUPPRESS)),
+    (U, E.IMPORT_BOUNCED, ok(B, request=DROP, suppression=SUPPRESS)),
+    (B, E.IMPORT_BOUNCED, ok(B, request=DROP, suppression=SUPPRESS)),
+    (C, E.IMPORT_BOUNCED, ok(C, request=DROP, suppression=SUPPRESS)),
+    (None, E.IMPORT_COMPLAINED, ok(C, name=IF_GIVEN, suppression=SUPPRESS, source_consent=True)),
+    (P, E.IMPORT_COMPLAINED, ok(C, CLEAR, request=DROP, suppression=SUPPRESS)),
+    (A, E.IMPORT_COMPLAINED, ok(C, CLEAR, request=DROP, suppression=SUPPRESS)),
+    (U, E.IMPORT_COMPLAINED, ok(C, CLEAR, request=DROP, suppression=SUPPRESS)),
+    (B, E.IMPORT_COMPLAINED, ok(C, CLEAR, request=DROP, suppression=SUPPRESS)),
+    (C, E.IMPORT_COMPLAINED, ok(C, CLEAR, request=DROP, suppression=SUPPRESS)),
 ]
 
 NOT_APPLIED: list[tuple[Status | None, Event, Transition]] = [
@@ -153,6 +189,10 @@ NOT_APPLIED: list[tuple[Status | None, Event, Transition]] = [
     # Soft bounces do nothing more to an address already gone.
     (B, E.SOFT_BOUNCE_LIMIT, ignored(B)),
     (C, E.SOFT_BOUNCE_LIMIT, ignored(C)),
+    # An import does not bring back a reader who left, bounced or complained here.
+    (U, E.IMPORT_CONFIRMED, refused(U, "has unsubscribed and an import does not re-add it")),
+    (B, E.IMPORT_CONFIRMED, refused(B, "is bounced and is not re-added")),
+    (C, E.IMPORT_CONFIRMED, refused(C, "is complained and is not re-added")),
 ]
 
 
@@ -186,12 +226,32 @@ def test_a_suppressed_address_is_left_alone_by_the_form_and_refused_by_an_add(
     assert after(status, E.SIGN_UP, suppressed=True) == ignored(status)
     assert after(status, E.ADD, suppressed=True) == refused(status, reason)
     assert after(status, E.ADD_CONFIRMED, suppressed=True) == refused(status, reason)
+    assert after(status, E.IMPORT_CONFIRMED, suppressed=True) == refused(status, reason)
 
 
 def test_the_suppression_list_does_not_stop_leaving_or_restoring() -> None:
     assert after(A, E.UNSUBSCRIBE, suppressed=True) == ok(U, CLEAR, request=DROP)
     assert after(B, E.RESTORE, suppressed=True) == ok(A, suppression=LIFT)
-    assert set(ENTRIES) == {E.SIGN_UP, E.ADD, E.ADD_CONFIRMED}
+    assert set(ENTRIES) == {E.SIGN_UP, E.ADD, E.ADD_CONFIRMED, E.IMPORT_CONFIRMED}
+    # An imported unsubscribe, bounce or complaint is recorded, suppressed or not.
+    assert after(None, E.IMPORT_BOUNCED, suppressed=True).verdict is Verdict.APPLY
+
+
+@pytest.mark.parametrize(
+    ("status", "confirmed", "event"),
+    [
+        (P, False, E.ADD),
+        (P, True, E.ADD_CONFIRMED),
+        (A, False, E.IMPORT_CONFIRMED),
+        (A, True, E.IMPORT_CONFIRMED),
+        (U, True, E.IMPORT_UNSUBSCRIBED),
+        (B, True, E.IMPORT_BOUNCED),
+        (C, False, E.IMPORT_COMPLAINED),
+    ],
+)
+def test_an_imported_status_names_its_event(status: Status, confirmed: bool, event: Event) -> None:
+    # --confirmed attests consent for rows the file leaves unconfirmed, and nothing else.
+    assert import_event(status, confirmed=confirmed) is event
 
 
 @pytest.mark.parametrize("event", [E.CONFIRM, E.UNSUBSCRIBE, E.CHOOSE_LISTS, E.RESTORE])

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, LargeBinary, String, Text, select
 from syndication.core import privacy as rules
 from syndication.errors import InputError
 from syndication.services import bounces, privacy, users
+from syndication.services import subscriber_imports as imports
 from syndication.services import subscribers as services
 from syndication.settings import PrivacySettings, Settings
 from syndication.store import database as db
@@ -157,7 +158,7 @@ def test_an_erased_address_is_refused_by_add_and_import_and_ignored_by_the_form(
         f"email,name,lists\n{TYPED},Kim,weekly-city\nnew@example.org,New,weekly-city\n"
     )
     rejected: list[str] = []
-    report = services.import_subscribers_file(
+    report = imports.import_subscribers_file(
         settings,
         engine,
         str(csv_file),
@@ -256,7 +257,7 @@ def test_consent_records_say_how_each_reader_came_and_confirmed(
     )
     csv_file = tmp_path / "list.csv"
     csv_file.write_text("email,name,lists\nimported@example.org,,weekly-international\n")
-    services.import_subscribers_file(
+    imports.import_subscribers_file(
         settings, engine, str(csv_file), confirmed=False, on_rejection=lambda r: None
     )
     services.leave(engine, cli.subscriber_id, "", now)

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from syndication.core import subscriber_csv, tokens
+from syndication.core import subscriber_csv, subscriber_imports, tokens
 from syndication.core.subscribers import Event
 from syndication.errors import InputError, NotFoundError, RecordError
+from syndication.services import subscriber_imports as imports
 from syndication.services import subscribers as services
 from syndication.settings import Settings
 from syndication.store import database as db
@@ -148,7 +149,7 @@ def test_subscriber_import_sends_confirmations_that_activate(
     settings: Settings, engine: Engine
 ) -> None:
     rejected: list[str] = []
-    report = services.import_subscribers_file(
+    report = imports.import_subscribers_file(
         settings,
         engine,
         str(EXAMPLES / "subscribers.csv"),
@@ -178,7 +179,7 @@ def test_subscriber_import_sends_confirmations_that_activate(
 
 
 def test_bad_subscriber_rows_are_reported_and_the_rest_kept(
-    settings: Settings, engine: Engine, tmp_path: Path
+    settings: Settings, engine: Engine, tmp_path: Path, now: datetime
 ) -> None:
     csv_file = tmp_path / "people.csv"
     csv_file.write_text(
@@ -187,8 +188,13 @@ def test_bad_subscriber_rows_are_reported_and_the_rest_kept(
         encoding="utf-8",
     )
     seen: list[str] = []
-    report = services.import_subscribers_file(
-        settings, engine, str(csv_file), confirmed=True, on_rejection=lambda r: seen.append(str(r))
+    report = imports.import_subscribers_file(
+        settings,
+        engine,
+        str(csv_file),
+        confirmed=True,
+        on_rejection=lambda r: seen.append(str(r)),
+        now=lambda: now,
     )
     assert report.summary == "1 added, 0 updated, 2 rejected, 0 confirmation mails sent"
     assert seen == [
@@ -199,7 +205,11 @@ def test_bad_subscriber_rows_are_reported_and_the_rest_kept(
     out = tmp_path / "export.csv"
     with out.open("w", encoding="utf-8") as handle:
         assert services.export_subscribers(engine, handle) == 1
-    assert out.read_text() == "email,name,lists,status\nok@example.org,OK,weekly-city,active\n"
+    at = now.isoformat()
+    assert out.read_text() == (
+        "email,name,lists,status,created_at,confirmed_at\n"
+        f"ok@example.org,OK,weekly-city,active,{at},{at}\n"
+    )
 
 
 def test_a_subscriber_csv_with_a_bad_byte_loses_only_that_row(
@@ -212,7 +222,7 @@ def test_a_subscriber_csv_with_a_bad_byte_loses_only_that_row(
     csv_file = tmp_path / "people.csv"
     csv_file.write_bytes(b"\xef\xbb\xbfemail,name,lists\n" + b"".join(rows))
     seen: list[str] = []
-    report = services.import_subscribers_file(
+    report = imports.import_subscribers_file(
         settings, engine, str(csv_file), confirmed=True, on_rejection=lambda r: seen.append(str(r))
     )
     assert seen == [f"{csv_file}:702: not UTF-8 text (invalid continuation byte at byte 20)"]
@@ -242,7 +252,9 @@ def test_formulas_from_the_public_form_are_exported_as_text(
     # The protection comes off when a file in that form is imported again.
     for name in names:
         assert subscriber_csv.from_spreadsheet(subscriber_csv.spreadsheet_safe(name)) == name
-    [(_, row)] = subscriber_csv.read_subscriber_csv(
-        ["email,name,lists\n", "'-dash@example.org,'=x,weekly-city\n"], {"weekly-city"}
+    _, rows = subscriber_imports.read_import(
+        subscriber_csv.csv_records(["email,name,lists\n", "'-dash@example.org,'=x,weekly-city\n"]),
+        {"weekly-city"},
     )
-    assert row == subscriber_csv.SubscriberRow("-dash@example.org", "=x", ("weekly-city",))
+    [(_, row)] = rows
+    assert row == subscriber_imports.ImportRow("-dash@example.org", "=x", ("weekly-city",))

@@ -85,9 +85,10 @@ def test_export_and_counts(engine: Engine, now: datetime) -> None:
             now=now,
         )
     with db.read_session(engine) as session:
+        at = now.isoformat()
         assert list(subscriber_queries.export_rows(session)) == [
-            ("a@example.org", "A", "weekly-city", "active"),
-            ("b@example.org", "B, Jr.", "weekly-city;weekly-international", "pending"),
+            ("a@example.org", "A", "weekly-city", "active", at, at),
+            ("b@example.org", "B, Jr.", "weekly-city;weekly-international", "pending", at, ""),
         ]
         assert status.list_readers(session) == {
             "weekly-city": {"active": 1, "pending": 1},
