@@ -120,7 +120,8 @@ def test_a_bounced_address_is_restored_by_address(engine: Engine, now: datetime)
 def test_add_refuses_unknown_lists_and_suppressed_addresses(
     settings: Settings, engine: Engine, now: datetime
 ) -> None:
-    with pytest.raises(InputError, match="unknown list 'nope'"):
+    # A named list that does not exist: exit 1, like every command (README, The CLI).
+    with pytest.raises(NotFoundError, match="unknown list 'nope'"):
         services.add_subscriber(settings, engine, "a@example.org", ["nope"], "", confirmed=True)
     with db.write_session(engine) as session:
         subscribers.suppress(session, "a@example.org", "by hand", now)
