@@ -55,13 +55,35 @@ class Context:
         return self._engine
 
     def signing(self) -> Settings:
-        """The settings with a signing key (made on first use for the demo)."""
+        """The settings with a signing key (made on first use for the demo only)."""
         from syndication.edges.secret_key import with_secret_key
 
         self.settings, warning = with_secret_key(self.settings)
         if warning:
             print(f"warning: {warning}", file=sys.stderr)
         return self.settings
+
+
+def print_version(asked: bool) -> None:
+    """``--version``: the installed distribution's version, read from its metadata.
+
+    ``importlib.metadata`` is imported here only: no other command pays for it.
+    """
+    if not asked:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        number = version("syndication")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        from syndication import __version__ as number
+    print(f"syndication {number}")
+    raise typer.Exit()
+
+
+# Commands that read no settings, so that a broken settings file or a refused key does not
+# stop the command that makes a new key.
+WITHOUT_SETTINGS = {"keys"}
 
 
 @app.callback()
@@ -75,10 +97,21 @@ def main_options(
             help="Settings file [default: $SYNDICATION_CONFIG or ./syndication.toml]",
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            is_eager=True,
+            callback=print_version,
+        ),
+    ] = False,
 ) -> None:
     from syndication.terminal import configure_logging
 
     configure_logging()
+    if ctx.invoked_subcommand in WITHOUT_SETTINGS:
+        return
     path = resolve_config_path(config, os.environ)
     ctx.obj = Context(load_settings(path, os.environ))
 

@@ -6,6 +6,7 @@ import ipaddress
 import re
 import tomllib
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,7 +20,6 @@ from syndication.settings.model import (
     DEMO_LISTS,
     DEMO_TOPICS,
     METRICS_TOKEN_ENV,
-    SECRET_KEY_ENV,
     SLUG_RE,
     DatabaseSettings,
     FeedSettings,
@@ -31,6 +31,8 @@ from syndication.settings.model import (
     Topic,
     WebSettings,
 )
+from syndication.settings.signing_key import SETTING as SECRET_KEY_FILE_SETTING
+from syndication.settings.signing_key import read_signing_key
 
 # The shape SQLAlchemy's make_url accepts (sqlalchemy/engine/url.py), so that a URL it would
 # refuse is refused here, naming the key, without loading SQLAlchemy.
@@ -76,7 +78,9 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
             raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
         data = _parse_toml(path, raw)
         source = str(path)
-    return _Reader(source).settings(data, environ)
+    settings = _Reader(source).settings(data, environ)
+    key, key_file = read_signing_key(environ, data.get(SECRET_KEY_FILE_SETTING), path)
+    return replace(settings, secret_key=key, secret_key_file=key_file)
 
 
 def _parse_toml(path: Path, raw: bytes) -> dict[str, Any]:
@@ -106,7 +110,7 @@ class _Reader(IntegrationTables):
             data,
             "",
             {"site", "database", "feeds", "import", "web", "topics", "lists", "mail", "scheduler"}
-            | {"templates", "sources", "bounces"},
+            | {"templates", "sources", "bounces", SECRET_KEY_FILE_SETTING},
         )
         site = self.site(data)
         topics = self.topics(data)
@@ -121,7 +125,6 @@ class _Reader(IntegrationTables):
             mail=self.mail(data, environ),
             scheduler=self.scheduler(data),
             bounces=self.bounces(data, environ),
-            secret_key=environ.get(SECRET_KEY_ENV, ""),
             metrics_token=environ.get(METRICS_TOKEN_ENV, ""),
             source=self.source,
             templates_dir=self.templates_dir(data),
