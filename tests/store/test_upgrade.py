@@ -2,8 +2,9 @@
 table it has, upgraded by ``syndication init`` (the real command), on every backend.
 
 The previous schema is revision 0009, the head of the tree of 2026-12-01 (4c3c85a) that the
-operators' walkthroughs ran. Rows are written through tables reflected from that database,
-not through today's models, so they have exactly the columns that schema had. Every column
+operators' walkthroughs ran, plus the scheduler's job store (APScheduler's own table). Rows
+are written through tables reflected from that database, not through today's models, so
+they have exactly the columns that schema had. Every column
 of every row is read back after the upgrade; tables and columns added since may be new, but
 nothing that was there may change or go.
 """
@@ -15,8 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from sqlalchemy import Engine, MetaData, select
 
+from syndication.services.job_runs import JOBS_TABLE
 from syndication.settings import DEMO_TOPICS
 from syndication.store import database as db
 from tests.support.processes import syndication
@@ -283,6 +286,7 @@ def rows_at_previous_schema(at: Callable[[int, int], datetime]) -> Rows:
             {"id": 1, "email": "editor@news.example.org", "client": "203.0.113.7", "at": at(24, 1)}
         ],
         "rate_limits": [{"name": "smtp", "next_at": 1795000000.25}],
+        JOBS_TABLE: [{"id": "poll", "next_run_time": 1795000000.5, "job_state": b"\x80state"}],
     }
 
 
@@ -311,6 +315,9 @@ def test_init_upgrades_the_previous_release_and_keeps_every_row(
     engine = db.make_engine(empty_database_url)
     try:
         db.upgrade(engine, PREVIOUS)
+        # The scheduler's job store lives in the same database (made by APScheduler, not by
+        # a migration): a running service has it, and an upgrade must leave it alone.
+        SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE).jobs_t.create(engine)
 
         def at(day: int, hour: int) -> datetime:
             moment = datetime(2026, 11, day, hour, tzinfo=UTC)
