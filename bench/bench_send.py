@@ -157,7 +157,9 @@ def run_send(workdir: Path, url: str, port: int, connections: int) -> tuple[floa
         encoding="utf-8",
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATION_")}
-    env.update(SYNDICATION_DATABASE_URL=url, SYNDICATION_SECRET_KEY="bench-key")
+    env.update(
+        SYNDICATION_DATABASE_URL=url, SYNDICATION_SECRET_KEY="bench-key-of-at-least-32-bytes-long"
+    )
     code = (
         "import resource, subprocess, sys, time;"
         "t = time.perf_counter();"

@@ -80,7 +80,7 @@ def start_server(work: Path, port: int) -> subprocess.Popen[bytes]:
         f'[database]\nurl = "sqlite:///{work / "bench.db"}"\n[feeds]\ndir = "{work / "feeds"}"\n',
         encoding="utf-8",
     )
-    env = {**os.environ, "SYNDICATION_SECRET_KEY": "bench-only-secret"}
+    env = {**os.environ, "SYNDICATION_SECRET_KEY": "bench-only-secret-of-at-least-32-bytes"}
     subprocess.run([SYNDICATION, "--config", config, "init"], check=True, env=env, cwd=work)
     server = subprocess.Popen(
         [SYNDICATION, "--config", config, "serve", "--port", str(port)], env=env, cwd=work

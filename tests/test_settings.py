@@ -54,13 +54,13 @@ def test_environment_supplies_secrets_and_database_url(tmp_path: Path) -> None:
         path,
         {
             "MY_SMTP_PASSWORD": "hunter2",
-            "SYNDICATION_SECRET_KEY": "k",
+            "SYNDICATION_SECRET_KEY": "k" * 32,
             "SYNDICATION_DATABASE_URL": "postgresql://postgres@127.0.0.1/test",
         },
     )
     assert settings.mail.smtp.password == "hunter2"
     assert "hunter2" not in repr(settings)
-    assert settings.secret_key == "k"
+    assert settings.secret_key == "k" * 32
     assert settings.database.url == "postgresql+psycopg://postgres@127.0.0.1/test"
 
 
@@ -344,3 +344,77 @@ def test_bad_privacy_values_name_the_file_and_the_key(
     with pytest.raises(ConfigError) as info:
         load_settings(path, {})
     assert str(info.value).startswith(f"{path}: {message}")
+
+
+# -- the signing key: where it comes from, how long it must be (issue 29) -------------------
+
+LONG_KEY = "a-key-of-forty-bytes-for-these-tests-..."
+
+
+def test_a_short_key_is_refused_naming_where_it_came_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = write(tmp_path, "secret_key_file = 'keys/short'\n")
+    with pytest.raises(ConfigError) as refused:
+        load_settings(config, {"SYNDICATION_SECRET_KEY": "x"})
+    assert str(refused.value) == (
+        "$SYNDICATION_SECRET_KEY: the secret key is 1 bytes long; it must have at least 32: "
+        "make one with 'syndication keys generate'"
+    )
+    with pytest.raises(ConfigError, match=r"^\$SYNDICATION_SECRET_KEY: the secret key is 0 "):
+        load_settings(None, {"SYNDICATION_SECRET_KEY": ""})
+    # 31 bytes, counted as UTF-8 (a Korean syllable is three).
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "short").write_text("키" * 10 + "x\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_settings(config, {})
+    assert str(refused.value).startswith(
+        f"{tmp_path / 'keys' / 'short'} (secret_key_file in {config}): the secret key is "
+        "31 bytes long"
+    )
+    (tmp_path / ".secret_key").write_text("demo\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"^\.secret_key \(the demo's key: no settings file\)"):
+        load_settings(None, {})
+
+
+def test_the_key_file_is_found_from_the_settings_file_not_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "secret_key").write_text(LONG_KEY + "\n", encoding="utf-8")
+    config = write(etc, "secret_key_file = 'secret_key'\n[site]\ntitle = 'x'\n")
+    elsewhere = tmp_path / "srv"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    settings = load_settings(config, {})
+    assert settings.secret_key == LONG_KEY
+    assert settings.secret_key_file == etc / "secret_key"
+    assert LONG_KEY not in repr(settings)
+    # The environment wins over the file.
+    other = "b" * 40
+    assert load_settings(config, {"SYNDICATION_SECRET_KEY": other}).secret_key == other
+
+    (etc / "secret_key").unlink()
+    with pytest.raises(ConfigError) as missing:
+        load_settings(config, {})
+    assert str(missing.value) == (
+        f"{config}: secret_key_file: {etc / 'secret_key'} does not exist; make one with "
+        f"'syndication keys generate' > {etc / 'secret_key'} (then chmod 600 it)"
+    )
+    with pytest.raises(ConfigError, match="secret_key_file: must be the path of a file"):
+        load_settings(write(etc, "secret_key_file = 3\n"), {})
+
+
+def test_only_the_demo_keeps_its_key_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".secret_key").write_text(LONG_KEY + "\n", encoding="utf-8")
+    demo = load_settings(None, {})
+    assert (demo.secret_key, demo.secret_key_file) == (LONG_KEY, Path(".secret_key"))
+    # With a settings file, a .secret_key lying in the folder is not a key: it is read
+    # from $SYNDICATION_SECRET_KEY or secret_key_file, or there is none.
+    configured = load_settings(write(tmp_path, "[site]\ntitle = 'x'\n"), {})
+    assert (configured.secret_key, configured.secret_key_file) == ("", None)

@@ -14,7 +14,7 @@ from syndication.errors import SyndicationError
 
 # Importing a module registers its commands; this order is the order of --help.
 COMMAND_MODULES: tuple[str, ...] = ("store", "articles", "digests", "delivery", "scheduler")
-COMMAND_MODULES += ("subscribers", "feeds", "web", "sources", "bounces", "users")
+COMMAND_MODULES += ("subscribers", "feeds", "web", "sources", "bounces", "users", "keys")
 for _module in COMMAND_MODULES:
     importlib.import_module(f"syndication.cli.{_module}")
 

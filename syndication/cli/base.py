@@ -87,7 +87,7 @@ class Context:
         return self._engine
 
     def signing(self) -> Settings:
-        """The settings with a signing key (made on first use for the demo)."""
+        """The settings with a signing key (made on first use for the demo only)."""
         from syndication.edges.secret_key import with_secret_key
 
         self.settings, warning = with_secret_key(self.settings)
@@ -128,6 +128,28 @@ def hoist_global_options(args: list[str]) -> list[str]:
     return hoisted + rest
 
 
+def print_version(asked: bool) -> None:
+    """``--version``: the installed distribution's version, read from its metadata.
+
+    ``importlib.metadata`` is imported here only: no other command pays for it.
+    """
+    if not asked:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        number = version("syndication")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        from syndication import __version__ as number
+    print(f"syndication {number}")
+    raise typer.Exit()
+
+
+# Commands that read no settings, so that a broken settings file or a refused key does not
+# stop the command that makes a new key.
+WITHOUT_SETTINGS = {"keys"}
+
+
 @app.callback()
 def main_options(
     ctx: typer.Context,
@@ -150,6 +172,15 @@ def main_options(
             show_default=False,
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            is_eager=True,
+            callback=print_version,
+        ),
+    ] = False,
 ) -> None:
     from syndication.terminal import configure_logging, parse_log_level
 
@@ -160,6 +191,8 @@ def main_options(
             os.environ.get("SYNDICATION_LOG_LEVEL", "info"), "SYNDICATION_LOG_LEVEL"
         )
     configure_logging(level)
+    if ctx.invoked_subcommand in WITHOUT_SETTINGS:
+        return
     path = resolve_config_path(config, os.environ)
     ctx.obj = Context(load_settings(path, os.environ))
 

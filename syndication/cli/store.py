@@ -1,8 +1,9 @@
-"""``init`` and ``status``: the store itself (``status`` prints the one status report)."""
+"""``init``, ``backup`` and ``status``: the store itself (``status`` prints the one report)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,6 +23,22 @@ def init(ctx: typer.Context) -> None:
     out.print(
         f"database ready at {c.engine.url.render_as_string(hide_password=True)}; "
         f"{len(c.settings.topics)} topics ({changed} added or changed)"
+    )
+
+
+@app.command()
+def backup(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="The new file to write")],
+) -> None:
+    """Copy the SQLite database to PATH, consistently, while the service runs."""
+    from syndication.services import database
+
+    c = context(ctx)
+    done = database.backup(c.engine, path)
+    out.print(
+        f"backed up {c.engine.url.render_as_string(hide_password=True)} to {done.path} "
+        f"({done.size} bytes, schema revision {done.revision or 'none'})"
     )
 
 

@@ -1,4 +1,4 @@
-"""Opening the database and creating or upgrading its schema (``syndication init``)."""
+"""Opening the database, creating or upgrading its schema (``init``), backing it up."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ from typing import TYPE_CHECKING
 from syndication.store import database as db
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from sqlalchemy import Engine
 
     from syndication.settings import Settings
+    from syndication.store.backup import Backup
 
 
 def open_engine(settings: Settings) -> Engine:
@@ -31,3 +34,10 @@ def init_store(settings: Settings, engine: Engine) -> int:
 def require_current_schema(engine: Engine) -> None:
     """Fail with a message saying what to do when the schema is missing or behind."""
     db.require_current_schema(engine)
+
+
+def backup(engine: Engine, target: Path) -> Backup:
+    """A consistent copy of the SQLite store at ``target`` (store/backup.py), taken live."""
+    from syndication.store.backup import backup_sqlite
+
+    return backup_sqlite(engine, target)

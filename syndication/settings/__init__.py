@@ -7,7 +7,8 @@ that does not parse or a URL that is not absolute http(s) is a :class:`ConfigErr
 the file and the key, raised before anything runs.
 
 Secrets never live in the file: the SMTP password comes from the environment variable the
-file names (``mail.smtp.password_env``), the signing key from ``SYNDICATION_SECRET_KEY``.
+file names (``mail.smtp.password_env``), the signing key from ``SYNDICATION_SECRET_KEY``
+or the file ``secret_key_file`` names (``signing_key.py``: where it comes from, how long).
 Nothing else in the package reads ``os.environ``; the CLI passes the environment in.
 """
 

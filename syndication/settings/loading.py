@@ -22,7 +22,6 @@ from syndication.settings.model import (
     DEMO_TOPICS,
     METRICS_TOKEN_ENV,
     READER_LANGUAGE,
-    SECRET_KEY_ENV,
     SLUG_RE,
     DatabaseSettings,
     FeedSettings,
@@ -36,6 +35,8 @@ from syndication.settings.model import (
     WebSettings,
 )
 from syndication.settings.privacy import PrivacyTable
+from syndication.settings.signing_key import SETTING as SECRET_KEY_FILE_SETTING
+from syndication.settings.signing_key import read_signing_key
 
 # The shape SQLAlchemy's make_url accepts (sqlalchemy/engine/url.py), so that a URL it would
 # refuse is refused here, naming the key, without loading SQLAlchemy.
@@ -81,7 +82,9 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
             raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
         data = _parse_toml(path, raw)
         source = str(path)
-    return _Reader(source).settings(data, environ)
+    settings = _Reader(source).settings(data, environ)
+    key, key_file = read_signing_key(environ, data.get(SECRET_KEY_FILE_SETTING), path)
+    return replace(settings, secret_key=key, secret_key_file=key_file)
 
 
 def _parse_toml(path: Path, raw: bytes) -> dict[str, Any]:
@@ -111,7 +114,7 @@ class _Reader(IntegrationTables, PrivacyTable):
             data,
             "",
             {"site", "database", "feeds", "import", "web", "topics", "lists", "mail", "scheduler"}
-            | {"templates", "sources", "bounces", "languages", "privacy"},
+            | {"templates", "sources", "bounces", "languages", "privacy", SECRET_KEY_FILE_SETTING},
         )
         site = self.site(data)
         languages = self.languages(data, site.language, "language" in data.get("site", {}))
@@ -129,7 +132,6 @@ class _Reader(IntegrationTables, PrivacyTable):
             scheduler=self.scheduler(data),
             bounces=self.bounces(data, environ),
             privacy=self.privacy(data),
-            secret_key=environ.get(SECRET_KEY_ENV, ""),
             metrics_token=environ.get(METRICS_TOKEN_ENV, ""),
             source=self.source,
             templates_dir=self.templates_dir(data),

@@ -376,6 +376,9 @@ class Settings:
     bounces: BounceSettings = field(default_factory=BounceSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     secret_key: str = field(default="", repr=False)
+    # The file the key is kept in (secret_key_file, or the demo's .secret_key); None when it
+    # comes from $SYNDICATION_SECRET_KEY or is not set (settings/signing_key.py).
+    secret_key_file: Path | None = None
     # Lets /metrics be scraped from off the machine (Authorization: Bearer …).
     metrics_token: str = field(default="", repr=False)
     source: str = "built-in defaults"

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
+import tomllib
+from importlib.metadata import version
 from pathlib import Path
 
+from syndication.store.database import head_revision
 from tests.support.builders import JsonFactory
 from tests.support.processes import syndication
 
@@ -85,6 +89,9 @@ def test_commands_before_init_say_what_to_do(
     assert one_line_error(result).endswith("run 'syndication init' first")
 
 
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
 def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     assert "Traceback" not in result.stderr, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
@@ -147,3 +154,50 @@ def test_make_demo_does_not_promise_what_the_date_decides() -> None:
     said = " ".join(line for line in plan[max(0, run - 6) : run] if line.startswith("echo"))
     assert "nothing new" not in said
     assert "max_digest_delay" in said and "depends on today's date" in said
+
+
+def test_version_is_the_packages_and_loads_nothing_heavy(tmp_path: Path) -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    result = syndication("--version", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == f"syndication {config['project']['version']}\n"
+    assert result.stdout == f"syndication {version('syndication')}\n"
+    # Start-up is measured (bench/bench_startup.py): --version pays for importlib.metadata
+    # only, none of the database, template or web layers.
+    probe = (
+        "import sys\nsys.argv = ['syndication', '--version']\n"
+        "from syndication.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = ('sqlalchemy', 'alembic', 'jinja2', 'starlette', 'uvicorn', 'feedgen')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.splitlines()[-1] == "[]"
+
+
+def test_backup_writes_a_copy_that_status_reads(
+    tmp_path: Path, empty_database_url: str, backend: str
+) -> None:
+    def run(*args: str, url: str = empty_database_url) -> subprocess.CompletedProcess[str]:
+        return syndication(*args, cwd=tmp_path, database_url=url)
+
+    assert run("init").returncode == 0
+    assert run("articles", "import", str(ROOT / "examples" / "news.jsonl")).returncode == 0
+    backup = run("backup", "copy.db")
+    if backend == "postgresql":
+        assert backup.returncode == 1
+        assert "is PostgreSQL; back it up with pg_dump -Fc" in one_line_error(backup)
+        return
+    assert backup.returncode == 0, backup.stderr
+    assert backup.stdout.startswith(f"backed up {empty_database_url} to copy.db (")
+    assert backup.stdout.rstrip().endswith(f"schema revision {head_revision()})")
+    again = run("backup", "copy.db")
+    assert again.returncode == 2
+    assert (
+        one_line_error(again) == "error: copy.db: already exists; a backup never overwrites a file"
+    )
+    status = run("status", url=f"sqlite:///{tmp_path / 'copy.db'}")
+    assert status.returncode == 0, status.stderr
+    assert "articles: 40 (38 published, 2 retracted)" in status.stdout

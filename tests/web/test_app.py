@@ -675,7 +675,8 @@ def serve_env(database_url: str) -> dict[str, str]:
 
 
 def test_serve_runs_the_app(tmp_path: Path, database_url: str) -> None:
-    # No SYNDICATION_SECRET_KEY: like every command, serve makes the demo's key file.
+    # No settings file and no SYNDICATION_SECRET_KEY: the demo, whose key serve makes in
+    # ./.secret_key like every command that signs.
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "syndication", "serve", "--port", str(port)],
@@ -699,7 +700,7 @@ def test_serve_runs_the_app(tmp_path: Path, database_url: str) -> None:
         server.terminate()
         _, stderr = server.communicate(timeout=10)
     assert (tmp_path / ".secret_key").is_file()
-    assert b"generated a signing key" in stderr
+    assert b"demo: made a signing key in .secret_key" in stderr
 
 
 def test_the_app_needs_a_secret_key(settings: Settings, engine: Engine) -> None:
