@@ -50,6 +50,7 @@ from syndication.edges.transport import (
     TemporaryFailure,
     Transport,
 )
+from syndication.errors import SyndicationError
 
 SETTLE_EVERY = 50
 SETTLE_SECONDS = 0.5
@@ -138,6 +139,7 @@ class SendReport:
     bounced: int = 0
     released: int = 0
     lost: int = 0
+    failed: int = 0
     unavailable: str = ""
     errors: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -154,6 +156,8 @@ class SendReport:
                 self.released += 1
             elif kind == "lost":
                 self.lost += 1
+            elif kind == "failed":
+                self.failed += 1
 
 
 @dataclass(frozen=True)
@@ -357,7 +361,12 @@ class _Worker:
 
     def _send(self, claimed: Claimed, batch: _Batch, transport: Transport) -> Outcome:
         shared = self.shared
-        message_id, envelope = shared.source.envelope(claimed)
+        try:
+            message_id, envelope = shared.source.envelope(claimed)
+        except SyndicationError as exc:
+            # What cannot be built now (its subscriber or digest gone, no list left) will
+            # not build later: recorded as failed, so it holds up nothing behind it.
+            return _failed(claimed, "failed", "", exc)
         shared.limiter.acquire()
         if self._stopped(claimed, batch):
             # Held or cancelled since the claim: not attempted, so not counted; the
@@ -368,7 +377,7 @@ class _Worker:
         except ServerUnavailable as exc:
             batch.unavailable = True
             shared.report.unavailable = str(exc)
-            return Outcome(claimed.delivery_id, "released")
+            return Outcome(claimed.delivery_id, "released", error=str(exc))
         except TemporaryFailure as exc:
             if exc.slow_down:
                 shared.limiter.slow_down()

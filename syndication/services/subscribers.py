@@ -6,8 +6,10 @@ console's search and history. What each event does to a subscriber is the lifecy
 table's (:mod:`syndication.core.subscribers`), which the store carries out; reading CSV is
 pure (:mod:`syndication.core.subscriber_csv`) and the file is opened here.
 
-The confirmation mail is sent after its transaction commits, and its renderers are only
-imported when one is sent: the web app imports this module to serve every page.
+A confirmation mail is queued in the transactional outbox in the transaction that makes
+the sign-up request, then tried once at once and retried by the ``deliver`` job
+(:mod:`syndication.services.transactional`); its renderers are only imported when one is
+sent: the web app imports this module to serve every page.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from syndication.core import subscriber_csv
 from syndication.core.subscribers import normalise_email, public_name
 from syndication.errors import InputError, NotFoundError, RecordError, SyndicationError
 from syndication.settings import Settings
-from syndication.store import bounces, subscriber_queries, subscribers
+from syndication.store import bounces, mail_outbox, subscriber_queries, subscribers
 from syndication.store import database as db
 from syndication.store.models import Subscriber
 from syndication.store.subscriber_queries import SubscriberHistory as SubscriberHistory
@@ -39,6 +41,7 @@ from syndication.store.subscribers import Preferences as Preferences
 
 if TYPE_CHECKING:
     from syndication.services.articles import Rejection
+    from syndication.services.transactional import MailResult
 
 
 # -- the public form ----------------------------------------------------------------------
@@ -66,24 +69,48 @@ def read_sign_up(settings: Settings, email: str, name: str, requested: Sequence[
     return checked
 
 
-def sign_up(engine: Engine, form: SignUp, now: datetime) -> int | None:
-    """Record a sign-up; the subscriber to mail a confirmation to, or ``None``.
+def sign_up(
+    engine: Engine,
+    form: SignUp,
+    now: datetime,
+    may_mail: Callable[[str], bool] = lambda _address: True,
+) -> int | None:
+    """Record a sign-up and, in the same transaction, queue its confirmation mail;
+    returns the mail's id, or ``None`` when nothing is to be mailed.
 
-    The answer to the visitor is the same either way (see the lifecycle table's sign-up
-    row): the form must not tell who subscribes.
+    ``may_mail(address)`` is asked only when a mail would be queued (the web's limit of
+    confirmation mails per address). The answer to the visitor is the same either way
+    (see the lifecycle table's sign-up row): the form must not tell who subscribes.
     """
     with db.write_session(engine) as session:
-        return subscribers.record_signup(session, form.email, form.name, form.lists, now)
+        subscriber_id = subscribers.record_signup(session, form.email, form.name, form.lists, now)
+        if subscriber_id is None or not may_mail(form.email):
+            return None
+        return queue_confirmation(session, subscriber_id, now)
 
 
-def mail_confirmation(
-    settings: Settings, engine: Engine, subscriber_id: int, now: datetime
-) -> None:
-    """Send the confirmation mail for the subscriber's current sign-up request."""
+def queue_confirmation(session: Session, subscriber_id: int, now: datetime) -> int:
+    """Queue the confirmation mail of the subscriber's current sign-up request in the
+    transactional outbox (:mod:`syndication.services.transactional`); returns its id."""
+    subscriber = session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        raise NotFoundError(f"subscriber {subscriber_id}: no such subscriber")
+    return mail_outbox.enqueue(
+        session,
+        "confirm",
+        subscriber.email,
+        now,
+        subscriber_id=subscriber_id,
+        request=subscriber.request_nonce or "",
+    )
+
+
+def send_mail_now(settings: Settings, engine: Engine, mail_id: int, now: datetime) -> MailResult:
+    """Try one queued mail at once (:func:`syndication.services.transactional.send_now`)."""
     # Imported here: the renderers it needs are not loaded to serve a page or a feed.
-    from syndication.services.delivery import send_confirmation
+    from syndication.services.transactional import send_now
 
-    send_confirmation(settings, engine, subscriber_id, now)
+    return send_now(settings, engine, mail_id, lambda: now)
 
 
 # -- the links in our mail ----------------------------------------------------------------
@@ -139,14 +166,17 @@ class SubscriberImportReport:
     added: int = 0
     updated: int = 0
     rejected: int = 0
-    confirmations: int = 0
+    confirmations: int = 0  # sent now
+    queued: int = 0  # queued (sent now, or by the deliver job's retries)
     rejections: list[Rejection] = field(default_factory=list)
 
     @property
     def summary(self) -> str:
+        waiting = self.queued - self.confirmations
+        later = f", {waiting} queued to retry" if waiting > 0 else ""
         return (
             f"{self.added} added, {self.updated} updated, {self.rejected} rejected, "
-            f"{self.confirmations} confirmation mails sent"
+            f"{self.confirmations} confirmation mails sent{later}"
         )
 
 
@@ -163,6 +193,9 @@ def import_subscribers_file(
 
     New addresses are ``pending`` and are sent the confirmation mail (after their batch
     is committed), unless ``confirmed`` says the operator holds their consent already.
+    Each batch queues its confirmation mails in its own transaction; they are sent once,
+    after the last batch, and those the server did not take stay queued for the
+    ``deliver`` job.
     """
     db.require_current_schema(engine)
     known = {ml.slug for ml in settings.lists}
@@ -181,9 +214,13 @@ def import_subscribers_file(
                 to_confirm = _import_batch(
                     session, path, batch, confirmed, report, on_rejection, now
                 )
-            for subscriber_id in to_confirm:
-                mail_confirmation(settings, engine, subscriber_id, now)
-                report.confirmations += 1
+                for subscriber_id in to_confirm:
+                    queue_confirmation(session, subscriber_id, now)
+                report.queued += len(to_confirm)
+    if report.queued:
+        from syndication.services.transactional import send_queued
+
+        report.confirmations = send_queued(settings, engine, utc_now)
     return report
 
 
@@ -248,10 +285,21 @@ def add_subscriber(
             result = subscribers.add_subscriber(
                 session, email, name, lists, confirmed=confirmed, now=now
             )
+            mail_id = (
+                queue_confirmation(session, result.subscriber_id, now)
+                if result.needs_confirmation
+                else None
+            )
     except RecordError as exc:
         raise InputError(f"{email}: {exc.reason}") from exc
-    if result.needs_confirmation:
-        mail_confirmation(settings, engine, result.subscriber_id, now)
+    if mail_id is not None:
+        sent = send_mail_now(settings, engine, mail_id, now)
+        if sent.status != "sent":
+            raise SyndicationError(
+                f"{normalise_email(email)}: {result.status}; the confirmation mail is "
+                f"queued but not sent yet ({sent.error or sent.status}); the scheduler's "
+                "deliver job (or 'syndication send') retries it"
+            )
     return result
 
 

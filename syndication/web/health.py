@@ -33,6 +33,10 @@ def health_body(report: HealthStatus) -> dict[str, object]:
     ``bounce_intake_backlog``: bounce reports stored but not yet processed; one that keeps
     growing means ``bounces serve`` stopped processing; ``bounce_intake_failed``: reports
     whose processing raised (each is kept, marked failed, and the queue goes on).
+    ``transactional_mail``: readers awaiting confirmation; confirmation and test mails
+    queued (not handed over yet), those of them retrying after a failure, those given up
+    on in the last 7 days, and when the oldest unsent one was queued. One waiting past 10
+    minutes, or any given up on, makes the status "degraded".
     """
     feeds, poll = report.feeds, report.last_poll
     return {
@@ -49,6 +53,15 @@ def health_body(report: HealthStatus) -> dict[str, object]:
         "outbox_held": report.outbox.held,
         "bounce_intake_backlog": report.intake.backlog,
         "bounce_intake_failed": report.intake.failed,
+        "transactional_mail": {
+            "awaiting_confirmation": report.mail.awaiting_confirmation,
+            "queued": report.mail.queued,
+            "retrying": report.mail.retrying,
+            "gave_up": report.mail.gave_up,
+            "oldest_queued_at": None
+            if report.mail.oldest_queued_at is None
+            else report.mail.oldest_queued_at.isoformat(),
+        },
     }
 
 
@@ -57,12 +70,13 @@ class HealthPage(Pages):
 
     async def healthz(self, request: Request) -> Response:
         try:
-            report = await run_in_threadpool(health_status, self.settings, self.engine)
+            now = utc_now()
+            report = await run_in_threadpool(health_status, self.settings, self.engine, now)
         except SQLAlchemyError as exc:
             log.warning("health check: database unreachable: %s", exc)
             return JSONResponse({"status": "error", "database": "unreachable"}, 503, NO_STORE)
         # Degraded is still 200: the service answers; a monitor reads "problems".
-        problems = health_problems(report, utc_now())
+        problems = health_problems(report, now)
         state = {"status": "degraded", "problems": problems} if problems else {"status": "ok"}
         body = {**state, "database": "ok", **health_body(report)}
         return JSONResponse(body, headers=NO_STORE)
