@@ -32,8 +32,8 @@ from syndication.clock import utc_now
 from syndication.core.deliveries import FINISHED
 from syndication.store import database as db
 from syndication.store import job_runs, mail_outbox
-from syndication.store.mail_outbox import MailCounts as MailCounts
 from syndication.store import status as queries
+from syndication.store.mail_outbox import MailCounts as MailCounts
 from syndication.store.models import DELIVERY_STATUSES as DELIVERY_STATUSES
 from syndication.store.models import DIGEST_STATES as STORED_DIGEST_STATES
 from syndication.store.models import SUBSCRIBER_STATUSES as SUBSCRIBER_STATUSES

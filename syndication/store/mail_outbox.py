@@ -41,7 +41,8 @@ Mail = TransactionalMail
 
 def retry_delay(attempts: int) -> timedelta:
     """30 s after the first failed attempt, doubling, at most 30 minutes."""
-    return min(LONGEST_RETRY, FIRST_RETRY * (1 << max(0, attempts - 1)))
+    # The exponent stops growing once past the cap (a day of retries counts ~50).
+    return min(LONGEST_RETRY, FIRST_RETRY * (1 << min(max(0, attempts - 1), 16)))
 
 
 def enqueue(
@@ -147,7 +148,6 @@ def claim_batch(
             Mail.id,
             Mail.kind,
             Mail.subscriber_id,
-            Mail.digest_id,
             Mail.email,
             Mail.attempts,
             func.coalesce(Subscriber.name, "").label("name"),
@@ -183,10 +183,12 @@ def claim_batch(
                 attempts=Mail.attempts + 1,
             )
         )
+    # No digest id in the claim: an operator's hold stops a digest's copies, not a test
+    # of it (the sender asks whether a claim's digest is stopped before each message).
     return [
         Claimed(
             r.id,
-            r.digest_id or 0,
+            0,
             r.subscriber_id or 0,
             r.email,
             r.name,

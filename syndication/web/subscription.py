@@ -14,7 +14,7 @@ background (which also keeps the timing alike); if the mail server is away the s
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -57,6 +57,7 @@ class SubscriptionPages(Pages):
 
     subscribe_limit: ClientRateLimiter
     confirm_limit: ClientRateLimiter
+    now: Callable[[], datetime]  # the app's clock (tests pass their own)
 
     def feed_links(self) -> list[dict[str, Any]]:
         base = self.settings.site.feeds_url
@@ -124,7 +125,7 @@ class SubscriptionPages(Pages):
             signup = subscribers.read_sign_up(self.settings, raw_email, name, requested)
         except RecordError as exc:
             return self.home_page(str(cookie), 400, exc.reason, values)
-        now = utc_now()
+        now = self.now()
         mail_id = await run_in_threadpool(
             subscribers.sign_up, self.engine, signup, now, self.confirm_limit.allow
         )
@@ -156,7 +157,7 @@ class SubscriptionPages(Pages):
 
     async def confirm(self, request: Request) -> Response:
         token = str(request.path_params["token"])
-        now = utc_now()
+        now = self.now()
         try:
             claims = read_token(self.settings.secret_key, CONFIRM, token, now, CONFIRM_MAX_AGE)
             if request.method != "POST":
