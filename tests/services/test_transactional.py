@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from syndication.core.deliveries import Outcome
-from syndication.edges.transport import MemoryTransport, ServerUnavailable
+from syndication.edges.transport import Envelope, MemoryTransport, ServerUnavailable
 from syndication.edges.transport.smtp import SmtpTransport
 from syndication.services import delivery, status, subscribers, transactional
 from syndication.services.digests import approval
@@ -189,7 +189,7 @@ def test_a_test_send_with_the_server_down_is_queued_and_sent_later(
     before = statuses(engine)
 
     class Down(MemoryTransport):
-        def send(self, envelope: object) -> None:  # type: ignore[override]
+        def send(self, envelope: Envelope) -> None:
             raise ServerUnavailable("cannot connect to 127.0.0.1:25: refused")
 
     result = approval.test_send(

@@ -55,8 +55,7 @@ class Mailserver:
 
     def messages(self) -> list[EmailMessage]:
         return [
-            message_from_bytes(data, policy=policy.default)  # type: ignore[misc]
-            for _, _, data in self.handler.messages
+            message_from_bytes(data, policy=policy.default) for _, _, data in self.handler.messages
         ]
 
 
