@@ -16,6 +16,7 @@ from sqlalchemy import Engine, select
 from syndication.core.deliveries import Outcome
 from syndication.edges.transport import Envelope, MemoryTransport, ServerUnavailable
 from syndication.edges.transport.smtp import SmtpTransport
+from syndication.errors import SyndicationError
 from syndication.services import delivery, status, subscribers, transactional
 from syndication.services.digests import approval
 from syndication.settings import MailSettings, Settings, SmtpSettings
@@ -23,6 +24,7 @@ from syndication.store import database as db
 from syndication.store import mail_outbox
 from syndication.store.models import Subscriber, TransactionalMail
 from tests.support.builders import AFTER_WEEK, FIXED_NOW, queue_demo_digest, statuses
+from tests.support.net import free_port
 from tests.support.smtp import SmtpServer
 
 READER = "reader@example.org"
@@ -215,3 +217,18 @@ def test_a_test_send_with_the_server_down_is_queued_and_sent_later(
     assert str(message["Subject"]).startswith("[TEST] ")
     assert message["Message-ID"] == result.message_id
     assert statuses(engine) == before
+
+
+def test_subscribers_add_with_the_server_down_says_the_mail_is_queued(
+    settings: Settings, engine: Engine
+) -> None:
+    nobody = MailSettings(
+        transport="smtp", smtp=SmtpSettings(port=free_port(), rate_per_second=1000)
+    )
+    down = replace(settings, mail=nobody)
+    with pytest.raises(SyndicationError, match="queued but not sent yet") as raised:
+        subscribers.add_subscriber(down, engine, READER, ["weekly-city"], "", confirmed=False)
+    assert "cannot connect" in str(raised.value)
+    with db.read_session(engine) as session:
+        [queued] = session.scalars(select(TransactionalMail)).all()
+        assert (queued.email, queued.status, queued.attempts) == (READER, "queued", 0)

@@ -23,7 +23,7 @@ from syndication.settings import MailSettings, Settings, SmtpSettings
 from syndication.store import database as db
 from syndication.store.models import Subscriber, TransactionalMail
 from syndication.web.app import create_app
-from tests.support.builders import FIXED_NOW
+from tests.support.builders import AFTER_WEEK, FIXED_NOW, queue_demo_digest
 from tests.support.console import Clock, add_users, sign_in
 from tests.support.net import free_port
 from tests.support.processes import syndication
@@ -219,3 +219,25 @@ def test_every_status_surface_shows_the_waiting_confirmation(
         "oldest_queued_at": None,
     }
     assert len(mailserver.messages()) == 2
+
+
+def test_a_console_test_send_with_the_server_down_says_queued_and_goes_out_later(
+    smtp_settings: Settings, engine: Engine, mailserver: Mailserver
+) -> None:
+    queue_demo_digest(smtp_settings, engine, ["reader@example.net"], "weekly-city")
+    clock = Clock(AFTER_WEEK)
+    add_users(engine, clock.at)
+    digest = "/admin/digests/weekly-city/2026-11-16"
+    with TestClient(create_app(smtp_settings, engine, now=clock.now)) as client:
+        token = sign_in(client, "op@example.org")
+        page = client.post(f"{digest}/test", data={"csrf": token, "email": "editor@example.org"})
+        assert page.status_code == 200
+        assert "Test queued: the mail server did not take it yet" in page.text
+        assert "Test sent" not in page.text
+        mailserver.start()
+        clock.advance(timedelta(minutes=1))
+        deliver(smtp_settings, engine, clock)
+    recipients = sorted(m["To"] for m in mailserver.messages())
+    assert recipients == ["editor@example.org", "reader@example.net"]
+    [test] = [m for m in mailserver.messages() if m["To"] == "editor@example.org"]
+    assert str(test["Subject"]).startswith("[TEST] ")
