@@ -19,8 +19,12 @@ back the rows of a stopped digest it still holds without counting an attempt. So
 the operator's answer at most one message per connection (the one already being handed
 over) goes out, and a resume sends exactly the rows given back (issue 28).
 
+A message that cannot be built (its digest or subscriber gone, no configured list left)
+is settled ``failed`` with the reason, so it holds up nothing behind it.
+
 When the server cannot be reached at all, nothing is counted against the messages: the
-worker gives its batch back and waits (1 s, 2 s, 4 s … 30 s) before trying again, up to
+worker gives its batch back (with the reason, which the transactional outbox keeps) and
+waits (1 s, 2 s, 4 s … 30 s) before trying again, up to
 ``max_wait`` in total. On a stop request (SIGTERM) workers finish the message in flight,
 settle what they sent and give back what they had not.
 

@@ -242,9 +242,3 @@ def send_queued(
         Clock(now),
     )
     return report.sent
-
-
-def mail_counts(engine: Engine, now: datetime) -> mail_outbox.MailCounts:
-    """The transactional outbox's counts (also part of the one status report)."""
-    with db.read_session(engine) as session:
-        return mail_outbox.mail_counts(session, now)

@@ -17,6 +17,10 @@ sends nor settles it (issue 14: without this, 10 of 24 readers got a digest twic
 
 PostgreSQL senders on several machines share the outbox with ``FOR UPDATE SKIP LOCKED``;
 SQLite has one writer at a time anyway (claims take ``BEGIN IMMEDIATE``).
+
+The lease helpers (:func:`lock_in_id_order`, :func:`renew`, :func:`give_back`) also serve
+the transactional outbox (:mod:`syndication.store.mail_outbox`), whose rows carry the same
+claim columns.
 """
 
 from __future__ import annotations
