@@ -344,7 +344,12 @@ class _Worker:
                 self.shared.report.count("lost")
                 continue
             self.settler.add(self._send(claimed, batch, transport))
-            self.settler.flush_if_due()
+            if claimed.kind == "digest":
+                self.settler.flush_if_due()
+            else:
+                # A mail a person waits for is settled as soon as it is handed over: a
+                # kill can then resend only the one message whose commit it interrupted.
+                self.settler.flush(wait=True)
 
     def _renew_if_due(self, batch: _Batch) -> None:
         """Renew the lease once half of it has gone; ``batch.held`` is what is still ours."""
