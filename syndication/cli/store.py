@@ -83,6 +83,7 @@ def status(ctx: typer.Context) -> None:
             f"{shown or 'no recipients'}"
         )
         _print_bounces(digest)
+    _print_mail(report)
     if report.intake.backlog:
         out.print(f"bounce intake: {report.intake.backlog} reports stored, not yet processed")
     if report.bounce_reasons:
@@ -98,6 +99,19 @@ def status(ctx: typer.Context) -> None:
     _print_jobs(c, report)
     for note in deliverability(c.settings):
         out.print(f"deliverability: {note}")
+
+
+def _print_mail(report: ServiceStatus) -> None:
+    """Readers awaiting confirmation and the transactional mail queue (issue 29)."""
+    mail = report.mail
+    line = (
+        f"confirmations: {mail.awaiting_confirmation} readers awaiting confirmation; "
+        f"{mail.queued} mails queued ({mail.retrying} retrying), {mail.gave_up} given up "
+        "in the last 7 days"
+    )
+    out.print(line)
+    if mail.last_error and (mail.retrying or mail.gave_up):
+        out.print(f"  {'':<28} [bold red]last error:[/bold red] {mail.last_error}")
 
 
 def _print_bounces(digest: DigestRow) -> None:

@@ -28,11 +28,16 @@ class Claimed:
     name: str
     attempts: int
     token: str = ""
+    # "digest" for a digest's copy, else the kind of transactional mail ("confirm",
+    # "test"): which outbox the row is in and how its message is built.
+    kind: str = "digest"
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """How one claimed delivery went. ``kind``: sent, retry, bounced or released."""
+    """How one claimed delivery went. ``kind``: sent, retry, bounced, failed (the message
+    could not be built) or released (with the reason in ``error`` when the server could
+    not be reached)."""
 
     delivery_id: int
     kind: str

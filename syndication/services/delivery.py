@@ -1,12 +1,13 @@
-"""Digests out of the outbox: personalise, send; and the confirmation mail.
+"""Digests out of the outbox: personalise, send; the links our mail carries.
 
 Digests are compiled (:mod:`syndication.services.digests.compiling`), then ``send_digests``
 drains the outbox through the configured transport (see :mod:`syndication.services.send_loop`
 for the loop and :mod:`syndication.store.outbox` for why a crash loses nothing), with the one
 set of sending defaults, :class:`SendOptions`, that ``syndication send`` and the scheduler
 share. Each recipient's bytes come from the digest's message template by one substitution
-pass, so a message costs little more than copying its bytes. ``send_confirmation`` mails the double
-opt-in link.
+pass, so a message costs little more than copying its bytes. The same run sends the
+transactional outbox's mails (confirmations, test sends) first: see
+:mod:`syndication.services.transactional`.
 """
 
 from __future__ import annotations
@@ -26,17 +27,15 @@ from syndication.core.placeholders import RenderedDigest
 from syndication.edges.transport import (
     Envelope,
     MessageRateLimiter,
-    TemporaryFailure,
     Transport,
     make_transport,
 )
-from syndication.errors import NotFoundError, SyndicationError
-from syndication.render import email as rendering
+from syndication.errors import NotFoundError
 from syndication.services.send_loop import Clock, Limiter, LoopOptions, SendReport, send_outbox
 from syndication.settings import Settings
 from syndication.store import database as db
-from syndication.store import outbox, subscribers
-from syndication.store.models import Digest, Subscriber
+from syndication.store import outbox
+from syndication.store.models import Digest
 from syndication.store.rate_limits import SharedRateLimiter
 
 
@@ -213,6 +212,14 @@ class StoreOutbox:
             return outbox.stopped_digests(connection, digest_ids)
 
 
+def make_limiter(settings: Settings, engine: Engine, rate_per_second: float) -> Limiter:
+    """The pace of sending. The SMTP rate is one for the whole service, however many
+    senders share the outbox; files and test transports go unpaced."""
+    if settings.mail.transport == "smtp":
+        return SharedRateLimiter(engine, rate_per_second)
+    return MessageRateLimiter(rate_per_second)
+
+
 def send_digests(
     settings: Settings,
     engine: Engine,
@@ -224,7 +231,9 @@ def send_digests(
     on_progress: Callable[[SendReport], None] = lambda _r: None,
     transport_factory: Callable[[], Transport] | None = None,
 ) -> SendReport:
-    """Deliver every due outbox row with the configured transport (see module docstring).
+    """Deliver every due outbox row with the configured transport (see module docstring):
+    the transactional outbox's mails first (:mod:`syndication.services.transactional`),
+    then digest copies.
 
     Without ``options``: the settings' (:meth:`SendOptions.from_settings`), with
     ``workers`` if given, and no waiting for a server that is down.
@@ -235,15 +244,17 @@ def send_digests(
         raise TypeError("send_digests: give workers in options, not both")
     db.require_current_schema(engine)
     factory = transport_factory or (lambda: make_transport(settings.mail))
-    # The SMTP rate is one for the whole service, however many senders share the outbox.
-    limiter: Limiter = (
-        SharedRateLimiter(engine, options.rate_per_second)
-        if settings.mail.transport == "smtp"
-        else MessageRateLimiter(options.rate_per_second)
-    )
+    limiter = make_limiter(settings, engine, options.rate_per_second)
+    # Transactional mail (confirmations, test sends) first at every claim: someone waits.
+    from syndication.services import transactional
+
     return send_outbox(
-        StoreOutbox(engine, options.soft_limit),
-        DigestMessages(settings, engine),
+        transactional.MailFirst(
+            transactional.MailOutbox(engine), StoreOutbox(engine, options.soft_limit)
+        ),
+        transactional.MailFirstMessages(
+            transactional.MailMessages(settings, engine), DigestMessages(settings, engine)
+        ),
         factory,
         limiter,
         options.loop,
@@ -251,60 +262,3 @@ def send_digests(
         stop=stop,
         on_progress=on_progress,
     )
-
-
-# -- confirmation -------------------------------------------------------------------------
-
-
-def send_confirmation(
-    settings: Settings,
-    engine: Engine,
-    subscriber_id: int,
-    now: datetime,
-    transport: Transport | None = None,
-) -> None:
-    """Mail the double opt-in link to a pending subscriber, for the lists it asked for.
-
-    With the file transport the message lands in ``<outbox>/confirmations/<date>/``.
-    Raises :class:`SyndicationError` when the mail cannot be handed over.
-    """
-    with db.read_session(engine) as session:
-        subscriber = session.get(Subscriber, subscriber_id)
-        if subscriber is None:
-            raise NotFoundError(f"subscriber {subscriber_id}: no such subscriber")
-        slugs = subscribers.subscriber_lists(session, subscriber_id)
-        # Read with the lists: the link confirms the request this mail describes.
-        request = subscriber.request_nonce
-    lists = [ml for ml in settings.lists if ml.slug in slugs]
-    if not lists:
-        raise SyndicationError(f"{subscriber.email}: subscribed to no configured list")
-    rendered = rendering.render_confirmation(settings, lists)
-    template = mail.confirmation_template(settings, rendered, now)
-    recipient = mail.Recipient(
-        address=subscriber.email,
-        name=subscriber.name,
-        confirm_url=confirm_url(settings, subscriber_id, now, request),
-        preferences_url=preferences_url(settings, subscriber_id, now),
-    )
-    data = mail.personalise(template, recipient)
-    envelope = Envelope(
-        sender_address(settings, verp.SUBSCRIBER, subscriber_id),
-        subscriber.email,
-        data,
-        folder=("confirmations", now.astimezone(settings.site.tz).date().isoformat()),
-        name=subscriber.email,
-    )
-    transport = transport or make_transport(settings.mail)
-    try:
-        transport.send(envelope)
-    except TemporaryFailure as exc:
-        raise SyndicationError(
-            f"{subscriber.email}: confirmation mail not sent ({exc}); add the address again "
-            "later to resend it"
-        ) from exc
-    except Exception as exc:
-        if isinstance(exc, SyndicationError):
-            raise
-        raise SyndicationError(f"{subscriber.email}: confirmation mail refused: {exc}") from exc
-    finally:
-        transport.close()

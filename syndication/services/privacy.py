@@ -102,6 +102,7 @@ def export_person(settings: Settings, engine: Engine, email: str, now: datetime)
         "bounce_reports": rows.bounce_intake,
         "console_user": rows.console_user,
         "login_failures": rows.login_failures,
+        "transactional_mails": rows.transactional_mails,
         "erased": rows.erased,
     }
     held = any(value for key, value in data.items() if key not in ("address", "exported_at"))

@@ -19,8 +19,12 @@ back the rows of a stopped digest it still holds without counting an attempt. So
 the operator's answer at most one message per connection (the one already being handed
 over) goes out, and a resume sends exactly the rows given back (issue 28).
 
+A message that cannot be built (its digest or subscriber gone, no configured list left)
+is settled ``failed`` with the reason, so it holds up nothing behind it.
+
 When the server cannot be reached at all, nothing is counted against the messages: the
-worker gives its batch back and waits (1 s, 2 s, 4 s … 30 s) before trying again, up to
+worker gives its batch back (with the reason, which the transactional outbox keeps) and
+waits (1 s, 2 s, 4 s … 30 s) before trying again, up to
 ``max_wait`` in total. On a stop request (SIGTERM) workers finish the message in flight,
 settle what they sent and give back what they had not.
 
@@ -50,6 +54,7 @@ from syndication.edges.transport import (
     TemporaryFailure,
     Transport,
 )
+from syndication.errors import SyndicationError
 
 SETTLE_EVERY = 50
 SETTLE_SECONDS = 0.5
@@ -138,6 +143,7 @@ class SendReport:
     bounced: int = 0
     released: int = 0
     lost: int = 0
+    failed: int = 0
     unavailable: str = ""
     errors: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -154,6 +160,8 @@ class SendReport:
                 self.released += 1
             elif kind == "lost":
                 self.lost += 1
+            elif kind == "failed":
+                self.failed += 1
 
 
 @dataclass(frozen=True)
@@ -336,7 +344,12 @@ class _Worker:
                 self.shared.report.count("lost")
                 continue
             self.settler.add(self._send(claimed, batch, transport))
-            self.settler.flush_if_due()
+            if claimed.kind == "digest":
+                self.settler.flush_if_due()
+            else:
+                # A mail a person waits for is settled as soon as it is handed over: a
+                # kill can then resend only the one message whose commit it interrupted.
+                self.settler.flush(wait=True)
 
     def _renew_if_due(self, batch: _Batch) -> None:
         """Renew the lease once half of it has gone; ``batch.held`` is what is still ours."""
@@ -357,7 +370,12 @@ class _Worker:
 
     def _send(self, claimed: Claimed, batch: _Batch, transport: Transport) -> Outcome:
         shared = self.shared
-        message_id, envelope = shared.source.envelope(claimed)
+        try:
+            message_id, envelope = shared.source.envelope(claimed)
+        except SyndicationError as exc:
+            # What cannot be built now (its subscriber or digest gone, no list left) will
+            # not build later: recorded as failed, so it holds up nothing behind it.
+            return _failed(claimed, "failed", "", exc)
         shared.limiter.acquire()
         if self._stopped(claimed, batch):
             # Held or cancelled since the claim: not attempted, so not counted; the
@@ -368,7 +386,7 @@ class _Worker:
         except ServerUnavailable as exc:
             batch.unavailable = True
             shared.report.unavailable = str(exc)
-            return Outcome(claimed.delivery_id, "released")
+            return Outcome(claimed.delivery_id, "released", error=str(exc))
         except TemporaryFailure as exc:
             if exc.slow_down:
                 shared.limiter.slow_down()

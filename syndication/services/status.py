@@ -13,6 +13,10 @@ What each number means, once:
   The delivery status ``bounced`` is only the refusals at sending.
 - **per list**: members by their status, and former readers (sent a digest of the list,
   no longer members) as ``unsubscribed`` or ``complained``.
+- **transactional mail** (confirmations, test sends; issue 29): readers awaiting
+  confirmation, mails queued and not yet handed over, those of them retrying after a
+  failure, and those given up on or refused in the last 7 days
+  (:class:`syndication.store.mail_outbox.MailCounts`).
 
 Commands import this module for ``status``; it keeps its imports light (the store's
 queries, no renderers, no web or metrics libraries) for the CLI's start-up time.
@@ -24,11 +28,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from syndication.clock import utc_now
 from syndication.core.deliveries import FINISHED
 from syndication.services.job_runs import SCHEDULER_RUN
 from syndication.store import database as db
-from syndication.store import job_runs
+from syndication.store import job_runs, mail_outbox
 from syndication.store import status as queries
+from syndication.store.mail_outbox import MailCounts as MailCounts
 from syndication.store.models import DELIVERY_STATUSES as DELIVERY_STATUSES
 from syndication.store.models import DIGEST_STATES as STORED_DIGEST_STATES
 from syndication.store.models import SUBSCRIBER_STATUSES as SUBSCRIBER_STATUSES
@@ -100,6 +106,7 @@ class ServiceStatus:
     bounce_events: dict[str, int]
     bounce_reasons: dict[str, int]
     growth: dict[str, list[tuple[datetime, int]]]
+    mail: MailCounts
 
     @property
     def intake_backlog(self) -> int:
@@ -124,6 +131,7 @@ class HealthStatus:
     last_poll: LastRun | None
     outbox: OutboxCounts
     intake: IntakeCounts
+    mail: MailCounts
 
     @property
     def intake_backlog(self) -> int:
@@ -149,6 +157,26 @@ def health_problems(report: HealthStatus, now: datetime) -> list[str]:
         problems.append(
             f"bounce reports wait since {oldest.isoformat()}: is 'bounces serve' processing?"
         )
+    problems += mail_problems(report.mail, now)
+    return problems
+
+
+def mail_problems(counts: MailCounts, now: datetime) -> list[str]:
+    """Transactional mail that readers wait for and do not get: one queued for longer
+    than :data:`mail_outbox.LATE`, or given up on lately."""
+    problems = []
+    oldest = counts.oldest_queued_at
+    if oldest is not None and now - oldest > mail_outbox.LATE:
+        why = f" (last error: {counts.last_error})" if counts.last_error else ""
+        problems.append(
+            f"{counts.queued} confirmation or test mails wait since {oldest.isoformat()}"
+            f"{why}: is the mail server reachable and the scheduler's deliver job running?"
+        )
+    if counts.gave_up:
+        problems.append(
+            f"{counts.gave_up} confirmation or test mails given up in the last 7 days; "
+            "the console's dashboard lists them"
+        )
     return problems
 
 
@@ -167,10 +195,12 @@ def service_status(
     digest_limit: int | None = None,
     look_at_files: bool = True,
     growth: bool = False,
+    now: datetime | None = None,
 ) -> ServiceStatus:
     """The report, read in one session. ``digest_limit``: the newest digests with their
     counts (all when None); ``look_at_files``: count missing feed files as behind (the
-    CLI, which shows no feed numbers, skips the disk); ``growth``: the dashboard's chart."""
+    CLI, which shows no feed numbers, skips the disk); ``growth``: the dashboard's chart;
+    ``now``: where "the last 7 days" of transactional mail ends (the clock's if None)."""
     missing = len(missing_feed_files(settings)) if look_at_files else 0
     with db.read_session(engine) as session:
         counters = queries.feed_counters(session)
@@ -190,10 +220,11 @@ def service_status(
             bounce_events=queries.bounce_events(session),
             bounce_reasons=queries.reason_counts(session),
             growth=queries.subscriber_growth(session) if growth else {},
+            mail=mail_outbox.mail_counts(session, now or utc_now()),
         )
 
 
-def health_status(settings: Settings, engine: Engine) -> HealthStatus:
+def health_status(settings: Settings, engine: Engine, now: datetime | None = None) -> HealthStatus:
     """The cheap subset ``/healthz`` asks for every few seconds."""
     missing = len(missing_feed_files(settings))
     with db.read_session(engine) as session:
@@ -204,6 +235,7 @@ def health_status(settings: Settings, engine: Engine) -> HealthStatus:
             last_poll=None if poll is None else LastRun(poll.finished_at, poll.ok),
             outbox=queries.outbox_counts(session),
             intake=queries.intake_counts(session),
+            mail=mail_outbox.mail_counts(session, now or utc_now()),
         )
 
 
@@ -230,6 +262,25 @@ def outbox(engine: Engine) -> OutboxCounts:
 def outbox_backlog(engine: Engine) -> int:
     """Deliveries still to be sent (queued, held ones included, or claimed by a sender)."""
     return outbox(engine).backlog
+
+
+def unsent_mails(engine: Engine, limit: int = 50) -> list[UnsentMail]:
+    """The console's list of transactional mail not sent: queued, retrying, given up."""
+    with db.read_session(engine) as session:
+        return [
+            UnsentMail(m.kind, m.email, m.status, m.attempts, m.created_at, m.last_error)
+            for m in mail_outbox.recent_mails(session, limit)
+        ]
+
+
+@dataclass(frozen=True)
+class UnsentMail:
+    kind: str
+    email: str
+    status: str
+    attempts: int
+    created_at: datetime
+    last_error: str
 
 
 def _jobs(session: Session) -> list[JobStatus]:

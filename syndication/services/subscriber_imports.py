@@ -26,7 +26,7 @@ from syndication.core.privacy import ConsentSource
 from syndication.core.subscribers import import_event
 from syndication.errors import InputError, RecordError
 from syndication.services.privacy import is_erased, refuse_if_erased
-from syndication.services.subscribers import AddResult, mail_confirmation
+from syndication.services.subscribers import AddResult, queue_confirmation
 from syndication.settings import Settings
 from syndication.store import database as db
 from syndication.store import subscribers
@@ -40,16 +40,19 @@ class SubscriberImportReport:
     added: int = 0
     updated: int = 0
     rejected: int = 0
-    confirmations: int = 0
+    confirmations: int = 0  # sent now
+    queued: int = 0  # queued (sent now, or by the deliver job's retries)
     suppressed: int = 0
     shape: str = ""
     rejections: list[Rejection] = field(default_factory=list)
 
     @property
     def summary(self) -> str:
+        waiting = self.queued - self.confirmations
+        later = f", {waiting} queued to retry" if waiting > 0 else ""
         text = (
             f"{self.added} added, {self.updated} updated, {self.rejected} rejected, "
-            f"{self.confirmations} confirmation mails sent"
+            f"{self.confirmations} confirmation mails sent{later}"
         )
         return f"{text}, {self.suppressed} on the suppression list" if self.suppressed else text
 
@@ -97,9 +100,16 @@ def import_subscribers_file(
                 to_confirm = _import_batch(
                     session, settings, path, batch, confirmed, report, on_rejection, at
                 )
-            for subscriber_id in to_confirm:
-                mail_confirmation(settings, engine, subscriber_id, at)
-                report.confirmations += 1
+                # Queued in the batch's transaction: a crash loses no confirmation.
+                for subscriber_id in to_confirm:
+                    queue_confirmation(session, subscriber_id, at)
+                report.queued += len(to_confirm)
+    if report.queued:
+        # Sent once after the last batch; what the server did not take stays queued for
+        # the deliver job's retries (syndication.services.transactional).
+        from syndication.services.transactional import send_queued
+
+        report.confirmations = send_queued(settings, engine, now)
     return report
 
 

@@ -10,14 +10,16 @@ Every way in (the form, ``subscribers add``, an import) first asks
 :func:`syndication.services.privacy.refuse_if_erased` whether the address was erased or
 expired, and names where it comes from for the consent record (:mod:`syndication.store.consent`).
 
-The confirmation mail is sent after its transaction commits, and its renderers are only
-imported when one is sent: the web app imports this module to serve every page.
+A confirmation mail is queued in the transactional outbox in the transaction that makes
+the sign-up request, then tried once at once and retried by the ``deliver`` job
+(:mod:`syndication.services.transactional`); its renderers are only imported when one is
+sent: the web app imports this module to serve every page.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from io import StringIO
@@ -33,7 +35,7 @@ from syndication.core.subscribers import Event, normalise_email, public_name
 from syndication.errors import InputError, NotFoundError, RecordError, SyndicationError
 from syndication.services.privacy import refuse_if_erased
 from syndication.settings import Settings
-from syndication.store import bounces, subscriber_queries, subscribers
+from syndication.store import bounces, mail_outbox, subscriber_queries, subscribers
 from syndication.store import database as db
 from syndication.store.models import Subscriber
 from syndication.store.subscriber_queries import SubscriberHistory as SubscriberHistory
@@ -42,7 +44,7 @@ from syndication.store.subscribers import AddResult as AddResult
 from syndication.store.subscribers import Preferences as Preferences
 
 if TYPE_CHECKING:
-    pass
+    from syndication.services.transactional import MailResult
 
 
 # -- the public form ----------------------------------------------------------------------
@@ -71,13 +73,21 @@ def read_sign_up(settings: Settings, email: str, name: str, requested: Sequence[
 
 
 def sign_up(
-    settings: Settings, engine: Engine, form: SignUp, now: datetime, client: str = ""
+    settings: Settings,
+    engine: Engine,
+    form: SignUp,
+    now: datetime,
+    client: str = "",
+    may_mail: Callable[[str], bool] = lambda _address: True,
 ) -> int | None:
-    """Record a sign-up; the subscriber to mail a confirmation to, or ``None``.
+    """Record a sign-up and, in the same transaction, queue its confirmation mail;
+    returns the mail's id, or ``None`` when nothing is to be mailed.
 
-    The answer to the visitor is the same either way (see the lifecycle table's sign-up
-    row): the form must not tell who subscribes, nor that an address was erased.
-    ``client`` (the visitor's IP address) goes in the consent record.
+    ``may_mail(address)`` is asked only when a mail would be queued (the web's limit of
+    confirmation mails per address). The answer to the visitor is the same either way
+    (see the lifecycle table's sign-up row): the form must not tell who subscribes, nor
+    that an address was erased. ``client`` (the visitor's IP address) goes in the
+    consent record.
     """
     source = ConsentSource(privacy.WEB_FORM, f"{settings.site.base_url}/", client)
     with db.write_session(engine) as session:
@@ -85,19 +95,36 @@ def sign_up(
             refuse_if_erased(session, settings.secret_key, form.email, Event.SIGN_UP)
         except RecordError:
             return None
-        return subscribers.record_signup(
+        subscriber_id = subscribers.record_signup(
             session, form.email, form.name, form.lists, now, source=source
         )
+        if subscriber_id is None or not may_mail(form.email):
+            return None
+        return queue_confirmation(session, subscriber_id, now)
 
 
-def mail_confirmation(
-    settings: Settings, engine: Engine, subscriber_id: int, now: datetime
-) -> None:
-    """Send the confirmation mail for the subscriber's current sign-up request."""
+def queue_confirmation(session: Session, subscriber_id: int, now: datetime) -> int:
+    """Queue the confirmation mail of the subscriber's current sign-up request in the
+    transactional outbox (:mod:`syndication.services.transactional`); returns its id."""
+    subscriber = session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        raise NotFoundError(f"subscriber {subscriber_id}: no such subscriber")
+    return mail_outbox.enqueue(
+        session,
+        "confirm",
+        subscriber.email,
+        now,
+        subscriber_id=subscriber_id,
+        request=subscriber.request_nonce or "",
+    )
+
+
+def send_mail_now(settings: Settings, engine: Engine, mail_id: int, now: datetime) -> MailResult:
+    """Try one queued mail at once (:func:`syndication.services.transactional.send_now`)."""
     # Imported here: the renderers it needs are not loaded to serve a page or a feed.
-    from syndication.services.delivery import send_confirmation
+    from syndication.services.transactional import send_now
 
-    send_confirmation(settings, engine, subscriber_id, now)
+    return send_now(settings, engine, mail_id, lambda: now)
 
 
 # -- the links in our mail ----------------------------------------------------------------
@@ -180,10 +207,21 @@ def add_subscriber(
             result = subscribers.add_subscriber(
                 session, email, name, lists, confirmed=confirmed, now=now, source=source
             )
+            mail_id = (
+                queue_confirmation(session, result.subscriber_id, now)
+                if result.needs_confirmation
+                else None
+            )
     except RecordError as exc:
         raise InputError(f"{email}: {exc.reason}") from exc
-    if result.needs_confirmation:
-        mail_confirmation(settings, engine, result.subscriber_id, now)
+    if mail_id is not None:
+        sent = send_mail_now(settings, engine, mail_id, now)
+        if sent.status != "sent":
+            raise SyndicationError(
+                f"{normalise_email(email)}: {result.status}; the confirmation mail is "
+                f"queued but not sent yet ({sent.error or sent.status}); the scheduler's "
+                "deliver job (or 'syndication send') retries it"
+            )
     return result
 
 

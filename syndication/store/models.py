@@ -270,6 +270,54 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+MAIL_KINDS = ("confirm", "test")
+
+
+class TransactionalMail(Base):
+    """One mail a person is waiting for: a double opt-in confirmation or an operator's
+    test send. The outbox row of :mod:`syndication.store.mail_outbox`, claimed, renewed
+    and settled like a :class:`Delivery`.
+
+    The message is built when it is sent, from what the row names: the subscriber and the
+    sign-up ``request`` (the nonce its confirmation link is bound to) or the digest and the
+    ``email`` a test goes to, with links and Message-ID issued at ``created_at``, so a
+    retried message is the same message. ``give_up_at`` bounds how long it is retried.
+    """
+
+    __tablename__ = "transactional_mails"
+    __table_args__ = (
+        CheckConstraint("kind IN ('confirm', 'test')", name="kind"),
+        CheckConstraint(
+            "status IN ('queued', 'sending', 'sent', 'failed', 'bounced', 'skipped')",
+            name="status",
+        ),
+        Index("ix_transactional_mails_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_transactional_mails_subscriber_id_created_at", "subscriber_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=True
+    )
+    digest_id: Mapped[int | None] = mapped_column(
+        ForeignKey("digests.id", ondelete="CASCADE"), nullable=True
+    )
+    email: Mapped[str] = mapped_column(String(254))
+    request: Mapped[str] = mapped_column(String(32), default="")
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    give_up_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claimed_by: Mapped[str] = mapped_column(String(100), default="")
+    claim_token: Mapped[str] = mapped_column(String(64), default="", index=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str] = mapped_column(String(300), default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class JobRun(Base):
     """One run of a scheduled job and what came of it; ``syndication status`` shows the last.
 

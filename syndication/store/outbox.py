@@ -17,6 +17,10 @@ sends nor settles it (issue 14: without this, 10 of 24 readers got a digest twic
 
 PostgreSQL senders on several machines share the outbox with ``FOR UPDATE SKIP LOCKED``;
 SQLite has one writer at a time anyway (claims take ``BEGIN IMMEDIATE``).
+
+The lease helpers (:func:`lock_in_id_order`, :func:`renew`, :func:`give_back`) also serve
+the transactional outbox (:mod:`syndication.store.mail_outbox`), whose rows carry the same
+claim columns.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from syndication.store.models import (
     Subscriber,
     Subscription,
     Suppression,
+    TransactionalMail,
     UTCDateTime,
 )
 
@@ -211,11 +216,18 @@ def claim_batch(
     ]
 
 
-def _held(token: str) -> ColumnElement[bool]:
-    return and_(Delivery.status == "sending", Delivery.claim_token == token)
+# The two outboxes: digest copies here, transactional mail in ``store.mail_outbox``. Both
+# share the claim columns, and the lease helpers below serve both.
+OutboxRow = type[Delivery] | type[TransactionalMail]
 
 
-def _lock_in_id_order(session: Session, condition: ColumnElement[bool]) -> list[int]:
+def _held(token: str, table: OutboxRow = Delivery) -> ColumnElement[bool]:
+    return and_(table.status == "sending", table.claim_token == token)
+
+
+def lock_in_id_order(
+    session: Session, condition: ColumnElement[bool], table: OutboxRow = Delivery
+) -> list[int]:
     """Lock the rows matching ``condition`` in id order (PostgreSQL) and return their ids.
 
     Renewing and settling each take all their row locks this way before they update, so
@@ -223,24 +235,43 @@ def _lock_in_id_order(session: Session, condition: ColumnElement[bool]) -> list[
     without it, under load, one sender's renew and another's settle locked the same rows
     in opposite orders and PostgreSQL killed one of them ("deadlock detected").
     """
-    query = select(Delivery.id).where(condition).order_by(Delivery.id)
+    query = select(table.id).where(condition).order_by(table.id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     return list(session.scalars(query))
 
 
-def renew(session: Session, token: str, now: datetime, lease: timedelta) -> set[int]:
+def renew(
+    session: Session, token: str, now: datetime, lease: timedelta, table: OutboxRow = Delivery
+) -> set[int]:
     """Extend the lease of the rows claim ``token`` still holds to ``now + lease``.
 
     Returns their ids: a row missing from the answer was lost (its lease ran out and
     another sender claimed it, or it was settled), and must be neither sent nor settled.
     """
-    held = _lock_in_id_order(session, _held(token))
+    held = lock_in_id_order(session, _held(token, table), table)
     if held:
-        session.execute(
-            update(Delivery).where(Delivery.id.in_(held)).values(lease_until=now + lease)
-        )
+        session.execute(update(table).where(table.id.in_(held)).values(lease_until=now + lease))
     return set(held)
+
+
+def give_back(session: Session, worker: str, table: OutboxRow = Delivery) -> list[int]:
+    """Put every row ``worker`` holds back in the queue, its attempt not counted; their ids."""
+    mine = lock_in_id_order(
+        session, and_(table.status == "sending", table.claimed_by == worker), table
+    )
+    session.execute(
+        update(table)
+        .where(table.id.in_(mine), table.status == "sending")
+        .values(
+            status="queued",
+            lease_until=None,
+            claimed_by="",
+            claim_token="",
+            attempts=table.attempts - 1,
+        )
+    )
+    return mine
 
 
 def settle(
@@ -260,7 +291,7 @@ def settle(
     """
     if not outcomes:
         return
-    _lock_in_id_order(
+    lock_in_id_order(
         session, and_(Delivery.id.in_([o.delivery_id for o in outcomes]), _held(token))
     )
     sent = [o for o in outcomes if o.kind == "sent"]
@@ -298,7 +329,7 @@ def settle(
                 "last_error": outcome.error[:2000],
                 "next_attempt_at": now + retry_delay(outcome.attempts),
             }
-        elif outcome.kind == "retry":
+        elif outcome.kind in ("retry", "failed"):
             values = {"status": "failed", "last_error": outcome.error[:2000]}
         elif outcome.kind == "bounced":
             values = {
@@ -322,22 +353,9 @@ def settle(
 
 def release_worker(session: Session, worker: str) -> int:
     """Give back every row ``worker`` holds (a clean shutdown); returns how many."""
-    mine = _lock_in_id_order(
-        session, and_(Delivery.status == "sending", Delivery.claimed_by == worker)
-    )
-    result = session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(mine), Delivery.status == "sending")
-        .values(
-            status="queued",
-            lease_until=None,
-            claimed_by="",
-            claim_token="",
-            attempts=Delivery.attempts - 1,
-        )
-    )
+    mine = give_back(session, worker)
     _skip_if_cancelled(session, mine)
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return len(mine)
 
 
 def pending_count(session: Session, now: datetime | None = None) -> int:

@@ -37,6 +37,7 @@ from syndication.store.models import (
     Subscriber,
     Subscription,
     Suppression,
+    TransactionalMail,
     User,
 )
 from syndication.store.upsert import upsert
@@ -78,6 +79,7 @@ class PersonRows:
     bounce_intake: list[Row] = field(default_factory=list)
     console_user: Row | None = None
     login_failures: list[Row] = field(default_factory=list)
+    transactional_mails: list[Row] = field(default_factory=list)
     erased: Row | None = None
 
 
@@ -120,6 +122,14 @@ def person_rows(session: Session, address: str, address_hash: str) -> PersonRows
     if user is not None:
         found.console_user = plain(user)
     found.login_failures = _all(session, LoginFailure, func.lower(LoginFailure.email) == address)
+    # Confirmation mails hang on the record; a console test send names only the address.
+    found.transactional_mails = _all(
+        session,
+        TransactionalMail,
+        or_(TransactionalMail.email == address, TransactionalMail.subscriber_id == sid)
+        if sid is not None
+        else TransactionalMail.email == address,
+    )
     erased = session.get(ErasedAddress, address_hash)
     found.erased = plain(erased) if erased is not None else None
     return found
@@ -213,6 +223,9 @@ def forget(session: Session, address: str, subscriber: Subscriber | None) -> For
     counts["login_failures"] = counts.get("login_failures", 0) + _delete(
         session, LoginFailure, func.lower(LoginFailure.email) == address
     )
+    counts["transactional_mails"] = counts.get("transactional_mails", 0) + _delete(
+        session, TransactionalMail, TransactionalMail.email == address
+    )
     return Forgotten({k: v for k, v in counts.items() if v})
 
 
@@ -232,6 +245,7 @@ def forget_records(session: Session, batch: Sequence[Subscriber]) -> dict[str, i
         ("consent_records", ConsentRecord),
         ("deliveries", Delivery),
         ("soft_bounces", SoftBounce),
+        ("transactional_mails", TransactionalMail),
     ):
         counts[name] = _delete(session, model, model.subscriber_id.in_(ids))
     counts["suppressions"] = _delete(session, Suppression, Suppression.email.in_(addresses))

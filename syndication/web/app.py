@@ -44,10 +44,12 @@ class Web(SubscriptionPages, ArchivePages, HealthPage):
         engine: Engine,
         subscribe_limit: ClientRateLimiter,
         confirm_limit: ClientRateLimiter,
+        now: Callable[[], datetime],
     ) -> None:
         super().__init__(settings, engine)
         self.subscribe_limit = subscribe_limit
         self.confirm_limit = confirm_limit
+        self.now = now
 
 
 def create_app(
@@ -61,12 +63,13 @@ def create_app(
 ) -> Starlette:
     """The ASGI app. Limits default to 10 sign-ups per client per 10 minutes and 3
     confirmation mails per address per day; tests pass their own, and their own clock
-    for the console and metrics (``now``)."""
+    for sign-up, confirmation, ``/healthz``, the console and metrics (``now``)."""
     web = Web(
         settings,
         engine,
         subscribe_limit or ClientRateLimiter(10, 600),
         confirm_limit or ClientRateLimiter(3, 86400),
+        now,
     )
     feeds = FeedServer(settings.feeds.dir)
     token_methods = ["GET", "POST"]

@@ -107,7 +107,15 @@ def families(view: ServiceStatus | None, now: datetime, lists: Iterable[str]) ->
         "Bounce reports in the intake: queued (not yet processed) and failed (processing raised)",
         labels=["state"],
     )
+    mail = GaugeMetricFamily(
+        "syndication_transactional_mails",
+        "Confirmation and test mails: queued (not handed over yet), retrying (of them, "
+        "failed at least once), gave_up (failed or refused in the last 7 days); "
+        "awaiting_confirmation counts readers",
+        labels=["state"],
+    )
     result: list[Metric] = [
+        mail,
         up,
         articles,
         behind,
@@ -149,6 +157,8 @@ def families(view: ServiceStatus | None, now: datetime, lists: Iterable[str]) ->
         bounces.add_metric([kind], float(count))
     intake.add_metric(["queued"], float(view.intake.backlog))
     intake.add_metric(["failed"], float(view.intake.failed))
+    for state in ("awaiting_confirmation", "queued", "retrying", "gave_up"):
+        mail.add_metric([state], float(getattr(view.mail, state)))
     for source in view.sources:
         source_failures.add_metric([source.name], float(source.failures))
         if source.last_success_at is not None:
@@ -171,7 +181,9 @@ class DatabaseCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         try:
-            view: ServiceStatus | None = service_status(self.settings, self.engine, digest_limit=0)
+            view: ServiceStatus | None = service_status(
+                self.settings, self.engine, digest_limit=0, now=self.now()
+            )
         except SQLAlchemyError as exc:
             log.warning("metrics: database unreachable: %s", exc)
             view = None

@@ -6,15 +6,17 @@ CSRF token (a forging site cannot know it), and RFC 8058 one-click unsubscribe w
 cookie at all. Only the public subscribe form has a CSRF token and a rate limit.
 
 Subscribing answers with the same page whatever the address's state (new, pending, active,
-suppressed), so the form cannot be used to learn who subscribes; the confirmation mail is
-sent after the answer, in the background, which also keeps the timing alike. An erased
-address gets that same answer and no mail. The form carries the ``[privacy]`` notice, and a
+suppressed), so the form cannot be used to learn who subscribes. The confirmation mail is
+queued with the sign-up, in its transaction, and tried once after the answer, in the
+background (which also keeps the timing alike); if the mail server is away the scheduler's
+``deliver`` job retries it (:mod:`syndication.services.transactional`). An erased address
+gets that same answer and no mail. The form carries the ``[privacy]`` notice, and a
 sign-up's consent record keeps the client's address."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -57,6 +59,7 @@ class SubscriptionPages(Pages):
 
     subscribe_limit: ClientRateLimiter
     confirm_limit: ClientRateLimiter
+    now: Callable[[], datetime]  # the app's clock (tests pass their own)
 
     def feed_links(self) -> list[dict[str, Any]]:
         base = self.settings.site.feeds_url
@@ -125,38 +128,45 @@ class SubscriptionPages(Pages):
             signup = subscribers.read_sign_up(self.settings, raw_email, name, requested)
         except RecordError as exc:
             return self.home_page(str(cookie), 400, exc.reason, values)
-        now = utc_now()
-        to_mail = await run_in_threadpool(
+        now = self.now()
+        mail_id = await run_in_threadpool(
             subscribers.sign_up,
             self.settings,
             self.engine,
             signup,
             now,
             request.client.host if request.client else "",
+            self.confirm_limit.allow,
         )
-        task = None
-        if to_mail is not None and self.confirm_limit.allow(signup.email):
-            task = BackgroundTask(self._mail_confirmation, to_mail, now)
+        task = None if mail_id is None else BackgroundTask(self._try_mail, mail_id, now)
         return self.page(
             "message.html",
             title="Check your inbox",
             body=(
-                "If this address can be subscribed, a message is on its way to it with a link "
-                "to confirm. Nothing is sent to you until you follow that link."
+                "If this address can be subscribed, we are sending it a message with a link "
+                "to confirm. It usually arrives within a few minutes; if our mail server is "
+                "busy we keep trying for a day. Nothing else is sent to you until you follow "
+                "that link."
             ),
             background=task,
         )
 
-    def _mail_confirmation(self, subscriber_id: int, now: datetime) -> None:
+    def _try_mail(self, mail_id: int, now: datetime) -> None:
+        """One immediate try, after the answer went out. The mail is queued already: if
+        this try fails, the scheduler's ``deliver`` job retries it."""
         try:
-            subscribers.mail_confirmation(self.settings, self.engine, subscriber_id, now)
+            result = subscribers.send_mail_now(self.settings, self.engine, mail_id, now)
         except SyndicationError as exc:
-            # After the answer page went out: the visitor can send the form again.
-            log.warning("confirmation mail to subscriber %s not sent: %s", subscriber_id, exc)
+            log.warning("confirmation mail %s: immediate try failed: %s", mail_id, exc)
+            return
+        if result.status != "sent":
+            log.warning(
+                "confirmation mail %s %s: %s", mail_id, result.status, result.error or "(no error)"
+            )
 
     async def confirm(self, request: Request) -> Response:
         token = str(request.path_params["token"])
-        now = utc_now()
+        now = self.now()
         try:
             claims = read_token(self.settings.secret_key, CONFIRM, token, now, CONFIRM_MAX_AGE)
             if request.method != "POST":

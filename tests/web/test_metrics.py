@@ -38,6 +38,7 @@ FAMILIES = {
     "syndication_source_last_success_timestamp_seconds": "gauge",
     "syndication_source_failures": "gauge",
     "syndication_bounce_events": "gauge",
+    "syndication_transactional_mails": "gauge",
 }
 
 

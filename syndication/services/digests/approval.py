@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 from syndication.core import mime as mail
 from syndication.core.digests import past_max_delay
 from syndication.core.placeholders import RenderedDigest
-from syndication.edges.transport import Envelope, Transport, make_transport
+from syndication.edges.transport import Envelope, Transport
 from syndication.errors import InputError, NotFoundError, SyndicationError
 from syndication.services.delivery import sender_address
 from syndication.services.digests.samples import sample_recipient
@@ -36,7 +36,9 @@ from syndication.settings import Settings
 from syndication.store import approval as store
 from syndication.store import database as db
 from syndication.store import digests as digest_store
+from syndication.store import mail_outbox
 from syndication.store.approval import DigestStatus as DigestStatus
+from syndication.store.digests import StoredDigest
 
 TEST_PREFIX = "[TEST] "
 
@@ -178,6 +180,44 @@ def digest_status(engine: Engine, list_slug: str, period_key: str) -> DigestStat
         return store.digest_status(session, list_slug, period_key)
 
 
+@dataclass(frozen=True)
+class SentTest:
+    """A test send: its Message-ID, and how the outbox left it (``sent``, or ``queued``
+    with the reason it was not handed over yet: the ``deliver`` job retries it)."""
+
+    message_id: str
+    status: str
+    error: str
+
+
+def test_envelope(
+    settings: Settings, digest: StoredDigest, to: str, issued: datetime
+) -> tuple[str, Envelope]:
+    """One copy of a stored digest for ``to``, subject prefixed ``[TEST]``, dated
+    ``issued``; :class:`InputError` for an address that cannot be mailed."""
+    the_list = settings.mailing_list(digest.list_slug)
+    rendered = RenderedDigest(
+        TEST_PREFIX + digest.subject, digest.preheader, digest.html, digest.text
+    )
+    template = mail.digest_template(settings, the_list, digest.period_key, rendered, issued)
+    # Its own Message-ID: a test to a subscriber's address must not look like (and be
+    # deduplicated against) the real message they get later.
+    template = replace(template, id_seed=f"test.{template.id_seed}.{int(issued.timestamp())}")
+    recipient = sample_recipient(settings, to.strip(), "")
+    try:
+        data = mail.personalise(template, recipient, issued)
+    except mail.MailError as exc:
+        raise InputError(f"test address {to!r}: {exc}") from None
+    envelope = Envelope(
+        sender_address(settings),
+        recipient.address,
+        data,
+        folder=("tests", digest.list_slug, digest.period_key),
+        name=f"{issued:%Y%m%dT%H%M%S}-{recipient.address}",
+    )
+    return mail.message_id(template, recipient.address), envelope
+
+
 def test_send(
     settings: Settings,
     engine: Engine,
@@ -186,46 +226,29 @@ def test_send(
     to: str,
     now: datetime,
     transport: Transport | None = None,
-) -> str:
-    """Send one copy of a stored digest to ``to``, subject prefixed ``[TEST]``.
+) -> SentTest:
+    """Queue one copy of a stored digest to ``to``, subject prefixed ``[TEST]``, in the
+    transactional outbox, and try it at once (:func:`transactional.send_now`).
 
-    Not an outbox row, not counted, not in the archive: the stored digest is untouched.
-    Its links carry a sample token that unsubscribes nobody. Returns the Message-ID.
+    Not a delivery, not counted, not in the archive: the stored digest is untouched. Its
+    links carry a sample token that unsubscribes nobody. A server that is away leaves it
+    queued for the ``deliver`` job, like a confirmation mail.
     """
-    with db.read_session(engine) as session:
+    from syndication.services import transactional
+
+    with db.write_session(engine) as session:
         digest = digest_store.find_digest(session, list_slug, period_key)
-    if digest is None:
-        raise NotFoundError(f"{list_slug} {period_key}: no such digest")
-    the_list = settings.mailing_list(list_slug)
-    rendered = RenderedDigest(
-        TEST_PREFIX + digest.subject, digest.preheader, digest.html, digest.text
+        if digest is None:
+            raise NotFoundError(f"{list_slug} {period_key}: no such digest")
+        message_id, _ = test_envelope(settings, digest, to, now)  # refuses a bad address
+        mail_id = mail_outbox.enqueue(
+            session, transactional.TEST, to.strip(), now, digest_id=digest.digest_id
+        )
+    result = transactional.send_now(
+        settings,
+        engine,
+        mail_id,
+        lambda: now,
+        None if transport is None else (lambda: transport),
     )
-    template = mail.digest_template(settings, the_list, period_key, rendered, now)
-    # Its own Message-ID: a test to a subscriber's address must not look like (and be
-    # deduplicated against) the real message they get later.
-    template = replace(template, id_seed=f"test.{template.id_seed}.{int(now.timestamp())}")
-    recipient = sample_recipient(settings, to.strip(), "")
-    try:
-        data = mail.personalise(template, recipient, now)
-    except mail.MailError as exc:
-        raise InputError(f"test address {to!r}: {exc}") from None
-    message_id = mail.message_id(template, recipient.address)
-    envelope = Envelope(
-        sender_address(settings),
-        recipient.address,
-        data,
-        folder=("tests", list_slug, period_key),
-        name=f"{now:%Y%m%dT%H%M%S}-{recipient.address}",
-    )
-    transport = transport or make_transport(settings.mail)
-    try:
-        transport.send(envelope)
-    except SyndicationError:
-        raise
-    except Exception as exc:
-        raise SyndicationError(
-            f"test of {list_slug} {period_key} to {to}: not sent: {exc}"
-        ) from exc
-    finally:
-        transport.close()
-    return message_id
+    return SentTest(message_id, result.status, result.error)

@@ -6,18 +6,22 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from syndication.services.status import service_status
+from syndication.services.status import service_status, unsent_mails
 from syndication.web.admin.charts import bar_chart, line_chart
 from syndication.web.admin.common import Admin, Viewer
 
 FUNNEL = ("sent", "bounced", "complained")
 DIGEST_LIMIT = 10
+UNSENT_LIMIT = 20
 
 
 async def dashboard(admin: Admin, request: Request, viewer: Viewer) -> Response:
     view = await run_in_threadpool(
-        lambda: service_status(admin.settings, admin.engine, digest_limit=DIGEST_LIMIT, growth=True)
+        lambda: service_status(
+            admin.settings, admin.engine, digest_limit=DIGEST_LIMIT, growth=True, now=admin.now()
+        )
     )
+    unsent = await run_in_threadpool(unsent_mails, admin.engine, UNSENT_LIMIT)
     # In the table's order (newest first), labelled with list and period in full.
     digests = view.digests
     funnel = bar_chart(
@@ -49,5 +53,6 @@ async def dashboard(admin: Admin, request: Request, viewer: Viewer) -> Response:
         funnel=funnel,
         funnel_keys=FUNNEL,
         jobs=view.jobs,
+        unsent=unsent,
         now=admin.now(),
     )

@@ -96,6 +96,10 @@ DONE = {
     "approve": "Approved: the digest goes out with the next send.",
     "cancel": "Cancelled: nothing more of this digest will ever be sent.",
     "test": "Test sent: one message, subject marked [TEST], to the address you gave.",
+    "test-queued": "Test queued: the mail server did not take it yet; the deliver job "
+    "retries it within minutes (the dashboard's transactional mail shows the last error).",
+    "test-failed": "Test not sent: the mail server refused it (the dashboard's "
+    "transactional mail shows why).",
 }
 
 
@@ -130,7 +134,7 @@ async def send_test(admin: Admin, request: Request, viewer: Viewer, form: FormDa
     to = form.get("email")
     if not isinstance(to, str) or not to.strip():
         raise InputError("type the address the test should go to")
-    await run_in_threadpool(
+    result = await run_in_threadpool(
         approval.test_send,
         admin.settings,
         admin.engine,
@@ -139,4 +143,5 @@ async def send_test(admin: Admin, request: Request, viewer: Viewer, form: FormDa
         to[:254],
         admin.now(),
     )
-    return redirect(f"/admin/digests/{list_slug}/{period_key}", done="test")
+    done = {"sent": "test", "queued": "test-queued"}.get(result.status, "test-failed")
+    return redirect(f"/admin/digests/{list_slug}/{period_key}", done=done)

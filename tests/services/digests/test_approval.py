@@ -159,13 +159,14 @@ def test_send_test_is_one_marked_message_that_the_outbox_does_not_see(
     approval.hold(settings, engine, LIST, PERIOD, "op", AFTER_WEEK)
     before = statuses(engine)
     sink = MemoryTransport()
-    message_id = approval.test_send(
+    sent = approval.test_send(
         settings, engine, LIST, PERIOD, "editor@example.org", AFTER_WEEK, sink
     )
+    assert (sent.status, sent.error) == ("sent", "")
     assert [e.recipient for e in sink.sent] == ["editor@example.org"]
     message = email.message_from_bytes(sink.sent[0].message, policy=policy.default)
     assert str(message["subject"]).startswith("[TEST] ")
-    assert message["message-id"] == message_id
+    assert message["message-id"] == sent.message_id
     assert statuses(engine) == before
     with pytest.raises(Exception, match="test address"):
         approval.test_send(settings, engine, LIST, PERIOD, "not an address", AFTER_WEEK, sink)

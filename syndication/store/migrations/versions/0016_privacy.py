@@ -1,7 +1,7 @@
 """Privacy (issue 29 item 8): consent records, and the keyed hashes of erased addresses.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-07
 
 Subscribers from before this revision have no consent record: the console says so and
@@ -16,7 +16,7 @@ from alembic import op
 from syndication.store.models import UTCDateTime
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
