@@ -3,10 +3,11 @@
 Two newsrooms go through the real feed build: the demo's (examples/news.jsonl) and a
 hostile one whose titles and summaries hold everything that has broken a reader before
 (``&`` in "Q&A" and "R&D", ``<`` and ``>``, quotes, markup, Korean, emoji, a bidi
-override, ESC, DEL and a C1 control, which intake removes) under a topic
-named "Culture & Tourism", and a topic whose articles all sit in one month. Every file is then read by feedparser, by two JavaScript reader
-libraries and against the W3C Feed Validator's rules (tests/support/readers.py), and
-every title, link, id, date and summary compared with what the store holds.
+override, ESC, DEL and a C1 control, which intake removes) under a topic named
+"Culture & Tourism", and a topic whose articles all sit in one month. Every file is then
+read by feedparser, by two JavaScript reader libraries and against the W3C Feed
+Validator's rules (tests/support/readers.py), and every title, link, id, date and summary
+compared with what the store holds.
 """
 
 from __future__ import annotations
