@@ -83,6 +83,9 @@ class Recipient:
     unsubscribe_url: str = ""
     preferences_url: str = ""
     confirm_url: str = ""
+    # An address a mail to which leaves the list (the bounce mailbox's VERP form): the
+    # mailto: alternative in List-Unsubscribe (RFC 2369); empty where none receives it.
+    unsubscribe_mailto: str = ""
 
 
 @dataclass(frozen=True)
@@ -287,8 +290,13 @@ def personalise(
             continue
         url = _checked_url(raw, field.lower())
         if field == "UNSUBSCRIBE_URL":
-            # RFC 2369: the URL in angle brackets; a fold never goes inside them.
-            values[b"X:LIST_UNSUBSCRIBE"] = _fold("List-Unsubscribe", [f"<{url}>"]).encode()
+            # RFC 2369: URLs in angle brackets, comma-separated, the preferred first (the
+            # https one-click of RFC 8058); a fold never goes inside the brackets.
+            links = [f"<{url}>"]
+            if recipient.unsubscribe_mailto:
+                mailbox = _checked_address(recipient.unsubscribe_mailto)
+                links = [f"<{url}>,", f"<mailto:{mailbox}?subject=unsubscribe>"]
+            values[b"X:LIST_UNSUBSCRIBE"] = _fold("List-Unsubscribe", links).encode()
         values[b"T:" + field.encode()] = _qp(url)
         values[b"H:" + field.encode()] = _qp(html.escape(url))
     pieces = template.pieces

@@ -354,3 +354,21 @@ def test_header_lines_are_folded_at_78_characters() -> None:
     assert message["From"].addresses[0].display_name == sender
     assert message["List-Id"] == f'"{the_list.name}" <weekly-city.news.example.org>'
     assert message.get_content_type() == "multipart/alternative"
+
+
+def test_list_unsubscribe_offers_a_mailto_alternative_when_a_mailbox_receives_it(
+    template: MessageTemplate,
+) -> None:
+    """Issue 26 item 7 (RFC 2369, RFC 8058 section 3.1): the https one-click first, then a
+    mailto: address, each in angle brackets, folded between them."""
+    mailbox = "bounces+u1-abcdefghijklmnop@news.example.org"
+    data = personalise(template, recipient(unsubscribe_mailto=mailbox))
+    message = parse(data)
+    assert message["List-Unsubscribe"] == f"<{UNSUB}>, <mailto:{mailbox}?subject=unsubscribe>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    head = data.split(b"\r\n\r\n", 1)[0].decode("ascii").split("\r\n")
+    assert all(len(line) <= 78 for line in head if not line.startswith("Message-ID"))
+    without = parse(personalise(template, recipient()))
+    assert without["List-Unsubscribe"] == f"<{UNSUB}>"
+    with pytest.raises(MailError):
+        personalise(template, recipient(unsubscribe_mailto="x@y\r\nBcc: z@example.org"))
