@@ -13,7 +13,8 @@ Every judge returns failures as sentences that name the client and what it saw, 
 - :func:`w3c_failures`: the W3C Feed Validator's rules that concern what we write (plain
   text that must not read as HTML, plausible dates, archives that can be walked), re-stated
   from its source (``feedvalidator/validators.py`` class ``nonhtml``, ``implausible_*``;
-  ``feedvalidator/feed.py`` ArchiveIncomplete), since the validator itself is not packaged.
+  ``feedvalidator/feed.py`` ArchiveIncomplete, MissingCurrentInArchive), since the
+  validator itself is not packaged.
   One warning is accepted: ContainsUndeclaredHTML on Atom text (``type="text"``) that holds
   an HTML end tag as stored; every reader shows that text as text.
 
@@ -406,6 +407,8 @@ def w3c_failures(root: Path, newest: datetime) -> list[str]:
             complete = tree.find(f"{HISTORY}complete") is not None
             if not rels & {"prev-archive", "next-archive"} and not complete:
                 failures.append(f"W3C validator: ArchiveIncomplete in {name}")
+            if "current" not in rels and not complete:
+                failures.append(f"W3C validator: MissingCurrentInArchive in {name}")
     return failures
 
 
