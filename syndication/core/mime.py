@@ -9,7 +9,9 @@ bytes in a single pass that fills each slot with a value escaped for where it si
 
 * header tokens get header-safe text: a display name that is not ASCII is RFC 2047
   encoded and folded, URLs are percent-encoded; CR and LF never reach a header (names
-  lose them, addresses and URLs containing them are refused);
+  lose them, addresses and URLs containing them are refused); every header, the
+  per-recipient ones included, is folded between words at 78 characters (RFC 5322
+  section 2.1.1), which is why each value carries its own leading white space;
 * tokens in the HTML part get HTML-escaped values, tokens in the text part the plain
   value; both then in quoted-printable, the parts' transfer encoding.
 
