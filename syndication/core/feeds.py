@@ -386,7 +386,8 @@ def archive_plan(
 
     Links: ``self``, ``current`` (the Atom subscription document) and ``prev-archive`` /
     ``next-archive`` to the neighbouring months that have articles or departures (RFC
-    5005 section 4).
+    5005 section 4); the newest month's ``next-archive`` is the Atom subscription
+    document (see :func:`archive_links`).
     """
     left = {d.article.source_id: d for d in departures}
     members = list(articles)
@@ -415,8 +416,16 @@ def archive_links(
     ]
     if prev_month is not None:
         links.append(Link(document_url(settings, key, ARCHIVE, prev_month), "prev-archive", kind))
+    # The newest month is still filling, and the document after it is the subscription
+    # document (atom.xml), where its entries go on: that is its next-archive. So every
+    # archive, a feed's only month included, links onwards, and a reader can walk the
+    # series both ways; an archive with neither link is "Archive incomplete" to the W3C
+    # validator (feedvalidator/feed.py; issue 26), and RFC 5005's fh:complete, the other
+    # way out, would claim the month holds the whole feed for good.
+    following = document_url(settings, key, ATOM)
     if next_month is not None:
-        links.append(Link(document_url(settings, key, ARCHIVE, next_month), "next-archive", kind))
+        following = document_url(settings, key, ARCHIVE, next_month)
+    links.append(Link(following, "next-archive", kind))
     links.append(Link(settings.site.base_url, "alternate", "text/html"))
     return links
 

@@ -9,7 +9,9 @@ bytes in a single pass that fills each slot with a value escaped for where it si
 
 * header tokens get header-safe text: a display name that is not ASCII is RFC 2047
   encoded and folded, URLs are percent-encoded; CR and LF never reach a header (names
-  lose them, addresses and URLs containing them are refused);
+  lose them, addresses and URLs containing them are refused); every header, the
+  per-recipient ones included, is folded between words at 78 characters (RFC 5322
+  section 2.1.1), which is why each value carries its own leading white space;
 * tokens in the HTML part get HTML-escaped values, tokens in the text part the plain
   value; both then in quoted-printable, the parts' transfer encoding.
 
@@ -83,6 +85,9 @@ class Recipient:
     unsubscribe_url: str = ""
     preferences_url: str = ""
     confirm_url: str = ""
+    # An address a mail to which leaves the list (the bounce mailbox's VERP form): the
+    # mailto: alternative in List-Unsubscribe (RFC 2369); empty where none receives it.
+    unsubscribe_mailto: str = ""
 
 
 @dataclass(frozen=True)
@@ -121,13 +126,17 @@ def digest_template(
     """
     domain = settings.site.domain
     # RFC 2919 §3: the list identifier is a dot-atom ending in a domain we control.
-    list_id = f"{_phrase(mailing_list.name, 'List-Id')} <{mailing_list.slug}.{domain}>"
+    list_id = _fold(
+        "List-Id",
+        [*_words(_phrase(mailing_list.name, "List-Id")), f"<{mailing_list.slug}.{domain}>"],
+    )
+    feedback = f"{period_key}:{mailing_list.slug}:digest:{domain}"
     headers = [
         (b"List-Id", list_id.encode("ascii")),
-        (b"List-Unsubscribe", b"<" + _token("X", "UNSUBSCRIBE_URL") + b">"),
-        (b"List-Unsubscribe-Post", b"List-Unsubscribe=One-Click"),
+        (b"List-Unsubscribe", _token("X", "LIST_UNSUBSCRIBE")),
+        (b"List-Unsubscribe-Post", b" List-Unsubscribe=One-Click"),
         # Gmail's Postmaster Tools aggregate complaints by this header's fields.
-        (b"Feedback-ID", f"{period_key}:{mailing_list.slug}:digest:{domain}".encode("ascii")),
+        (b"Feedback-ID", _fold("Feedback-ID", [feedback]).encode("ascii")),
     ]
     return _build(
         settings,
@@ -156,25 +165,28 @@ def _build(
 ) -> MessageTemplate:
     sender_name, sender_address = parseaddr(settings.mail.from_address)
     sender = _address_header(sender_name, _checked_address(sender_address), "From")
-    subject = _encode_header(_one_line(rendered.subject), "Subject")
+    subject = " " + _encode_header(_one_line(rendered.subject), "Subject")
     text = _qp_part(rendered.text, "T")
     html_part = _qp_part(rendered.html, "H")
     boundary = "=_" + hashlib.sha256(text + html_part).hexdigest()[:32]
+    content_type = _fold("Content-Type", ["multipart/alternative;", f'boundary="{boundary}"'])
+    # Each value starts with its own white space (" " or a fold, "\r\n "): a token's value
+    # is known only per recipient, and so is whether its line needs folding.
     headers = [
         (b"From", sender.encode("ascii")),
         (b"To", _token("X", "TO")),
         (b"Subject", subject.encode("ascii")),
         (b"Date", _token("X", "DATE")),
         (b"Message-ID", _token("X", "MESSAGE_ID")),
-        (b"MIME-Version", b"1.0"),
+        (b"MIME-Version", b" 1.0"),
         *extra,
-        (b"Content-Type", f'multipart/alternative; boundary="{boundary}"'.encode()),
+        (b"Content-Type", content_type.encode()),
     ]
     for name, value in headers:
         # Quoted-printable bodies cannot hold "=%"; headers from the settings could.
-        if b"=%" in value and not TOKEN_RE.fullmatch(value.strip(b"<>")):
+        if b"=%" in value and not TOKEN_RE.fullmatch(value):
             raise MailError(f"{name.decode()} header {value!r} contains '=%', which is reserved")
-    out = [name + b": " + value + CRLF for name, value in headers]
+    out = [name + b":" + value + CRLF for name, value in headers]
     for content_type, body in (("text/plain", text), ("text/html", html_part)):
         out += [
             CRLF + b"--" + boundary.encode() + CRLF,
@@ -263,8 +275,10 @@ def personalise(
     greeting = name or NAME_FALLBACK
     values: dict[bytes, bytes] = {
         b"X:TO": _address_header(name, address, "To").encode("ascii"),
-        b"X:DATE": (format_datetime(date) if date else template.date).encode("ascii"),
-        b"X:MESSAGE_ID": message_id(template, address, recipient.confirm_url).encode("ascii"),
+        b"X:DATE": b" " + (format_datetime(date) if date else template.date).encode("ascii"),
+        b"X:MESSAGE_ID": _fold(
+            "Message-ID", [message_id(template, address, recipient.confirm_url)]
+        ).encode("ascii"),
         b"T:NAME": _qp(greeting),
         b"H:NAME": _qp(html.escape(greeting)),
         b"T:ADDRESS": _qp(address),
@@ -277,7 +291,14 @@ def personalise(
                 raise MailError(f"{address}: no {field.lower().replace('_', ' ')} given")
             continue
         url = _checked_url(raw, field.lower())
-        values[b"X:" + field.encode()] = url.encode("ascii")
+        if field == "UNSUBSCRIBE_URL":
+            # RFC 2369: URLs in angle brackets, comma-separated, the preferred first (the
+            # https one-click of RFC 8058); a fold never goes inside the brackets.
+            links = [f"<{url}>"]
+            if recipient.unsubscribe_mailto:
+                mailbox = _checked_address(recipient.unsubscribe_mailto)
+                links = [f"<{url}>,", f"<mailto:{mailbox}?subject=unsubscribe>"]
+            values[b"X:LIST_UNSUBSCRIBE"] = _fold("List-Unsubscribe", links).encode()
         values[b"T:" + field.encode()] = _qp(url)
         values[b"H:" + field.encode()] = _qp(html.escape(url))
     pieces = template.pieces
@@ -332,6 +353,44 @@ def _phrase(value: str, header: str) -> str:
 
 
 def _address_header(name: str, address: str, header: str) -> str:
+    """The value of an address header, folded, with its leading white space."""
     if not name:
-        return address
-    return f"{_phrase(name, header)} <{address}>"
+        return _fold(header, [address])
+    return _fold(header, [*_words(_phrase(name, header)), f"<{address}>"])
+
+
+# RFC 5322 section 2.1.1: lines SHOULD be at most 78 characters; 998 is the limit.
+MAX_HEADER_LINE = 78
+
+
+def _words(phrase: str) -> list[str]:
+    """A display name's pieces a fold may go between: its words, or the encoded words
+    of an RFC 2047 phrase (already folded among themselves), or a quoted string whole."""
+    if phrase.startswith('"'):
+        return [phrase]
+    return phrase.split(" ") if "\r\n" not in phrase else [phrase]
+
+
+def _fold(header: str, pieces: list[str]) -> str:
+    """The value of header ``header`` made of ``pieces`` joined by spaces, with its
+    leading space, folded (RFC 5322 section 2.2.3) between pieces wherever a line would
+    pass :data:`MAX_HEADER_LINE`. A piece is never broken, and the first stays on the
+    header's line (a fold right after the colon is legal, but Python's parser, for one,
+    keeps it as a leading space of the value): a single piece longer than a line, a long
+    URL, makes a long line, which only the 998-character limit bounds."""
+    out: list[str] = []
+    width = len(header) + 1  # "Name:"
+    for index, piece in enumerate(pieces):
+        first = piece.partition("\r\n")[0]
+        if index and width + 1 + len(first) > MAX_HEADER_LINE:
+            out.append("\r\n ")
+            width = 1
+        else:
+            out.append(" ")
+            width += 1
+        out.append(piece)
+        if "\r\n" in piece:
+            width = len(piece.rsplit("\r\n", 1)[1])
+        else:
+            width += len(piece)
+    return "".join(out)

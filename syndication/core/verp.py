@@ -22,10 +22,14 @@ from syndication.core.signing import sign
 
 DELIVERY = "d"  # a digest delivery row
 SUBSCRIBER = "s"  # a mail to a subscriber that has no delivery row (confirmation)
-KINDS = (DELIVERY, SUBSCRIBER)
+# A request to leave the list of a delivery's digest: the mailto: alternative of its
+# List-Unsubscribe header (RFC 2369, RFC 8058 section 3.1), which lands in the bounce
+# mailbox like any mail to the bounce address.
+UNSUBSCRIBE = "u"
+KINDS = (DELIVERY, SUBSCRIBER, UNSUBSCRIBE)
 MAX_LOCAL_PART = 63
 _SIGNATURE_BYTES = 10  # 80 bits: 16 base32 characters
-_TOKEN_RE = re.compile(r"([ds])([0-9a-z]{1,13})-([a-z2-7]{16})")
+_TOKEN_RE = re.compile(r"([dsu])([0-9a-z]{1,13})-([a-z2-7]{16})")
 
 
 class VerpError(ValueError):

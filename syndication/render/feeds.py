@@ -22,7 +22,7 @@ feedgen 1.0 has pitfalls this module works around, each proven in tests/test_fee
 * lxml escapes ``&`` as ``&amp;`` and cannot write a character reference from text: RSS
   titles, the channel description and Atom text are set by the extensions as text and
   entity nodes, so they carry the RSS profile's ``&#x26;`` ``&#x3C;`` ``&#x3E;``
-  (issue 26; the rule is in :mod:`syndication.render.entries`).
+  (issue 26; the rules, RSS's and Atom's, are in :mod:`syndication.render.entries`).
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ class _FeedExtension(BaseExtension):  # type: ignore[misc]
 
     def extend_atom(self, feed: Any) -> Any:
         assert self.document is not None
-        _atom_text(feed.find("{*}title"), self.document.title)
+        _atom_title(feed.find("{*}title"), self.document.title)
         _atom_text(feed.find("{*}subtitle"), self.document.description)
         if self.document.kind == ARCHIVE:
             # RFC 5005 section 4: an archive document says so with an empty fh:archive.
@@ -182,7 +182,7 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
         own = own_language(self.entry, self.language)
         if own:
             element.set(XML_LANG, own)
-        _atom_text(element.find("{*}title"), self.entry.title)
+        _atom_title(element.find("{*}title"), self.entry.title)
         summary = element.find("{*}summary")
         if summary is not None:
             _atom_text(summary, self.entry.summary)
@@ -271,12 +271,17 @@ _SPECIAL = re.compile("([&<>])")
 
 
 def _plain_text(element: Any, plain: str) -> None:
-    """Set ``element``'s text to ``plain`` as plain text is written in RSS and Atom (the
-    rule is :func:`syndication.render.entries.html_level`): ``&``, ``<`` and ``>`` as
-    hexadecimal character references, which lxml writes only from entity nodes."""
+    """Set ``element``'s text to ``plain`` as plain text is written in RSS (the rule is
+    :func:`syndication.render.entries.html_level`)."""
+    _references(element, html_level(plain))
+
+
+def _references(element: Any, text: str) -> None:
+    """Set ``element``'s text to ``text`` with ``&``, ``<`` and ``>`` as hexadecimal
+    character references, which lxml writes only from entity nodes."""
     for child in list(element):
         element.remove(child)
-    chunks = _SPECIAL.split(html_level(plain))
+    chunks = _SPECIAL.split(text)
     element.text = chunks[0]
     for index in range(1, len(chunks), 2):
         reference = Entity(REFERENCES[chunks[index]][1:-1])
@@ -284,8 +289,13 @@ def _plain_text(element: Any, plain: str) -> None:
         element.append(reference)
 
 
+def _atom_title(element: Any, plain: str) -> None:
+    """An Atom title: type ``text``, exactly as stored (see render.entries)."""
+    _references(element, plain)
+
+
 def _atom_text(element: Any, plain: str) -> None:
-    """An Atom text construct: declared ``type="html"`` when the text reads as markup."""
+    """An Atom summary or subtitle: declared ``type="html"`` when it reads as markup."""
     _plain_text(element, plain)
     if reads_as_markup(plain):
         element.set("type", "html")

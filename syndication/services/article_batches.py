@@ -160,11 +160,23 @@ class ParsedInWorker:
 def encode_batch(batch: ParsedBatch) -> bytes:
     """A batch as bytes for :func:`decode_batch`. Each item is tagged: a record goes field
     by field, in the order of :class:`ArticleRecord`'s constructor; a prepared article as
-    its five fields."""
+    its six fields."""
     items: list[tuple[Any, ...]] = []
     for number, r, digest in batch.items:
         if isinstance(r, PreparedArticle):
-            items.append((number, digest, _PREPARED, r.source_id, r.updated_at.isoformat(), *r[2:]))
+            items.append(
+                (
+                    number,
+                    digest,
+                    _PREPARED,
+                    r.source_id,
+                    r.updated_at.isoformat(),
+                    r.status,
+                    r.topics,
+                    r.tail,
+                    r.published_at.isoformat(),
+                )
+            )
         else:
             items.append(
                 (
@@ -208,8 +220,10 @@ _RECORD, _PREPARED = 0, 1
 def _decode_item(kind: int, fields: list[Any]) -> ArticleRecord | PreparedArticle:
     parse_time = datetime.fromisoformat
     if kind == _PREPARED:
-        source_id, updated_at, status, topics, tail = fields
-        return PreparedArticle(source_id, parse_time(updated_at), status, topics, tail)
+        source_id, updated_at, status, topics, tail, published_at = fields
+        return PreparedArticle(
+            source_id, parse_time(updated_at), status, topics, tail, parse_time(published_at)
+        )
     source_id, title, url, published_at, updated_at, topics, *rest = fields
     return ArticleRecord(
         source_id, title, url, parse_time(published_at), parse_time(updated_at), topics, *rest

@@ -54,6 +54,7 @@ from syndication.settings import Settings
 from syndication.store import bounces as bounce_store
 from syndication.store import database as db
 from syndication.store import status as status_store
+from syndication.store import subscribers
 
 log = logging.getLogger("syndication.bounces")
 
@@ -238,6 +239,9 @@ def _apply(
     data: bytes,
     now: datetime,
 ) -> tuple[str, str]:
+    request = _unsubscribe_request(settings, session, report, now)
+    if request is not None:
+        return request
     if report.reason == bounce_reasons.VACATION:
         return "ignored", "automatic reply (RFC 3834): not a bounce, ignored"
     target, why = _resolve(settings, session, report)
@@ -274,6 +278,27 @@ def _apply(
     return "done", (
         f"{target.email}: {event.kind} {report.status}".rstrip() + f"; {effect} [{report.evidence}]"
     )
+
+
+def _unsubscribe_request(
+    settings: Settings, session: Session, report: BounceReport, now: datetime
+) -> tuple[str, str] | None:
+    """A mail to a List-Unsubscribe mailto: address (VERP kind ``u``): the reader of that
+    delivery leaves its digest's list, as the https one-click would (RFC 8058), whatever
+    the mail says. None when the mail is not one (it is then judged as a report)."""
+    base = settings.bounces.address
+    for address in report.addresses if base else ():
+        token = verp.token_of(base, address)
+        ref = None if token is None else verp.read_token(settings.secret_key, token)
+        if ref is None or ref.kind != verp.UNSUBSCRIBE:
+            continue
+        found = bounce_store.delivery_list(session, ref.ident)
+        if found is None:
+            return "ignored", f"unsubscribe request to {address}: no such delivery"
+        subscriber_id, email, list_slug = found
+        subscribers.unsubscribe(session, subscriber_id, now, list_slug)
+        return "done", f"{email}: left {list_slug} by mail (List-Unsubscribe mailto:)"
+    return None
 
 
 def _resolve(

@@ -47,6 +47,17 @@ def sender_address(settings: Settings, kind: str = "", ident: int = 0) -> str:
     return _bare_address(settings.mail.from_address)
 
 
+def unsubscribe_mailto(settings: Settings, delivery_id: int) -> str:
+    """The address a mail to which takes this copy's reader off its list (the bounce
+    mailbox's VERP form, kind ``u``), or "" without ``bounces.address``: then no mailbox
+    we read receives it, and List-Unsubscribe carries the https one-click alone."""
+    if not settings.bounces.address:
+        return ""
+    return verp.make_return_path(
+        settings.secret_key, settings.bounces.address, verp.UNSUBSCRIBE, delivery_id
+    )
+
+
 @functools.cache
 def _bare_address(from_address: str) -> str:
     # Once per setting, not once per message: parseaddr costs ~25 µs (issue 16).
@@ -122,6 +133,7 @@ class DigestMessages:
                 self.settings, claimed.subscriber_id, row.list_slug, issued
             ),
             preferences_url=preferences_url(self.settings, claimed.subscriber_id, issued),
+            unsubscribe_mailto=unsubscribe_mailto(self.settings, claimed.delivery_id),
         )
         data = mail.personalise(template, recipient)
         message_id = mail.message_id(template, claimed.email)

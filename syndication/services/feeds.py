@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 # A build reads the store's change sequence against its watermark (counter
 # ``feeds_built``): nothing changed means two small queries and no file touched. Otherwise
 # only the topics touched since the watermark (and ``all``) are rebuilt, and of their
-# archives only the months of the changed articles, plus the neighbouring months whose
+# archives only the months of the changed articles (and the months a corrected
+# publication date left: ``store.moves_since``), plus the neighbouring months whose
 # prev/next links move when a month appears or empties. ``--all`` (and the very first
 # build) renders everything from one pass over the store.
 
@@ -110,6 +111,7 @@ def build_feeds(
     if current != built:
         with db.write_session(engine) as session:
             store.write_counter(session, FEEDS_BUILT, current)
+            store.forget_moves(session, current)
     report = FeedBuildReport(
         full=force_all or built < 0 or lost,
         feeds=tuple(keys),
@@ -296,6 +298,9 @@ class _Builder:
         keys = [feeds.ALL] + [slug for slug in configured if slug in touched]
         tz = settings.site.tz
         changed = article_queries.published_times_changed_since(session, built)
+        # An article whose publication date moved to another month is in the archive of
+        # the month it left too (issue 26): that date was recorded when it moved.
+        changed += store.moves_since(session, built)
         months = sorted({feeds.month_of(moment, tz) for moment in changed})
         for key in keys:
             _check(self.stop)

@@ -86,6 +86,42 @@ def read_counters(session: Session, names: Sequence[str], *, missing: int = 0) -
     return {name: values.get(name, missing) for name in names}
 
 
+# -- publication dates that moved (issue 26) -------------------------------------------------
+#
+# An incremental feed build rebuilds the archive months of the articles changed since its
+# watermark, found by their publication dates now. An article whose ``published_at`` was
+# corrected into another month also sits in the archive of the month it left, which no
+# column remembers: the write records the date it left as a counter named
+# ``moved_from:<UTC instant>`` whose value is the change number of that write (as a topic
+# carries the number of the last change that touched it). The build reads those above its
+# watermark and forgets those at or below the watermark it has published. A counter, not
+# a table of its own: no migration, the same transaction as the write, a handful of rows.
+
+MOVED_FROM = "moved_from:"
+
+
+def record_moves(session: Session, moments: Iterable[datetime], seq: int) -> None:
+    """Remember that articles left the publication dates ``moments`` at change ``seq``."""
+    rows = [{"name": MOVED_FROM + m.isoformat(), "value": seq} for m in sorted(set(moments))]
+    if rows:
+        upsert(session, Counter.__table__, rows, ["name"], ["value"])  # type: ignore[arg-type]
+
+
+def moves_since(session: Session, seq: int) -> list[datetime]:
+    """The publication dates articles left after change ``seq`` (see :func:`record_moves`)."""
+    names = session.scalars(
+        select(Counter.name).where(Counter.name.startswith(MOVED_FROM), Counter.value > seq)
+    )
+    return [datetime.fromisoformat(name[len(MOVED_FROM) :]) for name in names]
+
+
+def forget_moves(session: Session, seq: int) -> None:
+    """Drop the marks of :func:`record_moves` up to change ``seq`` (built into the feeds)."""
+    session.execute(
+        delete(Counter).where(Counter.name.startswith(MOVED_FROM), Counter.value <= seq)
+    )
+
+
 # -- topics -------------------------------------------------------------------------------
 
 
@@ -187,6 +223,7 @@ def write_articles(
                 Article.content_hash,
                 Article.updated_at,
                 Article.retracted_at,
+                Article.published_at,
             ).where(_source_id_in(session, [r.source_id for r in records]))
         )
     }
@@ -252,7 +289,15 @@ def write_articles(
     touched = {topic for _, topic in left} | {
         topic for topics in links.values() for topic in topics
     }
-    mark_topics_changed(session, touched, first + len(changed) - 1)
+    last = first + len(changed) - 1
+    mark_topics_changed(session, touched, last)
+    moved = [
+        existing[record.source_id].published_at
+        for record, _ in changed
+        if record.source_id in existing
+        and existing[record.source_id].published_at != record.published_at
+    ]
+    record_moves(session, moved, last)
     return counts
 
 

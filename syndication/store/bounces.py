@@ -209,6 +209,17 @@ def delivery_target(session: Session, delivery_id: int) -> Target | None:
     return None if row is None else Target(row[2], row[3], row[0], row[1], row[4])
 
 
+def delivery_list(session: Session, delivery_id: int) -> tuple[int, str, str] | None:
+    """``(subscriber id, address, list slug)`` of a delivery, None if there is none."""
+    row = session.execute(
+        select(Subscriber.id, Subscriber.email, Digest.list_slug)
+        .join(Delivery, Delivery.subscriber_id == Subscriber.id)
+        .join(Digest, Digest.id == Delivery.digest_id)
+        .where(Delivery.id == delivery_id)
+    ).one_or_none()
+    return None if row is None else (row[0], row[1], row[2])
+
+
 def subscriber_target(session: Session, subscriber_id: int) -> Target | None:
     subscriber = session.get(Subscriber, subscriber_id)
     if subscriber is None:

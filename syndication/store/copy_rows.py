@@ -54,6 +54,7 @@ class PreparedArticle(NamedTuple):
     status: str
     topics: tuple[str, ...]
     tail: bytes  # the TAIL_COLUMNS of the row, tab-separated, no line end
+    published_at: datetime  # also in ``tail``: the store compares it with the stored one
 
 
 def copy_text(value: str) -> str:
@@ -115,4 +116,5 @@ def prepare(record: ArticleRecord, digest: str) -> PreparedArticle:
         record.status,
         record.topics,
         copy_tail(record, digest),
+        record.published_at,
     )

@@ -84,6 +84,19 @@ def test_archives_link_current_and_neighbouring_months_and_atom_links_the_newest
     assert [e.id[-7:] for e in november.entries] == ["smg-nov"]
 
 
+def test_the_newest_archive_links_on_to_the_subscription_document() -> None:
+    """Issue 26: a topic whose articles all sit in one month had one archive with neither
+    prev- nor next-archive, "Archive incomplete" to the W3C validator. The newest month's
+    next-archive is atom.xml, where its entries go on."""
+    only = [stored_article("smg-nov", published_at=datetime(2026, 11, 10, tzinfo=UTC))]
+    documents = {d.path: d for d in feeds.all_documents(SETTINGS, "culture", only)}
+    base = "https://news.example.org/feeds/culture"
+    links = {(ln.rel, ln.href) for ln in documents["culture/archive/2026-11.atom"].links}
+    assert ("next-archive", f"{base}/atom.xml") in links
+    assert ("current", f"{base}/atom.xml") in links
+    assert not any(rel == "prev-archive" for rel, _ in links)
+
+
 def test_every_date_comes_from_the_data() -> None:
     empty = feeds.subscription_documents(SETTINGS, "culture", [], [], None)
     assert {d.updated for d in empty} == {feeds.EMPTY_UPDATED}

@@ -307,3 +307,68 @@ def test_values_of_any_length_keep_quoted_printable_lines_short(
     assert f"Hello {name}," in text and f"Hello {name}," in html
     assert f"Unsubscribe: {url}\n" in text
     assert message["List-Unsubscribe"] == f"<{url}>"
+
+
+def one_piece_past_78(line: str) -> bool:
+    """A header line longer than 78 characters that folding could not shorten: the
+    header's name and a single piece (a long URL), or a continuation of one piece."""
+    rest = line[1:] if line.startswith(" ") else line.partition(": ")[2]
+    return " " not in rest
+
+
+def test_header_lines_are_folded_at_78_characters() -> None:
+    """Issue 26 item 7: header lines of up to 150 characters went out unfolded; RFC 5322
+    section 2.1.1 asks for at most 78 (998 is the limit) and section 2.2.3 says where to
+    fold. Every header line is at most 78 characters unless it holds a single piece no
+    fold may break (a long URL in List-Unsubscribe), and every value reads back whole."""
+    sender = "Seoul Metropolitan Government News Desk, Citizens' Office"
+    settings = replace(
+        Settings(), mail=MailSettings(from_address=f'"{sender}" <newsletter-desk@news.example.org>')
+    )
+    the_list = replace(CITY, name="City Life Weekly: everything the city did this week, in one")
+    content = small_digest()
+    subject = "City Life Weekly, 16-22 November 2026: " + "lanterns, buses and parks " * 4
+    rendered = replace(render_digest(settings, content), subject=subject.strip())
+    tpl = digest_template(settings, the_list, content.period_key, rendered, COMPILED)
+    name = "María Fernanda López de la Cruz y Gutiérrez, Directora de Comunicación"
+    address = "maria.fernanda.lopez.delacruz@communications.example-university.edu"
+    url = "https://news.example.org/unsubscribe/" + "AbC123-signed-token." * 5
+    data = personalise(tpl, recipient(name=name, address=address, unsubscribe_url=url))
+    head = data.split(b"\r\n\r\n", 1)[0].decode("ascii").split("\r\n")
+    long_lines = [line for line in head if len(line) > 78]
+    assert all(one_piece_past_78(line) for line in long_lines), long_lines
+    # The Message-ID (84 characters with this domain) and the unsubscribe URL are single
+    # pieces; nothing else may pass 78.
+    assert {line.partition(":")[0] for line in long_lines} <= {"Message-ID", "List-Unsubscribe"}
+    assert max(len(line) for line in data.split(b"\r\n")) <= 998
+    message = parse(data)
+    assert message.defects == []
+    for field, value in message.items():
+        assert value.defects == (), (field, value.defects)
+    assert message["Subject"] == subject.strip()
+    assert message["List-Unsubscribe"] == f"<{url}>"
+    (to,) = message["To"].addresses
+    # Python's parser keeps the fold between two encoded words of a phrase as a space,
+    # which RFC 2047 section 6.2 says to drop: compare the words.
+    assert (to.display_name.split(), to.addr_spec) == (name.split(), address)
+    assert message["From"].addresses[0].display_name == sender
+    assert message["List-Id"] == f'"{the_list.name}" <weekly-city.news.example.org>'
+    assert message.get_content_type() == "multipart/alternative"
+
+
+def test_list_unsubscribe_offers_a_mailto_alternative_when_a_mailbox_receives_it(
+    template: MessageTemplate,
+) -> None:
+    """Issue 26 item 7 (RFC 2369, RFC 8058 section 3.1): the https one-click first, then a
+    mailto: address, each in angle brackets, folded between them."""
+    mailbox = "bounces+u1-abcdefghijklmnop@news.example.org"
+    data = personalise(template, recipient(unsubscribe_mailto=mailbox))
+    message = parse(data)
+    assert message["List-Unsubscribe"] == f"<{UNSUB}>, <mailto:{mailbox}?subject=unsubscribe>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    head = data.split(b"\r\n\r\n", 1)[0].decode("ascii").split("\r\n")
+    assert all(len(line) <= 78 for line in head if not line.startswith("Message-ID"))
+    without = parse(personalise(template, recipient()))
+    assert without["List-Unsubscribe"] == f"<{UNSUB}>"
+    with pytest.raises(MailError):
+        personalise(template, recipient(unsubscribe_mailto="x@y\r\nBcc: z@example.org"))

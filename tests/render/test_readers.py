@@ -3,10 +3,11 @@
 Two newsrooms go through the real feed build: the demo's (examples/news.jsonl) and a
 hostile one whose titles and summaries hold everything that has broken a reader before
 (``&`` in "Q&A" and "R&D", ``<`` and ``>``, quotes, markup, Korean, emoji, a bidi
-override, ESC, DEL and a C1 control, which intake removes) under a topic
-named "Culture & Tourism". Every file is then read by feedparser, by two JavaScript reader
-libraries and against the W3C Feed Validator's rules (tests/support/readers.py), and
-every title, link, id, date and summary compared with what the store holds.
+override, ESC, DEL and a C1 control, which intake removes) under a topic named
+"Culture & Tourism", and a topic whose articles all sit in one month. Every file is then
+read by feedparser, by two JavaScript reader libraries and against the W3C Feed
+Validator's rules (tests/support/readers.py), and every title, link, id, date and summary
+compared with what the store holds.
 """
 
 from __future__ import annotations
@@ -72,6 +73,22 @@ def hostile_records(settings: Settings) -> list[ArticleRecord]:
             topics,
         )
         for n, title in enumerate(HOSTILE_TITLES)
+    ] + [
+        # A topic whose articles all sit in one month: its only archive has no
+        # neighbour, which the W3C validator called "Archive incomplete" (issue 26).
+        article_from_mapping(
+            {
+                "id": f"hostile-welfare-{n}",
+                "title": f"Care & housing week, day {n}",
+                "url": f"https://news.example.org/articles/hostile-welfare-{n}",
+                "published_at": (OCT + timedelta(days=n, hours=12)).isoformat(),
+                "topics": ["welfare"],
+                "summary": "One month & one topic",
+                "body_html": "<p>welfare</p>",
+            },
+            topics,
+        )
+        for n in range(2)
     ]
 
 

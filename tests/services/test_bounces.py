@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -12,7 +14,9 @@ from sqlalchemy import Engine, func, select
 from syndication.core import verp
 from syndication.core.intake_limits import StrangerLimits
 from syndication.edges.mail_files import NotMailError
-from syndication.services import bounces
+from syndication.edges.transport import MemoryTransport
+from syndication.services import bounces, delivery
+from syndication.services.digests import compiling
 from syndication.settings import Settings
 from syndication.store import bounces as bounce_store
 from syndication.store import database as db
@@ -599,3 +603,52 @@ def test_the_intake_keeps_strangers_reports_within_limits_and_ours_always(
     report = bounces.process_pending(bounce_settings, engine, lambda: AFTER_WEEK)
     assert (report.applied, report.ignored) == (2, 3)
     assert status_of(engine, copy.email) == "bounced"
+
+
+def test_a_mail_to_the_list_unsubscribe_mailto_address_leaves_that_list(
+    bounce_settings: Settings, engine: Engine
+) -> None:
+    """Issue 26 item 7 (RFC 2369, RFC 8058 section 3.1): each digest's List-Unsubscribe
+    carries, after the https one-click, a mailto: address in the bounce mailbox's VERP
+    form; a mail to it, whatever it says, takes that reader off that list only."""
+    import_demo_articles(bounce_settings, engine)
+    add_active(engine, ["leaver@reader.example.net", "stayer@reader.example.net"])
+    add_active(engine, ["leaver@reader.example.net"], "weekly-international")
+    report = compiling.compile_digest(
+        bounce_settings, engine, "weekly-city", date(2026, 11, 18), AFTER_WEEK
+    )
+    assert report.created
+    transport = MemoryTransport()
+    delivery.send_digests(
+        bounce_settings,
+        engine,
+        workers=1,
+        now=lambda: AFTER_WEEK,
+        transport_factory=lambda: transport,
+    )
+    sent = {e.recipient: e for e in transport.sent}
+    message = email.message_from_bytes(
+        sent["leaver@reader.example.net"].message, policy=email.policy.default
+    )
+    https, mailto = (part.strip(" <>") for part in message["List-Unsubscribe"].split(","))
+    assert https.startswith("https://") and mailto.startswith("mailto:bounces+u")
+    address = mailto.removeprefix("mailto:").partition("?")[0]
+    request = (
+        f"From: leaver@reader.example.net\r\nTo: {address}\r\nSubject: unsubscribe\r\n"
+        "Message-ID: <unsub-1@reader.example.net>\r\n\r\nunsubscribe\r\n"
+    ).encode()
+    outcome = feed(bounce_settings, engine, request, to=address)
+    assert outcome.applied == 1, outcome.effects
+    with db.read_session(engine) as session:
+        leaver = subscribers.find_subscriber(session, "leaver@reader.example.net")
+        stayer = subscribers.find_subscriber(session, "stayer@reader.example.net")
+        assert subscribers.subscriber_lists(session, leaver.id) == ["weekly-international"]
+        assert subscribers.subscriber_lists(session, stayer.id) == ["weekly-city"]
+    assert status_of(engine, "leaver@reader.example.net") == "active"
+    forged = address.replace("+u", "+d", 1)
+    assert (
+        feed(
+            bounce_settings, engine, request.replace(address.encode(), forged.encode()), to=forged
+        ).applied
+        == 0
+    )

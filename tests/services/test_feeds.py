@@ -186,14 +186,50 @@ def test_an_emptied_month_is_removed_and_its_neighbours_relinked(
     )
     feed_service.build_feeds(settings, engine, force_all=False)
     # A corrected publication date empties October (an article leaving the topic would
-    # not: its tombstone stays in October's archive, issue 26 item 3). An incremental
-    # build rebuilds the months an article is in now, not the one it left: --all here.
+    # not: its tombstone stays in October's archive, issue 26 item 3). The incremental
+    # build knows the month it left (issue 26: only --all removed it there).
     corrected = datetime(2026, 11, 12, tzinfo=UTC)
     write(engine, make_article("b", published_at=corrected, topics=("culture",)))
-    report = feed_service.build_feeds(settings, engine, force_all=True)
+    report = feed_service.build_feeds(settings, engine, force_all=False)
     assert "culture/archive/2026-10.atom" in report.removed
+    assert "all/archive/2026-10.atom" in report.removed
     assert {"culture/archive/2026-09.atom", "culture/archive/2026-11.atom"} <= set(report.changed)
-    assert feed_service.build_feeds(settings, engine, force_all=True).changed == ()
+    full = feed_service.build_feeds(settings, engine, force_all=True)
+    assert full.changed == () and full.removed == ()
+
+
+def test_an_article_moved_to_another_month_leaves_the_old_months_archive(
+    settings: Settings, engine: Engine, make_article: Make
+) -> None:
+    """Issue 26: an incremental build left an article whose publication date moved to
+    another month in the old month's archive too, until a build with --all."""
+    october = datetime(2026, 10, 10, tzinfo=UTC)
+    write(
+        engine,
+        make_article("stays", published_at=october, topics=("culture",)),
+        make_article("moves", published_at=october + timedelta(days=1), topics=("culture",)),
+        make_article("later", published_at=datetime(2026, 11, 3, tzinfo=UTC), topics=("culture",)),
+    )
+    feed_service.build_feeds(settings, engine, force_all=False)
+    corrected = datetime(2026, 11, 20, tzinfo=UTC)
+    write(engine, make_article("moves", published_at=corrected, topics=("culture",)))
+    report = feed_service.build_feeds(settings, engine, force_all=False)
+    assert {"culture/archive/2026-10.atom", "all/archive/2026-10.atom"} <= set(report.changed)
+    for key in ("culture", "all"):
+        folder = settings.feeds.dir / key / "archive"
+        october_ids = [e.id for e in parse_file(folder / "2026-10.atom").entries]
+        november_ids = [e.id for e in parse_file(folder / "2026-11.atom").entries]
+        assert [i.rsplit(":", 1)[1] for i in october_ids] == ["stays"], key
+        assert [i.rsplit(":", 1)[1] for i in november_ids] == ["later", "moves"], key
+    full = feed_service.build_feeds(settings, engine, force_all=True)
+    assert full.changed == () and full.removed == ()
+    # The mark is forgotten once built: the next change does not rebuild October.
+    later = datetime(2026, 11, 4, tzinfo=UTC)
+    write(engine, make_article("later", published_at=later, topics=("culture",)))
+    assert (
+        "culture/archive/2026-10.atom"
+        not in feed_service.build_feeds(settings, engine, force_all=False).changed
+    )
 
 
 def test_following_prev_archive_from_atom_reaches_every_article(
