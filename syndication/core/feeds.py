@@ -313,8 +313,7 @@ def with_entries(
     """The planned document with its entries (what :func:`render.feeds.render` takes),
     each linking its translations in ``index``."""
     entries = tuple(
-        entry_for(settings, a, index.links(a.source_id) if index else ())
-        for a in plan.articles
+        entry_for(settings, a, index.links(a.source_id) if index else ()) for a in plan.articles
     )
     return replace(plan.document, entries=entries)
 

@@ -46,8 +46,8 @@ log = logging.getLogger(__name__)
 # only the topics touched since the watermark (and ``all``) are rebuilt, and of their
 # archives only the months of the changed articles, plus the neighbouring months whose
 # prev/next links move when a month appears or empties. A changed article's translations
-# count as changed too: their entries link it (or stop linking it when it is retracted). ``--all`` (and the very first
-# build) renders everything from one pass over the store.
+# count as changed too: their entries link it (or stop linking it when it is retracted).
+# ``--all`` (and the very first build) renders everything from one pass over the store.
 
 FEEDS_BUILT = store.FEEDS_BUILT
 WEBSUB_ANNOUNCED = "websub_announced"
@@ -246,9 +246,7 @@ class _Builder:
     ) -> None:
         document = plan.document
         kind = feeds.ATOM if document.kind == feeds.ARCHIVE else document.kind
-        fragments = self.fragments(
-            plan.articles, kind, document.language, stamps=stamps, made=made
-        )
+        fragments = self.fragments(plan.articles, kind, document.language, stamps=stamps, made=made)
         self.stage.add(document.path, feedwriter.assemble(document, fragments))
 
     def subscriptions(self, key: str) -> None:
@@ -373,9 +371,7 @@ class _Builder:
         # Light rows: the month's unchanged entries come from the cache by content hash,
         # so an edit reads one body, not a month of them (issue 16).
         articles = article_queries.stamps_published_between(session, topic, start, end, scope)
-        departures = article_queries.departures_published_between(
-            session, topic, start, end, scope
-        )
+        departures = article_queries.departures_published_between(session, topic, start, end, scope)
         before = article_queries.last_published_before(session, topic, start, scope)
         after = article_queries.first_published_from(session, topic, end, scope)
         prev_month = None if before is None else feeds.month_of(before, tz)

@@ -376,7 +376,9 @@ def departures_published_between(
     """The departures from ``topic`` of articles published in ``[start, end)``."""
     if topic is None:
         return []
-    stmt = _departures_of(topic, scope).where(Article.published_at >= start, Article.published_at < end)
+    stmt = _departures_of(topic, scope).where(
+        Article.published_at >= start, Article.published_at < end
+    )
     stmt = stmt.order_by(Article.published_at, Article.source_id)
     return [_departure(row) for row in session.connection().execute(stmt)]
 

@@ -725,8 +725,8 @@ def test_each_language_has_its_feeds_and_entries_link_their_translations(
     # The story alone links nothing; the French article sits in the English archive.
     alone = next(e for e in english.entries if e.id.endswith(":smg-2"))
     assert links_by_language(alone) == {}
-    assert parse_file(root / "culture" / "archive" / "2026-10.atom").entries[0].id.endswith(
-        ":smg-3"
+    assert (
+        parse_file(root / "culture" / "archive" / "2026-10.atom").entries[0].id.endswith(":smg-3")
     )
     opml = etree.fromstring((root / "index.opml").read_bytes())
     groups = opml.findall("body/outline")

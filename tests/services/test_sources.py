@@ -818,7 +818,9 @@ def test_polylang_and_wpml_answers_fill_language_and_translation_group(
     site.add_post(11, lang="en", translations=polylang)
     site.add_post(13, lang="ja", translations=polylang)
     site.add_post(14, lang="ko", translations={"ko": 14})  # no translation yet
-    site.add_post(21, wpml_current_locale="ko_KR", wpml_translations=[{"locale": "en_US", "id": 22}])
+    site.add_post(
+        21, wpml_current_locale="ko_KR", wpml_translations=[{"locale": "en_US", "id": 22}]
+    )
     site.add_post(
         22,
         wpml_current_locale="en_US",

@@ -229,9 +229,10 @@ def test_translation_members_are_the_named_and_the_naming(
     write(engine, records, datetime(2026, 11, 28, tzinfo=UTC))
     with db.read_session(engine) as session:
         members = article_queries.translation_members(session)
-        assert article_queries.articles_by_source_id(session, ["smg-1-ko"])[
-            "smg-1-ko"
-        ].translation_of == "smg-1"
+        assert (
+            article_queries.articles_by_source_id(session, ["smg-1-ko"])["smg-1-ko"].translation_of
+            == "smg-1"
+        )
     assert {(m.source_id, m.translation_of) for m in members} == {
         ("smg-1", ""),
         ("smg-1-ko", "smg-1"),
