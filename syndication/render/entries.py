@@ -99,11 +99,21 @@ def _atom(entry: Entry, own: str) -> bytes:
     return "".join(parts).encode()
 
 
+# The media type of a translation link. Readers pick an entry's link among its
+# ``alternate`` ones differently: gofeed, rss-parser and feed-extractor take the first,
+# feedparser the last whose type is exactly ``text/html`` (or XHTML), in RSS items too
+# (an ``atom:link`` overrides ``<link>``). With the charset parameter (RFC 2854; article
+# pages are UTF-8 as the import is) a translation is still an HTML alternate by RFC 4287,
+# and every one of them keeps the article's own URL as the entry's link
+# (tests/render/test_readers.py reads a multilingual newsroom with all four).
+TRANSLATION_TYPE = "text/html; charset=utf-8"
+
+
 def _translation_links(entry: Entry, opening: str) -> list[str]:
     """An ``alternate`` link with ``hreflang`` to each translation (issue 30; RFC 4287
     section 4.2.7.4, and the same ``atom:link`` in an RSS item)."""
     return [
-        f'{opening} href="{_attribute(t.url)}" rel="alternate" type="text/html"'
+        f'{opening} href="{_attribute(t.url)}" rel="alternate" type="{TRANSLATION_TYPE}"'
         f' hreflang="{_attribute(t.language)}"/>\n'
         for t in entry.translations
     ]

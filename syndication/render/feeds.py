@@ -54,6 +54,7 @@ from syndication.core.feeds import (
 )
 from syndication.render.entries import (
     REFERENCES,
+    TRANSLATION_TYPE,
     html_level,
     json_item,
     own_language,
@@ -204,7 +205,7 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
                 "link",
                 href=translation.url,
                 rel="alternate",
-                type="text/html",
+                type=TRANSLATION_TYPE,
                 hreflang=translation.language,
             )
         if self.entry.image is not None:
@@ -231,7 +232,7 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
                 f"{{{ATOM_NS}}}link",
                 href=translation.url,
                 rel="alternate",
-                type="text/html",
+                type=TRANSLATION_TYPE,
                 hreflang=translation.language,
             )
         if self.entry.image is not None:
