@@ -71,7 +71,7 @@ def article(i: int, languages: int = 1) -> ArticleRecord:
     )
 
 
-def fill(settings: Settings, count: int, languages: int) -> None:
+def fill(settings: Settings, count: int, languages: int = 1) -> None:
     engine = db.make_engine(settings.database.url)
     db.upgrade(engine)
     with db.write_session(engine) as session:
