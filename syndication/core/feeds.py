@@ -29,7 +29,6 @@ from zoneinfo import ZoneInfo
 
 from syndication.core.articles import StoredArticle
 from syndication.core.entries import Entry, entry_for, entry_id, plain_text
-from syndication.core.translations import TranslationIndex
 from syndication.settings import Settings
 
 ALL = "all"
@@ -145,9 +144,6 @@ class LanguageScope:
 
     language: str
     available: tuple[str, ...]
-
-    def owns(self, tag: str) -> bool:
-        return feed_language(self.available, tag) == self.language
 
 
 def language_key(settings: Settings, language: str, key: str) -> str:
@@ -307,14 +303,10 @@ def _newest(articles: Sequence[StoredArticle], tombstones: Sequence[Tombstone] =
     return max(moments, default=EMPTY_UPDATED)
 
 
-def with_entries(
-    settings: Settings, plan: DocumentPlan, index: TranslationIndex | None = None
-) -> FeedDocument:
-    """The planned document with its entries (what :func:`render.feeds.render` takes),
-    each linking its translations in ``index``."""
-    entries = tuple(
-        entry_for(settings, a, index.links(a.source_id) if index else ()) for a in plan.articles
-    )
+def with_entries(settings: Settings, plan: DocumentPlan) -> FeedDocument:
+    """The planned document with its entries (what :func:`render.feeds.render` takes);
+    without translation links, which the feeds job adds (services.feeds)."""
+    entries = tuple(entry_for(settings, a) for a in plan.articles)
     return replace(plan.document, entries=entries)
 
 
