@@ -659,7 +659,8 @@ def multilingual_newsroom(
     settings = replace(settings, languages=LANGUAGES)
     at = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
     records = {
-        "story": make_article("smg-1", topics=("culture",), published_at=at),
+        # A month before its translations: their changes reach its archive month too.
+        "story": make_article("smg-1", topics=("culture",), published_at=at - timedelta(days=21)),
         "ko": make_article(
             "smg-1-ko",
             title="서울 문화의 밤",
