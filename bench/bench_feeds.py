@@ -6,7 +6,12 @@ after one article changed (which must rewrite only that article's topics and ``a
 an idle build with nothing changed (which must write nothing). Prints milliseconds;
 the incremental and idle figures are medians of 3 and 5 runs.
 
-    .venv/bin/python bench/bench_feeds.py [--articles 100000] [--pg URL]
+    .venv/bin/python bench/bench_feeds.py [--articles 100000] [--languages 1] [--pg URL]
+
+``--languages N`` (issue 30) configures N languages and makes every run of N
+consecutive articles one story: the first an original, the others its translations into
+the other languages, so every entry links N - 1 translations and each language's feeds
+hold 1/N of the articles.
 
 PostgreSQL runs when ``--pg`` (or ``SYNDICATION_BENCH_PG_URL``) names a server; the
 benchmark creates and drops its own database there.
@@ -29,15 +34,25 @@ from sqlalchemy.engine import make_url
 
 from syndication.core.articles import ArticleRecord
 from syndication.services import feeds as feed_service
-from syndication.settings import DatabaseSettings, FeedSettings, Settings, Topic
+from syndication.settings import (
+    DatabaseSettings,
+    FeedSettings,
+    LanguageSettings,
+    Settings,
+    Topic,
+)
 from syndication.store import articles as store
 from syndication.store import database as db
 
 TOPICS = tuple(Topic(f"topic-{n:02}", f"Topic {n:02}", f"Synthetic topic {n}.") for n in range(20))
 BATCH = 2000
+LANGUAGES = ("en", "ko", "ja", "zh-Hant")
 
 
-def article(i: int) -> ArticleRecord:
+def article(i: int, languages: int = 1) -> ArticleRecord:
+    """Article ``i``; with several ``languages`` the translation ``i % languages`` of
+    story ``i - i % languages``, in that language."""
+    translation = i % languages
     published = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=10 * i)
     topics = (TOPICS[i % 20].slug,) if i % 10 else (TOPICS[i % 20].slug, TOPICS[(i + 7) % 20].slug)
     return ArticleRecord(
@@ -51,17 +66,19 @@ def article(i: int) -> ArticleRecord:
         body_html="<p>" + "The centre offers classes, care and meeting rooms. " * 6 + "</p>",
         author="Community Division",
         image_url=f"https://news.example.org/images/bench-{i}.jpg",
+        language=LANGUAGES[translation],
+        translation_of=f"bench-{i - translation}" if translation else "",
     )
 
 
-def fill(settings: Settings, count: int) -> None:
+def fill(settings: Settings, count: int, languages: int = 1) -> None:
     engine = db.make_engine(settings.database.url)
     db.upgrade(engine)
     with db.write_session(engine) as session:
         store.sync_topics(session, settings.topics)
     now = datetime(2026, 11, 28, tzinfo=UTC)
     for start in range(0, count, BATCH):
-        records = [article(i) for i in range(start, min(start + BATCH, count))]
+        records = [article(i, languages) for i in range(start, min(start + BATCH, count))]
         with db.write_session(engine) as session:
             store.write_articles(session, records, now)
     engine.dispose()
@@ -78,18 +95,19 @@ def timed(settings: Settings, *, force_all: bool) -> tuple[float, feed_service.F
     return elapsed, report
 
 
-def run(label: str, database_url: str, count: int, workdir: Path) -> None:
+def run(label: str, database_url: str, count: int, workdir: Path, languages: int = 1) -> None:
     settings = Settings(
         database=DatabaseSettings(url=database_url),
         feeds=FeedSettings(dir=workdir / "feeds"),
         topics=TOPICS,
         lists=(),
+        languages=LanguageSettings(available=LANGUAGES[:languages]),
     )
     started = time.perf_counter()
-    fill(settings, count)
+    fill(settings, count, languages)
     print(
-        f"[{label}] {count:,} articles over {len(TOPICS)} topics stored in "
-        f"{time.perf_counter() - started:.1f} s"
+        f"[{label}] {count:,} articles in {languages} language(s) over {len(TOPICS)} topics"
+        f" stored in {time.perf_counter() - started:.1f} s"
     )
 
     full_ms, full = timed(settings, force_all=True)
@@ -98,7 +116,9 @@ def run(label: str, database_url: str, count: int, workdir: Path) -> None:
     incremental = []
     for number in range(3):
         engine = db.make_engine(database_url)
-        edited = replace(article(count // 2 + number), title=f"A corrected title {number}")
+        edited = replace(
+            article(count // 2 + number, languages), title=f"A corrected title {number}"
+        )
         with db.write_session(engine) as session:
             store.write_articles(session, [edited], datetime(2026, 11, 29, number, tzinfo=UTC))
         engine.dispose()
@@ -120,11 +140,18 @@ def run(label: str, database_url: str, count: int, workdir: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--languages", type=int, choices=range(1, 5), default=1)
     parser.add_argument("--pg", default=os.environ.get("SYNDICATION_BENCH_PG_URL", ""))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-feeds-") as tmp:
         workdir = Path(tmp)
-        run("sqlite", f"sqlite:///{workdir / 'bench.db'}", args.articles, workdir / "sqlite")
+        run(
+            "sqlite",
+            f"sqlite:///{workdir / 'bench.db'}",
+            args.articles,
+            workdir / "sqlite",
+            args.languages,
+        )
         if args.pg:
             admin_url = make_url(args.pg).set(drivername="postgresql+psycopg")
             admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
@@ -133,7 +160,7 @@ def main() -> None:
                 connection.execute(text(f'CREATE DATABASE "{name}"'))
             try:
                 url = admin_url.set(database=name).render_as_string(hide_password=False)
-                run("postgresql", url, args.articles, workdir / "pg")
+                run("postgresql", url, args.articles, workdir / "pg", args.languages)
             finally:
                 with admin.connect() as connection:
                     connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -304,6 +304,10 @@ def test_without_languages_the_site_language_is_the_only_one(tmp_path: Path) -> 
             "topics = ['culture']\nlanguage = 'ko'\n",
             "lists[0].language: 'ko' is not one of reader, en",
         ),
+        (
+            "[languages]\navailable = ['en', 'ko']\n[[topics]]\nslug = 'ko'\nname = 'Korea'\n",
+            "topics[0].slug: 'ko' names a language of languages.available",
+        ),
     ],
 )
 def test_bad_languages_name_the_key(tmp_path: Path, body: str, message: str) -> None:

@@ -26,7 +26,7 @@ from syndication.settings import DEFAULT_IMPORT_LIMITS, ImportSettings
 STATUSES = ("published", "retracted")
 REQUIRED = ("id", "title", "url", "published_at", "topics")
 OPTIONAL = ("updated_at", "summary", "body_html", "author", "image_url", "language", "status")
-OPTIONAL_EXTRA = ("retraction_reason",)
+OPTIONAL_EXTRA = ("retraction_reason", "translation_of")
 MAX_SOURCE_ID = 200
 _BOM = b"\xef\xbb\xbf"  # UTF-8's byte-order mark
 # C0 controls and DEL/C1 in an id: one can never be named in a URL path or a feed (a NUL
@@ -80,13 +80,17 @@ class ArticleRecord:
     language: str = "en"
     status: str = "published"
     retraction_reason: str = ""
+    # The source id of the article this one translates ("" for an original; issue 30).
+    translation_of: str = ""
 
     def content_hash(self) -> str:
         """A digest of every field, so that re-importing an unchanged article writes nothing.
 
         The SHA-256 of ``json.dumps(payload, sort_keys=True, ensure_ascii=False)`` of every
         field (``id`` for ``source_id``, datetimes in ISO form, topics sorted): stores hold
-        these digests, so the bytes must never change. They are written out directly with
+        these digests, so the bytes must never change: ``translation_of`` (issue 30) is
+        named only when set, so an article that is no translation keeps the digest it
+        had before the field existed. They are written out directly with
         the ``json`` module's own string encoder, a third of the cost of building the dict
         and dumping it (issue 16: the hash was 15 µs of an import's ~50 µs a line); a test
         holds the two byte-equal.
@@ -99,7 +103,8 @@ class ArticleRecord:
             f' "retraction_reason": {s(self.retraction_reason)}, "status": {s(self.status)},'
             f' "summary": {s(self.summary)}, "title": {s(self.title)},'
             f' "topics": [{", ".join(map(s, sorted(self.topics)))}],'
-            f' "updated_at": "{self.updated_at.isoformat()}", "url": {s(self.url)}}}'
+            + (f' "translation_of": {s(self.translation_of)},' if self.translation_of else "")
+            + f' "updated_at": "{self.updated_at.isoformat()}", "url": {s(self.url)}}}'
         ).encode()
         return hashlib.sha256(encoded).hexdigest()
 
@@ -115,6 +120,8 @@ class StoredArticle:
     means "not minted yet" (an article that never went through the store), and the id
     then takes the date of ``published_at``. ``content_hash`` is the store's
     :meth:`ArticleRecord.content_hash` of the version it holds ("" outside the store).
+    ``translation_of`` is the source id the article translates, as it was given ("" for
+    an original; :mod:`syndication.core.translations` resolves groups).
     """
 
     source_id: str
@@ -134,6 +141,7 @@ class StoredArticle:
     change_seq: int
     id_date: str = ""
     content_hash: str = ""
+    translation_of: str = ""
 
     @property
     def is_retracted(self) -> bool:
@@ -150,7 +158,8 @@ def parse_article_line(
     ``published_at``, a non-http(s) URL, an unknown topic or status, a ``language`` that
     is not a BCP 47 tag (:mod:`syndication.core.language_tags`), a field over its
     size limit (``limits``), a NUL or an unpaired surrogate in any string, a date outside
-    1900-2200.
+    1900-2200, a ``translation_of`` that is not a possible source id or names the article
+    itself.
     """
     line = line.removeprefix("\ufeff")  # a byte-order mark belongs to the file
     try:
@@ -291,6 +300,7 @@ def _record(
     if status not in STATUSES:
         raise RecordError("status", f"{status!r} is not one of {', '.join(STATUSES)}")
     image_url = text(data, "image_url").strip()
+    translation_of = _translation_of(text(data, "translation_of").strip(), source_id)
     return ArticleRecord(
         source_id=source_id,
         title=title,
@@ -305,7 +315,21 @@ def _record(
         language=language,
         status=status,
         retraction_reason=retraction_reason,
+        translation_of=translation_of,
     )
+
+
+def _translation_of(value: str, source_id: str) -> str:
+    """The source id a translation names (issue 30), checked as an id is: it may name an
+    article the store does not hold yet (the original can arrive later; groups are
+    resolved when feeds are built, :mod:`syndication.core.translations`)."""
+    if len(value) > MAX_SOURCE_ID:
+        raise RecordError("translation_of", f"longer than {MAX_SOURCE_ID} characters")
+    if _ID_CONTROLS.search(value):
+        raise RecordError("translation_of", "contains a control character; ids are one line")
+    if value == source_id:
+        raise RecordError("translation_of", "names the article itself; an original has none")
+    return value
 
 
 def _language(value: str, limits: ImportSettings) -> str:

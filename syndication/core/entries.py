@@ -74,9 +74,18 @@ class Image:
 
 
 @dataclass(frozen=True)
+class Translation:
+    """The same story in another language (issue 30): where it is, and in what tag."""
+
+    language: str
+    url: str
+
+
+@dataclass(frozen=True)
 class Entry:
     """One article as every format shows it; all strings are XML-safe. ``language`` is
-    the article's BCP 47 tag, or the site's when it has none."""
+    the article's BCP 47 tag, or the site's when it has none; ``translations`` are the
+    other languages the story is in (:mod:`syndication.core.translations`)."""
 
     id: str
     title: str
@@ -89,6 +98,7 @@ class Entry:
     published: datetime
     updated: datetime
     language: str
+    translations: tuple[Translation, ...] = ()
 
 
 # -- strings ------------------------------------------------------------------------------
@@ -216,8 +226,11 @@ def _tag_specific(source_id: str) -> str:
 # -- entries ------------------------------------------------------------------------------
 
 
-def entry_for(settings: Settings, article: StoredArticle) -> Entry:
-    """How ``article`` appears in every format (see the module docstring for ids)."""
+def entry_for(
+    settings: Settings, article: StoredArticle, translations: tuple[Translation, ...] = ()
+) -> Entry:
+    """How ``article`` appears in every format (see the module docstring for ids),
+    linking ``translations``."""
     site = _site_parts(settings)
     categories = tuple(site.categories[slug] for slug in article.topics if slug in site.categories)
     image = None
@@ -243,6 +256,7 @@ def entry_for(settings: Settings, article: StoredArticle) -> Entry:
         published=article.published_at,
         updated=max(article.updated_at, article.published_at),
         language=site_or_own(article.language, settings.site.language),
+        translations=translations,
     )
 
 
@@ -310,11 +324,14 @@ def entry_context(settings: Settings, version: str) -> str:
     )
 
 
-def entry_key(context: str, article: StoredArticle, kind: str) -> str:
+def entry_key(
+    context: str, article: StoredArticle, kind: str, translations: tuple[Translation, ...] = ()
+) -> str:
     """The address of ``article``'s entry fragment in format ``kind``: a SHA-256 of every
     input of the fragment (``context`` from :func:`entry_context`, then each field
-    :func:`entry_for` reads). Content-addressed, so a key can never name stale bytes:
-    an edit, a retopicked article or a changed setting simply makes a new key."""
+    :func:`entry_for` reads, then the ``translations`` it links when it links any).
+    Content-addressed, so a key can never name stale bytes: an edit, a retopicked
+    article, a new or retracted translation or a changed setting simply makes a new key."""
     if article.content_hash:
         # The store's SHA-256 of the whole record (title, body, topics…, see
         # ArticleRecord.content_hash) stands for those fields, so a build can address the
@@ -329,6 +346,8 @@ def entry_key(context: str, article: StoredArticle, kind: str) -> str:
         digest = _prefix_hash(context, kind).copy()
         rest = (article.content_hash, article.updated_at.isoformat(), article.id_date)
         material = "\0" + "\0".join((*rest, article.source_id))
+        if translations:
+            material += "\0" + repr(translations)
         digest.update(material.encode("utf-8", "surrogatepass"))
         return digest.hexdigest()
     material = repr(
@@ -348,6 +367,7 @@ def entry_key(context: str, article: StoredArticle, kind: str) -> str:
             article.image_url,
             article.language,
         )
+        + ((translations,) if translations else ())
     )
     return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
 

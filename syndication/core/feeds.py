@@ -11,6 +11,13 @@ id, sanitised HTML) is :mod:`syndication.core.entries`. Archives follow RFC 5005
 document per calendar month of publication, site time); retractions become RFC 6721
 tombstones in Atom and leave RSS and JSON Feed, and so does an article that left a topic,
 in that topic's feeds (a :class:`Departure`, issue 26 item 3).
+
+Languages (issue 30): every feed exists once per language of ``[languages] available``.
+The primary language's feeds keep their keys and URLs (``culture/atom.xml``); another
+language's key is prefixed with its tag (``ko/culture``, so ``ko/culture/atom.xml`` and
+``ko/all/archive/2026-11.atom``). An article belongs to the feeds of one language, the
+one :func:`feed_language` gives its tag; with a single language configured every
+article is in the primary feeds, as before languages existed.
 """
 
 from __future__ import annotations
@@ -110,6 +117,61 @@ class DocumentPlan:
     articles: tuple[StoredArticle, ...]
 
 
+# -- languages (issue 30) -----------------------------------------------------------------
+
+
+def feed_language(available: Sequence[str], tag: str) -> str:
+    """The language of ``available`` whose feeds carry an article in ``tag``: the longest
+    available tag that is ``tag`` or a prefix of it at a subtag boundary (RFC 4647
+    section 3.4's lookup, so ``zh-Hant-TW`` goes to ``zh-Hant``, then ``zh``), else the
+    primary (the first): an article in a language the newsroom does not list is kept in
+    the primary feeds, as it was before languages existed. Tags compare without case."""
+    lowered = tag.lower()
+    best = ""
+    for language in available:
+        candidate = language.lower()
+        if (lowered == candidate or lowered.startswith(candidate + "-")) and len(language) > len(
+            best
+        ):
+            best = language
+    return best or available[0]
+
+
+@dataclass(frozen=True)
+class LanguageScope:
+    """The articles of one language's feeds: those :func:`feed_language` sends to
+    ``language`` among ``available`` (the store turns this into SQL)."""
+
+    language: str
+    available: tuple[str, ...]
+
+
+def language_key(settings: Settings, language: str, key: str) -> str:
+    """The key of feed ``key`` (``all`` or a topic slug) in ``language``."""
+    return key if language == settings.site.language else f"{language}/{key}"
+
+
+def language_of(settings: Settings, key: str) -> str:
+    """The language of feed ``key``: its prefix, or the primary language (the site's)."""
+    prefix, _, _ = key.rpartition("/")
+    return prefix or settings.site.language
+
+
+def topic_of(key: str) -> str | None:
+    """The topic slug of feed ``key``, or None for a whole-site (``all``) feed."""
+    base = key.rpartition("/")[2]
+    return None if base == ALL else base
+
+
+def scope_of(settings: Settings, key: str) -> LanguageScope | None:
+    """Which articles feed ``key`` holds by language; None (all of them) when the
+    newsroom has a single language."""
+    available = settings.languages.available
+    if len(available) < 2:
+        return None
+    return LanguageScope(language_of(settings, key), available)
+
+
 # -- ids, months, URLs --------------------------------------------------------------------
 
 
@@ -151,8 +213,11 @@ def _month_start(year: int, month: int, tz: ZoneInfo) -> datetime:
 
 
 def feed_keys(settings: Settings) -> list[str]:
-    """Every feed the site publishes: ``all`` first, then the topics in settings order."""
-    return [ALL] + [t.slug for t in settings.topics]
+    """Every feed the site publishes: ``all`` first, then the topics in settings order,
+    for each language of ``[languages] available`` in order (see the module docstring)."""
+    keys = [ALL] + [t.slug for t in settings.topics]
+    languages = settings.languages.available[1:] if scope_of(settings, ALL) else ()
+    return keys + [language_key(settings, lang, key) for lang in languages for key in keys]
 
 
 def expected_paths(settings: Settings) -> list[str]:
@@ -175,17 +240,23 @@ def document_url(settings: Settings, key: str, kind: str, month: str = "") -> st
 
 
 def feed_title(settings: Settings, key: str) -> str:
-    """The site's title, followed by the topic's name for a topic feed."""
-    if key == ALL:
-        return plain_text(settings.site.title)
-    return plain_text(f"{settings.site.title}: {settings.topic(key).name}")
+    """The site's title, followed by the topic's name for a topic feed, and by the
+    language's name (``[languages] names``) for a feed not in the primary language."""
+    topic = topic_of(key)
+    title = settings.site.title if topic is None else f"{settings.site.title}: "
+    if topic is not None:
+        title += settings.topic(topic).name
+    if "/" in key:
+        title += f" ({settings.languages.name(language_of(settings, key))})"
+    return plain_text(title)
 
 
 def feed_description(settings: Settings, key: str) -> str:
     """The site's or the topic's description, or the title when that is empty."""
-    if key == ALL:
+    topic = topic_of(key)
+    if topic is None:
         return plain_text(settings.site.description) or feed_title(settings, key)
-    return plain_text(settings.topic(key).description) or feed_title(settings, key)
+    return plain_text(settings.topic(topic).description) or feed_title(settings, key)
 
 
 def tombstone_for(settings: Settings, article: StoredArticle) -> Tombstone:
@@ -233,7 +304,8 @@ def _newest(articles: Sequence[StoredArticle], tombstones: Sequence[Tombstone] =
 
 
 def with_entries(settings: Settings, plan: DocumentPlan) -> FeedDocument:
-    """The planned document with its entries (what :func:`render.feeds.render` takes)."""
+    """The planned document with its entries (what :func:`render.feeds.render` takes);
+    without translation links, which the feeds job adds (services.feeds)."""
     entries = tuple(entry_for(settings, a) for a in plan.articles)
     return replace(plan.document, entries=entries)
 
@@ -261,7 +333,7 @@ def _document(
         title=title,
         description=feed_description(settings, key),
         home_url=settings.site.base_url,
-        language=settings.site.language,
+        language=language_of(settings, key),
         author=plain_text(settings.site.author) or title,
         updated=_newest(articles, tombstones),
         links=tuple(links),

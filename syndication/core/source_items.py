@@ -19,6 +19,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from syndication.core.articles import ArticleRecord, article_from_mapping
+from syndication.core.language_tags import LanguageTagError, language_tag
 from syndication.errors import RecordError
 from syndication.settings import DEFAULT_IMPORT_LIMITS, ImportSettings
 
@@ -82,6 +83,12 @@ WORDPRESS_FIELDS = (
     "content",
     "categories",
     "jetpack_featured_media_url",
+    # Languages and translations (issue 30): Polylang's REST fields, and those the
+    # "WPML REST API" plugin adds (WordPress ignores names it does not know).
+    "lang",
+    "translations",
+    "wpml_current_locale",
+    "wpml_translations",
 )
 
 
@@ -129,7 +136,9 @@ def wordpress_post(
     Rendered titles carry HTML entities (``&#8217;``) and may carry inline tags: both are
     turned into plain text. The excerpt becomes the summary as plain text, without the
     ``[&hellip;]`` WordPress appends. The body is kept as rendered; feeds sanitise it and
-    make its links absolute against the post's link, as for any import.
+    make its links absolute against the post's link, as for any import. The language and
+    translation group come from Polylang or WPML when the answer carries them
+    (:func:`wordpress_languages`); ``language`` (the site's) otherwise.
     """
     post_id = post.get("id")
     if not isinstance(post_id, int) or isinstance(post_id, bool):
@@ -152,12 +161,67 @@ def wordpress_post(
             _without_more(plain_text(_rendered(post, "excerpt"))), rules.limits.max_summary_bytes
         ),
         "body_html": _rendered(post, "content"),
-        "language": language,
     }
+    data["language"], translation_of = wordpress_languages(post, post_id, language)
+    if translation_of is not None:
+        data["translation_of"] = source_id(source, str(translation_of))
     image = post.get("jetpack_featured_media_url")
     if isinstance(image, str) and image:
         data["image_url"] = image
     return article_from_mapping(data, rules.known_topics, rules.limits)
+
+
+def wordpress_languages(
+    post: Mapping[str, Any], post_id: int, primary: str
+) -> tuple[str, int | None]:
+    """A post's language tag and the id of the post it translates (None: an original).
+
+    Polylang (Pro's REST API) answers ``lang`` (``"ko"``) and ``translations``, a map
+    from language to post id that includes the post itself. The "WPML REST API" plugin
+    answers ``wpml_current_locale`` (a WordPress locale, ``"ko_KR"``) and
+    ``wpml_translations``, the other posts as ``{"locale", "id", ...}`` objects (a list,
+    or a map by locale since its 2.0). WordPress does not say which post of a group is
+    the original: it is the one in the site's ``primary`` language, else the lowest id,
+    so every post of the group names the same one. Without either plugin's fields the
+    post is in ``primary``, an original. A language that is no BCP 47 tag is refused
+    with the post, naming the field.
+    """
+    tag, field = post.get("lang"), "lang"
+    if not tag:
+        tag, field = post.get("wpml_current_locale"), "wpml_current_locale"
+    if not tag:
+        return primary, None
+    own = _wordpress_tag(tag, field)
+    members: dict[int, str] = {post_id: own}
+    polylang = post.get("translations")
+    if isinstance(polylang, Mapping):
+        for code, other in polylang.items():
+            if isinstance(other, int) and not isinstance(other, bool):
+                members[other] = _wordpress_tag(code, "translations")
+    wpml = post.get("wpml_translations")
+    items = wpml.values() if isinstance(wpml, Mapping) else wpml if isinstance(wpml, list) else []
+    for item in items:
+        if isinstance(item, Mapping) and isinstance(item.get("id"), int):
+            members[item["id"]] = _wordpress_tag(item.get("locale"), "wpml_translations")
+    members[post_id] = own
+    in_primary = sorted(i for i, t in members.items() if _same_language(t, primary))
+    original = in_primary[0] if in_primary else min(members)
+    return own, None if original == post_id else original
+
+
+def _wordpress_tag(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise RecordError(field, f"{value!r} is not a language")
+    try:
+        return language_tag(value.strip().replace("_", "-"))
+    except LanguageTagError as exc:
+        raise RecordError(field, str(exc)) from exc
+
+
+def _same_language(tag: str, primary: str) -> bool:
+    """Whether ``tag`` is ``primary`` or a variety of it (``en-US`` of ``en``)."""
+    tag, primary = tag.lower(), primary.lower()
+    return tag == primary or tag.startswith(primary + "-")
 
 
 def _rendered(post: Mapping[str, Any], field: str) -> str:

@@ -28,7 +28,8 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Part of every fragment's cache key: change it whenever the bytes an entry renders to
 # change (layout here, sanitising rules in core.entries), so no old fragment is reused.
-VERSION = "entries-4"
+VERSION = "entries-5"
+ATOM_PREFIX = "atom"  # RSS documents declare Atom's namespace under this prefix (feedgen)
 
 
 def fragment(entry: Entry, kind: str, language: str) -> bytes:
@@ -90,11 +91,32 @@ def _atom(entry: Entry, own: str) -> bytes:
         _attribute(entry.url),
         '" rel="alternate" type="text/html"/>\n',
     ]
+    parts += _translation_links(entry, "    <link")
     if entry.image is not None:
         url, kind = _attribute(entry.image.url), _attribute(entry.image.type)
         parts.append(f'    <link href="{url}" rel="enclosure" type="{kind}"/>\n')
     parts.append("  </entry>\n")
     return "".join(parts).encode()
+
+
+# The media type of a translation link. Readers pick an entry's link among its
+# ``alternate`` ones differently: gofeed, rss-parser and feed-extractor take the first,
+# feedparser the last whose type is exactly ``text/html`` (or XHTML), in RSS items too
+# (an ``atom:link`` overrides ``<link>``). With the charset parameter (RFC 2854; article
+# pages are UTF-8 as the import is) a translation is still an HTML alternate by RFC 4287,
+# and every one of them keeps the article's own URL as the entry's link
+# (tests/render/test_readers.py reads a multilingual newsroom with all four).
+TRANSLATION_TYPE = "text/html; charset=utf-8"
+
+
+def _translation_links(entry: Entry, opening: str) -> list[str]:
+    """An ``alternate`` link with ``hreflang`` to each translation (issue 30; RFC 4287
+    section 4.2.7.4, and the same ``atom:link`` in an RSS item)."""
+    return [
+        f'{opening} href="{_attribute(t.url)}" rel="alternate" type="{TRANSLATION_TYPE}"'
+        f' hreflang="{_attribute(t.language)}"/>\n'
+        for t in entry.translations
+    ]
 
 
 # What libxml2 escapes when it serialises text and attribute values (the strings are
@@ -202,6 +224,7 @@ def _rss(entry: Entry, own: str) -> bytes:
     ]
     if own:
         parts += ["      <dc:language>", _text(own), "</dc:language>\n"]
+    parts += _translation_links(entry, f"      <{ATOM_PREFIX}:link")
     if entry.image is not None:
         # RSS 2.0 requires a length; 0 is the convention for "not known".
         url, kind = _attribute(entry.image.url), _attribute(entry.image.type)
@@ -269,4 +292,8 @@ def json_item(entry: Entry) -> dict[str, Any]:
     item["authors"] = [{"name": entry.author}]
     item["tags"] = [category.label for category in entry.categories]
     item["language"] = entry.language
+    if entry.translations:
+        # A JSON Feed extension (names starting with "_" are the publisher's, section
+        # "Extensions"): the story in other languages, as Atom's hreflang links say it.
+        item["_translations"] = [{"language": t.language, "url": t.url} for t in entry.translations]
     return item

@@ -42,9 +42,19 @@ from feedgen.util import xml_elem
 from lxml.etree import Entity
 
 from syndication.core.entries import Entry
-from syndication.core.feeds import ARCHIVE, ATOM, JSON, RSS, FeedDocument, document_url, feed_title
+from syndication.core.feeds import (
+    ARCHIVE,
+    ATOM,
+    JSON,
+    RSS,
+    FeedDocument,
+    document_url,
+    feed_title,
+    language_of,
+)
 from syndication.render.entries import (
     REFERENCES,
+    TRANSLATION_TYPE,
     html_level,
     json_item,
     own_language,
@@ -188,6 +198,16 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
             _atom_text(summary, self.entry.summary)
         # feedgen writes Atom elements unqualified under a default xmlns, so ours are too.
         _sub(element, "link", href=self.entry.url, rel="alternate", type="text/html")
+        for translation in self.entry.translations:
+            # RFC 4287 section 4.2.7.4: the same story in another language (issue 30).
+            _sub(
+                element,
+                "link",
+                href=translation.url,
+                rel="alternate",
+                type=TRANSLATION_TYPE,
+                hreflang=translation.language,
+            )
         if self.entry.image is not None:
             _sub(
                 element,
@@ -206,6 +226,15 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
         own = own_language(self.entry, self.language)
         if own:
             _sub(element, f"{{{DC_NS}}}language").text = own
+        for translation in self.entry.translations:
+            _sub(
+                element,
+                f"{{{ATOM_NS}}}link",
+                href=translation.url,
+                rel="alternate",
+                type=TRANSLATION_TYPE,
+                hreflang=translation.language,
+            )
         if self.entry.image is not None:
             # RSS 2.0 requires a length; 0 is the convention for "not known".
             _sub(
@@ -329,16 +358,28 @@ def render_opml(settings: Settings, keys: list[str]) -> bytes:
     Every subscription is ``type="rss"``, whatever its format: OPML 2.0 defines that type
     for "a feed" and readers import nothing else (``atom``/``json`` are not OPML types).
     A feed's three formats sit in a grouping outline that carries only ``text``, as the
-    spec has it for outlines without a type (the W3C validator warns otherwise).
+    spec has it for outlines without a type (the W3C validator warns otherwise). With
+    several languages, those groups sit in one outline per language.
     """
     root = ElementTree.Element("opml", version="2.0")
     head = ElementTree.SubElement(root, "head")
     ElementTree.SubElement(head, "title").text = f"{feed_title(settings, 'all')}: feeds"
     body = ElementTree.SubElement(root, "body")
     formats = ((RSS, "RSS 2.0"), (ATOM, "Atom"), (JSON, "JSON Feed"))
+    parents: dict[str, ElementTree.Element] = {}
     for key in keys:
         title = feed_title(settings, key)
-        group = ElementTree.SubElement(body, "outline", text=title)
+        parent = body
+        if len(settings.languages.available) > 1:
+            # Several languages (issue 30): one grouping outline per language, named
+            # as the language calls itself; only ``text``, as for the feed groups.
+            language = language_of(settings, key)
+            if language not in parents:
+                parents[language] = ElementTree.SubElement(
+                    body, "outline", text=settings.languages.name(language)
+                )
+            parent = parents[language]
+        group = ElementTree.SubElement(parent, "outline", text=title)
         for kind, label in formats:
             ElementTree.SubElement(
                 group,

@@ -196,6 +196,7 @@ def encode_batch(batch: ParsedBatch) -> bytes:
                     r.language,
                     r.status,
                     r.retraction_reason,
+                    r.translation_of,
                 )
             )
     rejections = [(number, exc.field, exc.reason) for number, exc in batch.rejections]

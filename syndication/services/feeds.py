@@ -1,4 +1,9 @@
-"""The feeds job: bring ``feeds.dir`` up to date with the store."""
+"""The feeds job: bring ``feeds.dir`` up to date with the store.
+
+With several languages (issue 30) every feed is built once per language, each from the
+articles :func:`syndication.core.feeds.feed_language` gives it, and every entry links
+the translations of its story (:mod:`syndication.core.translations`), read once per build.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from syndication.clock import utc_now
 from syndication.core import feeds
 from syndication.core.articles import StoredArticle
 from syndication.core.entries import Entry, entry_context, entry_for, entry_key
+from syndication.core.translations import TranslationIndex, translation_index
 from syndication.edges import files as publish
 from syndication.edges import websub
 from syndication.edges.fragments import FILE_NAME as FRAGMENTS
@@ -40,8 +46,9 @@ log = logging.getLogger(__name__)
 # only the topics touched since the watermark (and ``all``) are rebuilt, and of their
 # archives only the months of the changed articles (and the months a corrected
 # publication date left: ``store.moves_since``), plus the neighbouring months whose
-# prev/next links move when a month appears or empties. ``--all`` (and the very first
-# build) renders everything from one pass over the store.
+# prev/next links move when a month appears or empties. A changed article's translations
+# count as changed too: their entries link it (or stop linking it when it is retracted).
+# ``--all`` (and the very first build) renders everything from one pass over the store.
 
 FEEDS_BUILT = store.FEEDS_BUILT
 WEBSUB_ANNOUNCED = "websub_announced"
@@ -157,6 +164,20 @@ class _Builder:
         self.cache = cache
         self.departed: dict[str, list[tuple[str, feeds.Departure]]] = {}
         self.context = entry_context(settings, f"{entries.VERSION} {__version__}")
+        self.index: TranslationIndex | None = None
+
+    def translations(self) -> TranslationIndex:
+        """The store's translation groups, read once per build."""
+        if self.index is None:
+            members = article_queries.translation_members(self.session)
+            self.index = translation_index(members)
+        return self.index
+
+    def language(self, tag: str) -> str:
+        """The language whose feeds carry an article in ``tag``."""
+        if len(self.settings.languages.available) < 2:
+            return self.settings.site.language
+        return feeds.feed_language(self.settings.languages.available, tag)
 
     def build(self, full: bool, built: int, current: int) -> list[str]:
         """A full build, an incremental one from change ``built``, or (when nothing
@@ -171,11 +192,13 @@ class _Builder:
         self,
         articles: Sequence[StoredArticle],
         kind: str,
+        language: str,
         *,
         stamps: bool = False,
         made: dict[str, Entry] | None = None,
     ) -> list[bytes]:
-        """The fragments of ``articles``, from the cache or rendered (and cached).
+        """The fragments of ``articles`` in a document in ``language``, from the cache or
+        rendered (and cached).
 
         ``stamps``: the articles are :func:`article_queries.stamps_published_between` rows,
         without their text; those not in the cache are read whole from the store to be
@@ -183,7 +206,16 @@ class _Builder:
         the same session, by source id (a feed's RSS, Atom and JSON Feed share articles).
         """
         slots = [f"{kind} {article.source_id}" for article in articles]
-        keys = [entry_key(self.context, article, kind) for article in articles]
+        index = self.translations()
+        links = [index.links(article.source_id) for article in articles]
+        # An entry is written relative to its document's language (xml:lang when they
+        # differ): the language is part of the key, but not for the primary one, whose
+        # keys stay those of a newsroom with one language.
+        key_kind = kind if language == self.settings.site.language else f"{kind} {language}"
+        keys = [
+            entry_key(self.context, article, key_kind, translations)
+            for article, translations in zip(articles, links, strict=True)
+        ]
         found = self.cache.get_many(list(zip(slots, keys, strict=True)))
         missing = [a.source_id for a, f in zip(articles, found, strict=True) if f is None]
         whole = (
@@ -192,15 +224,17 @@ class _Builder:
             else {}
         )
         result: list[bytes] = []
-        for article, slot, key, fragment in zip(articles, slots, keys, found, strict=True):
+        for article, slot, key, fragment, translations in zip(
+            articles, slots, keys, found, links, strict=True
+        ):
             if fragment is None:
                 source = whole.get(article.source_id, article) if stamps else article
                 entry = None if made is None else made.get(source.source_id)
                 if entry is None:
-                    entry = entry_for(self.settings, source)
+                    entry = entry_for(self.settings, source, translations)
                     if made is not None:
                         made[source.source_id] = entry
-                fragment = entries.fragment(entry, kind, self.settings.site.language)
+                fragment = entries.fragment(entry, kind, language)
                 self.cache.put(slot, key, fragment)
             result.append(fragment)
         return result
@@ -214,21 +248,21 @@ class _Builder:
     ) -> None:
         document = plan.document
         kind = feeds.ATOM if document.kind == feeds.ARCHIVE else document.kind
-        fragments = self.fragments(plan.articles, kind, stamps=stamps, made=made)
+        fragments = self.fragments(plan.articles, kind, document.language, stamps=stamps, made=made)
         self.stage.add(document.path, feedwriter.assemble(document, fragments))
 
     def subscriptions(self, key: str) -> None:
-        topic = None if key == feeds.ALL else key
+        topic, scope = feeds.topic_of(key), feeds.scope_of(self.settings, key)
         limit, tz = self.settings.feeds.entries, self.settings.site.tz
-        newest = article_queries.last_published_before(self.session, topic)
+        newest = article_queries.last_published_before(self.session, topic, scope=scope)
         made: dict[str, Entry] = {}
         for plan in feeds.subscription_plans(
             self.settings,
             key,
-            article_queries.newest_published_articles(self.session, topic, limit),
-            article_queries.newest_updated_articles(self.session, topic, limit),
+            article_queries.newest_published_articles(self.session, topic, limit, scope),
+            article_queries.newest_updated_articles(self.session, topic, limit, scope),
             None if newest is None else feeds.month_of(newest, tz),
-            article_queries.newest_departures(self.session, topic, limit),
+            article_queries.newest_departures(self.session, topic, limit, scope),
         ):
             self.write(plan, made=made)
 
@@ -269,39 +303,58 @@ class _Builder:
         return keys
 
     def _month(self, archives: dict[str, _Archives], month: str, held: list[StoredArticle]) -> None:
-        """Hand one month's articles to the archives of ``all`` and of their topics."""
+        """Hand one month's articles to the archives of ``all`` and of their topics, in
+        their languages."""
+        by_language: dict[str, list[StoredArticle]] = {}
+        for article in held:
+            by_language.setdefault(self.language(article.language), []).append(article)
+        for language, articles in by_language.items():
+            self._language_month(archives, month, language, articles)
+
+    def _language_month(
+        self,
+        archives: dict[str, _Archives],
+        month: str,
+        language: str,
+        held: list[StoredArticle],
+    ) -> None:
         live = [a for a in held if not a.is_retracted]
-        by_id = dict(
-            zip((a.source_id for a in live), self.fragments(live, feeds.ATOM), strict=True)
-        )
-        by_key: dict[str, list[StoredArticle]] = {feeds.ALL: held}
+        fragments = self.fragments(live, feeds.ATOM, language)
+        by_id = dict(zip((a.source_id for a in live), fragments, strict=True))
+        prefix = feeds.language_key(self.settings, language, "")
+        by_key: dict[str, list[StoredArticle]] = {prefix + feeds.ALL: held}
         left: dict[str, list[feeds.Departure]] = {}
         for article in held:
             for slug in article.topics:
-                if slug in archives:
-                    by_key.setdefault(slug, []).append(article)
+                if prefix + slug in archives:
+                    by_key.setdefault(prefix + slug, []).append(article)
             for slug, departure in self.departed.get(article.source_id, ()):
-                if slug in archives:
+                if prefix + slug in archives:
                     # The stamp read with the departure would do; the article is at hand.
-                    left.setdefault(slug, []).append(replace(departure, article=article))
-        for key in [*by_key, *(slug for slug in left if slug not in by_key)]:
+                    left.setdefault(prefix + slug, []).append(replace(departure, article=article))
+        for key in [*by_key, *(key for key in left if key not in by_key)]:
             archives[key].add(month, by_key.get(key, []), by_id, left.get(key, []))
 
     def incremental(self, built: int) -> list[str]:
         """The feeds touched since change ``built``: their subscription documents and the
         archive months of the changed articles (and neighbours whose links move)."""
         settings, session = self.settings, self.session
-        touched = store.topics_changed_since(session, built)
+        touched = set(store.topics_changed_since(session, built))
         if not touched:
             return []
-        configured = [t.slug for t in settings.topics]
-        keys = [feeds.ALL] + [slug for slug in configured if slug in touched]
         tz = settings.site.tz
         changed = article_queries.published_times_changed_since(session, built)
         # An article whose publication date moved to another month is in the archive of
         # the month it left too (issue 26): that date was recorded when it moved.
         changed += store.moves_since(session, built)
+        # The translations of a changed article link it: their entries change too.
+        index = self.translations()
+        for source_id in article_queries.sources_changed_since(session, built):
+            for member in index.group(source_id):
+                touched.update(member.topics)
+                changed.append(member.published_at)
         months = sorted({feeds.month_of(moment, tz) for moment in changed})
+        keys = [k for k in feeds.feed_keys(settings) if feeds.topic_of(k) in (None, *touched)]
         for key in keys:
             _check(self.stop)
             self.subscriptions(key)
@@ -318,14 +371,14 @@ class _Builder:
         """Stage one month's archive of ``key``; whether it appeared or emptied; its
         neighbouring months."""
         session, tz = self.session, self.settings.site.tz
-        topic = None if key == feeds.ALL else key
+        topic, scope = feeds.topic_of(key), feeds.scope_of(self.settings, key)
         start, end = feeds.month_bounds(month, tz)
         # Light rows: the month's unchanged entries come from the cache by content hash,
         # so an edit reads one body, not a month of them (issue 16).
-        articles = article_queries.stamps_published_between(session, topic, start, end)
-        departures = article_queries.departures_published_between(session, topic, start, end)
-        before = article_queries.last_published_before(session, topic, start)
-        after = article_queries.first_published_from(session, topic, end)
+        articles = article_queries.stamps_published_between(session, topic, start, end, scope)
+        departures = article_queries.departures_published_between(session, topic, start, end, scope)
+        before = article_queries.last_published_before(session, topic, start, scope)
+        after = article_queries.first_published_from(session, topic, end, scope)
         prev_month = None if before is None else feeds.month_of(before, tz)
         next_month = None if after is None else feeds.month_of(after, tz)
         around = [m for m in (prev_month, next_month) if m is not None]
@@ -412,7 +465,11 @@ def _announce(
             with db.read_session(engine) as session:
                 touched = set(store.topics_changed_since(session, announced))
             if touched:
-                pending = {feeds.ALL} | {t.slug for t in settings.topics if t.slug in touched}
+                pending = {
+                    key
+                    for key in feeds.feed_keys(settings)
+                    if feeds.topic_of(key) in (None, *touched)
+                }
     written = set(report.changed)
     urls = [
         feeds.document_url(settings, key, kind)

@@ -120,6 +120,14 @@ class _Reader(IntegrationTables, PrivacyTable):
         languages = self.languages(data, site.language, "language" in data.get("site", {}))
         site = replace(site, language=languages.primary)
         topics = self.topics(data)
+        for index, topic in enumerate(topics):
+            # Another language's feeds live under its tag (feeds/ko/culture/, issue 30).
+            if topic.slug in {tag.lower() for tag in languages.available[1:]}:
+                raise self.fail(
+                    f"topics[{index}].slug",
+                    f"{topic.slug!r} names a language of languages.available, whose feeds "
+                    f"live in feeds/{topic.slug}/; give the topic another slug",
+                )
         return Settings(
             site=site,
             database=self.database(data, environ),

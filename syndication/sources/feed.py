@@ -70,7 +70,7 @@ def poll(context: PollContext, client: HttpClient) -> Iterator[Batch]:
                 entry,
                 source=source.name,
                 rules=context.rules,
-                language=_language(language, context.language),
+                language=_entry_language(entry, _language(language, context.language)),
                 first_seen=when,
             )
         except RecordError as exc:
@@ -172,6 +172,8 @@ def _json_item(item: dict[str, Any]) -> dict[str, Any]:
         entry["summary"] = item["content_text"]
     if isinstance(item.get("image"), str):
         entry["image"] = {"href": item["image"]}
+    if isinstance(item.get("language"), str):
+        entry["language"] = item["language"]  # JSON Feed 1.1's item language
     return entry
 
 
@@ -194,6 +196,17 @@ def _struct(value: Any) -> time.struct_time | None:
         return parsed.astimezone(UTC).timetuple()
     except OverflowError as exc:  # 9999-12-31T23:59:59-14:00: past year 9999 in UTC
         raise RecordError("date_published", f"{value!r} is out of range") from exc
+
+
+def _entry_language(entry: Mapping[str, Any], feed: str) -> str:
+    """An entry's own language when it declares one (issue 30), else ``feed``'s: a JSON
+    Feed item's ``language``, an Atom entry's ``xml:lang`` (feedparser gives it on the
+    entry's title and content, inherited from the feed when the entry has none)."""
+    declared = dict.get(entry, "language") if isinstance(entry, dict) else None
+    for detail in (entry.get("title_detail"), *(entry.get("content") or [])[:1]):
+        if not declared and isinstance(detail, Mapping):
+            declared = detail.get("language")
+    return _language(declared, feed) if isinstance(declared, str) else feed
 
 
 def _language(declared: str, site: str) -> str:

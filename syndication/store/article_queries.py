@@ -1,8 +1,10 @@
 """Reading the news store: articles for feeds and digests, streamed or bounded, and summaries.
 
 Every function takes a Session; callers own transactions. Feed queries take ``topic`` as a
-topic slug, several slugs, or None for the whole site, and each is bounded by a LIMIT or by
-one calendar month, so an incremental build costs time in proportion to what changed.
+topic slug, several slugs, or None for the whole site, and ``scope`` as the language whose
+feeds are built (None: every language, a single-language newsroom), and each is bounded by
+a LIMIT or by one calendar month, so an incremental build costs time in proportion to what
+changed.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import and_, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from syndication.core.articles import StoredArticle
-from syndication.core.feeds import Departure
+from syndication.core.feeds import Departure, LanguageScope
+from syndication.core.translations import Member
 from syndication.store.models import Article, TopicDeparture, TopicRow, article_topics
 from syndication.store.search import contains
 
@@ -110,13 +113,14 @@ _STORED = select(
     Article.change_seq,
     Article.id_date,
     Article.content_hash,
+    Article.translation_of,
     _TOPIC_SLUGS,
 )
 
 
 def _stored(row: Any) -> StoredArticle:
     (source_id, title, url, published, updated, summary, body, author, image, language) = row[:10]
-    (status, retracted_at, reason, change_seq, id_date, content_hash, slugs) = row[10:]
+    (status, retracted_at, reason, change_seq, id_date, content_hash, of, slugs) = row[10:]
     return StoredArticle(
         source_id,
         title,
@@ -135,6 +139,7 @@ def _stored(row: Any) -> StoredArticle:
         change_seq,
         id_date,
         content_hash,
+        of,
     )
 
 
@@ -144,25 +149,50 @@ def _stored_rows(session: Session, stmt: Any) -> list[StoredArticle]:
 
 
 def newest_published_articles(
-    session: Session, topic: str | None, limit: int
+    session: Session, topic: str | None, limit: int, scope: LanguageScope | None = None
 ) -> list[StoredArticle]:
     """The ``limit`` newest published (not retracted) articles, newest first."""
-    wanted = _walking(select(Article.id).where(Article.status == "published"), topic)
+    wanted = _walking(select(Article.id).where(Article.status == "published"), topic, scope)
     order = (Article.published_at.desc(), Article.source_id)
     return _stored_rows(session, _first(wanted, order, limit))
 
 
-def newest_updated_articles(session: Session, topic: str | None, limit: int) -> list[StoredArticle]:
+def newest_updated_articles(
+    session: Session, topic: str | None, limit: int, scope: LanguageScope | None = None
+) -> list[StoredArticle]:
     """The ``limit`` most recently updated articles, retracted ones included, newest first."""
     order = (Article.updated_at.desc(), Article.published_at.desc(), Article.source_id)
-    return _stored_rows(session, _first(_walking(select(Article.id), topic), order, limit))
+    return _stored_rows(session, _first(_walking(select(Article.id), topic, scope), order, limit))
 
 
-def _walking(stmt: Any, topic: str | None) -> Any:
+def _in_language(stmt: Any, scope: LanguageScope | None) -> Any:
+    """``stmt`` narrowed to the articles of ``scope``'s feeds (None: left whole), as
+    :func:`syndication.core.feeds.feed_language` assigns them: a tag that is the language
+    or extends it, unless a longer available tag claims it; for the primary language,
+    also every tag no available language claims. Stored tags are in their canonical
+    case, as the available ones are."""
+    if scope is None:
+        return stmt
+
+    def claims(tag: str) -> Any:
+        return or_(Article.language == tag, Article.language.like(f"{tag}-%"))
+
+    language = scope.language
+    longer = [t for t in scope.available if t.lower().startswith(language.lower() + "-")]
+    condition = claims(language)
+    if longer:
+        condition = and_(condition, not_(or_(*map(claims, longer))))
+    if language == scope.available[0]:
+        condition = or_(condition, not_(or_(*map(claims, scope.available))))
+    return stmt.where(condition)
+
+
+def _walking(stmt: Any, topic: str | None, scope: LanguageScope | None = None) -> Any:
     """``stmt`` narrowed to one topic (None: left whole) by a correlated ``EXISTS``, for
     a query that wants the first few rows in an indexed order: the database walks that
     index and stops after ``limit`` of the topic's articles, where ``id IN (…)`` collected
     and sorted all of them (2.5 times the time at 30,000 articles, more as they grow)."""
+    stmt = _in_language(stmt, scope)
     if topic is None:
         return stmt
     topic_id = select(TopicRow.id).where(TopicRow.slug == topic).scalar_subquery()
@@ -229,7 +259,11 @@ def _stamp(row: Any) -> StoredArticle:
 
 
 def stamps_published_between(
-    session: Session, topic: str | None, start: datetime, end: datetime
+    session: Session,
+    topic: str | None,
+    start: datetime,
+    end: datetime,
+    scope: LanguageScope | None = None,
 ) -> list[StoredArticle]:
     """:func:`articles_published_between` without the text: title, URL, summary, body,
     author, image, language and topics are left empty. Enough to order a month, date it,
@@ -237,7 +271,8 @@ def stamps_published_between(
     :func:`articles_by_source_id` fetches the whole of those that must be rendered."""
     stmt = _of_topic(
         _STAMPS.where(Article.published_at >= start, Article.published_at < end), topic
-    ).order_by(Article.published_at, Article.source_id)
+    )
+    stmt = _in_language(stmt, scope).order_by(Article.published_at, Article.source_id)
     return [_stamp(row) for row in session.connection().execute(stmt)]
 
 
@@ -251,7 +286,7 @@ def articles_by_source_id(session: Session, source_ids: Sequence[str]) -> dict[s
     return found
 
 
-def _in_archive(stmt: Any, topic: str | None) -> Any:
+def _in_archive(stmt: Any, topic: str | None, scope: LanguageScope | None = None) -> Any:
     """``stmt`` narrowed to the articles a topic's archive holds: its own, and those that
     left it (their tombstones stay in the archive of their month).
 
@@ -259,6 +294,7 @@ def _in_archive(stmt: Any, topic: str | None) -> Any:
     row in publication order: the database walks the ``published_at`` index and stops at
     the topic's first article, a few dozen look-ups, where ``id IN (…)`` collected and
     sorted every article of the topic first (an edit's build runs four of these)."""
+    stmt = _in_language(stmt, scope)
     if topic is None:
         return stmt
     topic_id = select(TopicRow.id).where(TopicRow.slug == topic).scalar_subquery()
@@ -275,20 +311,26 @@ def _in_archive(stmt: Any, topic: str | None) -> Any:
 
 
 def last_published_before(
-    session: Session, topic: str | None, moment: datetime | None = None
+    session: Session,
+    topic: str | None,
+    moment: datetime | None = None,
+    scope: LanguageScope | None = None,
 ) -> datetime | None:
     """The newest ``published_at`` before ``moment`` (or at all), or None, of the articles
     ``topic``'s archive holds (departures included: they have tombstones there)."""
-    stmt = _in_archive(select(Article.published_at), topic)
+    stmt = _in_archive(select(Article.published_at), topic, scope)
     if moment is not None:
         stmt = stmt.where(Article.published_at < moment)
     return session.scalars(stmt.order_by(Article.published_at.desc()).limit(1)).first()
 
 
-def first_published_from(session: Session, topic: str | None, moment: datetime) -> datetime | None:
+def first_published_from(
+    session: Session, topic: str | None, moment: datetime, scope: LanguageScope | None = None
+) -> datetime | None:
     """The oldest ``published_at`` at or after ``moment``, or None (as
     :func:`last_published_before`, departures included)."""
-    stmt = _in_archive(select(Article.published_at), topic).where(Article.published_at >= moment)
+    stmt = _in_archive(select(Article.published_at), topic, scope)
+    stmt = stmt.where(Article.published_at >= moment)
     return session.scalars(stmt.order_by(Article.published_at).limit(1)).first()
 
 
@@ -303,31 +345,40 @@ def _departure(row: Any) -> Departure:
     return Departure(_stamp(row[:9]), row[9], row[10])
 
 
-def _departures_of(topic: str) -> Any:
-    return (
+def _departures_of(topic: str, scope: LanguageScope | None = None) -> Any:
+    return _in_language(
         _DEPARTURES.join(TopicDeparture, TopicDeparture.article_id == Article.id)
         .join(TopicRow, TopicRow.id == TopicDeparture.topic_id)
-        .where(TopicRow.slug == topic)
+        .where(TopicRow.slug == topic),
+        scope,
     )
 
 
-def newest_departures(session: Session, topic: str | None, limit: int) -> list[Departure]:
+def newest_departures(
+    session: Session, topic: str | None, limit: int, scope: LanguageScope | None = None
+) -> list[Departure]:
     """The ``limit`` newest departures from ``topic`` (None: the whole site, which no
     article leaves), newest first."""
     if topic is None:
         return []
     order = (TopicDeparture.departed_at.desc(), Article.published_at.desc(), Article.source_id)
-    stmt = _departures_of(topic).order_by(*order).limit(limit)
+    stmt = _departures_of(topic, scope).order_by(*order).limit(limit)
     return [_departure(row) for row in session.connection().execute(stmt)]
 
 
 def departures_published_between(
-    session: Session, topic: str | None, start: datetime, end: datetime
+    session: Session,
+    topic: str | None,
+    start: datetime,
+    end: datetime,
+    scope: LanguageScope | None = None,
 ) -> list[Departure]:
     """The departures from ``topic`` of articles published in ``[start, end)``."""
     if topic is None:
         return []
-    stmt = _departures_of(topic).where(Article.published_at >= start, Article.published_at < end)
+    stmt = _departures_of(topic, scope).where(
+        Article.published_at >= start, Article.published_at < end
+    )
     stmt = stmt.order_by(Article.published_at, Article.source_id)
     return [_departure(row) for row in session.connection().execute(stmt)]
 
@@ -344,6 +395,43 @@ def departures_by_article(session: Session) -> dict[str, list[tuple[str, Departu
         departure = _departure(row[:11])
         found.setdefault(departure.article.source_id, []).append((row[11], departure))
     return found
+
+
+# -- translations (issue 30) -------------------------------------------------------------
+
+
+def translation_members(session: Session) -> list[Member]:
+    """Every article that names another (``translation_of``) and every article so named:
+    all the store holds of translation groups (:func:`core.translations.translation_index`
+    works them out). Walks the ``translation_of`` index: a store without translations
+    answers from the index alone."""
+    named = select(Article.translation_of).where(Article.translation_of > "")
+    stmt = select(
+        Article.source_id,
+        Article.translation_of,
+        Article.language,
+        Article.url,
+        Article.status,
+        Article.published_at,
+        _TOPIC_SLUGS,
+    ).where(or_(Article.translation_of > "", Article.source_id.in_(named)))
+    return [
+        Member(
+            source_id,
+            of,
+            language,
+            url,
+            status == "retracted",
+            published,
+            tuple(sorted(slugs.split())) if slugs else (),
+        )
+        for source_id, of, language, url, status, published, slugs in session.execute(stmt)
+    ]
+
+
+def sources_changed_since(session: Session, seq: int) -> list[str]:
+    """The source ids of the articles written after change ``seq``."""
+    return list(session.scalars(select(Article.source_id).where(Article.change_seq > seq)))
 
 
 # -- the console's article search ------------------------------------------------------

@@ -37,6 +37,7 @@ TAIL_COLUMNS = (
     "retraction_reason",
     "content_hash",
     "id_date",
+    "translation_of",
 )
 HEAD_COLUMNS = ("change_seq", "updated_at", "retracted_at")
 _PUBLISHED_AT = TAIL_COLUMNS.index("published_at")
@@ -90,6 +91,7 @@ def tail_values(record: ArticleRecord, digest: str) -> tuple[Any, ...]:
         record.retraction_reason,
         digest,
         record.published_at.astimezone(UTC).date().isoformat(),
+        record.translation_of,
     )
 
 

@@ -120,6 +120,9 @@ class Article(Base):
         # every start, SQLite stores included (~50 ms of each command; issue 24).
         # tests/store/test_database.py checks the index's kind on PostgreSQL.
         Index("ix_articles_url", "url"),
+        # The translations of a story name its source id (issue 30): a feed build finds
+        # a group's members by it. Empty for an original.
+        Index("ix_articles_translation_of", "translation_of"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -142,6 +145,9 @@ class Article(Base):
     retraction_reason: Mapped[str] = mapped_column(Text, default="")
     content_hash: Mapped[str] = mapped_column(String(64))
     change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    # The source id this article translates, as the newsroom gave it ("" for an
+    # original); it may name an article that has not arrived yet (core.translations).
+    translation_of: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     topics: Mapped[list[TopicRow]] = relationship(secondary=article_topics, lazy="raise")
 

@@ -118,6 +118,7 @@ def test_content_hash_changes_with_any_field_and_not_with_topic_order() -> None:
         {"status": "retracted", "retraction_reason": "why</script>", "language": "ko"},
         {"topics": ["international-relations", "culture"], "body_html": "<p>&amp;</p>"},
         {"updated_at": "2026-11-21T09:30:00.123456+09:00"},
+        {"translation_of": "smg-3950", "language": "ko"},
     ],
 )
 def test_content_hash_is_the_digest_stores_already_hold(fields: dict[str, Any]) -> None:
@@ -139,6 +140,8 @@ def test_content_hash_is_the_digest_stores_already_hold(fields: dict[str, Any]) 
         "status": r.status,
         "retraction_reason": r.retraction_reason,
     }
+    if r.translation_of:  # named only when set: originals keep their old digests
+        payload["translation_of"] = r.translation_of
     encoded = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
     assert r.content_hash() == hashlib.sha256(encoded).hexdigest()
 
@@ -269,3 +272,27 @@ def test_characters_that_must_never_reach_a_reader_are_removed_on_the_way_in(spe
     assert record.summary == "Line one\nline\ttwo \u2067isolate\u2069"
     assert record.body_html == "<p>abc</p>\r\n"
     assert record.author == "Desk"
+
+
+def test_a_translation_names_its_original_and_changes_the_hash() -> None:
+    original = parse_article_line(line(), TOPICS)
+    translation = parse_article_line(line(language="ko", translation_of="smg-3950"), TOPICS)
+    assert original.translation_of == ""
+    assert (translation.language, translation.translation_of) == ("ko", "smg-3950")
+    moved = parse_article_line(line(language="ko", translation_of="smg-3951"), TOPICS)
+    assert moved.content_hash() != translation.content_hash()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("smg-3953", "names the article itself"),
+        ("a\nb", "control character"),
+        ("x" * 201, "longer than 200"),
+        (7, "must be a string"),
+    ],
+)
+def test_a_bad_translation_of_is_refused_by_name(value: Any, message: str) -> None:
+    with pytest.raises(RecordError, match=message) as caught:
+        parse_article_line(line(translation_of=value), TOPICS)
+    assert caught.value.field == "translation_of"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from syndication.core import entries, feeds
-from syndication.settings import FeedSettings, Settings
+from syndication.settings import FeedSettings, LanguageSettings, Settings
 from tests.support.builders import stored_article
 
 SETTINGS = Settings()
@@ -121,3 +121,37 @@ def test_month_arithmetic_is_total_at_the_ends_of_the_calendar() -> None:
     assert start < end
     start, end = feeds.month_bounds("0001-01", honolulu)
     assert start < end
+
+
+# -- languages (issue 30) ------------------------------------------------------------------
+
+MULTILINGUAL = replace(SETTINGS, languages=LanguageSettings(available=("en", "ko", "zh-Hant")))
+
+
+def test_an_article_goes_to_the_feeds_of_the_longest_available_prefix_of_its_tag() -> None:
+    available = ("en", "ko", "zh", "zh-Hant")
+    assert feeds.feed_language(available, "ko") == "ko"
+    assert feeds.feed_language(available, "ko-KR") == "ko"
+    assert feeds.feed_language(available, "zh-Hant-TW") == "zh-Hant"
+    assert feeds.feed_language(available, "zh-Hans") == "zh"
+    assert feeds.feed_language(available, "kok") == "en"  # no prefix at a subtag boundary
+    assert feeds.feed_language(available, "fr") == "en"  # unlisted: the primary's feeds
+
+
+def test_other_languages_feeds_live_under_their_tag_and_todays_keys_stay() -> None:
+    keys = feeds.feed_keys(MULTILINGUAL)
+    topics = [t.slug for t in SETTINGS.topics]
+    assert keys[: len(topics) + 1] == feeds.feed_keys(SETTINGS) == ["all", *topics]
+    assert "ko/culture" in keys and "zh-Hant/all" in keys
+    assert feeds.document_path("ko/culture", feeds.ATOM) == "ko/culture/atom.xml"
+    assert feeds.document_path("ko/all", feeds.ARCHIVE, "2026-11") == "ko/all/archive/2026-11.atom"
+    assert (feeds.language_of(MULTILINGUAL, "ko/culture"), feeds.topic_of("ko/culture")) == (
+        "ko",
+        "culture",
+    )
+    assert (feeds.language_of(MULTILINGUAL, "all"), feeds.topic_of("all")) == ("en", None)
+    assert feeds.scope_of(SETTINGS, "all") is None
+    assert feeds.feed_title(MULTILINGUAL, "ko/culture").endswith(": Culture (한국어)")
+    [rss, atom, json_feed] = feeds.subscription_documents(MULTILINGUAL, "ko/all", [], [], None)
+    assert {rss.language, atom.language, json_feed.language} == {"ko"}
+    assert atom.url == "https://news.example.org/feeds/ko/all/atom.xml"

@@ -14,7 +14,7 @@ from syndication.core import feeds
 from syndication.core.articles import StoredArticle
 from syndication.render import entries
 from syndication.render import feeds as feedwriter
-from syndication.settings import FeedSettings, Settings, Topic
+from syndication.settings import FeedSettings, LanguageSettings, Settings, Topic
 from tests.support.builders import stored_article
 
 SETTINGS = Settings()
@@ -125,3 +125,21 @@ def test_text_and_attributes_are_escaped_as_feedgen_escapes_them() -> None:
         fragments = [entries.fragment(entry, kind, document.language) for entry in document.entries]
         assembled = feedwriter.assemble(replace(document, entries=()), fragments)
         assert assembled == feedwriter.render(document), document.path
+
+
+@pytest.mark.parametrize("key", ["culture", "ko/culture"])
+def test_translation_links_are_the_bytes_feedgen_writes(key: str) -> None:
+    # Issue 30: hreflang links in Atom, atom:link in RSS, _translations in JSON Feed.
+    settings = replace(SETTINGS, languages=LanguageSettings(available=("en", "ko")))
+    links = (
+        entry_model.Translation("ja", 'https://x.org/ja?a=1&b="2"'),
+        entry_model.Translation("ko", "https://x.org/ko"),
+    )
+    for document in feeds.all_documents(settings, key, varied()):
+        linked = tuple(replace(e, translations=links) for e in document.entries)
+        document = replace(document, entries=linked)
+        kind = feeds.ATOM if document.kind == feeds.ARCHIVE else document.kind
+        fragments = [entries.fragment(entry, kind, document.language) for entry in linked]
+        assembled = feedwriter.assemble(replace(document, entries=()), fragments)
+        assert assembled == feedwriter.render(document), document.path
+        assert b'hreflang="ja"' in assembled or b'"_translations"' in assembled

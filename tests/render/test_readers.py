@@ -1,13 +1,14 @@
 """The built feeds judged by the software readers use (issue 26 item 2).
 
-Two newsrooms go through the real feed build: the demo's (examples/news.jsonl) and a
-hostile one whose titles and summaries hold everything that has broken a reader before
-(``&`` in "Q&A" and "R&D", ``<`` and ``>``, quotes, markup, Korean, emoji, a bidi
-override, ESC, DEL and a C1 control, which intake removes) under a topic named
-"Culture & Tourism", and a topic whose articles all sit in one month. Every file is then
-read by feedparser, by two JavaScript reader libraries and against the W3C Feed
-Validator's rules (tests/support/readers.py), and every title, link, id, date and summary
-compared with what the store holds.
+Three newsrooms go through the real feed build: the demo's (examples/news.jsonl), the
+demo's in three languages (a Korean and a Japanese translation of every story, issue 30:
+feeds per language, entries linking their translations) and a hostile one whose titles
+and summaries hold everything that has broken a reader before (``&`` in "Q&A" and "R&D",
+``<`` and ``>``, quotes, markup, Korean, emoji, a bidi override, ESC, DEL and a C1
+control, which intake removes) under a topic named "Culture & Tourism", and a topic whose
+articles all sit in one month. Every file is then read by feedparser, by two JavaScript
+reader libraries and against the W3C Feed Validator's rules (tests/support/readers.py),
+and every title, link, id, date and summary compared with what the store holds.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import feedparser
 import pytest
 from sqlalchemy import Engine
 
 from syndication.core.articles import ArticleRecord, article_from_mapping, parse_article_line
 from syndication.services import feeds as feed_service
-from syndication.settings import Settings
+from syndication.settings import LanguageSettings, Settings
 from syndication.store import articles as store
 from syndication.store import database as db
 from tests.support.builders import EXAMPLES
@@ -98,6 +100,33 @@ def demo_records(settings: Settings) -> list[ArticleRecord]:
         return [parse_article_line(line, topics) for line in lines if line.strip()]
 
 
+TRANSLATED = {"ko": "서울시 소식 번역본", "ja": "ソウル市ニュース翻訳"}
+
+
+def multilingual_records(settings: Settings) -> list[ArticleRecord]:
+    """The demo newsroom with a Korean and a Japanese translation of every story (so each
+    language's topics span the months the English ones do); every other Japanese one
+    names the Korean (a translation of a translation) instead of the original."""
+    records = demo_records(settings)
+    translations = []
+    for n, original in enumerate(records):
+        for language in ("ko", "ja"):
+            named = f"{original.source_id}-ko" if language == "ja" and n % 2 else ""
+            translations.append(
+                replace(
+                    original,
+                    source_id=f"{original.source_id}-{language}",
+                    title=f"{TRANSLATED[language]} {n}",
+                    url=f"{original.url}?lang={language}",
+                    language=language,
+                    translation_of=named or original.source_id,
+                    published_at=original.published_at + timedelta(hours=1),
+                    updated_at=original.updated_at + timedelta(hours=1),
+                )
+            )
+    return records + translations
+
+
 def hostile_settings(settings: Settings) -> Settings:
     topics = tuple(
         replace(t, name="Culture & Tourism", description='Music & <film> for "everyone"')
@@ -120,16 +149,24 @@ def channel_titles(settings: Settings) -> dict[str, str]:
     titles = {"all/rss.xml": settings.site.title}
     for topic in settings.topics:
         titles[f"{topic.slug}/rss.xml"] = f"{settings.site.title}: {topic.name}"
+    for language in settings.languages.available[1:]:
+        name = settings.languages.name(language)
+        for path, title in list(titles.items()):
+            if "/" not in path.removesuffix("/rss.xml"):
+                titles[f"{language}/{path}"] = f"{title} ({name})"
     return titles
 
 
-@pytest.fixture(params=["demo", "hostile"])
+@pytest.fixture(params=["demo", "multilingual", "hostile"])
 def newsroom(
     request: pytest.FixtureRequest, settings: Settings, engine: Engine
 ) -> tuple[Settings, Path, dict[str, Expected]]:
     """A built newsroom: its settings, its feeds folder, its articles as the store has them."""
     if request.param == "demo":
         records = demo_records(settings)
+    elif request.param == "multilingual":
+        settings = replace(settings, languages=LanguageSettings(available=("en", "ko", "ja")))
+        records = multilingual_records(settings)
     else:
         settings = hostile_settings(settings)
         records = hostile_records(settings)
@@ -174,3 +211,36 @@ def test_no_file_carries_a_bidi_override_or_a_control_character(
         if path.is_file() and path.suffix in (".xml", ".atom", ".json", ".opml"):
             found = unsafe.search(path.read_text(encoding="utf-8"))
             assert found is None, f"{path.relative_to(root)} holds {found.group()!r}"
+
+
+def test_feedparser_reads_each_entrys_language_and_translation_links(
+    settings: Settings, engine: Engine
+) -> None:
+    # Issue 30: every language's feeds; each entry in its language, linking the others.
+    settings = replace(settings, languages=LanguageSettings(available=("en", "ko", "ja")))
+    records = multilingual_records(settings)
+    root = build(settings, engine, records)
+    by_id = {r.source_id: r for r in records}
+    groups: dict[str, set[str]] = {}
+    for record in records:
+        original = record.translation_of.removesuffix("-ko") or record.source_id
+        groups.setdefault(original, set()).add(record.source_id)
+    checked = 0
+    for language, folder in (("en", root), ("ko", root / "ko"), ("ja", root / "ja")):
+        for name in ("all/atom.xml", "all/rss.xml"):
+            parsed = feedparser.parse((folder / name).read_bytes())
+            assert parsed.bozo == 0 and parsed.feed.language == language
+            for entry in parsed.entries:
+                record = by_id[entry.id.rpartition(":")[2]]
+                assert record.language == language
+                if name.endswith("atom.xml"):
+                    assert entry.title_detail.language == language
+                assert entry.link == record.url
+                original = record.translation_of.removesuffix("-ko") or record.source_id
+                others = {by_id[s].language: by_id[s].url for s in groups[original]}
+                del others[language]
+                seen = {x.hreflang: x.href for x in entry.links if x.get("hreflang")}
+                assert seen == others, (name, record.source_id)
+                checked += bool(others)
+    live = [g for g in groups if by_id[g].status == "published"]  # translated as retracted
+    assert checked == 2 * 3 * len(live)  # every story in every language, Atom and RSS

@@ -41,6 +41,7 @@ def test_a_batch_survives_the_wire_exactly() -> None:
         language="ko",
         status="retracted",
         retraction_reason="Wrong date",
+        translation_of="smg-6",
     )
     batch = ParsedBatch(
         items=[(3, record, record.content_hash())],

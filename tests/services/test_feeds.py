@@ -24,7 +24,7 @@ from syndication.edges.fragments import FILE_NAME as FRAGMENTS
 from syndication.render import entries
 from syndication.render import feeds as feedwriter
 from syndication.services import feeds as feed_service
-from syndication.settings import FeedSettings, Settings
+from syndication.settings import FeedSettings, LanguageSettings, Settings
 from syndication.store import article_queries
 from syndication.store import articles as store
 from syndication.store import database as db
@@ -677,3 +677,148 @@ def test_each_entry_says_its_language_where_it_is_not_the_sites(
         "smg-ko": "ko",
         "smg-en": "en",
     }
+
+
+# -- languages (issue 30) -------------------------------------------------------------------
+
+LANGUAGES = LanguageSettings(
+    available=("en", "ko", "ja"), names=(("ko", "한국어"), ("ja", "日本語"))
+)
+
+
+def multilingual_newsroom(
+    settings: Settings, engine: Engine, make_article: Make
+) -> tuple[Settings, dict[str, ArticleRecord]]:
+    """One story in English with Korean and Japanese translations (the Japanese naming
+    the Korean: a translation of a translation), an English-only story and one in a
+    language the newsroom does not list."""
+    settings = replace(settings, languages=LANGUAGES)
+    at = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+    records = {
+        # A month before its translations: their changes reach its archive month too.
+        "story": make_article("smg-1", topics=("culture",), published_at=at - timedelta(days=21)),
+        "ko": make_article(
+            "smg-1-ko",
+            title="서울 문화의 밤",
+            topics=("culture",),
+            language="ko",
+            translation_of="smg-1",
+            published_at=at + timedelta(hours=2),
+        ),
+        "ja": make_article(
+            "smg-1-ja",
+            title="ソウル文化の夜",
+            topics=("culture",),
+            language="ja",
+            translation_of="smg-1-ko",
+            published_at=at + timedelta(hours=3),
+        ),
+        "alone": make_article("smg-2", topics=("culture",), published_at=at + timedelta(hours=1)),
+        "french": make_article(
+            "smg-3", topics=("culture",), language="fr", published_at=at - timedelta(days=30)
+        ),
+    }
+    write(engine, *records.values())
+    return settings, records
+
+
+def links_by_language(entry: Any) -> dict[str, str]:
+    return {link.hreflang: link.href for link in entry.links if link.get("hreflang")}
+
+
+def test_each_language_has_its_feeds_and_entries_link_their_translations(
+    settings: Settings, engine: Engine, make_article: Make
+) -> None:
+    settings, records = multilingual_newsroom(settings, engine, make_article)
+    feed_service.build_feeds(settings, engine, force_all=False)
+    root = settings.feeds.dir
+    url = {key: record.url for key, record in records.items()}
+    # Today's URLs stay the primary language's: English and what no language claims.
+    english = parse_file(root / "culture" / "atom.xml")
+    assert english.feed.language == "en"
+    assert {e.id.rpartition(":")[2] for e in english.entries} == {"smg-1", "smg-2", "smg-3"}
+    story = next(e for e in english.entries if e.id.endswith(":smg-1"))
+    assert links_by_language(story) == {"ko": url["ko"], "ja": url["ja"]}
+    for language, source, others in (
+        ("ko", "smg-1-ko", {"en": url["story"], "ja": url["ja"]}),
+        ("ja", "smg-1-ja", {"en": url["story"], "ko": url["ko"]}),
+    ):
+        for topic in ("culture", "all"):
+            folder = root / language / topic
+            atom, rss = parse_file(folder / "atom.xml"), parse_file(folder / "rss.xml")
+            assert atom.feed.language == rss.feed.language == language
+            assert atom.feed.title.endswith(f"({LANGUAGES.name(language)})")
+            [entry] = atom.entries
+            assert entry.id.endswith(f":{source}")
+            assert entry.title_detail.language == language
+            assert links_by_language(entry) == others
+            [item] = rss.entries
+            assert links_by_language(item) == others
+            [json_item] = json.loads((folder / "feed.json").read_bytes())["items"]
+            assert json_item["language"] == language
+            assert {t["language"]: t["url"] for t in json_item["_translations"]} == others
+            archive = parse_file(folder / "archive" / "2026-11.atom")
+            assert [e.id.rpartition(":")[2] for e in archive.entries] == [source]
+    # The story alone links nothing; the French article sits in the English archive.
+    alone = next(e for e in english.entries if e.id.endswith(":smg-2"))
+    assert links_by_language(alone) == {}
+    assert (
+        parse_file(root / "culture" / "archive" / "2026-10.atom").entries[0].id.endswith(":smg-3")
+    )
+    opml = etree.fromstring((root / "index.opml").read_bytes())
+    groups = opml.findall("body/outline")
+    assert [g.get("text") for g in groups] == ["English", "한국어", "日本語"]
+    assert groups[1].find("outline/outline").get("xmlUrl").endswith("/feeds/ko/all/rss.xml")
+    assert feed_service.missing_feed_files(settings) == []
+
+
+def test_retracting_a_translation_tombstones_it_in_its_language_only(
+    settings: Settings, engine: Engine, make_article: Make
+) -> None:
+    settings, records = multilingual_newsroom(settings, engine, make_article)
+    feed_service.build_feeds(settings, engine, force_all=False)
+    when = datetime(2026, 11, 25, tzinfo=UTC)
+    with db.write_session(engine) as session:
+        store.retract_article(session, "smg-1-ko", "Mistranslated.", when)
+    feed_service.build_feeds(settings, engine, force_all=False)
+    root = settings.feeds.dir
+
+    def tombstones(path: Path) -> list[str]:
+        tree = etree.parse(str(path))
+        return [
+            d.get("ref").rpartition(":")[2]
+            for d in tree.iter("{http://purl.org/atompub/tombstones/1.0}deleted-entry")
+        ]
+
+    for topic in ("culture", "all"):
+        assert tombstones(root / "ko" / topic / "atom.xml") == ["smg-1-ko"]
+        assert tombstones(root / "ko" / topic / "archive" / "2026-11.atom") == ["smg-1-ko"]
+        assert parse_file(root / "ko" / topic / "atom.xml").entries == []
+        for other in (root / topic, root / "ja" / topic):
+            assert tombstones(other / "atom.xml") == []
+            assert tombstones(other / "archive" / "2026-11.atom") == []
+    # The other translations stop linking the retracted one (the incremental build saw
+    # it through the group), and the build is the one a full build makes.
+    story = next(
+        e for e in parse_file(root / "culture" / "atom.xml").entries if e.id.endswith(":smg-1")
+    )
+    assert links_by_language(story) == {"ja": records["ja"].url}
+    [japanese] = parse_file(root / "ja" / "culture" / "archive" / "2026-11.atom").entries
+    assert links_by_language(japanese) == {"en": records["story"].url}
+    incremental = published_files(root)
+    full = replace(settings, feeds=replace(settings.feeds, dir=root.parent / "full"))
+    feed_service.build_feeds(full, engine, force_all=True)
+    assert published_files(full.feeds.dir) == incremental
+
+
+def test_with_one_language_nothing_moves(
+    settings: Settings, engine: Engine, make_article: Make
+) -> None:
+    # A newsroom with one language keeps one set of feeds: every article is in it,
+    # whatever its language, and no language folder appears.
+    korean = make_article("smg-ko", language="ko", topics=("culture",))
+    write(engine, korean)
+    feed_service.build_feeds(settings, engine, force_all=False)
+    assert not (settings.feeds.dir / "ko").exists()
+    [entry] = parse_file(settings.feeds.dir / "culture" / "atom.xml").entries
+    assert entry.title_detail.language == "ko"

@@ -798,3 +798,62 @@ def test_broken_xml_with_no_entries_is_a_warning(settings: Settings, engine: Eng
         [report] = poll_sources(settings, engine, now=clock)
     assert report.error == "" and report.fetched == 0
     assert "warning: GET " in report.summary and "no entry could be read" in report.summary
+
+
+def languages_of(engine: Engine) -> dict[str, tuple[str, str]]:
+    with db.read_session(engine) as session:
+        rows = session.execute(select(Article.source_id, Article.language, Article.translation_of))
+        return {source: (language, of) for source, language, of in rows}
+
+
+def test_polylang_and_wpml_answers_fill_language_and_translation_group(
+    settings: Settings, engine: Engine
+) -> None:
+    # Issue 30: Polylang's lang and translations map (which includes the post itself),
+    # and the WPML REST API plugin's locale and list of the other posts. The original
+    # of a group is its post in the site's language, whichever post is read first.
+    site = FakeWordPress()
+    polylang = {"en": 11, "ko": 12, "ja": 13}
+    site.add_post(12, lang="ko", translations=polylang)
+    site.add_post(11, lang="en", translations=polylang)
+    site.add_post(13, lang="ja", translations=polylang)
+    site.add_post(14, lang="ko", translations={"ko": 14})  # no translation yet
+    site.add_post(
+        21, wpml_current_locale="ko_KR", wpml_translations=[{"locale": "en_US", "id": 22}]
+    )
+    site.add_post(
+        22,
+        wpml_current_locale="en_US",
+        wpml_translations={"ko_KR": {"locale": "ko_KR", "id": 21, "href": "https://x/"}},
+    )
+    site.add_post(31)  # neither plugin: the site's language, an original
+    site.add_post(32, lang="Korean", translations={})
+    with serve(site) as server:
+        [report] = poll_sources(with_sources(settings, wp_source(server.url)), engine, now=clock)
+    assert languages_of(engine) == {
+        "cms:11": ("en", ""),
+        "cms:12": ("ko", "cms:11"),
+        "cms:13": ("ja", "cms:11"),
+        "cms:14": ("ko", ""),
+        "cms:21": ("ko-KR", "cms:22"),
+        "cms:22": ("en-US", ""),
+        "cms:31": ("en", ""),
+    }
+    [rejection] = report.rejections
+    assert (rejection.item, rejection.field) == ("post 32", "lang")
+    query = next(r.query for r in server.requests if r.path.endswith("/posts"))
+    assert {"lang", "translations", "wpml_current_locale"} <= set(query["_fields"].split(","))
+
+
+def test_a_feed_entry_keeps_its_own_language(settings: Settings, engine: Engine) -> None:
+    body = ATOM.replace("<feed ", '<feed xml:lang="en" ').replace(
+        "<entry><id>urn:entry:1</id>", '<entry xml:lang="ko"><id>urn:entry:1</id>'
+    )
+
+    def feed(request: Request) -> Answer:
+        return Answer(200, {"Content-Type": "application/atom+xml"}, body.encode())
+
+    with serve(feed) as server:
+        source = SourceSettings("upstream", "feed", f"{server.url}/atom.xml", CATEGORIES)
+        poll_sources(with_sources(settings, source), engine, now=clock)
+    assert article(engine, "upstream:urn:entry:1").language == "ko"

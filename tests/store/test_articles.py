@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from syndication.core.articles import ArticleRecord
+from syndication.core.feeds import LanguageScope, feed_language
 from syndication.errors import NotFoundError
 from syndication.store import article_queries
 from syndication.store import articles as store
@@ -198,3 +199,42 @@ def test_upsert_helper_inserts_and_updates(engine: Engine) -> None:
         table = Counter.__table__
         upsert(session, table, [{"name": "feeds", "value": 1}], ["name"], [])  # type: ignore[arg-type]
         assert store.read_counter(session, "feeds") == 9
+
+
+def test_a_language_scope_selects_what_feed_language_assigns(
+    engine: Engine, make_article: Callable[..., ArticleRecord]
+) -> None:
+    # Issue 30: the SQL narrowing of a language's feeds agrees with the pure rule.
+    available = ("en", "ko", "zh", "zh-Hant")
+    tags = ["en", "en-GB", "ko", "ko-KR", "kok", "zh", "zh-Hans", "zh-Hant", "zh-Hant-TW", "fr"]
+    records = [make_article(f"smg-{tag}", language=tag) for tag in tags]
+    write(engine, records, datetime(2026, 11, 28, tzinfo=UTC))
+    with db.read_session(engine) as session:
+        for language in available:
+            scope = LanguageScope(language, available)
+            found = article_queries.newest_published_articles(session, None, 50, scope)
+            expected = {f"smg-{t}" for t in tags if feed_language(available, t) == language}
+            assert {a.source_id for a in found} == expected, language
+
+
+def test_translation_members_are_the_named_and_the_naming(
+    engine: Engine, make_article: Callable[..., ArticleRecord]
+) -> None:
+    records = [
+        make_article("smg-1"),
+        make_article("smg-1-ko", language="ko", translation_of="smg-1"),
+        make_article("smg-2-ko", language="ko", translation_of="smg-2"),  # original to come
+        make_article("smg-3"),
+    ]
+    write(engine, records, datetime(2026, 11, 28, tzinfo=UTC))
+    with db.read_session(engine) as session:
+        members = article_queries.translation_members(session)
+        assert (
+            article_queries.articles_by_source_id(session, ["smg-1-ko"])["smg-1-ko"].translation_of
+            == "smg-1"
+        )
+    assert {(m.source_id, m.translation_of) for m in members} == {
+        ("smg-1", ""),
+        ("smg-1-ko", "smg-1"),
+        ("smg-2-ko", "smg-2"),
+    }

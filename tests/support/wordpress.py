@@ -48,7 +48,10 @@ class FakeWordPress:
         modified: datetime | None = None,
         content: str = "",
         status: str = "publish",
+        **extra: Any,
     ) -> dict[str, Any]:
+        """A published post; ``extra`` are further fields of the answer (a plugin's:
+        Polylang's ``lang`` and ``translations``, WPML's ``wpml_current_locale``...)."""
         date = date or T0 + timedelta(minutes=post_id)
         post = {
             "id": post_id,
@@ -69,6 +72,7 @@ class FakeWordPress:
             "author": 1,
             "categories": list(categories),
             "tags": [],
+            **extra,
         }
         self.posts[post_id] = post
         return post

@@ -237,3 +237,30 @@ def test_an_unexpected_error_under_api_is_json(
         assert answer.json() == {"error": "internal error; the server's log says more"}
         page = client.get("/digests/nope/2026-11-16")
         assert page.headers["content-type"].startswith("text/html")
+
+
+def test_a_pushed_translation_names_its_original(
+    settings: Settings, engine: Engine, key: str
+) -> None:
+    # Issue 30: translation_of is stored as given (the original may come later); an
+    # article naming itself is the one rejection, the lines beside it are kept.
+    with TestClient(create_app(settings, engine)) as client:
+        answer = client.post(
+            "/api/articles",
+            content=body(
+                article_json("cms-1-ko", language="ko", translation_of="cms-1"),
+                article_json("cms-1"),
+                article_json("cms-2", translation_of="cms-2"),
+            ),
+            headers=auth(key),
+        )
+    assert answer.json()["rejected"] == [
+        {
+            "line": 3,
+            "field": "translation_of",
+            "reason": "names the article itself; an original has none",
+        }
+    ]
+    with db.read_session(engine) as session:
+        rows = session.execute(select(Article.source_id, Article.language, Article.translation_of))
+        assert sorted(rows) == [("cms-1", "en", ""), ("cms-1-ko", "ko", "cms-1")]

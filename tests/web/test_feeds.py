@@ -6,6 +6,7 @@ import asyncio
 import gzip
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote
@@ -18,7 +19,7 @@ from starlette.types import ASGIApp, Message, Scope
 from syndication.core.articles import ArticleRecord
 from syndication.edges.files import publish
 from syndication.services import feeds as feed_service
-from syndication.settings import Settings
+from syndication.settings import LanguageSettings, Settings
 from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.web.app import create_app
@@ -506,3 +507,23 @@ def test_a_remembered_path_is_not_resolved_again(
     for _ in range(3):
         assert client.get("/feeds/transport/atom.xml").status_code == 200
     assert resolved == []
+
+
+def test_each_languages_feeds_answer_and_todays_urls_keep_the_primary(
+    settings: Settings, engine: Engine, make_article: Callable[..., ArticleRecord]
+) -> None:
+    # Issue 30: feeds/<lang>/<topic>/… beside today's URLs, which keep the primary language.
+    settings = replace(settings, languages=LanguageSettings(available=("en", "zh-Hant")))
+    english = make_article("smg-1", published_at=at(20, 1))
+    chinese = make_article("smg-1-zh", language="zh-Hant-TW", translation_of="smg-1")
+    with db.write_session(engine) as session:
+        store.write_articles(session, [english, chinese], at(21, 0))
+    feed_service.build_feeds(settings, engine, force_all=False, now=lambda: at(21, 0))
+    with TestClient(create_app(settings, engine)) as client:
+        primary = client.get("/feeds/all/atom.xml")
+        other = client.get("/feeds/zh-Hant/all/atom.xml")
+    assert primary.status_code == other.status_code == 200
+    assert primary.headers["content-type"].startswith(ATOM)
+    assert b":smg-1</id>" in primary.content and b"smg-1-zh</id>" not in primary.content
+    assert b'xml:lang="zh-Hant"' in other.content and b":smg-1-zh</id>" in other.content
+    assert b'hreflang="en"' in other.content and b'hreflang="zh-Hant-TW"' in primary.content
