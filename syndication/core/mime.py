@@ -44,6 +44,7 @@ from urllib.parse import quote, urlsplit
 
 from syndication.core.addresses import header_safe
 from syndication.core.placeholders import PLACEHOLDER_RE, RenderedDigest
+from syndication.core.reader_languages import list_language
 from syndication.core.signing import sign
 from syndication.errors import SyndicationError
 from syndication.settings import MailingList, Settings
@@ -117,8 +118,9 @@ def digest_template(
     ``date`` is the default ``Date`` (the time the digest was compiled); a sender may
     pass the actual send time to :func:`personalise`. Headers: From, To, Subject, Date,
     Message-ID, MIME-Version, List-Id (RFC 2919), List-Unsubscribe and
-    List-Unsubscribe-Post (RFC 8058 one-click).
+    List-Unsubscribe-Post (RFC 8058 one-click), Content-Language (RFC 3282: the list's).
     """
+
     domain = settings.site.domain
     # RFC 2919 §3: the list identifier is a dot-atom ending in a domain we control.
     list_id = f"{_phrase(mailing_list.name, 'List-Id')} <{mailing_list.slug}.{domain}>"
@@ -128,6 +130,10 @@ def digest_template(
         (b"List-Unsubscribe-Post", b"List-Unsubscribe=One-Click"),
         # Gmail's Postmaster Tools aggregate complaints by this header's fields.
         (b"Feedback-ID", f"{period_key}:{mailing_list.slug}:digest:{domain}".encode("ascii")),
+        (
+            b"Content-Language",
+            list_language(mailing_list.language, settings.languages.primary).encode("ascii"),
+        ),
     ]
     return _build(
         settings,
@@ -140,10 +146,13 @@ def digest_template(
 
 
 def confirmation_template(
-    settings: Settings, rendered: RenderedDigest, date: datetime
+    settings: Settings, rendered: RenderedDigest, date: datetime, language: str = ""
 ) -> MessageTemplate:
-    """The message template for the double opt-in mail (see ``render_confirmation``)."""
-    return _build(settings, rendered, "confirm", date, [], frozenset({"CONFIRM_URL"}))
+    """The message template for the double opt-in mail (see ``render_confirmation``),
+    written in ``language`` ("" the primary; its Content-Language header, RFC 3282)."""
+    tag = (language or settings.languages.primary).encode("ascii")
+    headers = [(b"Content-Language", tag)]
+    return _build(settings, rendered, "confirm", date, headers, frozenset({"CONFIRM_URL"}))
 
 
 def _build(

@@ -23,6 +23,7 @@ from syndication.core import mime as mail
 from syndication.core import tokens, verp
 from syndication.core.deliveries import LEASE, Claimed, Outcome
 from syndication.core.placeholders import RenderedDigest
+from syndication.core.reader_languages import reader_language
 from syndication.edges.transport import (
     Envelope,
     MessageRateLimiter,
@@ -263,7 +264,8 @@ def send_confirmation(
     now: datetime,
     transport: Transport | None = None,
 ) -> None:
-    """Mail the double opt-in link to a pending subscriber, for the lists it asked for.
+    """Mail the double opt-in link to a pending subscriber, for the lists it asked for,
+    in the subscriber's language (the first of theirs the newsroom offers).
 
     With the file transport the message lands in ``<outbox>/confirmations/<date>/``.
     Raises :class:`SyndicationError` when the mail cannot be handed over.
@@ -275,11 +277,12 @@ def send_confirmation(
         slugs = subscribers.subscriber_lists(session, subscriber_id)
         # Read with the lists: the link confirms the request this mail describes.
         request = subscriber.request_nonce
+        language = reader_language(subscriber.locale, settings.languages.available)
     lists = [ml for ml in settings.lists if ml.slug in slugs]
     if not lists:
         raise SyndicationError(f"{subscriber.email}: subscribed to no configured list")
-    rendered = rendering.render_confirmation(settings, lists)
-    template = mail.confirmation_template(settings, rendered, now)
+    rendered = rendering.render_confirmation(settings, lists, language)
+    template = mail.confirmation_template(settings, rendered, now, language)
     recipient = mail.Recipient(
         address=subscriber.email,
         name=subscriber.name,

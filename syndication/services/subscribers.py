@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from syndication.clock import utc_now
 from syndication.core import subscriber_csv
+from syndication.core.reader_languages import parse_preferences, store_preferences
 from syndication.core.subscribers import normalise_email, public_name
 from syndication.errors import InputError, NotFoundError, RecordError, SyndicationError
 from syndication.settings import Settings
@@ -51,19 +52,34 @@ class SignUp:
     email: str
     name: str
     lists: list[str]
+    locale: str = ""  # the reader's languages as stored; "" keeps the default
 
 
-def read_sign_up(settings: Settings, email: str, name: str, requested: Sequence[str]) -> SignUp:
+def read_sign_up(
+    settings: Settings, email: str, name: str, requested: Sequence[str], language: str = ""
+) -> SignUp:
     """The form's fields checked: :class:`RecordError` with a reason for the visitor.
 
-    Unknown list slugs are dropped; at least one known list must remain.
+    Unknown list slugs are dropped; at least one known list must remain. ``language``
+    must be one of ``[languages] available`` (by BCP 47 lookup) when given.
     """
     known = {ml.slug for ml in settings.lists}
     chosen = [slug for slug in dict.fromkeys(requested) if slug in known]
     checked = SignUp(normalise_email(email), public_name(name), chosen)
     if not chosen:
         raise RecordError("lists", "Choose at least one list.")
-    return checked
+    locale = _checked_locale(settings, language, "language")
+    return SignUp(checked.email, checked.name, chosen, locale)
+
+
+def _checked_locale(settings: Settings, raw: str, where: str) -> str:
+    """``raw`` (``"ko"``, ``"ko,en"``) as stored in ``subscribers.locale``, ``""`` for no
+    choice; :class:`RecordError` naming ``where`` for a tag the newsroom does not offer."""
+    try:
+        tags = parse_preferences(raw, settings.languages.available, where)
+    except ValueError as exc:
+        raise RecordError("language", str(exc)) from None
+    return store_preferences(tags, settings.languages.primary) if tags else ""
 
 
 def sign_up(engine: Engine, form: SignUp, now: datetime) -> int | None:
@@ -73,7 +89,9 @@ def sign_up(engine: Engine, form: SignUp, now: datetime) -> int | None:
     row): the form must not tell who subscribes.
     """
     with db.write_session(engine) as session:
-        return subscribers.record_signup(session, form.email, form.name, form.lists, now)
+        return subscribers.record_signup(
+            session, form.email, form.name, form.lists, now, form.locale
+        )
 
 
 def mail_confirmation(
@@ -102,6 +120,13 @@ def leave(engine: Engine, subscriber_id: int, list_slug: str, now: datetime) -> 
         subscribers.unsubscribe(session, subscriber_id, now, list_slug)
 
 
+def reader_locale(engine: Engine, subscriber_id: int) -> str:
+    """A subscriber's languages as stored (``"ko,en"``), ``""`` when gone: what the pages
+    behind a link in their mail are written in."""
+    with db.read_session(engine) as session:
+        return subscribers.subscriber_locale(session, subscriber_id)
+
+
 def load_preferences(engine: Engine, subscriber_id: int) -> Preferences:
     """A subscriber's address, name, status and lists; :class:`NotFoundError` if gone."""
     with db.read_session(engine) as session:
@@ -117,8 +142,14 @@ def save_preferences(
     chosen: Sequence[str],
     name: str,
     now: datetime,
+    language: str = "",
 ) -> None:
-    """Apply the preferences form (see :func:`subscribers.save_preferences`)."""
+    """Apply the preferences form (see :func:`subscribers.save_preferences`). A language
+    the newsroom does not offer (only a forged form sends one) leaves the reader's as is."""
+    try:
+        locale = _checked_locale(settings, language, "language")
+    except RecordError:
+        locale = ""
     with db.write_session(engine) as session:
         subscribers.save_preferences(
             session,
@@ -128,6 +159,7 @@ def save_preferences(
             known=[ml.slug for ml in settings.lists],
             name=name,
             now=now,
+            locale=locale,
         )
 
 

@@ -69,6 +69,12 @@ def subscriber_lists(session: Session, subscriber_id: int) -> list[str]:
     )
 
 
+def subscriber_locale(session: Session, subscriber_id: int) -> str:
+    """A subscriber's languages as stored (``"ko,en"``); ``""`` when the row is gone."""
+    locale = session.scalar(select(Subscriber.locale).where(Subscriber.id == subscriber_id))
+    return locale or ""
+
+
 def new_request_nonce() -> str:
     """A fresh name for one sign-up request (what a confirmation link is bound to)."""
     return secrets.token_urlsafe(16)
@@ -189,34 +195,48 @@ def add_subscriber(
     *,
     confirmed: bool,
     now: datetime,
+    locale: str = "",
 ) -> AddResult:
     """Create or update a subscriber and subscribe it to ``lists`` (the CLI and CSV add).
 
     A new or previously unsubscribed address becomes ``pending`` (or ``active`` with
     ``confirmed``); an active one stays active and gains the lists. A suppressed address
-    raises :class:`RecordError`; so does one that bounced or complained.
+    raises :class:`RecordError`; so does one that bounced or complained. ``locale`` (the
+    reader's languages, ``"ko,en"``; checked by the caller) replaces theirs when given.
     """
     event = Event.ADD_CONFIRMED if confirmed else Event.ADD
-    result = _enter(session, email, name, lists, event, now)
+    result = _enter(session, email, name, lists, event, now, locale)
     assert result is not None  # an add is applied or refused, never ignored
     return result
 
 
 def record_signup(
-    session: Session, email: str, name: str, lists: Sequence[str], now: datetime
+    session: Session,
+    email: str,
+    name: str,
+    lists: Sequence[str],
+    now: datetime,
+    locale: str = "",
 ) -> int | None:
     """Record a sign-up from the public form; the id to mail a confirmation to, or ``None``.
 
-    A new, pending or unsubscribed address becomes ``pending`` with ``lists``. An active
-    one keeps its lists and name; one that bounced, complained or is suppressed is left
-    alone (the table's sign-up row). The form answers the same either way.
+    A new, pending or unsubscribed address becomes ``pending`` with ``lists`` (and the
+    languages ``locale``, when given). An active one keeps its lists, name and languages;
+    one that bounced, complained or is suppressed is left alone (the table's sign-up row).
+    The form answers the same either way.
     """
-    result = _enter(session, email, name, lists, Event.SIGN_UP, now)
+    result = _enter(session, email, name, lists, Event.SIGN_UP, now, locale)
     return result.subscriber_id if result is not None and result.needs_confirmation else None
 
 
 def _enter(
-    session: Session, email: str, name: str, lists: Sequence[str], event: Event, now: datetime
+    session: Session,
+    email: str,
+    name: str,
+    lists: Sequence[str],
+    event: Event,
+    now: datetime,
+    locale: str = "",
 ) -> AddResult | None:
     """A sign-up or an add of ``email``: the result, ``None`` when ignored, or RecordError."""
     email = normalise_email(email)
@@ -227,13 +247,17 @@ def _enter(
     rule = _admit(email, subscriber, event, suppressed)
     created = False
     if rule is not None and subscriber is None:
-        subscriber, created = _insert(session, email, name, now)
+        subscriber, created = _insert(session, email, name, now, locale)
         if not created:  # signed up by someone else meanwhile: decide from what they left
             rule = _admit(email, subscriber, event, suppressed)
     if rule is None or subscriber is None:
         return None
     renewed = _carry_out(session, subscriber, rule, now, lists=lists, name=name, reason="")
     needs_confirmation = rule.mail is Mail.YES or (rule.mail is Mail.IF_RENEWED and renewed)
+    # A sign-up changes the languages only with the request it renews (the mailbox then
+    # confirms it); an operator's add whenever it names them.
+    if locale and (event is not Event.SIGN_UP or needs_confirmation):
+        subscriber.locale = locale
     return AddResult(subscriber.id, created, subscriber.status, needs_confirmation)
 
 
@@ -249,12 +273,16 @@ def _admit(
     return rule if rule.verdict is Verdict.APPLY else None
 
 
-def _insert(session: Session, email: str, name: str, now: datetime) -> tuple[Subscriber, bool]:
-    """A new subscriber row (status set by the caller's transition), or the one that won."""
+def _insert(
+    session: Session, email: str, name: str, now: datetime, locale: str = ""
+) -> tuple[Subscriber, bool]:
+    """A new subscriber row (status set by the caller's transition), or the one that won.
+    ``locale``: the reader's languages; none given, the column's old default ``en``
+    (read as the primary language when the newsroom does not offer English)."""
     subscriber = Subscriber(
         email=email,
         name=clean_name(name),
-        locale="en",
+        locale=locale or "en",
         status=lifecycle.Status.PENDING.value,
         created_at=now,
         updated_at=now,
@@ -340,6 +368,7 @@ class Preferences:
     name: str
     status: str
     lists: list[str]
+    locale: str = "en"  # the reader's languages, ``"ko,en"`` (see core.reader_languages)
 
 
 def load_preferences(session: Session, subscriber_id: int) -> Preferences:
@@ -352,6 +381,7 @@ def load_preferences(session: Session, subscriber_id: int) -> Preferences:
         subscriber.name,
         subscriber.status,
         subscriber_lists(session, subscriber_id),
+        subscriber.locale,
     )
 
 
@@ -364,8 +394,10 @@ def save_preferences(
     known: Collection[str],
     name: str,
     now: datetime,
+    locale: str = "",
 ) -> None:
     """Apply the preferences form. Choosing no list is the same as leaving everything.
+    ``locale`` (checked by the caller), when given, becomes the reader's languages.
 
     An unsubscribed subscriber who picks lists again is active again: the preferences
     link came to their mailbox, which is the consent double opt-in asks for. Bounced or
@@ -375,6 +407,8 @@ def save_preferences(
     subscriber = session.get(Subscriber, subscriber_id, with_for_update=True)
     if subscriber is None:
         raise NotFoundError("this subscription no longer exists")
+    if locale:
+        subscriber.locale = locale
     if leave or not lists:
         apply(session, subscriber, Event.CHOOSE_NONE, now)
     else:

@@ -99,7 +99,9 @@ def _compile_period(
         articles = article_queries.articles_published_between(
             session, the_list.topics, period.start, period.end
         )
-    content = digest.build_digest(settings, the_list, period, articles)
+    content = digest.build_digest(
+        settings, the_list, period, articles, rendering.digest_words(settings, the_list)
+    )
     if content is None:
         return CompileReport(list_slug, key, period, 0, False, 0, True)
     rendered = rendering.render_digest(settings, content)
