@@ -18,7 +18,11 @@ subscribers_app = group("subscribers", "Manage mailing-list subscribers.")
 def subscribers_import(
     ctx: typer.Context,
     path: Annotated[
-        str, typer.Argument(metavar="FILE", help="CSV file with the header email,name,lists")
+        str,
+        typer.Argument(
+            metavar="FILE",
+            help="CSV file with the header email,name,lists (and optionally ,language)",
+        ),
     ],
     confirmed: Annotated[
         bool, typer.Option("--confirmed", help="You hold their consent: make them active now")
@@ -47,13 +51,20 @@ def subscribers_add(
     confirmed: Annotated[
         bool, typer.Option("--confirmed", help="You hold their consent: make them active now")
     ] = False,
+    language: Annotated[
+        str,
+        typer.Option(
+            metavar="TAG",
+            help="The reader's language(s), one of [languages] available (ko; or ko,en)",
+        ),
+    ] = "",
 ) -> None:
     """Subscribe one address to one or more lists."""
     from syndication.services import subscribers
 
     c = context(ctx)
     result = subscribers.add_subscriber(
-        c.signing(), c.engine, email, lists, name, confirmed=confirmed
+        c.signing(), c.engine, email, lists, name, confirmed=confirmed, language=language
     )
     action = "added" if result.created else "updated"
     note = "; confirmation mail sent" if result.needs_confirmation else ""

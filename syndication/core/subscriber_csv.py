@@ -1,5 +1,10 @@
 """Subscribers as CSV (pure): reading ``email,name,lists`` rows; cells safe for spreadsheets.
 
+An optional ``language`` column gives the reader's languages (``ko``, or ``"ko,en"`` in
+order; each one of ``[languages] available``; empty: the primary). The export's own
+header, ``email,name,lists,status,language``, is read too (its ``status`` is not: a reader's
+status comes from their consent, not from a file), so an export imports back.
+
 Reading takes lines (bytes decoded one at a time by :class:`DecodedLines`) and yields each
 row or its error with the line number; the caller opens the file and writes the store.
 """
@@ -7,13 +12,17 @@ row or its error with the line number; the caller opens the file and writes the 
 from __future__ import annotations
 
 import csv
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from syndication.core.reader_languages import parse_preferences, store_preferences
 from syndication.core.subscribers import clean_name, normalise_email
 from syndication.errors import RecordError
 
 CSV_HEADER = ["email", "name", "lists"]
+# The headers an import accepts, and what the export writes (the last one).
+HEADERS = (CSV_HEADER, [*CSV_HEADER, "language"], [*CSV_HEADER, "status", "language"])
+EXPORT_HEADER = HEADERS[-1]
 
 # Cells a spreadsheet takes for a formula (OWASP "CSV Injection"): a name from the public
 # form such as =HYPERLINK(...) must reach the operator's spreadsheet as text.
@@ -40,6 +49,7 @@ class SubscriberRow:
     email: str
     name: str
     lists: tuple[str, ...]
+    locale: str = ""  # the reader's languages as stored ("ko,en"); "" for none given
 
 
 def parse_lists(raw: str, known_lists: Collection[str]) -> tuple[str, ...]:
@@ -77,14 +87,29 @@ class DecodedLines:
                 yield line.decode("utf-8", "replace")
 
 
+def parse_language(raw: str, languages: Sequence[str]) -> str:
+    """A ``language`` cell as stored in ``subscribers.locale`` (``""`` when empty);
+    :class:`RecordError` for a tag that is not one of ``languages``."""
+    try:
+        tags = parse_preferences(raw, languages) if languages else []
+    except ValueError as exc:
+        raise RecordError("language", str(exc).removeprefix("language: ")) from None
+    return store_preferences(tags, languages[0]) if tags else ""
+
+
 def read_subscriber_csv(
-    lines: Iterable[str], known_lists: Collection[str], bad_lines: Mapping[int, str] | None = None
+    lines: Iterable[str],
+    known_lists: Collection[str],
+    bad_lines: Mapping[int, str] | None = None,
+    languages: Sequence[str] = (),
 ) -> Iterator[tuple[int, SubscriberRow | RecordError]]:
     """Yield ``(line number, row or error)`` for each data row of an ``email,name,lists`` CSV.
 
-    The header must be exactly ``email,name,lists``; a file without it is refused as a
-    whole (a row error at line 1), since its columns cannot be trusted. ``bad_lines``
-    (line number to reason, see :class:`DecodedLines`) rejects the rows spanning them.
+    The header must be one of :data:`HEADERS` (``email,name,lists``, optionally with
+    ``language``, or the export's); a file without one is refused as a whole (a row
+    error at line 1), since its columns cannot be trusted. ``bad_lines`` (line number to
+    reason, see :class:`DecodedLines`) rejects the rows spanning them. ``languages``: the
+    newsroom's, which a ``language`` cell must name.
     """
     bad = bad_lines if bad_lines is not None else {}
     reader = csv.reader(lines)
@@ -94,8 +119,14 @@ def read_subscriber_csv(
     if 1 in bad:
         yield 1, RecordError("", bad[1])
         return
-    if [h.strip().lower() for h in header] != CSV_HEADER:
-        yield reader.line_num, RecordError("", f"the header must be {','.join(CSV_HEADER)}")
+    columns = [h.strip().lower() for h in header]
+    if columns not in HEADERS:
+        yield (
+            reader.line_num,
+            RecordError(
+                "", f"the header must be {','.join(CSV_HEADER)} (and optionally ,language)"
+            ),
+        )
         return
     while True:
         first = reader.line_num + 1
@@ -112,14 +143,18 @@ def read_subscriber_csv(
             continue
         if not fields or all(not f.strip() for f in fields):
             continue
-        if len(fields) != 3:
-            yield reader.line_num, RecordError("", f"expected 3 columns, found {len(fields)}")
+        if len(fields) != len(columns):
+            yield (
+                reader.line_num,
+                RecordError("", f"expected {len(columns)} columns, found {len(fields)}"),
+            )
             continue
         try:
             row = SubscriberRow(
                 normalise_email(from_spreadsheet(fields[0].strip())),
                 clean_name(from_spreadsheet(fields[1])),
                 parse_lists(fields[2], known_lists),
+                parse_language(fields[-1], languages) if columns[-1] == "language" else "",
             )
         except RecordError as exc:
             yield reader.line_num, exc

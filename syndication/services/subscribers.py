@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 
 from syndication.clock import utc_now
 from syndication.core import subscriber_csv
-from syndication.core.reader_languages import parse_preferences, store_preferences
 from syndication.core.subscribers import normalise_email, public_name
 from syndication.errors import InputError, NotFoundError, RecordError, SyndicationError
 from syndication.settings import Settings
@@ -68,18 +67,14 @@ def read_sign_up(
     checked = SignUp(normalise_email(email), public_name(name), chosen)
     if not chosen:
         raise RecordError("lists", "Choose at least one list.")
-    locale = _checked_locale(settings, language, "language")
+    locale = _checked_locale(settings, language)
     return SignUp(checked.email, checked.name, chosen, locale)
 
 
-def _checked_locale(settings: Settings, raw: str, where: str) -> str:
+def _checked_locale(settings: Settings, raw: str) -> str:
     """``raw`` (``"ko"``, ``"ko,en"``) as stored in ``subscribers.locale``, ``""`` for no
-    choice; :class:`RecordError` naming ``where`` for a tag the newsroom does not offer."""
-    try:
-        tags = parse_preferences(raw, settings.languages.available, where)
-    except ValueError as exc:
-        raise RecordError("language", str(exc)) from None
-    return store_preferences(tags, settings.languages.primary) if tags else ""
+    choice; :class:`RecordError` for a tag the newsroom does not offer (as a CSV cell)."""
+    return subscriber_csv.parse_language(raw, settings.languages.available)
 
 
 def sign_up(engine: Engine, form: SignUp, now: datetime) -> int | None:
@@ -147,7 +142,7 @@ def save_preferences(
     """Apply the preferences form (see :func:`subscribers.save_preferences`). A language
     the newsroom does not offer (only a forged form sends one) leaves the reader's as is."""
     try:
-        locale = _checked_locale(settings, language, "language")
+        locale = _checked_locale(settings, language)
     except RecordError:
         locale = ""
     with db.write_session(engine) as session:
@@ -206,7 +201,9 @@ def import_subscribers_file(
     with handle:
         # Bytes decoded line by line: one bad byte costs its row, not the rest of the file.
         lines = subscriber_csv.DecodedLines(handle)
-        rows = subscriber_csv.read_subscriber_csv(lines, known, lines.bad)
+        rows = subscriber_csv.read_subscriber_csv(
+            lines, known, lines.bad, settings.languages.available
+        )
         while batch := list(itertools.islice(rows, batch_size)):
             now = utc_now()
             with db.write_session(engine) as session:
@@ -237,7 +234,13 @@ def _import_batch(
             if isinstance(row, RecordError):
                 raise row
             result = subscribers.add_subscriber(
-                session, row.email, row.name, row.lists, confirmed=confirmed, now=now
+                session,
+                row.email,
+                row.name,
+                row.lists,
+                confirmed=confirmed,
+                now=now,
+                locale=row.locale,
             )
         except RecordError as exc:
             rejection = Rejection(path, line, exc.field, exc.reason)
@@ -262,8 +265,10 @@ def add_subscriber(
     name: str,
     *,
     confirmed: bool,
+    language: str = "",
 ) -> AddResult:
-    """Add one address to ``lists`` (see :func:`subscribers.add_subscriber`)."""
+    """Add one address to ``lists`` (see :func:`subscribers.add_subscriber`), with the
+    reader's languages when ``language`` names them (``ko``, ``ko,en``)."""
     db.require_current_schema(engine)
     known = {ml.slug for ml in settings.lists}
     unknown = [slug for slug in lists if slug not in known]
@@ -273,11 +278,15 @@ def add_subscriber(
     if unknown:
         # A named thing that does not exist: exit 1, as for every command (README, The CLI).
         raise NotFoundError(f"--list: unknown list {unknown[0]!r} (lists: {choices})")
+    try:
+        locale = _checked_locale(settings, language)
+    except RecordError as exc:
+        raise InputError(f"--language: {exc.reason}") from None
     now = utc_now()
     try:
         with db.write_session(engine) as session:
             result = subscribers.add_subscriber(
-                session, email, name, lists, confirmed=confirmed, now=now
+                session, email, name, lists, confirmed=confirmed, now=now, locale=locale
             )
     except RecordError as exc:
         raise InputError(f"{email}: {exc.reason}") from exc
@@ -301,10 +310,11 @@ def restore_address(engine: Engine, email: str, now: datetime) -> str:
 
 
 def export_subscribers(engine: Engine, out: IO[str]) -> int:
-    """Write every subscriber as CSV ``email,name,lists,status``; returns how many."""
+    """Write every subscriber as CSV ``email,name,lists,status,language``; returns how
+    many."""
     db.require_current_schema(engine)
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*subscriber_csv.CSV_HEADER, "status"])
+    writer.writerow(subscriber_csv.EXPORT_HEADER)
     count = 0
     with db.read_session(engine) as session:
         for row in subscriber_queries.export_rows(session):
@@ -377,11 +387,11 @@ def restore(engine: Engine, subscriber_id: int, now: datetime) -> str:
 
 
 def export_csv(engine: Engine) -> Iterator[str]:
-    """Every subscriber as CSV (``email,name,lists,status``), a chunk at a time, as
-    ``syndication subscribers export`` writes it."""
+    """Every subscriber as CSV (``email,name,lists,status,language``), a chunk at a time,
+    as ``syndication subscribers export`` writes it."""
     buffer = StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([*subscriber_csv.CSV_HEADER, "status"])
+    writer.writerow(subscriber_csv.EXPORT_HEADER)
     with db.read_session(engine) as session:
         for row in subscriber_queries.export_rows(session):
             # The same protection as `subscribers export` (formula cells made inert).

@@ -147,8 +147,9 @@ def subscriber_history(session: Session, subscriber_id: int) -> SubscriberHistor
     )
 
 
-def export_rows(session: Session) -> Iterator[tuple[str, str, str, str]]:
-    """``(email, name, lists, status)`` for every subscriber, by address."""
+def export_rows(session: Session) -> Iterator[tuple[str, str, str, str, str]]:
+    """``(email, name, lists, status, language)`` for every subscriber, by address
+    (``language``: their languages as stored, ``"ko,en"``)."""
     lists: dict[int, list[str]] = {}
     for subscriber_id, slug in session.execute(
         select(Subscription.subscriber_id, Subscription.list_slug).order_by(
@@ -162,4 +163,5 @@ def export_rows(session: Session) -> Iterator[tuple[str, str, str, str]]:
             subscriber.name,
             ";".join(lists.get(subscriber.id, [])),
             subscriber.status,
+            subscriber.locale,
         )

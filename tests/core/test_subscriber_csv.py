@@ -79,3 +79,36 @@ def test_spreadsheet_escaping_round_trips(cell: str) -> None:
     safe = spreadsheet_safe(cell)
     assert not safe.startswith(("=", "+", "-", "@", "\t"))
     assert from_spreadsheet(safe) == cell
+
+
+def test_an_optional_language_column_names_the_readers_languages() -> None:
+    text = (
+        "email,name,lists,language\n"
+        "a@example.org,A,weekly-city,ko\n"
+        "b@example.org,B,weekly-city,\n"
+        'c@example.org,C,weekly-city,"ko-KR, en"\n'
+        "d@example.org,D,weekly-city,fr\n"
+        "e@example.org,E,weekly-city,korean\n"
+        "f@example.org,F,weekly-city\n"
+    )
+    results = list(read_subscriber_csv(text.splitlines(keepends=True), LISTS, None, ("en", "ko")))
+    assert [(n, r.locale) for n, r in results if isinstance(r, SubscriberRow)] == [
+        (2, "ko"),
+        (3, ""),
+        (4, "ko,en"),
+    ]
+    assert [(n, str(r)) for n, r in results if isinstance(r, RecordError)] == [
+        (5, "language: 'fr' is not one of this newsroom's languages (en, ko)"),
+        (
+            6,
+            "language: 'korean' is not a BCP 47 language tag (RFC 5646): write e.g. 'en', "
+            "'ko', 'zh-Hant' or 'en-GB'",
+        ),
+        (7, "expected 4 columns, found 3"),
+    ]
+
+
+def test_the_exports_header_is_read_and_its_status_ignored() -> None:
+    text = "email,name,lists,status,language\na@example.org,A,weekly-city,bounced,ko\n"
+    ((line, row),) = read_subscriber_csv(text.splitlines(keepends=True), LISTS, None, ("en", "ko"))
+    assert (line, row) == (2, SubscriberRow("a@example.org", "A", ("weekly-city",), "ko"))

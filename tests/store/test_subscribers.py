@@ -86,8 +86,8 @@ def test_export_and_counts(engine: Engine, now: datetime) -> None:
         )
     with db.read_session(engine) as session:
         assert list(subscriber_queries.export_rows(session)) == [
-            ("a@example.org", "A", "weekly-city", "active"),
-            ("b@example.org", "B, Jr.", "weekly-city;weekly-international", "pending"),
+            ("a@example.org", "A", "weekly-city", "active", "en"),
+            ("b@example.org", "B, Jr.", "weekly-city;weekly-international", "pending", "en"),
         ]
         assert status.list_readers(session) == {
             "weekly-city": {"active": 1, "pending": 1},
