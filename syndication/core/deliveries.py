@@ -28,6 +28,7 @@ class Claimed:
     name: str
     attempts: int
     token: str = ""
+    locale: str = ""  # the subscriber's languages ("ko,en"): a "reader" list's copy
 
 
 @dataclass(frozen=True)

@@ -220,6 +220,7 @@ def build_digest(
     period: Period,
     articles: Iterable[StoredArticle],
     words: gettext.NullTranslations | None = None,
+    language: str = "",
 ) -> DigestContent | None:
     """The digest of ``mailing_list`` for ``period``, or ``None`` when it has no articles.
 
@@ -228,10 +229,10 @@ def build_digest(
     order (an article with several of the list's topics appears once, under the first),
     newest first inside a topic. The first articles are shown in full, then title-only,
     then only counted ("and N more on the website"), so that the rendered HTML stays
-    under :data:`HTML_LIMIT`. Written in :func:`digest_language`, with ``words`` (that
-    language's catalog; none: the English as written).
+    under :data:`HTML_LIMIT`. Written in ``language``, by default :func:`digest_language`,
+    with ``words`` (that language's catalog; none: the English as written).
     """
-    language = digest_language(settings, mailing_list)
+    language = language or digest_language(settings, mailing_list)
     words = words or gettext.NullTranslations()
     tz = settings.site.tz
     order = {slug: index for index, slug in enumerate(mailing_list.topics)}

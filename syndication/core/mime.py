@@ -112,16 +112,18 @@ def digest_template(
     period_key: str,
     rendered: RenderedDigest,
     date: datetime,
+    language: str = "",
 ) -> MessageTemplate:
-    """The message template for one list's digest of one period.
+    """The message template for one list's digest of one period, in ``language`` (by
+    default the list's).
 
     ``date`` is the default ``Date`` (the time the digest was compiled); a sender may
     pass the actual send time to :func:`personalise`. Headers: From, To, Subject, Date,
     Message-ID, MIME-Version, List-Id (RFC 2919), List-Unsubscribe and
     List-Unsubscribe-Post (RFC 8058 one-click), Content-Language (RFC 3282: the list's).
     """
-
     domain = settings.site.domain
+    content_language = language or list_language(mailing_list.language, settings.languages.primary)
     # RFC 2919 §3: the list identifier is a dot-atom ending in a domain we control.
     list_id = f"{_phrase(mailing_list.name, 'List-Id')} <{mailing_list.slug}.{domain}>"
     headers = [
@@ -130,10 +132,7 @@ def digest_template(
         (b"List-Unsubscribe-Post", b"List-Unsubscribe=One-Click"),
         # Gmail's Postmaster Tools aggregate complaints by this header's fields.
         (b"Feedback-ID", f"{period_key}:{mailing_list.slug}:digest:{domain}".encode("ascii")),
-        (
-            b"Content-Language",
-            list_language(mailing_list.language, settings.languages.primary).encode("ascii"),
-        ),
+        (b"Content-Language", content_language.encode("ascii")),
     ]
     return _build(
         settings,

@@ -30,6 +30,7 @@ RTL_LANGUAGES = frozenset(
     {"ar", "he", "iw", "fa", "ur", "ps", "sd", "ug", "yi", "dv", "ckb", "syr", "arc"}
 )
 MAX_PREFERENCES = 5  # languages kept per reader; more says nothing a reader means
+LOCALE_LENGTH = 20  # the subscribers.locale column's size
 
 
 def text_direction(tag: str) -> str:
@@ -142,8 +143,15 @@ def stored_preferences(locale: str) -> list[str]:
 
 
 def store_preferences(tags: Sequence[str], primary: str) -> str:
-    """``subscribers.locale`` for ``tags``: comma-separated; the primary language if none."""
-    return ",".join(tags[:MAX_PREFERENCES]) if tags else primary
+    """``subscribers.locale`` for ``tags``: comma-separated, as many as fit the column
+    (:data:`LOCALE_LENGTH`; the first always does: a tag is at most 35 characters only in
+    theory, the newsroom's own are short); the primary language if none."""
+    kept: list[str] = []
+    for tag in tags[:MAX_PREFERENCES]:
+        if kept and len(",".join([*kept, tag])) > LOCALE_LENGTH:
+            break
+        kept.append(tag)
+    return ",".join(kept)[:LOCALE_LENGTH] if kept else primary
 
 
 def reader_language(locale: str, available: Sequence[str]) -> str:

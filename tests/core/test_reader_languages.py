@@ -78,6 +78,8 @@ def test_preferences_are_checked_ordered_and_stored() -> None:
         parse_preferences("korean", AVAILABLE)
     assert store_preferences(["ko", "en"], "en") == "ko,en"
     assert store_preferences([], "en") == "en"
+    # As many as fit subscribers.locale (20 characters).
+    assert store_preferences(["zh-Hant", "zh-Hans", "en", "ko"], "en") == "zh-Hant,zh-Hans,en"
 
 
 def test_a_reader_gets_their_first_offered_language_else_the_primary() -> None:
