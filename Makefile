@@ -67,6 +67,7 @@ bench: install
 	$(BIN)/python bench/bench_send.py
 	$(BIN)/python bench/bench_web.py
 	$(BIN)/python bench/bench_startup.py
+	$(BIN)/python bench/bench_languages.py
 
 # Feed builds at 5,000 / 30,000 / 100,000 articles next to a plain lxml writer, and with
 # SYNDICATION_BENCH_PG_URL set the PostgreSQL import next to a plain COPY (issue 16).

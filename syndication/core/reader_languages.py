@@ -18,6 +18,7 @@ whose labels stay exactly as they always were.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import date
 
@@ -154,9 +155,11 @@ def store_preferences(tags: Sequence[str], primary: str) -> str:
     return ",".join(kept)[:LOCALE_LENGTH] if kept else primary
 
 
-def reader_language(locale: str, available: Sequence[str]) -> str:
+@functools.lru_cache(maxsize=1024)
+def reader_language(locale: str, available: tuple[str, ...]) -> str:
     """The language to write to a reader whose ``subscribers.locale`` is ``locale``: the
-    first of their languages the newsroom offers (by lookup), else the primary."""
+    first of their languages the newsroom offers (by lookup), else the primary. Cached:
+    the sender asks it once per recipient, and readers share a few locales."""
     return best_match(stored_preferences(locale), available) or available[0]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -115,8 +116,11 @@ def test_every_shipped_catalog_compiles_and_korean_is_complete() -> None:
             assert set(_names(string)) == wanted, message.id
 
 
-def _strings(value: str | tuple[str, ...]) -> tuple[str, ...]:
-    return value if isinstance(value, tuple) else (value,)
+def _strings(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """A message's id or string as a tuple (one entry, or one per plural form)."""
+    if value is None:
+        return ("",)
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def _names(text: str) -> list[str]:

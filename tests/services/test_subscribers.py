@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import csv
 import email
+from dataclasses import replace
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
