@@ -383,8 +383,8 @@ def test_subscriber_actions_and_export(
     export = client.get("/admin/subscribers/export.csv")
     assert export.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(export.text)))
-    assert rows[0] == ["email", "name", "lists", "status"]
-    assert ["reader0@example.org", "'=HYPERLINK(1)", "", "unsubscribed"] in rows
+    assert rows[0] == ["email", "name", "lists", "status", "language"]
+    assert ["reader0@example.org", "'=HYPERLINK(1)", "", "unsubscribed", "en"] in rows
 
 
 def test_retract_an_article_with_a_reason(
