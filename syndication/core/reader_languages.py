@@ -166,8 +166,8 @@ def reader_language(locale: str, available: tuple[str, ...]) -> str:
 def list_language(fixed: str, primary: str) -> str:
     """The language a list's digest is written in: the list's fixed tag, else ``primary``.
 
-    A ``"reader"`` list (each reader's language) is written in the primary language too:
-    rendering one digest per reader language is not built yet (README, Languages)."""
+    A ``"reader"`` list's main render is the primary language's; its other languages are
+    rendered beside it (services.digests.compiling, README Languages)."""
     return fixed if fixed and fixed != "reader" else primary
 
 
