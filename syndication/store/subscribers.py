@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from syndication.core import subscribers as lifecycle
+from syndication.core.reader_languages import store_preferences, stored_preferences
 from syndication.core.subscribers import (
     Event,
     Lists,
@@ -397,7 +398,8 @@ def save_preferences(
     locale: str = "",
 ) -> None:
     """Apply the preferences form. Choosing no list is the same as leaving everything.
-    ``locale`` (checked by the caller), when given, becomes the reader's languages.
+    ``locale`` (checked by the caller), when given, goes first in the reader's languages;
+    the others they had follow in their order (``ko,en`` choosing ``en`` is ``en,ko``).
 
     An unsubscribed subscriber who picks lists again is active again: the preferences
     link came to their mailbox, which is the consent double opt-in asks for. Bounced or
@@ -408,7 +410,9 @@ def save_preferences(
     if subscriber is None:
         raise NotFoundError("this subscription no longer exists")
     if locale:
-        subscriber.locale = locale
+        chosen = stored_preferences(locale)
+        rest = [tag for tag in stored_preferences(subscriber.locale) if tag not in chosen]
+        subscriber.locale = store_preferences(chosen + rest, chosen[0])
     if leave or not lists:
         apply(session, subscriber, Event.CHOOSE_NONE, now)
     else:

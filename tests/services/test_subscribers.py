@@ -344,6 +344,8 @@ def test_sign_up_and_preferences_carry_the_language(
     subscriber_id = services.sign_up(engine, form, now)
     assert subscriber_id is not None
     assert services.reader_locale(engine, subscriber_id) == "ko"
+    with db.write_session(engine) as session:
+        subscribers.find_subscriber(session, "kim@example.org").locale = "ko,en"
     services.save_preferences(
         settings,
         engine,
@@ -354,7 +356,8 @@ def test_sign_up_and_preferences_carry_the_language(
         now=now,
         language="en",
     )
-    assert services.load_preferences(engine, subscriber_id).locale == "en"
+    # The choice goes first; the reader's other languages keep their order after it.
+    assert services.load_preferences(engine, subscriber_id).locale == "en,ko"
     # A forged value changes nothing.
     services.save_preferences(
         settings,
@@ -366,5 +369,5 @@ def test_sign_up_and_preferences_carry_the_language(
         now=now,
         language="xx",
     )
-    assert services.load_preferences(engine, subscriber_id).locale == "en"
+    assert services.load_preferences(engine, subscriber_id).locale == "en,ko"
     assert services.reader_locale(engine, 999_999) == ""

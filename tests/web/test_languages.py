@@ -171,7 +171,7 @@ def test_preferences_change_the_language_and_answer_in_it(
         assert html_tag(saved.text) == '<html lang="ko" dir="ltr">'
         assert "저장했습니다." in saved.text
         assert '<option value="ko" lang="ko" selected>한국어</option>' in saved.text
-    assert services.reader_locale(engine, sid) == "ko"
+    assert services.reader_locale(engine, sid) == "ko,en"
 
 
 def test_english_pages_keep_their_words(client: TestClient) -> None:
