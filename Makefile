@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install lint test demo bench bench-scale clean
+.PHONY: install lint test demo bench bench-scale clean catalogs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,21 @@ demo: install
 	@echo "Open the site: $(BIN)/syndication serve"
 	@echo "then visit http://127.0.0.1:8000/ (feeds under /feeds/, digests under /digests/)"
 
+# Message catalogs (README, Languages): extract every string of the public pages and the
+# e-mails into syndication/locale/messages.pot, merge it into each language's .po (a new
+# language: make catalogs ADD_LANGUAGE=ja starts syndication/locale/ja;
+# zh_Hant for zh-Hant), then compile and check
+# them. The .po files are the source and are committed; the .mo files are not (the service
+# compiles a .po in memory when its .mo is missing or older).
+LOCALES := syndication/locale
+catalogs: install
+	$(BIN)/pybabel extract -F babel.cfg -k translate:2 -k t:2 -c Translators: --no-location \
+		--sort-output -o $(LOCALES)/messages.pot .
+	$(if $(ADD_LANGUAGE),$(BIN)/pybabel init -D messages -i $(LOCALES)/messages.pot -d $(LOCALES) -l $(ADD_LANGUAGE))
+	$(BIN)/pybabel update -D messages -i $(LOCALES)/messages.pot -d $(LOCALES) --no-fuzzy-matching \
+		--ignore-obsolete
+	$(BIN)/pybabel compile -D messages -d $(LOCALES) --statistics
+
 bench: install
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_feeds.py
@@ -52,6 +67,7 @@ bench: install
 	$(BIN)/python bench/bench_send.py
 	$(BIN)/python bench/bench_web.py
 	$(BIN)/python bench/bench_startup.py
+	$(BIN)/python bench/bench_languages.py
 
 # Feed builds at 5,000 / 30,000 / 100,000 articles next to a plain lxml writer, and with
 # SYNDICATION_BENCH_PG_URL set the PostgreSQL import next to a plain COPY (issue 16).

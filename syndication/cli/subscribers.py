@@ -21,7 +21,8 @@ def subscribers_import(
         str,
         typer.Argument(
             metavar="FILE",
-            help="CSV: email,name,lists; our own export; a listmonk or Mailchimp export",
+            help="CSV: email,name,lists (optionally language); our own export; a listmonk "
+            "or Mailchimp export",
         ),
     ],
     lists: Annotated[
@@ -66,6 +67,13 @@ def subscribers_add(
     confirmed: Annotated[
         bool, typer.Option("--confirmed", help="You hold their consent: make them active now")
     ] = False,
+    language: Annotated[
+        str,
+        typer.Option(
+            metavar="TAG",
+            help="The reader's language(s), one of [languages] available (ko; or ko,en)",
+        ),
+    ] = "",
 ) -> None:
     """Subscribe one address to one or more lists."""
     import getpass
@@ -81,6 +89,7 @@ def subscribers_add(
         name,
         confirmed=confirmed,
         by=f"{getpass.getuser()} (command line)",
+        language=language,
     )
     action = "added" if result.created else "updated"
     note = "; confirmation mail sent" if result.needs_confirmation else ""

@@ -31,6 +31,7 @@ class Claimed:
     # "digest" for a digest's copy, else the kind of transactional mail ("confirm",
     # "test"): which outbox the row is in and how its message is built.
     kind: str = "digest"
+    locale: str = ""  # the subscriber's languages ("ko,en"): a "reader" list's copy
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,16 @@ A period is the interval between two consecutive firings of the list's cron sche
 the site's timezone (``0 8 * * mon`` in Seoul: Monday 08:00 to the next Monday 08:00).
 APScheduler's :class:`CronTrigger` computes the firings, because APScheduler is also what
 fires the digest job: the two can never disagree, across DST changes included.
+
+A digest is built in one language (:func:`digest_language`: the list's fixed tag, else the
+primary): its dates are that language's CLDR formats and its counted words come from the
+catalog the caller passes (``words``, a gettext translations object). English keeps the
+labels it always had, byte for byte.
 """
 
 from __future__ import annotations
 
+import gettext
 import html
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +28,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from syndication.core.articles import StoredArticle
 from syndication.core.language_tags import site_or_own
+from syndication.core.reader_languages import day_label, is_english, list_language, period_label
 from syndication.core.urls import IMAGE_SCHEMES, safe_url
 from syndication.settings import MailingList, Settings
 
@@ -200,6 +207,7 @@ class DigestContent:
     sections: tuple[DigestSection, ...]
     article_count: int
     more: int
+    language: str = "en"
 
     @property
     def shown(self) -> int:
@@ -211,6 +219,8 @@ def build_digest(
     mailing_list: MailingList,
     period: Period,
     articles: Iterable[StoredArticle],
+    words: gettext.NullTranslations | None = None,
+    language: str = "",
 ) -> DigestContent | None:
     """The digest of ``mailing_list`` for ``period``, or ``None`` when it has no articles.
 
@@ -219,8 +229,11 @@ def build_digest(
     order (an article with several of the list's topics appears once, under the first),
     newest first inside a topic. The first articles are shown in full, then title-only,
     then only counted ("and N more on the website"), so that the rendered HTML stays
-    under :data:`HTML_LIMIT`.
+    under :data:`HTML_LIMIT`. Written in ``language``, by default :func:`digest_language`,
+    with ``words`` (that language's catalog; none: the English as written).
     """
+    language = language or digest_language(settings, mailing_list)
+    words = words or gettext.NullTranslations()
     tz = settings.site.tz
     order = {slug: index for index, slug in enumerate(mailing_list.topics)}
     chosen: dict[str, list[StoredArticle]] = {slug: [] for slug in mailing_list.topics}
@@ -245,10 +258,10 @@ def build_digest(
             continue
         items: list[DigestItem] = []
         for article in group:
-            item = _item(article, slug, tz, full=True)
+            item = _item(article, slug, tz, language, full=True)
             cost = _cost(item)
             if full_left <= 0 or cost > budget:
-                item = _item(article, slug, tz, full=False)
+                item = _item(article, slug, tz, language, full=False)
                 cost = _cost(item)
             if cost > budget:
                 break
@@ -260,9 +273,9 @@ def build_digest(
         sections.append(DigestSection(slug, settings.topic(slug).name, tuple(items), more))
 
     key = period.key(tz)
-    label = _period_label(period, tz)
+    label = _period_label(period, tz, language)
     titles = [item.title for section in sections for item in section.items]
-    count = f"{total} article{'s' if total != 1 else ''}"
+    count = words.ngettext("%(count)s article", "%(count)s articles", total) % {"count": total}
     return DigestContent(
         list_slug=mailing_list.slug,
         list_name=mailing_list.name,
@@ -276,11 +289,20 @@ def build_digest(
         sections=tuple(sections),
         article_count=total,
         more=more_total,
+        language=language,
     )
 
 
-def _item(article: StoredArticle, topic: str, tz: ZoneInfo, *, full: bool) -> DigestItem:
+def digest_language(settings: Settings, mailing_list: MailingList) -> str:
+    """The language a list's digest is written in (see :func:`list_language`)."""
+    return list_language(mailing_list.language, settings.languages.primary)
+
+
+def _item(
+    article: StoredArticle, topic: str, tz: ZoneInfo, language: str, *, full: bool
+) -> DigestItem:
     local = article.published_at.astimezone(tz)
+    english = is_english(language)
     return DigestItem(
         source_id=article.source_id,
         title=_defuse(_shorten(article.title, MAX_TITLE)),
@@ -289,7 +311,9 @@ def _item(article: StoredArticle, topic: str, tz: ZoneInfo, *, full: bool) -> Di
         image_url=_defuse_url(article.image_url) if full else "",
         topic=topic,
         published_at=article.published_at,
-        date_label=f"{local:%a} {local.day} {local:%b}",
+        date_label=f"{local:%a} {local.day} {local:%b}"
+        if english
+        else day_label(local.date(), language),
         full=full,
         # Its BCP 47 tag in the recommended case; "" (the page's, the site's) for none
         # or for a value stored before tags were checked (issue 26 item 6).
@@ -345,11 +369,14 @@ def _shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:.") + "…"
 
 
-def _period_label(period: Period, tz: ZoneInfo) -> str:
-    """``16–23 November 2026``: the local dates the period touches."""
+def _period_label(period: Period, tz: ZoneInfo, language: str = "en") -> str:
+    """``16–23 November 2026``: the local dates the period touches (in English; other
+    languages in their CLDR interval format, ``2026년 11월 16일~23일``)."""
     first: date = period.start.astimezone(tz).date()
     last_moment = period.end.astimezone(tz)
     last: date = (last_moment - timedelta(microseconds=1)).date()
+    if not is_english(language):
+        return period_label(first, last, language)
     if first == last:
         return f"{first.day} {first:%B %Y}"
     if (first.year, first.month) == (last.year, last.month):

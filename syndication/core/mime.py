@@ -46,6 +46,7 @@ from urllib.parse import quote, urlsplit
 
 from syndication.core.addresses import header_safe
 from syndication.core.placeholders import PLACEHOLDER_RE, RenderedDigest
+from syndication.core.reader_languages import list_language
 from syndication.core.signing import sign
 from syndication.errors import SyndicationError
 from syndication.settings import MailingList, Settings
@@ -116,15 +117,18 @@ def digest_template(
     period_key: str,
     rendered: RenderedDigest,
     date: datetime,
+    language: str = "",
 ) -> MessageTemplate:
-    """The message template for one list's digest of one period.
+    """The message template for one list's digest of one period, in ``language`` (by
+    default the list's).
 
     ``date`` is the default ``Date`` (the time the digest was compiled); a sender may
     pass the actual send time to :func:`personalise`. Headers: From, To, Subject, Date,
     Message-ID, MIME-Version, List-Id (RFC 2919), List-Unsubscribe and
-    List-Unsubscribe-Post (RFC 8058 one-click).
+    List-Unsubscribe-Post (RFC 8058 one-click), Content-Language (RFC 3282: the list's).
     """
     domain = settings.site.domain
+    content_language = language or list_language(mailing_list.language, settings.languages.primary)
     # RFC 2919 §3: the list identifier is a dot-atom ending in a domain we control.
     list_id = _fold(
         "List-Id",
@@ -137,6 +141,7 @@ def digest_template(
         (b"List-Unsubscribe-Post", b" List-Unsubscribe=One-Click"),
         # Gmail's Postmaster Tools aggregate complaints by this header's fields.
         (b"Feedback-ID", _fold("Feedback-ID", [feedback]).encode("ascii")),
+        (b"Content-Language", content_language.encode("ascii")),
     ]
     return _build(
         settings,
@@ -149,10 +154,13 @@ def digest_template(
 
 
 def confirmation_template(
-    settings: Settings, rendered: RenderedDigest, date: datetime
+    settings: Settings, rendered: RenderedDigest, date: datetime, language: str = ""
 ) -> MessageTemplate:
-    """The message template for the double opt-in mail (see ``render_confirmation``)."""
-    return _build(settings, rendered, "confirm", date, [], frozenset({"CONFIRM_URL"}))
+    """The message template for the double opt-in mail (see ``render_confirmation``),
+    written in ``language`` ("" the primary; its Content-Language header, RFC 3282)."""
+    tag = (language or settings.languages.primary).encode("ascii")
+    headers = [(b"Content-Language", tag)]
+    return _build(settings, rendered, "confirm", date, headers, frozenset({"CONFIRM_URL"}))
 
 
 def _build(

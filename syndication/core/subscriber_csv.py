@@ -1,5 +1,8 @@
 """Subscribers as CSV (pure): records with their line numbers; cells safe for spreadsheets.
 
+An optional ``language`` column gives the reader's languages (``ko``, or ``"ko,en"`` in
+order; each one of ``[languages] available``; empty: the primary): :func:`parse_language`.
+
 Reading takes lines (bytes decoded one at a time by :class:`DecodedLines`) and yields each
 record or its error with the line number; what the columns mean is
 :mod:`syndication.core.subscriber_imports`'s, and the caller opens the file and writes the
@@ -9,12 +12,13 @@ store.
 from __future__ import annotations
 
 import csv
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
+from syndication.core.reader_languages import parse_preferences, store_preferences
 from syndication.errors import RecordError
 
 # What `subscribers export` writes (and `subscribers import` reads back).
-EXPORT_HEADER = ["email", "name", "lists", "status", "created_at", "confirmed_at"]
+EXPORT_HEADER = ["email", "name", "lists", "status", "created_at", "confirmed_at", "language"]
 # The export's status for an address on the suppression list with no subscriber record
 # (its created_at: when it was listed).
 BARE_SUPPRESSION = "suppressed"
@@ -70,6 +74,16 @@ class DecodedLines:
             except UnicodeDecodeError as exc:
                 self.bad[number] = f"not UTF-8 text ({exc.reason} at byte {exc.start + 1})"
                 yield line.decode("utf-8", "replace")
+
+
+def parse_language(raw: str, languages: Sequence[str]) -> str:
+    """A ``language`` cell as stored in ``subscribers.locale`` (``""`` when empty);
+    :class:`RecordError` for a tag that is not one of ``languages``."""
+    try:
+        tags = parse_preferences(raw, languages) if languages else []
+    except ValueError as exc:
+        raise RecordError("language", str(exc).removeprefix("language: ")) from None
+    return store_preferences(tags, languages[0]) if tags else ""
 
 
 def csv_records(

@@ -68,6 +68,9 @@ class ImportRow:
     created_at: datetime | None = None
     said: str = ""
     record: bool = True
+    # The reader's languages as the file writes them (this tool's ``language`` column:
+    # ``ko`` or ``ko,en``); checked against the newsroom's by the caller (issue 30).
+    language: str = ""
 
 
 class Source(StrEnum):
@@ -224,6 +227,7 @@ def _own(shape: Shape, fields: Sequence[str]) -> ImportRow:
         opted_in_at=_iso_time("confirmed_at", cell("confirmed_at")),
         created_at=_iso_time("created_at", cell("created_at")),
         said=f"{status} in this tool's export" if status in SUPPRESSING else "",
+        language=cell("language").strip(),
     )
 
 

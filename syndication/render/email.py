@@ -6,12 +6,18 @@ recipient (name, address, unsubscribe, preferences and confirmation URLs) appear
 output only as placeholders such as ``%%SYNDICATION:UNSUBSCRIBE_URL%%``, which
 :mod:`syndication.core.mime` substitutes, escaped for where each one lands.
 
+Each is written in one language: a digest in its list's (``DigestContent.language``), the
+confirmation mail in the subscriber's. The fixed strings come from the message catalogs
+(:mod:`syndication.render.i18n`), and the environment, hence the compiled templates, is
+kept per language; ``<html lang dir>`` says which.
+
 Autoescaping is on for ``.html`` templates and every undefined name is an error, so a typo
 in a template fails the render instead of mailing an empty string to everyone.
 """
 
 from __future__ import annotations
 
+import gettext
 import logging
 from functools import cache
 from typing import Any
@@ -26,9 +32,11 @@ from jinja2 import (
 )
 from premailer import Premailer
 
-from syndication.core.digests import HTML_LIMIT, DigestContent
+from syndication.core.digests import HTML_LIMIT, DigestContent, digest_language
 from syndication.core.placeholders import PLACEHOLDERS, RenderedDigest
+from syndication.core.reader_languages import text_direction
 from syndication.errors import SyndicationError
+from syndication.render import i18n
 from syndication.render.templates import search_path
 from syndication.settings import MailingList, Settings
 
@@ -44,9 +52,11 @@ class RenderError(Exception):
 
 
 @cache
-def environment(settings: Settings) -> Environment:
-    """The Jinja2 environment: autoescape for HTML, strict about undefined names."""
-    return Environment(
+def environment(settings: Settings, language: str = "") -> Environment:
+    """The Jinja2 environment for ``language`` ("" the primary): autoescape for HTML,
+    strict about undefined names, the catalog's strings for ``_()``."""
+    env = Environment(
+        extensions=["jinja2.ext.i18n"],
         loader=FileSystemLoader(search_path(settings, "email")),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=StrictUndefined,
@@ -54,6 +64,7 @@ def environment(settings: Settings) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    return i18n.install(env, language or settings.languages.primary)
 
 
 def inline_css(html: str) -> str:
@@ -83,6 +94,11 @@ def inline_css(html: str) -> str:
     return str(inlined)
 
 
+def digest_words(settings: Settings, mailing_list: MailingList) -> gettext.NullTranslations:
+    """The catalog of the list's digest language, for ``build_digest``'s counted words."""
+    return i18n.translations(digest_language(settings, mailing_list))
+
+
 def render_digest(settings: Settings, content: DigestContent) -> RenderedDigest:
     """Render ``content`` with its list's templates (``<template>.html`` and ``.txt``).
 
@@ -91,16 +107,19 @@ def render_digest(settings: Settings, content: DigestContent) -> RenderedDigest:
     budgets for that, so reaching it means the budget's constants need measuring again.
     """
     mailing_list = settings.mailing_list(content.list_slug)
-    shown = content.shown
-    plural = "s" if content.article_count != 1 else ""
-    lead = f"This issue has {content.article_count} article{plural}."
+    words = i18n.translations(content.language)
+    count = content.article_count
+    lead = words.ngettext(
+        "This issue has %(count)s article.", "This issue has %(count)s articles.", count
+    ) % {"count": count}
     if content.more:
-        lead = (
-            f"This issue has {content.article_count} articles: {shown} here, "
-            f"the other {content.more} on the website."
-        )
+        lead = words.gettext(
+            "This issue has %(count)s articles: %(shown)s here, the other %(more)s on the website."
+        ) % {"count": count, "shown": content.shown, "more": content.more}
     context: dict[str, Any] = {
         "site": settings.site,
+        "language": content.language,
+        "direction": text_direction(content.language),
         "subject": content.subject,
         "preheader": content.preheader,
         "heading": content.list_name,
@@ -109,7 +128,7 @@ def render_digest(settings: Settings, content: DigestContent) -> RenderedDigest:
         "digest": content,
         "p": PLACEHOLDERS,
     }
-    html_template, text_template = _templates(settings, mailing_list)
+    html_template, text_template = _templates(settings, mailing_list, content.language)
     html = inline_css(html_template.render(context))
     if len(html.encode()) > HTML_LIMIT:
         raise RenderError(
@@ -121,36 +140,52 @@ def render_digest(settings: Settings, content: DigestContent) -> RenderedDigest:
 
 
 def render_confirmation(
-    settings: Settings, mailing_lists: tuple[MailingList, ...] | list[MailingList]
+    settings: Settings,
+    mailing_lists: tuple[MailingList, ...] | list[MailingList],
+    language: str = "",
 ) -> RenderedDigest:
-    """The double opt-in mail asking a new subscriber to confirm ``mailing_lists``.
+    """The double opt-in mail asking a new subscriber to confirm ``mailing_lists``, in
+    ``language`` ("" the primary).
 
     Per-recipient values (name, address, confirmation URL) are placeholders, like in a
     digest, so one rendering serves every subscriber of an import.
     """
-    names = [f"“{ml.name}”" for ml in mailing_lists]
+    language = language or settings.languages.primary
+    words = i18n.translations(language)
+    names = [words.gettext("“%(name)s”") % {"name": ml.name} for ml in mailing_lists]
     if not names:
         raise ValueError("a confirmation needs at least one list")
-    phrase = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    subject = f"Please confirm your subscription to {settings.site.title}"
+    phrase = names[0]
+    if len(names) > 1:
+        phrase = words.gettext("%(lists)s and %(last)s") % {
+            "lists": words.gettext(", ").join(names[:-1]),
+            "last": names[-1],
+        }
+    subject = words.gettext("Please confirm your subscription to %(site)s") % {
+        "site": settings.site.title
+    }
     context: dict[str, Any] = {
         "site": settings.site,
+        "language": language,
+        "direction": text_direction(language),
         "subject": subject,
-        "preheader": f"One click and you will receive {phrase}.",
-        "heading": "Confirm your subscription",
+        "preheader": words.gettext("One click and you will receive %(lists)s.") % {"lists": phrase},
+        "heading": words.gettext("Confirm your subscription"),
         "dates": "",
         "lists_phrase": phrase,
         "p": PLACEHOLDERS,
     }
-    env = environment(settings)
+    env = environment(settings, language)
     html = inline_css(env.get_template("confirm.html").render(context))
     text = env.get_template("confirm.txt").render(context)
     return RenderedDigest(subject, context["preheader"], html, _normalise_text(text))
 
 
-def _templates(settings: Settings, mailing_list: MailingList) -> tuple[Template, Template]:
+def _templates(
+    settings: Settings, mailing_list: MailingList, language: str
+) -> tuple[Template, Template]:
     """The list's HTML and text templates; a missing one is the operator's to fix."""
-    env = environment(settings)
+    env = environment(settings, language)
     try:
         return (
             env.get_template(f"{mailing_list.template}.html"),

@@ -24,6 +24,7 @@ from syndication.core import mime as mail
 from syndication.core import tokens, verp
 from syndication.core.deliveries import LEASE, Claimed, Outcome
 from syndication.core.placeholders import RenderedDigest
+from syndication.core.reader_languages import reader_language
 from syndication.edges.transport import (
     Envelope,
     MessageRateLimiter,
@@ -32,9 +33,9 @@ from syndication.edges.transport import (
 )
 from syndication.errors import NotFoundError
 from syndication.services.send_loop import Clock, Limiter, LoopOptions, SendReport, send_outbox
-from syndication.settings import Settings
+from syndication.settings import READER_LANGUAGE, Settings
 from syndication.store import database as db
-from syndication.store import outbox
+from syndication.store import digests, outbox
 from syndication.store.models import Digest
 from syndication.store.rate_limits import SharedRateLimiter
 
@@ -96,35 +97,57 @@ def confirm_url(
 class DigestMessages:
     """Builds each claimed delivery's bytes from its digest's template (thread-safe).
 
-    A digest's template is built once per process, on first use, from the stored render.
-    Tokens are issued at the digest's compile time, so a retried message is byte-for-byte
-    the one sent before, Message-ID included.
+    A digest's template is built once per process and language, on first use, from the
+    stored render. Tokens are issued at the digest's compile time, so a retried message is
+    byte-for-byte the one sent before, Message-ID included. A "reader" list's recipient gets
+    the copy in their language (the first of theirs the newsroom offers), the primary
+    language's when the digest has none in it.
     """
 
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self.settings = settings
         self.engine = engine
         self.sender = sender_address(settings)
-        self._templates: dict[int, tuple[Digest, mail.MessageTemplate]] = {}
+        self._rows: dict[int, Digest] = {}
+        self._templates: dict[tuple[int, str], tuple[Digest, mail.MessageTemplate]] = {}
         self._lock = threading.Lock()
 
-    def _template(self, digest_id: int) -> tuple[Digest, mail.MessageTemplate]:
+    def _template(self, digest_id: int, locale: str = "") -> tuple[Digest, mail.MessageTemplate]:
         with self._lock:
-            if digest_id not in self._templates:
+            if digest_id not in self._rows:
                 with db.read_session(self.engine) as session:
-                    row = session.get(Digest, digest_id)
-                if row is None:
+                    found = session.get(Digest, digest_id)
+                if found is None:
                     raise NotFoundError(f"digest {digest_id}: gone from the store")
-                rendered = RenderedDigest(row.subject, row.preheader, row.html, row.text)
-                ml = self.settings.mailing_list(row.list_slug)
-                template = mail.digest_template(
-                    self.settings, ml, row.period_key, rendered, row.created_at
+                self._rows[digest_id] = found
+            row = self._rows[digest_id]
+            ml = self.settings.mailing_list(row.list_slug)
+            languages = self.settings.languages
+            language = ""
+            if ml.language == READER_LANGUAGE and locale:
+                language = reader_language(locale, languages.available)
+                language = "" if language == languages.primary else language
+            if (digest_id, language) not in self._templates:
+                translated = None
+                if language:
+                    with db.read_session(self.engine) as session:
+                        translated = digests.digest_in(session, digest_id, language)
+                rendered = translated or RenderedDigest(
+                    row.subject, row.preheader, row.html, row.text
                 )
-                self._templates[digest_id] = (row, template)
-            return self._templates[digest_id]
+                template = mail.digest_template(
+                    self.settings,
+                    ml,
+                    row.period_key,
+                    rendered,
+                    row.created_at,
+                    language if translated else "",
+                )
+                self._templates[digest_id, language] = (row, template)
+            return self._templates[digest_id, language]
 
     def envelope(self, claimed: Claimed) -> tuple[str, Envelope]:
-        row, template = self._template(claimed.digest_id)
+        row, template = self._template(claimed.digest_id, claimed.locale)
         issued = row.created_at
         recipient = mail.Recipient(
             address=claimed.email,

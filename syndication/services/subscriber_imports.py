@@ -122,6 +122,7 @@ def import_row(
     now: datetime,
     secret_key: str,
     consent: ConsentSource | None = None,
+    languages: Sequence[str] = (),
 ) -> AddResult | None:
     """What one imported row does: the one place an import decides about an address.
 
@@ -152,6 +153,7 @@ def import_row(
         consented_at=row.opted_in_at,
         created_at=row.created_at,
         source=consent,
+        locale=subscriber_csv.parse_language(row.language, languages),
     )
 
 
@@ -185,6 +187,7 @@ def _import_batch(
                 now=now,
                 secret_key=settings.secret_key,
                 consent=consent,
+                languages=settings.languages.available,
             )
         except RecordError as exc:
             rejection = Rejection(path, line, exc.field, exc.reason)

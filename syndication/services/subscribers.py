@@ -57,19 +57,30 @@ class SignUp:
     email: str
     name: str
     lists: list[str]
+    locale: str = ""  # the reader's languages as stored; "" keeps the default
 
 
-def read_sign_up(settings: Settings, email: str, name: str, requested: Sequence[str]) -> SignUp:
+def read_sign_up(
+    settings: Settings, email: str, name: str, requested: Sequence[str], language: str = ""
+) -> SignUp:
     """The form's fields checked: :class:`RecordError` with a reason for the visitor.
 
-    Unknown list slugs are dropped; at least one known list must remain.
+    Unknown list slugs are dropped; at least one known list must remain. ``language``
+    must be one of ``[languages] available`` (by BCP 47 lookup) when given.
     """
     known = {ml.slug for ml in settings.lists}
     chosen = [slug for slug in dict.fromkeys(requested) if slug in known]
     checked = SignUp(normalise_email(email), public_name(name), chosen)
     if not chosen:
         raise RecordError("lists", "Choose at least one list.")
-    return checked
+    locale = _checked_locale(settings, language)
+    return SignUp(checked.email, checked.name, chosen, locale)
+
+
+def _checked_locale(settings: Settings, raw: str) -> str:
+    """``raw`` (``"ko"``, ``"ko,en"``) as stored in ``subscribers.locale``, ``""`` for no
+    choice; :class:`RecordError` for a tag the newsroom does not offer (as a CSV cell)."""
+    return subscriber_csv.parse_language(raw, settings.languages.available)
 
 
 def sign_up(
@@ -96,7 +107,7 @@ def sign_up(
         except RecordError:
             return None
         subscriber_id = subscribers.record_signup(
-            session, form.email, form.name, form.lists, now, source=source
+            session, form.email, form.name, form.lists, now, source=source, locale=form.locale
         )
         if subscriber_id is None or not may_mail(form.email):
             return None
@@ -143,6 +154,13 @@ def leave(engine: Engine, subscriber_id: int, list_slug: str, now: datetime) -> 
         subscribers.unsubscribe(session, subscriber_id, now, list_slug)
 
 
+def reader_locale(engine: Engine, subscriber_id: int) -> str:
+    """A subscriber's languages as stored (``"ko,en"``), ``""`` when gone: what the pages
+    behind a link in their mail are written in."""
+    with db.read_session(engine) as session:
+        return subscribers.subscriber_locale(session, subscriber_id)
+
+
 def load_preferences(engine: Engine, subscriber_id: int) -> Preferences:
     """A subscriber's address, name, status and lists; :class:`NotFoundError` if gone."""
     with db.read_session(engine) as session:
@@ -158,8 +176,14 @@ def save_preferences(
     chosen: Sequence[str],
     name: str,
     now: datetime,
+    language: str = "",
 ) -> None:
-    """Apply the preferences form (see :func:`subscribers.save_preferences`)."""
+    """Apply the preferences form (see :func:`subscribers.save_preferences`). A language
+    the newsroom does not offer (only a forged form sends one) leaves the reader's as is."""
+    try:
+        locale = _checked_locale(settings, language)
+    except RecordError:
+        locale = ""
     with db.write_session(engine) as session:
         subscribers.save_preferences(
             session,
@@ -169,6 +193,7 @@ def save_preferences(
             known=[ml.slug for ml in settings.lists],
             name=name,
             now=now,
+            locale=locale,
         )
 
 
@@ -184,9 +209,11 @@ def add_subscriber(
     *,
     confirmed: bool,
     by: str = "an operator",
+    language: str = "",
 ) -> AddResult:
     """Add one address to ``lists`` (see :func:`subscribers.add_subscriber`); ``by``
-    names the operator in the consent record."""
+    names the operator in the consent record; ``language`` the reader's languages
+    (``ko``, ``ko,en``) when given."""
     db.require_current_schema(engine)
     known = {ml.slug for ml in settings.lists}
     unknown = [slug for slug in lists if slug not in known]
@@ -196,6 +223,10 @@ def add_subscriber(
     if unknown:
         # A named thing that does not exist: exit 1, as for every command (README, The CLI).
         raise NotFoundError(f"--list: unknown list {unknown[0]!r} (lists: {choices})")
+    try:
+        locale = _checked_locale(settings, language)
+    except RecordError as exc:
+        raise InputError(f"--language: {exc.reason}") from None
     now = utc_now()
     event = Event.ADD_CONFIRMED if confirmed else Event.ADD
     source = ConsentSource(
@@ -205,7 +236,14 @@ def add_subscriber(
         with db.write_session(engine) as session:
             refuse_if_erased(session, settings.secret_key, email, event)
             result = subscribers.add_subscriber(
-                session, email, name, lists, confirmed=confirmed, now=now, source=source
+                session,
+                email,
+                name,
+                lists,
+                confirmed=confirmed,
+                now=now,
+                source=source,
+                locale=locale,
             )
             mail_id = (
                 queue_confirmation(session, result.subscriber_id, now)
@@ -247,9 +285,10 @@ def restore_address(engine: Engine, email: str, now: datetime) -> str:
 
 
 def export_subscribers(engine: Engine, out: IO[str]) -> int:
-    """Write every subscriber as CSV (``email,name,lists,status,created_at,confirmed_at``,
-    what ``subscribers import`` reads back), then the suppressed addresses with no record
-    (status ``suppressed``); returns how many rows."""
+    """Write every subscriber as CSV (:data:`subscriber_csv.EXPORT_HEADER`:
+    ``email,name,lists,status,created_at,confirmed_at,language``, what ``subscribers
+    import`` reads back), then the suppressed addresses with no record (status
+    ``suppressed``); returns how many rows."""
     db.require_current_schema(engine)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(subscriber_csv.EXPORT_HEADER)

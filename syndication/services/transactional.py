@@ -162,14 +162,17 @@ def confirmation_envelope(
     """The double opt-in mail for ``subscriber``'s sign-up ``request``, issued at ``issued``.
 
     With the file transport it lands in ``<outbox>/confirmations/<date>/``."""
+    from syndication.core.reader_languages import reader_language
     from syndication.render import email as rendering
     from syndication.services.delivery import confirm_url, preferences_url, sender_address
 
     lists = [ml for ml in settings.lists if ml.slug in slugs]
     if not lists:
         raise SyndicationError(f"{subscriber.email}: subscribed to no configured list")
-    rendered = rendering.render_confirmation(settings, lists)
-    template = mail.confirmation_template(settings, rendered, issued)
+    # In the subscriber's language: the first of theirs the newsroom offers (issue 30).
+    language = reader_language(subscriber.locale, settings.languages.available)
+    rendered = rendering.render_confirmation(settings, lists, language)
+    template = mail.confirmation_template(settings, rendered, issued, language)
     recipient = mail.Recipient(
         address=subscriber.email,
         name=subscriber.name,

@@ -1,5 +1,8 @@
 """Compiled digests as stored: one per (list, period), and how their deliveries stand.
 
+A "reader" list's digest also has one render per further language (``digest_languages``,
+issue 30); the ``digests`` row is the primary language's.
+
 The deliveries themselves, claimed, sent and settled, are :mod:`syndication.store.outbox`.
 """
 
@@ -14,9 +17,39 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from syndication.core.mime import NAME_FALLBACK
-from syndication.core.placeholders import PLACEHOLDER_RE
-from syndication.store.models import Article, Delivery, Digest, DigestState, Subscriber
+from syndication.core.placeholders import PLACEHOLDER_RE, RenderedDigest
+from syndication.store.models import (
+    Article,
+    Delivery,
+    Digest,
+    DigestLanguage,
+    DigestState,
+    Subscriber,
+)
 from syndication.store.upsert import upsert
+
+
+def store_languages(session: Session, digest_id: int, renders: dict[str, RenderedDigest]) -> None:
+    """Keep a digest's renders in further languages (a "reader" list's; issue 30)."""
+    for language, rendered in renders.items():
+        session.add(
+            DigestLanguage(
+                digest_id=digest_id,
+                language=language,
+                subject=rendered.subject,
+                preheader=rendered.preheader,
+                html=rendered.html,
+                text=rendered.text,
+            )
+        )
+
+
+def digest_in(session: Session, digest_id: int, language: str) -> RenderedDigest | None:
+    """The digest's render in ``language`` if it has one besides the primary's."""
+    row = session.get(DigestLanguage, (digest_id, language))
+    if row is None:
+        return None
+    return RenderedDigest(row.subject, row.preheader, row.html, row.text)
 
 
 def store_digest(

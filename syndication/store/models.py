@@ -248,6 +248,22 @@ class Digest(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class DigestLanguage(Base):
+    """A "reader" list's digest in one more language than the primary (issue 30): rendered
+    and inlined once per list, period and language; its readers are spliced into it."""
+
+    __tablename__ = "digest_languages"
+
+    digest_id: Mapped[int] = mapped_column(
+        ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True
+    )
+    language: Mapped[str] = mapped_column(String(35), primary_key=True)
+    subject: Mapped[str] = mapped_column(Text)
+    preheader: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+
+
 class Delivery(Base):
     """One digest to one subscriber: the outbox row that senders claim with a lease."""
 

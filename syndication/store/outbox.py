@@ -183,6 +183,7 @@ def claim_batch(
             Delivery.attempts,
             Subscriber.email,
             Subscriber.name,
+            Subscriber.locale,
             and_(Subscriber.status == "active", still_subscribed, ~suppressed).label("ok"),
         )
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
@@ -211,7 +212,9 @@ def claim_batch(
             )
         )
     return [
-        Claimed(r.id, r.digest_id, r.subscriber_id, r.email, r.name, r.attempts + 1, token)
+        Claimed(
+            r.id, r.digest_id, r.subscriber_id, r.email, r.name, r.attempts + 1, token, r.locale
+        )
         for r in eligible
     ]
 

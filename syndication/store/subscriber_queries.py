@@ -148,9 +148,10 @@ def subscriber_history(session: Session, subscriber_id: int) -> SubscriberHistor
     )
 
 
-def export_rows(session: Session) -> Iterator[tuple[str, str, str, str, str, str]]:
-    """``(email, name, lists, status, created_at, confirmed_at)`` for every subscriber, by
-    address; times in ISO 8601 with their offset (UTC), consent time blank if none.
+def export_rows(session: Session) -> Iterator[tuple[str, str, str, str, str, str, str]]:
+    """``(email, name, lists, status, created_at, confirmed_at, language)`` for every
+    subscriber, by address; times in ISO 8601 with their offset (UTC), consent time blank
+    if none; ``language``: their languages as stored (``"ko,en"``).
 
     Then every address on the suppression list with no subscriber record, with the status
     ``suppressed`` and the time it was listed: a database moved by export and import keeps
@@ -171,7 +172,8 @@ def export_rows(session: Session) -> Iterator[tuple[str, str, str, str, str, str
             subscriber.status,
             subscriber.created_at.isoformat(),
             subscriber.confirmed_at.isoformat() if subscriber.confirmed_at else "",
+            subscriber.locale,
         )
     bare = ~exists().where(Subscriber.email == Suppression.email)
     for listed in session.scalars(select(Suppression).where(bare).order_by(Suppression.email)):
-        yield (listed.email, "", "", BARE_SUPPRESSION, listed.created_at.isoformat(), "")
+        yield (listed.email, "", "", BARE_SUPPRESSION, listed.created_at.isoformat(), "", "")

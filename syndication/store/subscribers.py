@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from syndication.core import subscribers as lifecycle
 from syndication.core.privacy import ConsentSource
+from syndication.core.reader_languages import store_preferences, stored_preferences
 from syndication.core.subscribers import (
     Event,
     Lists,
@@ -71,6 +72,12 @@ def subscriber_lists(session: Session, subscriber_id: int) -> list[str]:
             .order_by(Subscription.list_slug)
         )
     )
+
+
+def subscriber_locale(session: Session, subscriber_id: int) -> str:
+    """A subscriber's languages as stored (``"ko,en"``); ``""`` when the row is gone."""
+    locale = session.scalar(select(Subscriber.locale).where(Subscriber.id == subscriber_id))
+    return locale or ""
 
 
 def new_request_nonce() -> str:
@@ -201,16 +208,19 @@ def add_subscriber(
     confirmed: bool,
     now: datetime,
     source: ConsentSource | None = None,
+    locale: str = "",
 ) -> AddResult:
     """Create or update a subscriber and subscribe it to ``lists`` (the CLI and CSV add).
 
     A new or previously unsubscribed address becomes ``pending`` (or ``active`` with
     ``confirmed``); an active one stays active and gains the lists. A suppressed address
     raises :class:`RecordError`; so does one that bounced or complained. ``source``
-    (where the add comes from) goes in the consent record of a request it makes.
+    (where the add comes from) goes in the consent record of a request it makes;
+    ``locale`` (the reader's languages, ``"ko,en"``; checked by the caller) replaces
+    theirs when given.
     """
     event = Event.ADD_CONFIRMED if confirmed else Event.ADD
-    result = _enter(session, email, name, lists, event, now, source)
+    result = _enter(session, email, name, lists, event, now, source, locale=locale)
     assert result is not None  # an add is applied or refused, never ignored
     return result
 
@@ -222,14 +232,16 @@ def record_signup(
     lists: Sequence[str],
     now: datetime,
     source: ConsentSource | None = None,
+    locale: str = "",
 ) -> int | None:
     """Record a sign-up from the public form; the id to mail a confirmation to, or ``None``.
 
-    A new, pending or unsubscribed address becomes ``pending`` with ``lists``. An active
-    one keeps its lists and name; one that bounced, complained or is suppressed is left
-    alone (the table's sign-up row). The form answers the same either way.
+    A new, pending or unsubscribed address becomes ``pending`` with ``lists`` (and the
+    languages ``locale``, when given). An active one keeps its lists, name and languages;
+    one that bounced, complained or is suppressed is left alone (the table's sign-up row).
+    The form answers the same either way.
     """
-    result = _enter(session, email, name, lists, Event.SIGN_UP, now, source)
+    result = _enter(session, email, name, lists, Event.SIGN_UP, now, source, locale=locale)
     return result.subscriber_id if result is not None and result.needs_confirmation else None
 
 
@@ -245,6 +257,7 @@ def import_subscriber(
     consented_at: datetime | None = None,
     created_at: datetime | None = None,
     source: ConsentSource | None = None,
+    locale: str = "",
 ) -> AddResult:
     """Carry out one imported row: ``event`` from :func:`lifecycle.import_event`.
 
@@ -263,6 +276,7 @@ def import_subscriber(
         reason=reason,
         consented_at=consented_at,
         created_at=created_at,
+        locale=locale,
     )
     assert result is not None  # an import is applied or refused, never ignored
     return result
@@ -280,6 +294,7 @@ def _enter(
     reason: str = "",
     consented_at: datetime | None = None,
     created_at: datetime | None = None,
+    locale: str = "",
 ) -> AddResult | None:
     """A sign-up, add or import of ``email``: the result, ``None`` when ignored, or
     RecordError."""
@@ -291,7 +306,7 @@ def _enter(
     rule = _admit(email, subscriber, event, suppressed)
     created = False
     if rule is not None and subscriber is None:
-        subscriber, created = _insert(session, email, name, created_at or now, now)
+        subscriber, created = _insert(session, email, name, created_at or now, now, locale)
         if not created:  # signed up by someone else meanwhile: decide from what they left
             rule = _admit(email, subscriber, event, suppressed)
     if rule is None or subscriber is None:
@@ -309,6 +324,10 @@ def _enter(
     if source is not None and (renewed or rule.consent):
         consent.record_entry(session, subscriber, source, lists, now, attested=rule.consent)
     needs_confirmation = rule.mail is Mail.YES or (rule.mail is Mail.IF_RENEWED and renewed)
+    # A sign-up changes the languages only with the request it renews (the mailbox then
+    # confirms it); an operator's add whenever it names them.
+    if locale and (event is not Event.SIGN_UP or needs_confirmation):
+        subscriber.locale = locale
     return AddResult(subscriber.id, created, subscriber.status, needs_confirmation)
 
 
@@ -325,13 +344,15 @@ def _admit(
 
 
 def _insert(
-    session: Session, email: str, name: str, created_at: datetime, now: datetime
+    session: Session, email: str, name: str, created_at: datetime, now: datetime, locale: str = ""
 ) -> tuple[Subscriber, bool]:
-    """A new subscriber row (status set by the caller's transition), or the one that won."""
+    """A new subscriber row (status set by the caller's transition), or the one that won.
+    ``locale``: the reader's languages; none given, the column's old default ``en``
+    (read as the primary language when the newsroom does not offer English)."""
     subscriber = Subscriber(
         email=email,
         name=clean_name(name),
-        locale="en",
+        locale=locale or "en",
         status=lifecycle.Status.PENDING.value,
         created_at=created_at,
         updated_at=now,
@@ -429,6 +450,7 @@ class Preferences:
     name: str
     status: str
     lists: list[str]
+    locale: str = "en"  # the reader's languages, ``"ko,en"`` (see core.reader_languages)
 
 
 def load_preferences(session: Session, subscriber_id: int) -> Preferences:
@@ -441,6 +463,7 @@ def load_preferences(session: Session, subscriber_id: int) -> Preferences:
         subscriber.name,
         subscriber.status,
         subscriber_lists(session, subscriber_id),
+        subscriber.locale,
     )
 
 
@@ -453,8 +476,11 @@ def save_preferences(
     known: Collection[str],
     name: str,
     now: datetime,
+    locale: str = "",
 ) -> None:
     """Apply the preferences form. Choosing no list is the same as leaving everything.
+    ``locale`` (checked by the caller), when given, goes first in the reader's languages;
+    the others they had follow in their order (``ko,en`` choosing ``en`` is ``en,ko``).
 
     An unsubscribed subscriber who picks lists again is active again: the preferences
     link came to their mailbox, which is the consent double opt-in asks for. Bounced or
@@ -464,6 +490,10 @@ def save_preferences(
     subscriber = session.get(Subscriber, subscriber_id, with_for_update=True)
     if subscriber is None:
         raise NotFoundError("this subscription no longer exists")
+    if locale:
+        chosen = stored_preferences(locale)
+        rest = [tag for tag in stored_preferences(subscriber.locale) if tag not in chosen]
+        subscriber.locale = store_preferences(chosen + rest, chosen[0])
     if leave or not lists:
         apply(session, subscriber, Event.CHOOSE_NONE, now)
     else:

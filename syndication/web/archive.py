@@ -30,17 +30,28 @@ class ArchivePages(Pages):
 
     async def digest_index(self, request: Request) -> Response:
         rows = await run_in_threadpool(archive.archive_index, self.settings, self.engine)
+        lang = self.language(request)
         digests = [
             {
-                "list": self.list_name(slug),
+                "list": self.list_name(slug, lang),
                 "period": period,
                 "subject": subject,
                 "url": f"/digests/{slug}/{period}",
             }
             for slug, period, subject in rows
         ]
-        return self.page(
-            "digests.html", headers={"cache-control": "public, max-age=300"}, digests=digests
+        # Shared caches keep one copy per language the visitor's browser or cookie asks.
+        headers = {"cache-control": "public, max-age=300", "vary": "Accept-Language, Cookie"}
+        return self.page(request, lang, "digests.html", headers=headers, digests=digests)
+
+    def no_digest(self, request: Request) -> HTMLResponse:
+        lang = self.language(request)
+        return self.message(
+            request,
+            lang,
+            404,
+            self.t(lang, "No such digest"),
+            self.t(lang, "There is no digest for that list and date."),
         )
 
     async def digest(self, request: Request) -> Response:
@@ -49,12 +60,12 @@ class ArchivePages(Pages):
         if not SLUG_RE.fullmatch(slug) or not PERIOD_RE.fullmatch(period):
             # Checked before the query: PostgreSQL refuses a NUL ("%00") in a parameter
             # with an error, which must be a 404 like any other name we do not have.
-            return self.message(404, "No such digest", "There is no digest for that list and date.")
+            return self.no_digest(request)
         html = await run_in_threadpool(
             archive.archive_copy, self.settings, self.engine, slug, period
         )
         if html is None:
-            return self.message(404, "No such digest", "There is no digest for that list and date.")
+            return self.no_digest(request)
         return HTMLResponse(
             html,
             headers={

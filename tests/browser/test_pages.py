@@ -20,8 +20,10 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from email.policy import default
 
 import pytest
@@ -35,7 +37,7 @@ from syndication.core.articles import ArticleRecord
 from syndication.core.tokens import PREFERENCES, UNSUBSCRIBE, make_token
 from syndication.edges.files import publish
 from syndication.render import email as rendering
-from syndication.settings import PrivacySettings, Settings
+from syndication.settings import LanguageSettings, PrivacySettings, Settings
 from syndication.store import article_queries, subscribers
 from syndication.store import articles as store
 from syndication.store import database as db
@@ -63,6 +65,20 @@ class Site:
 @pytest.fixture
 def site(settings: Settings, engine: Engine) -> Iterator[Site]:
     """The app on 127.0.0.1 and a free port, served by uvicorn in a thread."""
+    with serve(settings, engine) as served:
+        yield served
+
+
+@pytest.fixture
+def bilingual_site(settings: Settings, engine: Engine) -> Iterator[Site]:
+    """The app of a newsroom in English and Korean (issue 30)."""
+    languages = LanguageSettings(available=("en", "ko"))
+    with serve(replace(settings, languages=languages), engine) as served:
+        yield served
+
+
+@contextmanager
+def serve(settings: Settings, engine: Engine) -> Iterator[Site]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     served = replace(
@@ -90,12 +106,17 @@ def site(settings: Settings, engine: Engine) -> Iterator[Site]:
         thread.join(timeout=10)
 
 
-def new_page(browser: Browser, width: int, *, bypass_csp: bool = False) -> tuple[Page, list[str]]:
+def new_page(
+    browser: Browser, width: int, *, bypass_csp: bool = False, locale: str | None = None
+) -> tuple[Page, list[str]]:
     """A page ``width`` pixels wide and the list its console errors are collected in.
 
-    ``bypass_csp`` lets a test inject a checker (axe-core) into our own CSP-guarded pages.
+    ``bypass_csp`` lets a test inject a checker (axe-core) into our own CSP-guarded pages;
+    ``locale`` is the browser's language (its Accept-Language header).
     """
-    page = browser.new_page(viewport={"width": width, "height": 900}, bypass_csp=bypass_csp)
+    page = browser.new_page(
+        viewport={"width": width, "height": 900}, bypass_csp=bypass_csp, locale=locale
+    )
     picture = png(1200, 800)
     page.route(IMAGES, lambda route: route.fulfill(body=picture, content_type="image/png"))
     errors: list[str] = []
@@ -409,3 +430,72 @@ def test_a_page_on_another_origin_can_read_a_feed(site: Site, browser: Browser) 
     )
     assert result[0] == 200 and result[1] and result[2]
     assert result[3] == 304
+
+
+# -- languages, issue 30 -----------------------------------------------------------------
+
+
+def confirmation_html(settings: Settings) -> tuple[EmailMessage, str]:
+    """The first confirmation mail the transport wrote, and its HTML part."""
+    wait_for_confirmation(settings)
+    path = sorted((settings.mail.outbox_dir / "confirmations").rglob("*.eml"))[0]
+    message = email.message_from_bytes(path.read_bytes(), policy=default)
+    assert isinstance(message, EmailMessage)
+    body = message.get_body(preferencelist=("html",))
+    assert body is not None
+    return message, body.get_content()
+
+
+def test_korean_sign_up_confirmation_mail_and_unsubscribe_on_a_phone(
+    bilingual_site: Site, browser: Browser, axe_js: str
+) -> None:
+    """Issue 30: a browser asking for Korean signs up in Korean, gets its confirmation
+    mail in Korean, and its unsubscribe page is in Korean; each one at phone width, with
+    a screenshot and no axe-core violation."""
+    site = bilingual_site
+    ARTIFACTS.mkdir(exist_ok=True)
+    page, errors = new_page(browser, 375, bypass_csp=True, locale="ko-KR")
+    page.goto(site.url + "/")
+    assert page.locator("html").get_attribute("lang") == "ko"
+    assert page.get_by_label("이메일 언어").input_value() == "ko"
+    page.screenshot(path=str(ARTIFACTS / "signup-ko-375.png"), full_page=True)
+    assert violations(page, axe_js) == [], "sign-up page in Korean"
+    page.get_by_label("이메일 주소").fill("min-ji@example.org")
+    page.get_by_label("이름").fill("김민지")
+    page.get_by_label("International Relations Weekly").uncheck()
+    page.get_by_role("button", name="구독하기").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="받은편지함을 확인해 주세요").is_visible()
+    assert errors == []
+    page.close()
+
+    message, html = confirmation_html(site.settings)
+    assert message["Content-Language"] == "ko"
+    mail, _ = new_page(browser, 375)
+    mail.set_content(html)
+    mail.wait_for_load_state("load")
+    assert mail.locator("html").get_attribute("lang") == "ko"
+    assert mail.get_by_role("link", name="네, 구독하겠습니다").is_visible()
+    mail.screenshot(path=str(ARTIFACTS / "confirmation-mail-ko-375.png"), full_page=True)
+    assert violations(mail, axe_js) == [], "confirmation mail in Korean"
+    mail.close()
+
+    # The unsubscribe page of this reader, opened by a browser that asks for English:
+    # the reader's own language wins.
+    with db.read_session(site.engine) as session:
+        subscriber_id = session.execute(
+            select(Subscriber.id).where(Subscriber.email == "min-ji@example.org")
+        ).scalar_one()
+    token = make_token(site.settings.secret_key, UNSUBSCRIBE, subscriber_id, datetime.now(UTC))
+    page, errors = new_page(browser, 375, bypass_csp=True, locale="en-US")
+    page.goto(f"{site.url}/unsubscribe/{token}")
+    assert page.locator("html").get_attribute("lang") == "ko"
+    assert page.get_by_role("heading", name="구독 해지").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "unsubscribe-ko-375.png"), full_page=True)
+    assert violations(page, axe_js) == [], "unsubscribe page in Korean"
+    page.get_by_role("button", name="구독 해지").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="구독이 해지되었습니다").is_visible()
+    assert violations(page, axe_js) == [], "unsubscribed page in Korean"
+    assert errors == []
+    page.close()

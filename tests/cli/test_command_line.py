@@ -160,3 +160,21 @@ def test_status_says_what_the_settings_leave_to_check_for_spf_dkim_and_dmarc(
     aligned = syndication("status", cwd=tmp_path)
     assert aligned.returncode == 0, aligned.stderr
     assert "deliverability:" not in aligned.stdout
+
+
+def test_subscribers_add_takes_a_language_of_the_newsroom(tmp_path: Path) -> None:
+    assert syndication("init", cwd=tmp_path).returncode == 0
+    (tmp_path / "syndication.toml").write_text(
+        '[languages]\navailable = ["en", "ko"]\n', encoding="utf-8"
+    )
+    add = ("subscribers", "add", "reader@example.org", "--list", "weekly-city", "--confirmed")
+    refused = syndication(*add, "--language", "ja", cwd=tmp_path)
+    assert refused.returncode == 2, refused.stderr
+    assert "--language: 'ja' is not one of this newsroom's languages (en, ko)" in refused.stderr
+    added = syndication(*add, "--language", "ko", cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    exported = syndication("subscribers", "export", cwd=tmp_path)
+    assert exported.stdout.splitlines() == [
+        "email,name,lists,status,language",
+        "reader@example.org,,weekly-city,active,ko",
+    ]

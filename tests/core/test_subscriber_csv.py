@@ -10,6 +10,7 @@ from syndication.core.subscriber_csv import (
     DecodedLines,
     csv_records,
     from_spreadsheet,
+    parse_language,
     spreadsheet_safe,
 )
 from syndication.core.subscriber_imports import ImportRow, read_import
@@ -87,3 +88,22 @@ def test_spreadsheet_escaping_round_trips(cell: str) -> None:
     safe = spreadsheet_safe(cell)
     assert not safe.startswith(("=", "+", "-", "@", "\t"))
     assert from_spreadsheet(safe) == cell
+
+
+def test_a_language_cell_is_stored_as_the_readers_languages_in_order() -> None:
+    languages = ("en", "ko")
+    assert parse_language("ko", languages) == "ko"
+    assert parse_language("", languages) == ""
+    assert parse_language("ko-KR, en", languages) == "ko,en"
+    with pytest.raises(RecordError, match="'fr' is not one of this newsroom's languages"):
+        parse_language("fr", languages)
+    with pytest.raises(RecordError, match="'korean' is not a BCP 47 language tag"):
+        parse_language("korean", languages)
+
+
+def test_an_optional_language_column_is_read_with_the_row() -> None:
+    text = (
+        "email,name,lists,language\na@example.org,A,weekly-city,ko\nb@example.org,B,weekly-city,\n"
+    )
+    _, rows = read_import(csv_records(text.splitlines(keepends=True)), LISTS)
+    assert [(n, r.language) for n, r in rows if isinstance(r, ImportRow)] == [(2, "ko"), (3, "")]

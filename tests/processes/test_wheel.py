@@ -142,6 +142,10 @@ def test_the_installed_wheel_runs_every_command_from_an_empty_folder(
     assert (tmp_path / "feeds" / "all" / "atom.xml").is_file()
     assert "<html" in (tmp_path / "preview" / "digest.html").read_text()
 
+    # A newsroom in English and Korean: the Korean catalog ships as its .po (issue 30).
+    (tmp_path / "syndication.toml").write_text(
+        '[languages]\navailable = ["en", "ko"]\n', encoding="utf-8"
+    )
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATION_")}
     env["SYNDICATION_SECRET_KEY"] = KEY
@@ -157,6 +161,8 @@ def test_the_installed_wheel_runs_every_command_from_an_empty_folder(
     try:
         home = _get(f"http://127.0.0.1:{port}/", server, log)
         assert "<form" in home
+        korean = _get(f"http://127.0.0.1:{port}/?lang=ko", server, log)
+        assert '<html lang="ko" dir="ltr">' in korean and "구독하기" in korean
         feed = _get(f"http://127.0.0.1:{port}/feeds/all/feed.json", server, log)
         assert json.loads(feed)["items"]
     finally:

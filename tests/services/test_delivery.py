@@ -16,7 +16,7 @@ from syndication.edges.transport import SmtpTransport
 from syndication.services import delivery
 from syndication.services.digests import compiling
 from syndication.services.send_loop import LoopOptions
-from syndication.settings import MailSettings, Settings, SmtpSettings
+from syndication.settings import LanguageSettings, MailSettings, Settings, SmtpSettings
 from syndication.store import database as db
 from syndication.store import subscribers
 from syndication.store.models import Delivery
@@ -133,3 +133,43 @@ def test_send_digests_takes_workers_or_options_not_both(
         delivery.send_digests(
             settings, demo_store, now=lambda: AFTER_WEEK, options=options, workers=2
         )
+
+
+def test_a_reader_list_sends_each_reader_the_digest_in_their_language(
+    settings: Settings, demo_store: Engine
+) -> None:
+    """Issue 30: a list with language = "reader" is rendered once per language at compile
+    time; each recipient is spliced into the copy of their first offered language."""
+    city = replace(settings.mailing_list("weekly-city"), language="reader")
+    settings = replace(
+        settings,
+        languages=LanguageSettings(available=("en", "ko")),
+        lists=tuple(city if ml.slug == city.slug else ml for ml in settings.lists),
+    )
+    with db.write_session(demo_store) as session:
+        for address, locale in (("kim@example.org", "ko,en"), ("ann@example.org", "fr,en")):
+            subscribers.add_subscriber(
+                session,
+                address,
+                "",
+                ["weekly-city"],
+                confirmed=True,
+                now=AFTER_WEEK,
+                locale=locale,
+            )
+    compiling.compile_digest(settings, demo_store, "weekly-city", date(2026, 11, 18), AFTER_WEEK)
+    assert delivery.send_digests(settings, demo_store, workers=1, now=lambda: AFTER_WEEK).sent == 2
+    folder = settings.mail.outbox_dir / "weekly-city" / "2026-11-16"
+    korean = parse((folder / "kim@example.org.eml").read_bytes())
+    english = parse((folder / "ann@example.org.eml").read_bytes())
+    assert korean["Content-Language"] == "ko"
+    assert str(korean["Subject"]).endswith("2026년 11월 16일~23일")
+    assert english["Content-Language"] == "en"
+    assert str(english["Subject"]).endswith("16–23 November 2026")
+    korean_html = korean.get_body(("html",))
+    english_html = english.get_body(("html",))
+    assert korean_html is not None and english_html is not None
+    assert '<html lang="ko" dir="ltr">' in korean_html.get_content()
+    assert "구독 해지" in korean_html.get_content()
+    assert "구독" not in english_html.get_content()
+    assert '<html lang="en" dir="ltr">' in english_html.get_content()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import email
+from dataclasses import replace
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
@@ -17,7 +18,7 @@ from syndication.core.subscribers import Event
 from syndication.errors import InputError, NotFoundError, RecordError
 from syndication.services import subscriber_imports as imports
 from syndication.services import subscribers as services
-from syndication.settings import Settings
+from syndication.settings import LanguageSettings, Settings
 from syndication.store import database as db
 from syndication.store import subscribers
 from tests.support.builders import EXAMPLES
@@ -209,8 +210,8 @@ def test_bad_subscriber_rows_are_reported_and_the_rest_kept(
         assert services.export_subscribers(engine, handle) == 1
     at = now.isoformat()
     assert out.read_text() == (
-        "email,name,lists,status,created_at,confirmed_at\n"
-        f"ok@example.org,OK,weekly-city,active,{at},{at}\n"
+        "email,name,lists,status,created_at,confirmed_at,language\n"
+        f"ok@example.org,OK,weekly-city,active,{at},{at},en\n"
     )
 
 
@@ -260,3 +261,130 @@ def test_formulas_from_the_public_form_are_exported_as_text(
     )
     [(_, row)] = rows
     assert row == subscriber_imports.ImportRow("-dash@example.org", "=x", ("weekly-city",))
+
+
+# -- languages (issue 30) -----------------------------------------------------------------
+
+
+def bilingual(settings: Settings) -> Settings:
+    return replace(settings, languages=LanguageSettings(available=("en", "ko")))
+
+
+def locale_of(engine: Engine, address: str) -> str:
+    with db.read_session(engine) as session:
+        return subscribers.find_subscriber(session, address).locale
+
+
+def test_add_with_a_language_checks_it_and_mails_the_confirmation_in_it(
+    settings: Settings, engine: Engine
+) -> None:
+    settings = bilingual(settings)
+    with pytest.raises(InputError, match=r"--language: 'ja' is not one of .* \(en, ko\)"):
+        services.add_subscriber(
+            settings, engine, "a@example.org", ["weekly-city"], "", confirmed=False, language="ja"
+        )
+    services.add_subscriber(
+        settings, engine, "a@example.org", ["weekly-city"], "민지", confirmed=False, language="ko"
+    )
+    assert locale_of(engine, "a@example.org") == "ko"
+    (path,) = (settings.mail.outbox_dir / "confirmations").glob("*/*.eml")
+    message = parse(path.read_bytes())
+    assert message["Content-Language"] == "ko"
+    assert str(message["Subject"]) == f"{settings.site.title} 구독을 확인해 주세요"
+    text = message.get_body(preferencelist=("plain",))
+    assert text is not None
+    assert "민지님, 안녕하세요." in text.get_content()
+    html = message.get_body(preferencelist=("html",))
+    assert html is not None
+    assert '<html lang="ko" dir="ltr">' in html.get_content()
+    # No language named: the reader's stays as it was.
+    services.add_subscriber(settings, engine, "a@example.org", ["weekly-city"], "", confirmed=True)
+    assert locale_of(engine, "a@example.org") == "ko"
+
+
+def test_the_language_column_round_trips_through_export_and_import(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    settings = bilingual(settings)
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "email,name,lists,language\n"
+        'ko@example.org,Kim,weekly-city,"ko,en"\n'
+        "en@example.org,Ann,weekly-city,\n"
+        "ja@example.org,Jo,weekly-city,ja\n",
+        encoding="utf-8",
+    )
+    rejected: list[str] = []
+    report = imports.import_subscribers_file(
+        settings,
+        engine,
+        str(source),
+        confirmed=True,
+        on_rejection=lambda r: rejected.append(str(r)),
+    )
+    assert (report.added, report.rejected) == (2, 1)
+    assert rejected == [
+        f"{source}:4: language: 'ja' is not one of this newsroom's languages (en, ko)"
+    ]
+    exported = tmp_path / "out.csv"
+    with exported.open("w", encoding="utf-8", newline="") as handle:
+        services.export_subscribers(engine, handle)
+    rows = list(csv.reader(exported.read_text(encoding="utf-8").splitlines()))
+    assert [row[:4] + row[-1:] for row in rows] == [
+        ["email", "name", "lists", "status", "language"],
+        ["en@example.org", "Ann", "weekly-city", "active", "en"],
+        ["ko@example.org", "Kim", "weekly-city", "active", "ko,en"],
+    ]
+    # The export imports back (into another newsroom's store: a fresh database here is
+    # the same rows updated), languages included.
+    with db.write_session(engine) as session:
+        subscribers.find_subscriber(session, "ko@example.org").locale = "en"
+    report = imports.import_subscribers_file(
+        settings, engine, str(exported), confirmed=True, on_rejection=lambda r: None
+    )
+    assert (report.updated, report.rejected) == (2, 0)
+    assert locale_of(engine, "ko@example.org") == "ko,en"
+
+
+def test_sign_up_and_preferences_carry_the_language(
+    settings: Settings, engine: Engine, now: datetime
+) -> None:
+    settings = bilingual(settings)
+    form = services.read_sign_up(settings, "kim@example.org", "", ["weekly-city"], "ko-KR")
+    assert form.locale == "ko"
+    with pytest.raises(RecordError) as caught:
+        services.read_sign_up(settings, "kim@example.org", "", ["weekly-city"], "fr")
+    assert caught.value.field == "language"
+    assert services.sign_up(settings, engine, form, now) is not None  # its mail's id
+    with db.read_session(engine) as session:
+        found = subscribers.find_subscriber(session, "kim@example.org")
+        assert found is not None
+        subscriber_id = found.id
+    assert services.reader_locale(engine, subscriber_id) == "ko"
+    with db.write_session(engine) as session:
+        subscribers.find_subscriber(session, "kim@example.org").locale = "ko,en"
+    services.save_preferences(
+        settings,
+        engine,
+        subscriber_id,
+        leave=False,
+        chosen=["weekly-city"],
+        name="",
+        now=now,
+        language="en",
+    )
+    # The choice goes first; the reader's other languages keep their order after it.
+    assert services.load_preferences(engine, subscriber_id).locale == "en,ko"
+    # A forged value changes nothing.
+    services.save_preferences(
+        settings,
+        engine,
+        subscriber_id,
+        leave=False,
+        chosen=["weekly-city"],
+        name="",
+        now=now,
+        language="xx",
+    )
+    assert services.load_preferences(engine, subscriber_id).locale == "en,ko"
+    assert services.reader_locale(engine, 999_999) == ""

@@ -87,8 +87,16 @@ def test_export_and_counts(engine: Engine, now: datetime) -> None:
     with db.read_session(engine) as session:
         at = now.isoformat()
         assert list(subscriber_queries.export_rows(session)) == [
-            ("a@example.org", "A", "weekly-city", "active", at, at),
-            ("b@example.org", "B, Jr.", "weekly-city;weekly-international", "pending", at, ""),
+            ("a@example.org", "A", "weekly-city", "active", at, at, "en"),
+            (
+                "b@example.org",
+                "B, Jr.",
+                "weekly-city;weekly-international",
+                "pending",
+                at,
+                "",
+                "en",
+            ),
         ]
         assert status.list_readers(session) == {
             "weekly-city": {"active": 1, "pending": 1},

@@ -383,7 +383,7 @@ def test_subscriber_actions_and_export(
     export = client.get("/admin/subscribers/export.csv")
     assert export.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(export.text)))
-    assert rows[0] == ["email", "name", "lists", "status", "created_at", "confirmed_at"]
+    assert rows[0] == ["email", "name", "lists", "status", "created_at", "confirmed_at", "language"]
     assert ["reader0@example.org", "'=HYPERLINK(1)", "", "unsubscribed"] in [r[:4] for r in rows]
 
 

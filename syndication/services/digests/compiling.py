@@ -1,7 +1,8 @@
 """Compiling digests: a list's period rendered **once**, stored and queued in one go.
 
 :func:`compile_digest` renders a list's digest for a period and, in one transaction,
-stores it and queues one delivery per active subscriber (``digest compile``).
+stores it and queues one delivery per active subscriber (``digest compile``). A "reader"
+list's digest is rendered once per language of ``[languages] available`` too (issue 30).
 :func:`compile_due` is the rule the scheduler asks at start-up (the catch-up) and at every
 firing alike: the latest complete period is compiled if it ended no more than
 ``max_digest_delay`` ago; older than that it is skipped, never sent late. Compiling is
@@ -16,10 +17,13 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Engine
 
 from syndication.core import digests as digest
+from syndication.core.articles import StoredArticle
 from syndication.core.digests import DigestDecision, Period
+from syndication.core.placeholders import RenderedDigest
 from syndication.errors import SyndicationError
 from syndication.render import email as rendering
-from syndication.settings import MailingList, Settings
+from syndication.render import i18n
+from syndication.settings import READER_LANGUAGE, MailingList, Settings
 from syndication.store import approval, article_queries, digests, outbox
 from syndication.store import database as db
 
@@ -99,10 +103,13 @@ def _compile_period(
         articles = article_queries.articles_published_between(
             session, the_list.topics, period.start, period.end
         )
-    content = digest.build_digest(settings, the_list, period, articles)
+    content = digest.build_digest(
+        settings, the_list, period, articles, rendering.digest_words(settings, the_list)
+    )
     if content is None:
         return CompileReport(list_slug, key, period, 0, False, 0, True)
     rendered = rendering.render_digest(settings, content)
+    others = _other_languages(settings, the_list, period, articles)
     with db.write_session(engine) as session:
         digest_id, created = digests.store_digest(
             session,
@@ -117,11 +124,32 @@ def _compile_period(
             article_count=content.article_count,
             now=now,
         )
+        if created:
+            digests.store_languages(session, digest_id, others)
         queued = outbox.enqueue(session, digest_id, list_slug, now) if created else 0
         if created and the_list.approval == "manual":
             # Compiled held: nothing goes out until an operator approves (issue 12).
             approval.set_state(session, digest_id, "held", now, "awaiting approval")
     return CompileReport(list_slug, key, period, content.article_count, created, queued, False)
+
+
+def _other_languages(
+    settings: Settings, the_list: MailingList, period: Period, articles: list[StoredArticle]
+) -> dict[str, RenderedDigest]:
+    """A "reader" list's digest in each language but the primary: rendered and inlined
+    once per language (each costs one more render; sending costs nothing more per
+    recipient). Its stories are the primary digest's; choosing each story's translation
+    belongs to the article languages of issue 30."""
+    if the_list.language != READER_LANGUAGE:
+        return {}
+    renders: dict[str, RenderedDigest] = {}
+    for language in settings.languages.available[1:]:
+        content = digest.build_digest(
+            settings, the_list, period, articles, i18n.translations(language), language
+        )
+        if content is not None:
+            renders[language] = rendering.render_digest(settings, content)
+    return renders
 
 
 # -- what the scheduler asks --------------------------------------------------------------

@@ -67,7 +67,9 @@ def preview_digest(
         articles = article_queries.articles_published_between(
             session, the_list.topics, period.start, period.end
         )
-    content = digest.build_digest(settings, the_list, period, articles)
+    content = digest.build_digest(
+        settings, the_list, period, articles, rendering.digest_words(settings, the_list)
+    )
     if content is None:
         start, end = period.start.astimezone(tz), period.end.astimezone(tz)
         raise EmptyDigestError(
