@@ -8,7 +8,7 @@ loop can name them without importing the database layer.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 # How long a claim reserves its rows. A live sender renews it whenever half has gone, so
@@ -30,8 +30,10 @@ class Claimed:
     token: str = ""
     # "digest" for a digest's copy, else the kind of transactional mail ("confirm",
     # "test"): which outbox the row is in and how its message is built.
-    kind: str = "digest"
-    locale: str = ""  # the subscriber's languages ("ko,en"): a "reader" list's copy
+    # Keyword-only: two outboxes build claims, and a positional value landing in the
+    # wrong one of these once made a digest copy look like a transactional mail.
+    kind: str = field(default="digest", kw_only=True)
+    locale: str = field(default="", kw_only=True)  # the subscriber's languages ("ko,en")
 
 
 @dataclass(frozen=True)

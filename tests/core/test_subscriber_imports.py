@@ -166,7 +166,7 @@ def test_mailchimp_sections() -> None:
             "email,name,lists,state\n",
             (),
             "column 4 ('state'): not a column of this tool's files (email, name, lists, "
-            "status, created_at, confirmed_at)",
+            "status, created_at, confirmed_at, language)",
         ),
         ("address,who\n", (), "the header names no known export: expected this tool's"),
         (

@@ -233,7 +233,7 @@ def test_a_file_of_no_known_shape_is_refused_naming_file_line_and_column(
         import_file(settings, engine, odd)
     assert str(refused.value) == (
         f"{odd}:1: column 4 ('state'): not a column of this tool's files "
-        "(email, name, lists, status, created_at, confirmed_at)"
+        "(email, name, lists, status, created_at, confirmed_at, language)"
     )
     assert statuses(engine) == {}
 
