@@ -114,7 +114,7 @@ def measure(recipients: int, languages: tuple[str, ...], repeat: int) -> tuple[f
                     f"Reader {i}",
                     1,
                     "",
-                    languages[i % len(languages)],
+                    locale=languages[i % len(languages)],
                 )
                 for i in range(recipients)
             ]
