@@ -22,6 +22,7 @@ from syndication.settings import Settings, load_settings, resolve_config_path
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from syndication.core.audit import Actor
     from syndication.services.articles import Rejection
 
 app = typer.Typer(
@@ -32,6 +33,15 @@ app = typer.Typer(
 )
 
 out = Console(highlight=False, soft_wrap=True)
+
+
+def cli_actor() -> Actor:
+    """Who a command acts as in the audit log: the OS user running it, from the CLI."""
+    import getpass
+
+    from syndication.core.audit import Actor
+
+    return Actor.cli(getpass.getuser())
 
 
 def group(name: str, help: str) -> typer.Typer:

@@ -21,17 +21,19 @@ from io import StringIO
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from syndication.clock import utc_now
 from syndication.core import subscriber_csv
+from syndication.core.audit import Actor
 from syndication.core.subscribers import normalise_email, public_name
 from syndication.errors import InputError, NotFoundError, RecordError, SyndicationError
 from syndication.settings import Settings
-from syndication.store import bounces, subscriber_queries, subscribers
+from syndication.store import audit, bounces, subscriber_queries, subscribers
 from syndication.store import database as db
-from syndication.store.models import Subscriber
+from syndication.store.models import SUBSCRIBER_STATUSES, Subscriber
+from syndication.store.subscriber_queries import SubscriberFilter as SubscriberFilter
 from syndication.store.subscriber_queries import SubscriberHistory as SubscriberHistory
 from syndication.store.subscriber_queries import SubscriberRow as SubscriberRow
 from syndication.store.subscribers import AddResult as AddResult
@@ -158,11 +160,14 @@ def import_subscribers_file(
     confirmed: bool,
     on_rejection: Callable[[Rejection], None],
     batch_size: int = 500,
+    actor: Actor | None = None,
 ) -> SubscriberImportReport:
     """Import ``email,name,lists`` CSV rows; bad rows are reported and skipped.
 
     New addresses are ``pending`` and are sent the confirmation mail (after their batch
     is committed), unless ``confirmed`` says the operator holds their consent already.
+    Each batch is an audit record of ``actor`` in the batch's transaction (its lines and
+    counts).
     """
     db.require_current_schema(engine)
     known = {ml.slug for ml in settings.lists}
@@ -178,8 +183,24 @@ def import_subscribers_file(
         while batch := list(itertools.islice(rows, batch_size)):
             now = utc_now()
             with db.write_session(engine) as session:
+                before = (report.added, report.updated, report.rejected)
                 to_confirm = _import_batch(
                     session, path, batch, confirmed, report, on_rejection, now
+                )
+                added, updated, rejected = (
+                    report.added - before[0],
+                    report.updated - before[1],
+                    report.rejected - before[2],
+                )
+                audit.record(
+                    session,
+                    actor or Actor.system("import"),
+                    "subscribers-import",
+                    "import",
+                    path,
+                    now,
+                    f"lines {batch[0][0]}-{batch[-1][0]}: {added} added, {updated} updated, "
+                    f"{rejected} rejected" + (" (confirmed by the operator)" if confirmed else ""),
                 )
             for subscriber_id in to_confirm:
                 mail_confirmation(settings, engine, subscriber_id, now)
@@ -230,6 +251,7 @@ def add_subscriber(
     name: str,
     *,
     confirmed: bool,
+    actor: Actor | None = None,
 ) -> AddResult:
     """Add one address to ``lists`` (see :func:`subscribers.add_subscriber`)."""
     db.require_current_schema(engine)
@@ -248,6 +270,16 @@ def add_subscriber(
             result = subscribers.add_subscriber(
                 session, email, name, lists, confirmed=confirmed, now=now
             )
+            audit.record(
+                session,
+                actor or Actor.system("add"),
+                "subscriber-add",
+                "subscriber",
+                str(result.subscriber_id),
+                now,
+                f"{normalise_email(email)} to {', '.join(lists)}: {result.status}"
+                + (" (confirmed by the operator)" if confirmed else ""),
+            )
     except RecordError as exc:
         raise InputError(f"{email}: {exc.reason}") from exc
     if result.needs_confirmation:
@@ -255,22 +287,54 @@ def add_subscriber(
     return result
 
 
-def remove_subscriber(engine: Engine, email: str) -> None:
+def remove_subscriber(engine: Engine, email: str, *, actor: Actor | None = None) -> None:
     """Unsubscribe an address from every list at once (the row is kept, for the record)."""
     db.require_current_schema(engine)
+    now = utc_now()
     with db.write_session(engine) as session:
         subscriber = subscribers.find_subscriber(session, email)
-        subscribers.unsubscribe(session, subscriber.id, utc_now())
+        before = subscriber.status
+        subscribers.unsubscribe(session, subscriber.id, now)
+        _record(session, actor, "subscriber-unsubscribe", subscriber, before, now)
 
 
-def restore_address(engine: Engine, email: str, now: datetime) -> str:
+def restore_address(
+    engine: Engine, email: str, now: datetime, *, actor: Actor | None = None
+) -> str:
     """Undo a bounce, complaint or suppression for one address; returns the new status."""
     with db.write_session(engine) as session:
-        return bounces.restore(session, email, now).status
+        before = session.scalar(
+            select(Subscriber.status).where(Subscriber.email == normalise_email(email))
+        )
+        restored = bounces.restore(session, email, now)
+        _record(session, actor, "subscriber-restore", restored, before or "", now)
+        return restored.status
 
 
-def export_subscribers(engine: Engine, out: IO[str]) -> int:
-    """Write every subscriber as CSV ``email,name,lists,status``; returns how many."""
+def _record(
+    session: Session,
+    actor: Actor | None,
+    action: str,
+    subscriber: Subscriber,
+    before: str,
+    now: datetime,
+) -> None:
+    """The audit record of an action on one subscriber: their address, status before and
+    after (the row's key is their id, so it follows a changed address)."""
+    audit.record(
+        session,
+        actor or Actor.system(action),
+        action,
+        "subscriber",
+        str(subscriber.id),
+        now,
+        f"{subscriber.email}: {before} -> {subscriber.status}",
+    )
+
+
+def export_subscribers(engine: Engine, out: IO[str], *, actor: Actor | None = None) -> int:
+    """Write every subscriber as CSV ``email,name,lists,status``; returns how many. An
+    export is an audit record of ``actor`` (a copy of the mailing list left the store)."""
     db.require_current_schema(engine)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*subscriber_csv.CSV_HEADER, "status"])
@@ -279,16 +343,39 @@ def export_subscribers(engine: Engine, out: IO[str]) -> int:
         for row in subscriber_queries.export_rows(session):
             writer.writerow([subscriber_csv.spreadsheet_safe(cell) for cell in row])
             count += 1
+    with db.write_session(engine) as session:
+        audit.record(
+            session,
+            actor or Actor.system("export"),
+            "subscribers-export",
+            "export",
+            "subscribers",
+            utc_now(),
+            f"{count} subscribers",
+        )
     return count
 
 
 # -- the console --------------------------------------------------------------------------
 
 
-def search(engine: Engine, query: str) -> list[SubscriberRow]:
-    """Subscribers whose address or name contains ``query`` (any case), by address."""
+STATUSES = SUBSCRIBER_STATUSES
+
+
+@dataclass(frozen=True)
+class SubscriberPage:
+    rows: list[SubscriberRow]
+    total: int
+
+
+def page(engine: Engine, where: SubscriberFilter, limit: int, offset: int = 0) -> SubscriberPage:
+    """One page of the subscribers matching ``where`` (by address) and how many match in
+    all, read in one transaction so the two agree."""
     with db.read_session(engine) as session:
-        return subscriber_queries.search_subscribers(session, query)
+        return SubscriberPage(
+            subscriber_queries.subscriber_page(session, where, limit, offset),
+            subscriber_queries.count_subscribers(session, where),
+        )
 
 
 def history(engine: Engine, subscriber_id: int) -> SubscriberHistory | None:
@@ -304,20 +391,27 @@ def _subscriber(session: Session, subscriber_id: int) -> Subscriber:
     return found
 
 
-def unsubscribe(engine: Engine, subscriber_id: int, now: datetime) -> str:
+def unsubscribe(
+    engine: Engine, subscriber_id: int, now: datetime, *, actor: Actor | None = None
+) -> str:
     """Take a subscriber off every list (as their own unsubscribe link would)."""
     with db.write_session(engine) as session:
         found = _subscriber(session, subscriber_id)
+        before = found.status
         subscribers.unsubscribe(session, subscriber_id, now)
+        _record(session, actor, "subscriber-unsubscribe", found, before, now)
         return found.email
 
 
-def suppress(engine: Engine, subscriber_id: int, by: str, now: datetime) -> str:
+def suppress(engine: Engine, subscriber_id: int, by: Actor | str, now: datetime) -> str:
     """Never mail this address again: on the suppression list, marked unsubscribed
     (unless it had bounced or complained; the lifecycle table's operator suppress)."""
+    actor = by if isinstance(by, Actor) else Actor.system(by)
     with db.write_session(engine) as session:
         found = _subscriber(session, subscriber_id)
-        subscribers.suppress(session, found.email, f"suppressed by {by}", now)
+        before = found.status
+        subscribers.suppress(session, found.email, f"suppressed by {actor.label}", now)
+        _record(session, actor, "subscriber-suppress", found, before, now)
         return found.email
 
 
@@ -328,7 +422,9 @@ class NothingToRestore(SyndicationError):
     """Restore asked for a reader with no bounce, complaint or suppression to undo."""
 
 
-def restore(engine: Engine, subscriber_id: int, now: datetime) -> str:
+def restore(
+    engine: Engine, subscriber_id: int, now: datetime, *, actor: Actor | None = None
+) -> str:
     """Undo a bounce, complaint or suppression, as ``syndication subscribers restore``
     does (one implementation: :func:`syndication.store.bounces.restore`).
 
@@ -341,7 +437,9 @@ def restore(engine: Engine, subscriber_id: int, now: datetime) -> str:
                 f"{found.email}: nothing to restore (the reader is {found.status}, "
                 "with no bounce, complaint or suppression in force)"
             )
+        before = found.status
         bounces.restore(session, found.email, now)
+        _record(session, actor, "subscriber-restore", found, before, now)
         return found.email
 
 

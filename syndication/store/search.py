@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 
@@ -17,4 +17,6 @@ def contains(query: str, *columns: InstrumentedAttribute[str]) -> ColumnElement[
     if not needle:
         return None
     pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))
+    # ILIKE on PostgreSQL, which its trigram indexes serve (migration 0017); SQLAlchemy
+    # writes lower(…) LIKE lower(…) on SQLite.
+    return or_(*(column.ilike(pattern, escape="\\") for column in columns))

@@ -162,10 +162,12 @@ def test_sign_out_ends_the_session_even_for_a_copied_cookie(client: TestClient) 
     assert client.get("/admin/", follow_redirects=False).status_code == 303
 
 
-def test_removing_a_user_ends_their_session_at_once(client: TestClient, app_engine: Engine) -> None:
+def test_removing_a_user_ends_their_session_at_once(
+    client: TestClient, app_engine: Engine, clock: Clock
+) -> None:
     sign_in(client, "viewer@example.org")
     assert client.get("/admin/", follow_redirects=False).status_code == 200
-    users.remove_user(app_engine, "viewer@example.org")
+    users.remove_user(app_engine, "viewer@example.org", clock.now())
     assert client.get("/admin/", follow_redirects=False).status_code == 303
 
 

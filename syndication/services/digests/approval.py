@@ -16,6 +16,8 @@ The rules (issue 12):
 
 Each transition is one transaction that reads the digest's state under a row lock
 (PostgreSQL) or the write lock (SQLite), so two operators clicking at once cannot both win.
+Each writes its audit record (who, from where, before -> after) in that transaction; a
+``by`` given as a plain string is a system actor (a job, a retraction's hold).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from syndication.core import mime as mail
+from syndication.core.audit import Actor, digest_subject
 from syndication.core.digests import past_max_delay
 from syndication.core.placeholders import RenderedDigest
 from syndication.edges.transport import Envelope, Transport, make_transport
@@ -34,6 +37,7 @@ from syndication.services.delivery import sender_address
 from syndication.services.digests.samples import sample_recipient
 from syndication.settings import Settings
 from syndication.store import approval as store
+from syndication.store import audit
 from syndication.store import database as db
 from syndication.store import digests as digest_store
 from syndication.store.approval import DigestStatus as DigestStatus
@@ -79,10 +83,12 @@ def _transition(
     list_slug: str,
     period_key: str,
     action: str,
-    by: str,
+    by: Actor | str,
     now: datetime,
 ) -> Transition:
     db.require_current_schema(engine)
+    actor = by if isinstance(by, Actor) else Actor.system(by)
+    by = actor.label
     the_list = settings.mailing_list(list_slug)
     name = f"{list_slug} {period_key}"
     with db.write_session(engine) as session:
@@ -128,6 +134,18 @@ def _transition(
         else:
             raise ValueError(f"unknown action {action!r}")
         counts = store.digest_status(session, list_slug, period_key).deliveries
+        detail = f"{before} -> {after}" + (
+            f"; {skipped} unsent deliveries skipped" if skipped else ""
+        )
+        audit.record(
+            session,
+            actor,
+            f"digest-{action}",
+            "digest",
+            digest_subject(list_slug, period_key),
+            now,
+            detail,
+        )
     # A sender checks the state before each message (send_loop), so of the rows it holds
     # only the one it is handing over right now can still go: one per connection.
     in_flight = min(counts.get("sending", 0), _connections(settings))
@@ -144,28 +162,48 @@ def _connections(settings: Settings) -> int:
 
 
 def hold(
-    settings: Settings, engine: Engine, list_slug: str, period_key: str, by: str, now: datetime
+    settings: Settings,
+    engine: Engine,
+    list_slug: str,
+    period_key: str,
+    by: Actor | str,
+    now: datetime,
 ) -> Transition:
     """Stop a digest: no sender takes its unsent rows until it is resumed or approved."""
     return _transition(settings, engine, list_slug, period_key, "hold", by, now)
 
 
 def resume(
-    settings: Settings, engine: Engine, list_slug: str, period_key: str, by: str, now: datetime
+    settings: Settings,
+    engine: Engine,
+    list_slug: str,
+    period_key: str,
+    by: Actor | str,
+    now: datetime,
 ) -> Transition:
     """Let a held digest go on: exactly its unsent rows are sent."""
     return _transition(settings, engine, list_slug, period_key, "resume", by, now)
 
 
 def approve(
-    settings: Settings, engine: Engine, list_slug: str, period_key: str, by: str, now: datetime
+    settings: Settings,
+    engine: Engine,
+    list_slug: str,
+    period_key: str,
+    by: Actor | str,
+    now: datetime,
 ) -> Transition:
     """Approve a digest for sending; refused once ``max_digest_delay`` has passed."""
     return _transition(settings, engine, list_slug, period_key, "approve", by, now)
 
 
 def cancel(
-    settings: Settings, engine: Engine, list_slug: str, period_key: str, by: str, now: datetime
+    settings: Settings,
+    engine: Engine,
+    list_slug: str,
+    period_key: str,
+    by: Actor | str,
+    now: datetime,
 ) -> Transition:
     """Cancel a digest: every row not yet sent is settled ``skipped``; it never goes out."""
     return _transition(settings, engine, list_slug, period_key, "cancel", by, now)
@@ -186,6 +224,8 @@ def test_send(
     to: str,
     now: datetime,
     transport: Transport | None = None,
+    *,
+    actor: Actor | None = None,
 ) -> str:
     """Send one copy of a stored digest to ``to``, subject prefixed ``[TEST]``.
 
@@ -228,4 +268,16 @@ def test_send(
         ) from exc
     finally:
         transport.close()
+    # Nothing else is written for a test; its record has a transaction of its own, after
+    # the mail server took the message.
+    with db.write_session(engine) as session:
+        audit.record(
+            session,
+            actor or Actor.system("test send"),
+            "digest-test",
+            "digest",
+            digest_subject(list_slug, period_key),
+            now,
+            f"to {recipient.address}, {message_id}",
+        )
     return message_id

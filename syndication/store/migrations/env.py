@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-from syndication.store.models import Base
+from syndication.store.models import Base, in_models
 
 config = context.config
 engine = config.attributes.get("engine")
@@ -19,6 +19,7 @@ with engine.connect() as connection:
         # SQLite cannot ALTER most things; batch mode copies the table instead.
         render_as_batch=True,
         compare_type=True,
+        include_object=in_models,
     )
     with context.begin_transaction():
         context.run_migrations()
