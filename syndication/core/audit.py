@@ -76,6 +76,11 @@ class Actor:
         return f"{self.who} (command line)" if self.source == "cli" else self.who
 
 
+# The actor of a service function called without one (a job, a test, a script calling the
+# services directly): the entry points (console, CLI) always name theirs.
+SYSTEM = Actor.system("syndication")
+
+
 def digest_subject(list_slug: str, period_key: str) -> str:
     """The subject key of a digest in the audit log: ``"<list> <period>"``."""
     return f"{list_slug} {period_key}"

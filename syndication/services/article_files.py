@@ -52,7 +52,7 @@ def import_articles_file(
         _parsed(lines, known, settings.imports, prepared) as batches,
     ):
         # Loaded here, while the worker reads: see the module's docstring.
-        from syndication.core.audit import Actor
+        from syndication.core.audit import SYSTEM
         from syndication.services import audit
         from syndication.services.articles import write_batches
         from syndication.store.database import require_current_schema
@@ -71,7 +71,7 @@ def import_articles_file(
                 on_progress=lambda n, size: bar.advance_to(size, status=f"{n:,} lines"),
             )
         source = "<stdin>" if path == "-" else path
-        who = actor or Actor.system("import")
+        who = actor or SYSTEM
         audit.record(store, who, "articles-import", "import", source, utc_now(), report.summary)
         return report
 

@@ -33,7 +33,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 from sqlalchemy.orm import Session
 
 from syndication.core.articles import ArticleRecord
-from syndication.core.audit import Actor
+from syndication.core.audit import SYSTEM, Actor
 from syndication.errors import InputError, NotFoundError, RecordError
 from syndication.services.article_batches import (
     BATCH_SIZE,
@@ -325,7 +325,7 @@ def retract(
             source_id = article
         done = _retract_and_hold(session, source_id, clean, now)
         if done.changed:
-            who = actor or Actor.system("retraction")
+            who = actor or SYSTEM
             detail = f"reason: {clean}" + (f"; held {', '.join(done.held)}" if done.held else "")
             audit.record(session, who, "article-retract", "article", source_id, now, detail)
             for digest in done.held:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from syndication.clock import utc_now
 from syndication.core import subscriber_csv
-from syndication.core.audit import Actor
+from syndication.core.audit import SYSTEM, Actor
 from syndication.core.subscribers import normalise_email, public_name
 from syndication.errors import InputError, NotFoundError, RecordError, SyndicationError
 from syndication.settings import Settings
@@ -194,7 +194,7 @@ def import_subscribers_file(
                 )
                 audit.record(
                     session,
-                    actor or Actor.system("import"),
+                    actor or SYSTEM,
                     "subscribers-import",
                     "import",
                     path,
@@ -272,7 +272,7 @@ def add_subscriber(
             )
             audit.record(
                 session,
-                actor or Actor.system("add"),
+                actor or SYSTEM,
                 "subscriber-add",
                 "subscriber",
                 str(result.subscriber_id),
@@ -323,7 +323,7 @@ def _record(
     after (the row's key is their id, so it follows a changed address)."""
     audit.record(
         session,
-        actor or Actor.system(action),
+        actor or SYSTEM,
         action,
         "subscriber",
         str(subscriber.id),
@@ -346,7 +346,7 @@ def export_subscribers(engine: Engine, out: IO[str], *, actor: Actor | None = No
     with db.write_session(engine) as session:
         audit.record(
             session,
-            actor or Actor.system("export"),
+            actor or SYSTEM,
             "subscribers-export",
             "export",
             "subscribers",

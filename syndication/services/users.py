@@ -29,7 +29,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from syndication.core.audit import Actor
+from syndication.core.audit import SYSTEM, Actor
 from syndication.core.passwords import (
     check_new_password,
     hash_password,
@@ -130,7 +130,7 @@ def _record(
     now: datetime,
     detail: str = "",
 ) -> None:
-    audit_log.record(session, actor or Actor.system(action), action, "user", address, now, detail)
+    audit_log.record(session, actor or SYSTEM, action, "user", address, now, detail)
 
 
 def remove_user(engine: Engine, email: str, now: datetime, *, actor: Actor | None = None) -> None:

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from syndication.core import mime as mail
-from syndication.core.audit import Actor, digest_subject
+from syndication.core.audit import SYSTEM, Actor, digest_subject
 from syndication.core.digests import past_max_delay
 from syndication.core.placeholders import RenderedDigest
 from syndication.edges.transport import Envelope, Transport, make_transport
@@ -273,7 +273,7 @@ def test_send(
     with db.write_session(engine) as session:
         audit.record(
             session,
-            actor or Actor.system("test send"),
+            actor or SYSTEM,
             "digest-test",
             "digest",
             digest_subject(list_slug, period_key),
