@@ -98,7 +98,7 @@ def _row(e: AuditEvent) -> AuditRow:
 
 
 def count(session: Session, where: AuditFilter) -> int:
-    stmt = _filtered(select(AuditEvent), where).with_only_columns(func.count())
+    stmt = _filtered(select(func.count()).select_from(AuditEvent), where)
     return int(session.scalar(stmt) or 0)
 
 
