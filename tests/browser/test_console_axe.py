@@ -9,13 +9,9 @@ console's routes, so a page added later without a check here fails this test.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import Engine
 from starlette.routing import Mount, Route
@@ -25,12 +21,10 @@ from syndication.services import articles, subscribers
 from syndication.services.digests import approval
 from syndication.settings import Settings
 from syndication.web.admin import admin_routes
-from syndication.web.app import create_app
 from tests.support.axe import axe_source, violations
-from tests.support.browser import needs_chromium
+from tests.support.browser import needs_chromium, serving
 from tests.support.builders import AFTER_WEEK
 from tests.support.console import PASSWORD, add_users
-from tests.support.net import free_port
 from tests.support.outbox import PERIOD, queue_demo_digest
 
 pytestmark = needs_chromium
@@ -66,26 +60,8 @@ def seed(settings: Settings, engine: Engine) -> dict[str, str]:
 
 @pytest.fixture
 def site(settings: Settings, engine: Engine) -> Iterator[tuple[str, dict[str, str]]]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    served = replace(
-        settings, site=replace(settings.site, base_url=base, feeds_url=f"{base}/feeds")
-    )
-    params = seed(served, engine)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(served, engine), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield base, params
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(settings, engine) as (base, served):
+        yield base, seed(served, engine)
 
 
 def console_pages(settings: Settings, engine: Engine, params: dict[str, str]) -> list[str]:

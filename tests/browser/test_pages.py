@@ -16,16 +16,14 @@ from __future__ import annotations
 import email
 import re
 import struct
-import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.policy import default
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, ConsoleMessage, Page
 from sqlalchemy import Engine, select
 
@@ -40,10 +38,8 @@ from syndication.store import article_queries, subscribers
 from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.store.models import Delivery, Digest, Subscriber
-from syndication.web.app import create_app
 from tests.support.axe import axe_source, violations
-from tests.support.browser import ARTIFACTS, needs_chromium
-from tests.support.net import free_port
+from tests.support.browser import ARTIFACTS, needs_chromium, serving
 
 ArticleFactory = Callable[..., ArticleRecord]
 
@@ -63,26 +59,8 @@ class Site:
 @pytest.fixture
 def site(settings: Settings, engine: Engine) -> Iterator[Site]:
     """The app on 127.0.0.1 and a free port, served by uvicorn in a thread."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    served = replace(
-        settings, site=replace(settings.site, base_url=base, feeds_url=f"{base}/feeds")
-    )
-    config = uvicorn.Config(
-        create_app(served, engine), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
+    with serving(settings, engine) as (base, served):
         yield Site(base, served, engine)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def new_page(browser: Browser, width: int, *, bypass_csp: bool = False) -> tuple[Page, list[str]]:

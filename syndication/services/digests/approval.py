@@ -45,6 +45,10 @@ from syndication.store.approval import DigestStatus as DigestStatus
 TEST_PREFIX = "[TEST] "
 
 
+# Who acts: an entry point's actor, or a plain string naming a system actor.
+By = Actor | str
+
+
 class ApprovalError(SyndicationError):
     """A transition that the digest's state or age does not allow."""
 
@@ -83,7 +87,7 @@ def _transition(
     list_slug: str,
     period_key: str,
     action: str,
-    by: Actor | str,
+    by: By,
     now: datetime,
 ) -> Transition:
     db.require_current_schema(engine)
@@ -162,48 +166,28 @@ def _connections(settings: Settings) -> int:
 
 
 def hold(
-    settings: Settings,
-    engine: Engine,
-    list_slug: str,
-    period_key: str,
-    by: Actor | str,
-    now: datetime,
+    settings: Settings, engine: Engine, list_slug: str, period_key: str, by: By, now: datetime
 ) -> Transition:
     """Stop a digest: no sender takes its unsent rows until it is resumed or approved."""
     return _transition(settings, engine, list_slug, period_key, "hold", by, now)
 
 
 def resume(
-    settings: Settings,
-    engine: Engine,
-    list_slug: str,
-    period_key: str,
-    by: Actor | str,
-    now: datetime,
+    settings: Settings, engine: Engine, list_slug: str, period_key: str, by: By, now: datetime
 ) -> Transition:
     """Let a held digest go on: exactly its unsent rows are sent."""
     return _transition(settings, engine, list_slug, period_key, "resume", by, now)
 
 
 def approve(
-    settings: Settings,
-    engine: Engine,
-    list_slug: str,
-    period_key: str,
-    by: Actor | str,
-    now: datetime,
+    settings: Settings, engine: Engine, list_slug: str, period_key: str, by: By, now: datetime
 ) -> Transition:
     """Approve a digest for sending; refused once ``max_digest_delay`` has passed."""
     return _transition(settings, engine, list_slug, period_key, "approve", by, now)
 
 
 def cancel(
-    settings: Settings,
-    engine: Engine,
-    list_slug: str,
-    period_key: str,
-    by: Actor | str,
-    now: datetime,
+    settings: Settings, engine: Engine, list_slug: str, period_key: str, by: By, now: datetime
 ) -> Transition:
     """Cancel a digest: every row not yet sent is settled ``skipped``; it never goes out."""
     return _transition(settings, engine, list_slug, period_key, "cancel", by, now)

@@ -16,7 +16,7 @@ from syndication.web.admin.common import (
     Viewer,
     date_range,
     page_number,
-    pages,
+    paged,
     query_param,
     query_string,
 )
@@ -47,21 +47,16 @@ async def index(admin: Admin, request: Request, viewer: Viewer) -> Response:
     found = await run_in_threadpool(
         audit.events, admin.engine, where, PAGE_SIZE, (number - 1) * PAGE_SIZE
     )
-    pager = pages(found.total, number)
     return admin.page(
         "audit.html",
         viewer,
         where=where,
-        since=request.query_params.get("from", ""),
-        until=request.query_params.get("to", ""),
         actions=ACTIONS,
         sources=SOURCES,
         kinds=SUBJECTS,
         rows=found.rows,
-        pager=pager,
         export_query=query_string(request, page=""),
-        prev_query=query_string(request, page=number - 1) if number > 1 else "",
-        next_query=query_string(request, page=number + 1) if number < pager["last"] else "",
+        **paged(request, found.total, number),
     )
 
 

@@ -308,16 +308,24 @@ def date_range(admin: Admin, request: Request) -> tuple[datetime | None, datetim
     return since, until
 
 
-def pages(total: int, current: int) -> dict[str, int]:
-    """What a page's pager shows: the page, how many pages there are, the rows shown."""
+def paged(request: Request, total: int, current: int) -> dict[str, Any]:
+    """What a paged page's template needs beside its rows: ``pager`` (the page, how many
+    pages, the rows shown, the total), the queries of the previous and next pages (which
+    keep the filters; empty where there is none) and the dates it was asked for."""
     last = max(1, -(-total // PAGE_SIZE))
     first_row = 0 if total == 0 else (current - 1) * PAGE_SIZE + 1
     return {
-        "page": current,
-        "last": last,
-        "first_row": first_row,
-        "last_row": min(total, current * PAGE_SIZE),
-        "total": total,
+        "pager": {
+            "page": current,
+            "last": last,
+            "first_row": first_row,
+            "last_row": min(total, current * PAGE_SIZE),
+            "total": total,
+        },
+        "prev_query": query_string(request, page=current - 1) if current > 1 else "",
+        "next_query": query_string(request, page=current + 1) if current < last else "",
+        "since": request.query_params.get("from", ""),
+        "until": request.query_params.get("to", ""),
     }
 
 

@@ -18,9 +18,8 @@ from syndication.web.admin.common import (
     date_range,
     id_param,
     page_number,
-    pages,
+    paged,
     query_param,
-    query_string,
     redirect,
 )
 from syndication.web.pages import NO_STORE
@@ -49,21 +48,16 @@ async def search(admin: Admin, request: Request, viewer: Viewer) -> Response:
     found = await run_in_threadpool(
         subscribers.page, admin.engine, where, PAGE_SIZE, (number - 1) * PAGE_SIZE
     )
-    pager = pages(found.total, number)
     return admin.page(
         "subscribers.html",
         viewer,
         query=query,
         list_slug=list_slug,
         chosen_status=status,
-        since=request.query_params.get("from", ""),
-        until=request.query_params.get("to", ""),
         lists=known,
         statuses=subscribers.STATUSES,
         rows=found.rows,
-        pager=pager,
-        prev_query=query_string(request, page=number - 1) if number > 1 else "",
-        next_query=query_string(request, page=number + 1) if number < pager["last"] else "",
+        **paged(request, found.total, number),
     )
 
 
