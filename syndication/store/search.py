@@ -34,9 +34,14 @@ def _sqlite(element: _Contains, compiler: SQLCompiler, **kw: Any) -> str:
     return compiler.process(column.like(pattern, escape="\\"), **kw)
 
 
-def contains(query: str, *columns: InstrumentedAttribute[str]) -> ColumnElement[bool] | None:
+def contains(
+    query: str,
+    *columns: InstrumentedAttribute[str],
+    lower_case: tuple[InstrumentedAttribute[str], ...] = (),
+) -> ColumnElement[bool] | None:
     """Rows where any of ``columns`` contains ``query`` (trimmed, any case); ``None`` for
-    an empty query (everything matches).
+    an empty query (everything matches). ``lower_case``: those of the columns that are
+    stored in lower case (a subscriber's address), which a plain LIKE searches.
 
     ``%``, ``_`` and ``\\`` in the query are matched literally: LIKE's wildcards are
     escaped, so a search for ``50%`` finds "50%" and not "500".
@@ -45,4 +50,14 @@ def contains(query: str, *columns: InstrumentedAttribute[str]) -> ColumnElement[
     if not needle:
         return None
     pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return or_(*(_Contains(column, pattern) for column in columns))
+    # A needle without letters that have a case (Hangul, digits) needs no case folding:
+    # PostgreSQL's LIKE is five times quicker than ILIKE over the same rows.
+    caseless = needle.upper() == needle
+    return or_(
+        *(
+            column.like(pattern, escape="\\")
+            if caseless or any(column is stored for stored in lower_case)
+            else _Contains(column, pattern)
+            for column in columns
+        )
+    )

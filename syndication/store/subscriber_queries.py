@@ -85,7 +85,9 @@ class SubscriberFilter:
 
 
 def _where(stmt: Select[Any], where: SubscriberFilter) -> Select[Any]:
-    matches = contains(where.query, Subscriber.email, Subscriber.name)
+    matches = contains(
+        where.query, Subscriber.email, Subscriber.name, lower_case=(Subscriber.email,)
+    )
     if matches is not None:
         stmt = stmt.where(matches)
     if where.list_slug:
