@@ -86,7 +86,7 @@ def test_an_action_refused_leaves_no_record(
     token = sign_in(client, "op@example.org")
     with db.read_session(app_engine) as session:
         reader_id = session.scalars(select(Subscriber.id)).one()
-    # Nothing to restore (409), and a viewer's attempt (403): neither is an action done.
+    # Nothing to restore (409): refused in its transaction, so no record either.
     assert (
         client.post(f"/admin/subscribers/{reader_id}/restore", data={"csrf": token}).status_code
         == 409
