@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from syndication.cli.base import context, group, out, print_rejection
+from syndication.cli.base import cli_actor, context, group, out, print_rejection
 
 articles_app = group("articles", "Put articles into the news store.")
 
@@ -23,7 +23,9 @@ def articles_import(
     from syndication.services.article_files import import_articles_file
 
     c = context(ctx)
-    result = import_articles_file(c.settings, lambda: c.engine, path, print_rejection)
+    result = import_articles_file(
+        c.settings, lambda: c.engine, path, print_rejection, actor=cli_actor()
+    )
     out.print(f"{path}: {result.summary}")
     if result.rejected:
         raise typer.Exit(1)
@@ -43,7 +45,9 @@ def articles_retract(
 
     c = context(ctx)
     # The reason stays optional here, as it always was (scripts retract without one).
-    done = articles_service.retract(c.engine, source_id, reason, utc_now(), reason_required=False)
+    done = articles_service.retract(
+        c.engine, source_id, reason, utc_now(), reason_required=False, actor=cli_actor()
+    )
     if done.changed:
         out.print(f"article {source_id} retracted")
     else:

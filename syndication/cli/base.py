@@ -21,6 +21,7 @@ from syndication.settings import Settings, load_settings, resolve_config_path
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from syndication.core.audit import Actor
     from syndication.services.articles import Rejection
 
 app = typer.Typer(
@@ -64,6 +65,15 @@ def alarm(text: str) -> str:
 
 
 out = Output()
+
+
+def cli_actor() -> Actor:
+    """Who a command acts as in the audit log: the OS user running it, from the CLI."""
+    import getpass
+
+    from syndication.core.audit import Actor
+
+    return Actor.cli(getpass.getuser())
 
 
 def group(name: str, help: str) -> typer.Typer:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from syndication.cli.base import context, group, out, parse_period
+from syndication.cli.base import cli_actor, context, group, out, parse_period
 
 digest_app = group("digest", "Digest e-mails: preview, compile, approve, hold, resume, cancel.")
 
@@ -99,8 +99,6 @@ PeriodArg = Annotated[
 
 
 def _act(ctx: typer.Context, action: str, list_slug: str, period: str) -> None:
-    import getpass
-
     from syndication.clock import utc_now
     from syndication.services.digests import approval
 
@@ -111,8 +109,7 @@ def _act(ctx: typer.Context, action: str, list_slug: str, period: str) -> None:
         "resume": approval.resume,
         "cancel": approval.cancel,
     }[action]
-    by = f"{getpass.getuser()} (command line)"
-    result = work(c.settings, c.engine, list_slug, period, by, utc_now())
+    result = work(c.settings, c.engine, list_slug, period, cli_actor(), utc_now())
     counts = ", ".join(f"{n} {s}" for s, n in sorted(result.deliveries.items())) or "none"
     extra = f"; {result.skipped} unsent deliveries cancelled" if result.skipped else ""
     if result.in_flight_note:

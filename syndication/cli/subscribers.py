@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from syndication.cli.base import context, group, out, print_rejection
+from syndication.cli.base import cli_actor, context, group, out, print_rejection
 
 subscribers_app = group("subscribers", "Manage mailing-list subscribers.")
 
@@ -50,6 +50,7 @@ def subscribers_import(
         confirmed=confirmed,
         lists=lists or [],
         on_rejection=print_rejection,
+        actor=cli_actor(),
     )
     out.print(f"{path} ({report.shape}): {report.summary}")
     if report.rejected:
@@ -90,6 +91,7 @@ def subscribers_add(
         confirmed=confirmed,
         by=f"{getpass.getuser()} (command line)",
         language=language,
+        actor=cli_actor(),
     )
     action = "added" if result.created else "updated"
     note = "; confirmation mail sent" if result.needs_confirmation else ""
@@ -103,7 +105,7 @@ def subscribers_remove(
     """Unsubscribe an address from every list."""
     from syndication.services import subscribers
 
-    subscribers.remove_subscriber(context(ctx).engine, email)
+    subscribers.remove_subscriber(context(ctx).engine, email, actor=cli_actor())
     out.print(f"{email}: unsubscribed from every list")
 
 
@@ -122,12 +124,12 @@ def subscribers_export(
 
     c = context(ctx)
     if path is None:
-        subscribers.export_subscribers(c.engine, sys.stdout)
+        subscribers.export_subscribers(c.engine, sys.stdout, actor=cli_actor())
         return
     try:
         with atomic_file(path, mode=0o600) as raw:
             handle = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-            count = subscribers.export_subscribers(c.engine, handle)
+            count = subscribers.export_subscribers(c.engine, handle, actor=cli_actor())
             handle.flush()
             handle.detach()  # the atomic file closes the raw handle itself
     except OSError as exc:
@@ -143,7 +145,7 @@ def subscribers_restore(
     from syndication.clock import utc_now
     from syndication.services import subscribers
 
-    status = subscribers.restore_address(context(ctx).engine, email, utc_now())
+    status = subscribers.restore_address(context(ctx).engine, email, utc_now(), actor=cli_actor())
     out.print(f"{email}: restored, now {status}")
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from syndication.cli.base import context, group, out
+from syndication.cli.base import cli_actor, context, group, out
 from syndication.errors import InputError
 
 users_app = group("users", "People who may sign in to the /admin console.")
@@ -47,7 +47,9 @@ def users_add(
     # Checked before the password is asked for, so a typo does not cost a prompt.
     users.normalise_user_email(email)
     users.check_role(role)
-    user = users.add_user(c.engine, email, role, _password(password_stdin), utc_now())
+    user = users.add_user(
+        c.engine, email, role, _password(password_stdin), utc_now(), actor=cli_actor()
+    )
     out.print(f"{user.email}: added as {user.role}")
 
 
@@ -66,9 +68,10 @@ def users_list(ctx: typer.Context) -> None:
 @users_app.command("remove")
 def users_remove(ctx: typer.Context, email: Email) -> None:
     """Remove a user; their open sessions end at once."""
+    from syndication.clock import utc_now
     from syndication.services import users
 
-    users.remove_user(context(ctx).engine, email)
+    users.remove_user(context(ctx).engine, email, utc_now(), actor=cli_actor())
     out.print(f"{email.strip().lower()}: removed; signed out everywhere")
 
 
@@ -81,7 +84,7 @@ def users_set_password(
     from syndication.services import users
 
     c = context(ctx)
-    users.set_password(c.engine, email, _password(password_stdin), utc_now())
+    users.set_password(c.engine, email, _password(password_stdin), utc_now(), actor=cli_actor())
     out.print(
         f"{email.strip().lower()}: password changed; signed out everywhere; sign-in lock lifted"
     )
@@ -90,10 +93,9 @@ def users_set_password(
 @users_app.command("unlock")
 def users_unlock(ctx: typer.Context, email: Email) -> None:
     """Lift a sign-in lock: forget the user's failed sign-ins, so they may sign in now."""
-    import getpass
-
+    from syndication.clock import utc_now
     from syndication.services import users
 
-    forgotten = users.unlock(context(ctx).engine, email, f"{getpass.getuser()} (command line)")
+    forgotten = users.unlock(context(ctx).engine, email, cli_actor(), utc_now())
     s = "" if forgotten == 1 else "s"
     out.print(f"{email.strip().lower()}: unlocked ({forgotten} failed sign-in{s} forgotten)")

@@ -25,6 +25,7 @@ from syndication.settings import ImportSettings, Settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from syndication.core.audit import Actor
     from syndication.services.articles import ImportReport, Rejection
 
 
@@ -34,13 +35,15 @@ def import_articles_file(
     path: str,
     on_rejection: Callable[[Rejection], None],
     stdin: IO[bytes] | None = None,
+    actor: Actor | None = None,
 ) -> ImportReport:
     """Import a JSON Lines file (``-`` for standard input) with progress on a terminal.
 
     ``engine`` makes (or returns) the store's engine; it is called once the lines are
     being parsed. Where the platform can fork, they are read, parsed and hashed in a worker
     process while this one writes: on two cores the import then runs about as fast as the
-    slower half instead of the sum of both (issue 16).
+    slower half instead of the sum of both (issue 16). The import is one audit record of
+    ``actor`` once its batches are written (its counts).
     """
     known = {t.slug for t in settings.topics}
     prepared = settings.database.is_postgresql
@@ -49,6 +52,8 @@ def import_articles_file(
         _parsed(lines, known, settings.imports, prepared) as batches,
     ):
         # Loaded here, while the worker reads: see the module's docstring.
+        from syndication.core.audit import SYSTEM
+        from syndication.services import audit
         from syndication.services.articles import write_batches
         from syndication.store.database import require_current_schema
         from syndication.terminal import progress
@@ -57,7 +62,7 @@ def import_articles_file(
         require_current_schema(store)
         # Started after the fork: the progress display runs a refresh thread.
         with progress(f"importing {path}", total_bytes, unit="bytes") as bar:
-            return write_batches(
+            report = write_batches(
                 store,
                 batches,
                 source="<stdin>" if path == "-" else path,
@@ -65,6 +70,10 @@ def import_articles_file(
                 on_rejection=on_rejection,
                 on_progress=lambda n, size: bar.advance_to(size, status=f"{n:,} lines"),
             )
+        source = "<stdin>" if path == "-" else path
+        who = actor or SYSTEM
+        audit.record(store, who, "articles-import", "import", source, utc_now(), report.summary)
+        return report
 
 
 def _parsed(

@@ -33,6 +33,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 from sqlalchemy.orm import Session
 
 from syndication.core.articles import ArticleRecord
+from syndication.core.audit import SYSTEM, Actor
 from syndication.errors import InputError, NotFoundError, RecordError
 from syndication.services.article_batches import (
     BATCH_SIZE,
@@ -43,6 +44,7 @@ from syndication.settings import DEFAULT_IMPORT_LIMITS, ImportSettings
 from syndication.store import approval as approval_store
 from syndication.store import article_queries as queries
 from syndication.store import articles as store
+from syndication.store import audit
 from syndication.store import database as db
 from syndication.store.article_queries import ArticleRow as ArticleRow
 from syndication.store.articles import WriteCounts as WriteCounts
@@ -297,13 +299,20 @@ def _retract_and_hold(session: Session, source_id: str, reason: str, now: dateti
 
 
 def retract(
-    engine: Engine, article: str | int, reason: str, now: datetime, *, reason_required: bool
+    engine: Engine,
+    article: str | int,
+    reason: str,
+    now: datetime,
+    *,
+    reason_required: bool,
+    actor: Actor | None = None,
 ) -> Retraction:
     """Retract one article, by source id (the CLI, the push API) or by its row id (the
     console); it stays in the store and the next feed build publishes its tombstone.
 
     The reason goes through :func:`retraction_reason`; a :class:`NotFoundError` names an
-    unknown article.
+    unknown article. A retraction that changed something is an audit record of ``actor``
+    in the same transaction.
     """
     clean = retraction_reason(reason, required=reason_required)
     db.require_current_schema(engine)
@@ -314,7 +323,15 @@ def retract(
                 raise NotFoundError(f"article {article}: no such article")
         else:
             source_id = article
-        return _retract_and_hold(session, source_id, clean, now)
+        done = _retract_and_hold(session, source_id, clean, now)
+        if done.changed:
+            who = actor or SYSTEM
+            detail = f"reason: {clean}" + (f"; held {', '.join(done.held)}" if done.held else "")
+            audit.record(session, who, "article-retract", "article", source_id, now, detail)
+            for digest in done.held:
+                why = f"held: it carries the retracted article {source_id}"
+                audit.record(session, who, "digest-hold", "digest", digest, now, why)
+        return done
 
 
 def retract_in(session: Session, source_id: str, reason: str, now: datetime) -> bool:

@@ -103,6 +103,7 @@ def export_person(settings: Settings, engine: Engine, email: str, now: datetime)
         "console_user": rows.console_user,
         "login_failures": rows.login_failures,
         "transactional_mails": rows.transactional_mails,
+        "audit_events": rows.audit_events,
         "erased": rows.erased,
     }
     held = any(value for key, value in data.items() if key not in ("address", "exported_at"))

@@ -22,14 +22,15 @@ from sqlalchemy.orm import Session
 
 from syndication.clock import utc_now
 from syndication.core import privacy, subscriber_csv, subscriber_imports
+from syndication.core.audit import SYSTEM, Actor
 from syndication.core.privacy import ConsentSource
 from syndication.core.subscribers import import_event
 from syndication.errors import InputError, RecordError
 from syndication.services.privacy import is_erased, refuse_if_erased
 from syndication.services.subscribers import AddResult, queue_confirmation
 from syndication.settings import Settings
+from syndication.store import audit, subscribers
 from syndication.store import database as db
-from syndication.store import subscribers
 
 if TYPE_CHECKING:
     from syndication.services.articles import Rejection
@@ -67,6 +68,7 @@ def import_subscribers_file(
     lists: Sequence[str] = (),
     batch_size: int = 500,
     now: Callable[[], datetime] = utc_now,
+    actor: Actor | None = None,
 ) -> SubscriberImportReport:
     """Import a subscriber CSV with its history; bad rows are reported and skipped.
 
@@ -97,8 +99,23 @@ def import_subscribers_file(
         while batch := list(itertools.islice(rows, batch_size)):
             at = now()
             with db.write_session(engine) as session:
+                before = (report.added, report.updated, report.rejected, report.suppressed)
                 to_confirm = _import_batch(
                     session, settings, path, batch, confirmed, report, on_rejection, at
+                )
+                # Each batch is an audit record of ``actor`` in the batch's transaction.
+                audit.record(
+                    session,
+                    actor or SYSTEM,
+                    "subscribers-import",
+                    "import",
+                    path,
+                    at,
+                    f"lines {batch[0][0]}-{batch[-1][0]}: "
+                    f"{report.added - before[0]} added, {report.updated - before[1]} updated, "
+                    f"{report.rejected - before[2]} rejected, "
+                    f"{report.suppressed - before[3]} on the suppression list"
+                    + (" (confirmed by the operator)" if confirmed else ""),
                 )
                 # Queued in the batch's transaction: a crash loses no confirmation.
                 for subscriber_id in to_confirm:

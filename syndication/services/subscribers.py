@@ -25,19 +25,21 @@ from datetime import datetime
 from io import StringIO
 from typing import IO, TYPE_CHECKING
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from syndication.clock import utc_now
 from syndication.core import privacy, subscriber_csv
+from syndication.core.audit import SYSTEM, Actor
 from syndication.core.privacy import ConsentSource
 from syndication.core.subscribers import Event, normalise_email, public_name
 from syndication.errors import InputError, NotFoundError, RecordError, SyndicationError
 from syndication.services.privacy import refuse_if_erased
 from syndication.settings import Settings
-from syndication.store import bounces, mail_outbox, subscriber_queries, subscribers
+from syndication.store import audit, bounces, mail_outbox, subscriber_queries, subscribers
 from syndication.store import database as db
-from syndication.store.models import Subscriber
+from syndication.store.models import SUBSCRIBER_STATUSES, Subscriber
+from syndication.store.subscriber_queries import SubscriberFilter as SubscriberFilter
 from syndication.store.subscriber_queries import SubscriberHistory as SubscriberHistory
 from syndication.store.subscriber_queries import SubscriberRow as SubscriberRow
 from syndication.store.subscribers import AddResult as AddResult
@@ -210,6 +212,7 @@ def add_subscriber(
     confirmed: bool,
     by: str = "an operator",
     language: str = "",
+    actor: Actor | None = None,
 ) -> AddResult:
     """Add one address to ``lists`` (see :func:`subscribers.add_subscriber`); ``by``
     names the operator in the consent record; ``language`` the reader's languages
@@ -250,6 +253,16 @@ def add_subscriber(
                 if result.needs_confirmation
                 else None
             )
+            audit.record(
+                session,
+                actor or SYSTEM,
+                "subscriber-add",
+                "subscriber",
+                str(result.subscriber_id),
+                now,
+                f"{normalise_email(email)} to {', '.join(lists)}: {result.status}"
+                + (" (confirmed by the operator)" if confirmed else ""),
+            )
     except RecordError as exc:
         raise InputError(f"{email}: {exc.reason}") from exc
     if mail_id is not None:
@@ -263,32 +276,72 @@ def add_subscriber(
     return result
 
 
-def remove_subscriber(engine: Engine, email: str) -> None:
+def remove_subscriber(engine: Engine, email: str, *, actor: Actor | None = None) -> None:
     """Unsubscribe an address from every list at once (the row is kept, for the record)."""
     db.require_current_schema(engine)
+    now = utc_now()
     with db.write_session(engine) as session:
         subscriber = subscribers.find_subscriber(session, email)
-        subscribers.unsubscribe(session, subscriber.id, utc_now())
+        before = subscriber.status
+        subscribers.unsubscribe(session, subscriber.id, now)
+        _record(session, actor, "subscriber-unsubscribe", subscriber, before, now)
 
 
-def restore_address(engine: Engine, email: str, now: datetime) -> str:
+def restore_address(
+    engine: Engine, email: str, now: datetime, *, actor: Actor | None = None
+) -> str:
     """Undo a bounce, complaint or suppression for one address; returns the new status
     (``"not subscribed"`` for an address that was on the suppression list with no
     subscriber record, as ``subscribers suppress --from`` lists them)."""
+    address = normalise_email(email)
     with db.write_session(engine) as session:
+        before = session.scalar(select(Subscriber.status).where(Subscriber.email == address))
         try:
-            return bounces.restore(session, email, now).status
+            restored = bounces.restore(session, email, now)
         except NotFoundError:
-            if subscribers.lift_suppression(session, normalise_email(email)):
-                return "not subscribed"
-            raise
+            if not subscribers.lift_suppression(session, address):
+                raise
+            audit.record(
+                session,
+                actor or SYSTEM,
+                "suppression-lift",
+                "address",
+                address,
+                now,
+                "taken off the suppression list (no subscriber record)",
+            )
+            return "not subscribed"
+        _record(session, actor, "subscriber-restore", restored, before or "", now)
+        return restored.status
 
 
-def export_subscribers(engine: Engine, out: IO[str]) -> int:
+def _record(
+    session: Session,
+    actor: Actor | None,
+    action: str,
+    subscriber: Subscriber,
+    before: str,
+    now: datetime,
+) -> None:
+    """The audit record of an action on one subscriber: their address, status before and
+    after (the row's key is their id, so it follows a changed address)."""
+    audit.record(
+        session,
+        actor or SYSTEM,
+        action,
+        "subscriber",
+        str(subscriber.id),
+        now,
+        f"{subscriber.email}: {before} -> {subscriber.status}",
+    )
+
+
+def export_subscribers(engine: Engine, out: IO[str], *, actor: Actor | None = None) -> int:
     """Write every subscriber as CSV (:data:`subscriber_csv.EXPORT_HEADER`:
     ``email,name,lists,status,created_at,confirmed_at,language``, what ``subscribers
     import`` reads back), then the suppressed addresses with no record (status
-    ``suppressed``); returns how many rows."""
+    ``suppressed``); returns how many rows. An export is an audit record of ``actor``
+    (a copy of the mailing list left the store)."""
     db.require_current_schema(engine)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(subscriber_csv.EXPORT_HEADER)
@@ -297,16 +350,40 @@ def export_subscribers(engine: Engine, out: IO[str]) -> int:
         for row in subscriber_queries.export_rows(session):
             writer.writerow([subscriber_csv.spreadsheet_safe(cell) for cell in row])
             count += 1
+    with db.write_session(engine) as session:
+        audit.record(
+            session,
+            actor or SYSTEM,
+            "subscribers-export",
+            "export",
+            "subscribers",
+            utc_now(),
+            f"{count} subscribers",
+        )
     return count
 
 
 # -- the console --------------------------------------------------------------------------
 
 
-def search(engine: Engine, query: str) -> list[SubscriberRow]:
-    """Subscribers whose address or name contains ``query`` (any case), by address."""
+STATUSES = SUBSCRIBER_STATUSES
+
+
+@dataclass(frozen=True)
+class SubscriberPage:
+    rows: list[SubscriberRow]
+    total: int
+
+
+def page(engine: Engine, where: SubscriberFilter, limit: int, offset: int = 0) -> SubscriberPage:
+    """One page of the subscribers matching ``where`` (by address) and how many match in
+    all, read in one transaction so the two agree. A first page that is not full is every
+    match: then the count costs no second pass (a search for one reader, on SQLite a scan)."""
     with db.read_session(engine) as session:
-        return subscriber_queries.search_subscribers(session, query)
+        rows = subscriber_queries.subscriber_page(session, where, limit, offset)
+        if offset == 0 and len(rows) < limit:
+            return SubscriberPage(rows, len(rows))
+        return SubscriberPage(rows, subscriber_queries.count_subscribers(session, where))
 
 
 def history(engine: Engine, subscriber_id: int) -> SubscriberHistory | None:
@@ -322,20 +399,27 @@ def _subscriber(session: Session, subscriber_id: int) -> Subscriber:
     return found
 
 
-def unsubscribe(engine: Engine, subscriber_id: int, now: datetime) -> str:
+def unsubscribe(
+    engine: Engine, subscriber_id: int, now: datetime, *, actor: Actor | None = None
+) -> str:
     """Take a subscriber off every list (as their own unsubscribe link would)."""
     with db.write_session(engine) as session:
         found = _subscriber(session, subscriber_id)
+        before = found.status
         subscribers.unsubscribe(session, subscriber_id, now)
+        _record(session, actor, "subscriber-unsubscribe", found, before, now)
         return found.email
 
 
-def suppress(engine: Engine, subscriber_id: int, by: str, now: datetime) -> str:
+def suppress(engine: Engine, subscriber_id: int, by: Actor | str, now: datetime) -> str:
     """Never mail this address again: on the suppression list, marked unsubscribed
     (unless it had bounced or complained; the lifecycle table's operator suppress)."""
+    actor = by if isinstance(by, Actor) else Actor.system(by)
     with db.write_session(engine) as session:
         found = _subscriber(session, subscriber_id)
-        subscribers.suppress(session, found.email, f"suppressed by {by}", now)
+        before = found.status
+        subscribers.suppress(session, found.email, f"suppressed by {actor.label}", now)
+        _record(session, actor, "subscriber-suppress", found, before, now)
         return found.email
 
 
@@ -346,7 +430,9 @@ class NothingToRestore(SyndicationError):
     """Restore asked for a reader with no bounce, complaint or suppression to undo."""
 
 
-def restore(engine: Engine, subscriber_id: int, now: datetime) -> str:
+def restore(
+    engine: Engine, subscriber_id: int, now: datetime, *, actor: Actor | None = None
+) -> str:
     """Undo a bounce, complaint or suppression, as ``syndication subscribers restore``
     does (one implementation: :func:`syndication.store.bounces.restore`).
 
@@ -359,7 +445,9 @@ def restore(engine: Engine, subscriber_id: int, now: datetime) -> str:
                 f"{found.email}: nothing to restore (the reader is {found.status}, "
                 "with no bounce, complaint or suppression in force)"
             )
+        before = found.status
         bounces.restore(session, found.email, now)
+        _record(session, actor, "subscriber-restore", found, before, now)
         return found.email
 
 

@@ -11,8 +11,9 @@ transaction under a lock per address *before* the password is checked
 account in this process, and at most :data:`HASH_SLOTS` at once in the whole server (each
 costs 64 MiB). So 40 simultaneous wrong guesses for one account cost
 :data:`~syndication.store.users.LOCKOUT_FAILURES` checks, never more than two at a time.
-Every sign-in, failure, refusal and lock is an audit record (the ``syndication.audit``
-log).
+Every sign-in, failure, refusal and lock is an audit record: a row of the audit log
+(:mod:`syndication.store.audit`, written in the transaction that counts or forgets the
+attempt) and a line of the ``syndication.audit`` log. So are user changes, by ``actor``.
 """
 
 from __future__ import annotations
@@ -26,13 +27,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
+from syndication.core.audit import SYSTEM, Actor
 from syndication.core.passwords import (
     check_new_password,
     hash_password,
     needs_rehash,
     verify_password,
 )
+from syndication.store import audit as audit_log
 from syndication.store import database as db
 from syndication.store import users as store
 
@@ -92,7 +96,15 @@ def _hash_slot() -> Iterator[None]:
         yield
 
 
-def add_user(engine: Engine, email: str, role: str, password: str, now: datetime) -> UserInfo:
+def add_user(
+    engine: Engine,
+    email: str,
+    role: str,
+    password: str,
+    now: datetime,
+    *,
+    actor: Actor | None = None,
+) -> UserInfo:
     """Create a console user with an Argon2id hash of ``password``."""
     db.require_current_schema(engine)
     address = store.normalise_user_email(email)
@@ -100,6 +112,7 @@ def add_user(engine: Engine, email: str, role: str, password: str, now: datetime
     hashed = hash_password(check_new_password(password))
     with db.write_session(engine) as session:
         user_id = store.add_user(session, address, role, hashed, now)
+        _record(session, actor, "user-add", address, now, f"role {role}")
     return UserInfo(user_id, address, role, now)
 
 
@@ -109,14 +122,29 @@ def list_users(engine: Engine) -> list[UserInfo]:
         return store.list_users(session)
 
 
-def remove_user(engine: Engine, email: str) -> None:
+def _record(
+    session: Session,
+    actor: Actor | None,
+    action: str,
+    address: str,
+    now: datetime,
+    detail: str = "",
+) -> None:
+    audit_log.record(session, actor or SYSTEM, action, "user", address, now, detail)
+
+
+def remove_user(engine: Engine, email: str, now: datetime, *, actor: Actor | None = None) -> None:
     """Delete a user; every session of theirs ends with it."""
     db.require_current_schema(engine)
+    address = store.normalise_user_email(email)
     with db.write_session(engine) as session:
-        store.remove_user(session, store.normalise_user_email(email))
+        store.remove_user(session, address)
+        _record(session, actor, "user-remove", address, now, "signed out everywhere")
 
 
-def set_password(engine: Engine, email: str, password: str, now: datetime) -> None:
+def set_password(
+    engine: Engine, email: str, password: str, now: datetime, *, actor: Actor | None = None
+) -> None:
     """Give a user a new password; their open sessions end."""
     db.require_current_schema(engine)
     hashed = hash_password(check_new_password(password))
@@ -124,17 +152,22 @@ def set_password(engine: Engine, email: str, password: str, now: datetime) -> No
     with db.write_session(engine) as session:
         store.set_password_hash(session, address, hashed, now)
         store.clear_failures(session, address)
+        _record(session, actor, "password-set", address, now, "sessions ended, lock lifted")
     audit.info("password set: user=%s (sign-in failures forgotten, sessions ended)", address)
 
 
-def unlock(engine: Engine, email: str, by: str) -> int:
+def unlock(engine: Engine, email: str, by: Actor | str, now: datetime) -> int:
     """``users unlock``: forget a user's failed sign-ins, so they may sign in at once;
     returns how many were forgotten. A NotFoundError for an unknown user."""
     db.require_current_schema(engine)
+    actor = by if isinstance(by, Actor) else Actor.system(by)
     address = store.normalise_user_email(email)
     with db.write_session(engine) as session:
         forgotten = store.unlock(session, address)
-    audit.info("unlock: user=%s by=%s (%d failed sign-ins forgotten)", address, by, forgotten)
+        _record(session, actor, "unlock", address, now, f"{forgotten} failed sign-ins forgotten")
+    audit.info(
+        "unlock: user=%s by=%s (%d failed sign-ins forgotten)", address, actor.label, forgotten
+    )
     return forgotten
 
 
@@ -159,9 +192,13 @@ def sign_in(engine: Engine, email: str, password: str, client: str, now: datetim
     client. See the module docstring for why this cannot be raced.
     """
     address = email.strip().lower()[:254]
+    # The one who signs in is the address typed (known or not: a guess is worth a record).
+    actor = Actor.console(address, client)
     with _accounts.hold(address):
         with db.write_session(engine) as session:
             attempt = store.take_attempt(session, address, client, now)
+            if attempt.locked:
+                _record(session, actor, "sign-in-refused", address, now, "locked")
         if attempt.locked:
             audit.warning("sign-in refused (locked): user=%s client=%s", address, client)
             return LoginResult(LoginOutcome.LOCKED)
@@ -170,6 +207,20 @@ def sign_in(engine: Engine, email: str, password: str, client: str, now: datetim
             right = verify_password(found[1] if found else None, password)
         if not right or found is None:
             audit.warning("sign-in failed: user=%s client=%s", address, client)
+            # The attempt was counted as a failure before the check; its record follows.
+            with db.write_session(engine) as session:
+                why = "wrong password" if found else "no such user"
+                _record(session, actor, "sign-in-failed", address, now, why)
+                if attempt.failures == LOCKOUT_FAILURES:
+                    _record(
+                        session,
+                        actor,
+                        "lock",
+                        address,
+                        now,
+                        f"after {attempt.failures} failed sign-ins; "
+                        f"'syndication users unlock {address}' lifts it",
+                    )
             if attempt.failures == LOCKOUT_FAILURES:
                 audit.warning(
                     "lock: user=%s after %d failed sign-ins (last from %s); "
@@ -191,6 +242,7 @@ def sign_in(engine: Engine, email: str, password: str, client: str, now: datetim
             if rehashed is not None:
                 store.set_password_hash(session, address, rehashed, now)
             session_id = store.start_session(session, user_id, now)
+            _record(session, actor, "sign-in", address, now)
     audit.info("sign-in: user=%s client=%s", address, client)
     return LoginResult(LoginOutcome.OK, session_id)
 
@@ -201,6 +253,8 @@ def signed_in(engine: Engine, session_id: str, now: datetime) -> SignedIn | None
         return store.resume_session(session, session_id, now)
 
 
-def sign_out(engine: Engine, session_id: str) -> None:
+def sign_out(engine: Engine, session_id: str, now: datetime, *, actor: Actor | None = None) -> None:
     with db.write_session(engine) as session:
         store.end_session(session, session_id)
+        if actor is not None:
+            _record(session, actor, "sign-out", actor.who, now)

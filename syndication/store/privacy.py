@@ -26,6 +26,7 @@ from sqlalchemy import ColumnElement, delete, func, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from syndication.store.models import (
+    AuditEvent,
     BounceEvent,
     BounceIntake,
     ConsentRecord,
@@ -80,6 +81,7 @@ class PersonRows:
     console_user: Row | None = None
     login_failures: list[Row] = field(default_factory=list)
     transactional_mails: list[Row] = field(default_factory=list)
+    audit_events: list[Row] = field(default_factory=list)
     erased: Row | None = None
 
 
@@ -130,9 +132,28 @@ def person_rows(session: Session, address: str, address_hash: str) -> PersonRows
         if sid is not None
         else TransactionalMail.email == address,
     )
+    found.audit_events = [plain(e) for e in _audit_about(session, address, sid)]
     erased = session.get(ErasedAddress, address_hash)
     found.erased = plain(erased) if erased is not None else None
     return found
+
+
+ERASED = "(erased)"
+
+
+def _audit_about(session: Session, address: str, subscriber_id: int | None) -> list[AuditEvent]:
+    """Operator actions about ``address``: on their record (by id), or naming the address
+    as the subject or in the detail (a failed sign-in, a lifted suppression, an add)."""
+    about = [
+        func.lower(AuditEvent.subject_key) == address,
+        func.lower(AuditEvent.detail).contains(address, autoescape=True),
+    ]
+    if subscriber_id is not None:
+        about.append(
+            (AuditEvent.subject_kind == "subscriber")
+            & (AuditEvent.subject_key == str(subscriber_id))
+        )
+    return list(session.scalars(select(AuditEvent).where(or_(*about)).order_by(AuditEvent.id)))
 
 
 def _all(session: Session, model: Any, where: ColumnElement[bool]) -> list[Row]:
@@ -203,6 +224,14 @@ def forget(session: Session, address: str, subscriber: Subscriber | None) -> For
     the intake that name the address (each a scan of its table), and failed sign-ins with
     it. The caller decides what is kept instead (a keyed hash) and holds the transaction."""
     counts: dict[str, int] = {}
+    # The audit log keeps that an operator acted, not on whom: the address is struck out
+    # of each record about this person (the record's own id key stays, pointing nowhere).
+    audited = _audit_about(session, address, subscriber.id if subscriber is not None else None)
+    for record in audited:
+        if record.subject_key.lower() == address:
+            record.subject_key = ERASED
+        record.detail = _strike(record.detail, address)
+    counts["audit_events_redacted"] = len(audited)
     events = _events(session, address, subscriber.id if subscriber is not None else None)
     counts["bounce_events"] = len(events)
     for event in events:
@@ -227,6 +256,15 @@ def forget(session: Session, address: str, subscriber: Subscriber | None) -> For
         session, TransactionalMail, TransactionalMail.email == address
     )
     return Forgotten({k: v for k, v in counts.items() if v})
+
+
+def _strike(text: str, address: str) -> str:
+    """``text`` with every occurrence of ``address`` (in any case) replaced."""
+    lowered, out, start = text.lower(), [], 0
+    while (at := lowered.find(address, start)) >= 0:
+        out += [text[start:at], ERASED]
+        start = at + len(address)
+    return "".join(out) + text[start:]
 
 
 def forget_records(session: Session, batch: Sequence[Subscriber]) -> dict[str, int]:

@@ -1,5 +1,6 @@
-"""Subscribers as the console looks them up: search by address or name, one reader's history,
-and every subscriber for the export.
+"""Subscribers as the console looks them up: a page of them by filter (search by address or
+name, list, status, sign-up dates) with the count, one reader's history, and every
+subscriber for the export.
 
 Everything here reads and returns plain frozen dataclasses or tuples.
 """
@@ -9,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from syndication.core.subscriber_csv import BARE_SUPPRESSION
@@ -70,14 +72,74 @@ class SubscriberHistory:
     bounces: list[BounceRow]
 
 
-def search_subscribers(session: Session, query: str, limit: int = 50) -> list[SubscriberRow]:
-    """Subscribers whose address or name contains ``query`` (any case), by address."""
-    stmt = select(Subscriber).order_by(Subscriber.email).limit(limit)
-    matches = contains(query, Subscriber.email, Subscriber.name)
+@dataclass(frozen=True)
+class SubscriberFilter:
+    """What the console's subscribers page narrows by; empty fields match everyone.
+    ``query``: part of an address or name (any case); ``since`` inclusive, ``until``
+    exclusive, on the sign-up time (aware UTC)."""
+
+    query: str = ""
+    list_slug: str = ""
+    status: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _where(stmt: Select[Any], where: SubscriberFilter) -> Select[Any]:
+    matches = contains(
+        where.query, Subscriber.email, Subscriber.name, lower_case=(Subscriber.email,)
+    )
     if matches is not None:
         stmt = stmt.where(matches)
-    found = list(session.scalars(stmt))
-    return [_row(session, s) for s in found]
+    if where.list_slug:
+        stmt = stmt.where(
+            exists().where(
+                Subscription.subscriber_id == Subscriber.id,
+                Subscription.list_slug == where.list_slug,
+            )
+        )
+    if where.status:
+        stmt = stmt.where(Subscriber.status == where.status)
+    if where.since is not None:
+        stmt = stmt.where(Subscriber.created_at >= where.since)
+    if where.until is not None:
+        stmt = stmt.where(Subscriber.created_at < where.until)
+    return stmt
+
+
+def count_subscribers(session: Session, where: SubscriberFilter) -> int:
+    """How many subscribers match ``where``."""
+    stmt = _where(select(func.count()).select_from(Subscriber), where)
+    return int(session.scalar(stmt) or 0)
+
+
+def subscriber_page(
+    session: Session, where: SubscriberFilter, limit: int, offset: int = 0
+) -> list[SubscriberRow]:
+    """One page of the subscribers matching ``where``, by address, with their lists (two
+    queries, whatever the page's size)."""
+    stmt = _where(select(Subscriber), where).order_by(Subscriber.email).limit(limit)
+    found = list(session.scalars(stmt.offset(offset)).all())
+    lists: dict[int, list[str]] = {}
+    if found:
+        for subscriber_id, slug in session.execute(
+            select(Subscription.subscriber_id, Subscription.list_slug)
+            .where(Subscription.subscriber_id.in_([s.id for s in found]))
+            .order_by(Subscription.subscriber_id, Subscription.list_slug)
+        ):
+            lists.setdefault(subscriber_id, []).append(slug)
+    return [
+        SubscriberRow(
+            s.id,
+            s.email,
+            s.name,
+            s.status,
+            s.created_at,
+            s.confirmed_at,
+            tuple(lists.get(s.id, ())),
+        )
+        for s in found
+    ]
 
 
 def _row(session: Session, subscriber: Subscriber) -> SubscriberRow:

@@ -141,6 +141,7 @@ class ArticlesApi:
         who = await self.authenticate(request)
         if isinstance(who, Response):
             return who
+        from syndication.core.audit import Actor
         from syndication.services.articles import retract
 
         source_id = request.path_params["source_id"]
@@ -155,8 +156,12 @@ class ArticlesApi:
             return _error(403, _not_yours(who, source_id))
         reason = request.query_params.get("reason", "")
         try:
+            # A CMS, not an operator: the audit log names its key, as the system's.
+            actor = Actor.system(f"API key {who.name}")
             done = await run_in_threadpool(
-                retract, self.engine, source_id, reason, utc_now(), reason_required=False
+                lambda: retract(
+                    self.engine, source_id, reason, utc_now(), reason_required=False, actor=actor
+                )
             )
         except NotFoundError:
             return _error(404, f"article {source_id!r}: no such article in the store")

@@ -5,23 +5,17 @@ screenshots of the dashboard and the digest page at 1280 and 390 px into test-ar
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from sqlalchemy import Engine
 
 from syndication.clock import utc_now
 from syndication.services.digests import approval
 from syndication.settings import Settings
-from syndication.web.app import create_app
-from tests.support.browser import ARTIFACTS, needs_chromium
+from tests.support.browser import ARTIFACTS, needs_chromium, serving
 from tests.support.console import PASSWORD, add_users
-from tests.support.net import free_port
 from tests.support.outbox import PERIOD, queue_demo_digest
 
 DIGEST = f"/admin/digests/weekly-city/{PERIOD}"
@@ -32,28 +26,10 @@ pytestmark = needs_chromium
 @pytest.fixture
 def site(settings: Settings, engine: Engine) -> Iterator[tuple[str, Settings]]:
     """The app on 127.0.0.1 and a free port, served by uvicorn in a thread."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    served = replace(
-        settings, site=replace(settings.site, base_url=base, feeds_url=f"{base}/feeds")
-    )
-    queue_demo_digest(served, engine, 3)
-    add_users(engine, utc_now())
-    config = uvicorn.Config(
-        create_app(served, engine), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
+    with serving(settings, engine) as (base, served):
+        queue_demo_digest(served, engine, 3)
+        add_users(engine, utc_now())
         yield base, served
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def signed_in_page(browser: Browser, base: str, width: int) -> tuple[Page, list[str]]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import email
 import re
 import struct
-import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -27,7 +26,6 @@ from email.message import EmailMessage
 from email.policy import default
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, ConsoleMessage, Page
 from sqlalchemy import Engine, select
 
@@ -42,10 +40,8 @@ from syndication.store import article_queries, subscribers
 from syndication.store import articles as store
 from syndication.store import database as db
 from syndication.store.models import Delivery, Digest, Subscriber
-from syndication.web.app import create_app
 from tests.support.axe import axe_source, violations
-from tests.support.browser import ARTIFACTS, needs_chromium
-from tests.support.net import free_port
+from tests.support.browser import ARTIFACTS, needs_chromium, serving
 
 ArticleFactory = Callable[..., ArticleRecord]
 
@@ -79,31 +75,16 @@ def bilingual_site(settings: Settings, engine: Engine) -> Iterator[Site]:
 
 @contextmanager
 def serve(settings: Settings, engine: Engine) -> Iterator[Site]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    served = replace(
+    """The app, with a privacy notice on its form, on 127.0.0.1 and a free port."""
+    noticed = replace(
         settings,
-        site=replace(settings.site, base_url=base, feeds_url=f"{base}/feeds"),
         privacy=PrivacySettings(
             notice_url="https://news.example.org/privacy",
             notice_text="We keep your address and the lists you choose to send the digest.",
         ),
     )
-    config = uvicorn.Config(
-        create_app(served, engine), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
+    with serving(noticed, engine) as (base, served):
         yield Site(base, served, engine)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def new_page(

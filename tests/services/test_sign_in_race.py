@@ -80,7 +80,7 @@ def test_forty_concurrent_guesses_cost_five_checks_two_at_a_time_and_unlock_lift
     assert sum(m.startswith("sign-in failed") for m in records) == outcomes["wrong"]
     assert sum(m.startswith("sign-in refused (locked)") for m in records) >= outcomes["locked"]
     assert any(m.startswith("lock: user=op@example.org after 5") for m in records)
-    assert users.unlock(engine, "op@example.org", "admin") >= users.LOCKOUT_FAILURES - 1
+    assert users.unlock(engine, "op@example.org", "admin", now) >= users.LOCKOUT_FAILURES - 1
     ok = users.sign_in(engine, "op@example.org", PASSWORD, "10.0.0.9", now)
     assert ok.outcome is users.LoginOutcome.OK
     assert any(m.startswith("unlock: user=op@example.org by=admin") for m in caplog.messages)

@@ -90,9 +90,11 @@ def test_console_actions_search_and_history(engine: Engine, now: datetime) -> No
         sid = subscribers.add_subscriber(
             session, "ann@example.org", "Ann", ["weekly-city"], confirmed=True, now=now
         ).subscriber_id
-    [row] = services.search(engine, "ANN")
+    found = services.page(engine, services.SubscriberFilter("ANN"), 50)
+    [row] = found.rows
+    assert found.total == 1
     assert (row.email, row.status, row.lists) == ("ann@example.org", "active", ("weekly-city",))
-    assert services.search(engine, "nobody") == []
+    assert services.page(engine, services.SubscriberFilter("nobody"), 50).rows == []
     assert services.suppress(engine, sid, "ed@example.org", now) == "ann@example.org"
     assert status_of(engine, "ann@example.org") == ("unsubscribed", ["weekly-city"])
     history = services.history(engine, sid)

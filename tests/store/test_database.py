@@ -53,13 +53,15 @@ def test_migrations_create_exactly_the_models(empty_database_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from syndication.store.models import Base
+    from syndication.store.models import Base, in_models
 
     engine = db.make_engine(empty_database_url)
     try:
         db.upgrade(engine)
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "include_object": in_models}
+            )
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()

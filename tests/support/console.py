@@ -11,6 +11,8 @@ from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from syndication.services import users
+from syndication.settings import Settings
+from syndication.web.app import create_app
 
 PASSWORD = "correct horse battery staple"
 
@@ -26,6 +28,13 @@ class Clock:
 
     def advance(self, delta: timedelta) -> None:
         self.at += delta
+
+
+def client_for(
+    settings: Settings, engine: Engine, clock: Clock, host: str = "10.0.0.1"
+) -> TestClient:
+    """A client of the real app on ``clock``, its requests from ``host``."""
+    return TestClient(create_app(settings, engine, now=clock.now), client=(host, 50000))
 
 
 def add_users(engine: Engine, now: datetime) -> None:

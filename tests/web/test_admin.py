@@ -6,12 +6,10 @@ from __future__ import annotations
 import csv
 import email
 import io
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from email import policy
 
-import pytest
 from sqlalchemy import Engine, func, select
 from starlette.testclient import TestClient
 
@@ -24,7 +22,7 @@ from syndication.store.models import Article, BounceEvent, Delivery, Subscriber,
 from syndication.store.sources import record_poll
 from syndication.web.app import create_app
 from tests.support.builders import AFTER_WEEK
-from tests.support.console import PASSWORD, Clock, add_users, post_login, sign_in
+from tests.support.console import PASSWORD, Clock, client_for, post_login, sign_in
 from tests.support.outbox import (
     PERIOD,
     queue_demo_digest,
@@ -32,35 +30,6 @@ from tests.support.outbox import (
 
 LIST = "weekly-city"
 DIGEST = f"/admin/digests/{LIST}/{PERIOD}"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    # An hour after the demo week's digest period ended: within max_digest_delay.
-    return Clock(AFTER_WEEK - timedelta(hours=0))
-
-
-@pytest.fixture
-def web_settings(settings: Settings) -> Settings:
-    return replace(settings, site=replace(settings.site, base_url="http://testserver"))
-
-
-@pytest.fixture
-def app_engine(web_settings: Settings, engine: Engine, clock: Clock) -> Engine:
-    add_users(engine, clock.now())
-    return engine
-
-
-def client_for(
-    settings: Settings, engine: Engine, clock: Clock, host: str = "10.0.0.1"
-) -> TestClient:
-    return TestClient(create_app(settings, engine, now=clock.now), client=(host, 50000))
-
-
-@pytest.fixture
-def client(web_settings: Settings, app_engine: Engine, clock: Clock) -> Iterator[TestClient]:
-    with client_for(web_settings, app_engine, clock) as test_client:
-        yield test_client
 
 
 def outbox(engine: Engine) -> dict[str, int]:
@@ -162,10 +131,12 @@ def test_sign_out_ends_the_session_even_for_a_copied_cookie(client: TestClient) 
     assert client.get("/admin/", follow_redirects=False).status_code == 303
 
 
-def test_removing_a_user_ends_their_session_at_once(client: TestClient, app_engine: Engine) -> None:
+def test_removing_a_user_ends_their_session_at_once(
+    client: TestClient, app_engine: Engine, clock: Clock
+) -> None:
     sign_in(client, "viewer@example.org")
     assert client.get("/admin/", follow_redirects=False).status_code == 200
-    users.remove_user(app_engine, "viewer@example.org")
+    users.remove_user(app_engine, "viewer@example.org", clock.now())
     assert client.get("/admin/", follow_redirects=False).status_code == 303
 
 

@@ -15,7 +15,7 @@ from syndication.settings import ImportSettings, Settings
 from syndication.store import api_keys
 from syndication.store import articles as store
 from syndication.store import database as db
-from syndication.store.models import ApiKey, Article
+from syndication.store.models import ApiKey, Article, AuditEvent
 from syndication.web.app import create_app
 from syndication.web.security import ClientRateLimiter
 from tests.support.builders import FIXED_NOW, article_json
@@ -99,6 +99,14 @@ def test_delete_retracts_and_404s(client: TestClient, key: str, engine: Engine) 
     with db.read_session(engine) as session:
         row = session.scalars(select(Article).where(Article.source_id == "cms:42")).one()
     assert row.status == "retracted"
+    with db.read_session(engine) as session:
+        recorded = session.scalars(select(AuditEvent)).one()
+    assert (recorded.actor, recorded.source, recorded.action, recorded.subject_key) == (
+        "API key cms",
+        "system",
+        "article-retract",
+        "cms:42",
+    )
     assert client.delete("/api/articles/nope", headers=auth(key)).status_code == 404
     assert client.delete("/api/articles/cms:42").status_code == 401
 

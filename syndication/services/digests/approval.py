@@ -16,6 +16,8 @@ The rules (issue 12):
 
 Each transition is one transaction that reads the digest's state under a row lock
 (PostgreSQL) or the write lock (SQLite), so two operators clicking at once cannot both win.
+Each writes its audit record (who, from where, before -> after) in that transaction; a
+``by`` given as a plain string is a system actor (a job, a retraction's hold).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from syndication.core import mime as mail
+from syndication.core.audit import SYSTEM, Actor, digest_subject
 from syndication.core.digests import past_max_delay
 from syndication.core.placeholders import RenderedDigest
 from syndication.edges.transport import Envelope, Transport
@@ -34,13 +37,17 @@ from syndication.services.delivery import sender_address
 from syndication.services.digests.samples import sample_recipient
 from syndication.settings import Settings
 from syndication.store import approval as store
+from syndication.store import audit, mail_outbox
 from syndication.store import database as db
 from syndication.store import digests as digest_store
-from syndication.store import mail_outbox
 from syndication.store.approval import DigestStatus as DigestStatus
 from syndication.store.digests import StoredDigest
 
 TEST_PREFIX = "[TEST] "
+
+
+# Who acts: an entry point's actor, or a plain string naming a system actor.
+By = Actor | str
 
 
 class ApprovalError(SyndicationError):
@@ -81,10 +88,12 @@ def _transition(
     list_slug: str,
     period_key: str,
     action: str,
-    by: str,
+    by: By,
     now: datetime,
 ) -> Transition:
     db.require_current_schema(engine)
+    actor = by if isinstance(by, Actor) else Actor.system(by)
+    by = actor.label
     the_list = settings.mailing_list(list_slug)
     name = f"{list_slug} {period_key}"
     with db.write_session(engine) as session:
@@ -130,6 +139,18 @@ def _transition(
         else:
             raise ValueError(f"unknown action {action!r}")
         counts = store.digest_status(session, list_slug, period_key).deliveries
+        detail = f"{before} -> {after}" + (
+            f"; {skipped} unsent deliveries skipped" if skipped else ""
+        )
+        audit.record(
+            session,
+            actor,
+            f"digest-{action}",
+            "digest",
+            digest_subject(list_slug, period_key),
+            now,
+            detail,
+        )
     # A sender checks the state before each message (send_loop), so of the rows it holds
     # only the one it is handing over right now can still go: one per connection.
     in_flight = min(counts.get("sending", 0), _connections(settings))
@@ -146,28 +167,28 @@ def _connections(settings: Settings) -> int:
 
 
 def hold(
-    settings: Settings, engine: Engine, list_slug: str, period_key: str, by: str, now: datetime
+    settings: Settings, engine: Engine, list_slug: str, period_key: str, by: By, now: datetime
 ) -> Transition:
     """Stop a digest: no sender takes its unsent rows until it is resumed or approved."""
     return _transition(settings, engine, list_slug, period_key, "hold", by, now)
 
 
 def resume(
-    settings: Settings, engine: Engine, list_slug: str, period_key: str, by: str, now: datetime
+    settings: Settings, engine: Engine, list_slug: str, period_key: str, by: By, now: datetime
 ) -> Transition:
     """Let a held digest go on: exactly its unsent rows are sent."""
     return _transition(settings, engine, list_slug, period_key, "resume", by, now)
 
 
 def approve(
-    settings: Settings, engine: Engine, list_slug: str, period_key: str, by: str, now: datetime
+    settings: Settings, engine: Engine, list_slug: str, period_key: str, by: By, now: datetime
 ) -> Transition:
     """Approve a digest for sending; refused once ``max_digest_delay`` has passed."""
     return _transition(settings, engine, list_slug, period_key, "approve", by, now)
 
 
 def cancel(
-    settings: Settings, engine: Engine, list_slug: str, period_key: str, by: str, now: datetime
+    settings: Settings, engine: Engine, list_slug: str, period_key: str, by: By, now: datetime
 ) -> Transition:
     """Cancel a digest: every row not yet sent is settled ``skipped``; it never goes out."""
     return _transition(settings, engine, list_slug, period_key, "cancel", by, now)
@@ -226,9 +247,12 @@ def test_send(
     to: str,
     now: datetime,
     transport: Transport | None = None,
+    *,
+    actor: Actor | None = None,
 ) -> SentTest:
     """Queue one copy of a stored digest to ``to``, subject prefixed ``[TEST]``, in the
-    transactional outbox, and try it at once (:func:`transactional.send_now`).
+    transactional outbox, and try it at once (:func:`transactional.send_now`); the audit
+    record of ``actor`` is written in the transaction that queues it.
 
     Not a delivery, not counted, not in the archive: the stored digest is untouched. Its
     links carry a sample token that unsubscribes nobody. A server that is away leaves it
@@ -243,6 +267,15 @@ def test_send(
         message_id, _ = test_envelope(settings, digest, to, now)  # refuses a bad address
         mail_id = mail_outbox.enqueue(
             session, transactional.TEST, to.strip(), now, digest_id=digest.digest_id
+        )
+        audit.record(
+            session,
+            actor or SYSTEM,
+            "digest-test",
+            "digest",
+            digest_subject(list_slug, period_key),
+            now,
+            f"to {to.strip()}, {message_id}",
         )
     result = transactional.send_now(
         settings,

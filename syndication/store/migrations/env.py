@@ -16,7 +16,7 @@ from typing import Any
 from alembic import context
 from sqlalchemy import Connection, Engine
 
-from syndication.store.models import Base
+from syndication.store.models import Base, in_models
 
 config = context.config
 engine = config.attributes.get("engine")
@@ -41,6 +41,7 @@ with engine.connect() as connection:
             # SQLite cannot ALTER most things; batch mode copies the table instead.
             render_as_batch=True,
             compare_type=True,
+            include_object=in_models,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from syndication.settings import Settings
-from syndication.web.admin import articles, auth, dashboard, digests, subscribers
+from syndication.web.admin import articles, audit, auth, dashboard, digests, subscribers
 from syndication.web.admin.common import (
     ActionHandler,
     Admin,
@@ -41,8 +41,8 @@ def admin_routes(
             max_body_size=FORM_LIMIT,
         )
 
-    def get(path: str, handler: Handler) -> Route:
-        return Route(path, page_route(admin, handler), methods=["GET"])
+    def get(path: str, handler: Handler, *, operator: bool = False) -> Route:
+        return Route(path, page_route(admin, handler, operator=operator), methods=["GET"])
 
     async def login_form(request: Request) -> Response:
         return await auth.login_form(admin, request)
@@ -77,12 +77,14 @@ def admin_routes(
         post(digest + "/cancel", digests.action("cancel")),
         post(digest + "/test", digests.send_test),
         get("/subscribers", subscribers.search),
-        get("/subscribers/export.csv", subscribers.export),
+        get("/subscribers/export.csv", subscribers.export, operator=True),
         get(subscriber, subscribers.detail),
         post(subscriber + "/unsubscribe", subscribers.action("unsubscribe")),
         post(subscriber + "/suppress", subscribers.action("suppress")),
         post(subscriber + "/restore", subscribers.action("restore")),
         get("/articles", articles.search),
         post("/articles/{article_id:int}/retract", articles.retract),
+        get("/audit", audit.index),
+        get("/audit/export.csv", audit.export, operator=True),
     ]
     return [Route("/admin", bare, methods=["GET"]), Mount("/admin", routes=routes)]

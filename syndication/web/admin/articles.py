@@ -25,12 +25,14 @@ async def retract(admin: Admin, request: Request, viewer: Viewer, form: FormData
     article_id = id_param(request, "article_id")
     reason = form.get("reason")
     done = await run_in_threadpool(
-        articles.retract,
-        admin.engine,
-        article_id,
-        reason if isinstance(reason, str) else "",
-        admin.now(),
-        reason_required=True,
+        lambda: articles.retract(
+            admin.engine,
+            article_id,
+            reason if isinstance(reason, str) else "",
+            admin.now(),
+            reason_required=True,
+            actor=viewer.actor,
+        )
     )
     if done.held:
         return redirect("/admin/articles", retracted=done.source_id, held=", ".join(done.held))

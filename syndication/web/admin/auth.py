@@ -20,6 +20,7 @@ from syndication.web.admin.common import (
     SESSION_COOKIE,
     Admin,
     Viewer,
+    client_address,
     read_form,
 )
 from syndication.web.pages import NO_STORE
@@ -33,10 +34,6 @@ def _safe_next(value: str) -> str:
     if value.startswith("/admin/") and not value.startswith("//") and "\\" not in value:
         return value
     return "/admin/"
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 async def login_form(admin: Admin, request: Request) -> Response:
@@ -82,7 +79,7 @@ async def login(admin: Admin, request: Request) -> Response:
     email = _field(form, "email")[:254]
     password = _field(form, "password")
     result = await run_in_threadpool(
-        users.sign_in, admin.engine, email, password, _client(request), admin.now()
+        users.sign_in, admin.engine, email, password, client_address(request), admin.now()
     )
     if result.outcome is users.LoginOutcome.LOCKED:
         minutes = int(LOCKOUT_WINDOW.total_seconds() // 60)
@@ -108,7 +105,9 @@ async def login(admin: Admin, request: Request) -> Response:
 
 
 async def logout(admin: Admin, request: Request, viewer: Viewer, form: FormData) -> Response:
-    await run_in_threadpool(users.sign_out, admin.engine, viewer.session_id)
+    await run_in_threadpool(
+        lambda: users.sign_out(admin.engine, viewer.session_id, admin.now(), actor=viewer.actor)
+    )
     response = RedirectResponse("/admin/login", 303, headers=NO_STORE)
     response.delete_cookie(SESSION_COOKIE, path="/admin", httponly=True, samesite="strict")
     return response

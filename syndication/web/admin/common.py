@@ -15,7 +15,7 @@ import hmac
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,6 +26,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from syndication.core.audit import Actor
 from syndication.errors import InputError, NotFoundError, SyndicationError
 from syndication.render.templates import search_path
 from syndication.services import users
@@ -46,9 +47,23 @@ class Viewer:
     user: SignedIn
     session_id: str
 
+    client: str = ""
+
     @property
     def can_act(self) -> bool:
         return self.user.role == "operator"
+
+    @property
+    def actor(self) -> Actor:
+        """Who the audit log names for this request's actions: the user, from the console,
+        at the client address (the proxy's, unless ``[web] trusted_proxies`` names it)."""
+        return Actor.console(self.user.email, self.client)
+
+
+def client_address(request: Request) -> str:
+    """The address the request came from: the proxy's, or the client's it forwarded when
+    ``[web] trusted_proxies`` names the proxy (see :mod:`syndication.web.security`)."""
+    return request.client.host if request.client else "unknown"
 
 
 class Admin:
@@ -118,7 +133,7 @@ class Admin:
         if not session_id or not session_id.isascii():
             return None
         user = await run_in_threadpool(users.signed_in, self.engine, session_id, self.now())
-        return Viewer(user, session_id) if user else None
+        return Viewer(user, session_id, client_address(request)) if user else None
 
     def to_login(self, request: Request) -> Response:
         return RedirectResponse(
@@ -158,13 +173,21 @@ async def read_form(request: Request) -> FormData:
     return form
 
 
-def page_route(admin: Admin, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """A GET page: signed-in users only (anyone else is sent to the sign-in form)."""
+def page_route(
+    admin: Admin, handler: Handler, *, operator: bool = False
+) -> Callable[[Request], Awaitable[Response]]:
+    """A GET page: signed-in users only (anyone else is sent to the sign-in form); with
+    ``operator=True`` (the exports: whole lists of addresses) operators only, a viewer
+    gets 403."""
 
     async def endpoint(request: Request) -> Response:
         viewer = await admin.viewer(request)
         if viewer is None:
             return admin.to_login(request)
+        if operator and not viewer.can_act:
+            return admin.message(
+                viewer, 403, "Not allowed", "Exports are for operators; your role is viewer."
+            )
         try:
             refuse_nul(request)
             return await handler(admin, request, viewer)
@@ -247,3 +270,67 @@ def redirect(path: str, **query: str) -> Response:
     """After an action: POST-redirect-GET, so a reload does not repeat it."""
     target = path + ("?" + urlencode(query) if query else "")
     return RedirectResponse(target, 303, headers=NO_STORE)
+
+
+PAGE_SIZE = 50
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def page_number(request: Request) -> int:
+    """``?page=N`` (1 when absent); a 400 for anything but a positive number."""
+    raw = request.query_params.get("page", "") or "1"
+    if not raw.isdigit() or not 0 < int(raw) <= 100_000:
+        raise InputError(f"page: {raw[:20]!r} is not a page number")
+    return int(raw)
+
+
+def date_range(admin: Admin, request: Request) -> tuple[datetime | None, datetime | None]:
+    """``?from=YYYY-MM-DD&to=YYYY-MM-DD`` as the newsroom means them (whole days in the
+    site's time zone, both included) turned into ``[since, until)`` in UTC; a 400 naming
+    the field for a date that is not one, or a range that ends before it starts."""
+    tz = admin.settings.site.tz
+    bounds: list[datetime | None] = []
+    for name, days in (("from", 0), ("to", 1)):
+        raw = request.query_params.get(name, "").strip()
+        if not raw:
+            bounds.append(None)
+            continue
+        try:
+            if not DATE_RE.match(raw):
+                raise ValueError
+            day = date.fromisoformat(raw) + timedelta(days=days)
+        except (ValueError, OverflowError):
+            raise InputError(f"{name}: {raw[:20]!r} is not a date (YYYY-MM-DD)") from None
+        bounds.append(datetime.combine(day, time(), tz).astimezone(UTC))
+    since, until = bounds
+    if since is not None and until is not None and until <= since:
+        raise InputError("to: the range ends before it starts")
+    return since, until
+
+
+def paged(request: Request, total: int, current: int) -> dict[str, Any]:
+    """What a paged page's template needs beside its rows: ``pager`` (the page, how many
+    pages, the rows shown, the total), the queries of the previous and next pages (which
+    keep the filters; empty where there is none) and the dates it was asked for."""
+    last = max(1, -(-total // PAGE_SIZE))
+    first_row = 0 if total == 0 else (current - 1) * PAGE_SIZE + 1
+    return {
+        "pager": {
+            "page": current,
+            "last": last,
+            "first_row": first_row,
+            "last_row": min(total, current * PAGE_SIZE),
+            "total": total,
+        },
+        "prev_query": query_string(request, page=current - 1) if current > 1 else "",
+        "next_query": query_string(request, page=current + 1) if current < last else "",
+        "since": request.query_params.get("from", ""),
+        "until": request.query_params.get("to", ""),
+    }
+
+
+def query_string(request: Request, **changes: str | int) -> str:
+    """This page's query with ``changes`` (a pager's links keep the filters)."""
+    query = dict(request.query_params)
+    query.update({k: str(v) for k, v in changes.items()})
+    return urlencode({k: v for k, v in query.items() if v != ""})

@@ -8,8 +8,10 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from syndication.core.audit import digest_subject
 from syndication.core.digests import HTML_LIMIT
 from syndication.errors import InputError
+from syndication.services import audit
 from syndication.services.digests import approval, archive
 from syndication.services.status import DigestRow, digest_report, recent_digests
 from syndication.web.admin.common import (
@@ -53,6 +55,9 @@ async def page(admin: Admin, request: Request, viewer: Viewer) -> Response:
     # The bounced and complained counts as the status report counts them (issue 24: one
     # number wherever it is shown), not the deliveries' own "bounced" status.
     report = await run_in_threadpool(digest_report, admin.engine, list_slug, period_key)
+    actions = await run_in_threadpool(
+        audit.about, admin.engine, "digest", digest_subject(list_slug, period_key)
+    )
     done = request.query_params.get("done", "")
     message = DONE.get(done, "")
     in_flight = request.query_params.get("in_flight", "")
@@ -70,6 +75,7 @@ async def page(admin: Admin, request: Request, viewer: Viewer) -> Response:
         report=report,
         base=f"/admin/digests/{list_slug}/{period_key}",
         done=message,
+        audit=actions,
         gmail_clip=GMAIL_CLIP,
         html_limit=HTML_LIMIT,
     )
@@ -120,7 +126,7 @@ def action(name: str) -> ActionHandler:
             admin.engine,
             list_slug,
             period_key,
-            viewer.user.email,
+            viewer.actor,
             admin.now(),
         )
         extra = {"in_flight": str(result.in_flight)} if result.in_flight_note else {}
@@ -135,13 +141,15 @@ async def send_test(admin: Admin, request: Request, viewer: Viewer, form: FormDa
     if not isinstance(to, str) or not to.strip():
         raise InputError("type the address the test should go to")
     result = await run_in_threadpool(
-        approval.test_send,
-        admin.settings,
-        admin.engine,
-        list_slug,
-        period_key,
-        to[:254],
-        admin.now(),
+        lambda: approval.test_send(
+            admin.settings,
+            admin.engine,
+            list_slug,
+            period_key,
+            to[:254],
+            admin.now(),
+            actor=viewer.actor,
+        )
     )
     done = {"sent": "test", "queued": "test-queued"}.get(result.status, "test-failed")
     return redirect(f"/admin/digests/{list_slug}/{period_key}", done=done)

@@ -1,5 +1,5 @@
-"""``/admin/subscribers``: search, one subscriber's lists, consent and history, actions,
-export."""
+"""``/admin/subscribers``: a page of subscribers by filter with the count, one subscriber's
+lists, consent, history and audit record, actions, the export (operators only)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,17 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from syndication.errors import NotFoundError
-from syndication.services import privacy, subscribers
+from syndication.errors import InputError, NotFoundError
+from syndication.services import audit, privacy, subscribers
 from syndication.web.admin.common import (
+    PAGE_SIZE,
     ActionHandler,
     Admin,
     Viewer,
+    date_range,
     id_param,
+    page_number,
+    paged,
     query_param,
     redirect,
 )
@@ -28,10 +32,33 @@ DONE = {
 
 
 async def search(admin: Admin, request: Request, viewer: Viewer) -> Response:
+    """Subscribers by address, 50 a page, with the count: narrowed by ``q`` (part of an
+    address or name), ``list``, ``status`` and the sign-up dates ``from``/``to``."""
     query = query_param(request, "q")
-
-    rows = await run_in_threadpool(subscribers.search, admin.engine, query)
-    return admin.page("subscribers.html", viewer, query=query, rows=rows)
+    list_slug = query_param(request, "list")
+    status = query_param(request, "status")
+    known = [ml.slug for ml in admin.settings.lists]
+    if list_slug and list_slug not in known:
+        raise InputError(f"list: {list_slug[:40]!r} is not a list ({', '.join(known)})")
+    if status and status not in subscribers.STATUSES:
+        raise InputError(f"status: {status[:20]!r}: one of {', '.join(subscribers.STATUSES)}")
+    since, until = date_range(admin, request)
+    number = page_number(request)
+    where = subscribers.SubscriberFilter(query, list_slug, status, since, until)
+    found = await run_in_threadpool(
+        subscribers.page, admin.engine, where, PAGE_SIZE, (number - 1) * PAGE_SIZE
+    )
+    return admin.page(
+        "subscribers.html",
+        viewer,
+        query=query,
+        list_slug=list_slug,
+        chosen_status=status,
+        lists=known,
+        statuses=subscribers.STATUSES,
+        rows=found.rows,
+        **paged(request, found.total, number),
+    )
 
 
 async def detail(admin: Admin, request: Request, viewer: Viewer) -> Response:
@@ -42,7 +69,10 @@ async def detail(admin: Admin, request: Request, viewer: Viewer) -> Response:
         raise NotFoundError(f"subscriber {subscriber_id}: no such subscriber")
     consent = await run_in_threadpool(privacy.consent_history, admin.engine, subscriber_id)
     done = DONE.get(request.query_params.get("done", ""), "")
-    return admin.page("subscriber.html", viewer, history=history, consent=consent, done=done)
+    actions = await run_in_threadpool(audit.about, admin.engine, "subscriber", str(subscriber_id))
+    return admin.page(
+        "subscriber.html", viewer, history=history, consent=consent, done=done, audit=actions
+    )
 
 
 def action(name: str) -> ActionHandler:
@@ -51,21 +81,30 @@ def action(name: str) -> ActionHandler:
     async def handler(admin: Admin, request: Request, viewer: Viewer, form: FormData) -> Response:
         subscriber_id = id_param(request, "subscriber_id")
         now = admin.now()
+        actor = viewer.actor
         if name == "unsubscribe":
-            await run_in_threadpool(subscribers.unsubscribe, admin.engine, subscriber_id, now)
-        elif name == "suppress":
             await run_in_threadpool(
-                subscribers.suppress, admin.engine, subscriber_id, viewer.user.email, now
+                lambda: subscribers.unsubscribe(admin.engine, subscriber_id, now, actor=actor)
             )
+        elif name == "suppress":
+            await run_in_threadpool(subscribers.suppress, admin.engine, subscriber_id, actor, now)
         else:
-            await run_in_threadpool(subscribers.restore, admin.engine, subscriber_id, now)
+            await run_in_threadpool(
+                lambda: subscribers.restore(admin.engine, subscriber_id, now, actor=actor)
+            )
         return redirect(f"/admin/subscribers/{subscriber_id}", done=name)
 
     return handler
 
 
 async def export(admin: Admin, request: Request, viewer: Viewer) -> Response:
-    stamp = admin.now().astimezone(admin.settings.site.tz).strftime("%Y%m%d-%H%M")
+    """Every subscriber as CSV (operators only: the route says so); the export is an
+    audit record."""
+    now = admin.now()
+    stamp = now.astimezone(admin.settings.site.tz).strftime("%Y%m%d-%H%M")
+    await run_in_threadpool(
+        audit.record, admin.engine, viewer.actor, "subscribers-export", "export", "subscribers", now
+    )
     return StreamingResponse(
         iterate_in_threadpool(subscribers.export_csv(admin.engine)),
         media_type="text/csv; charset=utf-8",
