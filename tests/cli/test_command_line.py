@@ -164,8 +164,10 @@ def test_status_says_what_the_settings_leave_to_check_for_spf_dkim_and_dmarc(
 
 def test_subscribers_add_takes_a_language_of_the_newsroom(tmp_path: Path) -> None:
     assert syndication("init", cwd=tmp_path).returncode == 0
+    (tmp_path / "secret_key").write_text("k" * 48 + "\n", encoding="utf-8")
     (tmp_path / "syndication.toml").write_text(
-        '[languages]\navailable = ["en", "ko"]\n', encoding="utf-8"
+        'secret_key_file = "secret_key"\n[languages]\navailable = ["en", "ko"]\n',
+        encoding="utf-8",
     )
     add = ("subscribers", "add", "reader@example.org", "--list", "weekly-city", "--confirmed")
     refused = syndication(*add, "--language", "ja", cwd=tmp_path)
@@ -174,7 +176,6 @@ def test_subscribers_add_takes_a_language_of_the_newsroom(tmp_path: Path) -> Non
     added = syndication(*add, "--language", "ko", cwd=tmp_path)
     assert added.returncode == 0, added.stderr
     exported = syndication("subscribers", "export", cwd=tmp_path)
-    assert exported.stdout.splitlines() == [
-        "email,name,lists,status,language",
-        "reader@example.org,,weekly-city,active,ko",
-    ]
+    header, row = exported.stdout.splitlines()
+    assert header == "email,name,lists,status,created_at,confirmed_at,language"
+    assert row.startswith("reader@example.org,,weekly-city,active,") and row.endswith(",ko")
