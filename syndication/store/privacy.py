@@ -143,17 +143,41 @@ ERASED = "(erased)"
 
 def _audit_about(session: Session, address: str, subscriber_id: int | None) -> list[AuditEvent]:
     """Operator actions about ``address``: on their record (by id), or naming the address
-    as the subject or in the detail (a failed sign-in, a lifted suppression, an add)."""
+    as the subject, the actor (a failed sign-in typed it) or in the detail."""
+    return _audit_naming(session, [address], [] if subscriber_id is None else [subscriber_id])
+
+
+def _audit_naming(
+    session: Session, addresses: Sequence[str], subscriber_ids: Sequence[int]
+) -> list[AuditEvent]:
     about = [
-        func.lower(AuditEvent.subject_key) == address,
-        func.lower(AuditEvent.detail).contains(address, autoescape=True),
+        func.lower(AuditEvent.subject_key).in_(addresses),
+        func.lower(AuditEvent.actor).in_(addresses),
+        *(func.lower(AuditEvent.detail).contains(a, autoescape=True) for a in addresses),
     ]
-    if subscriber_id is not None:
+    if subscriber_ids:
         about.append(
             (AuditEvent.subject_kind == "subscriber")
-            & (AuditEvent.subject_key == str(subscriber_id))
+            & AuditEvent.subject_key.in_([str(i) for i in subscriber_ids])
         )
     return list(session.scalars(select(AuditEvent).where(or_(*about)).order_by(AuditEvent.id)))
+
+
+def _strike_from_audit(
+    session: Session, addresses: Sequence[str], subscriber_ids: Sequence[int]
+) -> None:
+    """The audit log keeps that an operator acted, not on whom: each address is struck
+    out of the records that name it (subject, actor, detail); a record's id key stays,
+    pointing at a record that is gone."""
+    if not addresses:
+        return
+    for record in _audit_naming(session, addresses, subscriber_ids):
+        for address in addresses:
+            if record.subject_key.lower() == address:
+                record.subject_key = ERASED
+            if record.actor.lower() == address:
+                record.actor = ERASED
+            record.detail = _strike(record.detail, address)
 
 
 def _all(session: Session, model: Any, where: ColumnElement[bool]) -> list[Row]:
@@ -226,12 +250,7 @@ def forget(session: Session, address: str, subscriber: Subscriber | None) -> For
     counts: dict[str, int] = {}
     # The audit log keeps that an operator acted, not on whom: the address is struck out
     # of each record about this person (the record's own id key stays, pointing nowhere).
-    audited = _audit_about(session, address, subscriber.id if subscriber is not None else None)
-    for record in audited:
-        if record.subject_key.lower() == address:
-            record.subject_key = ERASED
-        record.detail = _strike(record.detail, address)
-    counts["audit_events_redacted"] = len(audited)
+    _strike_from_audit(session, [address], [subscriber.id] if subscriber is not None else [])
     events = _events(session, address, subscriber.id if subscriber is not None else None)
     counts["bounce_events"] = len(events)
     for event in events:
@@ -288,6 +307,7 @@ def forget_records(session: Session, batch: Sequence[Subscriber]) -> dict[str, i
         counts[name] = _delete(session, model, model.subscriber_id.in_(ids))
     counts["suppressions"] = _delete(session, Suppression, Suppression.email.in_(addresses))
     counts["login_failures"] = _delete(session, LoginFailure, LoginFailure.email.in_(addresses))
+    _strike_from_audit(session, addresses, ids)
     counts["subscribers"] = _delete(session, Subscriber, Subscriber.id.in_(ids))
     for subscriber in batch:
         session.expunge(subscriber)

@@ -60,6 +60,9 @@ def test_each_command_is_recorded_as_the_os_user_from_the_cli(
         (*me, "user-remove", "ed@example.org"),
     ]
     details = [row[5] for row in rows]
-    assert details[3] == "lines 2-3: 1 added, 0 updated, 1 rejected (confirmed by the operator)"
+    assert details[3] == (
+        "lines 2-3: 1 added, 0 updated, 1 rejected, 0 on the suppression list"
+        " (confirmed by the operator)"
+    )
     assert details[4] == "ann@example.org: active -> unsubscribed"
     assert details[5].startswith("reason: Wrong figures")
