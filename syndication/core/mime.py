@@ -141,7 +141,7 @@ def digest_template(
         (b"List-Unsubscribe-Post", b" List-Unsubscribe=One-Click"),
         # Gmail's Postmaster Tools aggregate complaints by this header's fields.
         (b"Feedback-ID", _fold("Feedback-ID", [feedback]).encode("ascii")),
-        (b"Content-Language", content_language.encode("ascii")),
+        (b"Content-Language", b" " + content_language.encode("ascii")),
     ]
     return _build(
         settings,
@@ -159,7 +159,7 @@ def confirmation_template(
     """The message template for the double opt-in mail (see ``render_confirmation``),
     written in ``language`` ("" the primary; its Content-Language header, RFC 3282)."""
     tag = (language or settings.languages.primary).encode("ascii")
-    headers = [(b"Content-Language", tag)]
+    headers = [(b"Content-Language", b" " + tag)]
     return _build(settings, rendered, "confirm", date, headers, frozenset({"CONFIRM_URL"}))
 
 
