@@ -1,6 +1,8 @@
 """Benchmark: what each language of a "reader" list costs (issue 30).
 
-A fresh SQLite store gets the demo articles and ``--recipients`` active readers of
+A fresh SQLite store gets the demo articles, their Korean and Japanese translations
+(examples/news-translations.jsonl: each language's copy chooses each story's best
+translation at compile time) and ``--recipients`` active readers of
 weekly-city, spread evenly over the list's languages; the list is ``language = "reader"``
 with 1, 2 or 4 languages (en; en, ko; en, ko, ja, zh-Hant: ja and zh-Hant have no catalog
 yet, so their fixed strings are English, but their dates are CLDR's and they are rendered,
@@ -51,21 +53,24 @@ def prepare(workdir: Path, recipients: int, languages: tuple[str, ...]) -> tuple
     city = replace(base.mailing_list("weekly-city"), language="reader")
     settings = replace(
         base,
-        languages=LanguageSettings(available=languages),
+        languages=LanguageSettings(
+            available=languages, fallback=tuple((tag, "en") for tag in languages[1:])
+        ),
         lists=tuple(city if ml.slug == city.slug else ml for ml in base.lists),
     )
     engine = db.make_engine(url)
     db.upgrade(engine)
     with db.write_session(engine) as session:
         store.sync_topics(session, settings.topics)
-    with (ROOT / "examples" / "news.jsonl").open("rb") as lines:
-        import_articles(
-            engine,
-            lines,
-            source="news",
-            known_topics={t.slug for t in settings.topics},
-            now=lambda: NOW,
-        )
+    for name in ("news.jsonl", "news-translations.jsonl"):
+        with (ROOT / "examples" / name).open("rb") as lines:
+            import_articles(
+                engine,
+                lines,
+                source=name,
+                known_topics={t.slug for t in settings.topics},
+                now=lambda: NOW,
+            )
     with db.write_session(engine) as session:
         session.execute(
             insert(Subscriber),

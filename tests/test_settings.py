@@ -241,6 +241,16 @@ def test_a_list_may_keep_its_digests_off_the_public_archive(tmp_path: Path) -> N
         load_settings(write(tmp_path, body + "archive = 'secret'\n"), {})
 
 
+def test_a_list_says_what_becomes_of_untranslated_stories(tmp_path: Path) -> None:
+    body = "[[topics]]\nslug = 'culture'\nname = 'Culture'\n[[lists]]\nslug = 'w'\nname = 'W'\n"
+    body += "topics = ['culture']\n"
+    assert load_settings(write(tmp_path, body), {}).lists[0].translations == "fallback"
+    only = load_settings(write(tmp_path, body + "translations = 'only'\n"), {})
+    assert only.lists[0].translations == "only"
+    with pytest.raises(ConfigError, match=r"lists\[0\]\.translations: 'none' is not one of"):
+        load_settings(write(tmp_path, body + "translations = 'none'\n"), {})
+
+
 def test_languages_name_the_primary_a_fallback_chain_and_each_lists_language(
     tmp_path: Path,
 ) -> None:

@@ -32,6 +32,15 @@ def digest_preview(
             metavar="ADDRESS", help='Sample recipient, "Name <address>"', show_default=False
         ),
     ] = None,
+    language: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TAG",
+            help='One language\'s copy of a "reader" list (a tag of [languages] available)'
+            " [default: the list's language]",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Write digest.html, digest.txt and message.eml of one digest for a sample recipient."""
     from syndication.core.digests import HTML_LIMIT
@@ -39,7 +48,7 @@ def digest_preview(
 
     c = context(ctx)
     report = preview.preview_digest(
-        c.settings, c.engine, list_slug, parse_period(period), to, out_dir
+        c.settings, c.engine, list_slug, parse_period(period), to, out_dir, language=language
     )
     out.print(f"subject: {report.subject}")
     more = report.article_count - report.shown
@@ -49,7 +58,9 @@ def digest_preview(
     )
     out.print(f"HTML: {report.html_bytes:,} bytes (limit {HTML_LIMIT:,})")
     out.print(
-        f"preview of {report.list_slug} {report.period_key} written to {out_dir}/: "
+        f"preview of {report.list_slug} {report.period_key}"
+        + (f" in {report.language}" if language else "")
+        + f" written to {out_dir}/: "
         + ", ".join(path.name for path in report.files)
     )
 

@@ -13,6 +13,10 @@ A digest is built in one language (:func:`digest_language`: the list's fixed tag
 primary): its dates are that language's CLDR formats and its counted words come from the
 catalog the caller passes (``words``, a gettext translations object). English keeps the
 labels it always had, byte for byte.
+
+Each story is shown once, in the version :mod:`syndication.core.digest_stories` chooses
+for that language (the translation along the language's chain, issue 30); a version in
+another language carries a small label saying which ("In English", from the catalog).
 """
 
 from __future__ import annotations
@@ -27,8 +31,16 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from syndication.core.articles import StoredArticle
+from syndication.core.digest_stories import ShownStory, choose_stories
 from syndication.core.language_tags import site_or_own
-from syndication.core.reader_languages import day_label, is_english, list_language, period_label
+from syndication.core.reader_languages import (
+    day_label,
+    is_english,
+    language_name,
+    list_language,
+    period_label,
+)
+from syndication.core.translations import TranslationIndex
 from syndication.core.urls import IMAGE_SCHEMES, safe_url
 from syndication.settings import MailingList, Settings
 
@@ -42,6 +54,7 @@ BUDGET = HTML_LIMIT - LAYOUT_BYTES
 # margin, from templates/email/digest.html: 946 bytes for an article with a thumbnail).
 FULL_ITEM_OVERHEAD = 1000
 TITLE_ITEM_OVERHEAD = 320
+LABEL_OVERHEAD = 120  # the "In English" label's markup on a version in another language
 SECTION_OVERHEAD = 600
 # What a digest shows of long fields; the website has the rest.
 MAX_TITLE = 200
@@ -179,6 +192,8 @@ class DigestItem:
     date_label: str
     full: bool
     language: str = ""
+    # "In English" on a version in another language than the digest's; "" otherwise.
+    language_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -221,6 +236,7 @@ def build_digest(
     articles: Iterable[StoredArticle],
     words: gettext.NullTranslations | None = None,
     language: str = "",
+    index: TranslationIndex | None = None,
 ) -> DigestContent | None:
     """The digest of ``mailing_list`` for ``period``, or ``None`` when it has no articles.
 
@@ -230,20 +246,35 @@ def build_digest(
     newest first inside a topic. The first articles are shown in full, then title-only,
     then only counted ("and N more on the website"), so that the rendered HTML stays
     under :data:`HTML_LIMIT`. Written in ``language``, by default :func:`digest_language`,
-    with ``words`` (that language's catalog; none: the English as written).
+    with ``words`` (that language's catalog; none: the English as written). Each story
+    (translation group of ``index``; none: every article is its own) appears once, in
+    the version :func:`~syndication.core.digest_stories.choose_stories` picks.
     """
     language = language or digest_language(settings, mailing_list)
     words = words or gettext.NullTranslations()
     tz = settings.site.tz
-    order = {slug: index for index, slug in enumerate(mailing_list.topics)}
-    chosen: dict[str, list[StoredArticle]] = {slug: [] for slug in mailing_list.topics}
-    for article in articles:
-        if article.is_retracted or article.published_at not in period:
-            continue
-        ranked = [slug for slug in article.topics if slug in order]
-        if ranked:
-            chosen[min(ranked, key=order.__getitem__)].append(article)
-    total = sum(len(group) for group in chosen.values())
+    order = {slug: rank for rank, slug in enumerate(mailing_list.topics)}
+    published = [
+        article
+        for article in articles
+        if not article.is_retracted
+        and article.published_at in period
+        and any(slug in order for slug in article.topics)
+    ]
+    stories = choose_stories(
+        published,
+        index or TranslationIndex({}),
+        settings.languages.chain(language),
+        settings.languages.available,
+        settings.site.language,
+        mailing_list.topics,
+        mailing_list.translations,
+    )
+    chosen: dict[str, list[ShownStory]] = {slug: [] for slug in mailing_list.topics}
+    for story in stories:
+        ranked = [slug for slug in story.article.topics if slug in order]
+        chosen[min(ranked, key=order.__getitem__)].append(story)
+    total = len(stories)
     if total == 0:
         return None
 
@@ -253,15 +284,20 @@ def build_digest(
     sections: list[DigestSection] = []
     more_total = 0
     for slug in mailing_list.topics:
-        group = sorted(chosen[slug], key=lambda a: (a.published_at, a.source_id), reverse=True)
+        group = sorted(
+            chosen[slug],
+            key=lambda s: (s.article.published_at, s.article.source_id),
+            reverse=True,
+        )
         if not group:
             continue
         items: list[DigestItem] = []
-        for article in group:
-            item = _item(article, slug, tz, language, full=True)
+        for story in group:
+            label = _language_label(story, language, words)
+            item = _item(story.article, slug, tz, language, label, full=True)
             cost = _cost(item)
             if full_left <= 0 or cost > budget:
-                item = _item(article, slug, tz, language, full=False)
+                item = _item(story.article, slug, tz, language, label, full=False)
                 cost = _cost(item)
             if cost > budget:
                 break
@@ -298,8 +334,25 @@ def digest_language(settings: Settings, mailing_list: MailingList) -> str:
     return list_language(mailing_list.language, settings.languages.primary)
 
 
+def _language_label(story: ShownStory, language: str, words: gettext.NullTranslations) -> str:
+    """ "In English" for a version in another language than the digest's, else "". The
+    language is named in the digest's language when its catalog has the label, else in
+    English, so the label never mixes two languages."""
+    if not story.foreign_to(language):
+        return ""
+    translated = words.gettext("In %(language)s")
+    named_in = language if translated != "In %(language)s" else "en"
+    return translated % {"language": language_name(story.language, named_in)}
+
+
 def _item(
-    article: StoredArticle, topic: str, tz: ZoneInfo, language: str, *, full: bool
+    article: StoredArticle,
+    topic: str,
+    tz: ZoneInfo,
+    language: str,
+    language_label: str,
+    *,
+    full: bool,
 ) -> DigestItem:
     local = article.published_at.astimezone(tz)
     english = is_english(language)
@@ -318,6 +371,7 @@ def _item(
         # Its BCP 47 tag in the recommended case; "" (the page's, the site's) for none
         # or for a value stored before tags were checked (issue 26 item 6).
         language=site_or_own(article.language, ""),
+        language_label=language_label,
     )
 
 
@@ -330,6 +384,8 @@ def _cost(item: DigestItem) -> int:
     text = _html_bytes(item.title) + _html_bytes(item.summary)
     urls = _url_bytes(item.url) * (2 if item.full else 1) + _url_bytes(item.image_url)
     overhead = FULL_ITEM_OVERHEAD if item.full else TITLE_ITEM_OVERHEAD
+    if item.language_label:
+        overhead += LABEL_OVERHEAD + _html_bytes(item.language_label)
     return overhead + text + urls
 
 

@@ -199,3 +199,15 @@ def day_label(day: date, language: str) -> str:
     from babel.dates import format_skeleton
 
     return str(format_skeleton("MMMEd", day, locale=babel_locale(language)))
+
+
+def language_name(tag: str, in_language: str) -> str:
+    """What ``tag`` is called in ``in_language`` (CLDR: ``en`` in Korean is ``영어``);
+    the tag itself when CLDR does not know either."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        name = Locale.parse(babel_locale(tag)).get_display_name(babel_locale(in_language))
+    except (UnknownLocaleError, ValueError):
+        return tag
+    return str(name) if name else tag

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from syndication.clock import utc_now
 from syndication.core.deliveries import FINISHED
 from syndication.services.job_runs import SCHEDULER_RUN
+from syndication.services.language_status import LanguageCounts, language_counts
 from syndication.store import database as db
 from syndication.store import job_runs, mail_outbox
 from syndication.store import status as queries
@@ -107,6 +108,7 @@ class ServiceStatus:
     bounce_reasons: dict[str, int]
     growth: dict[str, list[tuple[datetime, int]]]
     mail: MailCounts
+    languages: LanguageCounts
 
     @property
     def intake_backlog(self) -> int:
@@ -221,6 +223,7 @@ def service_status(
             bounce_reasons=queries.reason_counts(session),
             growth=queries.subscriber_growth(session) if growth else {},
             mail=mail_outbox.mail_counts(session, now or utc_now()),
+            languages=language_counts(settings, session),
         )
 
 

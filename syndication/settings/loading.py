@@ -407,6 +407,7 @@ class _Reader(IntegrationTables, PrivacyTable):
             "approval",
             "archive",
             "language",
+            "translations",
         }
         for index, item in enumerate(items):
             where = f"lists[{index}]"
@@ -449,6 +450,11 @@ class _Reader(IntegrationTables, PrivacyTable):
                         f"{where}.language",
                         self.get(item, where, "language", str, languages.primary),
                         languages,
+                    ),
+                    translations=self.choice(
+                        f"{where}.translations",
+                        self.get(item, where, "translations", str, "fallback"),
+                        {"fallback", "only"},
                     ),
                 )
             )

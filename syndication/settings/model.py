@@ -58,6 +58,9 @@ class MailingList:
     # The digest's language: a tag of [languages] available (every reader gets that
     # language), or "reader" (each reader's own, issue 30). "" is the primary language.
     language: str = ""
+    # A story with no version in the digest's language: "fallback" shows the best other
+    # version along the language's chain, marked as such; "only" leaves it out (issue 30).
+    translations: str = "fallback"
 
 
 READER_LANGUAGE = "reader"

@@ -81,6 +81,16 @@ def families(view: ServiceStatus | None, now: datetime, lists: Iterable[str]) ->
         "Readers of each list by status (former readers: unsubscribed or complained)",
         labels=["list", "status"],
     )
+    by_language = GaugeMetricFamily(
+        "syndication_subscribers_by_language",
+        "Members of each list by status and the language their digests are written in",
+        labels=["list", "status", "language"],
+    )
+    articles_language = GaugeMetricFamily(
+        "syndication_articles_by_language",
+        "Articles in the news store by language and status",
+        labels=["language", "status"],
+    )
     digests = GaugeMetricFamily("syndication_digests", "Digests by state", labels=["state"])
     jobs = GaugeMetricFamily(
         "syndication_job_last_success_timestamp_seconds",
@@ -125,6 +135,8 @@ def families(view: ServiceStatus | None, now: datetime, lists: Iterable[str]) ->
         oldest,
         deliveries,
         subscribers,
+        by_language,
+        articles_language,
         digests,
         jobs,
         source_success,
@@ -148,6 +160,10 @@ def families(view: ServiceStatus | None, now: datetime, lists: Iterable[str]) ->
         counts = view.lists.get(slug, {})
         for status in SUBSCRIBER_STATUSES:
             subscribers.add_metric([slug, status], float(counts.get(status, 0)))
+    for (slug, status, language), count in sorted(view.languages.readers.items()):
+        by_language.add_metric([slug, status, language], float(count))
+    for (language, status), count in sorted(view.languages.articles.items()):
+        articles_language.add_metric([language, status], float(count))
     for state in DIGEST_STATES:
         digests.add_metric([state], float(view.digest_states.get(state, 0)))
     for job in view.jobs:

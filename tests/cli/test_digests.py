@@ -165,6 +165,26 @@ def test_digest_preview_command(
     assert result.stderr.startswith("error: weekly-city: no articles published from 2026-11-30")
     assert "Traceback" not in result.stderr
 
+    for language, code, said in (
+        ("en", 0, "preview of weekly-city 2026-11-16 in en written to en/"),
+        ("ko", 2, "--language 'ko': not one of this newsroom's languages"),
+    ):
+        result = syndication(
+            "digest",
+            "preview",
+            "weekly-city",
+            "--period",
+            "2026-11-18",
+            "--language",
+            language,
+            "--out",
+            language,
+            cwd=tmp_path,
+            database_url=empty_database_url,
+        )
+        assert result.returncode == code, result.stderr
+        assert said in result.stdout + result.stderr
+
     result = syndication(
         "digest", "preview", "weekly-city", "--period", "soon", "--out", "x", cwd=tmp_path
     )

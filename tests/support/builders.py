@@ -170,6 +170,21 @@ def import_demo_articles(settings: Settings, engine: Engine) -> None:
     assert report.rejected == 0
 
 
+def import_demo_translations(settings: Settings, engine: Engine) -> None:
+    """Korean and Japanese translations of three of the week's demo stories (issue 30):
+    the tram (smg-3936: ko, ja), the dust record (smg-3941: ko), the lantern festival
+    (smg-3945: ja). Kept apart from news.jsonl so it and the golden files stay as they are."""
+    with (EXAMPLES / "news-translations.jsonl").open("rb") as lines:
+        report = import_articles(
+            engine,
+            lines,
+            source="news-translations.jsonl",
+            known_topics={t.slug for t in settings.topics},
+            now=lambda: AFTER_WEEK,
+        )
+    assert report.rejected == 0
+
+
 def queue_demo_digest(
     settings: Settings, engine: Engine, addresses: list[str], list_slug: str
 ) -> None:

@@ -16,12 +16,13 @@ from starlette.testclient import TestClient
 from syndication.edges.transport import MemoryTransport
 from syndication.services import delivery, users
 from syndication.services.digests import approval
-from syndication.settings import Settings, SourceSettings
+from syndication.settings import LanguageSettings, Settings, SourceSettings
 from syndication.store import database as db
 from syndication.store.models import Article, BounceEvent, Delivery, Subscriber, Suppression
 from syndication.store.sources import record_poll
+from syndication.store.subscribers import add_subscriber
 from syndication.web.app import create_app
-from tests.support.builders import AFTER_WEEK
+from tests.support.builders import AFTER_WEEK, import_demo_translations
 from tests.support.console import PASSWORD, Clock, client_for, post_login, sign_in
 from tests.support.outbox import (
     PERIOD,
@@ -397,6 +398,28 @@ def test_the_dashboard_shows_each_configured_source_and_its_last_poll(
     table = page[page.index("<h2>Sources</h2>") : page.index("<h2>Lists</h2>")]
     assert "city-wp" in table and "HTTP 503" in table and "agency" in table
     assert "never polled" in table
+
+
+def test_the_dashboard_counts_readers_and_articles_by_language(
+    web_settings: Settings, app_engine: Engine, clock: Clock
+) -> None:
+    settings = replace(web_settings, languages=LanguageSettings(available=("en", "ko")))
+    import_demo_translations(settings, app_engine)
+    with db.write_session(app_engine) as session:
+        for address, locale in (("kim@example.org", "ko,en"), ("ann@example.org", "en")):
+            add_subscriber(
+                session, address, "", ["weekly-city"], confirmed=True, now=AFTER_WEEK, locale=locale
+            )
+    with client_for(settings, app_engine, clock) as client:
+        sign_in(client, "viewer@example.org")
+        page = client.get("/admin/").text
+    table = page[page.index("<h2>Languages</h2>") : page.index("<h2>Subscribers per list")]
+    assert '<th scope="col" class="num" lang="ko">한국어</th>' in table
+    assert '<th scope="col" class="num" lang="ja">日本語</th>' in table  # an article's language
+    city = table[table.index("weekly-city") : table.index("</tr>", table.index("weekly-city"))]
+    assert city.count('<td class="num">1</td>') == 2
+    articles = table[table.index("Published articles") :]
+    assert '<td class="num">2</td>' in articles  # two in Korean, two in Japanese
 
 
 def test_a_finished_digest_offers_no_hold_or_cancel(

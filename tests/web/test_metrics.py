@@ -10,12 +10,13 @@ from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from syndication.services.digests import approval
-from syndication.settings import Settings, WebSettings
+from syndication.settings import LanguageSettings, Settings, WebSettings
 from syndication.store import database as db
+from syndication.store import subscribers
 from syndication.store.models import BounceEvent, JobRun
 from syndication.store.sources import record_poll
 from syndication.web.app import create_app
-from tests.support.builders import AFTER_WEEK
+from tests.support.builders import AFTER_WEEK, import_demo_translations
 from tests.support.console import Clock
 from tests.support.outbox import (
     PERIOD,
@@ -33,6 +34,8 @@ FAMILIES = {
     "syndication_outbox_oldest_queued_seconds": "gauge",
     "syndication_deliveries_total": "gauge",
     "syndication_subscribers": "gauge",
+    "syndication_subscribers_by_language": "gauge",
+    "syndication_articles_by_language": "gauge",
     "syndication_digests": "gauge",
     "syndication_job_last_success_timestamp_seconds": "gauge",
     "syndication_source_last_success_timestamp_seconds": "gauge",
@@ -115,6 +118,31 @@ def test_values_come_from_the_database_at_scrape_time(settings: Settings, engine
     assert values["syndication_outbox_queued"] == {(): 0.0}
     assert values["syndication_outbox_held"] == {(): 3.0}
     assert values["syndication_digests"][(("state", "held"),)] == 1.0
+
+
+def test_readers_and_articles_by_language(settings: Settings, engine: Engine) -> None:
+    """Issue 30: a new family each, so the existing ones keep their labels."""
+    settings = replace(settings, languages=LanguageSettings(available=("en", "ko", "ja")))
+    queue_demo_digest(settings, engine, 2)
+    import_demo_translations(settings, engine)
+    with db.write_session(engine) as session:
+        for address, locale in (("kim@example.org", "ko,en"), ("lee@example.org", "ko-KR")):
+            subscribers.add_subscriber(
+                session, address, "", ["weekly-city"], confirmed=True, now=AFTER_WEEK, locale=locale
+            )
+    values = parse(scrape(settings, engine)[1])
+    readers = values["syndication_subscribers_by_language"]
+    city = (("list", "weekly-city"), ("status", "active"))
+    assert readers[(("language", "en"), *city)] == 2.0
+    assert readers[(("language", "ko"), *city)] == 2.0
+    assert (("language", "ja"), *city) not in readers
+    articles = values["syndication_articles_by_language"]
+    assert articles[(("language", "ko"), ("status", "published"))] == 2.0
+    assert articles[(("language", "ja"), ("status", "published"))] == 2.0
+    published = values["syndication_articles_total"][(("status", "published"),)]
+    assert articles[(("language", "en"), ("status", "published"))] == published - 4
+    # The family the dashboards rely on keeps its two labels.
+    assert values["syndication_subscribers"][city] == 4.0
 
 
 def test_only_loopback_or_the_bearer_token_may_scrape(settings: Settings, engine: Engine) -> None:

@@ -2,7 +2,9 @@
 
 :func:`compile_digest` renders a list's digest for a period and, in one transaction,
 stores it and queues one delivery per active subscriber (``digest compile``). A "reader"
-list's digest is rendered once per language of ``[languages] available`` too (issue 30).
+list's digest is rendered once per language of ``[languages] available`` too (issue 30),
+each language's copy with each story in its best translation for that language
+(:mod:`syndication.core.digest_stories`).
 :func:`compile_due` is the rule the scheduler asks at start-up (the catch-up) and at every
 firing alike: the latest complete period is compiled if it ended no more than
 ``max_digest_delay`` ago; older than that it is skipped, never sent late. Compiling is
@@ -20,6 +22,7 @@ from syndication.core import digests as digest
 from syndication.core.articles import StoredArticle
 from syndication.core.digests import DigestDecision, Period
 from syndication.core.placeholders import RenderedDigest
+from syndication.core.translations import TranslationIndex, translation_index
 from syndication.errors import SyndicationError
 from syndication.render import email as rendering
 from syndication.render import i18n
@@ -103,13 +106,19 @@ def _compile_period(
         articles = article_queries.articles_published_between(
             session, the_list.topics, period.start, period.end
         )
+        index = translation_index(article_queries.translation_members(session))
     content = digest.build_digest(
-        settings, the_list, period, articles, rendering.digest_words(settings, the_list)
+        settings,
+        the_list,
+        period,
+        articles,
+        rendering.digest_words(settings, the_list),
+        index=index,
     )
     if content is None:
         return CompileReport(list_slug, key, period, 0, False, 0, True)
     rendered = rendering.render_digest(settings, content)
-    others = _other_languages(settings, the_list, period, articles)
+    others = _other_languages(settings, the_list, period, articles, index)
     with db.write_session(engine) as session:
         digest_id, created = digests.store_digest(
             session,
@@ -134,18 +143,29 @@ def _compile_period(
 
 
 def _other_languages(
-    settings: Settings, the_list: MailingList, period: Period, articles: list[StoredArticle]
+    settings: Settings,
+    the_list: MailingList,
+    period: Period,
+    articles: list[StoredArticle],
+    index: TranslationIndex,
 ) -> dict[str, RenderedDigest]:
     """A "reader" list's digest in each language but the primary: rendered and inlined
     once per language (each costs one more render; sending costs nothing more per
-    recipient). Its stories are the primary digest's; choosing each story's translation
-    belongs to the article languages of issue 30."""
+    recipient), each story in its best translation for that language. A language whose
+    copy would be empty (``translations = "only"`` and nothing in it) has none: its
+    readers get the primary copy."""
     if the_list.language != READER_LANGUAGE:
         return {}
     renders: dict[str, RenderedDigest] = {}
     for language in settings.languages.available[1:]:
         content = digest.build_digest(
-            settings, the_list, period, articles, i18n.translations(language), language
+            settings,
+            the_list,
+            period,
+            articles,
+            i18n.translations(language),
+            language,
+            index,
         )
         if content is not None:
             renders[language] = rendering.render_digest(settings, content)

@@ -1,4 +1,8 @@
-"""``digest preview``: one list's digest rendered for a sample reader, written to files."""
+"""``digest preview``: one list's digest rendered for a sample reader, written to files.
+
+``--language`` previews one language's copy of a "reader" list (issue 30): the copy its
+readers of that language get, each story in its best translation for it.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +20,14 @@ from syndication.clock import utc_now
 from syndication.core import digests as digest
 from syndication.core import mime as mail
 from syndication.core.digests import Period
+from syndication.core.language_tags import LanguageTagError, language_tag
+from syndication.core.reader_languages import lookup
+from syndication.core.translations import translation_index
 from syndication.errors import EmptyDigestError, InputError, SyndicationError
 from syndication.render import email as rendering
+from syndication.render import i18n
 from syndication.services.digests.samples import SAMPLE_RECIPIENT, sample_recipient
-from syndication.settings import Settings
+from syndication.settings import READER_LANGUAGE, MailingList, Settings
 from syndication.store import article_queries
 from syndication.store import database as db
 
@@ -29,6 +37,7 @@ class PreviewReport:
     """What ``digest preview`` wrote: the digest's numbers and the files."""
 
     list_slug: str
+    language: str
     period_key: str
     period: Period
     subject: str
@@ -47,6 +56,7 @@ def preview_digest(
     to: str | None,
     out_dir: Path,
     now: Callable[[], datetime] = utc_now,
+    language: str | None = None,
 ) -> PreviewReport:
     """Render one list's digest for a sample recipient into ``out_dir``.
 
@@ -54,10 +64,12 @@ def preview_digest(
     (:func:`digest.choose_period`). Writes ``digest.html`` and ``digest.txt`` (the parts as
     a mail client shows them) and ``message.eml`` (the bytes a subscriber would get).
     Raises :class:`NotFoundError` for an unknown list, :class:`InputError` for a bad ``to``,
-    :class:`EmptyDigestError` when the period has no articles.
+    :class:`EmptyDigestError` when the period has no articles. ``language`` picks one
+    language's copy (see :func:`preview_language`); none: the list's own language.
     """
     db.require_current_schema(engine)
     the_list = settings.mailing_list(list_slug)
+    copy_language = preview_language(settings, the_list, language)
     to = to or SAMPLE_RECIPIENT
     sample_name, address = parseaddr(to)
     recipient = sample_recipient(settings, address, sample_name)
@@ -67,17 +79,28 @@ def preview_digest(
         articles = article_queries.articles_published_between(
             session, the_list.topics, period.start, period.end
         )
+        index = translation_index(article_queries.translation_members(session))
     content = digest.build_digest(
-        settings, the_list, period, articles, rendering.digest_words(settings, the_list)
+        settings,
+        the_list,
+        period,
+        articles,
+        i18n.translations(copy_language),
+        copy_language,
+        index,
     )
     if content is None:
         start, end = period.start.astimezone(tz), period.end.astimezone(tz)
         raise EmptyDigestError(
             f"{list_slug}: no articles published from {start:%Y-%m-%d %H:%M} to "
-            f"{end:%Y-%m-%d %H:%M} {end:%Z} (period {period.key(tz)}); nothing to preview"
+            f"{end:%Y-%m-%d %H:%M} {end:%Z} (period {period.key(tz)})"
+            + (f" in {copy_language}" if language else "")
+            + "; nothing to preview"
         )
     rendered = rendering.render_digest(settings, content)
-    template = mail.digest_template(settings, the_list, content.period_key, rendered, now())
+    template = mail.digest_template(
+        settings, the_list, content.period_key, rendered, now(), copy_language
+    )
     try:
         data = mail.personalise(template, recipient)
     except mail.MailError as exc:
@@ -85,6 +108,7 @@ def preview_digest(
     files = _write_files(out_dir, data)
     return PreviewReport(
         list_slug=list_slug,
+        language=copy_language,
         period_key=content.period_key,
         period=period,
         subject=content.subject,
@@ -94,6 +118,33 @@ def preview_digest(
         message_bytes=len(data),
         files=files,
     )
+
+
+def preview_language(settings: Settings, the_list: MailingList, language: str | None) -> str:
+    """The language a preview is written in: ``language`` as one of ``[languages]
+    available`` (by lookup: ``ko-KR`` is ``ko``), or the list's own with none.
+
+    Raises :class:`InputError` for a malformed tag, one the newsroom does not offer, and
+    for another language than a fixed-language list's (its readers all get that one)."""
+    own = digest.digest_language(settings, the_list)
+    if language is None:
+        return own
+    available = settings.languages.available
+    try:
+        found = lookup(language_tag(language.strip()), available)
+    except LanguageTagError as exc:
+        raise InputError(f"--language {language!r}: {exc}") from None
+    if found is None:
+        raise InputError(
+            f"--language {language!r}: not one of this newsroom's languages "
+            f"([languages] available: {', '.join(available)})"
+        )
+    if the_list.language != READER_LANGUAGE and found != own:
+        raise InputError(
+            f"--language {language!r}: list {the_list.slug!r} is written in {own} for every "
+            f'reader (its language setting); only a "reader" list has other copies'
+        )
+    return found
 
 
 def _write_files(out_dir: Path, data: bytes) -> tuple[Path, ...]:

@@ -42,11 +42,15 @@ async def dashboard(admin: Admin, request: Request, viewer: Viewer) -> Response:
     # Configured sources, with what the last polls left (none yet: never polled).
     polled = {source.name: source for source in view.sources}
     sources = [(s.name, s.kind, polled.get(s.name)) for s in admin.settings.sources]
+    # Readers and articles by language (issue 30): the newsroom's, then any other found.
+    languages = view.languages.languages(admin.settings.languages.available)
     return admin.page(
         "dashboard.html",
         viewer,
         view=view,
         lists=lists,
+        languages=languages,
+        language_names={tag: admin.settings.languages.name(tag) for tag in languages},
         sources=sources,
         statuses=("active", "pending", "bounced", "complained", "unsubscribed"),
         growth=line_chart(view.growth, admin.now()),
