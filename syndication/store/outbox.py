@@ -212,7 +212,14 @@ def claim_batch(
         )
     return [
         Claimed(
-            r.id, r.digest_id, r.subscriber_id, r.email, r.name, r.attempts + 1, token, r.locale
+            r.id,
+            r.digest_id,
+            r.subscriber_id,
+            r.email,
+            r.name,
+            r.attempts + 1,
+            token,
+            locale=r.locale,
         )
         for r in eligible
     ]
