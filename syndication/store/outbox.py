@@ -305,7 +305,7 @@ def settle(
     )
     sent = [o for o in outcomes if o.kind == "sent"]
     if sent:
-        table: Table = Delivery.__table__  # type: ignore[assignment]
+        table: Table = Delivery.__table__
         session.connection().execute(
             update(table)
             .where(
