@@ -469,7 +469,7 @@ def restore_subscriber(engine: Engine, email_address: str, now: datetime) -> str
 def intake_backlog(engine: Engine) -> int:
     """Reports stored and not yet processed."""
     with db.read_session(engine) as session:
-        return status_store.intake_backlog(session)
+        return status_store.intake_backlog(session.connection())
 
 
 def prune_reports(settings: Settings, engine: Engine, now: datetime) -> bounce_store.Pruned:
@@ -517,9 +517,9 @@ def intake_health(engine: Engine, since: datetime | None = None, failures: int =
     """The intake's state for the operator's surfaces (see :class:`IntakeHealth`)."""
     with db.read_session(engine) as session:
         return IntakeHealth(
-            backlog=status_store.intake_backlog(session),
+            backlog=status_store.intake_backlog(session.connection()),
             oldest_queued_at=bounce_store.oldest_queued_at(session),
             failed=bounce_store.failed_count(session),
             recent_failures=bounce_store.failed_reports(session, failures),
-            reasons=status_store.reason_counts(session, since),
+            reasons=status_store.reason_counts(session.connection(), since),
         )

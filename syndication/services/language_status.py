@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from syndication.core.digest_stories import newsroom_language
 from syndication.core.reader_languages import reader_language
@@ -40,15 +40,15 @@ class LanguageCounts:
         return self.articles.get((language, "published"), 0)
 
 
-def language_counts(settings: Settings, session: Session) -> LanguageCounts:
-    """The counts, read in ``session`` (see the module docstring)."""
+def language_counts(settings: Settings, connection: Connection) -> LanguageCounts:
+    """The counts, read on ``connection`` (see the module docstring)."""
     available = settings.languages.available
     readers: dict[tuple[str, str, str], int] = {}
-    for slug, status, locale, count in queries.members_by_locale(session):
+    for slug, status, locale, count in queries.members_by_locale(connection):
         key = (slug, status, reader_language(locale, available))
         readers[key] = readers.get(key, 0) + count
     articles: dict[tuple[str, str], int] = {}
-    for tag, status, count in queries.articles_by_language(session):
+    for tag, status, count in queries.articles_by_language(connection):
         article_key = (newsroom_language(tag, available, settings.site.language), status)
         articles[article_key] = articles.get(article_key, 0) + count
     return LanguageCounts(readers, articles)

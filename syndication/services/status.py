@@ -1,5 +1,5 @@
 """The one status report: what ``syndication status``, ``/healthz``, the console's dashboard
-and digest list, and ``/metrics`` show, read in one session, so that a number a user can
+and digest list, and ``/metrics`` show, read in one transaction, so that a number a user can
 see in two places is the same number.
 
 What each number means, once:
@@ -16,10 +16,12 @@ What each number means, once:
 - **transactional mail** (confirmations, test sends; issue 29): readers awaiting
   confirmation, mails queued and not yet handed over, those of them retrying after a
   failure, and those given up on or refused in the last 7 days
-  (:class:`syndication.store.mail_outbox.MailCounts`).
+  (:class:`syndication.store.status.MailCounts`).
 
-Commands import this module for ``status``; it keeps its imports light (the store's
-queries, no renderers, no web or metrics libraries) for the CLI's start-up time.
+Commands import this module for ``status``; it keeps its imports light for the CLI's
+start-up time (issue 24): the store's Core queries over one read-only connection
+(:func:`syndication.store.database.read_connection`), never ``sqlalchemy.orm`` or the
+mapped models, no renderers, no web or metrics libraries.
 """
 
 from __future__ import annotations
@@ -33,23 +35,23 @@ from syndication.core.deliveries import FINISHED
 from syndication.services.job_runs import SCHEDULER_RUN
 from syndication.services.language_status import LanguageCounts, language_counts
 from syndication.store import database as db
-from syndication.store import job_runs, mail_outbox
+from syndication.store import job_runs
 from syndication.store import status as queries
-from syndication.store.mail_outbox import MailCounts as MailCounts
-from syndication.store.models import DELIVERY_STATUSES as DELIVERY_STATUSES
-from syndication.store.models import DIGEST_STATES as STORED_DIGEST_STATES
-from syndication.store.models import SUBSCRIBER_STATUSES as SUBSCRIBER_STATUSES
 from syndication.store.sources import SourceStatus as SourceStatus
 from syndication.store.sources import load_sources
 from syndication.store.status import DigestRow as DigestRow
 from syndication.store.status import IntakeCounts as IntakeCounts
+from syndication.store.status import MailCounts as MailCounts
 from syndication.store.status import OutboxCounts as OutboxCounts
 from syndication.store.status import StoreSummary as StoreSummary
 from syndication.store.status import TopicCount as TopicCount
+from syndication.store.status import UnsentMail as UnsentMail
+from syndication.store.tables import DELIVERY_STATUSES as DELIVERY_STATUSES
+from syndication.store.tables import DIGEST_STATES as STORED_DIGEST_STATES
+from syndication.store.tables import SUBSCRIBER_STATUSES as SUBSCRIBER_STATUSES
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-    from sqlalchemy.orm import Session
+    from sqlalchemy import Connection, Engine
 
     from syndication.settings import Settings
 
@@ -165,10 +167,10 @@ def health_problems(report: HealthStatus, now: datetime) -> list[str]:
 
 def mail_problems(counts: MailCounts, now: datetime) -> list[str]:
     """Transactional mail that readers wait for and do not get: one queued for longer
-    than :data:`mail_outbox.LATE`, or given up on lately."""
+    than :data:`syndication.store.status.LATE`, or given up on lately."""
     problems = []
     oldest = counts.oldest_queued_at
-    if oldest is not None and now - oldest > mail_outbox.LATE:
+    if oldest is not None and now - oldest > queries.LATE:
         why = f" (last error: {counts.last_error})" if counts.last_error else ""
         problems.append(
             f"{counts.queued} confirmation or test mails wait since {oldest.isoformat()}"
@@ -199,67 +201,67 @@ def service_status(
     growth: bool = False,
     now: datetime | None = None,
 ) -> ServiceStatus:
-    """The report, read in one session. ``digest_limit``: the newest digests with their
+    """The report, read on one connection. ``digest_limit``: the newest digests with their
     counts (all when None); ``look_at_files``: count missing feed files as behind (the
     CLI, which shows no feed numbers, skips the disk); ``growth``: the dashboard's chart;
     ``now``: where "the last 7 days" of transactional mail ends (the clock's if None)."""
     missing = len(missing_feed_files(settings)) if look_at_files else 0
-    with db.read_session(engine) as session:
-        counters = queries.feed_counters(session)
-        jobs = _jobs(session)
+    with db.read_connection(engine) as connection:
+        counters = queries.feed_counters(connection)
+        jobs = _jobs(connection)
         return ServiceStatus(
-            articles=queries.store_summary(session, counters.store_at),
+            articles=queries.store_summary(connection, counters.store_at),
             feeds=FeedStatus(counters.built_to, counters.store_at, missing),
-            outbox=queries.outbox_counts(session),
-            deliveries=queries.deliveries_by_status(session),
-            digests=queries.digest_rows(session, digest_limit),
-            lists=queries.list_readers(session),
-            digest_states=queries.digest_states(session),
+            outbox=queries.outbox_counts(connection),
+            deliveries=queries.deliveries_by_status(connection),
+            digests=queries.digest_rows(connection, digest_limit),
+            lists=queries.list_readers(connection),
+            digest_states=queries.digest_states(connection),
             jobs=[job for job in jobs if job.job_id != SCHEDULER_RUN],
             scheduler=next((job for job in jobs if job.job_id == SCHEDULER_RUN), None),
-            sources=load_sources(session),
-            intake=queries.intake_counts(session),
-            bounce_events=queries.bounce_events(session),
-            bounce_reasons=queries.reason_counts(session),
-            growth=queries.subscriber_growth(session) if growth else {},
-            mail=mail_outbox.mail_counts(session, now or utc_now()),
-            languages=language_counts(settings, session),
+            sources=load_sources(connection),
+            intake=queries.intake_counts(connection),
+            bounce_events=queries.bounce_events(connection),
+            bounce_reasons=queries.reason_counts(connection),
+            growth=queries.subscriber_growth(connection) if growth else {},
+            mail=queries.mail_counts(connection, now or utc_now()),
+            languages=language_counts(settings, connection),
         )
 
 
 def health_status(settings: Settings, engine: Engine, now: datetime | None = None) -> HealthStatus:
     """The cheap subset ``/healthz`` asks for every few seconds."""
     missing = len(missing_feed_files(settings))
-    with db.read_session(engine) as session:
-        counters = queries.feed_counters(session)
-        poll = job_runs.latest_runs(session).get(POLL_JOB)
+    with db.read_connection(engine) as connection:
+        counters = queries.feed_counters(connection)
+        poll = job_runs.latest_runs(connection).get(POLL_JOB)
         return HealthStatus(
             feeds=FeedStatus(counters.built_to, counters.store_at, missing),
             last_poll=None if poll is None else LastRun(poll.finished_at, poll.ok),
-            outbox=queries.outbox_counts(session),
-            intake=queries.intake_counts(session),
-            mail=mail_outbox.mail_counts(session, now or utc_now()),
+            outbox=queries.outbox_counts(connection),
+            intake=queries.intake_counts(connection),
+            mail=queries.mail_counts(connection, now or utc_now()),
         )
 
 
 def recent_digests(engine: Engine, limit: int, list_slug: str | None = None) -> list[DigestRow]:
     """The console's digest list: the newest digests, counted as in the report."""
-    with db.read_session(engine) as session:
-        return queries.digest_rows(session, limit, list_slug)
+    with db.read_connection(engine) as connection:
+        return queries.digest_rows(connection, limit, list_slug)
 
 
 def digest_report(engine: Engine, list_slug: str, period_key: str) -> DigestRow | None:
     """One digest's row as the report counts it (for the console's digest page)."""
-    with db.read_session(engine) as session:
-        rows = queries.digest_rows(session, 1, list_slug, period_key)
+    with db.read_connection(engine) as connection:
+        rows = queries.digest_rows(connection, 1, list_slug, period_key)
     return rows[0] if rows else None
 
 
 def outbox(engine: Engine) -> OutboxCounts:
     """The unsettled deliveries: queued for a sender, held, being sent."""
     db.require_current_schema(engine)
-    with db.read_session(engine) as session:
-        return queries.outbox_counts(session)
+    with db.read_connection(engine) as connection:
+        return queries.outbox_counts(connection)
 
 
 def outbox_backlog(engine: Engine) -> int:
@@ -269,28 +271,15 @@ def outbox_backlog(engine: Engine) -> int:
 
 def unsent_mails(engine: Engine, limit: int = 50) -> list[UnsentMail]:
     """The console's list of transactional mail not sent: queued, retrying, given up."""
-    with db.read_session(engine) as session:
-        return [
-            UnsentMail(m.kind, m.email, m.status, m.attempts, m.created_at, m.last_error)
-            for m in mail_outbox.recent_mails(session, limit)
-        ]
+    with db.read_connection(engine) as connection:
+        return queries.unsent_mails(connection, limit)
 
 
-@dataclass(frozen=True)
-class UnsentMail:
-    kind: str
-    email: str
-    status: str
-    attempts: int
-    created_at: datetime
-    last_error: str
-
-
-def _jobs(session: Session) -> list[JobStatus]:
+def _jobs(connection: Connection) -> list[JobStatus]:
     """Each job in the job store or with a recorded run, by id."""
-    planned = {job.job_id: job.next_run for job in job_runs.scheduled_jobs(session.connection())}
-    runs = job_runs.latest_runs(session)
-    successes = job_runs.last_successes(session)
+    planned = {job.job_id: job.next_run for job in job_runs.scheduled_jobs(connection)}
+    runs = job_runs.latest_runs(connection)
+    successes = job_runs.last_successes(connection)
     result = []
     for job_id in sorted(set(planned) | set(runs)):
         run = runs.get(job_id)

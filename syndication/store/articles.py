@@ -76,7 +76,7 @@ def read_counter(session: Session, name: str) -> int:
 
 
 def write_counter(session: Session, name: str, value: int) -> None:
-    upsert(session, Counter.__table__, [{"name": name, "value": value}], ["name"], ["value"])  # type: ignore[arg-type]
+    upsert(session, Counter.__table__, [{"name": name, "value": value}], ["name"], ["value"])
 
 
 def read_counters(session: Session, names: Sequence[str], *, missing: int = 0) -> dict[str, int]:
@@ -104,7 +104,7 @@ def record_moves(session: Session, moments: Iterable[datetime], seq: int) -> Non
     """Remember that articles left the publication dates ``moments`` at change ``seq``."""
     rows = [{"name": MOVED_FROM + m.isoformat(), "value": seq} for m in sorted(set(moments))]
     if rows:
-        upsert(session, Counter.__table__, rows, ["name"], ["value"])  # type: ignore[arg-type]
+        upsert(session, Counter.__table__, rows, ["name"], ["value"])
 
 
 def moves_since(session: Session, seq: int) -> list[datetime]:
@@ -325,7 +325,7 @@ def record_departures(
         if source in stored
         for topic in topics
     }
-    table: Table = TopicDeparture.__table__  # type: ignore[assignment]
+    table: Table = TopicDeparture.__table__
     returned = [
         {"article": article, "topic": topic}
         for chunk in _chunks(list(source_of), 5000)
@@ -405,7 +405,7 @@ def _write_with_statements(
     """The portable path (SQLite): one upsert per row (values of ROW_COLUMNS), one insert
     per link, sent as executemany. Same contract as ``bulk.copy_articles``."""
     replace_links_of = list(stored.values())
-    table: Table = Article.__table__  # type: ignore[assignment]
+    table: Table = Article.__table__
     mappings = [dict(zip(ROW_COLUMNS, row, strict=True)) for row in rows]
     upsert(session, table, mappings, ["source_id"], _UPDATE_COLUMNS)
     article_ids = {

@@ -1,4 +1,4 @@
-"""The database edge: engines, sessions and the Alembic schema upgrade.
+"""The database edge: engines, sessions, read-only connections and the Alembic schema upgrade.
 
 SQLite is the embedded default. It gets write-ahead logging (readers never block the
 writer), a busy timeout (a second process waits for the lock instead of failing at once)
@@ -14,15 +14,15 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
 
 from syndication.errors import SyndicationError
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 VERSION_TABLE = "alembic_version"
@@ -62,7 +62,13 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+# sqlalchemy.orm is imported inside the functions that open sessions: the status path
+# reads through read_connection and never loads the ORM (issue 24).
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
+    from sqlalchemy.orm import sessionmaker
+
     return sessionmaker(engine, expire_on_commit=False)
 
 
@@ -73,6 +79,8 @@ def write_session(engine: Engine) -> Iterator[Session]:
     On SQLite the transaction starts with ``BEGIN IMMEDIATE``, taking the write lock up
     front, so that two processes never both read and then collide on the upgrade.
     """
+    from sqlalchemy.orm import Session
+
     options = {"sqlite_begin": "IMMEDIATE"} if engine.dialect.name == "sqlite" else {}
     with engine.connect().execution_options(**options) as connection:
         with Session(bind=connection, expire_on_commit=False) as session:
@@ -83,8 +91,29 @@ def write_session(engine: Engine) -> Iterator[Session]:
 @contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
     """A session for reading; whatever it did is rolled back at the end."""
+    from sqlalchemy.orm import Session
+
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A Core connection for reading, in one transaction rolled back at the end (as
+    :func:`read_session`, without the ORM: the status report reads through this).
+
+    On PostgreSQL the transaction is ``READ ONLY``, so a write fails; SQLite has no
+    such mode for one transaction.
+    """
+    options: dict[str, Any] = {}
+    if engine.dialect.name == "postgresql":
+        options = {"postgresql_readonly": True}
+    with engine.connect().execution_options(**options) as connection:
+        with connection.begin() as transaction:
+            try:
+                yield connection
+            finally:
+                transaction.rollback()
 
 
 # Alembic is imported inside these functions: commands that only read the store (status,

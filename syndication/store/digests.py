@@ -69,7 +69,7 @@ def store_digest(
     """Store a rendered digest unless (list, period) already has one: ``(id, created)``."""
     upsert(
         session,
-        Digest.__table__,  # type: ignore[arg-type]
+        Digest.__table__,
         [
             {
                 "list_slug": list_slug,

@@ -2,13 +2,15 @@
 
 Read by the status report (``status``, ``/healthz``, the console, ``/metrics``) and the
 scheduler itself. The schedule is read straight from APScheduler's job table, so looking
-at it needs no scheduler (and no APScheduler).
+at it needs no scheduler (and no APScheduler). Core queries on
+:data:`syndication.store.tables.job_runs`, no ORM: ``status`` starts without it (issue 24).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Column,
@@ -20,13 +22,16 @@ from sqlalchemy import (
     Table,
     delete,
     func,
+    insert,
     inspect,
     select,
 )
-from sqlalchemy.orm import Session
 
 from syndication.store import database as db
-from syndication.store.models import JobRun
+from syndication.store import tables
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 JOBS_TABLE = "apscheduler_jobs"
 
@@ -65,29 +70,54 @@ def scheduled_jobs(connection: Connection) -> list[JobSchedule]:
     ]
 
 
-def latest_runs(session: Session) -> dict[str, JobRun]:
+@dataclass(frozen=True)
+class RecordedRun:
+    """One recorded run of a job (a ``job_runs`` row)."""
+
+    job_id: str
+    started_at: datetime
+    finished_at: datetime
+    ok: bool
+    skipped: bool
+    summary: str
+    error: str
+
+
+def latest_runs(connection: Connection) -> dict[str, RecordedRun]:
     """The latest recorded run of every job id: the one query for "last run per job"."""
+    runs = tables.job_runs
     latest = (
-        select(JobRun.job_id, func.max(JobRun.id).label("id")).group_by(JobRun.job_id)
+        select(runs.c.job_id, func.max(runs.c.id).label("id")).group_by(runs.c.job_id)
     ).subquery()
-    rows = session.scalars(select(JobRun).join(latest, JobRun.id == latest.c.id))
-    return {row.job_id: row for row in rows}
+    rows = connection.execute(
+        select(
+            runs.c.job_id,
+            runs.c.started_at,
+            runs.c.finished_at,
+            runs.c.ok,
+            runs.c.skipped,
+            runs.c.summary,
+            runs.c.error,
+        ).join(latest, runs.c.id == latest.c.id)
+    )
+    return {row.job_id: RecordedRun(*row) for row in rows}
 
 
-def last_successes(session: Session) -> dict[str, datetime]:
+def last_successes(connection: Connection) -> dict[str, datetime]:
     """When each job last finished without an error."""
-    rows = session.execute(
-        select(JobRun.job_id, func.max(JobRun.finished_at))
-        .where(JobRun.ok.is_(True))
-        .group_by(JobRun.job_id)
+    runs = tables.job_runs
+    rows = connection.execute(
+        select(runs.c.job_id, func.max(runs.c.finished_at))
+        .where(runs.c.ok.is_(True))
+        .group_by(runs.c.job_id)
     )
     return {str(job_id): _aware(at) for job_id, at in rows if at is not None}
 
 
-def last_runs(engine: Engine) -> dict[str, JobRun]:
-    """The latest recorded run of every job id (:func:`latest_runs` in its own session)."""
-    with db.read_session(engine) as session:
-        return latest_runs(session)
+def last_runs(engine: Engine) -> dict[str, RecordedRun]:
+    """The latest recorded run of every job id (:func:`latest_runs` on its own connection)."""
+    with db.read_connection(engine) as connection:
+        return latest_runs(connection)
 
 
 def _aware(value: datetime | str) -> datetime:
@@ -109,8 +139,8 @@ def record_run(
     error: str,
 ) -> None:
     """Add one run of ``job_id`` to ``job_runs``."""
-    session.add(
-        JobRun(
+    session.execute(
+        insert(tables.job_runs).values(
             job_id=job_id,
             started_at=started_at,
             finished_at=finished_at,
@@ -125,5 +155,7 @@ def record_run(
 def prune_runs(session: Session, job_id: str, started_before: datetime) -> None:
     """Delete the runs of ``job_id`` that started before ``started_before``."""
     session.execute(
-        delete(JobRun).where(JobRun.job_id == job_id, JobRun.started_at < started_before)
+        delete(tables.job_runs).where(
+            tables.job_runs.c.job_id == job_id, tables.job_runs.c.started_at < started_before
+        )
     )

@@ -13,12 +13,14 @@ and the scheduler's ``deliver`` job tries again within its interval). A row stil
 at its ``give_up_at`` (:data:`GIVE_UP_AFTER` after it was queued) is settled ``failed``
 with why, and stays as the record. A confirmation whose request was replaced by a newer
 one, or whose subscriber confirmed, left or was suppressed meanwhile, is ``skipped``.
+
+What the status report counts of this outbox (:class:`syndication.store.status.MailCounts`)
+is read in :mod:`syndication.store.status`, without the ORM this module uses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, func, or_, select, update
@@ -31,10 +33,6 @@ from syndication.store.outbox import give_back, lock_in_id_order, renew
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(minutes=30)
 GIVE_UP_AFTER = timedelta(hours=24)
-# A mail older than this and still unsent makes ``/healthz`` say "degraded".
-LATE = timedelta(minutes=10)
-# How far back ``status`` counts the mails it gave up on.
-RECENT = timedelta(days=7)
 
 Mail = TransactionalMail
 
@@ -259,67 +257,3 @@ def mail_status(session: Session, mail_id: int) -> tuple[str, str]:
     """A mail's status and last error."""
     row = session.get(Mail, mail_id)
     return ("gone", "") if row is None else (row.status, row.last_error)
-
-
-@dataclass(frozen=True)
-class MailCounts:
-    """Transactional mail and the readers it is for, as every status surface shows them.
-
-    ``awaiting_confirmation``: subscribers who signed up and have not confirmed;
-    ``queued``: mails not yet handed over (waiting, or being sent now);
-    ``retrying``: those of them that failed at least once (``last_error`` says why);
-    ``gave_up``: mails given up on (``failed``) or refused (``bounced``) in the last
-    :data:`RECENT`; ``oldest_queued_at``: when the oldest unsent mail was queued.
-    """
-
-    awaiting_confirmation: int
-    queued: int
-    retrying: int
-    gave_up: int
-    oldest_queued_at: datetime | None
-    last_error: str
-
-
-def mail_counts(session: Session, now: datetime) -> MailCounts:
-    """The counts of :class:`MailCounts`, in a few indexed reads."""
-    unsent = Mail.status.in_(("queued", "sending"))
-    queued, retrying = session.execute(
-        select(func.count(), func.count().filter(Mail.last_error != "")).where(unsent)
-    ).one()
-    oldest = session.scalar(
-        select(Mail.created_at).where(unsent).order_by(Mail.created_at).limit(1)
-    )
-    gave_up = session.scalar(
-        select(func.count()).where(
-            Mail.status.in_(("failed", "bounced")), Mail.created_at >= now - RECENT
-        )
-    )
-    last_error = session.scalar(
-        select(Mail.last_error)
-        .where(or_(unsent, Mail.status.in_(("failed", "bounced"))), Mail.last_error != "")
-        .order_by(Mail.id.desc())
-        .limit(1)
-    )
-    pending = session.scalar(
-        select(func.count()).select_from(Subscriber).where(Subscriber.status == "pending")
-    )
-    return MailCounts(
-        awaiting_confirmation=int(pending or 0),
-        queued=int(queued or 0),
-        retrying=int(retrying or 0),
-        gave_up=int(gave_up or 0),
-        oldest_queued_at=oldest,
-        last_error=last_error or "",
-    )
-
-
-def recent_mails(session: Session, limit: int = 50) -> list[TransactionalMail]:
-    """The newest mails not sent (queued, retrying, given up), for the console."""
-    return list(
-        session.scalars(
-            select(Mail)
-            .where(Mail.status.in_(("queued", "sending", "failed", "bounced")))
-            .order_by(Mail.id.desc())
-            .limit(limit)
-        )
-    )

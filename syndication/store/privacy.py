@@ -345,7 +345,7 @@ def keep_hashes(session: Session, hashes: Mapping[str, str], now: datetime) -> N
     is (retention never downgrades an erasure)."""
     upsert(
         session,
-        ErasedAddress.__table__,  # type: ignore[arg-type]
+        ErasedAddress.__table__,
         [{"address_hash": h, "reason": r, "created_at": now} for h, r in hashes.items()],
         ["address_hash"],
         [],

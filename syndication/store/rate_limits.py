@@ -44,7 +44,7 @@ def reserve_slots(
     with write_session(engine) as session:
         upsert(
             session,
-            RateLimit.__table__,  # type: ignore[arg-type]
+            RateLimit.__table__,
             [{"name": name, "next_at": now}],
             ["name"],
             [],

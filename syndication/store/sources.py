@@ -1,6 +1,8 @@
 """The sources job's state in the store: one row per source (cursor, memo, back-off).
 
 Functions take a Session; :mod:`syndication.services.sources` owns the transactions.
+Core queries on :mod:`syndication.store.tables`, no ORM import: ``status`` lists the
+sources (:func:`load_sources`, on a Connection) without loading ``sqlalchemy.orm``.
 """
 
 from __future__ import annotations
@@ -9,12 +11,18 @@ import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Row, insert, select, update
 
-from syndication.store.models import Article, ArticleAlias, SourceState
+from syndication.store import tables
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+STATES = tables.source_states
+ALIASES = tables.article_aliases
+ARTICLES = tables.articles
 
 
 @dataclass(frozen=True)
@@ -35,34 +43,48 @@ class SourceStatus:
 
 
 def load_source(session: Session, name: str) -> SourceStatus | None:
-    row = session.get(SourceState, name)
+    row = session.execute(select(STATES).where(STATES.c.name == name)).first()
     return None if row is None else _status(row)
 
 
-def load_sources(session: Session) -> list[SourceStatus]:
-    return [_status(row) for row in session.scalars(select(SourceState).order_by(SourceState.name))]
+def load_sources(connection: Connection) -> list[SourceStatus]:
+    return [_status(row) for row in connection.execute(select(STATES).order_by(STATES.c.name))]
 
 
-def _row(session: Session, name: str, kind: str) -> SourceState:
-    row = session.get(SourceState, name, with_for_update=True)
+def _lock(session: Session, name: str, kind: str) -> int:
+    """Take the source's row for update (made if missing, its kind set); returns its
+    failures in a row so far."""
+    row = session.execute(select(STATES).where(STATES.c.name == name).with_for_update()).first()
     if row is None:
-        row = SourceState(name=name, kind=kind, cursor="", memo="{}", failures=0)
-        row.last_result, row.last_error = "", ""
-        session.add(row)
-    row.kind = kind
-    return row
+        session.execute(
+            insert(STATES).values(
+                name=name,
+                kind=kind,
+                cursor="",
+                memo="{}",
+                failures=0,
+                last_result="",
+                last_error="",
+            )
+        )
+        return 0
+    if row.kind != kind:
+        session.execute(update(STATES).where(STATES.c.name == name).values(kind=kind))
+    return int(row.failures or 0)
 
 
 def save_progress(
     session: Session, name: str, kind: str, cursor: str | None, memo: dict[str, Any] | None
 ) -> None:
     """Store a new cursor and/or memo (in the transaction that wrote what they cover)."""
-    row = _row(session, name, kind)
+    _lock(session, name, kind)
+    values: dict[str, str] = {}
     if cursor is not None:
-        row.cursor = cursor
+        values["cursor"] = cursor
     if memo is not None:
-        row.memo = json.dumps(memo, sort_keys=True)
-    session.flush()
+        values["memo"] = json.dumps(memo, sort_keys=True)
+    if values:
+        session.execute(update(STATES).where(STATES.c.name == name).values(**values))
 
 
 def record_poll(
@@ -78,21 +100,18 @@ def record_poll(
     full: bool = False,
 ) -> int:
     """Record how a poll ended; returns the number of failures in a row (0 on success)."""
-    row = _row(session, name, kind)
-    row.last_poll_at = now
-    row.last_result = result
-    row.last_error = error
+    failures = _lock(session, name, kind)
+    values: dict[str, Any] = {"last_poll_at": now, "last_result": result, "last_error": error}
     if ok:
-        row.last_success_at = now
-        row.failures = 0
-        row.next_attempt_at = None
+        failures = 0
+        values.update(last_success_at=now, failures=0, next_attempt_at=None)
         if full:
-            row.last_full_at = now
+            values["last_full_at"] = now
     else:
-        row.failures = (row.failures or 0) + 1
-        row.next_attempt_at = next_attempt_at
-    session.flush()
-    return row.failures
+        failures += 1
+        values.update(failures=failures, next_attempt_at=next_attempt_at)
+    session.execute(update(STATES).where(STATES.c.name == name).values(**values))
+    return failures
 
 
 def published_ids(session: Session, prefix: str) -> set[str]:
@@ -100,15 +119,15 @@ def published_ids(session: Session, prefix: str) -> set[str]:
     escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return set(
         session.scalars(
-            select(Article.source_id).where(
-                Article.source_id.like(f"{escaped}%", escape="\\"),
-                Article.status == "published",
+            select(ARTICLES.c.source_id).where(
+                ARTICLES.c.source_id.like(f"{escaped}%", escape="\\"),
+                ARTICLES.c.status == "published",
             )
         )
     )
 
 
-def _status(row: SourceState) -> SourceStatus:
+def _status(row: Row[Any]) -> SourceStatus:
     try:
         memo = json.loads(row.memo or "{}")
     except ValueError:
@@ -134,8 +153,8 @@ def published_among(session: Session, source_ids: Collection[str]) -> set[str]:
         return set()
     return set(
         session.scalars(
-            select(Article.source_id).where(
-                Article.source_id.in_(list(source_ids)), Article.status == "published"
+            select(ARTICLES.c.source_id).where(
+                ARTICLES.c.source_id.in_(list(source_ids)), ARTICLES.c.status == "published"
             )
         )
     )
@@ -146,8 +165,8 @@ def aliases_of(session: Session, source_ids: Collection[str]) -> dict[str, str]:
     if not source_ids:
         return {}
     rows = session.execute(
-        select(ArticleAlias.source_id, ArticleAlias.article_source_id).where(
-            ArticleAlias.source_id.in_(list(source_ids))
+        select(ALIASES.c.source_id, ALIASES.c.article_source_id).where(
+            ALIASES.c.source_id.in_(list(source_ids))
         )
     )
     return {alias: target for alias, target in rows}
@@ -158,7 +177,9 @@ def stored_ids(session: Session, source_ids: Collection[str]) -> set[str]:
     if not source_ids:
         return set()
     return set(
-        session.scalars(select(Article.source_id).where(Article.source_id.in_(list(source_ids))))
+        session.scalars(
+            select(ARTICLES.c.source_id).where(ARTICLES.c.source_id.in_(list(source_ids)))
+        )
     )
 
 
@@ -168,9 +189,9 @@ def articles_at(session: Session, urls: Collection[str], not_prefix: str) -> dic
     if not urls:
         return {}
     rows = session.execute(
-        select(Article.url, Article.source_id)
-        .where(Article.url.in_(list(urls)))
-        .order_by(Article.id.desc())
+        select(ARTICLES.c.url, ARTICLES.c.source_id)
+        .where(ARTICLES.c.url.in_(list(urls)))
+        .order_by(ARTICLES.c.id.desc())
     )
     return {url: found for url, found in rows if not found.startswith(not_prefix)}
 
@@ -178,7 +199,10 @@ def articles_at(session: Session, urls: Collection[str], not_prefix: str) -> dic
 def add_aliases(session: Session, aliases: dict[str, str], now: datetime) -> None:
     """Record each ``alias: article source id`` pair not recorded yet."""
     known = aliases_of(session, aliases)
-    for alias, target in sorted(aliases.items()):
-        if alias not in known:
-            session.add(ArticleAlias(source_id=alias, article_source_id=target, created_at=now))
-    session.flush()
+    new = [
+        {"source_id": alias, "article_source_id": target, "created_at": now}
+        for alias, target in sorted(aliases.items())
+        if alias not in known
+    ]
+    if new:
+        session.execute(insert(ALIASES), new)

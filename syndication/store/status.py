@@ -1,38 +1,26 @@
 """The store's side of the status report: every count ``status``, ``/healthz``, the console
 and ``/metrics`` show, each read by exactly one function here.
 
-Everything here reads. Functions take a :class:`Session` and return plain frozen
-dataclasses or dicts; :mod:`syndication.services.status` puts them together into the one
-report every surface reads, so a number shown in two places is the same number.
+Everything here reads, with Core queries on :mod:`syndication.store.tables` over a
+:class:`Connection` (a session's ``session.connection()`` will do), never the ORM: the
+``status`` command's start-up does not pay for ``sqlalchemy.orm`` (issue 24). Functions
+return plain frozen dataclasses or dicts; :mod:`syndication.services.status` puts them
+together into the one report every surface reads, so a number shown in two places is the
+same number.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, not_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, func, not_, or_, select
 
 from syndication.core.deliveries import UNSETTLED, digest_state
-from syndication.store.models import (
-    ARTICLE_CHANGES,
-    FEEDS_BUILT,
-    SENDABLE_DIGEST_STATES,
-    Article,
-    BounceEvent,
-    BounceIntake,
-    Counter,
-    Delivery,
-    Digest,
-    DigestState,
-    Subscriber,
-    Subscription,
-    TopicRow,
-    article_topics,
-)
+from syndication.store import tables
+from syndication.store.tables import ARTICLE_CHANGES, FEEDS_BUILT, SENDABLE_DIGEST_STATES
 
 # What a bounce event of these kinds means for a digest: its copy did not reach the reader
 # (refused at sending, or reported later by a DSN). "complaint" is counted on its own.
@@ -48,9 +36,11 @@ class FeedCounters:
     store_at: int
 
 
-def feed_counters(session: Session) -> FeedCounters:
-    rows = session.execute(
-        select(Counter.name, Counter.value).where(Counter.name.in_((FEEDS_BUILT, ARTICLE_CHANGES)))
+def feed_counters(connection: Connection) -> FeedCounters:
+    rows = connection.execute(
+        select(tables.counters.c.name, tables.counters.c.value).where(
+            tables.counters.c.name.in_((FEEDS_BUILT, ARTICLE_CHANGES))
+        )
     )
     counters = {str(name): int(value) for name, value in rows}
     return FeedCounters(counters.get(FEEDS_BUILT, 0), max(0, counters.get(ARTICLE_CHANGES, 0)))
@@ -75,27 +65,30 @@ class StoreSummary:
     topics: tuple[TopicCount, ...]
 
 
-def store_summary(session: Session, change_seq: int | None = None) -> StoreSummary:
+def store_summary(connection: Connection, change_seq: int | None = None) -> StoreSummary:
     """The articles: by status, per topic, the newest times, the change sequence
     (``change_seq`` when the caller read it already with :func:`feed_counters`)."""
     by_status = {
         status: count
-        for status, count in session.execute(
-            select(Article.status, func.count()).group_by(Article.status)
+        for status, count in connection.execute(
+            select(tables.articles.c.status, func.count()).group_by(tables.articles.c.status)
         )
     }
-    newest_published, newest_updated = session.execute(
-        select(func.max(Article.published_at), func.max(Article.updated_at))
+    newest_published, newest_updated = connection.execute(
+        select(func.max(tables.articles.c.published_at), func.max(tables.articles.c.updated_at))
     ).one()
-    per_topic = session.execute(
+    per_topic = connection.execute(
         select(
-            TopicRow.slug, TopicRow.name, Article.status, func.count(article_topics.c.article_id)
+            tables.topics.c.slug,
+            tables.topics.c.name,
+            tables.articles.c.status,
+            func.count(tables.article_topics.c.article_id),
         )
-        .select_from(TopicRow)
-        .outerjoin(article_topics, article_topics.c.topic_id == TopicRow.id)
-        .outerjoin(Article, Article.id == article_topics.c.article_id)
-        .group_by(TopicRow.slug, TopicRow.name, Article.status)
-        .order_by(TopicRow.slug)
+        .select_from(tables.topics)
+        .outerjoin(tables.article_topics, tables.article_topics.c.topic_id == tables.topics.c.id)
+        .outerjoin(tables.articles, tables.articles.c.id == tables.article_topics.c.article_id)
+        .group_by(tables.topics.c.slug, tables.topics.c.name, tables.articles.c.status)
+        .order_by(tables.topics.c.slug)
     )
     topics: dict[str, dict[str, Any]] = {}
     for slug, name, status, count in per_topic:
@@ -103,15 +96,15 @@ def store_summary(session: Session, change_seq: int | None = None) -> StoreSumma
         if status is not None:
             entry[status] = count
     # max() over a TypeDecorator column comes back raw on SQLite: normalise it.
-    to_utc = Article.__table__.c.published_at.type.process_result_value  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect
+    to_utc = tables.articles.c.published_at.type.process_result_value  # type: ignore[attr-defined]
+    dialect = connection.dialect
     published = int(by_status.get("published", 0))
     retracted = int(by_status.get("retracted", 0))
     return StoreSummary(
         articles=published + retracted,
         published=published,
         retracted=retracted,
-        change_seq=feed_counters(session).store_at if change_seq is None else change_seq,
+        change_seq=feed_counters(connection).store_at if change_seq is None else change_seq,
         newest_published=to_utc(_as_datetime(newest_published), dialect),
         newest_updated=to_utc(_as_datetime(newest_updated), dialect),
         topics=tuple(
@@ -136,24 +129,26 @@ class IntakeCounts:
     oldest_queued_at: datetime | None
 
 
-def intake_counts(session: Session) -> IntakeCounts:
+def intake_counts(connection: Connection) -> IntakeCounts:
     """The intake's queue in one query: queued and failed reports, the oldest queued."""
-    queued = BounceIntake.state == "queued"
-    backlog, failed, oldest = session.execute(
+    queued = tables.bounce_intake.c.state == "queued"
+    backlog, failed, oldest = connection.execute(
         select(
             func.count().filter(queued),
-            func.count().filter(BounceIntake.state == "failed"),
-            func.min(BounceIntake.received_at).filter(queued),
+            func.count().filter(tables.bounce_intake.c.state == "failed"),
+            func.min(tables.bounce_intake.c.received_at).filter(queued),
         )
     ).one()
     return IntakeCounts(int(backlog or 0), int(failed or 0), _aware(_as_datetime(oldest)))
 
 
-def intake_backlog(session: Session) -> int:
+def intake_backlog(connection: Connection) -> int:
     """Bounce reports stored but not yet processed."""
     return int(
-        session.execute(
-            select(func.count()).select_from(BounceIntake).where(BounceIntake.state == "queued")
+        connection.execute(
+            select(func.count())
+            .select_from(tables.bounce_intake)
+            .where(tables.bounce_intake.c.state == "queued")
         ).scalar_one()
     )
 
@@ -177,38 +172,40 @@ class OutboxCounts:
         return self.queued + self.held + self.sending
 
 
-def outbox_counts(session: Session) -> OutboxCounts:
+def outbox_counts(connection: Connection) -> OutboxCounts:
     """The unsettled deliveries, queued split into waiting for a sender and held.
 
     Only ``queued`` and ``sending`` rows are read (through the status index), so
     ``/healthz`` stays cheap however many deliveries were ever sent.
     """
-    stopped = select(DigestState.digest_id).where(DigestState.state.not_in(SENDABLE_DIGEST_STATES))
-    is_held = Delivery.digest_id.in_(stopped)
+    stopped = select(tables.digest_states.c.digest_id).where(
+        tables.digest_states.c.state.not_in(SENDABLE_DIGEST_STATES)
+    )
+    is_held = tables.deliveries.c.digest_id.in_(stopped)
     counts = {"queued": 0, "held": 0, "sending": 0}
-    for status, on_hold, count in session.execute(
-        select(Delivery.status, is_held.label("on_hold"), func.count())
-        .where(Delivery.status.in_(("queued", "sending")))
-        .group_by(Delivery.status, "on_hold")
+    for status, on_hold, count in connection.execute(
+        select(tables.deliveries.c.status, is_held.label("on_hold"), func.count())
+        .where(tables.deliveries.c.status.in_(("queued", "sending")))
+        .group_by(tables.deliveries.c.status, "on_hold")
     ):
         key = "held" if status == "queued" and on_hold else str(status)
         counts[key] += int(count)
-    oldest = session.scalar(
-        select(func.min(Digest.created_at))
-        .join(Delivery, Delivery.digest_id == Digest.id)
-        .where(Delivery.status == "queued", not_(is_held))
+    oldest = connection.scalar(
+        select(func.min(tables.digests.c.created_at))
+        .join(tables.deliveries, tables.deliveries.c.digest_id == tables.digests.c.id)
+        .where(tables.deliveries.c.status == "queued", not_(is_held))
     )
     return OutboxCounts(
         counts["queued"], counts["held"], counts["sending"], oldest_queued_since=_aware(oldest)
     )
 
 
-def deliveries_by_status(session: Session) -> dict[str, int]:
+def deliveries_by_status(connection: Connection) -> dict[str, int]:
     """Every delivery ever queued, by status."""
     return {
         str(status): int(count)
-        for status, count in session.execute(
-            select(Delivery.status, func.count()).group_by(Delivery.status)
+        for status, count in connection.execute(
+            select(tables.deliveries.c.status, func.count()).group_by(tables.deliveries.c.status)
         )
     }
 
@@ -237,39 +234,48 @@ class DigestRow:
 
 
 def digest_rows(
-    session: Session,
+    connection: Connection,
     limit: int | None = None,
     list_slug: str | None = None,
     period_key: str | None = None,
 ) -> list[DigestRow]:
     """The newest digests (all when ``limit`` is None), newest period first; only
     ``list_slug``'s, and only the one of ``period_key``, when given."""
-    stmt = select(Digest.id, Digest.list_slug, Digest.period_key, Digest.subject)
-    stmt = stmt.add_columns(Digest.created_at).order_by(Digest.period_key.desc(), Digest.list_slug)
+    stmt = select(
+        tables.digests.c.id,
+        tables.digests.c.list_slug,
+        tables.digests.c.period_key,
+        tables.digests.c.subject,
+    )
+    stmt = stmt.add_columns(tables.digests.c.created_at).order_by(
+        tables.digests.c.period_key.desc(), tables.digests.c.list_slug
+    )
     if list_slug:
-        stmt = stmt.where(Digest.list_slug == list_slug)
+        stmt = stmt.where(tables.digests.c.list_slug == list_slug)
     if period_key:
-        stmt = stmt.where(Digest.period_key == period_key)
+        stmt = stmt.where(tables.digests.c.period_key == period_key)
     if limit is not None:
         stmt = stmt.limit(limit)
-    digests = list(session.execute(stmt))
+    digests = list(connection.execute(stmt))
     if not digests:
         return []
     ids = [int(d.id) for d in digests]
     counts: dict[int, dict[str, int]] = {}
-    for digest_id, status, count in session.execute(
-        select(Delivery.digest_id, Delivery.status, func.count())
-        .where(Delivery.digest_id.in_(ids))
-        .group_by(Delivery.digest_id, Delivery.status)
+    for digest_id, status, count in connection.execute(
+        select(tables.deliveries.c.digest_id, tables.deliveries.c.status, func.count())
+        .where(tables.deliveries.c.digest_id.in_(ids))
+        .group_by(tables.deliveries.c.digest_id, tables.deliveries.c.status)
     ):
         counts.setdefault(int(digest_id), {})[str(status)] = int(count)
     states = {
         int(digest_id): str(state)
-        for digest_id, state in session.execute(
-            select(DigestState.digest_id, DigestState.state).where(DigestState.digest_id.in_(ids))
+        for digest_id, state in connection.execute(
+            select(tables.digest_states.c.digest_id, tables.digest_states.c.state).where(
+                tables.digest_states.c.digest_id.in_(ids)
+            )
         )
     }
-    returns = _returns(session, ids)
+    returns = _returns(connection, ids)
     nothing: tuple[dict[str, int], int, int] = ({}, 0, 0)
     return [
         DigestRow(
@@ -288,13 +294,19 @@ def digest_rows(
     ]
 
 
-def _returns(session: Session, ids: Iterable[int]) -> dict[int, tuple[dict[str, int], int, int]]:
+def _returns(
+    connection: Connection, ids: Iterable[int]
+) -> dict[int, tuple[dict[str, int], int, int]]:
     """Per digest: readers with bounce events by kind, readers bounced, readers who
     complained (each reader once per number)."""
     readers: dict[int, dict[str, set[int]]] = {}
-    for digest_id, subscriber_id, kind in session.execute(
-        select(BounceEvent.digest_id, BounceEvent.subscriber_id, BounceEvent.kind)
-        .where(BounceEvent.digest_id.in_(list(ids)))
+    for digest_id, subscriber_id, kind in connection.execute(
+        select(
+            tables.bounce_events.c.digest_id,
+            tables.bounce_events.c.subscriber_id,
+            tables.bounce_events.c.kind,
+        )
+        .where(tables.bounce_events.c.digest_id.in_(list(ids)))
         .distinct()
     ):
         if digest_id is None:
@@ -314,7 +326,7 @@ def _returns(session: Session, ids: Iterable[int]) -> dict[int, tuple[dict[str, 
     return result
 
 
-def list_readers(session: Session) -> dict[str, dict[str, int]]:
+def list_readers(connection: Connection) -> dict[str, dict[str, int]]:
     """Per list, its readers by status.
 
     Members (a subscription row) count under their subscriber status. Leaving a list
@@ -325,27 +337,31 @@ def list_readers(session: Session) -> dict[str, dict[str, int]]:
     any digest reached them left no trace and is not counted.
     """
     result: dict[str, dict[str, int]] = {}
-    for slug, status, count in session.execute(
-        select(Subscription.list_slug, Subscriber.status, func.count())
-        .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
-        .group_by(Subscription.list_slug, Subscriber.status)
+    for slug, status, count in connection.execute(
+        select(tables.subscriptions.c.list_slug, tables.subscribers.c.status, func.count())
+        .join(tables.subscribers, tables.subscribers.c.id == tables.subscriptions.c.subscriber_id)
+        .group_by(tables.subscriptions.c.list_slug, tables.subscribers.c.status)
     ):
         by_status = result.setdefault(str(slug), {})
         by_status[str(status)] = by_status.get(str(status), 0) + int(count)
     member = (
-        select(Subscription.subscriber_id)
+        select(tables.subscriptions.c.subscriber_id)
         .where(
-            Subscription.subscriber_id == Delivery.subscriber_id,
-            Subscription.list_slug == Digest.list_slug,
+            tables.subscriptions.c.subscriber_id == tables.deliveries.c.subscriber_id,
+            tables.subscriptions.c.list_slug == tables.digests.c.list_slug,
         )
         .exists()
     )
-    for slug, status, count in session.execute(
-        select(Digest.list_slug, Subscriber.status, func.count(func.distinct(Subscriber.id)))
-        .join(Delivery, Delivery.digest_id == Digest.id)
-        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+    for slug, status, count in connection.execute(
+        select(
+            tables.digests.c.list_slug,
+            tables.subscribers.c.status,
+            func.count(func.distinct(tables.subscribers.c.id)),
+        )
+        .join(tables.deliveries, tables.deliveries.c.digest_id == tables.digests.c.id)
+        .join(tables.subscribers, tables.subscribers.c.id == tables.deliveries.c.subscriber_id)
         .where(~member)
-        .group_by(Digest.list_slug, Subscriber.status)
+        .group_by(tables.digests.c.list_slug, tables.subscribers.c.status)
     ):
         left = "complained" if status == "complained" else "unsubscribed"
         by_status = result.setdefault(str(slug), {})
@@ -353,24 +369,26 @@ def list_readers(session: Session) -> dict[str, dict[str, int]]:
     return result
 
 
-def digest_states(session: Session) -> dict[str, int]:
+def digest_states(connection: Connection) -> dict[str, int]:
     """Digests by the state they show (:func:`syndication.core.deliveries.digest_state`):
     a digest without a state row is ``ready``, one with every delivery settled
     ``finished``."""
-    state = func.coalesce(DigestState.state, "ready")
+    state = func.coalesce(tables.digest_states.c.state, "ready")
     per_digest = (
         select(
-            Digest.id.label("digest_id"),
+            tables.digests.c.id.label("digest_id"),
             state.label("state"),
-            func.count(Delivery.id).label("total"),
-            func.count(Delivery.id).filter(Delivery.status.in_(UNSETTLED)).label("unsent"),
+            func.count(tables.deliveries.c.id).label("total"),
+            func.count(tables.deliveries.c.id)
+            .filter(tables.deliveries.c.status.in_(UNSETTLED))
+            .label("unsent"),
         )
-        .outerjoin(DigestState, DigestState.digest_id == Digest.id)
-        .outerjoin(Delivery, Delivery.digest_id == Digest.id)
-        .group_by(Digest.id, state)
+        .outerjoin(tables.digest_states, tables.digest_states.c.digest_id == tables.digests.c.id)
+        .outerjoin(tables.deliveries, tables.deliveries.c.digest_id == tables.digests.c.id)
+        .group_by(tables.digests.c.id, state)
     )
     result: dict[str, int] = {}
-    for row in session.execute(per_digest):
+    for row in connection.execute(per_digest):
         # The rule needs only how many there are and how many are unsettled.
         counts = {"settled": int(row.total) - int(row.unsent), "queued": int(row.unsent)}
         shown = digest_state(str(row.state), counts)
@@ -378,17 +396,17 @@ def digest_states(session: Session) -> dict[str, int]:
     return result
 
 
-def bounce_events(session: Session) -> dict[str, int]:
+def bounce_events(connection: Connection) -> dict[str, int]:
     """Every bounce event recorded, by kind (restores by an operator included)."""
     return {
         str(kind): int(n)
-        for kind, n in session.execute(
-            select(BounceEvent.kind, func.count()).group_by(BounceEvent.kind)
+        for kind, n in connection.execute(
+            select(tables.bounce_events.c.kind, func.count()).group_by(tables.bounce_events.c.kind)
         )
     }
 
 
-def subscriber_growth(session: Session) -> dict[str, list[tuple[datetime, int]]]:
+def subscriber_growth(connection: Connection) -> dict[str, list[tuple[datetime, int]]]:
     """Per list, its active members counted up by the time each joined.
 
     The store keeps no history of departures, so this is how today's active members
@@ -396,11 +414,11 @@ def subscriber_growth(session: Session) -> dict[str, list[tuple[datetime, int]]]
     were on each day. Pending and bounced members are left out: they get no digest.
     """
     series: dict[str, list[tuple[datetime, int]]] = {}
-    for slug, created in session.execute(
-        select(Subscription.list_slug, Subscription.created_at)
-        .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
-        .where(Subscriber.status == "active")
-        .order_by(Subscription.list_slug, Subscription.created_at)
+    for slug, created in connection.execute(
+        select(tables.subscriptions.c.list_slug, tables.subscriptions.c.created_at)
+        .join(tables.subscribers, tables.subscribers.c.id == tables.subscriptions.c.subscriber_id)
+        .where(tables.subscribers.c.status == "active")
+        .order_by(tables.subscriptions.c.list_slug, tables.subscriptions.c.created_at)
     ):
         points = series.setdefault(str(slug), [])
         points.append((created, len(points) + 1))
@@ -413,10 +431,99 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)  # SQLite's aggregate skips the column type
 
 
-def reason_counts(session: Session, since: datetime | None = None) -> dict[str, int]:
+def reason_counts(connection: Connection, since: datetime | None = None) -> dict[str, int]:
     """Bounce events by reason (``undefined`` among them), since ``since`` when given."""
-    stmt = select(BounceEvent.reason, func.count()).where(BounceEvent.source != "operator")
+    stmt = select(tables.bounce_events.c.reason, func.count()).where(
+        tables.bounce_events.c.source != "operator"
+    )
     if since is not None:
-        stmt = stmt.where(BounceEvent.created_at >= since)
-    rows = session.execute(stmt.group_by(BounceEvent.reason))
+        stmt = stmt.where(tables.bounce_events.c.created_at >= since)
+    rows = connection.execute(stmt.group_by(tables.bounce_events.c.reason))
     return {str(reason or "(before reasons)"): int(count) for reason, count in rows}
+
+
+# -- transactional mail (store/mail_outbox.py's rows) ------------------------------------
+
+# A mail older than this and still unsent makes ``/healthz`` say "degraded".
+LATE = timedelta(minutes=10)
+# How far back ``status`` counts the mails it gave up on.
+RECENT = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class MailCounts:
+    """Transactional mail and the readers it is for, as every status surface shows them.
+
+    ``awaiting_confirmation``: subscribers who signed up and have not confirmed;
+    ``queued``: mails not yet handed over (waiting, or being sent now);
+    ``retrying``: those of them that failed at least once (``last_error`` says why);
+    ``gave_up``: mails given up on (``failed``) or refused (``bounced``) in the last
+    :data:`RECENT`; ``oldest_queued_at``: when the oldest unsent mail was queued.
+    """
+
+    awaiting_confirmation: int
+    queued: int
+    retrying: int
+    gave_up: int
+    oldest_queued_at: datetime | None
+    last_error: str
+
+
+def mail_counts(connection: Connection, now: datetime) -> MailCounts:
+    """The counts of :class:`MailCounts`, in a few indexed reads."""
+    mail = tables.transactional_mails.c
+    unsent = mail.status.in_(("queued", "sending"))
+    queued, retrying = connection.execute(
+        select(func.count(), func.count().filter(mail.last_error != "")).where(unsent)
+    ).one()
+    oldest = connection.scalar(
+        select(mail.created_at).where(unsent).order_by(mail.created_at).limit(1)
+    )
+    gave_up = connection.scalar(
+        select(func.count()).where(
+            mail.status.in_(("failed", "bounced")), mail.created_at >= now - RECENT
+        )
+    )
+    last_error = connection.scalar(
+        select(mail.last_error)
+        .where(or_(unsent, mail.status.in_(("failed", "bounced"))), mail.last_error != "")
+        .order_by(mail.id.desc())
+        .limit(1)
+    )
+    pending = connection.scalar(
+        select(func.count())
+        .select_from(tables.subscribers)
+        .where(tables.subscribers.c.status == "pending")
+    )
+    return MailCounts(
+        awaiting_confirmation=int(pending or 0),
+        queued=int(queued or 0),
+        retrying=int(retrying or 0),
+        gave_up=int(gave_up or 0),
+        oldest_queued_at=oldest,
+        last_error=last_error or "",
+    )
+
+
+@dataclass(frozen=True)
+class UnsentMail:
+    """A transactional mail not sent: queued, retrying, or given up on."""
+
+    kind: str
+    email: str
+    status: str
+    attempts: int
+    created_at: datetime
+    last_error: str
+
+
+def unsent_mails(connection: Connection, limit: int = 50) -> list[UnsentMail]:
+    """The newest mails not sent (queued, retrying, given up), for the console."""
+    mail = tables.transactional_mails.c
+    rows = connection.execute(
+        select(mail.kind, mail.email, mail.status, mail.attempts, mail.created_at, mail.last_error)
+        .where(mail.status.in_(("queued", "sending", "failed", "bounced")))
+        .order_by(mail.id.desc())
+        .limit(limit)
+    )
+    return [UnsentMail(*row) for row in rows]

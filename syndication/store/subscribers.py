@@ -179,7 +179,7 @@ def _change_lists(
     if change in (Lists.ADD, Lists.REPLACE):
         upsert(
             session,
-            Subscription.__table__,  # type: ignore[arg-type]
+            Subscription.__table__,
             [{"subscriber_id": subscriber_id, "list_slug": s, "created_at": now} for s in lists],
             ["subscriber_id", "list_slug"],
             [],
@@ -189,7 +189,7 @@ def _change_lists(
 def _add_suppression(session: Session, address: str, reason: str, now: datetime) -> None:
     upsert(
         session,
-        Suppression.__table__,  # type: ignore[arg-type]
+        Suppression.__table__,
         [{"email": address, "reason": reason[:2000], "created_at": now}],
         ["email"],
         [],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -175,6 +176,36 @@ def test_version_is_the_packages_and_loads_nothing_heavy(tmp_path: Path) -> None
         [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True
     )
     assert loaded.stdout.splitlines()[-1] == "[]"
+
+
+def test_status_starts_without_the_orm_or_postgresql(tmp_path: Path) -> None:
+    """Issue 24: ``status`` reads the store through SQLAlchemy Core, so its start-up pays
+    neither for ``sqlalchemy.orm`` and the mapped models (~160 ms) nor, on SQLite, for the
+    PostgreSQL dialect and its drivers. ``-X importtime`` lists every module imported."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    assert syndication("init", cwd=tmp_path, database_url=url).returncode == 0
+    news = str(ROOT / "examples" / "news.jsonl")
+    assert syndication("articles", "import", news, cwd=tmp_path, database_url=url).returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATION_")}
+    env["SYNDICATION_DATABASE_URL"] = url
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "syndication", "status"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "articles: 40 (38 published, 2 retracted)" in result.stdout
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "syndication.store.status" in imported and "sqlalchemy.engine" in imported
+    heavy = ("sqlalchemy.orm", "sqlalchemy.dialects.postgresql", "syndication.store.models")
+    assert sorted(m for m in imported if m.startswith(heavy)) == []
 
 
 def test_backup_writes_a_copy_that_status_reads(

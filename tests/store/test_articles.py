@@ -197,7 +197,7 @@ def test_upsert_helper_inserts_and_updates(engine: Engine) -> None:
         assert store.read_counter(session, "feeds") == 9
         assert store.read_counter(session, "never") == 0
         table = Counter.__table__
-        upsert(session, table, [{"name": "feeds", "value": 1}], ["name"], [])  # type: ignore[arg-type]
+        upsert(session, table, [{"name": "feeds", "value": 1}], ["name"], [])
         assert store.read_counter(session, "feeds") == 9
 
 

@@ -3,12 +3,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import Engine, func, insert, inspect, select
+from sqlalchemy.exc import DBAPIError
 
 from syndication.errors import SyndicationError
 from syndication.services import database, status
 from syndication.settings import DatabaseSettings, Settings
 from syndication.store import database as db
+from syndication.store import tables
 
 TABLES = {"alembic_version", "counters", "topics", "articles", "article_topics"}
 
@@ -128,3 +130,26 @@ def test_migration_0005_backfills_the_id_date_from_published_at(empty_database_u
         assert id_date == "2026-11-19"
     finally:
         engine.dispose()
+
+
+def test_read_connection_keeps_no_write_and_postgresql_refuses_one(
+    engine: Engine, backend: str
+) -> None:
+    """The status report's connection (issue 24): whatever it did is rolled back, and on
+    PostgreSQL its transaction is READ ONLY, so a write fails at once."""
+    probe = tables.counters.c.name == "probe"
+    write = insert(tables.counters).values(name="probe", value=1)
+    if backend == "postgresql":
+        with pytest.raises(DBAPIError, match="read-only transaction"):
+            with db.read_connection(engine) as connection:
+                connection.execute(write)
+    else:
+        with db.read_connection(engine) as connection:
+            connection.execute(write)
+            assert connection.scalar(select(tables.counters.c.value).where(probe)) == 1
+    with db.read_connection(engine) as connection:
+        assert connection.scalar(select(func.count()).where(probe)) == 0
+    with db.write_session(engine) as session:
+        session.execute(write)
+    with db.read_connection(engine) as connection:
+        assert connection.scalar(select(tables.counters.c.value).where(probe)) == 1

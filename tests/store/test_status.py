@@ -31,8 +31,8 @@ def test_summary_counts(engine: Engine, make_article: MakeArticle, now: datetime
         ],
         now,
     )
-    with db.read_session(engine) as session:
-        summary = status.store_summary(session)
+    with db.read_connection(engine) as connection:
+        summary = status.store_summary(connection)
     assert (summary.articles, summary.published, summary.retracted) == (3, 2, 1)
     assert summary.change_seq == 3
     counts = {t.slug: (t.published, t.retracted) for t in summary.topics}
@@ -45,13 +45,13 @@ def test_summary_counts(engine: Engine, make_article: MakeArticle, now: datetime
 def test_feed_counters_read_the_watermark_and_the_store(
     engine: Engine, make_article: MakeArticle, now: datetime
 ) -> None:
-    with db.read_session(engine) as session:
-        assert status.feed_counters(session) == status.FeedCounters(0, 0)
+    with db.read_connection(engine) as connection:
+        assert status.feed_counters(connection) == status.FeedCounters(0, 0)
     write(engine, [make_article("a"), make_article("b")], now)
     with db.write_session(engine) as session:
         store.write_counter(session, store.FEEDS_BUILT, 1)
-    with db.read_session(engine) as session:
-        assert status.feed_counters(session) == status.FeedCounters(built_to=1, store_at=2)
+    with db.read_connection(engine) as connection:
+        assert status.feed_counters(connection) == status.FeedCounters(built_to=1, store_at=2)
 
 
 def test_intake_backlog_counts_the_reports_not_yet_processed(engine: Engine, now: datetime) -> None:
@@ -68,8 +68,8 @@ def test_intake_backlog_counts_the_reports_not_yet_processed(engine: Engine, now
                     note="",
                 )
             )
-    with db.read_session(engine) as session:
-        assert status.intake_backlog(session) == 2
+    with db.read_connection(engine) as connection:
+        assert status.intake_backlog(connection) == 2
 
 
 def test_latest_run_per_job_is_one_query_for_every_reader(engine: Engine, now: datetime) -> None:
@@ -79,9 +79,9 @@ def test_latest_run_per_job_is_one_query_for_every_reader(engine: Engine, now: d
             session.add(
                 JobRun(job_id=job, started_at=at, finished_at=at, ok=ok, summary="", error="")
             )
-    with db.read_session(engine) as session:
-        latest = job_runs.latest_runs(session)
-        successes = job_runs.last_successes(session)
+    with db.read_connection(engine) as connection:
+        latest = job_runs.latest_runs(connection)
+        successes = job_runs.last_successes(connection)
     assert {job: run.ok for job, run in latest.items()} == {"poll": False, "deliver": True}
     assert {job: run.ok for job, run in job_runs.last_runs(engine).items()} == {
         "poll": False,

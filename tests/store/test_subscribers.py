@@ -98,7 +98,7 @@ def test_export_and_counts(engine: Engine, now: datetime) -> None:
                 "en",
             ),
         ]
-        assert status.list_readers(session) == {
+        assert status.list_readers(session.connection()) == {
             "weekly-city": {"active": 1, "pending": 1},
             "weekly-international": {"pending": 1},
         }
