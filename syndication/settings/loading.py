@@ -407,6 +407,7 @@ class _Reader(IntegrationTables, PrivacyTable):
             "approval",
             "archive",
             "language",
+            "count_clicks",
         }
         for index, item in enumerate(items):
             where = f"lists[{index}]"
@@ -450,6 +451,7 @@ class _Reader(IntegrationTables, PrivacyTable):
                         self.get(item, where, "language", str, languages.primary),
                         languages,
                     ),
+                    count_clicks=self.get(item, where, "count_clicks", bool, False),
                 )
             )
         return tuple(result)

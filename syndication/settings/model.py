@@ -58,6 +58,8 @@ class MailingList:
     # The digest's language: a tag of [languages] available (every reader gets that
     # language), or "reader" (each reader's own, issue 30). "" is the primary language.
     language: str = ""
+    # Article links go through /r/<token> and clicks are counted, as sums (issue 31).
+    count_clicks: bool = False
 
 
 READER_LANGUAGE = "reader"

@@ -280,6 +280,42 @@ class DigestLanguage(Base):
     text: Mapped[str] = mapped_column(Text)
 
 
+class DigestLink(Base):
+    """An article link of a click-counting digest (issue 31): what ``/r/<token>`` names.
+
+    ``url`` is the link as the digest was rendered with it (what the sender rewrites);
+    the redirect goes to the article's current URL, read from ``articles``."""
+
+    __tablename__ = "digest_links"
+
+    digest_id: Mapped[int] = mapped_column(
+        ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(Text)
+
+
+class DigestClicks(Base):
+    """Sums per digest and article: readers' clicks and scanners' requests (issue 31).
+
+    Aggregates only, by design: no subscriber, copy, address, time or agent is kept per
+    click (tests/store/test_clicks.py checks the columns)."""
+
+    __tablename__ = "digest_clicks"
+
+    digest_id: Mapped[int] = mapped_column(
+        ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True
+    )
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    reader_clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+    scanner_requests: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class Delivery(Base):
     """One digest to one subscriber: the outbox row that senders claim with a lease."""
 
