@@ -30,6 +30,7 @@ from syndication.store import database as db
 from syndication.store import digests
 
 log = logging.getLogger(__name__)
+ArticleClicks = store.ArticleClicks  # what the console and the CLI read
 FLUSH_SECONDS = 5.0  # counts reach the store (and `digest clicks`) within ~8 s: 5 + 3 pending
 TARGET_TTL = 5.0  # an article's changed URL is followed within this
 

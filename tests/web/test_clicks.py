@@ -4,6 +4,7 @@ compiled, sent through the file transport, its links followed through the real a
 from __future__ import annotations
 
 import email
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -24,7 +25,8 @@ from syndication.store import database as db
 from syndication.store import digests, subscribers
 from syndication.store.models import Article, DigestClicks
 from tests.support.builders import AFTER_WEEK, import_demo_articles
-from tests.support.console import Clock, client_for
+from tests.support.console import Clock, add_users, client_for, sign_in
+from tests.support.processes import syndication
 
 SENT = AFTER_WEEK  # when the copies are built and sent
 LINK_RE = re.compile(r"http://testserver/r/([A-Za-z0-9_\-.]+)")
@@ -286,3 +288,55 @@ def test_no_table_holds_a_reader_next_to_a_click(
     with db.read_session(engine) as session:
         rows = session.execute(select(DigestClicks)).scalars().all()
     assert [(r.reader_clicks, r.scanner_requests) for r in rows] == [(1, 0)]
+
+
+def test_editors_see_the_ranking_the_csv_metrics_and_the_command(
+    copies: list[EmailMessage],
+    app_settings: Settings,
+    engine: Engine,
+    database_url: str,
+    clock: Clock,
+    tmp_path: Path,
+) -> None:
+    tokens = LINK_RE.findall(parts(copies[0])[0])
+    add_users(engine, clock.now())
+    with client_for(app_settings, engine, clock) as client:
+        for token in (tokens[1], tokens[1], tokens[0]):
+            client.get(f"/r/{token}", follow_redirects=False)
+        client.head(f"/r/{tokens[0]}", follow_redirects=False)
+        flush(client)
+        top, _ = article_of(engine, tokens[1])
+        sign_in(client, "viewer@example.org")
+        page = client.get("/admin/digests/weekly-city/2026-11-16")
+        assert "3 readers' clicks, 1 scanner requests, 2 copies delivered" in page.text
+        assert 'aria-labelledby="clicks-title"' in page.text  # the chart, titled
+        ranking = page.text.split('aria-label="Stories by readers\' clicks"')[1]
+        assert ranking.index(top) < ranking.index(article_of(engine, tokens[0])[0])
+        assert "100.0%" in ranking  # 2 clicks on 2 delivered copies
+        assert client.get("/admin/digests/weekly-city/2026-11-16/clicks.csv").status_code == 403
+    with client_for(app_settings, engine, clock, host="127.0.0.1") as client:
+        metrics = client.get("/metrics").text
+        assert 'syndication_digest_clicks_total{kind="reader",list="weekly-city"} 3.0' in metrics
+        assert 'syndication_digest_clicks_total{kind="scanner",list="weekly-city"} 1.0' in metrics
+    with client_for(app_settings, engine, clock) as client:
+        sign_in(client, "op@example.org")
+        export = client.get("/admin/digests/weekly-city/2026-11-16/clicks.csv")
+        assert export.status_code == 200
+        lines = export.text.splitlines()
+        assert lines[0].startswith("article_id,title,reader_clicks,scanner_requests,delivered")
+        assert lines[1].startswith(top + ",") and lines[1].endswith(",2,0,2,1.0000")
+
+    result = syndication(
+        "digest", "clicks", "weekly-city", "--period", "2026-11-18", "--json",
+        cwd=tmp_path, database_url=database_url,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert rows[0] == {
+        "article_id": top,
+        "title": rows[0]["title"],
+        "reader_clicks": 2,
+        "scanner_requests": 0,
+        "delivered": 2,
+    }
+    assert sum(row["reader_clicks"] for row in rows) == 3
