@@ -85,7 +85,7 @@ class CopyClaims:
 
 
 def link_token(secret: str, digest_id: int, article_id: int, position: int) -> str:
-    """The signed, compact name of one link of one digest (23 characters)."""
+    """The signed, compact name of one link of one digest (24 characters)."""
     payload = _LINK.pack(digest_id, article_id, position)
     return b64(payload + sign(secret, "click:" + payload.hex(), LINK_MAC))
 

@@ -5,7 +5,9 @@ drains the outbox through the configured transport (see :mod:`syndication.servic
 for the loop and :mod:`syndication.store.outbox` for why a crash loses nothing), with the one
 set of sending defaults, :class:`SendOptions`, that ``syndication send`` and the scheduler
 share. Each recipient's bytes come from the digest's message template by one substitution
-pass, so a message costs little more than copying its bytes. The same run sends the
+pass, so a message costs little more than copying its bytes; a list with ``count_clicks``
+gets its article links through ``/r/`` (:mod:`syndication.core.clicks`) in the template,
+and a random per-copy value per message. The same run sends the
 transactional outbox's mails (confirmations, test sends) first: see
 :mod:`syndication.services.transactional`.
 """
@@ -101,7 +103,8 @@ class DigestMessages:
 
     A digest's template is built once per process and language, on first use, from the
     stored render. Tokens are issued at the digest's compile time, so a retried message is
-    byte-for-byte the one sent before, Message-ID included. A "reader" list's recipient gets
+    byte-for-byte the one sent before, Message-ID included (a click-counting list's copy
+    differs only in its random per-copy value, which names no one). A "reader" list's recipient gets
     the copy in their language (the first of theirs the newsroom offers), the primary
     language's when the digest has none in it.
     """

@@ -1,7 +1,8 @@
 """The web app: feeds over HTTP, subscribe with double opt-in, unsubscribe, preferences,
-the digest archive, a health check, the push API, the console and metrics.
-``create_app(settings, engine)`` builds it from one module per concern (pages.py,
-subscription.py, archive.py, health.py, feeds.py, api.py, admin/, metrics.py, security.py).
+the digest archive, counted digest links (``/r/``), a health check, the push API, the
+console and metrics. ``create_app(settings, engine)`` builds it from one module per concern
+(pages.py, subscription.py, archive.py, clicks.py, health.py, feeds.py, api.py, admin/,
+metrics.py, security.py).
 """
 
 from __future__ import annotations
