@@ -182,18 +182,19 @@ def scanner_agent(user_agent: str) -> bool:
 
 @dataclass
 class _Pending:
-    digest_id: int
-    article_id: int
+    key: tuple[int, int]
     at: float
-    nonce: bytes
 
 
 @dataclass
 class _Copy:
-    """What the tally remembers of one copy, for :data:`BURST_SECONDS` at most."""
+    """What the tally remembers of one copy, for :data:`BURST_SECONDS` at most: when each
+    of its links was last requested, its clicks still pending, whether it burst."""
 
-    seen: list[tuple[float, int]] = field(default_factory=list)  # (time, position)
+    seen: dict[int, float] = field(default_factory=dict)  # position -> time
+    pending: list[_Pending] = field(default_factory=list)
     burst: bool = False
+    last: float = 0.0
 
 
 Key = tuple[int, int]  # (digest id, article id)
@@ -202,16 +203,16 @@ Key = tuple[int, int]  # (digest id, article id)
 class ClickTally:
     """Counts requests per (digest, article) as readers' clicks or scanners' requests.
 
-    Not thread-safe: the web app calls it from its event loop only. ``at`` is seconds on
-    any monotonic scale; ``now_epoch`` the wall clock's seconds (compared with the copy's
-    send time). A GET that no rule marks at once waits :data:`BURST_SECONDS` (pending) so
+    Not thread-safe (the caller holds a lock). ``at`` is seconds on any monotonic scale;
+    ``now_epoch`` the wall clock's seconds (compared with the copy's send time). A GET
+    that no rule marks at once waits :data:`BURST_SECONDS` (pending, with its copy) so
     that a burst of the same copy that follows can still turn it into a scanner's;
-    :meth:`settled` hands over what is decided and forgets it.
+    :meth:`settled` hands over what is decided and forgets it. Work per request is
+    bounded by the digest's link count, never by the traffic.
     """
 
     def __init__(self) -> None:
         self.counts: dict[Key, list[int]] = {}
-        self._pending: list[_Pending] = []
         self._copies: dict[bytes, _Copy] = {}
 
     def record(
@@ -229,56 +230,49 @@ class ClickTally:
         """Count one request; returns the kind decided now (a pending GET says reader)."""
         key = (digest_id, article_id)
         scanner = head or scanner_agent(user_agent)
-        if copy is not None:
-            if now_epoch - copy.sent_at < EARLY.total_seconds():
-                scanner = True
-            state = self._copies.setdefault(copy.nonce, _Copy())
-            state.seen = [(t, p) for t, p in state.seen if at - t <= BURST_SECONDS]
-            state.seen.append((at, position))
-            if len({p for _, p in state.seen}) >= BURST_LINKS:
-                state.burst = True
-            if state.burst:
-                scanner = True
-                self._reclassify(copy.nonce)
+        if copy is None:
+            self._add(key, SCANNER if scanner else READER)
+            return SCANNER if scanner else READER
+        if now_epoch - copy.sent_at < EARLY.total_seconds():
+            scanner = True
+        state = self._copies.setdefault(copy.nonce, _Copy())
+        state.last = at
+        state.seen[position] = at
+        if len(state.seen) >= BURST_LINKS:
+            state.seen = {p: t for p, t in state.seen.items() if at - t <= BURST_SECONDS}
+            state.burst = state.burst or len(state.seen) >= BURST_LINKS
+        if state.burst:
+            scanner = True
+            for pending in state.pending:
+                self._add(pending.key, SCANNER)
+            state.pending = []
         if scanner:
             self._add(key, SCANNER)
             return SCANNER
-        if copy is None:
-            self._add(key, READER)
-        else:
-            self._pending.append(_Pending(digest_id, article_id, at, copy.nonce))
+        state.pending.append(_Pending(key, at))
         return READER
 
-    def _reclassify(self, nonce: bytes) -> None:
-        keep: list[_Pending] = []
-        for pending in self._pending:
-            if pending.nonce == nonce:
-                self._add((pending.digest_id, pending.article_id), SCANNER)
-            else:
-                keep.append(pending)
-        self._pending = keep
-
     def _add(self, key: Key, kind: str) -> None:
-        row = self.counts.setdefault(key, [0, 0])
-        row[KINDS.index(kind)] += 1
+        row = self.counts.get(key)
+        if row is None:
+            row = self.counts[key] = [0, 0]
+        row[0 if kind == READER else 1] += 1
 
     def settled(self, at: float, everything: bool = False) -> dict[Key, tuple[int, int]]:
         """The counts decided by ``at`` as ``{(digest, article): (readers, scanners)}``,
         taken out of the tally. Pending clicks older than :data:`BURST_SECONDS` (with
         ``everything``, at shutdown: all) become readers' clicks; copies not seen for that
         long are forgotten."""
-        keep: list[_Pending] = []
-        for pending in self._pending:
-            if everything or at - pending.at >= BURST_SECONDS:
-                self._add((pending.digest_id, pending.article_id), READER)
-            else:
-                keep.append(pending)
-        self._pending = keep
-        self._copies = {
-            nonce: state
-            for nonce, state in self._copies.items()
-            if state.seen and at - state.seen[-1][0] < BURST_SECONDS
-        }
+        for nonce, state in list(self._copies.items()):
+            keep: list[_Pending] = []
+            for pending in state.pending:
+                if everything or at - pending.at >= BURST_SECONDS:
+                    self._add(pending.key, READER)
+                else:
+                    keep.append(pending)
+            state.pending = keep
+            if not keep and at - state.last >= BURST_SECONDS:
+                del self._copies[nonce]  # the copy value is forgotten
         out = {key: (row[0], row[1]) for key, row in self.counts.items() if row[0] or row[1]}
         self.counts = {}
         return out

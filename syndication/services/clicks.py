@@ -64,18 +64,36 @@ class ClickCounter:
         self._targets: dict[tuple[int, int, int], tuple[float, str | None]] = {}
         self._lock = threading.Lock()
 
-    def _target(self, claims: clicks.LinkClaims) -> str | None:
+    def _target(self, claims: clicks.LinkClaims, read: bool = True) -> str | None | bool:
+        """The link's URL from the cache, else (``read``) from the store; ``False`` when
+        not cached and ``read`` is off."""
         key = (claims.digest_id, claims.article_id, claims.position)
         at = self.monotonic()
         cached = self._targets.get(key)
         if cached is not None and at - cached[0] < TARGET_TTL:
             return cached[1]
+        if not read:
+            return False
         with db.read_session(self.engine) as session:
             url = store.link_target(session, *key)
         if len(self._targets) > 10_000:
             self._targets.clear()
         self._targets[key] = (at, url)
         return url
+
+    def cached(self, token: str) -> Resolved | None:
+        """:meth:`resolve` when it needs no database read (a valid token whose target is
+        cached), else ``None``: the event loop answers most clicks without a thread."""
+        link_part, _, copy_part = token.partition(".")
+        try:
+            claims = clicks.check_link(self.settings.secret_key, link_part)
+        except clicks.ClickTokenError:
+            return None
+        url = self._target(claims, read=False)
+        if not isinstance(url, str):
+            return None
+        copy = clicks.check_copy(self.settings.secret_key, claims.digest_id, copy_part)
+        return Resolved(url, claims, copy)
 
     def resolve(self, token: str) -> Resolved:
         """Where ``<link>.<copy>`` leads; reads only (safe to run in a thread)."""
@@ -87,9 +105,9 @@ class ClickCounter:
             # Not ours: no redirect. If its ids name a real link, the page shows the
             # article's address to follow by hand (read from the store, like a redirect).
             hint = self._target(readable) if readable is not None else None
-            return Resolved(None, hint=hint)
+            return Resolved(None, hint=hint if isinstance(hint, str) else None)
         url = self._target(claims)
-        if url is None:
+        if not isinstance(url, str):
             return Resolved(None)
         copy = clicks.check_copy(self.settings.secret_key, claims.digest_id, copy_part)
         return Resolved(url, claims, copy)

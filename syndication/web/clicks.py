@@ -38,7 +38,9 @@ class ClickPages(Pages):
         resolved = None
         if len(token) <= MAX_TOKEN and token.isascii():
             try:
-                resolved = await run_in_threadpool(self.counter.resolve, token)
+                resolved = self.counter.cached(token) or await run_in_threadpool(
+                    self.counter.resolve, token
+                )
             except Exception:  # the store is away: say so plainly, never a 500 page
                 log.exception("click token %r not resolved", token)
         if resolved is None or resolved.url is None:
