@@ -93,26 +93,29 @@ def link_token(secret: str, digest_id: int, article_id: int, position: int) -> s
 def read_link(token: str) -> tuple[LinkClaims | None, bool]:
     """What ``token`` names, and whether that was readable at all: ``(claims, readable)``;
     the signature is checked by :func:`check_link`. Claims are ``None`` when unreadable."""
+    data = _link_bytes(token)
+    if data is None:
+        return None, False
+    return LinkClaims(*_LINK.unpack(data[: _LINK.size])), True
+
+
+def _link_bytes(token: str) -> bytes | None:
     try:
         data = unb64(token)
     except ValueError:
-        return None, False
-    if len(data) != _LINK.size + LINK_MAC:
-        return None, False
-    digest_id, article_id, position = _LINK.unpack(data[: _LINK.size])
-    return LinkClaims(digest_id, article_id, position), True
+        return None
+    return data if len(data) == _LINK.size + LINK_MAC else None
 
 
 def check_link(secret: str, token: str) -> LinkClaims:
     """The claims of a token we signed; :class:`ClickTokenError` for anything else."""
-    claims, readable = read_link(token)
-    if claims is None or not readable:
+    data = _link_bytes(token)
+    if data is None:
         raise ClickTokenError("not a click token")
-    data = unb64(token)
     payload, mac = data[: _LINK.size], data[_LINK.size :]
     if not signature_matches(secret, "click:" + payload.hex(), mac):
         raise ClickTokenError("bad signature")
-    return claims
+    return LinkClaims(*_LINK.unpack(payload))
 
 
 def copy_token(secret: str, digest_id: int, sent_at: datetime, nonce: bytes | None = None) -> str:

@@ -62,6 +62,7 @@ class ClickCounter:
         self.monotonic = monotonic
         self.tally = clicks.ClickTally()
         self._targets: dict[tuple[int, int, int], tuple[float, str | None]] = {}
+        self._verified: dict[str, clicks.LinkClaims] = {}
         self._lock = threading.Lock()
 
     def _target(self, claims: clicks.LinkClaims, read: bool = True) -> str | None | bool:
@@ -83,12 +84,19 @@ class ClickCounter:
 
     def cached(self, token: str) -> Resolved | None:
         """:meth:`resolve` when it needs no database read (a valid token whose target is
-        cached), else ``None``: the event loop answers most clicks without a thread."""
+        cached), else ``None``: the event loop answers most clicks without a thread.
+        Link parts verified once are remembered (a digest has a few dozen; every copy
+        shares them); copy parts are checked each time and never kept."""
         link_part, _, copy_part = token.partition(".")
-        try:
-            claims = clicks.check_link(self.settings.secret_key, link_part)
-        except clicks.ClickTokenError:
-            return None
+        claims = self._verified.get(link_part)
+        if claims is None:
+            try:
+                claims = clicks.check_link(self.settings.secret_key, link_part)
+            except clicks.ClickTokenError:
+                return None
+            if len(self._verified) > 10_000:
+                self._verified.clear()
+            self._verified[link_part] = claims
         url = self._target(claims, read=False)
         if not isinstance(url, str):
             return None
