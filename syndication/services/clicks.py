@@ -183,6 +183,21 @@ def list_history(engine: Engine, list_slug: str) -> list[tuple[str, int, int, in
         return list(store.list_digests(session, list_slug))
 
 
+def topic_history(
+    settings: Settings, engine: Engine, list_slug: str
+) -> tuple[list[tuple[str, str]], list[tuple[str, list[int]]]]:
+    """Readers' clicks per topic of the list (its order) per digest, oldest first:
+    ``(topics as (slug, name), [(period, [clicks per topic])])``."""
+    the_list = settings.mailing_list(list_slug)
+    topics = [(slug, settings.topic(slug).name) for slug in the_list.topics]
+    with db.read_session(engine) as session:
+        found = store.topic_history(session, list_slug)
+    rows = [
+        (period, [found[period].get(slug, 0) for slug, _ in topics]) for period in sorted(found)
+    ]
+    return topics, rows
+
+
 def totals(engine: Engine) -> dict[tuple[str, str], int]:
     """Sums per list and kind, for ``/metrics``."""
     with db.read_session(engine) as session:

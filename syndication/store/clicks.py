@@ -13,7 +13,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from syndication.core.clicks import DigestLink
-from syndication.store.models import Article, Delivery, Digest, DigestClicks
+from syndication.store.models import (
+    Article,
+    Delivery,
+    Digest,
+    DigestClicks,
+    TopicRow,
+    article_topics,
+)
 from syndication.store.models import DigestLink as LinkRow
 from syndication.store.upsert import upsert
 
@@ -225,3 +232,20 @@ def list_digests(session: Session, list_slug: str) -> Sequence[tuple[str, int, i
         .order_by(Digest.period_key)
     )
     return [(p, int(r), int(s), int(d)) for p, r, s, d in rows]
+
+
+def topic_history(session: Session, list_slug: str) -> dict[str, dict[str, int]]:
+    """Readers' clicks per digest period and topic of the list's digests: ``{period:
+    {topic slug: clicks}}``. A story in two topics counts in both."""
+    rows = session.execute(
+        select(Digest.period_key, TopicRow.slug, func.sum(DigestClicks.reader_clicks))
+        .join(Digest, Digest.id == DigestClicks.digest_id)
+        .join(article_topics, article_topics.c.article_id == DigestClicks.article_id)
+        .join(TopicRow, TopicRow.id == article_topics.c.topic_id)
+        .where(Digest.list_slug == list_slug)
+        .group_by(Digest.period_key, TopicRow.slug)
+    )
+    out: dict[str, dict[str, int]] = {}
+    for period, slug, readers in rows:
+        out.setdefault(str(period), {})[str(slug)] = int(readers or 0)
+    return out

@@ -313,6 +313,12 @@ def test_editors_see_the_ranking_the_csv_metrics_and_the_command(
         ranking = page.text.split('aria-label="Stories by readers\' clicks"')[1]
         assert ranking.index(top) < ranking.index(article_of(engine, tokens[0])[0])
         assert "100.0%" in ranking  # 2 clicks on 2 delivered copies
+        per_topic = page.text.split('aria-label="Readers\' clicks per topic"')[1]
+        row = re.search(r"<tr><td>2026-11-16</td>(.*?)</tr>", per_topic)
+        assert row is not None
+        cells = [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', row.group(1))]
+        topics = app_settings.mailing_list("weekly-city").topics
+        assert len(cells) == len(topics) and sum(cells) >= 3  # each story in its topics
         assert client.get("/admin/digests/weekly-city/2026-11-16/clicks.csv").status_code == 403
     with client_for(app_settings, engine, clock, host="127.0.0.1") as client:
         metrics = client.get("/metrics").text

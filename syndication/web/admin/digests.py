@@ -64,6 +64,11 @@ async def page(admin: Admin, request: Request, viewer: Viewer) -> Response:
     history = (
         await run_in_threadpool(clicks.list_history, admin.engine, list_slug) if click_rows else []
     )
+    topics = (
+        await run_in_threadpool(clicks.topic_history, admin.settings, admin.engine, list_slug)
+        if click_rows
+        else ([], [])
+    )
     done = request.query_params.get("done", "")
     message = DONE.get(done, "")
     in_flight = request.query_params.get("in_flight", "")
@@ -87,6 +92,7 @@ async def page(admin: Admin, request: Request, viewer: Viewer) -> Response:
         clicks=click_rows,
         click_chart=click_chart(click_rows),
         click_history=history,
+        click_topics=topics,
         counts_clicks=admin.settings.mailing_list(list_slug).count_clicks,
     )
 
