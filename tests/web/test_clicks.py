@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 from syndication.core import clicks as core
 from syndication.services import clicks, delivery
 from syndication.services.digests import approval, compiling
-from syndication.settings import Settings
+from syndication.settings import LanguageSettings, Settings
 from syndication.store import database as db
 from syndication.store import digests, subscribers
 from syndication.store.models import Article, DigestClicks
@@ -207,7 +207,7 @@ def test_three_readers_and_a_scanner_are_shown_apart(
 
 
 def test_a_tampered_token_is_a_404_with_the_right_link_never_a_redirect(
-    copies: list[EmailMessage], engine: Engine, client: TestClient
+    copies: list[EmailMessage], app_settings: Settings, engine: Engine, client: TestClient
 ) -> None:
     token = LINK_RE.findall(parts(copies[0])[0])[0]
     _, url = article_of(engine, token)
@@ -219,6 +219,10 @@ def test_a_tampered_token_is_a_404_with_the_right_link_never_a_redirect(
         assert "location" not in response.headers
     response = client.get(f"/r/{forged}.{copy}", follow_redirects=False)
     assert f'href="{url}"' in response.text  # the article's address, from the store
+    two = replace(app_settings, languages=LanguageSettings(available=("en", "ko")))
+    with client_for(two, engine, Clock(SENT + timedelta(hours=1))) as korean_client:
+        korean = korean_client.get(f"/r/{forged}.{copy}", headers={"accept-language": "ko"})
+    assert korean.status_code == 404 and "링크를 찾을 수 없습니다" in korean.text
     flush(client)
     assert sums(engine) == {}
 
