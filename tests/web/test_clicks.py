@@ -18,7 +18,7 @@ from sqlalchemy import Engine, inspect, select, update
 from starlette.testclient import TestClient
 
 from syndication.core import clicks as core
-from syndication.services import clicks, delivery
+from syndication.services import clicks, delivery, feeds
 from syndication.services.digests import approval, compiling
 from syndication.settings import LanguageSettings, Settings
 from syndication.store import database as db
@@ -241,6 +241,15 @@ def test_an_article_whose_url_changed_redirects_to_the_new_url(
     with client_for(app_settings, engine, clock) as client:
         response = client.get(f"/r/{token}", follow_redirects=False)
     assert response.headers["location"] == "https://news.example.org/moved"
+
+
+def test_feeds_keep_the_articles_own_links(
+    copies: list[EmailMessage], app_settings: Settings, engine: Engine
+) -> None:
+    feeds.build_feeds(app_settings, engine, force_all=True)
+    written = [p for p in app_settings.feeds.dir.rglob("*") if p.is_file()]
+    assert written
+    assert not any(b"/r/" in path.read_bytes() for path in written)
 
 
 def test_archive_and_test_sends_keep_the_articles_own_links(
