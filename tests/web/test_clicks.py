@@ -198,6 +198,11 @@ def test_three_readers_and_a_scanner_are_shown_apart(
             mine = LINK_RE.findall(parts(copy)[0])[0]
             assert client.get(f"/r/{mine}", follow_redirects=False).status_code == 302
         flush(client)
+        add_users(engine, clock.now())
+        sign_in(client, "viewer@example.org")
+        page = client.get("/admin/digests/weekly-city/2026-11-16").text
+        scans = 2 * len(scanned)
+        assert f"3 readers' clicks, {scans} scanner requests, 4 copies delivered" in page
     source_id, _ = article_of(engine, token)
     rows = clicks.report_for(app_settings, engine, "weekly-city", date(2026, 11, 18))
     assert rows[0].source_id == source_id
