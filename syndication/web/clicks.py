@@ -43,6 +43,15 @@ class ClickPages(Pages):
                 )
             except Exception:  # the store is away: say so plainly, never a 500 page
                 log.exception("click token %r not resolved", token)
+                lang = self.language(request)
+                return self.message(
+                    request,
+                    lang,
+                    503,
+                    self.t(lang, "Please try again"),
+                    self.t(lang, "We cannot look this link up just now; try again in a minute."),
+                    headers={"retry-after": "60"},
+                )
         if resolved is None or resolved.url is None:
             lang = self.language(request)
             return self.message(

@@ -364,3 +364,15 @@ def test_editors_see_the_ranking_the_csv_metrics_and_the_command(
         "delivered": 2,
     }
     assert sum(row["reader_clicks"] for row in rows) == 3
+
+
+def test_a_click_while_the_store_is_away_is_a_503_never_a_500(
+    app_settings: Settings, tmp_path: Path
+) -> None:
+    away = db.make_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'store.db'}")
+    token = core.link_token(app_settings.secret_key, 1, 2, 3)
+    copy = core.copy_token(app_settings.secret_key, 1, SENT)
+    with client_for(app_settings, away, Clock(SENT + timedelta(hours=1))) as client:
+        response = client.get(f"/r/{token}.{copy}", follow_redirects=False)
+    assert response.status_code == 503 and response.headers["retry-after"] == "60"
+    assert "try again in a minute" in response.text
