@@ -186,6 +186,16 @@ def test_a_list_may_ask_for_manual_approval_and_the_metrics_token_comes_from_the
         load_settings(write(tmp_path, body.format("later")), {})
 
 
+def test_a_list_counts_clicks_only_when_it_says_so(tmp_path: Path) -> None:
+    body = "[[topics]]\nslug = 'culture'\nname = 'Culture'\n[[lists]]\nslug = 'w'\nname = 'W'\n"
+    body += "topics = ['culture']\n"
+    assert load_settings(write(tmp_path, body), {}).lists[0].count_clicks is False
+    counting = load_settings(write(tmp_path, body + "count_clicks = true\n"), {})
+    assert counting.lists[0].count_clicks is True
+    with pytest.raises(ConfigError, match=r"lists\[0\]\.count_clicks: must be "):
+        load_settings(write(tmp_path, body + "count_clicks = 'yes'\n"), {})
+
+
 def test_logo_and_brand_colour_from_the_site_table(tmp_path: Path) -> None:
     path = write(
         tmp_path,

@@ -1,4 +1,4 @@
-"""``digest preview|compile``."""
+"""``digest preview|compile|approve|hold|resume|cancel|clicks``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import typer
 
 from syndication.cli.base import cli_actor, context, group, out, parse_period
 
-digest_app = group("digest", "Digest e-mails: preview, compile, approve, hold, resume, cancel.")
+digest_app = group(
+    "digest", "Digest e-mails: preview, compile, approve, hold, resume, cancel, clicks."
+)
 
 
 @digest_app.command("preview")
@@ -152,3 +154,43 @@ def digest_resume(ctx: typer.Context, list_slug: ListArg, period: PeriodArg) -> 
 def digest_cancel(ctx: typer.Context, list_slug: ListArg, period: PeriodArg) -> None:
     """Cancel a digest: nothing more of it is ever sent."""
     _act(ctx, "cancel", list_slug, period)
+
+
+# -- clicks (issue 31) ------------------------------------------------------------------
+
+
+@digest_app.command("clicks")
+def digest_clicks(
+    ctx: typer.Context,
+    list_slug: ListArg,
+    period: Annotated[
+        str, typer.Option(metavar="DATE", help="The period containing DATE (YYYY-MM-DD)")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="A JSON array of objects")] = False,
+) -> None:
+    """Per article of one digest: readers' clicks, scanner requests and copies delivered."""
+    import json
+
+    from syndication.services import clicks
+
+    c = context(ctx)
+    day = parse_period(period)
+    assert day is not None
+    rows = clicks.report_for(c.settings, c.engine, list_slug, day)
+    if as_json:
+        typer.echo(json.dumps(clicks.as_json(rows), ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        out.print(f"{list_slug} {period}: no click counts (the list does not count clicks)")
+        return
+    readers = sum(row.reader_clicks for row in rows)
+    scanners = sum(row.scanner_requests for row in rows)
+    out.print(
+        f"{readers:,} readers' clicks, {scanners:,} scanner requests, "
+        f"{rows[0].delivered:,} copies delivered"
+    )
+    for row in rows:
+        out.print(
+            f"{row.reader_clicks:>7,} {row.scanner_requests:>7,} "
+            f"{row.click_through:>7.1%}  {row.source_id}  {row.title}"
+        )

@@ -89,6 +89,9 @@ class Recipient:
     # An address a mail to which leaves the list (the bounce mailbox's VERP form): the
     # mailto: alternative in List-Unsubscribe (RFC 2369); empty where none receives it.
     unsubscribe_mailto: str = ""
+    # A click-counting digest's per-copy value (core.clicks.copy_token): random, not the
+    # reader's; the links' ``COPY`` placeholder.
+    copy: str = ""
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,7 @@ def digest_template(
         f"digest.{mailing_list.slug}.{period_key}",
         date,
         headers,
-        frozenset({"UNSUBSCRIBE_URL", "PREFERENCES_URL"}),
+        frozenset({"UNSUBSCRIBE_URL", "PREFERENCES_URL", "COPY"}),
     )
 
 
@@ -309,6 +312,10 @@ def personalise(
             values[b"X:LIST_UNSUBSCRIBE"] = _fold("List-Unsubscribe", links).encode()
         values[b"T:" + field.encode()] = _qp(url)
         values[b"H:" + field.encode()] = _qp(html.escape(url))
+    if recipient.copy:
+        values[b"T:COPY"] = values[b"H:COPY"] = _qp(recipient.copy)
+    elif "COPY" in template.required:
+        raise MailError(f"{address}: no copy value for the click-counting links")
     pieces = template.pieces
     out = list(pieces)
     for index in range(1, len(pieces), 2):

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 # The per-recipient values, each as it appears in rendered output. The pattern is
 # deliberately unlike anything in HTML, text, URLs or MIME (``%%`` is not a valid
 # percent-escape), so it cannot occur by accident.
-PLACEHOLDER_NAMES = ("NAME", "ADDRESS", "UNSUBSCRIBE_URL", "PREFERENCES_URL", "CONFIRM_URL")
+# COPY: the per-copy value of a click-counting digest's links (core.clicks).
+PLACEHOLDER_NAMES = (
+    "NAME",
+    "ADDRESS",
+    "UNSUBSCRIBE_URL",
+    "PREFERENCES_URL",
+    "CONFIRM_URL",
+    "COPY",
+)
 PLACEHOLDER_RE = re.compile(r"%%SYNDICATION:([A-Z_]+)%%")
 
 

@@ -5,7 +5,9 @@ drains the outbox through the configured transport (see :mod:`syndication.servic
 for the loop and :mod:`syndication.store.outbox` for why a crash loses nothing), with the one
 set of sending defaults, :class:`SendOptions`, that ``syndication send`` and the scheduler
 share. Each recipient's bytes come from the digest's message template by one substitution
-pass, so a message costs little more than copying its bytes. The same run sends the
+pass, so a message costs little more than copying its bytes; a list with ``count_clicks``
+gets its article links through ``/r/`` (:mod:`syndication.core.clicks`) in the template,
+and a random per-copy value per message. The same run sends the
 transactional outbox's mails (confirmations, test sends) first: see
 :mod:`syndication.services.transactional`.
 """
@@ -20,8 +22,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
+from syndication.clock import utc_now
+from syndication.core import clicks, tokens, verp
 from syndication.core import mime as mail
-from syndication.core import tokens, verp
 from syndication.core.deliveries import LEASE, Claimed, Outcome
 from syndication.core.placeholders import RenderedDigest
 from syndication.core.reader_languages import reader_language
@@ -34,6 +37,7 @@ from syndication.edges.transport import (
 from syndication.errors import NotFoundError
 from syndication.services.send_loop import Clock, Limiter, LoopOptions, SendReport, send_outbox
 from syndication.settings import READER_LANGUAGE, Settings
+from syndication.store import clicks as clicks_store
 from syndication.store import database as db
 from syndication.store import digests, outbox
 from syndication.store.models import Digest
@@ -99,14 +103,18 @@ class DigestMessages:
 
     A digest's template is built once per process and language, on first use, from the
     stored render. Tokens are issued at the digest's compile time, so a retried message is
-    byte-for-byte the one sent before, Message-ID included. A "reader" list's recipient gets
+    byte-for-byte the one sent before, Message-ID included (a click-counting list's copy
+    differs only in its random per-copy value, which names no one). A "reader" list's recipient gets
     the copy in their language (the first of theirs the newsroom offers), the primary
     language's when the digest has none in it.
     """
 
-    def __init__(self, settings: Settings, engine: Engine) -> None:
+    def __init__(
+        self, settings: Settings, engine: Engine, now: Callable[[], datetime] = utc_now
+    ) -> None:
         self.settings = settings
         self.engine = engine
+        self.now = now  # the send time a click-counting copy's links carry
         self.sender = sender_address(settings)
         self._rows: dict[int, Digest] = {}
         self._templates: dict[tuple[int, str], tuple[Digest, mail.MessageTemplate]] = {}
@@ -135,6 +143,8 @@ class DigestMessages:
                 rendered = translated or RenderedDigest(
                     row.subject, row.preheader, row.html, row.text
                 )
+                if ml.count_clicks:
+                    rendered = self._counted(digest_id, rendered)
                 template = mail.digest_template(
                     self.settings,
                     ml,
@@ -146,9 +156,21 @@ class DigestMessages:
                 self._templates[digest_id, language] = (row, template)
             return self._templates[digest_id, language]
 
+    def _counted(self, digest_id: int, rendered: RenderedDigest) -> RenderedDigest:
+        """``rendered`` with its article links through ``/r/<token>`` (issue 31)."""
+        with db.read_session(self.engine) as session:
+            links = clicks_store.digest_links(session, digest_id)
+        secret = self.settings.secret_key
+        tokens = [clicks.link_token(secret, digest_id, x.article_id, x.position) for x in links]
+        return clicks.rewrite(rendered, links, self.settings.site.base_url, tokens)
+
     def envelope(self, claimed: Claimed) -> tuple[str, Envelope]:
         row, template = self._template(claimed.digest_id, claimed.locale)
         issued = row.created_at
+        copy = ""
+        if "COPY" in template.required:
+            # Fresh and random per message built: never the reader's, never stored.
+            copy = clicks.copy_token(self.settings.secret_key, row.id, self.now())
         recipient = mail.Recipient(
             address=claimed.email,
             name=claimed.name,
@@ -157,6 +179,7 @@ class DigestMessages:
             ),
             preferences_url=preferences_url(self.settings, claimed.subscriber_id, issued),
             unsubscribe_mailto=unsubscribe_mailto(self.settings, claimed.delivery_id),
+            copy=copy,
         )
         data = mail.personalise(template, recipient)
         message_id = mail.message_id(template, claimed.email)
@@ -288,7 +311,7 @@ def send_digests(
             transactional.MailOutbox(engine), StoreOutbox(engine, options.soft_limit)
         ),
         transactional.MailFirstMessages(
-            transactional.MailMessages(settings, engine), DigestMessages(settings, engine)
+            transactional.MailMessages(settings, engine), DigestMessages(settings, engine, now)
         ),
         factory,
         limiter,

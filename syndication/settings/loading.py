@@ -408,6 +408,7 @@ class _Reader(IntegrationTables, PrivacyTable):
             "archive",
             "language",
             "translations",
+            "count_clicks",
         }
         for index, item in enumerate(items):
             where = f"lists[{index}]"
@@ -456,6 +457,7 @@ class _Reader(IntegrationTables, PrivacyTable):
                         self.get(item, where, "translations", str, "fallback"),
                         {"fallback", "only"},
                     ),
+                    count_clicks=self.get(item, where, "count_clicks", bool, False),
                 )
             )
         return tuple(result)

@@ -61,6 +61,8 @@ class MailingList:
     # A story with no version in the digest's language: "fallback" shows the best other
     # version along the language's chain, marked as such; "only" leaves it out (issue 30).
     translations: str = "fallback"
+    # Article links go through /r/<token> and clicks are counted, as sums (issue 31).
+    count_clicks: bool = False
 
 
 READER_LANGUAGE = "reader"

@@ -179,6 +179,34 @@ class DigestLanguage(Base):
     text: Mapped[str]
 
 
+class DigestLink(Base):
+    """An article link of a click-counting digest (issue 31): what ``/r/<token>`` names.
+
+    ``url`` is the link as the digest was rendered with it (what the sender rewrites);
+    the redirect goes to the article's current URL, read from ``articles``."""
+
+    __table__ = tables.digest_links
+
+    digest_id: Mapped[int]
+    position: Mapped[int]
+    article_id: Mapped[int]
+    url: Mapped[str]
+
+
+class DigestClicks(Base):
+    """Sums per digest and article: readers' clicks and scanners' requests (issue 31).
+
+    Aggregates only, by design: no subscriber, copy, address, time or agent is kept per
+    click (tests/store/test_clicks.py checks the columns)."""
+
+    __table__ = tables.digest_clicks
+
+    digest_id: Mapped[int]
+    article_id: Mapped[int]
+    reader_clicks: Mapped[int]
+    scanner_requests: Mapped[int]
+
+
 class Delivery(Base):
     """One digest to one subscriber: the outbox row that senders claim with a lease."""
 

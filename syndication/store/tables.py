@@ -256,6 +256,27 @@ digest_languages = Table(
     Column("text", Text, nullable=False),
 )
 
+# An article link of a click-counting digest (issue 31): what /r/<token> names.
+digest_links = Table(
+    "digest_links",
+    metadata,
+    Column("digest_id", ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), index=True, nullable=False),
+    Column("url", Text, nullable=False),
+)
+
+# Sums per digest and article: readers' clicks and scanners' requests (issue 31); nothing
+# per person.
+digest_clicks = Table(
+    "digest_clicks",
+    metadata,
+    Column("digest_id", ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True),
+    Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("reader_clicks", BigInteger, default=0, nullable=False),
+    Column("scanner_requests", BigInteger, default=0, nullable=False),
+)
+
 deliveries = Table(
     "deliveries",
     metadata,

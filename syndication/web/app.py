@@ -1,7 +1,8 @@
 """The web app: feeds over HTTP, subscribe with double opt-in, unsubscribe, preferences,
-the digest archive, a health check, the push API, the console and metrics.
-``create_app(settings, engine)`` builds it from one module per concern (pages.py,
-subscription.py, archive.py, health.py, feeds.py, api.py, admin/, metrics.py, security.py).
+the digest archive, counted digest links (``/r/``), a health check, the push API, the
+console and metrics. ``create_app(settings, engine)`` builds it from one module per concern
+(pages.py, subscription.py, archive.py, clicks.py, health.py, feeds.py, api.py, admin/,
+metrics.py, security.py).
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from syndication.clock import utc_now
+from syndication.services.clicks import ClickCounter
 from syndication.settings import Settings
 from syndication.web import api
 from syndication.web.admin import admin_routes
 from syndication.web.archive import ArchivePages
+from syndication.web.clicks import ClickPages, flusher
 from syndication.web.feeds import FeedServer
 from syndication.web.health import HealthPage
 from syndication.web.metrics import metrics_route
@@ -35,7 +38,7 @@ from syndication.web.security import (
 from syndication.web.subscription import SubscriptionPages
 
 
-class Web(SubscriptionPages, ArchivePages, HealthPage):
+class Web(SubscriptionPages, ArchivePages, HealthPage, ClickPages):
     """The public pages' state and endpoints; one instance per app."""
 
     def __init__(
@@ -50,6 +53,7 @@ class Web(SubscriptionPages, ArchivePages, HealthPage):
         self.subscribe_limit = subscribe_limit
         self.confirm_limit = confirm_limit
         self.now = now
+        self.counter = ClickCounter(settings, engine, now)
 
 
 def create_app(
@@ -86,6 +90,7 @@ def create_app(
         Route("/digests/", web.digest_index, methods=["GET"]),
         Route("/digests/{list_slug}/{period}", web.digest, methods=["GET"]),
         Route("/healthz", web.healthz, methods=["GET"]),
+        Route("/r/{token}", web.redirect, methods=["GET", "HEAD"]),  # counted links (issue 31)
         Route("/static/site.css", web.stylesheet_file, methods=["GET"]),
         Route("/feeds/{path:path}", feeds, methods=["GET", "HEAD", "OPTIONS"]),
         *api.routes(settings, engine, api_limit),  # the push API (issue 11)
@@ -93,8 +98,9 @@ def create_app(
     # The operator console and Prometheus metrics (issue 12).
     routes += admin_routes(settings, engine, now)
     routes.append(metrics_route(settings, engine, now))
-    return Starlette(
+    app = Starlette(
         routes=routes,
+        lifespan=flusher(web.counter),
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(ForwardedClient, trusted=settings.web.trusted_proxies),
@@ -110,6 +116,8 @@ def create_app(
             500: _api_json(web.server_error),
         },
     )
+    app.state.clicks = web.counter  # tests and the bench flush it by hand
+    return app
 
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]

@@ -25,7 +25,7 @@ from ipaddress import ip_address
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from syndication.services import clicks
 from syndication.services.status import (
     DELIVERY_STATUSES,
     DIGEST_STATES,
@@ -193,7 +194,7 @@ class DatabaseCollector(Collector):
 
     def describe(self) -> Iterable[Metric]:
         # Registering must not query the database: describe the families without samples.
-        return families(None, self.now(), ())
+        return [*families(None, self.now(), ()), click_family({})]
 
     def collect(self) -> Iterable[Metric]:
         try:
@@ -203,7 +204,26 @@ class DatabaseCollector(Collector):
         except SQLAlchemyError as exc:
             log.warning("metrics: database unreachable: %s", exc)
             view = None
-        return families(view, self.now(), self.lists)
+        sums: dict[tuple[str, str], int] = {}
+        if view is not None:
+            try:
+                sums = clicks.totals(self.engine)
+            except SQLAlchemyError as exc:
+                log.warning("metrics: click sums unreadable: %s", exc)
+        return [*families(view, self.now(), self.lists), click_family(sums)]
+
+
+def click_family(sums: dict[tuple[str, str], int]) -> Metric:
+    """``syndication_digest_clicks_total{list,kind}``: the stored sums of issue 31 (counts
+    still in a ``serve`` process's memory join them at its next flush)."""
+    family = CounterMetricFamily(
+        "syndication_digest_clicks",
+        "Requests to digest links: readers' clicks and link scanners' requests",
+        labels=["list", "kind"],
+    )
+    for (slug, kind), value in sorted(sums.items()):
+        family.add_metric([slug, kind], float(value))
+    return family
 
 
 def _local_scrape(request: Request, proxies: tuple[str, ...]) -> bool:

@@ -10,16 +10,20 @@ console's routes, so a page added later without a check here fails this test.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from starlette.routing import Mount, Route
 
 from syndication.core.audit import Actor
 from syndication.services import articles, subscribers
 from syndication.services.digests import approval
 from syndication.settings import Settings
+from syndication.store import clicks
+from syndication.store import database as db
+from syndication.store.models import Digest
 from syndication.web.admin import admin_routes
 from tests.support.axe import axe_source, violations
 from tests.support.browser import needs_chromium, serving
@@ -31,7 +35,12 @@ pytestmark = needs_chromium
 
 OPERATOR = Actor.console("op@example.org", "127.0.0.1")
 # Routes under /admin that are not pages to look at: files and the stylesheet.
-NOT_PAGES = {"/subscribers/export.csv", "/audit/export.csv", "/static/admin.css"}
+NOT_PAGES = {
+    "/subscribers/export.csv",
+    "/audit/export.csv",
+    "/static/admin.css",
+    "/digests/{list_slug}/{period}/clicks.csv",
+}
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +51,15 @@ def axe_js() -> str:
 def seed(settings: Settings, engine: Engine) -> dict[str, str]:
     """Real data for every page; returns the path parameters the pages need."""
     queue_demo_digest(settings, engine, 3)
+    # The digest page's clicks section (issue 31): chart, ranking, the list's history.
+    with db.write_session(engine) as session:
+        digest_id = int(session.scalar(select(Digest.id)) or 0)
+        links = clicks.digest_links(session, digest_id)
+        assert links, "weekly-city counts clicks here: its digest has counted links"
+        clicks.add_counts(
+            session,
+            {(digest_id, link.article_id): (7 * i % 23, 3) for i, link in enumerate(links)},
+        )
     add_users(engine, AFTER_WEEK)
     long_one = "a-very-long-address-for-the-narrow-screen@departments.city.example.org"
     for email, name in ((long_one, "Long Address"), ("kim@example.org", "김민지")):
@@ -60,7 +78,10 @@ def seed(settings: Settings, engine: Engine) -> dict[str, str]:
 
 @pytest.fixture
 def site(settings: Settings, engine: Engine) -> Iterator[tuple[str, dict[str, str]]]:
-    with serving(settings, engine) as (base, served):
+    lists = tuple(
+        replace(ml, count_clicks=True) if ml.slug == "weekly-city" else ml for ml in settings.lists
+    )
+    with serving(replace(settings, lists=lists), engine) as (base, served):
         yield base, seed(served, engine)
 
 

@@ -27,7 +27,7 @@ from syndication.errors import SyndicationError
 from syndication.render import email as rendering
 from syndication.render import i18n
 from syndication.settings import READER_LANGUAGE, MailingList, Settings
-from syndication.store import approval, article_queries, digests, outbox
+from syndication.store import approval, article_queries, clicks, digests, outbox
 from syndication.store import database as db
 
 
@@ -135,11 +135,21 @@ def _compile_period(
         )
         if created:
             digests.store_languages(session, digest_id, others)
+        if created and the_list.count_clicks:
+            # The links /r/<token> names (issue 31); the stored render keeps the articles'
+            # own URLs, so the archive, previews and test sends show them unchanged.
+            clicks.store_links(session, digest_id, _article_links(content))
         queued = outbox.enqueue(session, digest_id, list_slug, now) if created else 0
         if created and the_list.approval == "manual":
             # Compiled held: nothing goes out until an operator approves (issue 12).
             approval.set_state(session, digest_id, "held", now, "awaiting approval")
     return CompileReport(list_slug, key, period, content.article_count, created, queued, False)
+
+
+def _article_links(content: digest.DigestContent) -> list[tuple[int, str, str]]:
+    """``(position, source id, url)`` of each article shown, in the digest's order."""
+    items = [item for section in content.sections for item in section.items]
+    return [(index, item.source_id, item.url) for index, item in enumerate(items, 1)]
 
 
 def _other_languages(

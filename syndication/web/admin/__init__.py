@@ -71,6 +71,7 @@ def admin_routes(
         get("/digests/", digests.index),
         get(digest, digests.page),
         get(digest + "/preview", digests.preview),
+        get(digest + "/clicks.csv", digests.clicks_export, operator=True),  # issue 31
         post(digest + "/hold", digests.action("hold")),
         post(digest + "/resume", digests.action("resume")),
         post(digest + "/approve", digests.action("approve")),

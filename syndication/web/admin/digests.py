@@ -11,9 +11,11 @@ from starlette.responses import HTMLResponse, Response
 from syndication.core.audit import digest_subject
 from syndication.core.digests import HTML_LIMIT
 from syndication.errors import InputError
-from syndication.services import audit
+from syndication.services import audit, clicks
+from syndication.services.clicks import ArticleClicks
 from syndication.services.digests import approval, archive
 from syndication.services.status import DigestRow, digest_report, recent_digests
+from syndication.web.admin.charts import BarChart, bar_chart
 from syndication.web.admin.common import (
     ActionHandler,
     Admin,
@@ -58,6 +60,15 @@ async def page(admin: Admin, request: Request, viewer: Viewer) -> Response:
     actions = await run_in_threadpool(
         audit.about, admin.engine, "digest", digest_subject(list_slug, period_key)
     )
+    click_rows = await run_in_threadpool(clicks.digest_report, admin.engine, view.status.digest_id)
+    history = (
+        await run_in_threadpool(clicks.list_history, admin.engine, list_slug) if click_rows else []
+    )
+    topics = (
+        await run_in_threadpool(clicks.topic_history, admin.settings, admin.engine, list_slug)
+        if click_rows
+        else ([], [])
+    )
     done = request.query_params.get("done", "")
     message = DONE.get(done, "")
     in_flight = request.query_params.get("in_flight", "")
@@ -78,6 +89,48 @@ async def page(admin: Admin, request: Request, viewer: Viewer) -> Response:
         audit=actions,
         gmail_clip=GMAIL_CLIP,
         html_limit=HTML_LIMIT,
+        clicks=click_rows,
+        click_chart=click_chart(click_rows),
+        click_history=history,
+        click_topics=topics,
+        counts_clicks=admin.settings.mailing_list(list_slug).count_clicks,
+    )
+
+
+CHART_STORIES = 10
+CHART_TITLE = 44  # characters of a story's title drawn above its bars (16 px labels)
+
+
+def click_chart(rows: list[ArticleClicks]) -> BarChart:
+    """The stories most clicked by readers, each with its scanner requests beside."""
+    shown = [
+        (_short(row.title), {READERS: row.reader_clicks, SCANNERS: row.scanner_requests})
+        for row in rows[:CHART_STORIES]
+    ]
+    return bar_chart(shown, (READERS, SCANNERS))
+
+
+READERS, SCANNERS = "readers' clicks", "scanner requests"
+
+
+def _short(title: str) -> str:
+    return title if len(title) <= CHART_TITLE else title[: CHART_TITLE - 1].rstrip() + "…"
+
+
+async def clicks_export(admin: Admin, request: Request, viewer: Viewer) -> Response:
+    """The digest's click sums as CSV (operators only: the route says so)."""
+    list_slug, period_key = slug_param(request, "list_slug"), period_param(request)
+    view = await run_in_threadpool(
+        archive.digest_view, admin.settings, admin.engine, list_slug, period_key, ()
+    )
+    rows = await run_in_threadpool(clicks.digest_report, admin.engine, view.status.digest_id)
+    return Response(
+        clicks.as_csv(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            **NO_STORE,
+            "content-disposition": f'attachment; filename="clicks-{list_slug}-{period_key}.csv"',
+        },
     )
 
 

@@ -1,0 +1,219 @@
+"""Counted digest links (issue 31): ``/r/<token>`` redirects per second and their 99th
+percentile, next to the same Starlette app shape answering a static 302, in one run.
+
+A fresh SQLite store gets the demo newsroom's articles, one list with
+``count_clicks = true``, one reader and that week's digest, sent through the file
+transport; the ``/r/`` links are read back from the message. Then, each in a child
+process served exactly as ``syndication serve`` serves (``web.server.run``: uvicorn,
+one worker, our h11 protocol):
+
+* ``redirect``: the real app (``create_app``), ``wrk`` cycling over the digest's links;
+* ``static 302``: the same app with ``/r/{token}`` answering a fixed 302 instead (same
+  middleware, same router, same server): the floor a redirect costs here.
+
+``wrk --latency`` loads each for ``--seconds`` with ``--connections``. After the real
+app stops (SIGTERM: its lifespan flushes the tally), the sums in ``digest_clicks`` are
+compared with the requests wrk completed: every request counted, none lost.
+
+    apt-get install wrk
+    .venv/bin/python bench/bench_redirect.py [--seconds 10] [--connections 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import multiprocessing
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from email import policy
+from pathlib import Path
+
+from sqlalchemy import func, select
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from syndication.services import delivery
+from syndication.services.articles import import_articles
+from syndication.services.database import init_store
+from syndication.services.digests import compiling
+from syndication.settings import DatabaseSettings, MailSettings, Settings
+from syndication.store import database as db
+from syndication.store import subscribers
+from syndication.store.models import DigestClicks
+from syndication.web import server
+from syndication.web.app import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+SENT = datetime(2026, 11, 24, tzinfo=UTC)
+LINK_RE = re.compile(r"http://127\.0\.0\.1:\d+(/r/[A-Za-z0-9_\-.]+)")
+STATIC_TARGET = "https://news.example.org/static-target"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def prepare(work: Path, port: int) -> tuple[Settings, list[str]]:
+    """The store, the sent digest, and its ``/r/`` paths."""
+    base = Settings()
+    lists = tuple(
+        replace(ml, count_clicks=True) if ml.slug == "weekly-city" else ml for ml in base.lists
+    )
+    settings = replace(
+        base,
+        database=DatabaseSettings(url=f"sqlite:///{work / 'bench.db'}"),
+        mail=MailSettings(outbox_dir=work / "outbox"),
+        secret_key="bench-only-secret-of-at-least-32-bytes",
+        lists=lists,
+        site=replace(base.site, base_url=f"http://127.0.0.1:{port}"),
+    )
+    engine = db.make_engine(settings.database.url)
+    init_store(settings, engine)
+    with (ROOT / "examples" / "news.jsonl").open("rb") as lines:
+        import_articles(
+            engine, lines, source="news.jsonl",
+            known_topics={t.slug for t in settings.topics}, now=lambda: SENT,
+        )  # fmt: skip
+    with db.write_session(engine) as session:
+        subscribers.add_subscriber(
+            session, "reader@example.org", "", ["weekly-city"], confirmed=True, now=SENT
+        )
+    compiling.compile_digest(settings, engine, "weekly-city", date(2026, 11, 18), SENT)
+    delivery.send_digests(settings, engine, workers=1, now=lambda: SENT)
+    [path] = (work / "outbox" / "weekly-city").rglob("*.eml")
+    message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+    text = message.get_body(("plain",))
+    assert text is not None
+    links = LINK_RE.findall(str(text.get_content()))
+    assert links, "the digest carries no /r/ links"
+    engine.dispose()
+    return settings, links
+
+
+def serve_real(settings: Settings, port: int) -> None:
+    engine = db.make_engine(settings.database.url)
+    server.run(create_app(settings, engine), "127.0.0.1", port, settings.web)
+
+
+def serve_static(settings: Settings, port: int) -> None:
+    """The same app (``create_app``: its middleware, its router) with one more route that
+    answers a fixed 302: what a redirect costs with no token, store or tally."""
+
+    async def redirect(request: Request) -> Response:
+        return RedirectResponse(STATIC_TARGET, status_code=302)
+
+    engine = db.make_engine(settings.database.url)
+    app = create_app(settings, engine)
+    app.router.routes.insert(0, Route("/r/{token}", redirect, methods=["GET"]))
+    server.run(app, "127.0.0.1", port, settings.web)
+
+
+def started(process: multiprocessing.Process, port: int) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            if time.monotonic() > deadline or not process.is_alive():
+                raise SystemExit("the server did not start") from None
+            time.sleep(0.05)
+
+
+def wrk(
+    port: int, paths: list[str], seconds: float, connections: int, work: Path
+) -> dict[str, float]:
+    script = work / "paths.lua"
+    quoted = ", ".join(f'"{p}"' for p in paths)
+    script.write_text(
+        f"paths = {{{quoted}}}\ni = 0\n"
+        "request = function()\n  i = i % #paths + 1\n"
+        '  return wrk.format("GET", paths[i], {["User-Agent"] = "Mozilla/5.0 bench"})\nend\n',
+        encoding="utf-8",
+    )
+    output = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s", str(script),
+         f"http://127.0.0.1:{port}"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    if "Non-2xx or 3xx" in output:
+        raise SystemExit(f"wrk saw error responses:\n{output}")
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", output)
+    total = re.search(r"(\d+) requests in", output)
+    if not (rate and p99 and total):
+        raise SystemExit(f"cannot read wrk's output:\n{output}")
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    return {
+        "rate": float(rate.group(1)),
+        "p99_ms": float(p99.group(1)) * scale,
+        "requests": float(total.group(1)),
+    }
+
+
+def run_case(
+    target: Callable[[Settings, int], None],
+    settings: Settings,
+    paths: list[str],
+    args: argparse.Namespace,
+    work: Path,
+) -> dict[str, float]:
+    port = int(settings.site.base_url.rsplit(":", 1)[1]) if target is serve_real else free_port()
+    process = multiprocessing.Process(target=target, args=(settings, port))
+    process.start()
+    try:
+        started(process, port)
+        return wrk(port, paths, args.seconds, args.connections, work)
+    finally:
+        process.terminate()  # SIGTERM: uvicorn shuts down, the lifespan flushes
+        process.join(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    with tempfile.TemporaryDirectory(prefix="bench-redirect-") as folder:
+        work = Path(folder)
+        port = free_port()
+        settings, paths = prepare(work, port)
+        real = run_case(serve_real, settings, paths, args, work)
+        static = run_case(serve_static, settings, paths, args, work)
+        engine = db.make_engine(settings.database.url)
+        with db.read_session(engine) as session:
+            counted = session.execute(
+                select(
+                    func.sum(DigestClicks.reader_clicks), func.sum(DigestClicks.scanner_requests)
+                )
+            ).one()
+        readers, scanners = int(counted[0] or 0), int(counted[1] or 0)
+    each = f"{args.connections} connections, {args.seconds:g} s each"
+    print(f"links in the digest: {len(paths)}; {each}")
+    for name, figures in (("redirect (/r/, real app)", real), ("static 302 (same app)", static)):
+        print(
+            f"{name:26} {figures['rate']:>9,.0f} req/s   p99 {figures['p99_ms']:6.2f} ms"
+            f"   ({figures['requests']:,.0f} requests)"
+        )
+    print(
+        f"counted after shutdown: {readers + scanners:,} of {real['requests']:,.0f} requests "
+        f"({readers:,} readers' clicks, {scanners:,} scanner requests: one copy walking "
+        "every link is a burst)"
+    )
+
+
+if __name__ == "__main__":
+    main()
