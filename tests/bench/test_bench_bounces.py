@@ -69,7 +69,7 @@ def test_the_bench_prints_the_confusion_table_and_the_goals(tmp_path: Path) -> N
     assert "address gone, suppressed at once      1 of 2       50.0%" in out
     assert "complaints, unsubscribed              1 of 1      100.0%" in out
     assert "action class agrees                   3 of 4       75.0%" in out
-    assert "c.eml\tlabel userunknown\tours blocked" in out
+    assert "c.eml\tsuppress:alarm-only\tlabel userunknown\tours blocked" in out
 
 
 def test_a_labels_file_with_an_unknown_reason_is_refused(tmp_path: Path) -> None:
