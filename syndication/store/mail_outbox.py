@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from syndication.core.deliveries import Claimed, Outcome
 from syndication.store.models import Subscriber, Suppression, TransactionalMail
-from syndication.store.outbox import give_back, lock_in_id_order, renew
+from syndication.store.outbox import give_back, lock_in_id_order, mark_claimed, renew
 
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(minutes=30)
@@ -169,18 +169,7 @@ def claim_batch(
             )
         )
     eligible = [r for r in rows if r.ok]
-    if eligible:
-        session.execute(
-            update(Mail)
-            .where(Mail.id.in_([r.id for r in eligible]))
-            .values(
-                status="sending",
-                lease_until=now + lease,
-                claimed_by=worker,
-                claim_token=token,
-                attempts=Mail.attempts + 1,
-            )
-        )
+    mark_claimed(session, [r.id for r in eligible], now + lease, worker, token, Mail)
     # No digest id in the claim: an operator's hold stops a digest's copies, not a test
     # of it (the sender asks whether a claim's digest is stopped before each message).
     return [

@@ -198,18 +198,7 @@ def claim_batch(
             .where(Delivery.id.in_(gone))
             .values(status="skipped", lease_until=None, last_error="subscriber no longer active")
         )
-    if eligible:
-        session.execute(
-            update(Delivery)
-            .where(Delivery.id.in_([r.id for r in eligible]))
-            .values(
-                status="sending",
-                lease_until=now + lease,
-                claimed_by=worker,
-                claim_token=token,
-                attempts=Delivery.attempts + 1,
-            )
-        )
+    mark_claimed(session, [r.id for r in eligible], now + lease, worker, token)
     return [
         Claimed(
             r.id,
@@ -232,6 +221,31 @@ OutboxRow = type[Delivery] | type[TransactionalMail]
 
 def _held(token: str, table: OutboxRow = Delivery) -> ColumnElement[bool]:
     return and_(table.status == "sending", table.claim_token == token)
+
+
+def mark_claimed(
+    session: Session,
+    ids: Sequence[int],
+    lease_until: datetime,
+    worker: str,
+    token: str,
+    table: OutboxRow = Delivery,
+) -> None:
+    """Make ``ids`` held by ``worker`` under claim ``token`` until ``lease_until``, one
+    attempt more: how both outboxes claim."""
+    if not ids:
+        return
+    session.execute(
+        update(table)
+        .where(table.id.in_(ids))
+        .values(
+            status="sending",
+            lease_until=lease_until,
+            claimed_by=worker,
+            claim_token=token,
+            attempts=table.attempts + 1,
+        )
+    )
 
 
 def lock_in_id_order(
