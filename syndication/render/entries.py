@@ -28,7 +28,7 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Part of every fragment's cache key: change it whenever the bytes an entry renders to
 # change (layout here, sanitising rules in core.entries), so no old fragment is reused.
-VERSION = "entries-5"
+VERSION = "entries-6"
 ATOM_PREFIX = "atom"  # RSS documents declare Atom's namespace under this prefix (feedgen)
 
 
@@ -67,7 +67,7 @@ def _atom(entry: Entry, own: str) -> bytes:
         f'  <entry xml:lang="{_attribute(own)}">\n    <id>' if own else "  <entry>\n    <id>",
         _text(entry.id),
         "</id>\n    ",
-        _atom_title(entry.title),
+        _atom_text("title", entry.title),
         "\n    <updated>",
         entry.updated.isoformat(),
         "</updated>\n",
@@ -136,34 +136,36 @@ def _attribute(value: str) -> str:
 # An RSS item's <description> is HTML to every reader (feedparser, the W3C validator's
 # safeHtml): the plain-text summary is HTML-escaped into it (issue 15 item 8). An RSS
 # <title> (and the channel's <title> and <description>) is not said to be text or HTML,
-# and readers split: rss-parser, feed-extractor and most apps show the parsed text; others
-# (and feedparser, when the text has an end tag or an entity) render it as HTML. Plain text
-# that reads the same either way is written once escaped, so "Seoul & Tokyo" is
-# "Seoul & Tokyo" everywhere (issue 15 item 8's escaping of every title showed
-# "Seoul &amp; Tokyo" to every reader). Text an HTML reader would take as markup (a tag,
-# a comment, a character reference) is HTML-escaped first, so markup never comes alive in
-# a reader that renders titles: the security fix of issue 15 item 8, kept where it
-# matters. Such a title reaches rss-parser and feed-extractor escaped ("&lt;b&gt;"): RSS
-# has no way to say "text", and no bytes read as the same text to a reader that shows
-# the parsed text and to one that renders it (feedparser's lookslikehtml takes an end tag
-# or an entity for HTML). Then ``&``, ``<`` and ``>`` are written as the hexadecimal
+# and readers split: rss-parser and most apps show the parsed text; feedparser (and the
+# readers built on it) render it as HTML when it has an end tag or an entity, and
+# feed-extractor decodes character references once more. Plain text that reads the same
+# either way is written once escaped, with ``&``, ``<`` and ``>`` as the hexadecimal
 # character references the RSS Advisory Board's profile asks for in plain text
-# (https://www.rssboard.org/rss-profile#data-types-characterdata); a parser reads the
-# same characters, and the W3C validator takes a line carrying them as text instead of
-# warning "title should not contain HTML".
+# (https://www.rssboard.org/rss-profile#data-types-characterdata): "Seoul & Tokyo" is
+# "Seoul & Tokyo" everywhere (issue 15 item 8's escaping of every title showed
+# "Seoul &amp; Tokyo" to every reader), and the W3C validator, seeing a hexadecimal
+# reference on the line, takes the text as character data instead of warning "title
+# should not contain HTML". Atom says which it is: such text is ``type="text"``.
 #
-# Atom titles are type="text" (RFC 4287 section 3.1.1.1, the default), escaped once with
-# the same references: readers that honour the type show them as text, and so do those
-# that ignore it (rss-parser, feed-extractor), exactly as stored. Issue 26: declared
-# type="html" and escaped twice, "<b>Seoul</b> & Tokyo" reached those two as
-# "&lt;b&gt;Seoul&lt;/b&gt; &amp; Tokyo". The cost: the W3C validator warns "should not
-# contain HTML unless declared" on a title holding an HTML end tag ("</b>"), which it
-# cannot tell from markup; accepted, and listed in tests/support/readers.py. Atom
-# summaries and subtitles, which readers render as HTML as they do an RSS description,
-# keep the RSS rule and say so (type="html" when they read as markup).
+# Text an HTML reader would take as markup (a tag, a comment, a character reference) is
+# HTML-escaped first, so markup never comes alive in a reader that renders titles (the
+# security fix of issue 15 item 8), and Atom declares it ``type="html"``
+# (:func:`text_content`). The HTML level escapes ``&`` and ``<`` as ``&amp;``/``&lt;``,
+# and the XML level writes that ``&`` as ``&amp;``: a named reference, which the readers
+# built on fast-xml-parser (feed-extractor) decode in their first pass before decoding
+# the HTML level, so they show the text as stored, as feedparser does. ``>`` is written
+# as the hexadecimal reference, and where the text has none, its first other character
+# is, so the line always carries the RSS profile's mark and the W3C validator reads no
+# HTML in RSS (an Atom ``type="html"`` title is HTML by declaration). rss-parser, which
+# shows the parsed text whatever Atom's type says, then shows such a title escaped
+# ("&lt;b>"): no bytes give the literal "<b>" to a reader that shows the parsed text and
+# keep it dead in one that renders it. Issue 26 kept Atom titles ``type="text"`` for a
+# while for rss-parser's sake; the W3C validator then warned on every title holding an
+# end tag ("</b>"), and the issue asks for none.
 _MARKUP = re.compile(r"<[A-Za-z/!?]|&#")
 REFERENCES = {"&": "&#x26;", "<": "&#x3C;", ">": "&#x3E;"}
 _SPECIAL = re.compile("[&<>]")
+_MARKUP_LEVELS = {"&": "&amp;amp;", "<": "&amp;lt;", ">": "&#x3E;", "\r": "&#13;"}
 
 
 def reads_as_markup(plain: str) -> bool:
@@ -172,34 +174,44 @@ def reads_as_markup(plain: str) -> bool:
     return _MARKUP.search(plain) is not None or ("&" in plain and unescape(plain) != plain)
 
 
-def html_level(plain: str) -> str:
-    """``plain`` as an RSS <title> or Atom text holds it once parsed: itself, or
-    HTML-escaped when it reads as markup (Atom then says ``type="html"``)."""
-    return escape(plain, quote=False) if reads_as_markup(plain) else plain
-
-
 def _references(text: str) -> str:
     value = _SPECIAL.sub(lambda m: REFERENCES[m.group()], text)
     return value.replace("\r", "&#13;") if "\r" in value else value
 
 
-def _plain(plain: str) -> str:
-    return _references(html_level(plain))
+def _markup_text(plain: str) -> str:
+    pieces: list[str] = []
+    marked = ">" in plain
+    for char in plain:
+        level = _MARKUP_LEVELS.get(char)
+        if level is not None:
+            pieces.append(level)
+        elif marked:
+            pieces.append(char)
+        else:
+            pieces.append(f"&#x{ord(char):X};")
+            marked = True
+    return "".join(pieces)
 
 
-def _atom_title(plain: str) -> str:
-    return f"<title>{_references(plain)}</title>"
+def text_content(plain: str) -> tuple[str, bool]:
+    """``plain`` as the character data of an RSS or Atom text element (raw XML), and
+    whether it is written as HTML (Atom then says ``type="html"``); see above."""
+    if reads_as_markup(plain):
+        return _markup_text(plain), True
+    return _references(plain), False
 
 
 def _atom_text(tag: str, plain: str) -> str:
-    kind = ' type="html"' if reads_as_markup(plain) else ""
-    return f"<{tag}{kind}>{_plain(plain)}</{tag}>"
+    content, markup = text_content(plain)
+    kind = ' type="html"' if markup else ""
+    return f"<{tag}{kind}>{content}</{tag}>"
 
 
 def _rss(entry: Entry, own: str) -> bytes:
     parts = [
         "    <item>\n      <title>",
-        _plain(entry.title),
+        text_content(entry.title)[0],
         "</title>\n      <description>",
         _text(escape(entry.summary or entry.title, quote=False)),
         "</description>\n      <content:encoded>",

@@ -53,13 +53,11 @@ from syndication.core.feeds import (
     language_of,
 )
 from syndication.render.entries import (
-    REFERENCES,
     TRANSLATION_TYPE,
-    html_level,
     json_item,
     own_language,
-    reads_as_markup,
     rfc3339,
+    text_content,
 )
 from syndication.settings import Settings
 
@@ -160,7 +158,7 @@ class _FeedExtension(BaseExtension):  # type: ignore[misc]
 
     def extend_atom(self, feed: Any) -> Any:
         assert self.document is not None
-        _atom_title(feed.find("{*}title"), self.document.title)
+        _atom_text(feed.find("{*}title"), self.document.title)
         _atom_text(feed.find("{*}subtitle"), self.document.description)
         if self.document.kind == ARCHIVE:
             # RFC 5005 section 4: an archive document says so with an empty fh:archive.
@@ -192,7 +190,7 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
         own = own_language(self.entry, self.language)
         if own:
             element.set(XML_LANG, own)
-        _atom_title(element.find("{*}title"), self.entry.title)
+        _atom_text(element.find("{*}title"), self.entry.title)
         summary = element.find("{*}summary")
         if summary is not None:
             _atom_text(summary, self.entry.summary)
@@ -296,38 +294,33 @@ def _generator(document: FeedDocument, *, rss: bool) -> FeedGenerator:
     return fg
 
 
-_SPECIAL = re.compile("([&<>])")
+_REFERENCE = re.compile(r"(&#x?[0-9A-Fa-f]+;)")
 
 
-def _plain_text(element: Any, plain: str) -> None:
-    """Set ``element``'s text to ``plain`` as plain text is written in RSS (the rule is
-    :func:`syndication.render.entries.html_level`)."""
-    _references(element, html_level(plain))
-
-
-def _references(element: Any, text: str) -> None:
-    """Set ``element``'s text to ``text`` with ``&``, ``<`` and ``>`` as hexadecimal
-    character references, which lxml writes only from entity nodes."""
+def _plain_text(element: Any, plain: str) -> bool:
+    """Set ``element``'s text to ``plain`` as RSS and Atom carry plain text
+    (:func:`syndication.render.entries.text_content`, the same bytes); returns whether it
+    is written as HTML."""
+    content, markup = text_content(plain)
     for child in list(element):
         element.remove(child)
-    chunks = _SPECIAL.split(text)
-    element.text = chunks[0]
+    # lxml writes a character reference only from an entity node; "&amp;" is its own.
+    chunks = _REFERENCE.split(content)
+    element.text = chunks[0].replace("&amp;", "&")
     for index in range(1, len(chunks), 2):
-        reference = Entity(REFERENCES[chunks[index]][1:-1])
-        reference.tail = chunks[index + 1]
+        reference = Entity(chunks[index][1:-1])
+        reference.tail = chunks[index + 1].replace("&amp;", "&")
         element.append(reference)
-
-
-def _atom_title(element: Any, plain: str) -> None:
-    """An Atom title: type ``text``, exactly as stored (see render.entries)."""
-    _references(element, plain)
+    return markup
 
 
 def _atom_text(element: Any, plain: str) -> None:
-    """An Atom summary or subtitle: declared ``type="html"`` when it reads as markup."""
-    _plain_text(element, plain)
-    if reads_as_markup(plain):
+    """Atom text (a title, summary or subtitle): declared ``type="html"`` when it reads
+    as markup (see render.entries)."""
+    if _plain_text(element, plain):
         element.set("type", "html")
+    elif "type" in element.attrib:
+        del element.attrib["type"]
 
 
 def _sub(parent: Any, tag: str, **attributes: str) -> Any:

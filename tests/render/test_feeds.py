@@ -18,6 +18,7 @@ from syndication.core import entries as entry_model
 from syndication.core import feeds
 from syndication.core.articles import StoredArticle
 from syndication.render import feeds as feedwriter
+from syndication.render.entries import text_content
 from syndication.settings import FeedSettings, Settings
 from tests.support.builders import stored_article
 
@@ -244,9 +245,8 @@ def test_rss_title_and_description_are_escaped_plain_text() -> None:
     [rss] = [d for d in feeds.all_documents(SETTINGS, "culture", [article]) if d.kind == "rss"]
     item = ElementTree.fromstring(feedwriter.render(rss)).find("channel/item")
     assert item is not None
-    assert (
-        item.findtext("title") == "&lt;b&gt;Bold&lt;/b&gt; &amp; &lt;img src=x onerror=alert(1)&gt;"
-    )
+    # Escaped HTML ("&" and "<"; a ">" alone opens nothing): no element, the text as stored.
+    assert item.findtext("title") == "&lt;b>Bold&lt;/b> &amp; &lt;img src=x onerror=alert(1)>"
     assert item.findtext("description") == "&lt;script&gt;alert(1)&lt;/script&gt; Q&amp;A"
     entry = feedparser.parse(feedwriter.render(rss)).entries[0]
     # feedparser, like readers, takes RSS titles as HTML: what it shows is the text.
@@ -312,8 +312,9 @@ def test_rss_text_follows_the_rss_profile_so_the_w3c_validator_takes_it_as_text(
     [rss] = [d for d in feeds.all_documents(settings, "culture", [article]) if d.kind == "rss"]
     data = feedwriter.render(rss)
     assert b"<title>AT&#x26;T2 &#x26; R&#x26;D &#x3C;3</title>" in data
-    # Markup in plain text is HTML-escaped first, then written the same way.
-    assert b"<description>Music &#x26;amp; &#x26;lt;film&#x26;gt;</description>" in data
+    # Markup in plain text is HTML-escaped first; that "&" is written "&amp;" (readers on
+    # fast-xml-parser decode named references first), ">" as the profile's reference.
+    assert b"<description>Music &amp;amp; &amp;lt;film&#x3E;</description>" in data
     # An item's description is HTML to the validator and to feedparser: escaped text.
     assert b"<description>Q&amp;amp;A</description>" in data
 
@@ -329,21 +330,33 @@ def test_json_feed_items_carry_the_picture_as_an_attachment_too() -> None:
     assert all("attachments" not in i for i in items if "image" not in i)
 
 
-def test_atom_titles_are_text_exactly_as_stored_even_when_they_read_as_markup() -> None:
-    """Issue 26: an Atom title that read as markup was written ``type="html"``, escaped
-    twice, and reached rss-parser and feed-extractor (which ignore the type) as
-    "&lt;b&gt;". Titles are ``type="text"``, escaped once with the RSS profile's
-    references; summaries and subtitles, rendered as HTML by readers, say ``type="html"``
-    when they read as markup (the W3C validator's "should not contain HTML")."""
+def test_atom_text_that_reads_as_markup_is_declared_html_and_escaped() -> None:
+    """Issue 26: Atom titles holding markup were written ``type="text"``, and the W3C
+    validator warned "title should not contain HTML" on every one with an end tag
+    ("</b>"). Text that reads as markup is ``type="html"``, escaped as HTML (so nothing
+    comes alive), with the HTML level's ``&`` written ``&amp;`` (feed-extractor and
+    feed-parser decode it before the HTML level) and ``>`` as the profile's reference;
+    feedparser renders it to the text as stored. Plain text stays ``type="text"``."""
     topics = (replace(SETTINGS.topic("culture"), description="Music & <film>"),)
     settings = replace(SETTINGS, topics=topics)
     markup, plain = "<b>Bold</b> & more", "AT&T2 & R&D"
     article = stored_article(title=markup, summary=plain)
     [atom] = [d for d in feeds.all_documents(settings, "culture", [article]) if d.kind == "atom"]
     data = feedwriter.render(atom)
-    assert b"<title>&#x3C;b&#x3E;Bold&#x3C;/b&#x3E; &#x26; more</title>" in data
+    assert b'<title type="html">&amp;lt;b&#x3E;Bold&amp;lt;/b&#x3E; &amp;amp; more</title>' in data
     assert b"<summary>AT&#x26;T2 &#x26; R&#x26;D</summary>" in data
-    assert b'<subtitle type="html">Music &#x26;amp; &#x26;lt;film&#x26;gt;</subtitle>' in data
+    assert b'<subtitle type="html">Music &amp;amp; &amp;lt;film&#x3E;</subtitle>' in data
     entry = parse(data).entries[0]
-    assert (entry.title, entry.title_detail.type) == (markup, "text/plain")
+    assert entry.title_detail.type == "text/html"
+    title = lxml.html.fragment_fromstring(entry.title, create_parent="p")
+    assert (title.text_content(), len(title)) == (markup, 0)  # the text, no element
     assert (entry.summary, entry.summary_detail.type) == (plain, "text/plain")
+
+
+def test_markup_text_always_carries_a_hexadecimal_reference() -> None:
+    """The W3C validator takes entity-looking text in RSS for HTML unless its line holds
+    a hexadecimal reference (the RSS profile's mark): text without a ">" gets its first
+    other character written that way; every reader decodes it to the same character."""
+    content, markup = text_content("Tom &amp; Jerry")
+    assert markup and content == "&#x54;om &amp;amp;amp; Jerry"
+    assert text_content("Q&A") == ("Q&#x26;A", False)
