@@ -58,7 +58,7 @@ def bounces_fetch(ctx: typer.Context) -> None:
 
     c = context(ctx)
     report = bounces.fetch_imap(c.signing(), c.engine, utc_now)
-    out.print(f"fetched {report.fetched}; {report.processed.summary}")
+    out.print(report.summary)
 
 
 @bounces_app.command("import")

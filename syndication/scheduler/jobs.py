@@ -270,4 +270,6 @@ def _fetch_bounces(runtime: _Runtime) -> JobOutcome:
     report = bounces.fetch_imap(runtime.settings, runtime.engine, runtime.now)
     done = report.processed
     counts = {"fetched": report.fetched, "applied": done.applied, "ignored": done.ignored}
-    return JobOutcome(f"fetched {report.fetched}; {done.summary}", counts)
+    if report.dropped:
+        counts["dropped"] = report.dropped
+    return JobOutcome(report.summary, counts)

@@ -371,25 +371,53 @@ def import_paths(
 
 @dataclass(frozen=True)
 class FetchReport:
+    """Messages taken from the mailbox (moved to the processed folder), how many of them
+    were strangers' reports not stored (over ``bounces.strangers_stored``), and what
+    processing did."""
+
     fetched: int
     processed: ProcessReport
+    dropped: int = 0
+
+    @property
+    def summary(self) -> str:
+        dropped = f" ({self.dropped} strangers' reports over the limit, not stored)"
+        return f"fetched {self.fetched}{dropped if self.dropped else ''}; {self.processed.summary}"
 
 
 def fetch_imap(settings: Settings, engine: Engine, now: Callable[[], datetime]) -> FetchReport:
-    """Fetch the bounce mailbox over IMAP: store each message, then move it, then process."""
+    """Fetch the bounce mailbox over IMAP: store each message, then move it, then process.
+
+    Anyone can mail the bounce address, so a message that names nothing of ours is
+    stored only within ``bounces.strangers_stored`` held in all, as at the SMTP/LMTP
+    intake (a mailbox has no connecting peer, so only the total bound applies); over it,
+    it is moved without being stored (the mailbox keeps it) and counted."""
     from syndication.edges.imap_fetch import ImapMailbox
 
     imap = settings.bounces.imap
     if imap is None:
         raise SyndicationError(f"{settings.source}: [bounces.imap] is not set")
-    fetched = 0
+    held = settings.bounces.strangers_stored
+    limits = StrangerLimits(per_peer=held, window=timedelta(hours=1), max_stored=held)
+    fetched = dropped = 0
     with ImapMailbox(imap) as mailbox:
         for uid, data in mailbox.messages():
-            accept(engine, data, source="imap", sender="", recipients=(), now=now())
-            # Stored and committed above: only now may it leave the folder.
+            stored = accept_limited(
+                settings,
+                engine,
+                limits,
+                data,
+                source="imap",
+                sender="",
+                recipients=(),
+                peer="the IMAP mailbox",
+                now=now(),
+            )
+            # Stored and committed above (or refused): only now may it leave the folder.
             mailbox.move_processed(uid)
             fetched += 1
-    return FetchReport(fetched, process_pending(settings, engine, now))
+            dropped += stored is None
+    return FetchReport(fetched, process_pending(settings, engine, now), dropped)
 
 
 def serve(

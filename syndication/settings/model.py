@@ -300,7 +300,8 @@ class BounceSettings:
     are pruned (events and their verdicts are kept). ``strangers_per_hour`` and
     ``strangers_stored``: the SMTP/LMTP intake keeps at most that many reports that match
     no VERP token or Message-ID of ours per sending peer per hour, and at most that many
-    in all (``core/intake_limits.py``); the rest are counted and dropped.
+    in all, and ``bounces fetch`` keeps at most ``strangers_stored`` in all from the
+    mailbox (``core/intake_limits.py``); the rest are counted and dropped.
     """
 
     address: str = ""

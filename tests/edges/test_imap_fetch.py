@@ -102,3 +102,36 @@ def test_a_certificate_we_do_not_trust_is_refused(dovecot: Dovecot) -> None:
     with pytest.raises(ImapError, match="cannot connect"):
         with ImapMailbox(imap_settings(dovecot, "tls", ca_file="")):
             pass
+
+
+def test_fetch_stores_strangers_reports_only_within_the_total_bound(
+    settings: Settings, engine: Engine, dovecot: Dovecot
+) -> None:
+    """Issue 25: anyone can mail the bounce mailbox; reports that name nothing of ours are
+    stored only while fewer than ``strangers_stored`` are held, as at the SMTP intake.
+    Over the bound they still leave the inbox (moved, never deleted), unstored; a report
+    about a copy of ours is stored and applied whatever the bound."""
+    base = with_bounces(settings)
+    limited = replace(base.bounces, imap=imap_settings(dovecot, "tls"), strangers_stored=2)
+    fetching = replace(base, bounces=limited)
+    import_demo_articles(fetching, engine)
+    add_active(engine, ["dead@reader.example.net"])
+    dead = send_week(fetching, engine, date(2026, 11, 18), AFTER_WEEK)["dead@reader.example.net"]
+    strangers = [
+        dsn(
+            "bounces@news.example.org",
+            f"x{n}@elsewhere.example",
+            "5.1.1",
+            "550 5.1.1 no such user",
+            f"<never-sent-{n}@news.example.org>",
+        )
+        for n in range(4)
+    ]
+    ours = dsn(dead.return_path, dead.email, "5.1.1", "550 5.1.1 no such user", dead.message_id)
+    append(dovecot, [*strangers, f"Delivered-To: {dead.return_path}\r\n".encode() + ours])
+    result = bounces.fetch_imap(fetching, engine, lambda: AFTER_WEEK)
+    assert (result.fetched, result.dropped) == (5, 2)
+    assert (result.processed.applied, result.processed.ignored) == (1, 2)
+    assert "2 strangers' reports over the limit, not stored" in result.summary
+    assert status_of(engine, dead.email) == "bounced"
+    assert (count(dovecot, "INBOX"), count(dovecot, "Processed")) == (0, 5)
