@@ -13,7 +13,7 @@ from playwright.sync_api import Browser
 
 from tests.support.axe import axe_source, violations
 from tests.support.browser import ARTIFACTS, needs_chromium
-from tests.support.mail import html_part, messages
+from tests.support.mail import NAMES, html_part, messages
 
 pytestmark = needs_chromium
 
@@ -25,7 +25,7 @@ def axe() -> str:
     return axe_source()
 
 
-@pytest.mark.parametrize("name", ["digest", "confirmation"])
+@pytest.mark.parametrize("name", NAMES)
 def test_no_template_scrolls_sideways_and_axe_finds_nothing(
     browser: Browser, axe: str, name: str
 ) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.mail import messages
+from tests.support.mail import NAMES, messages
 
 SPAMASSASSIN = shutil.which("spamassassin")
 STATUS = re.compile(rb"^X-Spam-Status: .*?score=(-?[0-9.]+).*?tests=(.*?)autolearn", re.M | re.S)
@@ -52,7 +52,7 @@ def score(raw: bytes, home: Path) -> tuple[float, list[str]]:
     return float(found.group(1)), [r.decode() for r in rules]
 
 
-@pytest.mark.parametrize("name", ["digest", "confirmation"])
+@pytest.mark.parametrize("name", NAMES)
 def test_every_template_scores_at_most_zero(name: str, tmp_path: Path) -> None:
     points, rules = score(messages()[name], tmp_path)
     assert points <= 0.0, f"SpamAssassin scored the {name} mail {points}: {', '.join(rules)}"
