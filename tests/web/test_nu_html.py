@@ -3,12 +3,13 @@ validator judges them (issue 26).
 
 The documents are the real output: the mails as the sender builds them (the digest and the
 confirmation personalised for a reader, the test send of a stored digest, the confirmation
-mail of a subscriber in the store), the public pages served by the app (the sign-up form,
-its two answers (taken, and the form again with an error), confirm and a bad link,
-unsubscribe and its answer, preferences, the digest archive and one digest, the
-404 page, a counted link that is not ours) and every console page, walked from the
-console's route table as the browser's axe test walks it (:func:`tests.support.console.
-console_pages`). One checker run takes them all (:mod:`tests.support.vnu`).
+mail of a Korean subscriber in the store); the public pages of a bilingual newsroom as the
+app serves them (the sign-up form in both languages and its two answers, taken and the form
+again with an error; confirm and a bad link; unsubscribe and its answer; preferences; the
+digest archive in both languages and one digest; the 404 page; a counted link that is not
+ours); and every console page, walked from the console's route table as the browser's axe
+test walks it (:func:`tests.support.console.console_pages`). One checker run takes them
+all (:mod:`tests.support.vnu`).
 
 Every error and every warning fails the test with the document, the line and the
 checker's message, unless :data:`ACCEPTED` lists it: the e-mail idioms mail clients need,
@@ -28,7 +29,7 @@ from sqlalchemy import Engine, select, update
 from syndication.core.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, make_token
 from syndication.services import transactional
 from syndication.services.digests import approval
-from syndication.settings import Settings
+from syndication.settings import LanguageSettings, Settings
 from syndication.store import database as db
 from syndication.store import digests as digest_store
 from syndication.store import subscribers as subscriber_store
@@ -106,6 +107,7 @@ def mail_documents(settings: Settings, engine: Engine) -> dict[str, str]:
     _, test_mail = approval.test_envelope(settings, stored, "editor@example.org", AFTER_WEEK)
     found["mail-test-send"] = html_part(test_mail.message)
     found["mail-confirmation-stored-reader"] = html_part(confirmation.message)
+    assert '<html lang="ko"' in found["mail-confirmation-stored-reader"]
     return found
 
 
@@ -127,6 +129,9 @@ def public_pages(settings: Settings, engine: Engine, clock: Clock, reader: int) 
         "digest-archive-copy": ("GET", f"/digests/weekly-city/{PERIOD}", 200),
         "not-found": ("GET", "/no-such-page", 404),
         "link-not-found": ("GET", "/r/not-one-of-ours", 404),
+        # In the newsroom's second language (the switch's choice, kept in a cookie from here).
+        "home-ko": ("GET", "/?lang=ko", 200),
+        "digest-archive-ko": ("GET", "/digests/", 200),
     }
     found = {}
     with client_for(settings, engine, clock) as client:
@@ -141,6 +146,8 @@ def public_pages(settings: Settings, engine: Engine, clock: Clock, reader: int) 
             response = client.post("/subscribe", data={**form, "lists": ["weekly-city"]})
             assert response.status_code == status, f"{address}: {response.status_code}"
             found[f"page-{name}"] = response.text
+    for name in ("home-ko", "digest-archive-ko", "confirm", "preferences"):
+        assert '<html lang="ko"' in found[f"page-{name}"], f"page-{name} is not in Korean"
     return found
 
 
@@ -167,7 +174,9 @@ def test_mail_and_pages_pass_the_nu_html_checker(
     lists = tuple(
         replace(ml, count_clicks=True) if ml.slug == "weekly-city" else ml for ml in settings.lists
     )
-    settings = replace(settings, lists=lists)
+    # A bilingual newsroom: the language switch on every page, and a Korean reader's pages.
+    languages = LanguageSettings(available=("en", "ko"))
+    settings = replace(settings, lists=lists, languages=languages)
     params = seed(settings, engine)
     # The seeded digest is held; resumed with one copy sent, the public archive shows it.
     approval.resume(settings, engine, "weekly-city", PERIOD, OPERATOR, AFTER_WEEK)
@@ -175,6 +184,7 @@ def test_mail_and_pages_pass_the_nu_html_checker(
         first = session.scalars(select(Delivery.id).order_by(Delivery.id)).first()
         session.execute(update(Delivery).where(Delivery.id == first).values(status="sent"))
         reader = session.scalars(select(Subscriber.id).where(Subscriber.name == "김민지")).one()
+        session.execute(update(Subscriber).where(Subscriber.id == reader).values(locale="ko"))
     clock = Clock(AFTER_WEEK)
     documents = {
         **mail_documents(settings, engine),
