@@ -75,21 +75,26 @@ class Message:
         return f"{self.document}, line {self.line}: {self.kind}: {self.text} [{self.extract}]"
 
 
-def check(documents: Mapping[str, str], folder: Path) -> list[Message]:
-    """Every message of one checker run over ``documents`` (name: HTML text), each written
-    to ``folder/<name>.html``; a name is a file name (no slashes)."""
+def checker() -> list[str]:
+    """The command that runs the checker; skips (in CI fails) without java or npm. A test
+    asks for it first, before it builds what is to be checked."""
     java = shutil.which("java")
     if java is None:
         _unavailable("the Nu HTML Checker needs Java (apt-get install default-jre-headless)")
     assert java is not None
-    jar = vnu_jar()
+    return [java, "-jar", str(vnu_jar())]
+
+
+def check(command: list[str], documents: Mapping[str, str], folder: Path) -> list[Message]:
+    """Every message of one run of ``command`` (:func:`checker`) over ``documents`` (name:
+    HTML text), each written to ``folder/<name>.html``; a name is a file name."""
     files = {}
     for name, html in documents.items():
         path = folder / f"{name}.html"
         path.write_text(html, encoding="utf-8")
         files[str(path.resolve())] = name
     result = subprocess.run(
-        [java, "-jar", str(jar), "--format", "json", "--exit-zero-always", *files],
+        [*command, "--format", "json", "--exit-zero-always", *files],
         capture_output=True,
         check=True,
         timeout=600,
