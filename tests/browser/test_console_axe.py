@@ -14,66 +14,19 @@ from dataclasses import replace
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy import Engine, select
-from starlette.routing import Mount, Route
+from sqlalchemy import Engine
 
-from syndication.core.audit import Actor
-from syndication.services import articles, subscribers
-from syndication.services.digests import approval
 from syndication.settings import Settings
-from syndication.store import clicks
-from syndication.store import database as db
-from syndication.store.models import Digest
-from syndication.web.admin import admin_routes
 from tests.support.axe import axe_source, violations
 from tests.support.browser import needs_chromium, serving
-from tests.support.builders import AFTER_WEEK
-from tests.support.console import PASSWORD, add_users
-from tests.support.outbox import PERIOD, queue_demo_digest
+from tests.support.console import PASSWORD, console_pages, seed
 
 pytestmark = needs_chromium
-
-OPERATOR = Actor.console("op@example.org", "127.0.0.1")
-# Routes under /admin that are not pages to look at: files and the stylesheet.
-NOT_PAGES = {
-    "/subscribers/export.csv",
-    "/audit/export.csv",
-    "/static/admin.css",
-    "/digests/{list_slug}/{period}/clicks.csv",
-}
 
 
 @pytest.fixture(scope="module")
 def axe_js() -> str:
     return axe_source()
-
-
-def seed(settings: Settings, engine: Engine) -> dict[str, str]:
-    """Real data for every page; returns the path parameters the pages need."""
-    queue_demo_digest(settings, engine, 3)
-    # The digest page's clicks section (issue 31): chart, ranking, the list's history.
-    with db.write_session(engine) as session:
-        digest_id = int(session.scalar(select(Digest.id)) or 0)
-        links = clicks.digest_links(session, digest_id)
-        assert links, "weekly-city counts clicks here: its digest has counted links"
-        clicks.add_counts(
-            session,
-            {(digest_id, link.article_id): (7 * i % 23, 3) for i, link in enumerate(links)},
-        )
-    add_users(engine, AFTER_WEEK)
-    long_one = "a-very-long-address-for-the-narrow-screen@departments.city.example.org"
-    for email, name in ((long_one, "Long Address"), ("kim@example.org", "김민지")):
-        subscribers.add_subscriber(
-            settings, engine, email, ["weekly-city"], name, confirmed=True, actor=OPERATOR
-        )
-    found = subscribers.page(engine, subscribers.SubscriberFilter(query="reader0"), 1).rows[0]
-    subscribers.suppress(engine, found.id, OPERATOR, AFTER_WEEK)
-    approval.hold(settings, engine, "weekly-city", PERIOD, OPERATOR, AFTER_WEEK)
-    newest = articles.search(engine, "")[0]
-    articles.retract(
-        engine, newest.id, "Wrong figures", AFTER_WEEK, reason_required=True, actor=OPERATOR
-    )
-    return {"list_slug": "weekly-city", "period": PERIOD, "subscriber_id": str(found.id)}
 
 
 @pytest.fixture
@@ -83,33 +36,6 @@ def site(settings: Settings, engine: Engine) -> Iterator[tuple[str, dict[str, st
     )
     with serving(replace(settings, lists=lists), engine) as (base, served):
         yield base, seed(served, engine)
-
-
-def console_pages(settings: Settings, engine: Engine, params: dict[str, str]) -> list[str]:
-    """Every GET route under /admin, its parameters filled in, plus filtered and empty
-    views of the lists; fails if a route has no page here."""
-    [mount] = [
-        r for r in admin_routes(settings, engine, lambda: AFTER_WEEK) if isinstance(r, Mount)
-    ]
-    paths = [
-        r.path
-        for r in mount.routes
-        if isinstance(r, Route) and r.methods and "GET" in r.methods and r.path not in NOT_PAGES
-    ]
-    pages = []
-    for path in paths:
-        filled = path.replace("{subscriber_id:int}", params["subscriber_id"])
-        filled = filled.replace("{list_slug}", params["list_slug"]).replace("{period}", PERIOD)
-        assert "{" not in filled, f"{path}: a console page this test does not know how to visit"
-        pages.append("/admin" + filled)
-    assert {"/admin/login", "/admin/", "/admin/audit", "/admin/articles"} <= set(pages)
-    return pages + [
-        "/admin/subscribers?q=kim&status=active&list=weekly-city&from=2026-11-01&to=2026-12-31",
-        "/admin/subscribers?q=nobody-at-all",
-        "/admin/audit?kind=digest&key=weekly-city+2026-11-16",
-        "/admin/articles?q=zzzz-nothing",
-        "/admin/subscribers/999999",
-    ]
 
 
 def check(page: Page, axe: str, width: int) -> list[str]:
