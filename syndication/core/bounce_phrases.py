@@ -174,6 +174,8 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
             # Exim on a null MX (RFC 7505): "an MX or SRV record indicated no SMTP service".
             r"indicated no smtp service",
             r"mail domain .{0,30}unknown",
+            # DragonFly DMA (net.c): "DNS lookup failure: host example.net not found".
+            r"dns lookup failure: host \S+ not found",
         ),
     ),
     (

@@ -145,7 +145,10 @@ _DOMAIN_GONE_RE = re.compile(
     r"no such domain|domain (name )?(does not exist|not found|unknown|must exist)|no mx record|"
     r"null ?mx|does not accept mail|unrout(e)?able|indicated no smtp service|"
     # Sendmail's resolver verdict: "Host unknown (Authoritative answer from name server)".
-    r"authoritative answer from name server",
+    r"authoritative answer from name server|"
+    # DragonFly DMA bounces with this only when its MX lookup failed for good (net.c: a
+    # temporary failure is retried, and at the queue's end says "Could not deliver").
+    r"dns lookup failure: host \S+ not found",
     re.IGNORECASE,
 )
 ADDRESS_GONE = frozenset({USERUNKNOWN, HOSTUNKNOWN, HASMOVED})

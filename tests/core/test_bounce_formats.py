@@ -372,6 +372,68 @@ Message headers follow.
 )
 
 
+# One report, two entries (the reader's copy and a colleague's on the same relay): each
+# entry starts with its address and a colon; the reader's reason is in the reader's entry,
+# not in the next one ("Mailbox full" would otherwise be read first).
+QMAIL_TWO = mail(
+    "From: MAILER-DAEMON@mx.relay.example.net\nSubject: failure notice\n",
+    """Hi. This is the qmail-send program at mx.relay.example.net.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<reader@reader.example.net>:
+192.0.2.7 does not like recipient.
+Remote host said: 550 5.1.1 <reader@reader.example.net>: Recipient address rejected: User unknown
+Giving up on 192.0.2.7.
+
+<colleague@reader.example.net>:
+192.0.2.7 does not like recipient.
+Remote host said: 552 5.2.2 <colleague@reader.example.net>: Mailbox full
+Giving up on 192.0.2.7.
+
+--- Below this line is a copy of the message.
+
+"""
+    + RETURNED,
+)
+
+OPENSMTPD_TWO = mail(
+    "From: Mailer Daemon <MAILER-DAEMON@relay.example.org>\n"
+    "Subject: Delivery status notification: error\n",
+    """Hi!
+
+This is the MAILER-DAEMON, please DO NOT REPLY to this email.
+
+An error has occurred while attempting to deliver a message for
+the following list of recipients:
+
+reader@reader.example.net: 550 5.1.1 <reader@reader.example.net>: User unknown
+colleague@reader.example.net: 552 5.2.2 <colleague@reader.example.net>: Mailbox full
+
+Below is a copy of the original message:
+
+"""
+    + RETURNED,
+)
+
+# DragonFly DMA bounces "DNS lookup failure: host %s not found" only when the MX lookup
+# failed for good (dma's net.c: a temporary failure is retried, and after the queue
+# lifetime the message is "Could not deliver for the last … seconds").
+DRAGONFLY_NXDOMAIN = mail(
+    "From: MAILER-DAEMON <>\nSubject: Mail delivery failed\n",
+    """This is the DragonFly Mail Agent v0.13 at relay.example.org.
+
+There was an error delivering your mail to <reader@reader.example.net>.
+
+DNS lookup failure: host reader.example.net not found
+
+Message headers follow.
+
+"""
+    + RETURNED,
+)
+
+
 # Sendmail's transcript: the remote's reply names no address code, Sendmail's own verdict
 # line for the address does (and its closing "Service unavailable" is no evidence).
 SENDMAIL_VERDICT = sendmail_dsn(
@@ -637,6 +699,21 @@ This week in the city.
         (WORDS_ONLY_DSN, "userunknown", "count", "dsn", "reader@reader.example.net"),
         (QMAIL_RCPT, "userunknown", "suppress", "prose:qmail", "reader@reader.example.net"),
         (DRAGONFLY_GAVE_UP, "expired", "count", "prose:dragonfly", "reader@reader.example.net"),
+        (QMAIL_TWO, "userunknown", "suppress", "prose:qmail", "reader@reader.example.net"),
+        (
+            OPENSMTPD_TWO,
+            "userunknown",
+            "suppress",
+            "prose:opensmtpd",
+            "reader@reader.example.net",
+        ),
+        (
+            DRAGONFLY_NXDOMAIN,
+            "hostunknown",
+            "suppress",
+            "prose:dragonfly",
+            "reader@reader.example.net",
+        ),
         (DOMINO_JIS, "userunknown", "suppress", "dsn", "reader@reader.example.net"),
         (NOTES_JIS, "userunknown", "suppress", "prose:notes", "reader@reader.example.net"),
         (GMAIL_DELAY, "networkerror", "ignore", "prose:gmail", "reader@reader.example.net"),
