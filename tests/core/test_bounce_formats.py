@@ -338,6 +338,14 @@ MESSAGING_SERVER_RCPT = sendmail_dsn(
 # The same words without anything saying where or how: counted, not trusted.
 WORDS_ONLY_DSN = sendmail_dsn("550 <reader@reader.example.net>: User unknown", "5.0.0")
 
+# Amazon SES's own form (its status and that status's name, then the remote's reply in
+# quotes): "Unknown address error" is SES's name for 5.1.0, the remote said 5.7.1.
+SES_FORM_DSN = sendmail_dsn(
+    "5.1.0 - Unknown address error 550-'5.7.1 Refused: the sending host is not permitted"
+    " here' (delivery attempts: 0)",
+    "5.1.0",
+)
+
 # qmail-remote says which command's response it got ("most progress was RCPT TO response").
 QMAIL_RCPT = mail(
     "From: MAILER-DAEMON@mx.relay.example.net\nSubject: failure notice\n",
@@ -426,6 +434,62 @@ DRAGONFLY_NXDOMAIN = mail(
 There was an error delivering your mail to <reader@reader.example.net>.
 
 DNS lookup failure: host reader.example.net not found
+
+Message headers follow.
+
+"""
+    + RETURNED,
+)
+
+
+# A DSN with no Diagnostic-Code and a coarse "Status: 5.0.0" (OpenSMTPD writes them so):
+# the remote's reply, with its own code, is only in the human-readable part.
+OPENSMTPD_DSN_TEXT_ONLY = mail(
+    "From: Mailer Daemon <MAILER-DAEMON@relay.example.org>\n"
+    "Subject: Delivery status notification: error\nMIME-Version: 1.0\n"
+    'Content-Type: multipart/report; report-type=delivery-status; boundary="O1"\n',
+    f"""--O1
+Content-Type: text/plain; charset=us-ascii
+
+    Hi!
+
+    This is the MAILER-DAEMON, please DO NOT REPLY to this email.
+
+    An error has occurred while attempting to deliver a message for
+    the following list of recipients:
+
+reader@reader.example.net: 550 5.7.26 <reader@reader.example.net>: Message refused: the
+    sending domain's signatures could not be checked
+
+    Below is a copy of the original message:
+
+--O1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; relay.example.org
+
+Final-Recipient: rfc822; reader@reader.example.net
+Action: failed
+Status: 5.0.0
+
+--O1
+Content-Type: text/rfc822-headers
+
+Message-ID: {ID}
+
+--O1--
+""",
+)
+
+# RFC 3463 X.6.0 (the message's content, no detail) in DragonFly DMA's words.
+DRAGONFLY_CONTENT = mail(
+    "From: MAILER-DAEMON <>\nSubject: Mail delivery failed\n",
+    """This is the DragonFly Mail Agent v0.13 at relay.example.org.
+
+There was an error delivering your mail to <reader@reader.example.net>.
+
+mx.reader.example.net [192.0.2.5] did not like our DATA:
+554 5.6.0 <reader@reader.example.net>: Message refused: unreadable body part
 
 Message headers follow.
 
@@ -700,6 +764,21 @@ This week in the city.
         (QMAIL_RCPT, "userunknown", "suppress", "prose:qmail", "reader@reader.example.net"),
         (DRAGONFLY_GAVE_UP, "expired", "count", "prose:dragonfly", "reader@reader.example.net"),
         (QMAIL_TWO, "userunknown", "suppress", "prose:qmail", "reader@reader.example.net"),
+        (
+            OPENSMTPD_DSN_TEXT_ONLY,
+            "securityerror",
+            "alarm-only",
+            "dsn",
+            "reader@reader.example.net",
+        ),
+        (SES_FORM_DSN, "blocked", "alarm-only", "dsn", "reader@reader.example.net"),
+        (
+            DRAGONFLY_CONTENT,
+            "contenterror",
+            "alarm-only",
+            "prose:dragonfly",
+            "reader@reader.example.net",
+        ),
         (
             OPENSMTPD_TWO,
             "userunknown",
