@@ -498,6 +498,45 @@ Message headers follow.
 )
 
 
+# Sendmail giving up after its queue lifetime, the MX having refused every connection
+# (no Diagnostic-Code: no remote ever answered).
+SENDMAIL_REFUSED = mail(
+    "From: Mail Delivery Subsystem <MAILER-DAEMON@relay.example.org>\n"
+    "Subject: Returned mail: see transcript for details\nMIME-Version: 1.0\n"
+    'Content-Type: multipart/report; report-type=delivery-status; boundary="R1"\n',
+    f"""--R1
+Content-Type: text/plain
+
+The original message was received at Mon, 30 Nov 2026 09:59:00 +0000
+
+   ----- The following addresses had permanent fatal errors -----
+<reader@reader.example.net>
+
+   ----- Transcript of session follows -----
+<reader@reader.example.net>... Deferred: Connection refused by mx.reader.example.net.
+Message could not be delivered for 5 days
+Message will be deleted from queue
+
+--R1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; relay.example.org
+
+Final-Recipient: RFC822; reader@reader.example.net
+Action: failed
+Status: 4.4.7
+Remote-MTA: DNS; mx.reader.example.net
+
+--R1
+Content-Type: text/rfc822-headers
+
+Message-ID: {ID}
+
+--R1--
+""",
+)
+
+
 # Sendmail's transcript: the remote's reply names no address code, Sendmail's own verdict
 # line for the address does (and its closing "Service unavailable" is no evidence).
 SENDMAIL_VERDICT = sendmail_dsn(
@@ -772,6 +811,7 @@ This week in the city.
             "reader@reader.example.net",
         ),
         (SES_FORM_DSN, "blocked", "alarm-only", "dsn", "reader@reader.example.net"),
+        (SENDMAIL_REFUSED, "expired", "count", "dsn", "reader@reader.example.net"),
         (
             DRAGONFLY_CONTENT,
             "contenterror",
