@@ -37,6 +37,14 @@ TO = "bounces+d1-aaaaaaaaaaaaaaaa@news.example.org"
         ("4.4.1", "Deferred: Connection refused by mx.reader.example.net", "networkerror", False),
         # The remote dropping a session it had accepted stays about us.
         ("", "421 Connection reset by peer during greeting", "blocked", False),
+        # Outlook.com's own code for a refusal about the sending side.
+        (
+            "5.0.0",
+            "550 DY-001 (SNT0-MC2-F7) Unfortunately, messages from 192.0.2.1 weren't sent."
+            " Please get in touch with whoever runs your mail server.",
+            "blocked",
+            True,
+        ),
         # RFC 3463 X.6.0: the content, with no detail.
         ("", "554 5.6.0 message refused", "contenterror", True),
         # Amazon SES's form: its own status name, then the remote's reply in quotes.
