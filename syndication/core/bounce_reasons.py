@@ -185,7 +185,8 @@ def refused_at_rcpt(text: str) -> bool:
 
 
 _SENDMAIL_VERDICT_RE = re.compile(r"^[ \t]*5\d\d (5\.1\.\d{1,3}) <[^>\s]+>\.\.\.", re.MULTILINE)
-_STATUS_RE = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+# Not a piece of a longer dotted number: "Messaging Server 7.0.5.33.0" names a version.
+_STATUS_RE = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
 _REPLY_RE = re.compile(r"(?:^|[\s:;(\[])([245])[0-5]\d(?=[\s\-])")
 
 

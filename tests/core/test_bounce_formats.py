@@ -537,6 +537,55 @@ Message-ID: {ID}
 )
 
 
+# Oracle Messaging Server's delay notice: no Diagnostic-Code, and the returned message's
+# headers after the report as text/plain (a spam scanner's verdict header, a server
+# version "7.0.5.33.0"): neither is the remote's words nor a status code.
+MESSAGING_SERVER_DELAY = mail(
+    "From: Internet Mail Delivery <postmaster@relay.example.org>\n"
+    "Subject: Delivery Notification: Delivery has been delayed\nMIME-Version: 1.0\n"
+    'Content-Type: multipart/report; report-type=delivery-status; boundary="M1"\n',
+    f"""--M1
+Content-Type: text/plain; charset=us-ascii
+
+This report relates to a message you sent with the following header fields:
+
+  Message-id: {ID}
+  To: reader@reader.example.net
+
+Your message has been enqueued and undeliverable for 1 day
+to the following recipients:
+
+  Recipient address: reader@reader.example.net
+  Reason: unable to deliver this message after 1 day
+
+Delivery attempt history for your mail:
+
+TCP active open: Failed connect() to TCP port 25 of 192.0.2.7    Error: Connection timed out
+
+--M1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns;relay.example.org (tcp-daemon)
+
+Final-Recipient: rfc822;reader@reader.example.net
+Action: delayed
+Status: 4.4.7 (unable to deliver this message after 1 day)
+
+--M1
+Content-Type: text/plain
+
+Received: from news.example.org by relay.example.org
+ (Messaging Server 7.0.5.33.0 64bit) id <0AB1@relay.example.org>
+X-Scanner-Verdict: classifier=spam score=0 engine=2.50:5.13.68
+Message-ID: {ID}
+From: City News <news@example.org>
+Subject: City Life Weekly
+
+--M1--
+""",
+)
+
+
 # Sendmail's transcript: the remote's reply names no address code, Sendmail's own verdict
 # line for the address does (and its closing "Service unavailable" is no evidence).
 SENDMAIL_VERDICT = sendmail_dsn(
@@ -812,6 +861,7 @@ This week in the city.
         ),
         (SES_FORM_DSN, "blocked", "alarm-only", "dsn", "reader@reader.example.net"),
         (SENDMAIL_REFUSED, "expired", "count", "dsn", "reader@reader.example.net"),
+        (MESSAGING_SERVER_DELAY, "expired", "ignore", "dsn", "reader@reader.example.net"),
         (
             DRAGONFLY_CONTENT,
             "contenterror",

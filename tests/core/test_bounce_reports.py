@@ -45,6 +45,8 @@ TO = "bounces+d1-aaaaaaaaaaaaaaaa@news.example.org"
             "blocked",
             True,
         ),
+        # A dotted version number holds no status code.
+        ("", "550 rejected by Messaging Server 8.0.5.1.1", "undefined", True),
         # RFC 3463 X.6.0: the content, with no detail.
         ("", "554 5.6.0 message refused", "contenterror", True),
         # Amazon SES's form: its own status name, then the remote's reply in quotes.
