@@ -252,6 +252,7 @@ _BOUNCE_SUBJECT_RE = re.compile(
     r"failure|failed|has failed|problem|notification)|failure notice|mail delivery|"
     r"could not be delivered|non.?delivery|not delivered|nicht zustellbar|"
     r"mail failure|delivery report|rejected|failed delivery|returned to sender|"
+    r"error (sending|delivering) (your )?(mail|message)|"
     r"エラー通知|未達|不達",
     re.IGNORECASE,
 )

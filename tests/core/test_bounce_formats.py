@@ -586,6 +586,23 @@ Subject: City Life Weekly
 )
 
 
+# A bounce from "mailer-daemon" whose subject says sending failed, marked as an automatic
+# reply (RFC 3834): a report, not an out-of-office answer.
+ERROR_SENDING = mail(
+    "From: mailer-daemon\nSubject: There was an error sending your mail\n"
+    "Auto-Submitted: auto-replied\n",
+    """We were unable to pass on your message.
+
+Subject: 'City Life Weekly'
+
+The mail server mx.reader.example.net turned down the recipient
+<reader@reader.example.net> and answered: [550 5.1.1 No such mailbox here]
+
+"""
+    + RETURNED,
+)
+
+
 # Sendmail's transcript: the remote's reply names no address code, Sendmail's own verdict
 # line for the address does (and its closing "Service unavailable" is no evidence).
 SENDMAIL_VERDICT = sendmail_dsn(
@@ -862,6 +879,7 @@ This week in the city.
         (SES_FORM_DSN, "blocked", "alarm-only", "dsn", "reader@reader.example.net"),
         (SENDMAIL_REFUSED, "expired", "count", "dsn", "reader@reader.example.net"),
         (MESSAGING_SERVER_DELAY, "expired", "ignore", "dsn", "reader@reader.example.net"),
+        (ERROR_SENDING, "userunknown", "suppress", "prose:generic", "reader@reader.example.net"),
         (
             DRAGONFLY_CONTENT,
             "contenterror",
