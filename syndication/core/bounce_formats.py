@@ -293,7 +293,7 @@ _SENDMAIL_SUMMARY_RE = re.compile(r"^5\d\d 5\.0\.0 Service unavailable[ \t]*$", 
 # A recipient's own entry in a list of failed addresses: the address at the start of a
 # line, then a colon. qmail ("<reader@example.net>:" above its reason), Postfix
 # ("<reader@example.net>: host … said:"), OpenSMTPD ("reader@example.net: 550 …") and
-# Exim's variants ('"reader@example.net":') each start one entry per recipient this way.
+# GMX's Exim ('"reader@example.net":') each start one entry per recipient this way.
 _ENTRY_RE = re.compile(
     r'^[ \t]*[<"]?([\w.+\-=%!#$&\'*/?^`{|}~]+@[\w\-]+(?:\.[\w\-]+)+)[>"]?:', re.MULTILINE
 )
