@@ -442,16 +442,40 @@ Message headers follow.
 )
 
 
-# A DSN with no Diagnostic-Code and a coarse "Status: 5.0.0" (OpenSMTPD writes them so):
-# the remote's reply, with its own code, is only in the human-readable part.
-OPENSMTPD_DSN_TEXT_ONLY = mail(
-    "From: Mailer Daemon <MAILER-DAEMON@relay.example.org>\n"
-    "Subject: Delivery status notification: error\nMIME-Version: 1.0\n"
-    'Content-Type: multipart/report; report-type=delivery-status; boundary="O1"\n',
-    f"""--O1
+def multipart_report(
+    headers: str,
+    text: str,
+    fields: str,
+    returned: str = f"Content-Type: text/rfc822-headers\n\nMessage-ID: {ID}\n",
+) -> bytes:
+    """A multipart/report: ``text`` (the human-readable part), one recipient's DSN
+    ``fields``, then ``returned`` (a part with its own headers)."""
+    return mail(
+        headers + "MIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="P1"\n',
+        f"""--P1
 Content-Type: text/plain; charset=us-ascii
 
-    Hi!
+{text}
+--P1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; relay.example.org
+
+{fields}
+--P1
+{returned}
+--P1--
+""",
+    )
+
+
+# A DSN with no Diagnostic-Code and a coarse "Status: 5.0.0" (OpenSMTPD writes them so):
+# the remote's reply, with its own code, is only in the human-readable part.
+OPENSMTPD_DSN_TEXT_ONLY = multipart_report(
+    "From: Mailer Daemon <MAILER-DAEMON@relay.example.org>\n"
+    "Subject: Delivery status notification: error\n",
+    """    Hi!
 
     This is the MAILER-DAEMON, please DO NOT REPLY to this email.
 
@@ -462,23 +486,8 @@ reader@reader.example.net: 550 5.7.26 <reader@reader.example.net>: Message refus
     sending domain's signatures could not be checked
 
     Below is a copy of the original message:
-
---O1
-Content-Type: message/delivery-status
-
-Reporting-MTA: dns; relay.example.org
-
-Final-Recipient: rfc822; reader@reader.example.net
-Action: failed
-Status: 5.0.0
-
---O1
-Content-Type: text/rfc822-headers
-
-Message-ID: {ID}
-
---O1--
 """,
+    "Final-Recipient: rfc822; reader@reader.example.net\nAction: failed\nStatus: 5.0.0\n",
 )
 
 # RFC 3463 X.6.0 (the message's content, no detail) in DragonFly DMA's words.
@@ -500,14 +509,10 @@ Message headers follow.
 
 # Sendmail giving up after its queue lifetime, the MX having refused every connection
 # (no Diagnostic-Code: no remote ever answered).
-SENDMAIL_REFUSED = mail(
+SENDMAIL_REFUSED = multipart_report(
     "From: Mail Delivery Subsystem <MAILER-DAEMON@relay.example.org>\n"
-    "Subject: Returned mail: see transcript for details\nMIME-Version: 1.0\n"
-    'Content-Type: multipart/report; report-type=delivery-status; boundary="R1"\n',
-    f"""--R1
-Content-Type: text/plain
-
-The original message was received at Mon, 30 Nov 2026 09:59:00 +0000
+    "Subject: Returned mail: see transcript for details\n",
+    """The original message was received at Mon, 30 Nov 2026 09:59:00 +0000
 
    ----- The following addresses had permanent fatal errors -----
 <reader@reader.example.net>
@@ -516,38 +521,19 @@ The original message was received at Mon, 30 Nov 2026 09:59:00 +0000
 <reader@reader.example.net>... Deferred: Connection refused by mx.reader.example.net.
 Message could not be delivered for 5 days
 Message will be deleted from queue
-
---R1
-Content-Type: message/delivery-status
-
-Reporting-MTA: dns; relay.example.org
-
-Final-Recipient: RFC822; reader@reader.example.net
-Action: failed
-Status: 4.4.7
-Remote-MTA: DNS; mx.reader.example.net
-
---R1
-Content-Type: text/rfc822-headers
-
-Message-ID: {ID}
-
---R1--
 """,
+    "Final-Recipient: RFC822; reader@reader.example.net\nAction: failed\nStatus: 4.4.7\n"
+    "Remote-MTA: DNS; mx.reader.example.net\n",
 )
 
 
 # Oracle Messaging Server's delay notice: no Diagnostic-Code, and the returned message's
 # headers after the report as text/plain (a spam scanner's verdict header, a server
 # version "7.0.5.33.0"): neither is the remote's words nor a status code.
-MESSAGING_SERVER_DELAY = mail(
+MESSAGING_SERVER_DELAY = multipart_report(
     "From: Internet Mail Delivery <postmaster@relay.example.org>\n"
-    "Subject: Delivery Notification: Delivery has been delayed\nMIME-Version: 1.0\n"
-    'Content-Type: multipart/report; report-type=delivery-status; boundary="M1"\n',
-    f"""--M1
-Content-Type: text/plain; charset=us-ascii
-
-This report relates to a message you sent with the following header fields:
+    "Subject: Delivery Notification: Delivery has been delayed\n",
+    f"""This report relates to a message you sent with the following header fields:
 
   Message-id: {ID}
   To: reader@reader.example.net
@@ -561,18 +547,10 @@ to the following recipients:
 Delivery attempt history for your mail:
 
 TCP active open: Failed connect() to TCP port 25 of 192.0.2.7    Error: Connection timed out
-
---M1
-Content-Type: message/delivery-status
-
-Reporting-MTA: dns;relay.example.org (tcp-daemon)
-
-Final-Recipient: rfc822;reader@reader.example.net
-Action: delayed
-Status: 4.4.7 (unable to deliver this message after 1 day)
-
---M1
-Content-Type: text/plain
+""",
+    "Final-Recipient: rfc822;reader@reader.example.net\nAction: delayed\n"
+    "Status: 4.4.7 (unable to deliver this message after 1 day)\n",
+    f"""Content-Type: text/plain
 
 Received: from news.example.org by relay.example.org
  (Messaging Server 7.0.5.33.0 64bit) id <0AB1@relay.example.org>
@@ -580,8 +558,6 @@ X-Scanner-Verdict: classifier=spam score=0 engine=2.50:5.13.68
 Message-ID: {ID}
 From: City News <news@example.org>
 Subject: City Life Weekly
-
---M1--
 """,
 )
 
