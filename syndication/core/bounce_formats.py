@@ -252,6 +252,7 @@ _BOUNCE_SUBJECT_RE = re.compile(
     r"failure|failed|has failed|problem|notification)|failure notice|mail delivery|"
     r"could not be delivered|non.?delivery|not delivered|nicht zustellbar|"
     r"mail failure|delivery report|rejected|failed delivery|returned to sender|"
+    r"error (sending|delivering) (your )?(mail|message)|"
     r"エラー通知|未達|不達",
     re.IGNORECASE,
 )
@@ -289,6 +290,15 @@ _MESSAGE_ID_RE = re.compile(r"^Message-ID:\s*(<[^>\s]+>)", re.IGNORECASE | re.MU
 _SENDMAIL_SUMMARY_RE = re.compile(r"^5\d\d 5\.0\.0 Service unavailable[ \t]*$", re.MULTILINE)
 
 
+# A recipient's own entry in a list of failed addresses: the address at the start of a
+# line, then a colon. qmail ("<reader@example.net>:" above its reason), Postfix
+# ("<reader@example.net>: host … said:"), OpenSMTPD ("reader@example.net: 550 …") and
+# GMX's Exim ('"reader@example.net":') each start one entry per recipient this way.
+_ENTRY_RE = re.compile(
+    r'^[ \t]*[<"]?([\w.+\-=%!#$&\'*/?^`{|}~]+@[\w\-]+(?:\.[\w\-]+)+)[>"]?:', re.MULTILINE
+)
+
+
 def explanation(body: str, recipient: str) -> str:
     """The part of a bounce's text about ``recipient``: from where it names the address
     to where the returned message starts (the engine's greeting and Sendmail's closing
@@ -300,6 +310,11 @@ def explanation(body: str, recipient: str) -> str:
         if at >= 0:
             line_start = text.rfind("\n", 0, at) + 1
             text = text[line_start:]
+            # Where the next recipient's own entry starts, this one's ends.
+            for entry in _ENTRY_RE.finditer(text, text.find("\n") + 1):
+                if entry.group(1).lower() != recipient.lower():
+                    text = text[: entry.start()]
+                    break
     return text[:4000]
 
 
@@ -323,6 +338,9 @@ def prose_bounce(message: Message, body: str) -> Notice | None:
     # flufl.bounce takes a Message-ID's "local@host" for an address now and then.
     outside_ids = _ID_LINES_RE.sub("", body).lower()
     flufl = [a for a in flufl if a in outside_ids]
+    # flufl.bounce returns a set: take its addresses in the order the text names them, so
+    # a report listing several recipients is read for the first one it lists.
+    flufl.sort(key=outside_ids.find)
     recipient = (failed or flufl or [""])[0]
     if not recipient:
         own = {first_address(sender), *(a for _n, a in getaddresses(message.get_all("To", [])))}

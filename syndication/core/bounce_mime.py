@@ -223,10 +223,21 @@ def charset_of(part: Message) -> str | None:
         return None
 
 
+_REPORT_PARTS = frozenset(
+    {"message/delivery-status", "message/global-delivery-status", "message/feedback-report"}
+)
+
+
 def walk_outside_returned(message: Message) -> Iterator[Message]:
-    """``message`` and its parts, not descending into a returned ``message/rfc822``."""
+    """``message`` and its parts, not descending into a returned ``message/rfc822`` nor
+    into what follows the report part of a ``multipart/report`` (RFC 6522 §3: the returned
+    message or its headers, whatever type the reporting MTA gave them: Oracle Messaging
+    Server sends the returned headers as ``text/plain``)."""
     yield message
     if message.get_content_type() == "message/rfc822":
         return
+    report = message.get_content_type() == "multipart/report"
     for child in children(message):
         yield from walk_outside_returned(child)
+        if report and child.get_content_type() in _REPORT_PARTS:
+            return

@@ -117,7 +117,10 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"(was )?blocked (by|for|-)|access denied.{0,20}\bip\b",
             r"not (currently )?accepting (mail|connections) from (your|this)",
             r"service not available|closing transmission channel|go away",
-            r"connection (refused|reset|dropped)",
+            # The remote dropping a session it had accepted. "Connection refused" is not
+            # here: it is the sending system's own connect() error (ECONNREFUSED, no
+            # listener on port 25), a network fact, not the remote's words about us.
+            r"connection (reset|dropped)",
         ),
     ),
     (
@@ -174,6 +177,8 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
             # Exim on a null MX (RFC 7505): "an MX or SRV record indicated no SMTP service".
             r"indicated no smtp service",
             r"mail domain .{0,30}unknown",
+            # DragonFly DMA (net.c): "DNS lookup failure: host example.net not found".
+            r"dns lookup failure: host \S+ not found",
         ),
     ),
     (
@@ -218,7 +223,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
             # complaint about DNS.
             r"name server|\bdns\b(?!\s*;)|host name lookup|could not connect|"
             r"connection (failed|error)",
-            r"did not accept our requests to connect|socket error",
+            r"did not accept our requests to connect|socket error|connection refused",
         ),
     ),
     (

@@ -115,6 +115,9 @@ _CODES: dict[str, str] = {
     "4.6": NETWORKERROR,
     "4.7": EXPIRED,
     "5.3": TOOMANYCONN,
+    # RFC 3463 §3.7: X.6.0, "something about the content of a message caused it to be
+    # considered undeliverable" (the subject is the content, whatever the detail).
+    "6.0": CONTENTERROR,
     "7.0": SECURITYERROR,
     "7.1": BLOCKED,
     "7.13": SUSPEND,
@@ -145,7 +148,10 @@ _DOMAIN_GONE_RE = re.compile(
     r"no such domain|domain (name )?(does not exist|not found|unknown|must exist)|no mx record|"
     r"null ?mx|does not accept mail|unrout(e)?able|indicated no smtp service|"
     # Sendmail's resolver verdict: "Host unknown (Authoritative answer from name server)".
-    r"authoritative answer from name server",
+    r"authoritative answer from name server|"
+    # DragonFly DMA bounces with this only when its MX lookup failed for good (net.c: a
+    # temporary failure is retried, and at the queue's end says "Could not deliver").
+    r"dns lookup failure: host \S+ not found",
     re.IGNORECASE,
 )
 ADDRESS_GONE = frozenset({USERUNKNOWN, HOSTUNKNOWN, HASMOVED})
@@ -179,8 +185,27 @@ def refused_at_rcpt(text: str) -> bool:
 
 
 _SENDMAIL_VERDICT_RE = re.compile(r"^[ \t]*5\d\d (5\.1\.\d{1,3}) <[^>\s]+>\.\.\.", re.MULTILINE)
-_STATUS_RE = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+# Not a piece of a longer dotted number: "Messaging Server 7.0.5.33.0" names a version.
+_STATUS_RE = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
 _REPLY_RE = re.compile(r"(?:^|[\s:;(\[])([245])[0-5]\d(?=[\s\-])")
+
+
+# Amazon SES's own form: its status and that status's description first, then the remote
+# server's reply in quotes ("5.1.0 - Unknown address error 550-'5.7.1 … Access denied'
+# (delivery attempts: 0)"). The description is SES's name for its status, not the remote's
+# words; the quoted reply is what the remote said.
+_SES_FORM_RE = re.compile(
+    r"^\s*[245]\.\d{1,3}\.\d{1,3} - [^'\n]{1,80}? ([245]\d\d)[- ]'(.+)'"
+    r"\s*\(delivery attempts: \d+\)\s*$",
+    re.DOTALL,
+)
+
+
+def remote_reply(text: str) -> str:
+    """The remote server's own reply in ``text``: the quoted reply of Amazon SES's form,
+    else ``text`` itself."""
+    match = _SES_FORM_RE.match(text)
+    return f"{match.group(1)} {match.group(2)}" if match else text
 
 
 def enhanced_status(text: str) -> str:
@@ -242,6 +267,7 @@ def judge(
     An address-gone phrase decides at once only with something agreeing: an address code
     (the server's or the Status field's) or the refusal of RCPT TO; else it counts.
     """
+    diagnostic = remote_reply(diagnostic)
     server_code = enhanced_status(diagnostic)
     klass = (server_code or status or "")[:1] or reply_class(diagnostic)
     permanent = klass != "4"

@@ -192,7 +192,11 @@ def _dsn(
             explained = reasons.judge(
                 explanation, status, source="text", after_data=after_data, at_rcpt=at_rcpt
             )
-            if "phrase" in explained.evidence or "refused before RCPT" in explained.evidence:
+            if (
+                "phrase" in explained.evidence
+                or "refused before RCPT" in explained.evidence
+                or explained.evidence.startswith("text: code")
+            ):
                 finding = explained
         elif finding.reason in reasons.ADDRESS_GONE and not finding.permanent:
             # Words alone in the remote's reply; the reporting MTA's own text may hold

@@ -24,6 +24,11 @@ system, keyed on that code or form, never on one report's sentence:
 * **Orange and La Poste** (orange.fr, wanadoo.fr, laposte.net) end each refusal with an
   error number in a token such as ``OFR_506`` or ``LPN007_416``; the number, listed on
   their postmaster pages, says why (:data:`ORANGE_CODES`) whatever the words around it.
+* **Outlook.com/Hotmail** mark each of its refusals about the sending side with a code of its
+  own after the reply code: ``SC-001``…``SC-004`` (IP or network reputation, complaints),
+  ``DY-001``/``DY-002`` (dynamic or compromised IP), ``OU-001``/``OU-002`` (policy, block
+  list), listed on its postmaster troubleshooting page; the words after them vary ("…
+  messages from 192.0.2.1 weren't sent …") and often name no block list at all.
 * **KDDI au** (ezweb.ne.jp) answers ``550 : User unknown``, with the address left out,
   when the recipient's own filter refuses the sender, and ``550 <address>: User unknown``
   when there is no such user (keyed on KDDI's own domains, ezweb.ne.jp and au.com, where
@@ -110,6 +115,7 @@ CONVENTIONS: tuple[Convention, ...] = (
         "undefined",
         ORANGE_CODES,
     ),
+    _c("Outlook.com sender block code", r"\b5\d\d (?:SC|DY|OU)-00\d\b", "blocked"),
     _c("KDDI au filter (no address in the reply)", r"\b550:?\s+:\s*user unknown", "filtered"),
     _c(
         "KDDI au no such user",

@@ -338,6 +338,14 @@ MESSAGING_SERVER_RCPT = sendmail_dsn(
 # The same words without anything saying where or how: counted, not trusted.
 WORDS_ONLY_DSN = sendmail_dsn("550 <reader@reader.example.net>: User unknown", "5.0.0")
 
+# Amazon SES's own form (its status and that status's name, then the remote's reply in
+# quotes): "Unknown address error" is SES's name for 5.1.0, the remote said 5.7.1.
+SES_FORM_DSN = sendmail_dsn(
+    "5.1.0 - Unknown address error 550-'5.7.1 Refused: the sending host is not permitted"
+    " here' (delivery attempts: 0)",
+    "5.1.0",
+)
+
 # qmail-remote says which command's response it got ("most progress was RCPT TO response").
 QMAIL_RCPT = mail(
     "From: MAILER-DAEMON@mx.relay.example.net\nSubject: failure notice\n",
@@ -366,6 +374,205 @@ There was an error delivering your mail to <reader@reader.example.net>.
 Could not deliver for the last 432000 seconds. Giving up.
 
 Message headers follow.
+
+"""
+    + RETURNED,
+)
+
+
+# One report, two entries (the reader's copy and a colleague's on the same relay): each
+# entry starts with its address and a colon; the reader's reason is in the reader's entry,
+# not in the next one ("Mailbox full" would otherwise be read first).
+QMAIL_TWO = mail(
+    "From: MAILER-DAEMON@mx.relay.example.net\nSubject: failure notice\n",
+    """Hi. This is the qmail-send program at mx.relay.example.net.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<reader@reader.example.net>:
+192.0.2.7 does not like recipient.
+Remote host said: 550 5.1.1 <reader@reader.example.net>: Recipient address rejected: User unknown
+Giving up on 192.0.2.7.
+
+<colleague@reader.example.net>:
+192.0.2.7 does not like recipient.
+Remote host said: 552 5.2.2 <colleague@reader.example.net>: Mailbox full
+Giving up on 192.0.2.7.
+
+--- Below this line is a copy of the message.
+
+"""
+    + RETURNED,
+)
+
+OPENSMTPD_TWO = mail(
+    "From: Mailer Daemon <MAILER-DAEMON@relay.example.org>\n"
+    "Subject: Delivery status notification: error\n",
+    """Hi!
+
+This is the MAILER-DAEMON, please DO NOT REPLY to this email.
+
+An error has occurred while attempting to deliver a message for
+the following list of recipients:
+
+reader@reader.example.net: 550 5.1.1 <reader@reader.example.net>: User unknown
+colleague@reader.example.net: 552 5.2.2 <colleague@reader.example.net>: Mailbox full
+
+Below is a copy of the original message:
+
+"""
+    + RETURNED,
+)
+
+# DragonFly DMA bounces "DNS lookup failure: host %s not found" only when the MX lookup
+# failed for good (dma's net.c: a temporary failure is retried, and after the queue
+# lifetime the message is "Could not deliver for the last … seconds").
+DRAGONFLY_NXDOMAIN = mail(
+    "From: MAILER-DAEMON <>\nSubject: Mail delivery failed\n",
+    """This is the DragonFly Mail Agent v0.13 at relay.example.org.
+
+There was an error delivering your mail to <reader@reader.example.net>.
+
+DNS lookup failure: host reader.example.net not found
+
+Message headers follow.
+
+"""
+    + RETURNED,
+)
+
+
+def multipart_report(
+    headers: str,
+    text: str,
+    fields: str,
+    returned: str = f"Content-Type: text/rfc822-headers\n\nMessage-ID: {ID}\n",
+) -> bytes:
+    """A multipart/report: ``text`` (the human-readable part), one recipient's DSN
+    ``fields``, then ``returned`` (a part with its own headers)."""
+    return mail(
+        headers + "MIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="P1"\n',
+        f"""--P1
+Content-Type: text/plain; charset=us-ascii
+
+{text}
+--P1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; relay.example.org
+
+{fields}
+--P1
+{returned}
+--P1--
+""",
+    )
+
+
+# A DSN with no Diagnostic-Code and a coarse "Status: 5.0.0" (OpenSMTPD writes them so):
+# the remote's reply, with its own code, is only in the human-readable part.
+OPENSMTPD_DSN_TEXT_ONLY = multipart_report(
+    "From: Mailer Daemon <MAILER-DAEMON@relay.example.org>\n"
+    "Subject: Delivery status notification: error\n",
+    """    Hi!
+
+    This is the MAILER-DAEMON, please DO NOT REPLY to this email.
+
+    An error has occurred while attempting to deliver a message for
+    the following list of recipients:
+
+reader@reader.example.net: 550 5.7.26 <reader@reader.example.net>: Message refused: the
+    sending domain's signatures could not be checked
+
+    Below is a copy of the original message:
+""",
+    "Final-Recipient: rfc822; reader@reader.example.net\nAction: failed\nStatus: 5.0.0\n",
+)
+
+# RFC 3463 X.6.0 (the message's content, no detail) in DragonFly DMA's words.
+DRAGONFLY_CONTENT = mail(
+    "From: MAILER-DAEMON <>\nSubject: Mail delivery failed\n",
+    """This is the DragonFly Mail Agent v0.13 at relay.example.org.
+
+There was an error delivering your mail to <reader@reader.example.net>.
+
+mx.reader.example.net [192.0.2.5] did not like our DATA:
+554 5.6.0 <reader@reader.example.net>: Message refused: unreadable body part
+
+Message headers follow.
+
+"""
+    + RETURNED,
+)
+
+
+# Sendmail giving up after its queue lifetime, the MX having refused every connection
+# (no Diagnostic-Code: no remote ever answered).
+SENDMAIL_REFUSED = multipart_report(
+    "From: Mail Delivery Subsystem <MAILER-DAEMON@relay.example.org>\n"
+    "Subject: Returned mail: see transcript for details\n",
+    """The original message was received at Mon, 30 Nov 2026 09:59:00 +0000
+
+   ----- The following addresses had permanent fatal errors -----
+<reader@reader.example.net>
+
+   ----- Transcript of session follows -----
+<reader@reader.example.net>... Deferred: Connection refused by mx.reader.example.net.
+Message could not be delivered for 5 days
+Message will be deleted from queue
+""",
+    "Final-Recipient: RFC822; reader@reader.example.net\nAction: failed\nStatus: 4.4.7\n"
+    "Remote-MTA: DNS; mx.reader.example.net\n",
+)
+
+
+# Oracle Messaging Server's delay notice: no Diagnostic-Code, and the returned message's
+# headers after the report as text/plain (a spam scanner's verdict header, a server
+# version "7.0.5.33.0"): neither is the remote's words nor a status code.
+MESSAGING_SERVER_DELAY = multipart_report(
+    "From: Internet Mail Delivery <postmaster@relay.example.org>\n"
+    "Subject: Delivery Notification: Delivery has been delayed\n",
+    f"""This report relates to a message you sent with the following header fields:
+
+  Message-id: {ID}
+  To: reader@reader.example.net
+
+Your message has been enqueued and undeliverable for 1 day
+to the following recipients:
+
+  Recipient address: reader@reader.example.net
+  Reason: unable to deliver this message after 1 day
+
+Delivery attempt history for your mail:
+
+TCP active open: Failed connect() to TCP port 25 of 192.0.2.7    Error: Connection timed out
+""",
+    "Final-Recipient: rfc822;reader@reader.example.net\nAction: delayed\n"
+    "Status: 4.4.7 (unable to deliver this message after 1 day)\n",
+    f"""Content-Type: text/plain
+
+Received: from news.example.org by relay.example.org
+ (Messaging Server 7.0.5.33.0 64bit) id <0AB1@relay.example.org>
+X-Scanner-Verdict: classifier=spam score=0 engine=2.50:5.13.68
+Message-ID: {ID}
+From: City News <news@example.org>
+Subject: City Life Weekly
+""",
+)
+
+
+# A bounce from "mailer-daemon" whose subject says sending failed, marked as an automatic
+# reply (RFC 3834): a report, not an out-of-office answer.
+ERROR_SENDING = mail(
+    "From: mailer-daemon\nSubject: There was an error sending your mail\n"
+    "Auto-Submitted: auto-replied\n",
+    """We were unable to pass on your message.
+
+Subject: 'City Life Weekly'
+
+The mail server mx.reader.example.net turned down the recipient
+<reader@reader.example.net> and answered: [550 5.1.1 No such mailbox here]
 
 """
     + RETURNED,
@@ -637,6 +844,39 @@ This week in the city.
         (WORDS_ONLY_DSN, "userunknown", "count", "dsn", "reader@reader.example.net"),
         (QMAIL_RCPT, "userunknown", "suppress", "prose:qmail", "reader@reader.example.net"),
         (DRAGONFLY_GAVE_UP, "expired", "count", "prose:dragonfly", "reader@reader.example.net"),
+        (QMAIL_TWO, "userunknown", "suppress", "prose:qmail", "reader@reader.example.net"),
+        (
+            OPENSMTPD_DSN_TEXT_ONLY,
+            "securityerror",
+            "alarm-only",
+            "dsn",
+            "reader@reader.example.net",
+        ),
+        (SES_FORM_DSN, "blocked", "alarm-only", "dsn", "reader@reader.example.net"),
+        (SENDMAIL_REFUSED, "expired", "count", "dsn", "reader@reader.example.net"),
+        (MESSAGING_SERVER_DELAY, "expired", "ignore", "dsn", "reader@reader.example.net"),
+        (ERROR_SENDING, "userunknown", "suppress", "prose:generic", "reader@reader.example.net"),
+        (
+            DRAGONFLY_CONTENT,
+            "contenterror",
+            "alarm-only",
+            "prose:dragonfly",
+            "reader@reader.example.net",
+        ),
+        (
+            OPENSMTPD_TWO,
+            "userunknown",
+            "suppress",
+            "prose:opensmtpd",
+            "reader@reader.example.net",
+        ),
+        (
+            DRAGONFLY_NXDOMAIN,
+            "hostunknown",
+            "suppress",
+            "prose:dragonfly",
+            "reader@reader.example.net",
+        ),
         (DOMINO_JIS, "userunknown", "suppress", "dsn", "reader@reader.example.net"),
         (NOTES_JIS, "userunknown", "suppress", "prose:notes", "reader@reader.example.net"),
         (GMAIL_DELAY, "networkerror", "ignore", "prose:gmail", "reader@reader.example.net"),

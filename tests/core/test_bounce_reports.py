@@ -33,6 +33,29 @@ TO = "bounces+d1-aaaaaaaaaaaaaaaa@news.example.org"
         ("5.1.1", "550 5.1.1 sender rejected: SPF check failed", "securityerror", True),
         ("5.1.1", "550 5.1.1 too many recipients this hour", "toomanyconn", True),
         ("5.0.0", "550 5.2.1 User Unknown", "suspend", True),  # the code names the mailbox
+        # The sending side's own connect() error: a network fact, not about us.
+        ("4.4.1", "Deferred: Connection refused by mx.reader.example.net", "networkerror", False),
+        # The remote dropping a session it had accepted stays about us.
+        ("", "421 Connection reset by peer during greeting", "blocked", False),
+        # Outlook.com's own code for a refusal about the sending side.
+        (
+            "5.0.0",
+            "550 DY-001 (SNT0-MC2-F7) Unfortunately, messages from 192.0.2.1 weren't sent."
+            " Please get in touch with whoever runs your mail server.",
+            "blocked",
+            True,
+        ),
+        # A dotted version number holds no status code.
+        ("", "550 rejected by Messaging Server 8.0.5.1.1", "undefined", True),
+        # RFC 3463 X.6.0: the content, with no detail.
+        ("", "554 5.6.0 message refused", "contenterror", True),
+        # Amazon SES's form: its own status name, then the remote's reply in quotes.
+        (
+            "5.1.0",
+            "5.1.0 - Unknown address error 552-'5.2.2 the mailbox is full' (delivery attempts: 0)",
+            "mailboxfull",
+            True,
+        ),
     ],
 )
 def test_reasons_come_from_the_servers_words_then_codes_then_status(
