@@ -27,6 +27,7 @@ from syndication.scheduler import jobs as scheduled
 from syndication.scheduler import runner as scheduling
 from syndication.services import feeds as feed_service
 from syndication.services import job_runs as job_run_service
+from syndication.services import status as status_service
 from syndication.settings import (
     BounceSettings,
     ImapSettings,
@@ -210,6 +211,10 @@ def test_the_retention_job_deletes_what_privacy_keeps_only_for_a_while(
     )
     [line] = [r for r in caplog.records if r.getMessage().startswith("job retention")]
     assert (line.pending_deleted, line.mails_deleted) == (1, 1)  # type: ignore[attr-defined]
+    # `syndication status` and the console's job table show that line as the last result.
+    report = status_service.service_status(settings, filled, look_at_files=False, now=WEEK.end)
+    [shown] = [job for job in report.jobs if job.job_id == "retention"]
+    assert (shown.last_ok, shown.last_summary) == (True, run.summary)
     with db.read_session(filled) as session:
         left = set(session.scalars(select(Subscriber.email)))
         mails_left = set(session.scalars(select(TransactionalMail.email)))
