@@ -338,13 +338,14 @@ def test_bad_languages_name_the_key(tmp_path: Path, body: str, message: str) -> 
 def test_privacy_retention_and_notice(tmp_path: Path) -> None:
     assert load_settings(None, {}).privacy == PrivacySettings(30, 365, "", "")
     body = (
-        "[privacy]\npending_days = 14\nunsubscribed_days = 730\n"
+        "[privacy]\npending_days = 14\nunsubscribed_days = 730\ntransactional_mail_days = 7\n"
         "notice_url = 'https://news.example.org/privacy'\n"
         "notice_text = '''We keep your address and the lists you chose.\n"
         "Unsubscribed records are deleted after two years.'''\n"
     )
     loaded = load_settings(write(tmp_path, body), {}).privacy
     assert (loaded.pending_days, loaded.unsubscribed_days) == (14, 730)
+    assert loaded.transactional_mail_days == 7
     assert loaded.notice_url == "https://news.example.org/privacy"
     assert loaded.notice_text.splitlines()[1].startswith("Unsubscribed records")
 
@@ -355,6 +356,14 @@ def test_privacy_retention_and_notice(tmp_path: Path) -> None:
         ("[privacy]\npending_days = 3\n", "privacy.pending_days: must be at least 7"),
         ("[privacy]\npending_days = '30'\n", "privacy.pending_days: must be an integer"),
         ("[privacy]\nunsubscribed_days = 0\n", "privacy.unsubscribed_days: must be a whole"),
+        (
+            "[privacy]\ntransactional_mail_days = 0\n",
+            "privacy.transactional_mail_days: must be a whole number of days between 1 and 3650",
+        ),
+        (
+            "[privacy]\ntransactional_mail_days = '30d'\n",
+            "privacy.transactional_mail_days: must be an integer",
+        ),
         ("[privacy]\nnotice_url = '/privacy'\n", "privacy.notice_url: '/privacy' is not an"),
         ('[privacy]\nnotice_text = "a\\u0007b"\n', "privacy.notice_text: holds a control"),
         (f"[privacy]\nnotice_text = '{'x' * 2001}'\n", "privacy.notice_text: 2001 characters"),

@@ -252,7 +252,8 @@ def _prune(runtime: _Runtime) -> JobOutcome:
 
 
 def retention() -> None:
-    """Delete pending and unsubscribed records past ``[privacy]``'s days (issue 29)."""
+    """Delete pending and unsubscribed records and settled transactional mails past
+    ``[privacy]``'s days (issue 29)."""
     _run(RETENTION, _retention)
 
 
@@ -260,7 +261,11 @@ def _retention(runtime: _Runtime) -> JobOutcome:
     from syndication.services import privacy
 
     done = privacy.apply_retention(runtime.settings, runtime.engine, runtime.now())
-    counts = {"pending_deleted": done.pending, "unsubscribed_deleted": done.unsubscribed}
+    counts = {
+        "pending_deleted": done.pending,
+        "unsubscribed_deleted": done.unsubscribed,
+        "mails_deleted": done.mails,
+    }
     return JobOutcome(done.summary, counts)
 
 

@@ -155,7 +155,7 @@ def job_table(settings: Settings) -> list[JobSpec]:
     table.append(
         JobSpec(
             scheduled.RETENTION,
-            "delete pending and unsubscribed records past [privacy]'s days",
+            "delete pending and unsubscribed records and settled mails past [privacy]'s days",
             scheduled.retention,
             CronTrigger(hour=3, minute=27, timezone=tz),
         )

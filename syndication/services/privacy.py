@@ -8,8 +8,9 @@
 - :func:`refuse_if_erased`: the one check that the public form, ``subscribers add`` and
   every import (and any future way in) make before an address without a record enters.
 - :func:`apply_retention`: the scheduler's daily deletion of pending records never
-  confirmed and of unsubscribed records past ``[privacy]`` (GDPR art. 5(1)(e), PIPA
-  art. 21); an unsubscribed one leaves its keyed hash.
+  confirmed, of unsubscribed records and of settled transactional mails past
+  ``[privacy]`` (GDPR art. 5(1)(e), PIPA art. 21); an unsubscribed one leaves its keyed
+  hash.
 - :func:`consent_history`: the consent records the console shows.
 """
 
@@ -27,7 +28,7 @@ from syndication.core import privacy
 from syndication.core.subscribers import Event, Status, normalise_email
 from syndication.errors import InputError, RecordError, SyndicationError
 from syndication.settings import Settings
-from syndication.store import consent
+from syndication.store import consent, mail_outbox
 from syndication.store import database as db
 from syndication.store import privacy as store
 from syndication.store.consent import ConsentRow as ConsentRow
@@ -176,18 +177,21 @@ class Retention:
 
     pending: int
     unsubscribed: int
+    mails: int
 
     @property
     def summary(self) -> str:
         return (
-            f"{self.pending} pending sign-ups never confirmed and {self.unsubscribed} "
-            "unsubscribed records deleted"
+            f"{self.pending} pending sign-ups never confirmed, {self.unsubscribed} "
+            f"unsubscribed records and {self.mails} settled transactional mails deleted"
         )
 
 
 def apply_retention(settings: Settings, engine: Engine, now: datetime) -> Retention:
     """Delete pending records untouched for ``privacy.pending_days`` and unsubscribed ones
-    for ``privacy.unsubscribed_days``, a batch per transaction.
+    for ``privacy.unsubscribed_days``, a batch per transaction; then the confirmation and
+    test mails sent or given up more than ``privacy.transactional_mail_days`` ago (their
+    outbox rows hold the address; queued ones are never touched).
 
     An unsubscribed record leaves its keyed hash (``suppressed`` when it was on the
     suppression list), so no add or import mails the address again; a pending one leaves
@@ -202,7 +206,11 @@ def apply_retention(settings: Settings, engine: Engine, now: datetime) -> Retent
     left = _expire(
         settings, engine, Status.UNSUBSCRIBED, privacy.expiry(now, rules.unsubscribed_days), now
     )
-    return Retention(pending, left)
+    with db.write_session(engine) as session:
+        mails = mail_outbox.prune_settled(
+            session, privacy.expiry(now, rules.transactional_mail_days)
+        )
+    return Retention(pending, left, mails)
 
 
 def _expire(

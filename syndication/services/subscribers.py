@@ -451,14 +451,15 @@ def restore(
         return found.email
 
 
-def export_csv(engine: Engine) -> Iterator[str]:
-    """Every subscriber as CSV (:data:`subscriber_csv.EXPORT_HEADER`), a chunk at a time, as
-    ``syndication subscribers export`` writes it."""
+def export_csv(engine: Engine, where: SubscriberFilter) -> Iterator[str]:
+    """The subscribers matching ``where`` (the console page's filter, read by the same
+    query as :func:`page`) as CSV (:data:`subscriber_csv.EXPORT_HEADER`), a chunk at a
+    time; with an empty filter everything ``syndication subscribers export`` writes."""
     buffer = StringIO()
     writer = csv.writer(buffer)
     writer.writerow(subscriber_csv.EXPORT_HEADER)
     with db.read_session(engine) as session:
-        for row in subscriber_queries.export_rows(session):
+        for row in subscriber_queries.export_rows(session, where):
             # The same protection as `subscribers export` (formula cells made inert).
             writer.writerow([subscriber_csv.spreadsheet_safe(v) for v in row])
             if buffer.tell() > 64 * 1024:

@@ -332,12 +332,15 @@ class PrivacySettings:
     is deleted this long after the reader left, leaving only a keyed hash so no import
     brings the address back. ``notice_url`` and ``notice_text``: a link to the newsroom's
     privacy notice and a short text (purpose, items, retention, as PIPA art. 15 asks).
+    ``transactional_mail_days``: a confirmation or test mail's outbox row (it holds the
+    address) is deleted this long after it was sent or given up; queued rows stay.
     """
 
     pending_days: int = 30
     unsubscribed_days: int = 365
     notice_url: str = ""
     notice_text: str = ""
+    transactional_mail_days: int = 30
 
 
 DEMO_TOPICS: tuple[Topic, ...] = (

@@ -12,11 +12,13 @@ NOTICE_TEXT_LIMIT = 2000
 
 
 class PrivacyTable(TableReader):
-    """``[privacy]``: ``pending_days``, ``unsubscribed_days``, ``notice_url``, ``notice_text``."""
+    """``[privacy]``: ``pending_days``, ``unsubscribed_days``, ``transactional_mail_days``,
+    ``notice_url``, ``notice_text``."""
 
     def privacy(self, data: Mapping[str, Any]) -> PrivacySettings:
         d = PrivacySettings()
-        names = {"pending_days", "unsubscribed_days", "notice_url", "notice_text"}
+        day_keys = ("pending_days", "unsubscribed_days", "transactional_mail_days")
+        names = {*day_keys, "notice_url", "notice_text"}
         table = self.table(data, "privacy", names)
         days = {
             key: self.checked(
@@ -25,7 +27,7 @@ class PrivacyTable(TableReader):
                 lambda v: 1 <= v <= 3650,
                 "must be a whole number of days between 1 and 3650",
             )
-            for key in ("pending_days", "unsubscribed_days")
+            for key in day_keys
         }
         if days["pending_days"] < 7:
             # The confirmation link lives 7 days (core/tokens.CONFIRM_MAX_AGE): a shorter
@@ -53,4 +55,5 @@ class PrivacyTable(TableReader):
             unsubscribed_days=days["unsubscribed_days"],
             notice_url=url,
             notice_text=text,
+            transactional_mail_days=days["transactional_mail_days"],
         )

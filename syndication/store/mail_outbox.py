@@ -12,7 +12,10 @@ A server that cannot be reached costs no attempt (the row is given back with the
 and the scheduler's ``deliver`` job tries again within its interval). A row still unsent
 at its ``give_up_at`` (:data:`GIVE_UP_AFTER` after it was queued) is settled ``failed``
 with why, and stays as the record. A confirmation whose request was replaced by a newer
-one, or whose subscriber confirmed, left or was suppressed meanwhile, is ``skipped``.
+one, or whose subscriber confirmed, left or was suppressed meanwhile, is ``skipped``. A
+settled row (sent or not) carries ``settled_at`` and is deleted
+``[privacy] transactional_mail_days`` later (:func:`prune_settled`, the scheduler's
+``retention`` job): it holds an address.
 
 What the status report counts of this outbox (:class:`syndication.store.status.MailCounts`)
 is read in :mod:`syndication.store.status`, without the ORM this module uses.
@@ -23,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from syndication.core.deliveries import Claimed, Outcome
@@ -33,6 +36,8 @@ from syndication.store.outbox import give_back, lock_in_id_order, mark_claimed, 
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(minutes=30)
 GIVE_UP_AFTER = timedelta(hours=24)
+# The statuses no sender changes again; a row in one carries ``settled_at``.
+SETTLED = ("sent", "failed", "bounced", "skipped")
 
 Mail = TransactionalMail
 
@@ -90,6 +95,7 @@ def _give_up(session: Session, now: datetime) -> None:
         .where(late)
         .values(
             status="failed",
+            settled_at=now,
             lease_until=None,
             claimed_by="",
             claim_token="",
@@ -162,6 +168,7 @@ def claim_batch(
             .where(Mail.id.in_(stale))
             .values(
                 status="skipped",
+                settled_at=now,
                 lease_until=None,
                 claimed_by="",
                 claim_token="",
@@ -235,6 +242,8 @@ def settle(session: Session, token: str, outcomes: Sequence[Outcome], now: datet
         else:
             raise ValueError(f"unknown outcome {outcome.kind!r}")
         row.lease_until, row.claimed_by, row.claim_token = None, "", ""
+        if row.status in SETTLED:
+            row.settled_at = now
 
 
 def release_worker(session: Session, worker: str) -> int:
@@ -246,3 +255,11 @@ def mail_status(session: Session, mail_id: int) -> tuple[str, str]:
     """A mail's status and last error."""
     row = session.get(Mail, mail_id)
     return ("gone", "") if row is None else (row.status, row.last_error)
+
+
+def prune_settled(session: Session, before: datetime) -> int:
+    """Delete the mails settled (sent, given up, bounced, skipped) before ``before``;
+    returns how many. Queued and in-flight rows are never touched: they have no
+    ``settled_at``."""
+    result = session.execute(delete(Mail).where(Mail.status.in_(SETTLED), Mail.settled_at < before))
+    return int(result.rowcount)  # type: ignore[attr-defined]

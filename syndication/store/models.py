@@ -235,7 +235,8 @@ class TransactionalMail(Base):
     The message is built when it is sent, from what the row names: the subscriber and the
     sign-up ``request`` (the nonce its confirmation link is bound to) or the digest and the
     ``email`` a test goes to, with links and Message-ID issued at ``created_at``, so a
-    retried message is the same message. ``give_up_at`` bounds how long it is retried.
+    retried message is the same message. ``give_up_at`` bounds how long it is retried;
+    ``settled_at`` (set with a final status) is what retention prunes by.
     """
 
     __table__ = tables.transactional_mails
@@ -257,6 +258,7 @@ class TransactionalMail(Base):
     last_error: Mapped[str]
     message_id: Mapped[str]
     sent_at: Mapped[datetime | None]
+    settled_at: Mapped[datetime | None]
 
 
 class JobRun(Base):

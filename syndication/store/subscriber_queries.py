@@ -84,6 +84,11 @@ class SubscriberFilter:
     since: datetime | None = None
     until: datetime | None = None
 
+    @property
+    def narrows(self) -> bool:
+        """Whether any field is set (an empty filter matches every subscriber)."""
+        return self != SubscriberFilter()
+
 
 def _where(stmt: Select[Any], where: SubscriberFilter) -> Select[Any]:
     matches = contains(
@@ -210,23 +215,29 @@ def subscriber_history(session: Session, subscriber_id: int) -> SubscriberHistor
     )
 
 
-def export_rows(session: Session) -> Iterator[tuple[str, str, str, str, str, str, str]]:
+def export_rows(
+    session: Session, where: SubscriberFilter = SubscriberFilter()
+) -> Iterator[tuple[str, str, str, str, str, str, str]]:
     """``(email, name, lists, status, created_at, confirmed_at, language)`` for every
-    subscriber, by address; times in ISO 8601 with their offset (UTC), consent time blank
-    if none; ``language``: their languages as stored (``"ko,en"``).
+    subscriber matching ``where`` (the console page's filter, :func:`_where`), by address;
+    times in ISO 8601 with their offset (UTC), consent time blank if none; ``language``:
+    their languages as stored (``"ko,en"``).
 
-    Then every address on the suppression list with no subscriber record, with the status
-    ``suppressed`` and the time it was listed: a database moved by export and import keeps
-    refusing them (issue 29).
+    Without a filter, then every address on the suppression list with no subscriber
+    record, with the status ``suppressed`` and the time it was listed: a database moved by
+    export and import keeps refusing them (issue 29). A filter names subscribers, so a
+    filtered export holds only the subscribers it matches.
     """
     lists: dict[int, list[str]] = {}
+    pairs = select(Subscription.subscriber_id, Subscription.list_slug)
+    if where.narrows:
+        pairs = pairs.where(Subscription.subscriber_id.in_(_where(select(Subscriber.id), where)))
     for subscriber_id, slug in session.execute(
-        select(Subscription.subscriber_id, Subscription.list_slug).order_by(
-            Subscription.subscriber_id, Subscription.list_slug
-        )
+        pairs.order_by(Subscription.subscriber_id, Subscription.list_slug)
     ):
         lists.setdefault(subscriber_id, []).append(slug)
-    for subscriber in session.scalars(select(Subscriber).order_by(Subscriber.email)):
+    matching = _where(select(Subscriber), where).order_by(Subscriber.email)
+    for subscriber in session.scalars(matching):
         yield (
             subscriber.email,
             subscriber.name,
@@ -236,6 +247,8 @@ def export_rows(session: Session) -> Iterator[tuple[str, str, str, str, str, str
             subscriber.confirmed_at.isoformat() if subscriber.confirmed_at else "",
             subscriber.locale,
         )
+    if where.narrows:
+        return
     bare = ~exists().where(Subscriber.email == Suppression.email)
     for listed in session.scalars(select(Suppression).where(bare).order_by(Suppression.email)):
         yield (listed.email, "", "", BARE_SUPPRESSION, listed.created_at.isoformat(), "", "")

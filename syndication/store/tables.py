@@ -320,6 +320,9 @@ transactional_mails = Table(
     Column("last_error", Text, default="", nullable=False),
     Column("message_id", String(300), default="", nullable=False),
     Column("sent_at", UTCDateTime, nullable=True),
+    # When the row reached a final status (sent, failed, bounced, skipped): what the
+    # retention job prunes by (``[privacy] transactional_mail_days``).
+    Column("settled_at", UTCDateTime, index=True, nullable=True),
     CheckConstraint("kind IN ('confirm', 'test')", name="kind"),
     CheckConstraint(
         "status IN ('queued', 'sending', 'sent', 'failed', 'bounced', 'skipped')",

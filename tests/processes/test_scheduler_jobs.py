@@ -115,6 +115,7 @@ def test_run_starts_with_every_optional_job_and_each_one_runs(
     assert runs["bounces"][0].summary.startswith("fetched 0")
     assert runs["prune"][0].summary.startswith("bounce reports past 30 days: 0 deleted")
     assert runs["retention"][0].summary == (
-        "0 pending sign-ups never confirmed and 0 unsubscribed records deleted"
+        "0 pending sign-ups never confirmed, 0 unsubscribed records and 0 settled "
+        "transactional mails deleted"
     )
     assert all(run.skipped for job in JOBS if ":" in job for run in runs[job])

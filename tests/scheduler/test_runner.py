@@ -6,6 +6,7 @@ Time is injected here; the real processes and the real clock are in
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -21,10 +22,12 @@ from sqlalchemy import Engine, func, select
 
 from syndication.core import digests as digest
 from syndication.core.articles import ArticleRecord
+from syndication.core.deliveries import Outcome
 from syndication.scheduler import jobs as scheduled
 from syndication.scheduler import runner as scheduling
 from syndication.services import feeds as feed_service
 from syndication.services import job_runs as job_run_service
+from syndication.services import status as status_service
 from syndication.settings import (
     BounceSettings,
     ImapSettings,
@@ -34,8 +37,8 @@ from syndication.settings import (
 )
 from syndication.store import articles as store
 from syndication.store import database as db
-from syndication.store import job_runs, subscribers
-from syndication.store.models import Delivery, Digest, JobRun, Subscriber
+from syndication.store import job_runs, mail_outbox, subscribers
+from syndication.store.models import Delivery, Digest, JobRun, Subscriber, TransactionalMail
 from tests.support.processes import syndication
 
 ArticleFactory = Callable[..., ArticleRecord]
@@ -175,21 +178,48 @@ def test_a_job_that_raises_is_recorded_and_runs_again(
 
 
 def test_the_retention_job_deletes_what_privacy_keeps_only_for_a_while(
-    settings: Settings, filled: Engine, monkeypatch: pytest.MonkeyPatch
+    settings: Settings,
+    filled: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     with db.write_session(filled) as session:
         for address, at in (("stale@example.org", 31), ("fresh@example.org", 5)):
             subscribers.add_subscriber(
                 session, address, "", ["weekly-city"], confirmed=False, now=WEEK.end - at * DAY
             )
+    # Test mails: one sent 31 days ago, one 29 days ago, one queued 40 days ago whose
+    # sender never came; only the first goes ([privacy] transactional_mail_days = 30).
+    mails = {}
+    for address, at in (("old@example.org", 31), ("new@example.org", 29), ("q@example.org", 40)):
+        sent_at = WEEK.end - at * DAY
+        with db.write_session(filled) as session:
+            mails[address] = mail_outbox.enqueue(session, "test", address, sent_at)
+            if address != "q@example.org":
+                mail_outbox.claim_batch(session, "w", sent_at, DAY, 1, address, mails[address])
+                mail_outbox.settle(
+                    session, address, [Outcome(mails[address], "sent", address)], sent_at
+                )
     configure(monkeypatch, settings, filled, WEEK.end)
-    scheduled.retention()
+    with caplog.at_level(logging.INFO, logger=scheduled.__name__):
+        scheduled.retention()
     [run] = runs(filled, "retention")
     assert run.ok, run.error
-    assert run.summary == "1 pending sign-ups never confirmed and 0 unsubscribed records deleted"
+    assert run.summary == (
+        "1 pending sign-ups never confirmed, 0 unsubscribed records and 1 settled "
+        "transactional mails deleted"
+    )
+    [line] = [r for r in caplog.records if r.getMessage().startswith("job retention")]
+    assert (line.pending_deleted, line.mails_deleted) == (1, 1)  # type: ignore[attr-defined]
+    # `syndication status` and the console's job table show that line as the last result.
+    report = status_service.service_status(settings, filled, look_at_files=False, now=WEEK.end)
+    [shown] = [job for job in report.jobs if job.job_id == "retention"]
+    assert (shown.last_ok, shown.last_summary) == (True, run.summary)
     with db.read_session(filled) as session:
         left = set(session.scalars(select(Subscriber.email)))
+        mails_left = set(session.scalars(select(TransactionalMail.email)))
     assert left == {"reader@example.org", "fresh@example.org"}
+    assert mails_left == {"new@example.org", "q@example.org"}
 
 
 def test_deliver_sends_what_the_digest_queued(

@@ -229,7 +229,7 @@ def test_retention_deletes_expired_pending_and_unsubscribed_records(
     }
     for gone in ("old-pending@example.org", "left-long-ago@example.org", "suppressed@example.org"):
         assert rows_holding(engine, gone) == []
-    assert privacy.apply_retention(settings, engine, now) == privacy.Retention(0, 0)
+    assert privacy.apply_retention(settings, engine, now) == privacy.Retention(0, 0, 0)
 
     # An import never brings an expired address back...
     with pytest.raises(InputError, match="unsubscribed and its record was deleted"):

@@ -145,7 +145,7 @@ def test_the_console_export_streams_what_the_cli_writes(
     out = tmp_path / "export.csv"
     with out.open("w", encoding="utf-8", newline="") as handle:
         services.export_subscribers(engine, handle)
-    streamed = "".join(services.export_csv(engine))
+    streamed = "".join(services.export_csv(engine, services.SubscriberFilter()))
     assert streamed.replace("\r\n", "\n") == out.read_text(encoding="utf-8")
     assert "'=1+1" in streamed
 

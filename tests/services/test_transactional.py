@@ -11,13 +11,13 @@ from datetime import datetime, timedelta
 from email import policy
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from syndication.core.deliveries import Outcome
 from syndication.edges.transport import Envelope, MemoryTransport, ServerUnavailable
 from syndication.edges.transport.smtp import SmtpTransport
 from syndication.errors import SyndicationError
-from syndication.services import delivery, status, subscribers, transactional
+from syndication.services import delivery, privacy, status, subscribers, transactional
 from syndication.services.digests import approval
 from syndication.settings import MailSettings, Settings, SmtpSettings
 from syndication.store import database as db
@@ -232,3 +232,73 @@ def test_subscribers_add_with_the_server_down_says_the_mail_is_queued(
     with db.read_session(engine) as session:
         [queued] = session.scalars(select(TransactionalMail)).all()
         assert (queued.email, queued.status, queued.attempts) == (READER, "queued", 0)
+
+
+def test_mails_settled_longer_ago_than_the_setting_are_pruned_and_queued_ones_never(
+    settings: Settings, engine: Engine
+) -> None:
+    """The retention job deletes outbox rows by when they were settled, not when queued."""
+    t0 = FIXED_NOW
+    day = timedelta(days=1)
+    outbox = transactional.MailOutbox(engine)
+
+    def queue(at: datetime, kind: str = transactional.TEST) -> int:
+        with db.write_session(engine) as session:
+            return mail_outbox.enqueue(session, kind, f"{kind}-{at:%j}@example.org", at)
+
+    def claim_one(mail_id: int, at: datetime) -> None:
+        with db.write_session(engine) as session:
+            mail_outbox.claim_batch(
+                session, "w", at, timedelta(minutes=2), 1, f"t{mail_id}", mail_id
+            )
+
+    def settle(mail_id: int, kind: str, at: datetime) -> None:
+        claim_one(mail_id, at)
+        outbox.settle(f"t{mail_id}", [Outcome(mail_id, kind, "", "<m@x>", "550 no")], at)
+
+    sent_old = queue(t0)
+    settle(sent_old, "sent", t0)
+    bounced_old = queue(t0 + day)
+    settle(bounced_old, "bounced", t0 + day)
+    skipped_old = queue(t0, transactional.CONFIRM)  # no pending sign-up behind it
+    claim_one(skipped_old, t0)
+    given_up_old = queue(t0)
+    claim_one(given_up_old, t0 + 2 * day)  # past its give_up_at: settled failed now
+    given_up_late = queue(t0 + 9 * day)  # queued before the cut, given up after it
+    claim_one(given_up_late, t0 + 11 * day)
+    sent_new = queue(t0 + 15 * day)
+    settle(sent_new, "sent", t0 + 15 * day)
+    queued_old = queue(t0 - 5 * day)  # no sender ran since (the server was away)
+    in_flight_old = queue(t0 - 5 * day)
+    with db.write_session(engine) as session:
+        session.execute(
+            update(TransactionalMail)
+            .where(TransactionalMail.id == in_flight_old)
+            .values(status="sending", lease_until=t0 - 4 * day, claim_token="lost")
+        )
+    statuses_now = {
+        m.id: (m.status, m.settled_at)
+        for m in map(lambda i: row(engine, i), (given_up_old, given_up_late, skipped_old))
+    }
+    assert statuses_now == {
+        given_up_old: ("failed", t0 + 2 * day),
+        given_up_late: ("failed", t0 + 11 * day),
+        skipped_old: ("skipped", t0),
+    }
+
+    at = t0 + 40 * day  # the cut: settled before t0 + 10 days
+    done = privacy.apply_retention(settings, engine, at)
+    assert done == privacy.Retention(0, 0, 4)
+    assert done.summary.endswith("and 4 settled transactional mails deleted")
+    with db.read_session(engine) as session:
+        left = set(session.scalars(select(TransactionalMail.id)))
+    assert left == {given_up_late, sent_new, queued_old, in_flight_old}
+    assert privacy.apply_retention(settings, engine, at).mails == 0
+
+    # A shorter setting takes the late ones too; queued and in-flight rows stay whatever
+    # their age, for a sender to settle first.
+    short = replace(settings, privacy=replace(settings.privacy, transactional_mail_days=1))
+    assert privacy.apply_retention(short, engine, at).mails == 2
+    with db.read_session(engine) as session:
+        left = set(session.scalars(select(TransactionalMail.id)))
+    assert left == {queued_old, in_flight_old}

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, func, insert, inspect, select
+from sqlalchemy import Engine, bindparam, func, insert, inspect, select
 from sqlalchemy.exc import DBAPIError
 
 from syndication.errors import SyndicationError
@@ -11,6 +11,7 @@ from syndication.services import database, status
 from syndication.settings import DatabaseSettings, Settings
 from syndication.store import database as db
 from syndication.store import tables
+from syndication.store.models import TransactionalMail, UTCDateTime
 
 TABLES = {"alembic_version", "counters", "topics", "articles", "article_topics"}
 
@@ -128,6 +129,49 @@ def test_migration_0005_backfills_the_id_date_from_published_at(empty_database_u
         with engine.connect() as connection:
             id_date = connection.execute(text("SELECT id_date FROM articles")).scalar_one()
         assert id_date == "2026-11-19"
+    finally:
+        engine.dispose()
+
+
+def test_migration_0021_backfills_settled_at_of_settled_mails_only(
+    empty_database_url: str,
+) -> None:
+    """Mails settled before 0021 are pruned from their best known time: a sent one from
+    ``sent_at``, a failed one from ``give_up_at``; queued ones get none (never pruned)."""
+    from sqlalchemy import text
+
+    engine = db.make_engine(empty_database_url)
+    t0 = datetime(2026, 11, 19, 23, 30, tzinfo=UTC)
+    day = timedelta(days=1)
+    try:
+        db.upgrade(engine, "0020")
+        with engine.begin() as connection:
+            for status, sent in (("sent", t0 + day), ("failed", None), ("queued", None)):
+                connection.execute(
+                    text(
+                        "INSERT INTO transactional_mails (kind, email, request, status,"
+                        " attempts, created_at, next_attempt_at, give_up_at, claimed_by,"
+                        " claim_token, last_error, message_id, sent_at) VALUES ('test',"
+                        " :email, '', :status, 1, :t0, :t0, :give_up, '', '', '', '', :sent)"
+                    ).bindparams(
+                        bindparam("t0", type_=UTCDateTime()),
+                        bindparam("give_up", type_=UTCDateTime()),
+                        bindparam("sent", type_=UTCDateTime()),
+                    ),
+                    {
+                        "email": f"{status}@example.org",
+                        "status": status,
+                        "t0": t0,
+                        "give_up": t0 + 2 * day,
+                        "sent": sent,
+                    },
+                )
+        db.upgrade(engine)
+        with db.read_session(engine) as session:
+            settled = {m.status: m.settled_at for m in session.scalars(select(TransactionalMail))}
+        assert settled == {"sent": t0 + day, "failed": t0 + 2 * day, "queued": None}
+        db.downgrade(engine, "0020")
+        db.upgrade(engine)
     finally:
         engine.dispose()
 

@@ -4,13 +4,17 @@ name, a 400 naming a bad filter, and the export for operators only (issue 28 ite
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 from datetime import UTC, datetime, timedelta
 
+from httpx2 import Response
 from sqlalchemy import Engine, update
 from starlette.testclient import TestClient
 
+from syndication.core.subscriber_csv import EXPORT_HEADER
 from syndication.store import database as db
 from syndication.store import subscribers
 from syndication.store.models import AuditEvent, Subscriber
@@ -98,15 +102,19 @@ def test_search_by_part_of_an_address_or_a_name(client: TestClient, app_engine: 
     assert "No subscribers match." in nobody.text
 
 
+# Filter values that are not one, and what the 400 says (the page and its export alike).
+BAD_FILTERS = (
+    ({"list": "weekly-nope"}, "list: 'weekly-nope' is not a list"),
+    ({"status": "gone"}, "status: 'gone': one of"),
+    ({"from": "2026-13-01"}, "from: '2026-13-01' is not a date"),
+    ({"to": "yesterday"}, "to: 'yesterday' is not a date"),
+    ({"from": "2026-11-02", "to": "2026-11-01"}, "to: the range ends before it starts"),
+)
+
+
 def test_a_bad_filter_is_a_400_naming_it(client: TestClient, app_engine: Engine) -> None:
     sign_in(client, "viewer@example.org")
-    for params, named in (
-        ({"list": "weekly-nope"}, "list: 'weekly-nope' is not a list"),
-        ({"status": "gone"}, "status: 'gone': one of"),
-        ({"from": "2026-13-01"}, "from: '2026-13-01' is not a date"),
-        ({"to": "yesterday"}, "to: 'yesterday' is not a date"),
-        ({"from": "2026-11-02", "to": "2026-11-01"}, "to: the range ends before it starts"),
-    ):
+    for params, named in BAD_FILTERS:
         answer = client.get("/admin/subscribers", params=params)
         assert answer.status_code == 400 and named in html.unescape(answer.text), params
 
@@ -132,3 +140,82 @@ def test_the_export_is_for_operators_and_is_recorded(
         "console",
         "10.0.0.1",
     )
+
+
+def exported(answer: Response) -> list[str]:
+    """The addresses of a CSV export, in order, after checking its header."""
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(answer.text)))
+    assert rows[0] == list(EXPORT_HEADER)
+    return [row[0] for row in rows[1:]]
+
+
+def test_the_export_holds_what_the_filters_show_and_the_page_says_which(
+    client: TestClient, app_engine: Engine
+) -> None:
+    add_many(app_engine)
+    with db.write_session(app_engine) as session:
+        subscribers.suppress(session, "nobody-here@example.org", "complaint by phone", START)
+    sign_in(client, "op@example.org")
+    everything = client.get("/admin/subscribers")
+    assert "Export every subscriber as CSV" in everything.text
+    every_row = exported(client.get("/admin/subscribers/export.csv"))
+    assert every_row == [f"reader{i:03d}@example.org" for i in range(130)] + [
+        "nobody-here@example.org"
+    ]
+
+    for params, expected, said in (
+        (
+            {"list": "weekly-city", "status": "bounced"},
+            [f"reader{i:03d}@example.org" for i in range(0, 130, 10)],
+            "list weekly-city; status bounced",
+        ),
+        (
+            {"q": "READER12", "page": "1"},
+            [f"reader12{i}@example.org" for i in range(10)],
+            "address or name containing “READER12”",
+        ),
+        (
+            {"from": "2026-10-03", "to": "2026-10-05"},
+            ["reader002@example.org", "reader003@example.org", "reader004@example.org"],
+            "signed up 2026-10-03 to 2026-10-05",
+        ),
+        ({"q": "민지"}, ["reader007@example.org"], "address or name containing “민지”"),
+    ):
+        page = client.get("/admin/subscribers", params=params)
+        assert shown(page.text) == expected, params
+        text = html.unescape(page.text)
+        assert f"Export these {len(expected)} subscribers as CSV" in text
+        assert f"the export applies the filters shown here ({said})" in text
+        # The page's own link carries its filters (not its page number) to the export.
+        [link] = re.findall(r'href="(/admin/subscribers/export\.csv[^"]*)"', page.text)
+        assert "page=" not in link
+        assert exported(client.get(html.unescape(link))) == expected, params
+
+    # More than a page: the export is every match, not the 50 shown.
+    city = exported(client.get("/admin/subscribers/export.csv", params={"list": "weekly-city"}))
+    assert city == [f"reader{i:03d}@example.org" for i in range(0, 130, 2)]
+    assert exported(client.get("/admin/subscribers/export.csv", params={"q": "zzz"})) == []
+    with db.read_session(app_engine) as session:
+        details = [
+            e.detail
+            for e in session.query(AuditEvent)
+            .filter_by(action="subscribers-export")
+            .order_by(AuditEvent.id)
+        ]
+    assert details[0] == "everything"
+    assert details[1] == "list=weekly-city&status=bounced"
+
+
+def test_an_export_with_a_bad_filter_is_a_400_naming_it_and_exports_nothing(
+    client: TestClient, app_engine: Engine
+) -> None:
+    add_many(app_engine)
+    sign_in(client, "op@example.org")
+    for params, named in BAD_FILTERS:
+        answer = client.get("/admin/subscribers/export.csv", params=params)
+        assert answer.status_code == 400 and named in html.unescape(answer.text), params
+        assert "reader000@example.org" not in answer.text
+    with db.read_session(app_engine) as session:
+        assert session.query(AuditEvent).filter_by(action="subscribers-export").count() == 0

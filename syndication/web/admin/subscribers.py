@@ -20,6 +20,7 @@ from syndication.web.admin.common import (
     page_number,
     paged,
     query_param,
+    query_string,
     redirect,
 )
 from syndication.web.pages import NO_STORE
@@ -31,9 +32,9 @@ DONE = {
 }
 
 
-async def search(admin: Admin, request: Request, viewer: Viewer) -> Response:
-    """Subscribers by address, 50 a page, with the count: narrowed by ``q`` (part of an
-    address or name), ``list``, ``status`` and the sign-up dates ``from``/``to``."""
+def _filter(admin: Admin, request: Request) -> subscribers.SubscriberFilter:
+    """The page's filters, each checked (a 400 names a field whose value is not one): the
+    page and its export read them here, so the export holds the rows the page shows."""
     query = query_param(request, "q")
     list_slug = query_param(request, "list")
     status = query_param(request, "status")
@@ -43,20 +44,43 @@ async def search(admin: Admin, request: Request, viewer: Viewer) -> Response:
     if status and status not in subscribers.STATUSES:
         raise InputError(f"status: {status[:20]!r}: one of {', '.join(subscribers.STATUSES)}")
     since, until = date_range(admin, request)
+    return subscribers.SubscriberFilter(query, list_slug, status, since, until)
+
+
+def _scope(request: Request, where: subscribers.SubscriberFilter) -> list[str]:
+    """The filters in force, in words, for the page to say what its export holds."""
+    said = []
+    if where.list_slug:
+        said.append(f"list {where.list_slug}")
+    if where.status:
+        said.append(f"status {where.status}")
+    if where.query:
+        said.append(f"address or name containing “{where.query}”")
+    since, until = request.query_params.get("from", ""), request.query_params.get("to", "")
+    if since or until:
+        said.append(f"signed up {since or '…'} to {until or '…'}")
+    return said
+
+
+async def search(admin: Admin, request: Request, viewer: Viewer) -> Response:
+    """Subscribers by address, 50 a page, with the count: narrowed by ``q`` (part of an
+    address or name), ``list``, ``status`` and the sign-up dates ``from``/``to``."""
+    where = _filter(admin, request)
     number = page_number(request)
-    where = subscribers.SubscriberFilter(query, list_slug, status, since, until)
     found = await run_in_threadpool(
         subscribers.page, admin.engine, where, PAGE_SIZE, (number - 1) * PAGE_SIZE
     )
     return admin.page(
         "subscribers.html",
         viewer,
-        query=query,
-        list_slug=list_slug,
-        chosen_status=status,
-        lists=known,
+        query=where.query,
+        list_slug=where.list_slug,
+        chosen_status=where.status,
+        lists=[ml.slug for ml in admin.settings.lists],
         statuses=subscribers.STATUSES,
         rows=found.rows,
+        export_query=query_string(request, page=""),
+        export_scope=_scope(request, where),
         **paged(request, found.total, number),
     )
 
@@ -98,15 +122,25 @@ def action(name: str) -> ActionHandler:
 
 
 async def export(admin: Admin, request: Request, viewer: Viewer) -> Response:
-    """Every subscriber as CSV (operators only: the route says so); the export is an
-    audit record."""
+    """The subscribers the page's filters match (everyone, with the suppressed addresses
+    that have no record, when none is set) as CSV (operators only: the route says so);
+    the export is an audit record naming the filters."""
+    where = _filter(admin, request)
     now = admin.now()
     stamp = now.astimezone(admin.settings.site.tz).strftime("%Y%m%d-%H%M")
+    shown = query_string(request, page="") if where.narrows else "everything"
     await run_in_threadpool(
-        audit.record, admin.engine, viewer.actor, "subscribers-export", "export", "subscribers", now
+        audit.record,
+        admin.engine,
+        viewer.actor,
+        "subscribers-export",
+        "export",
+        "subscribers",
+        now,
+        shown,
     )
     return StreamingResponse(
-        iterate_in_threadpool(subscribers.export_csv(admin.engine)),
+        iterate_in_threadpool(subscribers.export_csv(admin.engine, where)),
         media_type="text/csv; charset=utf-8",
         headers={
             **NO_STORE,
