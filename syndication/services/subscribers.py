@@ -336,18 +336,27 @@ def _record(
     )
 
 
-def export_subscribers(engine: Engine, out: IO[str], *, actor: Actor | None = None) -> int:
+def export_subscribers(
+    engine: Engine,
+    out: IO[str],
+    *,
+    actor: Actor | None = None,
+    where: SubscriberFilter | None = None,
+) -> int:
     """Write every subscriber as CSV (:data:`subscriber_csv.EXPORT_HEADER`:
     ``email,name,lists,status,created_at,confirmed_at,language``, what ``subscribers
     import`` reads back), then the suppressed addresses with no record (status
-    ``suppressed``); returns how many rows. An export is an audit record of ``actor``
-    (a copy of the mailing list left the store)."""
+    ``suppressed``); returns how many rows. ``where`` narrows it as the console's filter
+    does (the same query; then the suppressed addresses with no record, which are no
+    subscribers, are left out). An export is an audit record of ``actor`` (a copy of the
+    mailing list left the store) naming the filter."""
     db.require_current_schema(engine)
+    where = where or SubscriberFilter()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(subscriber_csv.EXPORT_HEADER)
     count = 0
     with db.read_session(engine) as session:
-        for row in subscriber_queries.export_rows(session):
+        for row in subscriber_queries.export_rows(session, where):
             writer.writerow([subscriber_csv.spreadsheet_safe(cell) for cell in row])
             count += 1
     with db.write_session(engine) as session:
@@ -358,9 +367,14 @@ def export_subscribers(engine: Engine, out: IO[str], *, actor: Actor | None = No
             "export",
             "subscribers",
             utc_now(),
-            f"{count} subscribers",
+            f"{count} subscribers" + (f" ({_said(where)})" if where.narrows else ""),
         )
     return count
+
+
+def _said(where: SubscriberFilter) -> str:
+    parts = [("list", where.list_slug), ("status", where.status), ("q", where.query)]
+    return "&".join(f"{name}={value}" for name, value in parts if value)
 
 
 # -- the console --------------------------------------------------------------------------

@@ -52,3 +52,41 @@ def test_import_history_and_a_suppression_list(tmp_path: Path, empty_database_ur
     )
     code, out, _ = run("subscribers", "restore", "left.us@example.org")
     assert (code, out.strip()) == (0, "left.us@example.org: restored, now unsubscribed")
+
+
+def test_export_narrowed_by_list_and_status(tmp_path: Path, empty_database_url: str) -> None:
+    """``subscribers export --list/--status`` writes what the console's subscribers page
+    shows for the same filter; without them, everyone and the suppressed addresses."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        done = syndication(*args, cwd=tmp_path, database_url=empty_database_url)
+        return done.returncode, done.stdout, done.stderr
+
+    assert run("init")[0] == 0
+    assert run("subscribers", "add", "city.one@example.org", "--list", "weekly-city")[0] == 0
+    assert run("subscribers", "add", "city.two@example.org", "--list", "weekly-city")[0] == 0
+    assert run("subscribers", "add", "world@example.org", "--list", "weekly-international")[0] == 0
+    assert run("subscribers", "remove", "city.two@example.org")[0] == 0
+    (tmp_path / "never.txt").write_text("never@example.org\n")
+    assert run("subscribers", "suppress", "--from", "never.txt")[0] == 0
+
+    def emails(*args: str) -> list[str]:
+        code, out, err = run("subscribers", "export", *args)
+        assert code == 0, err
+        return [line.split(",")[0] for line in out.splitlines()[1:]]
+
+    assert emails() == [
+        "city.one@example.org",
+        "city.two@example.org",
+        "world@example.org",
+        "never@example.org",
+    ]
+    assert emails("--list", "weekly-city", "--status", "pending") == ["city.one@example.org"]
+    assert emails("--list", "weekly-city", "--status", "active") == []
+    assert emails("--status", "unsubscribed") == ["city.two@example.org"]
+    code, out, _ = run("subscribers", "export", "--list", "weekly-international", "w.csv")
+    assert (code, out.strip()) == (0, "w.csv: 1 rows")
+    code, _, err = run("subscribers", "export", "--list", "weekly-nowhere")
+    assert code == 1 and "weekly-nowhere" in err
+    code, _, err = run("subscribers", "export", "--status", "happy")
+    assert code == 2 and "--status 'happy': one of" in err
