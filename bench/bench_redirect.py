@@ -8,10 +8,16 @@ process served exactly as ``syndication serve`` serves (``web.server.run``: uvic
 one worker, our h11 protocol):
 
 * ``redirect``: the real app (``create_app``), ``wrk`` cycling over the digest's links;
-* ``static 302``: the same app with ``/r/{token}`` answering a fixed 302 instead (same
-  middleware, same router, same server): the floor a redirect costs here.
+* ``static 302``: the same app with one more route, ``/s/{token}``, answering a fixed
+  302 (same middleware, same router, same server), wrk cycling over the same tokens under
+  ``/s/``: what a redirect costs through Starlette's stack with no token, store or tally.
+  (``/r/`` itself is answered ahead of that stack when its link is cached:
+  ``web.clicks.Redirects``.)
 
-``wrk --latency`` loads each for ``--seconds`` with ``--connections``. After the real
+``wrk --latency`` loads each for ``--seconds`` with ``--connections``; the server
+process's CPU time (user + system, from ``/proc``) over the run, divided by the requests
+wrk completed, is printed too: on a machine other work also loads, it moves far less than
+requests per second do. After the real
 app stops (SIGTERM: its lifespan flushes the tally), the sums in ``digest_clicks`` are
 compared with the requests wrk completed: every request counted, none lost.
 
@@ -24,6 +30,7 @@ from __future__ import annotations
 import argparse
 import email
 import multiprocessing
+import os
 import re
 import shutil
 import socket
@@ -108,14 +115,14 @@ def serve_real(settings: Settings, port: int) -> None:
 
 def serve_static(settings: Settings, port: int) -> None:
     """The same app (``create_app``: its middleware, its router) with one more route that
-    answers a fixed 302: what a redirect costs with no token, store or tally."""
+    answers a fixed 302: what a routed redirect costs with no token, store or tally."""
 
     async def redirect(request: Request) -> Response:
         return RedirectResponse(STATIC_TARGET, status_code=302)
 
     engine = db.make_engine(settings.database.url)
     app = create_app(settings, engine)
-    app.router.routes.insert(0, Route("/r/{token}", redirect, methods=["GET"]))
+    app.router.routes.insert(0, Route("/s/{token}", redirect, methods=["GET"]))
     server.run(app, "127.0.0.1", port, settings.web)
 
 
@@ -129,6 +136,12 @@ def started(process: multiprocessing.Process, port: int) -> None:
             if time.monotonic() > deadline or not process.is_alive():
                 raise SystemExit("the server did not start") from None
             time.sleep(0.05)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process ``pid`` has used (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wrk(
@@ -170,11 +183,18 @@ def run_case(
     work: Path,
 ) -> dict[str, float]:
     port = int(settings.site.base_url.rsplit(":", 1)[1]) if target is serve_real else free_port()
+    if target is serve_static:
+        paths = [path.replace("/r/", "/s/", 1) for path in paths]
     process = multiprocessing.Process(target=target, args=(settings, port))
     process.start()
     try:
         started(process, port)
-        return wrk(port, paths, args.seconds, args.connections, work)
+        assert process.pid is not None
+        before = cpu_seconds(process.pid)
+        figures = wrk(port, paths, args.seconds, args.connections, work)
+        used = cpu_seconds(process.pid) - before
+        figures["cpu_us"] = used / figures["requests"] * 1e6
+        return figures
     finally:
         process.terminate()  # SIGTERM: uvicorn shuts down, the lifespan flushes
         process.join(timeout=30)
@@ -206,6 +226,7 @@ def main() -> None:
     for name, figures in (("redirect (/r/, real app)", real), ("static 302 (same app)", static)):
         print(
             f"{name:26} {figures['rate']:>9,.0f} req/s   p99 {figures['p99_ms']:6.2f} ms"
+            f"   server CPU {figures['cpu_us']:5.0f} µs/request"
             f"   ({figures['requests']:,.0f} requests)"
         )
     print(
