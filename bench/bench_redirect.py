@@ -5,7 +5,7 @@ A fresh SQLite store gets the demo newsroom's articles, one list with
 ``count_clicks = true``, one reader and that week's digest, sent through the file
 transport; the ``/r/`` links are read back from the message. Then, each in a child
 process served exactly as ``syndication serve`` serves (``web.server.run``: uvicorn,
-one worker, our h11 protocol):
+one worker, our guarded httptools protocol):
 
 * ``redirect``: the real app (``create_app``), ``wrk`` cycling over the digest's links;
 * ``static 302``: the same app with one more route, ``/s/{token}``, answering a fixed
