@@ -42,14 +42,13 @@ class Resolved:
     """What a ``/r/`` request resolved to: the target URL (``None``: no redirect) and,
     for a token that is not valid, the article's URL to show if the ids name one.
     ``refresh``: the URL came from a cache older than :data:`TARGET_TTL` and the caller
-    should run :meth:`ClickCounter.refresh` on ``link_part`` in a thread."""
+    should run :meth:`ClickCounter.refresh` in a thread."""
 
     url: str | None
     link: clicks.LinkClaims | None = None
     copy: clicks.CopyClaims | None = None
     hint: str | None = None
     refresh: bool = False
-    link_part: str = ""
 
 
 @dataclass
@@ -79,6 +78,7 @@ class ClickCounter:
         self.tally = clicks.ClickTally()
         self._targets: dict[tuple[int, int, int], tuple[float, str | None]] = {}
         self._links: dict[str, _Link] = {}
+        self._stale: list[_Link] = []  # waiting for the next refresh
         self._lock = threading.Lock()
 
     def _target(self, claims: clicks.LinkClaims) -> str | None:
@@ -116,25 +116,33 @@ class ClickCounter:
         if age >= TARGET_TTL:
             if age >= STALE_LIMIT:
                 return None
-            refresh = not link.refreshing
-            link.refreshing = True
+            if not link.refreshing:
+                link.refreshing = True
+                with self._lock:  # one refresh reads all that went stale meanwhile
+                    refresh = not self._stale
+                    self._stale.append(link)
         claims = link.claims
         copy = clicks.check_copy(self.settings.secret_key, claims.digest_id, copy_part)
-        return Resolved(link.url, claims, copy, refresh=refresh, link_part=link_part)
+        return Resolved(link.url, claims, copy, refresh=refresh)
 
-    def refresh(self, link_part: str) -> None:
-        """Read a remembered link's target again (in a thread). Never raises: with the
-        store away the old URL keeps answering until :data:`STALE_LIMIT`, then
-        :meth:`resolve` reads (and the request gets the 503 page if it still fails)."""
-        link = self._links.get(link_part)
-        if link is None:
-            return
+    def refresh(self) -> None:
+        """Read the targets :meth:`cached` found stale again, in one session (in a thread).
+        Never raises: with the store away the old URLs keep answering until
+        :data:`STALE_LIMIT`, then :meth:`resolve` reads (and the request gets the 503 page
+        if it still fails)."""
+        with self._lock:
+            stale, self._stale = self._stale, []
         try:
-            url = self._read(link.claims)
+            with db.read_session(self.engine) as session:
+                for link in stale:
+                    claims = link.claims
+                    link.url = store.link_target(
+                        session, claims.digest_id, claims.article_id, claims.position
+                    )
+                    link.read_at, link.refreshing = self.monotonic(), False
         except Exception:
-            log.exception("click target of %r not refreshed", link_part)
-            return  # still "refreshing": no second try before STALE_LIMIT
-        link.url, link.read_at, link.refreshing = url, self.monotonic(), False
+            # The links not read stay "refreshing": no second try before STALE_LIMIT.
+            log.exception("click targets not refreshed")
 
     def resolve(self, token: str) -> Resolved:
         """Where ``<link>.<copy>`` leads; reads only (safe to run in a thread)."""
@@ -158,7 +166,7 @@ class ClickCounter:
         if url is None:
             return Resolved(None)
         copy = clicks.check_copy(self.settings.secret_key, claims.digest_id, copy_part)
-        return Resolved(url, claims, copy, link_part=link_part)
+        return Resolved(url, claims, copy)
 
     def record(self, resolved: Resolved, *, head: bool, user_agent: str) -> str:
         """Count a resolved request (no I/O); returns its kind as decided so far."""

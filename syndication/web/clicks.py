@@ -87,7 +87,7 @@ NO_STORE = {"cache-control": "no-store"}
 def refresh_later(counter: ClickCounter, resolved: Resolved) -> None:
     """Read a cached target again in a thread when :meth:`ClickCounter.cached` asks."""
     if resolved.refresh:
-        asyncio.get_running_loop().run_in_executor(None, counter.refresh, resolved.link_part)
+        asyncio.get_running_loop().run_in_executor(None, counter.refresh)
 
 
 class Redirects:

@@ -439,3 +439,25 @@ def test_a_cached_target_is_read_again_in_the_background_after_its_ttl(
     moment[0] += clicks.STALE_LIMIT
     response = client.get(f"/r/{token}", follow_redirects=False)
     assert response.status_code == 503 and "location" not in response.headers
+
+
+def test_links_gone_stale_together_are_read_again_in_one_refresh(
+    copies: list[EmailMessage], engine: Engine, client: TestClient
+) -> None:
+    tokens = LINK_RE.findall(parts(copies[0])[0])[:2]
+    counter = client.app.state.clicks  # type: ignore[attr-defined]
+    moment = [1000.0]
+    counter.monotonic = lambda: moment[0]
+    for token in tokens:
+        assert client.get(f"/r/{token}", follow_redirects=False).status_code == 302
+    moment[0] += clicks.TARGET_TTL
+    first, second = (counter.cached(token) for token in tokens)
+    assert first.refresh and not second.refresh  # one thread reads both
+    assert not counter.cached(tokens[0]).refresh  # and it is asked for once
+    with db.write_session(engine) as session:
+        session.execute(update(Article).values(url="https://news.example.org/all-moved"))
+    counter.refresh()
+    moment[0] += 1.0
+    for token in tokens:
+        resolved = counter.cached(token)
+        assert resolved.url == "https://news.example.org/all-moved" and not resolved.refresh
