@@ -5,7 +5,8 @@ The redirect path never writes to the database: :class:`ClickCounter` adds each 
 to a :class:`~syndication.core.clicks.ClickTally` in memory and :meth:`ClickCounter.flush`
 writes the sums in one transaction every :data:`FLUSH_SECONDS` (the web app's background
 task), so a crash loses at most one flush interval of counts. The URL is read from the
-store (never from the token) and kept in a small cache for :data:`TARGET_TTL` seconds.
+store (never from the token) and kept in a small cache, read again in the background
+once older than :data:`TARGET_TTL` seconds (:meth:`ClickCounter.cached`).
 """
 
 from __future__ import annotations
@@ -32,18 +33,32 @@ from syndication.store import digests
 log = logging.getLogger(__name__)
 ArticleClicks = store.ArticleClicks  # what the console and the CLI read
 FLUSH_SECONDS = 5.0  # counts reach the store (and `digest clicks`) within ~8 s: 5 + 3 pending
-TARGET_TTL = 5.0  # an article's changed URL is followed within this
+TARGET_TTL = 5.0  # an article's changed URL is followed within this and one read
+STALE_LIMIT = 3 * TARGET_TTL  # a target older than this (no refresh came) is read again
 
 
 @dataclass(frozen=True)
 class Resolved:
     """What a ``/r/`` request resolved to: the target URL (``None``: no redirect) and,
-    for a token that is not valid, the article's URL to show if the ids name one."""
+    for a token that is not valid, the article's URL to show if the ids name one.
+    ``refresh``: the URL came from a cache older than :data:`TARGET_TTL` and the caller
+    should run :meth:`ClickCounter.refresh` in a thread."""
 
     url: str | None
     link: clicks.LinkClaims | None = None
     copy: clicks.CopyClaims | None = None
     hint: str | None = None
+    refresh: bool = False
+
+
+@dataclass
+class _Link:
+    """A link part verified once, with its target as read at ``read_at`` (monotonic)."""
+
+    claims: clicks.LinkClaims
+    url: str | None
+    read_at: float
+    refreshing: bool = False
 
 
 class ClickCounter:
@@ -62,46 +77,72 @@ class ClickCounter:
         self.monotonic = monotonic
         self.tally = clicks.ClickTally()
         self._targets: dict[tuple[int, int, int], tuple[float, str | None]] = {}
-        self._verified: dict[str, clicks.LinkClaims] = {}
+        self._links: dict[str, _Link] = {}
+        self._stale: list[_Link] = []  # waiting for the next refresh
         self._lock = threading.Lock()
 
-    def _target(self, claims: clicks.LinkClaims, read: bool = True) -> str | None | bool:
-        """The link's URL from the cache, else (``read``) from the store; ``False`` when
-        not cached and ``read`` is off."""
+    def _target(self, claims: clicks.LinkClaims) -> str | None:
+        """The link's URL from the cache when younger than :data:`TARGET_TTL`, else
+        from the store."""
         key = (claims.digest_id, claims.article_id, claims.position)
         at = self.monotonic()
         cached = self._targets.get(key)
         if cached is not None and at - cached[0] < TARGET_TTL:
             return cached[1]
-        if not read:
-            return False
-        with db.read_session(self.engine) as session:
-            url = store.link_target(session, *key)
+        url = self._read(claims)
         if len(self._targets) > 10_000:
             self._targets.clear()
         self._targets[key] = (at, url)
         return url
 
+    def _read(self, claims: clicks.LinkClaims) -> str | None:
+        with db.read_session(self.engine) as session:
+            return store.link_target(session, claims.digest_id, claims.article_id, claims.position)
+
     def cached(self, token: str) -> Resolved | None:
-        """:meth:`resolve` when it needs no database read (a valid token whose target is
-        cached), else ``None``: the event loop answers most clicks without a thread.
-        Link parts verified once are remembered (a digest has a few dozen; every copy
-        shares them); copy parts are checked each time and never kept."""
+        """:meth:`resolve` when it needs no database read (a link part verified before,
+        whose target was read), else ``None``: the event loop answers most clicks without
+        a thread. A target older than :data:`TARGET_TTL` is still answered, once asking
+        the caller to :meth:`refresh` it (so no click waits for the store, and a changed
+        URL is followed within the TTL and one read); one older than :data:`STALE_LIMIT`
+        is not. Link parts are remembered (a digest has a few dozen; every copy shares
+        them); copy parts are checked each time and never kept."""
         link_part, _, copy_part = token.partition(".")
-        claims = self._verified.get(link_part)
-        if claims is None:
-            try:
-                claims = clicks.check_link(self.settings.secret_key, link_part)
-            except clicks.ClickTokenError:
-                return None
-            if len(self._verified) > 10_000:
-                self._verified.clear()
-            self._verified[link_part] = claims
-        url = self._target(claims, read=False)
-        if not isinstance(url, str):
+        link = self._links.get(link_part)
+        if link is None or link.url is None:
             return None
+        age = self.monotonic() - link.read_at
+        refresh = False
+        if age >= TARGET_TTL:
+            if age >= STALE_LIMIT:
+                return None
+            if not link.refreshing:
+                link.refreshing = True
+                with self._lock:  # one refresh reads all that went stale meanwhile
+                    refresh = not self._stale
+                    self._stale.append(link)
+        claims = link.claims
         copy = clicks.check_copy(self.settings.secret_key, claims.digest_id, copy_part)
-        return Resolved(url, claims, copy)
+        return Resolved(link.url, claims, copy, refresh=refresh)
+
+    def refresh(self) -> None:
+        """Read the targets :meth:`cached` found stale again, in one session (in a thread).
+        Never raises: with the store away the old URLs keep answering until
+        :data:`STALE_LIMIT`, then :meth:`resolve` reads (and the request gets the 503 page
+        if it still fails)."""
+        with self._lock:
+            stale, self._stale = self._stale, []
+        try:
+            with db.read_session(self.engine) as session:
+                for link in stale:
+                    claims = link.claims
+                    link.url = store.link_target(
+                        session, claims.digest_id, claims.article_id, claims.position
+                    )
+                    link.read_at, link.refreshing = self.monotonic(), False
+        except Exception:
+            # The links not read stay "refreshing": no second try before STALE_LIMIT.
+            log.exception("click targets not refreshed")
 
     def resolve(self, token: str) -> Resolved:
         """Where ``<link>.<copy>`` leads; reads only (safe to run in a thread)."""
@@ -113,9 +154,16 @@ class ClickCounter:
             # Not ours: no redirect. If its ids name a real link, the page shows the
             # article's address to follow by hand (read from the store, like a redirect).
             hint = self._target(readable) if readable is not None else None
-            return Resolved(None, hint=hint if isinstance(hint, str) else None)
-        url = self._target(claims)
-        if not isinstance(url, str):
+            return Resolved(None, hint=hint)
+        at = self.monotonic()
+        link = self._links.get(link_part)
+        if link is None or at - link.read_at >= TARGET_TTL:
+            link = _Link(claims, self._read(claims), at)
+            if len(self._links) > 10_000:
+                self._links.clear()
+            self._links[link_part] = link
+        url = link.url
+        if url is None:
             return Resolved(None)
         copy = clicks.check_copy(self.settings.secret_key, claims.digest_id, copy_part)
         return Resolved(url, claims, copy)

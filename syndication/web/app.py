@@ -17,6 +17,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from syndication.clock import utc_now
 from syndication.services.clicks import ClickCounter
@@ -24,7 +25,7 @@ from syndication.settings import Settings
 from syndication.web import api
 from syndication.web.admin import admin_routes
 from syndication.web.archive import ArchivePages
-from syndication.web.clicks import ClickPages, flusher
+from syndication.web.clicks import ClickPages, Redirects, flusher
 from syndication.web.feeds import FeedServer
 from syndication.web.health import HealthPage
 from syndication.web.metrics import metrics_route
@@ -54,6 +55,23 @@ class Web(SubscriptionPages, ArchivePages, HealthPage, ClickPages):
         self.confirm_limit = confirm_limit
         self.now = now
         self.counter = ClickCounter(settings, engine, now)
+
+
+class App(Starlette):
+    """Starlette with the counted links' hot path (:class:`~syndication.web.clicks.
+    Redirects`) ahead of its middleware and router; set ``redirects`` after building."""
+
+    redirects: Redirects | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            self.redirects is not None
+            and scope["type"] == "http"
+            and scope["path"].startswith("/r/")
+            and await self.redirects.answer(scope, send)
+        ):
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -98,7 +116,7 @@ def create_app(
     # The operator console and Prometheus metrics (issue 12).
     routes += admin_routes(settings, engine, now)
     routes.append(metrics_route(settings, engine, now))
-    app = Starlette(
+    app = App(
         routes=routes,
         lifespan=flusher(web.counter),
         middleware=[
@@ -116,6 +134,7 @@ def create_app(
             500: _api_json(web.server_error),
         },
     )
+    app.redirects = Redirects(web.counter)
     app.state.clicks = web.counter  # tests and the bench flush it by hand
     return app
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
@@ -376,3 +377,87 @@ def test_a_click_while_the_store_is_away_is_a_503_never_a_500(
         response = client.get(f"/r/{token}.{copy}", follow_redirects=False)
     assert response.status_code == 503 and response.headers["retry-after"] == "60"
     assert "try again in a minute" in response.text
+
+
+def test_a_cached_link_gets_the_same_answer_as_the_routed_one(
+    copies: list[EmailMessage], engine: Engine, client: TestClient
+) -> None:
+    token = LINK_RE.findall(parts(copies[0])[0])[0]
+    source_id, _ = article_of(engine, token)
+    counter = client.app.state.clicks  # type: ignore[attr-defined]
+    assert counter.cached(token) is None  # the first request reads the store (routed)
+    routed = client.get(f"/r/{token}", follow_redirects=False)
+    assert counter.cached(token) is not None  # later ones are answered ahead of the router
+    fast = client.get(f"/r/{token}", follow_redirects=False)
+    head = client.head(f"/r/{token}", follow_redirects=False)
+    assert routed.status_code == fast.status_code == head.status_code == 302
+    assert list(routed.headers.items()) == list(fast.headers.items())
+    assert list(head.headers.items()) == list(fast.headers.items())
+    assert fast.headers["x-frame-options"] == "DENY"
+    assert fast.headers["referrer-policy"] == "no-referrer"
+    assert "content-security-policy" in fast.headers and fast.content == b""
+    # Not a /r/ GET or HEAD, or a path the route does not match: the router answers.
+    assert client.post(f"/r/{token}", follow_redirects=False).status_code == 405
+    assert client.get(f"/r/{token}/more", follow_redirects=False).status_code == 404
+    flush(client)
+    assert sums(engine) == {source_id: (2, 1)}  # two GETs (readers), the HEAD (scanner)
+
+
+def test_a_cached_target_is_read_again_in_the_background_after_its_ttl(
+    copies: list[EmailMessage], app_settings: Settings, engine: Engine, client: TestClient
+) -> None:
+    token = LINK_RE.findall(parts(copies[0])[0])[0]
+    source_id, url = article_of(engine, token)
+    counter = client.app.state.clicks  # type: ignore[attr-defined]
+    moment = [1000.0]
+    counter.monotonic = lambda: moment[0]
+    assert client.get(f"/r/{token}", follow_redirects=False).headers["location"] == url
+    with db.write_session(engine) as session:
+        session.execute(
+            update(Article)
+            .where(Article.source_id == source_id)
+            .values(url="https://news.example.org/moved")
+        )
+    moment[0] += clicks.TARGET_TTL - 0.5  # still fresh: the cached URL, no read
+    assert client.get(f"/r/{token}", follow_redirects=False).headers["location"] == url
+    moment[0] += 1.0  # stale: answered at once from the cache, read again in a thread
+    assert client.get(f"/r/{token}", follow_redirects=False).headers["location"] == url
+    for _ in range(200):
+        location = client.get(f"/r/{token}", follow_redirects=False).headers["location"]
+        if location != url:
+            break
+        time.sleep(0.01)
+    assert location == "https://news.example.org/moved"
+
+    # The store away: the old URL keeps answering until STALE_LIMIT, then a 503.
+    away = db.make_engine(f"sqlite:///{app_settings.mail.outbox_dir / 'no-such' / 'x.db'}")
+    counter.engine = away
+    moment[0] += clicks.TARGET_TTL + 0.5
+    for _ in range(3):
+        response = client.get(f"/r/{token}", follow_redirects=False)
+        assert response.headers["location"] == "https://news.example.org/moved"
+    moment[0] += clicks.STALE_LIMIT
+    response = client.get(f"/r/{token}", follow_redirects=False)
+    assert response.status_code == 503 and "location" not in response.headers
+
+
+def test_links_gone_stale_together_are_read_again_in_one_refresh(
+    copies: list[EmailMessage], engine: Engine, client: TestClient
+) -> None:
+    tokens = LINK_RE.findall(parts(copies[0])[0])[:2]
+    counter = client.app.state.clicks  # type: ignore[attr-defined]
+    moment = [1000.0]
+    counter.monotonic = lambda: moment[0]
+    for token in tokens:
+        assert client.get(f"/r/{token}", follow_redirects=False).status_code == 302
+    moment[0] += clicks.TARGET_TTL
+    first, second = (counter.cached(token) for token in tokens)
+    assert first.refresh and not second.refresh  # one thread reads both
+    assert not counter.cached(tokens[0]).refresh  # and it is asked for once
+    with db.write_session(engine) as session:
+        session.execute(update(Article).values(url="https://news.example.org/all-moved"))
+    counter.refresh()
+    moment[0] += 1.0
+    for token in tokens:
+        resolved = counter.cached(token)
+        assert resolved.url == "https://news.example.org/all-moved" and not resolved.refresh

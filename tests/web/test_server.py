@@ -87,6 +87,22 @@ def test_a_request_whose_headers_never_finish_is_dropped(server: int) -> None:
         assert closed_within(idle, HEADER_TIMEOUT + 5)  # and one that sends nothing at all
 
 
+def test_headers_larger_than_16_kb_get_a_400(server: int) -> None:
+    # httptools keeps reading headers for as long as they come; h11 stopped at 16 KB.
+    with socket.create_connection(("127.0.0.1", server)) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Filler: " + b"a" * 20_000)
+        sock.settimeout(5)
+        answer = sock.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 400 ")
+        assert closed_within(sock, 3)
+    with socket.create_connection(("127.0.0.1", server)) as sock:  # 12 KB is still fine
+        sock.sendall(
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Filler: " + b"a" * 12_000 + b"\r\n\r\n"
+        )
+        sock.settimeout(5)
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200 ")
+
+
 def test_connections_past_the_limit_are_refused_at_once(server: int) -> None:
     held = [socket.create_connection(("127.0.0.1", server)) for _ in range(4)]
     try:
