@@ -250,7 +250,8 @@ def build_digest(
     (translation group of ``index``; none: every article is its own) appears once, in
     the version :func:`~syndication.core.digest_stories.choose_stories` picks.
     """
-    language = language or digest_language(settings, mailing_list)
+    main = digest_language(settings, mailing_list)
+    language = language or main
     words = words or gettext.NullTranslations()
     tz = settings.site.tz
     order = {slug: rank for rank, slug in enumerate(mailing_list.topics)}
@@ -321,12 +322,22 @@ def build_digest(
         period_label=label,
         subject=f"{mailing_list.name}: {label}",
         preheader=_shorten(f"{count}: " + "; ".join(titles[:3]), 140),
-        web_url=f"{settings.site.base_url}/digests/{mailing_list.slug}/{key}",
+        web_url=settings.site.base_url
+        + archive_path(mailing_list.slug, key, "" if language == main else language),
         sections=tuple(sections),
         article_count=total,
         more=more_total,
         language=language,
     )
+
+
+def archive_path(list_slug: str, period_key: str, language: str = "") -> str:
+    """Where the public archive serves a digest: ``/digests/<list>/<period>`` for its main
+    copy, ``/digests/<list>/<period>/<language>`` for a "reader" list's copy in another
+    language (issue 30). The one spelling of these paths: a copy's "view in your browser"
+    link, the archive's index and its redirect to the main copy all take it from here."""
+    path = f"/digests/{list_slug}/{period_key}"
+    return f"{path}/{language}" if language else path
 
 
 def digest_language(settings: Settings, mailing_list: MailingList) -> str:

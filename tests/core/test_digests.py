@@ -10,6 +10,7 @@ import pytest
 
 from syndication.core.digests import (
     MAX_FULL_ITEMS,
+    archive_path,
     build_digest,
     choose_period,
     decide,
@@ -17,7 +18,7 @@ from syndication.core.digests import (
     past_max_delay,
     period_containing,
 )
-from syndication.settings import MailingList, Settings
+from syndication.settings import LanguageSettings, MailingList, Settings
 from tests.support.builders import CITY, WEEK, WEEKLY, stored
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -170,6 +171,31 @@ def test_selection_grouping_and_order() -> None:
     assert content.web_url == "https://news.example.org/digests/weekly-city/2026-11-16"
     assert content.subject == "City Life Weekly: 16–23 November 2026"
     assert content.preheader.startswith("5 articles: Article env-new; Article both")
+
+
+def test_each_copy_links_its_own_page_on_the_archive() -> None:
+    """Issue 30: a "reader" list's copy in another language than its main one says "view
+    in your browser" with its own address; the main copy, and a fixed-language list's
+    only copy, keep the canonical one."""
+    settings = Settings(languages=LanguageSettings(available=("en", "ko")))
+    articles = [stored("env-1")]
+    base = "https://news.example.org"
+    reader = replace(CITY, language="reader")
+    urls = {
+        language: content.web_url
+        for language in ("", "en", "ko")
+        if (content := build_digest(settings, reader, WEEK, articles, language=language))
+    }
+    assert urls == {
+        "": f"{base}/digests/weekly-city/2026-11-16",
+        "en": f"{base}/digests/weekly-city/2026-11-16",
+        "ko": f"{base}/digests/weekly-city/2026-11-16/ko",
+    }
+    korean = build_digest(settings, replace(CITY, language="ko"), WEEK, articles)
+    assert korean is not None and korean.language == "ko"
+    assert korean.web_url == f"{base}/digests/weekly-city/2026-11-16"
+    assert archive_path("weekly-city", "2026-11-16") == "/digests/weekly-city/2026-11-16"
+    assert archive_path("a", "2026-11-16", "zh-Hant") == "/digests/a/2026-11-16/zh-Hant"
 
 
 def test_long_fields_are_shortened() -> None:
