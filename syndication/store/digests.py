@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
@@ -176,15 +177,50 @@ def _on_the_archive(public_lists: Collection[str]) -> ColumnElement[bool]:
     return and_(Digest.list_slug.in_(list(public_lists)), ~stopped, went_out)
 
 
-def digest_index(session: Session, public_lists: Collection[str]) -> list[tuple[str, str, str]]:
-    """``(list slug, period key, subject)`` of the digests on the public archive (of
-    ``public_lists``: see ``_on_the_archive``), newest first."""
+class ArchiveEntry(NamedTuple):
+    """A digest on the public archive: its main copy's subject, and the languages it has
+    further copies in (a "reader" list's, issue 30), by tag."""
+
+    list_slug: str
+    period_key: str
+    subject: str
+    languages: tuple[str, ...]
+
+
+def digest_index(session: Session, public_lists: Collection[str]) -> list[ArchiveEntry]:
+    """The digests on the public archive (of ``public_lists``: see ``_on_the_archive``),
+    newest first."""
+    shown = _on_the_archive(public_lists)
+    copies: dict[tuple[str, str], set[str]] = {}
+    for slug, period, language in session.execute(
+        select(Digest.list_slug, Digest.period_key, DigestLanguage.language)
+        .join(DigestLanguage, DigestLanguage.digest_id == Digest.id)
+        .where(shown)
+    ):
+        copies.setdefault((slug, period), set()).add(language)
     rows = session.execute(
         select(Digest.list_slug, Digest.period_key, Digest.subject)
-        .where(_on_the_archive(public_lists))
+        .where(shown)
         .order_by(Digest.period_key.desc(), Digest.list_slug)
     )
-    return [(slug, period, subject) for slug, period, subject in rows]
+    return [
+        ArchiveEntry(slug, period, subject, tuple(sorted(copies.get((slug, period), ()))))
+        for slug, period, subject in rows
+    ]
+
+
+def on_the_archive(
+    session: Session, list_slug: str, period_key: str, public_lists: Collection[str]
+) -> bool:
+    """Whether the public archive shows (list, period)'s digest (see ``_on_the_archive``)."""
+    found = session.scalar(
+        select(Digest.id).where(
+            Digest.list_slug == list_slug,
+            Digest.period_key == period_key,
+            _on_the_archive(public_lists),
+        )
+    )
+    return found is not None
 
 
 def digest_html(session: Session, list_slug: str, period_key: str) -> str | None:
@@ -204,19 +240,33 @@ class PublicDigest:
 
 
 def public_digest(
-    session: Session, list_slug: str, period_key: str, public_lists: Collection[str]
+    session: Session,
+    list_slug: str,
+    period_key: str,
+    public_lists: Collection[str],
+    language: str = "",
 ) -> PublicDigest | None:
-    """The digest if the public archive shows it (see ``_on_the_archive``), else None.
+    """The digest if the public archive shows it (see ``_on_the_archive``), else None:
+    its main copy, or with ``language`` its copy in that language (None when it has
+    none), under the same rule.
 
     ``retracted``: articles of its period retracted since (a digest holds only articles
     published in its period; the caller looks for each one's link in the HTML)."""
-    row = session.execute(
-        select(Digest.html, Digest.period_start, Digest.period_end).where(
+    html = Digest.html if not language else DigestLanguage.html
+    query = (
+        select(html, Digest.period_start, Digest.period_end)
+        .select_from(Digest)
+        .where(
             Digest.list_slug == list_slug,
             Digest.period_key == period_key,
             _on_the_archive(public_lists),
         )
-    ).one_or_none()
+    )
+    if language:
+        query = query.join(DigestLanguage, DigestLanguage.digest_id == Digest.id).where(
+            DigestLanguage.language == language
+        )
+    row = session.execute(query).one_or_none()
     if row is None:
         return None
     retracted = session.execute(
@@ -226,7 +276,7 @@ def public_digest(
             Article.published_at < row.period_end,
         )
     )
-    return PublicDigest(row.html, [(str(url), str(reason)) for url, reason in retracted])
+    return PublicDigest(row[0], [(str(url), str(reason)) for url, reason in retracted])
 
 
 def public_copy(html: str, base_url: str) -> str:

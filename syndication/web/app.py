@@ -107,6 +107,7 @@ def create_app(
         ),
         Route("/digests/", web.digest_index, methods=["GET"]),
         Route("/digests/{list_slug}/{period}", web.digest, methods=["GET"]),
+        Route("/digests/{list_slug}/{period}/{language}", web.digest_in_language, methods=["GET"]),
         Route("/healthz", web.healthz, methods=["GET"]),
         Route("/r/{token}", web.redirect, methods=["GET", "HEAD"]),  # counted links (issue 31)
         Route("/static/site.css", web.stylesheet_file, methods=["GET"]),

@@ -1,4 +1,5 @@
-"""The public digest archive: each digest as the stored e-mail (the "view in a browser" link)."""
+"""The public digest archive: each digest as the stored e-mail (the "view in a browser"
+link), a "reader" list's copies in other languages beside it (issue 30)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import re
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from syndication.core.digests import archive_path
 from syndication.services.digests import archive
 from syndication.settings import SLUG_RE
 from syndication.web.pages import Pages
@@ -24,21 +26,36 @@ DIGEST_CSP = (
     "form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
 )
 
+# Short: a digest held, cancelled or retracted from leaves shared caches within minutes
+# (it was an hour: issue 28).
+ARCHIVE_CACHE = "public, max-age=300"
+
 
 class ArchivePages(Pages):
-    """``/digests/`` and one digest as its readers got it."""
+    """``/digests/`` and one digest as its readers got it, in each language it has."""
 
     async def digest_index(self, request: Request) -> Response:
         rows = await run_in_threadpool(archive.archive_index, self.settings, self.engine)
         lang = self.language(request)
+        names = self.settings.languages.name
         digests = [
             {
-                "list": self.list_name(slug, lang),
-                "period": period,
-                "subject": subject,
-                "url": f"/digests/{slug}/{period}",
+                "list": self.list_name(row.list_slug, lang),
+                "period": row.period_key,
+                "subject": row.subject,
+                "url": archive_path(row.list_slug, row.period_key),
+                # A "reader" list's copies in other languages (issue 30), each named as
+                # the language switch names it (its own words, or [languages] names).
+                "copies": [
+                    {
+                        "tag": tag,
+                        "name": names(tag),
+                        "url": archive_path(row.list_slug, row.period_key, tag),
+                    }
+                    for tag in row.languages
+                ],
             }
-            for slug, period, subject in rows
+            for row in rows
         ]
         # Shared caches keep one copy per language the visitor's browser or cookie asks.
         headers = {"cache-control": "public, max-age=300", "vary": "Accept-Language, Cookie"}
@@ -55,23 +72,55 @@ class ArchivePages(Pages):
         )
 
     async def digest(self, request: Request) -> Response:
+        """``/digests/<list>/<period>``: the digest's main copy."""
         slug = str(request.path_params["list_slug"])
         period = str(request.path_params["period"])
-        if not SLUG_RE.fullmatch(slug) or not PERIOD_RE.fullmatch(period):
-            # Checked before the query: PostgreSQL refuses a NUL ("%00") in a parameter
-            # with an error, which must be a 404 like any other name we do not have.
+        if not _valid(slug, period):
             return self.no_digest(request)
+        return await self._copy(request, slug, period, "")
+
+    async def digest_in_language(self, request: Request) -> Response:
+        """``/digests/<list>/<period>/<language>``: a "reader" list's copy in another
+        language (issue 30). The main copy's language there is a permanent redirect to
+        the canonical address; a language the newsroom does not offer, or one the digest
+        has no copy in, is the 404 page."""
+        slug = str(request.path_params["list_slug"])
+        period = str(request.path_params["period"])
+        language = str(request.path_params["language"])
+        # Only the tags of [languages] available, exactly as configured, name a copy:
+        # checked before any query, like the list and period (see _valid).
+        if language not in self.languages or not _valid(slug, period):
+            return self.no_digest(request)
+        main = archive.main_language(self.settings, slug)
+        if main is None:
+            return self.no_digest(request)
+        if language != main:
+            return await self._copy(request, slug, period, language)
+        # Redirected only to a page that is there: a held digest is a 404 at every address.
+        shown = await run_in_threadpool(
+            archive.on_the_archive, self.settings, self.engine, slug, period
+        )
+        if not shown:
+            return self.no_digest(request)
+        return RedirectResponse(
+            archive_path(slug, period), 308, headers={"cache-control": ARCHIVE_CACHE}
+        )
+
+    async def _copy(self, request: Request, slug: str, period: str, language: str) -> Response:
+        """One copy of a digest as the archive shows it, or the 404 page."""
         html = await run_in_threadpool(
-            archive.archive_copy, self.settings, self.engine, slug, period
+            archive.archive_copy, self.settings, self.engine, slug, period, language
         )
         if html is None:
             return self.no_digest(request)
         return HTMLResponse(
             html,
-            headers={
-                # Short: a digest held, cancelled or retracted from leaves shared caches
-                # within minutes (it was an hour: issue 28).
-                "cache-control": "public, max-age=300",
-                "content-security-policy": DIGEST_CSP,
-            },
+            headers={"cache-control": ARCHIVE_CACHE, "content-security-policy": DIGEST_CSP},
         )
+
+
+def _valid(slug: str, period: str) -> bool:
+    """Whether a list slug and period key are well formed. Checked before any query:
+    PostgreSQL refuses a NUL ("%00") in a parameter with an error, which must be a 404
+    like any other name we do not have."""
+    return SLUG_RE.fullmatch(slug) is not None and PERIOD_RE.fullmatch(period) is not None

@@ -3,8 +3,9 @@
 The public archive (``/digests/``) shows each digest as the stored e-mail with its
 per-recipient placeholders made neutral, and only what went out (issue 28): a digest of a
 list with ``archive = "public"`` (the default) that is neither held nor cancelled (so a
-manual list's digest was approved) and of which a copy was handed to a mail server. An
-article retracted since shows as a retraction notice in its place. The console shows one
+manual list's digest was approved) and of which a copy was handed to a mail server; a
+"reader" list's copies in other languages (issue 30) under the same rule. An article
+retracted since shows as a retraction notice in its place. The console shows one
 digest, whatever its state, as a sample reader would get it, with its state and the
 deliveries not (yet) sent.
 """
@@ -20,6 +21,7 @@ from email.message import EmailMessage
 from sqlalchemy import Engine
 
 from syndication.core import mime as mail
+from syndication.core.digests import digest_language
 from syndication.core.placeholders import RenderedDigest
 from syndication.core.retractions import with_notices
 from syndication.errors import NotFoundError
@@ -38,20 +40,48 @@ def public_lists(settings: Settings) -> list[str]:
     return [ml.slug for ml in settings.lists if ml.archive == "public"]
 
 
-def archive_index(settings: Settings, engine: Engine) -> list[tuple[str, str, str]]:
-    """``(list slug, period key, subject)`` of the digests on the public archive (see the
-    module docstring), newest first."""
+def main_language(settings: Settings, list_slug: str) -> str | None:
+    """The language of a list's main copy (the one at ``/digests/<list>/<period>``: the
+    primary language's for a "reader" list), or None for a list not on the archive."""
+    for the_list in settings.lists:
+        if the_list.slug == list_slug and the_list.archive == "public":
+            return digest_language(settings, the_list)
+    return None
+
+
+def on_the_archive(settings: Settings, engine: Engine, list_slug: str, period_key: str) -> bool:
+    """Whether the public archive shows (list, period)'s digest (see the module docstring)."""
     with db.read_session(engine) as session:
-        return store.digest_index(session, public_lists(settings))
+        return store.on_the_archive(session, list_slug, period_key, public_lists(settings))
 
 
-def archive_copy(settings: Settings, engine: Engine, list_slug: str, period_key: str) -> str | None:
+def archive_index(settings: Settings, engine: Engine) -> list[store.ArchiveEntry]:
+    """The digests on the public archive (see the module docstring), newest first, each
+    with the languages of ``[languages] available`` it has further copies in, in that
+    order (a copy in a language taken out of the settings is not served, so not listed)."""
+    available = settings.languages.available
+    with db.read_session(engine) as session:
+        entries = store.digest_index(session, public_lists(settings))
+    return [
+        entry._replace(languages=tuple(tag for tag in available if tag in entry.languages))
+        for entry in entries
+    ]
+
+
+def archive_copy(
+    settings: Settings, engine: Engine, list_slug: str, period_key: str, language: str = ""
+) -> str | None:
     """A digest's HTML as the public archive shows it (placeholders neutral: see
     :func:`syndication.store.digests.public_copy`; retracted articles replaced by a
     notice), or None when the archive does not show it (none, held, cancelled, not sent
-    yet, or a private list's)."""
+    yet, or a private list's). ``language``: its copy in that language instead of the
+    main one (None when it has none), under the same rules."""
+    if language and language not in settings.languages.available:
+        return None
     with db.read_session(engine) as session:
-        found = store.public_digest(session, list_slug, period_key, public_lists(settings))
+        found = store.public_digest(
+            session, list_slug, period_key, public_lists(settings), language
+        )
     if found is None:
         return None
     return with_notices(store.public_copy(found.html, settings.site.base_url), found.retracted)

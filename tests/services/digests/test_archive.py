@@ -48,6 +48,7 @@ def shown(settings: Settings, engine: Engine, list_slug: str = LIST) -> bool:
     linked = (list_slug, PERIOD) in [row[:2] for row in archive.archive_index(settings, engine)]
     served = archive.archive_copy(settings, engine, list_slug, PERIOD) is not None
     assert linked == served, "linked and served must agree"
+    assert archive.on_the_archive(settings, engine, list_slug, PERIOD) == served
     return linked
 
 
@@ -137,8 +138,8 @@ def test_the_archive_lists_and_shows_each_digest_with_no_placeholder_left(
 ) -> None:
     report = queue_demo_digest(settings, engine, 2, LIST)
     send_all(settings, engine)
-    [(slug, period, subject)] = archive.archive_index(settings, engine)
-    assert (slug, period) == (LIST, PERIOD) and subject
+    [(slug, period, subject, languages)] = archive.archive_index(settings, engine)
+    assert (slug, period, languages) == (LIST, PERIOD, ()) and subject
     html = archive.archive_copy(settings, engine, LIST, PERIOD)
     assert html is not None and "%%SYNDICATION" not in html
     assert f'href="{settings.site.base_url}/"' in html  # unsubscribe leads home

@@ -10,18 +10,22 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from syndication.core.retractions import link_to
 from syndication.edges.transport import MemoryTransport
 from syndication.errors import InputError
-from syndication.services import delivery
+from syndication.services import articles, delivery
 from syndication.services.digests import archive, compiling, preview
 from syndication.settings import LanguageSettings, Settings
+from syndication.store import approval as approval_store
 from syndication.store import database as db
+from syndication.store import digests as digest_store
 from syndication.store import subscribers
 from tests.support.builders import AFTER_WEEK, import_demo_articles, import_demo_translations
 from tests.support.mail import html_part
 
 LIST = "weekly-city"
 WEEK = date(2026, 11, 18)
+PERIOD = "2026-11-16"
 KOREAN_TITLES = (
     "위례선 트램, 토요일부터 승객 운행 시작",
     "10월 초미세먼지 평균 농도, 측정 이래 가장 낮아",
@@ -129,6 +133,48 @@ def test_the_archive_shows_the_primary_copy(settings: Settings, translated: Engi
     assert ENGLISH_TRAM in page
     for title in KOREAN_TITLES:
         assert title not in page
+
+
+def test_each_copy_links_and_is_its_own_archive_page(
+    settings: Settings, translated: Engine
+) -> None:
+    """A reader's "view in your browser" leads to the copy they got; the archive shows
+    each language's copy under the main copy's rules and lists them in the settings'
+    order."""
+    settings = newsroom(settings)
+    bodies = send(settings, translated)
+    canonical = f"{settings.site.base_url}/digests/{LIST}/{PERIOD}"
+    assert f'href="{canonical}/ko"' in bodies["kim@example.org"]
+    assert f'href="{canonical}/ja"' in bodies["sato@example.org"]
+    assert f'href="{canonical}"' in bodies["ann@example.org"]
+    assert f"{canonical}/" not in bodies["ann@example.org"]
+    [entry] = archive.archive_index(settings, translated)
+    assert entry[:2] == (LIST, PERIOD) and entry.languages == ("ko", "ja")
+    korean = archive.archive_copy(settings, translated, LIST, PERIOD, "ko")
+    assert korean is not None and '<html lang="ko"' in korean
+    assert KOREAN_TITLES[0] in korean and ENGLISH_TRAM not in korean
+    assert "%%SYNDICATION" not in korean and f'href="{canonical}/ko"' in korean
+    for other in ("en", "fr", "ko-KR"):  # the main copy's, not offered, not as configured
+        assert archive.archive_copy(settings, translated, LIST, PERIOD, other) is None, other
+    # Retracted since: the Korean copy shows the notice in the translation's place.
+    url = "https://www.seoul.example/ko/news/smg-3936"
+    assert link_to(url) in korean
+    articles.retract(translated, "smg-3936-ko", "오류", AFTER_WEEK, reason_required=True)
+    korean = archive.archive_copy(settings, translated, LIST, PERIOD, "ko")
+    assert korean is not None and link_to(url) not in korean and "오류" in korean
+    # A private list's, or held or cancelled (as the store keeps them; a digest sent to
+    # everyone can no longer be held from the console): no copy in any language.
+    private = replace(settings.mailing_list(LIST), archive="private")
+    hidden = replace(settings, lists=(private,))
+    assert archive.archive_copy(hidden, translated, LIST, PERIOD, "ko") is None
+    for state in ("held", "cancelled"):
+        with db.write_session(translated) as session:
+            found = digest_store.find_digest(session, LIST, PERIOD)
+            assert found is not None
+            approval_store.set_state(session, found.digest_id, state, AFTER_WEEK, "op")
+        assert archive.archive_index(settings, translated) == [], state
+        for language in ("ko", "ja"):
+            assert archive.archive_copy(settings, translated, LIST, PERIOD, language) is None
 
 
 def test_preview_one_language(settings: Settings, translated: Engine, tmp_path: Path) -> None:
