@@ -35,6 +35,8 @@ from syndication.core.articles import ArticleRecord
 from syndication.core.tokens import PREFERENCES, UNSUBSCRIBE, make_token
 from syndication.edges.files import publish
 from syndication.render import email as rendering
+from syndication.services import delivery
+from syndication.services.digests import compiling
 from syndication.settings import LanguageSettings, PrivacySettings, Settings
 from syndication.store import article_queries, subscribers
 from syndication.store import articles as store
@@ -42,6 +44,8 @@ from syndication.store import database as db
 from syndication.store.models import Delivery, Digest, Subscriber
 from tests.support.axe import axe_source, violations
 from tests.support.browser import ARTIFACTS, needs_chromium, serving
+from tests.support.builders import AFTER_WEEK, import_demo_articles
+from tests.support.outbox import PERIOD, WEEK
 
 ArticleFactory = Callable[..., ArticleRecord]
 
@@ -480,3 +484,50 @@ def test_korean_sign_up_confirmation_mail_and_unsubscribe_on_a_phone(
     assert violations(page, axe_js) == [], "unsubscribed page in Korean"
     assert errors == []
     page.close()
+
+
+def test_a_korean_readers_digest_opens_in_korean_and_the_archive_links_it(
+    settings: Settings, engine: Engine, browser: Browser, axe_js: str
+) -> None:
+    """Issue 30: a "reader" list's digest compiled and sent to a Korean reader; the
+    mail's "view in your browser" leads to the Korean copy on the archive, and the
+    archive's index links that copy in Korean; no axe-core violation on either."""
+    city = replace(settings.mailing_list("weekly-city"), language="reader")
+    settings = replace(
+        settings,
+        languages=LanguageSettings(available=("en", "ko")),
+        lists=tuple(city if ml.slug == city.slug else ml for ml in settings.lists),
+    )
+    import_demo_articles(settings, engine)
+    with db.write_session(engine) as session:
+        subscribers.add_subscriber(
+            session, "kim@example.org", "", [city.slug], confirmed=True, now=AFTER_WEEK, locale="ko"
+        )
+    with serve(settings, engine) as site:
+        compiling.compile_digest(site.settings, engine, city.slug, WEEK, AFTER_WEEK)
+        assert delivery.send_digests(site.settings, engine, now=lambda: AFTER_WEEK).sent == 1
+        eml = site.settings.mail.outbox_dir / city.slug / PERIOD / "kim@example.org.eml"
+        message = email.message_from_bytes(eml.read_bytes(), policy=default)
+        assert isinstance(message, EmailMessage)
+        part = message.get_body(preferencelist=("html",))
+        assert part is not None
+        korean = f"{site.url}/digests/{city.slug}/{PERIOD}/ko"
+
+        mail, _ = new_page(browser, 600)
+        mail.set_content(str(part.get_content()))
+        mail.get_by_role("link", name="브라우저에서 보기").first.click()
+        mail.wait_for_load_state()
+        assert mail.url == korean
+        assert mail.locator("html").get_attribute("lang") == "ko"
+        mail.close()
+
+        index, errors = new_page(browser, 375, bypass_csp=True)
+        index.goto(site.url + "/digests/")
+        assert violations(index, axe_js) == [], "the index with a Korean copy"
+        assert errors == []
+        index.locator("ul.digests").get_by_role("link", name="한국어").click()
+        index.wait_for_load_state()
+        assert index.url == korean
+        # (The demo articles' pictures are on hosts this machine cannot reach.)
+        assert violations(index, axe_js) == [], "the Korean copy"
+        index.close()

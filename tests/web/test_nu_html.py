@@ -6,10 +6,10 @@ confirmation personalised for a reader, the test send of a stored digest, the co
 mail of a Korean subscriber in the store); the public pages of a bilingual newsroom as the
 app serves them (the sign-up form in both languages and its two answers, taken and the form
 again with an error; confirm and a bad link; unsubscribe and its answer; preferences; the
-digest archive in both languages and one digest; the 404 page; a counted link that is not
-ours); and every console page, walked from the console's route table as the browser's axe
-test walks it (:func:`tests.support.console.console_pages`). One checker run takes them
-all (:mod:`tests.support.vnu`).
+digest archive in both languages, one digest and its Korean copy; the 404 page; a counted
+link that is not ours); and every console page, walked from the console's route table as
+the browser's axe test walks it (:func:`tests.support.console.console_pages`). One checker
+run takes them all (:mod:`tests.support.vnu`).
 
 Every error and every warning fails the test with the document, the line and the
 checker's message, unless :data:`ACCEPTED` lists it: the e-mail idioms mail clients need,
@@ -49,7 +49,7 @@ from tests.support.outbox import PERIOD
 from tests.support.vnu import Message, check, checker
 
 # A mail's HTML part, and a stored digest shown as it was sent (archive copy, console preview).
-MAIL = r"mail-.*|page-digest-archive-copy|console-digests-[a-z-]+-[0-9-]+-preview"
+MAIL = r"mail-.*|page-digest-archive-copy(-ko)?|console-digests-[a-z-]+-[0-9-]+-preview"
 # The one list of what the checker reports and we keep: (kind, documents, message, why).
 ACCEPTED: list[tuple[str, str, str, str]] = [
     (
@@ -133,6 +133,8 @@ def public_pages(settings: Settings, engine: Engine, clock: Clock, reader: int) 
         # In the newsroom's second language (the switch's choice, kept in a cookie from here).
         "home-ko": ("GET", "/?lang=ko", 200),
         "digest-archive-ko": ("GET", "/digests/", 200),
+        # The Korean copy of the reader list's digest (issue 30), which the index links.
+        "digest-archive-copy-ko": ("GET", f"/digests/weekly-city/{PERIOD}/ko", 200),
     }
     found = {}
     with client_for(settings, engine, clock) as client:
@@ -147,8 +149,16 @@ def public_pages(settings: Settings, engine: Engine, clock: Clock, reader: int) 
             response = client.post("/subscribe", data={**form, "lists": ["weekly-city"]})
             assert response.status_code == status, f"{address}: {response.status_code}"
             found[f"page-{name}"] = response.text
-    for name in ("home-ko", "digest-archive-ko", "confirm", "preferences"):
+    for name in (
+        "home-ko",
+        "digest-archive-ko",
+        "digest-archive-copy-ko",
+        "confirm",
+        "preferences",
+    ):
         assert '<html lang="ko"' in found[f"page-{name}"], f"page-{name} is not in Korean"
+    korean_copy = f'href="/digests/weekly-city/{PERIOD}/ko" hreflang="ko" lang="ko"'
+    assert korean_copy in found["page-digest-archive"], "the index links the Korean copy"
     return found
 
 
@@ -175,8 +185,10 @@ def test_mail_and_pages_pass_the_nu_html_checker(
     settings: Settings, engine: Engine, tmp_path: Path
 ) -> None:
     command = checker()
+    # A list written in each reader's language (issue 30): its Korean copy is on the archive.
     lists = tuple(
-        replace(ml, count_clicks=True) if ml.slug == "weekly-city" else ml for ml in settings.lists
+        replace(ml, count_clicks=True, language="reader") if ml.slug == "weekly-city" else ml
+        for ml in settings.lists
     )
     # A bilingual newsroom: the language switch on every page, and a Korean reader's pages.
     languages = LanguageSettings(available=("en", "ko"))
