@@ -58,7 +58,7 @@ class ArchivePages(Pages):
             for row in rows
         ]
         # Shared caches keep one copy per language the visitor's browser or cookie asks.
-        headers = {"cache-control": "public, max-age=300", "vary": "Accept-Language, Cookie"}
+        headers = {"cache-control": ARCHIVE_CACHE, "vary": "Accept-Language, Cookie"}
         return self.page(request, lang, "digests.html", headers=headers, digests=digests)
 
     def no_digest(self, request: Request) -> HTMLResponse:
