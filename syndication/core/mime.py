@@ -108,10 +108,19 @@ class MessageTemplate:
     id_key: str
     # ``data`` split by TOKEN_RE: literal, slot, literal, slot, …, literal.
     pieces: tuple[bytes, ...]
+    # What the greeting calls a reader whose name we do not know, in the message's
+    # language ("Hello there," / "구독자님, 안녕하세요."; render.email.unknown_reader).
+    name_fallback: str = NAME_FALLBACK
 
 
 def _token(context: str, name: str) -> bytes:
     return b"=%%SYNDICATION:" + f"{context}:{name}".encode() + b"%%="
+
+
+def content_language(settings: Settings, mailing_list: MailingList, language: str = "") -> str:
+    """The language a digest copy is written in: ``language`` (a "reader" list's copy),
+    else the list's."""
+    return language or list_language(mailing_list.language, settings.languages.primary)
 
 
 def digest_template(
@@ -121,6 +130,7 @@ def digest_template(
     rendered: RenderedDigest,
     date: datetime,
     language: str = "",
+    name_fallback: str = NAME_FALLBACK,
 ) -> MessageTemplate:
     """The message template for one list's digest of one period, in ``language`` (by
     default the list's).
@@ -131,7 +141,7 @@ def digest_template(
     List-Unsubscribe-Post (RFC 8058 one-click), Content-Language (RFC 3282: the list's).
     """
     domain = settings.site.domain
-    content_language = language or list_language(mailing_list.language, settings.languages.primary)
+    written_in = content_language(settings, mailing_list, language)
     # RFC 2919 §3: the list identifier is a dot-atom ending in a domain we control.
     list_id = _fold(
         "List-Id",
@@ -144,7 +154,7 @@ def digest_template(
         (b"List-Unsubscribe-Post", b" List-Unsubscribe=One-Click"),
         # Gmail's Postmaster Tools aggregate complaints by this header's fields.
         (b"Feedback-ID", _fold("Feedback-ID", [feedback]).encode("ascii")),
-        (b"Content-Language", b" " + content_language.encode("ascii")),
+        (b"Content-Language", b" " + written_in.encode("ascii")),
     ]
     return _build(
         settings,
@@ -153,17 +163,23 @@ def digest_template(
         date,
         headers,
         frozenset({"UNSUBSCRIBE_URL", "PREFERENCES_URL", "COPY"}),
+        name_fallback,
     )
 
 
 def confirmation_template(
-    settings: Settings, rendered: RenderedDigest, date: datetime, language: str = ""
+    settings: Settings,
+    rendered: RenderedDigest,
+    date: datetime,
+    language: str = "",
+    name_fallback: str = NAME_FALLBACK,
 ) -> MessageTemplate:
     """The message template for the double opt-in mail (see ``render_confirmation``),
     written in ``language`` ("" the primary; its Content-Language header, RFC 3282)."""
     tag = (language or settings.languages.primary).encode("ascii")
     headers = [(b"Content-Language", b" " + tag)]
-    return _build(settings, rendered, "confirm", date, headers, frozenset({"CONFIRM_URL"}))
+    required = frozenset({"CONFIRM_URL"})
+    return _build(settings, rendered, "confirm", date, headers, required, name_fallback)
 
 
 def _build(
@@ -173,6 +189,7 @@ def _build(
     date: datetime,
     extra: list[tuple[bytes, bytes]],
     required: frozenset[str],
+    name_fallback: str = NAME_FALLBACK,
 ) -> MessageTemplate:
     sender_name, sender_address = parseaddr(settings.mail.from_address)
     sender = _address_header(sender_name, _checked_address(sender_address), "From")
@@ -217,6 +234,7 @@ def _build(
         required=required & used,
         pieces=pieces,
         id_key=settings.secret_key,
+        name_fallback=_one_line(name_fallback)[:MAX_NAME].strip() or NAME_FALLBACK,
     )
 
 
@@ -283,7 +301,7 @@ def personalise(
     """
     address = _checked_address(recipient.address)
     name = _one_line(recipient.name)[:MAX_NAME].strip()
-    greeting = name or NAME_FALLBACK
+    greeting = name or template.name_fallback
     values: dict[bytes, bytes] = {
         b"X:TO": _address_header(name, address, "To").encode("ascii"),
         b"X:DATE": b" " + (format_datetime(date) if date else template.date).encode("ascii"),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gettext
 import logging
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -137,6 +138,27 @@ def render_digest(settings: Settings, content: DigestContent) -> RenderedDigest:
         )
     text = text_template.render(context)
     return RenderedDigest(content.subject, content.preheader, html, _normalise_text(text))
+
+
+@dataclass(frozen=True)
+class UnknownReader:
+    """Words for a reader the message does not know, in one language: what the greeting
+    calls them when they gave no name ("Hello there," / "구독자님, 안녕하세요.") and what the
+    footer says instead of the address on the public archive, where there is no reader."""
+
+    name: str
+    address: str
+
+
+def unknown_reader(language: str) -> UnknownReader:
+    """:class:`UnknownReader` in ``language`` (the English words where its catalog has
+    none). The greeting's sentence is translated around a name; the fallback for no name
+    must be translated with it, or a Korean digest greets "there님"."""
+    words = i18n.translations(language)
+    return UnknownReader(
+        name=words.pgettext("greeting a reader whose name is not known", "there"),
+        address=words.pgettext("footer on the public archive, for the address", "you"),
+    )
 
 
 def render_confirmation(

@@ -172,7 +172,9 @@ def confirmation_envelope(
     # In the subscriber's language: the first of theirs the newsroom offers (issue 30).
     language = reader_language(subscriber.locale, settings.languages.available)
     rendered = rendering.render_confirmation(settings, lists, language)
-    template = mail.confirmation_template(settings, rendered, issued, language)
+    template = mail.confirmation_template(
+        settings, rendered, issued, language, rendering.unknown_reader(language).name
+    )
     recipient = mail.Recipient(
         address=subscriber.email,
         name=subscriber.name,

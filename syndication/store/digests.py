@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from html import escape
 from typing import NamedTuple
 
 from sqlalchemy import and_, exists, select
@@ -279,17 +280,18 @@ def public_digest(
     return PublicDigest(row[0], [(str(url), str(reason)) for url, reason in retracted])
 
 
-def public_copy(html: str, base_url: str) -> str:
+def public_copy(html: str, base_url: str, name: str = NAME_FALLBACK, address: str = "you") -> str:
     """A stored digest as the public archive shows it: per-recipient placeholders neutral.
 
     The renderer leaves ``%%SYNDICATION:NAME%%`` and friends for the sender to fill per
     recipient; on the web there is no recipient, so the greeting is the mail's own
-    fallback ("Hello there,") and the unsubscribe and preferences links lead to the home
-    page.
+    fallback (``name``: "Hello there,"), the footer's address ``address`` ("because you
+    subscribed"), both in the copy's language, and the unsubscribe and preferences links
+    lead to the home page.
     """
     neutral = {
-        "NAME": NAME_FALLBACK,
-        "ADDRESS": "you",
+        "NAME": escape(name, quote=False),
+        "ADDRESS": escape(address, quote=False),
         "UNSUBSCRIBE_URL": f"{base_url}/",
         "PREFERENCES_URL": f"{base_url}/",
         "CONFIRM_URL": f"{base_url}/",

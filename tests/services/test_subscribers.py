@@ -390,3 +390,22 @@ def test_sign_up_and_preferences_carry_the_language(
     )
     assert services.load_preferences(engine, subscriber_id).locale == "en,ko"
     assert services.reader_locale(engine, 999_999) == ""
+
+
+def test_a_confirmation_to_a_reader_with_no_name_greets_them_in_its_language(
+    settings: Settings, engine: Engine
+) -> None:
+    """A Korean reader who gave no name was greeted "there님, 안녕하세요."."""
+    settings = bilingual(settings)
+    for address, language in (("ko@example.org", "ko"), ("en@example.org", "en")):
+        services.add_subscriber(
+            settings, engine, address, ["weekly-city"], "", confirmed=False, language=language
+        )
+    greetings = {}
+    for path in (settings.mail.outbox_dir / "confirmations").glob("*/*.eml"):
+        message = parse(path.read_bytes())
+        text = message.get_body(preferencelist=("plain",))
+        assert text is not None
+        greetings[str(message["To"])] = text.get_content()
+    assert "구독자님, 안녕하세요." in greetings["ko@example.org"]
+    assert "Hello there," in greetings["en@example.org"]

@@ -190,3 +190,26 @@ def test_the_index_links_each_copy_in_its_language(site: Archive) -> None:
     assert korean in index.text
     assert f"{CANONICAL}/ja" not in index.text and f"{CANONICAL}/en" not in index.text
     assert "다른 언어로 보기:" in site.get("/digests/?lang=ko").text
+
+
+def test_a_reader_with_no_name_is_greeted_in_the_copys_language(site: Archive) -> None:
+    """The greeting's sentence was translated around an English fallback: a Korean reader
+    who gave no name got "there님, 안녕하세요." in their mail, and the Korean archive copy
+    said "you 주소로" in its footer. Both words now come from the copy's catalog."""
+    folder = site.settings.mail.outbox_dir / LIST / PERIOD
+    for address, greeting in (
+        ("kim@example.org", "구독자님, 안녕하세요."),
+        ("ann@example.org", "Hello there,"),
+    ):
+        message = email.message_from_bytes((folder / f"{address}.eml").read_bytes(), policy=default)
+        assert isinstance(message, EmailMessage)
+        for kind in ("plain", "html"):
+            part = message.get_body(preferencelist=(kind,))
+            assert part is not None
+            content = str(part.get_content())
+            assert greeting in content and "there님" not in content, (address, kind)
+    korean = get(site.link_in_mail("kim@example.org")).text
+    english = get(site.link_in_mail("ann@example.org")).text
+    assert "구독자님, 안녕하세요." in korean and "구독자 주소로" in korean
+    assert "there" not in korean and "you 주소로" not in korean
+    assert "Hello there," in english and "because you subscribed" in english

@@ -33,6 +33,7 @@ from syndication.core.digests import past_max_delay
 from syndication.core.placeholders import RenderedDigest
 from syndication.edges.transport import Envelope, Transport
 from syndication.errors import InputError, NotFoundError, SyndicationError
+from syndication.render.email import unknown_reader
 from syndication.services.delivery import sender_address
 from syndication.services.digests.samples import sample_recipient
 from syndication.settings import Settings
@@ -220,7 +221,10 @@ def test_envelope(
     rendered = RenderedDigest(
         TEST_PREFIX + digest.subject, digest.preheader, digest.html, digest.text
     )
-    template = mail.digest_template(settings, the_list, digest.period_key, rendered, issued)
+    greeting = unknown_reader(mail.content_language(settings, the_list)).name
+    template = mail.digest_template(
+        settings, the_list, digest.period_key, rendered, issued, name_fallback=greeting
+    )
     # Its own Message-ID: a test to a subscriber's address must not look like (and be
     # deduplicated against) the real message they get later.
     template = replace(template, id_seed=f"test.{template.id_seed}.{int(issued.timestamp())}")

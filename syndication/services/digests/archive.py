@@ -25,6 +25,7 @@ from syndication.core.digests import digest_language
 from syndication.core.placeholders import RenderedDigest
 from syndication.core.retractions import with_notices
 from syndication.errors import NotFoundError
+from syndication.render.email import unknown_reader
 from syndication.services.digests.samples import sample_recipient
 from syndication.settings import Settings
 from syndication.store import approval as approval_store
@@ -84,7 +85,10 @@ def archive_copy(
         )
     if found is None:
         return None
-    return with_notices(store.public_copy(found.html, settings.site.base_url), found.retracted)
+    the_list = settings.mailing_list(list_slug)
+    unknown = unknown_reader(language or mail.content_language(settings, the_list))
+    html = store.public_copy(found.html, settings.site.base_url, unknown.name, unknown.address)
+    return with_notices(html, found.retracted)
 
 
 # -- the console ----------------------------------------------------------------------------
@@ -124,7 +128,10 @@ def digest_view(
         status = approval_store.digest_status(session, list_slug, period_key)
         not_sent = store.digest_deliveries(session, digest.digest_id, shown_states)
     rendered = RenderedDigest(digest.subject, digest.preheader, digest.html, digest.text)
-    template = mail.digest_template(settings, the_list, period_key, rendered, digest.created_at)
+    greeting = unknown_reader(mail.content_language(settings, the_list)).name
+    template = mail.digest_template(
+        settings, the_list, period_key, rendered, digest.created_at, name_fallback=greeting
+    )
     sample = sample_recipient(settings, "sample.reader@example.org", "Sample Reader")
     data = mail.personalise(template, sample)
     message = email.message_from_bytes(data, policy=policy.default)

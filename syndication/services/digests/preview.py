@@ -99,7 +99,13 @@ def preview_digest(
         )
     rendered = rendering.render_digest(settings, content)
     template = mail.digest_template(
-        settings, the_list, content.period_key, rendered, now(), copy_language
+        settings,
+        the_list,
+        content.period_key,
+        rendered,
+        now(),
+        copy_language,
+        rendering.unknown_reader(content.language).name,
     )
     try:
         data = mail.personalise(template, recipient)
