@@ -35,7 +35,7 @@ from syndication.edges.transport import (
     make_transport,
 )
 from syndication.errors import NotFoundError
-from syndication.render.email import unknown_reader
+from syndication.services.digests.copies import copy_template
 from syndication.services.send_loop import Clock, Limiter, LoopOptions, SendReport, send_outbox
 from syndication.settings import READER_LANGUAGE, Settings
 from syndication.store import clicks as clicks_store
@@ -147,14 +147,8 @@ class DigestMessages:
                 if ml.count_clicks:
                     rendered = self._counted(digest_id, rendered)
                 written_in = language if translated else ""
-                template = mail.digest_template(
-                    self.settings,
-                    ml,
-                    row.period_key,
-                    rendered,
-                    row.created_at,
-                    written_in,
-                    unknown_reader(mail.content_language(self.settings, ml, written_in)).name,
+                template = copy_template(
+                    self.settings, ml, row.period_key, rendered, row.created_at, written_in
                 )
                 self._templates[digest_id, language] = (row, template)
             return self._templates[digest_id, language]

@@ -143,10 +143,13 @@ class MailMessages:
                 if found is None:
                     raise NotFoundError(f"test mail {row.id}: its digest is gone")
                 from syndication.services.digests.approval import test_envelope
+                from syndication.services.digests.copies import find_copy
 
                 digest = digest_store.find_digest(session, found.list_slug, found.period_key)
                 assert digest is not None  # read in this session a moment ago
-                return test_envelope(self.settings, digest, row.email, row.created_at)
+                # A test's ``request`` names the copy it is of ("" the main one).
+                copy = find_copy(self.settings, session, digest, row.request)
+                return test_envelope(self.settings, digest, row.email, row.created_at, copy)
             subscriber = session.get(Subscriber, row.subscriber_id)
             if subscriber is None:
                 raise NotFoundError(f"confirmation mail {row.id}: its subscriber is gone")

@@ -54,6 +54,15 @@ def digest_in(session: Session, digest_id: int, language: str) -> RenderedDigest
     return RenderedDigest(row.subject, row.preheader, row.html, row.text)
 
 
+def copy_languages(session: Session, digest_id: int) -> set[str]:
+    """The languages a digest has a render in besides the primary's."""
+    return set(
+        session.scalars(
+            select(DigestLanguage.language).where(DigestLanguage.digest_id == digest_id)
+        )
+    )
+
+
 def store_digest(
     session: Session,
     *,
@@ -222,13 +231,6 @@ def on_the_archive(
         )
     )
     return found is not None
-
-
-def digest_html(session: Session, list_slug: str, period_key: str) -> str | None:
-    """A stored digest's HTML, whatever its state (the console's preview)."""
-    return session.execute(
-        select(Digest.html).where(Digest.list_slug == list_slug, Digest.period_key == period_key)
-    ).scalar_one_or_none()
 
 
 @dataclass(frozen=True)

@@ -233,10 +233,12 @@ class TransactionalMail(Base):
     and settled like a :class:`Delivery`.
 
     The message is built when it is sent, from what the row names: the subscriber and the
-    sign-up ``request`` (the nonce its confirmation link is bound to) or the digest and the
-    ``email`` a test goes to, with links and Message-ID issued at ``created_at``, so a
-    retried message is the same message. ``give_up_at`` bounds how long it is retried;
-    ``settled_at`` (set with a final status) is what retention prunes by.
+    sign-up ``request`` (the nonce its confirmation link is bound to) or the digest, the
+    ``email`` a test goes to and in ``request`` the language of the copy tested ("" the
+    main one: a "reader" list's digest has one per language), with links and Message-ID
+    issued at ``created_at``, so a retried message is the same message. ``give_up_at``
+    bounds how long it is retried; ``settled_at`` (set with a final status) is what
+    retention prunes by.
     """
 
     __table__ = tables.transactional_mails

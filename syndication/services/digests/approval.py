@@ -30,11 +30,10 @@ from sqlalchemy import Engine
 from syndication.core import mime as mail
 from syndication.core.audit import SYSTEM, Actor, digest_subject
 from syndication.core.digests import past_max_delay
-from syndication.core.placeholders import RenderedDigest
 from syndication.edges.transport import Envelope, Transport
 from syndication.errors import InputError, NotFoundError, SyndicationError
-from syndication.render.email import unknown_reader
 from syndication.services.delivery import sender_address
+from syndication.services.digests.copies import DigestCopy, copy_template, find_copy, main_copy
 from syndication.services.digests.samples import sample_recipient
 from syndication.settings import Settings
 from syndication.store import approval as store
@@ -213,21 +212,25 @@ class SentTest:
 
 
 def test_envelope(
-    settings: Settings, digest: StoredDigest, to: str, issued: datetime
+    settings: Settings,
+    digest: StoredDigest,
+    to: str,
+    issued: datetime,
+    copy: DigestCopy | None = None,
 ) -> tuple[str, Envelope]:
     """One copy of a stored digest for ``to``, subject prefixed ``[TEST]``, dated
-    ``issued``; :class:`InputError` for an address that cannot be mailed."""
+    ``issued``: the main copy, or ``copy`` (one language's: :func:`copies.find_copy`)
+    built as that language's readers get it; :class:`InputError` for an address that
+    cannot be mailed."""
     the_list = settings.mailing_list(digest.list_slug)
-    rendered = RenderedDigest(
-        TEST_PREFIX + digest.subject, digest.preheader, digest.html, digest.text
-    )
-    greeting = unknown_reader(mail.content_language(settings, the_list)).name
-    template = mail.digest_template(
-        settings, the_list, digest.period_key, rendered, issued, name_fallback=greeting
-    )
+    copy = copy or main_copy(digest)
+    rendered = replace(copy.rendered, subject=TEST_PREFIX + copy.rendered.subject)
+    template = copy_template(settings, the_list, digest.period_key, rendered, issued, copy.language)
     # Its own Message-ID: a test to a subscriber's address must not look like (and be
-    # deduplicated against) the real message they get later.
-    template = replace(template, id_seed=f"test.{template.id_seed}.{int(issued.timestamp())}")
+    # deduplicated against) the real message they get later, nor a test of another
+    # language's copy sent in the same second.
+    seed = ".".join(filter(None, ("test", copy.language, template.id_seed)))
+    template = replace(template, id_seed=f"{seed}.{int(issued.timestamp())}")
     recipient = sample_recipient(settings, to.strip(), "")
     try:
         data = mail.personalise(template, recipient, issued)
@@ -238,7 +241,7 @@ def test_envelope(
         recipient.address,
         data,
         folder=("tests", digest.list_slug, digest.period_key),
-        name=f"{issued:%Y%m%dT%H%M%S}-{recipient.address}",
+        name="-".join(filter(None, (f"{issued:%Y%m%dT%H%M%S}", copy.language, recipient.address))),
     )
     return mail.message_id(template, recipient.address), envelope
 
@@ -253,10 +256,13 @@ def test_send(
     transport: Transport | None = None,
     *,
     actor: Actor | None = None,
+    language: str = "",
 ) -> SentTest:
     """Queue one copy of a stored digest to ``to``, subject prefixed ``[TEST]``, in the
     transactional outbox, and try it at once (:func:`transactional.send_now`); the audit
-    record of ``actor`` is written in the transaction that queues it.
+    record of ``actor``, naming the copy's language, is written in the transaction that
+    queues it. ``language``: that language's copy, as its readers get it (NotFoundError
+    when the digest has none: :func:`copies.find_copy`); "" the main one.
 
     Not a delivery, not counted, not in the archive: the stored digest is untouched. Its
     links carry a sample token that unsubscribes nobody. A server that is away leaves it
@@ -268,10 +274,20 @@ def test_send(
         digest = digest_store.find_digest(session, list_slug, period_key)
         if digest is None:
             raise NotFoundError(f"{list_slug} {period_key}: no such digest")
-        message_id, _ = test_envelope(settings, digest, to, now)  # refuses a bad address
+        copy = find_copy(settings, session, digest, language)
+        message_id, _ = test_envelope(settings, digest, to, now, copy)  # refuses a bad address
+        # The row's ``request`` (a confirmation's sign-up nonce) names a test's copy: the
+        # message is built from the row when it is sent, and "" is the main copy.
         mail_id = mail_outbox.enqueue(
-            session, transactional.TEST, to.strip(), now, digest_id=digest.digest_id
+            session,
+            transactional.TEST,
+            to.strip(),
+            now,
+            digest_id=digest.digest_id,
+            request=copy.language,
         )
+        the_list = settings.mailing_list(list_slug)
+        written_in = mail.content_language(settings, the_list, copy.language)
         audit.record(
             session,
             actor or SYSTEM,
@@ -279,7 +295,7 @@ def test_send(
             "digest",
             digest_subject(list_slug, period_key),
             now,
-            f"to {to.strip()}, {message_id}",
+            f"to {to.strip()}, the {written_in} copy, {message_id}",
         )
     result = transactional.send_now(
         settings,

@@ -22,10 +22,10 @@ from sqlalchemy import Engine
 
 from syndication.core import mime as mail
 from syndication.core.digests import digest_language
-from syndication.core.placeholders import RenderedDigest
 from syndication.core.retractions import with_notices
 from syndication.errors import NotFoundError
 from syndication.render.email import unknown_reader
+from syndication.services.digests.copies import copy_template, find_copy, other_languages
 from syndication.services.digests.samples import sample_recipient
 from syndication.settings import Settings
 from syndication.store import approval as approval_store
@@ -86,8 +86,7 @@ def archive_copy(
     if found is None:
         return None
     the_list = settings.mailing_list(list_slug)
-    unknown = unknown_reader(language or mail.content_language(settings, the_list))
-    html = store.public_copy(found.html, settings.site.base_url, unknown.name, unknown.address)
+    html = _neutral(settings, found.html, mail.content_language(settings, the_list, language))
     return with_notices(html, found.retracted)
 
 
@@ -96,11 +95,16 @@ def archive_copy(
 
 @dataclass(frozen=True)
 class DigestView:
-    """One digest as the console shows it: state, the sample message, unsent deliveries."""
+    """One digest as the console shows it: state, the sample message of one language's
+    copy, unsent deliveries. ``language`` is the copy's language; ``languages`` those of
+    all its copies, the main one's first (one for a digest in one language)."""
 
     status: DigestStatus
     list_name: str
     approval: str
+    language: str
+    languages: list[str]
+    subject: str
     text: str
     headers: list[tuple[str, str]]
     html_bytes: int
@@ -114,45 +118,64 @@ def digest_view(
     list_slug: str,
     period_key: str,
     shown_states: Sequence[str],
+    language: str = "",
 ) -> DigestView:
     """The console's view of a digest; ``not_sent`` lists deliveries in ``shown_states``.
 
-    The message is the digest's template personalised for the sample reader, with the
-    digest's compile time as the issue time, as its subscribers got it.
+    The message is the template of its copy in ``language`` ("" the main copy; a tag it
+    has no copy in is a NotFoundError: :func:`copies.find_copy`) personalised for the
+    sample reader, with the digest's compile time as the issue time, as that language's
+    subscribers got it (:func:`copies.copy_template`, as the sender builds it).
     """
     the_list = settings.mailing_list(list_slug)
     with db.read_session(engine) as session:
         digest = store.find_digest(session, list_slug, period_key)
         if digest is None:
             raise NotFoundError(f"{list_slug} {period_key}: no such digest")
+        copy = find_copy(settings, session, digest, language)
+        others = other_languages(settings, session, digest)
         status = approval_store.digest_status(session, list_slug, period_key)
         not_sent = store.digest_deliveries(session, digest.digest_id, shown_states)
-    rendered = RenderedDigest(digest.subject, digest.preheader, digest.html, digest.text)
-    greeting = unknown_reader(mail.content_language(settings, the_list)).name
-    template = mail.digest_template(
-        settings, the_list, period_key, rendered, digest.created_at, name_fallback=greeting
+    template = copy_template(
+        settings, the_list, period_key, copy.rendered, digest.created_at, copy.language
     )
     sample = sample_recipient(settings, "sample.reader@example.org", "Sample Reader")
     data = mail.personalise(template, sample)
     message = email.message_from_bytes(data, policy=policy.default)
     assert isinstance(message, EmailMessage)
+    written_in = mail.content_language(settings, the_list, copy.language)
     return DigestView(
         status=status,
         list_name=the_list.name,
         approval=the_list.approval,
-        text=store.public_copy(digest.text, settings.site.base_url),
+        language=written_in,
+        languages=[mail.content_language(settings, the_list), *others],
+        subject=copy.rendered.subject,
+        text=_neutral(settings, copy.rendered.text, written_in),
         headers=[(k, str(v)) for k, v in message.items()],
-        html_bytes=len(digest.html.encode()),
+        html_bytes=len(copy.rendered.html.encode()),
         message_bytes=len(data),
         not_sent=not_sent,
     )
 
 
-def console_preview(settings: Settings, engine: Engine, list_slug: str, period_key: str) -> str:
-    """The digest's HTML for the console's preview frame, as stored and whatever its
-    state; NotFoundError when there is none."""
+def console_preview(
+    settings: Settings, engine: Engine, list_slug: str, period_key: str, language: str = ""
+) -> str:
+    """The HTML of the digest's copy in ``language`` ("" the main one) for the console's
+    preview frame, as stored and whatever its state; NotFoundError when there is none."""
     with db.read_session(engine) as session:
-        html = store.digest_html(session, list_slug, period_key)
-    if html is None:
-        raise NotFoundError(f"{list_slug} {period_key}: no such digest")
-    return store.public_copy(html, settings.site.base_url)
+        digest = store.find_digest(session, list_slug, period_key)
+        if digest is None:
+            raise NotFoundError(f"{list_slug} {period_key}: no such digest")
+        copy = find_copy(settings, session, digest, language)
+    the_list = settings.mailing_list(list_slug)
+    written_in = mail.content_language(settings, the_list, copy.language)
+    return _neutral(settings, copy.rendered.html, written_in)
+
+
+def _neutral(settings: Settings, stored: str, language: str) -> str:
+    """A stored part with its placeholders neutral, the fallbacks in ``language``'s words
+    (see :func:`syndication.store.digests.public_copy`)."""
+    unknown = unknown_reader(language)
+    return store.public_copy(stored, settings.site.base_url, unknown.name, unknown.address)

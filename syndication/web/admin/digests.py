@@ -3,6 +3,9 @@ hold, resume, approve, cancel and send test (see :mod:`syndication.services.dige
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlencode
+
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -49,10 +52,23 @@ async def index(admin: Admin, request: Request, viewer: Viewer) -> Response:
     return admin.page("digests.html", viewer, digests=rows)
 
 
+def language_param(request: Request) -> str:
+    """``?language=<tag>``: which language's copy of a digest the page shows and tests
+    (issue 30), "" (absent) for the main one. Taken as given: a tag it has no copy in,
+    however malformed, is a 404 below (a NUL was a 400 before: ``refuse_nul``)."""
+    return request.query_params.get("language", "")
+
+
 async def page(admin: Admin, request: Request, viewer: Viewer) -> Response:
     list_slug, period_key = slug_param(request, "list_slug"), period_param(request)
     view = await run_in_threadpool(
-        archive.digest_view, admin.settings, admin.engine, list_slug, period_key, SHOWN_STATES
+        archive.digest_view,
+        admin.settings,
+        admin.engine,
+        list_slug,
+        period_key,
+        SHOWN_STATES,
+        language_param(request),
     )
     # The bounced and complained counts as the status report counts them (issue 24: one
     # number wherever it is shown), not the deliveries' own "bounced" status.
@@ -69,6 +85,7 @@ async def page(admin: Admin, request: Request, viewer: Viewer) -> Response:
         if click_rows
         else ([], [])
     )
+    copies = copy_choices(admin, view)
     done = request.query_params.get("done", "")
     message = DONE.get(done, "")
     in_flight = request.query_params.get("in_flight", "")
@@ -85,6 +102,8 @@ async def page(admin: Admin, request: Request, viewer: Viewer) -> Response:
         digest=view.status,
         report=report,
         base=f"/admin/digests/{list_slug}/{period_key}",
+        copies=copies,
+        copy_query=next((c["query"] for c in copies if c["current"]), ""),
         done=message,
         audit=actions,
         gmail_clip=GMAIL_CLIP,
@@ -95,6 +114,24 @@ async def page(admin: Admin, request: Request, viewer: Viewer) -> Response:
         click_topics=topics,
         counts_clicks=admin.settings.mailing_list(list_slug).count_clicks,
     )
+
+
+def copy_choices(admin: Admin, view: archive.DigestView) -> list[dict[str, Any]]:
+    """The language choice of a digest with copies in several languages: each copy's
+    tag, its name (as the public site names it), the page's query for it and whether it
+    is the one shown; empty for a digest in one language."""
+    if len(view.languages) < 2:
+        return []
+    main = view.languages[0]
+    return [
+        {
+            "tag": tag,
+            "name": admin.settings.languages.name(tag),
+            "query": "" if tag == main else "?" + urlencode({"language": tag}),
+            "current": tag == view.language,
+        }
+        for tag in view.languages
+    ]
 
 
 CHART_STORIES = 10
@@ -137,7 +174,12 @@ async def clicks_export(admin: Admin, request: Request, viewer: Viewer) -> Respo
 async def preview(admin: Admin, request: Request, viewer: Viewer) -> Response:
     list_slug, period_key = slug_param(request, "list_slug"), period_param(request)
     html = await run_in_threadpool(
-        archive.console_preview, admin.settings, admin.engine, list_slug, period_key
+        archive.console_preview,
+        admin.settings,
+        admin.engine,
+        list_slug,
+        period_key,
+        language_param(request),
     )
     return HTMLResponse(
         html,
@@ -193,6 +235,10 @@ async def send_test(admin: Admin, request: Request, viewer: Viewer, form: FormDa
     to = form.get("email")
     if not isinstance(to, str) or not to.strip():
         raise InputError("type the address the test should go to")
+    # The copy the page showed (its hidden field): "" the main one.
+    language = form.get("language", "")
+    if not isinstance(language, str):
+        raise InputError("language: a language tag, not a file")
     result = await run_in_threadpool(
         lambda: approval.test_send(
             admin.settings,
@@ -202,7 +248,9 @@ async def send_test(admin: Admin, request: Request, viewer: Viewer, form: FormDa
             to[:254],
             admin.now(),
             actor=viewer.actor,
+            language=language,
         )
     )
     done = {"sent": "test", "queued": "test-queued"}.get(result.status, "test-failed")
-    return redirect(f"/admin/digests/{list_slug}/{period_key}", done=done)
+    shown = {"language": language} if language else {}
+    return redirect(f"/admin/digests/{list_slug}/{period_key}", **shown, done=done)
