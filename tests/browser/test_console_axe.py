@@ -1,9 +1,10 @@
 """Every console page in a real browser (Debian's Chromium) at 1280 and 390 px: axe-core
 finds no violation, and no page scrolls sideways (issue 28 item 5).
 
-The store holds real data: the demo newsroom's articles, a compiled and held digest,
-readers (one with a long address, one with a Hangul name, one suppressed), a retraction,
-and the audit records those actions left. The pages visited are checked against the
+The store holds real data: the demo newsroom's articles, a compiled and held digest (of
+a list written in each reader's language: its Korean copy has a page too), readers (one
+with a long address, one with a Hangul name, one suppressed), a retraction, and the audit
+records those actions left. The pages visited are checked against the
 console's routes, so a page added later without a check here fails this test.
 """
 
@@ -16,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import Engine
 
-from syndication.settings import Settings
+from syndication.settings import LanguageSettings, Settings
 from tests.support.axe import axe_source, violations
 from tests.support.browser import needs_chromium, serving
 from tests.support.console import PASSWORD, console_pages, seed
@@ -31,10 +32,14 @@ def axe_js() -> str:
 
 @pytest.fixture
 def site(settings: Settings, engine: Engine) -> Iterator[tuple[str, dict[str, str]]]:
+    # weekly-city counts clicks and is written in each reader's language, English and
+    # Korean (issue 30): its digest page offers the Korean copy.
     lists = tuple(
-        replace(ml, count_clicks=True) if ml.slug == "weekly-city" else ml for ml in settings.lists
+        replace(ml, count_clicks=True, language="reader") if ml.slug == "weekly-city" else ml
+        for ml in settings.lists
     )
-    with serving(replace(settings, lists=lists), engine) as (base, served):
+    languages = LanguageSettings(available=("en", "ko"))
+    with serving(replace(settings, lists=lists, languages=languages), engine) as (base, served):
         yield base, seed(served, engine)
 
 
@@ -70,6 +75,10 @@ def test_every_console_page_passes_axe_and_fits_the_screen(
             continue
         page.goto(base + path)
         problems += check(page, axe_js, width)
+        if path.endswith("?language=ko") and "/preview" not in path:
+            # The language choice was on the page checked, the Korean copy marked.
+            korean = page.get_by_role("link", name="한국어")
+            expect(korean).to_have_attribute("aria-current", "page")
     if width == 390:
         # The Retract column is on-screen: the button's right edge within the viewport.
         page.goto(f"{base}/admin/articles")

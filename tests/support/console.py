@@ -139,4 +139,8 @@ def console_pages(settings: Settings, engine: Engine, params: dict[str, str]) ->
         "/admin/audit?kind=digest&key=weekly-city+2026-11-16",
         "/admin/articles?q=zzzz-nothing",
         "/admin/subscribers/999999",
+        # A "reader" list's Korean copy (issue 30): the page with its language choice, and
+        # the copy's frame. Both walks serve weekly-city in each reader's language.
+        f"/admin/digests/{params['list_slug']}/{PERIOD}?language=ko",
+        f"/admin/digests/{params['list_slug']}/{PERIOD}/preview?language=ko",
     ]

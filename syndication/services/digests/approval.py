@@ -295,7 +295,7 @@ def test_send(
             "digest",
             digest_subject(list_slug, period_key),
             now,
-            f"to {to.strip()}, the {written_in} copy, {message_id}",
+            f"to {to.strip()}, {message_id}, the {written_in} copy",
         )
     result = transactional.send_now(
         settings,
