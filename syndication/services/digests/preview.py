@@ -26,6 +26,7 @@ from syndication.core.translations import translation_index
 from syndication.errors import EmptyDigestError, InputError, SyndicationError
 from syndication.render import email as rendering
 from syndication.render import i18n
+from syndication.services.digests.copies import copy_template
 from syndication.services.digests.samples import SAMPLE_RECIPIENT, sample_recipient
 from syndication.settings import READER_LANGUAGE, MailingList, Settings
 from syndication.store import article_queries
@@ -98,15 +99,7 @@ def preview_digest(
             + "; nothing to preview"
         )
     rendered = rendering.render_digest(settings, content)
-    template = mail.digest_template(
-        settings,
-        the_list,
-        content.period_key,
-        rendered,
-        now(),
-        copy_language,
-        rendering.unknown_reader(content.language).name,
-    )
+    template = copy_template(settings, the_list, content.period_key, rendered, now(), copy_language)
     try:
         data = mail.personalise(template, recipient)
     except mail.MailError as exc:
