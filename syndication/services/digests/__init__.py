@@ -5,6 +5,7 @@
   and :func:`.compiling.compile_due`, the rule the scheduler asks;
 - :mod:`.approval`: hold, resume, approve, cancel and test-send a compiled digest;
 - :mod:`.archive`: a stored digest as the public archive and the console show it;
+- :mod:`.copies`: a digest's copy in one language and the message its readers get;
 - :mod:`.samples`: the sample reader of previews and tests.
 
 The period is chosen by :func:`syndication.core.digests.choose_period` and lateness judged

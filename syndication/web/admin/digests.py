@@ -1,5 +1,6 @@
-"""``/admin/digests/…``: a digest as its readers see it, its deliveries, and the actions
-hold, resume, approve, cancel and send test (see :mod:`syndication.services.digests`)."""
+"""``/admin/digests/…``: a digest as its readers see it (each language's copy of a
+"reader" list's: ``?language=``), its deliveries, and the actions hold, resume, approve,
+cancel and send test (see :mod:`syndication.services.digests`)."""
 
 from __future__ import annotations
 
