@@ -353,12 +353,10 @@ def export_subscribers(
     db.require_current_schema(engine)
     where = where or SubscriberFilter()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(subscriber_csv.EXPORT_HEADER)
-    count = 0
-    with db.read_session(engine) as session:
-        for row in subscriber_queries.export_rows(session, where):
-            writer.writerow([subscriber_csv.spreadsheet_safe(cell) for cell in row])
-            count += 1
+    count = -1  # the header is no subscriber
+    for row in _export_rows(engine, where):
+        writer.writerow(row)
+        count += 1
     with db.write_session(engine) as session:
         audit.record(
             session,
@@ -370,6 +368,15 @@ def export_subscribers(
             f"{count} subscribers" + (f" ({_said(where)})" if where.narrows else ""),
         )
     return count
+
+
+def _export_rows(engine: Engine, where: SubscriberFilter) -> Iterator[list[str]]:
+    """What both exports write (the command's and the console's): the header, then each
+    row of ``where`` with formula cells made inert (:func:`subscriber_csv.spreadsheet_safe`)."""
+    yield list(subscriber_csv.EXPORT_HEADER)
+    with db.read_session(engine) as session:
+        for row in subscriber_queries.export_rows(session, where):
+            yield [subscriber_csv.spreadsheet_safe(cell) for cell in row]
 
 
 def _said(where: SubscriberFilter) -> str:
@@ -471,13 +478,10 @@ def export_csv(engine: Engine, where: SubscriberFilter) -> Iterator[str]:
     time; with an empty filter everything ``syndication subscribers export`` writes."""
     buffer = StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(subscriber_csv.EXPORT_HEADER)
-    with db.read_session(engine) as session:
-        for row in subscriber_queries.export_rows(session, where):
-            # The same protection as `subscribers export` (formula cells made inert).
-            writer.writerow([subscriber_csv.spreadsheet_safe(v) for v in row])
-            if buffer.tell() > 64 * 1024:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
+    for row in _export_rows(engine, where):
+        writer.writerow(row)
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
     yield buffer.getvalue()
