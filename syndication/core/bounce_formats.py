@@ -294,8 +294,12 @@ _SENDMAIL_SUMMARY_RE = re.compile(r"^5\d\d 5\.0\.0 Service unavailable[ \t]*$", 
 # line, then a colon. qmail ("<reader@example.net>:" above its reason), Postfix
 # ("<reader@example.net>: host … said:"), OpenSMTPD ("reader@example.net: 550 …") and
 # GMX's Exim ('"reader@example.net":') each start one entry per recipient this way.
+# Sendmail states one verdict line per address, its reply code first ("554
+# <reader@example.net>... Remote protocol error"): each starts that address's entry too.
 _ENTRY_RE = re.compile(
-    r'^[ \t]*[<"]?([\w.+\-=%!#$&\'*/?^`{|}~]+@[\w\-]+(?:\.[\w\-]+)+)[>"]?:', re.MULTILINE
+    r'^[ \t]*(?:[<"]?([\w.+\-=%!#$&\'*/?^`{|}~]+@[\w\-]+(?:\.[\w\-]+)+)[>"]?:|'
+    r"[245]\d\d <?([\w.+\-=%!#$&'*/?^`{|}~]+@[\w\-]+(?:\.[\w\-]+)+)>?\.\.\.)",
+    re.MULTILINE,
 )
 
 
@@ -312,10 +316,27 @@ def explanation(body: str, recipient: str) -> str:
             text = text[line_start:]
             # Where the next recipient's own entry starts, this one's ends.
             for entry in _ENTRY_RE.finditer(text, text.find("\n") + 1):
-                if entry.group(1).lower() != recipient.lower():
+                if (entry.group(1) or entry.group(2)).lower() != recipient.lower():
                     text = text[: entry.start()]
                     break
     return text[:4000]
+
+
+# IMail delivers into its own mailboxes and states its verdict as "<reason>: <address>",
+# with no remote reply ("Unknown user: reader@example.net", "Invalid final delivery userid:
+# reader@example.net"): the mailbox host's own lookup. A remote's refusal it relays carries
+# the remote's reply code instead.
+_IMAIL_VERDICT_RE = re.compile(r"[ \t]*[A-Za-z][\w ]{2,60}: [^\s@]+@\S+[ \t]*(?:\r?\n|$)")
+
+
+def preamble(body: str) -> str:
+    """What a bounce's text says before its first recipient's entry (and before the
+    returned message): the reporting system's own summary ("The user(s) account is
+    disabled."), not any one recipient's reply."""
+    cut = _RETURNED_RE.search(body)
+    text = _SENDMAIL_SUMMARY_RE.sub("", body[: cut.start()] if cut else body)
+    first = _ENTRY_RE.search(text)
+    return text[: first.start()] if first else text
 
 
 def prose_bounce(message: Message, body: str) -> Notice | None:
@@ -326,6 +347,9 @@ def prose_bounce(message: Message, body: str) -> Notice | None:
         if "@" in a
     ]
     engine = next((name for name, pattern in _ENGINES if pattern.search(body[:6000])), "")
+    if not engine and str(message.get("X-Mailer", "")).lstrip().upper().startswith("<SMTP32"):
+        # Ipswitch IMail's SMTP service signs its own reports "X-Mailer: <SMTP32 v…>".
+        engine = "imail"
     sender = str(message.get("From", ""))
     daemon = bool(_DAEMON_RE.search(first_address(sender) or sender)) or bool(
         re.search(r"mail delivery (system|subsystem)|mailer-daemon", sender, re.IGNORECASE)
@@ -344,7 +368,11 @@ def prose_bounce(message: Message, body: str) -> Notice | None:
     recipient = (failed or flufl or [""])[0]
     if not recipient:
         own = {first_address(sender), *(a for _n, a in getaddresses(message.get_all("To", [])))}
-        candidates = _ADDRESS_RE.findall(_ID_LINES_RE.sub("", region_all))
+        # An address that starts a recipient's entry before any address merely mentioned
+        # ("please contact <postmaster@…>" in the engine's greeting).
+        text = _ID_LINES_RE.sub("", region_all)
+        entries = [e.group(1) or e.group(2) for e in _ENTRY_RE.finditer(text)]
+        candidates = entries + _ADDRESS_RE.findall(text)
         recipient = next((a.lower() for a in candidates if a.lower() not in own), "")
     region = explanation(body, recipient)
     notes_reasons = region_all.lower().find("failure reasons") if engine == "notes" else -1
@@ -359,15 +387,18 @@ def prose_bounce(message: Message, body: str) -> Notice | None:
         finding = reasons.judge(
             region,
             source="text",
-            after_data=reasons.refused_after_data(region),
+            after_data=reasons.refused_after_data(region) or reasons.transcript_refused_data(body),
             at_rcpt=reasons.refused_at_rcpt(region),
+            own_lookup=engine == "imail" and bool(_IMAIL_VERDICT_RE.match(region)),
         )
         if finding.reason == reasons.UNDEFINED and region != region_all:
             # Some engines state the reason above the address (EZweb: "The user(s) account
             # is disabled." then the address): nothing after it, so read the whole text.
-            whole = reasons.judge(region_all, source="text")
+            # Only what stands above the first entry: another recipient's is not ours.
+            whole = reasons.judge(preamble(region_all), source="text")
             if "phrase" in whole.evidence:
                 finding = whole
+    finding = reasons.unless_contradicted(finding, preamble(region_all))
     if not reasons.enhanced_status(region) and not reasons.reply_class(region):
         if _TEMPORARY_RE.search(region_all) or _TEMPORARY_RE.search(subject):
             finding = Finding(finding.reason, False, finding.evidence + " (temporary)")

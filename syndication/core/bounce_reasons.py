@@ -155,17 +155,49 @@ _DOMAIN_GONE_RE = re.compile(
     re.IGNORECASE,
 )
 ADDRESS_GONE = frozenset({USERUNKNOWN, HOSTUNKNOWN, HASMOVED})
+_TRY_AGAIN_RE = re.compile(r"try again|temporar|retry|retried", re.IGNORECASE)
 _AFTER_DATA_RE = re.compile(
-    r"in reply to end of data|after end of data|in reply to data command",
+    r"in reply to end of data|after end of data|in reply to data command|"
+    # m-FILTER names the command its reply answered: "-------SMTP command" then "DATA".
+    r"-{3,}\s*smtp command\s+data\b",
     re.IGNORECASE,
+)
+
+
+# Sendmail's transcript: ">>> DATA", the remote's reply ("<<< 550 …"), then Sendmail's own
+# line. With pipelining a refused RCPT is read after ">>> DATA" too, but Sendmail then writes
+# its per-address verdict ("550 5.1.1 <reader@example.net>... User unknown", sysexits
+# EX_NOUSER); the refusal of DATA itself, of the whole message, is followed by the line with
+# no address, "554 5.0.0 Service unavailable" (EX_UNAVAILABLE, every recipient of the session).
+_SENDMAIL_DATA_REFUSED_RE = re.compile(
+    r"^>>> DATA[ \t]*\r?\n(?:<<< [^\n]*\n)+[ \t]*5\d\d 5\.0\.0 Service unavailable",
+    re.MULTILINE | re.IGNORECASE,
 )
 
 
 def refused_after_data(text: str) -> bool:
     """Whether ``text`` (a report's explanation) says the refusal came in reply to DATA or
-    the end of the message, not to RCPT TO. Only the MTAs' explicit words count: in a
-    Sendmail transcript a RCPT refusal is read after ``>>> DATA`` when pipelining."""
+    the end of the message, not to RCPT TO. Only the MTAs' explicit words count here: in a
+    Sendmail transcript a RCPT refusal is read after ``>>> DATA`` when pipelining (see
+    :func:`transcript_refused_data`)."""
     return bool(_AFTER_DATA_RE.search(" ".join(text.split())))
+
+
+# Courier writes, under each recipient, the one command whose reply failed and that reply
+# (">>> RCPT TO:<reader@example.net>" for a refused recipient, ">>> DATA" for the message).
+_COURIER_RE = re.compile(r"running the courier mail server", re.IGNORECASE)
+_COURIER_DATA_RE = re.compile(r"^>>> DATA[ \t]*\r?\n<<< [45]\d\d", re.MULTILINE | re.IGNORECASE)
+
+
+def transcript_refused_data(transcript: str) -> bool:
+    """Whether an engine's transcript (the report's whole text, Sendmail's closing line
+    kept) shows the remote refusing DATA itself: in Sendmail's, its reply to ``>>> DATA``
+    followed by Sendmail's line for the whole message rather than a per-address verdict; in
+    Courier's, the reply under ``>>> DATA``, the one command Courier names per recipient."""
+    text = transcript.replace("\r\n", "\n")
+    if _SENDMAIL_DATA_REFUSED_RE.search(text):
+        return True
+    return bool(_COURIER_RE.search(" ".join(text.split())) and _COURIER_DATA_RE.search(text))
 
 
 _AT_RCPT_RE = re.compile(
@@ -220,6 +252,36 @@ def reply_class(text: str) -> str:
     return match.group(1) if match else ""
 
 
+# A full mailbox or a disabled account is a mailbox that exists.
+_MAILBOX_EXISTS = (MAILBOXFULL, SUSPEND)
+
+
+def mailbox_exists_phrase(text: str) -> str:
+    """Words in ``text`` saying the reader's mailbox exists (it is full, or disabled), or
+    ``""``. A report that says so beside an address-gone reply contradicts itself."""
+    text = " ".join(text.split())
+    for reason, pattern in PHRASES:
+        if reason in _MAILBOX_EXISTS:
+            match = pattern.search(text)
+            if match:
+                return " ".join(match.group(0).split())
+    return ""
+
+
+def unless_contradicted(finding: Finding, text: str) -> Finding:
+    """``finding``, counted instead of suppressing at once when ``text`` (the reporting
+    system's own words beside the reply) says the mailbox exists: "550 5.1.1 User unknown"
+    under "Not enough disk space", "user unknown" under "The user(s) account is disabled".
+    Suppressing at once needs evidence that agrees; a contradiction counts, so a reader whose
+    mailbox really is gone is still suppressed after ``soft_limit`` digests in a row."""
+    if finding.reason not in ADDRESS_GONE or not finding.permanent:
+        return finding
+    said = mailbox_exists_phrase(text)
+    if not said:
+        return finding
+    return Finding(finding.reason, False, f"{finding.evidence}; but the report says '{said[:60]}'")
+
+
 def from_phrase(text: str) -> tuple[str, str] | None:
     """The reason the first matching phrase names, and the phrase as written."""
     text = " ".join(text.split())  # a reply folded over lines is one sentence
@@ -255,6 +317,7 @@ def judge(
     source: str = "Diagnostic-Code",
     after_data: bool = False,
     at_rcpt: bool = False,
+    own_lookup: bool = False,
 ) -> Finding:
     """The reason a failed delivery's evidence gives (see the module docstring).
 
@@ -262,7 +325,8 @@ def judge(
     the DSN ``Status:`` field; ``source`` names where ``diagnostic`` came from, for the
     evidence line; ``after_data`` says the report shows the refusal came after the
     message text (:func:`refused_after_data`), ``at_rcpt`` that it came in reply to RCPT TO
-    (:func:`refused_at_rcpt`).
+    (:func:`refused_at_rcpt`), ``own_lookup`` that the report is the mailbox host's own
+    verdict on its own users (its local delivery agent, no remote reply relayed).
 
     An address-gone phrase decides at once only with something agreeing: an address code
     (the server's or the Status field's) or the refusal of RCPT TO; else it counts.
@@ -301,9 +365,10 @@ def judge(
                 # The server's own code names another subject (5.2.1 mailbox disabled,
                 # 5.7.1 refused): the words are not proof that the address is gone.
                 return Finding(coded, permanent, f"{evidence}, but code {server_code}")
-            if after_data:
+            if after_data and from_code(server_code) not in ADDRESS_GONE:
                 # RFC 5321 §3.3: recipients are refused at RCPT; a "user unknown" to the
-                # message text after DATA is a filter's answer about the message.
+                # message text after DATA is a filter's answer about the message. The
+                # server's own address code (5.1.1) outranks the stage an engine reports.
                 return Finding(FILTERED, permanent, f"{evidence}, after DATA")
             verdicts = [from_code(server_code), from_code(status)]
             # Sendmail states its own verdict per address after the remote's reply:
@@ -316,6 +381,22 @@ def judge(
                 # A domain that does not exist (or has a null MX, RFC 7505) is a DNS fact
                 # the remote states, not a filter's answer.
                 agrees = {HOSTUNKNOWN}
+            elif (
+                reason == HOSTUNKNOWN
+                and not server_code
+                and not reply_class(diagnostic)
+                and not _TRY_AGAIN_RE.search(diagnostic)
+            ):
+                # No remote reply at all: no server was reached, so no filter answered. The
+                # reporting MTA itself says the host is unknown: its own DNS lookup's
+                # answer. A lookup that may pass says so (the resolver's TRY_AGAIN, "Host
+                # not found, try again", which Postfix reports when the queue expires).
+                agrees = {HOSTUNKNOWN}
+                evidence += ", the reporting MTA's own lookup"
+            if not agrees and own_lookup and reason == USERUNKNOWN:
+                # The mailbox host itself looked the user up: no filter's answer relayed.
+                agrees = {USERUNKNOWN}
+                evidence += ", the mailbox host's own lookup"
             if not agrees and not at_rcpt:
                 # Words alone drop no reader: filters answer "user unknown" too. Without an
                 # address code (x.1.1, x.1.2, x.1.6…) or the refusal of RCPT TO (where

@@ -171,8 +171,15 @@ def _dsn(
     original = returned_headers(parts)
     action = field_value(chosen, "Action").lower()
     diagnostic = field_value(chosen, "Diagnostic-Code")
-    _type, _semicolon, reply = diagnostic.partition(";")
+    diagnostic_type, _semicolon, reply = diagnostic.partition(";")
     status = reasons.enhanced_status(field_value(chosen, "Status"))
+    # "X-Unix" (RFC 3464 §2.3.6 lets an MTA name its own diagnostic types) is a local
+    # program's output: Postfix's pipe(8) and local(8) command deliveries, whose Status is
+    # the MTA's mapping of the program's exit code (sysexits EX_NOUSER 67 -> 5.1.1), not a
+    # mailbox lookup. Its class stays; its detail is no evidence of a reason.
+    judged_status = (
+        f"{status[:1]}.0.0" if status and diagnostic_type.strip().lower() == "x-unix" else status
+    )
     recipient = typed_address(field_value(chosen, "Final-Recipient")) or typed_address(
         field_value(chosen, "Original-Recipient")
     )
@@ -180,32 +187,36 @@ def _dsn(
         finding = Finding(reasons.DELIVERED, False, f"Action: {action}")
     else:
         explanation = formats.explanation(body, recipient)
-        after_data = reasons.refused_after_data(explanation)
+        after_data = reasons.refused_after_data(explanation) or reasons.transcript_refused_data(
+            body
+        )
         at_rcpt = any(
             reasons.refused_at_rcpt(text)
             for text in (explanation, diagnostic, field_value(chosen, "Status"))
         )
-        finding = reasons.judge(reply or diagnostic, status, after_data=after_data, at_rcpt=at_rcpt)
+        finding = reasons.judge(
+            reply or diagnostic, judged_status, after_data=after_data, at_rcpt=at_rcpt
+        )
         if finding.reason == reasons.UNDEFINED or finding.evidence.startswith("Status"):
             # Nothing specific from the remote: the explanation the reporting MTA wrote
             # (it quotes the remote's reply when the DSN field has none).
             explained = reasons.judge(
-                explanation, status, source="text", after_data=after_data, at_rcpt=at_rcpt
+                explanation, judged_status, source="text", after_data=after_data, at_rcpt=at_rcpt
             )
-            if (
-                "phrase" in explained.evidence
-                or "refused before RCPT" in explained.evidence
-                or explained.evidence.startswith("text: code")
+            if explained.reason != reasons.UNDEFINED and not explained.evidence.startswith(
+                "Status"
             ):
                 finding = explained
         elif finding.reason in reasons.ADDRESS_GONE and not finding.permanent:
             # Words alone in the remote's reply; the reporting MTA's own text may hold
             # what agrees with them (Sendmail's per-address verdict, the RCPT stage).
             explained = reasons.judge(
-                explanation, status, source="text", after_data=after_data, at_rcpt=at_rcpt
+                explanation, judged_status, source="text", after_data=after_data, at_rcpt=at_rcpt
             )
             if explained.reason in reasons.ADDRESS_GONE and explained.permanent:
                 finding = explained
+        # The reporting system's own text may say the mailbox exists (full, disabled).
+        finding = reasons.unless_contradicted(finding, formats.preamble(body) + "\n" + explanation)
     return BounceReport(
         reason=finding.reason,
         permanent=finding.permanent,

@@ -10,10 +10,15 @@ system, keyed on that code or form, never on one report's sentence:
   8-digit hexadecimal status: ``000C05A6`` is "the recipient name is not recognized",
   ``000C0595`` an ambiguous recipient (the directory cannot pick one: a filter-like
   refusal, not a vanished address), ``00120270`` too many hops (a mail loop).
-* **Microsoft Exchange Online Protection** answers ``550 5.4.1 Recipient address rejected:
-  Access denied`` when directory-based edge blocking finds no such recipient in the
-  organisation (Microsoft's NDR reference for 5.4.1); the code alone would read "no answer
-  from host".
+* **"Recipient address rejected: Access denied"**: Microsoft Exchange Online Protection
+  answers ``550 5.4.1 Recipient address rejected: Access denied`` when directory-based edge
+  blocking finds no such recipient in the organisation (Microsoft's NDR reference for
+  5.4.1; the code alone would read "no answer from host"), and Postfix answers ``554 5.7.1
+  <address>: Recipient address rejected: Access denied`` when the recipient's own access
+  table refuses that address (``check_recipient_access``'s REJECT). Postfix names the
+  element it refused: "Client host", "Helo command" and "Sender address" rejected are
+  about us, "Recipient address" about the reader's address, refused for every sender (its
+  5.7.1 is Postfix's code for any REJECT, not a verdict on our mail).
 * **Yahoo** answers ``554 delivery error: dd This user doesn't have a yahoo.com account``
   for an address that does not exist ("dd" is its own prefix; the same prefix with other
   words means other things).
@@ -29,6 +34,9 @@ system, keyed on that code or form, never on one report's sentence:
   ``DY-001``/``DY-002`` (dynamic or compromised IP), ``OU-001``/``OU-002`` (policy, block
   list), listed on its postmaster troubleshooting page; the words after them vary ("…
   messages from 192.0.2.1 weren't sent …") and often name no block list at all.
+* **BSD mail.local**, Sendmail's local delivery agent on the mailbox host itself, writes
+  ``mail.local: unknown user: <name>`` when the user is not in that host's password file:
+  the mailbox host's own lookup, not a relayed reply a filter could have written.
 * **KDDI au** (ezweb.ne.jp) answers ``550 : User unknown``, with the address left out,
   when the recipient's own filter refuses the sender, and ``550 <address>: User unknown``
   when there is no such user (keyed on KDDI's own domains, ezweb.ne.jp and au.com, where
@@ -94,8 +102,8 @@ CONVENTIONS: tuple[Convention, ...] = (
     _c("Exchange 2003 status 000C0595", r"MSEXCH:[^\n]{0,120}\(000C0595\)", "filtered"),
     _c("Exchange 2003 status 00120270", r"MSEXCH:[^\n]{0,120}\(00120270\)", "networkerror"),
     _c(
-        "Exchange Online 5.4.1 (directory-based edge blocking)",
-        r"\b5\.4\.1\b.{0,120}recipient address rejected:\s*access denied",
+        "recipient refused by the recipient's own server",
+        r"recipient address rejected:\s*access denied",
         "userunknown",
     ),
     _c(
@@ -116,6 +124,7 @@ CONVENTIONS: tuple[Convention, ...] = (
         ORANGE_CODES,
     ),
     _c("Outlook.com sender block code", r"\b5\d\d (?:SC|DY|OU)-00\d\b", "blocked"),
+    _c("BSD mail.local's own lookup", r"\bmail\.local: unknown user:", "userunknown"),
     _c("KDDI au filter (no address in the reply)", r"\b550:?\s+:\s*user unknown", "filtered"),
     _c(
         "KDDI au no such user",

@@ -20,6 +20,7 @@ from tests.support.bounces import parsed
 
 TO = "bounces+d7-bbbbbbbbbbbbbbbb@news.example.org"
 ID = "<digest.weekly-city.2026-11-16.abc@news.example.org>"
+READER = "reader@reader.example.net"
 
 
 def mail(headers: str, body: str) -> bytes:
@@ -581,18 +582,21 @@ The mail server mx.reader.example.net turned down the recipient
 
 # Sendmail's transcript: the remote's reply names no address code, Sendmail's own verdict
 # line for the address does (and its closing "Service unavailable" is no evidence).
-SENDMAIL_VERDICT = sendmail_dsn(
+def sendmail_data_session(reply: str, status: str, after: str) -> bytes:
+    """A Sendmail DSN whose transcript shows ``>>> DATA``, the remote's ``reply``, then
+    ``after`` (Sendmail's own lines, and any later replies)."""
+    transcript = (
+        "\n   ----- Transcript of session follows -----\n"
+        f"... while talking to mx.reader.example.net.:\n>>> DATA\n<<< {reply}\n{after}"
+    )
+    return sendmail_dsn(reply, status, text=transcript)
+
+
+SENDMAIL_VERDICT = sendmail_data_session(
     "550 5.5.0 Invalid recipient",
     "5.5.0",
-    text="""
-   ----- Transcript of session follows -----
-... while talking to mx.reader.example.net.:
->>> DATA
-<<< 550 5.5.0 Invalid recipient
-550 5.1.1 <reader@reader.example.net>... User unknown
-<<< 503 5.0.0 Need RCPT (recipient)
-554 5.0.0 Service unavailable
-""",
+    "550 5.1.1 <reader@reader.example.net>... User unknown\n"
+    "<<< 503 5.0.0 Need RCPT (recipient)\n554 5.0.0 Service unavailable\n",
 )
 # An Orange refusal: the words say little, the error number says spam.
 ORANGE_EXIM = mail(
@@ -664,24 +668,31 @@ DELAYED_BLOCKED = sendmail_dsn(
 DELAYED_FULL = sendmail_dsn("452 4.2.2 Mailbox full", "4.2.2", action="delayed")
 # RFC 3463 X.2.3: the mailbox's limit on message length, not the system's.
 MAILBOX_SIZE_LIMIT = sendmail_dsn("552 5.2.3 Message length exceeds administrative limit", "5.2.3")
-# Exim on a null MX (RFC 7505) and Sendmail on an authoritative NXDOMAIN: DNS facts.
-EXIM_NULL_MX = mail(
-    "From: Mail Delivery System <Mailer-Daemon@relay.example.org>\n"
-    "Subject: Mail delivery failed: returning message to sender\n"
-    "X-Failed-Recipients: reader@reader.example.net\n",
-    """This message was created automatically by mail delivery software.
+
+
+def exim_bounce(detail: str) -> bytes:
+    """Exim's default bounce for the reader, ``detail`` under the address."""
+    return mail(
+        "From: Mail Delivery System <Mailer-Daemon@relay.example.org>\n"
+        "Subject: Mail delivery failed: returning message to sender\n"
+        "X-Failed-Recipients: reader@reader.example.net\n",
+        f"""This message was created automatically by mail delivery software.
 
 A message that you sent could not be delivered to one or more of its
 recipients. This is a permanent error. The following address(es) failed:
 
   reader@reader.example.net
-    an MX or SRV record indicated no SMTP service
+    {detail}
 
 ------ This is a copy of the message, including all the headers. ------
 
 """
-    + RETURNED,
-)
+        + RETURNED,
+    )
+
+
+# Exim on a null MX (RFC 7505) and Sendmail on an authoritative NXDOMAIN: DNS facts.
+EXIM_NULL_MX = exim_bounce("an MX or SRV record indicated no SMTP service")
 SENDMAIL_NXDOMAIN = mail(
     "From: Mail Delivery Subsystem <MAILER-DAEMON@relay.example.org>\n"
     "Subject: Returned mail: Host unknown\n",
@@ -745,6 +756,168 @@ EZWEB_DISABLED = mail(
 <reader@reader.example.net>
 
 ------ Original message follows ------
+
+"""
+    + RETURNED,
+)
+
+# Sendmail: the remote's reply to DATA itself (Sendmail's line for the whole message follows,
+# not a per-address verdict): a filter's "Unknown user" about the message, not the address.
+SENDMAIL_DATA_REFUSED = sendmail_data_session(
+    "550 Unknown user reader@reader.example.net", "5.2.0", "554 5.0.0 Service unavailable\n"
+)
+# Courier names under each recipient the one command whose reply failed.
+COURIER_DATA = multipart_report(
+    "From: Courier mail server at relay.example.org <@>\nSubject: NOTICE: mail delivery status.\n",
+    """This is a delivery status notification from relay.example.org,
+running the Courier mail server, version 1.1.
+
+                           UNDELIVERABLE MAIL
+
+Your message to the following recipients cannot be delivered:
+
+<reader@reader.example.net>:
+    mx.reader.example.net [192.0.2.7]:
+>>> DATA
+<<< 550 Unknown user reader@reader.example.net
+""",
+    "Final-Recipient: rfc822; reader@reader.example.net\nAction: failed\nStatus: 5.0.0\n"
+    "Diagnostic-Code: smtp; 550 Unknown user reader@reader.example.net\n",
+)
+COURIER_RCPT = COURIER_DATA.replace(b">>> DATA", b">>> RCPT TO:<reader@reader.example.net>")
+
+
+def m_filter(reply: str, command: str) -> bytes:
+    """m-FILTER's report: the server's message, then the SMTP command it answered."""
+    return mail(
+        "From: m-FILTER <postmaster@relay.example.org>\nSubject: Undelivered Mail\n",
+        f"""This mail was sent automatically by m-FILTER.
+
+reader@reader.example.net
+
+-------server message
+{reply}
+
+-------SMTP command
+{command}
+
+-------original message
+"""
+        + RETURNED,
+    )
+
+
+M_FILTER_DATA = m_filter("550 unknown user <reader@reader.example.net>", "DATA")
+# The server's own address code outranks the stage the engine reports.
+M_FILTER_DATA_CODED = m_filter(
+    "550 5.1.1 <reader@reader.example.net>: Recipient address rejected: User unknown", "DATA"
+)
+# A final report whose MTA never reached a server: its own DNS lookup found no such host.
+UNKNOWN_HOST = mail(
+    "From: <MAILER-DAEMON@relay.example.org>\nSubject: mail failed, returning to sender\n",
+    """|------------------------- Message log follows: -------------------------|
+ no valid recipients were found for this message
+|------------------------- Failed addresses follow: ---------------------|
+ reader@reader.example.net ... unknown host
+|------------------------- Message text follows: ------------------------|
+"""
+    + RETURNED,
+)
+# Postfix at the queue's end: the resolver's TRY_AGAIN, a lookup that may yet pass.
+POSTFIX_TRY_AGAIN = mail(
+    "From: MAILER-DAEMON@relay.example.org (Mail Delivery System)\n"
+    "Subject: Undelivered Mail Returned to Sender\n",
+    """This is the mail system at host relay.example.org.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients. It's attached below.
+
+<reader@reader.example.net>: Name service error for domain reader.example.net: Host not
+    found, try again
+
+"""
+    + RETURNED,
+)
+# The reporting system's own words say the mailbox exists (full; disabled) beside an
+# address-gone reply: a contradiction counts, it never suppresses at once.
+GONE_BUT_FULL = sendmail_dsn(
+    "550 5.1.1 <reader@reader.example.net>... User Unknown",
+    "5.1.1",
+    text="Your message to <reader> was automatically rejected:\nNot enough disk space\n",
+)
+GONE_BUT_DISABLED = multipart_report(
+    "From: Postmaster@relay.example.org\nSubject: Mail System Error - Returned Mail\n",
+    """The user(s) account is disabled.
+
+<reader@reader.example.net>: 550 user unknown (in reply to RCPT TO command)
+""",
+    "Final-Recipient: rfc822; reader@reader.example.net\nAction: failed\nStatus: 5.0.0\n",
+)
+# Postfix delivering through a local command (Diagnostic-Code type X-Unix): its Status
+# 5.1.1 maps the program's exit code; the program's words are about the program.
+X_UNIX = multipart_report(
+    "From: MAILER-DAEMON@relay.example.org (Mail Delivery System)\n"
+    "Subject: Undelivered Mail Returned to Sender\n",
+    "This is the mail system at host relay.example.org.\n",
+    "Final-Recipient: rfc822; reader@reader.example.net\nAction: failed\nStatus: 5.1.1\n"
+    'Diagnostic-Code: x-unix; procmail: Couldn\'t create "/var/spool/mail/reader" id:\n'
+    "    list-owner: No such user\n",
+)
+# Sendmail's verdict line per address: the reader's is "Remote protocol error"; the next
+# address's "Host unknown" is not the reader's.
+SENDMAIL_TWO_VERDICTS = mail(
+    "From: Mail Delivery Subsystem <MAILER-DAEMON@relay.example.org>\n"
+    "Subject: Returned mail: see transcript for details\n",
+    """   ----- Transcript of session follows -----
+554 <reader@reader.example.net>... Remote protocol error
+554 <other@gone.example.com>... 550 Host unknown (Authoritative answer from name server)
+
+   ----- Unsent message follows -----
+
+"""
+    + RETURNED,
+)
+# The mailbox host's own delivery agent: BSD mail.local, and IMail ("<SMTP32 …>").
+MAIL_LOCAL = mail(
+    "From: Mail Delivery Subsystem <MAILER-DAEMON@reader.example.net>\n"
+    "Subject: Returned mail: Service unavailable\n",
+    """   ----- The following addresses had permanent fatal errors -----
+<reader@reader.example.net>
+
+   ----- Transcript of session follows -----
+mail.local: unknown user: reader
+554 <reader@reader.example.net>... Service unavailable
+
+   ----- Original message follows -----
+
+"""
+    + RETURNED,
+)
+IMAIL = mail(
+    "From: Postmaster@reader.example.net\nSubject: Undeliverable Mail\nX-Mailer: <SMTP32 v8.22>\n",
+    "Invalid final delivery userid: reader@reader.example.net\nOriginal message follows.\n\n"
+    + RETURNED,
+)
+# Postfix refusing the recipient through its own access table: about the reader's address.
+POSTFIX_ACCESS_DENIED = exim_bounce(
+    "SMTP error from remote mail server after RCPT TO:<reader@reader.example.net>:\n"
+    "    host mx.reader.example.net [192.0.2.7]: 554 5.7.1 <reader@reader.example.net>:\n"
+    "    Recipient address rejected: Access denied"
+)
+
+# Whom a report is about when no header names it: the address that starts an entry, not
+# the help desk the engine's greeting mentions first.
+POSTFIX_HELP_DESK = mail(
+    "From: MAILER-DAEMON@relay.example.org (Mail Delivery System)\n"
+    "Subject: Undelivered Mail Returned to Sender\n",
+    """This is the mail system at host relay.example.org.
+
+For further assistance, please contact <support@relay.example.org>
+
+----------------------------------------------------------------
+
+<reader@reader.example.net>: host mx.reader.example.net[192.0.2.7] said:
+    550 <reader@reader.example.net>: \u30e6\u30fc\u30b6\u30fc\u4e0d\u660e User unknown
 
 """
     + RETURNED,
@@ -818,11 +991,11 @@ This week in the city.
 @pytest.mark.parametrize(
     ("data", "reason", "action", "detector", "recipient"),
     [
-        (EXIM, "userunknown", "suppress", "prose:exim", "reader@reader.example.net"),
-        (EXIM_MAIL_FROM, "rejected", "alarm-only", "prose:exim", "reader@reader.example.net"),
-        (QMAIL_FULL, "mailboxfull", "count", "prose:qmail", "reader@reader.example.net"),
-        (SENDMAIL, "blocked", "alarm-only", "prose:sendmail", "reader@reader.example.net"),
-        (GMAIL_TIMEOUT, "expired", "count", "prose:gmail", "reader@reader.example.net"),
+        (EXIM, "userunknown", "suppress", "prose:exim", READER),
+        (EXIM_MAIL_FROM, "rejected", "alarm-only", "prose:exim", READER),
+        (QMAIL_FULL, "mailboxfull", "count", "prose:qmail", READER),
+        (SENDMAIL, "blocked", "alarm-only", "prose:sendmail", READER),
+        (GMAIL_TIMEOUT, "expired", "count", "prose:gmail", READER),
         (
             GOOGLE_GROUPS,
             "rejected",
@@ -830,83 +1003,62 @@ This week in the city.
             "prose:googlegroups",
             "city-readers@googlegroups.com",
         ),
-        (YAHOO, "userunknown", "suppress", "prose:yahoo", "reader@reader.example.net"),
-        (MAILRU, "spamdetected", "alarm-only", "prose:mailru", "reader@reader.example.net"),
-        (DRAGONFLY, "userunknown", "suppress", "prose:dragonfly", "reader@reader.example.net"),
-        (OPENSMTPD, "mailboxfull", "count", "prose:opensmtpd", "reader@reader.example.net"),
-        (NOTES, "userunknown", "suppress", "prose:notes", "reader@reader.example.net"),
-        (EXCHANGE_DSN, "userunknown", "suppress", "dsn", "reader@reader.example.net"),
-        (EXCHANGE_2003, "userunknown", "suppress", "prose:exchange", "reader@reader.example.net"),
-        (YAHOO_DD_DSN, "userunknown", "suppress", "dsn", "reader@reader.example.net"),
-        (KDDI_FILTER_DSN, "filtered", "alarm-only", "dsn", "reader@reader.example.net"),
-        (EOP_DBEB_DSN, "userunknown", "suppress", "dsn", "reader@reader.example.net"),
-        (MESSAGING_SERVER_RCPT, "userunknown", "suppress", "dsn", "reader@reader.example.net"),
-        (WORDS_ONLY_DSN, "userunknown", "count", "dsn", "reader@reader.example.net"),
-        (QMAIL_RCPT, "userunknown", "suppress", "prose:qmail", "reader@reader.example.net"),
-        (DRAGONFLY_GAVE_UP, "expired", "count", "prose:dragonfly", "reader@reader.example.net"),
-        (QMAIL_TWO, "userunknown", "suppress", "prose:qmail", "reader@reader.example.net"),
-        (
-            OPENSMTPD_DSN_TEXT_ONLY,
-            "securityerror",
-            "alarm-only",
-            "dsn",
-            "reader@reader.example.net",
-        ),
-        (SES_FORM_DSN, "blocked", "alarm-only", "dsn", "reader@reader.example.net"),
-        (SENDMAIL_REFUSED, "expired", "count", "dsn", "reader@reader.example.net"),
-        (MESSAGING_SERVER_DELAY, "expired", "ignore", "dsn", "reader@reader.example.net"),
-        (ERROR_SENDING, "userunknown", "suppress", "prose:generic", "reader@reader.example.net"),
-        (
-            DRAGONFLY_CONTENT,
-            "contenterror",
-            "alarm-only",
-            "prose:dragonfly",
-            "reader@reader.example.net",
-        ),
-        (
-            OPENSMTPD_TWO,
-            "userunknown",
-            "suppress",
-            "prose:opensmtpd",
-            "reader@reader.example.net",
-        ),
-        (
-            DRAGONFLY_NXDOMAIN,
-            "hostunknown",
-            "suppress",
-            "prose:dragonfly",
-            "reader@reader.example.net",
-        ),
-        (DOMINO_JIS, "userunknown", "suppress", "dsn", "reader@reader.example.net"),
-        (NOTES_JIS, "userunknown", "suppress", "prose:notes", "reader@reader.example.net"),
-        (GMAIL_DELAY, "networkerror", "ignore", "prose:gmail", "reader@reader.example.net"),
-        (EZWEB_DISABLED, "suspend", "count", "prose:generic", "reader@reader.example.net"),
-        (SENDMAIL_VERDICT, "userunknown", "suppress", "dsn", "reader@reader.example.net"),
+        (YAHOO, "userunknown", "suppress", "prose:yahoo", READER),
+        (MAILRU, "spamdetected", "alarm-only", "prose:mailru", READER),
+        (DRAGONFLY, "userunknown", "suppress", "prose:dragonfly", READER),
+        (OPENSMTPD, "mailboxfull", "count", "prose:opensmtpd", READER),
+        (NOTES, "userunknown", "suppress", "prose:notes", READER),
+        (EXCHANGE_DSN, "userunknown", "suppress", "dsn", READER),
+        (EXCHANGE_2003, "userunknown", "suppress", "prose:exchange", READER),
+        (YAHOO_DD_DSN, "userunknown", "suppress", "dsn", READER),
+        (KDDI_FILTER_DSN, "filtered", "alarm-only", "dsn", READER),
+        (EOP_DBEB_DSN, "userunknown", "suppress", "dsn", READER),
+        (MESSAGING_SERVER_RCPT, "userunknown", "suppress", "dsn", READER),
+        (WORDS_ONLY_DSN, "userunknown", "count", "dsn", READER),
+        (QMAIL_RCPT, "userunknown", "suppress", "prose:qmail", READER),
+        (DRAGONFLY_GAVE_UP, "expired", "count", "prose:dragonfly", READER),
+        (QMAIL_TWO, "userunknown", "suppress", "prose:qmail", READER),
+        (OPENSMTPD_DSN_TEXT_ONLY, "securityerror", "alarm-only", "dsn", READER),
+        (SES_FORM_DSN, "blocked", "alarm-only", "dsn", READER),
+        (SENDMAIL_REFUSED, "expired", "count", "dsn", READER),
+        (MESSAGING_SERVER_DELAY, "expired", "ignore", "dsn", READER),
+        (ERROR_SENDING, "userunknown", "suppress", "prose:generic", READER),
+        (DRAGONFLY_CONTENT, "contenterror", "alarm-only", "prose:dragonfly", READER),
+        (OPENSMTPD_TWO, "userunknown", "suppress", "prose:opensmtpd", READER),
+        (DRAGONFLY_NXDOMAIN, "hostunknown", "suppress", "prose:dragonfly", READER),
+        (DOMINO_JIS, "userunknown", "suppress", "dsn", READER),
+        (NOTES_JIS, "userunknown", "suppress", "prose:notes", READER),
+        (GMAIL_DELAY, "networkerror", "ignore", "prose:gmail", READER),
+        (EZWEB_DISABLED, "suspend", "count", "prose:generic", READER),
+        (SENDMAIL_VERDICT, "userunknown", "suppress", "dsn", READER),
         (ORANGE_EXIM, "spamdetected", "alarm-only", "prose:exim", "reader@orange.example"),
-        (QMAIL_HELO, "blocked", "alarm-only", "prose:qmail", "reader@reader.example.net"),
-        (EXIM_DELAY_SENDER, "rejected", "alarm-only", "prose:exim", "reader@reader.example.net"),
-        (EXIM_DELAY_FULL, "mailboxfull", "ignore", "prose:exim", "reader@reader.example.net"),
-        (DELAYED_BLOCKED, "blocked", "alarm-only", "dsn", "reader@reader.example.net"),
-        (DELAYED_FULL, "mailboxfull", "ignore", "dsn", "reader@reader.example.net"),
-        (MAILBOX_SIZE_LIMIT, "exceedlimit", "count", "dsn", "reader@reader.example.net"),
-        (EXIM_NULL_MX, "hostunknown", "suppress", "prose:exim", "reader@reader.example.net"),
-        (
-            SENDMAIL_NXDOMAIN,
-            "hostunknown",
-            "suppress",
-            "prose:sendmail",
-            "reader@reader.example.net",
-        ),
-        (ses(SES_BOUNCE, True), "userunknown", "suppress", "ses", "reader@reader.example.net"),
-        (
-            ses(SES_COMPLAINT, False),
-            "feedback/abuse",
-            "unsubscribe",
-            "ses",
-            "reader@reader.example.net",
-        ),
-        (ses(SES_DELIVERY, True), "delivered", "ignore", "ses", "reader@reader.example.net"),
-        (JMRP, "feedback/abuse", "unsubscribe", "jmrp", "reader@reader.example.net"),
+        (QMAIL_HELO, "blocked", "alarm-only", "prose:qmail", READER),
+        (EXIM_DELAY_SENDER, "rejected", "alarm-only", "prose:exim", READER),
+        (EXIM_DELAY_FULL, "mailboxfull", "ignore", "prose:exim", READER),
+        (DELAYED_BLOCKED, "blocked", "alarm-only", "dsn", READER),
+        (DELAYED_FULL, "mailboxfull", "ignore", "dsn", READER),
+        (MAILBOX_SIZE_LIMIT, "exceedlimit", "count", "dsn", READER),
+        (EXIM_NULL_MX, "hostunknown", "suppress", "prose:exim", READER),
+        (SENDMAIL_NXDOMAIN, "hostunknown", "suppress", "prose:sendmail", READER),
+        (ses(SES_BOUNCE, True), "userunknown", "suppress", "ses", READER),
+        (ses(SES_COMPLAINT, False), "feedback/abuse", "unsubscribe", "ses", READER),
+        (ses(SES_DELIVERY, True), "delivered", "ignore", "ses", READER),
+        (JMRP, "feedback/abuse", "unsubscribe", "jmrp", READER),
+        (SENDMAIL_DATA_REFUSED, "filtered", "alarm-only", "dsn", READER),
+        (COURIER_DATA, "filtered", "alarm-only", "dsn", READER),
+        (COURIER_RCPT, "userunknown", "suppress", "dsn", READER),
+        (M_FILTER_DATA, "filtered", "alarm-only", "prose:generic", READER),
+        (M_FILTER_DATA_CODED, "userunknown", "suppress", "prose:generic", READER),
+        (UNKNOWN_HOST, "hostunknown", "suppress", "prose:generic", READER),
+        (POSTFIX_TRY_AGAIN, "hostunknown", "count", "prose:postfix", READER),
+        (GONE_BUT_FULL, "userunknown", "count", "dsn", READER),
+        (GONE_BUT_DISABLED, "userunknown", "count", "dsn", READER),
+        (X_UNIX, "userunknown", "count", "dsn", READER),
+        (SENDMAIL_TWO_VERDICTS, "undefined", "undefined", "prose:sendmail", READER),
+        (MAIL_LOCAL, "userunknown", "suppress", "prose:sendmail", READER),
+        (IMAIL, "userunknown", "suppress", "prose:imail", READER),
+        (POSTFIX_ACCESS_DENIED, "userunknown", "suppress", "prose:exim", READER),
+        (POSTFIX_HELP_DESK, "userunknown", "count", "prose:postfix", READER),
     ],
 )
 def test_each_family_is_read_to_a_reason_and_an_action(

@@ -74,6 +74,9 @@ def test_a_user_unknown_after_data_is_a_filter_and_at_rcpt_is_the_address() -> N
     )
     at_rcpt = judge("550 User unknown", "5.0.0", at_rcpt=True)
     assert (at_rcpt.reason, at_rcpt.permanent) == ("userunknown", True)
+    # The server's own address code outranks the stage an engine reports.
+    coded = judge("550 5.1.1 User unknown", "5.0.0", after_data=True)
+    assert (coded.reason, coded.permanent) == ("userunknown", True)
 
 
 def test_a_postfix_style_dsn_is_read_despite_its_auto_submitted_header() -> None:

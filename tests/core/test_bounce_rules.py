@@ -135,7 +135,9 @@ def test_every_system_convention_names_a_reason_of_the_vocabulary() -> None:
         ("MSEXCH:IMS:Org:Site:EX1 0 (000C05A6) Unknown Recipient", "userunknown"),
         ("MSEXCH:IMS:Org:Site:EX1 0 (000C0595) Ambiguous Recipient", "filtered"),
         ("550 5.4.1 Recipient address rejected: Access denied. AS(201806281)", "userunknown"),
-        ("554 5.7.1 <a@b.example>: Recipient address rejected: Access denied", "blocked"),
+        ("554 5.7.1 <a@b.example>: Recipient address rejected: Access denied", "userunknown"),
+        ("554 5.7.1 <a@b.example>: Sender address rejected: Access denied", "rejected"),
+        ("554 5.7.1 <c.example[192.0.2.1]>: Client host rejected: Access denied", "blocked"),
         ("550 : User unknown", "filtered"),
         ("550 <reader@ezweb.ne.jp>: User unknown", "userunknown"),
         ("550 5.2.0 Mail rejete. Mail rejected. OFR_506 [506]", "spamdetected"),
@@ -144,8 +146,9 @@ def test_every_system_convention_names_a_reason_of_the_vocabulary() -> None:
     ],
 )
 def test_a_system_convention_outranks_the_general_words(reply: str, reason: str) -> None:
-    # An Exchange status number or Microsoft's 5.4.1 edge block says what the words do not;
-    # a plain access-table refusal (5.7.1) is not Microsoft's convention and stays policy.
+    # An Exchange status number or "Recipient address rejected: Access denied" (Microsoft's
+    # 5.4.1 edge block, Postfix's recipient access table) says what the words do not; the
+    # same access table refusing our sender or our host stays about us.
     finding = r.judge(reply, "5.0.0")
     # Permanent: a convention is enough on its own (plain words would only count).
     assert (finding.reason, finding.permanent) == (reason, not reply.startswith("4"))
