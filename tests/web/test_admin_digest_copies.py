@@ -60,10 +60,9 @@ class Newsroom:
         return unescape(found.group(1))
 
 
-@pytest.fixture
-def newsroom(web_settings: Settings, app_engine: Engine, clock: Clock) -> Iterator[Newsroom]:
+def compiled_in_two_languages(web_settings: Settings, app_engine: Engine) -> Settings:
     """The city list written in each reader's language, English and Korean; its week
-    compiled and sent to a Korean and an English reader."""
+    compiled for a Korean and an English reader (not sent yet)."""
     city = replace(web_settings.mailing_list(LIST), language="reader")
     settings = replace(
         web_settings,
@@ -78,6 +77,13 @@ def newsroom(web_settings: Settings, app_engine: Engine, clock: Clock) -> Iterat
                 session, address, "", [LIST], confirmed=True, now=AFTER_WEEK, locale=locale
             )
     compiling.compile_digest(settings, app_engine, LIST, WEEK, AFTER_WEEK)
+    return settings
+
+
+@pytest.fixture
+def newsroom(web_settings: Settings, app_engine: Engine, clock: Clock) -> Iterator[Newsroom]:
+    """:func:`compiled_in_two_languages`, sent to both readers."""
+    settings = compiled_in_two_languages(web_settings, app_engine)
     sink = MemoryTransport()
     delivery.send_digests(
         settings, app_engine, workers=1, now=lambda: AFTER_WEEK, transport_factory=lambda: sink
@@ -208,3 +214,32 @@ def test_a_test_send_of_a_copy_there_is_not_is_a_404_and_sends_nothing(
         )
         assert response.status_code == 404, tag
     assert not list((newsroom.settings.mail.outbox_dir / "tests").rglob("*.eml"))
+
+
+def test_hold_and_resume_return_to_the_copy_the_operator_was_looking_at(
+    web_settings: Settings, app_engine: Engine, clock: Clock
+) -> None:
+    settings = compiled_in_two_languages(web_settings, app_engine)
+    with client_for(settings, app_engine, clock) as client:
+        token = sign_in(client, "op@example.org")
+        korean = client.get(f"{DIGEST}?language=ko").text
+        hidden = '<input type="hidden" name="language" value="ko">'
+        hold_form = re.search(rf'action="{DIGEST}/hold">(.*?)</form>', korean)
+        assert hold_form and hidden in hold_form.group(1)
+        held = client.post(
+            f"{DIGEST}/hold", data={"csrf": token, "language": "ko"}, follow_redirects=False
+        )
+        assert held.status_code == 303
+        assert held.headers["location"] == f"{DIGEST}?language=ko&done=hold"
+        page = client.get(held.headers["location"]).text
+        resume_form = re.search(rf'action="{DIGEST}/resume">(.*?)</form>', page)
+        assert resume_form and hidden in resume_form.group(1)
+        resumed = client.post(
+            f"{DIGEST}/resume", data={"csrf": token, "language": "ko"}, follow_redirects=False
+        )
+        assert resumed.headers["location"] == f"{DIGEST}?language=ko&done=resume"
+        # From the main copy's page: no hidden field, back to the main copy.
+        main = client.get(DIGEST).text
+        assert hidden not in main
+        cancelled = client.post(f"{DIGEST}/cancel", data={"csrf": token}, follow_redirects=False)
+        assert cancelled.headers["location"] == f"{DIGEST}?done=cancel"

@@ -205,6 +205,16 @@ DONE = {
 }
 
 
+def shown_copy(form: FormData) -> dict[str, str]:
+    """The copy the page showed when the form was sent (its hidden ``language`` field), as
+    the query that shows it again: ``{}`` for the main one. An action's answer returns to
+    the copy the operator was looking at."""
+    language = form.get("language", "")
+    if not isinstance(language, str):
+        raise InputError("language: a language tag, not a file")
+    return {"language": language} if language else {}
+
+
 def action(name: str) -> ActionHandler:
     """The handler of ``POST …/hold`` (``resume``, ``approve``, ``cancel``)."""
     work = {
@@ -226,7 +236,9 @@ def action(name: str) -> ActionHandler:
             admin.now(),
         )
         extra = {"in_flight": str(result.in_flight)} if result.in_flight_note else {}
-        return redirect(f"/admin/digests/{list_slug}/{period_key}", done=name, **extra)
+        return redirect(
+            f"/admin/digests/{list_slug}/{period_key}", **shown_copy(form), done=name, **extra
+        )
 
     return handler
 
@@ -236,10 +248,7 @@ async def send_test(admin: Admin, request: Request, viewer: Viewer, form: FormDa
     to = form.get("email")
     if not isinstance(to, str) or not to.strip():
         raise InputError("type the address the test should go to")
-    # The copy the page showed (its hidden field): "" the main one.
-    language = form.get("language", "")
-    if not isinstance(language, str):
-        raise InputError("language: a language tag, not a file")
+    language = shown_copy(form).get("language", "")
     result = await run_in_threadpool(
         lambda: approval.test_send(
             admin.settings,
@@ -253,5 +262,4 @@ async def send_test(admin: Admin, request: Request, viewer: Viewer, form: FormDa
         )
     )
     done = {"sent": "test", "queued": "test-queued"}.get(result.status, "test-failed")
-    shown = {"language": language} if language else {}
-    return redirect(f"/admin/digests/{list_slug}/{period_key}", **shown, done=done)
+    return redirect(f"/admin/digests/{list_slug}/{period_key}", **shown_copy(form), done=done)
