@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 from typing import Annotated
 
@@ -53,11 +54,18 @@ def digest_preview(
         c.settings, c.engine, list_slug, parse_period(period), to, out_dir, language=language
     )
     out.print(f"subject: {report.subject}")
-    more = report.article_count - report.shown
-    out.print(
-        f"articles: {report.article_count}"
-        + (f" ({report.shown} in the e-mail, {more} more on the website)" if more else "")
-    )
+    if report.compiled_at is not None:
+        out.print(
+            f"compiled {report.compiled_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC: the stored "
+            "copy its readers get (articles changed since are not in it)"
+        )
+        out.print(f"articles: {report.article_count}")
+    else:
+        more = report.article_count - (report.shown or 0)
+        out.print(
+            f"articles: {report.article_count}"
+            + (f" ({report.shown} in the e-mail, {more} more on the website)" if more else "")
+        )
     out.print(f"HTML: {report.html_bytes:,} bytes (limit {HTML_LIMIT:,})")
     out.print(
         f"preview of {report.list_slug} {report.period_key}"

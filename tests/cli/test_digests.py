@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from syndication.core.articles import ArticleRecord
 from syndication.errors import EmptyDigestError, InputError, NotFoundError
-from syndication.services.digests import preview
+from syndication.services.digests import compiling, preview
 from syndication.settings import Settings
 from syndication.store import articles as store
 from syndication.store import database as db
@@ -101,6 +101,44 @@ def test_the_period_is_named_by_its_key_and_defaults_to_the_latest(
         now=lambda: datetime(2026, 11, 28, 3, tzinfo=UTC),
     )
     assert latest.period_key == "2026-11-16"
+
+
+def test_a_compiled_period_is_previewed_from_its_stored_copy(
+    settings: Settings,
+    filled: Engine,
+    make_article: ArticleFactory,
+    now: datetime,
+    tmp_path: Path,
+) -> None:
+    compiled_at = datetime(2026, 11, 23, 0, 30, tzinfo=UTC)
+    compiling.compile_digest(settings, filled, "weekly-city", date(2026, 11, 18), compiled_at)
+    # An editor corrects a title after the digest was compiled: the queue still sends the
+    # stored copy, so that is what the preview shows.
+    corrected = make_article(
+        "smg-env",
+        title="Han River parks add more shade",
+        topics=("environment",),
+        published_at=datetime(2026, 11, 17, 1, tzinfo=UTC),
+        updated_at=datetime(2026, 11, 24, 1, tzinfo=UTC),
+    )
+    with db.write_session(filled) as session:
+        store.write_articles(session, [corrected], now)
+    report = preview.preview_digest(
+        settings, filled, "weekly-city", date(2026, 11, 18), None, tmp_path / "stored"
+    )
+    assert report.compiled_at == compiled_at
+    assert (report.article_count, report.shown) == (2, None)
+    text = (tmp_path / "stored" / "digest.txt").read_text(encoding="utf-8")
+    assert "Han River parks add shade" in text and "more shade" not in text
+    message = message_from_bytes(
+        (tmp_path / "stored" / "message.eml").read_bytes(), policy=policy.default
+    )
+    assert message["Subject"] == report.subject == "City Life Weekly: 16–23 November 2026"
+    # A period not compiled yet is rendered from the articles as they are now.
+    fresh = preview.preview_digest(
+        settings, filled, "weekly-international", date(2026, 11, 18), None, tmp_path / "fresh"
+    )
+    assert fresh.compiled_at is None and fresh.shown == fresh.article_count
 
 
 def test_preview_errors(settings: Settings, filled: Engine, tmp_path: Path) -> None:

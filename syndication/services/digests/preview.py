@@ -26,11 +26,12 @@ from syndication.core.translations import translation_index
 from syndication.errors import EmptyDigestError, InputError, SyndicationError
 from syndication.render import email as rendering
 from syndication.render import i18n
-from syndication.services.digests.copies import copy_template
+from syndication.services.digests.copies import copy_template, find_copy
 from syndication.services.digests.samples import SAMPLE_RECIPIENT, sample_recipient
 from syndication.settings import READER_LANGUAGE, MailingList, Settings
 from syndication.store import article_queries
 from syndication.store import database as db
+from syndication.store import digests as digest_store
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,11 @@ class PreviewReport:
     period: Period
     subject: str
     article_count: int
-    shown: int
+    shown: int | None
     html_bytes: int
     message_bytes: int
     files: tuple[Path, ...]
+    compiled_at: datetime | None = None
 
 
 def preview_digest(
@@ -67,6 +69,11 @@ def preview_digest(
     Raises :class:`NotFoundError` for an unknown list, :class:`InputError` for a bad ``to``,
     :class:`EmptyDigestError` when the period has no articles. ``language`` picks one
     language's copy (see :func:`preview_language`); none: the list's own language.
+
+    A period already compiled is previewed from its stored copy (what its readers get, as
+    the sender and the console build it, issued at its compile time), not rendered again
+    from the articles, which may have changed since: ``compiled_at`` says so, and
+    ``shown`` is None (the stored copy keeps no count of what it shows).
     """
     db.require_current_schema(engine)
     the_list = settings.mailing_list(list_slug)
@@ -76,6 +83,28 @@ def preview_digest(
     recipient = sample_recipient(settings, address, sample_name)
     tz = settings.site.tz
     period = digest.choose_period(the_list, period_date, now(), tz)
+    with db.read_session(engine) as session:
+        stored = digest_store.find_digest(session, list_slug, period.key(tz))
+        copy = find_copy(settings, session, stored, copy_language) if stored else None
+        count = digest_store.compiled_articles(session, list_slug, period.key(tz))
+    if stored is not None and copy is not None:
+        template = copy_template(
+            settings, the_list, stored.period_key, copy.rendered, stored.created_at, copy.language
+        )
+        data = _personalised(template, recipient, to)
+        return PreviewReport(
+            list_slug=list_slug,
+            language=copy_language,
+            period_key=stored.period_key,
+            period=period,
+            subject=copy.rendered.subject,
+            article_count=count or 0,
+            shown=None,
+            html_bytes=len(copy.rendered.html.encode()),
+            message_bytes=len(data),
+            files=_write_files(out_dir, data),
+            compiled_at=stored.created_at,
+        )
     with db.read_session(engine) as session:
         articles = article_queries.articles_published_between(
             session, the_list.topics, period.start, period.end
@@ -100,10 +129,7 @@ def preview_digest(
         )
     rendered = rendering.render_digest(settings, content)
     template = copy_template(settings, the_list, content.period_key, rendered, now(), copy_language)
-    try:
-        data = mail.personalise(template, recipient)
-    except mail.MailError as exc:
-        raise InputError(f"--to {to!r}: {exc}") from None
+    data = _personalised(template, recipient, to)
     files = _write_files(out_dir, data)
     return PreviewReport(
         list_slug=list_slug,
@@ -117,6 +143,13 @@ def preview_digest(
         message_bytes=len(data),
         files=files,
     )
+
+
+def _personalised(template: mail.MessageTemplate, recipient: mail.Recipient, to: str) -> bytes:
+    try:
+        return mail.personalise(template, recipient)
+    except mail.MailError as exc:
+        raise InputError(f"--to {to!r}: {exc}") from None
 
 
 def preview_language(settings: Settings, the_list: MailingList, language: str | None) -> str:
