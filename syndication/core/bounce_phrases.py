@@ -29,7 +29,8 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
         _rx(
             r"message (size|length|file)\b.{0,40}\b(exceed|too (big|large)|limit)",
             r"message (is )?too (big|large)",
-            r"(size|line) limit (exceeded|atteinte)",
+            # "Mailbox size limit exceeded" is the mailbox's quota (mailboxfull), not ours.
+            r"(?<!mailbox )(?<!mail box )(size|line) limit (exceeded|atteinte)",
             r"exceed\w* (the )?max(imum)? (inbound )?message size",
             r"max(imum)? message size exceeded",
             r"taille limite",
@@ -46,6 +47,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\b(is |was |has been )?(full|over ?(the )?quota|exceed\w* (its |the )?"
             r"(storage|quota|disk|size))",
             r"\bquota\b.{0,30}\b(exceed|full|reached|violation|usage)",
+            r"mail ?box (size )?limit (exceeded|reached)",
             r"(over|exceeded?|exceeding) (the |its |their |your )?(allowed |mailbox |disk |"
             r"storage )?quota",
             r"(disk|storage|space) (quota|allocation)",
@@ -188,9 +190,10 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"( name)?( address)?\b.{0,20}\b(is )?(unknown|not (found|known|valid|local|"
             r"present|exist)|does ?n[o']t exist|doesn't exist|invalid|unavailable|"
             r"no longer (valid|exists?))",
-            r"(no such|unknown|invalid|bad|non-?existent) (local )?(user|mailbox|recipient|"
-            r"address|account|person)",
-            r"does not exist|doesn't exist|not exist|no mailbox|no account by that name",
+            # Written with spaces, or as one token ("BAD_RECIPIENT", "no mail box").
+            r"(no[ _]such|unknown|invalid|bad|non-?existent)[ _](local[ _])?(user|mail ?box|"
+            r"recipient|address|account|person)",
+            r"does not exist|doesn't exist|not exist|no mail ?box|no account by that name",
             r"no one at this address|no such person|badrcptto|validrcptto|"
             r"not (a )?(valid|known) (user|recipient|mailbox)",
             r"not listed in|rejected: (invalid|unknown) user|not recogni[sz]ed",

@@ -155,6 +155,8 @@ _DOMAIN_GONE_RE = re.compile(
     re.IGNORECASE,
 )
 ADDRESS_GONE = frozenset({USERUNKNOWN, HOSTUNKNOWN, HASMOVED})
+# RFC 3463 X.7.x ("security or policy status") as the reasons _CODES gives them.
+_POLICY_CODES = frozenset({BLOCKED, SECURITYERROR})
 _TRY_AGAIN_RE = re.compile(r"try again|temporar|retry|retried", re.IGNORECASE)
 _AFTER_DATA_RE = re.compile(
     r"in reply to end of data|after end of data|in reply to data command|"
@@ -361,9 +363,14 @@ def judge(
             return Finding(EXCEEDLIMIT, permanent, f"{evidence}, mailbox code {server_code}")
         if reason in ADDRESS_GONE:
             coded = from_code(server_code)
+            if coded in _POLICY_CODES:
+                # "550 5.7.1 No such user": the code says refused by policy, the words say
+                # the address is gone. Neither is proof: counted, so neither a filter's
+                # refusal drops the reader at once nor a dead address is mailed for ever.
+                return Finding(reason, False, f"{evidence}, but code {server_code}")
             if coded is not None and coded not in ADDRESS_GONE:
-                # The server's own code names another subject (5.2.1 mailbox disabled,
-                # 5.7.1 refused): the words are not proof that the address is gone.
+                # The server's own code names another subject (5.2.1 mailbox disabled):
+                # the words are not proof that the address is gone.
                 return Finding(coded, permanent, f"{evidence}, but code {server_code}")
             if after_data and from_code(server_code) not in ADDRESS_GONE:
                 # RFC 5321 §3.3: recipients are refused at RCPT; a "user unknown" to the

@@ -54,6 +54,10 @@ from syndication.core.bounce_reasons import Finding
 _AUTO_SUBJECT_RE = re.compile(
     r"out of (the )?office|automatic reply|auto[- ]?reply|autoreply|auto[- ]?response|"
     r"vacation|away from (my|the) (desk|office)|abwesenheit|absence|r[ée]ponse automatique|"
+    # "automatic reply" in German, Dutch, Spanish, Portuguese, Italian, Polish, the
+    # Scandinavian languages, Japanese and Chinese.
+    r"automatische (antwort|antwoord)|respuesta autom[áa]tica|resposta autom[áa]tica|"
+    r"risposta automatica|automatyczna odpowied|autosvar|自動応答|自動返信|自动回复|自動回覆|"
     r"부재|자동 ?응답",
     re.IGNORECASE,
 )
@@ -324,7 +328,10 @@ def _is_auto_reply(message: Message) -> bool:
     if message.get("X-Autoreply") or message.get("X-Autorespond"):
         return True
     precedence = str(message.get("Precedence", message.get("X-Precedence", ""))).lower()
-    if precedence.strip() == "auto_reply":
+    # "junk" is what vacation(1) and many autoresponders mark their replies with, "bulk"
+    # the rest (RFC 3834 §3.1.8 asks responders not to answer either): a message that is
+    # no report yet reached the return path (where only machines write) marked so is one.
+    if precedence.strip() in ("auto_reply", "junk", "bulk"):
         return True
     return bool(_AUTO_SUBJECT_RE.search(header_text(message, "Subject")))
 

@@ -33,6 +33,13 @@ TO = "bounces+d1-aaaaaaaaaaaaaaaa@news.example.org"
         ("5.1.1", "550 5.1.1 sender rejected: SPF check failed", "securityerror", True),
         ("5.1.1", "550 5.1.1 too many recipients this hour", "toomanyconn", True),
         ("5.0.0", "550 5.2.1 User Unknown", "suspend", True),  # the code names the mailbox
+        # The code says refused by policy, the words the address is gone: counted.
+        ("5.0.0", "550 5.7.1 No such user", "userunknown", False),
+        # One-token and spaced forms of the same words (words alone: counted).
+        ("5.0.0", "550 BAD_RECIPIENT", "userunknown", False),
+        ("5.0.0", "550 ** No mail box available for this user **", "userunknown", False),
+        # The mailbox's size limit is its quota, not a limit on our message.
+        ("4.2.2", "452 4.2.2 Mailbox size limit exceeded", "mailboxfull", False),
         # The sending side's own connect() error: a network fact, not about us.
         ("4.4.1", "Deferred: Connection refused by mx.reader.example.net", "networkerror", False),
         # The remote dropping a session it had accepted stays about us.
@@ -150,6 +157,12 @@ def test_the_rfc_5965_example_as_printed_is_a_complaint_about_nobody_in_particul
         "Precedence: auto_reply\r\nSubject: hello\r\n",
         "Subject: Out of Office: back on Monday\r\n",
         "Subject: =?utf-8?b?67aA7J6sIOykkQ==?= (=?utf-8?b?7J6Q64+ZIOydkeuLtQ==?=)\r\n",
+        # vacation(1)'s and other responders' own marks, and other languages' subjects.
+        "Precedence: junk\r\nSubject: Re: City Life Weekly\r\n",
+        "Precedence: bulk\r\nSubject: Thank you for your e-mail\r\n",
+        "Subject: [Automatyczna =?iso-8859-2?Q?odpowied=BC?=] City Life Weekly\r\n",
+        "Subject: Automatische Antwort: City Life Weekly\r\n",
+        "Subject: =?utf-8?b?6Ieq5YuV5b+c562U?=: City Life Weekly\r\n",
     ],
 )
 def test_automatic_replies_are_recognised(headers: str) -> None:
