@@ -43,6 +43,53 @@ def test_sisimai_tables_become_labels_in_our_vocabulary(tmp_path: Path) -> None:
     ]
 
 
+# BounceParser-style tests, written for this test: a fixed message, a loop over a glob, and
+# a test that reads a message itself.
+BP_TESTS = {
+    "quota.t": """use Test::More;
+foreach my $fn (glob("t/corpus/quota*.msg")) {
+    check_report($fn, is_bounce => 1, std_reason => 'over_quota');
+}
+""",
+    "relay.t": """use Test::More;
+check_report('t/corpus/relay.msg', is_bounce => 1, std_reason => 'domain_error');
+check_report('t/corpus/nxdomain.msg', is_bounce => 1, std_reason => 'domain_error');
+""",
+    "reply.t": """use Test::More;
+my $bounce = Mail::DeliveryStatus::BounceParser->new(readfile('t/corpus/away.msg'));
+ok(!$bounce->is_bounce, "an out-of-office reply is no bounce");
+my $other = Mail::DeliveryStatus::BounceParser->new(readfile('t/corpus/odd.msg'));
+is($other->is_bounce, 1, "a bounce, but with no reason asserted");
+""",
+}
+BP_MESSAGES = {
+    "quota-1.msg": "552 mailbox full",
+    "quota-2.msg": "452 over quota",
+    "relay.msg": "550 relaying denied",
+    "nxdomain.msg": "Host or domain name not found",
+    "away.msg": "I am away",
+    "odd.msg": "something failed",
+}
+
+
+def test_bounceparser_tests_become_labels_in_our_vocabulary(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    for name, text in BP_TESTS.items():
+        (tmp_path / name).write_text(text)
+    for name, text in BP_MESSAGES.items():
+        (tmp_path / "corpus" / name).write_text(f"Subject: x\n\n{text}\n")
+    done = run("bench/bounceparser_labels.py", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "away.msg\tvacation",
+        "nxdomain.msg\thostunknown",
+        "quota-1.msg\tmailboxfull",
+        "quota-2.msg\tmailboxfull",
+        "relay.msg\trejected",  # BounceParser's domain_error, but the message refuses to relay
+    ]
+    assert "5 labelled, 1 of 6 messages skipped" in done.stderr
+
+
 def test_the_bench_prints_the_confusion_table_and_the_goals(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
