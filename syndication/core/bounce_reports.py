@@ -328,9 +328,9 @@ def _is_auto_reply(message: Message) -> bool:
     if message.get("X-Autoreply") or message.get("X-Autorespond"):
         return True
     precedence = str(message.get("Precedence", message.get("X-Precedence", ""))).lower()
-    # "junk" is what vacation(1) and many autoresponders mark their replies with, "bulk"
-    # the rest (RFC 3834 §3.1.8 asks responders not to answer either): a message that is
-    # no report yet reached the return path (where only machines write) marked so is one.
+    # Sendmail's precedence classes: "junk" is what vacation(1) and many responders mark
+    # their replies with, "bulk" most others. A message that is no report, sent to the
+    # return path (where only machines write), and marked so is an automatic reply.
     if precedence.strip() in ("auto_reply", "junk", "bulk"):
         return True
     return bool(_AUTO_SUBJECT_RE.search(header_text(message, "Subject")))
