@@ -375,6 +375,8 @@ def prose_bounce(message: Message, body: str) -> Notice | None:
         candidates = entries + _ADDRESS_RE.findall(text)
         recipient = next((a.lower() for a in candidates if a.lower() not in own), "")
     region = explanation(body, recipient)
+    # What the report says above its first recipient's entry: its own summary.
+    above = preamble(region_all)
     notes_reasons = region_all.lower().find("failure reasons") if engine == "notes" else -1
     if notes_reasons >= 0:
         # Lotus Notes writes the reason above the address, under "Failure Reasons".
@@ -395,10 +397,10 @@ def prose_bounce(message: Message, body: str) -> Notice | None:
             # Some engines state the reason above the address (EZweb: "The user(s) account
             # is disabled." then the address): nothing after it, so read the whole text.
             # Only what stands above the first entry: another recipient's is not ours.
-            whole = reasons.judge(preamble(region_all), source="text")
+            whole = reasons.judge(above, source="text")
             if "phrase" in whole.evidence:
                 finding = whole
-    finding = reasons.unless_contradicted(finding, preamble(region_all))
+    finding = reasons.unless_contradicted(finding, above)
     if not reasons.enhanced_status(region) and not reasons.reply_class(region):
         if _TEMPORARY_RE.search(region_all) or _TEMPORARY_RE.search(subject):
             finding = Finding(finding.reason, False, finding.evidence + " (temporary)")

@@ -185,6 +185,16 @@ def import_demo_translations(settings: Settings, engine: Engine) -> None:
     assert report.rejected == 0
 
 
+def add_korean_and_english_readers(engine: Engine, list_slug: str) -> None:
+    """kim@example.org (reads Korean, then English) and ann@example.org (English), both
+    confirmed on ``list_slug`` as of just after the week of 2026-11-16."""
+    with db.write_session(engine) as session:
+        for address, locale in (("kim@example.org", "ko,en"), ("ann@example.org", "en")):
+            subscribers.add_subscriber(
+                session, address, "", [list_slug], confirmed=True, now=AFTER_WEEK, locale=locale
+            )
+
+
 def queue_demo_digest(
     settings: Settings, engine: Engine, addresses: list[str], list_slug: str
 ) -> None:

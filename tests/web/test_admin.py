@@ -20,9 +20,12 @@ from syndication.settings import LanguageSettings, Settings, SourceSettings
 from syndication.store import database as db
 from syndication.store.models import Article, BounceEvent, Delivery, Subscriber, Suppression
 from syndication.store.sources import record_poll
-from syndication.store.subscribers import add_subscriber
 from syndication.web.app import create_app
-from tests.support.builders import AFTER_WEEK, import_demo_translations
+from tests.support.builders import (
+    AFTER_WEEK,
+    add_korean_and_english_readers,
+    import_demo_translations,
+)
 from tests.support.console import PASSWORD, Clock, client_for, post_login, sign_in
 from tests.support.outbox import (
     PERIOD,
@@ -405,11 +408,7 @@ def test_the_dashboard_counts_readers_and_articles_by_language(
 ) -> None:
     settings = replace(web_settings, languages=LanguageSettings(available=("en", "ko")))
     import_demo_translations(settings, app_engine)
-    with db.write_session(app_engine) as session:
-        for address, locale in (("kim@example.org", "ko,en"), ("ann@example.org", "en")):
-            add_subscriber(
-                session, address, "", ["weekly-city"], confirmed=True, now=AFTER_WEEK, locale=locale
-            )
+    add_korean_and_english_readers(app_engine, "weekly-city")
     with client_for(settings, app_engine, clock) as client:
         sign_in(client, "viewer@example.org")
         page = client.get("/admin/").text

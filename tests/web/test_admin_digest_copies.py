@@ -22,9 +22,12 @@ from syndication.render.email import unknown_reader
 from syndication.services import delivery
 from syndication.services.digests import compiling
 from syndication.settings import LanguageSettings, Settings
-from syndication.store import database as db
-from syndication.store import subscribers
-from tests.support.builders import AFTER_WEEK, import_demo_articles, import_demo_translations
+from tests.support.builders import (
+    AFTER_WEEK,
+    add_korean_and_english_readers,
+    import_demo_articles,
+    import_demo_translations,
+)
 from tests.support.console import Clock, client_for, sign_in
 from tests.support.outbox import PERIOD, WEEK
 
@@ -71,11 +74,7 @@ def compiled_in_two_languages(web_settings: Settings, app_engine: Engine) -> Set
     )
     import_demo_articles(settings, app_engine)
     import_demo_translations(settings, app_engine)
-    with db.write_session(app_engine) as session:
-        for address, locale in (("kim@example.org", "ko,en"), ("ann@example.org", "en")):
-            subscribers.add_subscriber(
-                session, address, "", [LIST], confirmed=True, now=AFTER_WEEK, locale=locale
-            )
+    add_korean_and_english_readers(app_engine, LIST)
     compiling.compile_digest(settings, app_engine, LIST, WEEK, AFTER_WEEK)
     return settings
 

@@ -24,7 +24,12 @@ from syndication.store import database as db
 from syndication.store import digests as digest_store
 from syndication.store import subscribers
 from tests.support.browser import serving
-from tests.support.builders import AFTER_WEEK, import_demo_articles, import_demo_translations
+from tests.support.builders import (
+    AFTER_WEEK,
+    add_korean_and_english_readers,
+    import_demo_articles,
+    import_demo_translations,
+)
 from tests.support.outbox import PERIOD, WEEK
 
 LIST = "weekly-city"
@@ -113,11 +118,7 @@ def site(settings: Settings, engine: Engine) -> Iterator[Archive]:
     serves a newsroom that has added Japanese since (so "ja" is offered, with no copy)."""
     import_demo_articles(settings, engine)
     import_demo_translations(settings, engine)
-    with db.write_session(engine) as session:
-        for address, locale in (("kim@example.org", "ko,en"), ("ann@example.org", "en")):
-            subscribers.add_subscriber(
-                session, address, "", [LIST], confirmed=True, now=AFTER_WEEK, locale=locale
-            )
+    add_korean_and_english_readers(engine, LIST)
     with serving(newsroom(settings, ("en", "ko", "ja")), engine) as (_, served):
         then = replace(served, languages=replace(served.languages, available=("en", "ko")))
         compiling.compile_digest(then, engine, LIST, WEEK, AFTER_WEEK)
